@@ -1,0 +1,27 @@
+// The `meshsim` command is a set of verbs. Each verb lives in its own file in
+// cli/, registers its CLI11 subcommand with register_<verb>() and stores its
+// exit code in the shared VerbContext when it runs:
+//   0 ok · 1 a check or expectation failed · 2 bad input or usage.
+// Verbs are thin: they parse flags, call the libraries, and print.
+#pragma once
+
+#include <string>
+
+namespace CLI {
+class App;
+}
+
+namespace meshsim::cli {
+
+enum ExitCode : int { kExitOk = 0, kExitCheckFailed = 1, kExitBadInput = 2 };
+
+struct VerbContext {
+  int exit_code = kExitOk;
+};
+
+// Prints "meshsim: error: <message>" to stderr.
+void print_error(const std::string& message);
+
+void register_kernel_demo(CLI::App& app, VerbContext& ctx);
+
+}  // namespace meshsim::cli
