@@ -152,12 +152,14 @@ ordered_json network_filter_json(const NetworkFilter& f) {
     ordered_json hf = ordered_json::array();
     for (const auto& x : h.http_filters) hf.push_back({{"name", x.name}});
     c["http_filters"] = hf;
-    if (h.forward_client_cert) {
+    if (h.forward_client_cert == HttpConnectionManager::ForwardClientCert::kAppendForward) {
       c["forward_client_cert_details"] = "APPEND_FORWARD";
       c["set_current_client_cert_details"] = {{"subject", true}, {"dns", true}, {"uri", true}};
     }
     c["stream_idle_timeout"] = duration_json(h.stream_idle_timeout);
-    c["server_name"] = h.server_name;
+    if (!h.server_name.empty()) c["server_name"] = h.server_name;
+    c["server_header_transformation"] = h.server_name.empty() ? "PASS_THROUGH" : "OVERWRITE";
+    if (h.accept_http_10) c["http_protocol_options"] = {{"accept_http_10", true}};
     j["typed_config"] = c;
   }
   return j;
@@ -261,9 +263,13 @@ ordered_json route_config_json(const RouteConfiguration& rc) {
       if (!r.decorator_operation.empty()) jr["decorator"] = {{"operation", r.decorator_operation}};
       routes.push_back(jr);
     }
-    vhs.push_back({{"name", vh.name}, {"domains", vh.domains}, {"routes", routes}});
+    ordered_json jv = {{"name", vh.name}, {"domains", vh.domains}, {"routes", routes}};
+    if (vh.include_request_attempt_count) jv["include_request_attempt_count"] = true;
+    vhs.push_back(jv);
   }
-  return {{"name", rc.name}, {"virtual_hosts", vhs}, {"validate_clusters", false}};
+  ordered_json j = {{"name", rc.name}, {"virtual_hosts", vhs}, {"validate_clusters", false}};
+  if (rc.ignore_port_in_host_matching) j["ignore_port_in_host_matching"] = true;
+  return j;
 }
 
 ordered_json cluster_json(const Cluster& c) {

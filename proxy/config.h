@@ -94,10 +94,17 @@ struct HttpConnectionManager {
   std::shared_ptr<const RouteConfiguration> route_config;  // inline (inbound) or resolved RDS
   std::vector<HttpFilter> http_filters;
   TrafficDirection direction = TrafficDirection::kUnspecified;
-  bool forward_client_cert = false;       // set x-forwarded-client-cert from the mTLS peer (inbound)
-  Duration stream_idle_timeout = Duration::minutes(5);
-  Duration request_timeout = Duration::zero();  // 0 = disabled
+  // forward_client_cert_details: SANITIZE (Envoy's default: strip any incoming
+  // x-forwarded-client-cert) or APPEND_FORWARD (Istio inbound: append the
+  // mTLS peer's By/Hash/Subject/URI element).
+  enum class ForwardClientCert : uint8_t { kSanitize, kAppendForward };
+  ForwardClientCert forward_client_cert = ForwardClientCert::kSanitize;
+  Duration stream_idle_timeout;  // 0 = disabled (Istio sidecars)
+  Duration request_timeout;      // 0 = disabled
+  // server_header_transformation OVERWRITE with this name; "" = PASS_THROUGH.
   std::string server_name = "envoy";
+  // http_protocol_options.accept_http_10 (Istio: only with PILOT_HTTP10).
+  bool accept_http_10 = false;
 };
 
 struct NetworkFilter {
@@ -207,14 +214,17 @@ struct Route {
 
 struct VirtualHost {
   std::string name;
-  std::vector<std::string> domains;  // "reviews.default.svc.cluster.local", "reviews:9080", "*"
+  std::vector<std::string> domains;  // "reviews.default.svc.cluster.local", "reviews", "10.96.0.30", "*"
   std::vector<Route> routes;
   bool require_tls = false;
+  bool include_request_attempt_count = false;  // x-envoy-attempt-count on upstream requests
 };
 
 struct RouteConfiguration {
   std::string name;
   std::vector<VirtualHost> virtual_hosts;
+  // Match the Host header without its ":port" (Istio sets this on sidecars).
+  bool ignore_port_in_host_matching = false;
 };
 
 // ----------------------------------------------------------- clusters ------

@@ -38,6 +38,10 @@ bool ends_with(std::string_view s, std::string_view p) {
 // wildcard, then the longest "prefix*" wildcard, then "*".
 const VirtualHost* match_virtual_host(const RouteConfiguration& rc, std::string_view host_header) {
   std::string host = lowercase(host_header);
+  if (rc.ignore_port_in_host_matching) {
+    size_t colon = host.rfind(':');
+    if (colon != std::string::npos && host.find(']') == std::string::npos) host.resize(colon);
+  }
   const VirtualHost* best_suffix = nullptr;
   size_t best_suffix_len = 0;
   const VirtualHost* best_prefix = nullptr;
@@ -287,6 +291,7 @@ class Sidecar::Impl {
     TimerToken timeout_token = 0, per_try_token = 0, backoff_token = 0;
     SecurityInfo upstream_tls;
     bool done = false;
+    bool attempt_count_header = false;
   };
 
   struct HttpSession {
@@ -881,7 +886,10 @@ class Sidecar::Impl {
       d.tcp->failure_reason = transport;
       d.tcp->upstream_tls = u.transport->security();
       d.tcp->termination = reason;
-      tcp_finish(d, CloseType::kFin);
+      // Envoy keeps downstream reads disabled until the upstream connects; a
+      // close with bytes the client sent still unread makes the kernel send RST.
+      bool unread = connect_failure && d.tcp->bytes_received > 0;
+      tcp_finish(d, unread ? CloseType::kReset : CloseType::kFin);
       return;
     }
     if (u.http_owner) {
@@ -1005,6 +1013,13 @@ class Sidecar::Impl {
     Downstream& d = *s.down;
     HttpSession& h = *d.http;
     if (!s.req.keep_alive()) h.close_after = true;
+    if (s.req.version == 10 && !h.hcm->accept_http_10) {
+      // Envoy's HTTP/1 codec refuses HTTP/1.0 unless accept_http_10 is set.
+      h.close_after = true;
+      s.flags |= kDownstreamProtocolError;
+      local_reply(s, 426, "", "low_version");
+      return;
+    }
     if (!h.rc) {
       s.flags |= kNoRouteFound;
       local_reply(s, 404, "", "route_not_found");
@@ -1019,6 +1034,7 @@ class Sidecar::Impl {
       return;
     }
     s.vhost = vh->name;
+    s.attempt_count_header = vh->include_request_attempt_count;
     const Route* route = nullptr;
     for (const Route& r : vh->routes) {
       if (route_matches(r.match, s.req)) {
@@ -1071,19 +1087,25 @@ class Sidecar::Impl {
     http::Request& r = s.req;
     strip_hop_by_hop(r.headers);
     if (!r.headers.has("x-request-id")) r.headers.set("x-request-id", format_uuid(io_.random(), io_.random()));
-    if (!r.headers.has("x-forwarded-proto")) {
-      r.headers.set("x-forwarded-proto", d.transport->is_tls() && hcm.direction != TrafficDirection::kInbound ? "https" : "http");
-    }
+    const SecurityInfo& sec = d.transport->security();
+    if (!r.headers.has("x-forwarded-proto")) r.headers.set("x-forwarded-proto", sec.tls ? "https" : "http");
     if (hcm.direction == TrafficDirection::kOutbound) {
       if (!opt_.node_id.empty()) r.headers.set("x-envoy-peer-metadata-id", opt_.node_id);
     } else if (hcm.direction == TrafficDirection::kInbound) {
       r.headers.remove("x-envoy-peer-metadata-id");
       r.headers.remove("x-envoy-peer-metadata");
-      const SecurityInfo& sec = d.transport->security();
-      if (hcm.forward_client_cert && sec.tls && sec.peer_certificate) {
-        std::string xfcc = "By=" + sec.local_uri_san + ";URI=" + sec.peer_principal();
-        r.headers.set("x-forwarded-client-cert", xfcc);
-      }
+    }
+    // x-forwarded-client-cert: SANITIZE strips it; APPEND_FORWARD appends the
+    // mTLS peer's element, and strips it when the connection is not mTLS.
+    if (hcm.forward_client_cert == HttpConnectionManager::ForwardClientCert::kAppendForward && sec.tls &&
+        sec.peer_certificate) {
+      std::string element = "By=" + sec.local_uri_san + ";Hash=" + sec.peer_certificate_sha256 + ";Subject=\"" +
+                            sec.peer_subject + "\";URI=" + sec.peer_principal();
+      for (const std::string& dns : sec.peer_dns_sans) element += ";DNS=" + dns;
+      auto existing = r.headers.get("x-forwarded-client-cert");
+      r.headers.set("x-forwarded-client-cert", existing ? std::string(*existing) + "," + element : element);
+    } else {
+      r.headers.remove("x-forwarded-client-cert");
     }
     if (s.action->timeout > Duration::zero()) {
       r.headers.set("x-envoy-expected-rq-timeout-ms", std::to_string(s.action->timeout.ns() / 1'000'000));
@@ -1150,6 +1172,7 @@ class Sidecar::Impl {
     Upstream& u = *s.up;
     s.upstream_tls = u.transport->security();
     u.resp_parser.expect_head_response(s.req.method == "HEAD");
+    if (s.attempt_count_header) s.req.headers.set("x-envoy-attempt-count", std::to_string(s.attempts));
     std::string wire;
     wire.reserve(256 + s.req.body.size());
     http::serialize(s.req, wire);
@@ -1207,7 +1230,7 @@ class Sidecar::Impl {
     strip_hop_by_hop(r.headers);
     int64_t ms = (io_.now() - s.upstream_start).ns() / 1'000'000;
     r.headers.set("x-envoy-upstream-service-time", std::to_string(ms));
-    if (hcm.direction == TrafficDirection::kOutbound) r.headers.set("server", hcm.server_name);
+    if (!hcm.server_name.empty()) r.headers.set("server", hcm.server_name);
     if (!s.req.keep_alive()) r.headers.set("connection", "close");
     send_response(s, std::move(r), "via_upstream");
   }
@@ -1293,7 +1316,8 @@ class Sidecar::Impl {
     if (!body.empty()) r.headers.set("content-type", "text/plain");
     r.headers.set("content-length", std::to_string(body.size()));
     r.headers.set("date", "Thu, 01 Jan 2026 00:00:00 GMT");
-    r.headers.set("server", s.down->http->hcm ? s.down->http->hcm->server_name : "envoy");
+    std::string server = s.down->http->hcm ? s.down->http->hcm->server_name : "envoy";
+    r.headers.set("server", server.empty() ? "envoy" : server);
     r.body = std::move(body);
     if (s.down->http->close_after || !s.req.keep_alive()) r.headers.set("connection", "close");
     send_response(s, std::move(r), std::move(details));

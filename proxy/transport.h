@@ -30,6 +30,8 @@ struct SecurityInfo {
   std::vector<std::string> peer_uri_sans;  // e.g. spiffe://cluster.local/ns/default/sa/bookinfo-reviews
   std::vector<std::string> peer_dns_sans;
   std::string local_uri_san;
+  std::string peer_subject;             // RFC 2253 subject of the peer cert ("" for Istio workload certs)
+  std::string peer_certificate_sha256;  // lower-hex SHA-256 of the peer cert (DER), for XFCC Hash=
   bool resumed = false;
   std::string failure_reason;  // set when the handshake failed, Envoy-style text
 

@@ -309,6 +309,42 @@ TEST_F(SidecarTest, HttpRequestIsRoutedByHostWithIstioHeadersAndKeepAlive) {
   EXPECT_LE(io.connects.size(), 2u);
 }
 
+TEST_F(SidecarTest, OutboundSanitizesXfccCountsAttemptsAndOverwritesServer) {
+  auto cfg = outbound_config();
+  const_cast<RouteConfiguration&>(*cfg->routes[0]).virtual_hosts[0].include_request_attempt_count = true;
+  const_cast<RouteConfiguration&>(*cfg->routes[0]).ignore_port_in_host_matching = true;
+  sidecar->apply_config(cfg);
+  sidecar->on_downstream_accepted(1, outbound_to(kReviewsVip));
+  // Host with a port that is not among the domains still matches: the port is ignored.
+  sidecar->on_data(1, bytes(get("reviews:12345", "/", "X-Forwarded-Client-Cert: By=forged\r\n")));
+  ConnId up = io.connects.at(0).id;
+  sidecar->on_upstream_connected(up);
+  http::Request fwd = parse_request(io.take(up));
+  EXPECT_FALSE(fwd.headers.has("x-forwarded-client-cert"));
+  EXPECT_EQ(fwd.headers.get("x-envoy-attempt-count").value_or(""), "1");
+  sidecar->on_data(up, bytes("HTTP/1.1 200 OK\r\nserver: istio-envoy\r\ncontent-length: 0\r\n\r\n"));
+  EXPECT_EQ(parse_response(io.take(1)).headers.get("server").value_or(""), "envoy");
+}
+
+TEST_F(SidecarTest, Http10IsRefusedWith426UnlessAccepted) {
+  sidecar->on_downstream_accepted(1, outbound_to(kReviewsVip));
+  sidecar->on_data(1, bytes("GET / HTTP/1.0\r\nHost: reviews\r\n\r\n"));
+  EXPECT_EQ(parse_response(io.take(1)).status, 426);
+  EXPECT_TRUE(io.connects.empty());
+  EXPECT_EQ(io.closed.count(1), 1u);
+}
+
+TEST_F(SidecarTest, TcpProxyConnectFailureResetsAClientThatAlreadySentBytes) {
+  sidecar->on_downstream_accepted(1, outbound_to(kMysqlVip));
+  sidecar->on_data(1, bytes("client speaks first"));
+  sidecar->on_upstream_connect_failed(io.connects.at(0).id, ConnectFailure::kRefused);
+  EXPECT_EQ(io.closed.at(1), CloseType::kReset);
+  // A client that waited (server-first) sees an orderly close instead.
+  sidecar->on_downstream_accepted(2, outbound_to(kMysqlVip));
+  sidecar->on_upstream_connect_failed(io.connects.at(1).id, ConnectFailure::kTimeout);
+  EXPECT_EQ(io.closed.at(2), CloseType::kFin);
+}
+
 TEST_F(SidecarTest, UnknownHostGets404WithNoRouteFlag) {
   sidecar->on_downstream_accepted(1, outbound_to(kReviewsVip));
   sidecar->on_data(1, bytes(get("ratings:9080")));
