@@ -11,6 +11,8 @@
 
 #include "proxy/tls/environment.h"
 
+#include "proxy/tls/decode_memo.h"
+
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 
@@ -60,6 +62,9 @@ void ensure_initialized() {
                      nullptr);
     RAND_set_rand_method(&kRandMethod);
   });
+  // Referencing decode_memo.cc keeps its interposers in every executable that
+  // uses this library (a static library member is linked only when referenced).
+  (void)decode_memo_enabled();
 }
 
 EnvironmentScope::EnvironmentScope(Environment env) : env_(std::move(env)), previous_(t_env) {
@@ -104,6 +109,11 @@ void random_bytes(unsigned char* out, std::size_t n) {
     out += chunk;
     n -= static_cast<std::size_t>(chunk);
   }
+}
+
+bool has_keylog_sink() {
+  const Environment* env = t_env;
+  return env != nullptr && static_cast<bool>(env->keylog);
 }
 
 void emit_keylog_line(std::string_view line) {

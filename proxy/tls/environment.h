@@ -84,8 +84,9 @@ uint64_t unscoped_random_bytes();
 // outside a scope, counted as unscoped). Used for serial numbers and ticket keys.
 void random_bytes(unsigned char* out, std::size_t n);
 
-// Calls fn with the thread's key-log sink if one is installed.
+// Passes a line to the thread's key-log sink, if one is installed.
 void emit_keylog_line(std::string_view line);
+bool has_keylog_sink();
 
 // Installs the RAND_METHOD and initialises OpenSSL once per process. Every
 // entry point of this library calls it; calling it directly is harmless.

@@ -426,7 +426,10 @@ int ticket_key_callback(SSL* ssl, unsigned char* key_name, unsigned char* iv, EV
   if (k == nullptr) return 0;  // unknown key: full handshake
   if (EVP_DecryptInit_ex(cctx, ticket_cipher(), nullptr, k->aes_key, iv) != 1) return -1;
   if (!set_ticket_hmac(hctx, k->hmac_key)) return -1;
-  return current ? 1 : 2;  // 2: valid but issue a fresh ticket under the current key
+  // 2 = valid, and send a fresh ticket. TLS 1.3: always (tickets are single-use;
+  // BoringSSL and OpenSSL's built-in key handling both re-issue on every
+  // resumption). TLS 1.2: only when the ticket was sealed with the previous key.
+  return current && SSL_version(ssl) != TLS1_3_VERSION ? 1 : 2;
 }
 
 // Called before each ticket is built: session lifetime per version, as BoringSSL
@@ -454,7 +457,6 @@ void install_callbacks(TlsContext::Impl& impl) {
   SSL_CTX* ctx = impl.ctx;
   SSL_CTX_set_cert_verify_callback(ctx, verify_callback, nullptr);
   SSL_CTX_set_info_callback(ctx, info_callback);
-  SSL_CTX_set_keylog_callback(ctx, keylog_callback);
   if (impl.config.role == TlsRole::kServer) {
     if (!impl.alpn_wire.empty()) SSL_CTX_set_alpn_select_cb(ctx, alpn_select_callback, &impl);
     if (impl.config.session_resumption) {
@@ -586,6 +588,9 @@ TlsSession::TlsSession(std::shared_ptr<TlsContext> context, SessionOptions optio
   s.cimpl = &s.context->impl();
   s.options = std::move(options);
   s.role = s.cimpl->config.role;
+  // libssl formats key-log lines (hex via sprintf) whenever the context has a
+  // callback, which costs ~7% of a handshake; install it only while a sink is.
+  SSL_CTX_set_keylog_callback(s.cimpl->ctx, has_keylog_sink() ? keylog_callback : nullptr);
   s.ssl = SSL_new(s.cimpl->ctx);
   MESHSIM_CHECK(s.ssl != nullptr, "SSL_new failed");
   BIO* bio = BIO_new(session_bio_method());

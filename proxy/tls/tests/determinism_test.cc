@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "proxy/tls/decode_memo.h"
 #include "proxy/tls/environment.h"
 #include "proxy/tls/tests/tls_test_util.h"
 #include "proxy/tls/tls_session.h"
@@ -86,6 +87,25 @@ TEST(Determinism, SameSeedGivesByteIdenticalHandshakesAndKeys) {
   EXPECT_FALSE(a.keylog.empty());
   // Nothing was drawn from OpenSSL's own DRBG.
   EXPECT_EQ(unscoped_random_bytes(), unscoped_before);
+}
+
+// The decode memo (decode_memo.h) is an optimisation only: the same run with
+// it off produces the same bytes, and with it on it is actually used.
+TEST(Determinism, DecodeMemoChangesNoByte) {
+  clear_decode_memo();
+  set_decode_memo_enabled(false);
+  Capture plain = run(31337);
+  DecodeMemoStats off = decode_memo_stats();
+  set_decode_memo_enabled(true);
+  Capture memoized = run(31337);
+  DecodeMemoStats on = decode_memo_stats();
+  EXPECT_EQ(plain.wire, memoized.wire);
+  EXPECT_EQ(plain.keylog, memoized.keylog);
+  EXPECT_EQ(off.certificate_hits + off.session_hits, 0u);
+  // Run: a full handshake (4 certificates parsed), a resumption (1 ticket), a
+  // TLS 1.2 full handshake (the same 4 certificates again: hits).
+  EXPECT_GE(on.certificate_hits, 4u);
+  EXPECT_GE(on.session_hits, 1u);
 }
 
 TEST(Determinism, DifferentSeedGivesDifferentBytes) {
