@@ -19,7 +19,7 @@ namespace meshsim::tls {
 namespace {
 
 constexpr std::size_t kMaxCertificates = 4096;
-constexpr std::size_t kMaxSessions = 16384;
+constexpr std::size_t kMaxSessions = 4096;
 
 std::atomic<bool> g_enabled{true};
 

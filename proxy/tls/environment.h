@@ -23,6 +23,9 @@
 //
 // Threading: scopes are per thread; OpenSSL objects created under one scope may
 // be used under another (draws go to whatever scope is current at the draw).
+// The RAND_METHOD is process-wide once this library initialises OpenSSL, so any
+// other OpenSSL user in the process (e.g. real sockets in proxy/asio) without a
+// scope gets OpenSSL's DRBG through it, counted by unscoped_random_bytes().
 #pragma once
 
 #include <cstddef>

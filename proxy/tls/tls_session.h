@@ -20,6 +20,9 @@
 //  * After kFailed, failure() says why; pending_output() may hold the alert
 //    this side sent (send it: the peer reports it as kPeerAlert).
 //
+// Key-log lines of the session go to the key-log sink of the EnvironmentScope
+// installed when the session is created (none: nothing is formatted).
+//
 // Performance: no allocation per record in steady state (input/output buffers
 // are reused vectors), no copies beyond OpenSSL's own.
 #pragma once
@@ -41,7 +44,8 @@ namespace meshsim::tls {
 struct SessionOptions {
   std::string sni;                        // client: overrides config.sni when non-empty
   std::vector<std::string> alpn;          // client: overrides config.alpn when non-empty
-                                          // (Istio's per-request istio-http/1.1 list)
+                                          // (Istio's per-request istio-http/1.1 list);
+                                          // names of 1..255 bytes (else API misuse)
   std::vector<std::string> match_subject_alt_names;  // client: overrides when non-empty
   // Client: session cache slot inside the context. Empty = Envoy's default of
   // one cache per context; per-host caching uses the upstream address.

@@ -95,7 +95,7 @@ class PcapWriter {
     tcp[13] = flags;
     tcp[14] = 0xff;
     tcp[15] = 0xff;
-    std::memcpy(&tcp[20], payload.data(), payload.size());
+    if (!payload.empty()) std::memcpy(&tcp[20], payload.data(), payload.size());
     my_seq += static_cast<uint32_t>(payload.size()) + ((flags & 0x02) ? 1 : 0);
     pcap_pkthdr h{};
     h.ts.tv_sec = kEpochUnixSeconds;
