@@ -505,6 +505,16 @@ void TlsSession::Impl::on_established() {
     info.peer_certificate_presented = true;
     ossl::subject_alt_names(peer, &info.peer_uri_sans, &info.peer_dns_sans);
     info.peer_subject = ossl::name_to_string(X509_get_subject_name(peer));
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    if (X509_digest(peer, EVP_sha256(), digest, &len) == 1) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      info.peer_certificate_sha256.reserve(2 * len);
+      for (unsigned int i = 0; i < len; ++i) {
+        info.peer_certificate_sha256 += kHex[digest[i] >> 4];
+        info.peer_certificate_sha256 += kHex[digest[i] & 15];
+      }
+    }
   }
 }
 

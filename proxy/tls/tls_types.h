@@ -77,6 +77,8 @@ struct HandshakeInfo {
   std::vector<std::string> peer_uri_sans;  // e.g. spiffe://cluster.local/ns/default/sa/bookinfo
   std::vector<std::string> peer_dns_sans;
   std::string peer_subject;                // RFC 2253, e.g. "O=cluster.local"
+  // Lower-case hex SHA-256 of the peer certificate's DER (Envoy's XFCC "Hash=").
+  std::string peer_certificate_sha256;
 };
 
 // Byte and record counters of one session. Overhead of the record layer =

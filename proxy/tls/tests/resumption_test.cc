@@ -58,6 +58,7 @@ TEST_F(ResumptionTest, SecondConnectionResumesAndKeepsPeerIdentities) {
   // Istio semantics survive resumption: both sides still know who the peer is.
   EXPECT_EQ(second.client.info().peer_uri_sans, std::vector<std::string>{kReviews});
   EXPECT_EQ(second.server.info().peer_uri_sans, std::vector<std::string>{kProductpage});
+  EXPECT_EQ(second.server.info().peer_certificate_sha256, first.server.info().peer_certificate_sha256);
   EXPECT_EQ(second.server.info().alpn, "istio-peer-exchange");
   EXPECT_EQ(second.server.info().sni, "outbound_.9080_._.reviews.default.svc.cluster.local");
   // No certificates on the wire: the resumed handshake is far smaller.

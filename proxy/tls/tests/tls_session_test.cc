@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -58,6 +62,20 @@ TEST_F(TlsSessionTest, MutualTlsExchangesSpiffeIdentitiesBothWays) {
   EXPECT_EQ(c.peer_uri_sans, std::vector<std::string>{kReviews});
   EXPECT_TRUE(s.peer_certificate_presented);
   EXPECT_EQ(s.peer_uri_sans, std::vector<std::string>{kProductpage});
+
+  // XFCC's Hash= is the SHA-256 of the DER; `openssl x509 -fingerprint -sha256` is the oracle.
+  std::string pem_path = ::testing::TempDir() + "/client_leaf.pem";
+  std::ofstream(pem_path) << client_id.certificate.to_pem();
+  FILE* p = popen(("openssl x509 -in " + pem_path + " -noout -fingerprint -sha256").c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  char line[256] = {};
+  ASSERT_NE(fgets(line, sizeof line, p), nullptr);
+  pclose(p);
+  std::string fingerprint;  // "sha256 Fingerprint=AB:CD:..." -> "abcd..."
+  for (const char* ch = std::strchr(line, '=') + 1; *ch != '\0' && *ch != '\n'; ++ch) {
+    if (*ch != ':') fingerprint += static_cast<char>(std::tolower(static_cast<unsigned char>(*ch)));
+  }
+  EXPECT_EQ(s.peer_certificate_sha256, fingerprint);
 
   ASSERT_EQ(link.client.write(bytes_of("GET / HTTP/1.1\r\nHost: reviews\r\n\r\n")).status, IoStatus::kOk);
   link.pump();
