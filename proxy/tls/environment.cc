@@ -67,9 +67,14 @@ void ensure_initialized() {
   (void)decode_memo_enabled();
 }
 
-EnvironmentScope::EnvironmentScope(Environment env) : env_(std::move(env)), previous_(t_env) {
+EnvironmentScope::EnvironmentScope(Environment env) : owned_(std::move(env)), previous_(t_env) {
   ensure_initialized();
-  t_env = &env_;
+  t_env = &owned_;
+}
+
+EnvironmentScope::EnvironmentScope(const Environment* env) : previous_(t_env) {
+  ensure_initialized();
+  t_env = env;
 }
 
 EnvironmentScope::~EnvironmentScope() { t_env = previous_; }

@@ -57,13 +57,18 @@ struct Environment {
 
 class EnvironmentScope {
  public:
+  // Owns a copy of env.
   explicit EnvironmentScope(Environment env);
+  // Refers to an Environment the caller keeps alive for the scope's lifetime;
+  // costs two pointer moves, so it can wrap every call into a session (e.g. to
+  // give each connection its own random stream).
+  explicit EnvironmentScope(const Environment* env);
   ~EnvironmentScope();
   EnvironmentScope(const EnvironmentScope&) = delete;
   EnvironmentScope& operator=(const EnvironmentScope&) = delete;
 
  private:
-  Environment env_;
+  Environment owned_;
   const Environment* previous_;
 };
 

@@ -144,6 +144,12 @@ TEST(Determinism, ScopesNestAndRestore) {
     EXPECT_EQ(virtual_now(), Duration::seconds(20));
   }
   EXPECT_EQ(virtual_now(), Duration::seconds(10));
+  {
+    Environment borrowed{nullptr, [] { return Duration::seconds(30); }, nullptr};
+    EnvironmentScope scope(&borrowed);
+    EXPECT_EQ(virtual_now(), Duration::seconds(30));
+  }
+  EXPECT_EQ(virtual_now(), Duration::seconds(10));
   EXPECT_EQ(format_rfc3339(Duration::hours(36)), "2026-01-02T12:00:00Z");
   EXPECT_EQ(unix_seconds_at(-Duration::millis(1)), kEpochUnixSeconds - 1);
 }
