@@ -30,7 +30,8 @@ namespace meshsim::sim {
 // Per-endpoint counters of a virtual TCP connection. Payload bytes only;
 // `segments_*` count payload-carrying segments (first transmissions), so they
 // do not depend on whether a capture is running. Pure ACKs, SYN, FIN and RST
-// are not counted; retransmissions have their own counter.
+// are not counted there; `retransmitted_segments` counts every retransmission
+// this endpoint sent (data, SYN, FIN).
 struct TcpCounters {
   uint64_t bytes_sent = 0;
   uint64_t bytes_received = 0;

@@ -453,6 +453,7 @@ TcpSocket Network::connect(HostId from, SocketAddress to, const ConnectOptions& 
 
 void Network::Impl::syn_attempt(NetConnection& c) {
   const int n = c.syn_attempts++;
+  if (n > 0) ++c.ends[0].counters.retransmitted_segments;
   const Time now = sim.now();
   NetDirection& D = c.dirs[0];
   bool lost = c.blackhole || blocked(c.flow.client_host, c.flow.server_host) || draw_loss(c.profile);
@@ -771,6 +772,7 @@ Time Network::Impl::lossy_single_arrival(NetConnection& c, int d, Time dep, Dura
       return arr;
     }
     ++attempts;
+    ++c.ends[d].counters.retransmitted_segments;
     dep = dep + next_rto;
     next_rto = std::min(next_rto * 2, kRtoMax);
   }

@@ -156,6 +156,7 @@ struct WireDir {
   Time delack_at = netconst::kNever;
   uint32_t ts_recent = 0;
   Time ack_clamp;                      // pure ACKs of the other side never overtake its data
+  bool fin_departed = false;
 };
 
 struct WireConn {

@@ -222,6 +222,7 @@ void Network::Impl::wire_run(uint32_t slot, uint32_t gen) {
       R.delack_at = kNever;
     }
     W.snd_nxt = std::max(W.snd_nxt, dep.rel_end);
+    if (dep.flags & kTcpFin) W.fin_departed = true;
     if (dep.arr != kNever) {
       W.ack_clamp = std::max(W.ack_clamp, dep.arr);
       WireInFlight f;
@@ -292,6 +293,8 @@ void Network::Impl::wire_run(uint32_t slot, uint32_t gen) {
           ack_now(n.d, l, r);
         } else if (W.rcv_nxt - W.acked > kMss) {
           ack_now(n.d, 0, 0);
+        } else if ((seg.flags & kTcpFin) && w.d[1 - n.d].fin_departed) {
+          ack_now(n.d, 0, 0);  // FIN in FIN_WAIT: ACK at once and enter TIME_WAIT
         } else if (W.delack_at == kNever) {
           W.delack_at = now + kDelayedAck;
         }

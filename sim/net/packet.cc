@@ -143,16 +143,14 @@ size_t write_ethernet(uint8_t* out, const MacAddress& dst, const MacAddress& src
   return kEthernetHeaderBytes;
 }
 
-size_t write_sll2(uint8_t* out, const Sll2Header& h) {
-  put16(out, 0x0800);  // protocol type
-  put16(out + 2, 0);   // reserved
-  put32(out + 4, h.ifindex);
-  put16(out + 8, h.hatype);
-  out[10] = h.pkttype;
-  out[11] = 6;  // address length
-  std::memcpy(out + 12, h.addr.data(), 6);
-  out[18] = out[19] = 0;
-  return kSll2HeaderBytes;
+size_t write_sll(uint8_t* out, const SllHeader& h) {
+  put16(out, h.pkttype);
+  put16(out + 2, h.hatype);
+  put16(out + 4, 6);  // address length
+  std::memcpy(out + 6, h.addr.data(), 6);
+  out[12] = out[13] = 0;
+  put16(out + 14, 0x0800);  // protocol: IPv4
+  return kSllHeaderBytes;
 }
 
 bool ipv4_header_checksum_ok(const uint8_t* ip) {

@@ -1,5 +1,5 @@
 // Packet synthesis for captures: turns a TcpSegmentObservation into the bytes
-// a real Linux host would put on the wire — Ethernet or Linux "cooked" SLL2
+// a real Linux host would put on the wire — Ethernet or Linux "cooked" (SLL)
 // link header, IPv4 header (DF, TTL 64, header checksum) and TCP header with
 // options (MSS / SACK-permitted / timestamps / window scale on SYN, timestamps
 // on every other segment, one SACK block on duplicate ACKs) and the TCP
@@ -23,10 +23,10 @@ using MacAddress = std::array<uint8_t, 6>;
 MacAddress mac_for(Ipv4 ip);
 
 inline constexpr size_t kEthernetHeaderBytes = 14;
-inline constexpr size_t kSll2HeaderBytes = 20;
+inline constexpr size_t kSllHeaderBytes = 16;
 inline constexpr size_t kIpv4HeaderBytes = 20;
 inline constexpr size_t kMaxTcpHeaderBytes = 60;
-inline constexpr size_t kMaxLinkHeaderBytes = kSll2HeaderBytes;
+inline constexpr size_t kMaxLinkHeaderBytes = kSllHeaderBytes;
 
 // TCP header length (20 + options, a multiple of 4) of this segment.
 size_t tcp_header_bytes(const TcpSegmentObservation& seg);
@@ -44,14 +44,15 @@ size_t write_ipv4_tcp_headers(uint8_t* out, SocketAddress src, SocketAddress dst
 // 14 bytes: destination MAC, source MAC, EtherType 0x0800.
 size_t write_ethernet(uint8_t* out, const MacAddress& dst, const MacAddress& src);
 
-// LINUX_SLL2 (DLT 276) header, 20 bytes, as libpcap writes it for "any".
-struct Sll2Header {
-  uint32_t ifindex = 0;
-  uint16_t hatype = 1;   // ARPHRD_ETHER = 1, ARPHRD_LOOPBACK = 772
-  uint8_t pkttype = 0;   // PACKET_HOST = 0 (incoming), PACKET_OUTGOING = 4
+// LINUX_SLL (DLT 113) "cooked" header, 16 bytes, as libpcap writes it for
+// the "any" device: packet type, ARPHRD type, address length, address (8
+// bytes, 6 used), protocol.
+struct SllHeader {
+  uint16_t pkttype = 0;  // LINUX_SLL_HOST = 0 (incoming), LINUX_SLL_OUTGOING = 4
+  uint16_t hatype = 1;   // ARPHRD_ETHER = 1 (eth0), ARPHRD_LOOPBACK = 772 (lo)
   MacAddress addr{};     // link-layer source address
 };
-size_t write_sll2(uint8_t* out, const Sll2Header& h);
+size_t write_sll(uint8_t* out, const SllHeader& h);
 
 // Internet checksum (RFC 1071) helpers. Sums are kept in the native byte
 // order of 16-bit loads, which makes the result storable with memcpy.

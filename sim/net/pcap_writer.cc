@@ -16,14 +16,12 @@ namespace meshsim::sim {
 namespace {
 
 constexpr int kSnapLen = 262144;
-constexpr uint32_t kLoIfindex = 1;
-constexpr uint32_t kEth0Ifindex = 2;
 constexpr uint16_t kArphrdEther = 1;
 constexpr uint16_t kArphrdLoopback = 772;
-constexpr uint8_t kPacketHost = 0;
-constexpr uint8_t kPacketOutgoing = 4;
+constexpr uint16_t kPacketHost = 0;      // LINUX_SLL_HOST
+constexpr uint16_t kPacketOutgoing = 4;  // LINUX_SLL_OUTGOING
 
-int link_type(PcapWriter::Point p) { return p == PcapWriter::Point::kWire ? DLT_EN10MB : DLT_LINUX_SLL2; }
+int link_type(PcapWriter::Point p) { return p == PcapWriter::Point::kWire ? DLT_EN10MB : DLT_LINUX_SLL; }
 
 pcap_t* open_dead(PcapWriter::Point p) {
   return pcap_open_dead_with_tstamp_precision(link_type(p), kSnapLen, PCAP_TSTAMP_PRECISION_NANO);
@@ -113,12 +111,11 @@ void PcapWriter::on_observation(const Observation& o) {
     dst = seg->from_client ? f.server_on_wire : f.client;
     link = write_ethernet(buf, mac_for(dst.ip), mac_for(src.ip));
   } else {
-    Sll2Header h;
+    SllHeader h;
     if (f.loopback) {
       if (!departed || from != pod_) return;  // lo: each packet once, as an incoming one
       src = seg->from_client ? f.client : f.server_at_client;
       dst = seg->from_client ? f.server_at_client : f.client;
-      h.ifindex = kLoIfindex;
       h.hatype = kArphrdLoopback;
       h.pkttype = kPacketHost;
     } else if (departed && from == pod_) {
@@ -130,7 +127,6 @@ void PcapWriter::on_observation(const Observation& o) {
         src = f.server_on_wire;
         dst = f.client;
       }
-      h.ifindex = kEth0Ifindex;
       h.hatype = kArphrdEther;
       h.pkttype = kPacketOutgoing;
       h.addr = mac_for(src.ip);
@@ -142,14 +138,13 @@ void PcapWriter::on_observation(const Observation& o) {
         src = f.server_at_client;
         dst = f.client;
       }
-      h.ifindex = kEth0Ifindex;
       h.hatype = kArphrdEther;
       h.pkttype = kPacketHost;
       h.addr = mac_for(seg->from_client ? f.client.ip : f.server_on_wire.ip);
     } else {
       return;
     }
-    link = write_sll2(buf, h);
+    link = write_sll(buf, h);
   }
   size_t hdr = write_ipv4_tcp_headers(buf + link, src, dst, *seg);
   const size_t payload = seg->payload.size();

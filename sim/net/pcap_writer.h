@@ -10,8 +10,10 @@
 //  * kPod  — what `tcpdump -i any` inside one pod's network namespace sees:
 //    its eth0 (outgoing when sent, incoming when received, addresses as the
 //    pod sees them) and its lo (the app↔sidecar hops, each packet once, as
-//    libpcap reports loopback on "any"). Link type LINUX_SLL2, as tcpdump 4.99
-//    writes for "any".
+//    libpcap reports loopback on "any"). Link type LINUX_SLL ("cooked",
+//    v1), what `tcpdump -i any -y LINUX_SLL` writes: direction In/Out, and
+//    ARPHRD type 772 marks lo, 1 marks eth0. (tcpdump 4.99 defaults to
+//    LINUX_SLL2 for "any", but prints a warning for every SLL2 file it reads.)
 //
 // An optional BPF filter (pcap_compile against the writer's link type,
 // pcap_offline_filter per packet) selects what is written. The file is
