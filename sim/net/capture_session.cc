@@ -13,6 +13,10 @@ namespace {
 Status check_writable(const std::string& path, const char* flag) {
   if (path.empty()) return Error{std::string(flag) + ": empty file name"};
   if (path.back() == '/') return Error{std::string(flag) + " " + path + ": is a directory"};
+  if (path.rfind("/dev/", 0) == 0) {
+    if (::access(path.c_str(), W_OK) != 0) return Error{std::string(flag) + " " + path + ": not writable"};
+    return Status::Ok();
+  }
   auto slash = path.rfind('/');
   std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
   if (::access(dir.c_str(), W_OK) != 0) {

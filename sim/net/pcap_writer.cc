@@ -72,7 +72,8 @@ Result<std::unique_ptr<PcapWriter>> PcapWriter::open(std::string path, Point poi
     }
     impl->has_filter = true;
   }
-  impl->partial = path + ".partial";
+  // Device paths (/dev/null, /dev/stdout, /dev/fd/N) are written directly.
+  impl->partial = path.rfind("/dev/", 0) == 0 ? path : path + ".partial";
   impl->dumper = pcap_dump_open(impl->handle, impl->partial.c_str());
   if (!impl->dumper) return Error{path + ": " + pcap_geterr(impl->handle)};
   impl->iobuf.resize(1 << 20);
@@ -174,10 +175,10 @@ Status PcapWriter::finish() {
   pcap_dump_close(impl_->dumper);
   impl_->dumper = nullptr;
   if (!ok) {
-    std::remove(impl_->partial.c_str());
+    if (impl_->partial != path_) std::remove(impl_->partial.c_str());
     return Error{path_ + ": write failed: " + std::strerror(errno)};
   }
-  if (std::rename(impl_->partial.c_str(), path_.c_str()) != 0) {
+  if (impl_->partial != path_ && std::rename(impl_->partial.c_str(), path_.c_str()) != 0) {
     int e = errno;
     std::remove(impl_->partial.c_str());
     return Error{path_ + ": " + std::strerror(e)};
@@ -193,7 +194,7 @@ void PcapWriter::abandon() {
   if (impl_->dumper) {
     pcap_dump_close(impl_->dumper);
     impl_->dumper = nullptr;
-    std::remove(impl_->partial.c_str());
+    if (impl_->partial != path_) std::remove(impl_->partial.c_str());
   }
 }
 

@@ -18,7 +18,8 @@
 // An optional BPF filter (pcap_compile against the writer's link type,
 // pcap_offline_filter per packet) selects what is written. The file is
 // written under a temporary name and renamed into place by finish(), so a
-// failed run leaves nothing half-written.
+// failed run leaves nothing half-written (device paths such as /dev/null or
+// /dev/fd/3 are written directly).
 //
 // Single-threaded; the Simulator and Network must outlive attach()..finish().
 #pragma once
