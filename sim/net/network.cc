@@ -197,6 +197,7 @@ bool Network::Impl::invoke(NetConnection*& c, int side, Member member, Args... a
   NetEndpoint& e = c->ends[side];
   auto& stored = e.cb.*member;
   if (!stored) return false;
+  const uint32_t slot = c->slot, gen = c->gen;
   auto fn = std::move(stored);
   stored = nullptr;
   const uint32_t version = e.cb_version;
@@ -208,7 +209,7 @@ bool Network::Impl::invoke(NetConnection*& c, int side, Member member, Args... a
   if (c->busy == 0 && c->free_pending) {
     c->free_pending = false;
     maybe_free(*c);
-    if (c->gen == 0 || slots[c->slot].get() != c) c = nullptr;
+    c = get(slot, gen);  // null when it was freed
   }
   return true;
 }
@@ -1293,11 +1294,12 @@ void Network::set_node_up(NodeId node, bool up) {
         m.sim.cancel(c->dirs[s].retry);
         c->dirs[s].blocked = false;
       }
-      for (int s = 0; s < 2 && c; ++s) {
+      const uint32_t slot = c->slot, gen = c->gen;
+      for (int s = 0; s < 2; ++s) {
         if (!dead[s]) continue;
-        bool was_finished = c->finished;
         m.release(*c, s);
-        if (!was_finished && c->finished) break;  // may have been freed
+        c = m.get(slot, gen);  // null once freed
+        if (!c) break;
       }
     }
   }
