@@ -690,7 +690,27 @@ void Network::Impl::make_train(NetConnection& c, int d, uint64_t off, uint32_t l
   const Duration ser_full = serialisation_delay(kMss + kWireOverheadBytes, p.bandwidth_bps);
   const Duration ser_last = serialisation_delay(last_len + kWireOverheadBytes, p.bandwidth_bps);
   const Duration busy = ser_full * (nseg - 1) + ser_last;
-  const Time d0 = nic_free(c, d, std::max(now, D.last_depart), busy);
+  // Receive window: the last byte of this piece may leave only once the
+  // sender knows everything up to (end - window) was received, i.e. one
+  // latency after the piece holding that byte was delivered.
+  Time earliest = std::max(now, D.last_depart);
+  const uint64_t end = off + len;
+  if (end > kSendWindow) {
+    const uint64_t y = end - kSendWindow;
+    for (size_t i = D.hist_head; i < D.hist.size(); ++i) {
+      if (D.hist[i].first >= y) {
+        earliest = std::max(earliest, D.hist[i].second + p.latency);
+        break;
+      }
+    }
+  }
+  Time d0;
+  if (earliest > std::max(now, D.last_depart) &&
+      earliest > (c.flow.loopback ? hosts[c.ends[d].host].lo_free : hosts[c.ends[d].host].eth_free)) {
+    d0 = earliest;  // window-limited: the NIC is idle meanwhile; do not hold it for others
+  } else {
+    d0 = nic_free(c, d, earliest, busy);
+  }
   Duration prop = p.latency + draw_jitter(p);
   const Duration ser0 = nseg == 1 ? ser_last : ser_full;
   if (d0 + ser0 + prop < D.last_arrival) prop = D.last_arrival - d0 - ser0;  // never overtake earlier bytes
@@ -754,6 +774,12 @@ void Network::Impl::make_train(NetConnection& c, int d, uint64_t off, uint32_t l
   D.last_arrival = std::max(D.last_arrival, a_last);
   D.last_delivery = deliver_at;
   D.q.push_back(NetChunk{off + len, deliver_at, nseg, false});
+  D.hist.emplace_back(off + len, deliver_at);
+  while (D.hist_head < D.hist.size() && D.hist[D.hist_head].first + kSendWindow < off + len) ++D.hist_head;
+  if (D.hist_head > 64 && D.hist_head * 2 > D.hist.size()) {
+    D.hist.erase(D.hist.begin(), D.hist.begin() + static_cast<ptrdiff_t>(D.hist_head));
+    D.hist_head = 0;
+  }
   const uint32_t slot = c.slot, gen = c.gen;
   sim.schedule_at(deliver_at, actor_of(d == 0 ? c.flow.server_host : c.flow.client_host), k_deliver,
                   [this, slot, gen, d] { on_deliver(slot, gen, d); });

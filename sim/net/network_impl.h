@@ -36,6 +36,9 @@ inline constexpr int kRetries2 = 15;                            // tcp_retries2
 inline constexpr Duration kDelayedAck = Duration::millis(40);   // TCP_DELACK_MIN
 inline constexpr uint8_t kWindowScale = 7;
 inline constexpr uint32_t kReceiveWindow = 6291456;             // tcp_rmem max
+// Bytes in flight a sender allows itself: the advertised window less a margin
+// for the delayed ACKs a capture shows (the model assumes immediate ACKs).
+inline constexpr uint64_t kSendWindow = kReceiveWindow - 4 * 1448;
 inline constexpr uint16_t kSynWindow = 64240;
 inline constexpr uint16_t kEphemeralLow = 32768;                // ip_local_port_range
 inline constexpr uint16_t kEphemeralHigh = 60999;
@@ -69,6 +72,9 @@ struct NetDirection {
   bool blocked = false;      // segments are being dropped; retrying with backoff
   int backoff = 0;
   EventId retry;
+  // (end offset, delivery time) of recent pieces, for the receive window.
+  std::vector<std::pair<uint64_t, Time>> hist;
+  size_t hist_head = 0;
 
   const uint8_t* at(uint64_t offset) const { return buf.data() + head + (offset - base); }
   bool q_empty() const { return q_head == q.size(); }

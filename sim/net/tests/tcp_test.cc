@@ -389,18 +389,40 @@ TEST_F(TcpTest, JitterNeverReordersBytesOfAStream) {
 }
 
 TEST_F(TcpTest, BandwidthSetsTheTransferTime) {
-  // other region: 30 ms one way, 1 Gbit/s.
+  // other region: 30 ms one way, 1 Gbit/s; 5 MB fits in the receive window.
   Recorder rs;
   net.listen(far, {Ipv4::any(), 80}, [&](TcpSocket, const ConnectionInfo&) { return rs.callbacks(sim); });
   TcpSocket s;
   TcpCallbacks cb;
-  cb.on_connected = [&] { net.send(s, bytes_of(std::string(10'000'000, 'b'))); };
+  cb.on_connected = [&] { net.send(s, bytes_of(std::string(5'000'000, 'b'))); };
   s = net.connect(client, {ip(far), 80}, {}, cb);
   sim.run();
-  ASSERT_EQ(rs.data.size(), 10'000'000u);
-  // 6907 segments × 1514 bytes × 8 / 1e9 ≈ 83.7 ms on the wire, after 60 ms of handshake, plus 30 ms.
-  const double ms = rs.last_data_at.to_millis();
-  EXPECT_NEAR(ms, 60 + 83.66 + 30, 0.5);
+  ASSERT_EQ(rs.data.size(), 5'000'000u);
+  // 3453 full segments of 1514 bytes + one of 122 bytes at 1 Gbit/s = 41.82 ms on the
+  // wire, after 60 ms of handshake, plus 30 ms of latency.
+  EXPECT_NEAR(rs.last_data_at.to_millis(), 60 + 41.82 + 30, 0.05);
+}
+
+TEST_F(TcpTest, ReceiveWindowLimitsThroughputOnLongFatLinks) {
+  LinkProfile p = net.links().profile(Relation::kOtherRegion);
+  p.latency = 50_ms;
+  p.bandwidth_bps = 10'000'000'000ULL;
+  net.links().set_profile(Relation::kOtherRegion, p);
+  Recorder rs;
+  net.listen(far, {Ipv4::any(), 80}, [&](TcpSocket, const ConnectionInfo&) { return rs.callbacks(sim); });
+  TcpSocket s;
+  TcpCallbacks cb;
+  const size_t total = 60'000'000;
+  cb.on_connected = [&] { net.send(s, bytes_of(std::string(total, 'w'))); };
+  s = net.connect(client, {ip(far), 80}, {}, cb);
+  sim.run();
+  ASSERT_EQ(rs.data.size(), total);
+  // Unlimited, 60 MB would take 48 ms at 10 Gbit/s. With a 6 MiB window and a
+  // 100 ms round trip, about 9.5 windows, one per round trip.
+  const double transfer_ms = rs.last_data_at.to_millis() - 100;
+  const double windows = static_cast<double>(total) / (6291456 - 4 * 1448);
+  EXPECT_GT(transfer_ms, (windows - 1) * 100);
+  EXPECT_LT(transfer_ms, (windows + 1) * 105);
 }
 
 TEST_F(TcpTest, LoopbackUsesTheLoopbackProfile) {
