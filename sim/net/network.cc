@@ -288,12 +288,12 @@ TcpSocket Network::connect(HostId from, SocketAddress to, const ConnectOptions& 
     slot = static_cast<uint32_t>(m.slots.size());
     m.slots.emplace_back();
   }
-  static thread_local std::vector<uint32_t> unused;
-  (void)unused;
   m.slots[slot] = std::make_unique<NetConnection>();
   NetConnection& c = *m.slots[slot];
   c.slot = slot;
-  c.gen = static_cast<uint32_t>(hash_combine(next_connection_id_, slot) | 1);  // never 0
+  // Generations only grow (connection numbers do), so a stale handle never
+  // matches a later connection in the same slot (until 2^32 connections).
+  c.gen = static_cast<uint32_t>(next_connection_id_) == 0 ? 1 : static_cast<uint32_t>(next_connection_id_);
   c.id = next_connection_id_++;
   ++live_connections_;
   NetEndpoint& client = c.ends[0];
@@ -390,7 +390,10 @@ TcpSocket Network::connect(HostId from, SocketAddress to, const ConnectOptions& 
   }
   client.local = SocketAddress{src_ip, port};
   client.remote = to;
-  if (!failure || *failure != ConnectError::kAddressInUse) m.tuples.insert(tuple_key(client.local, to));
+  if (!failure || *failure != ConnectError::kAddressInUse) {
+    m.tuples.insert(tuple_key(client.local, to));
+    c.has_tuple = true;
+  }
 
   NetEndpoint& server = c.ends[1];
   server.host = server_host;
@@ -539,22 +542,79 @@ void Network::Impl::on_synack_arrive(uint32_t slot, uint32_t gen) {
   c->established = true;
   sim.cancel(c->syn_retry);
   sim.cancel(c->connect_timer);
+  publish_conn(*c, 0, TcpEvent::kEstablished);
+  if (blocked(c->flow.client_host, c->flow.server_host)) {
+    // The handshake ACK falls into a partition: the server stays half-open and
+    // retransmits its SYN-ACK; the client's next segment that gets through
+    // (or the ACK to a SYN-ACK retransmission) completes the handshake.
+    c->ack_lost = true;
+    if (c->wire) {
+      WireSingle s;
+      s.dep = sim.now();
+      s.arr = kNever;
+      s.flags = kTcpAck;
+      wire_add_single(*c, 0, s);
+    }
+    c->dirs[0].last_depart = sim.now();
+    sim.schedule_after(kSynRto, actor_of(c->flow.server_host), k_retry,
+                       [this, slot, gen] { on_synack_retry(slot, gen, 0); });
+  } else {
+    send_handshake_ack(*c);
+  }
+  transmit(*c, 0);
+  invoke(c, 0, &TcpCallbacks::on_connected);
+}
+
+void Network::Impl::send_handshake_ack(NetConnection& c) {
   const Time now = sim.now();
-  NetDirection& D = c->dirs[0];
-  Time arr = std::max(now + c->profile.latency + draw_jitter(c->profile), D.last_arrival);
+  NetDirection& D = c.dirs[0];
+  Time arr = std::max(now + c.profile.latency + draw_jitter(c.profile), D.last_arrival);
   D.last_arrival = arr;
-  D.last_depart = now;
+  D.last_depart = std::max(D.last_depart, now);
+  if (c.wire) {
+    WireSingle s;
+    s.dep = now;
+    s.arr = arr;
+    s.flags = kTcpAck;
+    wire_add_single(c, 0, s);
+  }
+  const uint32_t slot = c.slot, gen = c.gen;
+  sim.schedule_at(arr, actor_of(c.flow.server_host), k_ack, [this, slot, gen] { on_ack_arrive(slot, gen); });
+}
+
+void Network::Impl::on_synack_retry(uint32_t slot, uint32_t gen, int n) {
+  NetConnection* c = get(slot, gen);
+  if (!c || c->finished || c->accepted || !c->ack_lost) return;
+  const Time now = sim.now();
+  const bool lost = blocked(c->flow.server_host, c->flow.client_host);
   if (c->wire) {
     WireSingle s;
     s.dep = now;
+    s.arr = lost ? kNever : now + c->profile.latency;
+    s.flags = kTcpSyn | kTcpAck;
+    s.retrans = true;
+    wire_add_single(*c, 1, s);
+  }
+  if (lost) {
+    Duration wait = std::min(kSynRto * (int64_t{2} << std::min(n, 6)), kRtoMax);
+    sim.schedule_after(wait, actor_of(c->flow.server_host), k_retry,
+                       [this, slot, gen, n] { on_synack_retry(slot, gen, n + 1); });
+    return;
+  }
+  // The client answers the retransmitted SYN-ACK with an ACK.
+  c->ack_lost = false;
+  const Time at_client = now + c->profile.latency;
+  NetDirection& D = c->dirs[0];
+  Time arr = std::max(at_client + c->profile.latency, D.last_arrival);
+  D.last_arrival = arr;
+  if (c->wire) {
+    WireSingle s;
+    s.dep = at_client;
     s.arr = arr;
     s.flags = kTcpAck;
     wire_add_single(*c, 0, s);
   }
   sim.schedule_at(arr, actor_of(c->flow.server_host), k_ack, [this, slot, gen] { on_ack_arrive(slot, gen); });
-  publish_conn(*c, 0, TcpEvent::kEstablished);
-  transmit(*c, 0);
-  invoke(c, 0, &TcpCallbacks::on_connected);
 }
 
 void Network::Impl::on_ack_arrive(uint32_t slot, uint32_t gen) {
@@ -631,9 +691,7 @@ bool Network::send(TcpSocket s, std::span<const uint8_t> bytes) {
     std::vector<uint8_t> nb;
     nb.reserve(std::max<size_t>(2 * (D.buf.size() - D.head + bytes.size()), 4096));
     nb.insert(nb.end(), D.buf.begin() + static_cast<ptrdiff_t>(D.head), D.buf.end());
-    static thread_local std::vector<std::vector<uint8_t>> retired;
-    retired.push_back(std::move(D.buf));
-    m.sim.schedule_after(Duration::zero(), m.net_actor, m.k_flush, [] { retired.clear(); });
+    c->retired.push_back(std::move(D.buf));  // freed once no callback runs
     D.buf = std::move(nb);
     D.head = 0;
   }
@@ -668,6 +726,10 @@ void Network::Impl::transmit(NetConnection& c, int d) {
   if (D.blocked || blocked(from, to) || c.ends[1 - d].dead) {
     enter_blocked(c, d);
     return;
+  }
+  if (d == 0 && c.ack_lost) {  // the first segment through completes the handshake
+    c.ack_lost = false;
+    send_handshake_ack(c);
   }
   while (D.sent < D.written) {
     uint64_t len = std::min<uint64_t>(kPieceBytes, D.written - D.sent);
@@ -1010,6 +1072,7 @@ void Network::Impl::on_deliver(uint32_t slot, uint32_t gen, int d) {
 }
 
 void Network::Impl::trim(NetConnection& c, int d) {
+  if (c.busy == 0 && !c.retired.empty()) c.retired.clear();
   NetDirection& D = c.dirs[d];
   uint64_t keep = D.delivered;
   if (c.wire) keep = std::min(keep, wire_needed_offset(c, d));
@@ -1208,7 +1271,7 @@ void Network::Impl::maybe_free(NetConnection& c) {
 }
 
 void Network::Impl::free_connection(NetConnection& c) {
-  tuples.erase(tuple_key(c.ends[0].local, c.client_dst));
+  if (c.has_tuple) tuples.erase(tuple_key(c.ends[0].local, c.client_dst));
   sim.cancel(c.connect_timer);
   sim.cancel(c.syn_retry);
   sim.cancel(c.dirs[0].retry);

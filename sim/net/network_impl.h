@@ -188,10 +188,13 @@ struct NetConnection {
   bool blackhole = false;    // SYNs go nowhere (unrouted port of a ClusterIP)
   bool established = false;  // client got the SYN-ACK
   bool accepted = false;     // server endpoint exists
+  bool ack_lost = false;     // the handshake ACK fell into a partition; the server is half-open
   bool finished = false;     // both endpoints released: behaviour over
   bool free_pending = false;
   int busy = 0;              // callbacks of this connection on the stack
   bool rst_sent[2] = {false, false};
+  bool has_tuple = false;    // registered in the 4-tuple table
+  std::vector<std::vector<uint8_t>> retired;  // buffers a running on_data may still point into
   int syn_attempts = 0;
   Time connect_deadline;
   EventId syn_retry;
@@ -274,6 +277,8 @@ struct Network::Impl {
   void syn_attempt(NetConnection& c);
   void on_syn_arrive(uint32_t slot, uint32_t gen);
   void on_synack_arrive(uint32_t slot, uint32_t gen);
+  void send_handshake_ack(NetConnection& c);
+  void on_synack_retry(uint32_t slot, uint32_t gen, int n);
   void on_ack_arrive(uint32_t slot, uint32_t gen);
   void on_refused(uint32_t slot, uint32_t gen);
   void fail_connect(NetConnection& c, ConnectError err);

@@ -39,7 +39,13 @@ class ToolsTest : public ::testing::Test {
     ASSERT_NE(mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
   }
-  void TearDown() override { (void)std::system(("rm -rf " + dir_).c_str()); }
+  void TearDown() override {
+    if (std::getenv("MESHSIM_KEEP_TEST_FILES")) {
+      std::printf("kept %s\n", dir_.c_str());
+      return;
+    }
+    (void)std::system(("rm -rf " + dir_).c_str());
+  }
 
   std::string path(const std::string& name) const { return dir_ + "/" + name; }
 
@@ -119,6 +125,8 @@ struct ExchangeOptions {
   uint64_t seed = 3;
   bool server_resets = false;  // the server resets instead of closing
   bool refused_extra = false;  // one more connection to a closed port
+  Duration partition_from;     // partition client and server during [from, until)
+  Duration partition_until;
 };
 
 Exchange run_exchange(const ExchangeOptions& o, const CaptureOptions& capture, std::string* error = nullptr) {
@@ -197,6 +205,12 @@ Exchange run_exchange(const ExchangeOptions& o, const CaptureOptions& capture, s
       p->id = net.info(p->client)->connection;
       p->client_port = net.info(p->client)->local.port;
       by_port[p->client_port] = p;
+    });
+  }
+  if (o.partition_until > o.partition_from) {
+    sim.schedule_at(o.partition_from, sim.actor("test"), sim.kind("partition"), [&net, c, s, &o, &sim] {
+      uint32_t id = net.partition({{}, {c}}, {{}, {s}});
+      sim.schedule_at(o.partition_until, sim.actor("test"), sim.kind("heal"), [&net, id] { net.heal(id); });
     });
   }
   if (o.refused_extra) {
@@ -518,6 +532,48 @@ TEST_F(ToolsTest, LossShowsUpAsRetransmissionsAndTheStreamIsStillExact) {
     if (!l.empty() && l[0] == '\t') down += l.substr(1);
   }
   EXPECT_EQ(down, hex(ex.conns[1]->response));
+}
+
+TEST_F(ToolsTest, SynIntoAPartitionIsRetransmittedUntilItHeals) {
+  CaptureOptions cap;
+  cap.pcap = path("part.pcap");
+  ExchangeOptions o;
+  o.connections = 1;
+  o.partition_until = 2500_ms;
+  Exchange ex = run_exchange(o, cap);
+  ASSERT_EQ(ex.conns[0]->got_response, ex.conns[0]->response);
+  // SYNs at 0, 1 s and 3 s; the third gets through.
+  Exec syns = tshark(path("part.pcap"), "-Y 'tcp.flags.syn==1 && tcp.flags.ack==0' -T fields -e frame.time_relative "
+                                        "-e tcp.analysis.retransmission");
+  EXPECT_EQ(syns.out, "0.000000000\t\n1.000000000\t1\n3.000000000\t1\n");
+  Exec flags = tshark(path("part.pcap"), "-Y 'tcp.analysis.flags && !tcp.analysis.retransmission'");
+  EXPECT_EQ(flags.out, "");
+}
+
+TEST_F(ToolsTest, DataIntoAPartitionIsRetransmittedAfterTheHeal) {
+  CaptureOptions cap;
+  cap.pcap = path("part.pcap");
+  cap.pcap_pods = {"default/server=" + path("server.pcap")};
+  ExchangeOptions o;
+  o.connections = 1;
+  o.partition_from = 150_us;  // after the SYN-ACK left, before the client's ACK and request
+  o.partition_until = 1_s;
+  Exchange ex = run_exchange(o, cap);
+  ASSERT_EQ(ex.conns[0]->got_request, ex.conns[0]->request);
+  ASSERT_EQ(ex.conns[0]->got_response, ex.conns[0]->response);
+  EXPECT_GT(ex.conns[0]->client_counters.retransmitted_segments, 0u);
+  Exec r = tshark(path("part.pcap"), "-Y tcp.analysis.retransmission -T fields -e frame.number");
+  EXPECT_FALSE(r.out.empty());
+  // The server never saw the dropped copies: its capture has no retransmission flags,
+  // only data that arrives after the heal.
+  Exec srv = tshark(path("server.pcap"), "-Y 'tcp.len > 0 && ip.src == 10.244.0.5' -T fields -e frame.time_relative");
+  for (const std::string& l : lines(srv.out)) EXPECT_GT(std::stod(l), 0.9) << l;
+  Exec e = tshark(path("part.pcap"), "-q -z follow,tcp,raw,0");
+  std::string up;
+  for (const std::string& l : lines(e.out)) {
+    if (!l.empty() && std::isxdigit(static_cast<unsigned char>(l[0])) && l.find(':') == std::string::npos) up += l;
+  }
+  EXPECT_EQ(up, hex(ex.conns[0]->request));
 }
 
 TEST_F(ToolsTest, SameSeedGivesAByteIdenticalPcap) {

@@ -447,6 +447,36 @@ TEST_F(TcpTest, EphemeralPortsAreAllocatedInOrderAndExplicitClashesFail) {
   sim.run();
   EXPECT_EQ(c.failed, ConnectError::kAddressInUse);
   EXPECT_TRUE(a.connected);
+  // The failed attempt did not release the port of the connection that owns it.
+  Recorder d;
+  net.connect(client, {ip(server), 80}, o, d.callbacks(sim));
+  sim.run();
+  EXPECT_EQ(d.failed, ConnectError::kAddressInUse);
+  // Another destination may reuse the port.
+  echo_server(neighbour, 80);
+  Recorder e;
+  net.connect(client, {ip(neighbour), 80}, o, e.callbacks(sim));
+  sim.run();
+  EXPECT_TRUE(e.connected);
+}
+
+TEST_F(TcpTest, StaleHandlesNeverReachALaterConnection) {
+  echo_server(server, 80);
+  Recorder a;
+  TcpSocket sa = net.connect(client, {ip(server), 80}, {}, a.callbacks(sim));
+  sim.run();
+  ASSERT_TRUE(net.reset(sa));  // released; the slot is free once the RST is through
+  sim.run();
+  EXPECT_EQ(net.open_connections(), 0u);
+  Recorder b;
+  TcpSocket sb = net.connect(client, {ip(server), 80}, {}, b.callbacks(sim));
+  sim.run();
+  ASSERT_TRUE(b.connected);
+  EXPECT_NE(sa, sb);
+  EXPECT_FALSE(net.send(sa, bytes_of("stale")));
+  EXPECT_FALSE(net.is_open(sa));
+  EXPECT_FALSE(net.close(sa));
+  EXPECT_TRUE(net.is_open(sb));
 }
 
 TEST_F(TcpTest, ClusterIpIsTranslatedByKubeProxy) {
