@@ -80,7 +80,6 @@ struct NetDemo::State {
   NetDemoOptions opts;
   Simulator sim;
   Network net;
-  NameResolver dns;
   HostId client = kNoHost;
   HostId echo = kNoHost;
   std::vector<std::unique_ptr<Client>> clients;
@@ -116,7 +115,7 @@ NetDemo::NetDemo(const NetDemoOptions& o) : s_(std::make_unique<State>(o)) {
   s.echo = *net.add_host(h);
   if (o.service) {
     (void)net.add_service_vip(kServiceVip, {{kEchoIp, kEchoPort}});
-    (void)s.dns.add_service("default", "echo", kServiceVip.ip);
+    (void)net.dns().add_service("default", "echo", kServiceVip.ip);
   }
   if (o.sidecars) {
     install_relay(net, s.client, kProxyOutboundPort, false);
@@ -145,7 +144,7 @@ NetDemoResult NetDemo::run() {
   RandomStream payload_rng = sim.rng("demo/payload");
   SocketAddress target{kEchoIp, kEchoPort};
   if (s.opts.service) {
-    auto a = s.dns.resolve("echo", "default");
+    auto a = net.dns().resolve("echo", "default");
     target = SocketAddress{a.addresses.front(), kServiceVip.port};
   }
   const ActorId actor = sim.actor("demo/client");

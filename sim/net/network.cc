@@ -252,12 +252,9 @@ bool Network::close_listener(ListenerId id) {
   ++l.version;
   auto& idx = m.listen_index[listen_key(l.host, l.bind.port)];
   std::erase(idx, id.value - 1);
-  // The handler may be running (a listener closing itself); drop it later.
-  if (m.listeners[id.value - 1].on_accept) {
-    m.sim.schedule_after(Duration::zero(), m.net_actor, m.k_flush, [mp = &m, li = id.value - 1] {
-      if (!mp->listeners[li].active) mp->listeners[li].on_accept = nullptr;
-    });
-  }
+  // Safe even from inside the handler: on_ack_arrive() moves the handler out
+  // while it runs and puts it back only if the listener is unchanged.
+  l.on_accept = nullptr;
   return true;
 }
 

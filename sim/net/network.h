@@ -50,6 +50,7 @@
 
 #include "proxy/base/result.h"
 #include "sim/net/link_model.h"
+#include "sim/net/resolver.h"
 #include "sim/net/tcp_socket.h"
 #include "sim/net/topology.h"
 #include "sim/time.h"
@@ -76,6 +77,9 @@ class Network {
   Result<NodeId> add_node(NodeSpec spec);
   Result<HostId> add_host(HostSpec spec);
   const Topology& topology() const { return topo_; }
+  // The cluster DNS model the adapter fills and apps resolve names with.
+  NameResolver& dns() { return dns_; }
+  const NameResolver& dns() const { return dns_; }
   LinkModel& links() { return links_; }
   const LinkModel& links() const { return links_; }
   // kube-proxy: connections to `vip` (a ClusterIP:port) go to one of
@@ -149,6 +153,7 @@ class Network {
   Simulator& sim_;
   Topology topo_;
   LinkModel links_;
+  NameResolver dns_;
   bool wire_enabled_ = false;
   size_t live_connections_ = 0;
   uint64_t next_connection_id_ = 1;

@@ -181,6 +181,27 @@ TEST_F(TcpTest, ListenerBoundToLoopbackIsNotReachableFromOtherPods) {
   EXPECT_TRUE(local.connected);
 }
 
+TEST_F(TcpTest, ListenerCanCloseItselfFromItsAcceptHandler) {
+  ListenerId id;
+  int accepts = 0;
+  id = net.listen(server, {Ipv4::any(), 80}, [&](TcpSocket, const ConnectionInfo&) {
+    ++accepts;
+    EXPECT_TRUE(net.close_listener(id));
+    return TcpCallbacks{};
+  });
+  Recorder first, second;
+  net.connect(client, {ip(server), 80}, {}, first.callbacks(sim));
+  sim.run();
+  net.connect(client, {ip(server), 80}, {}, second.callbacks(sim));
+  sim.run();
+  EXPECT_EQ(accepts, 1);
+  EXPECT_TRUE(first.connected);
+  EXPECT_EQ(second.failed, ConnectError::kRefused);
+  EXPECT_FALSE(net.close_listener(id));
+  // The port is free again.
+  EXPECT_TRUE(net.listen(server, {Ipv4::any(), 80}, [](TcpSocket, const ConnectionInfo&) { return TcpCallbacks{}; }));
+}
+
 TEST_F(TcpTest, UnknownAddressIsUnreachableAtOnce) {
   Recorder rc;
   net.connect(client, {Ipv4::of(192, 0, 2, 1), 80}, {}, rc.callbacks(sim));
