@@ -12,7 +12,8 @@
 //
 // Until finish(), output goes to "<file>.partial"; abandon() (and the
 // destructor of an unfinished session) removes those, so bad input or a
-// failed run never leaves a half-written capture behind.
+// failed run never leaves a half-written capture behind. The Simulator and
+// Network must outlive the session (declare the session after them).
 #pragma once
 
 #include <memory>

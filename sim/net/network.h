@@ -38,7 +38,9 @@
 //
 // Determinism: every random draw comes from the named streams "net/jitter",
 // "net/loss", "net/tcp-iss" and "net/kube-proxy"; ties in virtual time keep
-// insertion order. Not thread-safe; belongs to the Simulator's thread.
+// insertion order. Not thread-safe; belongs to the Simulator's thread. Events
+// the Network schedules point into it: do not run the Simulator again after
+// destroying the Network.
 #pragma once
 
 #include <cstdint>

@@ -77,7 +77,7 @@ uint64_t Network::Impl::wire_needed_offset(const NetConnection& c, int d) const 
     if (s.len) need = std::min(need, s.off);
   }
   for (const WireInFlight& f : w.inflight) {
-    if (!f.seg.payload.empty() || f.rel_end > f.rel_start + 1) need = std::min(need, f.off);
+    if (!f.seg.payload.empty()) need = std::min(need, f.off);
   }
   return need;
 }
@@ -228,12 +228,10 @@ void Network::Impl::wire_run(uint32_t slot, uint32_t gen) {
       WireInFlight f;
       f.arr = dep.arr;
       f.order = w.next_order++;
-      f.seg = seg;
-      f.seg.payload = {};
+      f.seg = seg;  // its payload span only gives the length: re-pointed at arrival
       f.off = dep.off;
       f.rel_start = dep.rel_start;
       f.rel_end = dep.rel_end;
-      f.seg.payload = seg.payload;  // re-pointed on arrival; kept here for the length
       W.inflight.push_back(f);
       std::push_heap(W.inflight.begin(), W.inflight.end(), heap_after);
     }
@@ -241,7 +239,6 @@ void Network::Impl::wire_run(uint32_t slot, uint32_t gen) {
 
   // A pure ACK from the receiver of stream d.
   auto ack_now = [&](int d, uint32_t sack_left, uint32_t sack_right) {
-    WireDir& X = w.d[d];      // the stream being acknowledged
     WireDir& R = w.d[1 - d];  // the acknowledger's own stream
     const HostId from = d == 0 ? c->flow.server_host : c->flow.client_host;
     const HostId to = d == 0 ? c->flow.client_host : c->flow.server_host;
@@ -251,7 +248,6 @@ void Network::Impl::wire_run(uint32_t slot, uint32_t gen) {
     dep.sack_left = sack_left;
     dep.sack_right = sack_right;
     if (!blocked(from, to)) dep.arr = std::max(now + c->profile.latency, R.ack_clamp);
-    (void)X;
     depart(1 - d, dep);
   };
 
