@@ -385,7 +385,10 @@ void decode_peer_authentication(Decoder& d, YamlNode root, PeerAuthentication& o
   });
   if (!o.port_level_mtls.empty() && !o.has_selector()) {
     YamlNode pl = root.get("spec").get("portLevelMtls");
-    d.error(pl.valid() ? pl : root, PathSeg().child("spec").child("portLevelMtls"),
+    PathSeg sp = PathSeg().child("spec");
+    PathSeg pp = sp.child("portLevelMtls");
+    pp.key_node = key_node_of(root.get("spec"), "portLevelMtls");
+    d.error(pl.valid() ? pl : root, pp,
             "portLevelMtls requires selector: port-level settings apply to workload ports, so a policy without a "
             "selector cannot have them");
   }
@@ -1242,7 +1245,8 @@ void decode_service_entry(Decoder& d, YamlNode root, ServiceEntry& o) {
   YamlNode eps = spec.get("endpoints");
   for (size_t i = 0; i < o.endpoints.size(); ++i) {
     const auto& e = o.endpoints[i];
-    PathSeg ep = sp.child("endpoints").at(static_cast<int64_t>(i));
+    PathSeg eps_path = sp.child("endpoints");
+    PathSeg ep = eps_path.at(static_cast<int64_t>(i));
     YamlNode en = eps.is_sequence() && i < eps.size() ? eps.item(static_cast<uint32_t>(i)) : at;
     if (o.resolution == ServiceEntryResolution::kStatic && !is_ipv4(e.address) && e.address.rfind("unix://", 0) != 0 &&
         !is_cidr_or_ip(e.address))

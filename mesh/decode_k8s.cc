@@ -289,7 +289,8 @@ void decode_container(Decoder& d, YamlNode n, const PathSeg& p, Container& c, bo
 void decode_node_affinity(Decoder& d, YamlNode n, const PathSeg& p, PodSpec& spec) {
   YamlNode req = n.get("nodeAffinity").get("requiredDuringSchedulingIgnoredDuringExecution");
   if (!req.valid()) return;
-  PathSeg rp = p.child("nodeAffinity").child("requiredDuringSchedulingIgnoredDuringExecution");
+  PathSeg ap = p.child("nodeAffinity");
+  PathSeg rp = ap.child("requiredDuringSchedulingIgnoredDuringExecution");
   d.items(req.get("nodeSelectorTerms"), rp.child("nodeSelectorTerms"), [&](YamlNode t, const PathSeg& tp) {
     NodeSelectorTerm term;
     d.items(t.get("matchExpressions"), tp.child("matchExpressions"), [&](YamlNode e, const PathSeg& ep) {
@@ -470,7 +471,8 @@ void decode_service(Decoder& d, YamlNode root, Service& o) {
     });
     return true;
   });
-  PathSeg pp = PathSeg().child("spec").child("ports");
+  PathSeg spec_path = PathSeg().child("spec");
+  PathSeg pp = spec_path.child("ports");
   YamlNode ports = root.get("spec").get("ports");
   if (o.type != "ExternalName" && o.ports.empty() && o.cluster_ip != "None")
     d.error(root.get("spec").valid() ? root.get("spec") : root, pp, "required value: a Service needs at least one port");

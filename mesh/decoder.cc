@@ -299,6 +299,13 @@ void Decoder::int_or_string(YamlNode n, const PathSeg& p, IntOrString& out) {
   }
 }
 
+YamlNode key_node_of(YamlNode map, std::string_view key) {
+  if (!map.is_map()) return {};
+  for (uint32_t i = 0; i < map.size(); ++i)
+    if (map.key(i).is_scalar() && map.key(i).scalar() == key) return map.key(i);
+  return {};
+}
+
 // ---- syntax checks ------------------------------------------------------------------
 
 namespace {

@@ -31,8 +31,12 @@ struct PathSeg {
   std::string_view key;
   int64_t index = -1;  // >= 0: "[index]" after key
   YamlNode key_node;   // the key in the document, when known (messages point at it)
-  PathSeg child(std::string_view k) const { return PathSeg{this, k, -1, {}}; }
-  PathSeg at(int64_t i) const { return PathSeg{this, {}, i, {}}; }
+  // The root segment (no parent, no key, no index) contributes nothing, so a
+  // child of it does not point at it: `PathSeg sp = PathSeg().child("spec");`
+  // is safe to keep. Deeper chains must keep every ancestor alive.
+  bool is_root() const { return parent == nullptr && key.empty() && index < 0; }
+  PathSeg child(std::string_view k) const { return PathSeg{is_root() ? nullptr : this, k, -1, {}}; }
+  PathSeg at(int64_t i) const { return PathSeg{is_root() ? nullptr : this, {}, i, {}}; }
   std::string str() const;
 };
 
@@ -134,6 +138,9 @@ class Decoder {
   std::string resource_;
   int errors_ = 0;
 };
+
+// The key node of `key` in `map` (absent handle if none), for PathSeg::key_node.
+YamlNode key_node_of(YamlNode map, std::string_view key);
 
 // ---- syntax checks shared by decoders and analyzers ------------------------------
 
