@@ -492,7 +492,7 @@ class Analysis {
                               "TCP reset. Fix: a DestinationRule with tls.mode ISTIO_MUTUAL for " + svc.hostname +
                               ", or make the namespace policy PERMISSIVE.";
             if (obj) add("MS0109", *obj, "spec", msg);
-            else add_at("MS0109", pod.source, pod_owner(pod), "", msg);
+            else add_at("MS0109", pod.object ? locate(*pod.object, pod.source_path_prefix) : pod.source, pod_owner(pod), "", msg);
             break;
           }
         }
@@ -549,7 +549,8 @@ class Analysis {
                          "MySQL server at 'reading initial communication packet').") +
               " Fix: make the port STRICT (sidecar clients only) or DISABLE with a PeerAuthentication portLevelMtls, or "
               "give the client a sidecar.";
-          add_at("MS0105", pod.source, pod_owner(pod), pod.source_path_prefix, msg,
+          add_at("MS0105", pod.object ? locate(*pod.object, pod.source_path_prefix) : pod.source, pod_owner(pod),
+                 pod.source_path_prefix, msg,
                  timeout ? Severity::kInfo : Severity::kWarning);
         }
       }
@@ -578,7 +579,8 @@ class Analysis {
             std::string key = pod.annotations.count("traffic.sidecar.istio.io/excludeInboundPorts")
                                   ? "traffic.sidecar.istio.io/excludeInboundPorts"
                                   : "traffic.sidecar.istio.io/includeInboundPorts";
-            add_at("MS0106", pod.source, pod_owner(pod), pod.source_path_prefix + ".annotations." + key,
+            add_at("MS0106", pod.object ? locate_annotation(*pod.object, pod.source_path_prefix, key) : pod.source,
+                   pod_owner(pod), pod.source_path_prefix + ".annotations." + key,
                    "port " + std::to_string(e.port) + " of pod " + pod.name + " is not captured by its sidecar (" + key +
                        "), but istiod does not know that: sidecar clients (e.g. from namespace " + cns + ") still send mTLS "
                        "to " + svc.hostname + ":" + std::to_string(port.port) + " and the app receives TLS bytes it cannot "
@@ -610,8 +612,8 @@ class Analysis {
           auto pa = effective_peer_authentication(w_, pod, port);
           if (pa.mode != MtlsMode::kStrict) continue;
           std::string prefix = pod.owner_kind == Kind::kPod ? "spec" : "spec.template.spec";
-          add_at("MS0110", pod.source, pod_owner(pod),
-                 prefix + ".containers[" + std::to_string(ci) + "]." + name,
+          std::string field = prefix + ".containers[" + std::to_string(ci) + "]." + name;
+          add_at("MS0110", pod.object ? locate(*pod.object, field) : pod.source, pod_owner(pod), field,
                  std::string(name) + " of container " + c.name + " probes port " + std::to_string(port) +
                      " in plaintext (the kubelet has no mesh certificate), probe rewrite is off "
                      "(sidecar.istio.io/rewriteAppHTTPProbers: \"false\") and the port is STRICT (" + pa.reason +
@@ -835,7 +837,8 @@ class Analysis {
         const auto& c = pod.spec->containers[ci];
         if (c.run_as_user && *c.run_as_user == 1337) {
           std::string prefix = pod.owner_kind == Kind::kPod ? "spec" : "spec.template.spec";
-          add_at("MS0123", pod.source, pod_owner(pod), prefix + ".containers[" + std::to_string(ci) + "].securityContext.runAsUser",
+          std::string field = prefix + ".containers[" + std::to_string(ci) + "].securityContext.runAsUser";
+          add_at("MS0123", pod.object ? locate(*pod.object, field) : pod.source, pod_owner(pod), field,
                  "container " + c.name + " runs as UID 1337, the proxy's UID: istio-iptables never redirects that UID's "
                  "traffic, so this app's outbound calls bypass the sidecar (no mTLS, no routing). Use another UID.");
         }

@@ -246,6 +246,35 @@ TrafficInterception parse_interception(const Labels& ann, uint32_t default_statu
 
 // ---- entities -------------------------------------------------------------------------
 
+Locality Locality::parse(std::string_view loc) {
+  Locality l;
+  size_t a = loc.find('/');
+  l.region = std::string(loc.substr(0, a));
+  if (a != std::string_view::npos) {
+    size_t b = loc.find('/', a + 1);
+    l.zone = std::string(loc.substr(a + 1, b == std::string_view::npos ? std::string_view::npos : b - a - 1));
+    if (b != std::string_view::npos) l.subzone = std::string(loc.substr(b + 1));
+  }
+  return l;
+}
+
+Location locate_annotation(const Object& obj, std::string_view prefix, std::string_view key) {
+  std::string path = std::string(prefix) + ".annotations";
+  Location base = locate(obj, path);
+  if (!obj.source.doc) return base;
+  YamlNode n(obj.source.doc.get(), obj.source.root);
+  size_t pos = 0;
+  while (pos < path.size() && n.valid()) {
+    size_t dot = path.find('.', pos);
+    n = n.get(std::string_view(path).substr(pos, dot == std::string::npos ? std::string::npos : dot - pos));
+    pos = dot == std::string::npos ? path.size() : dot + 1;
+  }
+  if (n.is_map())
+    for (uint32_t i = 0; i < n.size(); ++i)
+      if (n.key(i).scalar() == key) return n.key(i).location();
+  return base;
+}
+
 std::string Locality::str() const {
   std::string s = region;
   if (!zone.empty() || !subzone.empty()) s += "/" + zone;
@@ -439,10 +468,12 @@ World build_world_impl(std::shared_ptr<const ResourceSet> rsp, MeshConfig mc, st
     return std::tie(a->meta.namespace_, a->meta.name) < std::tie(b->meta.namespace_, b->meta.name);
   });
 
-  auto make_pod = [&](const ObjectMeta& meta_like, const Labels& labels, const Labels& annotations, const PodSpec& spec,
+  auto make_pod = [&](const Object& obj, const Labels& labels, const Labels& annotations, const PodSpec& spec,
                       Kind owner_kind, const std::string& owner, int ordinal, std::string name, Location src,
                       std::string prefix) {
+    const ObjectMeta& meta_like = obj.meta;
     WorldPod p;
+    p.object = &obj;
     p.name = std::move(name);
     p.namespace_ = meta_like.namespace_;
     p.labels = labels;
@@ -468,14 +499,14 @@ World build_world_impl(std::shared_ptr<const ResourceSet> rsp, MeshConfig mc, st
         Labels labels = wl->tmpl.labels;
         labels["pod-template-hash"] = tmpl_hash;
         for (int i = 0; i < wl->replicas; ++i)
-          drafts.push_back(make_pod(wl->meta, labels, wl->tmpl.annotations, wl->tmpl.spec, wl->kind, wl->meta.name, i,
+          drafts.push_back(make_pod(*wl, labels, wl->tmpl.annotations, wl->tmpl.spec, wl->kind, wl->meta.name, i,
                                     rs_name + "-" + random_suffix(hash_combine(fnv1a64(rs_name), static_cast<uint64_t>(i))),
                                     wl->source.location, "spec.template.metadata"));
         break;
       }
       case Kind::kReplicaSet:
         for (int i = 0; i < wl->replicas; ++i)
-          drafts.push_back(make_pod(wl->meta, wl->tmpl.labels, wl->tmpl.annotations, wl->tmpl.spec, wl->kind,
+          drafts.push_back(make_pod(*wl, wl->tmpl.labels, wl->tmpl.annotations, wl->tmpl.spec, wl->kind,
                                     wl->meta.name, i,
                                     wl->meta.name + "-" + random_suffix(hash_combine(fnv1a64(wl->meta.name), static_cast<uint64_t>(i))),
                                     wl->source.location, "spec.template.metadata"));
@@ -486,7 +517,7 @@ World build_world_impl(std::shared_ptr<const ResourceSet> rsp, MeshConfig mc, st
           Labels l = labels;
           l["statefulset.kubernetes.io/pod-name"] = wl->meta.name + "-" + std::to_string(i);
           l["apps.kubernetes.io/pod-index"] = std::to_string(i);
-          drafts.push_back(make_pod(wl->meta, l, wl->tmpl.annotations, wl->tmpl.spec, wl->kind, wl->meta.name, i,
+          drafts.push_back(make_pod(*wl, l, wl->tmpl.annotations, wl->tmpl.spec, wl->kind, wl->meta.name, i,
                                     wl->meta.name + "-" + std::to_string(i), wl->source.location,
                                     "spec.template.metadata"));
         }
@@ -500,7 +531,7 @@ World build_world_impl(std::shared_ptr<const ResourceSet> rsp, MeshConfig mc, st
     }
   }
   for (const Pod* p : bare)
-    drafts.push_back(make_pod(p->meta, p->meta.labels, p->meta.annotations, p->spec, Kind::kPod, "", 0, p->meta.name,
+    drafts.push_back(make_pod(*p, p->meta.labels, p->meta.annotations, p->spec, Kind::kPod, "", 0, p->meta.name,
                               p->source.location, "metadata"));
 
   // Nodes.
@@ -550,7 +581,7 @@ World build_world_impl(std::shared_ptr<const ResourceSet> rsp, MeshConfig mc, st
   for (const Workload* ds : daemonsets) {
     for (size_t ni = 0; ni < w.nodes_.size(); ++ni) {
       if (!node_eligible(w.nodes_[ni], ds->tmpl.spec)) continue;
-      WorldPod p = make_pod(ds->meta, ds->tmpl.labels, ds->tmpl.annotations, ds->tmpl.spec, Kind::kDaemonSet,
+      WorldPod p = make_pod(*ds, ds->tmpl.labels, ds->tmpl.annotations, ds->tmpl.spec, Kind::kDaemonSet,
                             ds->meta.name, static_cast<int>(ni),
                             ds->meta.name + "-" + random_suffix(hash_combine(fnv1a64(ds->meta.name), fnv1a64(w.nodes_[ni].name))),
                             ds->source.location, "spec.template.metadata");
@@ -651,8 +682,8 @@ World build_world_impl(std::shared_ptr<const ResourceSet> rsp, MeshConfig mc, st
       p.interception = parse_interception(p.annotations, mesh.status_port, &problems);
       p.interception.proxy_uid = 1337;
       for (auto& [key, msg] : problems)
-        diag(Severity::kError, "MS0002", p.source, resource, p.source_path_prefix + ".annotations." + key,
-             "invalid annotation value: " + msg);
+        diag(Severity::kError, "MS0002", locate_annotation(*p.object, p.source_path_prefix, key), resource,
+             p.source_path_prefix + ".annotations." + key, "invalid annotation value: " + msg);
     }
     p.rewrite_app_http_probers = mesh.rewrite_app_http_probers;
     if (auto it = p.annotations.find("sidecar.istio.io/rewriteAppHTTPProbers"); it != p.annotations.end()) {
@@ -660,7 +691,7 @@ World build_world_impl(std::shared_ptr<const ResourceSet> rsp, MeshConfig mc, st
       if (v == "true") p.rewrite_app_http_probers = true;
       else if (v == "false") p.rewrite_app_http_probers = false;
       else
-        diag(Severity::kError, "MS0002", p.source, resource, p.source_path_prefix + ".annotations.sidecar.istio.io/rewriteAppHTTPProbers",
+        diag(Severity::kError, "MS0002", locate_annotation(*p.object, p.source_path_prefix, "sidecar.istio.io/rewriteAppHTTPProbers"), resource, p.source_path_prefix + ".annotations.sidecar.istio.io/rewriteAppHTTPProbers",
              "invalid value \"" + it->second + "\" (valid: true, false)");
     }
     if (auto it = p.annotations.find("proxy.istio.io/config"); it != p.annotations.end()) {
@@ -815,16 +846,7 @@ World build_world_impl(std::shared_ptr<const ResourceSet> rsp, MeshConfig mc, st
           e.port = target;
           e.labels = we.spec.labels;
           e.sidecar = we.spec.labels.count("security.istio.io/tlsMode") && we.spec.labels.at("security.istio.io/tlsMode") == "istio";
-          std::string loc = we.spec.locality;
-          Locality l;
-          size_t a = loc.find('/');
-          l.region = loc.substr(0, a);
-          if (a != std::string::npos) {
-            size_t b = loc.find('/', a + 1);
-            l.zone = loc.substr(a + 1, b == std::string::npos ? std::string::npos : b - a - 1);
-            if (b != std::string::npos) l.subzone = loc.substr(b + 1);
-          }
-          e.locality = l;
+          e.locality = Locality::parse(we.spec.locality);
           e.service_account = we.meta.namespace_ + "/" + (we.spec.service_account.empty() ? "default" : we.spec.service_account);
           e.weight = we.spec.weight ? we.spec.weight : 1;
           ws.endpoints[port.port].push_back(std::move(e));
@@ -897,6 +919,7 @@ World build_world_impl(std::shared_ptr<const ResourceSet> rsp, MeshConfig mc, st
           e.sidecar = tm != ep.labels.end() && tm->second == "istio";
           e.service_account = se.meta.namespace_ + "/" + (ep.service_account.empty() ? "default" : ep.service_account);
           e.weight = ep.weight ? ep.weight : 1;
+          e.locality = Locality::parse(ep.locality);
           add_ep(std::move(e), port);
         }
         if (se.endpoints.empty() && ws.selector) {
@@ -923,9 +946,11 @@ World build_world_impl(std::shared_ptr<const ResourceSet> rsp, MeshConfig mc, st
             auto ip = parse_ipv4(we.spec.address);
             e.has_ip = ip.ok();
             if (ip.ok()) e.ip = *ip;
-            e.port = port.port;
+            e.port = port.target_port.is_set() ? static_cast<uint32_t>(port.target_port.int_value) : port.port;
             if (auto it = we.spec.ports.find(port.name); it != we.spec.ports.end()) e.port = it->second;
             e.labels = we.spec.labels;
+            e.locality = Locality::parse(we.spec.locality);
+            e.weight = we.spec.weight ? we.spec.weight : 1;
             auto tm = we.spec.labels.find("security.istio.io/tlsMode");
             e.sidecar = tm != we.spec.labels.end() && tm->second == "istio";
             e.service_account = we.meta.namespace_ + "/" + (we.spec.service_account.empty() ? "default" : we.spec.service_account);

@@ -78,6 +78,8 @@ TrafficInterception parse_interception(const Labels& annotations, uint32_t defau
 
 struct Locality {
   std::string region, zone, subzone;
+  // Parses "region/zone/subzone" (missing parts empty).
+  static Locality parse(std::string_view text);
   // "region/zone/subzone" (trailing empty parts omitted).
   std::string str() const;
   bool operator==(const Locality&) const = default;
@@ -118,6 +120,7 @@ struct WorldPod {
   Labels proxy_metadata;              // from the proxy.istio.io/config annotation
   std::string app_model;              // meshsim.io/app annotation ("" = none)
   Location source;                    // the Pod or workload object
+  const Object* object = nullptr;     // that object (points into the World's ResourceSet)
   std::string source_path_prefix;     // "metadata" (Pod) or "spec.template.metadata" (workloads)
 
   bool scheduled() const { return node >= 0; }
@@ -234,6 +237,10 @@ class World {
 // (N = max(3, ceil(pods / 110))), region "region1", zone "zone1".
 inline constexpr int kDefaultNodeCount = 3;
 inline constexpr int kMaxPodsPerNode = 110;
+
+// Location of annotation `key` under `<prefix>.annotations` of `obj` (annotation
+// keys contain dots, so locate() cannot address them by path).
+Location locate_annotation(const Object& obj, std::string_view prefix, std::string_view key);
 
 // Builds the world. Problems found while deriving (unschedulable pods, bad
 // interception annotations, duplicate ClusterIPs, …) go to `diags`.
