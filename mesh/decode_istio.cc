@@ -499,7 +499,9 @@ void check_route_weights(Decoder& d, YamlNode n, const PathSeg& p, const std::ve
   if (weights.size() <= 1) return;
   int64_t sum = 0;
   for (int32_t w : weights) sum += w;
-  if (sum == 0) d.error(n, p, "total destination weight is 0: no traffic can be routed");
+  if (sum == 0)
+    d.warn(n, p, "several destinations and every weight is 0: give each destination a weight (traffic is split by weight / sum of weights)",
+           "MS0002");
 }
 
 void decode_http_route(Decoder& d, YamlNode n, const PathSeg& p, HttpRoute& r) {
