@@ -313,6 +313,80 @@ bool alnum_lower(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9
 bool alnum(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }
 }  // namespace
 
+std::string check_re2_syntax(std::string_view re) {
+  if (re.size() > 1024) return "longer than 1024 characters";
+  int depth = 0;
+  bool can_repeat = false;
+  for (size_t i = 0; i < re.size(); ++i) {
+    char c = re[i];
+    switch (c) {
+      case '\\':
+        if (i + 1 >= re.size()) return "trailing backslash";
+        ++i;
+        can_repeat = true;
+        break;
+      case '[': {
+        size_t j = i + 1;
+        if (j < re.size() && re[j] == '^') ++j;
+        if (j < re.size() && re[j] == ']') ++j;
+        for (; j < re.size() && re[j] != ']'; ++j)
+          if (re[j] == '\\') ++j;
+        if (j >= re.size()) return "missing closing ]";
+        i = j;
+        can_repeat = true;
+        break;
+      }
+      case '(':
+        ++depth;
+        if (i + 1 < re.size() && re[i + 1] == '?') {
+          // (?:…), (?i), (?P<name>…)
+          if (i + 2 >= re.size()) return "incomplete group";
+        }
+        can_repeat = false;
+        break;
+      case ')':
+        if (--depth < 0) return "unexpected )";
+        can_repeat = true;
+        break;
+      case '*':
+      case '+':
+      case '?':
+        if (!can_repeat) return std::string("missing argument to repetition operator ") + c;
+        if (i + 1 < re.size() && re[i + 1] == '?') ++i;  // lazy
+        can_repeat = false;
+        break;
+      case '{': {
+        size_t close = re.find('}', i);
+        std::string_view body = close == std::string_view::npos ? std::string_view() : re.substr(i + 1, close - i - 1);
+        bool counted = !body.empty() && std::all_of(body.begin(), body.end(), [](char x) { return (x >= '0' && x <= '9') || x == ','; }) &&
+                       body[0] != ',' && std::count(body.begin(), body.end(), ',') <= 1;
+        if (!counted) {  // a literal '{'
+          can_repeat = true;
+          break;
+        }
+        if (!can_repeat) return "missing argument to repetition operator {";
+        size_t comma = body.find(',');
+        std::string_view a = body.substr(0, comma), b = comma == std::string_view::npos ? a : body.substr(comma + 1);
+        if (a.size() > 4 || b.size() > 4) return "bad repetition operator (max 1000)";
+        int lo = std::stoi(std::string(a)), hi = b.empty() ? lo : std::stoi(std::string(b));
+        if (lo > 1000 || hi > 1000 || (!b.empty() && hi < lo)) return "bad repetition operator {" + std::string(body) + "}";
+        i = close;
+        can_repeat = false;
+        break;
+      }
+      case '|':
+      case '^':
+        can_repeat = false;
+        break;
+      default:
+        can_repeat = true;
+        break;
+    }
+  }
+  if (depth != 0) return "missing closing )";
+  return "";
+}
+
 std::string check_dns1123_label(std::string_view s) {
   if (s.empty()) return "must not be empty";
   if (s.size() > 63) return "must be no more than 63 characters";

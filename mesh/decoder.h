@@ -157,6 +157,12 @@ std::string check_label_value(std::string_view s);
 std::string check_iana_svc_name(std::string_view s);
 // Istio host: FQDN or short name, optionally "*"-prefixed wildcard, or "*".
 std::string check_istio_host(std::string_view s, bool allow_ip);
+// A structural check of an RE2 pattern (Envoy/Istio use RE2): balanced
+// groups and classes, quantifiers with something to repeat, counted
+// repetitions {n,m} with n <= m <= 1000, at most 1024 characters. Returns "" or
+// the reason. (Deliberately not std::regex: its compile time and stack use are
+// unbounded on hostile patterns.)
+std::string check_re2_syntax(std::string_view re);
 // IP address or CIDR.
 bool is_ipv4(std::string_view s);
 bool is_cidr_or_ip(std::string_view s);

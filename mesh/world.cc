@@ -491,21 +491,32 @@ World build_world_impl(std::shared_ptr<const ResourceSet> rsp, MeshConfig mc, st
 
   std::vector<WorldPod> drafts;
   std::vector<const Workload*> daemonsets;
+  int64_t budget = kMaxWorldPods - static_cast<int64_t>(bare.size());
   for (const Workload* wl : workloads) {
     std::string tmpl_hash = template_hash_string(wl->tmpl.template_hash);
+    int replicas = wl->replicas;
+    if (wl->kind != Kind::kDaemonSet) {
+      if (replicas > budget) {
+        diag(Severity::kError, "MS0007", locate(*wl, "spec.replicas"), wl->display(), "spec.replicas",
+             "meshsim simulates at most " + std::to_string(kMaxWorldPods) + " pods; only " +
+                 std::to_string(std::max<int64_t>(budget, 0)) + " of the " + std::to_string(replicas) + " replicas are created");
+        replicas = static_cast<int>(std::max<int64_t>(budget, 0));
+      }
+      budget -= replicas;
+    }
     switch (wl->kind) {
       case Kind::kDeployment: {
         std::string rs_name = wl->meta.name + "-" + tmpl_hash;
         Labels labels = wl->tmpl.labels;
         labels["pod-template-hash"] = tmpl_hash;
-        for (int i = 0; i < wl->replicas; ++i)
+        for (int i = 0; i < replicas; ++i)
           drafts.push_back(make_pod(*wl, labels, wl->tmpl.annotations, wl->tmpl.spec, wl->kind, wl->meta.name, i,
                                     rs_name + "-" + random_suffix(hash_combine(fnv1a64(rs_name), static_cast<uint64_t>(i))),
                                     wl->source.location, "spec.template.metadata"));
         break;
       }
       case Kind::kReplicaSet:
-        for (int i = 0; i < wl->replicas; ++i)
+        for (int i = 0; i < replicas; ++i)
           drafts.push_back(make_pod(*wl, wl->tmpl.labels, wl->tmpl.annotations, wl->tmpl.spec, wl->kind,
                                     wl->meta.name, i,
                                     wl->meta.name + "-" + random_suffix(hash_combine(fnv1a64(wl->meta.name), static_cast<uint64_t>(i))),
@@ -513,7 +524,7 @@ World build_world_impl(std::shared_ptr<const ResourceSet> rsp, MeshConfig mc, st
         break;
       case Kind::kStatefulSet: {
         Labels labels = wl->tmpl.labels;
-        for (int i = 0; i < wl->replicas; ++i) {
+        for (int i = 0; i < replicas; ++i) {
           Labels l = labels;
           l["statefulset.kubernetes.io/pod-name"] = wl->meta.name + "-" + std::to_string(i);
           l["apps.kubernetes.io/pod-index"] = std::to_string(i);

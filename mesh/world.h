@@ -237,6 +237,8 @@ class World {
 // (N = max(3, ceil(pods / 110))), region "region1", zone "zone1".
 inline constexpr int kDefaultNodeCount = 3;
 inline constexpr int kMaxPodsPerNode = 110;
+// meshsim simulates at most this many pods; replicas beyond it are dropped with an error.
+inline constexpr int kMaxWorldPods = 200'000;
 
 // Location of annotation `key` under `<prefix>.annotations` of `obj` (annotation
 // keys contain dots, so locate() cannot address them by path).

@@ -4,6 +4,7 @@
 
 #include <sstream>
 
+#include "mesh/decoder.h"
 #include "mesh/tests/test_util.h"
 
 namespace meshsim::mesh {
@@ -295,6 +296,18 @@ TEST(Loader, ReadsStdinAndDirectoriesRecursively) {
   LoadResult missing = load_paths({"/nonexistent/meshsim/path"});
   ASSERT_EQ(missing.diagnostics.size(), 1u);
   EXPECT_EQ(missing.diagnostics[0].code, "MS0005");
+}
+
+TEST(Loader, RegexSyntaxIsCheckedWithoutCompiling) {
+  using detail::check_re2_syntax;
+  EXPECT_EQ(check_re2_syntax("/api/v[0-9]+/.*"), "");
+  EXPECT_EQ(check_re2_syntax("(?i)^/a(b|c){2,3}$"), "");
+  EXPECT_EQ(check_re2_syntax("a{,5}"), "") << "not a counted repetition: literal";
+  EXPECT_NE(check_re2_syntax("/api/(v1|v2"), "");
+  EXPECT_NE(check_re2_syntax("*abc"), "");
+  EXPECT_NE(check_re2_syntax("[abc"), "");
+  EXPECT_NE(check_re2_syntax("(a{1000}){1001}"), "");
+  EXPECT_NE(check_re2_syntax(std::string(2000, 'a')), "");
 }
 
 TEST(Loader, CreationTimestampIsParsed) {
