@@ -339,8 +339,9 @@ std::string check_re2_syntax(std::string_view re) {
       case '(':
         ++depth;
         if (i + 1 < re.size() && re[i + 1] == '?') {
-          // (?:…), (?i), (?P<name>…)
+          // (?:…), (?i), (?P<name>…): the '?' is not a quantifier.
           if (i + 2 >= re.size()) return "incomplete group";
+          ++i;
         }
         can_repeat = false;
         break;
