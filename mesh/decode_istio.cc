@@ -1254,7 +1254,8 @@ void decode_service_entry(Decoder& d, YamlNode root, ServiceEntry& o) {
       std::string why = check_istio_host(e.address, false);
       if (!why.empty()) d.error(en, ep.child("address"), "endpoint address \"" + e.address + "\": " + why);
     }
-    for (const auto& [pname, pnum] : e.ports) {
+    for (const auto& port_entry : e.ports) {
+      const std::string& pname = port_entry.first;
       bool found = std::any_of(o.ports.begin(), o.ports.end(), [&](const ServicePortSpec& ps) { return ps.name == pname; });
       if (!found) d.error(en, ep.child("ports").child(pname), "endpoint port name \"" + pname + "\" does not match any port of the service entry");
     }
