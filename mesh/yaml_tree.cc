@@ -167,8 +167,8 @@ struct YamlLimitError {
 
 class YamlTreeBuilder : public YAML::EventHandler {
  public:
-  YamlTreeBuilder(YamlDocument* doc, const std::string* file, uint32_t first_line)
-      : doc_(doc), line_offset_(first_line) {
+  YamlTreeBuilder(YamlDocument* doc, const std::string* file, uint32_t first_line, size_t input_bytes)
+      : doc_(doc), line_offset_(first_line), max_nodes_(2 * input_bytes + 64) {
     doc_->file_ = file;
     doc_->first_line_ = first_line;
   }
@@ -219,6 +219,10 @@ class YamlTreeBuilder : public YAML::EventHandler {
   };
 
   uint32_t new_node(YamlKind kind, const YAML::Mark& mark) {
+    // Every node needs input bytes; more nodes than that means the parser is
+    // looping (yaml-cpp 0.7 can emit endless nulls on some malformed input).
+    if (doc_->nodes_.size() >= max_nodes_)
+      throw YamlLimitError{mark, "the YAML parser produced more nodes than the input can hold (malformed input)"};
     YamlDocument::NodeData n;
     n.kind = kind;
     n.line = static_cast<uint32_t>(std::max(mark.line, 0)) + line_offset_;
@@ -368,6 +372,7 @@ class YamlTreeBuilder : public YAML::EventHandler {
 
   YamlDocument* doc_;
   uint32_t line_offset_;
+  size_t max_nodes_;
   std::vector<Frame> frames_;
   size_t depth_ = 0;
   bool has_root_ = false;
@@ -449,9 +454,18 @@ void parse_chunk(std::string_view chunk, const std::string* file, uint32_t first
   std::istringstream in(owned);
   try {
     YAML::Parser parser(in);
-    for (;;) {
+    // Each document needs at least one byte; more means yaml-cpp is looping
+    // (0.7 can report endless empty documents on some malformed input).
+    size_t max_docs = chunk.size() + 2;
+    for (size_t docs = 0;; ++docs) {
+      if (docs > max_docs) {
+        YAML::Mark m;
+        m.line = 0;
+        m.column = 0;
+        throw YamlLimitError{m, "the YAML parser does not terminate on this input (malformed input)"};
+      }
       auto doc = std::make_shared<YamlDocument>();
-      YamlTreeBuilder builder(doc.get(), file, first_line);
+      YamlTreeBuilder builder(doc.get(), file, first_line, chunk.size());
       if (!parser.HandleNextDocument(builder)) break;
       if (!builder.has_root()) continue;
       ParsedDocument pd;
