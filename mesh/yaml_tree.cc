@@ -459,9 +459,20 @@ void parse_chunk(std::string_view chunk, const std::string* file, uint32_t first
     size_t max_docs = chunk.size() + 2;
     for (size_t docs = 0;; ++docs) {
       if (docs > max_docs) {
+        // Point at the first line with content (comments and blank lines skipped).
         YAML::Mark m;
         m.line = 0;
         m.column = 0;
+        size_t pos = 0;
+        while (pos < chunk.size()) {
+          size_t eol = chunk.find('\n', pos);
+          std::string_view l = chunk.substr(pos, eol == std::string_view::npos ? std::string_view::npos : eol - pos);
+          size_t c = l.find_first_not_of(" \t\r");
+          if (c != std::string_view::npos && l[c] != '#') break;
+          if (eol == std::string_view::npos) break;
+          pos = eol + 1;
+          ++m.line;
+        }
         throw YamlLimitError{m, "the YAML parser does not terminate on this input (malformed input)"};
       }
       auto doc = std::make_shared<YamlDocument>();
