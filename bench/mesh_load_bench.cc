@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "bench/mesh_generator.h"
+#include "mesh/analyzers.h"
 #include "mesh/loader.h"
 #include "mesh/mesh_config.h"
 #include "mesh/world.h"
@@ -104,6 +105,24 @@ void BM_LoadValidateDerive(benchmark::State& state) {
   if (floor_seconds() > 0) state.counters["vs_yaml_floor"] = secs / floor_seconds();
 }
 BENCHMARK(BM_LoadValidateDerive)->Unit(benchmark::kMillisecond)->Iterations(3);
+
+// The analyzers of `meshsim analyze` over the same world (not part of the 2 s target;
+// measured so that analyze stays usable at this size).
+void BM_AnalyzeWorld(benchmark::State& state) {
+  meshsim::mesh::ResourceSet rs;
+  std::vector<meshsim::mesh::Diagnostic> diags;
+  meshsim::mesh::load_text(mesh_text(), "generated.yaml", rs, diags);
+  meshsim::mesh::MeshConfig mc = meshsim::mesh::resolve_mesh_config(rs, diags);
+  meshsim::mesh::World w = meshsim::mesh::build_world(std::move(rs), std::move(mc), diags);
+  size_t findings = 0;
+  for (auto _ : state) {
+    auto out = meshsim::mesh::analyze_world(w);
+    findings = out.size();
+    benchmark::DoNotOptimize(out);
+  }
+  state.counters["findings"] = static_cast<double>(findings);
+}
+BENCHMARK(BM_AnalyzeWorld)->Unit(benchmark::kMillisecond)->Iterations(1);
 
 }  // namespace
 
