@@ -145,6 +145,13 @@ struct Loader {
     const KindInfo* info = find_kind(kind);
     ObjectMeta meta;
     YamlNode md = root.get("metadata");
+    {
+      // Name the resource in metadata errors too (peek at the raw scalars first).
+      std::string_view peek_ns = md.get("namespace").scalar(), peek_name = md.get("name").scalar();
+      if (peek_ns.empty() && info && info->namespaced) peek_ns = "default";
+      if (info && !info->namespaced) peek_ns = {};
+      d.set_resource(kind + " " + (peek_ns.empty() ? std::string() : std::string(peek_ns) + "/") + std::string(peek_name));
+    }
     decode_meta(d, md, top.child("metadata"), meta);
     std::string display = kind + " " + (meta.namespace_.empty() ? std::string() : meta.namespace_ + "/") + meta.name;
     if (!info) {

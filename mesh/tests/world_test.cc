@@ -6,6 +6,7 @@
 #include <fstream>
 #include <regex>
 
+#include "mesh/policy.h"
 #include "mesh/tests/test_util.h"
 
 namespace meshsim::mesh {
@@ -199,6 +200,34 @@ spec: {ports: [{port: 80}]}
   }
   EXPECT_EQ(second.world.service_by_hostname("web.shop.svc.cluster.local")->vip,
             first.world.service_by_hostname("web.shop.svc.cluster.local")->vip);
+}
+
+TEST(World, RuntimeChangeReplacesAPolicyAndKeepsTheRest) {
+  auto first = build(std::string(kApp) + R"(---
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: default, namespace: shop}
+spec: {mtls: {mode: PERMISSIVE}}
+)");
+  const WorldPod* pod = first.world.pods_of_workload(Kind::kDeployment, "shop", "web")[0];
+  ASSERT_EQ(effective_peer_authentication(first.world, *pod, 8080).mode, MtlsMode::kPermissive);
+  // At virtual time T a scenario applies a STRICT policy with the same name.
+  ResourceSet rs = first.world.resources();
+  ASSERT_TRUE(rs.remove(Kind::kPeerAuthentication, "shop", "default"));
+  std::vector<Diagnostic> diags;
+  load_text("apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: {name: default, namespace: shop}\n"
+            "spec: {mtls: {mode: STRICT}}\n",
+            "change.yaml", rs, diags);
+  ASSERT_TRUE(diags.empty()) << dump(diags);
+  World second = build_world(std::move(rs), first.world.mesh_config(), diags, &first.world);
+  const WorldPod* same = second.find_pod("shop", pod->name);
+  ASSERT_NE(same, nullptr);
+  EXPECT_EQ(same->ip, pod->ip);
+  auto d = effective_peer_authentication(second, *same, 8080);
+  EXPECT_EQ(d.mode, MtlsMode::kStrict);
+  EXPECT_EQ(*d.policy->source.location.file, "change.yaml");
+  EXPECT_EQ(effective_peer_authentication(first.world, *pod, 8080).mode, MtlsMode::kPermissive)
+      << "the old world is untouched";
 }
 
 TEST(World, EndpointsResolveNamedTargetPortsAndCarrySidecarLabel) {
