@@ -121,14 +121,13 @@ class Analysis {
     return out;
   }
 
-  std::string host_hint(const std::string& host, const std::string& ns) const {
+  std::string host_hint(const std::string& host) const {
     // "reviews.default" is not expanded by Istio; suggest the FQDN.
     size_t dot = host.find('.');
     if (dot != std::string::npos && host.find('.', dot + 1) == std::string::npos) {
       std::string fq = host + ".svc." + w_.mesh_config().cluster_domain;
       if (w_.service_by_hostname(fq)) return " Istio does not expand \"name.namespace\" hosts; write \"" + fq + "\".";
     }
-    (void)ns;
     return "";
   }
 
@@ -139,7 +138,7 @@ class Analysis {
     if (svcs.empty()) {
       add("MS0101", vs, path + ".host",
           "destination host \"" + d.host + "\" (" + fqdn + ") matches no Service or ServiceEntry: requests routed "
-          "here fail with 503 (no cluster, response flag NC)." + host_hint(d.host, vs.meta.namespace_) +
+          "here fail with 503 (no cluster, response flag NC)." + host_hint(d.host) +
           " Fix the host or add the Service/ServiceEntry.");
       return;
     }
@@ -214,7 +213,7 @@ class Analysis {
       if (services_for_host(fqdn).empty())
         add("MS0101", dr, "spec.host",
             "host \"" + dr.host + "\" (" + fqdn + ") matches no Service or ServiceEntry: this DestinationRule applies to "
-            "nothing." + host_hint(dr.host, dr.meta.namespace_),
+            "nothing." + host_hint(dr.host),
             Severity::kWarning);
     }
     for (const auto& ing : rs.ingresses) {

@@ -45,9 +45,13 @@ bool decode_meta(Decoder& d, YamlNode n, const PathSeg& p, ObjectMeta& meta) {
     else if (k == "labels") d.string_map(v, fp, meta.labels, true);
     else if (k == "annotations") {
       d.string_map(v, fp, meta.annotations, false);
-      for (const auto& [key, val] : meta.annotations) {
-        std::string why = check_label_key(key);
-        if (!why.empty()) d.error(v.get(key).valid() ? v : v, fp.child(key), "invalid annotation key \"" + key + "\": " + why);
+      for (const auto& entry : meta.annotations) {
+        std::string why = check_label_key(entry.first);
+        if (!why.empty()) {
+          PathSeg kp = fp.child(entry.first);
+          kp.key_node = key_node_of(v, entry.first);
+          d.error(v, kp, "invalid annotation key \"" + entry.first + "\": " + why);
+        }
       }
     } else if (k == "creationTimestamp") {
       std::string s;

@@ -751,7 +751,6 @@ World build_world_impl(std::shared_ptr<const ResourceSet> rsp, MeshConfig mc, st
       diag(Severity::kWarning, "MS0007", locate(*s, "spec.clusterIP"), s->display(), "spec.clusterIP",
            "clusterIP " + s->cluster_ip + " is outside the service range 10.96.0.0/12");
   }
-  std::vector<Endpoint> scratch;
   for (const Service* s : svcs) {
     WorldService ws;
     ws.origin = WorldService::Origin::kKubernetes;

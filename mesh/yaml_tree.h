@@ -118,7 +118,7 @@ struct ParsedDocument {
 std::vector<ParsedDocument> parse_yaml_stream(std::string_view text, const std::string* file);
 
 // Parses exactly one document (used for embedded YAML such as a ConfigMap's
-// mesh config); `first_line`/`first_column` offset the reported locations.
+// mesh config); `first_line` offsets the reported line numbers.
 ParsedDocument parse_yaml_document(std::string_view text, const std::string* file, uint32_t first_line = 1);
 
 // Resolves a plain scalar per YAML 1.1 (go-yaml v2) rules.
