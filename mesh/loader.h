@@ -43,7 +43,9 @@ inline constexpr uint64_t kMaxManifestBytes = 256ull << 20;
 LoadResult load_paths(const std::vector<std::string>& paths, std::istream* stdin_stream = nullptr);
 
 // Decodes manifests held in memory, as if read from a file named `file_name`,
-// appending to `out` (objects) and `diags`.
+// appending to `out` (objects) and `diags`. An object whose kind/namespace/name
+// already exists in `out` replaces it, keeping its load order (warning
+// MS0006); to apply a change at runtime without the warning, remove() first.
 void load_text(std::string_view text, std::string_view file_name, ResourceSet& out, std::vector<Diagnostic>& diags,
                LoadStats* stats = nullptr);
 
