@@ -183,21 +183,20 @@ bool exported_to(const std::vector<std::string>& export_to, const std::vector<st
 // wildcard, a longer wildcard beats a shorter one; same host → oldest.
 const DestinationRule* most_specific(const World& w, std::string_view ns, const std::string& hostname,
                                      std::string_view client_ns, bool require_export) {
+  // Rules are consolidated per (namespace, host) by build_world, so hosts are unique here.
   const DestinationRule* best = nullptr;
   std::string best_host;
-  for (const auto& dr : w.resources().destination_rules) {
+  for (const auto& c : w.destination_rules()) {
+    const DestinationRule& dr = c.rule;
     if (dr.meta.namespace_ != ns) continue;
-    if (dr.workload_selector) continue;  // workload-scoped DRs apply to the selected proxies only
     if (require_export &&
         !exported_to(dr.export_to, w.mesh_config().default_destination_rule_export_to, dr.meta.namespace_, client_ns))
       continue;
-    std::string h = w.config_host_to_fqdn(dr.host, dr.meta.namespace_);
+    const std::string& h = c.host_fqdn;
     if (!host_matches(h, hostname)) continue;
     bool exact = h == hostname;
     bool best_exact = best && best_host == hostname;
-    bool better = !best || (exact && !best_exact) ||
-                  (!exact && !best_exact && h.size() > best_host.size()) ||
-                  (h == best_host && created_before(dr, *best));
+    bool better = !best || (exact && !best_exact) || (!exact && !best_exact && h.size() > best_host.size());
     if (better) {
       best = &dr;
       best_host = h;

@@ -94,7 +94,9 @@ bool host_matches(std::string_view config_host, std::string_view hostname);
 
 // Istio's destinationRule(): 1) the client namespace's DRs (most specific host
 // match), 2) DRs in the service's namespace exported to the client, 3) DRs in
-// the root namespace exported to the client. Same-host ties: the oldest.
+// the root namespace exported to the client. Same-host rules of a namespace are
+// merged (World::destination_rules()); the result points at the merged copy,
+// whose metadata and source are those of the oldest rule.
 DestinationRuleChoice choose_destination_rule(const World& w, std::string_view client_namespace,
                                               const WorldService& svc);
 

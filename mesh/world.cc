@@ -983,6 +983,33 @@ World build_world_impl(std::shared_ptr<const ResourceSet> rsp, MeshConfig mc, st
     }
   }
 
+  // DestinationRules, merged per (namespace, host) like istiod.
+  {
+    std::vector<const DestinationRule*> drs;
+    for (const auto& dr : rs.destination_rules)
+      if (!dr.workload_selector) drs.push_back(&dr);
+    std::map<std::pair<std::string, std::string>, std::vector<const DestinationRule*>> groups;
+    for (const DestinationRule* dr : drs)
+      groups[{dr->meta.namespace_, w.config_host_to_fqdn(dr->host, dr->meta.namespace_)}].push_back(dr);
+    for (auto& [key, list] : groups) {
+      std::stable_sort(list.begin(), list.end(), [](const DestinationRule* a, const DestinationRule* b) {
+        int64_t ta = a->meta.creation_timestamp.value_or(INT64_MAX), tb = b->meta.creation_timestamp.value_or(INT64_MAX);
+        return std::tie(ta, a->meta.name) < std::tie(tb, b->meta.name);
+      });
+      ConsolidatedDestinationRule c;
+      c.rule = *list.front();
+      c.host_fqdn = key.second;
+      c.sources = list;
+      for (size_t i = 1; i < list.size(); ++i) {
+        for (const auto& s : list[i]->subsets)
+          if (std::none_of(c.rule.subsets.begin(), c.rule.subsets.end(), [&](const Subset& x) { return x.name == s.name; }))
+            c.rule.subsets.push_back(s);
+        if (!c.rule.traffic_policy && list[i]->traffic_policy) c.rule.traffic_policy = list[i]->traffic_policy;
+      }
+      w.destination_rules_.push_back(std::move(c));
+    }
+  }
+
   // Indexes.
   w.services_of_pod_.assign(w.pods_.size(), {});
   for (size_t i = 0; i < w.services_.size(); ++i) {

@@ -183,6 +183,17 @@ struct WorldService {
   const ServicePortInfo* port_by_name(std::string_view name) const;
 };
 
+// DestinationRules of one namespace with the same host (and no
+// workloadSelector), merged as Istio's MergeDestinationRule does: the oldest
+// rule's traffic policy (or the first later one that has a policy, if the
+// oldest has none), and the union of subsets, first definition of a name
+// winning. `rule` is a merged copy; `sources` are the originals, oldest first.
+struct ConsolidatedDestinationRule {
+  DestinationRule rule;
+  std::string host_fqdn;
+  std::vector<const DestinationRule*> sources;
+};
+
 class World {
  public:
   const ResourceSet& resources() const { return *resources_; }
@@ -192,6 +203,8 @@ class World {
   const std::vector<WorldNode>& nodes() const { return nodes_; }
   const std::vector<WorldPod>& pods() const { return pods_; }
   const std::vector<WorldService>& services() const { return services_; }
+  // DestinationRules as istiod uses them (merged per namespace and host), in namespace/host order.
+  const std::vector<ConsolidatedDestinationRule>& destination_rules() const { return destination_rules_; }
 
   const WorldNamespace* find_namespace(std::string_view name) const;
   const WorldNode* find_node(std::string_view name) const;
@@ -225,6 +238,7 @@ class World {
   std::vector<WorldNode> nodes_;
   std::vector<WorldPod> pods_;
   std::vector<WorldService> services_;
+  std::vector<ConsolidatedDestinationRule> destination_rules_;
   std::unordered_map<std::string, int32_t> pod_index_;      // "ns/name"
   std::unordered_map<uint32_t, int32_t> pod_by_ip_;
   std::unordered_map<std::string, int32_t> service_by_host_;  // hostname

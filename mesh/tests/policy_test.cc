@@ -412,6 +412,22 @@ TEST(DestinationRuleChoiceTest, MostSpecificHostWinsThenOldest) {
   EXPECT_EQ(choose_destination_rule(g.w(), "a", g.svc(host.c_str())).rule->meta.name, "aa-exact");
 }
 
+TEST(DestinationRuleChoiceTest, SameHostRulesOfANamespaceAreMergedLikeIstiod) {
+  const std::string host = "srv.b.svc.cluster.local";
+  Fixture f(dr("a", "older", host, "  subsets: [{name: v1, labels: {app: srv}}]\n", "2020-01-01T00:00:00Z") +
+            dr("a", "newer", host,
+               "  trafficPolicy: {tls: {mode: SIMPLE}}\n  subsets: [{name: v1, labels: {version: x}}, {name: v2, labels: {app: srv}}]\n",
+               "2021-01-01T00:00:00Z"));
+  auto choice = choose_destination_rule(f.w(), "a", f.svc(host.c_str()));
+  ASSERT_NE(choice.rule, nullptr);
+  EXPECT_EQ(choice.rule->meta.name, "older");
+  ASSERT_EQ(choice.rule->subsets.size(), 2u);
+  EXPECT_EQ(choice.rule->subsets[0].labels.at("app"), "srv") << "the first definition of v1 wins";
+  EXPECT_EQ(choice.rule->subsets[1].name, "v2");
+  ASSERT_TRUE(choice.rule->traffic_policy) << "the older rule has none, so the newer rule's policy is used";
+  EXPECT_EQ(choice.rule->traffic_policy->tls->mode, ClientTlsMode::kSimple);
+}
+
 // ---- §2.3 merge ----------------------------------------------------------------------------------------------
 
 TEST(TrafficPolicyMerge, PortLevelReplacesTopLevelWholesale) {
