@@ -684,18 +684,7 @@ class Analysis {
   }
 
   // ---- MS0114 / MS0118 ingress ------------------------------------------------------------------------------
-  bool processes_ingress(const Ingress& ing) const {
-    const MeshConfig& mc = w_.mesh_config();
-    if (mc.ingress_controller_mode == "OFF") return false;
-    auto it = ing.meta.annotations.find("kubernetes.io/ingress.class");
-    if (it != ing.meta.annotations.end()) return it->second == mc.ingress_class;
-    if (ing.ingress_class_name) {
-      for (const auto& ic : w_.resources().ingress_classes)
-        if (ic.meta.name == *ing.ingress_class_name) return ic.controller == "istio.io/ingress-controller";
-      return false;
-    }
-    return mc.ingress_controller_mode == "DEFAULT";
-  }
+  bool processes_ingress(const Ingress& ing) const { return istio_processes_ingress(w_, ing); }
 
   void ingresses() {
     for (const auto& ing : w_.resources().ingresses) {
@@ -717,14 +706,12 @@ class Analysis {
         for (size_t j = 0; j < ing.rules[i].paths.size(); ++j) {
           const auto& p = ing.rules[i].paths[j];
           std::string path = "spec.rules[" + std::to_string(i) + "].http.paths[" + std::to_string(j) + "].path";
-          bool fallback_form = p.path.empty() || p.path == "*" || p.path == "/*" || p.path == ".*";
-          std::string body = p.path;
-          if (!fallback_form && (body.size() >= 2 && (body.substr(body.size() - 2) == ".*" || body.substr(body.size() - 2) == "/*")))
-            body = body.substr(0, body.size() - 2);
-          bool regex = !fallback_form && body.find_first_of(".*+?[](){}|^$\\") != std::string::npos &&
-                       body.find_first_of("*+?[](){}|^$\\") != std::string::npos;
+          IngressPathMatch m = ingress_path_match(p);
+          if (m.type == IngressPathMatch::Type::kAny) continue;
+          bool regex = m.value.find_first_of("*+?[](){}|^$\\") != std::string::npos;
           if (!regex) continue;
-          std::string how = p.path_type == "Prefix" ? "as a literal prefix" : "exactly, character for character";
+          std::string how = m.type == IngressPathMatch::Type::kPrefix ? "as a literal prefix (\"" + m.value + "\")"
+                                                                     : "exactly, character for character";
           add("MS0114", ing, path,
               "path \"" + p.path + "\" looks like a regular expression, but Istio does not support regex Ingress paths: "
               "it matches it " + how + ", so requests you meant to match get 404. Use pathType Prefix with a plain "

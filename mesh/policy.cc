@@ -437,6 +437,30 @@ const SidecarResource* sidecar_for(const World& w, std::string_view ns, const La
   return root_default;
 }
 
+bool istio_processes_ingress(const World& w, const Ingress& ing) {
+  const MeshConfig& mc = w.mesh_config();
+  if (mc.ingress_controller_mode == "OFF") return false;
+  auto it = ing.meta.annotations.find("kubernetes.io/ingress.class");
+  if (it != ing.meta.annotations.end()) return it->second == mc.ingress_class;
+  if (ing.ingress_class_name) {
+    for (const auto& ic : w.resources().ingress_classes)
+      if (ic.meta.name == *ing.ingress_class_name) return ic.controller == "istio.io/ingress-controller";
+    return false;
+  }
+  return mc.ingress_controller_mode == "DEFAULT";
+}
+
+IngressPathMatch ingress_path_match(const IngressPath& p) {
+  using T = IngressPathMatch::Type;
+  if (p.path_type == "Exact") return {T::kExact, p.path};
+  if (p.path_type == "Prefix") return {T::kPrefix, p.path};
+  const std::string& s = p.path;
+  if (s.empty() || s == "*" || s == "/*" || s == ".*") return {T::kAny, ""};
+  if (s.size() >= 2 && (s.compare(s.size() - 2, 2, ".*") == 0 || s.compare(s.size() - 2, 2, "/*") == 0))
+    return {T::kPrefix, s.substr(0, s.size() - 2)};
+  return {T::kExact, s};
+}
+
 std::vector<std::string> http_only_fields(const AuthzRule& rule) {
   std::vector<std::string> out;
   for (const auto& f : rule.from) {

@@ -151,6 +151,25 @@ std::vector<const RequestAuthentication*> request_authentications_for(const Worl
 // namespace's selector-less one; nullptr if none.
 const SidecarResource* sidecar_for(const World& w, std::string_view namespace_, const Labels& workload_labels);
 
+// ---- Kubernetes Ingress (ISTIO_BEHAVIOR.md §13) ----------------------------------------
+
+// Istio's shouldProcessIngressWithClass: the kubernetes.io/ingress.class
+// annotation must equal meshConfig.ingressClass; else ingressClassName must name
+// an IngressClass with controller istio.io/ingress-controller; else only
+// ingressControllerMode DEFAULT processes it (STRICT, the default, does not).
+bool istio_processes_ingress(const World& w, const Ingress& ingress);
+
+// How Istio matches an Ingress path (I:pilot/pkg/config/kube/ingress/virtualservices.go):
+// Exact ⇒ exact; Prefix ⇒ prefix; otherwise "", "*", "/*", ".*" ⇒ any, a
+// trailing ".*" or "/*" ⇒ prefix of the rest, anything else ⇒ exact (regex
+// characters are literal).
+struct IngressPathMatch {
+  enum class Type : uint8_t { kExact, kPrefix, kAny };
+  Type type = Type::kExact;
+  std::string value;
+};
+IngressPathMatch ingress_path_match(const IngressPath& path);
+
 // HTTP-only attributes of an AuthorizationPolicy rule (ISTIO_BEHAVIOR.md §7.3),
 // as field names ("to.operation.methods", "when request.headers[...]", …).
 std::vector<std::string> http_only_fields(const AuthzRule& rule);

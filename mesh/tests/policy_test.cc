@@ -515,6 +515,49 @@ TEST(Authz, HttpOnlyFieldsAreListed) {
             (std::vector<std::string>{"to.operation.methods", "to.operation.paths", "when request.headers[x-user]"}));
 }
 
+TEST(Ingress, PathMatchFallbackRules) {
+  using T = IngressPathMatch::Type;
+  auto m = [](const char* path, const char* type) { return ingress_path_match(IngressPath{path, type, {}, {}}); };
+  EXPECT_EQ(m("/a", "Exact").type, T::kExact);
+  EXPECT_EQ(m("/a", "Prefix").type, T::kPrefix);
+  for (const char* any : {"", "*", "/*", ".*"}) EXPECT_EQ(m(any, "ImplementationSpecific").type, T::kAny) << any;
+  auto p = m("/api/.*", "ImplementationSpecific");
+  EXPECT_EQ(p.type, T::kPrefix);
+  EXPECT_EQ(p.value, "/api/");
+  EXPECT_EQ(m("/static/*", "").value, "/static");
+  auto e = m("/v[0-9]+/x", "ImplementationSpecific");
+  EXPECT_EQ(e.type, T::kExact) << "regex characters are literal";
+}
+
+TEST(Ingress, ClassSelection) {
+  Fixture f(R"(---
+apiVersion: networking.k8s.io/v1
+kind: IngressClass
+metadata: {name: istio}
+spec: {controller: istio.io/ingress-controller}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: by-class, namespace: a}
+spec: {ingressClassName: istio, defaultBackend: {service: {name: x, port: {number: 80}}}}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: by-annotation, namespace: a, annotations: {kubernetes.io/ingress.class: istio}}
+spec: {defaultBackend: {service: {name: x, port: {number: 80}}}}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: unclassed, namespace: a}
+spec: {defaultBackend: {service: {name: x, port: {number: 80}}}}
+)");
+  const auto& ings = f.w().resources().ingresses;
+  ASSERT_EQ(ings.size(), 3u);
+  EXPECT_TRUE(istio_processes_ingress(f.w(), ings[0]));
+  EXPECT_TRUE(istio_processes_ingress(f.w(), ings[1]));
+  EXPECT_FALSE(istio_processes_ingress(f.w(), ings[2])) << "ingressControllerMode STRICT by default";
+}
+
 TEST(HostMatch, WildcardsAndExact) {
   EXPECT_TRUE(host_matches("*", "a.b"));
   EXPECT_TRUE(host_matches("*.b.svc.cluster.local", "a.b.svc.cluster.local"));
