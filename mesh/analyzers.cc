@@ -88,17 +88,6 @@ class Analysis {
                               std::move(path), std::move(msg)});
   }
 
-  const Object* pod_source_object(const WorldPod& p) const {
-    const ResourceSet& rs = w_.resources();
-    if (p.owner_kind == Kind::kPod) {
-      for (const auto& o : rs.pods)
-        if (o.meta.namespace_ == p.namespace_ && o.meta.name == p.name) return &o;
-    } else {
-      for (const auto& o : rs.workloads)
-        if (o.kind == p.owner_kind && o.meta.namespace_ == p.namespace_ && o.meta.name == p.owner_name) return &o;
-    }
-    return nullptr;
-  }
   std::string pod_owner(const WorldPod& p) const {
     return std::string(kind_name(p.owner_kind)) + " " + p.namespace_ + "/" + (p.owner_name.empty() ? p.name : p.owner_name);
   }
