@@ -135,45 +135,43 @@ InjectionDecision decide_injection(std::string_view ns, const Labels& ns_labels,
 
 namespace {
 
-bool parse_port_list(std::string_view text, std::vector<uint16_t>& out, std::string* err) {
+// Splits a comma-separated annotation/list value into trimmed, non-empty items.
+std::vector<std::string> split_list(std::string_view text) {
+  std::vector<std::string> out;
   size_t start = 0;
   while (start <= text.size()) {
     size_t comma = text.find(',', start);
     std::string item(text.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
     item.erase(0, item.find_first_not_of(" \t"));
     item.erase(item.find_last_not_of(" \t") + 1);
-    if (!item.empty()) {
-      bool digits = item.size() <= 5 && std::all_of(item.begin(), item.end(), [](char c) { return c >= '0' && c <= '9'; });
-      int v = digits ? std::stoi(item) : 0;
-      if (!digits || v < 1 || v > 65535) {
-        *err = "\"" + item + "\" is not a port in [1, 65535]";
-        return false;
-      }
-      out.push_back(static_cast<uint16_t>(v));
-    }
+    if (!item.empty()) out.push_back(std::move(item));
     if (comma == std::string_view::npos) break;
     start = comma + 1;
+  }
+  return out;
+}
+
+bool parse_port_list(std::string_view text, std::vector<uint16_t>& out, std::string* err) {
+  for (const std::string& item : split_list(text)) {
+    bool digits = item.size() <= 5 && std::all_of(item.begin(), item.end(), [](char c) { return c >= '0' && c <= '9'; });
+    int v = digits ? std::stoi(item) : 0;
+    if (!digits || v < 1 || v > 65535) {
+      *err = "\"" + item + "\" is not a port in [1, 65535]";
+      return false;
+    }
+    out.push_back(static_cast<uint16_t>(v));
   }
   return true;
 }
 
 bool parse_cidr_list(std::string_view text, std::vector<Cidr>& out, std::string* err) {
-  size_t start = 0;
-  while (start <= text.size()) {
-    size_t comma = text.find(',', start);
-    std::string item(text.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
-    item.erase(0, item.find_first_not_of(" \t"));
-    item.erase(item.find_last_not_of(" \t") + 1);
-    if (!item.empty()) {
-      auto c = parse_cidr(item);
-      if (!c.ok()) {
-        *err = "\"" + item + "\" is not a valid IPv4 CIDR: " + c.message();
-        return false;
-      }
-      out.push_back(*c);
+  for (const std::string& item : split_list(text)) {
+    auto c = parse_cidr(item);
+    if (!c.ok()) {
+      *err = "\"" + item + "\" is not a valid IPv4 CIDR: " + c.message();
+      return false;
     }
-    if (comma == std::string_view::npos) break;
-    start = comma + 1;
+    out.push_back(*c);
   }
   return true;
 }
@@ -414,6 +412,47 @@ struct PodDraft {
   const PodSpec* spec = nullptr;
   const Labels* node_selector = nullptr;
 };
+
+Endpoint pod_endpoint(const WorldPod& p, int32_t index, uint32_t port, const Locality& locality) {
+  Endpoint e;
+  e.pod = index;
+  e.ip = p.ip;
+  e.has_ip = true;
+  e.address = to_string(p.ip);
+  e.port = port;
+  e.labels = p.labels;
+  e.sidecar = p.injected;
+  e.locality = locality;
+  e.service_account = p.namespace_ + "/" + p.service_account;
+  return e;
+}
+
+// An endpoint from a WorkloadEntry spec (a WorkloadEntry object or a
+// ServiceEntry's inline endpoint): its `ports` map overrides `default_port`
+// for the service port's name; tlsMode comes from its labels.
+Endpoint entry_endpoint(const WorkloadEntrySpec& spec, const std::string& ns, const std::string& port_name,
+                        uint32_t default_port, int32_t workload_entry_index) {
+  Endpoint e;
+  e.workload_entry = workload_entry_index;
+  e.address = spec.address;
+  auto ip = parse_ipv4(spec.address);
+  e.has_ip = ip.ok();
+  if (ip.ok()) e.ip = *ip;
+  e.port = default_port;
+  if (auto it = spec.ports.find(port_name); it != spec.ports.end()) e.port = it->second;
+  e.labels = spec.labels;
+  auto tm = spec.labels.find("security.istio.io/tlsMode");
+  e.sidecar = tm != spec.labels.end() && tm->second == "istio";
+  e.locality = Locality::parse(spec.locality);
+  e.service_account = ns + "/" + (spec.service_account.empty() ? "default" : spec.service_account);
+  e.weight = spec.weight ? spec.weight : 1;
+  return e;
+}
+
+uint32_t default_target(const ServicePortInfo& port) {
+  return port.target_port.is_set() && port.target_port.is_int ? static_cast<uint32_t>(port.target_port.int_value)
+                                                              : port.port;
+}
 
 bool node_eligible(const WorldNode& n, const PodSpec& spec) {
   if (!labels_subset_of(spec.node_selector, n.labels)) return false;
@@ -767,19 +806,7 @@ World build_world_impl(std::shared_ptr<const ResourceSet> rsp, MeshConfig mc, st
       ws.resolution = ServiceEntryResolution::kDns;
     }
     auto ea = s->meta.annotations.find("networking.istio.io/exportTo");
-    if (ea != s->meta.annotations.end()) {
-      std::string v = ea->second;
-      size_t start = 0;
-      while (start <= v.size()) {
-        size_t c = v.find(',', start);
-        std::string item = v.substr(start, c == std::string::npos ? std::string::npos : c - start);
-        item.erase(0, item.find_first_not_of(' '));
-        item.erase(item.find_last_not_of(' ') + 1);
-        if (!item.empty()) ws.export_to.push_back(item);
-        if (c == std::string::npos) break;
-        start = c + 1;
-      }
-    }
+    if (ea != s->meta.annotations.end()) ws.export_to = split_list(ea->second);
     if (!ws.headless && s->type != "ExternalName") {
       if (!s->cluster_ip.empty()) {
         ws.vip = *parse_ipv4(s->cluster_ip);
@@ -826,41 +853,16 @@ World build_world_impl(std::shared_ptr<const ResourceSet> rsp, MeshConfig mc, st
             else target = p->named_port(port.target_port.str_value);
           }
           if (target == 0) continue;  // named targetPort the pod does not declare
-          Endpoint e;
-          e.pod = pi;
-          e.ip = p->ip;
-          e.has_ip = true;
-          e.address = to_string(p->ip);
-          e.port = target;
-          e.labels = p->labels;
-          e.sidecar = p->injected;
-          e.locality = w.nodes_[static_cast<size_t>(p->node)].locality;
-          e.service_account = p->namespace_ + "/" + p->service_account;
-          ws.endpoints[port.port].push_back(std::move(e));
+          ws.endpoints[port.port].push_back(pod_endpoint(*p, pi, target, w.nodes_[static_cast<size_t>(p->node)].locality));
         }
       }
       // WorkloadEntries selected by the Service (same namespace).
       for (size_t wi = 0; wi < rs.workload_entries.size(); ++wi) {
         const auto& we = rs.workload_entries[wi];
         if (we.meta.namespace_ != ws.namespace_ || !labels_subset_of(*s->selector, we.spec.labels)) continue;
-        for (const auto& port : ws.ports) {
-          Endpoint e;
-          e.workload_entry = static_cast<int32_t>(wi);
-          e.address = we.spec.address;
-          auto ip = parse_ipv4(we.spec.address);
-          e.has_ip = ip.ok();
-          if (ip.ok()) e.ip = *ip;
-          uint32_t target = port.port;
-          if (auto it = we.spec.ports.find(port.name); it != we.spec.ports.end()) target = it->second;
-          else if (port.target_port.is_set() && port.target_port.is_int) target = static_cast<uint32_t>(port.target_port.int_value);
-          e.port = target;
-          e.labels = we.spec.labels;
-          e.sidecar = we.spec.labels.count("security.istio.io/tlsMode") && we.spec.labels.at("security.istio.io/tlsMode") == "istio";
-          e.locality = Locality::parse(we.spec.locality);
-          e.service_account = we.meta.namespace_ + "/" + (we.spec.service_account.empty() ? "default" : we.spec.service_account);
-          e.weight = we.spec.weight ? we.spec.weight : 1;
-          ws.endpoints[port.port].push_back(std::move(e));
-        }
+        for (const auto& port : ws.ports)
+          ws.endpoints[port.port].push_back(
+              entry_endpoint(we.spec, we.meta.namespace_, port.name, default_target(port), static_cast<int32_t>(wi)));
       }
     }
     std::set<std::string> sas;
@@ -916,62 +918,23 @@ World build_world_impl(std::shared_ptr<const ResourceSet> rsp, MeshConfig mc, st
       }
       auto add_ep = [&](Endpoint e, const ServicePortInfo& port) { ws.endpoints[port.port].push_back(std::move(e)); };
       for (const auto& port : ws.ports) {
-        for (const auto& ep : se.endpoints) {
-          Endpoint e;
-          e.address = ep.address;
-          auto ip = parse_ipv4(ep.address);
-          e.has_ip = ip.ok();
-          if (ip.ok()) e.ip = *ip;
-          e.port = port.target_port.is_set() ? static_cast<uint32_t>(port.target_port.int_value) : port.port;
-          if (auto it = ep.ports.find(port.name); it != ep.ports.end()) e.port = it->second;
-          e.labels = ep.labels;
-          auto tm = ep.labels.find("security.istio.io/tlsMode");
-          e.sidecar = tm != ep.labels.end() && tm->second == "istio";
-          e.service_account = se.meta.namespace_ + "/" + (ep.service_account.empty() ? "default" : ep.service_account);
-          e.weight = ep.weight ? ep.weight : 1;
-          e.locality = Locality::parse(ep.locality);
-          add_ep(std::move(e), port);
-        }
+        for (const auto& ep : se.endpoints) add_ep(entry_endpoint(ep, se.meta.namespace_, port.name, default_target(port), -1), port);
         if (se.endpoints.empty() && ws.selector) {
           for (const WorldPod* p : w.pods_matching(ws.namespace_, *ws.selector)) {
             if (!p->scheduled()) continue;
-            Endpoint e;
-            e.pod = w.pod_index(p);
-            e.ip = p->ip;
-            e.has_ip = true;
-            e.address = to_string(p->ip);
-            e.port = port.target_port.is_set() ? static_cast<uint32_t>(port.target_port.int_value) : port.port;
-            e.labels = p->labels;
-            e.sidecar = p->injected;
-            e.locality = w.nodes_[static_cast<size_t>(p->node)].locality;
-            e.service_account = p->namespace_ + "/" + p->service_account;
-            add_ep(std::move(e), port);
+            add_ep(pod_endpoint(*p, w.pod_index(p), default_target(port), w.nodes_[static_cast<size_t>(p->node)].locality), port);
           }
           for (size_t wi = 0; wi < rs.workload_entries.size(); ++wi) {
             const auto& we = rs.workload_entries[wi];
             if (we.meta.namespace_ != ws.namespace_ || !labels_subset_of(*ws.selector, we.spec.labels)) continue;
-            Endpoint e;
-            e.workload_entry = static_cast<int32_t>(wi);
-            e.address = we.spec.address;
-            auto ip = parse_ipv4(we.spec.address);
-            e.has_ip = ip.ok();
-            if (ip.ok()) e.ip = *ip;
-            e.port = port.target_port.is_set() ? static_cast<uint32_t>(port.target_port.int_value) : port.port;
-            if (auto it = we.spec.ports.find(port.name); it != we.spec.ports.end()) e.port = it->second;
-            e.labels = we.spec.labels;
-            e.locality = Locality::parse(we.spec.locality);
-            e.weight = we.spec.weight ? we.spec.weight : 1;
-            auto tm = we.spec.labels.find("security.istio.io/tlsMode");
-            e.sidecar = tm != we.spec.labels.end() && tm->second == "istio";
-            e.service_account = we.meta.namespace_ + "/" + (we.spec.service_account.empty() ? "default" : we.spec.service_account);
-            add_ep(std::move(e), port);
+            add_ep(entry_endpoint(we.spec, we.meta.namespace_, port.name, default_target(port), static_cast<int32_t>(wi)), port);
           }
         }
         if (se.endpoints.empty() && !ws.selector &&
             (se.resolution == ServiceEntryResolution::kDns || se.resolution == ServiceEntryResolution::kDnsRoundRobin)) {
           Endpoint e;
           e.address = host;
-          e.port = port.target_port.is_set() ? static_cast<uint32_t>(port.target_port.int_value) : port.port;
+          e.port = default_target(port);
           add_ep(std::move(e), port);
         }
       }
