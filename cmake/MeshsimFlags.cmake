@@ -3,7 +3,8 @@ add_library(meshsim_flags INTERFACE)
 add_library(meshsim::flags ALIAS meshsim_flags)
 
 target_compile_options(meshsim_flags INTERFACE
-  -Wall -Wextra -Wpedantic -Wshadow=local -Wnon-virtual-dtor -Wimplicit-fallthrough
+  -Wall -Wextra -Wpedantic -Wnon-virtual-dtor -Wimplicit-fallthrough
+  $<$<CXX_COMPILER_ID:GNU>:-Wshadow=local>
   # Determinism: no fused multiply-add contraction, so floating-point results of the
   # random distributions are the same on every machine and compiler.
   -ffp-contract=off)
@@ -11,6 +12,13 @@ if(MESHSIM_WERROR)
   target_compile_options(meshsim_flags INTERFACE -Werror)
 endif()
 target_include_directories(meshsim_flags INTERFACE "${PROJECT_SOURCE_DIR}")
+
+# libFuzzer builds (preset "fuzz", clang): every library gets coverage
+# instrumentation and ASan/UBSan; fuzz targets link -fsanitize=fuzzer.
+if(MESHSIM_BUILD_FUZZ)
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=address,undefined)
+endif()
 
 # Sanitizer builds (preset "asan") set MESHSIM_SANITIZE=address,undefined.
 set(MESHSIM_SANITIZE "" CACHE STRING "Comma-separated -fsanitize= list for the whole build")

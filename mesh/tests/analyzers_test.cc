@@ -1,0 +1,478 @@
+// Every analyzer fires on the configuration it describes and stays quiet on
+// the fixed one; output formats are well-formed.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "mesh/analysis_output.h"
+#include "mesh/tests/test_util.h"
+
+namespace meshsim::mesh {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::build;
+using testing::dump;
+using testing::with_code;
+
+std::vector<Diagnostic> analyze(const std::string& yaml) {
+  auto b = build(yaml);
+  auto out = analyze_world(b.world);
+  for (auto& d : b.diags) out.push_back(d);
+  return out;
+}
+
+constexpr const char* kNs = R"(apiVersion: v1
+kind: Namespace
+metadata: {name: app, labels: {istio-injection: enabled}}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: legacy, labels: {istio-injection: disabled}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: plain-client, namespace: legacy, labels: {app: plain}}
+spec: {containers: [{name: c, image: curl}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: mesh-client, namespace: app, labels: {app: client}}
+spec: {containers: [{name: c, image: curl}]}
+)";
+
+std::string with(const std::string& extra) { return std::string(kNs) + extra; }
+
+constexpr const char* kMysql = R"(
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: mysql, namespace: app}
+spec:
+  selector: {matchLabels: {app: mysql}}
+  template:
+    metadata: {labels: {app: mysql}}
+    spec: {containers: [{name: mysql, image: mysql:8, ports: [{containerPort: 3306}]}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: mysql, namespace: app}
+spec: {selector: {app: mysql}, ports: [{name: tcp-mysql, port: 3306}]}
+)";
+
+TEST(Analyzers, EveryCodeIsDocumented) {
+  const char* src = std::getenv("MESHSIM_SOURCE_DIR");
+  if (!src) src = MESHSIM_TEST_SOURCE_DIR;
+  std::ifstream in(std::string(src) + "/docs/analyzers.md");
+  ASSERT_TRUE(in) << "docs/analyzers.md";
+  std::stringstream ss;
+  ss << in.rdbuf();
+  for (const auto& c : analyzer_codes()) {
+    EXPECT_THAT(ss.str(), HasSubstr(std::string("## ") + c.code)) << c.code;
+    if (c.istio_code[0]) {
+      EXPECT_THAT(ss.str(), HasSubstr(c.istio_code)) << c.code;
+    }
+  }
+}
+
+TEST(Analyzers, MissingHostSubsetGatewayAndNameDotNamespaceHint) {
+  auto d = analyze(with(R"(---
+apiVersion: v1
+kind: Service
+metadata: {name: reviews, namespace: app}
+spec: {selector: {app: reviews}, ports: [{name: http, port: 9080}]}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: vs, namespace: app}
+spec:
+  hosts: [reviews]
+  gateways: [missing-gw, mesh]
+  http:
+  - route:
+    - destination: {host: reviews, subset: v9}
+    - destination: {host: reviews.app}
+)"));
+  auto f = with_code(d, "MS0101");
+  ASSERT_EQ(f.size(), 3u) << dump(d);
+  EXPECT_THAT(dump(f), HasSubstr("gateway \"missing-gw\""));
+  EXPECT_THAT(dump(f), HasSubstr("subset \"v9\""));
+  EXPECT_THAT(dump(f), HasSubstr("write \"reviews.app.svc.cluster.local\""));
+}
+
+TEST(Analyzers, NamespaceWithoutInjectionLabel) {
+  auto d = analyze("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: i}]}\n");
+  auto f = with_code(d, "MS0102");
+  ASSERT_EQ(f.size(), 1u) << dump(d);
+  EXPECT_THAT(f[0].message, HasSubstr("kubectl label namespace default istio-injection=enabled"));
+  EXPECT_TRUE(with_code(analyze(kNs), "MS0102").empty()) << "labelled (enabled or disabled) namespaces are fine";
+}
+
+TEST(Analyzers, SelectorMatchingNothing) {
+  auto d = analyze(with(R"(---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: ap, namespace: app}
+spec: {selector: {matchLabels: {app: ghost}}}
+)"));
+  ASSERT_EQ(with_code(d, "MS0103").size(), 1u) << dump(d);
+}
+
+TEST(Analyzers, PortNamingConvention) {
+  auto d = analyze(with(R"(---
+apiVersion: v1
+kind: Service
+metadata: {name: s, namespace: app}
+spec: {selector: {app: client}, ports: [{name: web, port: 8080}, {name: http, port: 80}]}
+)"));
+  auto f = with_code(d, "MS0104");
+  ASSERT_EQ(f.size(), 1u) << dump(d);
+  EXPECT_EQ(f[0].path, "spec.ports[0]");
+  EXPECT_EQ(f[0].severity, Severity::kInfo);
+}
+
+TEST(Analyzers, ServerFirstPermissiveWithPlaintextClient) {
+  auto d = analyze(with(kMysql));
+  auto f = with_code(d, "MS0105");
+  ASSERT_EQ(f.size(), 1u) << dump(d);
+  EXPECT_THAT(f[0].message, HasSubstr("ERROR 2013"));
+  EXPECT_THAT(f[0].message, HasSubstr("plain-client"));
+  // Fixed: the port is STRICT.
+  auto fixed = analyze(with(std::string(kMysql) + R"(---
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: mysql, namespace: app}
+spec: {selector: {matchLabels: {app: mysql}}, mtls: {mode: STRICT}}
+)"));
+  EXPECT_TRUE(with_code(fixed, "MS0105").empty()) << dump(fixed);
+}
+
+TEST(Analyzers, ExcludedInboundPortStillReceivesMtls) {
+  std::string yaml = with(R"(---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: srv
+  namespace: app
+  labels: {app: srv}
+  annotations: {traffic.sidecar.istio.io/excludeInboundPorts: "8080"}
+spec: {containers: [{name: c, image: i}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: srv, namespace: app}
+spec: {selector: {app: srv}, ports: [{name: http, port: 8080}]}
+)");
+  auto d = analyze(yaml);
+  auto f = with_code(d, "MS0106");
+  ASSERT_EQ(f.size(), 1u) << dump(d);
+  EXPECT_THAT(f[0].message, HasSubstr("tls.mode DISABLE"));
+  size_t at = yaml.find("annotations: {traffic");
+  EXPECT_EQ(f[0].location.line, 1u + static_cast<uint32_t>(std::count(yaml.begin(), yaml.begin() + static_cast<long>(at), '\n')))
+      << "points at the annotation";
+}
+
+TEST(Analyzers, DisableTowardStrictAndIstioMutualTowardNoSidecar) {
+  auto d = analyze(with(R"(---
+apiVersion: v1
+kind: Pod
+metadata: {name: srv, namespace: app, labels: {app: srv}}
+spec: {containers: [{name: c, image: i}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: srv, namespace: app}
+spec: {selector: {app: srv}, ports: [{name: http, port: 80}]}
+---
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: strict, namespace: app}
+spec: {mtls: {mode: STRICT}}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: srv, namespace: app}
+spec: {host: srv, trafficPolicy: {tls: {mode: DISABLE}}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: plain, namespace: legacy}
+spec: {selector: {app: plain}, ports: [{name: http, port: 80}]}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: plain, namespace: legacy}
+spec: {host: plain, trafficPolicy: {tls: {mode: ISTIO_MUTUAL}}}
+)"));
+  EXPECT_EQ(with_code(d, "MS0107").size(), 1u) << dump(d);
+  EXPECT_EQ(with_code(d, "MS0108").size(), 1u) << dump(d);
+}
+
+TEST(Analyzers, NamespaceDisableWithWorkloadStrict) {
+  auto d = analyze(with(R"(---
+apiVersion: v1
+kind: Pod
+metadata: {name: srv, namespace: app, labels: {app: srv}}
+spec: {containers: [{name: c, image: i}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: srv, namespace: app}
+spec: {selector: {app: srv}, ports: [{name: http, port: 80}]}
+---
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: ns, namespace: app}
+spec: {mtls: {mode: DISABLE}}
+---
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: wl, namespace: app}
+spec: {selector: {matchLabels: {app: srv}}, mtls: {mode: STRICT}}
+)"));
+  auto f = with_code(d, "MS0109");
+  ASSERT_EQ(f.size(), 1u) << dump(d);
+  EXPECT_THAT(f[0].message, HasSubstr("ISTIO_MUTUAL"));
+}
+
+TEST(Analyzers, StrictWithProbesAndRewriteOff) {
+  auto d = analyze(with(R"(---
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: ns, namespace: app}
+spec: {mtls: {mode: STRICT}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: app}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata:
+      labels: {app: web}
+      annotations: {sidecar.istio.io/rewriteAppHTTPProbers: "false"}
+    spec:
+      containers:
+      - name: web
+        image: web
+        readinessProbe: {httpGet: {path: /healthz, port: 8080}}
+)"));
+  auto f = with_code(d, "MS0110");
+  ASSERT_EQ(f.size(), 1u) << dump(d);
+  EXPECT_EQ(f[0].path, "spec.template.spec.containers[0].readinessProbe");
+}
+
+TEST(Analyzers, RootSelectorIgnoredAndShadowedPolicies) {
+  auto d = analyze(with(R"(---
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: root-sel, namespace: istio-system}
+spec: {selector: {matchLabels: {app: client}}, mtls: {mode: STRICT}}
+---
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: a-first, namespace: app}
+spec: {mtls: {mode: STRICT}}
+---
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: b-second, namespace: app}
+spec: {mtls: {mode: DISABLE}}
+---
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: w1, namespace: app}
+spec: {selector: {matchLabels: {app: client}}, mtls: {mode: STRICT}}
+---
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: w2, namespace: app}
+spec: {selector: {matchLabels: {app: client}}, mtls: {mode: DISABLE}}
+)"));
+  ASSERT_EQ(with_code(d, "MS0111").size(), 1u) << dump(d);
+  auto shadowed = with_code(d, "MS0112");
+  ASSERT_EQ(shadowed.size(), 2u) << dump(d);
+  EXPECT_EQ(shadowed[0].resource, "PeerAuthentication app/b-second");
+  EXPECT_EQ(shadowed[1].resource, "PeerAuthentication app/w2");
+}
+
+TEST(Analyzers, AuthorizationHttpFieldsOnTcpPorts) {
+  auto d = analyze(with(std::string(kMysql) + R"(---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: deny-get, namespace: app}
+spec:
+  selector: {matchLabels: {app: mysql}}
+  action: DENY
+  rules: [{to: [{operation: {methods: [GET], ports: ["3306"]}}]}]
+)"));
+  auto f = with_code(d, "MS0113");
+  ASSERT_EQ(f.size(), 1u) << dump(d);
+  EXPECT_THAT(f[0].message, HasSubstr("denies every TCP connection"));
+}
+
+TEST(Analyzers, IngressRegexPathsIgnoredAnnotationsAndClass) {
+  auto d = analyze(with(R"(---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: app}
+spec: {selector: {app: client}, ports: [{name: http, port: 80}]}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: ing
+  namespace: app
+  annotations: {kubernetes.io/ingress.class: istio, nginx.ingress.kubernetes.io/rewrite-target: /}
+spec:
+  rules:
+  - http:
+      paths:
+      - {path: "/api/v[0-9]+/.*", pathType: ImplementationSpecific, backend: {service: {name: web, port: {number: 80}}}}
+      - {path: "/static/.*", pathType: ImplementationSpecific, backend: {service: {name: web, port: {number: 80}}}}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: nginx, namespace: app}
+spec:
+  ingressClassName: nginx
+  rules: [{http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}}]
+)"));
+  auto f = with_code(d, "MS0114");
+  ASSERT_EQ(f.size(), 2u) << dump(d);
+  EXPECT_THAT(dump(f), HasSubstr("/api/v[0-9]+/.*"));
+  EXPECT_THAT(dump(f), HasSubstr("nginx.ingress.kubernetes.io/rewrite-target"));
+  EXPECT_EQ(with_code(d, "MS0118").size(), 1u);
+}
+
+TEST(Analyzers, FaultWithoutPercentageAndUnreachableRules) {
+  auto d = analyze(with(R"(---
+apiVersion: v1
+kind: Service
+metadata: {name: r, namespace: app}
+spec: {selector: {app: client}, ports: [{name: http, port: 80}]}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: vs, namespace: app}
+spec:
+  hosts: [r]
+  http:
+  - match: [{uri: {prefix: /a}}]
+    fault: {abort: {httpStatus: 500}}
+    route: [{destination: {host: r}}]
+  - match: [{uri: {prefix: /a}}]
+    route: [{destination: {host: r}}]
+  - route: [{destination: {host: r}}]
+  - match: [{uri: {prefix: /b}}]
+    route: [{destination: {host: r}}]
+)"));
+  auto fault = with_code(d, "MS0115");
+  ASSERT_EQ(fault.size(), 1u) << dump(d);
+  EXPECT_EQ(fault[0].path, "spec.http[0].fault.abort");
+  auto unreachable = with_code(d, "MS0116");
+  ASSERT_EQ(unreachable.size(), 2u) << dump(d);
+  EXPECT_EQ(unreachable[0].path, "spec.http[1]");
+  EXPECT_EQ(unreachable[1].path, "spec.http[3]");
+}
+
+TEST(Analyzers, GatewayRouteToMultiPortServiceNeedsPortAndConflictingHosts) {
+  auto d = analyze(with(R"(---
+apiVersion: v1
+kind: Service
+metadata: {name: m, namespace: app}
+spec: {selector: {app: client}, ports: [{name: http, port: 80}, {name: http-admin, port: 81}]}
+---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: app}
+spec: {selector: {app: client}, servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ["*"]}]}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: edge, namespace: app}
+spec: {hosts: [m.example.com], gateways: [gw], http: [{route: [{destination: {host: m}}]}]}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: one, namespace: app}
+spec: {hosts: [m], http: [{route: [{destination: {host: m, port: {number: 80}}}]}]}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: two, namespace: app}
+spec: {hosts: [m], http: [{route: [{destination: {host: m, port: {number: 80}}}]}]}
+)"));
+  EXPECT_EQ(with_code(d, "MS0117").size(), 1u) << dump(d);
+  auto conflict = with_code(d, "MS0121");
+  ASSERT_EQ(conflict.size(), 1u) << dump(d);
+  EXPECT_EQ(conflict[0].resource, "VirtualService app/two");
+}
+
+TEST(Analyzers, ServiceWithoutEndpointsSubsetWithoutEndpointsSidecarsAndProxyUid) {
+  auto d = analyze(with(R"(---
+apiVersion: v1
+kind: Service
+metadata: {name: ghost, namespace: app}
+spec: {selector: {app: ghost}, ports: [{name: http, port: 80}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: c, namespace: app}
+spec: {selector: {app: client}, ports: [{name: http, port: 80}]}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: c, namespace: app}
+spec: {host: c, subsets: [{name: v1, labels: {version: v1}}]}
+---
+apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata: {name: s1, namespace: app}
+spec: {egress: [{hosts: ["./*"]}]}
+---
+apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata: {name: s2, namespace: app}
+spec: {egress: [{hosts: ["istio-system/*"]}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: uid, namespace: app}
+spec: {containers: [{name: c, image: i, securityContext: {runAsUser: 1337}}]}
+)"));
+  EXPECT_EQ(with_code(d, "MS0119").size(), 1u) << dump(d);
+  EXPECT_EQ(with_code(d, "MS0120").size(), 1u) << dump(d);
+  EXPECT_EQ(with_code(d, "MS0122").size(), 2u) << dump(d);
+  EXPECT_EQ(with_code(d, "MS0123").size(), 1u) << dump(d);
+}
+
+TEST(Output, SarifIsVersion210WithRulesAndRegions) {
+  std::vector<Diagnostic> d = {
+      Diagnostic{Severity::kError, "MS0002", Location{intern_file("r.yaml"), 14, 7}, "DestinationRule default/reviews",
+                 "spec.trafficPolicy.tls.mode", "unknown value"},
+      Diagnostic{Severity::kInfo, "MS0104", Location{intern_file("s.yaml"), 3, 1}, "Service default/s", "", "x"}};
+  auto j = nlohmann::json::parse(format_sarif(d, "0.1.0"));
+  EXPECT_EQ(j["version"], "2.1.0");
+  const auto& run = j["runs"][0];
+  EXPECT_EQ(run["tool"]["driver"]["name"], "meshsim");
+  EXPECT_EQ(run["tool"]["driver"]["rules"].size(), 2u);
+  EXPECT_EQ(run["tool"]["driver"]["rules"][0]["properties"]["istioCode"], "IST0106");
+  EXPECT_EQ(run["results"][0]["level"], "error");
+  EXPECT_EQ(run["results"][1]["level"], "note");
+  EXPECT_EQ(run["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"], 14);
+  EXPECT_EQ(run["results"][0]["locations"][0]["physicalLocation"]["region"]["startColumn"], 7);
+  EXPECT_EQ(run["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"], "r.yaml");
+  auto js = nlohmann::json::parse(format_json(d));
+  EXPECT_EQ(js["summary"]["errors"], 1);
+  EXPECT_EQ(js["findings"][0]["istioCode"], "IST0106");
+  EXPECT_THAT(format_log(d, 2), HasSubstr("Error [MS0002] r.yaml:14:7: DestinationRule default/reviews: spec.trafficPolicy.tls.mode: unknown value"));
+}
+
+}  // namespace
+}  // namespace meshsim::mesh
