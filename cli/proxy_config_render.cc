@@ -1,0 +1,504 @@
+#include "cli/proxy_config_render.h"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+namespace meshsim::cli {
+namespace {
+
+using nlohmann::ordered_json;
+using namespace meshsim::proxy;
+
+// Column-aligned table: every column as wide as its widest cell, 5 spaces
+// between columns (istioctl uses a tabwriter with padding).
+std::string table(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> w;
+  for (const auto& r : rows) {
+    if (w.size() < r.size()) w.resize(r.size(), 0);
+    for (size_t i = 0; i < r.size(); ++i) w[i] = std::max(w[i], r[i].size());
+  }
+  std::string out;
+  for (const auto& r : rows) {
+    std::string line;
+    for (size_t i = 0; i < r.size(); ++i) {
+      line += r[i];
+      if (i + 1 < r.size()) line += std::string(w[i] - r[i].size() + 5, ' ');
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out += line + "\n";
+  }
+  return out;
+}
+
+std::string join(const std::vector<std::string>& v, const char* sep = ",") {
+  std::string o;
+  for (size_t i = 0; i < v.size(); ++i) o += (i ? sep : "") + v[i];
+  return o;
+}
+
+std::string duration_json(Duration d) {
+  // protobuf JSON Duration: seconds with up to 9 fractional digits and "s".
+  int64_t ns = d.ns();
+  std::string s = std::to_string(ns / 1'000'000'000);
+  int64_t frac = ns % 1'000'000'000;
+  if (frac != 0) {
+    std::string f = std::to_string(frac);
+    f.insert(0, 9 - f.size(), '0');
+    while (!f.empty() && f.back() == '0') f.pop_back();
+    s += "." + f;
+  }
+  return s + "s";
+}
+
+const char* direction_name(TrafficDirection d) {
+  switch (d) {
+    case TrafficDirection::kInbound: return "INBOUND";
+    case TrafficDirection::kOutbound: return "OUTBOUND";
+    default: return "UNSPECIFIED";
+  }
+}
+
+const char* type_name(DiscoveryType t) {
+  switch (t) {
+    case DiscoveryType::kEds: return "EDS";
+    case DiscoveryType::kStatic: return "STATIC";
+    case DiscoveryType::kStrictDns: return "STRICT_DNS";
+    case DiscoveryType::kOriginalDst: return "ORIGINAL_DST";
+  }
+  return "EDS";
+}
+
+const char* lb_name(LbPolicy p) {
+  switch (p) {
+    case LbPolicy::kRoundRobin: return "ROUND_ROBIN";
+    case LbPolicy::kLeastRequest: return "LEAST_REQUEST";
+    case LbPolicy::kRandom: return "RANDOM";
+    case LbPolicy::kClusterProvided: return "CLUSTER_PROVIDED";
+  }
+  return "ROUND_ROBIN";
+}
+
+std::string tls_version(TlsVersion v) { return v == TlsVersion::kTls12 ? "TLSv1_2" : "TLSv1_3"; }
+
+ordered_json socket_address(const SocketAddress& a) {
+  return {{"socket_address", {{"address", to_string(a.ip)}, {"port_value", a.port}}}};
+}
+
+ordered_json upstream_tls_json(const UpstreamTlsContext& t) {
+  ordered_json common;
+  common["tls_params"] = {{"tls_minimum_protocol_version", tls_version(t.min_version)},
+                          {"tls_maximum_protocol_version", tls_version(t.max_version)}};
+  if (!t.alpn_protocols.empty()) common["alpn_protocols"] = t.alpn_protocols;
+  if (!t.certificate_secret.empty()) {
+    common["tls_certificate_sds_secret_configs"] = ordered_json::array({{{"name", t.certificate_secret}}});
+  }
+  if (!t.validation_secret.empty()) {
+    ordered_json v = {{"validation_context_sds_secret_config", {{"name", t.validation_secret}}}};
+    if (!t.match_subject_alt_names.empty()) {
+      ordered_json m = ordered_json::array();
+      for (const auto& s : t.match_subject_alt_names) m.push_back({{"exact", s}});
+      v["default_validation_context"] = {{"match_subject_alt_names", m}};
+    }
+    common["combined_validation_context"] = v;
+  }
+  ordered_json ctx = {{"@type", "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext"},
+                      {"common_tls_context", common}};
+  if (!t.sni.empty()) ctx["sni"] = t.sni;
+  return {{"name", "envoy.transport_sockets.tls"}, {"typed_config", ctx}};
+}
+
+ordered_json downstream_tls_json(const DownstreamTlsContext& t) {
+  ordered_json common;
+  common["tls_params"] = {{"tls_minimum_protocol_version", tls_version(t.min_version)},
+                          {"tls_maximum_protocol_version", tls_version(t.max_version)}};
+  if (!t.alpn_protocols.empty()) common["alpn_protocols"] = t.alpn_protocols;
+  common["tls_certificate_sds_secret_configs"] = ordered_json::array({{{"name", t.certificate_secret}}});
+  if (!t.validation_secret.empty()) {
+    common["combined_validation_context"] = {{"validation_context_sds_secret_config", {{"name", t.validation_secret}}}};
+  }
+  return {{"name", "envoy.transport_sockets.tls"},
+          {"typed_config",
+           {{"@type", "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext"},
+            {"common_tls_context", common},
+            {"require_client_certificate", t.require_client_certificate}}}};
+}
+
+ordered_json route_config_json(const RouteConfiguration& rc);
+
+ordered_json network_filter_json(const NetworkFilter& f) {
+  ordered_json j = {{"name", f.name}};
+  if (const auto* tp = std::get_if<TcpProxy>(&f.config)) {
+    ordered_json c = {{"@type", "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy"},
+                      {"stat_prefix", tp->stat_prefix}};
+    if (!tp->weighted_clusters.empty()) {
+      ordered_json w = ordered_json::array();
+      for (const auto& wc : tp->weighted_clusters) w.push_back({{"name", wc.name}, {"weight", wc.weight}});
+      c["weighted_clusters"] = {{"clusters", w}};
+    } else {
+      c["cluster"] = tp->cluster;
+    }
+    c["idle_timeout"] = duration_json(tp->idle_timeout);
+    j["typed_config"] = c;
+  } else {
+    const auto& h = std::get<HttpConnectionManager>(f.config);
+    ordered_json c = {
+        {"@type", "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"},
+        {"stat_prefix", h.stat_prefix}};
+    if (h.route_config && h.route_config_name.empty()) {
+      c["route_config"] = route_config_json(*h.route_config);
+    } else {
+      c["rds"] = {{"config_source", {{"ads", ordered_json::object()}}}, {"route_config_name", h.route_config_name}};
+    }
+    ordered_json hf = ordered_json::array();
+    for (const auto& x : h.http_filters) hf.push_back({{"name", x.name}});
+    c["http_filters"] = hf;
+    if (h.forward_client_cert == HttpConnectionManager::ForwardClientCert::kAppendForward) {
+      c["forward_client_cert_details"] = "APPEND_FORWARD";
+      c["set_current_client_cert_details"] = {{"subject", true}, {"dns", true}, {"uri", true}};
+    }
+    c["stream_idle_timeout"] = duration_json(h.stream_idle_timeout);
+    if (!h.server_name.empty()) c["server_name"] = h.server_name;
+    c["server_header_transformation"] = h.server_name.empty() ? "PASS_THROUGH" : "OVERWRITE";
+    if (h.accept_http_10) c["http_protocol_options"] = {{"accept_http_10", true}};
+    j["typed_config"] = c;
+  }
+  return j;
+}
+
+ordered_json filter_chain_json(const FilterChain& fc) {
+  ordered_json j;
+  if (!fc.name.empty()) j["name"] = fc.name;
+  ordered_json m = ordered_json::object();
+  if (fc.match.destination_port) m["destination_port"] = *fc.match.destination_port;
+  if (!fc.match.prefix_ranges.empty()) {
+    ordered_json pr = ordered_json::array();
+    for (const Cidr& c : fc.match.prefix_ranges) {
+      pr.push_back({{"address_prefix", to_string(c.base)}, {"prefix_len", c.prefix_len}});
+    }
+    m["prefix_ranges"] = pr;
+  }
+  if (!fc.match.server_names.empty()) m["server_names"] = fc.match.server_names;
+  if (!fc.match.transport_protocol.empty()) m["transport_protocol"] = fc.match.transport_protocol;
+  if (!fc.match.application_protocols.empty()) m["application_protocols"] = fc.match.application_protocols;
+  j["filter_chain_match"] = m;
+  ordered_json filters = ordered_json::array();
+  for (const auto& f : fc.filters) filters.push_back(network_filter_json(f));
+  j["filters"] = filters;
+  if (fc.tls) j["transport_socket"] = downstream_tls_json(*fc.tls);
+  if (!fc.description.empty()) j["metadata"] = {{"filter_metadata", {{"meshsim", {{"why", fc.description}}}}}};
+  return j;
+}
+
+ordered_json listener_json(const Listener& l) {
+  ordered_json j = {{"name", l.name}, {"address", socket_address(l.address)}};
+  ordered_json chains = ordered_json::array();
+  for (const auto& fc : l.filter_chains) chains.push_back(filter_chain_json(fc));
+  j["filter_chains"] = chains;
+  if (l.default_filter_chain) j["default_filter_chain"] = filter_chain_json(*l.default_filter_chain);
+  ordered_json lf = ordered_json::array();
+  for (const auto& f : l.listener_filters) {
+    ordered_json x = {{"name", f.name}};
+    if (!f.disabled.never_disabled) {
+      ordered_json ranges = ordered_json::array();
+      for (uint16_t p : f.disabled.ports) ranges.push_back({{"destination_port_range", {{"start", p}, {"end", p + 1}}}});
+      ordered_json pred = {{"or_match", {{"rules", ranges}}}};
+      x["filter_disabled"] = f.disabled.invert ? ordered_json{{"not_match", pred}} : pred;
+    }
+    lf.push_back(x);
+  }
+  j["listener_filters"] = lf;
+  j["listener_filters_timeout"] = duration_json(l.listener_filters_timeout);
+  j["continue_on_listener_filters_timeout"] = l.continue_on_listener_filters_timeout;
+  j["traffic_direction"] = direction_name(l.direction);
+  if (l.use_original_dst) j["use_original_dst"] = true;
+  if (!l.bind_to_port) j["bind_to_port"] = false;
+  return j;
+}
+
+ordered_json route_config_json(const RouteConfiguration& rc) {
+  ordered_json vhs = ordered_json::array();
+  for (const auto& vh : rc.virtual_hosts) {
+    ordered_json routes = ordered_json::array();
+    for (const auto& r : vh.routes) {
+      ordered_json match;
+      switch (r.match.kind) {
+        case RouteMatch::Kind::kPrefix: match["prefix"] = r.match.value; break;
+        case RouteMatch::Kind::kPath: match["path"] = r.match.value; break;
+        case RouteMatch::Kind::kRegex: match["safe_regex"] = {{"regex", r.match.value}}; break;
+        case RouteMatch::Kind::kPathSeparatedPrefix: match["path_separated_prefix"] = r.match.value; break;
+      }
+      if (!r.match.case_sensitive) match["case_sensitive"] = false;
+      ordered_json jr = {{"name", r.name}, {"match", match}};
+      if (const auto* a = std::get_if<RouteAction>(&r.action)) {
+        ordered_json ra;
+        if (!a->weighted_clusters.empty()) {
+          ordered_json w = ordered_json::array();
+          for (const auto& c : a->weighted_clusters) w.push_back({{"name", c.name}, {"weight", c.weight}});
+          ra["weighted_clusters"] = {{"clusters", w}};
+        } else {
+          ra["cluster"] = a->cluster;
+        }
+        ra["timeout"] = duration_json(a->timeout);
+        if (a->retry_policy) {
+          ordered_json rp = {{"retry_on", a->retry_policy->retry_on}, {"num_retries", a->retry_policy->num_retries}};
+          if (a->retry_policy->previous_hosts_predicate) {
+            rp["retry_host_predicate"] = ordered_json::array({{{"name", "envoy.retry_host_predicates.previous_hosts"}}});
+          }
+          if (a->retry_policy->host_selection_retry_max_attempts) {
+            rp["host_selection_retry_max_attempts"] = a->retry_policy->host_selection_retry_max_attempts;
+          }
+          if (!a->retry_policy->retriable_status_codes.empty()) {
+            rp["retriable_status_codes"] = a->retry_policy->retriable_status_codes;
+          }
+          if (a->retry_policy->per_try_timeout > Duration::zero()) {
+            rp["per_try_timeout"] = duration_json(a->retry_policy->per_try_timeout);
+          }
+          ra["retry_policy"] = rp;
+        }
+        jr["route"] = ra;
+      } else {
+        const auto& d = std::get<DirectResponse>(r.action);
+        jr["direct_response"] = {{"status", d.status}, {"body", {{"inline_string", d.body}}}};
+      }
+      if (!r.decorator_operation.empty()) jr["decorator"] = {{"operation", r.decorator_operation}};
+      routes.push_back(jr);
+    }
+    ordered_json jv = {{"name", vh.name}, {"domains", vh.domains}, {"routes", routes}};
+    if (vh.include_request_attempt_count) jv["include_request_attempt_count"] = true;
+    vhs.push_back(jv);
+  }
+  ordered_json j = {{"name", rc.name}, {"virtual_hosts", vhs}, {"validate_clusters", false}};
+  if (rc.ignore_port_in_host_matching) j["ignore_port_in_host_matching"] = true;
+  return j;
+}
+
+ordered_json cluster_json(const Cluster& c) {
+  ordered_json j = {{"name", c.name}, {"type", type_name(c.type)},
+                    {"connect_timeout", duration_json(c.connect_timeout)}, {"lb_policy", lb_name(c.lb_policy)}};
+  if (c.type == DiscoveryType::kEds) {
+    j["eds_cluster_config"] = {{"eds_config", {{"ads", ordered_json::object()}}}, {"service_name", c.name}};
+  }
+  j["circuit_breakers"] = {{"thresholds", ordered_json::array({{{"max_connections", c.circuit_breakers.max_connections},
+                                                                 {"max_pending_requests", c.circuit_breakers.max_pending_requests},
+                                                                 {"max_requests", c.circuit_breakers.max_requests},
+                                                                 {"max_retries", c.circuit_breakers.max_retries}}})}};
+  if (!c.transport_socket_matches.empty()) {
+    ordered_json tsm = ordered_json::array();
+    for (const auto& m : c.transport_socket_matches) {
+      ordered_json x = {{"name", m.name}, {"match", m.match}};
+      x["transport_socket"] = m.tls ? upstream_tls_json(*m.tls)
+                                    : ordered_json{{"name", "envoy.transport_sockets.raw_buffer"}};
+      tsm.push_back(x);
+    }
+    j["transport_socket_matches"] = tsm;
+  } else if (c.tls) {
+    j["transport_socket"] = upstream_tls_json(*c.tls);
+  }
+  if (c.http2) j["typed_extension_protocol_options"] = {{"envoy.extensions.upstreams.http.v3.HttpProtocolOptions", {{"explicit_http_config", {{"http2_protocol_options", ordered_json::object()}}}}}};
+  ordered_json md = ordered_json::object();
+  if (!c.service.empty()) md["services"] = ordered_json::array({{{"host", c.service}}});
+  if (!c.subset.empty()) md["subset"] = c.subset;
+  if (!c.description.empty()) md["why"] = c.description;
+  if (!md.empty()) j["metadata"] = {{"filter_metadata", {{"istio", md}}}};
+  return j;
+}
+
+std::string chain_destination(const FilterChain& fc) {
+  if (fc.filters.empty()) return "-";
+  const NetworkFilter& f = fc.filters.back();
+  if (const auto* tp = std::get_if<TcpProxy>(&f.config)) {
+    if (tp->cluster == kPassthroughCluster || tp->cluster == kInboundPassthroughCluster ||
+        tp->cluster == kBlackHoleCluster) {
+      return tp->cluster;
+    }
+    if (!tp->weighted_clusters.empty()) return "WeightedClusters";
+    return "Cluster: " + tp->cluster;
+  }
+  const auto& h = std::get<HttpConnectionManager>(f.config);
+  if (!h.route_config_name.empty()) return "Route: " + h.route_config_name;
+  if (h.route_config) {
+    // istioctl shows the single cluster of an inline route config when there is one.
+    for (const auto& vh : h.route_config->virtual_hosts) {
+      for (const auto& r : vh.routes) {
+        if (const auto* a = std::get_if<RouteAction>(&r.action)) return "Inline Route: " + a->cluster;
+      }
+    }
+    return "Inline Route: " + h.route_config->name;
+  }
+  return "Non-HTTP/Non-TCP";
+}
+
+std::string chain_match(const FilterChain& fc, const Listener& l) {
+  std::vector<std::string> parts;
+  if (!fc.match.transport_protocol.empty()) parts.push_back("Trans: " + fc.match.transport_protocol);
+  if (!fc.match.application_protocols.empty()) parts.push_back("App: " + join(fc.match.application_protocols));
+  if (!fc.match.server_names.empty()) parts.push_back("SNI: " + join(fc.match.server_names));
+  std::string addr;
+  if (!fc.match.prefix_ranges.empty()) {
+    std::vector<std::string> r;
+    for (const auto& c : fc.match.prefix_ranges) r.push_back(to_string(c));
+    addr = join(r);
+  }
+  if (fc.match.destination_port) {
+    addr = (addr.empty() ? "*" : addr) + ":" + std::to_string(*fc.match.destination_port);
+  }
+  if (!addr.empty()) parts.push_back("Addr: " + addr);
+  if (parts.empty()) return l.use_original_dst && fc.filters.empty() ? "Non-HTTP/Non-TCP" : "ALL";
+  return join(parts, "; ");
+}
+
+}  // namespace
+
+std::string render_listeners_text(const ProxyConfig& cfg) {
+  std::vector<std::vector<std::string>> rows = {{"ADDRESSES", "PORT", "MATCH", "DESTINATION"}};
+  std::vector<const Listener*> ls;
+  for (const auto& l : cfg.listeners) ls.push_back(&l);
+  std::stable_sort(ls.begin(), ls.end(), [](const Listener* a, const Listener* b) { return a->address.port < b->address.port; });
+  for (const Listener* l : ls) {
+    for (const auto& fc : l->filter_chains) {
+      rows.push_back({to_string(l->address.ip), std::to_string(l->address.port), chain_match(fc, *l), chain_destination(fc)});
+    }
+    if (l->default_filter_chain) {
+      rows.push_back({to_string(l->address.ip), std::to_string(l->address.port), "ALL",
+                      chain_destination(*l->default_filter_chain)});
+    }
+  }
+  return table(rows);
+}
+
+std::string render_clusters_text(const ProxyConfig& cfg) {
+  std::vector<std::vector<std::string>> rows = {{"SERVICE FQDN", "PORT", "SUBSET", "DIRECTION", "TYPE", "DESTINATION RULE"}};
+  std::vector<const Cluster*> cs;
+  for (const auto& c : cfg.clusters) cs.push_back(&c);
+  std::stable_sort(cs.begin(), cs.end(), [](const Cluster* a, const Cluster* b) { return a->name < b->name; });
+  for (const Cluster* c : cs) {
+    std::string fqdn = c->service.empty() ? c->name : c->service;
+    std::string dir = "-";
+    if (c->name.rfind("outbound|", 0) == 0) dir = "outbound";
+    else if (c->name.rfind("inbound|", 0) == 0) {
+      dir = "inbound";
+      fqdn = c->name;
+    }
+    std::string dr = "-";
+    const std::string& why = c->description;
+    if (auto p = why.find("DestinationRule "); p != std::string::npos) dr = why.substr(p + 16, why.find(' ', p + 16) - p - 16);
+    rows.push_back({fqdn, c->port ? std::to_string(c->port) : "-", c->subset.empty() ? "-" : c->subset, dir,
+                    type_name(c->type), dr});
+  }
+  return table(rows);
+}
+
+std::string render_routes_text(const ProxyConfig& cfg) {
+  std::vector<std::vector<std::string>> rows = {{"NAME", "VHOST NAME", "DOMAINS", "MATCH", "VIRTUAL SERVICE"}};
+  auto add = [&](const RouteConfiguration& rc) {
+    for (const auto& vh : rc.virtual_hosts) {
+      std::string domains = vh.domains.empty() ? "-" : vh.domains.front();
+      if (vh.domains.size() > 1) domains += " + " + std::to_string(vh.domains.size() - 1) + " more...";
+      for (const auto& r : vh.routes) {
+        std::string m;
+        switch (r.match.kind) {
+          case RouteMatch::Kind::kPrefix: m = r.match.value + "*"; break;
+          case RouteMatch::Kind::kPath: m = r.match.value; break;
+          case RouteMatch::Kind::kRegex: m = r.match.value; break;
+          case RouteMatch::Kind::kPathSeparatedPrefix: m = r.match.value + "/*"; break;
+        }
+        std::string vs = r.name == "default" || r.name.empty() ? "" : r.name;
+        rows.push_back({rc.name, vh.name, domains, m, vs});
+      }
+    }
+  };
+  for (const auto& rc : cfg.routes) add(*rc);
+  for (const auto& l : cfg.listeners) {
+    for (const auto& fc : l.filter_chains) {
+      for (const auto& f : fc.filters) {
+        if (const auto* h = std::get_if<HttpConnectionManager>(&f.config); h && h->route_config && h->route_config_name.empty()) {
+          add(*h->route_config);
+        }
+      }
+    }
+  }
+  return table(rows);
+}
+
+std::string render_endpoints_text(const ProxyConfig& cfg) {
+  std::vector<std::vector<std::string>> rows = {{"ENDPOINT", "STATUS", "OUTLIER CHECK", "CLUSTER"}};
+  for (const auto& cla : cfg.endpoints) {
+    for (const auto& e : cla.endpoints) {
+      rows.push_back({to_string(e.address), e.healthy ? "HEALTHY" : "UNHEALTHY", "OK", cla.cluster_name});
+    }
+  }
+  return table(rows);
+}
+
+std::string render_secrets_text(const std::vector<SecretView>& secrets) {
+  std::vector<std::vector<std::string>> rows = {
+      {"RESOURCE NAME", "TYPE", "STATUS", "VALID CERT", "SERIAL NUMBER", "NOT AFTER", "NOT BEFORE"}};
+  for (const auto& s : secrets) {
+    rows.push_back({s.name, s.type, "ACTIVE", s.valid ? "true" : "false", s.serial, s.not_after, s.not_before});
+  }
+  return table(rows);
+}
+
+std::string render_listeners_json(const ProxyConfig& cfg) {
+  ordered_json a = ordered_json::array();
+  for (const auto& l : cfg.listeners) a.push_back(listener_json(l));
+  return a.dump(2) + "\n";
+}
+
+std::string render_clusters_json(const ProxyConfig& cfg) {
+  ordered_json a = ordered_json::array();
+  for (const auto& c : cfg.clusters) a.push_back(cluster_json(c));
+  return a.dump(2) + "\n";
+}
+
+std::string render_routes_json(const ProxyConfig& cfg) {
+  ordered_json a = ordered_json::array();
+  for (const auto& r : cfg.routes) a.push_back(route_config_json(*r));
+  return a.dump(2) + "\n";
+}
+
+std::string render_endpoints_json(const ProxyConfig& cfg) {
+  ordered_json a = ordered_json::array();
+  for (const auto& cla : cfg.endpoints) {
+    ordered_json eps = ordered_json::array();
+    for (const auto& e : cla.endpoints) {
+      ordered_json ep = {{"endpoint", {{"address", socket_address(e.address)}}},
+                         {"health_status", e.healthy ? "HEALTHY" : "UNHEALTHY"},
+                         {"load_balancing_weight", e.weight}};
+      if (!e.metadata.empty()) ep["metadata"] = {{"filter_metadata", {{"istio", e.metadata}}}};
+      if (!e.hostname.empty()) ep["endpoint"]["hostname"] = e.hostname;
+      ordered_json loc = {{"region", e.locality.region}, {"zone", e.locality.zone}, {"sub_zone", e.locality.subzone}};
+      eps.push_back({{"locality", loc}, {"priority", e.priority}, {"lb_endpoints", ordered_json::array({ep})}});
+    }
+    a.push_back({{"cluster_name", cla.cluster_name}, {"endpoints", eps}});
+  }
+  return a.dump(2) + "\n";
+}
+
+std::string render_secrets_json(const std::vector<SecretView>& secrets) {
+  ordered_json a = ordered_json::array();
+  for (const auto& s : secrets) {
+    a.push_back({{"name", s.name}, {"type", s.type}, {"valid", s.valid}, {"serial_number", s.serial},
+                 {"not_before", s.not_before}, {"not_after", s.not_after}, {"uri_sans", s.uri_sans},
+                 {"certificate_pem", s.pem}});
+  }
+  return a.dump(2) + "\n";
+}
+
+std::string render_all_json(const ProxyConfig& cfg, const std::vector<SecretView>& secrets) {
+  ordered_json dump = {{"node", {{"id", cfg.node_id}}}, {"version_info", cfg.version}};
+  dump["configs"] = ordered_json::array(
+      {{{"@type", "type.googleapis.com/envoy.admin.v3.ListenersConfigDump"},
+        {"dynamic_listeners", ordered_json::parse(render_listeners_json(cfg))}},
+       {{"@type", "type.googleapis.com/envoy.admin.v3.ClustersConfigDump"},
+        {"dynamic_active_clusters", ordered_json::parse(render_clusters_json(cfg))}},
+       {{"@type", "type.googleapis.com/envoy.admin.v3.RoutesConfigDump"},
+        {"dynamic_route_configs", ordered_json::parse(render_routes_json(cfg))}},
+       {{"@type", "type.googleapis.com/envoy.admin.v3.EndpointsConfigDump"},
+        {"dynamic_endpoint_configs", ordered_json::parse(render_endpoints_json(cfg))}},
+       {{"@type", "type.googleapis.com/envoy.admin.v3.SecretsConfigDump"},
+        {"dynamic_active_secrets", ordered_json::parse(render_secrets_json(secrets))}}});
+  return dump.dump(2) + "\n";
+}
+
+}  // namespace meshsim::cli

@@ -1,0 +1,40 @@
+// Renders a sidecar's generated configuration the way `istioctl proxy-config`
+// does: text tables (listener, cluster, route, endpoint, secret) and JSON
+// shaped like Envoy's config protos (snake_case field names, socket_address,
+// filter_chain_match, typed_config with @type). Only used by cli/.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "proxy/config.h"
+
+namespace meshsim::cli {
+
+// A secret as the sidecar holds it (from the agent / SDS).
+struct SecretView {
+  std::string name;       // "default", "ROOTCA"
+  std::string type;       // "Cert Chain", "CA"
+  bool valid = true;
+  std::string serial;     // hex
+  std::string not_before; // RFC 3339
+  std::string not_after;
+  std::vector<std::string> uri_sans;
+  std::string pem;        // certificate PEM (no private key)
+};
+
+std::string render_listeners_text(const proxy::ProxyConfig& cfg);
+std::string render_clusters_text(const proxy::ProxyConfig& cfg);
+std::string render_routes_text(const proxy::ProxyConfig& cfg);
+std::string render_endpoints_text(const proxy::ProxyConfig& cfg);
+std::string render_secrets_text(const std::vector<SecretView>& secrets);
+
+std::string render_listeners_json(const proxy::ProxyConfig& cfg);
+std::string render_clusters_json(const proxy::ProxyConfig& cfg);
+std::string render_routes_json(const proxy::ProxyConfig& cfg);
+std::string render_endpoints_json(const proxy::ProxyConfig& cfg);
+std::string render_secrets_json(const std::vector<SecretView>& secrets);
+// Everything, like `istioctl proxy-config all -o json` (an Envoy config dump).
+std::string render_all_json(const proxy::ProxyConfig& cfg, const std::vector<SecretView>& secrets);
+
+}  // namespace meshsim::cli

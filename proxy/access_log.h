@@ -1,0 +1,89 @@
+// AccessLogEntry is the engine's account of one finished unit of work — an
+// HTTP request/response exchange, or a TCP connection proxied by tcp_proxy, or
+// a connection the listener rejected — with the fields of Envoy's access log
+// that Istio's default format prints (response flags, upstream cluster and
+// host, route, filter chain, TLS facts). The simulator turns each entry into an
+// observation on the event stream; probe output, metrics, traces and verdicts
+// are built from them.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "proxy/base/duration.h"
+#include "proxy/base/ip.h"
+#include "proxy/config.h"
+#include "proxy/transport.h"
+
+namespace meshsim::proxy {
+
+struct AccessLogEntry {
+  Duration start_time;
+  Duration duration;
+  TrafficDirection direction = TrafficDirection::kUnspecified;
+  std::string listener;       // virtualInbound, 0.0.0.0_9080, …
+  std::string filter_chain;   // "" if none matched
+  std::string route_config;
+  std::string virtual_host;
+  std::string route;          // route name
+  std::string cluster;        // upstream cluster, "" if none
+  std::string upstream_host;  // "10.244.1.7:9080", "" if none
+  SocketAddress downstream_remote;
+  SocketAddress downstream_local;  // original destination
+  std::string response_flags;      // "-" when none, else e.g. "UF,URX"
+  std::string upstream_transport_failure_reason;
+  std::string connection_termination_details;
+  // HTTP (empty/0 for TCP)
+  bool http = false;
+  std::string protocol;  // "HTTP/1.1", "HTTP/1.0", "tcp"
+  std::string method;
+  std::string path;
+  std::string authority;
+  std::string request_id;
+  int response_code = 0;
+  std::string response_code_details;  // Envoy's %RESPONSE_CODE_DETAILS%, e.g. "via_upstream"
+  uint32_t attempts = 0;
+  uint64_t bytes_received = 0;  // from downstream (body for HTTP)
+  uint64_t bytes_sent = 0;      // to downstream (body for HTTP)
+  // TLS facts
+  SecurityInfo downstream_tls;
+  SecurityInfo upstream_tls;
+};
+
+// Flags as Envoy prints them (%RESPONSE_FLAGS%), in Envoy's order.
+std::string format_response_flags(uint32_t flags);
+
+enum ResponseFlag : uint32_t {
+  kFailedLocalHealthCheck = 1u << 0,   // LH
+  kNoHealthyUpstream = 1u << 1,        // UH
+  kUpstreamRequestTimeout = 1u << 2,   // UT
+  kLocalReset = 1u << 3,               // LR
+  kUpstreamRemoteReset = 1u << 4,      // UR
+  kUpstreamConnectionFailure = 1u << 5,  // UF
+  kUpstreamConnectionTermination = 1u << 6,  // UC
+  kUpstreamOverflow = 1u << 7,         // UO
+  kNoRouteFound = 1u << 8,             // NR
+  kDelayInjected = 1u << 9,            // DI
+  kFaultInjected = 1u << 10,           // FI
+  kRateLimited = 1u << 11,             // RL
+  kUnauthorizedExternalService = 1u << 12,  // UAEX
+  kRateLimitServiceError = 1u << 13,   // RLSE
+  kDownstreamConnectionTermination = 1u << 14,  // DC
+  kUpstreamRetryLimitExceeded = 1u << 15,  // URX
+  kStreamIdleTimeout = 1u << 16,       // SI
+  kInvalidEnvoyRequestHeaders = 1u << 17,  // IH
+  kDownstreamProtocolError = 1u << 18,  // DPE
+  kUpstreamMaxStreamDurationReached = 1u << 19,  // UMSDR
+  kNoClusterFound = 1u << 21,          // NC
+  kUpstreamProtocolError = 1u << 23,   // UPE
+  kNoFilterConfigFound = 1u << 24,     // NFCF
+  kDurationTimeout = 1u << 25,         // DT
+};
+
+class AccessLogSink {
+ public:
+  virtual ~AccessLogSink() = default;
+  virtual void on_access_log(const AccessLogEntry& entry) = 0;
+};
+
+}  // namespace meshsim::proxy

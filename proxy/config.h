@@ -1,0 +1,307 @@
+// The configuration of one sidecar proxy, shaped like Envoy's xDS resources
+// (LDS listeners, CDS clusters, RDS route configurations, EDS endpoints, SDS
+// secret names) and named the way istiod names them: `virtualInbound`,
+// `0.0.0.0_9080`, `outbound|9080|v1|reviews.default.svc.cluster.local`,
+// `inbound|80||`, `InboundPassthroughCluster` …
+//
+// mesh/'s control plane fills these structs; the engine (proxy/sidecar.h)
+// runs them; `meshsim proxy-config` prints them. They are plain immutable data:
+// a pushed configuration is a new shared ProxyConfig snapshot, and connections
+// that are already open keep the snapshot (and filter chain) they matched.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "proxy/base/duration.h"
+#include "proxy/base/ip.h"
+
+namespace meshsim::proxy {
+
+enum class TrafficDirection : uint8_t { kUnspecified, kInbound, kOutbound };
+
+// ---------------------------------------------------------------- TLS ------
+
+enum class TlsVersion : uint8_t { kTls12, kTls13 };
+
+// SDS secret names istiod uses for the workload identity and the mesh root.
+inline constexpr const char* kSdsDefault = "default";
+inline constexpr const char* kSdsRootCa = "ROOTCA";
+
+// transport_socket of a filter chain: terminate TLS for the downstream.
+struct DownstreamTlsContext {
+  std::string certificate_secret = kSdsDefault;  // SDS name of the chain+key served
+  std::string validation_secret = kSdsRootCa;    // SDS name of trusted roots ("" = no client validation)
+  bool require_client_certificate = true;
+  std::vector<std::string> alpn_protocols;  // server preference order
+  TlsVersion min_version = TlsVersion::kTls12;
+  TlsVersion max_version = TlsVersion::kTls13;
+};
+
+// transport_socket of a cluster: originate TLS to the upstream.
+struct UpstreamTlsContext {
+  std::string sni;
+  std::vector<std::string> alpn_protocols;        // offered, in order
+  std::string certificate_secret;                 // "" = no client certificate (SIMPLE)
+  std::string validation_secret;                  // "" = do not verify the server
+  std::vector<std::string> match_subject_alt_names;  // exact SAN matches (SPIFFE URIs or DNS names); empty = any
+  TlsVersion min_version = TlsVersion::kTls12;
+  TlsVersion max_version = TlsVersion::kTls13;
+  // Istio's cluster_tls.go vocabulary, kept for explanations and proxy-config.
+  std::string istio_mode;  // "ISTIO_MUTUAL", "MUTUAL", "SIMPLE"
+};
+
+// ---------------------------------------------------------- listeners ------
+
+// Envoy's FilterChainMatch, the fields Istio uses, in Envoy's evaluation order.
+struct FilterChainMatch {
+  std::optional<uint16_t> destination_port;
+  std::vector<Cidr> prefix_ranges;
+  std::vector<std::string> server_names;          // exact or "*.suffix"
+  std::string transport_protocol;                 // "", "raw_buffer", "tls"
+  std::vector<std::string> application_protocols;
+};
+
+struct WeightedCluster {
+  std::string name;
+  uint32_t weight = 0;
+};
+
+// envoy.filters.network.tcp_proxy
+struct TcpProxy {
+  std::string stat_prefix;
+  std::string cluster;                    // or weighted_clusters
+  std::vector<WeightedCluster> weighted_clusters;
+  Duration idle_timeout = Duration::hours(1);
+  uint32_t max_connect_attempts = 1;
+};
+
+struct RouteConfiguration;
+
+struct HttpFilter {
+  std::string name;  // e.g. "istio.metadata_exchange", "envoy.filters.http.router"
+};
+
+// envoy.filters.network.http_connection_manager
+struct HttpConnectionManager {
+  std::string stat_prefix;
+  std::string route_config_name;                       // RDS name (outbound: the port, "9080")
+  std::shared_ptr<const RouteConfiguration> route_config;  // inline (inbound) or resolved RDS
+  std::vector<HttpFilter> http_filters;
+  TrafficDirection direction = TrafficDirection::kUnspecified;
+  // forward_client_cert_details: SANITIZE (Envoy's default: strip any incoming
+  // x-forwarded-client-cert) or APPEND_FORWARD (Istio inbound: append the
+  // mTLS peer's By/Hash/Subject/URI element).
+  enum class ForwardClientCert : uint8_t { kSanitize, kAppendForward };
+  ForwardClientCert forward_client_cert = ForwardClientCert::kSanitize;
+  Duration stream_idle_timeout;  // 0 = disabled (Istio sidecars)
+  Duration request_timeout;      // 0 = disabled
+  // server_header_transformation OVERWRITE with this name; "" = PASS_THROUGH.
+  std::string server_name = "envoy";
+  // http_protocol_options.accept_http_10 (Istio: only with PILOT_HTTP10).
+  bool accept_http_10 = false;
+};
+
+struct NetworkFilter {
+  std::string name;  // envoy.filters.network.tcp_proxy | envoy.filters.network.http_connection_manager
+  std::variant<TcpProxy, HttpConnectionManager> config;
+};
+
+struct FilterChain {
+  std::string name;
+  FilterChainMatch match;
+  std::optional<DownstreamTlsContext> tls;  // transport_socket envoy.transport_sockets.tls
+  std::vector<NetworkFilter> filters;       // terminal filter last
+  // Why istiod built this chain, for explanations ("PERMISSIVE mTLS, TCP", …).
+  std::string description;
+};
+
+// A listener filter is disabled for a connection whose destination port is in
+// `ports` (or, with `invert`, is not in `ports`) — Istio's filter_disabled
+// port predicates. `always_disabled` / empty predicate as named.
+struct ListenerFilterPredicate {
+  bool never_disabled = true;
+  bool invert = false;
+  std::vector<uint16_t> ports;
+  bool disabled_for(uint16_t port) const;
+};
+
+inline constexpr const char* kOriginalDstFilter = "envoy.filters.listener.original_dst";
+inline constexpr const char* kTlsInspectorFilter = "envoy.filters.listener.tls_inspector";
+inline constexpr const char* kHttpInspectorFilter = "envoy.filters.listener.http_inspector";
+
+struct ListenerFilter {
+  std::string name;
+  ListenerFilterPredicate disabled;
+};
+
+struct Listener {
+  std::string name;
+  SocketAddress address;
+  TrafficDirection direction = TrafficDirection::kUnspecified;
+  bool use_original_dst = false;  // virtualOutbound / virtualInbound hand-off
+  bool bind_to_port = true;       // false for the per-port outbound listeners
+  std::vector<ListenerFilter> listener_filters;
+  Duration listener_filters_timeout;  // 0 = wait for the inspectors forever
+  bool continue_on_listener_filters_timeout = true;
+  std::vector<FilterChain> filter_chains;
+  std::optional<FilterChain> default_filter_chain;
+
+  bool has_listener_filter(std::string_view filter_name) const;
+};
+
+// ------------------------------------------------------------- routes ------
+
+struct HeaderMatcher {
+  enum class Kind : uint8_t { kExact, kPrefix, kSuffix, kRegex, kPresent };
+  std::string name;
+  Kind kind = Kind::kExact;
+  std::string value;
+  bool invert = false;
+};
+
+struct RouteMatch {
+  enum class Kind : uint8_t { kPrefix, kPath, kRegex, kPathSeparatedPrefix };
+  Kind kind = Kind::kPrefix;
+  std::string value = "/";
+  bool case_sensitive = true;
+  std::vector<HeaderMatcher> headers;
+  std::vector<HeaderMatcher> query_parameters;
+};
+
+struct RetryPolicy {
+  std::string retry_on;  // comma list: connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes,5xx,…
+  uint32_t num_retries = 0;
+  Duration per_try_timeout;  // 0 = none
+  std::vector<uint32_t> retriable_status_codes;
+  bool previous_hosts_predicate = false;
+  uint32_t host_selection_retry_max_attempts = 0;
+};
+
+struct FaultPolicy {
+  std::optional<Duration> delay;
+  uint32_t delay_per_million = 0;
+  std::optional<uint32_t> abort_http_status;
+  uint32_t abort_per_million = 0;
+};
+
+struct RouteAction {
+  std::string cluster;
+  std::vector<WeightedCluster> weighted_clusters;
+  Duration timeout;  // 0 = disabled (Istio's default)
+  std::optional<RetryPolicy> retry_policy;
+  std::string prefix_rewrite;
+  std::string host_rewrite;
+};
+
+struct DirectResponse {
+  uint32_t status = 200;
+  std::string body;
+};
+
+struct Route {
+  std::string name;
+  RouteMatch match;
+  std::variant<RouteAction, DirectResponse> action;
+  std::string decorator_operation;  // tracing span name
+  std::optional<FaultPolicy> fault;
+};
+
+struct VirtualHost {
+  std::string name;
+  std::vector<std::string> domains;  // "reviews.default.svc.cluster.local", "reviews", "10.96.0.30", "*"
+  std::vector<Route> routes;
+  bool require_tls = false;
+  bool include_request_attempt_count = false;  // x-envoy-attempt-count on upstream requests
+};
+
+struct RouteConfiguration {
+  std::string name;
+  std::vector<VirtualHost> virtual_hosts;
+  // Match the Host header without its ":port" (Istio sets this on sidecars).
+  bool ignore_port_in_host_matching = false;
+};
+
+// ----------------------------------------------------------- clusters ------
+
+enum class DiscoveryType : uint8_t { kEds, kStatic, kStrictDns, kOriginalDst };
+enum class LbPolicy : uint8_t { kRoundRobin, kLeastRequest, kRandom, kClusterProvided };
+
+struct TransportSocketMatch {
+  std::string name;                                  // "tlsMode-istio", "tlsMode-disabled"
+  std::map<std::string, std::string> match;          // endpoint metadata that selects it ({} = any)
+  std::optional<UpstreamTlsContext> tls;             // nullopt = raw_buffer
+};
+
+struct CircuitBreakers {
+  uint32_t max_connections = 4294967295u;
+  uint32_t max_pending_requests = 4294967295u;
+  uint32_t max_requests = 4294967295u;
+  uint32_t max_retries = 4294967295u;
+};
+
+struct Cluster {
+  std::string name;
+  DiscoveryType type = DiscoveryType::kEds;
+  Duration connect_timeout = Duration::seconds(10);
+  LbPolicy lb_policy = LbPolicy::kLeastRequest;
+  std::optional<UpstreamTlsContext> tls;             // transport_socket (when no matches)
+  std::vector<TransportSocketMatch> transport_socket_matches;
+  CircuitBreakers circuit_breakers;
+  bool http2 = false;                                // upstream protocol for HTTP
+  uint32_t max_requests_per_connection = 0;          // 0 = unlimited
+  Duration idle_timeout = Duration::hours(1);
+  // istio metadata: the service and subset this cluster stands for.
+  std::string service;  // FQDN, "" for special clusters
+  std::string subset;
+  uint16_t port = 0;
+  std::string description;  // why: "auto mTLS (PERMISSIVE at destination)", …
+};
+
+struct Locality {
+  std::string region, zone, subzone;
+  auto operator<=>(const Locality&) const = default;
+};
+
+struct LbEndpoint {
+  SocketAddress address;
+  std::map<std::string, std::string> metadata;  // "tlsMode" → "istio" | "disabled"; "workload" …
+  Locality locality;
+  uint32_t weight = 1;
+  uint32_t priority = 0;
+  bool healthy = true;
+  std::string hostname;  // pod name, for display
+};
+
+struct ClusterLoadAssignment {
+  std::string cluster_name;
+  std::vector<LbEndpoint> endpoints;
+};
+
+// ------------------------------------------------------------- bundle ------
+
+// Names of the special clusters istiod always creates.
+inline constexpr const char* kPassthroughCluster = "PassthroughCluster";
+inline constexpr const char* kInboundPassthroughCluster = "InboundPassthroughCluster";
+inline constexpr const char* kBlackHoleCluster = "BlackHoleCluster";
+
+struct ProxyConfig {
+  std::string node_id;  // sidecar~<ip>~<pod>.<ns>~<ns>.svc.cluster.local
+  std::string version;  // push version, e.g. "2026-01-01T00:01:00Z/3"
+  std::vector<Listener> listeners;
+  std::vector<Cluster> clusters;
+  std::vector<std::shared_ptr<const RouteConfiguration>> routes;
+  std::vector<ClusterLoadAssignment> endpoints;
+
+  const Listener* find_listener(std::string_view name) const;
+  const Cluster* find_cluster(std::string_view name) const;
+  const ClusterLoadAssignment* find_endpoints(std::string_view cluster) const;
+  std::shared_ptr<const RouteConfiguration> find_route(std::string_view name) const;
+};
+
+}  // namespace meshsim::proxy

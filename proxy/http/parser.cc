@@ -1,0 +1,174 @@
+#include "proxy/http/parser.h"
+
+#include <boost/beast/http/basic_parser.hpp>
+#include <boost/beast/http/error.hpp>
+#include <optional>
+
+namespace meshsim::proxy::http {
+namespace {
+
+namespace beast_http = boost::beast::http;
+using boost::beast::error_code;
+
+constexpr std::size_t kHeaderLimit = 60 * 1024;
+constexpr std::uint64_t kBodyLimit = 64ull * 1024 * 1024;
+
+template <bool IsRequest, typename Message>
+class BeastParser final : public beast_http::basic_parser<IsRequest> {
+ public:
+  explicit BeastParser(Message& m) : m_(m) {
+    this->header_limit(kHeaderLimit);
+    this->body_limit(kBodyLimit);
+    this->eager(true);
+  }
+
+ private:
+  void on_request_impl(beast_http::verb, boost::beast::string_view method, boost::beast::string_view target,
+                       int version, error_code&) override {
+    if constexpr (IsRequest) {
+      m_.method.assign(method.data(), method.size());
+      m_.target.assign(target.data(), target.size());
+      m_.version = version;
+    }
+  }
+  void on_response_impl(int code, boost::beast::string_view reason, int version, error_code&) override {
+    if constexpr (!IsRequest) {
+      m_.status = code;
+      m_.reason.assign(reason.data(), reason.size());
+      m_.version = version;
+    }
+  }
+  void on_field_impl(beast_http::field, boost::beast::string_view name, boost::beast::string_view value,
+                     error_code&) override {
+    m_.headers.add(std::string_view(name.data(), name.size()), std::string_view(value.data(), value.size()));
+  }
+  void on_header_impl(error_code&) override {}
+  void on_body_init_impl(const boost::optional<std::uint64_t>& length, error_code&) override {
+    if (length) m_.body.reserve(static_cast<size_t>(*length));
+  }
+  std::size_t on_body_impl(boost::beast::string_view body, error_code&) override {
+    m_.body.append(body.data(), body.size());
+    return body.size();
+  }
+  void on_chunk_header_impl(std::uint64_t, boost::beast::string_view, error_code&) override {}
+  std::size_t on_chunk_body_impl(std::uint64_t, boost::beast::string_view body, error_code&) override {
+    m_.body.append(body.data(), body.size());
+    return body.size();
+  }
+  void on_finish_impl(error_code&) override {}
+
+  Message& m_;
+};
+
+// Shared machinery of both parsers: a byte buffer with a consumed prefix, a
+// fresh Beast parser per message, and the message being built.
+template <bool IsRequest, typename Message>
+struct ParserCore {
+  std::string buf;
+  size_t pos = 0;  // bytes of buf already consumed
+  Message msg;
+  std::optional<BeastParser<IsRequest, Message>> p;
+  bool started = false;
+  bool failed = false;
+  bool head = false;
+  std::string err;
+
+  void fresh() {
+    msg = Message{};
+    p.reset();
+    p.emplace(msg);
+    if constexpr (!IsRequest) p->skip(head);
+    started = false;
+  }
+
+  void feed(std::string_view bytes) {
+    if (pos > 0 && pos == buf.size()) {
+      buf.clear();
+      pos = 0;
+    } else if (pos > 4096 && pos * 2 > buf.size()) {
+      buf.erase(0, pos);
+      pos = 0;
+    }
+    buf.append(bytes);
+  }
+
+  ParseStatus next() {
+    if (failed) return ParseStatus::kError;
+    if (!p) fresh();
+    while (pos < buf.size()) {
+      error_code ec;
+      std::size_t n = p->put(boost::asio::const_buffer(buf.data() + pos, buf.size() - pos), ec);
+      pos += n;
+      if (n > 0) started = true;
+      if (ec == beast_http::error::need_more) {
+        if (n == 0) return ParseStatus::kNeedMore;
+        continue;
+      }
+      if (ec) return fail(ec.message());
+      if (p->is_done()) return ParseStatus::kComplete;
+    }
+    if (p->is_done()) return ParseStatus::kComplete;
+    return ParseStatus::kNeedMore;
+  }
+
+  ParseStatus eof() {
+    if (failed) return ParseStatus::kError;
+    if (!p) fresh();
+    if (next() == ParseStatus::kComplete) return ParseStatus::kComplete;
+    if (failed) return ParseStatus::kError;
+    if (!started && pos == buf.size()) return fail("connection closed before a response");
+    error_code ec;
+    p->put_eof(ec);
+    if (ec) return fail(ec.message());
+    return p->is_done() ? ParseStatus::kComplete : fail("connection closed mid-message");
+  }
+
+  ParseStatus fail(std::string why) {
+    failed = true;
+    err = std::move(why);
+    return ParseStatus::kError;
+  }
+
+  Message take() {
+    Message out = std::move(msg);
+    p.reset();  // next() starts a fresh message
+    started = false;
+    return out;
+  }
+
+  bool mid_message() const { return started && !(p && p->is_done()); }
+};
+
+}  // namespace
+
+struct RequestParser::Impl : ParserCore<true, Request> {};
+struct ResponseParser::Impl : ParserCore<false, Response> {};
+
+RequestParser::RequestParser() : impl_(std::make_unique<Impl>()) {}
+RequestParser::~RequestParser() = default;
+RequestParser::RequestParser(RequestParser&&) noexcept = default;
+RequestParser& RequestParser::operator=(RequestParser&&) noexcept = default;
+void RequestParser::feed(std::string_view bytes) { impl_->feed(bytes); }
+ParseStatus RequestParser::next() { return impl_->next(); }
+Request RequestParser::take() { return impl_->take(); }
+bool RequestParser::mid_message() const { return impl_->mid_message() || impl_->pos < impl_->buf.size(); }
+size_t RequestParser::buffered() const { return impl_->buf.size() - impl_->pos; }
+const std::string& RequestParser::error() const { return impl_->err; }
+
+ResponseParser::ResponseParser() : impl_(std::make_unique<Impl>()) {}
+ResponseParser::~ResponseParser() = default;
+ResponseParser::ResponseParser(ResponseParser&&) noexcept = default;
+ResponseParser& ResponseParser::operator=(ResponseParser&&) noexcept = default;
+void ResponseParser::expect_head_response(bool head) {
+  impl_->head = head;
+  if (impl_->p && !impl_->started) impl_->p->skip(head);
+}
+void ResponseParser::feed(std::string_view bytes) { impl_->feed(bytes); }
+ParseStatus ResponseParser::next() { return impl_->next(); }
+ParseStatus ResponseParser::finish_eof() { return impl_->eof(); }
+Response ResponseParser::take() { return impl_->take(); }
+bool ResponseParser::mid_message() const { return impl_->mid_message() || impl_->pos < impl_->buf.size(); }
+size_t ResponseParser::buffered() const { return impl_->buf.size() - impl_->pos; }
+const std::string& ResponseParser::error() const { return impl_->err; }
+
+}  // namespace meshsim::proxy::http

@@ -1,0 +1,1445 @@
+#include "proxy/sidecar.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <deque>
+#include <functional>
+#include <map>
+#include <regex>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "proxy/filter_chain_match.h"
+#include "proxy/http/parser.h"
+#include "proxy/http_inspector.h"
+
+namespace meshsim::proxy {
+namespace {
+
+constexpr uint16_t kVirtualOutboundPort = 15001;
+constexpr uint16_t kVirtualInboundPort = 15006;
+
+std::string addr_key(const SocketAddress& a) { return to_string(a); }
+
+char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+std::string lowercase(std::string_view s) {
+  std::string o(s);
+  for (char& c : o) c = lower(c);
+  return o;
+}
+
+bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
+bool ends_with(std::string_view s, std::string_view p) {
+  return s.size() >= p.size() && s.substr(s.size() - p.size()) == p;
+}
+
+// Envoy's virtual host selection: exact domain, then the longest "*suffix"
+// wildcard, then the longest "prefix*" wildcard, then "*".
+const VirtualHost* match_virtual_host(const RouteConfiguration& rc, std::string_view host_header) {
+  std::string host = lowercase(host_header);
+  if (rc.ignore_port_in_host_matching) {
+    size_t colon = host.rfind(':');
+    if (colon != std::string::npos && host.find(']') == std::string::npos) host.resize(colon);
+  }
+  const VirtualHost* best_suffix = nullptr;
+  size_t best_suffix_len = 0;
+  const VirtualHost* best_prefix = nullptr;
+  size_t best_prefix_len = 0;
+  const VirtualHost* star = nullptr;
+  for (const VirtualHost& vh : rc.virtual_hosts) {
+    for (const std::string& d : vh.domains) {
+      if (d == "*") {
+        if (!star) star = &vh;
+      } else if (d.front() == '*') {
+        std::string_view suffix = std::string_view(d).substr(1);
+        if (host.size() > suffix.size() && ends_with(host, suffix) && suffix.size() > best_suffix_len) {
+          best_suffix = &vh;
+          best_suffix_len = suffix.size();
+        }
+      } else if (d.back() == '*') {
+        std::string_view prefix = std::string_view(d).substr(0, d.size() - 1);
+        if (host.size() > prefix.size() && starts_with(host, prefix) && prefix.size() > best_prefix_len) {
+          best_prefix = &vh;
+          best_prefix_len = prefix.size();
+        }
+      } else if (lowercase(d) == host) {
+        return &vh;
+      }
+    }
+  }
+  if (best_suffix) return best_suffix;
+  if (best_prefix) return best_prefix;
+  return star;
+}
+
+bool header_matches(const HeaderMatcher& m, std::optional<std::string_view> value) {
+  bool r = false;
+  if (value) {
+    switch (m.kind) {
+      case HeaderMatcher::Kind::kExact: r = *value == m.value; break;
+      case HeaderMatcher::Kind::kPrefix: r = starts_with(*value, m.value); break;
+      case HeaderMatcher::Kind::kSuffix: r = ends_with(*value, m.value); break;
+      case HeaderMatcher::Kind::kRegex: r = std::regex_match(value->begin(), value->end(), std::regex(m.value)); break;
+      case HeaderMatcher::Kind::kPresent: r = true; break;
+    }
+  }
+  return m.invert ? !r : r;
+}
+
+std::optional<std::string_view> query_param(std::string_view target, std::string_view name) {
+  size_t q = target.find('?');
+  if (q == std::string_view::npos) return std::nullopt;
+  std::string_view qs = target.substr(q + 1);
+  while (!qs.empty()) {
+    size_t amp = qs.find('&');
+    std::string_view kv = qs.substr(0, amp);
+    size_t eq = kv.find('=');
+    if (kv.substr(0, eq) == name) return eq == std::string_view::npos ? std::string_view() : kv.substr(eq + 1);
+    if (amp == std::string_view::npos) break;
+    qs.remove_prefix(amp + 1);
+  }
+  return std::nullopt;
+}
+
+bool route_matches(const RouteMatch& m, const http::Request& req) {
+  std::string_view path = req.path();
+  bool ok = false;
+  switch (m.kind) {
+    case RouteMatch::Kind::kPrefix:
+      ok = m.case_sensitive ? starts_with(path, m.value) : starts_with(lowercase(path), lowercase(m.value));
+      break;
+    case RouteMatch::Kind::kPath:
+      ok = m.case_sensitive ? path == m.value : lowercase(path) == lowercase(m.value);
+      break;
+    case RouteMatch::Kind::kRegex:
+      ok = std::regex_match(path.begin(), path.end(), std::regex(m.value));
+      break;
+    case RouteMatch::Kind::kPathSeparatedPrefix: {
+      std::string_view p = m.value;
+      ok = path == p || (starts_with(path, p) && path.size() > p.size() && path[p.size()] == '/');
+      break;
+    }
+  }
+  if (!ok) return false;
+  for (const HeaderMatcher& h : m.headers) {
+    std::optional<std::string_view> v;
+    if (h.name == ":method") v = req.method;
+    else if (h.name == ":authority") v = req.host();
+    else if (h.name == ":path") v = req.target;
+    else v = req.headers.get(h.name);
+    if (!header_matches(h, v)) return false;
+  }
+  for (const HeaderMatcher& q : m.query_parameters) {
+    if (!header_matches(q, query_param(req.target, q.name))) return false;
+  }
+  return true;
+}
+
+const char* kHopByHop[] = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te"};
+
+void strip_hop_by_hop(http::Headers& h) {
+  for (const char* n : kHopByHop) h.remove(n);
+}
+
+std::string format_uuid(uint64_t a, uint64_t b) {
+  // RFC 4122 version 4 layout.
+  a = (a & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;
+  b = (b & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(a >> 32),
+                static_cast<unsigned>((a >> 16) & 0xffff), static_cast<unsigned>(a & 0xffff),
+                static_cast<unsigned>(b >> 48), static_cast<unsigned long long>(b & 0xffffffffffffULL));
+  return buf;
+}
+
+bool retry_on_has(const RetryPolicy& p, std::string_view what) {
+  std::string_view s = p.retry_on;
+  while (!s.empty()) {
+    size_t c = s.find(',');
+    std::string_view t = s.substr(0, c);
+    while (!t.empty() && t.front() == ' ') t.remove_prefix(1);
+    while (!t.empty() && t.back() == ' ') t.remove_suffix(1);
+    if (t == what) return true;
+    if (c == std::string_view::npos) break;
+    s.remove_prefix(c + 1);
+  }
+  return false;
+}
+
+}  // namespace
+
+// ============================================================== Impl ======
+
+class Sidecar::Impl {
+ public:
+  Impl(Io& io, Options o) : io_(io), opt_(std::move(o)) {}
+  ~Impl() = default;
+
+  // ---------------------------------------------------------- snapshots --
+  struct CompiledCluster {
+    const Cluster* cluster = nullptr;
+    std::vector<const LbEndpoint*> endpoints;
+  };
+  struct Snapshot {
+    std::shared_ptr<const ProxyConfig> config;
+    std::unordered_map<std::string, const Listener*> by_address;
+    const Listener* virtual_outbound = nullptr;
+    const Listener* virtual_inbound = nullptr;
+    std::unordered_map<std::string, CompiledCluster> clusters;
+    std::unordered_map<std::string, std::shared_ptr<const RouteConfiguration>> routes;
+  };
+
+  void apply_config(std::shared_ptr<const ProxyConfig> config) {
+    auto s = std::make_shared<Snapshot>();
+    s->config = std::move(config);
+    for (const Listener& l : s->config->listeners) {
+      if (l.name == "virtualOutbound") s->virtual_outbound = &l;
+      else if (l.name == "virtualInbound") s->virtual_inbound = &l;
+      else s->by_address.emplace(addr_key(l.address), &l);
+    }
+    for (const Cluster& c : s->config->clusters) s->clusters[c.name].cluster = &c;
+    for (const ClusterLoadAssignment& cla : s->config->endpoints) {
+      auto it = s->clusters.find(cla.cluster_name);
+      if (it == s->clusters.end()) continue;
+      for (const LbEndpoint& e : cla.endpoints) it->second.endpoints.push_back(&e);
+    }
+    for (const auto& r : s->config->routes) s->routes[r->name] = r;
+    snap_ = std::move(s);
+  }
+
+  const ProxyConfig* config() const { return snap_ ? snap_->config.get() : nullptr; }
+
+  // ------------------------------------------------------- connections --
+  struct Conn {
+    ConnId id = 0;
+    bool upstream = false;
+    virtual ~Conn() = default;
+  };
+  struct HttpStream;
+  struct HttpSession;
+  struct TcpSession;
+
+  struct Downstream : Conn {
+    DownstreamInfo info;
+    std::shared_ptr<const Snapshot> snap;
+    const Listener* listener = nullptr;
+    bool inspecting = true;
+    std::string peeked;
+    ConnectionMatchInput match;
+    bool tls_pending = false, http_pending = false;
+    uint64_t inspect_timer = 0;
+    TimerToken inspect_token = 0;
+    const FilterChain* chain = nullptr;
+    std::unique_ptr<TransportSocket> transport;
+    Duration start;
+    bool peer_fin = false;
+    bool fin_sent = false;
+    bool closed = false;
+    std::unique_ptr<TcpSession> tcp;
+    std::unique_ptr<HttpSession> http;
+  };
+
+  struct Upstream : Conn {
+    std::shared_ptr<const Snapshot> snap;
+    std::string cluster;
+    const Cluster* cluster_cfg = nullptr;
+    SocketAddress address;
+    std::unique_ptr<TransportSocket> transport;
+    std::string pool_key;
+    bool connected = false;
+    bool established = false;
+    bool closed = false;
+    std::string pending;  // plaintext queued until established
+    bool pending_fin = false;
+    // owners (exactly one is set while in use)
+    Downstream* tcp_owner = nullptr;
+    HttpStream* http_owner = nullptr;
+    http::ResponseParser resp_parser;
+  };
+
+  struct TcpSession {
+    Upstream* up = nullptr;
+    std::string cluster;
+    std::string upstream_host;
+    uint32_t flags = 0;
+    uint64_t bytes_received = 0, bytes_sent = 0;
+    bool down_fin = false, up_fin = false;
+    std::string failure_reason;
+    std::string termination;
+    SecurityInfo upstream_tls;
+  };
+
+  struct HttpStream {
+    Downstream* down = nullptr;
+    http::Request req;
+    std::string route_config, vhost, route_name, cluster;
+    const RouteAction* action = nullptr;
+    std::shared_ptr<const RouteConfiguration> rc_hold;
+    Duration start;
+    Duration upstream_start;
+    uint32_t flags = 0;
+    uint32_t attempts = 0;
+    uint32_t retries_left = 0;
+    RetryPolicy retry;
+    std::vector<SocketAddress> tried;
+    Upstream* up = nullptr;
+    std::string upstream_host;
+    std::string failure_reason;   // transport failure reason of the last attempt
+    std::string reset_reason;     // Envoy's reset reason text of the last attempt
+    uint64_t timeout_timer = 0, per_try_timer = 0, backoff_timer = 0;
+    TimerToken timeout_token = 0, per_try_token = 0, backoff_token = 0;
+    SecurityInfo upstream_tls;
+    bool done = false;
+    bool attempt_count_header = false;
+  };
+
+  struct HttpSession {
+    const HttpConnectionManager* hcm = nullptr;
+    std::shared_ptr<const RouteConfiguration> rc;
+    http::RequestParser parser;
+    std::unique_ptr<HttpStream> active;
+    bool close_after = false;
+  };
+
+  // -------------------------------------------------------- entry points --
+  void on_downstream_accepted(ConnId id, const DownstreamInfo& info) {
+    auto d = std::make_unique<Downstream>();
+    d->id = id;
+    d->info = info;
+    d->snap = snap_;
+    d->start = io_.now();
+    ++stats_.downstream_cx_total;
+    ++stats_.downstream_cx_active;
+    Downstream* dp = d.get();
+    conns_[id] = std::move(d);
+    if (!dp->snap) {
+      reject(*dp, "no configuration");
+      return;
+    }
+    dp->listener = pick_listener(*dp->snap, info);
+    if (!dp->listener) {
+      reject(*dp, "no listener");
+      return;
+    }
+    dp->match.destination = info.original_destination;
+    // Listener filters: which inspectors run for this destination port.
+    uint16_t port = info.original_destination.port;
+    for (const ListenerFilter& f : dp->listener->listener_filters) {
+      if (f.disabled.disabled_for(port)) continue;
+      if (f.name == kTlsInspectorFilter) dp->tls_pending = true;
+      if (f.name == kHttpInspectorFilter) dp->http_pending = true;
+    }
+    if (!dp->tls_pending) dp->match.transport_protocol = "raw_buffer";
+    if (dp->tls_pending || dp->http_pending) {
+      if (dp->listener->listener_filters_timeout > Duration::zero()) {
+        dp->inspect_token = arm(dp->listener->listener_filters_timeout, [this, id] { inspect_timeout(id); },
+                                &dp->inspect_timer);
+      }
+      return;  // wait for the client's first bytes
+    }
+    finish_inspection(*dp);
+  }
+
+  void on_data(ConnId id, std::span<const uint8_t> bytes) {
+    Conn* c = find(id);
+    if (!c) return;
+    std::string_view data = as_chars(bytes);
+    if (c->upstream) {
+      upstream_data(static_cast<Upstream&>(*c), data);
+      return;
+    }
+    Downstream& d = static_cast<Downstream&>(*c);
+    if (d.inspecting) {
+      d.peeked.append(data);
+      run_inspectors(d);
+      return;
+    }
+    downstream_network(d, data);
+  }
+
+  void on_peer_closed(ConnId id, CloseType how) {
+    Conn* c = find(id);
+    if (!c) return;
+    if (c->upstream) {
+      upstream_closed(static_cast<Upstream&>(*c), how);
+    } else {
+      downstream_closed(static_cast<Downstream&>(*c), how);
+    }
+  }
+
+  void on_upstream_connected(ConnId id) {
+    Conn* c = find(id);
+    if (!c || !c->upstream) return;
+    Upstream& u = static_cast<Upstream&>(*c);
+    u.connected = true;
+    if (u.transport->is_tls()) {
+      out_.clear();
+      u.transport->start(out_);
+      flush(u.id);
+      return;
+    }
+    u.established = true;
+    upstream_ready(u);
+  }
+
+  void on_upstream_connect_failed(ConnId id, ConnectFailure why) {
+    Conn* c = find(id);
+    if (!c || !c->upstream) return;
+    Upstream& u = static_cast<Upstream&>(*c);
+    ++stats_.upstream_cx_connect_fail;
+    if (why == ConnectFailure::kTimeout) ++stats_.upstream_cx_connect_timeout;
+    std::string reason = why == ConnectFailure::kTimeout ? "connection timeout" : "remote connection failure";
+    std::string transport = why == ConnectFailure::kTimeout
+                                ? ""
+                                : "delayed connect error: " + std::string(to_string(why));
+    upstream_failed(u, /*connect_failure=*/true, reason, transport);
+  }
+
+  void on_timer(TimerToken token) {
+    auto it = timers_.find(token);
+    if (it == timers_.end()) return;
+    auto fn = std::move(it->second);
+    timers_.erase(it);
+    fn();
+  }
+
+  const SidecarStats& stats() const { return stats_; }
+  size_t open_connections() const { return conns_.size(); }
+
+ private:
+  // ------------------------------------------------------------ helpers --
+  Conn* find(ConnId id) {
+    auto it = conns_.find(id);
+    return it == conns_.end() ? nullptr : it->second.get();
+  }
+
+  TimerToken arm(Duration after, std::function<void()> fn, uint64_t* handle) {
+    TimerToken t = ++next_token_;
+    timers_.emplace(t, std::move(fn));
+    *handle = io_.arm_timer(after, t);
+    return t;
+  }
+  void disarm(uint64_t* handle, TimerToken token) {
+    if (*handle) io_.cancel_timer(*handle);
+    *handle = 0;
+    timers_.erase(token);
+  }
+
+  void flush(ConnId id) {
+    if (!out_.empty()) {
+      io_.send(id, as_bytes(out_));
+      out_.clear();
+    }
+  }
+
+  const Listener* pick_listener(const Snapshot& s, const DownstreamInfo& info) {
+    if (info.listener_port == kVirtualInboundPort) return s.virtual_inbound;
+    // virtualOutbound hands the connection to the listener for the original
+    // destination: exact IP:port, then 0.0.0.0:port; otherwise keeps it.
+    auto it = s.by_address.find(addr_key(info.original_destination));
+    if (it != s.by_address.end()) return it->second;
+    it = s.by_address.find(addr_key(SocketAddress{Ipv4::any(), info.original_destination.port}));
+    if (it != s.by_address.end()) return it->second;
+    return s.virtual_outbound;
+  }
+
+  // ------------------------------------------------------- inspection --
+  void run_inspectors(Downstream& d) {
+    if (d.tls_pending) {
+      ClientHelloInfo hello;
+      if (opt_.transport) hello = opt_.transport->inspect_client_hello(d.peeked);
+      else hello.status = ClientHelloInfo::Status::kNotTls;
+      if (hello.status == ClientHelloInfo::Status::kNeedMoreBytes) return;
+      d.tls_pending = false;
+      if (hello.status == ClientHelloInfo::Status::kClientHello) {
+        d.match.transport_protocol = "tls";
+        d.match.server_name = hello.server_name;
+        d.match.application_protocols = hello.alpn;
+        d.http_pending = false;  // the HTTP inspector only looks at plaintext
+      } else {
+        d.match.transport_protocol = "raw_buffer";
+      }
+    }
+    if (d.http_pending) {
+      HttpInspection h = inspect_http(d.peeked);
+      if (h.status == HttpInspection::Status::kNeedMoreBytes) return;
+      d.http_pending = false;
+      if (!h.protocol.empty()) d.match.application_protocols = {h.protocol};
+    }
+    finish_inspection(d);
+  }
+
+  void inspect_timeout(ConnId id) {
+    Conn* c = find(id);
+    if (!c || c->upstream) return;
+    Downstream& d = static_cast<Downstream&>(*c);
+    d.inspect_timer = 0;
+    if (!d.inspecting) return;
+    ++stats_.listener_filter_timeouts;
+    if (!d.listener->continue_on_listener_filters_timeout) {
+      reject(d, "listener filters timed out");
+      return;
+    }
+    // Continue with whatever was detected: nothing, i.e. plaintext, no ALPN.
+    if (d.tls_pending) d.match.transport_protocol = "raw_buffer";
+    d.tls_pending = d.http_pending = false;
+    finish_inspection(d);
+  }
+
+  void finish_inspection(Downstream& d) {
+    d.inspecting = false;
+    if (d.inspect_timer) disarm(&d.inspect_timer, d.inspect_token);
+    if (d.match.transport_protocol.empty()) d.match.transport_protocol = "raw_buffer";
+    FilterChainSelection sel = select_filter_chain(*d.listener, d.match);
+    if (!sel.chain) {
+      ++stats_.no_filter_chain_match;
+      reject(d, "filter_chain_not_found");
+      return;
+    }
+    d.chain = sel.chain;
+    if (d.chain->tls) {
+      if (!opt_.transport) {
+        reject(d, "no TLS support");
+        return;
+      }
+      d.transport = opt_.transport->make_server(*d.chain->tls);
+    } else {
+      d.transport = std::make_unique<RawTransportSocket>();
+    }
+    const NetworkFilter* terminal = d.chain->filters.empty() ? nullptr : &d.chain->filters.back();
+    if (!terminal) {
+      reject(d, "filter chain has no network filter");
+      return;
+    }
+    if (const auto* tp = std::get_if<TcpProxy>(&terminal->config)) {
+      d.tcp = std::make_unique<TcpSession>();
+      start_tcp(d, *tp);
+    } else {
+      const auto& hcm = std::get<HttpConnectionManager>(terminal->config);
+      d.http = std::make_unique<HttpSession>();
+      d.http->hcm = &hcm;
+      d.http->rc = hcm.route_config;
+      if (!d.http->rc) {
+        auto it = d.snap->routes.find(hcm.route_config_name);
+        if (it != d.snap->routes.end()) d.http->rc = it->second;
+      }
+    }
+    // Whatever the inspectors peeked is the first input of the transport.
+    std::string first;
+    first.swap(d.peeked);
+    if (!first.empty() && conns_.count(d.id)) downstream_network(d, first);
+  }
+
+  // Closes a connection that never reached a network filter and logs it.
+  void reject(Downstream& d, std::string_view why) {
+    AccessLogEntry e = base_entry(d);
+    e.response_flags = format_response_flags(kNoRouteFound);
+    e.connection_termination_details = std::string(why);
+    e.protocol = "tcp";
+    log(e);
+    close_downstream(d, CloseType::kFin);
+  }
+
+  // --------------------------------------------------- downstream bytes --
+  void downstream_network(Downstream& d, std::string_view data) {
+    plain_.clear();
+    out_.clear();
+    TransportResult r = d.transport->on_network(data, plain_, out_);
+    ConnId id = d.id;
+    flush(id);
+    if (r == TransportResult::kFailed) {
+      ++stats_.ssl_connection_error;
+      downstream_transport_failed(d);
+      return;
+    }
+    if (r == TransportResult::kEstablished) {
+      ++stats_.ssl_handshake;
+      if (d.transport->security().resumed) ++stats_.ssl_session_reused;
+    }
+    if (!plain_.empty()) {
+      std::string app;
+      app.swap(plain_);
+      if (d.tcp) tcp_downstream_data(d, app);
+      else if (d.http) http_downstream_data(d, app);
+    }
+    if (r == TransportResult::kPeerClosed && conns_.count(id)) downstream_closed(d, CloseType::kFin);
+  }
+
+  void downstream_transport_failed(Downstream& d) {
+    if (d.tcp) {
+      d.tcp->termination = "downstream TLS handshake failed: " + d.transport->security().failure_reason;
+      tcp_finish(d, CloseType::kFin);
+      return;
+    }
+    AccessLogEntry e = base_entry(d);
+    e.connection_termination_details = "TLS error: " + d.transport->security().failure_reason;
+    e.response_flags = "-";
+    e.protocol = "tcp";
+    log(e);
+    close_downstream(d, CloseType::kFin);
+  }
+
+  void send_downstream(Downstream& d, std::string_view plaintext) {
+    out_.clear();
+    d.transport->write(plaintext, out_);
+    flush(d.id);
+  }
+
+  void downstream_closed(Downstream& d, CloseType how) {
+    if (d.inspecting) {
+      if (d.inspect_timer) disarm(&d.inspect_timer, d.inspect_token);
+      AccessLogEntry e = base_entry(d);
+      e.connection_termination_details = "closed by client during listener filters";
+      e.response_flags = format_response_flags(kDownstreamConnectionTermination);
+      e.protocol = "tcp";
+      log(e);
+      forget(d);
+      return;
+    }
+    if (d.tcp) {
+      if (how == CloseType::kReset) {
+        d.tcp->termination = "downstream reset";
+        tcp_finish(d, CloseType::kReset);
+        return;
+      }
+      d.tcp->down_fin = true;
+      d.peer_fin = true;
+      Upstream* u = d.tcp->up;
+      if (u && u->established) {
+        out_.clear();
+        u->transport->shutdown(out_);
+        flush(u->id);
+        io_.shutdown_write(u->id);
+      } else if (u) {
+        u->pending_fin = true;
+      } else {
+        tcp_finish(d, CloseType::kFin);
+        return;
+      }
+      if (d.tcp->up_fin) tcp_finish(d, CloseType::kFin);
+      return;
+    }
+    if (d.http) {
+      d.peer_fin = true;
+      if (d.http->active && !d.http->active->done) {
+        HttpStream& s = *d.http->active;
+        s.flags |= kDownstreamConnectionTermination;
+        finish_stream_log(s, 0, "downstream_remote_disconnect");
+        abandon_stream(s);
+      }
+      close_downstream(d, how == CloseType::kReset ? CloseType::kReset : CloseType::kFin);
+      return;
+    }
+    close_downstream(d, CloseType::kFin);
+  }
+
+  void close_downstream(Downstream& d, CloseType how) {
+    if (d.closed) return;
+    d.closed = true;
+    if (how == CloseType::kFin && d.transport && d.transport->is_tls() && d.transport->security().handshake_complete) {
+      out_.clear();
+      d.transport->shutdown(out_);
+      flush(d.id);
+    }
+    io_.close(d.id, how);
+    forget(d);
+  }
+
+  void forget(Conn& c) {
+    if (!c.upstream) {
+      Downstream& d = static_cast<Downstream&>(c);
+      if (d.inspect_timer) disarm(&d.inspect_timer, d.inspect_token);
+      if (stats_.downstream_cx_active > 0) --stats_.downstream_cx_active;
+    }
+    conns_.erase(c.id);
+  }
+
+  // ---------------------------------------------------------- clusters --
+  const CompiledCluster* cluster_of(const Snapshot& s, const std::string& name) {
+    auto it = s.clusters.find(name);
+    return it == s.clusters.end() ? nullptr : &it->second;
+  }
+
+  // Chooses an endpoint, avoiding `avoid` when possible (previous_hosts).
+  std::optional<LbEndpoint> choose_endpoint(const CompiledCluster& cc, const Downstream& d,
+                                            const std::vector<SocketAddress>& avoid) {
+    const Cluster& c = *cc.cluster;
+    if (c.type == DiscoveryType::kOriginalDst) {
+      LbEndpoint e;
+      e.address = d.info.original_destination;
+      return e;
+    }
+    std::vector<const LbEndpoint*> healthy;
+    for (const LbEndpoint* e : cc.endpoints) {
+      if (e->healthy) healthy.push_back(e);
+    }
+    if (healthy.empty()) return std::nullopt;
+    // Lowest priority level with healthy hosts (locality failover).
+    uint32_t prio = UINT32_MAX;
+    for (const LbEndpoint* e : healthy) prio = std::min(prio, e->priority);
+    std::vector<const LbEndpoint*> pool;
+    for (const LbEndpoint* e : healthy) {
+      if (e->priority == prio) pool.push_back(e);
+    }
+    std::vector<const LbEndpoint*> fresh;
+    for (const LbEndpoint* e : pool) {
+      if (std::find(avoid.begin(), avoid.end(), e->address) == avoid.end()) fresh.push_back(e);
+    }
+    if (!fresh.empty()) pool.swap(fresh);
+    const LbEndpoint* pick = nullptr;
+    switch (c.lb_policy) {
+      case LbPolicy::kRoundRobin: {
+        uint64_t& next = rr_[c.name];
+        pick = pool[next++ % pool.size()];
+        break;
+      }
+      case LbPolicy::kLeastRequest: {
+        // Envoy: power of two choices among equally weighted hosts.
+        const LbEndpoint* a = pool[io_.random() % pool.size()];
+        const LbEndpoint* b = pool[io_.random() % pool.size()];
+        pick = active_rq_[addr_key(b->address)] < active_rq_[addr_key(a->address)] ? b : a;
+        break;
+      }
+      default:
+        pick = pool[io_.random() % pool.size()];
+        break;
+    }
+    return *pick;
+  }
+
+  // Which transport socket an endpoint gets: the first match whose metadata
+  // criteria the endpoint satisfies, else the cluster's plain socket.
+  const UpstreamTlsContext* upstream_tls_for(const Cluster& c, const LbEndpoint& e, std::string* match_name) {
+    if (!c.transport_socket_matches.empty()) {
+      for (const TransportSocketMatch& m : c.transport_socket_matches) {
+        bool ok = true;
+        for (const auto& [k, v] : m.match) {
+          auto it = e.metadata.find(k);
+          if (it == e.metadata.end() || it->second != v) ok = false;
+        }
+        if (ok) {
+          *match_name = m.name;
+          return m.tls ? &*m.tls : nullptr;
+        }
+      }
+      return nullptr;
+    }
+    return c.tls ? &*c.tls : nullptr;
+  }
+
+  Upstream* open_upstream(const std::shared_ptr<const Snapshot>& snap, const CompiledCluster& cc,
+                          const LbEndpoint& ep, const std::vector<std::string>& alpn_override,
+                          const std::string& pool_key) {
+    auto u = std::make_unique<Upstream>();
+    u->upstream = true;
+    u->snap = snap;
+    u->cluster = cc.cluster->name;
+    u->cluster_cfg = cc.cluster;
+    u->address = ep.address;
+    u->pool_key = pool_key;
+    std::string match_name;
+    const UpstreamTlsContext* tls = upstream_tls_for(*cc.cluster, ep, &match_name);
+    if (tls && opt_.transport) {
+      bool istio = tls->istio_mode == "ISTIO_MUTUAL";
+      u->transport = opt_.transport->make_client(*tls, istio ? alpn_override : std::vector<std::string>{},
+                                                 cc.cluster->name);
+    } else {
+      u->transport = std::make_unique<RawTransportSocket>();
+    }
+    u->id = io_.connect(ep.address, cc.cluster->connect_timeout);
+    ++stats_.upstream_cx_total;
+    Upstream* raw = u.get();
+    conns_[u->id] = std::move(u);
+    return raw;
+  }
+
+  void upstream_data(Upstream& u, std::string_view data) {
+    plain_.clear();
+    out_.clear();
+    TransportResult r = u.transport->on_network(data, plain_, out_);
+    ConnId id = u.id;
+    flush(id);
+    if (r == TransportResult::kFailed) {
+      ++stats_.upstream_ssl_connection_error;
+      upstream_failed(u, /*connect_failure=*/!u.established, "connection failure",
+                      "TLS_error:|" + u.transport->security().failure_reason + ":TLS_error_end");
+      return;
+    }
+    if (r == TransportResult::kEstablished) {
+      ++stats_.upstream_ssl_handshake;
+      if (u.transport->security().resumed) ++stats_.upstream_ssl_session_reused;
+      u.established = true;
+      std::string app;
+      app.swap(plain_);
+      upstream_ready(u);
+      if (!conns_.count(id)) return;
+      if (!app.empty()) upstream_app_data(u, app);
+    } else if (!plain_.empty()) {
+      std::string app;
+      app.swap(plain_);
+      upstream_app_data(u, app);
+    }
+    if (r == TransportResult::kPeerClosed && conns_.count(id)) upstream_closed(u, CloseType::kFin);
+  }
+
+  void send_upstream(Upstream& u, std::string_view plaintext) {
+    out_.clear();
+    u.transport->write(plaintext, out_);
+    flush(u.id);
+  }
+
+  void upstream_ready(Upstream& u) {
+    if (u.tcp_owner) {
+      Downstream& d = *u.tcp_owner;
+      d.tcp->upstream_tls = u.transport->security();
+      if (!u.pending.empty()) {
+        std::string p;
+        p.swap(u.pending);
+        send_upstream(u, p);
+      }
+      if (u.pending_fin) {
+        out_.clear();
+        u.transport->shutdown(out_);
+        flush(u.id);
+        io_.shutdown_write(u.id);
+      }
+      return;
+    }
+    if (u.http_owner) http_upstream_ready(*u.http_owner);
+  }
+
+  void upstream_app_data(Upstream& u, std::string_view data) {
+    if (u.tcp_owner) {
+      Downstream& d = *u.tcp_owner;
+      d.tcp->bytes_sent += data.size();
+      send_downstream(d, data);
+      return;
+    }
+    if (u.http_owner) {
+      http_upstream_data(*u.http_owner, data);
+      return;
+    }
+    // Data on an idle pooled connection: Envoy treats it as a protocol error.
+    close_upstream(u, CloseType::kReset);
+  }
+
+  void upstream_closed(Upstream& u, CloseType how) {
+    if (u.tcp_owner) {
+      Downstream& d = *u.tcp_owner;
+      if (how == CloseType::kReset) {
+        d.tcp->termination = "upstream reset";
+        d.tcp->flags |= kUpstreamRemoteReset;
+        tcp_finish(d, CloseType::kReset);
+        return;
+      }
+      d.tcp->up_fin = true;
+      out_.clear();
+      d.transport->shutdown(out_);
+      flush(d.id);
+      io_.shutdown_write(d.id);
+      d.fin_sent = true;
+      if (d.tcp->down_fin) tcp_finish(d, CloseType::kFin);
+      return;
+    }
+    if (u.http_owner) {
+      HttpStream& s = *u.http_owner;
+      if (how == CloseType::kFin && u.resp_parser.mid_message()) {
+        if (u.resp_parser.finish_eof() == http::ParseStatus::kComplete) {
+          http::Response r = u.resp_parser.take();
+          u.http_owner = nullptr;
+          close_upstream(u, CloseType::kFin);
+          s.up = nullptr;
+          http_response_complete(s, std::move(r), /*reusable=*/false);
+          return;
+        }
+      }
+      if (!u.established) {
+        upstream_failed(u, true, "connection failure",
+                        u.transport->is_tls() ? "TLS_error:|peer closed connection during handshake:TLS_error_end" : "");
+        return;
+      }
+      upstream_failed(u, false, how == CloseType::kReset ? "remote reset" : "connection termination", "");
+      return;
+    }
+    close_upstream(u, CloseType::kFin);  // idle pooled connection closed by the server
+  }
+
+  void close_upstream(Upstream& u, CloseType how) {
+    if (u.closed) return;
+    u.closed = true;
+    auto range = idle_.equal_range(u.pool_key);
+    for (auto it = range.first; it != range.second; ++it) {
+      if (it->second == u.id) {
+        idle_.erase(it);
+        break;
+      }
+    }
+    io_.close(u.id, how);
+    conns_.erase(u.id);
+  }
+
+  void upstream_failed(Upstream& u, bool connect_failure, const std::string& reason, const std::string& transport) {
+    if (u.tcp_owner) {
+      Downstream& d = *u.tcp_owner;
+      d.tcp->flags |= connect_failure ? kUpstreamConnectionFailure : kUpstreamConnectionTermination;
+      d.tcp->failure_reason = transport;
+      d.tcp->upstream_tls = u.transport->security();
+      d.tcp->termination = reason;
+      // Envoy keeps downstream reads disabled until the upstream connects; a
+      // close with bytes the client sent still unread makes the kernel send RST.
+      bool unread = connect_failure && d.tcp->bytes_received > 0;
+      tcp_finish(d, unread ? CloseType::kReset : CloseType::kFin);
+      return;
+    }
+    if (u.http_owner) {
+      HttpStream& s = *u.http_owner;
+      s.upstream_tls = u.transport->security();
+      u.http_owner = nullptr;
+      s.up = nullptr;
+      close_upstream(u, CloseType::kReset);
+      http_attempt_failed(s, connect_failure, reason, transport);
+      return;
+    }
+    close_upstream(u, CloseType::kReset);
+  }
+
+  // ---------------------------------------------------------- tcp_proxy --
+  void start_tcp(Downstream& d, const TcpProxy& tp) {
+    TcpSession& t = *d.tcp;
+    std::string cluster = tp.cluster;
+    if (!tp.weighted_clusters.empty()) cluster = pick_weighted(tp.weighted_clusters);
+    t.cluster = cluster;
+    const CompiledCluster* cc = cluster_of(*d.snap, cluster);
+    if (!cc) {
+      t.flags |= kNoClusterFound;
+      t.termination = "cluster not found";
+      tcp_finish(d, CloseType::kFin);
+      return;
+    }
+    if (cluster == kBlackHoleCluster) {
+      t.termination = "BlackHoleCluster";
+      tcp_finish(d, CloseType::kFin);
+      return;
+    }
+    std::optional<LbEndpoint> ep = choose_endpoint(*cc, d, {});
+    if (!ep) {
+      t.flags |= kNoHealthyUpstream;
+      t.termination = "no healthy upstream";
+      tcp_finish(d, CloseType::kFin);
+      return;
+    }
+    t.upstream_host = addr_key(ep->address);
+    Upstream* u = open_upstream(d.snap, *cc, *ep, {}, "");
+    u->tcp_owner = &d;
+    t.up = u;
+  }
+
+  void tcp_downstream_data(Downstream& d, std::string_view data) {
+    TcpSession& t = *d.tcp;
+    t.bytes_received += data.size();
+    if (!t.up) return;
+    if (t.up->established) send_upstream(*t.up, data);
+    else t.up->pending.append(data);
+  }
+
+  void tcp_finish(Downstream& d, CloseType how) {
+    TcpSession& t = *d.tcp;
+    AccessLogEntry e = base_entry(d);
+    e.protocol = "tcp";
+    e.cluster = t.cluster;
+    e.upstream_host = t.upstream_host;
+    e.response_flags = format_response_flags(t.flags);
+    e.upstream_transport_failure_reason = t.failure_reason;
+    e.connection_termination_details = t.termination;
+    e.bytes_received = t.bytes_received;
+    e.bytes_sent = t.bytes_sent;
+    e.upstream_tls = t.up ? t.up->transport->security() : t.upstream_tls;
+    if (t.up) {
+      Upstream* u = t.up;
+      t.up = nullptr;
+      u->tcp_owner = nullptr;
+      close_upstream(*u, how);
+    }
+    log(e);
+    close_downstream(d, how);
+  }
+
+  std::string pick_weighted(const std::vector<WeightedCluster>& w) {
+    uint64_t total = 0;
+    for (const auto& c : w) total += c.weight;
+    if (total == 0) return w.front().name;
+    uint64_t r = io_.random() % total;
+    for (const auto& c : w) {
+      if (r < c.weight) return c.name;
+      r -= c.weight;
+    }
+    return w.back().name;
+  }
+
+  // ---------------------------------------------------------------- HTTP --
+  void http_downstream_data(Downstream& d, std::string_view data) {
+    d.http->parser.feed(data);
+    http_process(d);
+  }
+
+  void http_process(Downstream& d) {
+    HttpSession& h = *d.http;
+    while (!h.active && !d.closed) {
+      http::ParseStatus st = h.parser.next();
+      if (st == http::ParseStatus::kNeedMore) return;
+      if (st == http::ParseStatus::kError) {
+        ++stats_.http_codec_errors;
+        auto s = std::make_unique<HttpStream>();
+        s->down = &d;
+        s->start = io_.now();
+        s->flags |= kDownstreamProtocolError;
+        h.active = std::move(s);
+        h.close_after = true;
+        local_reply(*h.active, 400, "Bad Request", "codec_error:" + h.parser.error());
+        return;
+      }
+      auto s = std::make_unique<HttpStream>();
+      s->down = &d;
+      s->start = io_.now();
+      s->req = h.parser.take();
+      h.active = std::move(s);
+      ++stats_.downstream_rq_total;
+      http_route(*h.active);
+    }
+  }
+
+  void http_route(HttpStream& s) {
+    Downstream& d = *s.down;
+    HttpSession& h = *d.http;
+    if (!s.req.keep_alive()) h.close_after = true;
+    if (s.req.version == 10 && !h.hcm->accept_http_10) {
+      // Envoy's HTTP/1 codec refuses HTTP/1.0 unless accept_http_10 is set.
+      h.close_after = true;
+      s.flags |= kDownstreamProtocolError;
+      local_reply(s, 426, "", "low_version");
+      return;
+    }
+    if (!h.rc) {
+      s.flags |= kNoRouteFound;
+      local_reply(s, 404, "", "route_not_found");
+      return;
+    }
+    s.rc_hold = h.rc;
+    s.route_config = h.rc->name;
+    const VirtualHost* vh = match_virtual_host(*h.rc, s.req.host());
+    if (!vh) {
+      s.flags |= kNoRouteFound;
+      local_reply(s, 404, "", "route_not_found");
+      return;
+    }
+    s.vhost = vh->name;
+    s.attempt_count_header = vh->include_request_attempt_count;
+    const Route* route = nullptr;
+    for (const Route& r : vh->routes) {
+      if (route_matches(r.match, s.req)) {
+        route = &r;
+        break;
+      }
+    }
+    if (!route) {
+      s.flags |= kNoRouteFound;
+      local_reply(s, 404, "", "route_not_found");
+      return;
+    }
+    s.route_name = route->name;
+    if (const auto* dr = std::get_if<DirectResponse>(&route->action)) {
+      local_reply(s, static_cast<int>(dr->status), dr->body, "direct_response");
+      return;
+    }
+    const RouteAction& a = std::get<RouteAction>(route->action);
+    s.action = &a;
+    s.cluster = a.weighted_clusters.empty() ? a.cluster : pick_weighted(a.weighted_clusters);
+    if (route->fault) {
+      const FaultPolicy& f = *route->fault;
+      if (f.abort_http_status && io_.random() % 1'000'000 < f.abort_per_million) {
+        s.flags |= kFaultInjected;
+        local_reply(s, static_cast<int>(*f.abort_http_status), "fault filter abort", "fault_filter_abort");
+        return;
+      }
+      if (f.delay && io_.random() % 1'000'000 < f.delay_per_million) {
+        s.flags |= kDelayInjected;
+        ConnId id = d.id;
+        s.backoff_token = arm(*f.delay, [this, id] { resume_after_delay(id); }, &s.backoff_timer);
+        return;
+      }
+    }
+    http_prepare(s);
+  }
+
+  void resume_after_delay(ConnId id) {
+    Conn* c = find(id);
+    if (!c || c->upstream) return;
+    Downstream& d = static_cast<Downstream&>(*c);
+    if (!d.http || !d.http->active) return;
+    d.http->active->backoff_timer = 0;
+    http_prepare(*d.http->active);
+  }
+
+  void http_prepare(HttpStream& s) {
+    Downstream& d = *s.down;
+    const HttpConnectionManager& hcm = *d.http->hcm;
+    http::Request& r = s.req;
+    strip_hop_by_hop(r.headers);
+    if (!r.headers.has("x-request-id")) r.headers.set("x-request-id", format_uuid(io_.random(), io_.random()));
+    const SecurityInfo& sec = d.transport->security();
+    if (!r.headers.has("x-forwarded-proto")) r.headers.set("x-forwarded-proto", sec.tls ? "https" : "http");
+    if (hcm.direction == TrafficDirection::kOutbound) {
+      if (!opt_.node_id.empty()) r.headers.set("x-envoy-peer-metadata-id", opt_.node_id);
+    } else if (hcm.direction == TrafficDirection::kInbound) {
+      r.headers.remove("x-envoy-peer-metadata-id");
+      r.headers.remove("x-envoy-peer-metadata");
+    }
+    // x-forwarded-client-cert: SANITIZE strips it; APPEND_FORWARD appends the
+    // mTLS peer's element, and strips it when the connection is not mTLS.
+    if (hcm.forward_client_cert == HttpConnectionManager::ForwardClientCert::kAppendForward && sec.tls &&
+        sec.peer_certificate) {
+      std::string element = "By=" + sec.local_uri_san + ";Hash=" + sec.peer_certificate_sha256 + ";Subject=\"" +
+                            sec.peer_subject + "\";URI=" + sec.peer_principal();
+      for (const std::string& dns : sec.peer_dns_sans) element += ";DNS=" + dns;
+      auto existing = r.headers.get("x-forwarded-client-cert");
+      r.headers.set("x-forwarded-client-cert", existing ? std::string(*existing) + "," + element : element);
+    } else {
+      r.headers.remove("x-forwarded-client-cert");
+    }
+    if (s.action->timeout > Duration::zero()) {
+      r.headers.set("x-envoy-expected-rq-timeout-ms", std::to_string(s.action->timeout.ns() / 1'000'000));
+      ConnId id = d.id;
+      s.timeout_token = arm(s.action->timeout, [this, id] { http_timeout(id, false); }, &s.timeout_timer);
+    }
+    if (s.action->retry_policy) {
+      s.retry = *s.action->retry_policy;
+      s.retries_left = s.retry.num_retries;
+    }
+    http_attempt(s);
+  }
+
+  void http_attempt(HttpStream& s) {
+    Downstream& d = *s.down;
+    const CompiledCluster* cc = cluster_of(*d.snap, s.cluster);
+    if (!cc) {
+      s.flags |= kNoClusterFound;
+      local_reply(s, 503, "", "cluster_not_found");
+      return;
+    }
+    if (s.cluster == kBlackHoleCluster) {
+      local_reply(s, 502, "", "cluster_not_found");
+      return;
+    }
+    std::vector<SocketAddress> avoid = s.retry.previous_hosts_predicate ? s.tried : std::vector<SocketAddress>{};
+    std::optional<LbEndpoint> ep = choose_endpoint(*cc, d, avoid);
+    if (!ep) {
+      s.flags |= kNoHealthyUpstream;
+      local_reply(s, 503, "no healthy upstream", "no_healthy_upstream");
+      return;
+    }
+    ++s.attempts;
+    ++stats_.upstream_rq_total;
+    s.tried.push_back(ep->address);
+    s.upstream_host = addr_key(ep->address);
+    s.upstream_start = io_.now();
+    s.failure_reason.clear();
+    ++active_rq_[s.upstream_host];
+    std::vector<std::string> alpn = {s.req.version >= 11 ? "istio-http/1.1" : "istio-http/1.0", "istio",
+                                     s.req.version >= 11 ? "http/1.1" : "http/1.0"};
+    std::string key = cc->cluster->name + "|" + s.upstream_host + "|" + alpn.front();
+    // Reuse an idle keep-alive connection to this host if there is one.
+    auto it = idle_.find(key);
+    if (it != idle_.end()) {
+      ConnId uid = it->second;
+      idle_.erase(it);
+      Upstream& u = static_cast<Upstream&>(*conns_.at(uid));
+      u.http_owner = &s;
+      s.up = &u;
+      http_upstream_ready(s);
+      return;
+    }
+    Upstream* u = open_upstream(d.snap, *cc, *ep, alpn, key);
+    u->http_owner = &s;
+    s.up = u;
+    if (s.retry.per_try_timeout > Duration::zero()) {
+      ConnId id = d.id;
+      s.per_try_token = arm(s.retry.per_try_timeout, [this, id] { http_timeout(id, true); }, &s.per_try_timer);
+    }
+  }
+
+  void http_upstream_ready(HttpStream& s) {
+    Upstream& u = *s.up;
+    s.upstream_tls = u.transport->security();
+    u.resp_parser.expect_head_response(s.req.method == "HEAD");
+    if (s.attempt_count_header) s.req.headers.set("x-envoy-attempt-count", std::to_string(s.attempts));
+    std::string wire;
+    wire.reserve(256 + s.req.body.size());
+    http::serialize(s.req, wire);
+    send_upstream(u, wire);
+  }
+
+  void http_upstream_data(HttpStream& s, std::string_view data) {
+    Upstream& u = *s.up;
+    u.resp_parser.feed(data);
+    http::ParseStatus st = u.resp_parser.next();
+    if (st == http::ParseStatus::kNeedMore) return;
+    if (st == http::ParseStatus::kError) {
+      s.flags |= kUpstreamProtocolError;
+      u.http_owner = nullptr;
+      s.up = nullptr;
+      close_upstream(u, CloseType::kReset);
+      local_reply(s, 503, "upstream connect error or disconnect/reset before headers. reset reason: protocol error",
+                  "upstream_reset_before_response_started{protocol_error}");
+      return;
+    }
+    http::Response r = u.resp_parser.take();
+    bool reusable = r.keep_alive() && u.resp_parser.buffered() == 0 &&
+                    (u.cluster_cfg->max_requests_per_connection != 1);
+    u.http_owner = nullptr;
+    s.up = nullptr;
+    if (reusable) {
+      idle_.emplace(u.pool_key, u.id);
+    } else {
+      close_upstream(u, CloseType::kFin);
+    }
+    http_response_complete(s, std::move(r), reusable);
+  }
+
+  void http_response_complete(HttpStream& s, http::Response r, bool) {
+    if (active_rq_[s.upstream_host] > 0) --active_rq_[s.upstream_host];
+    if (s.per_try_timer) disarm(&s.per_try_timer, s.per_try_token);
+    // Retriable status codes.
+    if (s.retries_left > 0 && retry_on_has(s.retry, "retriable-status-codes") &&
+        std::find(s.retry.retriable_status_codes.begin(), s.retry.retriable_status_codes.end(),
+                  static_cast<uint32_t>(r.status)) != s.retry.retriable_status_codes.end()) {
+      schedule_retry(s);
+      return;
+    }
+    if (s.retries_left > 0 && r.status >= 500 && retry_on_has(s.retry, "5xx")) {
+      schedule_retry(s);
+      return;
+    }
+    if (s.retries_left > 0 && (r.status == 502 || r.status == 503 || r.status == 504) &&
+        retry_on_has(s.retry, "gateway-error")) {
+      schedule_retry(s);
+      return;
+    }
+    Downstream& d = *s.down;
+    const HttpConnectionManager& hcm = *d.http->hcm;
+    strip_hop_by_hop(r.headers);
+    int64_t ms = (io_.now() - s.upstream_start).ns() / 1'000'000;
+    r.headers.set("x-envoy-upstream-service-time", std::to_string(ms));
+    if (!hcm.server_name.empty()) r.headers.set("server", hcm.server_name);
+    if (!s.req.keep_alive()) r.headers.set("connection", "close");
+    send_response(s, std::move(r), "via_upstream");
+  }
+
+  void schedule_retry(HttpStream& s) {
+    --s.retries_left;
+    ++stats_.upstream_rq_retry;
+    // Envoy's fully jittered exponential back-off: base 25 ms, cap 250 ms.
+    uint32_t n = s.attempts;  // attempts made so far (>= 1)
+    int64_t base = 25'000'000;
+    int64_t bound = std::min<int64_t>(base * ((int64_t{1} << std::min<uint32_t>(n, 10)) - 1), 10 * base);
+    Duration delay = Duration::nanos(static_cast<int64_t>(io_.random() % static_cast<uint64_t>(bound)));
+    ConnId id = s.down->id;
+    s.backoff_token = arm(delay, [this, id] { retry_now(id); }, &s.backoff_timer);
+  }
+
+  void retry_now(ConnId id) {
+    Conn* c = find(id);
+    if (!c || c->upstream) return;
+    Downstream& d = static_cast<Downstream&>(*c);
+    if (!d.http || !d.http->active) return;
+    d.http->active->backoff_timer = 0;
+    http_attempt(*d.http->active);
+  }
+
+  void http_attempt_failed(HttpStream& s, bool connect_failure, const std::string& reason,
+                           const std::string& transport) {
+    if (active_rq_[s.upstream_host] > 0) --active_rq_[s.upstream_host];
+    if (s.per_try_timer) disarm(&s.per_try_timer, s.per_try_token);
+    s.reset_reason = reason;
+    s.failure_reason = transport;
+    bool retriable = s.retries_left > 0 &&
+                     ((connect_failure && retry_on_has(s.retry, "connect-failure")) ||
+                      retry_on_has(s.retry, "5xx") || retry_on_has(s.retry, "reset") ||
+                      (connect_failure && retry_on_has(s.retry, "gateway-error")));
+    if (retriable) {
+      schedule_retry(s);
+      return;
+    }
+    if (connect_failure) s.flags |= kUpstreamConnectionFailure;
+    else if (reason == "remote reset") s.flags |= kUpstreamRemoteReset;
+    else s.flags |= kUpstreamConnectionTermination;
+    if (s.attempts > 1) s.flags |= kUpstreamRetryLimitExceeded;
+    std::string body = "upstream connect error or disconnect/reset before headers. ";
+    body += s.attempts > 1 ? "retried and the latest reset reason: " : "reset reason: ";
+    body += reason;
+    if (!transport.empty()) body += ", transport failure reason: " + transport;
+    std::string details = "upstream_reset_before_response_started{" + reason +
+                          (transport.empty() ? std::string() : "|" + transport) + "}";
+    for (char& ch : details) {
+      if (ch == ' ') ch = '_';
+    }
+    local_reply(s, 503, body, details);
+  }
+
+  void http_timeout(ConnId id, bool per_try) {
+    Conn* c = find(id);
+    if (!c || c->upstream) return;
+    Downstream& d = static_cast<Downstream&>(*c);
+    if (!d.http || !d.http->active) return;
+    HttpStream& s = *d.http->active;
+    if (per_try) s.per_try_timer = 0;
+    else s.timeout_timer = 0;
+    if (s.up) {
+      Upstream* u = s.up;
+      s.up = nullptr;
+      u->http_owner = nullptr;
+      close_upstream(*u, CloseType::kReset);
+      if (active_rq_[s.upstream_host] > 0) --active_rq_[s.upstream_host];
+    }
+    if (per_try && s.retries_left > 0) {
+      schedule_retry(s);
+      return;
+    }
+    s.flags |= kUpstreamRequestTimeout;
+    local_reply(s, 504, "upstream request timeout", "response_timeout");
+  }
+
+  void local_reply(HttpStream& s, int status, std::string body, std::string details) {
+    http::Response r;
+    r.status = status;
+    r.version = s.req.version == 10 ? 10 : 11;
+    if (!body.empty()) r.headers.set("content-type", "text/plain");
+    r.headers.set("content-length", std::to_string(body.size()));
+    r.headers.set("date", "Thu, 01 Jan 2026 00:00:00 GMT");
+    std::string server = s.down->http->hcm ? s.down->http->hcm->server_name : "envoy";
+    r.headers.set("server", server.empty() ? "envoy" : server);
+    r.body = std::move(body);
+    if (s.down->http->close_after || !s.req.keep_alive()) r.headers.set("connection", "close");
+    send_response(s, std::move(r), std::move(details));
+  }
+
+  void send_response(HttpStream& s, http::Response r, std::string details) {
+    Downstream& d = *s.down;
+    s.done = true;
+    if (s.timeout_timer) disarm(&s.timeout_timer, s.timeout_token);
+    if (s.per_try_timer) disarm(&s.per_try_timer, s.per_try_token);
+    if (s.backoff_timer) disarm(&s.backoff_timer, s.backoff_token);
+    int code = r.status;
+    if (code >= 200 && code < 300) ++stats_.downstream_rq_2xx;
+    else if (code < 400) ++stats_.downstream_rq_3xx;
+    else if (code < 500) ++stats_.downstream_rq_4xx;
+    else ++stats_.downstream_rq_5xx;
+    uint64_t body_bytes = r.body.size();
+    std::string wire;
+    wire.reserve(256 + r.body.size());
+    http::serialize(r, wire);
+    send_downstream(d, wire);
+    bool close = d.http->close_after || !r.keep_alive();
+    finish_stream_log(s, code, std::move(details), body_bytes);
+    d.http->active.reset();
+    if (close) {
+      close_downstream(d, CloseType::kFin);
+      return;
+    }
+    if (d.peer_fin) {
+      close_downstream(d, CloseType::kFin);
+      return;
+    }
+    http_process(d);
+  }
+
+  void finish_stream_log(HttpStream& s, int code, std::string details, uint64_t body_sent = 0) {
+    Downstream& d = *s.down;
+    AccessLogEntry e = base_entry(d);
+    e.start_time = s.start;
+    e.duration = io_.now() - s.start;
+    e.http = true;
+    e.protocol = s.req.version == 10 ? "HTTP/1.0" : "HTTP/1.1";
+    e.method = s.req.method;
+    e.path = s.req.target;
+    e.authority = std::string(s.req.host());
+    e.request_id = std::string(s.req.headers.get("x-request-id").value_or(""));
+    e.route_config = s.route_config;
+    e.virtual_host = s.vhost;
+    e.route = s.route_name;
+    e.cluster = s.cluster;
+    e.upstream_host = s.upstream_host;
+    e.response_code = code;
+    e.response_code_details = std::move(details);
+    e.response_flags = format_response_flags(s.flags);
+    e.upstream_transport_failure_reason = s.failure_reason;
+    e.attempts = s.attempts;
+    e.bytes_received = s.req.body.size();
+    e.bytes_sent = body_sent;
+    e.upstream_tls = s.upstream_tls;
+    log(e);
+  }
+
+  void abandon_stream(HttpStream& s) {
+    if (s.timeout_timer) disarm(&s.timeout_timer, s.timeout_token);
+    if (s.per_try_timer) disarm(&s.per_try_timer, s.per_try_token);
+    if (s.backoff_timer) disarm(&s.backoff_timer, s.backoff_token);
+    if (s.up) {
+      Upstream* u = s.up;
+      s.up = nullptr;
+      u->http_owner = nullptr;
+      close_upstream(*u, CloseType::kReset);
+    }
+    s.done = true;
+  }
+
+  // ---------------------------------------------------------------- logs --
+  AccessLogEntry base_entry(const Downstream& d) {
+    AccessLogEntry e;
+    e.start_time = d.start;
+    e.duration = io_.now() - d.start;
+    e.listener = d.listener ? d.listener->name : "";
+    e.direction = d.listener ? d.listener->direction : TrafficDirection::kUnspecified;
+    e.filter_chain = d.chain ? d.chain->name : "";
+    e.downstream_remote = d.info.remote;
+    e.downstream_local = d.info.original_destination;
+    e.response_flags = "-";
+    if (d.transport) e.downstream_tls = d.transport->security();
+    e.downstream_tls.sni = d.match.server_name;
+    return e;
+  }
+
+  void log(const AccessLogEntry& e) {
+    if (opt_.access_log) opt_.access_log->on_access_log(e);
+  }
+
+  Io& io_;
+  Options opt_;
+  std::shared_ptr<const Snapshot> snap_;
+  std::unordered_map<ConnId, std::unique_ptr<Conn>> conns_;
+  std::unordered_map<TimerToken, std::function<void()>> timers_;
+  TimerToken next_token_ = 0;
+  std::multimap<std::string, ConnId> idle_;  // pool key → idle upstream connection
+  std::unordered_map<std::string, uint64_t> rr_;
+  std::unordered_map<std::string, uint32_t> active_rq_;
+  SidecarStats stats_;
+  std::string out_;    // scratch: bytes to the network
+  std::string plain_;  // scratch: bytes from a transport
+};
+
+// ============================================================ facade ======
+
+Sidecar::Sidecar(Io& io, Options options) : impl_(std::make_unique<Impl>(io, std::move(options))) {}
+Sidecar::~Sidecar() = default;
+void Sidecar::apply_config(std::shared_ptr<const ProxyConfig> config) { impl_->apply_config(std::move(config)); }
+const ProxyConfig* Sidecar::config() const { return impl_->config(); }
+void Sidecar::on_downstream_accepted(ConnId id, const DownstreamInfo& info) { impl_->on_downstream_accepted(id, info); }
+void Sidecar::on_data(ConnId id, std::span<const uint8_t> bytes) { impl_->on_data(id, bytes); }
+void Sidecar::on_peer_closed(ConnId id, CloseType how) { impl_->on_peer_closed(id, how); }
+void Sidecar::on_upstream_connected(ConnId id) { impl_->on_upstream_connected(id); }
+void Sidecar::on_upstream_connect_failed(ConnId id, ConnectFailure why) { impl_->on_upstream_connect_failed(id, why); }
+void Sidecar::on_timer(TimerToken token) { impl_->on_timer(token); }
+const SidecarStats& Sidecar::stats() const { return impl_->stats(); }
+size_t Sidecar::open_connections() const { return impl_->open_connections(); }
+
+}  // namespace meshsim::proxy

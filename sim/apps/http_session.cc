@@ -1,0 +1,149 @@
+#include "sim/apps/http_session.h"
+
+#include "proxy/http_inspector.h"
+
+namespace meshsim::sim::apps {
+
+using proxy::http::ParseStatus;
+using proxy::http::Request;
+using proxy::http::Response;
+
+std::string echo_body(const EchoIdentity& id, const std::string& peer_ip, const Request& req) {
+  std::string b;
+  b += "ServiceVersion=" + id.version + "\n";
+  b += "ServicePort=" + std::to_string(id.port) + "\n";
+  b += "Host=" + std::string(req.host()) + "\n";
+  b += "URL=" + req.target + "\n";
+  b += "Method=" + req.method + "\n";
+  b += std::string("Proto=") + (req.version == 10 ? "HTTP/1.0" : "HTTP/1.1") + "\n";
+  b += "IP=" + peer_ip + "\n";
+  b += "Namespace=" + id.namespace_ + "\n";
+  for (const auto& f : req.headers.fields()) b += "RequestHeader=" + f.name + ":" + f.value + "\n";
+  b += "Hostname=" + id.pod + "\n";
+  return b;
+}
+
+EchoServerSession::EchoServerSession(EchoIdentity id, std::string peer_ip)
+    : id_(std::move(id)), peer_ip_(std::move(peer_ip)) {}
+
+bool EchoServerSession::on_data(std::string_view in, std::string& out) {
+  if (raw_mode_) {
+    out.append(in);
+    return true;
+  }
+  if (requests_ == 0 && parser_.buffered() == 0) {
+    // Decide once, from the first bytes, whether the peer speaks HTTP.
+    proxy::HttpInspection h = proxy::inspect_http(in);
+    if (h.status == proxy::HttpInspection::Status::kDone && h.protocol.empty()) {
+      raw_mode_ = true;
+      out.append(in);
+      return true;
+    }
+  }
+  parser_.feed(in);
+  for (;;) {
+    ParseStatus st = parser_.next();
+    if (st == ParseStatus::kNeedMore) return true;
+    if (st == ParseStatus::kError) {
+      Response r;
+      r.status = 400;
+      r.headers.set("content-type", "text/plain");
+      r.headers.set("connection", "close");
+      r.body = "Bad Request";
+      proxy::http::serialize(r, out);
+      return false;
+    }
+    Request req = parser_.take();
+    ++requests_;
+    Response r;
+    r.version = req.version;
+    r.headers.set("content-type", "text/plain");
+    bool handled = handler_ && handler_(handler_ctx_, req, r);
+    if (!handled) {
+      r.status = 200;
+      r.body = echo_body(id_, peer_ip_, req);
+    }
+    if (!req.keep_alive()) r.headers.set("connection", "close");
+    else if (req.version == 10) r.headers.set("connection", "keep-alive");
+    proxy::http::serialize(r, out);
+    if (!req.keep_alive()) return false;
+  }
+}
+
+HttpClientSession::HttpClientSession(std::string host_for_errors, uint16_t port_for_errors)
+    : host_(std::move(host_for_errors)), port_(port_for_errors) {}
+
+void HttpClientSession::send(const Request& req, std::string& out) {
+  proxy::http::serialize(req, out);
+  parser_.expect_head_response(req.method == "HEAD");
+  waiting_ = true;
+  bytes_received_ = 0;
+  outcome_ = HttpOutcome{};
+}
+
+bool HttpClientSession::on_data(std::string_view in) {
+  if (!waiting_) return false;
+  bytes_received_ += in.size();
+  parser_.feed(in);
+  ParseStatus st = parser_.next();
+  if (st == ParseStatus::kNeedMore) return false;
+  if (st == ParseStatus::kError) {
+    fail(1, "curl: (1) Received HTTP/0.9 when not allowed");
+    return true;
+  }
+  outcome_.response = parser_.take();
+  outcome_.status = outcome_.response.status;
+  waiting_ = false;
+  return true;
+}
+
+void HttpClientSession::fail(int exit, std::string message) {
+  waiting_ = false;
+  outcome_.status = 0;
+  outcome_.curl_exit = exit;
+  outcome_.curl_error = std::move(message);
+}
+
+void HttpClientSession::on_connect_failed(int errno_value, int64_t elapsed_ms) {
+  std::string why = errno_value == 111 ? "Couldn't connect to server"
+                    : errno_value == 113 ? "No route to host"
+                                         : "Connection timed out";
+  if (errno_value == 110) {
+    fail(28, "curl: (28) Failed to connect to " + host_ + " port " + std::to_string(port_) + " after " +
+                 std::to_string(elapsed_ms) + " ms: Timeout was reached");
+    return;
+  }
+  fail(7, "curl: (7) Failed to connect to " + host_ + " port " + std::to_string(port_) + " after " +
+              std::to_string(elapsed_ms) + " ms: " + why);
+}
+
+void HttpClientSession::on_closed(bool reset, int64_t) {
+  if (!waiting_) return;
+  if (!reset) {
+    if (parser_.mid_message() && parser_.finish_eof() == ParseStatus::kComplete) {
+      outcome_.response = parser_.take();
+      outcome_.status = outcome_.response.status;
+      waiting_ = false;
+      return;
+    }
+    if (bytes_received_ == 0) {
+      fail(52, "curl: (52) Empty reply from server");
+      return;
+    }
+    fail(18, "curl: (18) transfer closed with outstanding read data remaining");
+    return;
+  }
+  fail(56, "curl: (56) Recv failure: Connection reset by peer");
+}
+
+void HttpClientSession::on_timeout(int64_t elapsed_ms) {
+  if (!waiting_) return;
+  fail(28, "curl: (28) Operation timed out after " + std::to_string(elapsed_ms) + " milliseconds with " +
+               std::to_string(bytes_received_) + " bytes received");
+}
+
+void HttpClientSession::on_tls_failed(std::string_view why) {
+  fail(35, "curl: (35) " + std::string(why));
+}
+
+}  // namespace meshsim::sim::apps

@@ -1,0 +1,95 @@
+// HTTP/1.1 application sessions as sans-I/O state machines (bytes in, bytes
+// out), parsed with the proxy's Beast-based codec:
+//  * EchoServerSession answers every request like Istio's test `echo` app
+//    (pkg/test/echo): 200 with a text body of Key=Value lines describing the
+//    request as the app saw it (host, URL, method, protocol, peer IP, every
+//    request header, the serving pod) — so a test can see exactly what reached
+//    the application, e.g. whether X-Forwarded-Client-Cert carried an identity.
+//    Non-HTTP bytes are echoed back verbatim.
+//  * ClientSession sends requests on one keep-alive connection and reports
+//    each outcome like curl does: the status code, or curl's exit code and
+//    message when no response came ("curl: (56) Recv failure: Connection
+//    reset by peer", http_code 000).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "proxy/http/message.h"
+#include "proxy/http/parser.h"
+
+namespace meshsim::sim::apps {
+
+struct EchoIdentity {
+  std::string pod;        // Hostname=
+  std::string namespace_;
+  std::string version;    // ServiceVersion= (the pod's "version" label)
+  uint16_t port = 0;      // ServicePort=
+};
+
+class EchoServerSession {
+ public:
+  EchoServerSession(EchoIdentity id, std::string peer_ip);
+  // Bytes in; response bytes appended to `out`. Returns false when the
+  // connection should be closed after `out` is sent.
+  bool on_data(std::string_view in, std::string& out);
+  uint64_t requests() const { return requests_; }
+  // Hook for scenario-configured servers: fills the response for a request.
+  using Handler = bool (*)(void* ctx, const proxy::http::Request&, proxy::http::Response&);
+  void set_handler(Handler h, void* ctx) {
+    handler_ = h;
+    handler_ctx_ = ctx;
+  }
+
+ private:
+  EchoIdentity id_;
+  std::string peer_ip_;
+  proxy::http::RequestParser parser_;
+  bool raw_mode_ = false;  // the first bytes were not HTTP: echo bytes back
+  uint64_t requests_ = 0;
+  Handler handler_ = nullptr;
+  void* handler_ctx_ = nullptr;
+};
+
+// The body Istio's echo app would return for `req`.
+std::string echo_body(const EchoIdentity& id, const std::string& peer_ip, const proxy::http::Request& req);
+
+// One request's result as a client application sees it.
+struct HttpOutcome {
+  int status = 0;           // 0 when no response (curl prints 000)
+  int curl_exit = 0;        // 0 on a response; 7, 28, 52, 56, 35 … otherwise
+  std::string curl_error;   // "curl: (56) Recv failure: Connection reset by peer"
+  proxy::http::Response response;
+};
+
+class HttpClientSession {
+ public:
+  // A request to send; the caller has connected (or is connecting).
+  explicit HttpClientSession(std::string host_for_errors, uint16_t port_for_errors);
+  // Serialises `req` into `out` (after the connection is up) and waits.
+  void send(const proxy::http::Request& req, std::string& out);
+  // Response bytes in. Returns true when the awaited response completed.
+  bool on_data(std::string_view in);
+  // The connection failed or ended before a response: errno as the kernel says.
+  void on_connect_failed(int errno_value, int64_t elapsed_ms);
+  void on_closed(bool reset, int64_t elapsed_ms);
+  void on_timeout(int64_t elapsed_ms);
+  // A TLS error from the client's own TLS stack (curl exit 35).
+  void on_tls_failed(std::string_view why);
+
+  bool waiting() const { return waiting_; }
+  const HttpOutcome& outcome() const { return outcome_; }
+
+ private:
+  void fail(int exit, std::string message);
+  std::string host_;
+  uint16_t port_;
+  proxy::http::ResponseParser parser_;
+  bool waiting_ = false;
+  uint64_t bytes_received_ = 0;
+  HttpOutcome outcome_;
+};
+
+}  // namespace meshsim::sim::apps
