@@ -31,6 +31,7 @@ int main_impl(int argc, char** argv) {
   app.fallthrough(false);
   VerbContext ctx;
   register_kernel_demo(app, ctx);
+  register_analyze(app, ctx);
 
   try {
     app.parse(argc, argv);

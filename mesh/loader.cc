@@ -26,12 +26,12 @@ bool one_of(std::string_view k, std::initializer_list<std::string_view> names) {
 struct KindInfo {
   Kind kind;
   std::string_view group;                            // "" = core
-  std::initializer_list<std::string_view> versions;  // served versions
+  std::vector<std::string_view> versions;  // served versions
   bool namespaced;
 };
 
 const KindInfo* find_kind(std::string_view kind) {
-  static const std::pair<std::string_view, KindInfo> kKinds[] = {
+  static const std::vector<std::pair<std::string_view, KindInfo>> kKinds = {
       {"Namespace", {Kind::kNamespace, "", {"v1"}, false}},
       {"Node", {Kind::kNode, "", {"v1"}, false}},
       {"Service", {Kind::kService, "", {"v1"}, true}},
