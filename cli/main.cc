@@ -32,6 +32,7 @@ int main_impl(int argc, char** argv) {
   VerbContext ctx;
   register_kernel_demo(app, ctx);
   register_analyze(app, ctx);
+  register_proxy_config(app, ctx);
 
   try {
     app.parse(argc, argv);
