@@ -31,6 +31,8 @@ int main_impl(int argc, char** argv) {
   app.fallthrough(false);
   VerbContext ctx;
   register_kernel_demo(app, ctx);
+  register_analyze(app, ctx);
+  register_proxy_config(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -321,6 +321,7 @@ std::string chain_destination(const FilterChain& fc) {
     for (const auto& vh : h.route_config->virtual_hosts) {
       for (const auto& r : vh.routes) {
         if (const auto* a = std::get_if<RouteAction>(&r.action)) return "Inline Route: " + a->cluster;
+        return "Inline Route: " + r.match.value + "*";
       }
     }
     return "Inline Route: " + h.route_config->name;

@@ -23,5 +23,7 @@ struct VerbContext {
 void print_error(const std::string& message);
 
 void register_kernel_demo(CLI::App& app, VerbContext& ctx);
+void register_analyze(CLI::App& app, VerbContext& ctx);
+void register_proxy_config(CLI::App& app, VerbContext& ctx);
 
 }  // namespace meshsim::cli

@@ -35,4 +35,30 @@ struct TrafficInterception {
   uint32_t proxy_uid = 1337;  // the sidecar's own traffic is never captured again
 };
 
+// True if istio-iptables redirects an inbound connection to `port` to the sidecar.
+inline bool captures_inbound(const TrafficInterception& t, uint16_t port) {
+  for (uint16_t p : t.exclude_inbound_ports)
+    if (p == port) return false;
+  if (t.inbound_all_ports) return true;
+  for (uint16_t p : t.include_inbound_ports)
+    if (p == port) return true;
+  return false;
+}
+
+// True if an outbound connection from the app to dst:port is redirected to the
+// sidecar. Rule order follows istio-iptables' ISTIO_OUTPUT chain: excluded
+// ports, included ports, excluded ranges, then included ranges (or "*").
+inline bool captures_outbound(const TrafficInterception& t, Ipv4 dst, uint16_t port) {
+  for (uint16_t p : t.exclude_outbound_ports)
+    if (p == port) return false;
+  for (uint16_t p : t.include_outbound_ports)
+    if (p == port) return true;
+  for (const Cidr& c : t.exclude_outbound_ip_ranges)
+    if (c.contains(dst)) return false;
+  if (t.outbound_all_ips) return true;
+  for (const Cidr& c : t.include_outbound_ip_ranges)
+    if (c.contains(dst)) return true;
+  return false;
+}
+
 }  // namespace meshsim::mesh

@@ -1,0 +1,878 @@
+#include "mesh/analyzers.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "mesh/policy.h"
+
+namespace meshsim::mesh {
+
+const std::vector<AnalyzerCode>& analyzer_codes() {
+  static const std::vector<AnalyzerCode> kCodes = {
+      {"MS0001", "InvalidYaml", "", Severity::kError, "The file is not valid YAML (syntax, tabs, duplicate keys, limits)."},
+      {"MS0002", "SchemaValidationError", "IST0106", Severity::kError, "A field has the wrong type, an unknown enum value, a bad duration/port/CIDR/selector, or breaks an API validation rule."},
+      {"MS0003", "UnknownField", "", Severity::kWarning, "A field the API does not know; it is ignored (kubectl strict decoding warns the same way)."},
+      {"MS0004", "UnknownKind", "", Severity::kWarning, "A kind or apiVersion meshsim does not model or that is not served; the object is ignored."},
+      {"MS0005", "UnreadableInput", "", Severity::kError, "A path does not exist or cannot be read."},
+      {"MS0006", "DuplicateObject", "", Severity::kWarning, "The same kind/namespace/name is defined twice; the later definition wins."},
+      {"MS0007", "WorldDerivation", "", Severity::kWarning, "The derived world has a problem: an unschedulable pod, an exhausted pod CIDR, a clashing ClusterIP."},
+      {"MS0101", "ReferencedResourceNotFound", "IST0101", Severity::kError, "A route, Ingress or DestinationRule refers to a host, subset or gateway that does not exist."},
+      {"MS0102", "NamespaceNotInjected", "IST0102", Severity::kWarning, "A namespace with pods has no istio-injection / istio.io/rev label: its pods run without sidecars."},
+      {"MS0103", "NoMatchingWorkloadsFound", "IST0127", Severity::kWarning, "A policy or gateway selector matches no workload; it has no effect."},
+      {"MS0104", "PortNameIsNotUnderNamingConvention", "IST0118", Severity::kInfo, "A Service port has no recognised protocol (name prefix or appProtocol): Istio sniffs it."},
+      {"MS0105", "ServerFirstPortPermissive", "", Severity::kWarning, "A server-first port (MySQL, MongoDB, SMTP) is PERMISSIVE while a plaintext client can reach it: connections hang."},
+      {"MS0106", "ExcludedInboundPortGetsMtls", "", Severity::kWarning, "A port excluded from inbound capture still receives mTLS from sidecar clients; the app sees TLS bytes."},
+      {"MS0107", "DestinationRuleDisableTowardStrict", "IST0113", Severity::kError, "A DestinationRule sends plaintext to a workload whose PeerAuthentication is STRICT."},
+      {"MS0108", "IstioMutualTowardNoSidecar", "", Severity::kError, "A DestinationRule forces ISTIO_MUTUAL toward endpoints without a sidecar: the TLS handshake fails."},
+      {"MS0109", "NamespaceDisableWorkloadStrict", "", Severity::kError, "The namespace policy is DISABLE but a workload is STRICT: auto mTLS sends plaintext, the workload rejects it."},
+      {"MS0110", "StrictProbesWithoutRewrite", "", Severity::kError, "STRICT mTLS with kubelet HTTP/TCP/gRPC probes and probe rewrite turned off: probes fail."},
+      {"MS0111", "RootNamespaceSelectorIgnored", "", Severity::kWarning, "A PeerAuthentication with a selector in the root namespace: Istio ignores it."},
+      {"MS0112", "ShadowedPeerAuthentication", "", Severity::kWarning, "Two PeerAuthentications at the same level for the same workloads: only the oldest applies."},
+      {"MS0113", "AuthorizationHttpFieldsOnTcpPort", "", Severity::kWarning, "An AuthorizationPolicy rule uses HTTP-only fields on a TCP port: ALLOW drops the rule, DENY/AUDIT widen it."},
+      {"MS0114", "IngressUnsupportedFeature", "", Severity::kWarning, "An Ingress path uses regex syntax (matched literally by Istio) or annotations Istio ignores."},
+      {"MS0115", "FaultNeverFires", "", Severity::kWarning, "A fault delay/abort without a (non-zero) percentage never fires."},
+      {"MS0116", "VirtualServiceUnreachableRule", "IST0130", Severity::kWarning, "A VirtualService route can never match: an earlier route matches everything it matches."},
+      {"MS0117", "VirtualServiceDestinationPortSelectorRequired", "IST0112", Severity::kError, "A gateway-bound route points at a multi-port service without a port."},
+      {"MS0118", "IngressNotProcessed", "", Severity::kInfo, "Istio does not process this Ingress (its class is not Istio's)."},
+      {"MS0119", "ServiceHasNoEndpoints", "", Severity::kWarning, "A Service's selector matches no pod: calls to it fail with 503 (no healthy upstream)."},
+      {"MS0120", "SubsetSelectsNoEndpoints", "", Severity::kWarning, "A DestinationRule subset's labels match no endpoint of its service."},
+      {"MS0121", "ConflictingMeshGatewayVirtualServiceHosts", "IST0109", Severity::kError, "Several VirtualServices bound to the mesh gateway define the same host; only one is used."},
+      {"MS0122", "MultipleSidecarsWithoutWorkloadSelectors", "IST0111", Severity::kError, "More than one Sidecar without workloadSelector in a namespace."},
+      {"MS0123", "AppRunsAsProxyUid", "", Severity::kError, "A container of an injected pod runs as UID 1337: its outbound traffic bypasses the sidecar."},
+  };
+  return kCodes;
+}
+
+const AnalyzerCode* find_analyzer_code(std::string_view code) {
+  for (const auto& c : analyzer_codes())
+    if (code == c.code) return &c;
+  return nullptr;
+}
+
+namespace {
+
+class Analysis {
+ public:
+  explicit Analysis(const World& w) : w_(w), root_(w.mesh_config().root_namespace) {}
+
+  std::vector<Diagnostic> run() {
+    references();
+    injection();
+    selectors();
+    port_names();
+    peer_authentication_structure();
+    mtls_conflicts();
+    server_first();
+    excluded_inbound_ports();
+    probes();
+    authorization_tcp();
+    ingresses();
+    virtual_services();
+    sidecars();
+    proxy_uid();
+    sort_diagnostics(out_);
+    return std::move(out_);
+  }
+
+ private:
+  void add(const char* code, const Object& o, const std::string& path, std::string msg, std::optional<Severity> sev = {}) {
+    const AnalyzerCode* c = find_analyzer_code(code);
+    out_.push_back(Diagnostic{sev.value_or(c ? c->severity : Severity::kWarning), code, locate(o, path), o.display(), path,
+                              std::move(msg)});
+  }
+  void add_at(const char* code, Location loc, std::string resource, std::string path, std::string msg,
+              std::optional<Severity> sev = {}) {
+    const AnalyzerCode* c = find_analyzer_code(code);
+    out_.push_back(Diagnostic{sev.value_or(c ? c->severity : Severity::kWarning), code, loc, std::move(resource),
+                              std::move(path), std::move(msg)});
+  }
+
+  const Object* pod_source_object(const WorldPod& p) const {
+    const ResourceSet& rs = w_.resources();
+    if (p.owner_kind == Kind::kPod) {
+      for (const auto& o : rs.pods)
+        if (o.meta.namespace_ == p.namespace_ && o.meta.name == p.name) return &o;
+    } else {
+      for (const auto& o : rs.workloads)
+        if (o.kind == p.owner_kind && o.meta.namespace_ == p.namespace_ && o.meta.name == p.owner_name) return &o;
+    }
+    return nullptr;
+  }
+  std::string pod_owner(const WorldPod& p) const {
+    return std::string(kind_name(p.owner_kind)) + " " + p.namespace_ + "/" + (p.owner_name.empty() ? p.name : p.owner_name);
+  }
+  static std::string route_path(const char* kind, size_t i) { return std::string("spec.") + kind + "[" + std::to_string(i) + "]"; }
+
+  // Services a config host refers to: exact hostname, or every service a wildcard matches.
+  std::vector<const WorldService*> services_for_host(const std::string& fqdn) const {
+    std::vector<const WorldService*> out;
+    if (auto* s = w_.service_by_hostname(fqdn)) {
+      out.push_back(s);
+      return out;
+    }
+    if (fqdn.find('*') != std::string::npos)
+      for (const auto& s : w_.services())
+        if (host_matches(fqdn, s.hostname)) out.push_back(&s);
+    // ServiceEntries with wildcard hosts can match a concrete host.
+    if (out.empty())
+      for (const auto& s : w_.services())
+        if (s.origin == WorldService::Origin::kServiceEntry && host_matches(s.hostname, fqdn)) out.push_back(&s);
+    return out;
+  }
+
+  std::string host_hint(const std::string& host, const std::string& ns) const {
+    // "reviews.default" is not expanded by Istio; suggest the FQDN.
+    size_t dot = host.find('.');
+    if (dot != std::string::npos && host.find('.', dot + 1) == std::string::npos) {
+      std::string fq = host + ".svc." + w_.mesh_config().cluster_domain;
+      if (w_.service_by_hostname(fq)) return " Istio does not expand \"name.namespace\" hosts; write \"" + fq + "\".";
+    }
+    (void)ns;
+    return "";
+  }
+
+  // ---- MS0101 references --------------------------------------------------------------------
+  void check_destination(const VirtualService& vs, const Destination& d, const std::string& path, bool gateway_bound) {
+    std::string fqdn = w_.config_host_to_fqdn(d.host, vs.meta.namespace_);
+    auto svcs = services_for_host(fqdn);
+    if (svcs.empty()) {
+      add("MS0101", vs, path + ".host",
+          "destination host \"" + d.host + "\" (" + fqdn + ") matches no Service or ServiceEntry: requests routed "
+          "here fail with 503 (no cluster, response flag NC)." + host_hint(d.host, vs.meta.namespace_) +
+          " Fix the host or add the Service/ServiceEntry.");
+      return;
+    }
+    const WorldService& svc = *svcs.front();
+    if (d.port && !svc.port(*d.port) && svc.origin == WorldService::Origin::kKubernetes)
+      add("MS0101", vs, path + ".port.number",
+          "service " + svc.hostname + " has no port " + std::to_string(*d.port) + ": the route's cluster does not exist and "
+          "requests fail with 503 (NC). Use one of the service's ports.");
+    if (!d.port && gateway_bound && svc.ports.size() > 1)
+      add("MS0117", vs, path,
+          "service " + svc.hostname + " exposes " + std::to_string(svc.ports.size()) + " ports and this gateway-bound route "
+          "names none: Istio cannot pick one and the route is dropped. Add destination.port.number.");
+    if (!d.subset.empty()) {
+      bool found = false;
+      for (const auto& dr : w_.resources().destination_rules) {
+        std::string h = w_.config_host_to_fqdn(dr.host, dr.meta.namespace_);
+        if (!host_matches(h, svc.hostname)) continue;
+        for (const auto& s : dr.subsets)
+          if (s.name == d.subset) found = true;
+      }
+      if (!found)
+        add("MS0101", vs, path + ".subset",
+            "subset \"" + d.subset + "\" of host " + svc.hostname + " is not defined by any DestinationRule: its cluster "
+            "does not exist and requests routed here fail with 503 (NC). Define the subset in a DestinationRule for " +
+            svc.hostname + ".");
+    }
+  }
+
+  void references() {
+    const ResourceSet& rs = w_.resources();
+    for (const auto& vs : rs.virtual_services) {
+      bool gateway_bound = false;
+      for (size_t g = 0; g < vs.gateways.size(); ++g) {
+        const std::string& gw = vs.gateways[g];
+        if (gw == "mesh") continue;
+        gateway_bound = true;
+        std::string ns = vs.meta.namespace_, name = gw;
+        if (size_t slash = gw.find('/'); slash != std::string::npos) {
+          ns = gw.substr(0, slash);
+          name = gw.substr(slash + 1);
+        } else if (size_t dot = gw.find('.'); dot != std::string::npos) {
+          // "name.namespace.svc.cluster.local" form
+          name = gw.substr(0, dot);
+          std::string rest = gw.substr(dot + 1);
+          ns = rest.substr(0, rest.find('.'));
+        }
+        bool found = std::any_of(rs.gateways.begin(), rs.gateways.end(),
+                                 [&](const Gateway& x) { return x.meta.namespace_ == ns && x.meta.name == name; });
+        if (!found)
+          add("MS0101", vs, "spec.gateways[" + std::to_string(g) + "]",
+              "gateway \"" + gw + "\" (" + ns + "/" + name + ") does not exist: the routes of this VirtualService are "
+              "not applied to any gateway. Create the Gateway or fix the name (namespace/name).");
+      }
+      for (size_t i = 0; i < vs.http.size(); ++i) {
+        const auto& r = vs.http[i];
+        for (size_t j = 0; j < r.route.size(); ++j)
+          check_destination(vs, r.route[j].destination, route_path("http", i) + ".route[" + std::to_string(j) + "].destination",
+                            gateway_bound);
+        if (r.mirror) check_destination(vs, *r.mirror, route_path("http", i) + ".mirror", false);
+      }
+      for (size_t i = 0; i < vs.tcp.size(); ++i)
+        for (size_t j = 0; j < vs.tcp[i].route.size(); ++j)
+          check_destination(vs, vs.tcp[i].route[j].destination,
+                            route_path("tcp", i) + ".route[" + std::to_string(j) + "].destination", false);
+      for (size_t i = 0; i < vs.tls.size(); ++i)
+        for (size_t j = 0; j < vs.tls[i].route.size(); ++j)
+          check_destination(vs, vs.tls[i].route[j].destination,
+                            route_path("tls", i) + ".route[" + std::to_string(j) + "].destination", false);
+    }
+    for (const auto& dr : rs.destination_rules) {
+      std::string fqdn = w_.config_host_to_fqdn(dr.host, dr.meta.namespace_);
+      if (services_for_host(fqdn).empty())
+        add("MS0101", dr, "spec.host",
+            "host \"" + dr.host + "\" (" + fqdn + ") matches no Service or ServiceEntry: this DestinationRule applies to "
+            "nothing." + host_hint(dr.host, dr.meta.namespace_),
+            Severity::kWarning);
+    }
+    for (const auto& ing : rs.ingresses) {
+      for (size_t i = 0; i < ing.rules.size(); ++i)
+        for (size_t j = 0; j < ing.rules[i].paths.size(); ++j) {
+          const auto& b = ing.rules[i].paths[j].backend;
+          if (b.service_name.empty()) continue;
+          const WorldService* svc =
+              w_.service_by_hostname(b.service_name + "." + ing.meta.namespace_ + ".svc." + w_.mesh_config().cluster_domain);
+          std::string path = "spec.rules[" + std::to_string(i) + "].http.paths[" + std::to_string(j) + "].backend.service";
+          if (!svc) {
+            add("MS0101", ing, path + ".name",
+                "backend service \"" + b.service_name + "\" does not exist in namespace " + ing.meta.namespace_ +
+                    ": requests for this path get 503.");
+          } else if (b.service_port.is_int ? !svc->port(static_cast<uint32_t>(b.service_port.int_value))
+                                            : !svc->port_by_name(b.service_port.str_value)) {
+            add("MS0101", ing, path + ".port",
+                "service " + b.service_name + " has no port " +
+                    (b.service_port.is_int ? std::to_string(b.service_port.int_value) : "\"" + b.service_port.str_value + "\"") +
+                    ": requests for this path get 503.");
+          }
+        }
+    }
+  }
+
+  // ---- MS0102 injection ------------------------------------------------------------------------
+  void injection() {
+    std::map<std::string, const WorldPod*> uninjected;
+    for (const auto& p : w_.pods()) {
+      if (p.injected || is_never_injected_namespace(p.namespace_) || p.namespace_ == root_) continue;
+      if (p.injection_reason.find("has no istio-injection") == std::string::npos) continue;
+      uninjected.emplace(p.namespace_, &p);
+    }
+    for (const auto& [ns, pod] : uninjected) {
+      const WorldNamespace* n = w_.find_namespace(ns);
+      std::string msg = "namespace " + ns + " has no istio-injection or istio.io/rev label, so its pods (e.g. " + pod->name +
+                        ") run without a sidecar: no mTLS, no policy, no telemetry for them. Fix: kubectl label namespace " +
+                        ns + " istio-injection=enabled (or istio-injection=disabled to say it is intended).";
+      if (n && n->declared) {
+        for (const auto& o : w_.resources().namespaces)
+          if (o.meta.name == ns) add("MS0102", o, "metadata", msg);
+      } else {
+        add_at("MS0102", pod->source, "Namespace " + ns, "", msg);
+      }
+    }
+  }
+
+  // ---- MS0103 selectors --------------------------------------------------------------------------
+  bool any_workload(const std::string& ns, const Labels& sel, bool all_namespaces) const {
+    if (all_namespaces) {
+      for (const auto& p : w_.pods())
+        if (labels_subset_of(sel, p.labels)) return true;
+    } else if (!w_.pods_matching(ns, sel).empty()) {
+      return true;
+    }
+    for (const auto& we : w_.resources().workload_entries)
+      if ((all_namespaces || we.meta.namespace_ == ns) && labels_subset_of(sel, we.spec.labels)) return true;
+    return false;
+  }
+
+  template <typename T>
+  void check_selector(const T& o, const std::optional<WorkloadSelector>& sel, const char* path) {
+    if (!sel || sel->match_labels.empty()) return;
+    bool all = o.meta.namespace_ == root_;
+    if (any_workload(o.meta.namespace_, sel->match_labels, all)) return;
+    std::string labels;
+    for (const auto& [k, v] : sel->match_labels) labels += (labels.empty() ? "" : ",") + k + "=" + v;
+    add("MS0103", o, path,
+        "selector {" + labels + "} matches no workload in " + (all ? std::string("any namespace") : "namespace " + o.meta.namespace_) +
+            ": this " + kind_name(o.kind) + " has no effect. Fix the labels or remove the object.");
+  }
+
+  void selectors() {
+    const ResourceSet& rs = w_.resources();
+    for (const auto& o : rs.peer_authentications)
+      if (o.meta.namespace_ != root_) check_selector(o, o.selector, "spec.selector");
+    for (const auto& o : rs.authorization_policies) check_selector(o, o.selector, "spec.selector");
+    for (const auto& o : rs.request_authentications) check_selector(o, o.selector, "spec.selector");
+    for (const auto& o : rs.telemetries) check_selector(o, o.selector, "spec.selector");
+    for (const auto& o : rs.sidecars) check_selector(o, o.workload_selector, "spec.workloadSelector");
+    for (const auto& g : rs.gateways) {
+      if (g.selector.empty() || any_workload(g.meta.namespace_, g.selector, true)) continue;
+      std::string labels;
+      for (const auto& [k, v] : g.selector) labels += (labels.empty() ? "" : ",") + k + "=" + v;
+      add("MS0103", g, "spec.selector",
+          "selector {" + labels + "} matches no pod in the loaded manifests: no gateway proxy serves this Gateway. "
+          "Expected if the gateway is installed separately (e.g. istio-system/istio-ingressgateway); otherwise fix the selector.");
+    }
+    // Services without endpoints; subsets without endpoints.
+    std::set<std::string> namespaces_with_pods;
+    for (const auto& p : w_.pods()) namespaces_with_pods.insert(p.namespace_);
+    for (const auto& s : w_.services()) {
+      if (s.origin != WorldService::Origin::kKubernetes || !s.selector || s.selector->empty()) continue;
+      bool any = std::any_of(s.endpoints.begin(), s.endpoints.end(), [](const auto& kv) { return !kv.second.empty(); });
+      if (any) continue;
+      const auto& obj = w_.resources().services[static_cast<size_t>(s.source_index)];
+      bool pods_here = namespaces_with_pods.count(s.namespace_) > 0;
+      add("MS0119", obj, "spec.selector",
+          "no pod in namespace " + s.namespace_ + " matches the selector (or declares the named targetPort): the service "
+          "has no endpoints and calls to " + s.hostname + " fail with 503 (UH, no healthy upstream).",
+          pods_here ? Severity::kWarning : Severity::kInfo);
+    }
+    for (const auto& dr : w_.resources().destination_rules) {
+      std::string fqdn = w_.config_host_to_fqdn(dr.host, dr.meta.namespace_);
+      const WorldService* svc = w_.service_by_hostname(fqdn);
+      if (!svc) continue;
+      bool has_eps = std::any_of(svc->endpoints.begin(), svc->endpoints.end(), [](const auto& kv) { return !kv.second.empty(); });
+      if (!has_eps) continue;
+      for (size_t i = 0; i < dr.subsets.size(); ++i) {
+        const auto& ss = dr.subsets[i];
+        bool match = false;
+        for (const auto& [port, eps] : svc->endpoints)
+          for (const auto& e : eps)
+            if (labels_subset_of(ss.labels, e.labels)) match = true;
+        if (!match)
+          add("MS0120", dr, "spec.subsets[" + std::to_string(i) + "].labels",
+              "subset \"" + ss.name + "\" selects no endpoint of " + svc->hostname +
+                  ": traffic routed to it fails with 503 (UH, no healthy upstream).");
+      }
+    }
+  }
+
+  // ---- MS0104 port names -----------------------------------------------------------------------------
+  void port_names() {
+    for (const auto& s : w_.services()) {
+      if (s.origin != WorldService::Origin::kKubernetes) continue;
+      const auto& obj = w_.resources().services[static_cast<size_t>(s.source_index)];
+      for (size_t i = 0; i < s.ports.size(); ++i) {
+        const auto& p = s.ports[i];
+        if (p.protocol != Protocol::kUnsupported) continue;
+        add("MS0104", obj, "spec.ports[" + std::to_string(i) + "]",
+            "port " + std::to_string(p.port) + (p.name.empty() ? "" : " (\"" + p.name + "\")") +
+                " has no recognised protocol: Istio sniffs the first bytes of every connection (HTTP or TCP). "
+                "Server-first protocols hang under sniffing. Name it <protocol>[-suffix] (http-web, tcp-db, grpc-api) or set appProtocol.");
+      }
+    }
+  }
+
+  // ---- MS0111 / MS0112 PeerAuthentication structure ----------------------------------------------------
+  void peer_authentication_structure() {
+    const ResourceSet& rs = w_.resources();
+    std::map<std::string, std::vector<const PeerAuthentication*>> ns_level;
+    for (const auto& pa : rs.peer_authentications) {
+      if (pa.meta.namespace_ == root_ && pa.has_selector())
+        add("MS0111", pa, "spec.selector",
+            "PeerAuthentications with a selector are ignored in the root namespace (" + root_ +
+                "): this policy has no effect. Move it to the namespace of the workloads it selects.");
+      if (!pa.has_selector()) ns_level[pa.meta.namespace_].push_back(&pa);
+    }
+    for (auto& [ns, list] : ns_level) {
+      if (list.size() < 2) continue;
+      std::sort(list.begin(), list.end(), [](auto* a, auto* b) { return created_before(*a, *b); });
+      for (size_t i = 1; i < list.size(); ++i)
+        add("MS0112", *list[i], "spec",
+            std::string(ns == root_ ? "mesh" : "namespace") + "-level PeerAuthentication " + list[0]->meta.name +
+                " in " + ns + " is older: Istio applies only the oldest one per level, so this one is ignored. "
+                "Delete one of them (order: creationTimestamp, then name).");
+    }
+    // Workload level: overlapping selectors, evaluated per distinct label set.
+    std::set<std::pair<std::string, Labels>> seen;
+    std::set<const PeerAuthentication*> reported;
+    for (const auto& p : w_.pods()) {
+      if (!seen.insert({p.namespace_, p.labels}).second) continue;
+      auto sel = select_peer_authentications(w_, p.namespace_, p.labels);
+      for (const auto* loser : sel.shadowed) {
+        if (!loser->has_selector() || reported.count(loser)) continue;
+        reported.insert(loser);
+        add("MS0112", *loser, "spec.selector",
+            "workload " + p.name + " is also selected by the older PeerAuthentication " + sel.workload->meta.name +
+                ": Istio applies only the oldest workload-level policy, so this one is ignored for it. Make the selectors disjoint.");
+      }
+    }
+  }
+
+  // Namespaces of injected pods (potential sidecar clients), sorted.
+  const std::vector<std::string>& client_namespaces() {
+    if (!clients_computed_) {
+      clients_computed_ = true;
+      std::map<std::string, const WorldPod*> reps;
+      for (const auto& p : w_.pods()) {
+        if (!p.injected) continue;
+        bool plain_capture = p.interception.exclude_outbound_ports.empty() &&
+                             p.interception.exclude_outbound_ip_ranges.empty() && p.interception.outbound_all_ips;
+        auto [it, inserted] = reps.emplace(p.namespace_, plain_capture ? &p : nullptr);
+        if (!inserted && !it->second && plain_capture) it->second = &p;
+      }
+      for (const auto& [ns, pod] : reps) {
+        client_namespaces_.push_back(ns);
+        representatives_[ns] = pod;
+      }
+    }
+    return client_namespaces_;
+  }
+
+  // One representative injected client per namespace (first pod with default outbound capture).
+  const WorldPod* representative_client(const std::string& ns) {
+    client_namespaces();
+    auto it = representatives_.find(ns);
+    return it == representatives_.end() ? nullptr : it->second;
+  }
+
+  // ---- MS0107 / MS0108 / MS0109 mTLS conflicts ---------------------------------------------------------
+  void mtls_conflicts() {
+    const ResourceSet& rs = w_.resources();
+    // DR-level checks.
+    for (const auto& dr : rs.destination_rules) {
+      std::string fqdn = w_.config_host_to_fqdn(dr.host, dr.meta.namespace_);
+      for (const WorldService* svc : services_for_host(fqdn)) {
+        std::vector<std::string> subsets = {""};
+        for (const auto& s : dr.subsets) subsets.push_back(s.name);
+        for (const auto& port : svc->ports) {
+          auto eps = svc->endpoints.find(port.port);
+          if (eps == svc->endpoints.end()) continue;
+          for (const auto& subset : subsets) {
+            auto tp = merged_traffic_policy(&dr, subset, port.port);
+            if (!tp || !tp->tls) continue;
+            const Subset* ss = nullptr;
+            for (const auto& s : dr.subsets)
+              if (s.name == subset) ss = &s;
+            std::string path = "spec.trafficPolicy.tls";
+            if (ss) path = "spec.subsets[" + std::to_string(ss - dr.subsets.data()) + "]";
+            std::string where = subset.empty() ? "" : " (subset " + subset + ")";
+            for (const auto& e : eps->second) {
+              if (ss && !labels_subset_of(ss->labels, e.labels)) continue;
+              if (tp->tls->mode == ClientTlsMode::kDisable && e.sidecar && e.pod >= 0) {
+                const WorldPod& pod = w_.pods()[static_cast<size_t>(e.pod)];
+                if (!captures_inbound(pod.interception, static_cast<uint16_t>(e.port))) continue;
+                auto pa = effective_peer_authentication(w_, pod, e.port);
+                if (pa.mode != MtlsMode::kStrict) continue;
+                if (reported_.insert("0107/" + dr.display() + "/" + std::to_string(port.port) + subset).second)
+                  add("MS0107", dr, path,
+                      "tls.mode DISABLE for " + svc->hostname + ":" + std::to_string(port.port) + where +
+                          " sends plaintext, but pod " + pod.name + " is STRICT (" + pa.reason +
+                          "): it has no plaintext filter chain and closes the connection — HTTP clients get 503 "
+                          "(upstream connect error/reset), TCP clients a reset. Fix: use ISTIO_MUTUAL (or drop the tls "
+                          "block to let auto mTLS decide), or relax the PeerAuthentication.");
+              }
+              if (tp->tls->mode == ClientTlsMode::kIstioMutual && !e.sidecar && !svc->mesh_external) {
+                if (reported_.insert("0108/" + dr.display() + "/" + std::to_string(port.port) + subset).second)
+                  add("MS0108", dr, path,
+                      "tls.mode ISTIO_MUTUAL for " + svc->hostname + ":" + std::to_string(port.port) + where +
+                          " but endpoint " + e.address + (e.pod >= 0 ? " (pod " + w_.pods()[static_cast<size_t>(e.pod)].name + ")" : "") +
+                          " has no sidecar: the mTLS handshake reaches a plaintext server and fails — clients get 503 "
+                          "(UF, TLS error). Fix: inject the workload, or use DISABLE for it (e.g. a subset or port-level setting).");
+              }
+            }
+          }
+        }
+      }
+    }
+    // MS0109: namespace DISABLE + workload STRICT, with auto mTLS deciding.
+    const auto clients = client_namespaces();
+    for (const auto& svc : w_.services()) {
+      if (svc.origin != WorldService::Origin::kKubernetes) continue;
+      if (namespace_mtls_mode(w_, svc.namespace_) != ServiceMtlsMode::kDisable) continue;
+      for (const auto& port : svc.ports) {
+        auto eps = svc.endpoints.find(port.port);
+        if (eps == svc.endpoints.end()) continue;
+        for (const auto& e : eps->second) {
+          if (e.pod < 0 || !e.sidecar) continue;
+          const WorldPod& pod = w_.pods()[static_cast<size_t>(e.pod)];
+          auto pa = effective_peer_authentication(w_, pod, e.port);
+          if (pa.mode != MtlsMode::kStrict) continue;
+          for (const auto& cns : clients) {
+            const WorldPod* client = representative_client(cns);
+            if (!client) continue;
+            auto d = client_tls_decision(w_, client, svc, "", port.port, e);
+            if (d.mode != ClientTlsDecision::Mode::kPlaintext || d.user_supplied) continue;
+            if (!reported_.insert("0109/" + pod_owner(pod) + "/" + std::to_string(e.port)).second) break;
+            const Object* obj = pa.policy ? static_cast<const Object*>(pa.policy) : nullptr;
+            std::string msg = "namespace " + svc.namespace_ + " is DISABLE at namespace/mesh level, so auto mTLS builds the "
+                              "cluster for " + svc.hostname + ":" + std::to_string(port.port) + " without TLS; but pod " +
+                              pod.name + " is STRICT on port " + std::to_string(e.port) + " (" + pa.reason +
+                              "). Sidecar clients (e.g. from namespace " + cns + ") send plaintext and are rejected: HTTP 503 / "
+                              "TCP reset. Fix: a DestinationRule with tls.mode ISTIO_MUTUAL for " + svc.hostname +
+                              ", or make the namespace policy PERMISSIVE.";
+            if (obj) add("MS0109", *obj, "spec", msg);
+            else add_at("MS0109", pod.source, pod_owner(pod), "", msg);
+            break;
+          }
+        }
+      }
+    }
+  }
+
+  // ---- MS0105 server-first ------------------------------------------------------------------------------
+  void server_first() {
+    for (const auto& svc : w_.services()) {
+      if (svc.origin != WorldService::Origin::kKubernetes) continue;
+      for (const auto& port : svc.ports) {
+        auto eps = svc.endpoints.find(port.port);
+        if (eps == svc.endpoints.end()) continue;
+        bool sf = is_server_first(port.port, port.protocol);
+        bool named = port.name.find("mysql") != std::string::npos || port.name.find("mongo") != std::string::npos;
+        for (const auto& e : eps->second) {
+          if (!(sf || named || is_server_first(e.port, Protocol::kUnsupported))) continue;
+          if (e.pod < 0 || !e.sidecar) continue;
+          const WorldPod& pod = w_.pods()[static_cast<size_t>(e.pod)];
+          if (!captures_inbound(pod.interception, static_cast<uint16_t>(e.port))) continue;
+          auto pa = effective_peer_authentication(w_, pod, e.port);
+          if (pa.mode != MtlsMode::kPermissive) continue;
+          // Find a client that would connect in plaintext.
+          std::string client_desc;
+          for (const auto& c : w_.pods()) {
+            if (&c == &pod) continue;
+            if (!c.injected) {
+              client_desc = "pod " + c.namespace_ + "/" + c.name + " has no sidecar";
+              break;
+            }
+          }
+          if (client_desc.empty()) {
+            for (const auto& cns : client_namespaces()) {
+              const WorldPod* client = representative_client(cns);
+              if (!client) continue;
+              auto d = client_tls_decision(w_, client, svc, "", port.port, e);
+              if (d.mode == ClientTlsDecision::Mode::kPlaintext) {
+                client_desc = "sidecar clients in namespace " + cns + " send plaintext (" + d.reason + ")";
+                break;
+              }
+            }
+          }
+          if (client_desc.empty()) continue;
+          if (!reported_.insert("0105/" + pod_owner(pod) + "/" + std::to_string(e.port)).second) continue;
+          bool timeout = !w_.mesh_config().protocol_detection_timeout.is_zero();
+          std::string msg =
+              "server-first port " + std::to_string(e.port) + " of pod " + pod.name + " (Service " + svc.name + " port " +
+              std::to_string(port.port) + ") is PERMISSIVE (" + pa.reason + ") and " + client_desc + ". The sidecar's TLS "
+              "inspector waits for the client's first bytes while the server waits for the client: " +
+              (timeout ? "every connection stalls for protocolDetectionTimeout (" +
+                             format_duration(w_.mesh_config().protocol_detection_timeout) + ") before falling back to plaintext."
+                       : "the connection hangs until the client times out (MySQL: ERROR 2013 (HY000): Lost connection to "
+                         "MySQL server at 'reading initial communication packet').") +
+              " Fix: make the port STRICT (sidecar clients only) or DISABLE with a PeerAuthentication portLevelMtls, or "
+              "give the client a sidecar.";
+          add_at("MS0105", pod.source, pod_owner(pod), pod.source_path_prefix, msg,
+                 timeout ? Severity::kInfo : Severity::kWarning);
+        }
+      }
+    }
+  }
+
+  // ---- MS0106 excludeInboundPorts -----------------------------------------------------------------------
+  void excluded_inbound_ports() {
+    for (const auto& svc : w_.services()) {
+      for (const auto& port : svc.ports) {
+        auto eps = svc.endpoints.find(port.port);
+        if (eps == svc.endpoints.end()) continue;
+        for (const auto& e : eps->second) {
+          if (e.pod < 0 || !e.sidecar) continue;
+          const WorldPod& pod = w_.pods()[static_cast<size_t>(e.pod)];
+          if (captures_inbound(pod.interception, static_cast<uint16_t>(e.port))) continue;
+          if (pod.annotations.count("traffic.sidecar.istio.io/excludeInboundPorts") == 0 &&
+              pod.annotations.count("traffic.sidecar.istio.io/includeInboundPorts") == 0)
+            continue;
+          for (const auto& cns : client_namespaces()) {
+            const WorldPod* client = representative_client(cns);
+            if (!client || client == &pod) continue;
+            auto d = client_tls_decision(w_, client, svc, "", port.port, e);
+            if (d.mode != ClientTlsDecision::Mode::kIstioMutual) continue;
+            if (!reported_.insert("0106/" + pod_owner(pod) + "/" + std::to_string(e.port)).second) break;
+            std::string key = pod.annotations.count("traffic.sidecar.istio.io/excludeInboundPorts")
+                                  ? "traffic.sidecar.istio.io/excludeInboundPorts"
+                                  : "traffic.sidecar.istio.io/includeInboundPorts";
+            add_at("MS0106", pod.source, pod_owner(pod), pod.source_path_prefix + ".annotations." + key,
+                   "port " + std::to_string(e.port) + " of pod " + pod.name + " is not captured by its sidecar (" + key +
+                       "), but istiod does not know that: sidecar clients (e.g. from namespace " + cns + ") still send mTLS "
+                       "to " + svc.hostname + ":" + std::to_string(port.port) + " and the app receives TLS bytes it cannot "
+                       "read. Fix: a DestinationRule for " + svc.hostname + " with portLevelSettings port " +
+                       std::to_string(port.port) + " tls.mode DISABLE.");
+            break;
+          }
+        }
+      }
+    }
+  }
+
+  // ---- MS0110 probes --------------------------------------------------------------------------------------
+  void probes() {
+    std::set<std::string> done;
+    for (const auto& pod : w_.pods()) {
+      if (!pod.injected || pod.rewrite_app_http_probers || !pod.spec) continue;
+      if (!done.insert(pod_owner(pod)).second) continue;
+      for (size_t ci = 0; ci < pod.spec->containers.size(); ++ci) {
+        const auto& c = pod.spec->containers[ci];
+        const std::pair<const char*, const std::optional<Probe>*> probes[] = {
+            {"livenessProbe", &c.liveness}, {"readinessProbe", &c.readiness}, {"startupProbe", &c.startup}};
+        for (const auto& [name, probe] : probes) {
+          if (!*probe) continue;
+          const Probe& p = **probe;
+          if (p.handler == Probe::Handler::kExec || p.handler == Probe::Handler::kNone) continue;
+          uint32_t port = p.port.is_int ? static_cast<uint32_t>(p.port.int_value) : pod.named_port(p.port.str_value);
+          if (port == 0 || !captures_inbound(pod.interception, static_cast<uint16_t>(port))) continue;
+          auto pa = effective_peer_authentication(w_, pod, port);
+          if (pa.mode != MtlsMode::kStrict) continue;
+          std::string prefix = pod.owner_kind == Kind::kPod ? "spec" : "spec.template.spec";
+          add_at("MS0110", pod.source, pod_owner(pod),
+                 prefix + ".containers[" + std::to_string(ci) + "]." + name,
+                 std::string(name) + " of container " + c.name + " probes port " + std::to_string(port) +
+                     " in plaintext (the kubelet has no mesh certificate), probe rewrite is off "
+                     "(sidecar.istio.io/rewriteAppHTTPProbers: \"false\") and the port is STRICT (" + pa.reason +
+                     "): the sidecar rejects every probe, so the pod is restarted or never becomes ready. Fix: turn probe "
+                     "rewrite back on, probe a port excluded from capture, or make that port PERMISSIVE.");
+        }
+      }
+    }
+  }
+
+  // ---- MS0113 authorization on TCP ports ----------------------------------------------------------------------
+  void authorization_tcp() {
+    for (const auto& ap : w_.resources().authorization_policies) {
+      if (!ap.target_refs.empty()) continue;
+      // TCP-class ports of the workloads this policy selects.
+      std::set<uint32_t> tcp_ports;
+      bool all = ap.meta.namespace_ == root_;
+      for (const auto& svc : w_.services()) {
+        if (svc.origin != WorldService::Origin::kKubernetes) continue;
+        for (const auto& port : svc.ports) {
+          if (!is_tcp_protocol(port.protocol)) continue;
+          auto eps = svc.endpoints.find(port.port);
+          if (eps == svc.endpoints.end()) continue;
+          for (const auto& e : eps->second) {
+            if (e.pod < 0) continue;
+            const WorldPod& pod = w_.pods()[static_cast<size_t>(e.pod)];
+            if (!pod.injected || (!all && pod.namespace_ != ap.meta.namespace_)) continue;
+            if (ap.selector && !labels_subset_of(ap.selector->match_labels, pod.labels)) continue;
+            tcp_ports.insert(e.port);
+          }
+        }
+      }
+      if (tcp_ports.empty()) continue;
+      for (size_t i = 0; i < ap.rules.size(); ++i) {
+        const auto& rule = ap.rules[i];
+        auto fields = http_only_fields(rule);
+        if (fields.empty()) continue;
+        // Restrict to the rule's own ports, if any.
+        std::set<uint32_t> ports = tcp_ports;
+        bool has_ports = false;
+        std::set<uint32_t> rule_ports;
+        for (const auto& t : rule.to)
+          for (const auto& p : t.ports) {
+            has_ports = true;
+            rule_ports.insert(static_cast<uint32_t>(std::stoul(p)));
+          }
+        if (has_ports) {
+          std::set<uint32_t> inter;
+          for (uint32_t p : ports)
+            if (rule_ports.count(p)) inter.insert(p);
+          ports = inter;
+        }
+        if (ports.empty()) continue;
+        std::string plist, flist;
+        for (uint32_t p : ports) plist += (plist.empty() ? "" : ", ") + std::to_string(p);
+        for (const auto& f : fields) flist += (flist.empty() ? "" : ", ") + f;
+        std::string effect =
+            ap.action == AuthzAction::kAllow
+                ? "for ALLOW the whole rule is dropped on TCP filter chains, so connections it was meant to allow are "
+                  "denied (if no other ALLOW rule matches)"
+                : std::string("for ") + authz_action_name(ap.action) +
+                      " the HTTP-only conditions are dropped and the rest of the rule is kept, so it matches more: e.g. "
+                      "it " + (ap.action == AuthzAction::kDeny ? "denies" : "applies to") + " every TCP connection that matches the remaining conditions";
+        add("MS0113", ap, "spec.rules[" + std::to_string(i) + "]",
+            "rule uses HTTP-only fields (" + flist + ") but the selected workloads serve TCP on port(s) " + plist + ": " +
+                effect + ". Fix: scope the rule to the HTTP ports (to.operation.ports) or use TCP attributes only.");
+      }
+    }
+  }
+
+  // ---- MS0114 / MS0118 ingress ------------------------------------------------------------------------------
+  bool processes_ingress(const Ingress& ing) const {
+    const MeshConfig& mc = w_.mesh_config();
+    if (mc.ingress_controller_mode == "OFF") return false;
+    auto it = ing.meta.annotations.find("kubernetes.io/ingress.class");
+    if (it != ing.meta.annotations.end()) return it->second == mc.ingress_class;
+    if (ing.ingress_class_name) {
+      for (const auto& ic : w_.resources().ingress_classes)
+        if (ic.meta.name == *ing.ingress_class_name) return ic.controller == "istio.io/ingress-controller";
+      return false;
+    }
+    return mc.ingress_controller_mode == "DEFAULT";
+  }
+
+  void ingresses() {
+    for (const auto& ing : w_.resources().ingresses) {
+      if (!processes_ingress(ing)) {
+        add("MS0118", ing, "metadata",
+            "Istio does not process this Ingress: it needs annotation kubernetes.io/ingress.class: " +
+                w_.mesh_config().ingress_class + " or an ingressClassName whose IngressClass has controller "
+                "istio.io/ingress-controller (ingressControllerMode " + w_.mesh_config().ingress_controller_mode + ").");
+        continue;
+      }
+      for (const auto& [k, v] : ing.meta.annotations) {
+        if (k == "kubernetes.io/ingress.class" || k == "kubectl.kubernetes.io/last-applied-configuration") continue;
+        add("MS0114", ing, "metadata.annotations." + k,
+            "annotation " + k + " is ignored by Istio's Ingress controller (only kubernetes.io/ingress.class is read): "
+            "rewrites, timeouts and other controller-specific settings do not apply. Use a Gateway + VirtualService for them.",
+            Severity::kInfo);
+      }
+      for (size_t i = 0; i < ing.rules.size(); ++i)
+        for (size_t j = 0; j < ing.rules[i].paths.size(); ++j) {
+          const auto& p = ing.rules[i].paths[j];
+          std::string path = "spec.rules[" + std::to_string(i) + "].http.paths[" + std::to_string(j) + "].path";
+          bool fallback_form = p.path.empty() || p.path == "*" || p.path == "/*" || p.path == ".*";
+          std::string body = p.path;
+          if (!fallback_form && (body.size() >= 2 && (body.substr(body.size() - 2) == ".*" || body.substr(body.size() - 2) == "/*")))
+            body = body.substr(0, body.size() - 2);
+          bool regex = !fallback_form && body.find_first_of(".*+?[](){}|^$\\") != std::string::npos &&
+                       body.find_first_of("*+?[](){}|^$\\") != std::string::npos;
+          if (!regex) continue;
+          std::string how = p.path_type == "Prefix" ? "as a literal prefix" : "exactly, character for character";
+          add("MS0114", ing, path,
+              "path \"" + p.path + "\" looks like a regular expression, but Istio does not support regex Ingress paths: "
+              "it matches it " + how + ", so requests you meant to match get 404. Use pathType Prefix with a plain "
+              "prefix, or a VirtualService with uri.regex.");
+        }
+    }
+  }
+
+  // ---- MS0115 / MS0116 / MS0121 virtual services -----------------------------------------------------------------
+  static std::string match_key(const HttpMatchRequest& m) {
+    auto sm = [](const std::optional<StringMatch>& s) {
+      return s ? std::to_string(static_cast<int>(s->type)) + ":" + s->value : std::string("-");
+    };
+    std::string k = sm(m.uri) + "|" + sm(m.scheme) + "|" + sm(m.method) + "|" + sm(m.authority) + "|";
+    for (const auto& [h, v] : m.headers) k += h + "=" + std::to_string(static_cast<int>(v.type)) + v.value + ";";
+    k += "|";
+    for (const auto& [h, v] : m.query_params) k += h + "=" + std::to_string(static_cast<int>(v.type)) + v.value + ";";
+    k += "|";
+    for (const auto& [h, v] : m.without_headers) k += h + "=" + std::to_string(static_cast<int>(v.type)) + v.value + ";";
+    k += "|" + (m.port ? std::to_string(*m.port) : "") + "|";
+    for (const auto& [a, b] : m.source_labels) k += a + "=" + b + ";";
+    for (const auto& g : m.gateways) k += g + ",";
+    k += "|" + m.source_namespace + (m.ignore_uri_case ? "|i" : "");
+    return k;
+  }
+
+  void virtual_services() {
+    std::map<std::string, std::vector<const VirtualService*>> mesh_hosts;
+    for (const auto& vs : w_.resources().virtual_services) {
+      // Faults.
+      for (size_t i = 0; i < vs.http.size(); ++i) {
+        const auto& r = vs.http[i];
+        if (!r.fault) continue;
+        std::string base = route_path("http", i) + ".fault";
+        if (r.fault->delay && (!r.fault->delay->percentage || *r.fault->delay->percentage <= 0) &&
+            (!r.fault->delay->percent || *r.fault->delay->percent <= 0))
+          add("MS0115", vs, base + ".delay",
+              "fault.delay has no percentage (or 0): Istio applies it to 0% of requests, so it never fires. "
+              "Add percentage: {value: 100} (or the share you want).");
+        if (r.fault->abort && (!r.fault->abort->percentage || *r.fault->abort->percentage <= 0))
+          add("MS0115", vs, base + ".abort",
+              "fault.abort has no percentage (or 0): Istio applies it to 0% of requests, so it never fires. "
+              "Add percentage: {value: 100} (or the share you want).");
+      }
+      // Unreachable rules.
+      std::set<std::string> seen;
+      bool catch_all = false;
+      for (size_t i = 0; i < vs.http.size(); ++i) {
+        const auto& r = vs.http[i];
+        if (catch_all) {
+          add("MS0116", vs, route_path("http", i),
+              "HTTP route " + std::to_string(i) + (r.name.empty() ? "" : " (\"" + r.name + "\")") +
+                  " is unreachable: an earlier route matches every request. Move catch-all routes last.");
+          continue;
+        }
+        bool all_dup = !r.match.empty();
+        for (const auto& m : r.match)
+          if (!seen.count(match_key(m))) all_dup = false;
+        if (all_dup)
+          add("MS0116", vs, route_path("http", i),
+              "HTTP route " + std::to_string(i) + " only repeats match conditions of earlier routes: it is never used.");
+        for (const auto& m : r.match) seen.insert(match_key(m));
+        if (r.match.empty() || std::any_of(r.match.begin(), r.match.end(), [](const auto& m) { return m.matches_everything(); }))
+          catch_all = true;
+      }
+      catch_all = false;
+      for (size_t i = 0; i < vs.tcp.size(); ++i) {
+        if (catch_all) {
+          add("MS0116", vs, route_path("tcp", i), "TCP route " + std::to_string(i) + " is unreachable: an earlier route has no match and takes every connection.");
+          continue;
+        }
+        if (vs.tcp[i].match.empty()) catch_all = true;
+      }
+      bool mesh = vs.gateways.empty() || std::find(vs.gateways.begin(), vs.gateways.end(), "mesh") != vs.gateways.end();
+      if (mesh)
+        for (const auto& h : vs.hosts) mesh_hosts[w_.config_host_to_fqdn(h, vs.meta.namespace_)].push_back(&vs);
+    }
+    for (auto& [host, list] : mesh_hosts) {
+      if (list.size() < 2) continue;
+      std::sort(list.begin(), list.end(), [](auto* a, auto* b) { return created_before(*a, *b); });
+      std::string names;
+      for (auto* v : list) names += (names.empty() ? "" : ", ") + v->meta.namespace_ + "/" + v->meta.name;
+      for (size_t i = 1; i < list.size(); ++i)
+        add("MS0121", *list[i], "spec.hosts",
+            "host " + host + " is defined by several VirtualServices bound to the mesh gateway (" + names +
+                "): sidecars use only one of them (the oldest, " + list[0]->meta.name + "). Merge them into one.");
+    }
+  }
+
+  // ---- MS0122 sidecars; MS0123 proxy uid -------------------------------------------------------------------------
+  void sidecars() {
+    std::map<std::string, std::vector<const SidecarResource*>> by_ns;
+    for (const auto& s : w_.resources().sidecars)
+      if (!s.workload_selector || s.workload_selector->match_labels.empty()) by_ns[s.meta.namespace_].push_back(&s);
+    for (auto& [ns, list] : by_ns) {
+      if (list.size() < 2) continue;
+      for (auto* s : list)
+        add("MS0122", *s, "spec",
+            "namespace " + ns + " has " + std::to_string(list.size()) + " Sidecars without workloadSelector: Istio picks "
+            "one arbitrarily. Keep one namespace-wide Sidecar.");
+    }
+  }
+
+  void proxy_uid() {
+    std::set<std::string> done;
+    for (const auto& pod : w_.pods()) {
+      if (!pod.injected || !pod.spec || !done.insert(pod_owner(pod)).second) continue;
+      for (size_t ci = 0; ci < pod.spec->containers.size(); ++ci) {
+        const auto& c = pod.spec->containers[ci];
+        if (c.run_as_user && *c.run_as_user == 1337) {
+          std::string prefix = pod.owner_kind == Kind::kPod ? "spec" : "spec.template.spec";
+          add_at("MS0123", pod.source, pod_owner(pod), prefix + ".containers[" + std::to_string(ci) + "].securityContext.runAsUser",
+                 "container " + c.name + " runs as UID 1337, the proxy's UID: istio-iptables never redirects that UID's "
+                 "traffic, so this app's outbound calls bypass the sidecar (no mTLS, no routing). Use another UID.");
+        }
+      }
+    }
+  }
+
+  bool clients_computed_ = false;
+  std::vector<std::string> client_namespaces_;
+  std::map<std::string, const WorldPod*> representatives_;
+  const World& w_;
+  std::string root_;
+  std::vector<Diagnostic> out_;
+  std::set<std::string> reported_;
+};
+
+}  // namespace
+
+std::vector<Diagnostic> analyze_world(const World& w) { return Analysis(w).run(); }
+
+AnalysisResult analyze_inputs(const std::vector<std::string>& paths, const std::string& mesh_config_file,
+                              std::istream* stdin_stream) {
+  AnalysisResult r;
+  LoadResult loaded = load_paths(paths, stdin_stream);
+  r.stats = loaded.stats;
+  r.diagnostics = std::move(loaded.diagnostics);
+  MeshConfig mc = resolve_mesh_config(loaded.resources, r.diagnostics);
+  if (!mesh_config_file.empty()) {
+    apply_mesh_config_file(mesh_config_file, mc, r.diagnostics);
+    ++r.stats.files;
+  }
+  World w = build_world(std::move(loaded.resources), std::move(mc), r.diagnostics);
+  for (auto& d : analyze_world(w)) r.diagnostics.push_back(std::move(d));
+  sort_diagnostics(r.diagnostics);
+  for (const auto& d : r.diagnostics)
+    if (d.severity == Severity::kError && d.code.rfind("MS00", 0) == 0) r.input_errors = true;
+  return r;
+}
+
+}  // namespace meshsim::mesh

@@ -1,0 +1,372 @@
+#include "mesh/loader.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <set>
+#include <sstream>
+
+#include "mesh/decode.h"
+
+namespace meshsim::mesh {
+
+using detail::Decoder;
+using detail::PathSeg;
+
+namespace {
+
+namespace fs = std::filesystem;
+
+bool one_of(std::string_view k, std::initializer_list<std::string_view> names) {
+  return std::find(names.begin(), names.end(), k) != names.end();
+}
+
+struct KindInfo {
+  Kind kind;
+  std::string_view group;                            // "" = core
+  std::vector<std::string_view> versions;  // served versions
+  bool namespaced;
+};
+
+const KindInfo* find_kind(std::string_view kind) {
+  static const std::vector<std::pair<std::string_view, KindInfo>> kKinds = {
+      {"Namespace", {Kind::kNamespace, "", {"v1"}, false}},
+      {"Node", {Kind::kNode, "", {"v1"}, false}},
+      {"Service", {Kind::kService, "", {"v1"}, true}},
+      {"ServiceAccount", {Kind::kServiceAccount, "", {"v1"}, true}},
+      {"Pod", {Kind::kPod, "", {"v1"}, true}},
+      {"ConfigMap", {Kind::kConfigMap, "", {"v1"}, true}},
+      {"Deployment", {Kind::kDeployment, "apps", {"v1"}, true}},
+      {"StatefulSet", {Kind::kStatefulSet, "apps", {"v1"}, true}},
+      {"DaemonSet", {Kind::kDaemonSet, "apps", {"v1"}, true}},
+      {"ReplicaSet", {Kind::kReplicaSet, "apps", {"v1"}, true}},
+      {"Ingress", {Kind::kIngress, "networking.k8s.io", {"v1"}, true}},
+      {"IngressClass", {Kind::kIngressClass, "networking.k8s.io", {"v1"}, false}},
+      {"PeerAuthentication", {Kind::kPeerAuthentication, "security.istio.io", {"v1", "v1beta1"}, true}},
+      {"AuthorizationPolicy", {Kind::kAuthorizationPolicy, "security.istio.io", {"v1", "v1beta1"}, true}},
+      {"RequestAuthentication", {Kind::kRequestAuthentication, "security.istio.io", {"v1", "v1beta1"}, true}},
+      {"DestinationRule", {Kind::kDestinationRule, "networking.istio.io", {"v1", "v1beta1", "v1alpha3"}, true}},
+      {"VirtualService", {Kind::kVirtualService, "networking.istio.io", {"v1", "v1beta1", "v1alpha3"}, true}},
+      {"Gateway", {Kind::kGateway, "networking.istio.io", {"v1", "v1beta1", "v1alpha3"}, true}},
+      {"ServiceEntry", {Kind::kServiceEntry, "networking.istio.io", {"v1", "v1beta1", "v1alpha3"}, true}},
+      {"Sidecar", {Kind::kSidecar, "networking.istio.io", {"v1", "v1beta1", "v1alpha3"}, true}},
+      {"WorkloadEntry", {Kind::kWorkloadEntry, "networking.istio.io", {"v1", "v1beta1", "v1alpha3"}, true}},
+      {"Telemetry", {Kind::kTelemetry, "telemetry.istio.io", {"v1", "v1alpha1"}, true}},
+      {"IstioOperator", {Kind::kIstioOperator, "install.istio.io", {"v1alpha1"}, true}},
+  };
+  for (const auto& [name, info] : kKinds)
+    if (name == kind) return &info;
+  return nullptr;
+}
+
+// Kinds that are common in manifests but have no effect on the mesh model.
+bool is_ignored_kind(std::string_view kind) {
+  return one_of(kind, {"Secret", "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding",
+                       "CustomResourceDefinition", "HorizontalPodAutoscaler", "PodDisruptionBudget", "Job", "CronJob",
+                       "NetworkPolicy", "Endpoints", "EndpointSlice", "MutatingWebhookConfiguration",
+                       "ValidatingWebhookConfiguration", "PersistentVolumeClaim", "PersistentVolume", "StorageClass",
+                       "LimitRange", "ResourceQuota", "PriorityClass", "EnvoyFilter", "WorkloadGroup", "ProxyConfig",
+                       "WasmPlugin", "GatewayClass", "HTTPRoute", "GRPCRoute", "TCPRoute", "TLSRoute",
+                       "ReferenceGrant", "Certificate", "Issuer", "ClusterIssuer", "ServiceMonitor", "PodMonitor"});
+}
+
+struct Loader {
+  ResourceSet& out;
+  std::vector<Diagnostic>& diags;
+  LoadStats* stats;
+  std::set<std::tuple<int, std::string, std::string>> seen;  // (kind, ns, name)
+
+  void diag(Severity sev, const char* code, Location loc, std::string resource, std::string path, std::string msg) {
+    diags.push_back(Diagnostic{sev, code, loc, std::move(resource), std::move(path), std::move(msg)});
+  }
+
+  template <typename T>
+  void finish(std::vector<T>& list, T&& obj, int errors_before, const Decoder& d) {
+    if (d.error_count() > errors_before) return;  // invalid objects are not admitted
+    auto key = std::make_tuple(static_cast<int>(obj.kind), obj.meta.namespace_, obj.meta.name);
+    if (!seen.insert(key).second) {
+      diag(Severity::kWarning, "MS0006", obj.source.location, obj.display(), "",
+           "defined more than once; the later definition replaces the earlier one (as kubectl apply would)");
+      for (auto& o : list)
+        if (o.kind == obj.kind && o.meta.namespace_ == obj.meta.namespace_ && o.meta.name == obj.meta.name) {
+          uint64_t order = o.source.load_order;
+          o = std::move(obj);
+          o.source.load_order = order;
+          return;
+        }
+    }
+    if (stats) ++stats->objects;
+    list.push_back(std::move(obj));
+  }
+
+  void object(const std::shared_ptr<const YamlDocument>& doc, YamlNode root, int list_index) {
+    PathSeg top;
+    Decoder d(diags, "");
+    if (!root.is_map()) {
+      d.error(root, top, std::string("a manifest must be a mapping with apiVersion and kind, got ") + root.kind_name());
+      return;
+    }
+    std::string api_version, kind;
+    YamlNode av = root.get("apiVersion"), kn = root.get("kind");
+    d.str(av, top.child("apiVersion"), api_version);
+    d.str(kn, top.child("kind"), kind);
+    if (kind.empty()) {
+      d.error(root, top.child("kind"), "required field is missing: every manifest needs apiVersion and kind");
+      return;
+    }
+    if (kind == "List" || (kind.size() > 4 && kind.compare(kind.size() - 4, 4, "List") == 0)) {
+      YamlNode items = root.get("items");
+      d.fields(root, top, [&](std::string_view k, YamlNode, const PathSeg&) {
+        return one_of(k, {"apiVersion", "kind", "items", "metadata"});
+      });
+      if (!items.valid()) return;
+      if (!items.is_sequence()) {
+        d.error(items, top.child("items"), std::string("expected a list, got ") + items.kind_name());
+        return;
+      }
+      if (list_index >= 0) {
+        d.error(root, top, "nested List objects are not supported");
+        return;
+      }
+      for (uint32_t i = 0; i < items.size(); ++i) object(doc, items.item(i), static_cast<int>(i));
+      return;
+    }
+    if (api_version.empty()) {
+      d.error(root, top.child("apiVersion"), "required field is missing");
+      return;
+    }
+    std::string_view group, version = api_version;
+    if (size_t slash = api_version.find('/'); slash != std::string::npos) {
+      group = std::string_view(api_version).substr(0, slash);
+      version = std::string_view(api_version).substr(slash + 1);
+    }
+    const KindInfo* info = find_kind(kind);
+    ObjectMeta meta;
+    YamlNode md = root.get("metadata");
+    decode_meta(d, md, top.child("metadata"), meta);
+    std::string display = kind + " " + (meta.namespace_.empty() ? std::string() : meta.namespace_ + "/") + meta.name;
+    if (!info) {
+      if (is_ignored_kind(kind))
+        diag(Severity::kInfo, "MS0004", root.location(), display, "",
+             "kind " + kind + " does not affect the mesh model; ignored");
+      else
+        diag(Severity::kWarning, "MS0004", root.location(), display, "",
+             "unknown kind \"" + kind + "\" (apiVersion " + api_version + "); ignored");
+      return;
+    }
+    if (group != info->group || std::find(info->versions.begin(), info->versions.end(), version) == info->versions.end()) {
+      std::string served;
+      for (auto v : info->versions)
+        served += (served.empty() ? "" : ", ") + (info->group.empty() ? std::string(v) : std::string(info->group) + "/" + std::string(v));
+      d.set_resource(display);
+      d.error(av.valid() ? av : root, top.child("apiVersion"),
+              "apiVersion \"" + api_version + "\" is not served for kind " + kind + " (served: " + served + ")", "MS0004");
+      return;
+    }
+    if (!md.valid()) {
+      d.set_resource(kind);
+      d.error(root, top.child("metadata"), "required field is missing");
+      return;
+    }
+    if (info->namespaced) {
+      if (meta.namespace_.empty()) meta.namespace_ = "default";
+    } else if (!meta.namespace_.empty()) {
+      d.warn(md.get("namespace"), top.child("metadata").child("namespace"),
+             kind + " is cluster-scoped; metadata.namespace is ignored");
+      meta.namespace_.clear();
+    }
+    display = kind + " " + (meta.namespace_.empty() ? std::string() : meta.namespace_ + "/") + meta.name;
+    d.set_resource(display);
+    int errors_before = d.error_count();
+    if (meta.name.empty()) {
+      d.error(md, top.child("metadata").child("name"),
+              md.get("generateName").valid() ? "generateName is not supported; set metadata.name"
+                                             : "required field is missing");
+    } else {
+      std::string why = (info->kind == Kind::kService) ? detail::check_dns1035_label(meta.name)
+                        : (info->kind == Kind::kNamespace) ? detail::check_dns1123_label(meta.name)
+                                                           : detail::check_dns1123_subdomain(meta.name);
+      if (!why.empty()) d.error(md.get("name"), top.child("metadata").child("name"), "invalid name \"" + meta.name + "\": " + why);
+    }
+    if (!meta.namespace_.empty() && md.get("namespace").valid()) {
+      std::string why = detail::check_dns1123_label(meta.namespace_);
+      if (!why.empty())
+        d.error(md.get("namespace"), top.child("metadata").child("namespace"), "invalid namespace \"" + meta.namespace_ + "\": " + why);
+    }
+    auto fill = [&](Object& o) {
+      o.kind = info->kind;
+      o.api_version = api_version;
+      o.meta = std::move(meta);
+      o.source.location = root.location();
+      o.source.doc = doc;
+      o.source.root = root.index();
+      o.source.load_order = out.next_load_order++;
+    };
+    switch (info->kind) {
+#define MESH_KIND(K, T, LIST, FN)   \
+  case K: {                         \
+    T o;                            \
+    fill(o);                        \
+    detail::FN(d, root, o);         \
+    finish(out.LIST, std::move(o), errors_before, d); \
+    break;                          \
+  }
+      MESH_KIND(Kind::kNamespace, Namespace, namespaces, decode_namespace)
+      MESH_KIND(Kind::kNode, Node, nodes, decode_node)
+      MESH_KIND(Kind::kService, Service, services, decode_service)
+      MESH_KIND(Kind::kServiceAccount, ServiceAccount, service_accounts, decode_service_account)
+      MESH_KIND(Kind::kPod, Pod, pods, decode_pod)
+      MESH_KIND(Kind::kConfigMap, ConfigMap, config_maps, decode_config_map)
+      MESH_KIND(Kind::kDeployment, Workload, workloads, decode_workload)
+      MESH_KIND(Kind::kStatefulSet, Workload, workloads, decode_workload)
+      MESH_KIND(Kind::kDaemonSet, Workload, workloads, decode_workload)
+      MESH_KIND(Kind::kReplicaSet, Workload, workloads, decode_workload)
+      MESH_KIND(Kind::kIngress, Ingress, ingresses, decode_ingress)
+      MESH_KIND(Kind::kIngressClass, IngressClass, ingress_classes, decode_ingress_class)
+      MESH_KIND(Kind::kPeerAuthentication, PeerAuthentication, peer_authentications, decode_peer_authentication)
+      MESH_KIND(Kind::kAuthorizationPolicy, AuthorizationPolicy, authorization_policies, decode_authorization_policy)
+      MESH_KIND(Kind::kRequestAuthentication, RequestAuthentication, request_authentications, decode_request_authentication)
+      MESH_KIND(Kind::kDestinationRule, DestinationRule, destination_rules, decode_destination_rule)
+      MESH_KIND(Kind::kVirtualService, VirtualService, virtual_services, decode_virtual_service)
+      MESH_KIND(Kind::kGateway, Gateway, gateways, decode_gateway)
+      MESH_KIND(Kind::kServiceEntry, ServiceEntry, service_entries, decode_service_entry)
+      MESH_KIND(Kind::kSidecar, SidecarResource, sidecars, decode_sidecar)
+      MESH_KIND(Kind::kWorkloadEntry, WorkloadEntry, workload_entries, decode_workload_entry)
+      MESH_KIND(Kind::kTelemetry, Telemetry, telemetries, decode_telemetry)
+#undef MESH_KIND
+      case Kind::kIstioOperator: {
+        IstioOperator o;
+        fill(o);
+        detail::decode_root(d, root, [&](std::string_view k, YamlNode v, const PathSeg& fp) {
+          if (k != "spec") return false;
+          if (d.is_map(v, fp)) o.mesh_config = v.get("meshConfig");
+          if (o.mesh_config.valid() && !o.mesh_config.is_map() && !o.mesh_config.is_null())
+            d.error(o.mesh_config, fp.child("meshConfig"), std::string("expected a mapping, got ") + o.mesh_config.kind_name());
+          return true;
+        });
+        bool mesh_config_errors = false;
+        if (o.mesh_config.valid()) {
+          std::vector<Diagnostic> md_diags;
+          MeshConfigProbe(o.mesh_config, o.display(), md_diags);
+          for (auto& x : md_diags) {
+            if (x.severity == Severity::kError) mesh_config_errors = true;
+            x.path = "spec.meshConfig" + (x.path.empty() ? std::string() : "." + x.path);
+            diags.push_back(std::move(x));
+          }
+        }
+        if (!mesh_config_errors) finish(out.istio_operators, std::move(o), errors_before, d);
+        break;
+      }
+    }
+  }
+
+  // Validates a meshConfig block now so its errors are reported with the manifests.
+  static void MeshConfigProbe(YamlNode n, const std::string& resource, std::vector<Diagnostic>& out);
+
+  void text(std::string_view text, const std::string* file) {
+    auto docs = parse_yaml_stream(text, file);
+    for (auto& pd : docs) {
+      if (stats) ++stats->documents;
+      bool bad = !pd.errors.empty();
+      for (auto& e : pd.errors) diags.push_back(std::move(e));
+      if (!pd.doc || bad) continue;
+      object(pd.doc, pd.doc->root(), -1);
+    }
+  }
+};
+
+}  // namespace
+}  // namespace meshsim::mesh
+
+#include "mesh/mesh_config.h"
+
+namespace meshsim::mesh {
+namespace {
+void Loader::MeshConfigProbe(YamlNode n, const std::string& resource, std::vector<Diagnostic>& out) {
+  MeshConfig scratch;
+  apply_mesh_config(n, resource, scratch, out);
+}
+}  // namespace
+
+void load_text(std::string_view text, std::string_view file_name, ResourceSet& out, std::vector<Diagnostic>& diags,
+               LoadStats* stats) {
+  Loader l{out, diags, stats, {}};
+  // Rebuild the duplicate index from what is already in the set.
+  auto index = [&](const auto& list) {
+    for (const auto& o : list) l.seen.insert({static_cast<int>(o.kind), o.meta.namespace_, o.meta.name});
+  };
+  index(out.namespaces); index(out.nodes); index(out.services); index(out.service_accounts); index(out.pods);
+  index(out.workloads); index(out.ingresses); index(out.ingress_classes); index(out.config_maps);
+  index(out.peer_authentications); index(out.destination_rules); index(out.virtual_services);
+  index(out.authorization_policies); index(out.request_authentications); index(out.gateways);
+  index(out.service_entries); index(out.sidecars); index(out.workload_entries); index(out.telemetries);
+  index(out.istio_operators);
+  if (stats) {
+    ++stats->files;
+    stats->bytes += text.size();
+  }
+  l.text(text, intern_file(file_name));
+}
+
+LoadResult load_paths(const std::vector<std::string>& paths, std::istream* stdin_stream) {
+  LoadResult r;
+  std::vector<std::string> files;
+  for (const auto& p : paths) {
+    if (p == "-") {
+      files.push_back(p);
+      continue;
+    }
+    std::error_code ec;
+    fs::file_status st = fs::status(p, ec);
+    if (ec || !fs::exists(st)) {
+      r.diagnostics.push_back(Diagnostic{Severity::kError, "MS0005", Location{intern_file(p), 0, 0}, "", "",
+                                         "no such file or directory"});
+      continue;
+    }
+    if (fs::is_directory(st)) {
+      std::vector<std::string> found;
+      for (auto it = fs::recursive_directory_iterator(p, fs::directory_options::skip_permission_denied, ec);
+           !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+        if (!it->is_regular_file(ec)) continue;
+        auto ext = it->path().extension().string();
+        if (ext == ".yaml" || ext == ".yml") found.push_back(it->path().string());
+      }
+      std::sort(found.begin(), found.end());
+      if (found.empty())
+        r.diagnostics.push_back(Diagnostic{Severity::kWarning, "MS0005", Location{intern_file(p), 0, 0}, "", "",
+                                           "directory contains no *.yaml or *.yml files"});
+      files.insert(files.end(), found.begin(), found.end());
+    } else {
+      files.push_back(p);
+    }
+  }
+  for (const auto& f : files) {
+    std::string text;
+    if (f == "-") {
+      std::istream& in = stdin_stream ? *stdin_stream : std::cin;
+      text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+      load_text(text, "<stdin>", r.resources, r.diagnostics, &r.stats);
+      continue;
+    }
+    std::error_code ec;
+    auto size = fs::file_size(f, ec);
+    if (!ec && size > kMaxManifestBytes) {
+      r.diagnostics.push_back(Diagnostic{Severity::kError, "MS0005", Location{intern_file(f), 0, 0}, "", "",
+                                         "file is larger than 256 MiB; refusing to load it"});
+      continue;
+    }
+    std::ifstream in(f, std::ios::binary);
+    if (!in) {
+      r.diagnostics.push_back(Diagnostic{Severity::kError, "MS0005", Location{intern_file(f), 0, 0}, "", "",
+                                         "cannot read file"});
+      continue;
+    }
+    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    load_text(text, f, r.resources, r.diagnostics, &r.stats);
+  }
+  return r;
+}
+
+}  // namespace meshsim::mesh

@@ -1,0 +1,234 @@
+#include "mesh/mesh_config.h"
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+#include "mesh/decoder.h"
+
+namespace meshsim::mesh {
+
+using detail::Decoder;
+using detail::PathSeg;
+
+namespace {
+
+bool one_of(std::string_view k, std::initializer_list<std::string_view> names) {
+  return std::find(names.begin(), names.end(), k) != names.end();
+}
+
+void apply_proxy_config(Decoder& d, YamlNode n, const PathSeg& p, MeshConfig& mc) {
+  d.fields(n, p, [&](std::string_view k, YamlNode v, const PathSeg& fp) {
+    if (k == "proxyMetadata") {
+      Labels m;
+      d.string_map(v, fp, m, false);
+      for (auto& [a, b] : m) mc.proxy_metadata[a] = b;
+      auto it = m.find("SECRET_TTL");
+      if (it != m.end() && !parse_duration(it->second).ok())
+        d.error(v.get("SECRET_TTL"), fp.child("SECRET_TTL"), "invalid duration \"" + it->second + "\" for SECRET_TTL");
+    } else if (k == "tracing") {
+      d.fields(v, fp, [&](std::string_view k2, YamlNode v2, const PathSeg& fp2) {
+        if (k2 == "sampling") {
+          std::optional<double> s;
+          if (d.opt_number(v2, fp2, s, 0, 100)) mc.tracing_sampling = *s;
+        } else if (!one_of(k2, {"zipkin", "lightstep", "datadog", "stackdriver", "openCensusAgent", "customTags",
+                                "maxPathTagLength", "tlsSettings", "enableIstioTags"}))
+          return false;
+        return true;
+      });
+    } else if (k == "holdApplicationUntilProxyStarts") {
+      d.boolean(v, fp, mc.hold_application_until_proxy_starts);
+    } else if (k == "statusPort") {
+      d.port(v, fp, mc.status_port);
+    } else if (!one_of(k, {"configPath", "binaryPath", "serviceCluster", "drainDuration", "parentShutdownDuration",
+                           "discoveryAddress", "discoveryRefreshDelay", "zipkinAddress", "statsdUdpAddress",
+                           "envoyMetricsServiceAddress", "proxyAdminPort", "availabilityZone",
+                           "controlPlaneAuthPolicy", "customConfigFile", "statNameLength", "concurrency",
+                           "proxyBootstrapTemplatePath", "interceptionMode", "envoyAccessLogService",
+                           "envoyMetricsService", "sds", "readinessProbe", "extraStatTags", "proxyStatsMatcher",
+                           "terminationDrainDuration", "meshId", "gatewayTopology", "runtimeValues",
+                           "privateKeyProvider", "image", "caCertificatesPem", "proxyHeaders",
+                           "fileFlushInterval", "fileFlushMinSizeKb", "tracingServiceName",
+                           "statsCompression", "startupProbe", "clusterName"}))
+      return false;
+    return true;
+  });
+}
+
+}  // namespace
+
+void apply_mesh_config(YamlNode node, const std::string& resource, MeshConfig& mc, std::vector<Diagnostic>& diags) {
+  Decoder d(diags, resource);
+  PathSeg root;
+  d.fields(node, root, [&](std::string_view k, YamlNode v, const PathSeg& fp) {
+    if (k == "rootNamespace") {
+      if (d.str(v, fp, mc.root_namespace)) {
+        std::string why = detail::check_dns1123_label(mc.root_namespace);
+        if (!why.empty()) d.error(v, fp, "invalid namespace \"" + mc.root_namespace + "\": " + why);
+      }
+    } else if (k == "trustDomain") d.str(v, fp, mc.trust_domain);
+    else if (k == "trustDomainAliases") {
+      mc.trust_domain_aliases.clear();
+      d.strings(v, fp, mc.trust_domain_aliases);
+    } else if (k == "enableAutoMtls") d.boolean(v, fp, mc.enable_auto_mtls);
+    else if (k == "protocolDetectionTimeout") {
+      std::optional<Duration> t;
+      if (d.duration(v, fp, t, true)) {
+        if (!t->is_zero() && *t < Duration::millis(1)) d.error(v, fp, "protocolDetectionTimeout must be 0 or at least 1ms");
+        else mc.protocol_detection_timeout = *t;
+      }
+    } else if (k == "connectTimeout") {
+      std::optional<Duration> t;
+      if (d.duration(v, fp, t)) mc.connect_timeout = *t;
+    } else if (k == "dnsRefreshRate") {
+      std::optional<Duration> t;
+      if (d.duration(v, fp, t)) mc.dns_refresh_rate = *t;
+    } else if (k == "outboundTrafficPolicy") {
+      d.fields(v, fp, [&](std::string_view k2, YamlNode v2, const PathSeg& fp2) {
+        if (k2 != "mode") return false;
+        d.enumeration<MeshConfig::OutboundTrafficPolicy>(
+            v2, fp2, mc.outbound_traffic_policy,
+            {{"ALLOW_ANY", MeshConfig::OutboundTrafficPolicy::kAllowAny},
+             {"REGISTRY_ONLY", MeshConfig::OutboundTrafficPolicy::kRegistryOnly}});
+        return true;
+      });
+    } else if (k == "ingressClass") d.str(v, fp, mc.ingress_class);
+    else if (k == "ingressControllerMode") d.enum_str(v, fp, mc.ingress_controller_mode, {"UNSPECIFIED", "OFF", "DEFAULT", "STRICT"});
+    else if (k == "ingressService") d.str(v, fp, mc.ingress_service);
+    else if (k == "ingressSelector") d.str(v, fp, mc.ingress_selector);
+    else if (k == "localityLbSetting") {
+      // Same shape as DestinationRule's; decode through a scratch DR decoder path.
+      LocalityLbSetting l;
+      d.fields(v, fp, [&](std::string_view k2, YamlNode v2, const PathSeg& fp2) {
+        if (k2 == "enabled") d.opt_bool(v2, fp2, l.enabled);
+        else if (k2 == "failoverPriority") d.strings(v2, fp2, l.failover_priority);
+        else if (k2 == "failover") {
+          d.items(v2, fp2, [&](YamlNode it, const PathSeg& ip) {
+            LocalityLbSetting::Failover f;
+            d.str(it.get("from"), ip.child("from"), f.from);
+            d.str(it.get("to"), ip.child("to"), f.to);
+            l.failover.push_back(f);
+          });
+        } else if (k2 == "distribute") {
+          d.items(v2, fp2, [&](YamlNode it, const PathSeg& ip) {
+            LocalityLbSetting::Distribute dist;
+            d.str(it.get("from"), ip.child("from"), dist.from);
+            YamlNode to = it.get("to");
+            if (d.is_map(to, ip.child("to")))
+              for (uint32_t i = 0; i < to.size(); ++i) {
+                uint32_t w = 0;
+                if (d.integer(to.value(i), ip.child("to").child(to.key(i).scalar()), w, 0, 100))
+                  dist.to[std::string(to.key(i).scalar())] = w;
+              }
+            l.distribute.push_back(dist);
+          });
+        } else return false;
+        return true;
+      });
+      if (!l.enabled) l.enabled = true;
+      mc.locality_lb_setting = l;
+    } else if (k == "enableTracing") d.boolean(v, fp, mc.enable_tracing);
+    else if (k == "defaultConfig") apply_proxy_config(d, v, fp, mc);
+    else if (k == "proxyListenPort") d.port(v, fp, mc.proxy_listen_port);
+    else if (k == "proxyInboundListenPort") d.port(v, fp, mc.proxy_inbound_listen_port);
+    else if (k == "accessLogFile") d.str(v, fp, mc.access_log_file);
+    else if (k == "accessLogEncoding") d.enum_str(v, fp, mc.access_log_encoding, {"TEXT", "JSON"});
+    else if (k == "enablePrometheusMerge") d.boolean(v, fp, mc.enable_prometheus_merge);
+    else if (k == "defaultServiceExportTo") { mc.default_service_export_to.clear(); d.strings(v, fp, mc.default_service_export_to); }
+    else if (k == "defaultVirtualServiceExportTo") { mc.default_virtual_service_export_to.clear(); d.strings(v, fp, mc.default_virtual_service_export_to); }
+    else if (k == "defaultDestinationRuleExportTo") { mc.default_destination_rule_export_to.clear(); d.strings(v, fp, mc.default_destination_rule_export_to); }
+    else if (!one_of(k, {"accessLogFormat", "defaultProviders", "extensionProviders", "discoverySelectors", "meshMTLS",
+                         "tlsDefaults", "tcpKeepalive", "pathNormalization", "serviceSettings", "caCertificates",
+                         "certificates", "inboundClusterStatName", "outboundClusterStatName",
+                         "verifyCertificateAtClient", "h2UpgradePolicy", "defaultHttpRetryPolicy",
+                         "meshNetworks", "configSources", "enableEnvoyAccessLogService", "proxyHttpPort",
+                         "thriftConfig", "serviceScopeConfigs", "inboundTrafficPolicy", "mixerCheckServer",
+                         "mixerReportServer", "disablePolicyChecks", "policyCheckFailOpen", "sidecarToTelemetrySessionAffinity",
+                         "sdsUdsPath", "outboundClusterStatName", "localityLbSetting", "enableSdsTokenMount",
+                         "sdsRefreshDelay", "rootNamespace", "ingressClass", "trustDomain", "protocolDetectionTimeout",
+                         "gatewayClassName", "meshId", "clusterLocalNamespaces"}))
+      return false;
+    return true;
+  });
+}
+
+MeshConfig resolve_mesh_config(const ResourceSet& rs, std::vector<Diagnostic>& diags) {
+  MeshConfig mc;
+  // IstioOperators were validated (and their problems reported) by the loader.
+  std::vector<Diagnostic> already_reported;
+  for (const auto& op : rs.istio_operators)
+    if (op.mesh_config.valid()) apply_mesh_config(op.mesh_config, op.display(), mc, already_reported);
+  for (const auto& cm : rs.config_maps) {
+    if (cm.meta.name != "istio" || cm.meta.namespace_ != mc.root_namespace) continue;
+    auto it = cm.data.find("mesh");
+    if (it == cm.data.end()) continue;
+    Location at = locate(cm, "data.mesh");
+    auto pd = parse_yaml_document(it->second, at.file ? at.file : intern_file("<configmap>"), at.line + 1);
+    for (auto& e : pd.errors) {
+      e.resource = cm.display();
+      e.path = "data.mesh";
+      diags.push_back(std::move(e));
+    }
+    if (pd.doc) {
+      std::vector<Diagnostic> inner;
+      apply_mesh_config(pd.doc->root(), cm.display(), mc, inner);
+      // The embedded document's columns are relative to the block scalar.
+      for (auto& e : inner) {
+        e.path = "data.mesh." + e.path;
+        diags.push_back(std::move(e));
+      }
+      // Keep the document alive for as long as the diagnostics refer to it (interned file only).
+    }
+  }
+  return mc;
+}
+
+void apply_mesh_config_file(const std::string& path, MeshConfig& mc, std::vector<Diagnostic>& diags) {
+  std::ifstream in(path, std::ios::binary);
+  const std::string* file = intern_file(path);
+  if (!in) {
+    diags.push_back(Diagnostic{Severity::kError, "MS0005", Location{file, 0, 0}, "", "", "cannot read mesh config file"});
+    return;
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string text = ss.str();
+  auto docs = parse_yaml_stream(text, file);
+  for (auto& pd : docs) {
+    for (auto& e : pd.errors) diags.push_back(std::move(e));
+    if (!pd.doc) continue;
+    YamlNode root = pd.doc->root();
+    if (!root.is_map()) {
+      diags.push_back(Diagnostic{Severity::kError, "MS0002", root.location(), "MeshConfig", "",
+                                 std::string("expected a mapping, got ") + root.kind_name()});
+      continue;
+    }
+    if (root.get("kind").scalar() == "IstioOperator") {
+      apply_mesh_config(root.get("spec").get("meshConfig"), "IstioOperator", mc, diags);
+    } else if (root.get("kind").scalar() == "ConfigMap") {
+      YamlNode mesh = root.get("data").get("mesh");
+      if (mesh.is_scalar()) {
+        auto inner = parse_yaml_document(mesh.scalar(), file, mesh.line() + 1);
+        for (auto& e : inner.errors) diags.push_back(std::move(e));
+        if (inner.doc) apply_mesh_config(inner.doc->root(), "ConfigMap", mc, diags);
+      }
+    } else {
+      apply_mesh_config(root, "MeshConfig", mc, diags);
+    }
+  }
+}
+
+Duration workload_cert_ttl(const MeshConfig& mc, const Labels& pod_proxy_metadata) {
+  auto pick = [](const std::string& s) -> std::optional<Duration> {
+    auto d = parse_duration(s);
+    if (d.ok() && d->ns() > 0) return *d;
+    return std::nullopt;
+  };
+  if (auto it = pod_proxy_metadata.find("SECRET_TTL"); it != pod_proxy_metadata.end())
+    if (auto d = pick(it->second)) return *d;
+  if (auto it = mc.proxy_metadata.find("SECRET_TTL"); it != mc.proxy_metadata.end())
+    if (auto d = pick(it->second)) return *d;
+  return Duration::hours(24);
+}
+
+}  // namespace meshsim::mesh

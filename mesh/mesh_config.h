@@ -1,0 +1,77 @@
+// MeshConfig is istiod's mesh-wide configuration (API: mesh/v1alpha1/config.proto)
+// with Istio's defaults (I:pkg/config/mesh/mesh.go DefaultMeshConfig), plus the
+// two injector-wide defaults meshsim needs (probe rewrite, status port).
+//
+// Sources, later ones overriding earlier ones field by field:
+//   1. the defaults below;
+//   2. spec.meshConfig of every IstioOperator in the loaded manifests (load order);
+//   3. data.mesh of a ConfigMap named "istio" in the root namespace;
+//   4. the file given with `meshsim analyze --mesh-config FILE` (a plain
+//      MeshConfig document, or an IstioOperator).
+// Unknown fields are warnings, bad values errors, like every other manifest.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "mesh/diagnostics.h"
+#include "mesh/resources.h"
+#include "proxy/base/duration.h"
+
+namespace meshsim::mesh {
+
+struct MeshConfig {
+  std::string root_namespace = "istio-system";
+  std::string trust_domain = "cluster.local";
+  std::vector<std::string> trust_domain_aliases;
+  bool enable_auto_mtls = true;
+  Duration protocol_detection_timeout = Duration::zero();  // 0 = disabled (Istio >= 1.8)
+  Duration connect_timeout = Duration::seconds(10);
+  Duration dns_refresh_rate = Duration::seconds(60);
+  enum class OutboundTrafficPolicy : uint8_t { kAllowAny, kRegistryOnly };
+  OutboundTrafficPolicy outbound_traffic_policy = OutboundTrafficPolicy::kAllowAny;
+  std::string ingress_class = "istio";
+  std::string ingress_controller_mode = "STRICT";  // OFF | DEFAULT | STRICT
+  std::string ingress_service = "istio-ingressgateway";
+  std::string ingress_selector = "ingressgateway";
+  LocalityLbSetting locality_lb_setting = [] {
+    LocalityLbSetting l;
+    l.enabled = true;
+    return l;
+  }();
+  bool enable_tracing = true;
+  double tracing_sampling = 1.0;  // defaultConfig.tracing.sampling, percent (PILOT_TRACE_SAMPLING default)
+  std::map<std::string, std::string> proxy_metadata;  // defaultConfig.proxyMetadata (SECRET_TTL, …)
+  bool hold_application_until_proxy_starts = false;
+  uint32_t proxy_listen_port = 15001;
+  uint32_t proxy_inbound_listen_port = 15006;
+  uint32_t status_port = 15020;           // defaultConfig.statusPort
+  std::string access_log_file;
+  std::string access_log_encoding = "TEXT";
+  bool enable_prometheus_merge = true;
+  std::vector<std::string> default_service_export_to = {"*"};
+  std::vector<std::string> default_virtual_service_export_to = {"*"};
+  std::vector<std::string> default_destination_rule_export_to = {"*"};
+  // Injector-wide default (values.yaml sidecarInjectorWebhook.rewriteAppHTTPProbe).
+  bool rewrite_app_http_probers = true;
+  // Kubernetes cluster DNS domain, for service FQDNs (<svc>.<ns>.svc.<domain>).
+  std::string cluster_domain = "cluster.local";
+};
+
+// Applies a MeshConfig mapping (the content of spec.meshConfig or of a
+// MeshConfig file) on top of `inout`. `resource` names the source in messages.
+void apply_mesh_config(YamlNode node, const std::string& resource, MeshConfig& inout, std::vector<Diagnostic>& diags);
+
+// Defaults overlaid with the IstioOperators and the "istio" ConfigMap found in `rs`.
+MeshConfig resolve_mesh_config(const ResourceSet& rs, std::vector<Diagnostic>& diags);
+
+// Reads a --mesh-config file: a MeshConfig document or an IstioOperator, applied
+// on top of `inout`. File problems and schema errors become diagnostics.
+void apply_mesh_config_file(const std::string& path, MeshConfig& inout, std::vector<Diagnostic>& diags);
+
+// The SECRET_TTL proxy metadata as a duration (24h when unset or invalid).
+Duration workload_cert_ttl(const MeshConfig& mc, const Labels& pod_proxy_metadata);
+
+}  // namespace meshsim::mesh
