@@ -33,6 +33,7 @@ int main_impl(int argc, char** argv) {
   register_kernel_demo(app, ctx);
   register_analyze(app, ctx);
   register_proxy_config(app, ctx);
+  register_net_demo(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <variant>
 
+#include "sim/net/net_observations.h"
 #include "sim/time.h"
 
 namespace meshsim::sim {
@@ -25,7 +26,11 @@ struct Note {
   std::string_view text;
 };
 
-using ObservationPayload = std::variant<std::monostate, Note>;
+using ObservationPayload =
+    std::variant<std::monostate, Note,
+                 // virtual network (sim/net/net_observations.h)
+                 TcpConnectionObservation, TcpDataObservation, TcpSegmentObservation, NodeStateObservation,
+                 PartitionObservation, KeyLogLine>;
 
 struct Observation {
   Time time;

@@ -1,0 +1,129 @@
+// End-to-end tests of `meshsim net-demo` and the capture flags, run as a user
+// would run them; captures are read back with tcpdump.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+namespace {
+
+struct CliRun {
+  int exit_code = -1;
+  std::string out;  // stdout and stderr, interleaved
+};
+
+CliRun sh(const std::string& cmd) {
+  CliRun r;
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  if (!p) return r;
+  std::array<char, 4096> buf;
+  size_t n = 0;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
+  int status = pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+CliRun meshsim(const std::string& args) { return sh(std::string(MESHSIM_EXE) + " " + args); }
+
+class NetDemoCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/meshsim-cli-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir = tmpl;
+  }
+  void TearDown() override { (void)std::system(("rm -rf " + dir).c_str()); }
+  bool exists(const std::string& name) const { return access((dir + "/" + name).c_str(), F_OK) == 0; }
+  std::string dir;
+};
+
+std::string line_with(const std::string& out, const std::string& key) {
+  auto pos = out.find(key);
+  if (pos == std::string::npos) return "";
+  return out.substr(pos, out.find('\n', pos) - pos);
+}
+
+TEST_F(NetDemoCli, HelpListsTheVerbAndTheCaptureFlags) {
+  CliRun top = meshsim("--help");
+  EXPECT_NE(top.out.find("net-demo"), std::string::npos);
+  CliRun r = meshsim("net-demo --help");
+  EXPECT_EQ(r.exit_code, 0);
+  for (const char* flag : {"--pcap", "--pcap-pod", "--pcap-filter", "--keylog", "--sidecars", "--loss"}) {
+    EXPECT_NE(r.out.find(flag), std::string::npos) << flag;
+  }
+}
+
+TEST_F(NetDemoCli, EchoesEveryByteAndPrintsOneLinePerConnection) {
+  CliRun r = meshsim("net-demo --connections 3 --bytes 50000 --writes 5");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("10.244.0.5:32768      10.244.1.7:7          ok"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("10.244.0.5:32770"), std::string::npos) << r.out;
+  EXPECT_NE(line_with(r.out, "10.244.0.5:32769").find(" 50000      50000 "), std::string::npos) << r.out;
+}
+
+TEST_F(NetDemoCli, SameSeedSameFingerprint) {
+  CliRun a = meshsim("net-demo --seed 9 --loss 0.02 --jitter 100us --connections 4");
+  CliRun b = meshsim("net-demo --seed 9 --loss 0.02 --jitter 100us --connections 4");
+  CliRun c = meshsim("net-demo --seed 10 --loss 0.02 --jitter 100us --connections 4");
+  ASSERT_EQ(a.exit_code, 0) << a.out;
+  EXPECT_FALSE(line_with(a.out, "fingerprint").empty());
+  EXPECT_EQ(line_with(a.out, "fingerprint"), line_with(b.out, "fingerprint"));
+  EXPECT_NE(line_with(a.out, "fingerprint"), line_with(c.out, "fingerprint"));
+}
+
+TEST_F(NetDemoCli, CapturesAreWrittenAndReadableByTcpdump) {
+  CliRun r = meshsim("net-demo --sidecars --pcap " + dir + "/wire.pcap --pcap-pod default/client=" + dir +
+                     "/client.pcap --pcap-pod default/echo");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find(dir + "/wire.pcap"), std::string::npos) << r.out;
+  EXPECT_TRUE(exists("wire.pcap"));
+  EXPECT_TRUE(exists("client.pcap"));
+  EXPECT_FALSE(exists("wire.pcap.partial"));
+  // NS/POD without a file name writes NS_POD.pcap in the working directory.
+  CliRun in_dir = sh("cd " + dir + " && " + MESHSIM_EXE + " net-demo --pcap-pod default/echo");
+  ASSERT_EQ(in_dir.exit_code, 0) << in_dir.out;
+  EXPECT_TRUE(exists("default_echo.pcap"));
+  CliRun td = sh("tcpdump -nn -r " + dir + "/client.pcap");
+  EXPECT_EQ(td.exit_code, 0);
+  EXPECT_NE(td.out.find("10.244.0.5.32768 > 127.0.0.1.15001: Flags [S]"), std::string::npos) << td.out;
+}
+
+TEST_F(NetDemoCli, BadFilterIsRejectedAndNothingIsWritten) {
+  CliRun r = meshsim("net-demo --pcap " + dir + "/x.pcap --pcap-filter 'tcp port eighty'");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.out.find("meshsim: error: --pcap-filter \"tcp port eighty\""), std::string::npos) << r.out;
+  EXPECT_FALSE(exists("x.pcap"));
+  EXPECT_FALSE(exists("x.pcap.partial"));
+}
+
+TEST_F(NetDemoCli, UnknownPodIsRejectedAndNothingIsWritten) {
+  CliRun r = meshsim("net-demo --pcap " + dir + "/x.pcap --pcap-pod default/nobody=" + dir + "/p.pcap");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.out.find("no pod default/nobody"), std::string::npos) << r.out;
+  EXPECT_FALSE(exists("x.pcap"));
+  EXPECT_FALSE(exists("x.pcap.partial"));
+  EXPECT_FALSE(exists("p.pcap.partial"));
+}
+
+TEST_F(NetDemoCli, BadFlagValuesAreUsageErrors) {
+  for (const char* args : {"--loss 1.5", "--loss -0.1", "--latency 5parsecs", "--latency 0", "--bandwidth 10GB",
+                           "--jitter -1ms", "--pcap-filter tcp", "--pcap /nonexistent/dir/x.pcap",
+                           "--pcap-pod nopod", "--bytes 100000000"}) {
+    CliRun r = meshsim(std::string("net-demo ") + args);
+    EXPECT_EQ(r.exit_code, 2) << args << "\n" << r.out;
+    EXPECT_NE(r.out.find("meshsim: error:"), std::string::npos) << args << "\n" << r.out;
+  }
+}
+
+TEST_F(NetDemoCli, LossSlowsTheExchangeButEveryByteComesBack) {
+  CliRun r = meshsim("net-demo --loss 0.1 --bytes 300000 --seed 5");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find(" ok "), std::string::npos);
+}
+
+}  // namespace
