@@ -391,6 +391,7 @@ class Builder {
     c.port = static_cast<uint16_t>(p.target_port);
     c.http2 = p.protocol == Protocol::kHttp2 || p.protocol == Protocol::kGrpc;
     c.description = "inbound to the application on the original destination (pod IP), source 127.0.0.6";
+    c.upstream_bind = Ipv4::of(127, 0, 0, 6);
     if (sc) {
       for (const auto& in : sc->ingress) {
         if (in.port.number != p.target_port || in.default_endpoint.empty()) continue;
@@ -404,6 +405,7 @@ class Builder {
         Ipv4 addr = ip->is_any() ? pod_.ip : *ip;
         c.type = DiscoveryType::kStatic;
         c.lb_policy = LbPolicy::kRoundRobin;
+        c.upstream_bind.reset();
         c.description = "Sidecar ingress defaultEndpoint " + in.default_endpoint;
         LbEndpoint e;
         e.address = {addr, static_cast<uint16_t>(port)};
@@ -1101,6 +1103,7 @@ class Builder {
     Cluster in = pass;
     in.name = proxy::kInboundPassthroughCluster;
     in.description = "inbound passthrough to the original destination, source 127.0.0.6";
+    in.upstream_bind = Ipv4::of(127, 0, 0, 6);
     cfg_->clusters.push_back(bh);
     cfg_->clusters.push_back(in);
     cfg_->clusters.push_back(pass);

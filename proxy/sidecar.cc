@@ -747,7 +747,7 @@ class Sidecar::Impl {
     } else {
       u->transport = std::make_unique<RawTransportSocket>();
     }
-    u->id = io_.connect(ep.address, cc.cluster->connect_timeout);
+    u->id = io_.connect(ep.address, cc.cluster->connect_timeout, cc.cluster->upstream_bind);
     ++stats_.upstream_cx_total;
     Upstream* raw = u.get();
     conns_[u->id] = std::move(u);
