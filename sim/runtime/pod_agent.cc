@@ -60,10 +60,7 @@ void PodAgent::stop() {
 
 void PodAgent::issue(bool rotation) {
   Duration now = sim_.now();
-  auto ns_sa = pod_.namespace_;
-  auto cert = ca_.issue_workload(mc_.trust_domain, pod_.namespace_, pod_.service_account, now, now + ttl_);
-  if (!cert.ok()) return;
-  secrets_.set_identity(*cert);
+  secrets_.set_identity(ca_.issue_workload(mc_.trust_domain, pod_.namespace_, pod_.service_account, now, now + ttl_));
   ++issued_;
   not_after_ = now + ttl_;
   sim_.publish(actor_, k_cert_, hash_combine(fnv1a64(spiffe_), static_cast<uint64_t>(not_after_.ns())),
