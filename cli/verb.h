@@ -26,5 +26,6 @@ void register_kernel_demo(CLI::App& app, VerbContext& ctx);
 void register_analyze(CLI::App& app, VerbContext& ctx);
 void register_proxy_config(CLI::App& app, VerbContext& ctx);
 void register_net_demo(CLI::App& app, VerbContext& ctx);
+void register_probe(CLI::App& app, VerbContext& ctx);
 
 }  // namespace meshsim::cli
