@@ -194,7 +194,7 @@ Result<ProbeResult> run_probe(std::shared_ptr<const mesh::World> world, const Pr
       }
       if (!c->client_side && c->event == TcpEvent::kAccepted) {
         f.server_host = c->host;
-        f.to = c->local;  // the destination as it arrived (after kube-proxy DNAT)
+        f.to = c->redirected ? c->original_dst : c->local;  // as it arrived (after kube-proxy DNAT)
       }
     } else if (const auto* d = std::get_if<TcpDataObservation>(&o.payload)) {
       if (d->to_client) return;
