@@ -31,8 +31,10 @@ int main_impl(int argc, char** argv) {
   app.fallthrough(false);
   VerbContext ctx;
   register_kernel_demo(app, ctx);
-  register_net_demo(app, ctx);
   register_analyze(app, ctx);
+  register_proxy_config(app, ctx);
+  register_net_demo(app, ctx);
+  register_probe(app, ctx);
 
   try {
     app.parse(argc, argv);

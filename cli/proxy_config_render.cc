@@ -294,6 +294,9 @@ ordered_json cluster_json(const Cluster& c) {
   } else if (c.tls) {
     j["transport_socket"] = upstream_tls_json(*c.tls);
   }
+  if (c.upstream_bind) {
+    j["upstream_bind_config"] = {{"source_address", {{"address", to_string(*c.upstream_bind)}, {"port_value", 0}}}};
+  }
   if (c.http2) j["typed_extension_protocol_options"] = {{"envoy.extensions.upstreams.http.v3.HttpProtocolOptions", {{"explicit_http_config", {{"http2_protocol_options", ordered_json::object()}}}}}};
   ordered_json md = ordered_json::object();
   if (!c.service.empty()) md["services"] = ordered_json::array({{{"host", c.service}}});
@@ -321,6 +324,7 @@ std::string chain_destination(const FilterChain& fc) {
     for (const auto& vh : h.route_config->virtual_hosts) {
       for (const auto& r : vh.routes) {
         if (const auto* a = std::get_if<RouteAction>(&r.action)) return "Inline Route: " + a->cluster;
+        return "Inline Route: " + r.match.value + "*";
       }
     }
     return "Inline Route: " + h.route_config->name;

@@ -23,7 +23,9 @@ struct VerbContext {
 void print_error(const std::string& message);
 
 void register_kernel_demo(CLI::App& app, VerbContext& ctx);
-void register_net_demo(CLI::App& app, VerbContext& ctx);
 void register_analyze(CLI::App& app, VerbContext& ctx);
+void register_proxy_config(CLI::App& app, VerbContext& ctx);
+void register_net_demo(CLI::App& app, VerbContext& ctx);
+void register_probe(CLI::App& app, VerbContext& ctx);
 
 }  // namespace meshsim::cli

@@ -256,6 +256,9 @@ struct Cluster {
   bool http2 = false;                                // upstream protocol for HTTP
   uint32_t max_requests_per_connection = 0;          // 0 = unlimited
   Duration idle_timeout = Duration::hours(1);
+  // upstream_bind_config: source address of upstream connections (Istio binds
+  // inbound clusters to 127.0.0.6 so the pod's iptables let them through).
+  std::optional<Ipv4> upstream_bind;
   // istio metadata: the service and subset this cluster stands for.
   std::string service;  // FQDN, "" for special clusters
   std::string subset;

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string_view>
 
@@ -47,9 +48,11 @@ class Io {
   virtual Duration now() const = 0;
 
   // Opens an upstream connection from the proxy itself (its traffic is never
-  // captured again by the pod's iptables rules). The outcome arrives later as
-  // Sidecar::on_upstream_connected(id) or on_upstream_connect_failed(id, why).
-  virtual ConnId connect(const SocketAddress& to, Duration timeout) = 0;
+  // captured again by the pod's iptables rules), bound to `source` when given
+  // (Envoy's upstream_bind_config, e.g. 127.0.0.6 for inbound clusters). The
+  // outcome arrives later as Sidecar::on_upstream_connected(id) or
+  // on_upstream_connect_failed(id, why).
+  virtual ConnId connect(const SocketAddress& to, Duration timeout, std::optional<Ipv4> source) = 0;
   // Queues bytes on an open connection, in order.
   virtual void send(ConnId id, std::span<const uint8_t> bytes) = 0;
   // Half-closes the sending direction (FIN after queued bytes).

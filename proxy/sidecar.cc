@@ -531,14 +531,17 @@ class Sidecar::Impl {
     if (!first.empty() && conns_.count(d.id)) downstream_network(d, first);
   }
 
-  // Closes a connection that never reached a network filter and logs it.
+  // Closes a connection that never reached a network filter and logs it. The
+  // listener filters only peeked at the client's bytes (MSG_PEEK), so if the
+  // client sent any, they are still unread in the socket and the kernel
+  // answers the close with RST (curl: "(56) Recv failure: Connection reset").
   void reject(Downstream& d, std::string_view why) {
     AccessLogEntry e = base_entry(d);
     e.response_flags = format_response_flags(kNoRouteFound);
     e.connection_termination_details = std::string(why);
     e.protocol = "tcp";
     log(e);
-    close_downstream(d, CloseType::kFin);
+    close_downstream(d, d.peeked.empty() ? CloseType::kFin : CloseType::kReset);
   }
 
   // --------------------------------------------------- downstream bytes --
@@ -747,7 +750,7 @@ class Sidecar::Impl {
     } else {
       u->transport = std::make_unique<RawTransportSocket>();
     }
-    u->id = io_.connect(ep.address, cc.cluster->connect_timeout);
+    u->id = io_.connect(ep.address, cc.cluster->connect_timeout, cc.cluster->upstream_bind);
     ++stats_.upstream_cx_total;
     Upstream* raw = u.get();
     conns_[u->id] = std::move(u);

@@ -14,6 +14,7 @@
 #include <variant>
 
 #include "sim/net/net_observations.h"
+#include "sim/runtime/runtime_observations.h"
 #include "sim/time.h"
 
 namespace meshsim::sim {
@@ -30,7 +31,9 @@ using ObservationPayload =
     std::variant<std::monostate, Note,
                  // virtual network (sim/net/net_observations.h)
                  TcpConnectionObservation, TcpDataObservation, TcpSegmentObservation, NodeStateObservation,
-                 PartitionObservation, KeyLogLine>;
+                 PartitionObservation, KeyLogLine,
+                 // mesh runtime (sim/runtime/runtime_observations.h)
+                 AccessLogObservation, AppOutcomeObservation, ConfigPushObservation, CertificateObservation>;
 
 struct Observation {
   Time time;

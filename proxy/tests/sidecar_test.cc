@@ -29,7 +29,7 @@ class FakeIo : public Io {
   };
 
   Duration now() const override { return now_; }
-  ConnId connect(const SocketAddress& to, Duration timeout) override {
+  ConnId connect(const SocketAddress& to, Duration timeout, std::optional<Ipv4>) override {
     ConnId id = next_id_++;
     connects.push_back({id, to, timeout});
     return id;

@@ -1,0 +1,1126 @@
+#include "mesh/control_plane.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <set>
+
+#include "mesh/policy.h"
+
+namespace meshsim::mesh {
+namespace {
+
+using proxy::Cluster;
+using proxy::ClusterLoadAssignment;
+using proxy::DiscoveryType;
+using proxy::DownstreamTlsContext;
+using proxy::FilterChain;
+using proxy::HttpConnectionManager;
+using proxy::HttpFilter;
+using proxy::LbEndpoint;
+using proxy::LbPolicy;
+using proxy::Listener;
+using proxy::ListenerFilter;
+using proxy::NetworkFilter;
+using proxy::ProxyConfig;
+using proxy::RetryPolicy;
+using proxy::Route;
+using proxy::RouteAction;
+using proxy::RouteConfiguration;
+using proxy::TcpProxy;
+using proxy::TrafficDirection;
+using proxy::TransportSocketMatch;
+using proxy::UpstreamTlsContext;
+using proxy::VirtualHost;
+
+// ALPN sets (I:pilot/pkg/networking/core/listener.go, util/util.go).
+const std::vector<std::string> kMtlsHttpAlpns = {"istio-http/1.0", "istio-http/1.1", "istio-h2"};
+const std::vector<std::string> kAllIstioMtlsAlpns = {"istio", "istio-peer-exchange", "istio-http/1.0",
+                                                     "istio-http/1.1", "istio-h2"};
+const std::vector<std::string> kMtlsTcpWithMxcAlpns = {"istio-peer-exchange", "istio"};
+
+constexpr const char* kTcpProxyName = "envoy.filters.network.tcp_proxy";
+constexpr const char* kHcmName = "envoy.filters.network.http_connection_manager";
+
+std::vector<std::string> plaintext_http_alpns(const ControlPlaneOptions& o) {
+  if (o.http10) return {"http/1.0", "http/1.1", "h2c"};
+  return {"http/1.1", "h2c"};
+}
+
+enum class ProtoClass { kHttp, kTcp, kAuto };
+ProtoClass proto_class(Protocol p) {
+  if (is_http_protocol(p)) return ProtoClass::kHttp;
+  if (p == Protocol::kUnsupported) return ProtoClass::kAuto;
+  return ProtoClass::kTcp;
+}
+
+// One row of filterchain_options.go getFilterChainMatchOptions.
+struct ChainOption {
+  std::string transport;  // "tls" | "raw_buffer"
+  std::vector<std::string> alpn;
+  bool terminate_mtls = false;
+  bool http = false;  // HCM (else tcp_proxy)
+};
+
+std::vector<ChainOption> chain_options(ProtoClass c, MtlsMode mode, const ControlPlaneOptions& o) {
+  std::vector<std::string> plain_http = plaintext_http_alpns(o);
+  switch (c) {
+    case ProtoClass::kHttp:
+      if (mode == MtlsMode::kDisable) return {{"raw_buffer", {}, false, true}};
+      if (mode == MtlsMode::kStrict) return {{"tls", {}, true, true}};
+      return {{"tls", kAllIstioMtlsAlpns, true, true}, {"raw_buffer", {}, false, true}};
+    case ProtoClass::kTcp:
+      if (mode == MtlsMode::kDisable) return {{"raw_buffer", {}, false, false}};
+      if (mode == MtlsMode::kStrict) return {{"tls", {}, true, false}};
+      return {{"tls", kAllIstioMtlsAlpns, true, false}, {"tls", {}, false, false}, {"raw_buffer", {}, false, false}};
+    case ProtoClass::kAuto:
+      if (mode == MtlsMode::kDisable) return {{"raw_buffer", plain_http, false, true}, {"raw_buffer", {}, false, false}};
+      if (mode == MtlsMode::kStrict) return {{"tls", kMtlsHttpAlpns, true, true}, {"tls", {}, true, false}};
+      return {{"tls", kMtlsHttpAlpns, true, true},
+              {"raw_buffer", plain_http, false, true},
+              {"tls", kMtlsTcpWithMxcAlpns, true, false},
+              {"raw_buffer", {}, false, false},
+              {"tls", {}, false, false}};
+  }
+  return {};
+}
+
+DownstreamTlsContext inbound_mtls_context(bool http_chain) {
+  // I:pilot/pkg/security/authn/utils.go BuildInboundTLS.
+  DownstreamTlsContext t;
+  t.require_client_certificate = true;
+  t.alpn_protocols = http_chain ? std::vector<std::string>{"h2", "http/1.1"}
+                                : std::vector<std::string>{"istio-peer-exchange", "h2", "http/1.1"};
+  return t;
+}
+
+NetworkFilter tcp_proxy_filter(const std::string& cluster, const std::string& stat_prefix) {
+  TcpProxy tp;
+  tp.cluster = cluster;
+  tp.stat_prefix = stat_prefix;
+  return {kTcpProxyName, tp};
+}
+
+std::vector<HttpFilter> inbound_http_filters() {
+  return {{"istio.metadata_exchange"}, {"envoy.filters.http.grpc_stats"}, {"envoy.filters.http.fault"},
+          {"envoy.filters.http.cors"}, {"istio.stats"}, {"envoy.filters.http.router"}};
+}
+std::vector<HttpFilter> outbound_http_filters() {
+  return {{"istio.metadata_exchange"}, {"envoy.filters.http.grpc_stats"}, {"istio.alpn"},
+          {"envoy.filters.http.fault"}, {"envoy.filters.http.cors"}, {"istio.stats"},
+          {"envoy.filters.http.router"}};
+}
+
+RetryPolicy default_retry_policy() {
+  // I:pilot/pkg/networking/core/route/retry/retry.go DefaultPolicy.
+  RetryPolicy r;
+  r.retry_on = "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes";
+  r.num_retries = 2;
+  r.previous_hosts_predicate = true;
+  r.host_selection_retry_max_attempts = 5;
+  return r;
+}
+
+std::string mode_word(MtlsMode m) { return mtls_mode_name(m); }
+
+std::string spiffe(const MeshConfig& mc, const std::string& ns_sa) {
+  size_t slash = ns_sa.find('/');
+  return "spiffe://" + mc.trust_domain + "/ns/" + ns_sa.substr(0, slash) + "/sa/" + ns_sa.substr(slash + 1);
+}
+
+bool exported_to(const std::vector<std::string>& export_to, const std::string& owner_ns, const std::string& client_ns) {
+  if (export_to.empty()) return true;
+  for (const std::string& e : export_to) {
+    if (e == "*" || e == client_ns || (e == "." && owner_ns == client_ns)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::string outbound_cluster_name(uint32_t port, std::string_view subset, std::string_view host) {
+  return "outbound|" + std::to_string(port) + "|" + std::string(subset) + "|" + std::string(host);
+}
+
+std::string inbound_cluster_name(uint32_t target_port) { return "inbound|" + std::to_string(target_port) + "||"; }
+
+std::string istio_mtls_sni(uint32_t port, std::string_view subset, std::string_view host) {
+  return "outbound_." + std::to_string(port) + "_." + std::string(subset) + "_." + std::string(host);
+}
+
+std::string sidecar_node_id(const WorldPod& pod, const MeshConfig& mesh) {
+  return "sidecar~" + to_string(pod.ip) + "~" + pod.name + "." + pod.namespace_ + "~" + pod.namespace_ + ".svc." +
+         mesh.cluster_domain;
+}
+
+std::vector<InboundPortPlan> plan_inbound_ports(const World& w, const WorldPod& pod) {
+  std::map<uint32_t, InboundPortPlan> by_target;
+  int32_t idx = w.pod_index(&pod);
+  const SidecarResource* sc = sidecar_for(w, pod.namespace_, pod.labels);
+  if (sc && !sc->ingress.empty()) {
+    for (const IstioIngressListener& in : sc->ingress) {
+      InboundPortPlan p;
+      p.target_port = in.port.number;
+      p.service_port = in.port.number;
+      p.protocol = parse_protocol(in.port.protocol);
+      by_target.emplace(p.target_port, p);
+    }
+  } else {
+    // Services select the pod oldest first (Istio's ServiceTargets order).
+    std::vector<const WorldService*> svcs = w.services_of_pod(idx);
+    std::stable_sort(svcs.begin(), svcs.end(), [&](const WorldService* a, const WorldService* b) {
+      return a->source_index < b->source_index;
+    });
+    for (const WorldService* s : svcs) {
+      for (const ServicePortInfo& sp : s->ports) {
+        if (sp.protocol == Protocol::kUdp) continue;
+        auto eps = s->endpoints.find(sp.port);
+        if (eps == s->endpoints.end()) continue;
+        for (const Endpoint& e : eps->second) {
+          if (e.pod != idx) continue;
+          InboundPortPlan p;
+          p.target_port = e.port;
+          p.service_port = sp.port;
+          p.protocol = sp.protocol;
+          p.service_host = s->hostname;
+          by_target.emplace(p.target_port, p);  // first (oldest) service wins
+          break;
+        }
+      }
+    }
+  }
+  std::vector<InboundPortPlan> out;
+  for (auto& [port, p] : by_target) {
+    p.mtls = effective_peer_authentication(w, pod, port);
+    out.push_back(p);
+  }
+  return out;
+}
+
+namespace {
+
+class Builder {
+ public:
+  Builder(const World& w, const WorldPod& pod, const ControlPlaneOptions& o)
+      : w_(w), mc_(w.mesh_config()), pod_(pod), o_(o) {}
+
+  std::shared_ptr<ProxyConfig> build() {
+    cfg_ = std::make_shared<ProxyConfig>();
+    cfg_->node_id = sidecar_node_id(pod_, mc_);
+    cfg_->version = o_.version;
+    build_outbound();
+    build_virtual_outbound();
+    build_inbound();
+    build_static_listeners();
+    build_special_clusters();
+    return cfg_;
+  }
+
+ private:
+  // ------------------------------------------------------------- inbound --
+  void build_inbound() {
+    Listener l;
+    l.name = "virtualInbound";
+    l.address = {Ipv4::any(), static_cast<uint16_t>(mc_.proxy_inbound_listen_port)};
+    l.direction = TrafficDirection::kInbound;
+    l.use_original_dst = true;
+    l.listener_filters_timeout = mc_.protocol_detection_timeout;
+    l.continue_on_listener_filters_timeout = true;
+
+    // 1. loop prevention
+    FilterChain bh;
+    bh.name = "virtualInbound-blackhole";
+    bh.match.destination_port = static_cast<uint16_t>(mc_.proxy_inbound_listen_port);
+    bh.filters.push_back(tcp_proxy_filter(proxy::kBlackHoleCluster, proxy::kBlackHoleCluster));
+    bh.description = "loop prevention: traffic addressed to 15006 itself";
+    l.filter_chains.push_back(bh);
+
+    std::vector<InboundPortPlan> ports = plan_inbound_ports(w_, pod_);
+    std::set<uint32_t> service_ports;
+    for (const auto& p : ports) service_ports.insert(p.target_port);
+
+    // 2. passthrough chains: port 0, plus port-level mTLS ports not in any service.
+    struct PortNeeds {
+      bool tls = false, http = false;
+    };
+    std::map<uint32_t, PortNeeds> needs;  // 0 = catch-all
+    MtlsDecision workload_mode = effective_peer_authentication(w_, pod_, 0);
+    auto add_passthrough = [&](std::optional<uint16_t> port, const MtlsDecision& m) {
+      for (const ChainOption& opt : chain_options(ProtoClass::kAuto, m.mode, o_)) {
+        FilterChain fc;
+        fc.name = opt.http ? "virtualInbound-catchall-http" : "virtualInbound";
+        fc.match.destination_port = port;
+        fc.match.transport_protocol = opt.transport;
+        fc.match.application_protocols = opt.alpn;
+        if (opt.terminate_mtls) fc.tls = inbound_mtls_context(opt.http);
+        if (opt.http) {
+          fc.filters.push_back(inbound_hcm(proxy::kInboundPassthroughCluster, "inbound|http|0", ":0/*",
+                                           proxy::kInboundPassthroughCluster));
+        } else {
+          fc.filters.push_back(tcp_proxy_filter(proxy::kInboundPassthroughCluster, proxy::kInboundPassthroughCluster));
+        }
+        fc.description = "passthrough (" + mode_word(m.mode) + ": " + m.reason + ")";
+        PortNeeds& n = needs[port.value_or(0)];
+        n.tls |= opt.transport == "tls";
+        n.http |= has_http_alpn(opt.alpn);
+        l.filter_chains.push_back(std::move(fc));
+      }
+    };
+    add_passthrough(std::nullopt, workload_mode);
+    PeerAuthenticationSelection sel = select_peer_authentications(w_, pod_.namespace_, pod_.labels);
+    if (sel.workload) {
+      for (const auto& [port, mode] : sel.workload->port_level_mtls) {
+        if (service_ports.count(port)) continue;
+        add_passthrough(static_cast<uint16_t>(port), effective_peer_authentication(w_, pod_, port));
+      }
+    }
+
+    // 3. one set of chains per workload port.
+    const SidecarResource* sc = sidecar_for(w_, pod_.namespace_, pod_.labels);
+    bool from_sidecar = sc && !sc->ingress.empty();
+    for (const InboundPortPlan& p : ports) {
+      std::string chain_name = (from_sidecar ? to_string(pod_.ip) : std::string("0.0.0.0")) + "_" +
+                               std::to_string(p.target_port);
+      std::string cluster = inbound_cluster_name(p.target_port);
+      ProtoClass pc = proto_class(p.protocol);
+      for (const ChainOption& opt : chain_options(pc, p.mtls.mode, o_)) {
+        FilterChain fc;
+        fc.name = chain_name;
+        fc.match.destination_port = static_cast<uint16_t>(p.target_port);
+        fc.match.transport_protocol = opt.transport;
+        fc.match.application_protocols = opt.alpn;
+        if (opt.terminate_mtls) fc.tls = inbound_mtls_context(opt.http);
+        if (opt.http) {
+          fc.filters.push_back(inbound_hcm(cluster, "inbound|http|" + std::to_string(p.service_port),
+                                           p.service_host + ":" + std::to_string(p.service_port) + "/*",
+                                           "inbound_0.0.0.0_" + std::to_string(p.target_port) + ";"));
+        } else {
+          fc.filters.push_back(tcp_proxy_filter(cluster, cluster));
+        }
+        fc.description = std::string(protocol_name(p.protocol)) + " port, " + mode_word(p.mtls.mode) +
+                         " (" + p.mtls.reason + ")" +
+                         (opt.terminate_mtls ? ", terminates mTLS" : (opt.transport == "tls" ? ", TLS passthrough" : ""));
+        PortNeeds& n = needs[p.target_port];
+        n.tls |= opt.transport == "tls";
+        n.http |= has_http_alpn(opt.alpn);
+        l.filter_chains.push_back(std::move(fc));
+      }
+      add_inbound_cluster(p, from_sidecar ? sc : nullptr);
+    }
+    needs[mc_.proxy_inbound_listen_port];  // the blackhole port needs neither
+
+    // Listener filters (listener_inbound.go populateListenerFilters).
+    l.listener_filters.push_back({proxy::kOriginalDstFilter, {}});
+    bool any_tls = false, any_http = false;
+    for (const auto& [port, n] : needs) {
+      any_tls |= n.tls;
+      any_http |= n.http;
+    }
+    if (any_tls) l.listener_filters.push_back({proxy::kTlsInspectorFilter, predicate(needs, true)});
+    if (any_http) l.listener_filters.push_back({proxy::kHttpInspectorFilter, predicate(needs, false)});
+    cfg_->listeners.push_back(std::move(l));
+  }
+
+  template <typename Needs>
+  proxy::ListenerFilterPredicate predicate(const Needs& needs, bool tls) {
+    auto need = [&](const auto& n) { return tls ? n.tls : n.http; };
+    proxy::ListenerFilterPredicate p;
+    auto zero = needs.find(0);
+    bool catch_all = zero != needs.end() && need(zero->second);
+    if (catch_all) {
+      // Disabled on each port whose chains do not need it.
+      for (const auto& [port, n] : needs) {
+        if (port != 0 && !need(n)) p.ports.push_back(static_cast<uint16_t>(port));
+      }
+      p.never_disabled = p.ports.empty();
+    } else {
+      // Enabled only on the ports that need it.
+      for (const auto& [port, n] : needs) {
+        if (port != 0 && need(n)) p.ports.push_back(static_cast<uint16_t>(port));
+      }
+      p.never_disabled = false;
+      p.invert = true;
+    }
+    return p;
+  }
+
+  static bool has_http_alpn(const std::vector<std::string>& alpn) {
+    return std::find(alpn.begin(), alpn.end(), "http/1.1") != alpn.end() ||
+           std::find(alpn.begin(), alpn.end(), "h2c") != alpn.end();
+  }
+
+  NetworkFilter inbound_hcm(const std::string& cluster, const std::string& vhost_name, const std::string& decorator,
+                            const std::string& stat_prefix) {
+    auto rc = std::make_shared<RouteConfiguration>();
+    rc->name = cluster;
+    VirtualHost vh;
+    vh.name = vhost_name;
+    vh.domains = {"*"};
+    Route r;
+    r.name = "default";
+    r.match.kind = proxy::RouteMatch::Kind::kPrefix;
+    r.match.value = "/";
+    RouteAction a;
+    a.cluster = cluster;
+    RetryPolicy retry;
+    retry.retry_on = "reset-before-request";
+    retry.num_retries = 2;
+    a.retry_policy = retry;
+    r.action = a;
+    r.decorator_operation = decorator;
+    vh.routes.push_back(r);
+    rc->virtual_hosts.push_back(vh);
+    HttpConnectionManager h;
+    h.stat_prefix = stat_prefix;
+    h.route_config = rc;
+    h.direction = TrafficDirection::kInbound;
+    h.forward_client_cert = HttpConnectionManager::ForwardClientCert::kAppendForward;
+    h.server_name = "istio-envoy";
+    h.accept_http_10 = o_.http10;
+    h.http_filters = inbound_http_filters();
+    return {kHcmName, h};
+  }
+
+  void add_inbound_cluster(const InboundPortPlan& p, const SidecarResource* sc) {
+    Cluster c;
+    c.name = inbound_cluster_name(p.target_port);
+    c.type = DiscoveryType::kOriginalDst;
+    c.lb_policy = LbPolicy::kClusterProvided;
+    c.connect_timeout = mc_.connect_timeout;
+    c.service = p.service_host;
+    c.port = static_cast<uint16_t>(p.target_port);
+    c.http2 = p.protocol == Protocol::kHttp2 || p.protocol == Protocol::kGrpc;
+    c.description = "inbound to the application on the original destination (pod IP), source 127.0.0.6";
+    c.upstream_bind = Ipv4::of(127, 0, 0, 6);
+    if (sc) {
+      for (const auto& in : sc->ingress) {
+        if (in.port.number != p.target_port || in.default_endpoint.empty()) continue;
+        // "127.0.0.1:8080" / "0.0.0.0:8080" → a STATIC endpoint (TestInboundClusters).
+        std::string ep = in.default_endpoint;
+        size_t colon = ep.rfind(':');
+        if (colon == std::string::npos) break;
+        auto ip = parse_ipv4(ep.substr(0, colon));
+        uint32_t port = static_cast<uint32_t>(std::stoul(ep.substr(colon + 1)));
+        if (!ip.ok()) break;
+        Ipv4 addr = ip->is_any() ? pod_.ip : *ip;
+        c.type = DiscoveryType::kStatic;
+        c.lb_policy = LbPolicy::kRoundRobin;
+        c.upstream_bind.reset();
+        c.description = "Sidecar ingress defaultEndpoint " + in.default_endpoint;
+        LbEndpoint e;
+        e.address = {addr, static_cast<uint16_t>(port)};
+        cfg_->endpoints.push_back({c.name, {e}});
+      }
+    }
+    cfg_->clusters.push_back(std::move(c));
+  }
+
+  // ------------------------------------------------------------ outbound --
+  struct OutboundListenerPlan {
+    Listener listener;
+    bool http_chain = false;
+  };
+
+  void build_outbound() {
+    std::map<std::string, Listener> listeners;  // by name; sorted output
+    std::map<uint32_t, std::vector<std::pair<const WorldService*, const ServicePortInfo*>>> http_ports;
+    bool registry_only = registry_only_mode();
+    const auto& services = w_.services();
+    for (const WorldService& s : services) {
+      if (!exported_to(s.export_to, s.namespace_, pod_.namespace_)) continue;
+      for (const ServicePortInfo& sp : s.ports) {
+        if (sp.protocol == Protocol::kUdp) continue;
+        add_clusters(s, sp);
+        ProtoClass pc = proto_class(sp.protocol);
+        if (pc == ProtoClass::kHttp) {
+          http_ports[sp.port].push_back({&s, &sp});
+          continue;
+        }
+        std::vector<Ipv4> binds;
+        bool wildcard = false;
+        if (s.headless && s.resolution == ServiceEntryResolution::kNone && s.origin == WorldService::Origin::kKubernetes) {
+          auto eps = s.endpoints.find(sp.port);
+          if (eps != s.endpoints.end()) {
+            for (const Endpoint& e : eps->second) {
+              if (e.has_ip && e.ip != pod_.ip) binds.push_back(e.ip);
+            }
+          }
+        } else if (s.has_vip) {
+          binds.push_back(s.vip);
+        } else {
+          wildcard = true;
+          binds.push_back(Ipv4::any());
+        }
+        for (Ipv4 bind : binds) {
+          std::string name = to_string(bind) + "_" + std::to_string(sp.port);
+          if (listeners.count(name)) continue;  // first service wins (a conflict in Istio too)
+          Listener l = outbound_listener(name, {bind, static_cast<uint16_t>(sp.port)});
+          std::vector<FilterChain> tcp_chains = tcp_chains_for(s, sp, wildcard);
+          if (pc == ProtoClass::kAuto) {
+            FilterChain http;
+            http.match.transport_protocol = "raw_buffer";
+            http.match.application_protocols = plaintext_http_alpns(o_);
+            std::string rc_name = s.hostname + ":" + std::to_string(sp.port);
+            http.filters.push_back(outbound_hcm(rc_name, sp.port));
+            http.description = "auto-detected HTTP to " + s.hostname;
+            l.filter_chains.push_back(http);
+            build_sniffed_route(s, sp, rc_name);
+            add_sniffing_filters(l);
+          }
+          for (auto& fc : tcp_chains) l.filter_chains.push_back(fc);
+          finalize_outbound_listener(l, registry_only);
+          listeners.emplace(name, std::move(l));
+        }
+      }
+    }
+    // HTTP ports: one wildcard listener and one route config per port.
+    for (auto& [port, svcs] : http_ports) {
+      std::string name = "0.0.0.0_" + std::to_string(port);
+      Listener l;
+      auto existing = listeners.find(name);
+      if (existing != listeners.end()) {
+        // A TCP service without VIP on the same port: HTTP + TCP merge into a sniffed listener.
+        l = existing->second;
+      } else {
+        l = outbound_listener(name, {Ipv4::any(), static_cast<uint16_t>(port)});
+      }
+      FilterChain http;
+      http.match.transport_protocol = "raw_buffer";
+      http.match.application_protocols = plaintext_http_alpns(o_);
+      http.filters.push_back(outbound_hcm(std::to_string(port), port));
+      http.description = "HTTP services on port " + std::to_string(port);
+      l.filter_chains.insert(l.filter_chains.begin(), http);
+      add_sniffing_filters(l);
+      finalize_outbound_listener(l, registry_only);
+      listeners[name] = std::move(l);
+      build_port_route(port, svcs, registry_only);
+    }
+    for (auto& [name, l] : listeners) cfg_->listeners.push_back(std::move(l));
+  }
+
+  bool registry_only_mode() const {
+    const SidecarResource* sc = sidecar_for(w_, pod_.namespace_, pod_.labels);
+    if (sc && !sc->outbound_traffic_policy.empty()) return sc->outbound_traffic_policy == "REGISTRY_ONLY";
+    return mc_.outbound_traffic_policy == MeshConfig::OutboundTrafficPolicy::kRegistryOnly;
+  }
+
+  Listener outbound_listener(const std::string& name, SocketAddress addr) {
+    Listener l;
+    l.name = name;
+    l.address = addr;
+    l.direction = TrafficDirection::kOutbound;
+    l.bind_to_port = false;
+    l.continue_on_listener_filters_timeout = true;
+    return l;
+  }
+
+  void add_sniffing_filters(Listener& l) {
+    if (l.has_listener_filter(proxy::kHttpInspectorFilter)) return;
+    l.listener_filters.push_back({proxy::kTlsInspectorFilter, {}});
+    l.listener_filters.push_back({proxy::kHttpInspectorFilter, {}});
+    l.listener_filters_timeout = mc_.protocol_detection_timeout;
+  }
+
+  // A match-all chain moves to default_filter_chain unless it is the only one;
+  // without one, Istio adds PassthroughFilterChain.
+  void finalize_outbound_listener(Listener& l, bool registry_only) {
+    auto is_match_all = [](const FilterChain& fc) {
+      const auto& m = fc.match;
+      return !m.destination_port && m.prefix_ranges.empty() && m.server_names.empty() && m.transport_protocol.empty() &&
+             m.application_protocols.empty();
+    };
+    if (l.filter_chains.size() > 1) {
+      for (size_t i = 0; i < l.filter_chains.size(); ++i) {
+        if (is_match_all(l.filter_chains[i])) {
+          l.default_filter_chain = l.filter_chains[i];
+          l.filter_chains.erase(l.filter_chains.begin() + static_cast<std::ptrdiff_t>(i));
+          break;
+        }
+      }
+    }
+    bool has_default = l.default_filter_chain.has_value() || (l.filter_chains.size() == 1 && is_match_all(l.filter_chains[0]));
+    if (!has_default) {
+      FilterChain pf;
+      pf.name = "PassthroughFilterChain";
+      const char* c = registry_only ? proxy::kBlackHoleCluster : proxy::kPassthroughCluster;
+      pf.filters.push_back(tcp_proxy_filter(c, c));
+      pf.description = registry_only ? "REGISTRY_ONLY: unmatched traffic is dropped" : "ALLOW_ANY: unmatched traffic passes through";
+      l.default_filter_chain = pf;
+    }
+  }
+
+  // tcp_proxy chains of a TCP/TLS/auto service port (VirtualService tcp/tls routes applied).
+  std::vector<FilterChain> tcp_chains_for(const WorldService& s, const ServicePortInfo& sp, bool wildcard) {
+    std::vector<FilterChain> out;
+    const VirtualService* vs = virtual_service_for(s);
+    std::string default_cluster = outbound_cluster_name(sp.port, "", s.hostname);
+    if (vs) {
+      // TLS routes (SNI) for TLS/HTTPS ports.
+      if (sp.protocol == Protocol::kTls || sp.protocol == Protocol::kHttps) {
+        for (const TlsRoute& tr : vs->tls) {
+          for (const TlsMatchAttributes& m : tr.match) {
+            if (m.port && *m.port != sp.port) continue;
+            FilterChain fc;
+            fc.match.server_names = m.sni_hosts;
+            fc.filters.push_back(tcp_route_filter(tr.route, sp.port, vs->meta.namespace_, default_cluster));
+            fc.description = "VirtualService " + vs->meta.namespace_ + "/" + vs->meta.name + " tls route";
+            out.push_back(fc);
+          }
+        }
+      }
+      for (const TcpRoute& tr : vs->tcp) {
+        bool applies = tr.match.empty();
+        for (const auto& m : tr.match) applies |= !m.port || *m.port == sp.port;
+        if (!applies) continue;
+        FilterChain fc;
+        fc.filters.push_back(tcp_route_filter(tr.route, sp.port, vs->meta.namespace_, default_cluster));
+        fc.description = "VirtualService " + vs->meta.namespace_ + "/" + vs->meta.name + " tcp route";
+        out.push_back(fc);
+        break;
+      }
+    }
+    if (out.empty() || !std::any_of(out.begin(), out.end(), [](const FilterChain& c) { return c.match.server_names.empty(); })) {
+      FilterChain fc;
+      if (wildcard && (sp.protocol == Protocol::kTls || sp.protocol == Protocol::kHttps)) {
+        fc.match.server_names = {s.hostname};
+      }
+      fc.filters.push_back(tcp_proxy_filter(default_cluster, default_cluster));
+      fc.description = std::string(protocol_name(sp.protocol)) + " to " + s.hostname;
+      out.push_back(fc);
+    }
+    return out;
+  }
+
+  NetworkFilter tcp_route_filter(const std::vector<RouteDestination>& route, uint32_t port, const std::string& vs_ns,
+                                 const std::string& fallback) {
+    TcpProxy tp;
+    if (route.size() == 1 || route.empty()) {
+      tp.cluster = route.empty() ? fallback : destination_cluster(route[0].destination, port, vs_ns);
+      tp.stat_prefix = tp.cluster;
+    } else {
+      for (const auto& d : route) {
+        tp.weighted_clusters.push_back({destination_cluster(d.destination, port, vs_ns), static_cast<uint32_t>(d.weight)});
+      }
+      tp.stat_prefix = fallback;
+    }
+    return {kTcpProxyName, tp};
+  }
+
+  std::string destination_cluster(const Destination& d, uint32_t port, const std::string& vs_ns) {
+    std::string host = w_.config_host_to_fqdn(d.host, vs_ns);
+    return outbound_cluster_name(d.port.value_or(port), d.subset, host);
+  }
+
+  NetworkFilter outbound_hcm(const std::string& rds, uint32_t port) {
+    HttpConnectionManager h;
+    h.stat_prefix = "outbound_0.0.0.0_" + std::to_string(port) + ";";
+    h.route_config_name = rds;
+    h.direction = TrafficDirection::kOutbound;
+    h.server_name = "envoy";
+    h.accept_http_10 = o_.http10;
+    h.http_filters = outbound_http_filters();
+    return {kHcmName, h};
+  }
+
+  // The oldest VirtualService (bound to the mesh, visible here) naming s.
+  const VirtualService* virtual_service_for(const WorldService& s) {
+    const VirtualService* best = nullptr;
+    for (const VirtualService& vs : w_.resources().virtual_services) {
+      if (!vs.gateways.empty() && std::find(vs.gateways.begin(), vs.gateways.end(), "mesh") == vs.gateways.end()) continue;
+      if (!exported_to(vs.export_to, vs.meta.namespace_, pod_.namespace_)) continue;
+      bool names = false;
+      for (const std::string& h : vs.hosts) names |= host_matches(w_.config_host_to_fqdn(h, vs.meta.namespace_), s.hostname);
+      if (!names) continue;
+      if (!best || created_before(vs, *best)) best = &vs;
+    }
+    return best;
+  }
+
+  std::vector<std::string> vhost_domains(const WorldService& s) {
+    // httproute.go generateVirtualHostDomains (ignore-port mode).
+    std::vector<std::string> d = {s.hostname, s.hostname + "."};
+    if (s.origin == WorldService::Origin::kKubernetes) {
+      if (s.namespace_ == pod_.namespace_) {
+        d.push_back(s.name);
+        d.push_back(s.name + "." + s.namespace_ + ".svc");
+        d.push_back(s.name + "." + s.namespace_);
+      } else {
+        d.push_back(s.name + "." + s.namespace_);
+        d.push_back(s.name + "." + s.namespace_ + ".svc");
+      }
+      if (s.headless) d.push_back("*." + s.hostname);
+    }
+    if (s.has_vip) d.push_back(to_string(s.vip));
+    std::vector<std::string> out;
+    for (auto& x : d) {
+      if (std::find(out.begin(), out.end(), x) == out.end()) out.push_back(x);
+    }
+    return out;
+  }
+
+  void build_port_route(uint32_t port, const std::vector<std::pair<const WorldService*, const ServicePortInfo*>>& svcs,
+                        bool registry_only) {
+    auto rc = std::make_shared<RouteConfiguration>();
+    rc->name = std::to_string(port);
+    rc->ignore_port_in_host_matching = true;
+    std::vector<VirtualHost> vhs;
+    for (const auto& [s, sp] : svcs) {
+      VirtualHost vh;
+      vh.name = s->hostname + ":" + std::to_string(port);
+      vh.domains = vhost_domains(*s);
+      vh.include_request_attempt_count = true;
+      vh.routes = http_routes(*s, port);
+      vhs.push_back(std::move(vh));
+    }
+    std::sort(vhs.begin(), vhs.end(), [](const VirtualHost& a, const VirtualHost& b) { return a.name < b.name; });
+    VirtualHost catch_all;
+    catch_all.include_request_attempt_count = true;
+    catch_all.domains = {"*"};
+    Route r;
+    r.match.kind = proxy::RouteMatch::Kind::kPrefix;
+    r.match.value = "/";
+    if (registry_only) {
+      catch_all.name = "block_all";
+      r.name = "block_all";
+      r.action = proxy::DirectResponse{502, ""};
+    } else {
+      catch_all.name = "allow_any";
+      r.name = "allow_any";
+      RouteAction a;
+      a.cluster = proxy::kPassthroughCluster;
+      r.action = a;
+    }
+    catch_all.routes.push_back(r);
+    vhs.push_back(catch_all);
+    rc->virtual_hosts = std::move(vhs);
+    cfg_->routes.push_back(rc);
+  }
+
+  void build_sniffed_route(const WorldService& s, const ServicePortInfo& sp, const std::string& name) {
+    for (const auto& existing : cfg_->routes) {
+      if (existing->name == name) return;
+    }
+    auto rc = std::make_shared<RouteConfiguration>();
+    rc->name = name;
+    rc->ignore_port_in_host_matching = true;
+    VirtualHost vh;
+    vh.name = name;
+    vh.domains = {"*"};
+    vh.include_request_attempt_count = true;
+    vh.routes = http_routes(s, sp.port);
+    rc->virtual_hosts.push_back(vh);
+    cfg_->routes.push_back(rc);
+  }
+
+  std::vector<Route> http_routes(const WorldService& s, uint32_t port) {
+    std::string decorator = s.hostname + ":" + std::to_string(port) + "/*";
+    const VirtualService* vs = virtual_service_for(s);
+    std::vector<Route> out;
+    if (vs && !vs->http.empty()) {
+      for (const HttpRoute& hr : vs->http) {
+        std::vector<const HttpMatchRequest*> matches;
+        for (const auto& m : hr.match) {
+          if (!m.port || *m.port == port) matches.push_back(&m);
+        }
+        if (!hr.match.empty() && matches.empty()) continue;  // no match applies to this port
+        Route base;
+        base.name = hr.name;
+        base.decorator_operation = hr.name.empty() ? decorator : hr.name;
+        if (hr.direct_response) {
+          base.action = proxy::DirectResponse{hr.direct_response->status, hr.direct_response->body};
+        } else if (hr.redirect) {
+          base.action = proxy::DirectResponse{hr.redirect->redirect_code, ""};
+        } else {
+          RouteAction a;
+          if (hr.route.size() == 1) {
+            a.cluster = destination_cluster(hr.route[0].destination, port, vs->meta.namespace_);
+          } else {
+            for (const auto& d : hr.route) {
+              a.weighted_clusters.push_back(
+                  {destination_cluster(d.destination, port, vs->meta.namespace_), static_cast<uint32_t>(d.weight)});
+            }
+          }
+          if (hr.rewrite) {
+            a.prefix_rewrite = hr.rewrite->uri;
+            a.host_rewrite = hr.rewrite->authority;
+          }
+          if (hr.fault) {
+            // Fault injection disables the VS timeout and retries (API docs).
+            proxy::FaultPolicy f;
+            if (hr.fault->delay && hr.fault->delay->fixed_delay) {
+              f.delay = *hr.fault->delay->fixed_delay;
+              f.delay_per_million = per_million(hr.fault->delay->percentage, hr.fault->delay->percent);
+            }
+            if (hr.fault->abort && hr.fault->abort->http_status) {
+              f.abort_http_status = static_cast<uint32_t>(*hr.fault->abort->http_status);
+              f.abort_per_million = per_million(hr.fault->abort->percentage, std::nullopt);
+            }
+            base.fault = f;
+          } else {
+            if (hr.timeout) a.timeout = *hr.timeout;
+            if (hr.retries) {
+              if (hr.retries->attempts > 0) a.retry_policy = vs_retry(*hr.retries);
+            } else {
+              a.retry_policy = default_retry_policy();
+            }
+          }
+          base.action = a;
+        }
+        if (matches.empty()) {
+          base.match.kind = proxy::RouteMatch::Kind::kPrefix;
+          base.match.value = "/";
+          out.push_back(base);
+          continue;
+        }
+        for (const HttpMatchRequest* m : matches) {
+          Route r = base;
+          r.match = convert_match(*m);
+          if (!m->name.empty()) r.name = hr.name.empty() ? m->name : hr.name + "." + m->name;
+          out.push_back(r);
+        }
+      }
+      return out;
+    }
+    Route r;
+    r.name = "default";
+    r.match.kind = proxy::RouteMatch::Kind::kPrefix;
+    r.match.value = "/";
+    r.decorator_operation = decorator;
+    RouteAction a;
+    a.cluster = outbound_cluster_name(port, "", s.hostname);
+    a.retry_policy = default_retry_policy();
+    r.action = a;
+    out.push_back(r);
+    return out;
+  }
+
+  static uint32_t per_million(const std::optional<double>& pct, const std::optional<int32_t>& deprecated_percent) {
+    if (pct) return static_cast<uint32_t>(std::llround(std::clamp(*pct, 0.0, 100.0) * 10000.0));
+    if (deprecated_percent) return static_cast<uint32_t>(std::clamp(*deprecated_percent, 0, 100)) * 10000u;
+    return 0;  // no percentage: never fires
+  }
+
+  static RetryPolicy vs_retry(const HttpRetry& r) {
+    RetryPolicy p;
+    p.num_retries = static_cast<uint32_t>(r.attempts);
+    if (r.per_try_timeout) p.per_try_timeout = *r.per_try_timeout;
+    std::string on = r.retry_on.empty() ? "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes"
+                                        : std::string();
+    bool codes = false;
+    std::string_view s = r.retry_on;
+    while (!s.empty()) {
+      size_t c = s.find(',');
+      std::string t(s.substr(0, c));
+      t.erase(0, t.find_first_not_of(' '));
+      t.erase(t.find_last_not_of(' ') + 1);
+      if (!t.empty() && std::all_of(t.begin(), t.end(), [](char ch) { return ch >= '0' && ch <= '9'; })) {
+        p.retriable_status_codes.push_back(static_cast<uint32_t>(std::stoul(t)));
+        codes = true;
+      } else if (!t.empty()) {
+        on += (on.empty() ? "" : ",") + t;
+      }
+      if (c == std::string_view::npos) break;
+      s.remove_prefix(c + 1);
+    }
+    if (codes && on.find("retriable-status-codes") == std::string::npos) on += ",retriable-status-codes";
+    p.retry_on = on;
+    p.previous_hosts_predicate = true;
+    p.host_selection_retry_max_attempts = 5;
+    return p;
+  }
+
+  static proxy::RouteMatch convert_match(const HttpMatchRequest& m) {
+    proxy::RouteMatch r;
+    r.case_sensitive = !m.ignore_uri_case;
+    if (m.uri) {
+      switch (m.uri->type) {
+        case StringMatch::Type::kExact: r.kind = proxy::RouteMatch::Kind::kPath; break;
+        case StringMatch::Type::kPrefix: r.kind = proxy::RouteMatch::Kind::kPrefix; break;
+        case StringMatch::Type::kRegex: r.kind = proxy::RouteMatch::Kind::kRegex; break;
+      }
+      r.value = m.uri->value;
+    } else {
+      r.kind = proxy::RouteMatch::Kind::kPrefix;
+      r.value = "/";
+    }
+    auto header = [](const std::string& name, const StringMatch& sm, bool invert) {
+      proxy::HeaderMatcher h;
+      h.name = name;
+      h.value = sm.value;
+      h.invert = invert;
+      switch (sm.type) {
+        case StringMatch::Type::kExact: h.kind = proxy::HeaderMatcher::Kind::kExact; break;
+        case StringMatch::Type::kPrefix: h.kind = proxy::HeaderMatcher::Kind::kPrefix; break;
+        case StringMatch::Type::kRegex: h.kind = proxy::HeaderMatcher::Kind::kRegex; break;
+      }
+      if (sm.type == StringMatch::Type::kPrefix && sm.value.empty()) h.kind = proxy::HeaderMatcher::Kind::kPresent;
+      return h;
+    };
+    for (const auto& [name, sm] : m.headers) r.headers.push_back(header(name, sm, false));
+    for (const auto& [name, sm] : m.without_headers) r.headers.push_back(header(name, sm, true));
+    if (m.method) r.headers.push_back(header(":method", *m.method, false));
+    if (m.authority) r.headers.push_back(header(":authority", *m.authority, false));
+    for (const auto& [name, sm] : m.query_params) r.query_parameters.push_back(header(name, sm, false));
+    return r;
+  }
+
+  // ------------------------------------------------------------ clusters --
+  void add_clusters(const WorldService& s, const ServicePortInfo& sp) {
+    DestinationRuleChoice drc = choose_destination_rule(w_, pod_.namespace_, s);
+    add_cluster(s, sp, "", drc);
+    if (drc.rule) {
+      for (const Subset& sub : drc.rule->subsets) add_cluster(s, sp, sub.name, drc);
+    }
+  }
+
+  void add_cluster(const WorldService& s, const ServicePortInfo& sp, const std::string& subset,
+                   const DestinationRuleChoice& drc) {
+    Cluster c;
+    c.name = outbound_cluster_name(sp.port, subset, s.hostname);
+    c.service = s.hostname;
+    c.subset = subset;
+    c.port = static_cast<uint16_t>(sp.port);
+    c.connect_timeout = mc_.connect_timeout;
+    c.http2 = sp.protocol == Protocol::kHttp2 || sp.protocol == Protocol::kGrpc;
+    std::optional<TrafficPolicy> tp = merged_traffic_policy(drc.rule, subset, sp.port);
+    bool passthrough_lb = false;
+    if (tp && tp->load_balancer) {
+      switch (tp->load_balancer->simple) {
+        case SimpleLb::kRoundRobin: c.lb_policy = LbPolicy::kRoundRobin; break;
+        case SimpleLb::kRandom: c.lb_policy = LbPolicy::kRandom; break;
+        case SimpleLb::kPassthrough: passthrough_lb = true; break;
+        default: c.lb_policy = LbPolicy::kLeastRequest; break;
+      }
+    }
+    bool headless_passthrough = s.headless && s.origin == WorldService::Origin::kKubernetes;
+    if (passthrough_lb || headless_passthrough) {
+      c.type = DiscoveryType::kOriginalDst;
+      c.lb_policy = LbPolicy::kClusterProvided;
+    }
+    if (tp && tp->connection_pool) {
+      const auto& cp = *tp->connection_pool;
+      if (cp.tcp) {
+        if (cp.tcp->connect_timeout) c.connect_timeout = *cp.tcp->connect_timeout;
+        if (cp.tcp->max_connections) c.circuit_breakers.max_connections = static_cast<uint32_t>(*cp.tcp->max_connections);
+        if (cp.tcp->idle_timeout) c.idle_timeout = *cp.tcp->idle_timeout;
+      }
+      if (cp.http) {
+        if (cp.http->http1_max_pending_requests) c.circuit_breakers.max_pending_requests = static_cast<uint32_t>(*cp.http->http1_max_pending_requests);
+        if (cp.http->http2_max_requests) c.circuit_breakers.max_requests = static_cast<uint32_t>(*cp.http->http2_max_requests);
+        if (cp.http->max_retries) c.circuit_breakers.max_retries = static_cast<uint32_t>(*cp.http->max_retries);
+        if (cp.http->max_requests_per_connection) c.max_requests_per_connection = static_cast<uint32_t>(*cp.http->max_requests_per_connection);
+        if (cp.http->idle_timeout) c.idle_timeout = *cp.http->idle_timeout;
+      }
+    }
+    std::string dr_name = drc.rule ? drc.rule->meta.name + "." + drc.rule->meta.namespace_ : "";
+    // TLS: cluster layer (cluster_tls.go buildUpstreamTLSSettings).
+    bool auto_mtls = false;
+    std::string why;
+    if (tp && tp->tls) {
+      const ClientTls& t = *tp->tls;
+      switch (t.mode) {
+        case ClientTlsMode::kDisable:
+          why = "DestinationRule " + dr_name + " tls DISABLE";
+          break;
+        case ClientTlsMode::kIstioMutual:
+          c.tls = istio_mutual(s, sp, subset, &t);
+          why = "DestinationRule " + dr_name + " tls ISTIO_MUTUAL";
+          break;
+        case ClientTlsMode::kSimple:
+        case ClientTlsMode::kMutual: {
+          UpstreamTlsContext u;
+          u.istio_mode = t.mode == ClientTlsMode::kSimple ? "SIMPLE" : "MUTUAL";
+          u.sni = t.sni;
+          if (t.mode == ClientTlsMode::kMutual) {
+            u.certificate_secret = !t.credential_name.empty() ? "kubernetes://" + t.credential_name
+                                                              : "file-cert:" + t.client_certificate + "~" + t.private_key;
+          }
+          if (!t.ca_certificates.empty()) u.validation_secret = "file-root:" + t.ca_certificates;
+          else if (!t.credential_name.empty()) u.validation_secret = "kubernetes://" + t.credential_name + "-cacert";
+          u.match_subject_alt_names = t.subject_alt_names;
+          if (c.http2) u.alpn_protocols = {"h2"};
+          c.tls = u;
+          why = "DestinationRule " + dr_name + " tls " + u.istio_mode;
+          break;
+        }
+      }
+    } else if (s.mesh_external) {
+      why = "mesh-external service: no auto mTLS";
+    } else if (!mc_.enable_auto_mtls) {
+      why = "enableAutoMtls is off";
+    } else {
+      ServiceMtlsMode m = best_effort_infer_service_mtls_mode(w_, tp ? &*tp : nullptr, s, sp.port);
+      if (m == ServiceMtlsMode::kUnknown || m == ServiceMtlsMode::kDisable) {
+        why = std::string("auto mTLS off: destination namespace mode ") + service_mtls_mode_name(m);
+      } else {
+        auto_mtls = true;
+        why = std::string("auto mTLS (destination namespace mode ") + service_mtls_mode_name(m) + ")";
+        if (c.type == DiscoveryType::kOriginalDst) {
+          c.tls = istio_mutual(s, sp, subset, nullptr);
+        } else {
+          TransportSocketMatch istio{"tlsMode-istio", {{"tlsMode", "istio"}}, istio_mutual(s, sp, subset, nullptr)};
+          TransportSocketMatch plain{"tlsMode-disabled", {}, std::nullopt};
+          c.transport_socket_matches = {istio, plain};
+        }
+      }
+    }
+    c.description = why + (dr_name.empty() ? "" : "; DestinationRule " + dr_name + " (" + drc.reason + ")");
+    // Endpoints.
+    ClusterLoadAssignment cla;
+    cla.cluster_name = c.name;
+    const Subset* sub = nullptr;
+    if (drc.rule && !subset.empty()) {
+      for (const auto& x : drc.rule->subsets) {
+        if (x.name == subset) sub = &x;
+      }
+    }
+    bool locality_priorities = tp && tp->outlier_detection && locality_lb_enabled(tp);
+    auto eps = s.endpoints.find(sp.port);
+    if (eps != s.endpoints.end() && c.type != DiscoveryType::kOriginalDst) {
+      for (const Endpoint& e : eps->second) {
+        if (!e.has_ip) continue;
+        if (sub && !labels_subset_of(sub->labels, e.labels)) continue;
+        LbEndpoint le;
+        le.address = {e.ip, static_cast<uint16_t>(e.port)};
+        le.healthy = e.ready;
+        le.weight = e.weight;
+        le.locality = {e.locality.region, e.locality.zone, e.locality.subzone};
+        if (e.pod >= 0) le.hostname = w_.pods()[static_cast<size_t>(e.pod)].name;
+        if (e.pod >= 0) le.metadata["workload"] = w_.pods()[static_cast<size_t>(e.pod)].owner_name;
+        if (auto_mtls) {
+          ClientTlsDecision d = client_tls_decision(w_, &pod_, s, subset, sp.port, e);
+          if (d.mode == ClientTlsDecision::Mode::kIstioMutual) le.metadata["tlsMode"] = "istio";
+        } else if (e.sidecar) {
+          le.metadata["tlsMode"] = "istio";
+        }
+        if (locality_priorities) le.priority = locality_priority(e.locality);
+        cla.endpoints.push_back(std::move(le));
+      }
+    }
+    cfg_->endpoints.push_back(std::move(cla));
+    cfg_->clusters.push_back(std::move(c));
+  }
+
+  bool locality_lb_enabled(const std::optional<TrafficPolicy>& tp) const {
+    if (tp && tp->load_balancer && tp->load_balancer->locality_lb_setting) {
+      return tp->load_balancer->locality_lb_setting->enabled.value_or(true);
+    }
+    return mc_.locality_lb_setting.enabled.value_or(true);
+  }
+
+  uint32_t locality_priority(const Locality& ep) const {
+    const Locality& me = pod_.scheduled() ? w_.nodes()[static_cast<size_t>(pod_.node)].locality : Locality{};
+    if (ep.region == me.region && ep.zone == me.zone && ep.subzone == me.subzone) return 0;
+    if (ep.region == me.region && ep.zone == me.zone) return 1;
+    if (ep.region == me.region) return 2;
+    return 3;
+  }
+
+  UpstreamTlsContext istio_mutual(const WorldService& s, const ServicePortInfo& sp, const std::string& subset,
+                                  const ClientTls* user) {
+    UpstreamTlsContext u;
+    u.istio_mode = "ISTIO_MUTUAL";
+    u.certificate_secret = proxy::kSdsDefault;
+    u.validation_secret = proxy::kSdsRootCa;
+    u.sni = user && !user->sni.empty() ? user->sni : istio_mtls_sni(sp.port, subset, s.hostname);
+    if (user && !user->subject_alt_names.empty()) {
+      u.match_subject_alt_names = user->subject_alt_names;
+    } else {
+      for (const std::string& sa : s.service_accounts) u.match_subject_alt_names.push_back(spiffe(mc_, sa));
+    }
+    bool h2 = sp.protocol == Protocol::kHttp2 || sp.protocol == Protocol::kGrpc;
+    u.alpn_protocols = h2 ? std::vector<std::string>{"istio-peer-exchange", "istio", "h2"}
+                          : std::vector<std::string>{"istio-peer-exchange", "istio"};
+    return u;
+  }
+
+  // ------------------------------------------------------- the rest ------
+  void build_virtual_outbound() {
+    Listener l;
+    l.name = "virtualOutbound";
+    l.address = {Ipv4::any(), static_cast<uint16_t>(mc_.proxy_listen_port)};
+    l.direction = TrafficDirection::kOutbound;
+    l.use_original_dst = true;
+    FilterChain bh;
+    bh.name = "virtualOutbound-blackhole";
+    bh.match.destination_port = static_cast<uint16_t>(mc_.proxy_listen_port);
+    bh.filters.push_back(tcp_proxy_filter(proxy::kBlackHoleCluster, proxy::kBlackHoleCluster));
+    bh.description = "loop prevention: traffic addressed to 15001 itself";
+    FilterChain all;
+    all.name = "virtualOutbound-catchall-tcp";
+    bool ro = registry_only_mode();
+    const char* c = ro ? proxy::kBlackHoleCluster : proxy::kPassthroughCluster;
+    all.filters.push_back(tcp_proxy_filter(c, c));
+    all.description = ro ? "REGISTRY_ONLY: destinations outside the registry are dropped"
+                         : "ALLOW_ANY: destinations outside the registry pass through";
+    l.filter_chains = {bh, all};
+    cfg_->listeners.push_back(std::move(l));
+  }
+
+  void build_static_listeners() {
+    // Bootstrap listeners of every sidecar: readiness (15021) and Prometheus (15090).
+    auto direct = [&](uint16_t port, const std::string& name, const std::string& path, const std::string& body) {
+      Listener l;
+      l.name = name;
+      l.address = {Ipv4::any(), port};
+      auto rc = std::make_shared<RouteConfiguration>();
+      rc->name = name;
+      VirtualHost vh;
+      vh.name = "backend";
+      vh.domains = {"*"};
+      Route r;
+      r.match.kind = proxy::RouteMatch::Kind::kPrefix;
+      r.match.value = path;
+      r.action = proxy::DirectResponse{200, body};
+      vh.routes.push_back(r);
+      rc->virtual_hosts.push_back(vh);
+      HttpConnectionManager h;
+      h.stat_prefix = name;
+      h.route_config = rc;
+      h.server_name = "envoy";
+      h.http_filters = {{"envoy.filters.http.router"}};
+      FilterChain fc;
+      fc.filters.push_back({kHcmName, h});
+      l.filter_chains.push_back(fc);
+      cfg_->listeners.push_back(std::move(l));
+    };
+    direct(15021, "0.0.0.0_15021", "/healthz/ready", "");
+    direct(15090, "0.0.0.0_15090", "/stats/prometheus", "");
+  }
+
+  void build_special_clusters() {
+    Cluster bh;
+    bh.name = proxy::kBlackHoleCluster;
+    bh.type = DiscoveryType::kStatic;
+    bh.lb_policy = LbPolicy::kRoundRobin;
+    bh.connect_timeout = mc_.connect_timeout;
+    Cluster pass;
+    pass.name = proxy::kPassthroughCluster;
+    pass.type = DiscoveryType::kOriginalDst;
+    pass.lb_policy = LbPolicy::kClusterProvided;
+    pass.connect_timeout = mc_.connect_timeout;
+    pass.idle_timeout = Duration::minutes(5);
+    Cluster in = pass;
+    in.name = proxy::kInboundPassthroughCluster;
+    in.description = "inbound passthrough to the original destination, source 127.0.0.6";
+    in.upstream_bind = Ipv4::of(127, 0, 0, 6);
+    cfg_->clusters.push_back(bh);
+    cfg_->clusters.push_back(in);
+    cfg_->clusters.push_back(pass);
+  }
+
+  const World& w_;
+  const MeshConfig& mc_;
+  const WorldPod& pod_;
+  const ControlPlaneOptions& o_;
+  std::shared_ptr<ProxyConfig> cfg_;
+};
+
+}  // namespace
+
+std::shared_ptr<proxy::ProxyConfig> build_sidecar_config(const World& w, const WorldPod& pod,
+                                                         const ControlPlaneOptions& options) {
+  return Builder(w, pod, options).build();
+}
+
+}  // namespace meshsim::mesh

@@ -1,0 +1,700 @@
+#include "sim/runtime/apps.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "proxy/base/hash.h"
+#include "proxy/http_inspector.h"
+#include "proxy/tls/tls_session.h"
+#include "sim/apps/http_session.h"
+#include "sim/detmath.h"
+
+namespace meshsim::sim {
+
+const char* to_string(ServerAppKind k) {
+  switch (k) {
+    case ServerAppKind::kEcho: return "echo";
+    case ServerAppKind::kHttpEcho: return "http-echo";
+    case ServerAppKind::kTcpEcho: return "tcp-echo";
+    case ServerAppKind::kMysql: return "mysql-server";
+  }
+  return "echo";
+}
+
+const char* to_string(AppOutcomeObservation::Outcome o) {
+  switch (o) {
+    case AppOutcomeObservation::Outcome::kOk: return "ok";
+    case AppOutcomeObservation::Outcome::kRefused: return "refused";
+    case AppOutcomeObservation::Outcome::kReset: return "reset";
+    case AppOutcomeObservation::Outcome::kTimeout: return "timeout";
+    case AppOutcomeObservation::Outcome::kTlsError: return "tls_error";
+    case AppOutcomeObservation::Outcome::kHttpError: return "http_error";
+    case AppOutcomeObservation::Outcome::kDenied: return "denied";
+  }
+  return "ok";
+}
+
+namespace {
+
+std::string lower(std::string_view s) {
+  std::string o(s);
+  for (char& c : o) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return o;
+}
+
+bool image_is(std::string_view image, std::string_view name) {
+  // "mysql", "mysql:8.0", "docker.io/library/mysql:8", "bitnami/mariadb:10"
+  std::string img = lower(image);
+  size_t slash = img.rfind('/');
+  std::string last = slash == std::string::npos ? img : img.substr(slash + 1);
+  last = last.substr(0, last.find(':'));
+  last = last.substr(0, last.find('@'));
+  return last == name;
+}
+
+}  // namespace
+
+AppInference infer_server_app(const mesh::WorldPod& pod, uint32_t port, std::string_view port_name,
+                              std::string_view app_protocol, std::string_view image) {
+  if (!pod.app_model.empty()) {
+    std::string a = lower(pod.app_model);
+    ServerAppKind k = ServerAppKind::kEcho;
+    if (a == "mysql-server" || a == "mysql") k = ServerAppKind::kMysql;
+    else if (a == "http-echo") k = ServerAppKind::kHttpEcho;
+    else if (a == "tcp-echo") k = ServerAppKind::kTcpEcho;
+    return {k, "annotation meshsim.io/app=" + pod.app_model};
+  }
+  std::string name = lower(port_name);
+  if (name == "mysql" || name.rfind("mysql-", 0) == 0 ||
+      (name.size() > 6 && name.compare(name.size() - 6, 6, "-mysql") == 0)) {
+    return {ServerAppKind::kMysql, "port name \"" + std::string(port_name) + "\""};
+  }
+  if (lower(app_protocol) == "mysql") return {ServerAppKind::kMysql, "appProtocol mysql"};
+  if (port == 3306) return {ServerAppKind::kMysql, "port 3306"};
+  if (image_is(image, "mysql") || image_is(image, "mariadb")) {
+    return {ServerAppKind::kMysql, "container image " + std::string(image)};
+  }
+  return {ServerAppKind::kEcho, "default: Istio's echo app (HTTP echo, other bytes echoed)"};
+}
+
+Duration LatencyModel::sample(RandomStream& rng) const {
+  switch (kind) {
+    case Kind::kFixed: return a;
+    case Kind::kUniform: return rng.uniform_duration(a, b > a ? b : a + Duration::nanos(1));
+    case Kind::kExponential: return rng.exponential_duration(a);
+    case Kind::kLognormal: {
+      // median a, 99th percentile b: mu = ln(a), sigma = ln(b/a) / z(0.99).
+      double median = static_cast<double>(std::max<int64_t>(a.ns(), 1));
+      double p99 = static_cast<double>(std::max(b.ns(), a.ns() + 1));
+      double sigma = det_log(p99 / median) / 2.326347874;
+      double v = rng.lognormal(det_log(median), sigma);
+      return Duration::nanos(static_cast<int64_t>(v));
+    }
+  }
+  return a;
+}
+
+// ======================================================== server apps ===
+
+struct ServerApp::Conn {
+  TcpSocket socket;
+  std::unique_ptr<apps::EchoServerSession> echo;
+  std::unique_ptr<mysql::ServerSession> mysql;
+  std::unique_ptr<tls::TlsSession> tls;
+  Duration next_send;  // responses leave in order, each after its latency
+  bool closing = false;
+};
+
+ServerApp::ServerApp(Simulator& sim, Network& net, AppPodInfo pod, uint16_t port, ServerAppOptions options)
+    : sim_(sim),
+      net_(net),
+      pod_(std::move(pod)),
+      port_(port),
+      o_(std::move(options)),
+      actor_(sim.actor("app/" + pod_.ns + "/" + pod_.pod + ":" + std::to_string(port))),
+      k_(sim.kind("app.server")),
+      rng_(sim.rng("app/" + pod_.ns + "/" + pod_.pod + "/" + std::to_string(port))) {}
+
+ServerApp::~ServerApp() { stop(); }
+
+bool ServerApp::start() {
+  if (o_.tls.enabled && !tls_ctx_) {
+    tls::TlsContextConfig c;
+    c.role = tls::TlsRole::kServer;
+    c.name = "app-tls/" + pod_.pod;
+    c.identity = o_.tls.identity;
+    c.trusted_roots = o_.tls.roots;
+    c.require_client_certificate = o_.tls.require_client_certificate;
+    c.alpn = o_.tls.alpn;
+    auto made = tls::TlsContext::create(std::move(c));
+    if (!made.ok()) return false;
+    tls_ctx_ = *made;
+  }
+  listener_ = net_.listen(pod_.host, {Ipv4::any(), port_},
+                          [this](TcpSocket s, const ConnectionInfo& info) { return accept(s, info); });
+  return static_cast<bool>(listener_);
+}
+
+void ServerApp::stop() {
+  if (listener_) net_.close_listener(listener_);
+  listener_ = {};
+  conns_.clear();
+}
+
+bool ServerApp::handle_http(void* self, const proxy::http::Request&, proxy::http::Response& r) {
+  auto* app = static_cast<ServerApp*>(self);
+  const ServerAppOptions& o = app->o_;
+  if (o.error_rate > 0 && app->rng_.bernoulli(o.error_rate)) {
+    r.status = o.error_status;
+    r.body = "simulated error\n";
+    return true;
+  }
+  if (o.body_bytes >= 0) {
+    r.status = 200;
+    r.body.assign(static_cast<size_t>(o.body_bytes), 'x');
+    return true;
+  }
+  return false;
+}
+
+TcpCallbacks ServerApp::accept(TcpSocket s, const ConnectionInfo& info) {
+  ++connections_;
+  auto c = std::make_unique<Conn>();
+  c->socket = s;
+  c->next_send = sim_.now();
+  std::string peer = to_string(info.remote.ip);
+  if (o_.kind == ServerAppKind::kMysql) {
+    std::string scramble(20, '\0');
+    rng_.fill(reinterpret_cast<unsigned char*>(scramble.data()), scramble.size());
+    c->mysql = std::make_unique<mysql::ServerSession>(o_.mysql, static_cast<uint32_t>(connections_), scramble, peer);
+  } else {
+    c->echo = std::make_unique<apps::EchoServerSession>(
+        apps::EchoIdentity{pod_.pod, pod_.ns, pod_.version, port_}, peer);
+    if (o_.error_rate > 0 || o_.body_bytes >= 0) c->echo->set_handler(&ServerApp::handle_http, this);
+  }
+  if (tls_ctx_) c->tls = std::make_unique<tls::TlsSession>(tls_ctx_);
+  Conn* cp = c.get();
+  uint64_t id = s.id;
+  conns_[id] = std::move(c);
+
+  auto send_out = [this, id](const std::string& plain, bool close_after) {
+    auto it = conns_.find(id);
+    if (it == conns_.end()) return;
+    Conn& cn = *it->second;
+    std::string wire;
+    if (cn.tls) {
+      if (!plain.empty()) cn.tls->write({reinterpret_cast<const uint8_t*>(plain.data()), plain.size()});
+      if (close_after) cn.tls->close();
+      auto p = cn.tls->pending_output();
+      wire.assign(reinterpret_cast<const char*>(p.data()), p.size());
+      cn.tls->consume_output(p.size());
+    } else {
+      wire = plain;
+    }
+    Duration at = std::max(sim_.now(), cn.next_send);
+    cn.next_send = at;
+    auto deliver = [this, id, wire, close_after] {
+      auto it2 = conns_.find(id);
+      if (it2 == conns_.end()) return;
+      if (!wire.empty()) net_.send(TcpSocket{id}, {reinterpret_cast<const uint8_t*>(wire.data()), wire.size()});
+      if (close_after) {
+        net_.close(TcpSocket{id});
+        conns_.erase(it2);
+      }
+    };
+    if (at == sim_.now()) deliver();
+    else sim_.schedule_at(at, actor_, k_, deliver);
+  };
+
+  if (cp->mysql && !cp->tls) {
+    // Server-first: the greeting leaves as soon as the connection is accepted.
+    std::string g = cp->mysql->greeting();
+    net_.send(s, {reinterpret_cast<const uint8_t*>(g.data()), g.size()});
+  }
+
+  TcpCallbacks cb;
+  cb.on_data = [this, id, send_out](std::span<const uint8_t> bytes) {
+    auto it = conns_.find(id);
+    if (it == conns_.end()) return;
+    Conn& cn = *it->second;
+    std::string plain;
+    if (cn.tls) {
+      bool was = cn.tls->established();
+      cn.tls->feed(bytes);
+      auto p = cn.tls->pending_output();
+      if (!p.empty()) {
+        net_.send(TcpSocket{id}, p);
+        cn.tls->consume_output(p.size());
+      }
+      if (cn.tls->state() == tls::HandshakeState::kFailed) {
+        net_.close(TcpSocket{id});
+        conns_.erase(it);
+        return;
+      }
+      if (!was && cn.tls->established() && cn.mysql) {
+        std::string g = cn.mysql->greeting();
+        send_out(g, false);
+      }
+      uint8_t buf[16384];
+      for (;;) {
+        tls::IoResult r = cn.tls->read({buf, sizeof buf});
+        if (r.bytes > 0) plain.append(reinterpret_cast<const char*>(buf), r.bytes);
+        if (r.status != tls::IoStatus::kOk || r.bytes == 0) break;
+      }
+      if (plain.empty()) return;
+    } else {
+      plain.assign(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    }
+    std::string out;
+    bool keep = true;
+    if (cn.mysql) {
+      keep = cn.mysql->on_data(plain, out);
+      send_out(out, !keep);
+      return;
+    }
+    keep = cn.echo->on_data(plain, out);
+    if (!out.empty() || !keep) {
+      // Latency applies to HTTP responses only (raw echo is immediate).
+      if (cn.echo->requests() > 0 && (o_.latency.a > Duration::zero() || o_.latency.b > Duration::zero())) {
+        cn.next_send = std::max(cn.next_send, sim_.now() + o_.latency.sample(rng_));
+      }
+      send_out(out, !keep);
+    }
+  };
+  cb.on_peer_fin = [this, id] {
+    auto it = conns_.find(id);
+    if (it == conns_.end()) return;
+    // Finish whatever is queued, then close our side too.
+    Duration at = std::max(sim_.now(), it->second->next_send);
+    sim_.schedule_at(at, actor_, k_, [this, id] {
+      auto it2 = conns_.find(id);
+      if (it2 == conns_.end()) return;
+      net_.close(TcpSocket{id});
+      conns_.erase(it2);
+    });
+  };
+  cb.on_reset = [this, id](ResetReason) { conns_.erase(id); };
+  return cb;
+}
+
+}  // namespace meshsim::sim
+
+namespace meshsim::sim {
+
+// ======================================================== client apps ===
+
+struct ClientApp::Worker {
+  int index = 0;
+  TcpSocket socket;
+  bool connected = false;
+  bool busy = false;         // an attempt is in progress
+  bool tls_done = false;
+  std::unique_ptr<tls::TlsSession> tls;
+  std::unique_ptr<apps::HttpClientSession> http;
+  std::unique_ptr<mysql::ClientSession> mysql;
+  std::string tcp_reply;
+  Duration started;
+  EventId timeout;
+  uint64_t connection = 0;
+  std::string host_for_errors;
+  uint16_t port = 0;
+  uint64_t generation = 0;  // bumps per attempt; stale callbacks are ignored
+};
+
+ClientApp::ClientApp(Simulator& sim, Network& net, AppPodInfo pod, std::string name, ClientRequestSpec spec,
+                     ClientSchedule schedule)
+    : sim_(sim),
+      net_(net),
+      pod_(std::move(pod)),
+      name_(std::move(name)),
+      spec_(std::move(spec)),
+      sched_(schedule),
+      actor_(sim.actor("client/" + name_)),
+      k_start_(sim.kind("app.request")),
+      k_outcome_(sim.kind("app.outcome")),
+      k_timeout_(sim.kind("app.timeout")) {}
+
+ClientApp::~ClientApp() {
+  stop();
+}
+
+void ClientApp::start() {
+  if (spec_.tls.enabled && !tls_ctx_) {
+    tls::TlsContextConfig c;
+    c.role = tls::TlsRole::kClient;
+    c.name = "app-tls/" + name_;
+    c.identity = spec_.tls.identity;
+    c.trusted_roots = spec_.tls.roots;
+    c.alpn = spec_.tls.alpn;
+    c.sni = spec_.tls.sni;
+    auto made = tls::TlsContext::create(std::move(c));
+    if (made.ok()) tls_ctx_ = *made;
+  }
+  int n = std::max(1, sched_.concurrency);
+  for (int i = 0; i < n; ++i) {
+    auto w = std::make_unique<Worker>();
+    w->index = i;
+    workers_.push_back(std::move(w));
+  }
+  Duration first = std::max(sim_.now(), sched_.start);
+  for (int i = 0; i < n; ++i) {
+    Duration at = first;
+    if (sched_.interval > Duration::zero() && n > 1) at = first + sched_.interval * i / n;
+    sim_.schedule_at(at, actor_, k_start_, [this, i] { launch(i); });
+  }
+}
+
+void ClientApp::stop() {
+  stopped_ = true;
+  for (auto& w : workers_) {
+    if (w->socket) net_.close(w->socket);
+    w->socket = {};
+    sim_.cancel(w->timeout);
+  }
+}
+
+bool ClientApp::resolve(SocketAddress* out, std::string* host_for_errors, std::string* error) {
+  std::string t = spec_.target;
+  if (t.rfind("http://", 0) == 0) t = t.substr(7);
+  else if (t.rfind("https://", 0) == 0) t = t.substr(8);
+  size_t slash = t.find('/');
+  if (slash != std::string::npos) t = t.substr(0, slash);
+  size_t colon = t.rfind(':');
+  std::string host = colon == std::string::npos ? t : t.substr(0, colon);
+  uint16_t port = 80;
+  if (colon != std::string::npos) port = static_cast<uint16_t>(std::stoul(t.substr(colon + 1)));
+  else if (spec_.protocol == "mysql") port = 3306;
+  else if (spec_.target.rfind("https://", 0) == 0) port = 443;
+  *host_for_errors = host;
+  if (auto ip = parse_ipv4(host); ip.ok()) {
+    *out = {*ip, port};
+    return true;
+  }
+  auto a = net_.dns().resolve(host, pod_.ns);
+  if (!a.found || a.addresses.empty()) {
+    *error = host;
+    return false;
+  }
+  *out = {a.addresses.front(), port};
+  return true;
+}
+
+void ClientApp::launch(int wi) {
+  Worker& w = *workers_[static_cast<size_t>(wi)];
+  if (stopped_ || w.busy) return;
+  if (sched_.count >= 0 && launched_ >= static_cast<uint64_t>(sched_.count)) return;
+  if (sim_.now() > sched_.stop) return;
+  ++launched_;
+  w.busy = true;
+  w.started = sim_.now();
+  uint64_t gen = ++w.generation;
+  SocketAddress addr;
+  std::string err_host;
+  if (!resolve(&addr, &w.host_for_errors, &err_host)) {
+    std::string e = spec_.protocol == "mysql" ? "ERROR 2005 (HY000): Unknown MySQL server host '" + err_host + "' (-2)"
+                                              : "curl: (6) Could not resolve host: " + err_host;
+    finish(w, AppOutcomeObservation::Outcome::kRefused, 0, e);
+    return;
+  }
+  w.port = addr.port;
+  // A per-attempt deadline (curl --max-time, the mysql client's connect timeout).
+  w.timeout = sim_.schedule_after(spec_.timeout, actor_, k_timeout_, [this, wi, gen] {
+    Worker& ww = *workers_[static_cast<size_t>(wi)];
+    if (ww.generation != gen || !ww.busy) return;
+    int64_t ms = (sim_.now() - ww.started).ns() / 1'000'000;
+    if (ww.mysql) {
+      ww.mysql->on_timeout();
+      if (ww.socket) net_.reset(ww.socket);
+      ww.socket = {};
+      finish(ww, AppOutcomeObservation::Outcome::kTimeout, 0, ww.mysql->error());
+      return;
+    }
+    if (ww.socket) net_.reset(ww.socket);
+    ww.socket = {};
+    ww.connected = false;
+    if (ww.http) {
+      ww.http->on_timeout(ms);
+      finish(ww, AppOutcomeObservation::Outcome::kTimeout, 0, ww.http->outcome().curl_error);
+      return;
+    }
+    finish(ww, AppOutcomeObservation::Outcome::kTimeout, 0,
+           "connection to " + ww.host_for_errors + ":" + std::to_string(ww.port) + " timed out after " +
+               std::to_string(ms) + " ms");
+  });
+
+  auto send_plain = [this, wi](const std::string& plain) {
+    Worker& ww = *workers_[static_cast<size_t>(wi)];
+    if (!ww.socket) return;
+    if (ww.tls) {
+      if (!plain.empty()) ww.tls->write({reinterpret_cast<const uint8_t*>(plain.data()), plain.size()});
+      auto p = ww.tls->pending_output();
+      if (!p.empty()) {
+        net_.send(ww.socket, p);
+        ww.tls->consume_output(p.size());
+      }
+    } else if (!plain.empty()) {
+      net_.send(ww.socket, {reinterpret_cast<const uint8_t*>(plain.data()), plain.size()});
+    }
+  };
+
+  auto start_request = [this, wi, send_plain] {
+    Worker& ww = *workers_[static_cast<size_t>(wi)];
+    if (spec_.protocol == "http") {
+      proxy::http::Request req;
+      req.method = spec_.method;
+      req.target = spec_.path;
+      std::string host = spec_.host_header.empty()
+                             ? (ww.port == 80 ? ww.host_for_errors : ww.host_for_errors + ":" + std::to_string(ww.port))
+                             : spec_.host_header;
+      req.headers.add("Host", host);
+      req.headers.add("User-Agent", "curl/8.5.0");
+      req.headers.add("Accept", "*/*");
+      for (const auto& [k, v] : spec_.headers) req.headers.add(k, v);
+      if (!spec_.keep_alive) req.headers.add("Connection", "close");
+      req.body = spec_.body;
+      std::string out;
+      ww.http = std::make_unique<apps::HttpClientSession>(ww.host_for_errors, ww.port);
+      ww.http->send(req, out);
+      send_plain(out);
+    } else if (spec_.protocol == "tcp") {
+      ww.tcp_reply.clear();
+      send_plain(spec_.tcp_payload);
+    }
+    // mysql: the server speaks first.
+  };
+
+  auto on_app_bytes = [this, wi, send_plain](const std::string& plain) {
+    Worker& ww = *workers_[static_cast<size_t>(wi)];
+    if (!ww.busy) return;
+    if (spec_.protocol == "http" && ww.http) {
+      if (!ww.http->on_data(plain)) return;
+      const auto& o = ww.http->outcome();
+      last_.response = o.response;
+      int st = o.status;
+      AppOutcomeObservation::Outcome oc = AppOutcomeObservation::Outcome::kOk;
+      if (st == 403 && o.response.body.find("RBAC: access denied") != std::string::npos) {
+        oc = AppOutcomeObservation::Outcome::kDenied;
+      } else if (st >= 400) {
+        oc = AppOutcomeObservation::Outcome::kHttpError;
+      }
+      bool keep = spec_.keep_alive && o.response.keep_alive();
+      if (!keep && ww.socket) {
+        net_.close(ww.socket);
+        ww.socket = {};
+        ww.connected = false;
+      }
+      finish(ww, oc, st, st >= 400 ? o.response.body : std::string());
+    } else if (spec_.protocol == "mysql" && ww.mysql) {
+      std::string out;
+      ww.mysql->on_data(plain, out);
+      send_plain(out);
+      if (ww.mysql->finished()) {
+        last_.mysql_rows = ww.mysql->rows();
+        bool ok = ww.mysql->succeeded();
+        if (ww.socket) net_.close(ww.socket);
+        ww.socket = {};
+        ww.connected = false;
+        int code = ww.mysql->error_code();
+        auto oc = ok ? AppOutcomeObservation::Outcome::kOk
+                     : (code == 1045 ? AppOutcomeObservation::Outcome::kDenied : AppOutcomeObservation::Outcome::kReset);
+        finish(ww, oc, 0, ww.mysql->error());
+      }
+    } else if (spec_.protocol == "tcp") {
+      ww.tcp_reply += plain;
+      if (ww.tcp_reply.size() >= spec_.tcp_payload.size()) {
+        last_.tcp_reply = ww.tcp_reply;
+        if (ww.socket) net_.close(ww.socket);
+        ww.socket = {};
+        ww.connected = false;
+        bool same = ww.tcp_reply.compare(0, spec_.tcp_payload.size(), spec_.tcp_payload) == 0;
+        finish(ww, AppOutcomeObservation::Outcome::kOk, 0,
+               same ? std::string() : "reply differs from what was sent (" + std::to_string(ww.tcp_reply.size()) +
+                                          " bytes)");
+      }
+    }
+  };
+
+  if (w.socket && w.connected && spec_.protocol == "http") {  // keep-alive reuse
+    last_.connection = w.connection;
+    start_request();
+    return;
+  }
+  if (spec_.protocol == "mysql") {
+    mysql::ClientConfig mc = spec_.mysql;
+    mc.host = w.host_for_errors;
+    mc.port = w.port;
+    w.mysql = std::make_unique<mysql::ClientSession>(mc);
+  }
+  w.tls.reset();
+  if (tls_ctx_) {
+    tls::SessionOptions so;
+    w.tls = std::make_unique<tls::TlsSession>(tls_ctx_, so);
+  }
+  ConnectOptions co;
+  co.connect_timeout = spec_.connect_timeout;
+  TcpCallbacks cb;
+  cb.on_connected = [this, wi, gen, start_request, send_plain] {
+    Worker& ww = *workers_[static_cast<size_t>(wi)];
+    if (ww.generation != gen) return;
+    ww.connected = true;
+    if (spec_.protocol == "tcp-connect") {  // a TCP probe: connecting is the success
+      net_.close(ww.socket);
+      ww.socket = {};
+      ww.connected = false;
+      finish(ww, AppOutcomeObservation::Outcome::kOk, 0, "");
+      return;
+    }
+    if (ww.tls) {
+      ww.tls->start();
+      send_plain("");
+      return;
+    }
+    start_request();
+  };
+  cb.on_data = [this, wi, gen, start_request, send_plain, on_app_bytes](std::span<const uint8_t> b) {
+    Worker& ww = *workers_[static_cast<size_t>(wi)];
+    if (ww.generation != gen) return;
+    if (!ww.tls) {
+      on_app_bytes(std::string(reinterpret_cast<const char*>(b.data()), b.size()));
+      return;
+    }
+    bool was = ww.tls->established();
+    ww.tls->feed(b);
+    send_plain("");
+    if (ww.tls->state() == tls::HandshakeState::kFailed) {
+      const auto& f = ww.tls->failure();
+      std::string why = f.detail.empty() ? std::string(tls::to_string(f.reason)) : f.detail;
+      if (ww.socket) net_.reset(ww.socket);
+      ww.socket = {};
+      ww.connected = false;
+      finish(ww, AppOutcomeObservation::Outcome::kTlsError, 0,
+             spec_.protocol == "http" ? "curl: (35) " + why : "TLS handshake failed: " + why);
+      return;
+    }
+    if (!was && ww.tls->established()) {
+      last_.tls_alpn = ww.tls->info().alpn;
+      start_request();
+    }
+    std::string plain;
+    uint8_t buf[16384];
+    for (;;) {
+      tls::IoResult r = ww.tls->read({buf, sizeof buf});
+      if (r.bytes > 0) plain.append(reinterpret_cast<const char*>(buf), r.bytes);
+      if (r.status == tls::IoStatus::kError) {
+        const auto& f = ww.tls->failure();
+        if (ww.socket) net_.reset(ww.socket);
+        ww.socket = {};
+        ww.connected = false;
+        finish(ww, AppOutcomeObservation::Outcome::kTlsError, 0,
+               (spec_.protocol == "http" ? "curl: (56) " : "TLS error: ") +
+                   (f.detail.empty() ? std::string(tls::to_string(f.reason)) : f.detail));
+        return;
+      }
+      if (r.status != tls::IoStatus::kOk || r.bytes == 0) break;
+    }
+    if (!plain.empty()) on_app_bytes(plain);
+  };
+  auto closed = [this, wi, gen](bool reset) {
+    Worker& ww = *workers_[static_cast<size_t>(wi)];
+    if (ww.generation != gen) return;
+    ww.socket = {};
+    ww.connected = false;
+    if (!ww.busy) return;
+    int64_t ms = (sim_.now() - ww.started).ns() / 1'000'000;
+    if (ww.mysql) {
+      ww.mysql->on_closed(reset ? 104 : 0);
+      finish(ww, AppOutcomeObservation::Outcome::kReset, 0, ww.mysql->error());
+    } else if (ww.http) {
+      ww.http->on_closed(reset, ms);
+      const auto& o = ww.http->outcome();
+      if (o.status > 0) {
+        last_.response = o.response;
+        finish(ww, o.status >= 400 ? AppOutcomeObservation::Outcome::kHttpError : AppOutcomeObservation::Outcome::kOk,
+               o.status, "");
+      } else {
+        finish(ww, AppOutcomeObservation::Outcome::kReset, 0, o.curl_error);
+      }
+    } else if (ww.tls && !ww.tls->established()) {
+      finish(ww, AppOutcomeObservation::Outcome::kReset, 0,
+             spec_.protocol == "http" ? "curl: (35) OpenSSL SSL_connect: Connection reset by peer"
+                                      : "connection closed during the TLS handshake");
+    } else {
+      finish(ww, AppOutcomeObservation::Outcome::kReset, 0,
+             reset ? "Connection reset by peer" : "connection closed by peer after " +
+                                                      std::to_string(ww.tcp_reply.size()) + " bytes");
+    }
+  };
+  cb.on_peer_fin = [this, wi, gen, closed] {
+    Worker& ww = *workers_[static_cast<size_t>(wi)];
+    if (ww.generation != gen) return;
+    if (ww.socket) net_.close(ww.socket);
+    closed(false);
+  };
+  cb.on_reset = [closed](ResetReason) { closed(true); };
+  cb.on_connect_failed = [this, wi, gen](ConnectError e) {
+    Worker& ww = *workers_[static_cast<size_t>(wi)];
+    if (ww.generation != gen) return;
+    ww.socket = {};
+    int err = e == ConnectError::kRefused ? 111 : e == ConnectError::kTimeout ? 110 : 113;
+    int64_t ms = (sim_.now() - ww.started).ns() / 1'000'000;
+    auto oc = e == ConnectError::kTimeout ? AppOutcomeObservation::Outcome::kTimeout
+                                          : AppOutcomeObservation::Outcome::kRefused;
+    if (ww.mysql) {
+      ww.mysql->on_connect_failed(err);
+      finish(ww, oc, 0, ww.mysql->error());
+    } else if (spec_.protocol == "http") {
+      apps::HttpClientSession h(ww.host_for_errors, ww.port);
+      std::string ignored;
+      h.send({}, ignored);
+      h.on_connect_failed(err, ms);
+      finish(ww, oc, 0, h.outcome().curl_error);
+    } else {
+      finish(ww, oc, 0,
+             std::string("connect to ") + ww.host_for_errors + ":" + std::to_string(ww.port) + " failed: " +
+                 (err == 111 ? "Connection refused" : err == 110 ? "Connection timed out" : "No route to host"));
+    }
+  };
+  w.socket = net_.connect(pod_.host, addr, co, std::move(cb));
+  if (auto info = net_.info(w.socket)) w.connection = info->connection;
+  last_.connection = w.connection;
+}
+
+void ClientApp::finish(Worker& w, AppOutcomeObservation::Outcome o, int status, const std::string& error) {
+  if (!w.busy) return;
+  w.busy = false;
+  sim_.cancel(w.timeout);
+  ++completed_;
+  if (o == AppOutcomeObservation::Outcome::kOk) ++succeeded_;
+  last_.outcome = o;
+  last_.http_status = status;
+  last_.error = error;
+  last_.latency = sim_.now() - w.started;
+  last_.connection = w.connection;
+  AppOutcomeObservation obs;
+  obs.client = name_;
+  obs.target = spec_.target;
+  obs.protocol = spec_.protocol;
+  obs.outcome = o;
+  obs.http_status = status;
+  obs.error = error;
+  obs.latency_ns = last_.latency.ns();
+  obs.connection = w.connection;
+  obs.request_index = completed_;
+  uint64_t digest = hash_combine(static_cast<uint64_t>(o), static_cast<uint64_t>(status));
+  sim_.publish(actor_, k_outcome_, hash_combine(digest, fnv1a64(error)), obs);
+  // Next request of this worker.
+  if (stopped_) return;
+  int wi = w.index;
+  Duration next = sim_.now();
+  if (sched_.interval > Duration::zero()) {
+    // Open loop: this worker's next slot on the interval grid.
+    Duration period = sched_.interval * std::max(1, sched_.concurrency);
+    Duration base = std::max(sched_.start, Duration::zero());
+    int64_t k = (sim_.now() - base).ns() / std::max<int64_t>(period.ns(), 1) + 1;
+    next = base + period * k + sched_.interval * wi;
+    if (next < sim_.now()) next = sim_.now();
+  }
+  sim_.schedule_at(next, actor_, k_start_, [this, wi] { launch(wi); });
+}
+
+}  // namespace meshsim::sim

@@ -1,0 +1,332 @@
+#include "sim/runtime/mesh_simulation.h"
+
+#include "proxy/base/hash.h"
+#include "sim/net/capture_rules.h"
+
+#include <set>
+
+namespace meshsim::sim {
+
+namespace {
+std::string key(std::string_view ns, std::string_view pod) { return std::string(ns) + "/" + std::string(pod); }
+}  // namespace
+
+MeshSimulation::MeshSimulation(std::shared_ptr<const mesh::World> world, MeshSimulationOptions options)
+    : world_(std::move(world)),
+      o_(std::move(options)),
+      sim_(std::make_unique<Simulator>(o_.seed)),
+      net_(std::make_unique<Network>(*sim_, o_.links)),
+      tls_rng_(sim_->rng("tls")) {
+  env_.random = [this](unsigned char* p, size_t n) { tls_rng_.fill(p, n); };
+  env_.clock = [this] { return sim_->now(); };
+  actor_ = sim_->actor("istiod");
+  k_push_ = sim_->kind("istiod.push");
+  ActorId keylog_actor = sim_->actor("tls");
+  EventKindId k_keylog = sim_->kind("tls.keylog");
+  env_.keylog = [this, keylog_actor, k_keylog](std::string_view line) {
+    sim_->publish(keylog_actor, k_keylog, fnv1a64(line), KeyLogLine{line});
+  };
+}
+
+MeshSimulation::~MeshSimulation() {
+  tls::EnvironmentScope scope(&env_);
+  clients_.clear();
+  servers_.clear();
+  agents_.clear();
+  sidecars_.clear();
+}
+
+Status MeshSimulation::build() {
+  tls::EnvironmentScope scope(&env_);
+  const mesh::World& w = *world_;
+  for (const auto& n : w.nodes()) {
+    auto id = net_->add_node({n.name, n.locality.region, n.locality.zone, n.locality.subzone});
+    if (!id.ok()) return Error{"node " + n.name + ": " + id.message()};
+    // The kubelet lives in the node's host network namespace.
+    HostSpec k;
+    k.ns = "kube-node";
+    k.name = n.name;
+    k.ip = n.ip;
+    k.node = n.name;
+    auto h = net_->add_host(std::move(k));
+    if (!h.ok()) return Error{"node " + n.name + ": " + h.message()};
+    kubelets_[n.name] = *h;
+  }
+  for (size_t i = 0; i < w.pods().size(); ++i) {
+    const mesh::WorldPod& p = w.pods()[i];
+    if (!p.scheduled() || p.host_network) continue;  // hostNetwork pods share the node's stack (not simulated)
+    HostSpec h;
+    h.ns = p.namespace_;
+    h.name = p.name;
+    h.ip = p.ip;
+    h.node = w.nodes()[static_cast<size_t>(p.node)].name;
+    h.injected = p.injected;
+    h.interception = p.interception;
+    for (const auto& [k, v] : p.labels) h.labels.emplace_back(k, v);
+    auto id = net_->add_host(std::move(h));
+    if (!id.ok()) return Error{"pod " + key(p.namespace_, p.name) + ": " + id.message()};
+    hosts_[key(p.namespace_, p.name)] = *id;
+    host_pod_[*id] = static_cast<int32_t>(i);
+  }
+  // kube-proxy and DNS.
+  for (const auto& s : w.services()) {
+    if (s.origin != mesh::WorldService::Origin::kKubernetes) {
+      if (s.has_vip && !s.vip_auto_allocated) (void)net_->dns().add_name(s.hostname, {s.vip});
+      continue;
+    }
+    if (s.headless) {
+      std::vector<Ipv4> ips;
+      std::set<uint32_t> seen;
+      for (const auto& [port, eps] : s.endpoints) {
+        for (const auto& e : eps) {
+          if (e.has_ip && e.ready && seen.insert(e.ip.value).second) ips.push_back(e.ip);
+        }
+      }
+      (void)net_->dns().add_headless_service(s.namespace_, s.name, ips);
+      for (const auto& [port, eps] : s.endpoints) {
+        for (const auto& e : eps) {
+          if (e.pod < 0) continue;
+          const auto& p = w.pods()[static_cast<size_t>(e.pod)];
+          if (p.spec && !p.spec->hostname.empty() && p.spec->subdomain == s.name) {
+            (void)net_->dns().add_pod_hostname(s.namespace_, s.name, p.spec->hostname, p.ip);
+          }
+        }
+      }
+      continue;
+    }
+    if (!s.has_vip) continue;
+    (void)net_->dns().add_service(s.namespace_, s.name, s.vip);
+    for (const auto& sp : s.ports) {
+      if (sp.protocol == mesh::Protocol::kUdp) continue;
+      std::vector<SocketAddress> eps;
+      auto it = s.endpoints.find(sp.port);
+      if (it != s.endpoints.end()) {
+        for (const auto& e : it->second) {
+          if (e.has_ip && e.ready) eps.push_back({e.ip, static_cast<uint16_t>(e.port)});
+        }
+      }
+      (void)net_->add_service_vip({s.vip, static_cast<uint16_t>(sp.port)}, std::move(eps));
+    }
+  }
+  // The mesh CA and, per injected pod, sidecar + agent.
+  ca_ = tls::CertificateAuthority::create_self_signed({w.mesh_config().trust_domain, "", Duration::zero(),
+                                                      Duration::hours(24 * 3650)});
+  for (const auto& [k, host] : hosts_) {
+    const mesh::WorldPod& p = w.pods()[static_cast<size_t>(host_pod_.at(host))];
+    if (!p.injected) continue;
+    auto sc = std::make_unique<SidecarHost>(*sim_, *net_, host, k, mesh::sidecar_node_id(p, w.mesh_config()));
+    if (!sc->start()) return Error{"pod " + k + ": a sidecar port (15001/15006/15021/15090) is taken"};
+    auto agent = std::make_unique<PodAgent>(*sim_, *net_, host, p, w.mesh_config(), *ca_, sc->secrets());
+    if (!agent->start()) return Error{"pod " + k + ": the status port is taken"};
+    sidecars_[k] = std::move(sc);
+    agents_[k] = std::move(agent);
+  }
+  push_configs(true);
+  if (o_.server_apps) start_server_apps();
+  if (o_.kubelet_probes) start_probes();
+  return Status::Ok();
+}
+
+RunStats MeshSimulation::run_until(Time t) {
+  tls::EnvironmentScope scope(&env_);
+  return sim_->run_until(t);
+}
+
+void MeshSimulation::push_configs(bool initial) {
+  const mesh::World& w = *world_;
+  std::string version = std::to_string(++push_version_);
+  mesh::ControlPlaneOptions cpo = o_.control_plane;
+  cpo.version = version;
+  for (auto& [k, sc] : sidecars_) {
+    HostId host = hosts_.at(k);
+    auto pod_index = host_pod_.at(host);
+    (void)pod_index;
+    size_t slash = k.find('/');
+    const mesh::WorldPod* p = w.find_pod(k.substr(0, slash), k.substr(slash + 1));
+    if (!p) continue;  // the pod no longer exists in the new world
+    auto cfg = mesh::build_sidecar_config(w, *p, cpo);
+    configs_[k] = cfg;
+    if (initial) {
+      sc->apply_config(cfg, version);
+    } else {
+      SidecarHost* target = sc.get();
+      sim_->schedule_after(o_.push_delay, actor_, k_push_, [target, cfg, version] { target->apply_config(cfg, version); });
+    }
+  }
+}
+
+void MeshSimulation::apply_world(std::shared_ptr<const mesh::World> next) {
+  retired_worlds_.push_back(world_);
+  world_ = std::move(next);
+  tls::EnvironmentScope scope(&env_);
+  push_configs(false);
+}
+
+void MeshSimulation::start_server_apps() {
+  const mesh::World& w = *world_;
+  for (const auto& [k, host] : hosts_) {
+    int32_t pi = host_pod_.at(host);
+    const mesh::WorldPod& p = w.pods()[static_cast<size_t>(pi)];
+    if (!p.spec) continue;
+    // Ports to serve: declared container ports, plus Service target ports.
+    struct PortInfo {
+      std::string name, app_protocol, image;
+    };
+    std::map<uint32_t, PortInfo> ports;
+    for (const auto& c : p.spec->containers) {
+      for (const auto& cp : c.ports) {
+        if (cp.protocol != "TCP" && !cp.protocol.empty()) continue;
+        ports[static_cast<uint32_t>(cp.container_port)] = {cp.name, "", c.image};
+      }
+    }
+    std::string image = p.spec->containers.empty() ? "" : p.spec->containers.front().image;
+    for (const mesh::WorldService* s : w.services_of_pod(pi)) {
+      for (const auto& sp : s->ports) {
+        auto it = s->endpoints.find(sp.port);
+        if (it == s->endpoints.end()) continue;
+        for (const auto& e : it->second) {
+          if (e.pod != pi) continue;
+          PortInfo& info = ports[e.port];
+          if (info.image.empty()) info.image = image;
+          // A Service port name says more than an unnamed container port.
+          if (info.name.empty() || sp.name.find("mysql") != std::string::npos) info.name = sp.name;
+          if (sp.app_protocol) info.app_protocol = *sp.app_protocol;
+        }
+      }
+    }
+    for (const auto& [port, info] : ports) {
+      if (port >= 15000 && port <= 15090 && p.injected) continue;  // sidecar ports
+      std::string id = k + ":" + std::to_string(port);
+      ServerAppOptions so;
+      auto ov = o_.server_overrides.find(id);
+      if (ov != o_.server_overrides.end()) {
+        so = ov->second;
+        inferred_[id] = {so.kind, "scenario"};
+      } else {
+        AppInference inf = infer_server_app(p, port, info.name, info.app_protocol, info.image);
+        so.kind = inf.kind;
+        inferred_[id] = inf;
+      }
+      add_server(host, static_cast<uint16_t>(port), so);
+    }
+  }
+}
+
+void MeshSimulation::start_probes() {
+  const mesh::World& w = *world_;
+  for (const auto& [k, host] : hosts_) {
+    const mesh::WorldPod& p = w.pods()[static_cast<size_t>(host_pod_.at(host))];
+    if (!p.spec) continue;
+    HostId kubelet = kubelets_.at(w.nodes()[static_cast<size_t>(p.node)].name);
+    for (const auto& c : p.spec->containers) {
+      const std::pair<const char*, const std::optional<mesh::Probe>*> kinds[] = {
+          {"readyz", &c.readiness}, {"livez", &c.liveness}, {"startupz", &c.startup}};
+      for (const auto& [kind, probe] : kinds) {
+        if (!*probe) continue;
+        const mesh::Probe& pr = **probe;
+        if (pr.handler != mesh::Probe::Handler::kHttpGet && pr.handler != mesh::Probe::Handler::kTcpSocket) continue;
+        uint32_t port = pr.port.is_int ? static_cast<uint32_t>(pr.port.int_value) : p.named_port(pr.port.str_value);
+        bool rewrite = p.injected && p.rewrite_app_http_probers;
+        ClientRequestSpec spec;
+        std::string target_ip = to_string(p.ip);
+        if (rewrite) {
+          // The injector rewrote the probe to the agent's status port (ISTIO_BEHAVIOR.md §5).
+          spec.protocol = "http";
+          spec.target = target_ip + ":" + std::to_string(p.interception.status_port);
+          spec.path = "/app-health/" + c.name + "/" + kind;
+        } else if (pr.handler == mesh::Probe::Handler::kHttpGet) {
+          spec.protocol = "http";
+          spec.target = target_ip + ":" + std::to_string(port);
+          spec.path = pr.path.empty() ? "/" : pr.path;
+        } else {
+          spec.protocol = "tcp-connect";
+          spec.target = target_ip + ":" + std::to_string(port);
+        }
+        spec.headers = {{"User-Agent", "kube-probe/1.30"}};
+        spec.keep_alive = false;
+        spec.timeout = Duration::seconds(std::max(1, pr.timeout_seconds));
+        ClientSchedule sched;
+        sched.count = -1;
+        sched.interval = Duration::seconds(std::max(1, pr.period_seconds));
+        sched.start = Duration::seconds(pr.initial_delay_seconds) + Duration::millis(1);
+        std::string kind_name = std::string(kind) == "readyz" ? "readiness" : std::string(kind) == "livez" ? "liveness" : "startup";
+        add_client(kubelet, "kubelet/" + k + "/" + c.name + "/" + kind_name, spec, sched);
+      }
+    }
+  }
+}
+
+HostId MeshSimulation::host_of(std::string_view ns, std::string_view pod) const {
+  auto it = hosts_.find(key(ns, pod));
+  return it == hosts_.end() ? kNoHost : it->second;
+}
+
+HostId MeshSimulation::kubelet_host(std::string_view node) const {
+  auto it = kubelets_.find(node);
+  return it == kubelets_.end() ? kNoHost : it->second;
+}
+
+HostId MeshSimulation::external_host(const std::string& name) {
+  std::string k = "external/" + name;
+  auto it = hosts_.find(k);
+  if (it != hosts_.end()) return it->second;
+  // 10.255.x.y: outside the pod and service ranges; on the first node.
+  HostSpec h;
+  h.ns = "external";
+  h.name = name;
+  h.ip = Ipv4::of(10, 255, 0, static_cast<uint8_t>(10 + hosts_.size() % 200));
+  h.node = world_->nodes().empty() ? "" : world_->nodes().front().name;
+  auto id = net_->add_host(std::move(h));
+  if (!id.ok()) return kNoHost;
+  hosts_[k] = *id;
+  return *id;
+}
+
+AppPodInfo MeshSimulation::pod_info(HostId host) const {
+  AppPodInfo a;
+  a.host = host;
+  const HostSpec& h = net_->topology().host(host);
+  a.ns = h.ns;
+  a.pod = h.name;
+  a.ip = h.ip;
+  auto it = host_pod_.find(host);
+  if (it != host_pod_.end()) {
+    const mesh::WorldPod& p = world_->pods()[static_cast<size_t>(it->second)];
+    auto v = p.labels.find("version");
+    if (v != p.labels.end()) a.version = v->second;
+    a.service_account = p.service_account;
+  }
+  return a;
+}
+
+SidecarHost* MeshSimulation::sidecar(std::string_view ns, std::string_view pod) {
+  auto it = sidecars_.find(key(ns, pod));
+  return it == sidecars_.end() ? nullptr : it->second.get();
+}
+
+PodAgent* MeshSimulation::agent(std::string_view ns, std::string_view pod) {
+  auto it = agents_.find(key(ns, pod));
+  return it == agents_.end() ? nullptr : it->second.get();
+}
+
+std::shared_ptr<const proxy::ProxyConfig> MeshSimulation::config_of(std::string_view ns, std::string_view pod) const {
+  auto it = configs_.find(key(ns, pod));
+  return it == configs_.end() ? nullptr : it->second;
+}
+
+ClientApp* MeshSimulation::add_client(HostId host, std::string name, ClientRequestSpec spec, ClientSchedule schedule) {
+  tls::EnvironmentScope scope(&env_);
+  clients_.push_back(std::make_unique<ClientApp>(*sim_, *net_, pod_info(host), std::move(name), std::move(spec), schedule));
+  clients_.back()->start();
+  return clients_.back().get();
+}
+
+ServerApp* MeshSimulation::add_server(HostId host, uint16_t port, ServerAppOptions options) {
+  tls::EnvironmentScope scope(&env_);
+  auto s = std::make_unique<ServerApp>(*sim_, *net_, pod_info(host), port, std::move(options));
+  if (!s->start()) return nullptr;
+  servers_.push_back(std::move(s));
+  return servers_.back().get();
+}
+
+}  // namespace meshsim::sim

@@ -1,0 +1,116 @@
+// MeshSimulation puts a mesh model (mesh::World) on the virtual network and
+// runs it: one host per scheduled pod plus a kubelet host per node, kube-proxy
+// ClusterIPs and cluster DNS, the mesh CA, and for every injected pod a
+// sidecar (SidecarHost, configured by the control plane) and its agent
+// (PodAgent: certificates, status port); server applications on the pods'
+// ports (inferred, see sim/runtime/apps.h) and the kubelet's probes. Client
+// applications and probes are added by the caller (scenarios, `meshsim probe`).
+//
+// Configuration changes are pushed in virtual time: apply_world() builds the
+// new per-proxy configs and installs them push_delay later (istiod's debounce
+// and distribution); connections already open keep what they matched.
+//
+// TLS runs with randomness from the named stream "tls" and virtual time (the
+// EnvironmentScope installed by build() and run_until()), so a run is
+// byte-for-byte reproducible. Single-threaded.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "mesh/control_plane.h"
+#include "mesh/world.h"
+#include "proxy/base/result.h"
+#include "proxy/tls/certificates.h"
+#include "proxy/tls/environment.h"
+#include "sim/net/network.h"
+#include "sim/runtime/apps.h"
+#include "sim/runtime/pod_agent.h"
+#include "sim/runtime/sidecar_host.h"
+#include "sim/simulator.h"
+
+namespace meshsim::sim {
+
+struct MeshSimulationOptions {
+  uint64_t seed = 1;
+  LinkModel links;
+  mesh::ControlPlaneOptions control_plane;
+  Duration push_delay = Duration::millis(100);
+  bool server_apps = true;      // start the inferred server app on every pod port
+  bool kubelet_probes = true;   // run the kubelet's readiness/liveness/startup probes
+  // Per-pod overrides of the inferred server apps: "ns/pod:port" → options.
+  std::map<std::string, ServerAppOptions> server_overrides;
+};
+
+class MeshSimulation {
+ public:
+  MeshSimulation(std::shared_ptr<const mesh::World> world, MeshSimulationOptions options);
+  ~MeshSimulation();
+  MeshSimulation(const MeshSimulation&) = delete;
+  MeshSimulation& operator=(const MeshSimulation&) = delete;
+
+  // Builds everything at t = 0. Errors: topology problems (duplicate IPs …).
+  Status build();
+
+  Simulator& sim() { return *sim_; }
+  Network& net() { return *net_; }
+  const mesh::World& world() const { return *world_; }
+  std::shared_ptr<const mesh::World> world_ptr() const { return world_; }
+  tls::CertificateAuthority& ca() { return *ca_; }
+  const tls::Environment& tls_environment() const { return env_; }
+
+  // Runs until `t` (inclusive) with the TLS environment installed.
+  RunStats run_until(Time t);
+
+  HostId host_of(std::string_view ns, std::string_view pod) const;
+  HostId kubelet_host(std::string_view node) const;
+  // A host outside the mesh (namespace "external", not injected), created on demand.
+  HostId external_host(const std::string& name = "client");
+  AppPodInfo pod_info(HostId host) const;
+  SidecarHost* sidecar(std::string_view ns, std::string_view pod);
+  PodAgent* agent(std::string_view ns, std::string_view pod);
+  const std::vector<std::unique_ptr<ServerApp>>& servers() const { return servers_; }
+
+  // The control plane's current config for a pod's sidecar.
+  std::shared_ptr<const proxy::ProxyConfig> config_of(std::string_view ns, std::string_view pod) const;
+
+  ClientApp* add_client(HostId host, std::string name, ClientRequestSpec spec, ClientSchedule schedule);
+  ServerApp* add_server(HostId host, uint16_t port, ServerAppOptions options);
+
+  // A new mesh model (manifests applied or deleted): configs pushed after push_delay.
+  void apply_world(std::shared_ptr<const mesh::World> next);
+
+  // Where the server apps came from: "ns/pod:port" → kind and reason.
+  const std::map<std::string, AppInference>& inferred_apps() const { return inferred_; }
+
+ private:
+  void push_configs(bool initial);
+  void start_server_apps();
+  void start_probes();
+
+  std::shared_ptr<const mesh::World> world_;
+  MeshSimulationOptions o_;
+  std::unique_ptr<Simulator> sim_;
+  std::unique_ptr<Network> net_;
+  RandomStream tls_rng_;
+  tls::Environment env_;
+  std::optional<tls::CertificateAuthority> ca_;
+  std::map<std::string, HostId, std::less<>> hosts_;       // "ns/pod"
+  std::map<std::string, HostId, std::less<>> kubelets_;    // node name
+  std::map<HostId, int32_t> host_pod_;                     // host → pod index in world
+  std::map<std::string, std::unique_ptr<SidecarHost>, std::less<>> sidecars_;
+  std::map<std::string, std::unique_ptr<PodAgent>, std::less<>> agents_;
+  std::map<std::string, std::shared_ptr<const proxy::ProxyConfig>, std::less<>> configs_;
+  std::vector<std::unique_ptr<ServerApp>> servers_;
+  std::vector<std::unique_ptr<ClientApp>> clients_;
+  std::map<std::string, AppInference> inferred_;
+  std::vector<std::shared_ptr<const mesh::World>> retired_worlds_;  // keep pods alive for agents
+  uint64_t push_version_ = 0;
+  ActorId actor_;
+  EventKindId k_push_;
+};
+
+}  // namespace meshsim::sim

@@ -1,0 +1,393 @@
+#include "sim/runtime/probe.h"
+
+#include <cinttypes>
+#include <cstdio>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "proxy/access_log.h"
+#include "proxy/tls/client_hello_inspector.h"
+#include "sim/runtime/mesh_simulation.h"
+
+namespace meshsim::sim {
+
+const mesh::WorldPod* find_pod_ref(const mesh::World& w, const std::string& ref) {
+  std::string ns = "default", name = ref;
+  if (size_t slash = ref.find('/'); slash != std::string::npos) {
+    ns = ref.substr(0, slash);
+    name = ref.substr(slash + 1);
+  }
+  if (const mesh::WorldPod* p = w.find_pod(ns, name)) return p;
+  for (mesh::Kind k : {mesh::Kind::kDeployment, mesh::Kind::kStatefulSet, mesh::Kind::kDaemonSet, mesh::Kind::kReplicaSet}) {
+    auto pods = w.pods_of_workload(k, ns, name);
+    if (!pods.empty()) return pods.front();
+  }
+  auto by_app = w.pods_matching(ns, mesh::Labels{{"app", name}});
+  return by_app.empty() ? nullptr : by_app.front();
+}
+
+namespace {
+
+std::vector<std::string> split_commas(const std::string& s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= s.size()) {
+    size_t c = s.find(',', start);
+    std::string t = s.substr(start, c == std::string::npos ? std::string::npos : c - start);
+    if (!t.empty()) out.push_back(t);
+    if (c == std::string::npos) break;
+    start = c + 1;
+  }
+  return out;
+}
+
+std::string hex(std::string_view b, size_t max) {
+  static const char* d = "0123456789abcdef";
+  std::string o;
+  for (size_t i = 0; i < b.size() && i < max; ++i) {
+    unsigned char c = static_cast<unsigned char>(b[i]);
+    o.push_back(d[c >> 4]);
+    o.push_back(d[c & 15]);
+  }
+  return o;
+}
+
+std::string server_result(const proxy::AccessLogEntry& e) {
+  if (e.connection_termination_details == "filter_chain_not_found") return "no_filter_chain";
+  if (e.connection_termination_details.rfind("TLS error", 0) == 0 ||
+      e.connection_termination_details.rfind("downstream TLS handshake failed", 0) == 0) {
+    const std::string& why = e.downstream_tls.failure_reason;
+    if (why.find("CERTIFICATE_REQUIRED") != std::string::npos || why.find("PEER_DID_NOT_RETURN") != std::string::npos)
+      return "mtls_error";
+    return "tls_error";
+  }
+  if (e.http && e.response_code == 400 && e.response_flags.find("DPE") != std::string::npos) return "protocol_error";
+  if (e.http && e.response_code == 404 && e.response_flags.find("NR") != std::string::npos) {
+    return e.virtual_host.empty() ? "no_virtual_host" : "no_route";
+  }
+  return "ok";
+}
+
+ProbeSidecarView view_of(const std::string& pod, const proxy::AccessLogEntry& e, bool server,
+                         const proxy::ProxyConfig* cfg) {
+  ProbeSidecarView v;
+  v.pod = pod;
+  v.listener = e.listener;
+  v.filter_chain = e.filter_chain;
+  v.route_config = e.route_config;
+  v.virtual_host = e.virtual_host;
+  v.route = e.route;
+  v.cluster = e.cluster;
+  v.upstream_host = e.upstream_host;
+  v.response_flags = e.response_flags;
+  v.response_code = e.response_code;
+  v.transport_failure = e.upstream_transport_failure_reason;
+  v.details = e.http ? e.response_code_details : e.connection_termination_details;
+  if (server) {
+    v.result = server_result(e);
+  } else {
+    v.tls_mode = e.upstream_tls.tls ? "tls" : "plaintext";
+    if (cfg) {
+      if (const proxy::Cluster* c = cfg->find_cluster(e.cluster)) {
+        if (c->tls) v.tls_mode = c->tls->istio_mode;
+        else if (!c->transport_socket_matches.empty()) v.tls_mode = e.upstream_tls.tls ? "ISTIO_MUTUAL" : "plaintext";
+        else v.tls_mode = "plaintext";
+      }
+    }
+  }
+  return v;
+}
+
+}  // namespace
+
+Result<ProbeResult> run_probe(std::shared_ptr<const mesh::World> world, const ProbeRequest& req,
+                              const CaptureOptions* capture) {
+  MeshSimulationOptions mo;
+  mo.seed = req.seed;
+  mo.kubelet_probes = false;  // only the probe's own traffic
+  MeshSimulation ms(world, mo);
+  if (Status st = ms.build(); !st.ok()) return Error{st.message()};
+  const mesh::World& w = ms.world();
+
+  // --- the client ---
+  HostId client_host = kNoHost;
+  const mesh::WorldPod* client_pod = nullptr;
+  ProbeResult r;
+  if (req.from == "external") {
+    client_host = ms.external_host("client");
+    r.from_description = "external client " + to_string(ms.net().topology().host(client_host).ip) + " (no sidecar)";
+  } else {
+    client_pod = find_pod_ref(w, req.from);
+    if (!client_pod) return Error{"--from: no pod, workload or app \"" + req.from + "\""};
+    client_host = ms.host_of(client_pod->namespace_, client_pod->name);
+    if (client_host == kNoHost) return Error{"--from: pod " + client_pod->namespace_ + "/" + client_pod->name + " is not running (unscheduled or hostNetwork)"};
+    r.from_description = client_pod->namespace_ + "/" + client_pod->name + " (" + to_string(client_pod->ip) + ", " +
+                         (client_pod->injected ? "sidecar" : "no sidecar") + ")";
+  }
+
+  // --- the target ---
+  std::string target = req.to;
+  size_t colon = target.rfind(':');
+  if (colon == std::string::npos || colon + 1 >= target.size()) return Error{"--to: expected HOST:PORT, IP:PORT or NS/WORKLOAD:PORT, got \"" + req.to + "\""};
+  std::string host_part = target.substr(0, colon);
+  unsigned long port = 0;
+  try {
+    port = std::stoul(target.substr(colon + 1));
+  } catch (...) {
+    port = 0;
+  }
+  if (port == 0 || port > 65535) return Error{"--to: bad port in \"" + req.to + "\""};
+  if (host_part.find('/') != std::string::npos) {
+    const mesh::WorldPod* p = find_pod_ref(w, host_part);
+    if (!p) return Error{"--to: no pod, workload or app \"" + host_part + "\""};
+    host_part = to_string(p->ip);
+    r.to_description = p->namespace_ + "/" + p->name + " " + host_part + ":" + std::to_string(port) + " (direct to the pod IP)";
+  } else {
+    r.to_description = req.to;
+  }
+
+  ClientRequestSpec spec;
+  spec.protocol = req.protocol;
+  spec.target = host_part + ":" + std::to_string(port);
+  spec.method = req.method;
+  spec.path = req.path;
+  spec.headers = req.headers;
+  spec.keep_alive = false;
+  spec.timeout = req.timeout;
+  if (req.protocol == "mysql") spec.mysql.query = "SELECT * FROM ratings";
+  if (req.client_tls != "plaintext") {
+    spec.tls.enabled = true;
+    spec.tls.sni = req.sni.empty() ? (parse_ipv4(host_part).ok() ? "" : host_part) : req.sni;
+    if (!req.alpn.empty()) {
+      spec.tls.alpn = split_commas(req.alpn);
+    } else if (req.client_tls == "mtls") {
+      spec.tls.alpn = {req.protocol == "http" ? "istio-http/1.1" : "istio"};
+    } else if (req.protocol == "http") {
+      spec.tls.alpn = {"http/1.1"};
+    }
+    if (req.client_tls == "mtls") {
+      std::string ns = client_pod ? client_pod->namespace_ : "external";
+      std::string sa = client_pod ? client_pod->service_account : "default";
+      tls::EnvironmentScope scope(&ms.tls_environment());
+      spec.tls.identity = ms.ca().issue_workload(w.mesh_config().trust_domain, ns, sa, Duration::zero(),
+                                                Duration::hours(24 * 365));
+      spec.tls.roots = {ms.ca().root()};
+    }
+  }
+
+  // --- observe ---
+  struct ConnFacts {
+    HostId client_host = kNoHost;
+    HostId server_host = kNoHost;
+    std::string first_bytes;
+    SocketAddress from, to;
+  };
+  std::map<uint64_t, ConnFacts> conns;
+  std::vector<std::pair<std::string, proxy::AccessLogEntry>> logs;
+  ms.sim().subscribe([&](const Observation& o) {
+    if (const auto* c = std::get_if<TcpConnectionObservation>(&o.payload)) {
+      ConnFacts& f = conns[c->connection];
+      if (c->client_side && c->event == TcpEvent::kConnect) {
+        f.client_host = c->host;
+        f.from = c->local;
+        f.to = c->remote;
+      }
+      if (!c->client_side && c->event == TcpEvent::kAccepted) {
+        f.server_host = c->host;
+        f.to = c->redirected ? c->original_dst : c->local;  // as it arrived (after kube-proxy DNAT)
+      }
+    } else if (const auto* d = std::get_if<TcpDataObservation>(&o.payload)) {
+      if (d->to_client) return;
+      ConnFacts& f = conns[d->connection];
+      if (f.server_host == kNoHost) f.server_host = d->host;
+      if (f.first_bytes.size() < 16384) {
+        f.first_bytes.append(reinterpret_cast<const char*>(d->bytes.data()), std::min<size_t>(d->bytes.size(), 16384));
+      }
+    } else if (const auto* a = std::get_if<AccessLogObservation>(&o.payload)) {
+      logs.emplace_back(std::string(a->pod), *a->entry);
+    }
+  });
+
+  std::unique_ptr<CaptureSession> cap;
+  if (capture && capture->any()) {
+    auto c = CaptureSession::start(*capture, ms.sim(), ms.net());
+    if (!c.ok()) return Error{c.message()};
+    cap = std::move(*c);
+  }
+
+  ClientSchedule sched;
+  sched.count = 1;
+  sched.start = req.at;
+  ClientApp* app = ms.add_client(client_host, req.from, spec, sched);
+  Duration deadline = req.at + req.timeout + Duration::seconds(1);
+  Duration t = req.at;
+  while (app->completed() == 0 && t < deadline) {
+    t = std::min(deadline, t + Duration::millis(100));
+    ms.run_until(t);
+  }
+  // Let the sidecars finish their access logs (connections closing).
+  ms.run_until(t + Duration::seconds(1));
+  if (cap) {
+    if (Status st = cap->finish(); !st.ok()) return Error{st.message()};
+  }
+
+  const ClientApp::Last& last = app->last();
+  r.outcome = app->completed() ? to_string(last.outcome) : "timeout";
+  r.http_status = last.http_status;
+  r.client_error = last.error;
+  r.elapsed_ms = last.latency.to_millis();
+  r.response_body = last.response.body;
+  r.fingerprint = [&] {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "0x%016" PRIx64, ms.sim().fingerprint());
+    return std::string(buf);
+  }();
+  r.events = ms.sim().events_executed();
+
+  std::string client_key = client_pod ? client_pod->namespace_ + "/" + client_pod->name : "";
+  const proxy::AccessLogEntry* client_log = nullptr;
+  std::string server_key;
+  const proxy::AccessLogEntry* server_log = nullptr;
+  for (auto& [pod, e] : logs) {
+    if (!client_log && pod == client_key && e.direction == proxy::TrafficDirection::kOutbound) client_log = &e;
+  }
+  for (auto& [pod, e] : logs) {
+    if (pod != client_key && e.direction == proxy::TrafficDirection::kInbound) {
+      server_log = &e;
+      server_key = pod;
+      break;
+    }
+  }
+  if (client_log) {
+    auto cfg = ms.config_of(client_pod->namespace_, client_pod->name);
+    r.client_sidecar = view_of(client_key, *client_log, false, cfg.get());
+  }
+  if (server_log) r.server_sidecar = view_of(server_key, *server_log, true, nullptr);
+
+  // The wire: the first connection from the client's pod to another host.
+  for (const auto& [id, f] : conns) {
+    if (f.client_host != client_host || f.server_host == kNoHost || f.server_host == client_host) continue;
+    if (f.to.ip.is_loopback()) continue;
+    r.wire.observed = true;
+    r.wire.from = to_string(f.from);
+    r.wire.to = to_string(f.to);
+    r.wire.first_bytes_hex = hex(f.first_bytes, 16);
+    tls::ClientHelloInfo hi;
+    auto ir = tls::inspect_client_hello(
+        {reinterpret_cast<const uint8_t*>(f.first_bytes.data()), f.first_bytes.size()}, &hi);
+    r.wire.tls = ir == tls::InspectResult::kTls;
+    if (r.wire.tls) {
+      r.wire.alpn = hi.alpn;
+      r.wire.sni = hi.sni;
+    }
+    break;
+  }
+  if (server_log && server_log->downstream_tls.handshake_complete) {
+    r.wire.mtls = server_log->downstream_tls.peer_certificate;
+    r.wire.client_identity = server_log->downstream_tls.peer_principal();
+    r.wire.negotiated_alpn = server_log->downstream_tls.alpn;
+    r.wire.tls_version = server_log->downstream_tls.version;
+  }
+  if (client_log && client_log->upstream_tls.handshake_complete) {
+    r.wire.server_identity = client_log->upstream_tls.peer_principal();
+    if (r.wire.negotiated_alpn.empty()) r.wire.negotiated_alpn = client_log->upstream_tls.alpn;
+    if (r.wire.tls_version.empty()) r.wire.tls_version = client_log->upstream_tls.version;
+    if (!server_log) r.wire.mtls = !client_log->upstream_tls.local_uri_san.empty() && r.wire.tls;
+  }
+  return r;
+}
+
+std::string probe_result_json(const ProbeResult& r) {
+  nlohmann::ordered_json j;
+  j["outcome"] = r.outcome;
+  j["http_status"] = r.http_status;
+  j["client_error"] = r.client_error;
+  j["elapsed_ms"] = std::round(r.elapsed_ms * 1000.0) / 1000.0;
+  auto side = [](const std::optional<ProbeSidecarView>& v, bool server) -> nlohmann::ordered_json {
+    if (!v) return nullptr;
+    nlohmann::ordered_json s;
+    s["pod"] = v->pod;
+    s["listener"] = v->listener;
+    s["filter_chain"] = v->filter_chain;
+    if (server) s["virtual_host"] = v->virtual_host;
+    s["route"] = v->route.empty() ? v->route_config : v->route;
+    s["route_config"] = v->route_config;
+    s["cluster"] = v->cluster;
+    s["upstream_host"] = v->upstream_host;
+    if (!server) s["tls_mode"] = v->tls_mode;
+    if (server) s["result"] = v->result;
+    s["response_flags"] = v->response_flags;
+    s["details"] = v->details;
+    if (!v->transport_failure.empty()) s["transport_failure_reason"] = v->transport_failure;
+    return s;
+  };
+  j["client_sidecar"] = side(r.client_sidecar, false);
+  j["server_sidecar"] = side(r.server_sidecar, true);
+  nlohmann::ordered_json wire;
+  wire["tls"] = r.wire.tls;
+  wire["mtls"] = r.wire.mtls;
+  wire["alpn"] = r.wire.negotiated_alpn;
+  wire["alpn_offered"] = r.wire.alpn;
+  wire["sni"] = r.wire.sni;
+  wire["client_identity"] = r.wire.client_identity;
+  wire["server_identity"] = r.wire.server_identity;
+  wire["tls_version"] = r.wire.tls_version;
+  wire["first_bytes"] = r.wire.first_bytes_hex;
+  wire["src"] = r.wire.from;
+  wire["dst"] = r.wire.to;
+  j["wire"] = r.wire.observed ? wire : nlohmann::ordered_json(nullptr);
+  j["from"] = r.from_description;
+  j["to"] = r.to_description;
+  j["fingerprint"] = r.fingerprint;
+  return j.dump(2) + "\n";
+}
+
+std::string probe_result_text(const ProbeResult& r) {
+  std::string t;
+  auto line = [&](const std::string& k, const std::string& v) { t += k + std::string(k.size() < 18 ? 18 - k.size() : 1, ' ') + v + "\n"; };
+  line("from", r.from_description);
+  line("to", r.to_description);
+  std::string out = r.outcome;
+  if (r.http_status) out += " (HTTP " + std::to_string(r.http_status) + ")";
+  char ms[32];
+  std::snprintf(ms, sizeof ms, "%.3f ms", r.elapsed_ms);
+  line("outcome", out + " after " + ms);
+  if (!r.client_error.empty()) line("client saw", r.client_error);
+  auto side = [&](const char* title, const std::optional<ProbeSidecarView>& v, bool server) {
+    if (!v) {
+      line(title, "none");
+      return;
+    }
+    t += std::string(title) + " (" + v->pod + ")\n";
+    line("  listener", v->listener + (v->filter_chain.empty() ? "" : "  chain " + v->filter_chain));
+    if (!v->route_config.empty() || !v->virtual_host.empty()) {
+      line("  route", v->route_config + (v->virtual_host.empty() ? "" : "  vhost " + v->virtual_host) +
+                          (v->route.empty() ? "" : "  route " + v->route));
+    }
+    if (!v->cluster.empty()) line("  cluster", v->cluster + (v->upstream_host.empty() ? "" : " → " + v->upstream_host));
+    if (!server) line("  tls", v->tls_mode);
+    if (server) line("  result", v->result);
+    line("  flags", v->response_flags + (v->details.empty() ? "" : "  (" + v->details + ")"));
+    if (!v->transport_failure.empty()) line("  transport", v->transport_failure);
+  };
+  side("client sidecar", r.client_sidecar, false);
+  side("server sidecar", r.server_sidecar, true);
+  if (r.wire.observed) {
+    std::string w = r.wire.tls ? (r.wire.mtls ? "mTLS" : "TLS") : "plaintext";
+    if (r.wire.tls) {
+      std::string alpn;
+      for (size_t i = 0; i < r.wire.alpn.size(); ++i) alpn += (i ? "," : "") + r.wire.alpn[i];
+      w += "  ALPN offered [" + alpn + "]";
+      if (!r.wire.negotiated_alpn.empty()) w += " negotiated " + r.wire.negotiated_alpn;
+      if (!r.wire.sni.empty()) w += "  SNI " + r.wire.sni;
+    }
+    line("wire", r.wire.from + " → " + r.wire.to + "  " + w);
+    if (!r.wire.client_identity.empty()) line("  client identity", r.wire.client_identity);
+    if (!r.wire.server_identity.empty()) line("  server identity", r.wire.server_identity);
+  } else {
+    line("wire", "no pod-to-pod connection");
+  }
+  return t;
+}
+
+}  // namespace meshsim::sim

@@ -1,0 +1,85 @@
+// A probe: one connection (and one request) from a workload — through its
+// sidecar when it has one — or from a client outside the mesh, to a host:port,
+// run through the full simulation (control plane config, real TLS, virtual
+// TCP). The result says what the client application saw, what each sidecar
+// matched and did (listener, filter chain, route, cluster, response flags),
+// and what crossed the wire between the pods (TLS or not, ALPN, SNI,
+// identities). docs/cli/probe.md describes the fields.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "mesh/world.h"
+#include "proxy/base/result.h"
+#include "sim/net/capture_session.h"
+
+namespace meshsim::sim {
+
+struct ProbeRequest {
+  std::string from = "external";  // "NS/WORKLOAD" (a pod, workload or app name) or "external"
+  std::string to;                 // "HOST:PORT", "IP:PORT" or "NS/WORKLOAD:PORT"
+  std::string protocol = "http";  // http | tcp | mysql
+  std::string method = "GET";
+  std::string path = "/";
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string client_tls = "plaintext";  // what a client without sidecar speaks: plaintext | tls | mtls
+  std::string alpn;  // comma list; default by protocol and client_tls
+  std::string sni;   // default: the target host
+  Duration at;       // virtual time the probe starts
+  Duration timeout = Duration::seconds(10);
+  uint64_t seed = 1;
+};
+
+struct ProbeSidecarView {
+  std::string pod;
+  std::string listener, filter_chain, route_config, virtual_host, route, cluster, upstream_host;
+  std::string tls_mode;        // client: "ISTIO_MUTUAL" | "plaintext" | "SIMPLE" | "MUTUAL"
+  std::string response_flags;
+  std::string result;          // server: ok | no_filter_chain | mtls_error | tls_error | protocol_error | no_virtual_host | no_route
+  std::string details;         // response code details / termination details
+  std::string transport_failure;
+  int response_code = 0;
+};
+
+struct ProbeWireView {
+  bool observed = false;  // a pod-to-pod connection was seen
+  bool tls = false;
+  bool mtls = false;
+  std::vector<std::string> alpn;  // offered in the ClientHello
+  std::string negotiated_alpn;
+  std::string sni;
+  std::string client_identity;
+  std::string server_identity;
+  std::string tls_version;
+  std::string first_bytes_hex;  // the first up to 16 bytes the client side sent
+  std::string from, to;         // addresses on the wire
+};
+
+struct ProbeResult {
+  std::string outcome;  // ok | refused | reset | timeout | tls_error | http_error | denied
+  int http_status = 0;
+  std::string client_error;
+  double elapsed_ms = 0;
+  std::string response_body;
+  std::optional<ProbeSidecarView> client_sidecar;
+  std::optional<ProbeSidecarView> server_sidecar;
+  ProbeWireView wire;
+  std::string from_description, to_description;
+  std::string fingerprint;
+  uint64_t events = 0;
+};
+
+// Runs the probe; errors are bad input (unknown workload, malformed target).
+// `capture` (optional) writes the probe's packets like `meshsim run --pcap`.
+Result<ProbeResult> run_probe(std::shared_ptr<const mesh::World> world, const ProbeRequest& request,
+                              const CaptureOptions* capture = nullptr);
+
+std::string probe_result_json(const ProbeResult& r);
+std::string probe_result_text(const ProbeResult& r);
+
+// "NS/NAME" or "NAME" → a pod (exact pod, then workload, then app label); nullptr if none.
+const mesh::WorldPod* find_pod_ref(const mesh::World& w, const std::string& ref);
+
+}  // namespace meshsim::sim

@@ -1,0 +1,143 @@
+#include "sim/runtime/sidecar_host.h"
+
+#include "proxy/base/hash.h"
+#include "sim/runtime/runtime_observations.h"
+
+namespace meshsim::sim {
+
+namespace {
+constexpr uint32_t kProxyUid = 1337;
+constexpr uint16_t kListenPorts[] = {15001, 15006, 15021, 15090};
+
+proxy::ConnectFailure to_failure(ConnectError e) {
+  switch (e) {
+    case ConnectError::kRefused: return proxy::ConnectFailure::kRefused;
+    case ConnectError::kTimeout: return proxy::ConnectFailure::kTimeout;
+    default: return proxy::ConnectFailure::kUnreachable;
+  }
+}
+}  // namespace
+
+SidecarHost::SidecarHost(Simulator& sim, Network& net, HostId host, std::string pod_label, std::string node_id)
+    : sim_(sim),
+      net_(net),
+      host_(host),
+      pod_(std::move(pod_label)),
+      actor_(sim.actor("sidecar/" + pod_)),
+      k_timer_(sim.kind("proxy.timer")),
+      k_access_log_(sim.kind("proxy.access_log")),
+      k_push_(sim.kind("proxy.config_push")),
+      rng_(sim.rng("proxy/" + pod_)),
+      transport_(secrets_) {
+  proxy::Sidecar::Options o;
+  o.name = pod_;
+  o.transport = &transport_;
+  o.access_log = this;
+  o.node_id = std::move(node_id);
+  sidecar_ = std::make_unique<proxy::Sidecar>(*this, std::move(o));
+}
+
+SidecarHost::~SidecarHost() = default;
+
+bool SidecarHost::start() {
+  if (running_) return true;
+  for (uint16_t port : kListenPorts) {
+    ListenerId l = net_.listen(host_, {Ipv4::any(), port}, [this, port](TcpSocket s, const ConnectionInfo& info) {
+      proxy::DownstreamInfo d;
+      d.listener_port = port;
+      d.remote = info.remote;
+      d.original_destination = info.original_dst.value_or(info.local);
+      uint64_t id = s.id;
+      if (running_) sidecar_->on_downstream_accepted(id, d);
+      return callbacks_for(id, false);
+    });
+    if (!l) return false;
+    listeners_.push_back(l);
+  }
+  running_ = true;
+  return true;
+}
+
+void SidecarHost::stop() {
+  for (ListenerId l : listeners_) net_.close_listener(l);
+  listeners_.clear();
+  for (auto& [h, ev] : timers_) sim_.cancel(ev);
+  timers_.clear();
+  running_ = false;
+}
+
+void SidecarHost::apply_config(std::shared_ptr<const proxy::ProxyConfig> cfg, std::string_view version) {
+  sidecar_->apply_config(std::move(cfg));
+  sim_.publish(actor_, k_push_, fnv1a64(version), ConfigPushObservation{pod_, version});
+}
+
+TcpCallbacks SidecarHost::callbacks_for(uint64_t id, bool upstream) {
+  TcpCallbacks cb;
+  cb.on_data = [this, id](std::span<const uint8_t> b) {
+    if (running_) sidecar_->on_data(id, b);
+  };
+  cb.on_peer_fin = [this, id] {
+    if (running_) sidecar_->on_peer_closed(id, proxy::CloseType::kFin);
+  };
+  cb.on_reset = [this, id](ResetReason) {
+    if (running_) sidecar_->on_peer_closed(id, proxy::CloseType::kReset);
+  };
+  if (upstream) {
+    cb.on_connected = [this, id] {
+      if (running_) sidecar_->on_upstream_connected(id);
+    };
+    cb.on_connect_failed = [this, id](ConnectError e) {
+      if (running_) sidecar_->on_upstream_connect_failed(id, to_failure(e));
+    };
+  }
+  return cb;
+}
+
+Duration SidecarHost::now() const { return sim_.now(); }
+
+proxy::ConnId SidecarHost::connect(const SocketAddress& to, Duration timeout, std::optional<Ipv4> source) {
+  ConnectOptions o;
+  o.uid = kProxyUid;
+  o.source_ip = source;
+  o.connect_timeout = timeout;
+  TcpSocket s = net_.connect(host_, to, o, {});
+  net_.set_callbacks(s, callbacks_for(s.id, true));
+  return s.id;
+}
+
+void SidecarHost::send(proxy::ConnId id, std::span<const uint8_t> bytes) { net_.send(TcpSocket{id}, bytes); }
+
+void SidecarHost::shutdown_write(proxy::ConnId id) { net_.shutdown_write(TcpSocket{id}); }
+
+void SidecarHost::close(proxy::ConnId id, proxy::CloseType how) {
+  if (how == proxy::CloseType::kReset) net_.reset(TcpSocket{id});
+  else net_.close(TcpSocket{id});
+}
+
+uint64_t SidecarHost::arm_timer(Duration after, proxy::TimerToken token) {
+  uint64_t handle = next_timer_++;
+  timers_[handle] = sim_.schedule_after(after, actor_, k_timer_, [this, handle, token] {
+    timers_.erase(handle);
+    if (running_) sidecar_->on_timer(token);
+  });
+  return handle;
+}
+
+void SidecarHost::cancel_timer(uint64_t handle) {
+  auto it = timers_.find(handle);
+  if (it == timers_.end()) return;
+  sim_.cancel(it->second);
+  timers_.erase(it);
+}
+
+uint64_t SidecarHost::random() { return rng_.next_u64(); }
+
+void SidecarHost::on_access_log(const proxy::AccessLogEntry& e) {
+  uint64_t digest = hash_combine(fnv1a64(e.listener), fnv1a64(e.filter_chain));
+  digest = hash_combine(digest, fnv1a64(e.cluster));
+  digest = hash_combine(digest, fnv1a64(e.response_flags));
+  digest = hash_combine(digest, static_cast<uint64_t>(e.response_code));
+  sim_.publish(actor_, k_access_log_, digest, AccessLogObservation{pod_, &e});
+}
+
+}  // namespace meshsim::sim
