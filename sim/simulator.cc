@@ -33,8 +33,14 @@ EventKindId Simulator::kind(std::string_view name) {
   auto it = kind_index_.find(std::string(name));
   if (it != kind_index_.end()) return it->second;
   auto id = static_cast<EventKindId>(kinds_.size());
-  kinds_.push_back({std::string(name), fnv1a64(name)});
+  kinds_.push_back({std::string(name), fnv1a64(name), true});
   kind_index_.emplace(std::string(name), id);
+  return id;
+}
+
+EventKindId Simulator::view_kind(std::string_view name) {
+  EventKindId id = kind(name);
+  kinds_[id].folded = false;
   return id;
 }
 
@@ -143,8 +149,10 @@ RunStats Simulator::run_loop(bool bounded, Time limit) {
     // loading its slot now, so the miss overlaps with this event's work.
     __builtin_prefetch(&slot(static_cast<uint32_t>(heap_key_low(heap_.likely_next()) & kSlotMask)));
     now_ = Time::nanos(time);
-    fingerprint_ = mix64(fingerprint_ ^ static_cast<uint64_t>(time)) ^
-                   (actors_[s.actor].hash + kinds_[s.kind].hash * kKindMul);
+    const Named& k = kinds_[s.kind];
+    if (k.folded) [[likely]] {
+      fingerprint_ = mix64(fingerprint_ ^ static_cast<uint64_t>(time)) ^ (actors_[s.actor].hash + k.hash * kKindMul);
+    }
     ++executed_;
     s.seq = 0;  // no longer pending: cancel() of the running event is a no-op
     --live_;
@@ -187,9 +195,11 @@ void Simulator::unsubscribe(int token) {
 }
 
 void Simulator::publish(ActorId actor, EventKindId kind, uint64_t digest, ObservationPayload payload) {
-  fingerprint_ = mix64(mix64(fingerprint_ ^ static_cast<uint64_t>(now_.ns())) ^
-                       (actors_[actor].hash + kinds_[kind].hash * kKindMul) ^ 0x7075626c697368ULL) ^
-                 digest;
+  if (kinds_[kind].folded) {
+    fingerprint_ = mix64(mix64(fingerprint_ ^ static_cast<uint64_t>(now_.ns())) ^
+                         (actors_[actor].hash + kinds_[kind].hash * kKindMul) ^ 0x7075626c697368ULL) ^
+                   digest;
+  }
   if (subscribers_.empty()) return;
   Observation obs{now_, actor, kind, digest, std::move(payload)};
   for (auto& [token, fn] : subscribers_) fn(obs);

@@ -78,6 +78,11 @@ class Simulator {
   // registrations does not change it. Actor 0 is "kernel".
   ActorId actor(std::string_view name);
   EventKindId kind(std::string_view name);
+  // A kind whose events and observations are views of what happens rather than
+  // behaviour (e.g. the per-segment wire records a capture turns on): they run
+  // and are published like any other, but are not folded into the fingerprint,
+  // so observing a run (--pcap) never changes its fingerprint.
+  EventKindId view_kind(std::string_view name);
   std::string_view actor_name(ActorId id) const { return actors_[id].name; }
   std::string_view kind_name(EventKindId id) const { return kinds_[id].name; }
 
@@ -136,6 +141,7 @@ class Simulator {
   struct Named {
     std::string name;
     uint64_t hash;
+    bool folded = true;  // false for view kinds
   };
   static constexpr int kSlotBits = 24;
   static constexpr uint64_t kSlotMask = (uint64_t{1} << kSlotBits) - 1;
@@ -160,7 +166,6 @@ class Simulator {
   bool running_ = false;
   bool root_firing_ = false;  // heap_[0] is the executing event, not yet removed
   bool stop_requested_ = false;
-  uint32_t firing_slot_ = UINT32_MAX;
 
   // Keys are (time << 64) | (seq << kSlotBits) | slot index.
   EventHeap heap_;

@@ -86,11 +86,11 @@ Network::Impl::Impl(Network& n, Simulator& s)
   k_timeout = sim.kind("tcp.connect-timeout");
   k_rst = sim.kind("tcp.rst");
   k_fail = sim.kind("tcp.connect-failed");
-  k_wire = sim.kind("tcp.wire");
+  k_wire = sim.view_kind("tcp.wire");
   k_flush = sim.kind("tcp.flush-held");
   o_conn = sim.kind("tcp.connection");
   o_data = sim.kind("tcp.data");
-  o_segment = sim.kind("tcp.segment");
+  o_segment = sim.view_kind("tcp.segment");
   o_node = sim.kind("net.node");
   o_partition = sim.kind("net.partition");
 }

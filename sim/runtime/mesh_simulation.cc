@@ -21,8 +21,13 @@ MeshSimulation::MeshSimulation(std::shared_ptr<const mesh::World> world, MeshSim
   env_.clock = [this] { return sim_->now(); };
   actor_ = sim_->actor("istiod");
   k_push_ = sim_->kind("istiod.push");
+}
+
+void MeshSimulation::enable_keylog() {
+  // Key-log lines are a view (they never change the fingerprint); TLS formats
+  // them only while someone listens.
   ActorId keylog_actor = sim_->actor("tls");
-  EventKindId k_keylog = sim_->kind("tls.keylog");
+  EventKindId k_keylog = sim_->view_kind("tls.keylog");
   env_.keylog = [this, keylog_actor, k_keylog](std::string_view line) {
     sim_->publish(keylog_actor, k_keylog, fnv1a64(line), KeyLogLine{line});
   };

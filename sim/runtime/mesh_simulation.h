@@ -62,6 +62,9 @@ class MeshSimulation {
   tls::CertificateAuthority& ca() { return *ca_; }
   const tls::Environment& tls_environment() const { return env_; }
 
+  // Publishes TLS key-log lines (KeyLogLine observations) from now on, for --keylog.
+  void enable_keylog();
+
   // Runs until `t` (inclusive) with the TLS environment installed.
   RunStats run_until(Time t);
 

@@ -213,6 +213,7 @@ Result<ProbeResult> run_probe(std::shared_ptr<const mesh::World> world, const Pr
     auto c = CaptureSession::start(*capture, ms.sim(), ms.net());
     if (!c.ok()) return Error{c.message()};
     cap = std::move(*c);
+    if (cap->keylog()) ms.enable_keylog();
   }
 
   ClientSchedule sched;
