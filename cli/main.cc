@@ -34,6 +34,7 @@ int main_impl(int argc, char** argv) {
   register_analyze(app, ctx);
   register_proxy_config(app, ctx);
   register_net_demo(app, ctx);
+  register_run(app, ctx);
   register_probe(app, ctx);
 
   try {

@@ -297,10 +297,9 @@ void Loader::MeshConfigProbe(YamlNode n, const std::string& resource, std::vecto
 }
 }  // namespace
 
-void load_text(std::string_view text, std::string_view file_name, ResourceSet& out, std::vector<Diagnostic>& diags,
-               LoadStats* stats) {
-  Loader l{out, diags, stats, {}};
-  // Rebuild the duplicate index from what is already in the set.
+namespace {
+// The duplicate index of a loader over what `out` already holds.
+void index_existing(Loader& l, const ResourceSet& out) {
   auto index = [&](const auto& list) {
     for (const auto& o : list) l.seen.insert({static_cast<int>(o.kind), o.meta.namespace_, o.meta.name});
   };
@@ -310,11 +309,25 @@ void load_text(std::string_view text, std::string_view file_name, ResourceSet& o
   index(out.authorization_policies); index(out.request_authentications); index(out.gateways);
   index(out.service_entries); index(out.sidecars); index(out.workload_entries); index(out.telemetries);
   index(out.istio_operators);
+}
+}  // namespace
+
+void load_text(std::string_view text, std::string_view file_name, ResourceSet& out, std::vector<Diagnostic>& diags,
+               LoadStats* stats) {
+  Loader l{out, diags, stats, {}};
+  index_existing(l, out);
   if (stats) {
     ++stats->files;
     stats->bytes += text.size();
   }
   l.text(text, intern_file(file_name));
+}
+
+void load_node(const std::shared_ptr<const YamlDocument>& doc, YamlNode node, ResourceSet& out,
+               std::vector<Diagnostic>& diags) {
+  Loader l{out, diags, nullptr, {}};
+  index_existing(l, out);
+  l.object(doc, node, -1);
 }
 
 LoadResult load_paths(const std::vector<std::string>& paths, std::istream* stdin_stream) {

@@ -19,6 +19,7 @@
 
 #include "mesh/diagnostics.h"
 #include "mesh/resources.h"
+#include "mesh/yaml_tree.h"
 
 namespace meshsim::mesh {
 
@@ -48,5 +49,11 @@ LoadResult load_paths(const std::vector<std::string>& paths, std::istream* stdin
 // MS0006); to apply a change at runtime without the warning, remove() first.
 void load_text(std::string_view text, std::string_view file_name, ResourceSet& out, std::vector<Diagnostic>& diags,
                LoadStats* stats = nullptr);
+
+// Decodes one object (or a `kind: List`) from a node of an already parsed
+// document — e.g. manifests written inline in a scenario file — appending to
+// `out`; locations point into that document.
+void load_node(const std::shared_ptr<const YamlDocument>& doc, YamlNode node, ResourceSet& out,
+               std::vector<Diagnostic>& diags);
 
 }  // namespace meshsim::mesh

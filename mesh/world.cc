@@ -994,4 +994,21 @@ World build_world(ResourceSet resources, MeshConfig mesh, std::vector<Diagnostic
   return build_world_impl(std::make_shared<const ResourceSet>(std::move(resources)), std::move(mesh), diags, previous);
 }
 
+World World::with_unready_pods(const std::vector<std::string>& pods) const {
+  World w = *this;
+  std::vector<int32_t> indices;
+  for (const std::string& ref : pods) {
+    auto it = pod_index_.find(ref);
+    if (it != pod_index_.end()) indices.push_back(it->second);
+  }
+  for (WorldService& s : w.services_) {
+    for (auto& [port, eps] : s.endpoints) {
+      for (Endpoint& e : eps) {
+        if (std::find(indices.begin(), indices.end(), e.pod) != indices.end()) e.ready = false;
+      }
+    }
+  }
+  return w;
+}
+
 }  // namespace meshsim::mesh

@@ -225,6 +225,11 @@ class World {
   std::vector<const WorldService*> services_of_pod(int32_t pod_index) const;
   int32_t pod_index(const WorldPod* p) const { return static_cast<int32_t>(p - pods_.data()); }
 
+  // A copy in which the endpoints of the given pods ("ns/name") are not ready —
+  // what the endpoints controller publishes while a pod is down or its node
+  // is unreachable. Pods not listed keep their readiness.
+  World with_unready_pods(const std::vector<std::string>& pods) const;
+
   // Istio's ResolveShortnameToFQDN: "reviews" in ns "x" → "reviews.x.svc.<domain>";
   // names with a dot, "*" and IPs are returned unchanged.
   std::string config_host_to_fqdn(std::string_view host, std::string_view namespace_) const;

@@ -296,6 +296,9 @@ inline constexpr const char* kBlackHoleCluster = "BlackHoleCluster";
 struct ProxyConfig {
   std::string node_id;  // sidecar~<ip>~<pod>.<ns>~<ns>.svc.cluster.local
   std::string version;  // push version, e.g. "2026-01-01T00:01:00Z/3"
+  // proxyConfig.drainDuration (Istio default 45s): how long connections of a
+  // removed or changed filter chain may live on after a push.
+  Duration drain_duration = Duration::seconds(45);
   std::vector<Listener> listeners;
   std::vector<Cluster> clusters;
   std::vector<std::shared_ptr<const RouteConfiguration>> routes;

@@ -206,6 +206,7 @@ class Sidecar::Impl {
     }
     for (const auto& r : s->config->routes) s->routes[r->name] = r;
     snap_ = std::move(s);
+    drain_changed_chains();
   }
 
   const ProxyConfig* config() const { return snap_ ? snap_->config.get() : nullptr; }
@@ -236,6 +237,7 @@ class Sidecar::Impl {
     bool peer_fin = false;
     bool fin_sent = false;
     bool closed = false;
+    bool draining = false;
     std::unique_ptr<TcpSession> tcp;
     std::unique_ptr<HttpSession> http;
   };
@@ -531,6 +533,67 @@ class Sidecar::Impl {
     if (!first.empty() && conns_.count(d.id)) downstream_network(d, first);
   }
 
+  // Envoy drains the connections of a filter chain that a push removed or
+  // changed (Istio runs sidecars with --drain-strategy immediate): an HTTP/1
+  // connection closes after its current response ("connection: close"), or at
+  // once when idle; a TCP connection is closed when the drain period ends.
+  // Connections on unchanged chains are untouched.
+  static std::string chain_signature(const FilterChain& fc) {
+    std::string sig = fc.name + "|" + std::to_string(fc.match.destination_port.value_or(0)) + "|" +
+                      fc.match.transport_protocol + "|" + (fc.tls ? (fc.tls->require_client_certificate ? "mtls" : "tls") : "raw");
+    for (const auto& a : fc.match.application_protocols) sig += "," + a;
+    for (const auto& n : fc.match.server_names) sig += ";" + n;
+    for (const auto& r : fc.match.prefix_ranges) sig += "/" + to_string(r);
+    if (!fc.filters.empty()) {
+      if (const auto* tp = std::get_if<TcpProxy>(&fc.filters.back().config)) {
+        sig += "|tcp:" + tp->cluster;
+        for (const auto& w : tp->weighted_clusters) sig += "+" + w.name;
+      } else {
+        const auto& h = std::get<HttpConnectionManager>(fc.filters.back().config);
+        sig += "|http:" + h.route_config_name;
+      }
+    }
+    return sig;
+  }
+
+  void drain_changed_chains() {
+    std::vector<ConnId> ids;
+    for (const auto& [id, c] : conns_) {
+      if (!c->upstream) ids.push_back(id);
+    }
+    std::sort(ids.begin(), ids.end());
+    for (ConnId id : ids) {
+      auto it = conns_.find(id);
+      if (it == conns_.end()) continue;
+      Downstream& d = static_cast<Downstream&>(*it->second);
+      if (d.inspecting || d.closed || !d.chain || !d.listener) continue;
+      std::string sig = chain_signature(*d.chain);
+      bool kept = false;
+      for (const Listener& l : snap_->config->listeners) {
+        if (l.name != d.listener->name) continue;
+        for (const FilterChain& fc : l.filter_chains) kept = kept || chain_signature(fc) == sig;
+        if (l.default_filter_chain) kept = kept || chain_signature(*l.default_filter_chain) == sig;
+      }
+      if (kept) continue;
+      if (d.http) {
+        d.http->close_after = true;
+        if (!d.http->active) close_downstream(d, CloseType::kFin);
+      } else if (d.tcp && !d.draining) {
+        d.draining = true;
+        ConnId cid = d.id;
+        uint64_t handle = 0;
+        arm(snap_->config->drain_duration, [this, cid] {
+          Conn* c = find(cid);
+          if (!c || c->upstream) return;
+          Downstream& dd = static_cast<Downstream&>(*c);
+          if (!dd.tcp || dd.closed) return;
+          dd.tcp->termination = "drained after a configuration change";
+          tcp_finish(dd, CloseType::kFin);
+        }, &handle);
+      }
+    }
+  }
+
   // Closes a connection that never reached a network filter and logs it. The
   // listener filters only peeked at the client's bytes (MSG_PEEK), so if the
   // client sent any, they are still unread in the socket and the kernel
@@ -593,7 +656,9 @@ class Sidecar::Impl {
     if (d.inspecting) {
       if (d.inspect_timer) disarm(&d.inspect_timer, d.inspect_token);
       AccessLogEntry e = base_entry(d);
-      e.connection_termination_details = "closed by client during listener filters";
+      e.connection_termination_details =
+          "closed by the client while the listener filters (tls_inspector/http_inspector) were still waiting for "
+          "its first bytes";
       e.response_flags = format_response_flags(kDownstreamConnectionTermination);
       e.protocol = "tcp";
       log(e);

@@ -152,6 +152,7 @@ RunStats Simulator::run_loop(bool bounded, Time limit) {
     const Named& k = kinds_[s.kind];
     if (k.folded) [[likely]] {
       fingerprint_ = mix64(fingerprint_ ^ static_cast<uint64_t>(time)) ^ (actors_[s.actor].hash + k.hash * kKindMul);
+      if (tracer_) [[unlikely]] tracer_({now_, s.actor, s.kind, 0, false, fingerprint_});
     }
     ++executed_;
     s.seq = 0;  // no longer pending: cancel() of the running event is a no-op
@@ -199,6 +200,7 @@ void Simulator::publish(ActorId actor, EventKindId kind, uint64_t digest, Observ
     fingerprint_ = mix64(mix64(fingerprint_ ^ static_cast<uint64_t>(now_.ns())) ^
                          (actors_[actor].hash + kinds_[kind].hash * kKindMul) ^ 0x7075626c697368ULL) ^
                    digest;
+    if (tracer_) tracer_({now_, actor, kind, digest, true, fingerprint_});
   }
   if (subscribers_.empty()) return;
   Observation obs{now_, actor, kind, digest, std::move(payload)};

@@ -123,6 +123,19 @@ class Simulator {
   // fresh copy positioned at the start of the stream; components keep theirs.
   RandomStream rng(std::string_view name) const { return RandomStream::derive(seed_, name); }
 
+  // Per-event trace (for naming the first event where two runs diverge): when
+  // set, the tracer sees every executed event and every publication, with the
+  // fingerprint after folding it. View kinds are not traced.
+  struct TraceEntry {
+    Time time;
+    ActorId actor;
+    EventKindId kind;
+    uint64_t digest;       // payload digest (0 for executed events)
+    bool publication;
+    uint64_t fingerprint;  // after this entry
+  };
+  void set_tracer(std::function<void(const TraceEntry&)> tracer) { tracer_ = std::move(tracer); }
+
   // Event stream. publish() stamps now(), folds (time, actor, kind, digest)
   // into the fingerprint and hands the observation to every subscriber in
   // subscription order.
@@ -179,6 +192,7 @@ class Simulator {
   std::unordered_map<std::string, EventKindId> kind_index_;
 
   std::vector<std::pair<int, Subscriber>> subscribers_;
+  std::function<void(const TraceEntry&)> tracer_;
   int next_token_ = 1;
 };
 

@@ -126,6 +126,28 @@ Status Network::add_service_vip(SocketAddress vip, std::vector<SocketAddress> en
   return Status::Ok();
 }
 
+size_t Network::reset_host_connections(HostId host) {
+  Impl& m = *impl_;
+  std::vector<TcpSocket> socks;
+  for (auto& slot_ptr : m.slots) {
+    NetConnection* c = slot_ptr.get();
+    if (!c || c->finished) continue;
+    for (int side = 0; side < 2; ++side) {
+      const NetEndpoint& e = c->ends[side];
+      if (e.host == host && e.exists && !e.released) socks.push_back(Impl::socket_of(*c, side));
+    }
+  }
+  for (TcpSocket s : socks) reset(s);
+  return socks.size();
+}
+
+Status Network::set_service_endpoints(SocketAddress vip, std::vector<SocketAddress> endpoints) {
+  auto it = impl_->vips.find(vip);
+  if (it == impl_->vips.end()) return Error{"ClusterIP " + to_string(vip) + ": not defined"};
+  it->second = std::move(endpoints);
+  return Status::Ok();
+}
+
 bool Network::node_up(NodeId node) const { return node < impl_->nodes_up.size() && impl_->nodes_up[node]; }
 bool Network::host_up(HostId host) const { return host < impl_->hosts.size() && impl_->hosts[host].up; }
 bool Network::path_blocked(HostId a, HostId b) const { return impl_->blocked(a, b); }

@@ -88,6 +88,11 @@ class Network {
   // `endpoints`, chosen uniformly ("net/kube-proxy"), as iptables mode does.
   // An empty list makes kube-proxy REJECT: connects are refused.
   Status add_service_vip(SocketAddress vip, std::vector<SocketAddress> endpoints);
+  // A process died: every open connection of `host` is reset (RST to the
+  // peers). Listeners are left to their owners. Returns the sockets reset.
+  size_t reset_host_connections(HostId host);
+  // kube-proxy re-syncs a ClusterIP's endpoints (pods became ready / unready).
+  Status set_service_endpoints(SocketAddress vip, std::vector<SocketAddress> endpoints);
 
   // ---- sockets --------------------------------------------------------------
   // Listens on `bind` (IP 0.0.0.0 = every address of the host, or one

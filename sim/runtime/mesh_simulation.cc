@@ -1,5 +1,7 @@
 #include "sim/runtime/mesh_simulation.h"
 
+#include <algorithm>
+
 #include "proxy/base/hash.h"
 #include "sim/net/capture_rules.h"
 
@@ -18,7 +20,7 @@ MeshSimulation::MeshSimulation(std::shared_ptr<const mesh::World> world, MeshSim
       net_(std::make_unique<Network>(*sim_, o_.links)),
       tls_rng_(sim_->rng("tls")) {
   env_.random = [this](unsigned char* p, size_t n) { tls_rng_.fill(p, n); };
-  env_.clock = [this] { return sim_->now(); };
+  env_.clock = [this] { return sim_->now() + clock_offset_; };
   actor_ = sim_->actor("istiod");
   k_push_ = sim_->kind("istiod.push");
 }
@@ -121,7 +123,8 @@ Status MeshSimulation::build() {
     if (!p.injected) continue;
     auto sc = std::make_unique<SidecarHost>(*sim_, *net_, host, k, mesh::sidecar_node_id(p, w.mesh_config()));
     if (!sc->start()) return Error{"pod " + k + ": a sidecar port (15001/15006/15021/15090) is taken"};
-    auto agent = std::make_unique<PodAgent>(*sim_, *net_, host, p, w.mesh_config(), *ca_, sc->secrets());
+    auto agent = std::make_unique<PodAgent>(*sim_, *net_, host, p, w.mesh_config(), *ca_, sc->secrets(),
+                                            [this] { return sim_->now() + clock_offset_; });
     if (!agent->start()) return Error{"pod " + k + ": the status port is taken"};
     sidecars_[k] = std::move(sc);
     agents_[k] = std::move(agent);
@@ -137,8 +140,35 @@ RunStats MeshSimulation::run_until(Time t) {
   return sim_->run_until(t);
 }
 
+std::shared_ptr<const mesh::World> MeshSimulation::effective_world() const {
+  if (unready_.empty()) return world_;
+  return std::make_shared<const mesh::World>(world_->with_unready_pods(unready_));
+}
+
+void MeshSimulation::resync_kube_proxy(const mesh::World& w) {
+  for (const auto& s : w.services()) {
+    if (s.origin != mesh::WorldService::Origin::kKubernetes || s.headless || !s.has_vip) continue;
+    for (const auto& sp : s.ports) {
+      if (sp.protocol == mesh::Protocol::kUdp) continue;
+      std::vector<SocketAddress> eps;
+      auto it = s.endpoints.find(sp.port);
+      if (it != s.endpoints.end()) {
+        for (const auto& e : it->second) {
+          if (e.has_ip && e.ready) eps.push_back({e.ip, static_cast<uint16_t>(e.port)});
+        }
+      }
+      (void)net_->set_service_endpoints({s.vip, static_cast<uint16_t>(sp.port)}, std::move(eps));
+    }
+  }
+}
+
 void MeshSimulation::push_configs(bool initial) {
-  const mesh::World& w = *world_;
+  std::shared_ptr<const mesh::World> eff = effective_world();
+  const mesh::World& w = *eff;
+  if (!initial) {
+    retired_worlds_.push_back(eff);
+    resync_kube_proxy(w);
+  }
   std::string version = std::to_string(++push_version_);
   mesh::ControlPlaneOptions cpo = o_.control_plane;
   cpo.version = version;
@@ -212,9 +242,88 @@ void MeshSimulation::start_server_apps() {
         so.kind = inf.kind;
         inferred_[id] = inf;
       }
-      add_server(host, static_cast<uint16_t>(port), so);
+      if (add_server(host, static_cast<uint16_t>(port), so)) pod_servers_[k].push_back(servers_.size() - 1);
     }
   }
+}
+
+void MeshSimulation::stop_pod_processes(const std::string& key) {
+  if (auto it = sidecars_.find(key); it != sidecars_.end()) it->second->stop();
+  if (auto it = agents_.find(key); it != agents_.end()) it->second->stop();
+  for (size_t i : pod_servers_[key]) servers_[i]->stop();
+}
+
+void MeshSimulation::start_pod_processes(const std::string& key, bool) {
+  tls::EnvironmentScope scope(&env_);
+  if (auto it = agents_.find(key); it != agents_.end()) it->second->start();
+  if (auto it = sidecars_.find(key); it != sidecars_.end()) {
+    it->second->start();
+    auto cfg = configs_.find(key);
+    if (cfg != configs_.end()) it->second->apply_config(cfg->second, std::to_string(push_version_));
+  }
+  for (size_t i : pod_servers_[key]) servers_[i]->start();
+}
+
+bool MeshSimulation::kill_pod(std::string_view ns, std::string_view pod) {
+  std::string k = key(ns, pod);
+  auto h = hosts_.find(k);
+  if (h == hosts_.end()) return false;
+  stop_pod_processes(k);
+  net_->reset_host_connections(h->second);
+  if (std::find(unready_.begin(), unready_.end(), k) == unready_.end()) unready_.push_back(k);
+  tls::EnvironmentScope scope(&env_);
+  push_configs(false);
+  return true;
+}
+
+bool MeshSimulation::restart_pod(std::string_view ns, std::string_view pod) {
+  std::string k = key(ns, pod);
+  if (!hosts_.count(k)) return false;
+  start_pod_processes(k, false);
+  unready_.erase(std::remove(unready_.begin(), unready_.end(), k), unready_.end());
+  tls::EnvironmentScope scope(&env_);
+  push_configs(false);
+  return true;
+}
+
+bool MeshSimulation::set_node_up(std::string_view node, bool up) {
+  NodeId n = net_->topology().find_node(node);
+  if (n == kNoNode) return false;
+  std::vector<std::string> pods;
+  for (const auto& [k, host] : hosts_) {
+    if (net_->topology().node_of(host) == n && host_pod_.count(host)) pods.push_back(k);
+  }
+  net_->set_node_up(n, up);
+  if (!up) {
+    // The processes vanish with the node; Kubernetes notices after the node
+    // monitor grace period and marks the pods' endpoints not ready.
+    for (const auto& k : pods) stop_pod_processes(k);
+    sim_->schedule_after(Duration::seconds(40), actor_, k_push_, [this, pods, n] {
+      if (net_->node_up(n)) return;
+      for (const auto& k : pods) {
+        if (std::find(unready_.begin(), unready_.end(), k) == unready_.end()) unready_.push_back(k);
+      }
+      tls::EnvironmentScope scope(&env_);
+      push_configs(false);
+    });
+  } else {
+    for (const auto& k : pods) {
+      start_pod_processes(k, false);
+      unready_.erase(std::remove(unready_.begin(), unready_.end(), k), unready_.end());
+    }
+    tls::EnvironmentScope scope(&env_);
+    push_configs(false);
+  }
+  return true;
+}
+
+void MeshSimulation::jump_clock(Duration d) { clock_offset_ += d; }
+
+bool MeshSimulation::stop_renewal(std::string_view ns, std::string_view pod) {
+  PodAgent* a = agent(ns, pod);
+  if (!a) return false;
+  a->set_renewal_enabled(false);
+  return true;
 }
 
 void MeshSimulation::start_probes() {

@@ -83,8 +83,25 @@ class MeshSimulation {
   ClientApp* add_client(HostId host, std::string name, ClientRequestSpec spec, ClientSchedule schedule);
   ServerApp* add_server(HostId host, uint16_t port, ServerAppOptions options);
 
-  // A new mesh model (manifests applied or deleted): configs pushed after push_delay.
+  // A new mesh model (manifests applied or deleted): configs pushed after
+  // push_delay; kube-proxy re-syncs ClusterIP endpoints at once.
   void apply_world(std::shared_ptr<const mesh::World> next);
+
+  // ---- faults and lifecycle (scenario timelines) ----
+  // The pod dies: its processes (app, sidecar, agent) stop, its connections
+  // are reset, and its endpoints become not ready (pushed after push_delay).
+  bool kill_pod(std::string_view ns, std::string_view pod);
+  // The pod comes back (same IP): new certificate, listeners, ready again.
+  bool restart_pod(std::string_view ns, std::string_view pod);
+  // Node down: every pod on it vanishes (no FIN, no RST); after the node
+  // monitor grace period (40 s) its pods' endpoints become not ready.
+  bool set_node_up(std::string_view node, bool up);
+  // Every pod's wall clock jumps forward (certificates are checked and issued
+  // in wall-clock time; renewal timers keep running on virtual time).
+  void jump_clock(Duration d);
+  Duration wall_clock_offset() const { return clock_offset_; }
+  // The pod's agent stops renewing its certificate (e.g. istiod unreachable).
+  bool stop_renewal(std::string_view ns, std::string_view pod);
 
   // Where the server apps came from: "ns/pod:port" → kind and reason.
   const std::map<std::string, AppInference>& inferred_apps() const { return inferred_; }
@@ -93,6 +110,10 @@ class MeshSimulation {
   void push_configs(bool initial);
   void start_server_apps();
   void start_probes();
+  void start_pod_processes(const std::string& key, bool first_start);
+  void stop_pod_processes(const std::string& key);
+  std::shared_ptr<const mesh::World> effective_world() const;
+  void resync_kube_proxy(const mesh::World& w);
 
   std::shared_ptr<const mesh::World> world_;
   MeshSimulationOptions o_;
@@ -112,6 +133,9 @@ class MeshSimulation {
   std::map<std::string, AppInference> inferred_;
   std::vector<std::shared_ptr<const mesh::World>> retired_worlds_;  // keep pods alive for agents
   uint64_t push_version_ = 0;
+  Duration clock_offset_;
+  std::vector<std::string> unready_;                 // pods whose endpoints are not ready
+  std::map<std::string, std::vector<size_t>> pod_servers_;  // "ns/pod" → indices into servers_
   ActorId actor_;
   EventKindId k_push_;
 };

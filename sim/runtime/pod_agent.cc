@@ -23,10 +23,11 @@ struct PodAgent::Pending {
 };
 
 PodAgent::PodAgent(Simulator& sim, Network& net, HostId host, const mesh::WorldPod& pod, const mesh::MeshConfig& mc,
-                   tls::CertificateAuthority& ca, proxy::SecretStore& secrets)
+                   tls::CertificateAuthority& ca, proxy::SecretStore& secrets, std::function<Duration()> wall_clock)
     : sim_(sim),
       net_(net),
       host_(host),
+      wall_clock_(std::move(wall_clock)),
       pod_label_(pod.namespace_ + "/" + pod.name),
       spiffe_(pod.spiffe_id(mc.trust_domain)),
       pod_(pod),
@@ -60,11 +61,12 @@ void PodAgent::stop() {
 
 void PodAgent::issue(bool rotation) {
   Duration now = sim_.now();
-  secrets_.set_identity(ca_.issue_workload(mc_.trust_domain, pod_.namespace_, pod_.service_account, now, now + ttl_));
+  Duration wall = wall_clock_ ? wall_clock_() : now;
+  secrets_.set_identity(ca_.issue_workload(mc_.trust_domain, pod_.namespace_, pod_.service_account, wall, wall + ttl_));
   ++issued_;
-  not_after_ = now + ttl_;
+  not_after_ = wall + ttl_;
   sim_.publish(actor_, k_cert_, hash_combine(fnv1a64(spiffe_), static_cast<uint64_t>(not_after_.ns())),
-               CertificateObservation{pod_label_, spiffe_, now.ns(), not_after_.ns(), rotation});
+               CertificateObservation{pod_label_, spiffe_, wall.ns(), not_after_.ns(), rotation});
   // Renew when the remaining lifetime drops below grace * ttl (± jitter).
   double ratio = kGraceRatio + rng_.uniform(-kGraceJitter, kGraceJitter);
   next_rotation_ = now + scale(ttl_, 1.0 - ratio);

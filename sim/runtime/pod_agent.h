@@ -9,6 +9,7 @@
 // the sidecar (ISTIO_BEHAVIOR.md §5, §6).
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -24,8 +25,11 @@ namespace meshsim::sim {
 
 class PodAgent {
  public:
+  // `wall_clock` is the pod's wall-clock time (virtual time plus any clock
+  // jump); certificate validity is written in it. Renewal timers run on
+  // virtual (monotonic) time, like istio-agent's.
   PodAgent(Simulator& sim, Network& net, HostId host, const mesh::WorldPod& pod, const mesh::MeshConfig& mc,
-           tls::CertificateAuthority& ca, proxy::SecretStore& secrets);
+           tls::CertificateAuthority& ca, proxy::SecretStore& secrets, std::function<Duration()> wall_clock);
   ~PodAgent();
 
   // Issues the first certificate and starts the status server.
@@ -50,6 +54,7 @@ class PodAgent {
   Simulator& sim_;
   Network& net_;
   HostId host_;
+  std::function<Duration()> wall_clock_;
   std::string pod_label_;
   std::string spiffe_;
   const mesh::WorldPod& pod_;

@@ -1,0 +1,849 @@
+#include "sim/scenario/runner.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cinttypes>
+#include <cmath>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "mesh/policy.h"
+#include "proxy/access_log.h"
+#include "proxy/base/hash.h"
+#include "proxy/tls/client_hello_inspector.h"
+#include "sim/runtime/event_log.h"
+#include "sim/runtime/mesh_simulation.h"
+#include "sim/runtime/probe.h"
+
+namespace meshsim::sim {
+
+bool ScenarioRunResult::passed() const {
+  return std::all_of(expectations.begin(), expectations.end(), [](const auto& e) { return e.passed; });
+}
+
+std::string format_fingerprint(uint64_t fp) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "0x%016" PRIx64, fp);
+  return buf;
+}
+
+namespace {
+
+using Outcome = AppOutcomeObservation::Outcome;
+
+struct OutcomeRec {
+  std::string client;
+  Duration start, end;
+  Outcome outcome;
+  int status;
+  std::string error;
+  Duration latency;
+};
+
+struct WireConn {
+  HostId client_host = kNoHost;
+  HostId server_host = kNoHost;
+  Duration start;
+  std::string first_bytes;
+  SocketAddress dst;
+};
+
+struct LogRec {
+  std::string pod;
+  Duration time;
+  proxy::AccessLogEntry e;
+};
+
+struct CertRec {
+  Duration not_before, not_after;
+  bool rotation;
+  Duration at;
+};
+
+// Display width of UTF-8 text (one column per code point).
+size_t display_width(const std::string& s) {
+  size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+std::string fmt_time(Duration t) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%10.3fs", t.to_seconds());
+  return buf;
+}
+
+std::string fmt_ms(Duration d) {
+  char buf[32];
+  double ms = d.to_millis();
+  if (ms >= 1000) std::snprintf(buf, sizeof buf, "%.2fs", ms / 1000);
+  else if (ms >= 1) std::snprintf(buf, sizeof buf, "%.2fms", ms);
+  else std::snprintf(buf, sizeof buf, "%.0fus", ms * 1000);
+  return buf;
+}
+
+std::string fmt_ratio(double r) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f", r);
+  return buf;
+}
+
+Duration percentile(std::vector<Duration> v, double p) {
+  if (v.empty()) return Duration::zero();
+  std::sort(v.begin(), v.end());
+  size_t idx = static_cast<size_t>(std::ceil(p / 100.0 * static_cast<double>(v.size())));
+  if (idx > 0) --idx;
+  return v[std::min(idx, v.size() - 1)];
+}
+
+// Judges one connection from its first bytes: TLS with Istio's ALPN = mtls.
+std::string classify_wire(const std::string& bytes, std::vector<std::string>* alpn) {
+  tls::ClientHelloInfo hi;
+  auto r = tls::inspect_client_hello({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()}, &hi);
+  if (r != tls::InspectResult::kTls) return "plaintext";
+  if (alpn) *alpn = hi.alpn;
+  for (const auto& a : hi.alpn) {
+    if (a == "istio" || a.rfind("istio-", 0) == 0) return "mtls";
+  }
+  return "tls";
+}
+
+class Runner {
+ public:
+  Runner(const Scenario& s, const RunOptions& o) : s_(s), o_(o) {}
+
+  Result<ScenarioRunResult> run();
+
+ private:
+  Status setup_world();
+  Status start_apps();
+  void schedule_timeline();
+  void subscribe();
+  void evaluate();
+  void build_edges();
+  void build_story_failures();
+  std::string pod_key_of(const WorkloadRef& r, Status* err);
+  HostId host_of_ref(const std::string& ref);
+  bool client_matches(const std::string& sel, const std::string& client) const;
+  std::string explain_failure(const OutcomeRec& o) const;
+
+  const Scenario& s_;
+  const RunOptions& o_;
+  mesh::ResourceSet current_;
+  std::shared_ptr<const mesh::World> world_;
+  std::unique_ptr<MeshSimulation> ms_;
+  std::optional<tls::CertificateAuthority> user_ca_;
+  ScenarioRunResult r_;
+  std::vector<OutcomeRec> outcomes_;
+  std::map<uint64_t, WireConn> wire_;
+  std::vector<LogRec> logs_;
+  std::map<std::string, std::vector<CertRec>> certs_;
+  std::map<std::string, std::string> client_pod_;   // client name → pod key or external/<name>
+  std::map<std::string, HostId> client_host_;
+  std::map<std::string, std::pair<std::string, std::string>> client_meta_;  // name → (target, protocol)
+  std::map<std::string, std::pair<Duration, uint64_t>> pushes_;  // version → first time, count
+  std::map<std::string, uint32_t> partitions_;
+  ActorId actor_ = 0;
+  EventKindId k_timeline_ = 0;
+};
+
+std::string Runner::pod_key_of(const WorkloadRef& r, Status* err) {
+  if (r.external()) return "external/" + r.external_name();
+  const mesh::WorldPod* p = find_pod_ref(*world_, r.text);
+  if (!p) {
+    *err = Error{"no pod, workload or app \"" + r.text + "\" in the mesh"};
+    return "";
+  }
+  return p->namespace_ + "/" + p->name;
+}
+
+HostId Runner::host_of_ref(const std::string& ref) {
+  if (ref.rfind("external", 0) == 0) {
+    WorkloadRef w{ref};
+    return ms_->external_host(w.external_name());
+  }
+  const mesh::WorldPod* p = find_pod_ref(*world_, ref);
+  return p ? ms_->host_of(p->namespace_, p->name) : kNoHost;
+}
+
+Status Runner::setup_world() {
+  current_ = s_.resources;
+  std::vector<mesh::Diagnostic> diags;
+  world_ = std::make_shared<const mesh::World>(mesh::build_world(current_, s_.mesh_config, diags));
+  for (const auto& d : diags) {
+    if (d.severity == mesh::Severity::kError) return Error{d.format()};
+  }
+  MeshSimulationOptions mo;
+  mo.seed = s_.seed;
+  mo.links = s_.links;
+  // Server overrides from the scenario.
+  for (const auto& sv : s_.servers) {
+    Status err;
+    std::string key = pod_key_of(sv.pod, &err);
+    if (!err.ok()) return Error{sv.location.str() + ": apps: server: " + err.message()};
+    ServerAppOptions so = sv.options;
+    if (sv.options.tls.enabled) {
+      if (!user_ca_) {
+        tls::CaOptions co;
+        co.organization = "meshsim user CA";
+        co.common_name = "meshsim user CA";
+        user_ca_ = tls::CertificateAuthority::create_self_signed(co);
+      }
+      tls::LeafOptions lo;
+      lo.common_name = sv.tls_dns_names.front();
+      lo.dns_sans = sv.tls_dns_names;
+      lo.not_after = Duration::hours(24 * 365);
+      lo.server_auth = true;
+      so.tls.identity = user_ca_->issue(lo);
+    }
+    mo.server_overrides[key + ":" + std::to_string(sv.port)] = so;
+  }
+  ms_ = std::make_unique<MeshSimulation>(world_, mo);
+  return Status::Ok();
+}
+
+Status Runner::start_apps() {
+  for (const auto& c : s_.clients) {
+    Status err;
+    std::string key = pod_key_of(c.from, &err);
+    if (!err.ok()) return Error{c.location.str() + ": apps: client " + c.name + ": " + err.message()};
+    HostId host = c.from.external() ? ms_->external_host(c.from.external_name()) : host_of_ref(c.from.text);
+    if (host == kNoHost) return Error{c.location.str() + ": apps: client " + c.name + ": the pod is not running"};
+    ClientRequestSpec spec = c.request;
+    if (c.client_tls != "plaintext") {
+      spec.tls.enabled = true;
+      std::string host_part = spec.target.substr(0, spec.target.rfind(':'));
+      if (!parse_ipv4(host_part).ok()) spec.tls.sni = host_part;
+      if (c.client_tls == "mtls") {
+        spec.tls.alpn = {spec.protocol == "http" ? "istio-http/1.1" : "istio"};
+        const mesh::WorldPod* p = c.from.external() ? nullptr : find_pod_ref(*world_, c.from.text);
+        tls::EnvironmentScope scope(&ms_->tls_environment());
+        spec.tls.identity = ms_->ca().issue_workload(world_->mesh_config().trust_domain, p ? p->namespace_ : "external",
+                                                     p ? p->service_account : "default", Duration::zero(),
+                                                     Duration::hours(24 * 3650));
+        spec.tls.roots = {ms_->ca().root()};
+      } else if (spec.protocol == "http") {
+        spec.tls.alpn = {"http/1.1"};
+      }
+    }
+    client_pod_[c.name] = key;
+    client_host_[c.name] = host;
+    client_meta_[c.name] = {spec.target, spec.protocol};
+    ms_->add_client(host, c.name, spec, c.schedule);
+  }
+  return Status::Ok();
+}
+
+void Runner::schedule_timeline() {
+  actor_ = ms_->sim().actor("scenario");
+  k_timeline_ = ms_->sim().kind("scenario.timeline");
+  for (size_t i = 0; i < s_.timeline.size(); ++i) {
+    ms_->sim().schedule_at(s_.timeline[i].at, actor_, k_timeline_, [this, i] {
+      const TimelineAction& a = s_.timeline[i];
+      StoryEvent ev{ms_->sim().now(), "timeline: " + a.name, {}};
+      using K = TimelineAction::Kind;
+      switch (a.kind) {
+        case K::kApply:
+        case K::kDelete: {
+          if (a.kind == K::kApply) {
+            mesh::ResourceSet add = a.objects;
+            auto describe = [&](const auto& list) {
+              for (const auto& o : list) {
+                current_.remove(o.kind, o.meta.namespace_, o.meta.name);
+                std::string d = "apply " + o.display();
+                if constexpr (std::is_same_v<std::decay_t<decltype(o)>, mesh::PeerAuthentication>) {
+                  d += " (mode " + std::string(mesh::mtls_mode_name(o.mode)) + ")";
+                }
+                ev.details.push_back(d);
+              }
+            };
+            describe(add.peer_authentications);
+            describe(add.destination_rules);
+            describe(add.virtual_services);
+            describe(add.authorization_policies);
+            describe(add.request_authentications);
+            describe(add.sidecars);
+            describe(add.service_entries);
+            describe(add.workload_entries);
+            describe(add.telemetries);
+            describe(add.config_maps);
+            describe(add.istio_operators);
+            describe(add.gateways);
+            current_.merge(std::move(add));
+          } else {
+            for (const auto& d : a.deletes) {
+              bool removed = current_.remove(d.kind, d.ns, d.name);
+              ev.details.push_back(std::string(removed ? "delete " : "delete (not present) ") + mesh::kind_name(d.kind) +
+                                   " " + d.ns + "/" + d.name);
+            }
+          }
+          std::vector<mesh::Diagnostic> diags;
+          mesh::MeshConfig mc = mesh::resolve_mesh_config(current_, diags);
+          if (s_.mesh_config_overlay.valid()) mesh::apply_mesh_config(s_.mesh_config_overlay, "scenario", mc, diags);
+          auto next = std::make_shared<const mesh::World>(mesh::build_world(current_, mc, diags, world_.get()));
+          world_ = next;
+          ms_->apply_world(next);
+          break;
+        }
+        case K::kKillPod:
+        case K::kRestartPod:
+        case K::kStopRenewal:
+          for (const auto& p : a.pods) {
+            const mesh::WorldPod* wp = find_pod_ref(*world_, p.text);
+            if (!wp) {
+              ev.details.push_back("no pod " + p.text);
+              continue;
+            }
+            if (a.kind == K::kKillPod) ms_->kill_pod(wp->namespace_, wp->name);
+            else if (a.kind == K::kRestartPod) ms_->restart_pod(wp->namespace_, wp->name);
+            else ms_->stop_renewal(wp->namespace_, wp->name);
+            ev.details.push_back(std::string(a.kind == K::kKillPod ? "killed " : a.kind == K::kRestartPod ? "restarted " : "certificate renewal stopped for ") + wp->namespace_ + "/" + wp->name);
+          }
+          break;
+        case K::kNodeDown:
+        case K::kNodeUp:
+          if (!ms_->set_node_up(a.node, a.kind == K::kNodeUp)) ev.details.push_back("no node " + a.node);
+          break;
+        case K::kPartition: {
+          PartitionSide sa, sb;
+          auto fill = [&](PartitionSide& side, const std::vector<std::string>& nodes, const std::vector<WorkloadRef>& pods) {
+            for (const auto& n : nodes) {
+              NodeId id = ms_->net().topology().find_node(n);
+              if (id != kNoNode) side.nodes.push_back(id);
+              else ev.details.push_back("no node " + n);
+            }
+            for (const auto& p : pods) {
+              HostId h = host_of_ref(p.text);
+              if (h != kNoHost) side.hosts.push_back(h);
+              else ev.details.push_back("no pod " + p.text);
+            }
+          };
+          fill(sa, a.a_nodes, a.a_pods);
+          fill(sb, a.b_nodes, a.b_pods);
+          partitions_[a.partition] = ms_->net().partition(sa, sb);
+          break;
+        }
+        case K::kHeal: {
+          auto it = partitions_.find(a.partition);
+          if (it != partitions_.end()) ms_->net().heal(it->second);
+          else ev.details.push_back("no partition " + a.partition);
+          break;
+        }
+        case K::kLatency:
+          for (auto [rel, lat] : a.latency) {
+            LinkProfile lp = ms_->net().links().profile(rel);
+            lp.latency = lat;
+            ms_->net().links().set_profile(rel, lp);
+            ev.details.push_back(std::string(to_string(rel)) + " latency " + format_duration(lat));
+          }
+          break;
+        case K::kClockJump:
+          ms_->jump_clock(a.jump);
+          ev.details.push_back("wall clocks now " + format_duration(ms_->wall_clock_offset()) + " ahead of virtual time");
+          break;
+      }
+      r_.story.push_back(std::move(ev));
+    });
+  }
+}
+
+void Runner::subscribe() {
+  ms_->sim().subscribe([this](const Observation& o) {
+    std::visit(
+        [&](const auto& p) {
+          using T = std::decay_t<decltype(p)>;
+          if constexpr (std::is_same_v<T, AppOutcomeObservation>) {
+            std::string client(p.client);
+            if (!client_meta_.count(client)) return;  // kubelet probes etc.
+            Duration lat = Duration::nanos(p.latency_ns);
+            outcomes_.push_back({client, o.time - lat, o.time, p.outcome, p.http_status, std::string(p.error), lat});
+          } else if constexpr (std::is_same_v<T, TcpConnectionObservation>) {
+            if (p.client_side && p.event == TcpEvent::kConnect) {
+              WireConn& w = wire_[p.connection];
+              w.client_host = p.host;
+              w.start = o.time;
+            } else if (!p.client_side && p.event == TcpEvent::kAccepted) {
+              WireConn& w = wire_[p.connection];
+              w.server_host = p.host;
+              w.dst = p.redirected ? p.original_dst : p.local;
+            }
+          } else if constexpr (std::is_same_v<T, TcpDataObservation>) {
+            if (p.to_client) return;
+            auto it = wire_.find(p.connection);
+            if (it == wire_.end() || it->second.first_bytes.size() >= 2048) return;
+            it->second.first_bytes.append(reinterpret_cast<const char*>(p.bytes.data()),
+                                          std::min<size_t>(p.bytes.size(), 2048));
+          } else if constexpr (std::is_same_v<T, AccessLogObservation>) {
+            logs_.push_back({std::string(p.pod), o.time, *p.entry});
+          } else if constexpr (std::is_same_v<T, ConfigPushObservation>) {
+            auto& e = pushes_[std::string(p.version)];
+            if (e.second == 0) e.first = o.time;
+            ++e.second;
+          } else if constexpr (std::is_same_v<T, CertificateObservation>) {
+            certs_[std::string(p.pod)].push_back(
+                {Duration::nanos(p.not_before_ns), Duration::nanos(p.not_after_ns), p.rotation, o.time});
+          }
+        },
+        o.payload);
+  });
+}
+
+bool Runner::client_matches(const std::string& sel, const std::string& client) const {
+  if (sel.empty() || sel == client) return true;
+  auto it = s_.clients.begin();
+  for (; it != s_.clients.end(); ++it) {
+    if (it->name == client) break;
+  }
+  if (it == s_.clients.end()) return false;
+  if (it->from.text == sel) return true;
+  auto pk = client_pod_.find(client);
+  if (pk == client_pod_.end()) return false;
+  if (pk->second == sel) return true;
+  if (sel == "external" && it->from.external()) return true;
+  // A workload / app reference resolving to the client's pod.
+  if (const mesh::WorldPod* p = find_pod_ref(*world_, sel)) return p->namespace_ + "/" + p->name == pk->second;
+  return false;
+}
+
+std::string Runner::explain_failure(const OutcomeRec& o) const {
+  // The sidecar access log of this client's traffic (its own sidecar's
+  // outbound log, or a server sidecar's inbound log of a connection from the
+  // client's address) that recorded a problem while the request was open.
+  auto pk = client_pod_.find(o.client);
+  std::string client_pod = pk == client_pod_.end() ? "" : pk->second;
+  auto hk = client_host_.find(o.client);
+  Ipv4 client_ip = hk == client_host_.end() ? Ipv4{} : ms_->net().topology().host(hk->second).ip;
+  const LogRec* best = nullptr;
+  for (const LogRec& l : logs_) {
+    if (l.time < o.start || l.time > o.end + Duration::millis(5)) continue;
+    bool mine = (l.pod == client_pod && l.e.direction == proxy::TrafficDirection::kOutbound) ||
+                (l.e.direction == proxy::TrafficDirection::kInbound && l.e.downstream_remote.ip == client_ip);
+    if (!mine) continue;
+    bool problem = l.e.response_flags != "-" || (l.e.http && l.e.response_code >= 400) ||
+                   !l.e.upstream_transport_failure_reason.empty() ||
+                   l.e.connection_termination_details.find("TLS") != std::string::npos;
+    if (!problem) continue;
+    if (!best || l.e.direction == proxy::TrafficDirection::kInbound) best = &l;
+  }
+  if (!best) return "";
+  const proxy::AccessLogEntry& e = best->e;
+  std::string side = e.direction == proxy::TrafficDirection::kInbound ? "server sidecar " : "client sidecar ";
+  std::string why;
+  if (e.connection_termination_details == "filter_chain_not_found") {
+    why = "no filter chain on " + e.listener + " accepts this connection to port " +
+          std::to_string(e.downstream_local.port);
+    const mesh::WorldPod* pod = world_->find_pod(best->pod.substr(0, best->pod.find('/')),
+                                                 best->pod.substr(best->pod.find('/') + 1));
+    if (pod) {
+      mesh::MtlsDecision m = mesh::effective_peer_authentication(*world_, *pod, e.downstream_local.port);
+      why += std::string(" (") + mesh::mtls_mode_name(m.mode) + ": " + m.reason + ")";
+    }
+  } else {
+    why = "flags " + e.response_flags;
+    if (e.http) why += ", HTTP " + std::to_string(e.response_code) + " " + e.response_code_details;
+    else if (!e.connection_termination_details.empty()) why += ", " + e.connection_termination_details;
+    if (!e.upstream_transport_failure_reason.empty()) why += ", transport: " + e.upstream_transport_failure_reason;
+    if (!e.cluster.empty()) why += ", cluster " + e.cluster;
+  }
+  return side + best->pod + ": " + why;
+}
+
+void Runner::build_story_failures() {
+  // Per client: each change between working and failing (by outcome and error).
+  std::map<std::string, std::string> state;
+  for (const OutcomeRec& o : outcomes_) {
+    std::string now = o.outcome == Outcome::kOk ? "ok" : std::string(to_string(o.outcome)) + "|" + o.error;
+    auto it = state.find(o.client);
+    std::string before = it == state.end() ? "ok" : it->second;
+    if (now == before) continue;
+    state[o.client] = now;
+    StoryEvent ev;
+    ev.at = o.end;
+    if (o.outcome == Outcome::kOk) {
+      ev.text = o.client + " works again";
+    } else {
+      std::string err = o.error.empty() ? (o.status ? "HTTP " + std::to_string(o.status) : "") : o.error;
+      size_t nl = err.find('\n');
+      if (nl != std::string::npos) err = err.substr(0, nl);
+      ev.text = o.client + " fails (" + to_string(o.outcome) + "): " + err;
+      std::string why = explain_failure(o);
+      if (!why.empty()) ev.details.push_back(why);
+    }
+    r_.story.push_back(std::move(ev));
+  }
+  for (const auto& [version, p] : pushes_) {
+    if (version == "1") continue;
+    r_.story.push_back({p.first, "config version " + version + " pushed to " + std::to_string(p.second) + " sidecar(s)", {}});
+  }
+  std::stable_sort(r_.story.begin(), r_.story.end(), [](const StoryEvent& a, const StoryEvent& b) { return a.at < b.at; });
+}
+
+void Runner::build_edges() {
+  for (const auto& c : s_.clients) {
+    EdgeSummary e;
+    e.client = c.name;
+    e.from = client_pod_[c.name];
+    e.target = client_meta_[c.name].first;
+    e.protocol = client_meta_[c.name].second;
+    std::vector<Duration> lats;
+    Duration first = Duration::max(), last;
+    for (const OutcomeRec& o : outcomes_) {
+      if (o.client != c.name) continue;
+      ++e.requests;
+      first = std::min(first, o.start);
+      last = std::max(last, o.end);
+      if (o.outcome == Outcome::kOk) {
+        ++e.ok;
+        lats.push_back(o.latency);
+      } else {
+        ++e.failures[to_string(o.outcome)];
+        e.last_error = o.error;
+      }
+    }
+    e.p50 = percentile(lats, 50);
+    e.p99 = percentile(lats, 99);
+    HostId h = client_host_[c.name];
+    for (const auto& [id, w] : wire_) {
+      if (w.client_host != h || w.server_host == kNoHost || w.server_host == h) continue;
+      if (w.start < first || w.start > last || w.first_bytes.empty()) continue;
+      ++e.wire_connections;
+      std::string k = classify_wire(w.first_bytes, nullptr);
+      if (k == "mtls") ++e.mtls_connections;
+      else if (k == "tls") ++e.tls_connections;
+    }
+    r_.edges.push_back(std::move(e));
+  }
+}
+
+void Runner::evaluate() {
+  for (const Expectation& x : s_.expectations) {
+    ExpectationVerdict v;
+    v.name = x.name;
+    v.kind = to_string(x.kind);
+    v.location = x.location;
+    auto in_window = [&](Duration t) { return t >= x.window_start && t <= x.window_end; };
+    auto selected = [&] {
+      std::vector<const OutcomeRec*> out;
+      for (const OutcomeRec& o : outcomes_) {
+        if (!in_window(o.start) || !client_matches(x.from, o.client)) continue;
+        if (!x.to.empty() && client_meta_[o.client].first.find(x.to) == std::string::npos &&
+            o.client.find(x.to) == std::string::npos) {
+          continue;
+        }
+        out.push_back(&o);
+      }
+      return out;
+    };
+    switch (x.kind) {
+      case Expectation::Kind::kRequests: {
+        auto sel = selected();
+        size_t ok = std::count_if(sel.begin(), sel.end(), [](const OutcomeRec* o) { return o->outcome == Outcome::kOk; });
+        std::map<std::string, size_t> by;
+        for (const OutcomeRec* o : sel) ++by[to_string(o->outcome)];
+        std::string actual = std::to_string(sel.size()) + " requests";
+        for (const auto& [k, n] : by) actual += ", " + std::to_string(n) + " " + k;
+        v.passed = true;
+        std::vector<std::string> expected;
+        if (x.ok_ratio) {
+          double ratio = sel.empty() ? 0 : static_cast<double>(ok) / static_cast<double>(sel.size());
+          expected.push_back("ok ratio " + x.ok_ratio->text);
+          actual = "ok ratio " + fmt_ratio(ratio) + " (" + std::to_string(ok) + "/" + std::to_string(sel.size()) + "); " + actual;
+          if (sel.empty() || !x.ok_ratio->holds(ratio)) v.passed = false;
+          if (sel.empty()) v.message = "no request matched the selector";
+        }
+        if (x.count) {
+          expected.push_back("count " + x.count->text);
+          if (!x.count->holds(static_cast<double>(sel.size()))) v.passed = false;
+        }
+        for (const auto& [name, cmp] : x.outcomes) {
+          expected.push_back(name + " " + cmp.text);
+          if (!cmp.holds(static_cast<double>(by[name]))) v.passed = false;
+        }
+        std::string ex;
+        for (size_t i = 0; i < expected.size(); ++i) ex += (i ? ", " : "") + expected[i];
+        v.expected = ex;
+        v.actual = actual;
+        if (!v.passed && v.message.empty()) {
+          for (const OutcomeRec* o : sel) {
+            if (o->outcome != Outcome::kOk) {
+              v.message = "e.g. at " + format_duration(o->end) + ": " + (o->error.empty() ? "HTTP " + std::to_string(o->status) : o->error);
+              break;
+            }
+          }
+        }
+        break;
+      }
+      case Expectation::Kind::kClientError: {
+        auto sel = selected();
+        size_t hits = 0;
+        std::string example;
+        for (const OutcomeRec* o : sel) {
+          if (o->error.find(x.error_contains) != std::string::npos) ++hits;
+          else if (example.empty() && !o->error.empty()) example = o->error;
+        }
+        v.expected = std::string(x.every ? "every" : "some") + " selected request fails with \"" + x.error_contains + "\"";
+        v.actual = std::to_string(hits) + " of " + std::to_string(sel.size()) + " requests";
+        if (hits == 0 && !example.empty()) v.actual += "; other error: " + example;
+        v.passed = x.every ? (!sel.empty() && hits == sel.size()) : hits > 0;
+        break;
+      }
+      case Expectation::Kind::kWire: {
+        HostId from = host_of_ref(x.from), to = host_of_ref(x.to);
+        size_t n = 0, match = 0;
+        std::map<std::string, size_t> kinds;
+        bool alpn_ok = true;
+        for (const auto& [id, w] : wire_) {
+          if (w.client_host != from || w.server_host != to || !in_window(w.start) || w.first_bytes.empty()) continue;
+          ++n;
+          std::vector<std::string> alpn;
+          std::string k = classify_wire(w.first_bytes, &alpn);
+          ++kinds[k];
+          if (k == x.wire) ++match;
+          if (!x.alpn.empty() && std::find(alpn.begin(), alpn.end(), x.alpn) == alpn.end()) alpn_ok = false;
+        }
+        v.expected = "every connection " + x.from + " → " + x.to + " is " + x.wire + (x.alpn.empty() ? "" : " with ALPN " + x.alpn);
+        v.actual = std::to_string(n) + " connections";
+        for (const auto& [k, c] : kinds) v.actual += ", " + std::to_string(c) + " " + k;
+        v.passed = n > 0 && match == n && alpn_ok;
+        if (n == 0) v.message = "no connection between these pods on the wire (is a pod name wrong, or did no traffic flow?)";
+        break;
+      }
+      case Expectation::Kind::kIdentity: {
+        const mesh::WorldPod* server = find_pod_ref(*world_, x.to);
+        const mesh::WorldPod* client = x.from.empty() || x.from == "external" ? nullptr : find_pod_ref(*world_, x.from);
+        std::string server_key = server ? server->namespace_ + "/" + server->name : x.to;
+        size_t n = 0, match = 0;
+        std::set<std::string> seen;
+        for (const LogRec& l : logs_) {
+          if (l.pod != server_key || l.e.direction != proxy::TrafficDirection::kInbound || !in_window(l.time)) continue;
+          if (client && l.e.downstream_remote.ip != client->ip) continue;
+          ++n;
+          std::string peer = l.e.downstream_tls.peer_principal();
+          seen.insert(peer.empty() ? "(none)" : peer);
+          if (peer == x.principal) ++match;
+        }
+        v.expected = "the server sidecar sees peer identity " + (x.principal.empty() ? "(none)" : x.principal);
+        v.actual = std::to_string(n) + " requests/connections; identities:";
+        for (const auto& s : seen) v.actual += " " + s;
+        v.passed = n > 0 && match == n;
+        if (n == 0) v.message = "no request reached " + server_key + "'s sidecar from " + (x.from.empty() ? "anyone" : x.from);
+        break;
+      }
+      case Expectation::Kind::kLatency: {
+        auto sel = selected();
+        std::vector<Duration> lats;
+        for (const OutcomeRec* o : sel) {
+          if (o->outcome == Outcome::kOk) lats.push_back(o->latency);
+        }
+        Duration p = percentile(lats, x.percentile);
+        char label[16];
+        std::snprintf(label, sizeof label, "p%g", x.percentile);
+        v.expected = std::string(label) + " " + x.latency->text;
+        v.actual = std::string(label) + " " + fmt_ms(p) + " over " + std::to_string(lats.size()) + " successful requests";
+        v.passed = !lats.empty() && x.latency->holds(static_cast<double>(p.ns()));
+        break;
+      }
+      case Expectation::Kind::kCertificates: {
+        const mesh::WorldPod* pod = find_pod_ref(*world_, x.pod);
+        std::string key = pod ? pod->namespace_ + "/" + pod->name : x.pod;
+        const auto& list = certs_[key];
+        size_t rotations = std::count_if(list.begin(), list.end(), [](const CertRec& c) { return c.rotation; });
+        v.passed = !list.empty();
+        std::vector<std::string> ex;
+        v.actual = std::to_string(list.size()) + " certificates issued, " + std::to_string(rotations) + " rotations";
+        if (!list.empty()) v.actual += ", TTL " + format_duration(list.front().not_after - list.front().not_before);
+        if (x.ttl) {
+          ex.push_back("TTL " + format_duration(*x.ttl));
+          if (list.empty() || list.front().not_after - list.front().not_before != *x.ttl) v.passed = false;
+        }
+        if (x.rotations) {
+          ex.push_back("rotations " + x.rotations->text);
+          if (!x.rotations->holds(static_cast<double>(rotations))) v.passed = false;
+        }
+        for (size_t i = 0; i < ex.size(); ++i) v.expected += (i ? ", " : "") + ex[i];
+        if (list.empty()) v.message = "no certificate was issued for " + key + " (does it have a sidecar?)";
+        break;
+      }
+      case Expectation::Kind::kFingerprint:
+        break;
+    }
+    r_.expectations.push_back(std::move(v));
+  }
+}
+
+Result<ScenarioRunResult> Runner::run() {
+  auto wall0 = std::chrono::steady_clock::now();
+  if (Status st = setup_world(); !st.ok()) return Error{st.message()};
+  r_.name = s_.name;
+  r_.seed = s_.seed;
+  if (o_.record_trace) {
+    ms_->sim().set_tracer([this](const Simulator::TraceEntry& t) {
+      r_.trace.push_back({t.time.ns(), std::string(ms_->sim().actor_name(t.actor)), std::string(ms_->sim().kind_name(t.kind)),
+                          t.digest, t.publication, t.fingerprint});
+    });
+  }
+  subscribe();
+  if (Status st = ms_->build(); !st.ok()) return Error{st.message()};
+  std::unique_ptr<CaptureSession> cap;
+  if (o_.capture.any()) {
+    auto c = CaptureSession::start(o_.capture, ms_->sim(), ms_->net());
+    if (!c.ok()) return Error{c.message()};
+    cap = std::move(*c);
+    if (cap->keylog()) ms_->enable_keylog();
+  }
+  std::unique_ptr<EventLog> events;
+  if (!o_.events_file.empty()) {
+    auto e = EventLog::open(o_.events_file, ms_->sim());
+    if (!e.ok()) return Error{e.message()};
+    events = std::move(*e);
+  }
+  if (Status st = start_apps(); !st.ok()) return Error{st.message()};
+  schedule_timeline();
+  {
+    const mesh::World& w = *world_;
+    size_t injected = 0, running = 0;
+    for (const auto& p : w.pods()) {
+      running += p.scheduled();
+      injected += p.injected && p.scheduled();
+    }
+    mesh::MtlsDecision mesh_mode = mesh::effective_peer_authentication(w, "default", {}, 0);
+    r_.story.push_back({Duration::zero(),
+                        "start: " + std::to_string(running) + " pods (" + std::to_string(injected) + " with sidecars), " +
+                            std::to_string(w.services().size()) + " services, " + std::to_string(s_.clients.size()) +
+                            " client apps",
+                        {"default mTLS for namespace default: " + std::string(mesh::mtls_mode_name(mesh_mode.mode)) +
+                         " (" + mesh_mode.reason + ")"}});
+  }
+  // Run in steps so progress can be reported.
+  Duration step = std::max(Duration::millis(100), s_.duration / 200);
+  for (Duration t = Duration::zero(); t < s_.duration;) {
+    t = std::min(s_.duration, t + step);
+    ms_->run_until(t);
+    if (o_.progress) o_.progress(t, ms_->sim().events_executed());
+  }
+  r_.fingerprint = ms_->sim().fingerprint();
+  r_.events = ms_->sim().events_executed();
+  r_.virtual_time = ms_->sim().now();
+  if (cap) {
+    if (Status st = cap->finish(); !st.ok()) return Error{st.message()};
+    for (const auto& f : cap->summary()) r_.outputs.push_back(f.path + " (" + f.what + ", " + std::to_string(f.records) + " records)");
+  }
+  if (events) {
+    uint64_t lines = events->lines();
+    if (Status st = events->finish(); !st.ok()) return Error{st.message()};
+    r_.outputs.push_back(o_.events_file + " (" + std::to_string(lines) + " events)");
+  }
+  build_story_failures();
+  build_edges();
+  evaluate();
+  if (s_.pinned_fingerprint) {
+    ExpectationVerdict v;
+    v.name = "fingerprint";
+    v.kind = "fingerprint";
+    v.expected = *s_.pinned_fingerprint;
+    v.actual = format_fingerprint(r_.fingerprint);
+    v.passed = v.expected == v.actual;
+    v.location = s_.fingerprint_location;
+    if (!v.passed) v.message = "the run's behaviour changed (or the scenario did); see the first divergent event";
+    r_.expectations.push_back(v);
+  }
+  r_.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
+  return r_;
+}
+
+}  // namespace
+
+Result<ScenarioRunResult> run_scenario(const Scenario& s, const RunOptions& options) {
+  Runner r(s, options);
+  return r.run();
+}
+
+std::string format_run_text(const ScenarioRunResult& r) {
+  std::string t;
+  t += "scenario " + r.name + " (seed " + std::to_string(r.seed) + ", " + format_duration(r.virtual_time) + " virtual)\n\n";
+  t += "STORY\n";
+  for (const StoryEvent& e : r.story) {
+    t += fmt_time(e.at) + "  " + e.text + "\n";
+    for (const auto& d : e.details) t += std::string(14, ' ') + d + "\n";
+  }
+  t += "\nEDGES\n";
+  std::vector<std::vector<std::string>> rows = {{"CLIENT", "REQUESTS", "SUCCESS", "mTLS", "p50", "p99", "ERRORS"}};
+  for (const auto& e : r.edges) {
+    char ok[16], mtls[16];
+    std::snprintf(ok, sizeof ok, "%.1f%%", e.requests ? 100.0 * static_cast<double>(e.ok) / static_cast<double>(e.requests) : 0.0);
+    if (e.wire_connections) {
+      std::snprintf(mtls, sizeof mtls, "%.1f%%", 100.0 * static_cast<double>(e.mtls_connections) / static_cast<double>(e.wire_connections));
+    } else {
+      std::snprintf(mtls, sizeof mtls, "-");
+    }
+    std::string errs;
+    for (const auto& [k, n] : e.failures) errs += (errs.empty() ? "" : ", ") + k + " " + std::to_string(n);
+    rows.push_back({e.client, std::to_string(e.requests), ok, mtls, e.ok ? fmt_ms(e.p50) : "-", e.ok ? fmt_ms(e.p99) : "-",
+                    errs.empty() ? "-" : errs});
+  }
+  std::vector<size_t> w(rows[0].size(), 0);
+  for (const auto& row : rows) {
+    for (size_t i = 0; i < row.size(); ++i) w[i] = std::max(w[i], display_width(row[i]));
+  }
+  for (const auto& row : rows) {
+    std::string line = "  ";
+    for (size_t i = 0; i < row.size(); ++i) {
+      line += row[i] + (i + 1 < row.size() ? std::string(w[i] - display_width(row[i]) + 3, ' ') : "");
+    }
+    t += line + "\n";
+  }
+  if (!r.expectations.empty()) {
+    t += "\nEXPECTATIONS\n";
+    for (const auto& e : r.expectations) {
+      t += std::string(e.passed ? "  PASS  " : "  FAIL  ") + e.name + "\n";
+      t += "          expected " + e.expected + "\n          actual   " + e.actual + "\n";
+      if (!e.passed && !e.message.empty()) t += "          " + e.message + "\n";
+    }
+  }
+  char footer[256];
+  std::snprintf(footer, sizeof footer, "\nfingerprint %s  events %" PRIu64 "  wall %.2fs  time compression %.0fx\n",
+                format_fingerprint(r.fingerprint).c_str(), r.events, r.wall_seconds, r.time_compression());
+  t += footer;
+  for (const auto& o : r.outputs) t += "wrote " + o + "\n";
+  if (!r.expectations.empty()) {
+    size_t failed = std::count_if(r.expectations.begin(), r.expectations.end(), [](const auto& e) { return !e.passed; });
+    t += failed ? std::to_string(failed) + " of " + std::to_string(r.expectations.size()) + " expectations FAILED\n"
+                : "all " + std::to_string(r.expectations.size()) + " expectations passed\n";
+  }
+  return t;
+}
+
+std::string format_run_json(const ScenarioRunResult& r) {
+  nlohmann::ordered_json j;
+  j["scenario"] = r.name;
+  j["seed"] = r.seed;
+  j["fingerprint"] = format_fingerprint(r.fingerprint);
+  j["events"] = r.events;
+  j["virtual_seconds"] = r.virtual_time.to_seconds();
+  j["wall_seconds"] = r.wall_seconds;
+  j["time_compression"] = r.time_compression();
+  j["passed"] = r.passed();
+  nlohmann::ordered_json story = nlohmann::ordered_json::array();
+  for (const auto& e : r.story) story.push_back({{"t", e.at.to_seconds()}, {"text", e.text}, {"details", e.details}});
+  j["story"] = story;
+  nlohmann::ordered_json edges = nlohmann::ordered_json::array();
+  for (const auto& e : r.edges) {
+    edges.push_back({{"client", e.client}, {"from", e.from}, {"target", e.target}, {"protocol", e.protocol},
+                     {"requests", e.requests}, {"ok", e.ok}, {"wire_connections", e.wire_connections},
+                     {"mtls_connections", e.mtls_connections}, {"tls_connections", e.tls_connections},
+                     {"p50_ms", e.p50.to_millis()}, {"p99_ms", e.p99.to_millis()}, {"failures", e.failures},
+                     {"last_error", e.last_error}});
+  }
+  j["edges"] = edges;
+  nlohmann::ordered_json ex = nlohmann::ordered_json::array();
+  for (const auto& e : r.expectations) {
+    ex.push_back({{"name", e.name}, {"kind", e.kind}, {"passed", e.passed}, {"expected", e.expected},
+                  {"actual", e.actual}, {"message", e.message}, {"location", e.location.str()}});
+  }
+  j["expectations"] = ex;
+  j["outputs"] = r.outputs;
+  return j.dump(2) + "\n";
+}
+
+}  // namespace meshsim::sim

@@ -1,0 +1,93 @@
+// The scenario runner: builds the mesh of a Scenario on the simulator, starts
+// its applications, plays its timeline in virtual time, and turns what the
+// event stream recorded into the run's result — the story (what changed, who
+// broke and why), per-edge statistics, and the verdict of every expectation.
+// Evaluations are computed only from observations (app outcomes, sidecar
+// access logs, bytes on the wire, certificates), never from the
+// configuration that was supposed to cause them.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "proxy/base/result.h"
+#include "sim/net/capture_session.h"
+#include "sim/scenario/scenario.h"
+
+namespace meshsim::sim {
+
+struct RunOptions {
+  CaptureOptions capture;
+  std::string events_file;  // --events FILE.jsonl
+  bool record_trace = false;
+  // Called about every `progress_every` of wall time with (virtual now, events so far).
+  std::function<void(Duration now, uint64_t events)> progress;
+};
+
+struct EdgeSummary {
+  std::string client;
+  std::string from;     // pod "ns/name" or "external/<name>"
+  std::string target;
+  std::string protocol;
+  uint64_t requests = 0;
+  uint64_t ok = 0;
+  uint64_t wire_connections = 0;
+  uint64_t mtls_connections = 0;
+  uint64_t tls_connections = 0;
+  Duration p50, p99;
+  std::map<std::string, uint64_t> failures;  // outcome → count
+  std::string last_error;
+};
+
+struct StoryEvent {
+  Duration at;
+  std::string text;
+  std::vector<std::string> details;
+};
+
+struct ExpectationVerdict {
+  std::string name;
+  std::string kind;
+  bool passed = false;
+  std::string expected;
+  std::string actual;
+  std::string message;
+  mesh::Location location;
+};
+
+struct TraceLine {
+  int64_t time_ns = 0;
+  std::string actor, kind;
+  uint64_t digest = 0;
+  bool publication = false;
+  uint64_t fingerprint = 0;
+};
+
+struct ScenarioRunResult {
+  std::string name;
+  uint64_t seed = 0;
+  uint64_t fingerprint = 0;
+  uint64_t events = 0;
+  Duration virtual_time;
+  double wall_seconds = 0;
+  std::vector<EdgeSummary> edges;
+  std::vector<StoryEvent> story;
+  std::vector<ExpectationVerdict> expectations;
+  std::vector<TraceLine> trace;  // when RunOptions::record_trace
+  std::vector<std::string> outputs;  // files written
+  bool passed() const;
+  double time_compression() const { return wall_seconds > 0 ? virtual_time.to_seconds() / wall_seconds : 0; }
+};
+
+// Runs the scenario. Errors are problems that only show at run time (an
+// unknown pod in an app or timeline entry, a capture that cannot be written).
+Result<ScenarioRunResult> run_scenario(const Scenario& s, const RunOptions& options);
+
+std::string format_fingerprint(uint64_t fp);
+// Human-readable report: story, edge table, expectations, footer.
+std::string format_run_text(const ScenarioRunResult& r);
+std::string format_run_json(const ScenarioRunResult& r);
+
+}  // namespace meshsim::sim

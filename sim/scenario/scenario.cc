@@ -1,0 +1,810 @@
+#include "sim/scenario/scenario.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "mesh/decoder.h"
+#include "mesh/loader.h"
+
+namespace meshsim::sim {
+
+using mesh::YamlNode;
+using mesh::detail::Decoder;
+using mesh::detail::PathSeg;
+
+const char* to_string(Expectation::Kind k) {
+  switch (k) {
+    case Expectation::Kind::kRequests: return "requests";
+    case Expectation::Kind::kClientError: return "clientError";
+    case Expectation::Kind::kWire: return "wire";
+    case Expectation::Kind::kIdentity: return "identity";
+    case Expectation::Kind::kLatency: return "latency";
+    case Expectation::Kind::kCertificates: return "certificates";
+    case Expectation::Kind::kFingerprint: return "fingerprint";
+  }
+  return "?";
+}
+
+const char* to_string(TimelineAction::Kind k) {
+  switch (k) {
+    case TimelineAction::Kind::kApply: return "apply";
+    case TimelineAction::Kind::kDelete: return "delete";
+    case TimelineAction::Kind::kKillPod: return "killPod";
+    case TimelineAction::Kind::kRestartPod: return "restartPod";
+    case TimelineAction::Kind::kNodeDown: return "nodeDown";
+    case TimelineAction::Kind::kNodeUp: return "nodeUp";
+    case TimelineAction::Kind::kPartition: return "partition";
+    case TimelineAction::Kind::kHeal: return "heal";
+    case TimelineAction::Kind::kLatency: return "latency";
+    case TimelineAction::Kind::kClockJump: return "clockJump";
+    case TimelineAction::Kind::kStopRenewal: return "stopRenewal";
+  }
+  return "?";
+}
+
+bool Comparison::holds(double x) const {
+  double v = duration ? static_cast<double>(duration->ns()) : value;
+  switch (op) {
+    case Op::kEq: return std::fabs(x - v) < 1e-9;
+    case Op::kNe: return std::fabs(x - v) >= 1e-9;
+    case Op::kLt: return x < v;
+    case Op::kLe: return x <= v + 1e-12;
+    case Op::kGt: return x > v;
+    case Op::kGe: return x >= v - 1e-12;
+  }
+  return false;
+}
+
+namespace {
+
+struct Ctx {
+  Decoder& d;
+  std::string base_dir;
+  std::shared_ptr<const mesh::YamlDocument> doc;
+  std::vector<mesh::Diagnostic>& diags;
+};
+
+bool parse_comparison(Decoder& d, YamlNode n, const PathSeg& p, std::optional<Comparison>& out, bool duration) {
+  std::string s;
+  if (n.is_scalar() && n.plain() && n.scalar_type() != mesh::ScalarType::kString) s = std::string(n.scalar());
+  else if (!d.str(n, p, s)) return false;
+  std::string t = s;
+  t.erase(0, t.find_first_not_of(' '));
+  Comparison c;
+  c.text = t;
+  struct OpText {
+    const char* text;
+    Comparison::Op op;
+  };
+  static const OpText ops[] = {{">=", Comparison::Op::kGe}, {"<=", Comparison::Op::kLe}, {"==", Comparison::Op::kEq},
+                               {"!=", Comparison::Op::kNe}, {">", Comparison::Op::kGt},  {"<", Comparison::Op::kLt},
+                               {"=", Comparison::Op::kEq}};
+  std::string rest = t;
+  c.op = Comparison::Op::kEq;
+  for (const auto& o : ops) {
+    if (t.rfind(o.text, 0) == 0) {
+      c.op = o.op;
+      rest = t.substr(std::string(o.text).size());
+      break;
+    }
+  }
+  rest.erase(0, rest.find_first_not_of(' '));
+  if (duration) {
+    auto dur = parse_duration(rest);
+    if (!dur.ok()) {
+      d.error(n, p, "expected a comparison with a duration such as \"< 50ms\": " + dur.message());
+      return false;
+    }
+    c.duration = *dur;
+  } else {
+    char* end = nullptr;
+    double v = std::strtod(rest.c_str(), &end);
+    bool pct = end && *end == '%';
+    if (rest.empty() || !end || (*end != '\0' && !pct)) {
+      d.error(n, p, "expected a comparison such as \">= 0.99\", \"== 0\" or \"> 10\", got \"" + s + "\"");
+      return false;
+    }
+    c.value = pct ? v / 100.0 : v;
+  }
+  out = c;
+  return true;
+}
+
+bool parse_duration_field(Decoder& d, YamlNode n, const PathSeg& p, Duration& out, bool allow_zero = true) {
+  std::optional<Duration> v;
+  if (!d.duration(n, p, v, allow_zero)) return false;
+  out = *v;
+  return true;
+}
+
+// "10/s", "600/m", "2/h" → interval; or a plain number per second.
+bool parse_rate(Decoder& d, YamlNode n, const PathSeg& p, Duration& interval) {
+  std::string s;
+  if (n.is_scalar() && n.plain() && n.scalar_type() != mesh::ScalarType::kString) s = std::string(n.scalar());
+  else if (!d.str(n, p, s)) return false;
+  size_t slash = s.find('/');
+  std::string num = s.substr(0, slash);
+  std::string unit = slash == std::string::npos ? "s" : s.substr(slash + 1);
+  char* end = nullptr;
+  double v = std::strtod(num.c_str(), &end);
+  int64_t per = unit == "s" ? 1'000'000'000LL : unit == "m" ? 60'000'000'000LL : unit == "h" ? 3'600'000'000'000LL : 0;
+  if (num.empty() || !end || *end != '\0' || v <= 0 || per == 0) {
+    d.error(n, p, "expected a rate such as \"10/s\", \"600/m\" or \"2/h\", got \"" + s + "\"");
+    return false;
+  }
+  interval = Duration::nanos(static_cast<int64_t>(std::llround(static_cast<double>(per) / v)));
+  if (interval.ns() <= 0) {
+    d.error(n, p, "rate too high");
+    return false;
+  }
+  return true;
+}
+
+void parse_window(Decoder& d, YamlNode n, const PathSeg& p, Expectation& e) {
+  if (!d.is_seq(n, p)) return;
+  if (n.size() != 2) {
+    d.error(n, p, "expected [start, end], e.g. [0s, 60s]");
+    return;
+  }
+  parse_duration_field(d, n.item(0), p.at(0), e.window_start);
+  parse_duration_field(d, n.item(1), p.at(1), e.window_end);
+  if (e.window_end < e.window_start) d.error(n, p, "the window ends before it starts");
+}
+
+Relation relation_of(std::string_view k, bool* ok) {
+  *ok = true;
+  if (k == "loopback") return Relation::kLoopback;
+  if (k == "sameNode") return Relation::kSameNode;
+  if (k == "sameZone") return Relation::kSameZone;
+  if (k == "otherZone") return Relation::kOtherZone;
+  if (k == "otherRegion") return Relation::kOtherRegion;
+  *ok = false;
+  return Relation::kSameZone;
+}
+
+void parse_relations(Decoder& d, YamlNode n, const PathSeg& p, std::map<Relation, Duration>& out) {
+  d.fields(n, p, [&](std::string_view k, YamlNode v, const PathSeg& cp) {
+    bool ok = false;
+    Relation r = relation_of(k, &ok);
+    if (!ok) return false;
+    Duration x;
+    if (parse_duration_field(d, v, cp, x)) out[r] = x;
+    return true;
+  });
+}
+
+void parse_network(Ctx& c, YamlNode n, const PathSeg& p, LinkModel& links) {
+  Decoder& d = c.d;
+  d.fields(n, p, [&](std::string_view k, YamlNode v, const PathSeg& cp) {
+    if (k == "latency") {
+      std::map<Relation, Duration> m;
+      parse_relations(d, v, cp, m);
+      for (auto [r, x] : m) {
+        LinkProfile lp = links.profile(r);
+        lp.latency = x;
+        links.set_profile(r, lp);
+      }
+      return true;
+    }
+    if (k == "jitter") {
+      std::map<Relation, Duration> m;
+      parse_relations(d, v, cp, m);
+      for (auto [r, x] : m) {
+        LinkProfile lp = links.profile(r);
+        lp.jitter = x;
+        links.set_profile(r, lp);
+      }
+      return true;
+    }
+    if (k == "loss") {
+      d.fields(v, cp, [&](std::string_view rk, YamlNode rv, const PathSeg& rp) {
+        bool ok = false;
+        Relation r = relation_of(rk, &ok);
+        if (!ok) return false;
+        std::optional<double> x;
+        if (d.opt_number(rv, rp, x, 0.0, 0.5)) {
+          LinkProfile lp = links.profile(r);
+          lp.loss = *x;
+          links.set_profile(r, lp);
+        }
+        return true;
+      });
+      return true;
+    }
+    if (k == "bandwidth") {
+      std::string s;
+      if (!d.str(v, cp, s)) return true;
+      double mult = 1;
+      std::string num = s;
+      for (auto [suffix, m] : {std::pair<const char*, double>{"Gbps", 1e9}, {"Mbps", 1e6}, {"Kbps", 1e3}, {"bps", 1}}) {
+        std::string sf = suffix;
+        if (s.size() > sf.size() && s.compare(s.size() - sf.size(), sf.size(), sf) == 0) {
+          mult = m;
+          num = s.substr(0, s.size() - sf.size());
+          break;
+        }
+      }
+      char* end = nullptr;
+      double bps = std::strtod(num.c_str(), &end) * mult;
+      if (num.empty() || !end || *end != '\0' || bps <= 0) {
+        d.error(v, cp, "expected a bandwidth such as \"10Gbps\" or \"500Mbps\"");
+        return true;
+      }
+      for (int r = 0; r < kRelationCount; ++r) {
+        if (static_cast<Relation>(r) == Relation::kLoopback) continue;
+        LinkProfile lp = links.profile(static_cast<Relation>(r));
+        lp.bandwidth_bps = static_cast<uint64_t>(bps);
+        links.set_profile(static_cast<Relation>(r), lp);
+      }
+      return true;
+    }
+    return false;
+  });
+}
+
+void parse_http_client(Decoder& d, YamlNode n, const PathSeg& p, ScenarioClient& cl) {
+  ClientRequestSpec& r = cl.request;
+  r.protocol = "http";
+  d.fields(n, p, [&](std::string_view k, YamlNode v, const PathSeg& cp) {
+    if (k == "url") {
+      std::string url;
+      if (!d.str(v, cp, url)) return true;
+      std::string rest = url;
+      if (rest.rfind("http://", 0) == 0) rest = rest.substr(7);
+      else if (rest.rfind("https://", 0) == 0) {
+        d.error(v, cp, "https:// URLs: write http:// and set tls: tls (the app's own TLS) — meshsim's client speaks TLS only when asked");
+        return true;
+      } else {
+        d.error(v, cp, "expected a URL starting with http://, got \"" + url + "\"");
+        return true;
+      }
+      size_t slash = rest.find('/');
+      r.target = rest.substr(0, slash);
+      r.path = slash == std::string::npos ? "/" : rest.substr(slash);
+      if (r.target.find(':') == std::string::npos) r.target += ":80";
+      return true;
+    }
+    if (k == "method") return d.str(v, cp, r.method), true;
+    if (k == "body") return d.str(v, cp, r.body), true;
+    if (k == "host") return d.str(v, cp, r.host_header), true;
+    if (k == "keepAlive") return d.boolean(v, cp, r.keep_alive), true;
+    if (k == "timeout") return parse_duration_field(d, v, cp, r.timeout, false), true;
+    if (k == "connectTimeout") return parse_duration_field(d, v, cp, r.connect_timeout), true;
+    if (k == "headers") {
+      mesh::Labels h;
+      d.string_map(v, cp, h, false);
+      for (const auto& [hk, hv] : h) r.headers.emplace_back(hk, hv);
+      return true;
+    }
+    if (k == "tls") return d.enum_str(v, cp, cl.client_tls, {"plaintext", "tls", "mtls"}), true;
+    return false;
+  });
+  if (r.target.empty()) d.error(n, p.child("url"), "required field is missing");
+}
+
+void parse_tcp_client(Decoder& d, YamlNode n, const PathSeg& p, ScenarioClient& cl) {
+  ClientRequestSpec& r = cl.request;
+  r.protocol = "tcp";
+  d.fields(n, p, [&](std::string_view k, YamlNode v, const PathSeg& cp) {
+    if (k == "target") return d.str(v, cp, r.target), true;
+    if (k == "payload") return d.str(v, cp, r.tcp_payload), true;
+    if (k == "timeout") return parse_duration_field(d, v, cp, r.timeout, false), true;
+    if (k == "connectTimeout") return parse_duration_field(d, v, cp, r.connect_timeout), true;
+    if (k == "tls") return d.enum_str(v, cp, cl.client_tls, {"plaintext", "tls", "mtls"}), true;
+    return false;
+  });
+  if (r.target.empty()) d.error(n, p.child("target"), "required field is missing");
+  else if (r.target.find(':') == std::string::npos) d.error(n, p.child("target"), "expected HOST:PORT");
+}
+
+void parse_mysql_client(Decoder& d, YamlNode n, const PathSeg& p, ScenarioClient& cl) {
+  ClientRequestSpec& r = cl.request;
+  r.protocol = "mysql";
+  d.fields(n, p, [&](std::string_view k, YamlNode v, const PathSeg& cp) {
+    if (k == "target") return d.str(v, cp, r.target), true;
+    if (k == "user") return d.str(v, cp, r.mysql.user), true;
+    if (k == "password") return d.str(v, cp, r.mysql.password), true;
+    if (k == "database") return d.str(v, cp, r.mysql.database), true;
+    if (k == "query") return d.str(v, cp, r.mysql.query), true;
+    // The mysql client's connect timeout also bounds the wait for the greeting.
+    if (k == "connectTimeout") return parse_duration_field(d, v, cp, r.timeout, false), true;
+    if (k == "tls") return d.enum_str(v, cp, cl.client_tls, {"plaintext", "tls", "mtls"}), true;
+    return false;
+  });
+  if (r.target.empty()) d.error(n, p.child("target"), "required field is missing");
+  else if (r.target.find(':') == std::string::npos) r.target += ":3306";
+}
+
+void parse_latency_model(Decoder& d, YamlNode n, const PathSeg& p, LatencyModel& m) {
+  if (n.is_scalar()) {
+    m.kind = LatencyModel::Kind::kFixed;
+    parse_duration_field(d, n, p, m.a);
+    return;
+  }
+  bool have_median = false, have_p99 = false;
+  d.fields(n, p, [&](std::string_view k, YamlNode v, const PathSeg& cp) {
+    if (k == "fixed") {
+      m.kind = LatencyModel::Kind::kFixed;
+      return parse_duration_field(d, v, cp, m.a), true;
+    }
+    if (k == "min") return parse_duration_field(d, v, cp, m.a), (m.kind = LatencyModel::Kind::kUniform), true;
+    if (k == "max") return parse_duration_field(d, v, cp, m.b), (m.kind = LatencyModel::Kind::kUniform), true;
+    if (k == "mean") return parse_duration_field(d, v, cp, m.a), (m.kind = LatencyModel::Kind::kExponential), true;
+    if (k == "median") return parse_duration_field(d, v, cp, m.a), (have_median = true), true;
+    if (k == "p99") return parse_duration_field(d, v, cp, m.b), (have_p99 = true), true;
+    return false;
+  });
+  if (have_median || have_p99) {
+    m.kind = LatencyModel::Kind::kLognormal;
+    if (!have_median || !have_p99) d.error(n, p, "a lognormal latency needs both median and p99");
+    else if (m.b <= m.a) d.error(n, p, "p99 must be larger than the median");
+  }
+}
+
+void parse_app(Ctx& c, YamlNode n, const PathSeg& p, Scenario& s) {
+  Decoder& d = c.d;
+  bool is_client = n.get("client").valid() || n.get("from").valid();
+  bool is_server = n.get("server").valid();
+  if (is_client == is_server) {
+    d.error(n, p, "an app is either a client (client/from + http|tcp|mysql) or a server (server + port)");
+    return;
+  }
+  if (is_client) {
+    ScenarioClient cl;
+    cl.location = n.location();
+    std::optional<double> rate;
+    bool kinds = 0;
+    int kind_count = 0;
+    d.fields(n, p, [&](std::string_view k, YamlNode v, const PathSeg& cp) {
+      if (k == "client") return d.str(v, cp, cl.name), true;
+      if (k == "from") return d.str(v, cp, cl.from.text), true;
+      if (k == "http") return parse_http_client(d, v, cp, cl), ++kind_count, true;
+      if (k == "tcp") return parse_tcp_client(d, v, cp, cl), ++kind_count, true;
+      if (k == "mysql") return parse_mysql_client(d, v, cp, cl), ++kind_count, true;
+      if (k == "rate") return parse_rate(d, v, cp, cl.schedule.interval), true;
+      if (k == "interval") return parse_duration_field(d, v, cp, cl.schedule.interval), true;
+      if (k == "concurrency") return d.integer(v, cp, cl.schedule.concurrency, 1, 10000), true;
+      if (k == "count") return d.integer(v, cp, cl.schedule.count, 1, 100'000'000), true;
+      if (k == "start") return parse_duration_field(d, v, cp, cl.schedule.start), true;
+      if (k == "stop") return parse_duration_field(d, v, cp, cl.schedule.stop), true;
+      return false;
+    });
+    (void)kinds;
+    (void)rate;
+    if (cl.from.text.empty()) d.error(n, p.child("from"), "required field is missing (a pod/workload like default/productpage, or external)");
+    if (kind_count != 1) d.error(n, p, "a client needs exactly one of http, tcp or mysql");
+    if (!n.get("count").valid()) cl.schedule.count = -1;
+    if (cl.name.empty()) cl.name = cl.from.text + "→" + cl.request.target;
+    s.clients.push_back(std::move(cl));
+    return;
+  }
+  ScenarioServer sv;
+  sv.location = n.location();
+  int kind_count = 0;
+  d.fields(n, p, [&](std::string_view k, YamlNode v, const PathSeg& cp) {
+    if (k == "server") return d.str(v, cp, sv.pod.text), true;
+    if (k == "port") {
+      uint32_t port = 0;
+      if (d.port(v, cp, port)) sv.port = static_cast<uint16_t>(port);
+      return true;
+    }
+    if (k == "kind") {
+      std::string kind;
+      if (d.enum_str(v, cp, kind, {"echo", "http-echo", "tcp-echo", "mysql-server"})) {
+        sv.options.kind = kind == "mysql-server" ? ServerAppKind::kMysql
+                          : kind == "http-echo"  ? ServerAppKind::kHttpEcho
+                          : kind == "tcp-echo"   ? ServerAppKind::kTcpEcho
+                                                 : ServerAppKind::kEcho;
+      }
+      return true;
+    }
+    if (k == "http") {
+      ++kind_count;
+      sv.options.kind = ServerAppKind::kEcho;
+      d.fields(v, cp, [&](std::string_view hk, YamlNode hv, const PathSeg& hp) {
+        if (hk == "latency") return parse_latency_model(d, hv, hp, sv.options.latency), true;
+        if (hk == "errorRate") {
+          std::optional<double> x;
+          if (d.opt_number(hv, hp, x, 0.0, 1.0)) sv.options.error_rate = *x;
+          return true;
+        }
+        if (hk == "errorStatus") return d.integer(hv, hp, sv.options.error_status, 100, 599), true;
+        if (hk == "bodySize") return d.integer(hv, hp, sv.options.body_bytes, 0, 64 * 1024 * 1024), true;
+        return false;
+      });
+      return true;
+    }
+    if (k == "mysql") {
+      ++kind_count;
+      sv.options.kind = ServerAppKind::kMysql;
+      d.fields(v, cp, [&](std::string_view mk, YamlNode mv, const PathSeg& mp) {
+        if (mk == "users") {
+          mesh::Labels u;
+          d.string_map(mv, mp, u, false);
+          sv.options.mysql.users.clear();
+          for (const auto& [user, pw] : u) sv.options.mysql.users[user] = pw;
+          return true;
+        }
+        if (mk == "version") return d.str(mv, mp, sv.options.mysql.server_version), true;
+        return false;
+      });
+      return true;
+    }
+    if (k == "tls") {
+      d.fields(v, cp, [&](std::string_view tk, YamlNode tv, const PathSeg& tp) {
+        if (tk == "dnsNames") return d.strings(tv, tp, sv.tls_dns_names), true;
+        if (tk == "requireClientCertificate") return d.boolean(tv, tp, sv.options.tls.require_client_certificate), true;
+        if (tk == "alpn") return d.strings(tv, tp, sv.options.tls.alpn), true;
+        return false;
+      });
+      sv.options.tls.enabled = true;
+      if (sv.tls_dns_names.empty()) d.error(v, cp.child("dnsNames"), "required field is missing");
+      return true;
+    }
+    return false;
+  });
+  if (sv.pod.text.empty()) d.error(n, p.child("server"), "required field is missing");
+  if (sv.port == 0) d.error(n, p.child("port"), "required field is missing");
+  if (kind_count > 1) d.error(n, p, "a server is either http or mysql");
+  s.servers.push_back(std::move(sv));
+}
+
+void parse_objects(Ctx& c, YamlNode n, const PathSeg& p, mesh::ResourceSet& out) {
+  c.d.items(n, p, [&](YamlNode item, const PathSeg&) { mesh::load_node(c.doc, item, out, c.diags); });
+}
+
+void parse_manifest_files(Ctx& c, YamlNode n, const PathSeg& p, mesh::ResourceSet& out, std::vector<std::string>* paths) {
+  std::vector<std::string> files;
+  if (n.is_scalar()) {
+    std::string f;
+    if (c.d.str(n, p, f)) files.push_back(f);
+  } else {
+    c.d.strings(n, p, files);
+  }
+  std::vector<std::string> resolved;
+  for (const std::string& f : files) {
+    std::filesystem::path fp(f);
+    if (fp.is_relative()) fp = std::filesystem::path(c.base_dir) / fp;
+    if (!std::filesystem::exists(fp)) {
+      c.d.error(n, p, "no such file or directory: " + fp.string());
+      continue;
+    }
+    resolved.push_back(fp.lexically_normal().string());
+  }
+  if (paths) paths->insert(paths->end(), resolved.begin(), resolved.end());
+  if (resolved.empty()) return;
+  mesh::LoadResult lr = mesh::load_paths(resolved);
+  for (auto& dg : lr.diagnostics) c.diags.push_back(std::move(dg));
+  out.merge(std::move(lr.resources));
+}
+
+void parse_timeline(Ctx& c, YamlNode n, const PathSeg& p, Scenario& s) {
+  Decoder& d = c.d;
+  d.items(n, p, [&](YamlNode item, const PathSeg& ip) {
+    TimelineAction a;
+    a.location = item.location();
+    bool have_at = false;
+    int actions = 0;
+    auto pods = [&](YamlNode v, const PathSeg& vp, std::vector<WorkloadRef>& out) {
+      std::vector<std::string> list;
+      if (v.is_scalar()) {
+        std::string x;
+        if (d.str(v, vp, x)) list.push_back(x);
+      } else {
+        d.strings(v, vp, list);
+      }
+      for (auto& x : list) out.push_back({x});
+    };
+    d.fields(item, ip, [&](std::string_view k, YamlNode v, const PathSeg& cp) {
+      if (k == "at") return parse_duration_field(d, v, cp, a.at), (have_at = true), true;
+      if (k == "name") return d.str(v, cp, a.name), true;
+      if (k == "apply") {
+        ++actions;
+        a.kind = TimelineAction::Kind::kApply;
+        d.fields(v, cp, [&](std::string_view ak, YamlNode av, const PathSeg& ap) {
+          if (ak == "objects") return parse_objects(c, av, ap, a.objects), true;
+          if (ak == "files" || ak == "file") return parse_manifest_files(c, av, ap, a.objects, nullptr), true;
+          return false;
+        });
+        return true;
+      }
+      if (k == "delete") {
+        ++actions;
+        a.kind = TimelineAction::Kind::kDelete;
+        d.items(v, cp, [&](YamlNode dv, const PathSeg& dp) {
+          TimelineAction::DeleteRef ref{mesh::Kind::kPeerAuthentication, "default", ""};
+          std::string kind;
+          d.fields(dv, dp, [&](std::string_view dk, YamlNode x, const PathSeg& xp) {
+            if (dk == "kind") return d.str(x, xp, kind), true;
+            if (dk == "namespace") return d.str(x, xp, ref.ns), true;
+            if (dk == "name") return d.str(x, xp, ref.name), true;
+            return false;
+          });
+          bool found = false;
+          for (int ki = 0; ki <= static_cast<int>(mesh::Kind::kIstioOperator); ++ki) {
+            if (kind == mesh::kind_name(static_cast<mesh::Kind>(ki))) {
+              ref.kind = static_cast<mesh::Kind>(ki);
+              found = true;
+            }
+          }
+          if (!found) d.error(dv, dp.child("kind"), "unknown kind \"" + kind + "\"");
+          if (ref.name.empty()) d.error(dv, dp.child("name"), "required field is missing");
+          a.deletes.push_back(ref);
+        });
+        return true;
+      }
+      if (k == "killPod") return ++actions, (a.kind = TimelineAction::Kind::kKillPod), pods(v, cp, a.pods), true;
+      if (k == "restartPod") return ++actions, (a.kind = TimelineAction::Kind::kRestartPod), pods(v, cp, a.pods), true;
+      if (k == "stopRenewal") return ++actions, (a.kind = TimelineAction::Kind::kStopRenewal), pods(v, cp, a.pods), true;
+      if (k == "nodeDown") return ++actions, (a.kind = TimelineAction::Kind::kNodeDown), d.str(v, cp, a.node), true;
+      if (k == "nodeUp") return ++actions, (a.kind = TimelineAction::Kind::kNodeUp), d.str(v, cp, a.node), true;
+      if (k == "heal") return ++actions, (a.kind = TimelineAction::Kind::kHeal), d.str(v, cp, a.partition), true;
+      if (k == "clockJump") return ++actions, (a.kind = TimelineAction::Kind::kClockJump), parse_duration_field(d, v, cp, a.jump, false), true;
+      if (k == "latency") {
+        ++actions;
+        a.kind = TimelineAction::Kind::kLatency;
+        parse_relations(d, v, cp, a.latency);
+        return true;
+      }
+      if (k == "partition") {
+        ++actions;
+        a.kind = TimelineAction::Kind::kPartition;
+        d.fields(v, cp, [&](std::string_view pk, YamlNode pv, const PathSeg& pp) {
+          if (pk == "name") return d.str(pv, pp, a.partition), true;
+          if (pk == "a" || pk == "b") {
+            d.fields(pv, pp, [&](std::string_view sk, YamlNode sv, const PathSeg& sp) {
+              if (sk == "nodes") return d.strings(sv, sp, pk == "a" ? a.a_nodes : a.b_nodes), true;
+              if (sk == "pods") return pods(sv, sp, pk == "a" ? a.a_pods : a.b_pods), true;
+              return false;
+            });
+            return true;
+          }
+          return false;
+        });
+        if (a.partition.empty()) a.partition = "partition-" + std::to_string(s.timeline.size() + 1);
+        return true;
+      }
+      return false;
+    });
+    if (!have_at) d.error(item, ip.child("at"), "required field is missing");
+    if (actions != 1) {
+      d.error(item, ip,
+              "a timeline entry needs exactly one action: apply, delete, killPod, restartPod, nodeDown, nodeUp, "
+              "partition, heal, latency, clockJump or stopRenewal");
+    }
+    if (a.name.empty()) a.name = to_string(a.kind);
+    s.timeline.push_back(std::move(a));
+  });
+}
+
+void parse_expect(Ctx& c, YamlNode n, const PathSeg& p, Scenario& s) {
+  Decoder& d = c.d;
+  d.items(n, p, [&](YamlNode item, const PathSeg& ip) {
+    Expectation e;
+    e.location = item.location();
+    int kinds = 0;
+    auto selector = [&](YamlNode v, const PathSeg& vp) {
+      d.fields(v, vp, [&](std::string_view sk, YamlNode sv, const PathSeg& sp) {
+        if (sk == "from") return d.str(sv, sp, e.from), true;
+        if (sk == "to") return d.str(sv, sp, e.to), true;
+        if (sk == "window") return parse_window(d, sv, sp, e), true;
+        return false;
+      });
+    };
+    d.fields(item, ip, [&](std::string_view k, YamlNode v, const PathSeg& cp) {
+      if (k == "name") return d.str(v, cp, e.name), true;
+      if (k == "requests") return ++kinds, (e.kind = Expectation::Kind::kRequests), selector(v, cp), true;
+      if (k == "okRatio") return parse_comparison(d, v, cp, e.ok_ratio, false), true;
+      if (k == "count") return parse_comparison(d, v, cp, e.count, false), true;
+      if (k == "outcomes") {
+        d.fields(v, cp, [&](std::string_view ok, YamlNode ov, const PathSeg& op) {
+          static const std::set<std::string, std::less<>> names = {"ok", "refused", "reset", "timeout",
+                                                                    "tls_error", "http_error", "denied"};
+          if (!names.count(ok)) return false;
+          std::optional<Comparison> cmp;
+          if (parse_comparison(d, ov, op, cmp, false)) e.outcomes[std::string(ok)] = *cmp;
+          return true;
+        });
+        return true;
+      }
+      if (k == "clientError") {
+        ++kinds;
+        e.kind = Expectation::Kind::kClientError;
+        d.fields(v, cp, [&](std::string_view ck, YamlNode cv, const PathSeg& xp) {
+          if (ck == "from" || ck == "to" || ck == "window") {
+            if (ck == "window") parse_window(d, cv, xp, e);
+            else d.str(cv, xp, ck == "from" ? e.from : e.to);
+            return true;
+          }
+          if (ck == "contains") return d.str(cv, xp, e.error_contains), true;
+          if (ck == "every") return d.boolean(cv, xp, e.every), true;
+          return false;
+        });
+        if (e.error_contains.empty()) d.error(v, cp.child("contains"), "required field is missing");
+        return true;
+      }
+      if (k == "wire") {
+        ++kinds;
+        e.kind = Expectation::Kind::kWire;
+        d.fields(v, cp, [&](std::string_view wk, YamlNode wv, const PathSeg& wp) {
+          if (wk == "from" || wk == "to") return d.str(wv, wp, wk == "from" ? e.from : e.to), true;
+          if (wk == "window") return parse_window(d, wv, wp, e), true;
+          if (wk == "is") return d.enum_str(wv, wp, e.wire, {"mtls", "tls", "plaintext"}), true;
+          if (wk == "alpn") return d.str(wv, wp, e.alpn), true;
+          return false;
+        });
+        if (e.wire.empty()) d.error(v, cp.child("is"), "required field is missing (mtls, tls or plaintext)");
+        if (e.from.empty() || e.to.empty()) d.error(v, cp, "wire expectations need from and to (pods)");
+        return true;
+      }
+      if (k == "identity") {
+        ++kinds;
+        e.kind = Expectation::Kind::kIdentity;
+        d.fields(v, cp, [&](std::string_view wk, YamlNode wv, const PathSeg& wp) {
+          if (wk == "from" || wk == "to") return d.str(wv, wp, wk == "from" ? e.from : e.to), true;
+          if (wk == "window") return parse_window(d, wv, wp, e), true;
+          if (wk == "principal") return d.str(wv, wp, e.principal), true;
+          return false;
+        });
+        if (e.to.empty()) d.error(v, cp.child("to"), "required field is missing (the server pod)");
+        return true;
+      }
+      if (k == "latency") {
+        ++kinds;
+        e.kind = Expectation::Kind::kLatency;
+        d.fields(v, cp, [&](std::string_view lk, YamlNode lv, const PathSeg& lp) {
+          if (lk == "from" || lk == "to") return d.str(lv, lp, lk == "from" ? e.from : e.to), true;
+          if (lk == "window") return parse_window(d, lv, lp, e), true;
+          if (lk == "p50" || lk == "p90" || lk == "p99" || lk == "p999" || lk == "max") {
+            e.percentile = lk == "p50" ? 50 : lk == "p90" ? 90 : lk == "p99" ? 99 : lk == "p999" ? 99.9 : 100;
+            return parse_comparison(d, lv, lp, e.latency, true), true;
+          }
+          return false;
+        });
+        if (!e.latency) d.error(v, cp, "a latency expectation needs p50, p90, p99, p999 or max");
+        return true;
+      }
+      if (k == "certificates") {
+        ++kinds;
+        e.kind = Expectation::Kind::kCertificates;
+        d.fields(v, cp, [&](std::string_view ck, YamlNode cv, const PathSeg& xp) {
+          if (ck == "pod") return d.str(cv, xp, e.pod), true;
+          if (ck == "ttl") return d.duration(cv, xp, e.ttl, false), true;
+          if (ck == "rotations") return parse_comparison(d, cv, xp, e.rotations, false), true;
+          return false;
+        });
+        if (e.pod.empty()) d.error(v, cp.child("pod"), "required field is missing");
+        return true;
+      }
+      return false;
+    });
+    if (kinds != 1) {
+      d.error(item, ip, "an expectation needs exactly one of requests, clientError, wire, identity, latency, certificates");
+    }
+    if (e.kind == Expectation::Kind::kRequests && !e.ok_ratio && !e.count && e.outcomes.empty()) {
+      d.error(item, ip, "a requests expectation needs okRatio, count or outcomes");
+    }
+    if (e.name.empty()) e.name = std::string(to_string(e.kind)) + " " + e.from + (e.to.empty() ? "" : " → " + e.to);
+    s.expectations.push_back(std::move(e));
+  });
+}
+
+ScenarioLoad decode(std::shared_ptr<const mesh::YamlDocument> doc, const std::string& file, const std::string& base_dir,
+                    std::vector<mesh::Diagnostic> diags) {
+  ScenarioLoad out;
+  Scenario s;
+  s.file = file;
+  std::string display = "Scenario " + std::filesystem::path(file).filename().string();
+  Decoder d(diags, display);
+  Ctx c{d, base_dir, doc, diags};
+  PathSeg top;
+  YamlNode root = doc->root();
+  bool have_duration = false;
+  YamlNode mesh_config_node;
+  d.fields(root, top, [&](std::string_view k, YamlNode v, const PathSeg& cp) {
+    if (k == "apiVersion" || k == "kind") return true;
+    if (k == "name") return d.str(v, cp, s.name), true;
+    if (k == "description") return d.str(v, cp, s.description), true;
+    if (k == "profile") return d.str(v, cp, s.profile), true;
+    if (k == "seed") {
+      int64_t seed = 0;
+      if (d.int64(v, cp, seed, 0, INT64_MAX)) s.seed = static_cast<uint64_t>(seed);
+      return true;
+    }
+    if (k == "duration") return parse_duration_field(d, v, cp, s.duration, false), (have_duration = true), true;
+    if (k == "fingerprint") {
+      std::string f;
+      if (d.str(v, cp, f)) {
+        s.pinned_fingerprint = f;
+        s.fingerprint_location = v.location();
+      }
+      return true;
+    }
+    if (k == "mesh") {
+      d.fields(v, cp, [&](std::string_view mk, YamlNode mv, const PathSeg& mp) {
+        if (mk == "manifests") return parse_manifest_files(c, mv, mp, s.resources, &s.manifest_paths), true;
+        if (mk == "objects") return parse_objects(c, mv, mp, s.resources), true;
+        return false;
+      });
+      return true;
+    }
+    if (k == "meshConfig") return (mesh_config_node = v), true;
+    if (k == "network") return parse_network(c, v, cp, s.links), true;
+    if (k == "apps") return d.items(v, cp, [&](YamlNode a, const PathSeg& ap) { parse_app(c, a, ap, s); }), true;
+    if (k == "timeline") return parse_timeline(c, v, cp, s), true;
+    if (k == "expect") return parse_expect(c, v, cp, s), true;
+    return false;
+  });
+  if (s.name.empty()) d.error(root, top.child("name"), "required field is missing");
+  if (!have_duration) d.error(root, top.child("duration"), "required field is missing (e.g. 60s)");
+  s.mesh_config = mesh::resolve_mesh_config(s.resources, diags);
+  if (mesh_config_node.valid()) mesh::apply_mesh_config(mesh_config_node, display, s.mesh_config, diags);
+  s.mesh_config_overlay = mesh_config_node;
+  // Pods and Services are fixed for the run; the timeline changes configuration.
+  for (const auto& a : s.timeline) {
+    if (a.kind != TimelineAction::Kind::kApply) continue;
+    const auto& o = a.objects;
+    if (!o.pods.empty() || !o.workloads.empty() || !o.services.empty() || !o.nodes.empty() || !o.namespaces.empty()) {
+      diags.push_back({mesh::Severity::kError, "MS0002", a.location, display, "timeline",
+                       "apply may change configuration (Istio resources, ConfigMaps, IstioOperator) but not "
+                       "Namespaces, Nodes, Services or workloads — the pods and services are fixed for the run; "
+                       "use killPod/restartPod for pod lifecycle"});
+    }
+  }
+  for (const auto& a : s.timeline) {
+    if (a.at > s.duration) diags.push_back({mesh::Severity::kError, "MS0002", a.location, display, "timeline",
+                                            "at " + format_duration(a.at) + " is after the end of the run (" +
+                                                format_duration(s.duration) + ")"});
+  }
+  std::stable_sort(s.timeline.begin(), s.timeline.end(), [](const auto& x, const auto& y) { return x.at < y.at; });
+  std::set<std::string> names;
+  for (const auto& cl : s.clients) {
+    if (!names.insert(cl.name).second) {
+      diags.push_back({mesh::Severity::kError, "MS0002", cl.location, display, "apps", "duplicate client name \"" + cl.name + "\""});
+    }
+  }
+  s.documents.push_back(doc);
+  out.diagnostics = std::move(diags);
+  if (!mesh::has_errors(out.diagnostics)) out.scenario = std::move(s);
+  return out;
+}
+
+}  // namespace
+
+ScenarioLoad load_scenario_text(std::string_view text, const std::string& file_name, const std::string& base_dir) {
+  const std::string* file = mesh::intern_file(file_name);
+  std::vector<mesh::ParsedDocument> docs = mesh::parse_yaml_stream(text, file);
+  std::vector<mesh::Diagnostic> diags;
+  for (auto& pd : docs) {
+    for (auto& e : pd.errors) diags.push_back(e);
+  }
+  if (docs.size() != 1 || !docs[0].doc) {
+    if (docs.empty()) diags.push_back({mesh::Severity::kError, "MS0001", {file, 1, 1}, "", "", "the scenario file is empty"});
+    else if (docs.size() > 1) diags.push_back({mesh::Severity::kError, "MS0001", {file, 1, 1}, "", "", "a scenario file holds exactly one YAML document"});
+    ScenarioLoad out;
+    out.diagnostics = std::move(diags);
+    return out;
+  }
+  return decode(docs[0].doc, file_name, base_dir, std::move(diags));
+}
+
+ScenarioLoad load_scenario(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) {
+    ScenarioLoad out;
+    out.diagnostics.push_back({mesh::Severity::kError, "MS0001", {mesh::intern_file(path), 0, 0}, "", "",
+                               "cannot read the scenario file"});
+    return out;
+  }
+  std::stringstream ss;
+  ss << f.rdbuf();
+  std::string base = std::filesystem::path(path).parent_path().string();
+  if (base.empty()) base = ".";
+  return load_scenario_text(ss.str(), path, base);
+}
+
+}  // namespace meshsim::sim
