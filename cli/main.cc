@@ -35,6 +35,7 @@ int main_impl(int argc, char** argv) {
   register_proxy_config(app, ctx);
   register_net_demo(app, ctx);
   register_run(app, ctx);
+  register_conformance(app, ctx);
   register_probe(app, ctx);
 
   try {

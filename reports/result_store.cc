@@ -39,6 +39,13 @@ CREATE TABLE cases (
   events             INTEGER NOT NULL
 );
 CREATE INDEX cases_by_name ON cases(suite, name, run_id);
+CREATE TABLE traces (
+  suite       TEXT NOT NULL,
+  name        TEXT NOT NULL,
+  fingerprint TEXT NOT NULL,
+  trace       TEXT NOT NULL,
+  PRIMARY KEY (suite, name, fingerprint)
+);
 CREATE TABLE expectations (
   id       INTEGER PRIMARY KEY,
   case_id  INTEGER NOT NULL REFERENCES cases(id) ON DELETE CASCADE,
@@ -188,6 +195,24 @@ std::string ResultStore::previous_fingerprint(const std::string& suite, const st
   if (s.step() != SQLITE_ROW) return "";
   const unsigned char* t = sqlite3_column_text(s.get(), 0);
   return t ? reinterpret_cast<const char*>(t) : "";
+}
+
+Status ResultStore::store_trace(const std::string& suite, const std::string& name, const std::string& fingerprint,
+                                const std::string& trace) {
+  Stmt s(impl_->db, "INSERT OR REPLACE INTO traces (suite, name, fingerprint, trace) VALUES (?,?,?,?)");
+  s.text(1, suite).text(2, name).text(3, fingerprint).text(4, trace);
+  if (s.step() != SQLITE_DONE) return Error{impl_->path + ": cannot store trace: " + sqlite3_errmsg(impl_->db)};
+  return Status::Ok();
+}
+
+std::optional<std::string> ResultStore::load_trace(const std::string& suite, const std::string& name,
+                                                   const std::string& fingerprint) {
+  Stmt s(impl_->db, "SELECT trace FROM traces WHERE suite = ? AND name = ? AND fingerprint = ?");
+  s.text(1, suite).text(2, name).text(3, fingerprint);
+  if (s.step() != SQLITE_ROW) return std::nullopt;
+  const unsigned char* t = sqlite3_column_text(s.get(), 0);
+  int n = sqlite3_column_bytes(s.get(), 0);
+  return std::string(reinterpret_cast<const char*>(t), static_cast<size_t>(n));
 }
 
 }  // namespace meshsim::reports

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "proxy/base/result.h"
@@ -27,6 +28,15 @@ class ResultStore {
   // The fingerprint recorded for (suite, case name) by the most recent run
   // before `before_run_id` (0 = the latest), or "" if none.
   std::string previous_fingerprint(const std::string& suite, const std::string& name, int64_t before_run_id = 0);
+
+  // Reference event traces: the per-event trace of a run whose fingerprint a
+  // scenario pins, kept so that a later run with a different fingerprint can
+  // name the first event where the two diverge. One trace per (suite, case,
+  // fingerprint).
+  Status store_trace(const std::string& suite, const std::string& name, const std::string& fingerprint,
+                     const std::string& trace);
+  std::optional<std::string> load_trace(const std::string& suite, const std::string& name,
+                                        const std::string& fingerprint);
 
  private:
   struct Impl;

@@ -112,6 +112,12 @@ std::string classify_wire(const std::string& bytes, std::vector<std::string>* al
 class Runner {
  public:
   Runner(const Scenario& s, const RunOptions& o) : s_(s), o_(o) {}
+  // The simulation goes first: tearing it down still publishes observations
+  // (sockets closing) to subscribers that write into this object.
+  ~Runner() {
+    if (ms_) ms_->sim().set_tracer(nullptr);
+    ms_.reset();
+  }
 
   Result<ScenarioRunResult> run();
 
@@ -749,7 +755,8 @@ Result<ScenarioRunResult> Runner::run() {
     r_.expectations.push_back(v);
   }
   r_.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
-  return r_;
+  ms_->sim().set_tracer(nullptr);
+  return std::move(r_);
 }
 
 }  // namespace

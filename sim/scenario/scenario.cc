@@ -710,6 +710,7 @@ ScenarioLoad decode(std::shared_ptr<const mesh::YamlDocument> doc, const std::st
     if (k == "name") return d.str(v, cp, s.name), true;
     if (k == "description") return d.str(v, cp, s.description), true;
     if (k == "profile") return d.str(v, cp, s.profile), true;
+    if (k == "skip") return d.str(v, cp, s.skip), true;
     if (k == "seed") {
       int64_t seed = 0;
       if (d.int64(v, cp, seed, 0, INT64_MAX)) s.seed = static_cast<uint64_t>(seed);

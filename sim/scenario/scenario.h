@@ -128,6 +128,7 @@ struct Scenario {
   std::string name;
   std::string description;
   std::string profile = "MESH-CORE";
+  std::string skip;  // non-empty: conformance skips the scenario and reports this reason
   uint64_t seed = 1;
   Duration duration;
   mesh::ResourceSet resources;  // the initial mesh

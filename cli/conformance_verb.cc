@@ -1,0 +1,150 @@
+// `meshsim conformance [DIR|FILE…]` — runs suites of scenarios with
+// expectations; prints a table; writes JUnit, a conformance report and the
+// SQLite results store. See docs/cli/conformance.md.
+#include <CLI/CLI.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+
+#include "cli/verb.h"
+#include "conformance/suite.h"
+#include "meshsim_version.h"
+#include "reports/conformance_report.h"
+#include "reports/junit.h"
+#include "reports/result_store.h"
+
+namespace meshsim::cli {
+
+namespace {
+struct ConformanceOptions {
+  std::vector<std::string> inputs;
+  int jobs = 2;
+  std::string shard;
+  std::string junit, report, db;
+  bool update_fingerprints = false;
+};
+
+std::string now_rfc3339() {
+  std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+}  // namespace
+
+void register_conformance(CLI::App& app, VerbContext& ctx) {
+  auto o = std::make_shared<ConformanceOptions>();
+  CLI::App* sub = app.add_subcommand(
+      "conformance",
+      "Run suites of scenarios (files with kind: Scenario and expectations) and report which\n"
+      "behaviours hold: a table, JUnit XML for CI, a conformance report per profile (MESH-MTLS,\n"
+      "MESH-PROTOCOL, …) and a SQLite record of every run. Scenarios run two at a time, each in\n"
+      "its own process. A scenario that pins `fingerprint:` fails when its behaviour changes;\n"
+      "with --db, meshsim keeps the reference trace and names the first event that differs.\n\n"
+      "Examples:\n"
+      "  meshsim conformance conformance/suites\n"
+      "  meshsim conformance conformance/suites --junit junit.xml --report report.yaml --db results.db\n"
+      "  meshsim conformance conformance/suites --shard 1/2      # this CI machine's half\n"
+      "  meshsim conformance conformance/suites/faq --update-fingerprints --db results.db\n\n"
+      "Exit codes: 0 every case passed (or was skipped), 1 a case failed, 2 bad input\n"
+      "(no scenarios, an invalid scenario file, bad flags).");
+  sub->add_option("inputs", o->inputs, "Suite directories or scenario files (default: conformance/suites)");
+  sub->add_option("-j,--jobs", o->jobs, "Scenarios run at once (one process each)")->check(CLI::Range(1, 64))->capture_default_str();
+  sub->add_option("--shard", o->shard, "Run only shard I of N (cases sorted by path, every N-th)");
+  sub->add_option("--junit", o->junit, "Write JUnit XML (Ant/Jenkins schema) to FILE");
+  sub->add_option("--report", o->report, "Write the conformance report (YAML) to FILE");
+  sub->add_option("--db", o->db, "Record the run in this SQLite results database (created if missing)");
+  sub->add_flag("--update-fingerprints", o->update_fingerprints, "Rewrite each scenario's pinned fingerprint to this run's");
+  sub->callback([o, &ctx] {
+    auto wall0 = std::chrono::steady_clock::now();
+    std::vector<std::string> inputs = o->inputs.empty() ? std::vector<std::string>{"conformance/suites"} : o->inputs;
+    auto cases = conformance::discover(inputs);
+    if (!cases.ok()) {
+      print_error(cases.message());
+      ctx.exit_code = kExitBadInput;
+      return;
+    }
+    std::vector<conformance::CaseSpec> selected = *cases;
+    if (!o->shard.empty()) {
+      auto sh = conformance::parse_shard(o->shard);
+      if (!sh.ok()) {
+        print_error(sh.message());
+        ctx.exit_code = kExitBadInput;
+        return;
+      }
+      selected = conformance::select_shard(selected, *sh);
+    }
+    std::unique_ptr<reports::ResultStore> store;
+    if (!o->db.empty()) {
+      auto st = reports::ResultStore::open(o->db);
+      if (!st.ok()) {
+        print_error(st.message());
+        ctx.exit_code = kExitBadInput;
+        return;
+      }
+      store = std::move(*st);
+    }
+    std::printf("%-8s %-40s %-14s %-7s %-7s %9s %7s %9s\n", "SUITE", "CASE", "PROFILE", "RESULT", "EXPECT",
+                "VIRTUAL", "WALL", "COMPRESS");
+    std::fflush(stdout);
+    conformance::SuiteOptions so;
+    so.jobs = o->jobs;
+    so.update_fingerprints = o->update_fingerprints;
+    so.store = store.get();
+    so.on_case = [](const reports::CaseResult& c) {
+      size_t passed = 0;
+      for (const auto& e : c.expectations) passed += e.passed;
+      std::string ex = std::to_string(passed) + "/" + std::to_string(c.expectations.size());
+      const char* res = c.status == reports::CaseStatus::kPassed    ? "PASS"
+                        : c.status == reports::CaseStatus::kFailed  ? "FAIL"
+                        : c.status == reports::CaseStatus::kSkipped ? "SKIP"
+                                                                    : "ERROR";
+      std::printf("%-8s %-40s %-14s %-7s %-7s %8.0fs %6.2fs %8.0fx\n", c.suite.c_str(), c.name.c_str(), c.profile.c_str(),
+                  res, ex.c_str(), c.virtual_seconds, c.wall_seconds, c.time_compression());
+      if (c.status == reports::CaseStatus::kFailed || c.status == reports::CaseStatus::kError) {
+        for (const auto& e : c.expectations) {
+          if (!e.passed) {
+            std::printf("         ✗ %s: expected %s, actual %s%s\n", e.name.c_str(), e.expected.c_str(), e.actual.c_str(),
+                        e.message.empty() ? "" : ("\n           " + e.message).c_str());
+          }
+        }
+        if (c.status == reports::CaseStatus::kError) std::printf("         %s\n", c.message.c_str());
+      }
+      std::fflush(stdout);
+    };
+    conformance::SuiteRun run = conformance::run_suite(selected, so);
+    run.record.meshsim_version = MESHSIM_VERSION;
+    run.record.git_revision = MESHSIM_GIT_REVISION;
+    run.record.started_at = now_rfc3339();
+    run.record.shard = o->shard;
+    std::string cmd = "meshsim conformance";
+    for (const auto& i : inputs) cmd += " " + i;
+    run.record.command = cmd;
+    run.record.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
+    for (const auto& m : run.messages) std::fprintf(stderr, "%s\n", m.c_str());
+    const auto& r = run.record;
+    std::printf("\n%zu passed, %zu failed, %zu errors, %zu skipped in %.1fs\n", r.count(reports::CaseStatus::kPassed),
+                r.count(reports::CaseStatus::kFailed), r.count(reports::CaseStatus::kError),
+                r.count(reports::CaseStatus::kSkipped), r.wall_seconds);
+    bool write_failed = false;
+    if (!o->junit.empty()) {
+      if (Status st = reports::write_junit(r, o->junit); !st.ok()) print_error(st.message()), write_failed = true;
+    }
+    if (!o->report.empty()) {
+      if (Status st = reports::write_conformance_report(r, o->report); !st.ok()) print_error(st.message()), write_failed = true;
+    }
+    if (store) {
+      auto id = store->record(r);
+      if (!id.ok()) print_error(id.message()), write_failed = true;
+    }
+    if (run.input_errors || write_failed) {
+      ctx.exit_code = kExitBadInput;
+      return;
+    }
+    bool bad = r.count(reports::CaseStatus::kFailed) + r.count(reports::CaseStatus::kError) > 0;
+    ctx.exit_code = bad ? kExitCheckFailed : kExitOk;
+  });
+}
+
+}  // namespace meshsim::cli
