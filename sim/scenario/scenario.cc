@@ -637,7 +637,7 @@ void parse_expect(Ctx& c, YamlNode n, const PathSeg& p, Scenario& s) {
           if (wk == "alpn") return d.str(wv, wp, e.alpn), true;
           return false;
         });
-        if (e.wire.empty()) d.error(v, cp.child("is"), "required field is missing (mtls, tls or plaintext)");
+        if (!v.get("is").valid()) d.error(v, cp.child("is"), "required field is missing (mtls, tls or plaintext)");
         if (e.from.empty() || e.to.empty()) d.error(v, cp, "wire expectations need from and to (pods)");
         return true;
       }
@@ -685,7 +685,8 @@ void parse_expect(Ctx& c, YamlNode n, const PathSeg& p, Scenario& s) {
     if (kinds != 1) {
       d.error(item, ip, "an expectation needs exactly one of requests, clientError, wire, identity, latency, certificates");
     }
-    if (e.kind == Expectation::Kind::kRequests && !e.ok_ratio && !e.count && e.outcomes.empty()) {
+    if (e.kind == Expectation::Kind::kRequests && !item.get("okRatio").valid() && !item.get("count").valid() &&
+        !item.get("outcomes").valid()) {
       d.error(item, ip, "a requests expectation needs okRatio, count or outcomes");
     }
     if (e.name.empty()) e.name = std::string(to_string(e.kind)) + " " + e.from + (e.to.empty() ? "" : " → " + e.to);

@@ -1,0 +1,130 @@
+// `meshsim run` and `meshsim conformance` end to end: the bundled scenario,
+// located errors for bad scenarios, determinism, the event log, JUnit checked
+// with xmllint, SQLite, shards.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+
+namespace {
+
+struct CliRun {
+  int exit_code = -1;
+  std::string out;
+};
+
+CliRun sh(const std::string& cmd) {
+  CliRun r;
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  if (!p) return r;
+  std::array<char, 4096> buf;
+  size_t n = 0;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
+  int status = pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+std::string exe() { return MESHSIM_EXE; }
+std::string data(const std::string& f) { return std::string(MESHSIM_SOURCE_DIR) + "/tests/data/scenarios/" + f; }
+std::string tmp(const std::string& f) {
+  return (std::filesystem::temp_directory_path() / ("meshsim-scen-" + std::to_string(::getpid()) + "-" + f)).string();
+}
+
+std::string field(const std::string& out, const std::string& key) {
+  auto p = out.find(key);
+  return p == std::string::npos ? "" : out.substr(p, out.find('\n', p) - p);
+}
+
+TEST(Run, DefaultScenarioTellsTheMigrationStoryAndPasses) {
+  CliRun r = sh(exe() + " run -q");
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("timeline: switch namespace default to STRICT mTLS"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("legacy-sleep→productpage fails (reset): curl: (56) Recv failure: Connection reset by peer"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("no filter chain on virtualInbound"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("ERROR 2013 (HY000): Lost connection to MySQL server at 'reading initial communication packet'"),
+            std::string::npos);
+  EXPECT_NE(r.out.find("all 9 expectations passed"), std::string::npos) << r.out;
+}
+
+TEST(Run, SameSeedSameFingerprintOtherSeedOther) {
+  CliRun a = sh(exe() + " run -q --duration 30s");
+  CliRun b = sh(exe() + " run -q --duration 30s");
+  CliRun c = sh(exe() + " run -q --duration 30s --seed 2");
+  ASSERT_FALSE(field(a.out, "fingerprint 0x").empty()) << a.out;
+  EXPECT_EQ(field(a.out, "fingerprint 0x").substr(0, 30), field(b.out, "fingerprint 0x").substr(0, 30));
+  EXPECT_NE(field(a.out, "fingerprint 0x").substr(0, 30), field(c.out, "fingerprint 0x").substr(0, 30));
+}
+
+TEST(Run, BadScenarioReportsEveryProblemWithItsLocationAndExits2) {
+  CliRun r = sh(exe() + " run -q " + data("bad-scenario.yaml"));
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_NE(r.out.find("bad-scenario.yaml:13:3: Scenario bad-scenario.yaml: apps[0].rate: expected a rate such as \"10/s\""),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("timeline[0]: a timeline entry needs exactly one action"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("expect[0].okRatio: expected a comparison"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("expect[1].wire.is: unknown value \"encrypted\" (valid: mtls, tls, plaintext)"), std::string::npos)
+      << r.out;
+}
+
+TEST(Run, EventLogAndJsonResultAreWrittenWholeAndParse) {
+  std::string events = tmp("events.jsonl"), json = tmp("result.json");
+  CliRun r = sh(exe() + " run -q --duration 15s " + data("strict-legacy.yaml") + " --events " + events + " --json " + json);
+  EXPECT_EQ(r.exit_code, 1) << r.out;  // the "reset after" expectation needs the run to reach 20s
+  std::ifstream ef(events);
+  std::string line;
+  size_t lines = 0, outcomes = 0;
+  while (std::getline(ef, line)) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    ASSERT_FALSE(j.is_discarded()) << line;
+    ++lines;
+    if (j.value("kind", "") == "app.outcome") ++outcomes;
+  }
+  EXPECT_GT(lines, 100u);
+  EXPECT_GE(outcomes, 25u);
+  std::ifstream jf(json);
+  auto j = nlohmann::json::parse(jf, nullptr, false);
+  ASSERT_FALSE(j.is_discarded());
+  EXPECT_EQ(j["scenario"], "strict-legacy");
+  EXPECT_FALSE(j["passed"].get<bool>());
+  EXPECT_FALSE(std::filesystem::exists(events + ".partial"));
+  std::filesystem::remove(events);
+  std::filesystem::remove(json);
+}
+
+TEST(Conformance, WritesJunitReportAndDatabase) {
+  std::string junit = tmp("junit.xml"), report = tmp("report.yaml"), db = tmp("results.db");
+  std::filesystem::remove(db);
+  CliRun r = sh(exe() + " conformance " + data("strict-legacy.yaml") + " --junit " + junit + " --report " + report +
+             " --db " + db);
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("strict-legacy"), std::string::npos);
+  EXPECT_NE(r.out.find("1 passed, 0 failed"), std::string::npos) << r.out;
+  EXPECT_EQ(sh("xmllint --noout " + junit).exit_code, 0);
+  EXPECT_EQ(sh("sqlite3 " + db + " 'select count(*) from cases where status=\"passed\"'").out, "1\n");
+  CliRun rep = sh("cat " + report);
+  EXPECT_NE(rep.out.find("- name: MESH-MTLS"), std::string::npos) << rep.out;
+  for (const auto& f : {junit, report, db}) std::filesystem::remove(f);
+}
+
+TEST(Conformance, AnInvalidScenarioIsBadInputAndShardsSplitTheSuite) {
+  CliRun bad = sh(exe() + " conformance " + data(""));
+  EXPECT_EQ(bad.exit_code, 2) << bad.out;
+  EXPECT_NE(bad.out.find("bad-scenario.yaml:13:3"), std::string::npos) << bad.out;
+  CliRun s1 = sh(exe() + " conformance " + data("strict-legacy.yaml") + " --shard 1/2");
+  CliRun s2 = sh(exe() + " conformance " + data("strict-legacy.yaml") + " --shard 2/2");
+  EXPECT_NE(s1.out.find("1 passed"), std::string::npos) << s1.out;
+  EXPECT_NE(s2.out.find("0 passed, 0 failed, 0 errors"), std::string::npos) << s2.out;
+  EXPECT_EQ(sh(exe() + " conformance " + data("strict-legacy.yaml") + " --shard 3/2").exit_code, 2);
+}
+
+}  // namespace
