@@ -10,6 +10,7 @@
 #include "cli/verb.h"
 #include "conformance/suite.h"
 #include "meshsim_version.h"
+#include "proxy/base/duration.h"
 #include "reports/conformance_report.h"
 #include "reports/junit.h"
 #include "reports/result_store.h"
@@ -100,8 +101,9 @@ void register_conformance(CLI::App& app, VerbContext& ctx) {
                         : c.status == reports::CaseStatus::kFailed  ? "FAIL"
                         : c.status == reports::CaseStatus::kSkipped ? "SKIP"
                                                                     : "ERROR";
-      std::printf("%-8s %-40s %-14s %-7s %-7s %8.0fs %6.2fs %8.0fx\n", c.suite.c_str(), c.name.c_str(), c.profile.c_str(),
-                  res, ex.c_str(), c.virtual_seconds, c.wall_seconds, c.time_compression());
+      std::string virt = format_duration(Duration::nanos(static_cast<int64_t>(c.virtual_seconds * 1e9)));
+      std::printf("%-8s %-40s %-14s %-7s %-7s %9s %6.2fs %8.0fx\n", c.suite.c_str(), c.name.c_str(), c.profile.c_str(),
+                  res, ex.c_str(), virt.c_str(), c.wall_seconds, c.time_compression());
       if (c.status == reports::CaseStatus::kFailed || c.status == reports::CaseStatus::kError) {
         for (const auto& e : c.expectations) {
           if (!e.passed) {

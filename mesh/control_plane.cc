@@ -648,7 +648,12 @@ class Builder {
         d.push_back(s.name + "." + s.namespace_);
         d.push_back(s.name + "." + s.namespace_ + ".svc");
       }
-      if (s.headless) d.push_back("*." + s.hostname);
+      // Headless (Passthrough) Kubernetes services: pod hostnames
+      // (<pod>.<service>…) match a wildcard of every domain.
+      if (s.headless) {
+        size_t n = d.size();
+        for (size_t i = 0; i < n; ++i) d.push_back("*." + d[i]);
+      }
     }
     if (s.has_vip) d.push_back(to_string(s.vip));
     std::vector<std::string> out;

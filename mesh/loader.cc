@@ -77,6 +77,8 @@ struct Loader {
   std::vector<Diagnostic>& diags;
   LoadStats* stats;
   std::set<std::tuple<int, std::string, std::string>> seen;  // (kind, ns, name)
+  std::string_view target_ns = {};  // kubectl apply -n: namespace of objects without one ("" = default)
+  std::string_view default_ns() const { return target_ns.empty() ? std::string_view("default") : target_ns; }
 
   void diag(Severity sev, const char* code, Location loc, std::string resource, std::string path, std::string msg) {
     diags.push_back(Diagnostic{sev, code, loc, std::move(resource), std::move(path), std::move(msg)});
@@ -148,7 +150,7 @@ struct Loader {
     {
       // Name the resource in metadata errors too (peek at the raw scalars first).
       std::string_view peek_ns = md.get("namespace").scalar(), peek_name = md.get("name").scalar();
-      if (peek_ns.empty() && info && info->namespaced) peek_ns = "default";
+      if (peek_ns.empty() && info && info->namespaced) peek_ns = default_ns();
       if (info && !info->namespaced) peek_ns = {};
       d.set_resource(kind + " " + (peek_ns.empty() ? std::string() : std::string(peek_ns) + "/") + std::string(peek_name));
     }
@@ -178,7 +180,14 @@ struct Loader {
       return;
     }
     if (info->namespaced) {
-      if (meta.namespace_.empty()) meta.namespace_ = "default";
+      if (meta.namespace_.empty()) {
+        meta.namespace_ = std::string(default_ns());
+      } else if (!target_ns.empty() && meta.namespace_ != target_ns) {
+        // kubectl apply -n X refuses objects that name another namespace.
+        d.error(md.get("namespace"), top.child("metadata").child("namespace"),
+                "the namespace from the provided object \"" + meta.namespace_ + "\" does not match the namespace \"" +
+                    std::string(target_ns) + "\" it is applied to");
+      }
     } else if (!meta.namespace_.empty()) {
       d.warn(md.get("namespace"), top.child("metadata").child("namespace"),
              kind + " is cluster-scoped; metadata.namespace is ignored");
@@ -313,8 +322,8 @@ void index_existing(Loader& l, const ResourceSet& out) {
 }  // namespace
 
 void load_text(std::string_view text, std::string_view file_name, ResourceSet& out, std::vector<Diagnostic>& diags,
-               LoadStats* stats) {
-  Loader l{out, diags, stats, {}};
+               LoadStats* stats, std::string_view target_namespace) {
+  Loader l{out, diags, stats, {}, target_namespace};
   index_existing(l, out);
   if (stats) {
     ++stats->files;
@@ -330,7 +339,7 @@ void load_node(const std::shared_ptr<const YamlDocument>& doc, YamlNode node, Re
   l.object(doc, node, -1);
 }
 
-LoadResult load_paths(const std::vector<std::string>& paths, std::istream* stdin_stream) {
+LoadResult load_paths(const std::vector<std::string>& paths, std::istream* stdin_stream, std::string_view target_namespace) {
   LoadResult r;
   std::vector<std::string> files;
   for (const auto& p : paths) {
@@ -367,7 +376,7 @@ LoadResult load_paths(const std::vector<std::string>& paths, std::istream* stdin
     if (f == "-") {
       std::istream& in = stdin_stream ? *stdin_stream : std::cin;
       text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-      load_text(text, "<stdin>", r.resources, r.diagnostics, &r.stats);
+      load_text(text, "<stdin>", r.resources, r.diagnostics, &r.stats, target_namespace);
       continue;
     }
     std::error_code ec;
@@ -384,7 +393,7 @@ LoadResult load_paths(const std::vector<std::string>& paths, std::istream* stdin
       continue;
     }
     text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-    load_text(text, f, r.resources, r.diagnostics, &r.stats);
+    load_text(text, f, r.resources, r.diagnostics, &r.stats, target_namespace);
   }
   return r;
 }

@@ -41,14 +41,18 @@ struct LoadResult {
 inline constexpr uint64_t kMaxManifestBytes = 256ull << 20;
 
 // Loads every path ("-" reads `stdin_stream`, default std::cin).
-LoadResult load_paths(const std::vector<std::string>& paths, std::istream* stdin_stream = nullptr);
+// `target_namespace` works like `kubectl apply -n NS`: namespaced objects
+// without metadata.namespace go there (instead of "default"), and objects
+// naming another namespace are errors.
+LoadResult load_paths(const std::vector<std::string>& paths, std::istream* stdin_stream = nullptr,
+                      std::string_view target_namespace = {});
 
 // Decodes manifests held in memory, as if read from a file named `file_name`,
 // appending to `out` (objects) and `diags`. An object whose kind/namespace/name
 // already exists in `out` replaces it, keeping its load order (warning
 // MS0006); to apply a change at runtime without the warning, remove() first.
 void load_text(std::string_view text, std::string_view file_name, ResourceSet& out, std::vector<Diagnostic>& diags,
-               LoadStats* stats = nullptr);
+               LoadStats* stats = nullptr, std::string_view target_namespace = {});
 
 // Decodes one object (or a `kind: List`) from a node of an already parsed
 // document — e.g. manifests written inline in a scenario file — appending to

@@ -127,7 +127,10 @@ InjectionDecision decide_injection(std::string_view ns, const Labels& ns_labels,
   const std::string* value = pod_inj ? pod_inj : get(pod_annotations, "sidecar.istio.io/inject");
   if (value && !value->empty()) {
     std::string v = lower(*value);
-    if (v == "y" || v == "yes" || v == "true" || v == "on") return {true, matched + ", sidecar.istio.io/inject=" + *value};
+    if (v == "y" || v == "yes" || v == "true" || v == "on") {
+      std::string also = std::string(pod_inj ? "pod label" : "annotation") + " sidecar.istio.io/inject=" + *value;
+      return {true, matched == also ? matched : matched + ", " + also};
+    }
     return {false, std::string(pod_inj ? "label" : "annotation") + " sidecar.istio.io/inject=" + *value};
   }
   return {true, matched};
@@ -523,6 +526,8 @@ World build_world_impl(std::shared_ptr<const ResourceSet> rsp, MeshConfig mc, st
     p.service_account = spec.service_account_name.empty() ? "default" : spec.service_account_name;
     p.spec = &spec;
     p.host_network = spec.host_network;
+    p.hostname = spec.hostname;
+    p.subdomain = spec.subdomain;
     p.source = src;
     p.source_path_prefix = std::move(prefix);
     return p;
@@ -570,6 +575,9 @@ World build_world_impl(std::shared_ptr<const ResourceSet> rsp, MeshConfig mc, st
           drafts.push_back(make_pod(*wl, l, wl->tmpl.annotations, wl->tmpl.spec, wl->kind, wl->meta.name, i,
                                     wl->meta.name + "-" + std::to_string(i), wl->source.location,
                                     "spec.template.metadata"));
+          // The StatefulSet controller names each pod's host after it, in the governing service's domain.
+          drafts.back().hostname = drafts.back().name;
+          drafts.back().subdomain = wl->service_name;
         }
         break;
       }

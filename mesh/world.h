@@ -113,6 +113,10 @@ struct WorldPod {
   int32_t node = -1;              // index into World::nodes(); -1 = unschedulable (Pending)
   Ipv4 ip;                        // pod IP (node IP for hostNetwork); any() when Pending
   bool host_network = false;
+  // DNS: <hostname>.<subdomain>.<ns>.svc.<domain> when subdomain names a
+  // headless Service (spec.hostname/subdomain; StatefulSet pods: pod name and
+  // spec.serviceName).
+  std::string hostname, subdomain;
   bool injected = false;
   std::string injection_reason;
   TrafficInterception interception;   // meaningful only when injected

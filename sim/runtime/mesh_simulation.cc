@@ -94,8 +94,8 @@ Status MeshSimulation::build() {
         for (const auto& e : eps) {
           if (e.pod < 0) continue;
           const auto& p = w.pods()[static_cast<size_t>(e.pod)];
-          if (p.spec && !p.spec->hostname.empty() && p.spec->subdomain == s.name) {
-            (void)net_->dns().add_pod_hostname(s.namespace_, s.name, p.spec->hostname, p.ip);
+          if (!p.hostname.empty() && p.subdomain == s.name) {
+            (void)net_->dns().add_pod_hostname(s.namespace_, s.name, p.hostname, p.ip);
           }
         }
       }

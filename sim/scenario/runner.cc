@@ -6,7 +6,9 @@
 #include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
+#include <unordered_map>
 
 #include "mesh/policy.h"
 #include "proxy/access_log.h"
@@ -39,12 +41,15 @@ struct OutcomeRec {
   int status;
   std::string error;
   Duration latency;
+  uint64_t connection = 0;  // the app's network connection (0: none)
 };
 
 struct WireConn {
   HostId client_host = kNoHost;
   HostId server_host = kNoHost;
+  SocketAddress client_local;  // the client's address of the connection
   Duration start;
+  Duration last_data;  // the connection was in use from start to last_data
   std::string first_bytes;
   SocketAddress dst;
 };
@@ -133,6 +138,9 @@ class Runner {
   HostId host_of_ref(const std::string& ref);
   bool client_matches(const std::string& sel, const std::string& client) const;
   std::string explain_failure(const OutcomeRec& o) const;
+  const LogRec* outbound_log_for(const OutcomeRec& o, const SocketAddress& app_addr) const;
+  // Access-log entries by downstream address (ip << 16 | port), built on first use.
+  mutable std::unordered_map<uint64_t, std::vector<uint32_t>> logs_by_downstream_;
 
   const Scenario& s_;
   const RunOptions& o_;
@@ -142,6 +150,7 @@ class Runner {
   std::optional<tls::CertificateAuthority> user_ca_;
   ScenarioRunResult r_;
   std::vector<OutcomeRec> outcomes_;
+  std::vector<OutcomeRec> probe_outcomes_;  // kubelet probes: client "kubelet/<ns>/<pod>/<container>/<kind>"
   std::map<uint64_t, WireConn> wire_;
   std::vector<LogRec> logs_;
   std::map<std::string, std::vector<CertRec>> certs_;
@@ -361,13 +370,19 @@ void Runner::subscribe() {
           using T = std::decay_t<decltype(p)>;
           if constexpr (std::is_same_v<T, AppOutcomeObservation>) {
             std::string client(p.client);
-            if (!client_meta_.count(client)) return;  // kubelet probes etc.
             Duration lat = Duration::nanos(p.latency_ns);
-            outcomes_.push_back({client, o.time - lat, o.time, p.outcome, p.http_status, std::string(p.error), lat});
+            if (client.rfind("kubelet/", 0) == 0) {
+              probe_outcomes_.push_back(
+                  {client, o.time - lat, o.time, p.outcome, p.http_status, std::string(p.error), lat, p.connection});
+              return;
+            }
+            if (!client_meta_.count(client)) return;
+            outcomes_.push_back({client, o.time - lat, o.time, p.outcome, p.http_status, std::string(p.error), lat, p.connection});
           } else if constexpr (std::is_same_v<T, TcpConnectionObservation>) {
             if (p.client_side && p.event == TcpEvent::kConnect) {
               WireConn& w = wire_[p.connection];
               w.client_host = p.host;
+              w.client_local = p.local;
               w.start = o.time;
             } else if (!p.client_side && p.event == TcpEvent::kAccepted) {
               WireConn& w = wire_[p.connection];
@@ -375,9 +390,10 @@ void Runner::subscribe() {
               w.dst = p.redirected ? p.original_dst : p.local;
             }
           } else if constexpr (std::is_same_v<T, TcpDataObservation>) {
-            if (p.to_client) return;
             auto it = wire_.find(p.connection);
-            if (it == wire_.end() || it->second.first_bytes.size() >= 2048) return;
+            if (it == wire_.end()) return;
+            it->second.last_data = o.time;
+            if (p.to_client || it->second.first_bytes.size() >= 2048) return;
             it->second.first_bytes.append(reinterpret_cast<const char*>(p.bytes.data()),
                                           std::min<size_t>(p.bytes.size(), 2048));
           } else if constexpr (std::is_same_v<T, AccessLogObservation>) {
@@ -412,6 +428,24 @@ bool Runner::client_matches(const std::string& sel, const std::string& client) c
   return false;
 }
 
+// The client sidecar's outbound access-log entry of one request: the entry
+// whose downstream is the app's connection, logged while the request was open.
+const LogRec* Runner::outbound_log_for(const OutcomeRec& o, const SocketAddress& app_addr) const {
+  auto key = [](const SocketAddress& a) { return (static_cast<uint64_t>(a.ip.value) << 16) | a.port; };
+  if (logs_by_downstream_.empty()) {
+    for (uint32_t i = 0; i < logs_.size(); ++i) logs_by_downstream_[key(logs_[i].e.downstream_remote)].push_back(i);
+  }
+  auto it = logs_by_downstream_.find(key(app_addr));
+  if (it == logs_by_downstream_.end()) return nullptr;
+  const LogRec* found = nullptr;
+  for (uint32_t i : it->second) {
+    const LogRec& l = logs_[i];
+    if (l.time < o.start || l.time > o.end + Duration::millis(5)) continue;
+    if (l.e.direction == proxy::TrafficDirection::kOutbound) found = &l;
+  }
+  return found;
+}
+
 std::string Runner::explain_failure(const OutcomeRec& o) const {
   // The sidecar access log of this client's traffic (its own sidecar's
   // outbound log, or a server sidecar's inbound log of a connection from the
@@ -420,11 +454,17 @@ std::string Runner::explain_failure(const OutcomeRec& o) const {
   std::string client_pod = pk == client_pod_.end() ? "" : pk->second;
   auto hk = client_host_.find(o.client);
   Ipv4 client_ip = hk == client_host_.end() ? Ipv4{} : ms_->net().topology().host(hk->second).ip;
+  // The app's own connection, when known: the client sidecar's outbound log
+  // and a server sidecar's inbound log both name its address as downstream.
+  std::optional<SocketAddress> app_addr;
+  if (o.connection == 0 && o.outcome != Outcome::kOk) return "";  // no connection was made (e.g. DNS)
+  if (auto w = wire_.find(o.connection); o.connection != 0 && w != wire_.end()) app_addr = w->second.client_local;
   const LogRec* best = nullptr;
   for (const LogRec& l : logs_) {
     if (l.time < o.start || l.time > o.end + Duration::millis(5)) continue;
-    bool mine = (l.pod == client_pod && l.e.direction == proxy::TrafficDirection::kOutbound) ||
-                (l.e.direction == proxy::TrafficDirection::kInbound && l.e.downstream_remote.ip == client_ip);
+    bool mine = app_addr ? l.e.downstream_remote == *app_addr
+                         : (l.pod == client_pod && l.e.direction == proxy::TrafficDirection::kOutbound) ||
+                               (l.e.direction == proxy::TrafficDirection::kInbound && l.e.downstream_remote.ip == client_ip);
     if (!mine) continue;
     bool problem = l.e.response_flags != "-" || (l.e.http && l.e.response_code >= 400) ||
                    !l.e.upstream_transport_failure_reason.empty() ||
@@ -510,13 +550,24 @@ void Runner::build_edges() {
     e.p50 = percentile(lats, 50);
     e.p99 = percentile(lats, 99);
     HostId h = client_host_[c.name];
-    for (const auto& [id, w] : wire_) {
-      if (w.client_host != h || w.server_host == kNoHost || w.server_host == h) continue;
-      if (w.start < first || w.start > last || w.first_bytes.empty()) continue;
-      ++e.wire_connections;
-      std::string k = classify_wire(w.first_bytes, nullptr);
-      if (k == "mtls") ++e.mtls_connections;
-      else if (k == "tls") ++e.tls_connections;
+    for (const OutcomeRec& o : outcomes_) {
+      if (o.client != c.name || o.connection == 0) continue;
+      auto w = wire_.find(o.connection);
+      if (w == wire_.end()) continue;
+      std::string kind;
+      if (w->second.server_host != h) {
+        if (w->second.first_bytes.empty()) continue;
+        kind = classify_wire(w->second.first_bytes, nullptr);  // the app's own connection left the pod
+      } else if (const LogRec* l = outbound_log_for(o, w->second.client_local)) {
+        const proxy::SecurityInfo& t = l->e.upstream_tls;
+        if (l->e.cluster.empty() || l->e.upstream_host.empty()) continue;
+        kind = !t.tls ? "plaintext" : !t.local_uri_san.empty() ? "mtls" : "tls";
+      } else {
+        continue;
+      }
+      ++e.judged;
+      if (kind == "mtls") ++e.mtls;
+      else if (kind == "tls") ++e.tls;
     }
     r_.edges.push_back(std::move(e));
   }
@@ -541,9 +592,25 @@ void Runner::evaluate() {
       }
       return out;
     };
+    auto probes_selected = [&] {
+      std::vector<const OutcomeRec*> out;
+      const mesh::WorldPod* pod = find_pod_ref(*world_, x.pod);
+      if (!pod) return out;
+      std::string prefix = "kubelet/" + pod->namespace_ + "/" + pod->name + "/";
+      for (const OutcomeRec& o : probe_outcomes_) {
+        if (!in_window(o.start) || o.client.rfind(prefix, 0) != 0) continue;
+        std::string_view rest = std::string_view(o.client).substr(prefix.size());  // container/kind
+        size_t slash = rest.rfind('/');
+        if (slash == std::string_view::npos || rest.substr(slash + 1) != x.probe_kind) continue;
+        if (!x.container.empty() && rest.substr(0, slash) != x.container) continue;
+        out.push_back(&o);
+      }
+      return out;
+    };
     switch (x.kind) {
-      case Expectation::Kind::kRequests: {
-        auto sel = selected();
+      case Expectation::Kind::kRequests:
+      case Expectation::Kind::kProbes: {
+        auto sel = x.kind == Expectation::Kind::kProbes ? probes_selected() : selected();
         size_t ok = std::count_if(sel.begin(), sel.end(), [](const OutcomeRec* o) { return o->outcome == Outcome::kOk; });
         std::map<std::string, size_t> by;
         for (const OutcomeRec* o : sel) ++by[to_string(o->outcome)];
@@ -556,7 +623,11 @@ void Runner::evaluate() {
           expected.push_back("ok ratio " + x.ok_ratio->text);
           actual = "ok ratio " + fmt_ratio(ratio) + " (" + std::to_string(ok) + "/" + std::to_string(sel.size()) + "); " + actual;
           if (sel.empty() || !x.ok_ratio->holds(ratio)) v.passed = false;
-          if (sel.empty()) v.message = "no request matched the selector";
+          if (sel.empty()) {
+            v.message = x.kind == Expectation::Kind::kProbes
+                            ? "the kubelet ran no " + x.probe_kind + " probe of " + x.pod + " (does the pod declare one?)"
+                            : "no request matched the selector";
+          }
         }
         if (x.count) {
           expected.push_back("count " + x.count->text);
@@ -600,7 +671,10 @@ void Runner::evaluate() {
         std::map<std::string, size_t> kinds;
         bool alpn_ok = true;
         for (const auto& [id, w] : wire_) {
-          if (w.client_host != from || w.server_host != to || !in_window(w.start) || w.first_bytes.empty()) continue;
+          // Connections in use during the window (opened in it, or carrying data in it).
+          bool active = w.start <= x.window_end && std::max(w.start, w.last_data) >= x.window_start;
+          if (w.client_host != from || w.server_host != to || !active || w.first_bytes.empty()) continue;
+          if (x.port != 0 && w.dst.port != x.port) continue;
           ++n;
           std::vector<std::string> alpn;
           std::string k = classify_wire(w.first_bytes, &alpn);
@@ -608,7 +682,7 @@ void Runner::evaluate() {
           if (k == x.wire) ++match;
           if (!x.alpn.empty() && std::find(alpn.begin(), alpn.end(), x.alpn) == alpn.end()) alpn_ok = false;
         }
-        v.expected = "every connection " + x.from + " → " + x.to + " is " + x.wire + (x.alpn.empty() ? "" : " with ALPN " + x.alpn);
+        v.expected = "every connection " + x.from + " → " + x.to + (x.port ? ":" + std::to_string(x.port) : "") + " is " + x.wire + (x.alpn.empty() ? "" : " with ALPN " + x.alpn);
         v.actual = std::to_string(n) + " connections";
         for (const auto& [k, c] : kinds) v.actual += ", " + std::to_string(c) + " " + k;
         v.passed = n > 0 && match == n && alpn_ok;
@@ -644,7 +718,8 @@ void Runner::evaluate() {
         }
         Duration p = percentile(lats, x.percentile);
         char label[16];
-        std::snprintf(label, sizeof label, "p%g", x.percentile);
+        if (x.percentile >= 100) std::snprintf(label, sizeof label, "max");
+        else std::snprintf(label, sizeof label, "p%g", x.percentile);
         v.expected = std::string(label) + " " + x.latency->text;
         v.actual = std::string(label) + " " + fmt_ms(p) + " over " + std::to_string(lats.size()) + " successful requests";
         v.passed = !lats.empty() && x.latency->holds(static_cast<double>(p.ns()));
@@ -669,6 +744,19 @@ void Runner::evaluate() {
         }
         for (size_t i = 0; i < ex.size(); ++i) v.expected += (i ? ", " : "") + ex[i];
         if (list.empty()) v.message = "no certificate was issued for " + key + " (does it have a sidecar?)";
+        break;
+      }
+      case Expectation::Kind::kSidecar: {
+        const mesh::WorldPod* pod = find_pod_ref(*world_, x.pod);
+        v.expected = x.pod + (x.injected ? " has" : " has no") + " istio-proxy sidecar";
+        if (!pod) {
+          v.actual = "no such pod";
+          v.passed = false;
+          break;
+        }
+        v.actual = pod->namespace_ + "/" + pod->name + (pod->injected ? " has" : " has no") + " sidecar";
+        if (!pod->injection_reason.empty()) v.actual += " (" + pod->injection_reason + ")";
+        v.passed = pod->injected == x.injected;
         break;
       }
       case Expectation::Kind::kFingerprint:
@@ -713,13 +801,21 @@ Result<ScenarioRunResult> Runner::run() {
       running += p.scheduled();
       injected += p.injected && p.scheduled();
     }
-    mesh::MtlsDecision mesh_mode = mesh::effective_peer_authentication(w, "default", {}, 0);
+    // The namespace-wide mode of every namespace that runs sidecars.
+    std::vector<std::string> details;
+    std::set<std::string> namespaces;
+    for (const auto& p : w.pods()) {
+      if (p.injected && p.scheduled()) namespaces.insert(p.namespace_);
+    }
+    for (const std::string& ns : namespaces) {
+      mesh::MtlsDecision d = mesh::effective_peer_authentication(w, ns, {}, 0);
+      details.push_back("mTLS in namespace " + ns + ": " + std::string(mesh::mtls_mode_name(d.mode)) + " (" + d.reason + ")");
+    }
     r_.story.push_back({Duration::zero(),
                         "start: " + std::to_string(running) + " pods (" + std::to_string(injected) + " with sidecars), " +
                             std::to_string(w.services().size()) + " services, " + std::to_string(s_.clients.size()) +
                             " client apps",
-                        {"default mTLS for namespace default: " + std::string(mesh::mtls_mode_name(mesh_mode.mode)) +
-                         " (" + mesh_mode.reason + ")"}});
+                        std::move(details)});
   }
   // Run in steps so progress can be reported.
   Duration step = std::max(Duration::millis(100), s_.duration / 200);
@@ -779,8 +875,8 @@ std::string format_run_text(const ScenarioRunResult& r) {
   for (const auto& e : r.edges) {
     char ok[16], mtls[16];
     std::snprintf(ok, sizeof ok, "%.1f%%", e.requests ? 100.0 * static_cast<double>(e.ok) / static_cast<double>(e.requests) : 0.0);
-    if (e.wire_connections) {
-      std::snprintf(mtls, sizeof mtls, "%.1f%%", 100.0 * static_cast<double>(e.mtls_connections) / static_cast<double>(e.wire_connections));
+    if (e.judged) {
+      std::snprintf(mtls, sizeof mtls, "%.1f%%", 100.0 * static_cast<double>(e.mtls) / static_cast<double>(e.judged));
     } else {
       std::snprintf(mtls, sizeof mtls, "-");
     }
@@ -837,8 +933,8 @@ std::string format_run_json(const ScenarioRunResult& r) {
   nlohmann::ordered_json edges = nlohmann::ordered_json::array();
   for (const auto& e : r.edges) {
     edges.push_back({{"client", e.client}, {"from", e.from}, {"target", e.target}, {"protocol", e.protocol},
-                     {"requests", e.requests}, {"ok", e.ok}, {"wire_connections", e.wire_connections},
-                     {"mtls_connections", e.mtls_connections}, {"tls_connections", e.tls_connections},
+                     {"requests", e.requests}, {"ok", e.ok}, {"judged", e.judged},
+                     {"mtls", e.mtls}, {"tls", e.tls},
                      {"p50_ms", e.p50.to_millis()}, {"p99_ms", e.p99.to_millis()}, {"failures", e.failures},
                      {"last_error", e.last_error}});
   }

@@ -33,9 +33,12 @@ struct EdgeSummary {
   std::string protocol;
   uint64_t requests = 0;
   uint64_t ok = 0;
-  uint64_t wire_connections = 0;
-  uint64_t mtls_connections = 0;
-  uint64_t tls_connections = 0;
+  // How each request left the client's pod: judged from the wire bytes of the
+  // app's own connection (no sidecar capture), or from the client sidecar's
+  // upstream TLS (Istio mTLS = TLS with the workload certificate presented).
+  uint64_t judged = 0;          // requests whose hop could be judged
+  uint64_t mtls = 0;
+  uint64_t tls = 0;
   Duration p50, p99;
   std::map<std::string, uint64_t> failures;  // outcome → count
   std::string last_error;

@@ -24,6 +24,8 @@ const char* to_string(Expectation::Kind k) {
     case Expectation::Kind::kIdentity: return "identity";
     case Expectation::Kind::kLatency: return "latency";
     case Expectation::Kind::kCertificates: return "certificates";
+    case Expectation::Kind::kProbes: return "probes";
+    case Expectation::Kind::kSidecar: return "sidecar";
     case Expectation::Kind::kFingerprint: return "fingerprint";
   }
   return "?";
@@ -249,23 +251,27 @@ void parse_network(Ctx& c, YamlNode n, const PathSeg& p, LinkModel& links) {
 void parse_http_client(Decoder& d, YamlNode n, const PathSeg& p, ScenarioClient& cl) {
   ClientRequestSpec& r = cl.request;
   r.protocol = "http";
+  bool https = false, tls_given = false;
   d.fields(n, p, [&](std::string_view k, YamlNode v, const PathSeg& cp) {
     if (k == "url") {
       std::string url;
       if (!d.str(v, cp, url)) return true;
       std::string rest = url;
-      if (rest.rfind("http://", 0) == 0) rest = rest.substr(7);
-      else if (rest.rfind("https://", 0) == 0) {
-        d.error(v, cp, "https:// URLs: write http:// and set tls: tls (the app's own TLS) — meshsim's client speaks TLS only when asked");
-        return true;
+      if (rest.rfind("http://", 0) == 0) {
+        rest = rest.substr(7);
+      } else if (rest.rfind("https://", 0) == 0) {
+        rest = rest.substr(8);
+        https = true;
       } else {
-        d.error(v, cp, "expected a URL starting with http://, got \"" + url + "\"");
+        d.error(v, cp, "expected a URL starting with http:// or https://, got \"" + url + "\"");
+        r.target = "-";  // reported; no follow-on "missing" error
         return true;
       }
       size_t slash = rest.find('/');
       r.target = rest.substr(0, slash);
       r.path = slash == std::string::npos ? "/" : rest.substr(slash);
-      if (r.target.find(':') == std::string::npos) r.target += ":80";
+      if (r.target.empty()) d.error(v, cp, "the URL names no host: \"" + url + "\"");
+      else if (r.target.find(':') == std::string::npos) r.target += https ? ":443" : ":80";
       return true;
     }
     if (k == "method") return d.str(v, cp, r.method), true;
@@ -280,10 +286,12 @@ void parse_http_client(Decoder& d, YamlNode n, const PathSeg& p, ScenarioClient&
       for (const auto& [hk, hv] : h) r.headers.emplace_back(hk, hv);
       return true;
     }
-    if (k == "tls") return d.enum_str(v, cp, cl.client_tls, {"plaintext", "tls", "mtls"}), true;
+    if (k == "tls") return tls_given = true, d.enum_str(v, cp, cl.client_tls, {"plaintext", "tls", "mtls"}), true;
     return false;
   });
-  if (r.target.empty()) d.error(n, p.child("url"), "required field is missing");
+  if (!n.get("url").valid()) d.error(n, p.child("url"), "required field is missing");
+  // https:// is the app's own TLS (like `curl -k https://…`), unless tls says otherwise.
+  if (https && !tls_given) cl.client_tls = "tls";
 }
 
 void parse_tcp_client(Decoder& d, YamlNode n, const PathSeg& p, ScenarioClient& cl) {
@@ -457,29 +465,47 @@ void parse_objects(Ctx& c, YamlNode n, const PathSeg& p, mesh::ResourceSet& out)
   c.d.items(n, p, [&](YamlNode item, const PathSeg&) { mesh::load_node(c.doc, item, out, c.diags); });
 }
 
+// `manifests:` — a path, or a list of paths and {path, namespace} entries
+// (namespace works like `kubectl apply -n`).
 void parse_manifest_files(Ctx& c, YamlNode n, const PathSeg& p, mesh::ResourceSet& out, std::vector<std::string>* paths) {
-  std::vector<std::string> files;
-  if (n.is_scalar()) {
-    std::string f;
-    if (c.d.str(n, p, f)) files.push_back(f);
+  struct Entry {
+    std::string path, ns;
+    YamlNode node;
+    PathSeg seg;
+  };
+  std::vector<Entry> entries;
+  auto entry = [&](YamlNode v, const PathSeg& vp) {
+    Entry e{{}, {}, v, vp};
+    if (v.is_map()) {
+      c.d.fields(v, vp, [&](std::string_view k, YamlNode x, const PathSeg& xp) {
+        if (k == "path") return c.d.str(x, xp, e.path), true;
+        if (k == "namespace") return c.d.str(x, xp, e.ns), true;
+        return false;
+      });
+      if (e.path.empty()) c.d.error(v, vp.child("path"), "required field is missing");
+    } else {
+      c.d.str(v, vp, e.path);
+    }
+    if (!e.path.empty()) entries.push_back(std::move(e));
+  };
+  if (n.is_sequence()) {
+    c.d.items(n, p, [&](YamlNode v, const PathSeg& vp) { entry(v, vp); });
   } else {
-    c.d.strings(n, p, files);
+    entry(n, p);
   }
-  std::vector<std::string> resolved;
-  for (const std::string& f : files) {
-    std::filesystem::path fp(f);
+  for (const Entry& e : entries) {
+    std::filesystem::path fp(e.path);
     if (fp.is_relative()) fp = std::filesystem::path(c.base_dir) / fp;
     if (!std::filesystem::exists(fp)) {
-      c.d.error(n, p, "no such file or directory: " + fp.string());
+      c.d.error(e.node, e.seg, "no such file or directory: " + fp.string());
       continue;
     }
-    resolved.push_back(fp.lexically_normal().string());
+    std::string resolved = fp.lexically_normal().string();
+    if (paths) paths->push_back(resolved);
+    mesh::LoadResult lr = mesh::load_paths({resolved}, nullptr, e.ns);
+    for (auto& dg : lr.diagnostics) c.diags.push_back(std::move(dg));
+    out.merge(std::move(lr.resources));
   }
-  if (paths) paths->insert(paths->end(), resolved.begin(), resolved.end());
-  if (resolved.empty()) return;
-  mesh::LoadResult lr = mesh::load_paths(resolved);
-  for (auto& dg : lr.diagnostics) c.diags.push_back(std::move(dg));
-  out.merge(std::move(lr.resources));
 }
 
 void parse_timeline(Ctx& c, YamlNode n, const PathSeg& p, Scenario& s) {
@@ -635,6 +661,7 @@ void parse_expect(Ctx& c, YamlNode n, const PathSeg& p, Scenario& s) {
           if (wk == "window") return parse_window(d, wv, wp, e), true;
           if (wk == "is") return d.enum_str(wv, wp, e.wire, {"mtls", "tls", "plaintext"}), true;
           if (wk == "alpn") return d.str(wv, wp, e.alpn), true;
+          if (wk == "port") return d.integer(wv, wp, e.port, 1, 65535), true;
           return false;
         });
         if (!v.get("is").valid()) d.error(v, cp.child("is"), "required field is missing (mtls, tls or plaintext)");
@@ -677,19 +704,48 @@ void parse_expect(Ctx& c, YamlNode n, const PathSeg& p, Scenario& s) {
           if (ck == "rotations") return parse_comparison(d, cv, xp, e.rotations, false), true;
           return false;
         });
+ if (e.pod.empty()) d.error(v, cp.child("pod"), "required field is missing");
+        return true;
+      }
+      if (k == "probes") {
+        ++kinds;
+        e.kind = Expectation::Kind::kProbes;
+        d.fields(v, cp, [&](std::string_view pk, YamlNode pv, const PathSeg& pp) {
+          if (pk == "pod") return d.str(pv, pp, e.pod), true;
+          if (pk == "container") return d.str(pv, pp, e.container), true;
+          if (pk == "window") return parse_window(d, pv, pp, e), true;
+          if (pk == "kind") return d.enum_str(pv, pp, e.probe_kind, {"readiness", "liveness", "startup"}), true;
+          return false;
+        });
+        if (e.pod.empty()) d.error(v, cp.child("pod"), "required field is missing");
+        return true;
+      }
+      if (k == "sidecar") {
+        ++kinds;
+        e.kind = Expectation::Kind::kSidecar;
+        d.fields(v, cp, [&](std::string_view sk, YamlNode sv, const PathSeg& sp) {
+          if (sk == "pod") return d.str(sv, sp, e.pod), true;
+          if (sk == "injected") return d.boolean(sv, sp, e.injected), true;
+          return false;
+        });
         if (e.pod.empty()) d.error(v, cp.child("pod"), "required field is missing");
         return true;
       }
       return false;
     });
     if (kinds != 1) {
-      d.error(item, ip, "an expectation needs exactly one of requests, clientError, wire, identity, latency, certificates");
+      d.error(item, ip,
+              "an expectation needs exactly one of requests, clientError, wire, identity, latency, certificates, probes, "
+              "sidecar");
     }
-    if (e.kind == Expectation::Kind::kRequests && !item.get("okRatio").valid() && !item.get("count").valid() &&
+    if ((e.kind == Expectation::Kind::kRequests || e.kind == Expectation::Kind::kProbes) && !item.get("okRatio").valid() && !item.get("count").valid() &&
         !item.get("outcomes").valid()) {
-      d.error(item, ip, "a requests expectation needs okRatio, count or outcomes");
+      d.error(item, ip, std::string("a ") + to_string(e.kind) + " expectation needs okRatio, count or outcomes");
     }
-    if (e.name.empty()) e.name = std::string(to_string(e.kind)) + " " + e.from + (e.to.empty() ? "" : " → " + e.to);
+    if (e.name.empty()) {
+      e.name = std::string(to_string(e.kind)) + " " + (e.pod.empty() ? e.from : e.pod) + (e.to.empty() ? "" : " → " + e.to);
+      if (e.kind == Expectation::Kind::kProbes) e.name += " " + e.probe_kind;
+    }
     s.expectations.push_back(std::move(e));
   });
 }

@@ -91,7 +91,9 @@ struct Comparison {
 };
 
 struct Expectation {
-  enum class Kind : uint8_t { kRequests, kClientError, kWire, kIdentity, kLatency, kCertificates, kFingerprint };
+  enum class Kind : uint8_t {
+    kRequests, kClientError, kWire, kIdentity, kLatency, kCertificates, kProbes, kSidecar, kFingerprint
+  };
   Kind kind = Kind::kRequests;
   std::string name;
   // selector of requests / connections
@@ -109,6 +111,7 @@ struct Expectation {
   // kWire
   std::string wire;    // mtls | tls | plaintext
   std::string alpn;    // expected in the ClientHello's ALPN list
+  uint32_t port = 0;   // only connections to this destination (pod) port; 0 = any
   // kIdentity
   std::string principal;
   // kLatency
@@ -118,6 +121,11 @@ struct Expectation {
   std::string pod;
   std::optional<Duration> ttl;
   std::optional<Comparison> rotations;
+  // kProbes (pod above; okRatio / count / outcomes as for kRequests)
+  std::string probe_kind = "readiness";  // readiness | liveness | startup
+  std::string container;                 // empty = every container
+  // kSidecar (pod above)
+  bool injected = true;
   // kFingerprint
   std::string fingerprint;
   mesh::Location location;
