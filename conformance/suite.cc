@@ -149,6 +149,14 @@ json run_case(const CaseSpec& c, bool want_trace, bool updating) {
       if (first_failure.empty()) first_failure = e.name + ": expected " + e.expected + ", actual " + e.actual;
     }
   }
+  if (r->unscoped_random_bytes != 0) {
+    // Randomness outside the seed's streams: the verdicts may not reproduce.
+    std::string actual = std::to_string(r->unscoped_random_bytes) + " bytes drawn outside the seed's streams";
+    ex.push_back({{"name", "reproducible"}, {"kind", "determinism"}, {"passed", false},
+                  {"expected", "every random byte from the scenario seed"}, {"actual", actual}, {"message", ""}});
+    passed = false;
+    if (first_failure.empty()) first_failure = "reproducible: " + actual;
+  }
   j["expectations"] = ex;
   j["status"] = passed ? "passed" : "failed";
   j["message"] = first_failure;
@@ -302,19 +310,41 @@ SuiteRun run_suite(const std::vector<CaseSpec>& cases, const SuiteOptions& o) {
         out.messages.push_back(st.message());
       }
     }
+    // A pinned fingerprint that changed: run the case again. Two runs of the
+    // same build that disagree mean the build is not deterministic; two that
+    // agree mean the behaviour changed — then the rerun's trace (recorded even
+    // without --db) is compared with the stored reference.
+    if (!c.pinned_fingerprint.empty() && !c.fingerprint.empty() && c.fingerprint != c.pinned_fingerprint &&
+        !o.update_fingerprints) {
+      json again = run_case(cases[i], true, true);
+      std::string fp2 = again.value("fingerprint", "");
+      std::string trace2 = again.value("trace", "");
+      std::string note;
+      if (fp2 != c.fingerprint) {
+        note = "NOT DETERMINISTIC: a second run of this build gave " + fp2 + " (first " + c.fingerprint + ")";
+        if (!trace.empty() && !trace2.empty()) note += "; " + first_divergence(trace, trace2);
+      } else {
+        note = "a second run reproduced " + fp2 + ": the behaviour changed";
+        if (trace.empty()) trace = trace2;
+      }
+      for (auto& e : c.expectations) {
+        if (e.kind == "fingerprint") e.message = note;
+      }
+      c.message += (c.message.empty() ? "" : "; ") + note;
+    }
     if (o.store && !c.pinned_fingerprint.empty() && !trace.empty()) {
       if (c.fingerprint == c.pinned_fingerprint) {
         (void)o.store->store_trace(c.suite, c.name, c.fingerprint, trace);
       } else if (auto ref = o.store->load_trace(c.suite, c.name, c.pinned_fingerprint)) {
         std::string div = first_divergence(*ref, trace);
         for (auto& e : c.expectations) {
-          if (e.kind == "fingerprint") e.message = div;
+          if (e.kind == "fingerprint") e.message += (e.message.empty() ? "" : "; ") + div;
         }
         if (!div.empty()) c.message += (c.message.empty() ? "" : "; ") + div;
       } else {
         for (auto& e : c.expectations) {
           if (e.kind == "fingerprint") {
-            e.message = "no reference trace of " + c.pinned_fingerprint +
+            e.message += std::string(e.message.empty() ? "" : "; ") + "no reference trace of " + c.pinned_fingerprint +
                         " in the results database; pass --db when the pinned fingerprint is produced to keep one";
           }
         }

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -125,6 +126,85 @@ TEST(Conformance, AnInvalidScenarioIsBadInputAndShardsSplitTheSuite) {
   EXPECT_NE(s1.out.find("1 passed"), std::string::npos) << s1.out;
   EXPECT_NE(s2.out.find("0 passed, 0 failed, 0 errors"), std::string::npos) << s2.out;
   EXPECT_EQ(sh(exe() + " conformance " + data("strict-legacy.yaml") + " --shard 3/2").exit_code, 2);
+}
+
+
+// ------------------------------------------------------------ FAQ suite --
+
+std::string faq(const std::string& f) { return std::string(MESHSIM_SOURCE_DIR) + "/conformance/suites/faq/" + f; }
+
+// Every FAQ scenario, run twice: the same fingerprint, and no random byte
+// drawn outside the seed's streams (OpenSSL's DRBG would make TLS bytes, and
+// with them verdicts, differ between runs).
+TEST(FaqSuite, EveryScenarioIsReproducible) {
+  std::vector<std::string> files;
+  for (const auto& e : std::filesystem::directory_iterator(std::string(MESHSIM_SOURCE_DIR) + "/conformance/suites/faq")) {
+    if (e.path().extension() == ".yaml") files.push_back(e.path().string());
+  }
+  ASSERT_GE(files.size(), 14u);
+  for (const std::string& f : files) {
+    CliRun a = sh(exe() + " run -q --json - " + f);
+    CliRun b = sh(exe() + " run -q --json - " + f);
+    ASSERT_EQ(a.exit_code, 0) << f << "\n" << a.out;
+    auto ja = nlohmann::json::parse(a.out, nullptr, false);
+    auto jb = nlohmann::json::parse(b.out, nullptr, false);
+    ASSERT_FALSE(ja.is_discarded()) << a.out;
+    ASSERT_FALSE(jb.is_discarded()) << b.out;
+    EXPECT_EQ(ja["fingerprint"], jb["fingerprint"]) << f;
+    EXPECT_EQ(ja["unscoped_random_bytes"], 0) << f;
+  }
+}
+
+// The encryption claim, checked with tshark on the capture meshsim wrote:
+// every ClientHello from the mesh client offers Istio's ALPN, and the legacy
+// client's HTTP requests are readable plaintext.
+TEST(FaqSuite, VerifyEncryptionHoldsInTsharksReadingOfTheCapture) {
+  std::string pcap = tmp("faq.pcap");
+  CliRun r = sh(exe() + " run -q --duration 5s " + faq("verify-encryption.yaml") + " --pcap " + pcap);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  // httpbin listens on 8080 (tshark would guess HTTP there), tcp-echo on 9000.
+  CliRun alpn = sh("(tshark -r " + pcap + " -d tcp.port==8080,tls -d tcp.port==9000,tls" +
+                   " -Y 'tls.handshake.type == 1' -T fields -e tls.handshake.extensions_alpn_str -e tcp.dstport" +
+                   " 2>/dev/null)");
+  ASSERT_EQ(alpn.exit_code, 0) << alpn.out;
+  int http_hellos = 0, tcp_hellos = 0;
+  std::istringstream lines(alpn.out);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find("istio-http/1.1") != std::string::npos) ++http_hellos;
+    if (line.find("istio-peer-exchange") != std::string::npos) ++tcp_hellos;
+    EXPECT_NE(line.find("istio"), std::string::npos) << "a ClientHello without Istio ALPN: " << line;
+  }
+  EXPECT_GE(http_hellos, 1) << alpn.out;
+  EXPECT_GE(tcp_hellos, 5) << alpn.out;  // tcp-echo: one connection per attempt, 2/s
+  // The legacy client (namespace legacy, no sidecar): plaintext GET /headers.
+  CliRun http = sh("(tshark -r " + pcap + " -Y 'http.request' -T fields -e http.request.uri 2>/dev/null)");
+  ASSERT_EQ(http.exit_code, 0) << http.out;
+  EXPECT_NE(http.out.find("/headers"), std::string::npos) << http.out;
+  std::filesystem::remove(pcap);
+}
+
+// A pki error and a namespace mismatch are located like every scenario error.
+TEST(Run, PkiAndManifestNamespaceErrorsAreLocated) {
+  std::string dir = tmp("pki");
+  std::filesystem::create_directories(dir);
+  {
+    std::ofstream m(dir + "/ns.yaml");
+    m << "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: x, namespace: other}\n";
+    std::ofstream f(dir + "/s.yaml");
+    f << "kind: Scenario\nname: s\nduration: 1s\n"
+         "mesh:\n  manifests: [{path: ns.yaml, namespace: foo}]\n"
+         "pki:\n- name: a\n  mount: {pod: foo/x}\n"
+         "apps:\n- server: foo/x\n  port: 80\n  tls: {certificate: nope}\n";
+  }
+  CliRun r = sh(exe() + " run -q " + dir + "/s.yaml");
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_NE(r.out.find("ns.yaml:3:"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("does not match the namespace \"foo\""), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("s.yaml:7:3: Scenario s.yaml: pki[0]: a certificate needs dnsNames or uriNames"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("pki[0].mount: mount needs cert and key, or ca, or all three"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("tls.certificate \"nope\" is not a certificate of pki"), std::string::npos) << r.out;
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

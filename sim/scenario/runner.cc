@@ -103,11 +103,12 @@ Duration percentile(std::vector<Duration> v, double p) {
 }
 
 // Judges one connection from its first bytes: TLS with Istio's ALPN = mtls.
-std::string classify_wire(const std::string& bytes, std::vector<std::string>* alpn) {
+std::string classify_wire(const std::string& bytes, std::vector<std::string>* alpn, std::string* sni = nullptr) {
   tls::ClientHelloInfo hi;
   auto r = tls::inspect_client_hello({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()}, &hi);
   if (r != tls::InspectResult::kTls) return "plaintext";
   if (alpn) *alpn = hi.alpn;
+  if (sni) *sni = hi.sni;
   for (const auto& a : hi.alpn) {
     if (a == "istio" || a.rfind("istio-", 0) == 0) return "mtls";
   }
@@ -147,7 +148,22 @@ class Runner {
   mesh::ResourceSet current_;
   std::shared_ptr<const mesh::World> world_;
   std::unique_ptr<MeshSimulation> ms_;
+  // The scenario's user CA (DestinationRule MUTUAL/SIMPLE peers, app TLS):
+  // created on first use, every random byte from the seed's "scenario/pki" stream.
+  tls::CertificateAuthority& user_ca() {
+    if (!user_ca_) {
+      tls::EnvironmentScope scope(&pki_env_);
+      tls::CaOptions co;
+      co.organization = "meshsim user CA";
+      co.common_name = "meshsim user CA";
+      user_ca_ = tls::CertificateAuthority::create_self_signed(co);
+    }
+    return *user_ca_;
+  }
+  RandomStream pki_rng_ = RandomStream::derive(s_.seed, "scenario/pki");
+  tls::Environment pki_env_{[this](unsigned char* p, std::size_t n) { pki_rng_.fill(p, n); }, nullptr, nullptr};
   std::optional<tls::CertificateAuthority> user_ca_;
+  std::map<std::string, tls::CertifiedKey> pki_certs_;
   ScenarioRunResult r_;
   std::vector<OutcomeRec> outcomes_;
   std::vector<OutcomeRec> probe_outcomes_;  // kubelet probes: client "kubelet/<ns>/<pod>/<container>/<kind>"
@@ -192,6 +208,18 @@ Status Runner::setup_world() {
   MeshSimulationOptions mo;
   mo.seed = s_.seed;
   mo.links = s_.links;
+  // The user PKI: certificates of the scenario (not Istio's CA), from the seed.
+  for (const PkiCertificate& pc : s_.pki) {
+    tls::LeafOptions lo;
+    lo.common_name = pc.dns_names.empty() ? pc.name : pc.dns_names.front();
+    lo.dns_sans = pc.dns_names;
+    lo.uri_sans = pc.uri_names;
+    lo.not_after = Duration::hours(24 * 3650);
+    lo.server_auth = true;
+    lo.client_auth = true;
+    tls::EnvironmentScope scope(&pki_env_);
+    pki_certs_.emplace(pc.name, user_ca().issue(lo));
+  }
   // Server overrides from the scenario.
   for (const auto& sv : s_.servers) {
     Status err;
@@ -199,18 +227,19 @@ Status Runner::setup_world() {
     if (!err.ok()) return Error{sv.location.str() + ": apps: server: " + err.message()};
     ServerAppOptions so = sv.options;
     if (sv.options.tls.enabled) {
-      if (!user_ca_) {
-        tls::CaOptions co;
-        co.organization = "meshsim user CA";
-        co.common_name = "meshsim user CA";
-        user_ca_ = tls::CertificateAuthority::create_self_signed(co);
+      if (!sv.tls_certificate.empty()) {
+        so.tls.identity = pki_certs_.at(sv.tls_certificate);
+      } else {
+        tls::LeafOptions lo;
+        lo.common_name = sv.tls_dns_names.front();
+        lo.dns_sans = sv.tls_dns_names;
+        lo.not_after = Duration::hours(24 * 365);
+        lo.server_auth = true;
+        tls::EnvironmentScope scope(&pki_env_);
+        so.tls.identity = user_ca().issue(lo);
       }
-      tls::LeafOptions lo;
-      lo.common_name = sv.tls_dns_names.front();
-      lo.dns_sans = sv.tls_dns_names;
-      lo.not_after = Duration::hours(24 * 365);
-      lo.server_auth = true;
-      so.tls.identity = user_ca_->issue(lo);
+      // A server that asks for client certificates trusts the user CA.
+      if (so.tls.require_client_certificate && so.tls.roots.empty()) so.tls.roots = {user_ca().root()};
     }
     mo.server_overrides[key + ":" + std::to_string(sv.port)] = so;
   }
@@ -670,6 +699,7 @@ void Runner::evaluate() {
         size_t n = 0, match = 0;
         std::map<std::string, size_t> kinds;
         bool alpn_ok = true;
+        std::set<std::string> snis;  // SNIs that differ from the expected one
         for (const auto& [id, w] : wire_) {
           // Connections in use during the window (opened in it, or carrying data in it).
           bool active = w.start <= x.window_end && std::max(w.start, w.last_data) >= x.window_start;
@@ -677,14 +707,21 @@ void Runner::evaluate() {
           if (x.port != 0 && w.dst.port != x.port) continue;
           ++n;
           std::vector<std::string> alpn;
-          std::string k = classify_wire(w.first_bytes, &alpn);
+          std::string sni;
+          std::string k = classify_wire(w.first_bytes, &alpn, &sni);
           ++kinds[k];
           if (k == x.wire) ++match;
           if (!x.alpn.empty() && std::find(alpn.begin(), alpn.end(), x.alpn) == alpn.end()) alpn_ok = false;
+          if (!x.sni.empty() && sni != x.sni) {
+            alpn_ok = false;
+            snis.insert(sni.empty() ? "(none)" : sni);
+          }
         }
-        v.expected = "every connection " + x.from + " → " + x.to + (x.port ? ":" + std::to_string(x.port) : "") + " is " + x.wire + (x.alpn.empty() ? "" : " with ALPN " + x.alpn);
+        v.expected = "every connection " + x.from + " → " + x.to + (x.port ? ":" + std::to_string(x.port) : "") + " is " + x.wire + (x.alpn.empty() ? "" : " with ALPN " + x.alpn) +
+                     (x.sni.empty() ? "" : " and SNI " + x.sni);
         v.actual = std::to_string(n) + " connections";
         for (const auto& [k, c] : kinds) v.actual += ", " + std::to_string(c) + " " + k;
+        for (const auto& x2 : snis) v.actual += "; SNI " + x2;
         v.passed = n > 0 && match == n && alpn_ok;
         if (n == 0) v.message = "no connection between these pods on the wire (is a pod name wrong, or did no traffic flow?)";
         break;
@@ -768,6 +805,7 @@ void Runner::evaluate() {
 
 Result<ScenarioRunResult> Runner::run() {
   auto wall0 = std::chrono::steady_clock::now();
+  const uint64_t unscoped0 = tls::unscoped_random_bytes();
   if (Status st = setup_world(); !st.ok()) return Error{st.message()};
   r_.name = s_.name;
   r_.seed = s_.seed;
@@ -778,19 +816,33 @@ Result<ScenarioRunResult> Runner::run() {
     });
   }
   subscribe();
+  // The event log listens from the start: the first certificates are issued while the mesh is built.
+  std::unique_ptr<EventLog> events;
+  if (!o_.events_file.empty()) {
+    auto e = EventLog::open(o_.events_file, ms_->sim());
+    if (!e.ok()) return Error{e.message()};
+    events = std::move(*e);
+  }
   if (Status st = ms_->build(); !st.ok()) return Error{st.message()};
+  // pki mounts: files in a sidecar, as sidecar.istio.io/userVolumeMount would put them.
+  for (const PkiCertificate& pc : s_.pki) {
+    for (const auto& m : pc.mounts) {
+      Status err;
+      std::string key = pod_key_of(m.pod, &err);
+      if (!err.ok()) return Error{pc.location.str() + ": pki " + pc.name + ": " + err.message()};
+      size_t slash = key.find('/');
+      SidecarHost* sc = ms_->sidecar(key.substr(0, slash), key.substr(slash + 1));
+      if (!sc) return Error{pc.location.str() + ": pki " + pc.name + ": " + key + " has no sidecar to mount certificates into"};
+      if (!m.cert.empty()) sc->secrets().set_certified_key("file-cert:" + m.cert + "~" + m.key, pki_certs_.at(pc.name));
+      if (!m.ca.empty()) sc->secrets().set_trusted("file-root:" + m.ca, {user_ca().root()});
+    }
+  }
   std::unique_ptr<CaptureSession> cap;
   if (o_.capture.any()) {
     auto c = CaptureSession::start(o_.capture, ms_->sim(), ms_->net());
     if (!c.ok()) return Error{c.message()};
     cap = std::move(*c);
     if (cap->keylog()) ms_->enable_keylog();
-  }
-  std::unique_ptr<EventLog> events;
-  if (!o_.events_file.empty()) {
-    auto e = EventLog::open(o_.events_file, ms_->sim());
-    if (!e.ok()) return Error{e.message()};
-    events = std::move(*e);
   }
   if (Status st = start_apps(); !st.ok()) return Error{st.message()};
   schedule_timeline();
@@ -825,6 +877,7 @@ Result<ScenarioRunResult> Runner::run() {
     if (o_.progress) o_.progress(t, ms_->sim().events_executed());
   }
   r_.fingerprint = ms_->sim().fingerprint();
+  r_.unscoped_random_bytes = tls::unscoped_random_bytes() - unscoped0;
   r_.events = ms_->sim().events_executed();
   r_.virtual_time = ms_->sim().now();
   if (cap) {
@@ -907,6 +960,10 @@ std::string format_run_text(const ScenarioRunResult& r) {
   char footer[256];
   std::snprintf(footer, sizeof footer, "\nfingerprint %s  events %" PRIu64 "  wall %.2fs  time compression %.0fx\n",
                 format_fingerprint(r.fingerprint).c_str(), r.events, r.wall_seconds, r.time_compression());
+  if (r.unscoped_random_bytes != 0) {
+    t += "\nWARNING: " + std::to_string(r.unscoped_random_bytes) +
+           " random bytes were drawn outside the seed's streams; this run is not reproducible (a meshsim bug)\n";
+  }
   t += footer;
   for (const auto& o : r.outputs) t += "wrote " + o + "\n";
   if (!r.expectations.empty()) {
@@ -922,6 +979,7 @@ std::string format_run_json(const ScenarioRunResult& r) {
   j["scenario"] = r.name;
   j["seed"] = r.seed;
   j["fingerprint"] = format_fingerprint(r.fingerprint);
+  j["unscoped_random_bytes"] = r.unscoped_random_bytes;
   j["events"] = r.events;
   j["virtual_seconds"] = r.virtual_time.to_seconds();
   j["wall_seconds"] = r.wall_seconds;

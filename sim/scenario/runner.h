@@ -80,6 +80,9 @@ struct ScenarioRunResult {
   std::vector<ExpectationVerdict> expectations;
   std::vector<TraceLine> trace;  // when RunOptions::record_trace
   std::vector<std::string> outputs;  // files written
+  // Random bytes OpenSSL drew outside every seeded stream during the run
+  // (tls::unscoped_random_bytes()); non-zero means the run is not reproducible.
+  uint64_t unscoped_random_bytes = 0;
   bool passed() const;
   double time_compression() const { return wall_seconds > 0 ? virtual_time.to_seconds() / wall_seconds : 0; }
 };

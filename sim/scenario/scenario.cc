@@ -353,6 +353,50 @@ void parse_latency_model(Decoder& d, YamlNode n, const PathSeg& p, LatencyModel&
   }
 }
 
+// pki: [{name, dnsNames, uriNames, mount: {pod, cert, key, ca} | [..]}]
+void parse_pki(Ctx& c, YamlNode n, const PathSeg& p, Scenario& s) {
+  Decoder& d = c.d;
+  d.items(n, p, [&](YamlNode item, const PathSeg& ip) {
+    PkiCertificate pc;
+    pc.location = item.location();
+    auto mount = [&](YamlNode mv, const PathSeg& mp) {
+      PkiCertificate::Mount m;
+      d.fields(mv, mp, [&](std::string_view k, YamlNode v, const PathSeg& cp) {
+        if (k == "pod") {
+          std::string ref;
+          if (d.str(v, cp, ref)) m.pod = {ref};
+          return true;
+        }
+        if (k == "cert") return d.str(v, cp, m.cert), true;
+        if (k == "key") return d.str(v, cp, m.key), true;
+        if (k == "ca") return d.str(v, cp, m.ca), true;
+        return false;
+      });
+      if (m.pod.text.empty()) d.error(mv, mp.child("pod"), "required field is missing");
+      if (m.cert.empty() != m.key.empty()) d.error(mv, mp, "cert and key go together");
+      if (m.cert.empty() && m.ca.empty()) d.error(mv, mp, "mount needs cert and key, or ca, or all three");
+      pc.mounts.push_back(std::move(m));
+    };
+    d.fields(item, ip, [&](std::string_view k, YamlNode v, const PathSeg& cp) {
+      if (k == "name") return d.str(v, cp, pc.name), true;
+      if (k == "dnsNames") return d.strings(v, cp, pc.dns_names), true;
+      if (k == "uriNames") return d.strings(v, cp, pc.uri_names), true;
+      if (k == "mount") {
+        if (v.is_sequence()) d.items(v, cp, mount);
+        else mount(v, cp);
+        return true;
+      }
+      return false;
+    });
+    if (pc.name.empty()) d.error(item, ip.child("name"), "required field is missing");
+    if (pc.dns_names.empty() && pc.uri_names.empty()) d.error(item, ip, "a certificate needs dnsNames or uriNames");
+    for (const auto& other : s.pki) {
+      if (other.name == pc.name && !pc.name.empty()) d.error(item, ip.child("name"), "duplicate certificate name \"" + pc.name + "\"");
+    }
+    s.pki.push_back(std::move(pc));
+  });
+}
+
 void parse_app(Ctx& c, YamlNode n, const PathSeg& p, Scenario& s) {
   Decoder& d = c.d;
   bool is_client = n.get("client").valid() || n.get("from").valid();
@@ -445,12 +489,15 @@ void parse_app(Ctx& c, YamlNode n, const PathSeg& p, Scenario& s) {
     if (k == "tls") {
       d.fields(v, cp, [&](std::string_view tk, YamlNode tv, const PathSeg& tp) {
         if (tk == "dnsNames") return d.strings(tv, tp, sv.tls_dns_names), true;
+        if (tk == "certificate") return d.str(tv, tp, sv.tls_certificate), true;
         if (tk == "requireClientCertificate") return d.boolean(tv, tp, sv.options.tls.require_client_certificate), true;
         if (tk == "alpn") return d.strings(tv, tp, sv.options.tls.alpn), true;
         return false;
       });
       sv.options.tls.enabled = true;
-      if (sv.tls_dns_names.empty()) d.error(v, cp.child("dnsNames"), "required field is missing");
+      if (sv.tls_dns_names.empty() == sv.tls_certificate.empty()) {
+        d.error(v, cp, "tls needs either dnsNames (a certificate for these names) or certificate (one of pki)");
+      }
       return true;
     }
     return false;
@@ -662,6 +709,7 @@ void parse_expect(Ctx& c, YamlNode n, const PathSeg& p, Scenario& s) {
           if (wk == "is") return d.enum_str(wv, wp, e.wire, {"mtls", "tls", "plaintext"}), true;
           if (wk == "alpn") return d.str(wv, wp, e.alpn), true;
           if (wk == "port") return d.integer(wv, wp, e.port, 1, 65535), true;
+          if (wk == "sni") return d.str(wv, wp, e.sni), true;
           return false;
         });
         if (!v.get("is").valid()) d.error(v, cp.child("is"), "required field is missing (mtls, tls or plaintext)");
@@ -793,6 +841,7 @@ ScenarioLoad decode(std::shared_ptr<const mesh::YamlDocument> doc, const std::st
     if (k == "meshConfig") return (mesh_config_node = v), true;
     if (k == "network") return parse_network(c, v, cp, s.links), true;
     if (k == "apps") return d.items(v, cp, [&](YamlNode a, const PathSeg& ap) { parse_app(c, a, ap, s); }), true;
+    if (k == "pki") return parse_pki(c, v, cp, s), true;
     if (k == "timeline") return parse_timeline(c, v, cp, s), true;
     if (k == "expect") return parse_expect(c, v, cp, s), true;
     return false;
@@ -819,6 +868,14 @@ ScenarioLoad decode(std::shared_ptr<const mesh::YamlDocument> doc, const std::st
                                                 format_duration(s.duration) + ")"});
   }
   std::stable_sort(s.timeline.begin(), s.timeline.end(), [](const auto& x, const auto& y) { return x.at < y.at; });
+  for (const auto& sv : s.servers) {
+    if (sv.tls_certificate.empty()) continue;
+    bool found = std::any_of(s.pki.begin(), s.pki.end(), [&](const PkiCertificate& pc) { return pc.name == sv.tls_certificate; });
+    if (!found) {
+      diags.push_back({mesh::Severity::kError, "MS0002", sv.location, display, "apps",
+                       "server tls.certificate \"" + sv.tls_certificate + "\" is not a certificate of pki"});
+    }
+  }
   std::set<std::string> names;
   for (const auto& cl : s.clients) {
     if (!names.insert(cl.name).second) {

@@ -48,6 +48,23 @@ struct ScenarioServer {
   uint16_t port = 0;
   ServerAppOptions options;
   std::vector<std::string> tls_dns_names;  // app terminates TLS with a non-mesh certificate for these names
+  std::string tls_certificate;             // or with this certificate of the scenario's pki
+  mesh::Location location;
+};
+
+// A certificate of the scenario's user PKI (one CA, not Istio's, generated
+// from the seed), optionally mounted as files into a pod's sidecar — what
+// sidecar.istio.io/userVolume + userVolumeMount do with a Secret — for
+// DestinationRule MUTUAL/SIMPLE (clientCertificate, privateKey, caCertificates).
+struct PkiCertificate {
+  std::string name;
+  std::vector<std::string> dns_names;
+  std::vector<std::string> uri_names;
+  struct Mount {
+    WorkloadRef pod;
+    std::string cert, key, ca;  // file paths as the DestinationRule names them
+  };
+  std::vector<Mount> mounts;
   mesh::Location location;
 };
 
@@ -112,6 +129,7 @@ struct Expectation {
   std::string wire;    // mtls | tls | plaintext
   std::string alpn;    // expected in the ClientHello's ALPN list
   uint32_t port = 0;   // only connections to this destination (pod) port; 0 = any
+  std::string sni;     // expected SNI of every ClientHello
   // kIdentity
   std::string principal;
   // kLatency
@@ -146,6 +164,7 @@ struct Scenario {
   LinkModel links;
   std::vector<ScenarioClient> clients;
   std::vector<ScenarioServer> servers;
+  std::vector<PkiCertificate> pki;
   std::vector<TimelineAction> timeline;  // sorted by time (stable)
   std::vector<Expectation> expectations;
   std::optional<std::string> pinned_fingerprint;
