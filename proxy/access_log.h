@@ -33,6 +33,14 @@ struct AccessLogEntry {
   std::string response_flags;      // "-" when none, else e.g. "UF,URX"
   std::string upstream_transport_failure_reason;
   std::string connection_termination_details;
+  // What the listener filters detected before chain selection: "tls" or
+  // "raw_buffer" (Envoy's transport protocol), "" if selection never ran.
+  std::string transport_protocol;
+  // What the matched chain does with TLS: "mtls" (terminates, requires a
+  // client certificate), "tls" (terminates, no client certificate),
+  // "passthrough" (TLS detected, bytes proxied untouched), "none"; "" when
+  // no chain was matched.
+  std::string tls_termination;
   // HTTP (empty/0 for TCP)
   bool http = false;
   std::string protocol;  // "HTTP/1.1", "HTTP/1.0", "tcp"

@@ -1409,6 +1409,11 @@ class Sidecar::Impl {
     e.response_flags = "-";
     if (d.transport) e.downstream_tls = d.transport->security();
     e.downstream_tls.sni = d.match.server_name;
+    if (!d.inspecting) e.transport_protocol = d.match.transport_protocol;
+    if (d.chain) {
+      if (d.chain->tls) e.tls_termination = d.chain->tls->require_client_certificate ? "mtls" : "tls";
+      else e.tls_termination = d.match.transport_protocol == "tls" ? "passthrough" : "none";
+    }
     return e;
   }
 
