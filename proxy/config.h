@@ -105,6 +105,10 @@ struct HttpConnectionManager {
   std::string server_name = "envoy";
   // http_protocol_options.accept_http_10 (Istio: only with PILOT_HTTP10).
   bool accept_http_10 = false;
+  // common_http_protocol_options.idle_timeout: a downstream connection with
+  // no active request for this long is closed. Envoy's default 1h; Istio
+  // changes it only with the IDLE_TIMEOUT proxy metadata. 0 = disabled.
+  Duration idle_timeout = Duration::hours(1);
 };
 
 struct NetworkFilter {

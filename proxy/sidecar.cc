@@ -256,6 +256,11 @@ class Sidecar::Impl {
     Downstream* tcp_owner = nullptr;
     HttpStream* http_owner = nullptr;
     http::ResponseParser resp_parser;
+    // Pooled HTTP connection idle timeout (cluster idle_timeout, Envoy 1h):
+    // one timer per connection, re-armed lazily from idle_since.
+    bool idle = false;
+    Duration idle_since;
+    bool idle_timer_armed = false;
   };
 
   struct TcpSession {
@@ -292,6 +297,7 @@ class Sidecar::Impl {
     SecurityInfo upstream_tls;
     bool done = false;
     bool attempt_count_header = false;
+    bool request_sent = false;  // this attempt's request went upstream
   };
 
   struct HttpSession {
@@ -300,6 +306,10 @@ class Sidecar::Impl {
     http::RequestParser parser;
     std::unique_ptr<HttpStream> active;
     bool close_after = false;
+    // HCM idle timeout (common_http_protocol_options.idle_timeout): no active
+    // stream for that long closes the connection. Lazily re-armed.
+    Duration idle_since;
+    bool idle_timer_armed = false;
   };
 
   // -------------------------------------------------------- entry points --
@@ -519,6 +529,8 @@ class Sidecar::Impl {
       const auto& hcm = std::get<HttpConnectionManager>(terminal->config);
       d.http = std::make_unique<HttpSession>();
       d.http->hcm = &hcm;
+      d.http->idle_since = io_.now();
+      arm_downstream_idle(d, hcm.idle_timeout);
       d.http->rc = hcm.route_config;
       if (!d.http->rc) {
         auto it = d.snap->routes.find(hcm.route_config_name);
@@ -765,7 +777,12 @@ class Sidecar::Impl {
     flush(id);
     if (r == TransportResult::kFailed) {
       ++stats_.upstream_ssl_connection_error;
-      upstream_failed(u, /*connect_failure=*/!u.established, "connection failure",
+      // Envoy: the transport asks to close from the read path, which the
+      // connection raises as RemoteClose — before the handshake completed
+      // that is "remote connection failure" (codec_client.cc onEvent), with
+      // the TLS error as the transport failure reason.
+      upstream_failed(u, /*connect_failure=*/!u.established,
+                      u.established ? "connection termination" : "remote connection failure",
                       "TLS_error:|" + u.transport->security().failure_reason + ":TLS_error_end");
       return;
     }
@@ -857,12 +874,15 @@ class Sidecar::Impl {
           return;
         }
       }
+      // Envoy's codec client: a close before the connection counted as
+      // connected (TLS: before the handshake completed) is a "remote
+      // connection failure"; after it, FIN or RST alike, a "connection
+      // termination" (source/common/http/codec_client.cc onEvent).
       if (!u.established) {
-        upstream_failed(u, true, "connection failure",
-                        u.transport->is_tls() ? "TLS_error:|peer closed connection during handshake:TLS_error_end" : "");
+        upstream_failed(u, true, "remote connection failure", "");
         return;
       }
-      upstream_failed(u, false, how == CloseType::kReset ? "remote reset" : "connection termination", "");
+      upstream_failed(u, false, "connection termination", "");
       return;
     }
     close_upstream(u, CloseType::kFin);  // idle pooled connection closed by the server
@@ -1142,6 +1162,7 @@ class Sidecar::Impl {
       return;
     }
     ++s.attempts;
+    s.request_sent = false;
     ++stats_.upstream_rq_total;
     s.tried.push_back(ep->address);
     s.upstream_host = addr_key(ep->address);
@@ -1157,6 +1178,7 @@ class Sidecar::Impl {
       ConnId uid = it->second;
       idle_.erase(it);
       Upstream& u = static_cast<Upstream&>(*conns_.at(uid));
+      u.idle = false;
       u.http_owner = &s;
       s.up = &u;
       http_upstream_ready(s);
@@ -1171,11 +1193,61 @@ class Sidecar::Impl {
     }
   }
 
+  void arm_upstream_idle(Upstream& u, Duration after) {
+    if (u.idle_timer_armed || u.cluster_cfg->idle_timeout <= Duration::zero()) return;
+    u.idle_timer_armed = true;
+    ConnId id = u.id;
+    uint64_t ignored = 0;
+    arm(after, [this, id] { upstream_idle_check(id); }, &ignored);
+  }
+
+  void upstream_idle_check(ConnId id) {
+    Conn* c = find(id);
+    if (!c || !c->upstream) return;
+    Upstream& u = static_cast<Upstream&>(*c);
+    u.idle_timer_armed = false;
+    if (!u.idle) return;  // busy again; armed anew when it next becomes idle
+    Duration timeout = u.cluster_cfg->idle_timeout;
+    Duration idle_for = io_.now() - u.idle_since;
+    if (idle_for >= timeout) {
+      close_upstream(u, CloseType::kFin);
+      return;
+    }
+    arm_upstream_idle(u, timeout - idle_for);
+  }
+
+  void arm_downstream_idle(Downstream& d, Duration after) {
+    HttpSession& h = *d.http;
+    if (h.idle_timer_armed || h.hcm->idle_timeout <= Duration::zero()) return;
+    h.idle_timer_armed = true;
+    ConnId id = d.id;
+    uint64_t ignored = 0;
+    arm(after, [this, id] { downstream_idle_check(id); }, &ignored);
+  }
+
+  void downstream_idle_check(ConnId id) {
+    Conn* c = find(id);
+    if (!c || c->upstream) return;
+    Downstream& d = static_cast<Downstream&>(*c);
+    if (!d.http || d.closed) return;
+    HttpSession& h = *d.http;
+    h.idle_timer_armed = false;
+    if (h.active) return;  // a stream is active; re-armed when it ends
+    Duration idle_for = io_.now() - h.idle_since;
+    if (idle_for >= h.hcm->idle_timeout) {
+      ++stats_.downstream_cx_idle_timeout;
+      close_downstream(d, CloseType::kFin);
+      return;
+    }
+    arm_downstream_idle(d, h.hcm->idle_timeout - idle_for);
+  }
+
   void http_upstream_ready(HttpStream& s) {
     Upstream& u = *s.up;
     s.upstream_tls = u.transport->security();
     u.resp_parser.expect_head_response(s.req.method == "HEAD");
     if (s.attempt_count_header) s.req.headers.set("x-envoy-attempt-count", std::to_string(s.attempts));
+    s.request_sent = true;
     std::string wire;
     wire.reserve(256 + s.req.body.size());
     http::serialize(s.req, wire);
@@ -1203,6 +1275,9 @@ class Sidecar::Impl {
     s.up = nullptr;
     if (reusable) {
       idle_.emplace(u.pool_key, u.id);
+      u.idle = true;
+      u.idle_since = io_.now();
+      arm_upstream_idle(u, u.cluster_cfg->idle_timeout);
     } else {
       close_upstream(u, CloseType::kFin);
     }
@@ -1265,8 +1340,14 @@ class Sidecar::Impl {
     if (s.per_try_timer) disarm(&s.per_try_timer, s.per_try_token);
     s.reset_reason = reason;
     s.failure_reason = transport;
+    // Envoy RetryStateImpl::wouldRetryFromReset: reset-before-request retries
+    // any reset that happened before the request went upstream (connection
+    // failures included); connect-failure covers connection failures and
+    // timeouts; reset and 5xx cover every reset.
+    bool before_request = !s.request_sent;
     bool retriable = s.retries_left > 0 &&
                      ((connect_failure && retry_on_has(s.retry, "connect-failure")) ||
+                      (before_request && retry_on_has(s.retry, "reset-before-request")) ||
                       retry_on_has(s.retry, "5xx") || retry_on_has(s.retry, "reset") ||
                       (connect_failure && retry_on_has(s.retry, "gateway-error")));
     if (retriable) {
@@ -1274,7 +1355,6 @@ class Sidecar::Impl {
       return;
     }
     if (connect_failure) s.flags |= kUpstreamConnectionFailure;
-    else if (reason == "remote reset") s.flags |= kUpstreamRemoteReset;
     else s.flags |= kUpstreamConnectionTermination;
     if (s.attempts > 1) s.flags |= kUpstreamRetryLimitExceeded;
     std::string body = "upstream connect error or disconnect/reset before headers. ";
@@ -1345,6 +1425,8 @@ class Sidecar::Impl {
     bool close = d.http->close_after || !r.keep_alive();
     finish_stream_log(s, code, std::move(details), body_bytes);
     d.http->active.reset();
+    d.http->idle_since = io_.now();
+    if (!d.http->idle_timer_armed) arm_downstream_idle(d, d.http->hcm->idle_timeout);
     if (close) {
       close_downstream(d, CloseType::kFin);
       return;

@@ -298,7 +298,8 @@ struct ClientApp::Worker {
   uint64_t connection = 0;
   std::string host_for_errors;
   uint16_t port = 0;
-  uint64_t generation = 0;  // bumps per attempt; stale callbacks are ignored
+  uint64_t generation = 0;       // bumps per attempt; stale attempt timeouts are ignored
+  uint64_t conn_generation = 0;  // bumps per connection; callbacks of older sockets are ignored
 };
 
 ClientApp::ClientApp(Simulator& sim, Network& net, AppPodInfo pod, std::string name, ClientRequestSpec spec,
@@ -532,10 +533,11 @@ void ClientApp::launch(int wi) {
   }
   ConnectOptions co;
   co.connect_timeout = spec_.connect_timeout;
+  uint64_t cgen = ++w.conn_generation;
   TcpCallbacks cb;
-  cb.on_connected = [this, wi, gen, start_request, send_plain] {
+  cb.on_connected = [this, wi, cgen, start_request, send_plain] {
     Worker& ww = *workers_[static_cast<size_t>(wi)];
-    if (ww.generation != gen) return;
+    if (ww.conn_generation != cgen) return;
     ww.connected = true;
     if (spec_.protocol == "tcp-connect") {  // a TCP probe: connecting is the success
       net_.close(ww.socket);
@@ -551,9 +553,9 @@ void ClientApp::launch(int wi) {
     }
     start_request();
   };
-  cb.on_data = [this, wi, gen, start_request, send_plain, on_app_bytes](std::span<const uint8_t> b) {
+  cb.on_data = [this, wi, cgen, start_request, send_plain, on_app_bytes](std::span<const uint8_t> b) {
     Worker& ww = *workers_[static_cast<size_t>(wi)];
-    if (ww.generation != gen) return;
+    if (ww.conn_generation != cgen) return;
     if (!ww.tls) {
       on_app_bytes(std::string(reinterpret_cast<const char*>(b.data()), b.size()));
       return;
@@ -594,9 +596,9 @@ void ClientApp::launch(int wi) {
     }
     if (!plain.empty()) on_app_bytes(plain);
   };
-  auto closed = [this, wi, gen](bool reset) {
+  auto closed = [this, wi, cgen](bool reset) {
     Worker& ww = *workers_[static_cast<size_t>(wi)];
-    if (ww.generation != gen) return;
+    if (ww.conn_generation != cgen) return;
     ww.socket = {};
     ww.connected = false;
     if (!ww.busy) return;
@@ -624,16 +626,16 @@ void ClientApp::launch(int wi) {
                                                       std::to_string(ww.tcp_reply.size()) + " bytes");
     }
   };
-  cb.on_peer_fin = [this, wi, gen, closed] {
+  cb.on_peer_fin = [this, wi, cgen, closed] {
     Worker& ww = *workers_[static_cast<size_t>(wi)];
-    if (ww.generation != gen) return;
+    if (ww.conn_generation != cgen) return;
     if (ww.socket) net_.close(ww.socket);
     closed(false);
   };
   cb.on_reset = [closed](ResetReason) { closed(true); };
-  cb.on_connect_failed = [this, wi, gen](ConnectError e) {
+  cb.on_connect_failed = [this, wi, cgen](ConnectError e) {
     Worker& ww = *workers_[static_cast<size_t>(wi)];
-    if (ww.generation != gen) return;
+    if (ww.conn_generation != cgen) return;
     ww.socket = {};
     int err = e == ConnectError::kRefused ? 111 : e == ConnectError::kTimeout ? 110 : 113;
     int64_t ms = (sim_.now() - ww.started).ns() / 1'000'000;
