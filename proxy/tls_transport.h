@@ -42,6 +42,9 @@ class SecretStore {
   const std::vector<tls::Certificate>& roots() const { return roots_; }
   const tls::CertifiedKey* certified_key(const std::string& name) const;
   const std::vector<tls::Certificate>* trusted(const std::string& name) const;
+  // Every named secret, by name (for `proxy-config secret`).
+  const std::map<std::string, tls::CertifiedKey>& certified_keys() const { return keys_; }
+  const std::map<std::string, std::vector<tls::Certificate>>& trusted_sets() const { return trusted_; }
   // Bumped by every change; TLS contexts built from older versions are replaced.
   uint64_t version() const { return version_; }
 
