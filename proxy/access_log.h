@@ -92,6 +92,10 @@ class AccessLogSink {
  public:
   virtual ~AccessLogSink() = default;
   virtual void on_access_log(const AccessLogEntry& entry) = 0;
+  // False when nobody reads the entries' details: the engine then fills only
+  // the listener, filter chain, cluster, response flags and code (and skips
+  // copying TLS facts). The entry passed is only valid during the call.
+  virtual bool wants_details() const { return true; }
 };
 
 }  // namespace meshsim::proxy

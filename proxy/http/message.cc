@@ -1,6 +1,8 @@
 #include "proxy/http/message.h"
 
 #include <algorithm>
+#include <charconv>
+#include <cstring>
 
 namespace meshsim::proxy::http {
 namespace {
@@ -25,13 +27,16 @@ bool connection_has(const Headers& h, std::string_view token) {
 
 void write_headers(const Headers& h, bool has_body_framing_needed, size_t body_size, std::string& out) {
   bool has_length = false;
-  for (const auto& f : h.fields()) {
-    if (iequals(f.name, "transfer-encoding")) continue;  // bodies are buffered: re-framed below
-    if (iequals(f.name, "content-length")) has_length = true;
+  for (Headers::Field f : h) {
+    if (f.name.size() == 17 && iequals(f.name, "transfer-encoding")) continue;  // bodies are buffered: re-framed below
+    if (f.name.size() == 14 && iequals(f.name, "content-length")) has_length = true;
     out.append(f.name).append(": ").append(f.value).append("\r\n");
   }
   if (!has_length && has_body_framing_needed) {
-    out.append("content-length: ").append(std::to_string(body_size)).append("\r\n");
+    char buf[24];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, body_size);
+    (void)ec;
+    out.append("content-length: ").append(buf, static_cast<size_t>(end - buf)).append("\r\n");
   }
   out.append("\r\n");
 }
@@ -46,33 +51,68 @@ bool iequals(std::string_view a, std::string_view b) {
   return true;
 }
 
-std::optional<std::string_view> Headers::get(std::string_view name) const {
-  for (const auto& f : fields_) {
-    if (iequals(f.name, name)) return std::string_view(f.value);
+bool Headers::name_is(const Slot& s, std::string_view name) const {
+  return s.name_len == name.size() && iequals(std::string_view(arena_.data() + s.name_off, s.name_len), name);
+}
+
+size_t Headers::find(std::string_view name, size_t from) const {
+  for (size_t i = from; i < slots_.size(); ++i) {
+    if (name_is(slots_[i], name)) return i;
   }
-  return std::nullopt;
+  return kNone;
+}
+
+uint32_t Headers::append(std::string_view bytes) {
+  uint32_t off = static_cast<uint32_t>(arena_.size());
+  arena_.append(bytes);
+  return off;
+}
+
+std::optional<std::string_view> Headers::get(std::string_view name) const {
+  size_t i = find(name);
+  if (i == kNone) return std::nullopt;
+  return (*this)[i].value;
 }
 
 void Headers::set(std::string_view name, std::string_view value) {
-  auto it = std::find_if(fields_.begin(), fields_.end(), [&](const Field& f) { return iequals(f.name, name); });
-  if (it == fields_.end()) {
-    fields_.push_back({std::string(name), std::string(value)});
+  size_t i = find(name);
+  if (i == kNone) {
+    add(name, value);
     return;
   }
-  it->value.assign(value);
-  fields_.erase(std::remove_if(it + 1, fields_.end(), [&](const Field& f) { return iequals(f.name, name); }),
-                fields_.end());
+  Slot& s = slots_[i];
+  if (value.size() <= s.value_len) {
+    // Overwrite in place (the arena keeps the unused tail).
+    if (!value.empty()) std::memmove(arena_.data() + s.value_off, value.data(), value.size());
+    s.value_len = static_cast<uint32_t>(value.size());
+  } else {
+    s.value_off = append(value);
+    s.value_len = static_cast<uint32_t>(value.size());
+  }
+  size_t out = i + 1;
+  for (size_t j = i + 1; j < slots_.size(); ++j) {
+    if (!name_is(slots_[j], name)) slots_[out++] = slots_[j];
+  }
+  slots_.resize(out);
 }
 
 void Headers::add(std::string_view name, std::string_view value) {
-  fields_.push_back({std::string(name), std::string(value)});
+  Slot s;
+  s.name_off = append(name);
+  s.name_len = static_cast<uint32_t>(name.size());
+  s.value_off = append(value);
+  s.value_len = static_cast<uint32_t>(value.size());
+  slots_.push_back(s);
 }
 
 size_t Headers::remove(std::string_view name) {
-  size_t before = fields_.size();
-  fields_.erase(std::remove_if(fields_.begin(), fields_.end(), [&](const Field& f) { return iequals(f.name, name); }),
-                fields_.end());
-  return before - fields_.size();
+  size_t out = 0;
+  for (size_t j = 0; j < slots_.size(); ++j) {
+    if (!name_is(slots_[j], name)) slots_[out++] = slots_[j];
+  }
+  size_t removed = slots_.size() - out;
+  slots_.resize(out);
+  return removed;
 }
 
 std::string_view Request::host() const { return headers.get("host").value_or(std::string_view()); }
@@ -85,6 +125,22 @@ std::string_view Request::path() const {
 bool Request::keep_alive() const {
   if (version >= 11) return !connection_has(headers, "close");
   return connection_has(headers, "keep-alive");
+}
+
+void Request::clear() {
+  method.assign("GET");
+  target.assign("/");
+  version = 11;
+  headers.clear();
+  body.clear();
+}
+
+void Response::clear() {
+  status = 200;
+  reason.clear();
+  version = 11;
+  headers.clear();
+  body.clear();
 }
 
 bool Response::keep_alive() const {
@@ -136,7 +192,10 @@ void serialize(const Request& r, std::string& out) {
 }
 
 void serialize(const Response& r, std::string& out) {
-  out.append(r.version >= 11 ? "HTTP/1.1 " : "HTTP/1.0 ").append(std::to_string(r.status)).append(" ");
+  char code[16];
+  auto [end, ec] = std::to_chars(code, code + sizeof code, r.status);
+  (void)ec;
+  out.append(r.version >= 11 ? "HTTP/1.1 " : "HTTP/1.0 ").append(code, static_cast<size_t>(end - code)).append(" ");
   out.append(r.reason.empty() ? reason_phrase(r.status) : std::string_view(r.reason)).append("\r\n");
   bool bodiless = r.status < 200 || r.status == 204 || r.status == 304;
   write_headers(r.headers, !bodiless, r.body.size(), out);

@@ -61,7 +61,10 @@ class BeastParser final : public beast_http::basic_parser<IsRequest> {
 };
 
 // Shared machinery of both parsers: a byte buffer with a consumed prefix, a
-// fresh Beast parser per message, and the message being built.
+// fresh Beast parser per message, and the message being built. Bytes handed
+// to feed_next() are parsed where they are when nothing is buffered (the
+// common case: one whole message per read); only an unparsed remainder is
+// copied into the buffer.
 template <bool IsRequest, typename Message>
 struct ParserCore {
   std::string buf;
@@ -74,14 +77,14 @@ struct ParserCore {
   std::string err;
 
   void fresh() {
-    msg = Message{};
+    msg.clear();
     p.reset();
     p.emplace(msg);
     if constexpr (!IsRequest) p->skip(head);
     started = false;
   }
 
-  void feed(std::string_view bytes) {
+  void compact() {
     if (pos > 0 && pos == buf.size()) {
       buf.clear();
       pos = 0;
@@ -89,16 +92,20 @@ struct ParserCore {
       buf.erase(0, pos);
       pos = 0;
     }
+  }
+
+  void feed(std::string_view bytes) {
+    compact();
     buf.append(bytes);
   }
 
-  ParseStatus next() {
-    if (failed) return ParseStatus::kError;
-    if (!p) fresh();
-    while (pos < buf.size()) {
+  // Runs the Beast parser over `in`; returns bytes consumed and the status.
+  ParseStatus run(std::string_view in, size_t& consumed) {
+    consumed = 0;
+    while (consumed < in.size()) {
       error_code ec;
-      std::size_t n = p->put(boost::asio::const_buffer(buf.data() + pos, buf.size() - pos), ec);
-      pos += n;
+      std::size_t n = p->put(boost::asio::const_buffer(in.data() + consumed, in.size() - consumed), ec);
+      consumed += n;
       if (n > 0) started = true;
       if (ec == beast_http::error::need_more) {
         if (n == 0) return ParseStatus::kNeedMore;
@@ -109,6 +116,29 @@ struct ParserCore {
     }
     if (p->is_done()) return ParseStatus::kComplete;
     return ParseStatus::kNeedMore;
+  }
+
+  ParseStatus next() {
+    if (failed) return ParseStatus::kError;
+    if (!p) fresh();
+    size_t n = 0;
+    ParseStatus st = run(std::string_view(buf).substr(pos), n);
+    pos += n;
+    return st;
+  }
+
+  ParseStatus feed_next(std::string_view in) {
+    compact();
+    if (failed) return ParseStatus::kError;
+    if (pos < buf.size()) {  // a partial message is buffered: keep the bytes contiguous
+      buf.append(in);
+      return next();
+    }
+    if (!p) fresh();
+    size_t n = 0;
+    ParseStatus st = run(in, n);
+    if (n < in.size()) buf.append(in.substr(n));
+    return st;
   }
 
   ParseStatus eof() {
@@ -131,9 +161,16 @@ struct ParserCore {
 
   Message take() {
     Message out = std::move(msg);
+    msg = Message{};
     p.reset();  // next() starts a fresh message
     started = false;
     return out;
+  }
+
+  void take_into(Message& out) {
+    std::swap(out, msg);  // the parser reuses out's buffers for the next message
+    p.reset();
+    started = false;
   }
 
   bool mid_message() const { return started && !(p && p->is_done()); }
@@ -150,7 +187,9 @@ RequestParser::RequestParser(RequestParser&&) noexcept = default;
 RequestParser& RequestParser::operator=(RequestParser&&) noexcept = default;
 void RequestParser::feed(std::string_view bytes) { impl_->feed(bytes); }
 ParseStatus RequestParser::next() { return impl_->next(); }
+ParseStatus RequestParser::feed_next(std::string_view bytes) { return impl_->feed_next(bytes); }
 Request RequestParser::take() { return impl_->take(); }
+void RequestParser::take_into(Request& out) { impl_->take_into(out); }
 bool RequestParser::mid_message() const { return impl_->mid_message() || impl_->pos < impl_->buf.size(); }
 size_t RequestParser::buffered() const { return impl_->buf.size() - impl_->pos; }
 const std::string& RequestParser::error() const { return impl_->err; }
@@ -165,8 +204,10 @@ void ResponseParser::expect_head_response(bool head) {
 }
 void ResponseParser::feed(std::string_view bytes) { impl_->feed(bytes); }
 ParseStatus ResponseParser::next() { return impl_->next(); }
+ParseStatus ResponseParser::feed_next(std::string_view bytes) { return impl_->feed_next(bytes); }
 ParseStatus ResponseParser::finish_eof() { return impl_->eof(); }
 Response ResponseParser::take() { return impl_->take(); }
+void ResponseParser::take_into(Response& out) { impl_->take_into(out); }
 bool ResponseParser::mid_message() const { return impl_->mid_message() || impl_->pos < impl_->buf.size(); }
 size_t ResponseParser::buffered() const { return impl_->buf.size() - impl_->pos; }
 const std::string& ResponseParser::error() const { return impl_->err; }

@@ -47,6 +47,8 @@ class EchoServerSession {
   EchoIdentity id_;
   std::string peer_ip_;
   proxy::http::RequestParser parser_;
+  proxy::http::Request req_;    // reused per request (buffers kept)
+  proxy::http::Response resp_;
   bool raw_mode_ = false;  // the first bytes were not HTTP: echo bytes back
   uint64_t requests_ = 0;
   Handler handler_ = nullptr;
@@ -55,6 +57,8 @@ class EchoServerSession {
 
 // The body Istio's echo app would return for `req`.
 std::string echo_body(const EchoIdentity& id, const std::string& peer_ip, const proxy::http::Request& req);
+void append_echo_body(const EchoIdentity& id, std::string_view peer_ip, const proxy::http::Request& req,
+                      std::string& out);
 
 // One request's result as a client application sees it.
 struct HttpOutcome {
