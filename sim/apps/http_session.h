@@ -74,6 +74,11 @@ class HttpClientSession {
   explicit HttpClientSession(std::string host_for_errors, uint16_t port_for_errors);
   // Serialises `req` into `out` (after the connection is up) and waits.
   void send(const proxy::http::Request& req, std::string& out);
+  // Names another host/port in error texts (a session reused for a new connection).
+  void retarget(std::string_view host_for_errors, uint16_t port_for_errors) {
+    if (host_ != host_for_errors) host_.assign(host_for_errors);
+    port_ = port_for_errors;
+  }
   // Response bytes in. Returns true when the awaited response completed.
   bool on_data(std::string_view in);
   // The connection failed or ended before a response: errno as the kernel says.
