@@ -69,13 +69,21 @@ struct StringHash {
   size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
 };
 
-const char* kHopByHop[] = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te"};
+// Hop-by-hop headers Envoy removes before forwarding: connection,
+// keep-alive, proxy-connection, transfer-encoding, upgrade, te.
 
-void strip_hop_by_hop(http::Headers& h) {
-  for (const char* n : kHopByHop) {
-    if (h.has(n)) h.remove(n);
+bool is_hop_by_hop(std::string_view name) {
+  switch (name.size()) {
+    case 2: return http::iequals(name, "te");
+    case 7: return http::iequals(name, "upgrade");
+    case 10: return http::iequals(name, "connection") || http::iequals(name, "keep-alive");
+    case 16: return http::iequals(name, "proxy-connection");
+    case 17: return http::iequals(name, "transfer-encoding");
+    default: return false;
   }
 }
+
+void strip_hop_by_hop(http::Headers& h) { h.remove_if(is_hop_by_hop); }
 
 // RFC 4122 version 4 layout, lower-case hex: 8-4-4-4-12 (36 characters).
 std::string_view format_uuid(uint64_t a, uint64_t b, char (&buf)[36]) {
@@ -1483,6 +1491,20 @@ class Sidecar::Impl {
 
   void finish_stream_log(HttpStream& s, int code, std::string_view details, uint64_t body_sent = 0) {
     Downstream& d = *s.down;
+    if (!detailed_log()) {
+      // Nobody reads the details: only what the run's fingerprint digests.
+      AccessLogEntry& e = entry_;
+      e.listener.assign(d.listener ? std::string_view(d.listener->name) : std::string_view());
+      e.filter_chain.assign(d.chain ? std::string_view(d.chain->name) : std::string_view());
+      e.cluster.assign(s.cluster);
+      if (s.flags) e.response_flags = format_response_flags(s.flags);
+      else e.response_flags.assign("-");
+      e.response_code = code;
+      e.direction = d.listener ? d.listener->direction : TrafficDirection::kUnspecified;
+      e.http = true;
+      log(e);
+      return;
+    }
     AccessLogEntry& e = base_entry(d);
     e.start_time = s.start;
     e.duration = io_.now() - s.start;

@@ -105,6 +105,19 @@ void Headers::add(std::string_view name, std::string_view value) {
   slots_.push_back(s);
 }
 
+void Headers::add_block(std::string_view block, const Field* fields, size_t n) {
+  uint32_t base = append(block);
+  const char* b = block.data();
+  for (size_t i = 0; i < n; ++i) {
+    Slot s;
+    s.name_off = base + static_cast<uint32_t>(fields[i].name.data() - b);
+    s.name_len = static_cast<uint32_t>(fields[i].name.size());
+    s.value_off = base + static_cast<uint32_t>(fields[i].value.data() - b);
+    s.value_len = static_cast<uint32_t>(fields[i].value.size());
+    slots_.push_back(s);
+  }
+}
+
 size_t Headers::remove(std::string_view name) {
   size_t out = 0;
   for (size_t j = 0; j < slots_.size(); ++j) {

@@ -37,6 +37,21 @@ class Headers {
   void add(std::string_view name, std::string_view value);
   // Removes every `name` field; returns how many were removed.
   size_t remove(std::string_view name);
+  // Removes every field whose name satisfies pred(std::string_view name).
+  template <typename Pred>
+  size_t remove_if(Pred pred) {
+    size_t out = 0;
+    for (size_t j = 0; j < slots_.size(); ++j) {
+      const Slot& s = slots_[j];
+      if (!pred(std::string_view(arena_.data() + s.name_off, s.name_len))) slots_[out++] = s;
+    }
+    size_t removed = slots_.size() - out;
+    slots_.resize(out);
+    return removed;
+  }
+  // Appends fields whose names and values all lie within `block` (views
+  // into it), copying the block into the arena once.
+  void add_block(std::string_view block, const Field* fields, size_t n);
 
   size_t size() const { return slots_.size(); }
   bool empty() const { return slots_.empty(); }

@@ -2,7 +2,9 @@
 
 #include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
+#include <algorithm>
 #include <optional>
+#include <vector>
 
 namespace meshsim::proxy::http {
 namespace {
@@ -16,7 +18,8 @@ constexpr std::uint64_t kBodyLimit = 64ull * 1024 * 1024;
 template <bool IsRequest, typename Message>
 class BeastParser final : public beast_http::basic_parser<IsRequest> {
  public:
-  explicit BeastParser(Message& m) : m_(m) {
+  BeastParser(Message& m, std::vector<Headers::Field>& fields) : m_(m), fields_(fields) {
+    fields_.clear();
     this->header_limit(kHeaderLimit);
     this->body_limit(kBodyLimit);
     this->eager(true);
@@ -38,11 +41,24 @@ class BeastParser final : public beast_http::basic_parser<IsRequest> {
       m_.version = version;
     }
   }
+  // Beast parses a header block only once it is complete in one buffer, so
+  // the fields' views all point into it: collect them, then copy the block
+  // into the message's arena once (instead of every name and value apart).
   void on_field_impl(beast_http::field, boost::beast::string_view name, boost::beast::string_view value,
                      error_code&) override {
-    m_.headers.add(std::string_view(name.data(), name.size()), std::string_view(value.data(), value.size()));
+    fields_.push_back({std::string_view(name.data(), name.size()), std::string_view(value.data(), value.size())});
   }
-  void on_header_impl(error_code&) override {}
+  void on_header_impl(error_code&) override {
+    if (fields_.empty()) return;
+    const char* lo = fields_.front().name.data();
+    const char* hi = lo;
+    for (const Headers::Field& f : fields_) {
+      lo = std::min({lo, f.name.data(), f.value.data()});
+      hi = std::max({hi, f.name.data() + f.name.size(), f.value.data() + f.value.size()});
+    }
+    m_.headers.add_block(std::string_view(lo, static_cast<size_t>(hi - lo)), fields_.data(), fields_.size());
+    fields_.clear();
+  }
   void on_body_init_impl(const boost::optional<std::uint64_t>& length, error_code&) override {
     if (length) m_.body.reserve(static_cast<size_t>(*length));
   }
@@ -58,6 +74,7 @@ class BeastParser final : public beast_http::basic_parser<IsRequest> {
   void on_finish_impl(error_code&) override {}
 
   Message& m_;
+  std::vector<Headers::Field>& fields_;  // owned by the ParserCore (capacity reused)
 };
 
 // Shared machinery of both parsers: a byte buffer with a consumed prefix, a
@@ -71,6 +88,7 @@ struct ParserCore {
   size_t pos = 0;  // bytes of buf already consumed
   Message msg;
   std::optional<BeastParser<IsRequest, Message>> p;
+  std::vector<Headers::Field> fields;
   bool started = false;
   bool failed = false;
   bool head = false;
@@ -79,7 +97,7 @@ struct ParserCore {
   void fresh() {
     msg.clear();
     p.reset();
-    p.emplace(msg);
+    p.emplace(msg, fields);
     if constexpr (!IsRequest) p->skip(head);
     started = false;
   }
