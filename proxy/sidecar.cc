@@ -561,6 +561,12 @@ class Sidecar::Impl {
 
   // --------------------------------------------------- downstream bytes --
   void downstream_network(Downstream& d, std::string_view data) {
+    if (!d.transport->is_tls()) {
+      // raw_buffer: the bytes are the application's (no copy).
+      if (d.tcp) tcp_downstream_data(d, data);
+      else if (d.http) http_downstream_data(d, data);
+      return;
+    }
     plain_.clear();
     out_.clear();
     TransportResult r = d.transport->on_network(data, plain_, out_);
@@ -600,6 +606,10 @@ class Sidecar::Impl {
   }
 
   void send_downstream(Downstream& d, std::string_view plaintext) {
+    if (!d.transport->is_tls()) {
+      if (!plaintext.empty()) io_.send(d.id, as_bytes(plaintext));
+      return;
+    }
     out_.clear();
     d.transport->write(plaintext, out_);
     flush(d.id);
@@ -783,6 +793,10 @@ class Sidecar::Impl {
   }
 
   void upstream_data(Upstream& u, std::string_view data) {
+    if (!u.transport->is_tls()) {
+      upstream_app_data(u, data);
+      return;
+    }
     plain_up_.clear();
     out_.clear();
     TransportResult r = u.transport->on_network(data, plain_up_, out_);
@@ -815,6 +829,10 @@ class Sidecar::Impl {
   }
 
   void send_upstream(Upstream& u, std::string_view plaintext) {
+    if (!u.transport->is_tls()) {
+      if (!plaintext.empty()) io_.send(u.id, as_bytes(plaintext));
+      return;
+    }
     out_.clear();
     u.transport->write(plaintext, out_);
     flush(u.id);

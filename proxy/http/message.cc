@@ -27,11 +27,24 @@ bool connection_has(const Headers& h, std::string_view token) {
 
 void write_headers(const Headers& h, bool has_body_framing_needed, size_t body_size, std::string& out) {
   bool has_length = false;
+  size_t total = 2;
+  for (Headers::Field f : h) total += f.name.size() + f.value.size() + 4;
+  size_t pos = out.size();
+  out.resize(pos + total);
+  char* p = out.data() + pos;
   for (Headers::Field f : h) {
     if (f.name.size() == 17 && iequals(f.name, "transfer-encoding")) continue;  // bodies are buffered: re-framed below
     if (f.name.size() == 14 && iequals(f.name, "content-length")) has_length = true;
-    out.append(f.name).append(": ").append(f.value).append("\r\n");
+    std::memcpy(p, f.name.data(), f.name.size());
+    p += f.name.size();
+    *p++ = ':';
+    *p++ = ' ';
+    std::memcpy(p, f.value.data(), f.value.size());
+    p += f.value.size();
+    *p++ = '\r';
+    *p++ = '\n';
   }
+  out.resize(static_cast<size_t>(p - out.data()));
   if (!has_length && has_body_framing_needed) {
     char buf[24];
     auto [end, ec] = std::to_chars(buf, buf + sizeof buf, body_size);
@@ -198,6 +211,7 @@ std::string_view reason_phrase(int status) {
 }
 
 void serialize(const Request& r, std::string& out) {
+  out.reserve(out.size() + r.method.size() + r.target.size() + 64 + r.headers.size() * 32 + r.body.size());
   out.append(r.method).append(" ").append(r.target).append(r.version >= 11 ? " HTTP/1.1\r\n" : " HTTP/1.0\r\n");
   bool needs_length = !r.body.empty() || r.method == "POST" || r.method == "PUT" || r.method == "PATCH";
   write_headers(r.headers, needs_length, r.body.size(), out);
@@ -205,6 +219,7 @@ void serialize(const Request& r, std::string& out) {
 }
 
 void serialize(const Response& r, std::string& out) {
+  out.reserve(out.size() + 64 + r.headers.size() * 32 + r.body.size());
   char code[16];
   auto [end, ec] = std::to_chars(code, code + sizeof code, r.status);
   (void)ec;
