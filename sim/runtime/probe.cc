@@ -329,6 +329,7 @@ std::string probe_result_json(const ProbeResult& r) {
   j["http_status"] = r.http_status;
   j["client_error"] = r.client_error;
   j["elapsed_ms"] = std::round(r.elapsed_ms * 1000.0) / 1000.0;
+  j["response_body"] = r.response_body;
   auto side = [](const std::optional<ProbeSidecarView>& v, bool server) -> nlohmann::ordered_json {
     if (!v) return nullptr;
     nlohmann::ordered_json s;
@@ -394,7 +395,10 @@ std::string probe_result_text(const ProbeResult& r) {
     }
     if (!v->cluster.empty()) line("  cluster", v->cluster + (v->upstream_host.empty() ? "" : " → " + v->upstream_host));
     if (!server) line("  tls", v->tls_mode);
-    if (server) line("  result", v->result);
+    if (server) {
+      line("  result", v->result);
+      if (!v->tls_termination.empty()) line("  tls", v->tls_termination + " (detected " + v->transport_protocol + ")");
+    }
     line("  flags", v->response_flags + (v->details.empty() ? "" : "  (" + v->details + ")"));
     if (!v->transport_failure.empty()) line("  transport", v->transport_failure);
   };
