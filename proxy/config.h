@@ -54,6 +54,8 @@ struct UpstreamTlsContext {
   TlsVersion max_version = TlsVersion::kTls13;
   // Istio's cluster_tls.go vocabulary, kept for explanations and proxy-config.
   std::string istio_mode;  // "ISTIO_MUTUAL", "MUTUAL", "SIMPLE"
+
+  bool operator==(const UpstreamTlsContext&) const = default;
 };
 
 // ---------------------------------------------------------- listeners ------
@@ -240,6 +242,8 @@ struct TransportSocketMatch {
   std::string name;                                  // "tlsMode-istio", "tlsMode-disabled"
   std::map<std::string, std::string> match;          // endpoint metadata that selects it ({} = any)
   std::optional<UpstreamTlsContext> tls;             // nullopt = raw_buffer
+
+  bool operator==(const TransportSocketMatch&) const = default;
 };
 
 struct CircuitBreakers {
@@ -247,6 +251,8 @@ struct CircuitBreakers {
   uint32_t max_pending_requests = 4294967295u;
   uint32_t max_requests = 4294967295u;
   uint32_t max_retries = 4294967295u;
+
+  bool operator==(const CircuitBreakers&) const = default;
 };
 
 struct Cluster {
@@ -268,6 +274,10 @@ struct Cluster {
   std::string subset;
   uint16_t port = 0;
   std::string description;  // why: "auto mTLS (PERMISSIVE at destination)", …
+
+  // Same configuration (a CDS update that changes nothing: Envoy keeps the
+  // cluster and its connection pools).
+  bool operator==(const Cluster&) const = default;
 };
 
 struct Locality {

@@ -40,13 +40,6 @@ void format_addr(const SocketAddress& a, std::string& out) {
   out.assign(buf, static_cast<size_t>(e - buf));
 }
 
-void append_number(std::string& out, uint64_t v) {
-  char buf[24];
-  auto [e, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  (void)ec;
-  out.append(buf, static_cast<size_t>(e - buf));
-}
-
 // Transparent hashing so maps keyed by std::string can be searched with a
 // string_view without building a string.
 // Back to a default SecurityInfo, keeping string/vector capacity.
@@ -63,6 +56,23 @@ void clear_security(SecurityInfo& s) {
   s.peer_certificate_sha256.clear();
   s.failure_reason.clear();
 }
+
+// Envoy keeps one HTTP connection pool per (cluster, host, protocol): here
+// the cluster object, the endpoint and the ALPN variant the connection was
+// opened with.
+struct PoolKey {
+  const Cluster* cluster = nullptr;
+  uint64_t addr = 0;
+  bool http10 = false;
+  bool operator==(const PoolKey&) const = default;
+};
+struct PoolKeyHash {
+  size_t operator()(const PoolKey& k) const {
+    uint64_t h = reinterpret_cast<uintptr_t>(k.cluster) * 0x9e3779b97f4a7c15ULL;
+    h ^= (k.addr + 0x632be59bd9b4e019ULL + (h << 6) + (h >> 2)) ^ (k.http10 ? 0x85ebca6bULL : 0);
+    return static_cast<size_t>(h);
+  }
+};
 
 struct StringHash {
   using is_transparent = void;
@@ -179,7 +189,9 @@ class Sidecar::Impl {
       s->routes[r->name] = r;
       compile(r);
     }
+    bool had = snap_ != nullptr;
     snap_ = std::move(s);
+    if (had) repool_idle();
   }
 
   const ProxyConfig* config() const { return snap_ ? snap_->config.get() : nullptr; }
@@ -220,7 +232,7 @@ class Sidecar::Impl {
     const Cluster* cluster_cfg = nullptr;
     SocketAddress address;
     std::unique_ptr<TransportSocket> transport;
-    std::string pool_key;
+    PoolKey pool_key;
     bool connected = false;
     bool established = false;
     bool closed = false;
@@ -255,6 +267,10 @@ class Sidecar::Impl {
   // point into the snapshot the downstream connection holds.
   struct HttpStream {
     Downstream* down = nullptr;
+    // The configuration this request was routed with (RDS routes and CDS
+    // clusters are current per request; the listener and chain are the
+    // connection's). Keeps the route and cluster objects below alive.
+    std::shared_ptr<const Snapshot> snap;
     http::Request req;
     http::Response resp;
     std::string_view route_config, vhost, route_name, cluster;
@@ -277,9 +293,11 @@ class Sidecar::Impl {
     bool done = false;
     bool attempt_count_header = false;
     bool request_sent = false;  // this attempt's request went upstream
+    bool keep_alive = true;     // the downstream request keeps the connection open
 
     void reset(Downstream* d, Duration now) {
       down = d;
+      snap.reset();
       req.clear();
       resp.clear();
       route_config = vhost = route_name = cluster = {};
@@ -297,13 +315,17 @@ class Sidecar::Impl {
       timeout_token = per_try_token = backoff_token = 0;
       clear_security(upstream_tls);
       done = attempt_count_header = request_sent = false;
+      keep_alive = true;
     }
   };
   static inline const RetryPolicy kNoRetry{};
 
   struct HttpSession {
     const HttpConnectionManager* hcm = nullptr;
-    const CompiledRoutes* routes = nullptr;
+    const CompiledRoutes* routes = nullptr;  // inline route config; nullptr = RDS
+    // RDS: the compiled route config of `rds_snap` (re-resolved after a push).
+    const Snapshot* rds_snap = nullptr;
+    const CompiledRoutes* rds_routes = nullptr;
     http::RequestParser parser;
     std::unique_ptr<HttpStream> active;
     std::unique_ptr<HttpStream> spare;  // the previous stream, recycled
@@ -533,12 +555,11 @@ class Sidecar::Impl {
       d.http->hcm = &hcm;
       d.http->idle_since = io_.now();
       arm_downstream_idle(d, hcm.idle_timeout);
-      std::shared_ptr<const RouteConfiguration> rc = hcm.route_config;
-      if (!rc) {
-        auto it = d.snap->routes.find(hcm.route_config_name);
-        if (it != d.snap->routes.end()) rc = it->second;
-      }
-      d.http->routes = d.snap->compiled(rc);
+      // Inline route configurations (inbound) belong to the listener, like
+      // the chain; RDS ones are looked up per request in the current
+      // configuration (an RDS update applies to the next request of an open
+      // connection in Envoy).
+      if (hcm.route_config) d.http->routes = d.snap->compiled(hcm.route_config);
     }
     // Whatever the inspectors peeked is the first input of the transport.
     std::string first;
@@ -768,7 +789,7 @@ class Sidecar::Impl {
 
   Upstream* open_upstream(const std::shared_ptr<const Snapshot>& snap, const CompiledCluster& cc,
                           const LbEndpoint& ep, const std::vector<std::string>& alpn_override,
-                          const std::string& pool_key) {
+                          const PoolKey& pool_key) {
     auto u = std::make_unique<Upstream>();
     u->upstream = true;
     u->snap = snap;
@@ -921,7 +942,7 @@ class Sidecar::Impl {
     if (u.closed) return;
     u.closed = true;
     if (u.idle) {
-      auto it = idle_.find(std::string_view(u.pool_key));
+      auto it = idle_.find(u.pool_key);
       if (it != idle_.end()) {
         auto& v = it->second;
         v.erase(std::remove(v.begin(), v.end(), u.id), v.end());
@@ -982,7 +1003,7 @@ class Sidecar::Impl {
       return;
     }
     t.upstream_host = addr_key(ep->address);
-    Upstream* u = open_upstream(d.snap, *cc, *ep, {}, "");
+    Upstream* u = open_upstream(d.snap, *cc, *ep, {}, PoolKey{});
     u->tcp_owner = &d;
     t.up = u;
   }
@@ -1077,7 +1098,9 @@ class Sidecar::Impl {
   void http_route(HttpStream& s) {
     Downstream& d = *s.down;
     HttpSession& h = *d.http;
-    if (!s.req.keep_alive()) h.close_after = true;
+    // Decided before the hop-by-hop headers (Connection) are stripped.
+    s.keep_alive = s.req.keep_alive();
+    if (!s.keep_alive) h.close_after = true;
     if (s.req.version == 10 && !h.hcm->accept_http_10) {
       // Envoy's HTTP/1 codec refuses HTTP/1.0 unless accept_http_10 is set.
       h.close_after = true;
@@ -1085,13 +1108,24 @@ class Sidecar::Impl {
       local_reply(s, 426, "", "low_version");
       return;
     }
-    if (!h.routes) {
+    const CompiledRoutes* routes = h.routes;
+    s.snap = h.routes ? d.snap : snap_;
+    if (!routes) {
+      if (h.rds_snap != snap_.get()) {
+        h.rds_snap = snap_.get();
+        h.rds_routes = nullptr;
+        auto it = snap_->routes.find(std::string_view(h.hcm->route_config_name));
+        if (it != snap_->routes.end()) h.rds_routes = snap_->compiled(it->second);
+      }
+      routes = h.rds_routes;
+    }
+    if (!routes) {
       s.flags |= kNoRouteFound;
       local_reply(s, 404, "", "route_not_found");
       return;
     }
-    s.route_config = h.routes->config().name;
-    const VirtualHost* vh = h.routes->match_virtual_host(s.req.host());
+    s.route_config = routes->config().name;
+    const VirtualHost* vh = routes->match_virtual_host(s.req.host());
     if (!vh) {
       s.flags |= kNoRouteFound;
       local_reply(s, 404, "", "route_not_found");
@@ -1099,7 +1133,7 @@ class Sidecar::Impl {
     }
     s.vhost = vh->name;
     s.attempt_count_header = vh->include_request_attempt_count;
-    const Route* route = h.routes->match_route(*vh, s.req);
+    const Route* route = routes->match_route(*vh, s.req);
     if (!route) {
       s.flags |= kNoRouteFound;
       local_reply(s, 404, "", "route_not_found");
@@ -1187,7 +1221,7 @@ class Sidecar::Impl {
 
   void http_attempt(HttpStream& s) {
     Downstream& d = *s.down;
-    const CompiledCluster* cc = cluster_of(*d.snap, s.cluster);
+    const CompiledCluster* cc = cluster_of(*s.snap, s.cluster);
     if (!cc) {
       s.flags |= kNoClusterFound;
       local_reply(s, 503, "", "cluster_not_found");
@@ -1216,14 +1250,9 @@ class Sidecar::Impl {
     static const std::vector<std::string> kAlpn11 = {"istio-http/1.1", "istio", "http/1.1"};
     static const std::vector<std::string> kAlpn10 = {"istio-http/1.0", "istio", "http/1.0"};
     const std::vector<std::string>& alpn = s.req.version >= 11 ? kAlpn11 : kAlpn10;
-    // The connection pool key: cluster, host, and the ALPN the connection was
-    // opened with (Envoy keeps one pool per such combination).
-    std::string& key = scratch_;
-    key.assign(cc->cluster->name).append("|");
-    append_number(key, addr_bits(ep->address));
-    key.append("|").append(alpn.front());
+    PoolKey key{cc->cluster, addr_bits(ep->address), s.req.version < 11};
     // Reuse an idle keep-alive connection to this host if there is one.
-    auto it = idle_.find(std::string_view(key));
+    auto it = idle_.find(key);
     if (it != idle_.end() && !it->second.empty()) {
       ConnId uid = it->second.back();
       it->second.pop_back();
@@ -1234,12 +1263,46 @@ class Sidecar::Impl {
       http_upstream_ready(s);
       return;
     }
-    Upstream* u = open_upstream(d.snap, *cc, *ep, alpn, key);
+    Upstream* u = open_upstream(s.snap, *cc, *ep, alpn, key);
     u->http_owner = &s;
     s.up = u;
     if (s.retry->per_try_timeout > Duration::zero()) {
       ConnId id = d.id;
       s.per_try_token = arm(s.retry->per_try_timeout, [this, id] { http_timeout(id, true); }, &s.per_try_timer);
+    }
+  }
+
+  // Whether `u` may serve the current configuration: its cluster is the
+  // current one, or an identical one from an earlier push (then it is
+  // moved to the current snapshot). Envoy keeps a cluster whose CDS update
+  // changes nothing, and drains the pools of one that changed.
+  bool current_cluster(Upstream& u) {
+    if (!snap_ || u.snap == snap_) return true;
+    auto it = snap_->clusters.find(std::string_view(u.cluster_cfg->name));
+    if (it == snap_->clusters.end() || !(*it->second.cluster == *u.cluster_cfg)) return false;
+    u.snap = snap_;
+    u.cluster_cfg = it->second.cluster;
+    u.pool_key.cluster = it->second.cluster;
+    return true;
+  }
+
+  // After a push: idle pooled connections of unchanged clusters move to the
+  // new pools, the others are closed.
+  void repool_idle() {
+    std::vector<ConnId> idle;
+    for (auto& [key, ids] : idle_) idle.insert(idle.end(), ids.begin(), ids.end());
+    std::sort(idle.begin(), idle.end());  // deterministic order
+    idle_.clear();
+    for (ConnId id : idle) {
+      Conn* c = find(id);
+      if (!c || !c->upstream) continue;
+      Upstream& u = static_cast<Upstream&>(*c);
+      if (current_cluster(u)) {
+        idle_[u.pool_key].push_back(u.id);
+      } else {
+        u.idle = false;
+        close_upstream(u, CloseType::kFin);
+      }
     }
   }
 
@@ -1327,6 +1390,7 @@ class Sidecar::Impl {
                     (u.cluster_cfg->max_requests_per_connection != 1);
     u.http_owner = nullptr;
     s.up = nullptr;
+    if (reusable && !current_cluster(u)) reusable = false;  // its cluster changed: drained
     if (reusable) {
       idle_[u.pool_key].push_back(u.id);
       u.idle = true;
@@ -1373,7 +1437,7 @@ class Sidecar::Impl {
     (void)ec;
     r.headers.set("x-envoy-upstream-service-time", std::string_view(n, static_cast<size_t>(e - n)));
     if (!hcm.server_name.empty()) r.headers.set("server", hcm.server_name);
-    if (!s.req.keep_alive()) r.headers.set("connection", "close");
+    if (!s.keep_alive) r.headers.set("connection", "close");
     send_response(s, "via_upstream");
   }
 
@@ -1470,7 +1534,7 @@ class Sidecar::Impl {
     std::string_view server = s.down->http->hcm ? std::string_view(s.down->http->hcm->server_name) : "envoy";
     r.headers.set("server", server.empty() ? "envoy" : server);
     r.body.assign(body);
-    if (s.down->http->close_after || !s.req.keep_alive()) r.headers.set("connection", "close");
+    if (s.down->http->close_after || !s.keep_alive) r.headers.set("connection", "close");
     send_response(s, details);
   }
 
@@ -1622,7 +1686,7 @@ class Sidecar::Impl {
   std::unordered_map<TimerToken, std::function<void()>> timers_;
   TimerToken next_token_ = 0;
   // pool key → idle upstream connections (most recently idle last)
-  std::unordered_map<std::string, std::vector<ConnId>, StringHash, std::equal_to<>> idle_;
+  std::unordered_map<PoolKey, std::vector<ConnId>, PoolKeyHash> idle_;
   std::unordered_map<std::string, uint64_t> rr_;
   std::unordered_map<uint64_t, uint32_t> active_rq_;  // addr_bits(host) → requests in flight
   AccessLogEntry entry_;

@@ -1,13 +1,18 @@
 #include "proxy/http/message.h"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cstring>
 
 namespace meshsim::proxy::http {
 namespace {
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+constexpr auto kLower = [] {
+  std::array<unsigned char, 256> t{};
+  for (int i = 0; i < 256; ++i) t[static_cast<size_t>(i)] = static_cast<unsigned char>(i >= 'A' && i <= 'Z' ? i - 'A' + 'a' : i);
+  return t;
+}();
 
 bool connection_has(const Headers& h, std::string_view token) {
   auto v = h.get("connection");
@@ -58,8 +63,10 @@ void write_headers(const Headers& h, bool has_body_framing_needed, size_t body_s
 
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
+  const auto* x = reinterpret_cast<const unsigned char*>(a.data());
+  const auto* y = reinterpret_cast<const unsigned char*>(b.data());
   for (size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
+    if (x[i] != y[i] && kLower[x[i]] != kLower[y[i]]) return false;
   }
   return true;
 }
