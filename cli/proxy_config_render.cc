@@ -481,10 +481,20 @@ std::string render_endpoints_json(const ProxyConfig& cfg) {
 
 std::string render_secrets_json(const std::vector<SecretView>& secrets) {
   ordered_json a = ordered_json::array();
+  // Envoy's SecretsConfigDump.DynamicSecret shape (inline PEM instead of
+  // base64 bytes; the private key redacted as Envoy's admin does), plus the
+  // certificate facts istioctl derives from it.
   for (const auto& s : secrets) {
+    ordered_json secret = {{"name", s.name}};
+    if (s.type == "CA") {
+      secret["validation_context"] = {{"trusted_ca", {{"inline_string", s.pem}}}};
+    } else {
+      secret["tls_certificate"] = {{"certificate_chain", {{"inline_string", s.pem}}},
+                                   {"private_key", {{"inline_string", "[redacted]"}}}};
+    }
     a.push_back({{"name", s.name}, {"type", s.type}, {"valid", s.valid}, {"serial_number", s.serial},
                  {"not_before", s.not_before}, {"not_after", s.not_after}, {"uri_sans", s.uri_sans},
-                 {"certificate_pem", s.pem}});
+                 {"dns_sans", s.dns_sans}, {"secret", secret}});
   }
   return a.dump(2) + "\n";
 }

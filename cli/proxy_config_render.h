@@ -20,6 +20,7 @@ struct SecretView {
   std::string not_before; // RFC 3339
   std::string not_after;
   std::vector<std::string> uri_sans;
+  std::vector<std::string> dns_sans;
   std::string pem;        // certificate PEM (no private key)
 };
 

@@ -9,6 +9,8 @@
 #include "cli/proxy_config_render.h"
 #include "cli/verb.h"
 #include "mesh/control_plane.h"
+#include "proxy/tls/environment.h"
+#include "sim/runtime/mesh_simulation.h"
 
 namespace meshsim::cli {
 
@@ -18,7 +20,51 @@ struct ProxyConfigOptions {
   std::string pod;
   MeshInput input;
   std::string output = "text";
+  std::string at = "0s";
+  uint64_t seed = 1;
 };
+
+SecretView view_of(const std::string& name, const std::string& type, const tls::Certificate& leaf,
+                   const std::string& pem, Duration now) {
+  tls::CertificateInfo info = leaf.info();
+  SecretView v;
+  v.name = name;
+  v.type = type;
+  v.valid = info.not_before <= now && now < info.not_after;
+  v.serial = info.serial_hex;
+  v.not_before = tls::format_rfc3339(info.not_before);
+  v.not_after = tls::format_rfc3339(info.not_after);
+  v.uri_sans = info.uri_sans;
+  v.dns_sans = info.dns_sans;
+  v.pem = pem;
+  return v;
+}
+
+// The secrets the pod's sidecar holds at virtual time `at`: the simulation
+// runs (pilot-agent issues the workload certificate at start and renews it)
+// until then, and the sidecar's SDS cache is read — like `istioctl
+// proxy-config secret`, which reads Envoy's secrets config dump.
+Result<std::vector<SecretView>> secrets_at(std::shared_ptr<const mesh::World> world, const mesh::WorldPod& pod,
+                                           Duration at, uint64_t seed) {
+  sim::MeshSimulationOptions mo;
+  mo.seed = seed;
+  mo.server_apps = false;
+  mo.kubelet_probes = false;
+  sim::MeshSimulation ms(world, mo);
+  if (Status st = ms.build(); !st.ok()) return Error{st.message()};
+  ms.run_until(at);
+  sim::SidecarHost* sc = ms.sidecar(pod.namespace_, pod.name);
+  if (!sc) return Error{pod.namespace_ + "/" + pod.name + " has no sidecar: it holds no secrets"};
+  const proxy::SecretStore& s = sc->secrets();
+  std::vector<SecretView> out;
+  if (s.identity()) out.push_back(view_of("default", "Cert Chain", s.identity()->certificate, s.identity()->chain_pem(), at));
+  for (const tls::Certificate& root : s.roots()) out.push_back(view_of("ROOTCA", "CA", root, root.to_pem(), at));
+  for (const auto& [name, key] : s.certified_keys()) out.push_back(view_of(name, "Cert Chain", key.certificate, key.chain_pem(), at));
+  for (const auto& [name, roots] : s.trusted_sets()) {
+    for (const tls::Certificate& root : roots) out.push_back(view_of(name, "CA", root, root.to_pem(), at));
+  }
+  return out;
+}
 }  // namespace
 
 void register_proxy_config(CLI::App& app, VerbContext& ctx) {
@@ -27,25 +73,39 @@ void register_proxy_config(CLI::App& app, VerbContext& ctx) {
       "proxy-config",
       "Show the configuration istiod would push to a pod's sidecar — the same config meshsim's\n"
       "engine runs — like `istioctl proxy-config`, from manifests instead of a live cluster.\n\n"
-      "KIND is listener, cluster, route, endpoint or all. POD is NS/NAME or NAME (namespace\n"
-      "default); a workload or app name picks its first pod.\n\n"
+      "KIND is listener, cluster, route, endpoint, secret or all. POD is NS/NAME or NAME\n"
+      "(namespace default); a workload or app name picks its first pod.\n\n"
+      "secret (and all) runs the simulation until --at (virtual time since 2026-01-01T00:00:00Z)\n"
+      "so pilot-agent has issued — and by then renewed — the workload certificate; the sidecar's\n"
+      "SDS secrets are shown: `default` (workload certificate chain) and `ROOTCA` (mesh root).\n\n"
       "Examples:\n"
       "  meshsim proxy-config listener default/productpage-v1 --mesh samples/bookinfo/\n"
       "  meshsim proxy-config cluster reviews --mesh bookinfo.yaml -o json\n"
-      "  meshsim proxy-config all default/ratings-v1 --mesh k8s/ --mesh-config mesh.yaml -o json");
+      "  meshsim proxy-config all default/ratings-v1 --mesh k8s/ --mesh-config mesh.yaml -o json\n"
+      "  meshsim proxy-config secret default/productpage-v1 --mesh samples/bookinfo/ --at 30h");
   sub->alias("pc");
-  sub->add_option("kind", o->kind, "listener | cluster | route | endpoint | all")
+  sub->add_option("kind", o->kind, "listener | cluster | route | endpoint | secret | all")
       ->required()
       ->check(CLI::IsMember({"listener", "listeners", "cluster", "clusters", "route", "routes", "endpoint",
-                             "endpoints", "all"}));
+                             "endpoints", "secret", "secrets", "all"}));
   sub->add_option("pod", o->pod, "NS/POD (or POD in namespace default, or a workload/app name)")->required();
   sub->add_option("--mesh", o->input.paths, "Manifest files or directories (repeatable)")->required();
   sub->add_option("--mesh-config", o->input.mesh_config_file, "MeshConfig file or IstioOperator");
   sub->add_option("-o,--output", o->output, "text (istioctl tables) or json (Envoy config protos)")
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
+  sub->add_option("--at", o->at, "secret/all: virtual time to show the secrets at (e.g. 13h: after the first rotation)")
+      ->capture_default_str();
+  sub->add_option("--seed", o->seed, "secret/all: seed of the simulation (certificate keys and serials)")
+      ->capture_default_str();
   sub->add_flag("-v,--verbose", o->input.verbose, "Also print warnings about the manifests");
   sub->callback([o, &ctx] {
+    auto at = parse_duration(o->at);
+    if (!at.ok() || at->ns() < 0) {
+      print_error("--at: " + (at.ok() ? std::string("must not be negative") : at.message()));
+      ctx.exit_code = kExitBadInput;
+      return;
+    }
     auto world = load_world(o->input);
     if (!world) {
       ctx.exit_code = kExitBadInput;
@@ -64,15 +124,30 @@ void register_proxy_config(CLI::App& app, VerbContext& ctx) {
     std::string k = o->kind;
     if (k.back() == 's') k.pop_back();
     bool json = o->output == "json";
+    std::vector<SecretView> secrets;
+    if (k == "secret" || (k == "all" && pod->injected)) {
+      std::string ns = pod->namespace_, name = pod->name;
+      auto shared = std::make_shared<const mesh::World>(std::move(*world));
+      const mesh::WorldPod* p = shared->find_pod(ns, name);
+      auto s = secrets_at(shared, *p, *at, o->seed);
+      if (!s.ok()) {
+        print_error(s.message());
+        ctx.exit_code = kExitBadInput;
+        return;
+      }
+      secrets = std::move(*s);
+    }
     std::string out;
     if (k == "listener") out = json ? render_listeners_json(*cfg) : render_listeners_text(*cfg);
     else if (k == "cluster") out = json ? render_clusters_json(*cfg) : render_clusters_text(*cfg);
     else if (k == "route") out = json ? render_routes_json(*cfg) : render_routes_text(*cfg);
     else if (k == "endpoint") out = json ? render_endpoints_json(*cfg) : render_endpoints_text(*cfg);
-    else if (json) out = render_all_json(*cfg, {});
+    else if (k == "secret") out = json ? render_secrets_json(secrets) : render_secrets_text(secrets);
+    else if (json) out = render_all_json(*cfg, secrets);
     else {
       out = render_listeners_text(*cfg) + "\n" + render_clusters_text(*cfg) + "\n" + render_routes_text(*cfg) + "\n" +
             render_endpoints_text(*cfg);
+      if (!secrets.empty()) out += "\n" + render_secrets_text(secrets);
     }
     std::fwrite(out.data(), 1, out.size(), stdout);
     ctx.exit_code = kExitOk;

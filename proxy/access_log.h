@@ -17,6 +17,12 @@
 
 namespace meshsim::proxy {
 
+// connection_termination_details of a connection the client closed while the
+// listener filters still waited for its first bytes (no chain was selected).
+inline constexpr const char* kClosedDuringListenerFilters =
+    "closed by the client while the listener filters (tls_inspector/http_inspector) were still waiting for its "
+    "first bytes";
+
 struct AccessLogEntry {
   Duration start_time;
   Duration duration;
@@ -32,7 +38,15 @@ struct AccessLogEntry {
   SocketAddress downstream_local;  // original destination
   std::string response_flags;      // "-" when none, else e.g. "UF,URX"
   std::string upstream_transport_failure_reason;
-  std::string connection_termination_details;
+  std::string connection_termination_details;  // e.g. kClosedDuringListenerFilters
+  // What the listener filters detected before chain selection: "tls" or
+  // "raw_buffer" (Envoy's transport protocol), "" if selection never ran.
+  std::string transport_protocol;
+  // What the matched chain does with TLS: "mtls" (terminates, requires a
+  // client certificate), "tls" (terminates, no client certificate),
+  // "passthrough" (TLS detected, bytes proxied untouched), "none"; "" when
+  // no chain was matched.
+  std::string tls_termination;
   // HTTP (empty/0 for TCP)
   bool http = false;
   std::string protocol;  // "HTTP/1.1", "HTTP/1.0", "tcp"
@@ -84,6 +98,10 @@ class AccessLogSink {
  public:
   virtual ~AccessLogSink() = default;
   virtual void on_access_log(const AccessLogEntry& entry) = 0;
+  // False when nobody reads the entries' details: the engine then fills only
+  // the listener, filter chain, cluster, response flags and code (and skips
+  // copying TLS facts). The entry passed is only valid during the call.
+  virtual bool wants_details() const { return true; }
 };
 
 }  // namespace meshsim::proxy

@@ -54,6 +54,8 @@ struct UpstreamTlsContext {
   TlsVersion max_version = TlsVersion::kTls13;
   // Istio's cluster_tls.go vocabulary, kept for explanations and proxy-config.
   std::string istio_mode;  // "ISTIO_MUTUAL", "MUTUAL", "SIMPLE"
+
+  bool operator==(const UpstreamTlsContext&) const = default;
 };
 
 // ---------------------------------------------------------- listeners ------
@@ -105,6 +107,10 @@ struct HttpConnectionManager {
   std::string server_name = "envoy";
   // http_protocol_options.accept_http_10 (Istio: only with PILOT_HTTP10).
   bool accept_http_10 = false;
+  // common_http_protocol_options.idle_timeout: a downstream connection with
+  // no active request for this long is closed. Envoy's default 1h; Istio
+  // changes it only with the IDLE_TIMEOUT proxy metadata. 0 = disabled.
+  Duration idle_timeout = Duration::hours(1);
 };
 
 struct NetworkFilter {
@@ -236,6 +242,8 @@ struct TransportSocketMatch {
   std::string name;                                  // "tlsMode-istio", "tlsMode-disabled"
   std::map<std::string, std::string> match;          // endpoint metadata that selects it ({} = any)
   std::optional<UpstreamTlsContext> tls;             // nullopt = raw_buffer
+
+  bool operator==(const TransportSocketMatch&) const = default;
 };
 
 struct CircuitBreakers {
@@ -243,6 +251,8 @@ struct CircuitBreakers {
   uint32_t max_pending_requests = 4294967295u;
   uint32_t max_requests = 4294967295u;
   uint32_t max_retries = 4294967295u;
+
+  bool operator==(const CircuitBreakers&) const = default;
 };
 
 struct Cluster {
@@ -264,6 +274,10 @@ struct Cluster {
   std::string subset;
   uint16_t port = 0;
   std::string description;  // why: "auto mTLS (PERMISSIVE at destination)", …
+
+  // Same configuration (a CDS update that changes nothing: Envoy keeps the
+  // cluster and its connection pools).
+  bool operator==(const Cluster&) const = default;
 };
 
 struct Locality {

@@ -1,11 +1,11 @@
 #include "proxy/sidecar.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <deque>
 #include <functional>
 #include <map>
-#include <regex>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -13,6 +13,7 @@
 #include "proxy/filter_chain_match.h"
 #include "proxy/http/parser.h"
 #include "proxy/http_inspector.h"
+#include "proxy/route_match.h"
 
 namespace meshsim::proxy {
 namespace {
@@ -22,135 +23,97 @@ constexpr uint16_t kVirtualInboundPort = 15006;
 
 std::string addr_key(const SocketAddress& a) { return to_string(a); }
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-std::string lowercase(std::string_view s) {
-  std::string o(s);
-  for (char& c : o) c = lower(c);
-  return o;
+uint64_t addr_bits(const SocketAddress& a) { return (static_cast<uint64_t>(a.ip.value) << 16) | a.port; }
+
+// "a.b.c.d:port" into `out` (no allocation once out has capacity).
+void format_addr(const SocketAddress& a, std::string& out) {
+  char buf[24];
+  char* p = buf;
+  for (int i = 3; i >= 0; --i) {
+    auto [e, ec] = std::to_chars(p, buf + sizeof buf, (a.ip.value >> (i * 8)) & 0xff);
+    (void)ec;
+    p = e;
+    *p++ = i ? '.' : ':';
+  }
+  auto [e, ec] = std::to_chars(p, buf + sizeof buf, a.port);
+  (void)ec;
+  out.assign(buf, static_cast<size_t>(e - buf));
 }
 
-bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
-bool ends_with(std::string_view s, std::string_view p) {
-  return s.size() >= p.size() && s.substr(s.size() - p.size()) == p;
+// Transparent hashing so maps keyed by std::string can be searched with a
+// string_view without building a string.
+// Back to a default SecurityInfo, keeping string/vector capacity.
+void clear_security(SecurityInfo& s) {
+  s.tls = s.handshake_complete = s.peer_certificate = s.resumed = false;
+  s.version.clear();
+  s.cipher.clear();
+  s.alpn.clear();
+  s.sni.clear();
+  s.peer_uri_sans.clear();
+  s.peer_dns_sans.clear();
+  s.local_uri_san.clear();
+  s.peer_subject.clear();
+  s.peer_certificate_sha256.clear();
+  s.failure_reason.clear();
 }
 
-// Envoy's virtual host selection: exact domain, then the longest "*suffix"
-// wildcard, then the longest "prefix*" wildcard, then "*".
-const VirtualHost* match_virtual_host(const RouteConfiguration& rc, std::string_view host_header) {
-  std::string host = lowercase(host_header);
-  if (rc.ignore_port_in_host_matching) {
-    size_t colon = host.rfind(':');
-    if (colon != std::string::npos && host.find(']') == std::string::npos) host.resize(colon);
+// Envoy keeps one HTTP connection pool per (cluster, host, protocol): here
+// the cluster object, the endpoint and the ALPN variant the connection was
+// opened with.
+struct PoolKey {
+  const Cluster* cluster = nullptr;
+  uint64_t addr = 0;
+  bool http10 = false;
+  bool operator==(const PoolKey&) const = default;
+};
+struct PoolKeyHash {
+  size_t operator()(const PoolKey& k) const {
+    uint64_t h = reinterpret_cast<uintptr_t>(k.cluster) * 0x9e3779b97f4a7c15ULL;
+    h ^= (k.addr + 0x632be59bd9b4e019ULL + (h << 6) + (h >> 2)) ^ (k.http10 ? 0x85ebca6bULL : 0);
+    return static_cast<size_t>(h);
   }
-  const VirtualHost* best_suffix = nullptr;
-  size_t best_suffix_len = 0;
-  const VirtualHost* best_prefix = nullptr;
-  size_t best_prefix_len = 0;
-  const VirtualHost* star = nullptr;
-  for (const VirtualHost& vh : rc.virtual_hosts) {
-    for (const std::string& d : vh.domains) {
-      if (d == "*") {
-        if (!star) star = &vh;
-      } else if (d.front() == '*') {
-        std::string_view suffix = std::string_view(d).substr(1);
-        if (host.size() > suffix.size() && ends_with(host, suffix) && suffix.size() > best_suffix_len) {
-          best_suffix = &vh;
-          best_suffix_len = suffix.size();
-        }
-      } else if (d.back() == '*') {
-        std::string_view prefix = std::string_view(d).substr(0, d.size() - 1);
-        if (host.size() > prefix.size() && starts_with(host, prefix) && prefix.size() > best_prefix_len) {
-          best_prefix = &vh;
-          best_prefix_len = prefix.size();
-        }
-      } else if (lowercase(d) == host) {
-        return &vh;
-      }
-    }
+};
+
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+
+// Hop-by-hop headers Envoy removes before forwarding: connection,
+// keep-alive, proxy-connection, transfer-encoding, upgrade, te.
+
+bool is_hop_by_hop(std::string_view name) {
+  switch (name.size()) {
+    case 2: return http::iequals(name, "te");
+    case 7: return http::iequals(name, "upgrade");
+    case 10: return http::iequals(name, "connection") || http::iequals(name, "keep-alive");
+    case 16: return http::iequals(name, "proxy-connection");
+    case 17: return http::iequals(name, "transfer-encoding");
+    default: return false;
   }
-  if (best_suffix) return best_suffix;
-  if (best_prefix) return best_prefix;
-  return star;
 }
 
-bool header_matches(const HeaderMatcher& m, std::optional<std::string_view> value) {
-  bool r = false;
-  if (value) {
-    switch (m.kind) {
-      case HeaderMatcher::Kind::kExact: r = *value == m.value; break;
-      case HeaderMatcher::Kind::kPrefix: r = starts_with(*value, m.value); break;
-      case HeaderMatcher::Kind::kSuffix: r = ends_with(*value, m.value); break;
-      case HeaderMatcher::Kind::kRegex: r = std::regex_match(value->begin(), value->end(), std::regex(m.value)); break;
-      case HeaderMatcher::Kind::kPresent: r = true; break;
-    }
-  }
-  return m.invert ? !r : r;
-}
+void strip_hop_by_hop(http::Headers& h) { h.remove_if(is_hop_by_hop); }
 
-std::optional<std::string_view> query_param(std::string_view target, std::string_view name) {
-  size_t q = target.find('?');
-  if (q == std::string_view::npos) return std::nullopt;
-  std::string_view qs = target.substr(q + 1);
-  while (!qs.empty()) {
-    size_t amp = qs.find('&');
-    std::string_view kv = qs.substr(0, amp);
-    size_t eq = kv.find('=');
-    if (kv.substr(0, eq) == name) return eq == std::string_view::npos ? std::string_view() : kv.substr(eq + 1);
-    if (amp == std::string_view::npos) break;
-    qs.remove_prefix(amp + 1);
-  }
-  return std::nullopt;
-}
-
-bool route_matches(const RouteMatch& m, const http::Request& req) {
-  std::string_view path = req.path();
-  bool ok = false;
-  switch (m.kind) {
-    case RouteMatch::Kind::kPrefix:
-      ok = m.case_sensitive ? starts_with(path, m.value) : starts_with(lowercase(path), lowercase(m.value));
-      break;
-    case RouteMatch::Kind::kPath:
-      ok = m.case_sensitive ? path == m.value : lowercase(path) == lowercase(m.value);
-      break;
-    case RouteMatch::Kind::kRegex:
-      ok = std::regex_match(path.begin(), path.end(), std::regex(m.value));
-      break;
-    case RouteMatch::Kind::kPathSeparatedPrefix: {
-      std::string_view p = m.value;
-      ok = path == p || (starts_with(path, p) && path.size() > p.size() && path[p.size()] == '/');
-      break;
-    }
-  }
-  if (!ok) return false;
-  for (const HeaderMatcher& h : m.headers) {
-    std::optional<std::string_view> v;
-    if (h.name == ":method") v = req.method;
-    else if (h.name == ":authority") v = req.host();
-    else if (h.name == ":path") v = req.target;
-    else v = req.headers.get(h.name);
-    if (!header_matches(h, v)) return false;
-  }
-  for (const HeaderMatcher& q : m.query_parameters) {
-    if (!header_matches(q, query_param(req.target, q.name))) return false;
-  }
-  return true;
-}
-
-const char* kHopByHop[] = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te"};
-
-void strip_hop_by_hop(http::Headers& h) {
-  for (const char* n : kHopByHop) h.remove(n);
-}
-
-std::string format_uuid(uint64_t a, uint64_t b) {
-  // RFC 4122 version 4 layout.
+// RFC 4122 version 4 layout, lower-case hex: 8-4-4-4-12 (36 characters).
+std::string_view format_uuid(uint64_t a, uint64_t b, char (&buf)[36]) {
   a = (a & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;
   b = (b & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(a >> 32),
-                static_cast<unsigned>((a >> 16) & 0xffff), static_cast<unsigned>(a & 0xffff),
-                static_cast<unsigned>(b >> 48), static_cast<unsigned long long>(b & 0xffffffffffffULL));
-  return buf;
+  static const char* d = "0123456789abcdef";
+  int pos = 0;
+  auto put = [&](uint64_t v, int nibbles) {
+    for (int i = nibbles - 1; i >= 0; --i) buf[pos++] = d[(v >> (i * 4)) & 0xf];
+  };
+  put(a >> 32, 8);
+  buf[pos++] = '-';
+  put((a >> 16) & 0xffff, 4);
+  buf[pos++] = '-';
+  put(a & 0xffff, 4);
+  buf[pos++] = '-';
+  put(b >> 48, 4);
+  buf[pos++] = '-';
+  put(b & 0xffffffffffffULL, 12);
+  return std::string_view(buf, 36);
 }
 
 bool retry_on_has(const RetryPolicy& p, std::string_view what) {
@@ -183,20 +146,38 @@ class Sidecar::Impl {
   };
   struct Snapshot {
     std::shared_ptr<const ProxyConfig> config;
-    std::unordered_map<std::string, const Listener*> by_address;
+    std::unordered_map<uint64_t, const Listener*> by_address;  // addr_bits(address)
     const Listener* virtual_outbound = nullptr;
     const Listener* virtual_inbound = nullptr;
-    std::unordered_map<std::string, CompiledCluster> clusters;
-    std::unordered_map<std::string, std::shared_ptr<const RouteConfiguration>> routes;
+    std::unordered_map<std::string, CompiledCluster, StringHash, std::equal_to<>> clusters;
+    std::unordered_map<std::string, std::shared_ptr<const RouteConfiguration>, StringHash, std::equal_to<>> routes;
+    // Every route configuration of the snapshot (RDS and inline), compiled once.
+    std::unordered_map<const RouteConfiguration*, std::unique_ptr<CompiledRoutes>> compiled_routes;
+    const CompiledRoutes* compiled(const std::shared_ptr<const RouteConfiguration>& rc) const {
+      auto it = compiled_routes.find(rc.get());
+      return it == compiled_routes.end() ? nullptr : it->second.get();
+    }
   };
 
   void apply_config(std::shared_ptr<const ProxyConfig> config) {
     auto s = std::make_shared<Snapshot>();
     s->config = std::move(config);
+    auto compile = [&](const std::shared_ptr<const RouteConfiguration>& rc) {
+      if (rc && !s->compiled_routes.count(rc.get())) {
+        s->compiled_routes.emplace(rc.get(), std::make_unique<CompiledRoutes>(rc));
+      }
+    };
+    auto compile_chain = [&](const FilterChain& fc) {
+      for (const NetworkFilter& f : fc.filters) {
+        if (const auto* hcm = std::get_if<HttpConnectionManager>(&f.config)) compile(hcm->route_config);
+      }
+    };
     for (const Listener& l : s->config->listeners) {
       if (l.name == "virtualOutbound") s->virtual_outbound = &l;
       else if (l.name == "virtualInbound") s->virtual_inbound = &l;
-      else s->by_address.emplace(addr_key(l.address), &l);
+      else s->by_address.emplace(addr_bits(l.address), &l);
+      for (const FilterChain& fc : l.filter_chains) compile_chain(fc);
+      if (l.default_filter_chain) compile_chain(*l.default_filter_chain);
     }
     for (const Cluster& c : s->config->clusters) s->clusters[c.name].cluster = &c;
     for (const ClusterLoadAssignment& cla : s->config->endpoints) {
@@ -204,9 +185,14 @@ class Sidecar::Impl {
       if (it == s->clusters.end()) continue;
       for (const LbEndpoint& e : cla.endpoints) it->second.endpoints.push_back(&e);
     }
-    for (const auto& r : s->config->routes) s->routes[r->name] = r;
+    for (const auto& r : s->config->routes) {
+      s->routes[r->name] = r;
+      compile(r);
+    }
+    bool had = snap_ != nullptr;
     snap_ = std::move(s);
     drain_changed_chains();
+    if (had) repool_idle();
   }
 
   const ProxyConfig* config() const { return snap_ ? snap_->config.get() : nullptr; }
@@ -248,7 +234,7 @@ class Sidecar::Impl {
     const Cluster* cluster_cfg = nullptr;
     SocketAddress address;
     std::unique_ptr<TransportSocket> transport;
-    std::string pool_key;
+    PoolKey pool_key;
     bool connected = false;
     bool established = false;
     bool closed = false;
@@ -258,6 +244,11 @@ class Sidecar::Impl {
     Downstream* tcp_owner = nullptr;
     HttpStream* http_owner = nullptr;
     http::ResponseParser resp_parser;
+    // Pooled HTTP connection idle timeout (cluster idle_timeout, Envoy 1h):
+    // one timer per connection, re-armed lazily from idle_since.
+    bool idle = false;
+    Duration idle_since;
+    bool idle_timer_armed = false;
   };
 
   struct TcpSession {
@@ -272,21 +263,30 @@ class Sidecar::Impl {
     SecurityInfo upstream_tls;
   };
 
+  // One request/response exchange. Objects are recycled per HTTP session
+  // (reset() keeps string and message capacity), so a keep-alive request
+  // allocates nothing in the engine once warmed up. Names of config objects
+  // point into the snapshot the downstream connection holds.
   struct HttpStream {
     Downstream* down = nullptr;
+    // The configuration this request was routed with (RDS routes and CDS
+    // clusters are current per request; the listener and chain are the
+    // connection's). Keeps the route and cluster objects below alive.
+    std::shared_ptr<const Snapshot> snap;
     http::Request req;
-    std::string route_config, vhost, route_name, cluster;
+    http::Response resp;
+    std::string_view route_config, vhost, route_name, cluster;
     const RouteAction* action = nullptr;
-    std::shared_ptr<const RouteConfiguration> rc_hold;
     Duration start;
     Duration upstream_start;
     uint32_t flags = 0;
     uint32_t attempts = 0;
     uint32_t retries_left = 0;
-    RetryPolicy retry;
+    const RetryPolicy* retry = nullptr;  // never null once routed (kNoRetry when none)
     std::vector<SocketAddress> tried;
     Upstream* up = nullptr;
-    std::string upstream_host;
+    SocketAddress upstream_addr;
+    bool has_upstream = false;
     std::string failure_reason;   // transport failure reason of the last attempt
     std::string reset_reason;     // Envoy's reset reason text of the last attempt
     uint64_t timeout_timer = 0, per_try_timer = 0, backoff_timer = 0;
@@ -294,14 +294,48 @@ class Sidecar::Impl {
     SecurityInfo upstream_tls;
     bool done = false;
     bool attempt_count_header = false;
+    bool request_sent = false;  // this attempt's request went upstream
+    bool keep_alive = true;     // the downstream request keeps the connection open
+
+    void reset(Downstream* d, Duration now) {
+      down = d;
+      snap.reset();
+      req.clear();
+      resp.clear();
+      route_config = vhost = route_name = cluster = {};
+      action = nullptr;
+      start = now;
+      upstream_start = Duration::zero();
+      flags = attempts = retries_left = 0;
+      retry = &kNoRetry;
+      tried.clear();
+      up = nullptr;
+      has_upstream = false;
+      failure_reason.clear();
+      reset_reason.clear();
+      timeout_timer = per_try_timer = backoff_timer = 0;
+      timeout_token = per_try_token = backoff_token = 0;
+      clear_security(upstream_tls);
+      done = attempt_count_header = request_sent = false;
+      keep_alive = true;
+    }
   };
+  static inline const RetryPolicy kNoRetry{};
 
   struct HttpSession {
     const HttpConnectionManager* hcm = nullptr;
-    std::shared_ptr<const RouteConfiguration> rc;
+    const CompiledRoutes* routes = nullptr;  // inline route config; nullptr = RDS
+    // RDS: the compiled route config of `rds_snap` (re-resolved after a push).
+    const Snapshot* rds_snap = nullptr;
+    const CompiledRoutes* rds_routes = nullptr;
     http::RequestParser parser;
     std::unique_ptr<HttpStream> active;
+    std::unique_ptr<HttpStream> spare;  // the previous stream, recycled
     bool close_after = false;
+    // HCM idle timeout (common_http_protocol_options.idle_timeout): no active
+    // stream for that long closes the connection. Lazily re-armed.
+    Duration idle_since;
+    bool idle_timer_armed = false;
   };
 
   // -------------------------------------------------------- entry points --
@@ -439,9 +473,9 @@ class Sidecar::Impl {
     if (info.listener_port == kVirtualInboundPort) return s.virtual_inbound;
     // virtualOutbound hands the connection to the listener for the original
     // destination: exact IP:port, then 0.0.0.0:port; otherwise keeps it.
-    auto it = s.by_address.find(addr_key(info.original_destination));
+    auto it = s.by_address.find(addr_bits(info.original_destination));
     if (it != s.by_address.end()) return it->second;
-    it = s.by_address.find(addr_key(SocketAddress{Ipv4::any(), info.original_destination.port}));
+    it = s.by_address.find(addr_bits(SocketAddress{Ipv4::any(), info.original_destination.port}));
     if (it != s.by_address.end()) return it->second;
     return s.virtual_outbound;
   }
@@ -521,11 +555,13 @@ class Sidecar::Impl {
       const auto& hcm = std::get<HttpConnectionManager>(terminal->config);
       d.http = std::make_unique<HttpSession>();
       d.http->hcm = &hcm;
-      d.http->rc = hcm.route_config;
-      if (!d.http->rc) {
-        auto it = d.snap->routes.find(hcm.route_config_name);
-        if (it != d.snap->routes.end()) d.http->rc = it->second;
-      }
+      d.http->idle_since = io_.now();
+      arm_downstream_idle(d, hcm.idle_timeout);
+      // Inline route configurations (inbound) belong to the listener, like
+      // the chain; RDS ones are looked up per request in the current
+      // configuration (an RDS update applies to the next request of an open
+      // connection in Envoy).
+      if (hcm.route_config) d.http->routes = d.snap->compiled(hcm.route_config);
     }
     // Whatever the inspectors peeked is the first input of the transport.
     std::string first;
@@ -599,7 +635,7 @@ class Sidecar::Impl {
   // client sent any, they are still unread in the socket and the kernel
   // answers the close with RST (curl: "(56) Recv failure: Connection reset").
   void reject(Downstream& d, std::string_view why) {
-    AccessLogEntry e = base_entry(d);
+    AccessLogEntry& e = base_entry(d);
     e.response_flags = format_response_flags(kNoRouteFound);
     e.connection_termination_details = std::string(why);
     e.protocol = "tcp";
@@ -609,6 +645,12 @@ class Sidecar::Impl {
 
   // --------------------------------------------------- downstream bytes --
   void downstream_network(Downstream& d, std::string_view data) {
+    if (!d.transport->is_tls()) {
+      // raw_buffer: the bytes are the application's (no copy).
+      if (d.tcp) tcp_downstream_data(d, data);
+      else if (d.http) http_downstream_data(d, data);
+      return;
+    }
     plain_.clear();
     out_.clear();
     TransportResult r = d.transport->on_network(data, plain_, out_);
@@ -624,8 +666,9 @@ class Sidecar::Impl {
       if (d.transport->security().resumed) ++stats_.ssl_session_reused;
     }
     if (!plain_.empty()) {
-      std::string app;
-      app.swap(plain_);
+      // Processed in place: nothing on this path reads from a downstream
+      // transport again before it returns (Io never calls back synchronously).
+      std::string_view app(plain_);
       if (d.tcp) tcp_downstream_data(d, app);
       else if (d.http) http_downstream_data(d, app);
     }
@@ -638,7 +681,7 @@ class Sidecar::Impl {
       tcp_finish(d, CloseType::kFin);
       return;
     }
-    AccessLogEntry e = base_entry(d);
+    AccessLogEntry& e = base_entry(d);
     e.connection_termination_details = "TLS error: " + d.transport->security().failure_reason;
     e.response_flags = "-";
     e.protocol = "tcp";
@@ -647,6 +690,10 @@ class Sidecar::Impl {
   }
 
   void send_downstream(Downstream& d, std::string_view plaintext) {
+    if (!d.transport->is_tls()) {
+      if (!plaintext.empty()) io_.send(d.id, as_bytes(plaintext));
+      return;
+    }
     out_.clear();
     d.transport->write(plaintext, out_);
     flush(d.id);
@@ -655,10 +702,8 @@ class Sidecar::Impl {
   void downstream_closed(Downstream& d, CloseType how) {
     if (d.inspecting) {
       if (d.inspect_timer) disarm(&d.inspect_timer, d.inspect_token);
-      AccessLogEntry e = base_entry(d);
-      e.connection_termination_details =
-          "closed by the client while the listener filters (tls_inspector/http_inspector) were still waiting for "
-          "its first bytes";
+      AccessLogEntry& e = base_entry(d);
+      e.connection_termination_details = kClosedDuringListenerFilters;
       e.response_flags = format_response_flags(kDownstreamConnectionTermination);
       e.protocol = "tcp";
       log(e);
@@ -724,37 +769,42 @@ class Sidecar::Impl {
   }
 
   // ---------------------------------------------------------- clusters --
-  const CompiledCluster* cluster_of(const Snapshot& s, const std::string& name) {
+  const CompiledCluster* cluster_of(const Snapshot& s, std::string_view name) {
     auto it = s.clusters.find(name);
     return it == s.clusters.end() ? nullptr : &it->second;
   }
 
-  // Chooses an endpoint, avoiding `avoid` when possible (previous_hosts).
-  std::optional<LbEndpoint> choose_endpoint(const CompiledCluster& cc, const Downstream& d,
-                                            const std::vector<SocketAddress>& avoid) {
+  // Chooses an endpoint, avoiding `avoid` (previous_hosts) when possible.
+  // The pointer is valid until the next call (ORIGINAL_DST) or for the
+  // snapshot's lifetime (EDS/static endpoints).
+  const LbEndpoint* choose_endpoint(const CompiledCluster& cc, const Downstream& d,
+                                    const std::vector<SocketAddress>* avoid) {
     const Cluster& c = *cc.cluster;
     if (c.type == DiscoveryType::kOriginalDst) {
-      LbEndpoint e;
-      e.address = d.info.original_destination;
-      return e;
+      original_dst_endpoint_.address = d.info.original_destination;
+      return &original_dst_endpoint_;
     }
-    std::vector<const LbEndpoint*> healthy;
-    for (const LbEndpoint* e : cc.endpoints) {
-      if (e->healthy) healthy.push_back(e);
-    }
-    if (healthy.empty()) return std::nullopt;
-    // Lowest priority level with healthy hosts (locality failover).
+    // Healthy hosts of the lowest priority level that has any (locality failover).
+    std::vector<const LbEndpoint*>& pool = lb_scratch_;
+    pool.clear();
     uint32_t prio = UINT32_MAX;
-    for (const LbEndpoint* e : healthy) prio = std::min(prio, e->priority);
-    std::vector<const LbEndpoint*> pool;
-    for (const LbEndpoint* e : healthy) {
+    for (const LbEndpoint* e : cc.endpoints) {
+      if (!e->healthy) continue;
+      if (e->priority < prio) {
+        prio = e->priority;
+        pool.clear();
+      }
       if (e->priority == prio) pool.push_back(e);
     }
-    std::vector<const LbEndpoint*> fresh;
-    for (const LbEndpoint* e : pool) {
-      if (std::find(avoid.begin(), avoid.end(), e->address) == avoid.end()) fresh.push_back(e);
+    if (pool.empty()) return nullptr;
+    if (avoid && !avoid->empty()) {
+      std::vector<const LbEndpoint*>& fresh = lb_fresh_;
+      fresh.clear();
+      for (const LbEndpoint* e : pool) {
+        if (std::find(avoid->begin(), avoid->end(), e->address) == avoid->end()) fresh.push_back(e);
+      }
+      if (!fresh.empty()) pool.swap(fresh);
     }
-    if (!fresh.empty()) pool.swap(fresh);
     const LbEndpoint* pick = nullptr;
     switch (c.lb_policy) {
       case LbPolicy::kRoundRobin: {
@@ -766,14 +816,18 @@ class Sidecar::Impl {
         // Envoy: power of two choices among equally weighted hosts.
         const LbEndpoint* a = pool[io_.random() % pool.size()];
         const LbEndpoint* b = pool[io_.random() % pool.size()];
-        pick = active_rq_[addr_key(b->address)] < active_rq_[addr_key(a->address)] ? b : a;
+        auto load = [&](const LbEndpoint* e) {
+          auto it = active_rq_.find(addr_bits(e->address));
+          return it == active_rq_.end() ? 0u : it->second;
+        };
+        pick = load(b) < load(a) ? b : a;
         break;
       }
       default:
         pick = pool[io_.random() % pool.size()];
         break;
     }
-    return *pick;
+    return pick;
   }
 
   // Which transport socket an endpoint gets: the first match whose metadata
@@ -798,7 +852,7 @@ class Sidecar::Impl {
 
   Upstream* open_upstream(const std::shared_ptr<const Snapshot>& snap, const CompiledCluster& cc,
                           const LbEndpoint& ep, const std::vector<std::string>& alpn_override,
-                          const std::string& pool_key) {
+                          const PoolKey& pool_key) {
     auto u = std::make_unique<Upstream>();
     u->upstream = true;
     u->snap = snap;
@@ -823,14 +877,23 @@ class Sidecar::Impl {
   }
 
   void upstream_data(Upstream& u, std::string_view data) {
-    plain_.clear();
+    if (!u.transport->is_tls()) {
+      upstream_app_data(u, data);
+      return;
+    }
+    plain_up_.clear();
     out_.clear();
-    TransportResult r = u.transport->on_network(data, plain_, out_);
+    TransportResult r = u.transport->on_network(data, plain_up_, out_);
     ConnId id = u.id;
     flush(id);
     if (r == TransportResult::kFailed) {
       ++stats_.upstream_ssl_connection_error;
-      upstream_failed(u, /*connect_failure=*/!u.established, "connection failure",
+      // Envoy: the transport asks to close from the read path, which the
+      // connection raises as RemoteClose — before the handshake completed
+      // that is "remote connection failure" (codec_client.cc onEvent), with
+      // the TLS error as the transport failure reason.
+      upstream_failed(u, /*connect_failure=*/!u.established,
+                      u.established ? "connection termination" : "remote connection failure",
                       "TLS_error:|" + u.transport->security().failure_reason + ":TLS_error_end");
       return;
     }
@@ -839,19 +902,21 @@ class Sidecar::Impl {
       if (u.transport->security().resumed) ++stats_.upstream_ssl_session_reused;
       u.established = true;
       std::string app;
-      app.swap(plain_);
+      app.swap(plain_up_);  // upstream_ready may send (and a TLS 1.3 server may answer at once)
       upstream_ready(u);
       if (!conns_.count(id)) return;
       if (!app.empty()) upstream_app_data(u, app);
-    } else if (!plain_.empty()) {
-      std::string app;
-      app.swap(plain_);
-      upstream_app_data(u, app);
+    } else if (!plain_up_.empty()) {
+      upstream_app_data(u, plain_up_);
     }
     if (r == TransportResult::kPeerClosed && conns_.count(id)) upstream_closed(u, CloseType::kFin);
   }
 
   void send_upstream(Upstream& u, std::string_view plaintext) {
+    if (!u.transport->is_tls()) {
+      if (!plaintext.empty()) io_.send(u.id, as_bytes(plaintext));
+      return;
+    }
     out_.clear();
     u.transport->write(plaintext, out_);
     flush(u.id);
@@ -914,20 +979,23 @@ class Sidecar::Impl {
       HttpStream& s = *u.http_owner;
       if (how == CloseType::kFin && u.resp_parser.mid_message()) {
         if (u.resp_parser.finish_eof() == http::ParseStatus::kComplete) {
-          http::Response r = u.resp_parser.take();
+          u.resp_parser.take_into(s.resp);
           u.http_owner = nullptr;
           close_upstream(u, CloseType::kFin);
           s.up = nullptr;
-          http_response_complete(s, std::move(r), /*reusable=*/false);
+          http_response_complete(s);
           return;
         }
       }
+      // Envoy's codec client: a close before the connection counted as
+      // connected (TLS: before the handshake completed) is a "remote
+      // connection failure"; after it, FIN or RST alike, a "connection
+      // termination" (source/common/http/codec_client.cc onEvent).
       if (!u.established) {
-        upstream_failed(u, true, "connection failure",
-                        u.transport->is_tls() ? "TLS_error:|peer closed connection during handshake:TLS_error_end" : "");
+        upstream_failed(u, true, "remote connection failure", "");
         return;
       }
-      upstream_failed(u, false, how == CloseType::kReset ? "remote reset" : "connection termination", "");
+      upstream_failed(u, false, "connection termination", "");
       return;
     }
     close_upstream(u, CloseType::kFin);  // idle pooled connection closed by the server
@@ -936,11 +1004,11 @@ class Sidecar::Impl {
   void close_upstream(Upstream& u, CloseType how) {
     if (u.closed) return;
     u.closed = true;
-    auto range = idle_.equal_range(u.pool_key);
-    for (auto it = range.first; it != range.second; ++it) {
-      if (it->second == u.id) {
-        idle_.erase(it);
-        break;
+    if (u.idle) {
+      auto it = idle_.find(u.pool_key);
+      if (it != idle_.end()) {
+        auto& v = it->second;
+        v.erase(std::remove(v.begin(), v.end(), u.id), v.end());
       }
     }
     io_.close(u.id, how);
@@ -990,7 +1058,7 @@ class Sidecar::Impl {
       tcp_finish(d, CloseType::kFin);
       return;
     }
-    std::optional<LbEndpoint> ep = choose_endpoint(*cc, d, {});
+    const LbEndpoint* ep = choose_endpoint(*cc, d, nullptr);
     if (!ep) {
       t.flags |= kNoHealthyUpstream;
       t.termination = "no healthy upstream";
@@ -998,7 +1066,7 @@ class Sidecar::Impl {
       return;
     }
     t.upstream_host = addr_key(ep->address);
-    Upstream* u = open_upstream(d.snap, *cc, *ep, {}, "");
+    Upstream* u = open_upstream(d.snap, *cc, *ep, {}, PoolKey{});
     u->tcp_owner = &d;
     t.up = u;
   }
@@ -1013,16 +1081,16 @@ class Sidecar::Impl {
 
   void tcp_finish(Downstream& d, CloseType how) {
     TcpSession& t = *d.tcp;
-    AccessLogEntry e = base_entry(d);
+    AccessLogEntry& e = base_entry(d);
     e.protocol = "tcp";
     e.cluster = t.cluster;
     e.upstream_host = t.upstream_host;
-    e.response_flags = format_response_flags(t.flags);
+    if (t.flags) e.response_flags = format_response_flags(t.flags);
     e.upstream_transport_failure_reason = t.failure_reason;
     e.connection_termination_details = t.termination;
     e.bytes_received = t.bytes_received;
     e.bytes_sent = t.bytes_sent;
-    e.upstream_tls = t.up ? t.up->transport->security() : t.upstream_tls;
+    if (detailed_log()) e.upstream_tls = t.up ? t.up->transport->security() : t.upstream_tls;
     if (t.up) {
       Upstream* u = t.up;
       t.up = nullptr;
@@ -1033,7 +1101,7 @@ class Sidecar::Impl {
     close_downstream(d, how);
   }
 
-  std::string pick_weighted(const std::vector<WeightedCluster>& w) {
+  std::string_view pick_weighted(const std::vector<WeightedCluster>& w) {
     uint64_t total = 0;
     for (const auto& c : w) total += c.weight;
     if (total == 0) return w.front().name;
@@ -1047,40 +1115,55 @@ class Sidecar::Impl {
 
   // ---------------------------------------------------------------- HTTP --
   void http_downstream_data(Downstream& d, std::string_view data) {
-    d.http->parser.feed(data);
-    http_process(d);
+    HttpSession& h = *d.http;
+    if (h.active) {
+      h.parser.feed(data);  // a request is in flight: parse the next one after it
+      return;
+    }
+    http_process(d, h.parser.feed_next(data));
+  }
+
+  HttpStream& new_stream(Downstream& d) {
+    HttpSession& h = *d.http;
+    if (h.spare) h.active = std::move(h.spare);
+    else h.active = std::make_unique<HttpStream>();
+    h.active->reset(&d, io_.now());
+    return *h.active;
   }
 
   void http_process(Downstream& d) {
+    if (d.http->active || d.closed) return;
+    http_process(d, d.http->parser.next());
+  }
+
+  void http_process(Downstream& d, http::ParseStatus st) {
     HttpSession& h = *d.http;
-    while (!h.active && !d.closed) {
-      http::ParseStatus st = h.parser.next();
+    for (;;) {
+      if (h.active || d.closed) return;
       if (st == http::ParseStatus::kNeedMore) return;
       if (st == http::ParseStatus::kError) {
         ++stats_.http_codec_errors;
-        auto s = std::make_unique<HttpStream>();
-        s->down = &d;
-        s->start = io_.now();
-        s->flags |= kDownstreamProtocolError;
-        h.active = std::move(s);
+        HttpStream& s = new_stream(d);
+        s.flags |= kDownstreamProtocolError;
         h.close_after = true;
-        local_reply(*h.active, 400, "Bad Request", "codec_error:" + h.parser.error());
+        local_reply(s, 400, "Bad Request", "codec_error:" + h.parser.error());
         return;
       }
-      auto s = std::make_unique<HttpStream>();
-      s->down = &d;
-      s->start = io_.now();
-      s->req = h.parser.take();
-      h.active = std::move(s);
+      HttpStream& s = new_stream(d);
+      h.parser.take_into(s.req);
       ++stats_.downstream_rq_total;
-      http_route(*h.active);
+      http_route(s);
+      if (h.active || d.closed || !conns_.count(d.id)) return;
+      st = h.parser.next();
     }
   }
 
   void http_route(HttpStream& s) {
     Downstream& d = *s.down;
     HttpSession& h = *d.http;
-    if (!s.req.keep_alive()) h.close_after = true;
+    // Decided before the hop-by-hop headers (Connection) are stripped.
+    s.keep_alive = s.req.keep_alive();
+    if (!s.keep_alive) h.close_after = true;
     if (s.req.version == 10 && !h.hcm->accept_http_10) {
       // Envoy's HTTP/1 codec refuses HTTP/1.0 unless accept_http_10 is set.
       h.close_after = true;
@@ -1088,14 +1171,24 @@ class Sidecar::Impl {
       local_reply(s, 426, "", "low_version");
       return;
     }
-    if (!h.rc) {
+    const CompiledRoutes* routes = h.routes;
+    s.snap = h.routes ? d.snap : snap_;
+    if (!routes) {
+      if (h.rds_snap != snap_.get()) {
+        h.rds_snap = snap_.get();
+        h.rds_routes = nullptr;
+        auto it = snap_->routes.find(std::string_view(h.hcm->route_config_name));
+        if (it != snap_->routes.end()) h.rds_routes = snap_->compiled(it->second);
+      }
+      routes = h.rds_routes;
+    }
+    if (!routes) {
       s.flags |= kNoRouteFound;
       local_reply(s, 404, "", "route_not_found");
       return;
     }
-    s.rc_hold = h.rc;
-    s.route_config = h.rc->name;
-    const VirtualHost* vh = match_virtual_host(*h.rc, s.req.host());
+    s.route_config = routes->config().name;
+    const VirtualHost* vh = routes->match_virtual_host(s.req.host());
     if (!vh) {
       s.flags |= kNoRouteFound;
       local_reply(s, 404, "", "route_not_found");
@@ -1103,13 +1196,7 @@ class Sidecar::Impl {
     }
     s.vhost = vh->name;
     s.attempt_count_header = vh->include_request_attempt_count;
-    const Route* route = nullptr;
-    for (const Route& r : vh->routes) {
-      if (route_matches(r.match, s.req)) {
-        route = &r;
-        break;
-      }
-    }
+    const Route* route = routes->match_route(*vh, s.req);
     if (!route) {
       s.flags |= kNoRouteFound;
       local_reply(s, 404, "", "route_not_found");
@@ -1122,7 +1209,7 @@ class Sidecar::Impl {
     }
     const RouteAction& a = std::get<RouteAction>(route->action);
     s.action = &a;
-    s.cluster = a.weighted_clusters.empty() ? a.cluster : pick_weighted(a.weighted_clusters);
+    s.cluster = a.weighted_clusters.empty() ? std::string_view(a.cluster) : pick_weighted(a.weighted_clusters);
     if (route->fault) {
       const FaultPolicy& f = *route->fault;
       if (f.abort_http_status && io_.random() % 1'000'000 < f.abort_per_million) {
@@ -1154,7 +1241,12 @@ class Sidecar::Impl {
     const HttpConnectionManager& hcm = *d.http->hcm;
     http::Request& r = s.req;
     strip_hop_by_hop(r.headers);
-    if (!r.headers.has("x-request-id")) r.headers.set("x-request-id", format_uuid(io_.random(), io_.random()));
+    if (!r.headers.has("x-request-id")) {
+      char uuid[36];
+      uint64_t a = io_.random();
+      uint64_t b = io_.random();
+      r.headers.set("x-request-id", format_uuid(a, b, uuid));
+    }
     const SecurityInfo& sec = d.transport->security();
     if (!r.headers.has("x-forwarded-proto")) r.headers.set("x-forwarded-proto", sec.tls ? "https" : "http");
     if (hcm.direction == TrafficDirection::kOutbound) {
@@ -1167,11 +1259,14 @@ class Sidecar::Impl {
     // mTLS peer's element, and strips it when the connection is not mTLS.
     if (hcm.forward_client_cert == HttpConnectionManager::ForwardClientCert::kAppendForward && sec.tls &&
         sec.peer_certificate) {
-      std::string element = "By=" + sec.local_uri_san + ";Hash=" + sec.peer_certificate_sha256 + ";Subject=\"" +
-                            sec.peer_subject + "\";URI=" + sec.peer_principal();
-      for (const std::string& dns : sec.peer_dns_sans) element += ";DNS=" + dns;
-      auto existing = r.headers.get("x-forwarded-client-cert");
-      r.headers.set("x-forwarded-client-cert", existing ? std::string(*existing) + "," + element : element);
+      std::string& element = scratch_;
+      element.clear();
+      if (auto existing = r.headers.get("x-forwarded-client-cert")) element.append(*existing).append(",");
+      element.append("By=").append(sec.local_uri_san).append(";Hash=").append(sec.peer_certificate_sha256);
+      element.append(";Subject=\"").append(sec.peer_subject).append("\";URI=");
+      if (!sec.peer_uri_sans.empty()) element.append(sec.peer_uri_sans.front());
+      for (const std::string& dns : sec.peer_dns_sans) element.append(";DNS=").append(dns);
+      r.headers.set("x-forwarded-client-cert", element);
     } else {
       r.headers.remove("x-forwarded-client-cert");
     }
@@ -1181,15 +1276,15 @@ class Sidecar::Impl {
       s.timeout_token = arm(s.action->timeout, [this, id] { http_timeout(id, false); }, &s.timeout_timer);
     }
     if (s.action->retry_policy) {
-      s.retry = *s.action->retry_policy;
-      s.retries_left = s.retry.num_retries;
+      s.retry = &*s.action->retry_policy;
+      s.retries_left = s.retry->num_retries;
     }
     http_attempt(s);
   }
 
   void http_attempt(HttpStream& s) {
     Downstream& d = *s.down;
-    const CompiledCluster* cc = cluster_of(*d.snap, s.cluster);
+    const CompiledCluster* cc = cluster_of(*s.snap, s.cluster);
     if (!cc) {
       s.flags |= kNoClusterFound;
       local_reply(s, 503, "", "cluster_not_found");
@@ -1199,58 +1294,150 @@ class Sidecar::Impl {
       local_reply(s, 502, "", "cluster_not_found");
       return;
     }
-    std::vector<SocketAddress> avoid = s.retry.previous_hosts_predicate ? s.tried : std::vector<SocketAddress>{};
-    std::optional<LbEndpoint> ep = choose_endpoint(*cc, d, avoid);
+    const LbEndpoint* ep = choose_endpoint(*cc, d, s.retry->previous_hosts_predicate ? &s.tried : nullptr);
     if (!ep) {
       s.flags |= kNoHealthyUpstream;
       local_reply(s, 503, "no healthy upstream", "no_healthy_upstream");
       return;
     }
     ++s.attempts;
+    s.request_sent = false;
     ++stats_.upstream_rq_total;
     s.tried.push_back(ep->address);
-    s.upstream_host = addr_key(ep->address);
+    s.upstream_addr = ep->address;
+    s.has_upstream = true;
     s.upstream_start = io_.now();
     s.failure_reason.clear();
-    ++active_rq_[s.upstream_host];
-    std::vector<std::string> alpn = {s.req.version >= 11 ? "istio-http/1.1" : "istio-http/1.0", "istio",
-                                     s.req.version >= 11 ? "http/1.1" : "http/1.0"};
-    std::string key = cc->cluster->name + "|" + s.upstream_host + "|" + alpn.front();
+    ++active_rq_[addr_bits(s.upstream_addr)];
+    // istio.alpn: the upstream ALPN by downstream protocol (filters.go Alpn).
+    static const std::vector<std::string> kAlpn11 = {"istio-http/1.1", "istio", "http/1.1"};
+    static const std::vector<std::string> kAlpn10 = {"istio-http/1.0", "istio", "http/1.0"};
+    const std::vector<std::string>& alpn = s.req.version >= 11 ? kAlpn11 : kAlpn10;
+    PoolKey key{cc->cluster, addr_bits(ep->address), s.req.version < 11};
     // Reuse an idle keep-alive connection to this host if there is one.
     auto it = idle_.find(key);
-    if (it != idle_.end()) {
-      ConnId uid = it->second;
-      idle_.erase(it);
+    if (it != idle_.end() && !it->second.empty()) {
+      ConnId uid = it->second.back();
+      it->second.pop_back();
       Upstream& u = static_cast<Upstream&>(*conns_.at(uid));
+      u.idle = false;
       u.http_owner = &s;
       s.up = &u;
       http_upstream_ready(s);
       return;
     }
-    Upstream* u = open_upstream(d.snap, *cc, *ep, alpn, key);
+    Upstream* u = open_upstream(s.snap, *cc, *ep, alpn, key);
     u->http_owner = &s;
     s.up = u;
-    if (s.retry.per_try_timeout > Duration::zero()) {
+    if (s.retry->per_try_timeout > Duration::zero()) {
       ConnId id = d.id;
-      s.per_try_token = arm(s.retry.per_try_timeout, [this, id] { http_timeout(id, true); }, &s.per_try_timer);
+      s.per_try_token = arm(s.retry->per_try_timeout, [this, id] { http_timeout(id, true); }, &s.per_try_timer);
     }
+  }
+
+  // Whether `u` may serve the current configuration: its cluster is the
+  // current one, or an identical one from an earlier push (then it is
+  // moved to the current snapshot). Envoy keeps a cluster whose CDS update
+  // changes nothing, and drains the pools of one that changed.
+  bool current_cluster(Upstream& u) {
+    if (!snap_ || u.snap == snap_) return true;
+    auto it = snap_->clusters.find(std::string_view(u.cluster_cfg->name));
+    if (it == snap_->clusters.end() || !(*it->second.cluster == *u.cluster_cfg)) return false;
+    u.snap = snap_;
+    u.cluster_cfg = it->second.cluster;
+    u.pool_key.cluster = it->second.cluster;
+    return true;
+  }
+
+  // After a push: idle pooled connections of unchanged clusters move to the
+  // new pools, the others are closed.
+  void repool_idle() {
+    std::vector<ConnId> idle;
+    for (auto& [key, ids] : idle_) idle.insert(idle.end(), ids.begin(), ids.end());
+    std::sort(idle.begin(), idle.end());  // deterministic order
+    idle_.clear();
+    for (ConnId id : idle) {
+      Conn* c = find(id);
+      if (!c || !c->upstream) continue;
+      Upstream& u = static_cast<Upstream&>(*c);
+      if (current_cluster(u)) {
+        idle_[u.pool_key].push_back(u.id);
+      } else {
+        u.idle = false;
+        close_upstream(u, CloseType::kFin);
+      }
+    }
+  }
+
+  void arm_upstream_idle(Upstream& u, Duration after) {
+    if (u.idle_timer_armed || u.cluster_cfg->idle_timeout <= Duration::zero()) return;
+    u.idle_timer_armed = true;
+    ConnId id = u.id;
+    uint64_t ignored = 0;
+    arm(after, [this, id] { upstream_idle_check(id); }, &ignored);
+  }
+
+  void upstream_idle_check(ConnId id) {
+    Conn* c = find(id);
+    if (!c || !c->upstream) return;
+    Upstream& u = static_cast<Upstream&>(*c);
+    u.idle_timer_armed = false;
+    if (!u.idle) return;  // busy again; armed anew when it next becomes idle
+    Duration timeout = u.cluster_cfg->idle_timeout;
+    Duration idle_for = io_.now() - u.idle_since;
+    if (idle_for >= timeout) {
+      close_upstream(u, CloseType::kFin);
+      return;
+    }
+    arm_upstream_idle(u, timeout - idle_for);
+  }
+
+  void arm_downstream_idle(Downstream& d, Duration after) {
+    HttpSession& h = *d.http;
+    if (h.idle_timer_armed || h.hcm->idle_timeout <= Duration::zero()) return;
+    h.idle_timer_armed = true;
+    ConnId id = d.id;
+    uint64_t ignored = 0;
+    arm(after, [this, id] { downstream_idle_check(id); }, &ignored);
+  }
+
+  void downstream_idle_check(ConnId id) {
+    Conn* c = find(id);
+    if (!c || c->upstream) return;
+    Downstream& d = static_cast<Downstream&>(*c);
+    if (!d.http || d.closed) return;
+    HttpSession& h = *d.http;
+    h.idle_timer_armed = false;
+    if (h.active) return;  // a stream is active; re-armed when it ends
+    Duration idle_for = io_.now() - h.idle_since;
+    if (idle_for >= h.hcm->idle_timeout) {
+      ++stats_.downstream_cx_idle_timeout;
+      close_downstream(d, CloseType::kFin);
+      return;
+    }
+    arm_downstream_idle(d, h.hcm->idle_timeout - idle_for);
   }
 
   void http_upstream_ready(HttpStream& s) {
     Upstream& u = *s.up;
     s.upstream_tls = u.transport->security();
     u.resp_parser.expect_head_response(s.req.method == "HEAD");
-    if (s.attempt_count_header) s.req.headers.set("x-envoy-attempt-count", std::to_string(s.attempts));
-    std::string wire;
-    wire.reserve(256 + s.req.body.size());
+    if (s.attempt_count_header) {
+      char n[12];
+      auto [e, ec] = std::to_chars(n, n + sizeof n, s.attempts);
+      (void)ec;
+      s.req.headers.set("x-envoy-attempt-count", std::string_view(n, static_cast<size_t>(e - n)));
+    }
+    s.request_sent = true;
+    std::string& wire = wire_;
+    wire.clear();
     http::serialize(s.req, wire);
     send_upstream(u, wire);
   }
 
   void http_upstream_data(HttpStream& s, std::string_view data) {
     Upstream& u = *s.up;
-    u.resp_parser.feed(data);
-    http::ParseStatus st = u.resp_parser.next();
+    http::ParseStatus st = u.resp_parser.feed_next(data);
     if (st == http::ParseStatus::kNeedMore) return;
     if (st == http::ParseStatus::kError) {
       s.flags |= kUpstreamProtocolError;
@@ -1261,35 +1448,46 @@ class Sidecar::Impl {
                   "upstream_reset_before_response_started{protocol_error}");
       return;
     }
-    http::Response r = u.resp_parser.take();
-    bool reusable = r.keep_alive() && u.resp_parser.buffered() == 0 &&
+    u.resp_parser.take_into(s.resp);
+    bool reusable = s.resp.keep_alive() && u.resp_parser.buffered() == 0 &&
                     (u.cluster_cfg->max_requests_per_connection != 1);
     u.http_owner = nullptr;
     s.up = nullptr;
+    if (reusable && !current_cluster(u)) reusable = false;  // its cluster changed: drained
     if (reusable) {
-      idle_.emplace(u.pool_key, u.id);
+      idle_[u.pool_key].push_back(u.id);
+      u.idle = true;
+      u.idle_since = io_.now();
+      arm_upstream_idle(u, u.cluster_cfg->idle_timeout);
     } else {
       close_upstream(u, CloseType::kFin);
     }
-    http_response_complete(s, std::move(r), reusable);
+    http_response_complete(s);
   }
 
-  void http_response_complete(HttpStream& s, http::Response r, bool) {
-    if (active_rq_[s.upstream_host] > 0) --active_rq_[s.upstream_host];
+  void release_active_rq(HttpStream& s) {
+    if (!s.has_upstream) return;
+    auto it = active_rq_.find(addr_bits(s.upstream_addr));
+    if (it != active_rq_.end() && it->second > 0) --it->second;
+  }
+
+  void http_response_complete(HttpStream& s) {
+    http::Response& r = s.resp;
+    release_active_rq(s);
     if (s.per_try_timer) disarm(&s.per_try_timer, s.per_try_token);
     // Retriable status codes.
-    if (s.retries_left > 0 && retry_on_has(s.retry, "retriable-status-codes") &&
-        std::find(s.retry.retriable_status_codes.begin(), s.retry.retriable_status_codes.end(),
-                  static_cast<uint32_t>(r.status)) != s.retry.retriable_status_codes.end()) {
+    if (s.retries_left > 0 && retry_on_has(*s.retry, "retriable-status-codes") &&
+        std::find(s.retry->retriable_status_codes.begin(), s.retry->retriable_status_codes.end(),
+                  static_cast<uint32_t>(r.status)) != s.retry->retriable_status_codes.end()) {
       schedule_retry(s);
       return;
     }
-    if (s.retries_left > 0 && r.status >= 500 && retry_on_has(s.retry, "5xx")) {
+    if (s.retries_left > 0 && r.status >= 500 && retry_on_has(*s.retry, "5xx")) {
       schedule_retry(s);
       return;
     }
     if (s.retries_left > 0 && (r.status == 502 || r.status == 503 || r.status == 504) &&
-        retry_on_has(s.retry, "gateway-error")) {
+        retry_on_has(*s.retry, "gateway-error")) {
       schedule_retry(s);
       return;
     }
@@ -1297,10 +1495,13 @@ class Sidecar::Impl {
     const HttpConnectionManager& hcm = *d.http->hcm;
     strip_hop_by_hop(r.headers);
     int64_t ms = (io_.now() - s.upstream_start).ns() / 1'000'000;
-    r.headers.set("x-envoy-upstream-service-time", std::to_string(ms));
+    char n[24];
+    auto [e, ec] = std::to_chars(n, n + sizeof n, ms);
+    (void)ec;
+    r.headers.set("x-envoy-upstream-service-time", std::string_view(n, static_cast<size_t>(e - n)));
     if (!hcm.server_name.empty()) r.headers.set("server", hcm.server_name);
-    if (!s.req.keep_alive()) r.headers.set("connection", "close");
-    send_response(s, std::move(r), "via_upstream");
+    if (!s.keep_alive) r.headers.set("connection", "close");
+    send_response(s, "via_upstream");
   }
 
   void schedule_retry(HttpStream& s) {
@@ -1326,20 +1527,25 @@ class Sidecar::Impl {
 
   void http_attempt_failed(HttpStream& s, bool connect_failure, const std::string& reason,
                            const std::string& transport) {
-    if (active_rq_[s.upstream_host] > 0) --active_rq_[s.upstream_host];
+    release_active_rq(s);
     if (s.per_try_timer) disarm(&s.per_try_timer, s.per_try_token);
     s.reset_reason = reason;
     s.failure_reason = transport;
+    // Envoy RetryStateImpl::wouldRetryFromReset: reset-before-request retries
+    // any reset that happened before the request went upstream (connection
+    // failures included); connect-failure covers connection failures and
+    // timeouts; reset and 5xx cover every reset.
+    bool before_request = !s.request_sent;
     bool retriable = s.retries_left > 0 &&
-                     ((connect_failure && retry_on_has(s.retry, "connect-failure")) ||
-                      retry_on_has(s.retry, "5xx") || retry_on_has(s.retry, "reset") ||
-                      (connect_failure && retry_on_has(s.retry, "gateway-error")));
+                     ((connect_failure && retry_on_has(*s.retry, "connect-failure")) ||
+                      (before_request && retry_on_has(*s.retry, "reset-before-request")) ||
+                      retry_on_has(*s.retry, "5xx") || retry_on_has(*s.retry, "reset") ||
+                      (connect_failure && retry_on_has(*s.retry, "gateway-error")));
     if (retriable) {
       schedule_retry(s);
       return;
     }
     if (connect_failure) s.flags |= kUpstreamConnectionFailure;
-    else if (reason == "remote reset") s.flags |= kUpstreamRemoteReset;
     else s.flags |= kUpstreamConnectionTermination;
     if (s.attempts > 1) s.flags |= kUpstreamRetryLimitExceeded;
     std::string body = "upstream connect error or disconnect/reset before headers. ";
@@ -1367,7 +1573,7 @@ class Sidecar::Impl {
       s.up = nullptr;
       u->http_owner = nullptr;
       close_upstream(*u, CloseType::kReset);
-      if (active_rq_[s.upstream_host] > 0) --active_rq_[s.upstream_host];
+      release_active_rq(s);
     }
     if (per_try && s.retries_left > 0) {
       schedule_retry(s);
@@ -1377,21 +1583,26 @@ class Sidecar::Impl {
     local_reply(s, 504, "upstream request timeout", "response_timeout");
   }
 
-  void local_reply(HttpStream& s, int status, std::string body, std::string details) {
-    http::Response r;
+  void local_reply(HttpStream& s, int status, std::string_view body, std::string_view details) {
+    http::Response& r = s.resp;
+    r.clear();
     r.status = status;
     r.version = s.req.version == 10 ? 10 : 11;
     if (!body.empty()) r.headers.set("content-type", "text/plain");
-    r.headers.set("content-length", std::to_string(body.size()));
+    char n[24];
+    auto [e, ec] = std::to_chars(n, n + sizeof n, body.size());
+    (void)ec;
+    r.headers.set("content-length", std::string_view(n, static_cast<size_t>(e - n)));
     r.headers.set("date", "Thu, 01 Jan 2026 00:00:00 GMT");
-    std::string server = s.down->http->hcm ? s.down->http->hcm->server_name : "envoy";
+    std::string_view server = s.down->http->hcm ? std::string_view(s.down->http->hcm->server_name) : "envoy";
     r.headers.set("server", server.empty() ? "envoy" : server);
-    r.body = std::move(body);
-    if (s.down->http->close_after || !s.req.keep_alive()) r.headers.set("connection", "close");
-    send_response(s, std::move(r), std::move(details));
+    r.body.assign(body);
+    if (s.down->http->close_after || !s.keep_alive) r.headers.set("connection", "close");
+    send_response(s, details);
   }
 
-  void send_response(HttpStream& s, http::Response r, std::string details) {
+  void send_response(HttpStream& s, std::string_view details) {
+    http::Response& r = s.resp;
     Downstream& d = *s.down;
     s.done = true;
     if (s.timeout_timer) disarm(&s.timeout_timer, s.timeout_token);
@@ -1403,13 +1614,15 @@ class Sidecar::Impl {
     else if (code < 500) ++stats_.downstream_rq_4xx;
     else ++stats_.downstream_rq_5xx;
     uint64_t body_bytes = r.body.size();
-    std::string wire;
-    wire.reserve(256 + r.body.size());
+    std::string& wire = wire_;
+    wire.clear();
     http::serialize(r, wire);
     send_downstream(d, wire);
     bool close = d.http->close_after || !r.keep_alive();
-    finish_stream_log(s, code, std::move(details), body_bytes);
-    d.http->active.reset();
+    finish_stream_log(s, code, details, body_bytes);
+    d.http->spare = std::move(d.http->active);  // recycled by the next request
+    d.http->idle_since = io_.now();
+    if (!d.http->idle_timer_armed) arm_downstream_idle(d, d.http->hcm->idle_timeout);
     if (close) {
       close_downstream(d, CloseType::kFin);
       return;
@@ -1421,30 +1634,44 @@ class Sidecar::Impl {
     http_process(d);
   }
 
-  void finish_stream_log(HttpStream& s, int code, std::string details, uint64_t body_sent = 0) {
+  void finish_stream_log(HttpStream& s, int code, std::string_view details, uint64_t body_sent = 0) {
     Downstream& d = *s.down;
-    AccessLogEntry e = base_entry(d);
+    if (!detailed_log()) {
+      // Nobody reads the details: only what the run's fingerprint digests.
+      AccessLogEntry& e = entry_;
+      e.listener.assign(d.listener ? std::string_view(d.listener->name) : std::string_view());
+      e.filter_chain.assign(d.chain ? std::string_view(d.chain->name) : std::string_view());
+      e.cluster.assign(s.cluster);
+      if (s.flags) e.response_flags = format_response_flags(s.flags);
+      else e.response_flags.assign("-");
+      e.response_code = code;
+      e.direction = d.listener ? d.listener->direction : TrafficDirection::kUnspecified;
+      e.http = true;
+      log(e);
+      return;
+    }
+    AccessLogEntry& e = base_entry(d);
     e.start_time = s.start;
     e.duration = io_.now() - s.start;
     e.http = true;
     e.protocol = s.req.version == 10 ? "HTTP/1.0" : "HTTP/1.1";
     e.method = s.req.method;
     e.path = s.req.target;
-    e.authority = std::string(s.req.host());
-    e.request_id = std::string(s.req.headers.get("x-request-id").value_or(""));
-    e.route_config = s.route_config;
-    e.virtual_host = s.vhost;
-    e.route = s.route_name;
-    e.cluster = s.cluster;
-    e.upstream_host = s.upstream_host;
+    e.authority.assign(s.req.host());
+    e.request_id.assign(s.req.headers.get("x-request-id").value_or(""));
+    e.route_config.assign(s.route_config);
+    e.virtual_host.assign(s.vhost);
+    e.route.assign(s.route_name);
+    e.cluster.assign(s.cluster);
+    if (s.has_upstream) format_addr(s.upstream_addr, e.upstream_host);
     e.response_code = code;
-    e.response_code_details = std::move(details);
-    e.response_flags = format_response_flags(s.flags);
+    e.response_code_details.assign(details);
+    if (s.flags) e.response_flags = format_response_flags(s.flags);
     e.upstream_transport_failure_reason = s.failure_reason;
     e.attempts = s.attempts;
     e.bytes_received = s.req.body.size();
     e.bytes_sent = body_sent;
-    e.upstream_tls = s.upstream_tls;
+    if (detailed_log()) e.upstream_tls = s.upstream_tls;
     log(e);
   }
 
@@ -1462,18 +1689,52 @@ class Sidecar::Impl {
   }
 
   // ---------------------------------------------------------------- logs --
-  AccessLogEntry base_entry(const Downstream& d) {
-    AccessLogEntry e;
+  // Whether the sink shows entries to anyone (else only the fields of the
+  // run fingerprint's digest matter, and the TLS facts are not copied).
+  bool detailed_log() const { return opt_.access_log && opt_.access_log->wants_details(); }
+
+  // The reusable entry, reset and filled with the connection's facts. Valid
+  // until the next base_entry() call (log() hands it to the sink at once).
+  AccessLogEntry& base_entry(const Downstream& d) {
+    AccessLogEntry& e = entry_;
     e.start_time = d.start;
     e.duration = io_.now() - d.start;
-    e.listener = d.listener ? d.listener->name : "";
     e.direction = d.listener ? d.listener->direction : TrafficDirection::kUnspecified;
-    e.filter_chain = d.chain ? d.chain->name : "";
+    e.listener.assign(d.listener ? std::string_view(d.listener->name) : std::string_view());
+    e.filter_chain.assign(d.chain ? std::string_view(d.chain->name) : std::string_view());
+    e.route_config.clear();
+    e.virtual_host.clear();
+    e.route.clear();
+    e.cluster.clear();
+    e.upstream_host.clear();
     e.downstream_remote = d.info.remote;
     e.downstream_local = d.info.original_destination;
-    e.response_flags = "-";
-    if (d.transport) e.downstream_tls = d.transport->security();
-    e.downstream_tls.sni = d.match.server_name;
+    e.response_flags.assign("-");
+    e.upstream_transport_failure_reason.clear();
+    e.connection_termination_details.clear();
+    e.http = false;
+    e.protocol.clear();
+    e.method.clear();
+    e.path.clear();
+    e.authority.clear();
+    e.request_id.clear();
+    e.response_code = 0;
+    e.response_code_details.clear();
+    e.attempts = 0;
+    e.bytes_received = e.bytes_sent = 0;
+    clear_security(e.downstream_tls);
+    clear_security(e.upstream_tls);
+    if (detailed_log()) {
+      if (d.transport) e.downstream_tls = d.transport->security();
+      e.downstream_tls.sni = d.match.server_name;
+    }
+    e.transport_protocol.assign(!d.inspecting ? std::string_view(d.match.transport_protocol) : std::string_view());
+    if (d.chain) {
+      if (d.chain->tls) e.tls_termination.assign(d.chain->tls->require_client_certificate ? "mtls" : "tls");
+      else e.tls_termination.assign(d.match.transport_protocol == "tls" ? "passthrough" : "none");
+    } else {
+      e.tls_termination.clear();
+    }
     return e;
   }
 
@@ -1487,9 +1748,16 @@ class Sidecar::Impl {
   std::unordered_map<ConnId, std::unique_ptr<Conn>> conns_;
   std::unordered_map<TimerToken, std::function<void()>> timers_;
   TimerToken next_token_ = 0;
-  std::multimap<std::string, ConnId> idle_;  // pool key → idle upstream connection
+  // pool key → idle upstream connections (most recently idle last)
+  std::unordered_map<PoolKey, std::vector<ConnId>, PoolKeyHash> idle_;
   std::unordered_map<std::string, uint64_t> rr_;
-  std::unordered_map<std::string, uint32_t> active_rq_;
+  std::unordered_map<uint64_t, uint32_t> active_rq_;  // addr_bits(host) → requests in flight
+  AccessLogEntry entry_;
+  std::string wire_;     // scratch: serialized HTTP messages
+  std::string scratch_;  // scratch: pool keys, XFCC
+  std::string plain_up_;  // scratch: plaintext from an upstream transport
+  LbEndpoint original_dst_endpoint_;
+  std::vector<const LbEndpoint*> lb_scratch_, lb_fresh_;
   SidecarStats stats_;
   std::string out_;    // scratch: bytes to the network
   std::string plain_;  // scratch: bytes from a transport

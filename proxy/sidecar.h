@@ -59,6 +59,7 @@ struct SidecarStats {
   uint64_t downstream_rq_total = 0;
   uint64_t downstream_rq_2xx = 0, downstream_rq_3xx = 0, downstream_rq_4xx = 0, downstream_rq_5xx = 0;
   uint64_t http_codec_errors = 0;
+  uint64_t downstream_cx_idle_timeout = 0;
 };
 
 class Sidecar {

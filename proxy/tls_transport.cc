@@ -210,6 +210,19 @@ const std::vector<tls::Certificate>* SecretStore::trusted(const std::string& nam
 }
 
 TlsTransportFactory::TlsTransportFactory(const SecretStore& secrets) : secrets_(secrets) {}
+
+const std::string& TlsTransportFactory::local_uri_of(const tls::CertifiedKey* k) {
+  static const std::string kNone;
+  if (!k) return kNone;
+  // Decoded once per certificate: the cached handle keeps the certificate
+  // alive, so its identity cannot be reused by another one.
+  if (uri_cert_.empty() || uri_cert_.rep() != k->certificate.rep()) {
+    auto info = k->certificate.info();
+    uri_cert_ = k->certificate;
+    uri_ = info.uri_sans.empty() ? "" : info.uri_sans.front();
+  }
+  return uri_;
+}
 TlsTransportFactory::~TlsTransportFactory() = default;
 
 std::shared_ptr<tls::TlsContext> TlsTransportFactory::context_for(const std::string& key, tls::TlsContextConfig config) {
@@ -238,12 +251,6 @@ std::vector<tls::Certificate> lookup_roots(const SecretStore& s, const std::stri
   if (name == kSdsRootCa) return s.roots();
   const auto* t = s.trusted(name);
   return t ? *t : std::vector<tls::Certificate>{};
-}
-
-std::string local_uri(const tls::CertifiedKey* k) {
-  if (!k) return "";
-  auto info = k->certificate.info();
-  return info.uri_sans.empty() ? "" : info.uri_sans.front();
 }
 
 // A socket that can never complete: the secret it needs is missing (Envoy
@@ -281,7 +288,7 @@ std::unique_ptr<TransportSocket> TlsTransportFactory::make_server(const Downstre
   cfg.max_version = to_tls(ctx.max_version);
   auto c = context_for(key, std::move(cfg));
   if (!c) return std::make_unique<MissingSecretSocket>("cannot build TLS context " + key);
-  return std::make_unique<TlsTransportSocket>(std::move(c), tls::SessionOptions{}, false, local_uri(id));
+  return std::make_unique<TlsTransportSocket>(std::move(c), tls::SessionOptions{}, false, local_uri_of(id));
 }
 
 std::unique_ptr<TransportSocket> TlsTransportFactory::make_client(const UpstreamTlsContext& ctx,
@@ -308,7 +315,7 @@ std::unique_ptr<TransportSocket> TlsTransportFactory::make_client(const Upstream
   if (!c) return std::make_unique<MissingSecretSocket>("cannot build TLS context " + key);
   tls::SessionOptions opts;
   opts.alpn = alpn_override;
-  return std::make_unique<TlsTransportSocket>(std::move(c), std::move(opts), true, local_uri(id));
+  return std::make_unique<TlsTransportSocket>(std::move(c), std::move(opts), true, local_uri_of(id));
 }
 
 ClientHelloInfo TlsTransportFactory::inspect_client_hello(std::string_view first_bytes) {

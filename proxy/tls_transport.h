@@ -42,6 +42,9 @@ class SecretStore {
   const std::vector<tls::Certificate>& roots() const { return roots_; }
   const tls::CertifiedKey* certified_key(const std::string& name) const;
   const std::vector<tls::Certificate>* trusted(const std::string& name) const;
+  // Every named secret, by name (for `proxy-config secret`).
+  const std::map<std::string, tls::CertifiedKey>& certified_keys() const { return keys_; }
+  const std::map<std::string, std::vector<tls::Certificate>>& trusted_sets() const { return trusted_; }
   // Bumped by every change; TLS contexts built from older versions are replaced.
   uint64_t version() const { return version_; }
 
@@ -67,12 +70,16 @@ class TlsTransportFactory final : public TransportFactory {
   size_t contexts_created() const { return contexts_created_; }
 
  private:
+  // The first URI SAN of `k`'s certificate ("" when none), cached.
+  const std::string& local_uri_of(const tls::CertifiedKey* k);
   // The cached context for `key`, built from `config` on first use.
   std::shared_ptr<tls::TlsContext> context_for(const std::string& key, tls::TlsContextConfig config);
   const SecretStore& secrets_;
   uint64_t built_for_version_ = 0;
   std::map<std::string, std::shared_ptr<tls::TlsContext>> contexts_;
   size_t contexts_created_ = 0;
+  tls::Certificate uri_cert_;
+  std::string uri_;
 };
 
 // Envoy's text for a TLS failure as it appears in "transport failure reason"

@@ -1,11 +1,18 @@
 #include "proxy/http/message.h"
 
 #include <algorithm>
+#include <array>
+#include <charconv>
+#include <cstring>
 
 namespace meshsim::proxy::http {
 namespace {
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+constexpr auto kLower = [] {
+  std::array<unsigned char, 256> t{};
+  for (int i = 0; i < 256; ++i) t[static_cast<size_t>(i)] = static_cast<unsigned char>(i >= 'A' && i <= 'Z' ? i - 'A' + 'a' : i);
+  return t;
+}();
 
 bool connection_has(const Headers& h, std::string_view token) {
   auto v = h.get("connection");
@@ -25,13 +32,29 @@ bool connection_has(const Headers& h, std::string_view token) {
 
 void write_headers(const Headers& h, bool has_body_framing_needed, size_t body_size, std::string& out) {
   bool has_length = false;
-  for (const auto& f : h.fields()) {
-    if (iequals(f.name, "transfer-encoding")) continue;  // bodies are buffered: re-framed below
-    if (iequals(f.name, "content-length")) has_length = true;
-    out.append(f.name).append(": ").append(f.value).append("\r\n");
+  size_t total = 2;
+  for (Headers::Field f : h) total += f.name.size() + f.value.size() + 4;
+  size_t pos = out.size();
+  out.resize(pos + total);
+  char* p = out.data() + pos;
+  for (Headers::Field f : h) {
+    if (f.name.size() == 17 && iequals(f.name, "transfer-encoding")) continue;  // bodies are buffered: re-framed below
+    if (f.name.size() == 14 && iequals(f.name, "content-length")) has_length = true;
+    std::memcpy(p, f.name.data(), f.name.size());
+    p += f.name.size();
+    *p++ = ':';
+    *p++ = ' ';
+    std::memcpy(p, f.value.data(), f.value.size());
+    p += f.value.size();
+    *p++ = '\r';
+    *p++ = '\n';
   }
+  out.resize(static_cast<size_t>(p - out.data()));
   if (!has_length && has_body_framing_needed) {
-    out.append("content-length: ").append(std::to_string(body_size)).append("\r\n");
+    char buf[24];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, body_size);
+    (void)ec;
+    out.append("content-length: ").append(buf, static_cast<size_t>(end - buf)).append("\r\n");
   }
   out.append("\r\n");
 }
@@ -40,39 +63,89 @@ void write_headers(const Headers& h, bool has_body_framing_needed, size_t body_s
 
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
+  const auto* x = reinterpret_cast<const unsigned char*>(a.data());
+  const auto* y = reinterpret_cast<const unsigned char*>(b.data());
   for (size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
+    if (x[i] != y[i] && kLower[x[i]] != kLower[y[i]]) return false;
   }
   return true;
 }
 
-std::optional<std::string_view> Headers::get(std::string_view name) const {
-  for (const auto& f : fields_) {
-    if (iequals(f.name, name)) return std::string_view(f.value);
+bool Headers::name_is(const Slot& s, std::string_view name) const {
+  return s.name_len == name.size() && iequals(std::string_view(arena_.data() + s.name_off, s.name_len), name);
+}
+
+size_t Headers::find(std::string_view name, size_t from) const {
+  for (size_t i = from; i < slots_.size(); ++i) {
+    if (name_is(slots_[i], name)) return i;
   }
-  return std::nullopt;
+  return kNone;
+}
+
+uint32_t Headers::append(std::string_view bytes) {
+  uint32_t off = static_cast<uint32_t>(arena_.size());
+  arena_.append(bytes);
+  return off;
+}
+
+std::optional<std::string_view> Headers::get(std::string_view name) const {
+  size_t i = find(name);
+  if (i == kNone) return std::nullopt;
+  return (*this)[i].value;
 }
 
 void Headers::set(std::string_view name, std::string_view value) {
-  auto it = std::find_if(fields_.begin(), fields_.end(), [&](const Field& f) { return iequals(f.name, name); });
-  if (it == fields_.end()) {
-    fields_.push_back({std::string(name), std::string(value)});
+  size_t i = find(name);
+  if (i == kNone) {
+    add(name, value);
     return;
   }
-  it->value.assign(value);
-  fields_.erase(std::remove_if(it + 1, fields_.end(), [&](const Field& f) { return iequals(f.name, name); }),
-                fields_.end());
+  Slot& s = slots_[i];
+  if (value.size() <= s.value_len) {
+    // Overwrite in place (the arena keeps the unused tail).
+    if (!value.empty()) std::memmove(arena_.data() + s.value_off, value.data(), value.size());
+    s.value_len = static_cast<uint32_t>(value.size());
+  } else {
+    s.value_off = append(value);
+    s.value_len = static_cast<uint32_t>(value.size());
+  }
+  size_t out = i + 1;
+  for (size_t j = i + 1; j < slots_.size(); ++j) {
+    if (!name_is(slots_[j], name)) slots_[out++] = slots_[j];
+  }
+  slots_.resize(out);
 }
 
 void Headers::add(std::string_view name, std::string_view value) {
-  fields_.push_back({std::string(name), std::string(value)});
+  Slot s;
+  s.name_off = append(name);
+  s.name_len = static_cast<uint32_t>(name.size());
+  s.value_off = append(value);
+  s.value_len = static_cast<uint32_t>(value.size());
+  slots_.push_back(s);
+}
+
+void Headers::add_block(std::string_view block, const Field* fields, size_t n) {
+  uint32_t base = append(block);
+  const char* b = block.data();
+  for (size_t i = 0; i < n; ++i) {
+    Slot s;
+    s.name_off = base + static_cast<uint32_t>(fields[i].name.data() - b);
+    s.name_len = static_cast<uint32_t>(fields[i].name.size());
+    s.value_off = base + static_cast<uint32_t>(fields[i].value.data() - b);
+    s.value_len = static_cast<uint32_t>(fields[i].value.size());
+    slots_.push_back(s);
+  }
 }
 
 size_t Headers::remove(std::string_view name) {
-  size_t before = fields_.size();
-  fields_.erase(std::remove_if(fields_.begin(), fields_.end(), [&](const Field& f) { return iequals(f.name, name); }),
-                fields_.end());
-  return before - fields_.size();
+  size_t out = 0;
+  for (size_t j = 0; j < slots_.size(); ++j) {
+    if (!name_is(slots_[j], name)) slots_[out++] = slots_[j];
+  }
+  size_t removed = slots_.size() - out;
+  slots_.resize(out);
+  return removed;
 }
 
 std::string_view Request::host() const { return headers.get("host").value_or(std::string_view()); }
@@ -85,6 +158,22 @@ std::string_view Request::path() const {
 bool Request::keep_alive() const {
   if (version >= 11) return !connection_has(headers, "close");
   return connection_has(headers, "keep-alive");
+}
+
+void Request::clear() {
+  method.assign("GET");
+  target.assign("/");
+  version = 11;
+  headers.clear();
+  body.clear();
+}
+
+void Response::clear() {
+  status = 200;
+  reason.clear();
+  version = 11;
+  headers.clear();
+  body.clear();
 }
 
 bool Response::keep_alive() const {
@@ -129,6 +218,7 @@ std::string_view reason_phrase(int status) {
 }
 
 void serialize(const Request& r, std::string& out) {
+  out.reserve(out.size() + r.method.size() + r.target.size() + 64 + r.headers.size() * 32 + r.body.size());
   out.append(r.method).append(" ").append(r.target).append(r.version >= 11 ? " HTTP/1.1\r\n" : " HTTP/1.0\r\n");
   bool needs_length = !r.body.empty() || r.method == "POST" || r.method == "PUT" || r.method == "PATCH";
   write_headers(r.headers, needs_length, r.body.size(), out);
@@ -136,7 +226,11 @@ void serialize(const Request& r, std::string& out) {
 }
 
 void serialize(const Response& r, std::string& out) {
-  out.append(r.version >= 11 ? "HTTP/1.1 " : "HTTP/1.0 ").append(std::to_string(r.status)).append(" ");
+  out.reserve(out.size() + 64 + r.headers.size() * 32 + r.body.size());
+  char code[16];
+  auto [end, ec] = std::to_chars(code, code + sizeof code, r.status);
+  (void)ec;
+  out.append(r.version >= 11 ? "HTTP/1.1 " : "HTTP/1.0 ").append(code, static_cast<size_t>(end - code)).append(" ");
   out.append(r.reason.empty() ? reason_phrase(r.status) : std::string_view(r.reason)).append("\r\n");
   bool bodiless = r.status < 200 || r.status == 204 || r.status == 304;
   write_headers(r.headers, !bodiless, r.body.size(), out);

@@ -2,7 +2,9 @@
 
 #include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
+#include <algorithm>
 #include <optional>
+#include <vector>
 
 namespace meshsim::proxy::http {
 namespace {
@@ -16,7 +18,8 @@ constexpr std::uint64_t kBodyLimit = 64ull * 1024 * 1024;
 template <bool IsRequest, typename Message>
 class BeastParser final : public beast_http::basic_parser<IsRequest> {
  public:
-  explicit BeastParser(Message& m) : m_(m) {
+  BeastParser(Message& m, std::vector<Headers::Field>& fields) : m_(m), fields_(fields) {
+    fields_.clear();
     this->header_limit(kHeaderLimit);
     this->body_limit(kBodyLimit);
     this->eager(true);
@@ -38,11 +41,24 @@ class BeastParser final : public beast_http::basic_parser<IsRequest> {
       m_.version = version;
     }
   }
+  // Beast parses a header block only once it is complete in one buffer, so
+  // the fields' views all point into it: collect them, then copy the block
+  // into the message's arena once (instead of every name and value apart).
   void on_field_impl(beast_http::field, boost::beast::string_view name, boost::beast::string_view value,
                      error_code&) override {
-    m_.headers.add(std::string_view(name.data(), name.size()), std::string_view(value.data(), value.size()));
+    fields_.push_back({std::string_view(name.data(), name.size()), std::string_view(value.data(), value.size())});
   }
-  void on_header_impl(error_code&) override {}
+  void on_header_impl(error_code&) override {
+    if (fields_.empty()) return;
+    const char* lo = fields_.front().name.data();
+    const char* hi = lo;
+    for (const Headers::Field& f : fields_) {
+      lo = std::min({lo, f.name.data(), f.value.data()});
+      hi = std::max({hi, f.name.data() + f.name.size(), f.value.data() + f.value.size()});
+    }
+    m_.headers.add_block(std::string_view(lo, static_cast<size_t>(hi - lo)), fields_.data(), fields_.size());
+    fields_.clear();
+  }
   void on_body_init_impl(const boost::optional<std::uint64_t>& length, error_code&) override {
     if (length) m_.body.reserve(static_cast<size_t>(*length));
   }
@@ -58,30 +74,35 @@ class BeastParser final : public beast_http::basic_parser<IsRequest> {
   void on_finish_impl(error_code&) override {}
 
   Message& m_;
+  std::vector<Headers::Field>& fields_;  // owned by the ParserCore (capacity reused)
 };
 
 // Shared machinery of both parsers: a byte buffer with a consumed prefix, a
-// fresh Beast parser per message, and the message being built.
+// fresh Beast parser per message, and the message being built. Bytes handed
+// to feed_next() are parsed where they are when nothing is buffered (the
+// common case: one whole message per read); only an unparsed remainder is
+// copied into the buffer.
 template <bool IsRequest, typename Message>
 struct ParserCore {
   std::string buf;
   size_t pos = 0;  // bytes of buf already consumed
   Message msg;
   std::optional<BeastParser<IsRequest, Message>> p;
+  std::vector<Headers::Field> fields;
   bool started = false;
   bool failed = false;
   bool head = false;
   std::string err;
 
   void fresh() {
-    msg = Message{};
+    msg.clear();
     p.reset();
-    p.emplace(msg);
+    p.emplace(msg, fields);
     if constexpr (!IsRequest) p->skip(head);
     started = false;
   }
 
-  void feed(std::string_view bytes) {
+  void compact() {
     if (pos > 0 && pos == buf.size()) {
       buf.clear();
       pos = 0;
@@ -89,16 +110,20 @@ struct ParserCore {
       buf.erase(0, pos);
       pos = 0;
     }
+  }
+
+  void feed(std::string_view bytes) {
+    compact();
     buf.append(bytes);
   }
 
-  ParseStatus next() {
-    if (failed) return ParseStatus::kError;
-    if (!p) fresh();
-    while (pos < buf.size()) {
+  // Runs the Beast parser over `in`; returns bytes consumed and the status.
+  ParseStatus run(std::string_view in, size_t& consumed) {
+    consumed = 0;
+    while (consumed < in.size()) {
       error_code ec;
-      std::size_t n = p->put(boost::asio::const_buffer(buf.data() + pos, buf.size() - pos), ec);
-      pos += n;
+      std::size_t n = p->put(boost::asio::const_buffer(in.data() + consumed, in.size() - consumed), ec);
+      consumed += n;
       if (n > 0) started = true;
       if (ec == beast_http::error::need_more) {
         if (n == 0) return ParseStatus::kNeedMore;
@@ -109,6 +134,29 @@ struct ParserCore {
     }
     if (p->is_done()) return ParseStatus::kComplete;
     return ParseStatus::kNeedMore;
+  }
+
+  ParseStatus next() {
+    if (failed) return ParseStatus::kError;
+    if (!p) fresh();
+    size_t n = 0;
+    ParseStatus st = run(std::string_view(buf).substr(pos), n);
+    pos += n;
+    return st;
+  }
+
+  ParseStatus feed_next(std::string_view in) {
+    compact();
+    if (failed) return ParseStatus::kError;
+    if (pos < buf.size()) {  // a partial message is buffered: keep the bytes contiguous
+      buf.append(in);
+      return next();
+    }
+    if (!p) fresh();
+    size_t n = 0;
+    ParseStatus st = run(in, n);
+    if (n < in.size()) buf.append(in.substr(n));
+    return st;
   }
 
   ParseStatus eof() {
@@ -131,9 +179,16 @@ struct ParserCore {
 
   Message take() {
     Message out = std::move(msg);
+    msg = Message{};
     p.reset();  // next() starts a fresh message
     started = false;
     return out;
+  }
+
+  void take_into(Message& out) {
+    std::swap(out, msg);  // the parser reuses out's buffers for the next message
+    p.reset();
+    started = false;
   }
 
   bool mid_message() const { return started && !(p && p->is_done()); }
@@ -150,7 +205,9 @@ RequestParser::RequestParser(RequestParser&&) noexcept = default;
 RequestParser& RequestParser::operator=(RequestParser&&) noexcept = default;
 void RequestParser::feed(std::string_view bytes) { impl_->feed(bytes); }
 ParseStatus RequestParser::next() { return impl_->next(); }
+ParseStatus RequestParser::feed_next(std::string_view bytes) { return impl_->feed_next(bytes); }
 Request RequestParser::take() { return impl_->take(); }
+void RequestParser::take_into(Request& out) { impl_->take_into(out); }
 bool RequestParser::mid_message() const { return impl_->mid_message() || impl_->pos < impl_->buf.size(); }
 size_t RequestParser::buffered() const { return impl_->buf.size() - impl_->pos; }
 const std::string& RequestParser::error() const { return impl_->err; }
@@ -165,8 +222,10 @@ void ResponseParser::expect_head_response(bool head) {
 }
 void ResponseParser::feed(std::string_view bytes) { impl_->feed(bytes); }
 ParseStatus ResponseParser::next() { return impl_->next(); }
+ParseStatus ResponseParser::feed_next(std::string_view bytes) { return impl_->feed_next(bytes); }
 ParseStatus ResponseParser::finish_eof() { return impl_->eof(); }
 Response ResponseParser::take() { return impl_->take(); }
+void ResponseParser::take_into(Response& out) { impl_->take_into(out); }
 bool ResponseParser::mid_message() const { return impl_->mid_message() || impl_->pos < impl_->buf.size(); }
 size_t ResponseParser::buffered() const { return impl_->buf.size() - impl_->pos; }
 const std::string& ResponseParser::error() const { return impl_->err; }

@@ -32,8 +32,14 @@ class RequestParser {
   void feed(std::string_view bytes);
   // Tries to complete the next message from buffered bytes.
   ParseStatus next();
+  // feed() + next() without copying `bytes` when nothing is buffered (only
+  // an unparsed remainder is kept). `bytes` need not outlive the call.
+  ParseStatus feed_next(std::string_view bytes);
   // The completed message (valid after next() returned kComplete).
   Request take();
+  // Swaps the completed message into `out`; the parser keeps `out`'s old
+  // buffers for the next message (no allocation once warmed up).
+  void take_into(Request& out);
   // Whether a message has started but is not complete (for "reset before
   // complete request" decisions).
   bool mid_message() const;
@@ -56,10 +62,12 @@ class ResponseParser {
   void expect_head_response(bool head);
   void feed(std::string_view bytes);
   ParseStatus next();
+  ParseStatus feed_next(std::string_view bytes);
   // The peer closed: completes a close-delimited body, or reports an error if
   // the response was cut short.
   ParseStatus finish_eof();
   Response take();
+  void take_into(Response& out);
   bool mid_message() const;
   size_t buffered() const;
   const std::string& error() const;

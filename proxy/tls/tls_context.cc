@@ -134,6 +134,10 @@ Result<std::shared_ptr<TlsContext>> TlsContext::create(TlsContextConfig config) 
             SSL_CTX_set1_groups_list(ctx, kGroups) == 1;
   if (!ok) return Error{"TLS parameter setup failed: " + ossl::drain_errors()};
   SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | (server ? SSL_OP_CIPHER_SERVER_PREFERENCE : 0));
+  // Read whole records (and whatever follows) from the session's memory BIO
+  // in one call instead of header then body: fewer BIO round trips per
+  // record, same bytes and behaviour.
+  SSL_CTX_set_read_ahead(ctx, 1);
 
   if (config.identity) {
     const CertifiedKey& id = *config.identity;

@@ -1,5 +1,7 @@
 #include "sim/apps/http_session.h"
 
+#include <charconv>
+
 #include "proxy/http_inspector.h"
 
 namespace meshsim::sim::apps {
@@ -8,18 +10,27 @@ using proxy::http::ParseStatus;
 using proxy::http::Request;
 using proxy::http::Response;
 
+void append_echo_body(const EchoIdentity& id, std::string_view peer_ip, const Request& req, std::string& b) {
+  char port[8];
+  auto [end, ec] = std::to_chars(port, port + sizeof port, id.port);
+  (void)ec;
+  b.append("ServiceVersion=").append(id.version).append("\n");
+  b.append("ServicePort=").append(port, static_cast<size_t>(end - port)).append("\n");
+  b.append("Host=").append(req.host()).append("\n");
+  b.append("URL=").append(req.target).append("\n");
+  b.append("Method=").append(req.method).append("\n");
+  b.append("Proto=").append(req.version == 10 ? "HTTP/1.0" : "HTTP/1.1").append("\n");
+  b.append("IP=").append(peer_ip).append("\n");
+  b.append("Namespace=").append(id.namespace_).append("\n");
+  for (proxy::http::Headers::Field f : req.headers) {
+    b.append("RequestHeader=").append(f.name).append(":").append(f.value).append("\n");
+  }
+  b.append("Hostname=").append(id.pod).append("\n");
+}
+
 std::string echo_body(const EchoIdentity& id, const std::string& peer_ip, const Request& req) {
   std::string b;
-  b += "ServiceVersion=" + id.version + "\n";
-  b += "ServicePort=" + std::to_string(id.port) + "\n";
-  b += "Host=" + std::string(req.host()) + "\n";
-  b += "URL=" + req.target + "\n";
-  b += "Method=" + req.method + "\n";
-  b += std::string("Proto=") + (req.version == 10 ? "HTTP/1.0" : "HTTP/1.1") + "\n";
-  b += "IP=" + peer_ip + "\n";
-  b += "Namespace=" + id.namespace_ + "\n";
-  for (const auto& f : req.headers.fields()) b += "RequestHeader=" + f.name + ":" + f.value + "\n";
-  b += "Hostname=" + id.pod + "\n";
+  append_echo_body(id, peer_ip, req, b);
   return b;
 }
 
@@ -40,9 +51,8 @@ bool EchoServerSession::on_data(std::string_view in, std::string& out) {
       return true;
     }
   }
-  parser_.feed(in);
-  for (;;) {
-    ParseStatus st = parser_.next();
+  ParseStatus st = parser_.feed_next(in);
+  for (;; st = parser_.next()) {
     if (st == ParseStatus::kNeedMore) return true;
     if (st == ParseStatus::kError) {
       Response r;
@@ -53,20 +63,23 @@ bool EchoServerSession::on_data(std::string_view in, std::string& out) {
       proxy::http::serialize(r, out);
       return false;
     }
-    Request req = parser_.take();
+    parser_.take_into(req_);
+    const Request& req = req_;
     ++requests_;
-    Response r;
+    Response& r = resp_;
+    r.clear();
     r.version = req.version;
     r.headers.set("content-type", "text/plain");
     bool handled = handler_ && handler_(handler_ctx_, req, r);
     if (!handled) {
       r.status = 200;
-      r.body = echo_body(id_, peer_ip_, req);
+      append_echo_body(id_, peer_ip_, req, r.body);
     }
-    if (!req.keep_alive()) r.headers.set("connection", "close");
+    bool keep = req.keep_alive();
+    if (!keep) r.headers.set("connection", "close");
     else if (req.version == 10) r.headers.set("connection", "keep-alive");
     proxy::http::serialize(r, out);
-    if (!req.keep_alive()) return false;
+    if (!keep) return false;
   }
 }
 
@@ -78,20 +91,22 @@ void HttpClientSession::send(const Request& req, std::string& out) {
   parser_.expect_head_response(req.method == "HEAD");
   waiting_ = true;
   bytes_received_ = 0;
-  outcome_ = HttpOutcome{};
+  outcome_.status = 0;
+  outcome_.curl_exit = 0;
+  outcome_.curl_error.clear();
+  outcome_.response.clear();
 }
 
 bool HttpClientSession::on_data(std::string_view in) {
   if (!waiting_) return false;
   bytes_received_ += in.size();
-  parser_.feed(in);
-  ParseStatus st = parser_.next();
+  ParseStatus st = parser_.feed_next(in);
   if (st == ParseStatus::kNeedMore) return false;
   if (st == ParseStatus::kError) {
     fail(1, "curl: (1) Received HTTP/0.9 when not allowed");
     return true;
   }
-  outcome_.response = parser_.take();
+  parser_.take_into(outcome_.response);
   outcome_.status = outcome_.response.status;
   waiting_ = false;
   return true;

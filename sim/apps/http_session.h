@@ -47,6 +47,8 @@ class EchoServerSession {
   EchoIdentity id_;
   std::string peer_ip_;
   proxy::http::RequestParser parser_;
+  proxy::http::Request req_;    // reused per request (buffers kept)
+  proxy::http::Response resp_;
   bool raw_mode_ = false;  // the first bytes were not HTTP: echo bytes back
   uint64_t requests_ = 0;
   Handler handler_ = nullptr;
@@ -55,6 +57,8 @@ class EchoServerSession {
 
 // The body Istio's echo app would return for `req`.
 std::string echo_body(const EchoIdentity& id, const std::string& peer_ip, const proxy::http::Request& req);
+void append_echo_body(const EchoIdentity& id, std::string_view peer_ip, const proxy::http::Request& req,
+                      std::string& out);
 
 // One request's result as a client application sees it.
 struct HttpOutcome {
@@ -70,6 +74,11 @@ class HttpClientSession {
   explicit HttpClientSession(std::string host_for_errors, uint16_t port_for_errors);
   // Serialises `req` into `out` (after the connection is up) and waits.
   void send(const proxy::http::Request& req, std::string& out);
+  // Names another host/port in error texts (a session reused for a new connection).
+  void retarget(std::string_view host_for_errors, uint16_t port_for_errors) {
+    if (host_ != host_for_errors) host_.assign(host_for_errors);
+    port_ = port_for_errors;
+  }
   // Response bytes in. Returns true when the awaited response completed.
   bool on_data(std::string_view in);
   // The connection failed or ended before a response: errno as the kernel says.

@@ -103,6 +103,7 @@ struct ServerApp::Conn {
   std::unique_ptr<tls::TlsSession> tls;
   Duration next_send;  // responses leave in order, each after its latency
   bool closing = false;
+  std::string plain, out;  // reused per read
 };
 
 ServerApp::ServerApp(Simulator& sim, Network& net, AppPodInfo pod, uint16_t port, ServerAppOptions options)
@@ -177,33 +178,41 @@ TcpCallbacks ServerApp::accept(TcpSocket s, const ConnectionInfo& info) {
   uint64_t id = s.id;
   conns_[id] = std::move(c);
 
-  auto send_out = [this, id](const std::string& plain, bool close_after) {
+  // Sends `plain` (through the app's TLS if it has one), in order after any
+  // response still waiting for its latency; closes afterwards if asked.
+  auto send_out = [this, id](std::string_view plain, bool close_after) {
     auto it = conns_.find(id);
     if (it == conns_.end()) return;
     Conn& cn = *it->second;
-    std::string wire;
+    std::string_view wire = plain;
+    std::string tls_out;
     if (cn.tls) {
       if (!plain.empty()) cn.tls->write({reinterpret_cast<const uint8_t*>(plain.data()), plain.size()});
       if (close_after) cn.tls->close();
       auto p = cn.tls->pending_output();
-      wire.assign(reinterpret_cast<const char*>(p.data()), p.size());
+      tls_out.assign(reinterpret_cast<const char*>(p.data()), p.size());
       cn.tls->consume_output(p.size());
-    } else {
-      wire = plain;
+      wire = tls_out;
     }
     Duration at = std::max(sim_.now(), cn.next_send);
     cn.next_send = at;
-    auto deliver = [this, id, wire, close_after] {
+    if (at == sim_.now()) {
+      if (!wire.empty()) net_.send(TcpSocket{id}, {reinterpret_cast<const uint8_t*>(wire.data()), wire.size()});
+      if (close_after) {
+        net_.close(TcpSocket{id});
+        conns_.erase(it);
+      }
+      return;
+    }
+    sim_.schedule_at(at, actor_, k_, [this, id, bytes = std::string(wire), close_after] {
       auto it2 = conns_.find(id);
       if (it2 == conns_.end()) return;
-      if (!wire.empty()) net_.send(TcpSocket{id}, {reinterpret_cast<const uint8_t*>(wire.data()), wire.size()});
+      if (!bytes.empty()) net_.send(TcpSocket{id}, {reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
       if (close_after) {
         net_.close(TcpSocket{id});
         conns_.erase(it2);
       }
-    };
-    if (at == sim_.now()) deliver();
-    else sim_.schedule_at(at, actor_, k_, deliver);
+    });
   };
 
   if (cp->mysql && !cp->tls) {
@@ -217,7 +226,7 @@ TcpCallbacks ServerApp::accept(TcpSocket s, const ConnectionInfo& info) {
     auto it = conns_.find(id);
     if (it == conns_.end()) return;
     Conn& cn = *it->second;
-    std::string plain;
+    std::string_view plain;
     if (cn.tls) {
       bool was = cn.tls->established();
       cn.tls->feed(bytes);
@@ -236,16 +245,19 @@ TcpCallbacks ServerApp::accept(TcpSocket s, const ConnectionInfo& info) {
         send_out(g, false);
       }
       uint8_t buf[16384];
+      cn.plain.clear();
       for (;;) {
         tls::IoResult r = cn.tls->read({buf, sizeof buf});
-        if (r.bytes > 0) plain.append(reinterpret_cast<const char*>(buf), r.bytes);
+        if (r.bytes > 0) cn.plain.append(reinterpret_cast<const char*>(buf), r.bytes);
         if (r.status != tls::IoStatus::kOk || r.bytes == 0) break;
       }
-      if (plain.empty()) return;
+      if (cn.plain.empty()) return;
+      plain = cn.plain;
     } else {
-      plain.assign(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+      plain = std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size());
     }
-    std::string out;
+    std::string& out = cn.out;
+    out.clear();
     bool keep = true;
     if (cn.mysql) {
       keep = cn.mysql->on_data(plain, out);
@@ -298,8 +310,10 @@ struct ClientApp::Worker {
   uint64_t connection = 0;
   std::string host_for_errors;
   uint16_t port = 0;
-  uint64_t generation = 0;  // bumps per attempt; a stale timeout is ignored
-  uint64_t conn_gen = 0;    // bumps per connection; callbacks of an old socket are ignored
+  uint64_t generation = 0;       // bumps per attempt; stale attempt timeouts are ignored
+  uint64_t conn_generation = 0;  // bumps per connection; callbacks of older sockets are ignored
+  proxy::http::Request req;      // reused request message and output buffer
+  std::string out;
 };
 
 ClientApp::ClientApp(Simulator& sim, Network& net, AppPodInfo pod, std::string name, ClientRequestSpec spec,
@@ -389,15 +403,21 @@ void ClientApp::launch(int wi) {
   w.busy = true;
   w.started = sim_.now();
   uint64_t gen = ++w.generation;
+  // A keep-alive HTTP connection that is still up carries the next request
+  // without a new name lookup (curl reuses the connection for the same host).
+  bool reuse = w.socket && w.connected && spec_.protocol == "http";
   SocketAddress addr;
-  std::string err_host;
-  if (!resolve(&addr, &w.host_for_errors, &err_host)) {
-    std::string e = spec_.protocol == "mysql" ? "ERROR 2005 (HY000): Unknown MySQL server host '" + err_host + "' (-2)"
-                                              : "curl: (6) Could not resolve host: " + err_host;
-    finish(w, AppOutcomeObservation::Outcome::kRefused, 0, e);
-    return;
+  if (!reuse) {
+    std::string err_host;
+    if (!resolve(&addr, &w.host_for_errors, &err_host)) {
+      std::string e = spec_.protocol == "mysql" ? "ERROR 2005 (HY000): Unknown MySQL server host '" + err_host + "' (-2)"
+                                                : "curl: (6) Could not resolve host: " + err_host;
+      finish(w, AppOutcomeObservation::Outcome::kRefused, 0, e);
+      return;
+    }
+    w.port = addr.port;
+    w.http.reset();  // a new connection: a fresh HTTP client session
   }
-  w.port = addr.port;
   // A per-attempt deadline (curl --max-time, the mysql client's connect timeout).
   w.timeout = sim_.schedule_after(spec_.timeout, actor_, k_timeout_, [this, wi, gen] {
     Worker& ww = *workers_[static_cast<size_t>(wi)];
@@ -423,7 +443,7 @@ void ClientApp::launch(int wi) {
                std::to_string(ms) + " ms");
   });
 
-  auto send_plain = [this, wi](const std::string& plain) {
+  auto send_plain = [this, wi](std::string_view plain) {
     Worker& ww = *workers_[static_cast<size_t>(wi)];
     if (!ww.socket) return;
     if (ww.tls) {
@@ -441,22 +461,28 @@ void ClientApp::launch(int wi) {
   auto start_request = [this, wi, send_plain] {
     Worker& ww = *workers_[static_cast<size_t>(wi)];
     if (spec_.protocol == "http") {
-      proxy::http::Request req;
+      // Reused per worker: the request message, the output buffer, the session.
+      proxy::http::Request& req = ww.req;
+      req.clear();
       req.method = spec_.method;
       req.target = spec_.path;
-      std::string host = spec_.host_header.empty()
-                             ? (ww.port == 80 ? ww.host_for_errors : ww.host_for_errors + ":" + std::to_string(ww.port))
-                             : spec_.host_header;
-      req.headers.add("Host", host);
+      if (spec_.host_header.empty()) {
+        ww.out.assign(ww.host_for_errors);
+        if (ww.port != 80) ww.out.append(":").append(std::to_string(ww.port));
+        req.headers.add("Host", ww.out);
+      } else {
+        req.headers.add("Host", spec_.host_header);
+      }
       req.headers.add("User-Agent", "curl/8.5.0");
       req.headers.add("Accept", "*/*");
       for (const auto& [k, v] : spec_.headers) req.headers.add(k, v);
       if (!spec_.keep_alive) req.headers.add("Connection", "close");
       req.body = spec_.body;
-      std::string out;
-      ww.http = std::make_unique<apps::HttpClientSession>(ww.host_for_errors, ww.port);
-      ww.http->send(req, out);
-      send_plain(out);
+      ww.out.clear();
+      if (!ww.http) ww.http = std::make_unique<apps::HttpClientSession>(ww.host_for_errors, ww.port);
+      else ww.http->retarget(ww.host_for_errors, ww.port);
+      ww.http->send(req, ww.out);
+      send_plain(ww.out);
     } else if (spec_.protocol == "tcp") {
       ww.tcp_reply.clear();
       send_plain(spec_.tcp_payload);
@@ -464,13 +490,13 @@ void ClientApp::launch(int wi) {
     // mysql: the server speaks first.
   };
 
-  auto on_app_bytes = [this, wi, send_plain](const std::string& plain) {
+  auto on_app_bytes = [this, wi, send_plain](std::string_view plain) {
     Worker& ww = *workers_[static_cast<size_t>(wi)];
     if (!ww.busy) return;
     if (spec_.protocol == "http" && ww.http) {
       if (!ww.http->on_data(plain)) return;
       const auto& o = ww.http->outcome();
-      last_.response = o.response;
+      last_.response = o.response;  // copy-assign: reuses last_'s buffers
       int st = o.status;
       AppOutcomeObservation::Outcome oc = AppOutcomeObservation::Outcome::kOk;
       if (st == 403 && o.response.body.find("RBAC: access denied") != std::string::npos) {
@@ -515,7 +541,7 @@ void ClientApp::launch(int wi) {
     }
   };
 
-  if (w.socket && w.connected && spec_.protocol == "http") {  // keep-alive reuse
+  if (reuse) {  // keep-alive reuse
     last_.connection = w.connection;
     start_request();
     return;
@@ -533,11 +559,11 @@ void ClientApp::launch(int wi) {
   }
   ConnectOptions co;
   co.connect_timeout = spec_.connect_timeout;
-  uint64_t cgen = ++w.conn_gen;
+  uint64_t cgen = ++w.conn_generation;
   TcpCallbacks cb;
   cb.on_connected = [this, wi, cgen, start_request, send_plain] {
     Worker& ww = *workers_[static_cast<size_t>(wi)];
-    if (ww.conn_gen != cgen) return;
+    if (ww.conn_generation != cgen) return;
     ww.connected = true;
     if (spec_.protocol == "tcp-connect") {  // a TCP probe: connecting is the success
       net_.close(ww.socket);
@@ -555,9 +581,9 @@ void ClientApp::launch(int wi) {
   };
   cb.on_data = [this, wi, cgen, start_request, send_plain, on_app_bytes](std::span<const uint8_t> b) {
     Worker& ww = *workers_[static_cast<size_t>(wi)];
-    if (ww.conn_gen != cgen) return;
+    if (ww.conn_generation != cgen) return;
     if (!ww.tls) {
-      on_app_bytes(std::string(reinterpret_cast<const char*>(b.data()), b.size()));
+      on_app_bytes(std::string_view(reinterpret_cast<const char*>(b.data()), b.size()));
       return;
     }
     bool was = ww.tls->established();
@@ -598,7 +624,7 @@ void ClientApp::launch(int wi) {
   };
   auto closed = [this, wi, cgen](bool reset) {
     Worker& ww = *workers_[static_cast<size_t>(wi)];
-    if (ww.conn_gen != cgen) return;
+    if (ww.conn_generation != cgen) return;
     ww.socket = {};
     ww.connected = false;
     if (!ww.busy) return;
@@ -628,14 +654,14 @@ void ClientApp::launch(int wi) {
   };
   cb.on_peer_fin = [this, wi, cgen, closed] {
     Worker& ww = *workers_[static_cast<size_t>(wi)];
-    if (ww.conn_gen != cgen) return;
+    if (ww.conn_generation != cgen) return;
     if (ww.socket) net_.close(ww.socket);
     closed(false);
   };
   cb.on_reset = [closed](ResetReason) { closed(true); };
   cb.on_connect_failed = [this, wi, cgen](ConnectError e) {
     Worker& ww = *workers_[static_cast<size_t>(wi)];
-    if (ww.conn_gen != cgen) return;
+    if (ww.conn_generation != cgen) return;
     ww.socket = {};
     int err = e == ConnectError::kRefused ? 111 : e == ConnectError::kTimeout ? 110 : 113;
     int64_t ms = (sim_.now() - ww.started).ns() / 1'000'000;

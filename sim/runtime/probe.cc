@@ -54,6 +54,7 @@ std::string hex(std::string_view b, size_t max) {
 
 std::string server_result(const proxy::AccessLogEntry& e) {
   if (e.connection_termination_details == "filter_chain_not_found") return "no_filter_chain";
+  if (e.connection_termination_details == proxy::kClosedDuringListenerFilters) return "inspecting";
   if (e.connection_termination_details.rfind("TLS error", 0) == 0 ||
       e.connection_termination_details.rfind("downstream TLS handshake failed", 0) == 0) {
     const std::string& why = e.downstream_tls.failure_reason;
@@ -85,6 +86,8 @@ ProbeSidecarView view_of(const std::string& pod, const proxy::AccessLogEntry& e,
   v.details = e.http ? e.response_code_details : e.connection_termination_details;
   if (server) {
     v.result = server_result(e);
+    v.transport_protocol = e.transport_protocol;
+    v.tls_termination = e.tls_termination;
   } else {
     v.tls_mode = e.upstream_tls.tls ? "tls" : "plaintext";
     if (cfg) {
@@ -107,6 +110,25 @@ Result<ProbeResult> run_probe(std::shared_ptr<const mesh::World> world, const Pr
   mo.kubelet_probes = false;  // only the probe's own traffic
   MeshSimulation ms(world, mo);
   if (Status st = ms.build(); !st.ok()) return Error{st.message()};
+  std::unique_ptr<CaptureSession> cap;
+  if (capture && capture->any()) {
+    auto c = CaptureSession::start(*capture, ms.sim(), ms.net());
+    if (!c.ok()) return Error{c.message()};
+    cap = std::move(*c);
+    if (cap->keylog()) ms.enable_keylog();
+  }
+  auto r = probe_on(ms, req);
+  if (cap) {
+    if (!r.ok()) {
+      cap->abandon();
+      return r;
+    }
+    if (Status st = cap->finish(); !st.ok()) return Error{st.message()};
+  }
+  return r;
+}
+
+Result<ProbeResult> probe_on(MeshSimulation& ms, const ProbeRequest& req) {
   const mesh::World& w = ms.world();
 
   // --- the client ---
@@ -184,7 +206,7 @@ Result<ProbeResult> run_probe(std::shared_ptr<const mesh::World> world, const Pr
   };
   std::map<uint64_t, ConnFacts> conns;
   std::vector<std::pair<std::string, proxy::AccessLogEntry>> logs;
-  ms.sim().subscribe([&](const Observation& o) {
+  int token = ms.sim().subscribe([&](const Observation& o) {
     if (const auto* c = std::get_if<TcpConnectionObservation>(&o.payload)) {
       ConnFacts& f = conns[c->connection];
       if (c->client_side && c->event == TcpEvent::kConnect) {
@@ -208,29 +230,20 @@ Result<ProbeResult> run_probe(std::shared_ptr<const mesh::World> world, const Pr
     }
   });
 
-  std::unique_ptr<CaptureSession> cap;
-  if (capture && capture->any()) {
-    auto c = CaptureSession::start(*capture, ms.sim(), ms.net());
-    if (!c.ok()) return Error{c.message()};
-    cap = std::move(*c);
-    if (cap->keylog()) ms.enable_keylog();
-  }
-
+  Duration start = std::max(req.at, ms.sim().now());
   ClientSchedule sched;
   sched.count = 1;
-  sched.start = req.at;
+  sched.start = start;
   ClientApp* app = ms.add_client(client_host, req.from, spec, sched);
-  Duration deadline = req.at + req.timeout + Duration::seconds(1);
-  Duration t = req.at;
+  Duration deadline = start + req.timeout + Duration::seconds(1);
+  Duration t = start;
   while (app->completed() == 0 && t < deadline) {
     t = std::min(deadline, t + Duration::millis(100));
     ms.run_until(t);
   }
   // Let the sidecars finish their access logs (connections closing).
   ms.run_until(t + Duration::seconds(1));
-  if (cap) {
-    if (Status st = cap->finish(); !st.ok()) return Error{st.message()};
-  }
+  ms.sim().unsubscribe(token);
 
   const ClientApp::Last& last = app->last();
   r.outcome = app->completed() ? to_string(last.outcome) : "timeout";
@@ -245,6 +258,15 @@ Result<ProbeResult> run_probe(std::shared_ptr<const mesh::World> world, const Pr
   }();
   r.events = ms.sim().events_executed();
 
+  // The wire: the first connection from the client's pod to another host.
+  const ConnFacts* wire = nullptr;
+  for (const auto& [id, f] : conns) {
+    if (f.client_host != client_host || f.server_host == kNoHost || f.server_host == client_host) continue;
+    if (f.to.ip.is_loopback()) continue;
+    wire = &f;
+    break;
+  }
+
   std::string client_key = client_pod ? client_pod->namespace_ + "/" + client_pod->name : "";
   const proxy::AccessLogEntry* client_log = nullptr;
   std::string server_key;
@@ -252,8 +274,12 @@ Result<ProbeResult> run_probe(std::shared_ptr<const mesh::World> world, const Pr
   for (auto& [pod, e] : logs) {
     if (!client_log && pod == client_key && e.direction == proxy::TrafficDirection::kOutbound) client_log = &e;
   }
-  for (auto& [pod, e] : logs) {
-    if (pod != client_key && e.direction == proxy::TrafficDirection::kInbound) {
+  // The server sidecar's entry for the connection on the wire (the remote
+  // address it saw is the wire's source), else its first inbound entry.
+  for (int pass = 0; pass < 2 && !server_log; ++pass) {
+    for (auto& [pod, e] : logs) {
+      if (pod == client_key || e.direction != proxy::TrafficDirection::kInbound) continue;
+      if (pass == 0 && (!wire || !(e.downstream_remote == wire->from))) continue;
       server_log = &e;
       server_key = pod;
       break;
@@ -265,10 +291,8 @@ Result<ProbeResult> run_probe(std::shared_ptr<const mesh::World> world, const Pr
   }
   if (server_log) r.server_sidecar = view_of(server_key, *server_log, true, nullptr);
 
-  // The wire: the first connection from the client's pod to another host.
-  for (const auto& [id, f] : conns) {
-    if (f.client_host != client_host || f.server_host == kNoHost || f.server_host == client_host) continue;
-    if (f.to.ip.is_loopback()) continue;
+  if (wire) {
+    const ConnFacts& f = *wire;
     r.wire.observed = true;
     r.wire.from = to_string(f.from);
     r.wire.to = to_string(f.to);
@@ -281,7 +305,6 @@ Result<ProbeResult> run_probe(std::shared_ptr<const mesh::World> world, const Pr
       r.wire.alpn = hi.alpn;
       r.wire.sni = hi.sni;
     }
-    break;
   }
   if (server_log && server_log->downstream_tls.handshake_complete) {
     r.wire.mtls = server_log->downstream_tls.peer_certificate;
@@ -293,7 +316,9 @@ Result<ProbeResult> run_probe(std::shared_ptr<const mesh::World> world, const Pr
     r.wire.server_identity = client_log->upstream_tls.peer_principal();
     if (r.wire.negotiated_alpn.empty()) r.wire.negotiated_alpn = client_log->upstream_tls.alpn;
     if (r.wire.tls_version.empty()) r.wire.tls_version = client_log->upstream_tls.version;
-    if (!server_log) r.wire.mtls = !client_log->upstream_tls.local_uri_san.empty() && r.wire.tls;
+    if (!server_log || !server_log->downstream_tls.handshake_complete) {
+      r.wire.mtls = !client_log->upstream_tls.local_uri_san.empty() && r.wire.tls;
+    }
   }
   return r;
 }
@@ -304,6 +329,7 @@ std::string probe_result_json(const ProbeResult& r) {
   j["http_status"] = r.http_status;
   j["client_error"] = r.client_error;
   j["elapsed_ms"] = std::round(r.elapsed_ms * 1000.0) / 1000.0;
+  j["response_body"] = r.response_body;
   auto side = [](const std::optional<ProbeSidecarView>& v, bool server) -> nlohmann::ordered_json {
     if (!v) return nullptr;
     nlohmann::ordered_json s;
@@ -317,6 +343,8 @@ std::string probe_result_json(const ProbeResult& r) {
     s["upstream_host"] = v->upstream_host;
     if (!server) s["tls_mode"] = v->tls_mode;
     if (server) s["result"] = v->result;
+    if (server) s["tls_termination"] = v->tls_termination;
+    if (server) s["transport_protocol"] = v->transport_protocol;
     s["response_flags"] = v->response_flags;
     s["details"] = v->details;
     if (!v->transport_failure.empty()) s["transport_failure_reason"] = v->transport_failure;
@@ -367,7 +395,10 @@ std::string probe_result_text(const ProbeResult& r) {
     }
     if (!v->cluster.empty()) line("  cluster", v->cluster + (v->upstream_host.empty() ? "" : " → " + v->upstream_host));
     if (!server) line("  tls", v->tls_mode);
-    if (server) line("  result", v->result);
+    if (server) {
+      line("  result", v->result);
+      if (!v->tls_termination.empty()) line("  tls", v->tls_termination + " (detected " + v->transport_protocol + ")");
+    }
     line("  flags", v->response_flags + (v->details.empty() ? "" : "  (" + v->details + ")"));
     if (!v->transport_failure.empty()) line("  transport", v->transport_failure);
   };

@@ -17,6 +17,8 @@
 
 namespace meshsim::sim {
 
+class MeshSimulation;
+
 struct ProbeRequest {
   std::string from = "external";  // "NS/WORKLOAD" (a pod, workload or app name) or "external"
   std::string to;                 // "HOST:PORT", "IP:PORT" or "NS/WORKLOAD:PORT"
@@ -37,7 +39,15 @@ struct ProbeSidecarView {
   std::string listener, filter_chain, route_config, virtual_host, route, cluster, upstream_host;
   std::string tls_mode;        // client: "ISTIO_MUTUAL" | "plaintext" | "SIMPLE" | "MUTUAL"
   std::string response_flags;
-  std::string result;          // server: ok | no_filter_chain | mtls_error | tls_error | protocol_error | no_virtual_host | no_route
+  // server: ok | no_filter_chain | mtls_error | tls_error | protocol_error |
+  // no_virtual_host | no_route | inspecting (closed while the listener
+  // filters still waited for the client's first bytes)
+  std::string result;
+  // server: what the chosen chain did with TLS: "mtls" (terminated, client
+  // certificate), "tls" (terminated, none), "passthrough" (TLS bytes proxied
+  // untouched), "none" (plaintext); "" when no chain was chosen.
+  std::string tls_termination;
+  std::string transport_protocol;  // what the listener filters detected: tls | raw_buffer
   std::string details;         // response code details / termination details
   std::string transport_failure;
   int response_code = 0;
@@ -75,6 +85,14 @@ struct ProbeResult {
 // `capture` (optional) writes the probe's packets like `meshsim run --pcap`.
 Result<ProbeResult> run_probe(std::shared_ptr<const mesh::World> world, const ProbeRequest& request,
                               const CaptureOptions* capture = nullptr);
+
+// Runs the probe on a simulation that is already built (tests use this to
+// change server apps, agents or configuration first, or to probe one
+// simulation several times). The probe starts at max(request.at, now) and the
+// simulation is left at the time the probe's connections have settled; only
+// what this probe caused is reported. `request.seed` is ignored (the
+// simulation has its seed).
+Result<ProbeResult> probe_on(MeshSimulation& sim, const ProbeRequest& request);
 
 std::string probe_result_json(const ProbeResult& r);
 std::string probe_result_text(const ProbeResult& r);

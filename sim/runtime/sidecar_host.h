@@ -53,6 +53,9 @@ class SidecarHost final : public proxy::Io, public proxy::AccessLogSink {
 
   // proxy::AccessLogSink
   void on_access_log(const proxy::AccessLogEntry& entry) override;
+  // Details matter only when someone subscribes to the event stream; the
+  // fingerprint digest uses the fields the engine always fills.
+  bool wants_details() const override { return sim_.has_subscribers(); }
 
  private:
   TcpCallbacks callbacks_for(uint64_t id, bool upstream);
