@@ -51,6 +51,10 @@ void register_probe(CLI::App& app, VerbContext& ctx) {
   sub->add_option("--method", o->req.method, "HTTP method")->capture_default_str();
   sub->add_option("--path", o->req.path, "HTTP path")->capture_default_str();
   sub->add_option("-H,--header", o->headers, "HTTP header 'Name: value' (repeatable)");
+  sub->add_option("--payload", o->req.payload,
+                  "tcp: what the client writes, like `echo … | nc` (\\n for a newline; line-based servers such as "
+                  "Istio's tcp-echo answer whole lines only)")
+      ->capture_default_str();
   sub->add_option("--client-tls", o->req.client_tls,
                   "What a client without a sidecar speaks itself: plaintext, tls, or mtls (a mesh workload\n"
                   "certificate, ALPN istio-http/1.1 for http, istio for tcp)")
@@ -83,6 +87,18 @@ void register_probe(CLI::App& app, VerbContext& ctx) {
     }
     o->req.at = *at;
     o->req.timeout = *timeout;
+    // --payload 'world\n' as typed in a shell: backslash escapes like echo -e.
+    std::string payload;
+    for (size_t i = 0; i < o->req.payload.size(); ++i) {
+      char c = o->req.payload[i];
+      if (c == '\\' && i + 1 < o->req.payload.size()) {
+        char n = o->req.payload[++i];
+        payload += n == 'n' ? '\n' : n == 'r' ? '\r' : n == 't' ? '\t' : n;
+      } else {
+        payload += c;
+      }
+    }
+    o->req.payload = payload;
     for (const std::string& h : o->headers) {
       size_t colon = h.find(':');
       if (colon == std::string::npos || colon == 0) {

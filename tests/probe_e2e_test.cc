@@ -177,4 +177,38 @@ TEST(ProbeCli, PcapAndKeylogShowIstioAlpnAndTheDecryptedRequest) {
   fs::remove_all(dir);
 }
 
+// Istio's tcp-echo sample: the server prefixes each line with its second
+// argument ("hello") and listens on every port of the first argument —
+// 9002 too, which neither the container nor the Service declares.
+nlohmann::json probe_tcp_echo(const std::string& args) {
+  const char* s = std::getenv("MESHSIM_SOURCE_DIR");
+  std::string samples = std::string(s ? s : ".") + "/tests/data/istio-samples";
+  ShellRun r = sh("timeout -s KILL 60 " + std::string(MESHSIM_EXE) + " probe --mesh " + samples +
+                  "/tcp-echo/tcp-echo.yaml --mesh " + samples + "/curl/curl.yaml --from default/curl --protocol tcp " +
+                  args + " -o json 2>/dev/null");
+  EXPECT_EQ(r.code, 0) << r.out;
+  auto j = nlohmann::json::parse(r.out, nullptr, false);
+  EXPECT_FALSE(j.is_discarded()) << r.out;
+  return j;
+}
+
+TEST(ProbeCli, IstioTcpEchoSampleAnswersEachLineWithItsPrefix) {
+  auto j = probe_tcp_echo("--to tcp-echo:9000 --payload 'world\\n'");
+  EXPECT_EQ(j["outcome"], "ok") << j.dump(2);
+  EXPECT_EQ(j["response_body"], "hello world\n");
+  EXPECT_EQ(j["client_error"], "");
+  // Two lines in one write: two answers.
+  j = probe_tcp_echo("--to tcp-echo:9001 --payload 'a\\nb\\n'");
+  EXPECT_EQ(j["outcome"], "ok") << j.dump(2);
+  EXPECT_EQ(j["response_body"], "hello a\nhello b\n");
+  // The undeclared port 9002 is served too (by pod IP: no Service has it).
+  j = probe_tcp_echo("--to default/tcp-echo:9002 --payload 'x\\n'");
+  EXPECT_EQ(j["outcome"], "ok") << j.dump(2);
+  EXPECT_EQ(j["response_body"], "hello x\n");
+  // No newline: the server is still reading the line; the client times out.
+  j = probe_tcp_echo("--to tcp-echo:9000 --payload world --timeout 2s");
+  EXPECT_EQ(j["outcome"], "timeout") << j.dump(2);
+  EXPECT_EQ(j["response_body"], "");
+}
+
 }  // namespace

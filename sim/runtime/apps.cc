@@ -42,6 +42,8 @@ std::string lower(std::string_view s) {
   return o;
 }
 
+}  // namespace
+
 bool image_is(std::string_view image, std::string_view name) {
   // "mysql", "mysql:8.0", "docker.io/library/mysql:8", "bitnami/mariadb:10"
   std::string img = lower(image);
@@ -51,8 +53,6 @@ bool image_is(std::string_view image, std::string_view name) {
   last = last.substr(0, last.find('@'));
   return last == name;
 }
-
-}  // namespace
 
 AppInference infer_server_app(const mesh::WorldPod& pod, uint32_t port, std::string_view port_name,
                               std::string_view app_protocol, std::string_view image) {
@@ -73,6 +73,9 @@ AppInference infer_server_app(const mesh::WorldPod& pod, uint32_t port, std::str
   if (port == 3306) return {ServerAppKind::kMysql, "port 3306"};
   if (image_is(image, "mysql") || image_is(image, "mariadb")) {
     return {ServerAppKind::kMysql, "container image " + std::string(image)};
+  }
+  if (image_is(image, "tcp-echo-server")) {
+    return {ServerAppKind::kTcpEcho, "container image " + std::string(image)};
   }
   return {ServerAppKind::kEcho, "default: Istio's echo app (HTTP echo, other bytes echoed)"};
 }
@@ -104,6 +107,7 @@ struct ServerApp::Conn {
   Duration next_send;  // responses leave in order, each after its latency
   bool closing = false;
   std::string plain, out;  // reused per read
+  std::string line;        // tcp-echo: the line read so far
 };
 
 ServerApp::ServerApp(Simulator& sim, Network& net, AppPodInfo pod, uint16_t port, ServerAppOptions options)
@@ -168,7 +172,7 @@ TcpCallbacks ServerApp::accept(TcpSocket s, const ConnectionInfo& info) {
     std::string scramble(20, '\0');
     rng_.fill(reinterpret_cast<unsigned char*>(scramble.data()), scramble.size());
     c->mysql = std::make_unique<mysql::ServerSession>(o_.mysql, static_cast<uint32_t>(connections_), scramble, peer);
-  } else {
+  } else if (o_.kind != ServerAppKind::kTcpEcho) {
     c->echo = std::make_unique<apps::EchoServerSession>(
         apps::EchoIdentity{pod_.pod, pod_.ns, pod_.version, port_}, peer);
     if (o_.error_rate > 0 || o_.body_bytes >= 0) c->echo->set_handler(&ServerApp::handle_http, this);
@@ -264,6 +268,17 @@ TcpCallbacks ServerApp::accept(TcpSocket s, const ConnectionInfo& info) {
       send_out(out, !keep);
       return;
     }
+    if (!cn.echo) {
+      // Istio's tcp-echo server: bufio ReadBytes('\n'), then writes
+      // fmt.Sprintf("%s %s", prefix, line); a partial line waits for more.
+      for (size_t nl; (nl = plain.find('\n')) != std::string_view::npos; plain.remove_prefix(nl + 1)) {
+        out.append(o_.line_prefix).append(" ").append(cn.line).append(plain.substr(0, nl + 1));
+        cn.line.clear();
+      }
+      cn.line.append(plain);
+      if (!out.empty()) send_out(out, false);
+      return;
+    }
     keep = cn.echo->on_data(plain, out);
     if (!out.empty() || !keep) {
       // Latency applies to HTTP responses only (raw echo is immediate).
@@ -294,6 +309,35 @@ TcpCallbacks ServerApp::accept(TcpSocket s, const ConnectionInfo& info) {
 namespace meshsim::sim {
 
 // ======================================================== client apps ===
+
+namespace {
+
+size_t count_lines(std::string_view s) { return static_cast<size_t>(std::count(s.begin(), s.end(), '\n')); }
+
+}  // namespace
+
+// A payload of whole lines is answered line by line (an echo server returns
+// each line, Istio's tcp-echo returns it with a prefix): the reply is
+// complete with as many lines. Other payloads come back byte for byte.
+bool tcp_reply_complete(std::string_view payload, std::string_view reply) {
+  if (!payload.empty() && payload.back() == '\n') return count_lines(reply) >= count_lines(payload);
+  return reply.size() >= payload.size();
+}
+
+// Whether `reply` echoes `payload`: byte for byte, or, for whole lines, each
+// reply line ending with the line sent (a prefix is allowed).
+bool tcp_reply_echoes(std::string_view payload, std::string_view reply) {
+  if (payload.empty() || payload.back() != '\n') return reply.substr(0, payload.size()) == payload;
+  while (!payload.empty()) {
+    size_t a = payload.find('\n'), b = reply.find('\n');
+    if (b == std::string_view::npos) return false;
+    std::string_view sent = payload.substr(0, a), got = reply.substr(0, b);
+    if (got.size() < sent.size() || got.substr(got.size() - sent.size()) != sent) return false;
+    payload.remove_prefix(a + 1);
+    reply.remove_prefix(b + 1);
+  }
+  return true;
+}
 
 struct ClientApp::Worker {
   int index = 0;
@@ -528,12 +572,12 @@ void ClientApp::launch(int wi) {
       }
     } else if (spec_.protocol == "tcp") {
       ww.tcp_reply += plain;
-      if (ww.tcp_reply.size() >= spec_.tcp_payload.size()) {
+      if (tcp_reply_complete(spec_.tcp_payload, ww.tcp_reply)) {
         last_.tcp_reply = ww.tcp_reply;
         if (ww.socket) net_.close(ww.socket);
         ww.socket = {};
         ww.connected = false;
-        bool same = ww.tcp_reply.compare(0, spec_.tcp_payload.size(), spec_.tcp_payload) == 0;
+        bool same = tcp_reply_echoes(spec_.tcp_payload, ww.tcp_reply);
         finish(ww, AppOutcomeObservation::Outcome::kOk, 0,
                same ? std::string() : "reply differs from what was sent (" + std::to_string(ww.tcp_reply.size()) +
                                           " bytes)");

@@ -45,6 +45,16 @@ struct AppInference {
 AppInference infer_server_app(const mesh::WorldPod& pod, uint32_t port, std::string_view port_name,
                               std::string_view app_protocol, std::string_view image);
 
+// The raw TCP client's reply rules (tcp_payload): complete when whole lines
+// sent came back as as many lines (else as many bytes); an echo when each
+// reply line ends with the line sent.
+bool tcp_reply_complete(std::string_view payload, std::string_view reply);
+bool tcp_reply_echoes(std::string_view payload, std::string_view reply);
+
+// Whether a container image is `name`, whatever the registry, tag or digest
+// ("docker.io/library/mysql:8" is "mysql").
+bool image_is(std::string_view image, std::string_view name);
+
 // A latency distribution for simulated server work.
 struct LatencyModel {
   enum class Kind : uint8_t { kFixed, kUniform, kExponential, kLognormal };
@@ -73,6 +83,9 @@ struct ServerAppOptions {
   int64_t body_bytes = -1;       // >= 0: fixed-size body instead of the echo text
   mysql::ServerConfig mysql;
   AppTls tls;                    // the app terminates TLS itself (e.g. an HTTPS service)
+  // tcp-echo (Istio's samples/tcp-echo server): every '\n'-terminated line
+  // comes back as "<prefix> <line>"; the prefix is the image's second argument.
+  std::string line_prefix = "hello";
 };
 
 class AppHost;

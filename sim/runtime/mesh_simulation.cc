@@ -1,6 +1,7 @@
 #include "sim/runtime/mesh_simulation.h"
 
 #include <algorithm>
+#include <charconv>
 
 #include "proxy/base/hash.h"
 #include "sim/net/capture_rules.h"
@@ -214,6 +215,25 @@ void MeshSimulation::start_server_apps() {
         ports[static_cast<uint32_t>(cp.container_port)] = {cp.name, "", c.image};
       }
     }
+    // Istio's tcp-echo server listens on the ports of its first argument
+    // (CMD ["9000", "hello"]; the sample passes "9000,9001,9002" — declared
+    // or not) and prefixes replies with the second.
+    std::string echo_prefix = "hello";
+    for (const auto& c : p.spec->containers) {
+      if (!image_is(c.image, "tcp-echo-server") || !c.command.empty()) continue;
+      std::string list = c.args.empty() ? "9000" : c.args[0];
+      if (c.args.size() >= 2) echo_prefix = c.args[1];
+      for (size_t at = 0; at <= list.size();) {
+        size_t comma = std::min(list.find(',', at), list.size());
+        uint32_t port = 0;
+        auto [e, ec] = std::from_chars(list.data() + at, list.data() + comma, port);
+        if (ec == std::errc() && e == list.data() + comma && port > 0 && port < 65536) {
+          PortInfo& info = ports[port];
+          if (info.image.empty()) info.image = c.image;
+        }
+        at = comma + 1;
+      }
+    }
     std::string image = p.spec->containers.empty() ? "" : p.spec->containers.front().image;
     for (const mesh::WorldService* s : w.services_of_pod(pi)) {
       for (const auto& sp : s->ports) {
@@ -240,6 +260,7 @@ void MeshSimulation::start_server_apps() {
       } else {
         AppInference inf = infer_server_app(p, port, info.name, info.app_protocol, info.image);
         so.kind = inf.kind;
+        so.line_prefix = echo_prefix;
         inferred_[id] = inf;
       }
       if (add_server(host, static_cast<uint16_t>(port), so)) pod_servers_[k].push_back(servers_.size() - 1);

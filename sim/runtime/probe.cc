@@ -176,6 +176,7 @@ Result<ProbeResult> probe_on(MeshSimulation& ms, const ProbeRequest& req) {
   spec.headers = req.headers;
   spec.keep_alive = false;
   spec.timeout = req.timeout;
+  spec.tcp_payload = req.payload;
   if (req.protocol == "mysql") spec.mysql.query = "SELECT * FROM ratings";
   if (req.client_tls != "plaintext") {
     spec.tls.enabled = true;
@@ -250,7 +251,7 @@ Result<ProbeResult> probe_on(MeshSimulation& ms, const ProbeRequest& req) {
   r.http_status = last.http_status;
   r.client_error = last.error;
   r.elapsed_ms = last.latency.to_millis();
-  r.response_body = last.response.body;
+  r.response_body = req.protocol == "tcp" ? last.tcp_reply : last.response.body;
   r.fingerprint = [&] {
     char buf[32];
     std::snprintf(buf, sizeof buf, "0x%016" PRIx64, ms.sim().fingerprint());
@@ -382,6 +383,16 @@ std::string probe_result_text(const ProbeResult& r) {
   std::snprintf(ms, sizeof ms, "%.3f ms", r.elapsed_ms);
   line("outcome", out + " after " + ms);
   if (!r.client_error.empty()) line("client saw", r.client_error);
+  if (r.http_status == 0 && !r.response_body.empty()) {  // a raw TCP reply, as nc would print it
+    std::string shown;
+    for (char c : r.response_body.substr(0, 200)) {
+      if (c == '\n') shown += "\\n";
+      else if (c == '\r') shown += "\\r";
+      else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) shown += '.';
+      else shown += c;
+    }
+    line("client got", "\"" + shown + (r.response_body.size() > 200 ? "…" : "") + "\"");
+  }
   auto side = [&](const char* title, const std::optional<ProbeSidecarView>& v, bool server) {
     if (!v) {
       line(title, "none");

@@ -25,6 +25,7 @@ struct ProbeRequest {
   std::string protocol = "http";  // http | tcp | mysql
   std::string method = "GET";
   std::string path = "/";
+  std::string payload = "hello meshsim\n";  // tcp: what the client writes (like `echo … | nc HOST PORT`)
   std::vector<std::pair<std::string, std::string>> headers;
   std::string client_tls = "plaintext";  // what a client without sidecar speaks: plaintext | tls | mtls
   std::string alpn;  // comma list; default by protocol and client_tls
