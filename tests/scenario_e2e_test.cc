@@ -207,4 +207,30 @@ TEST(Run, PkiAndManifestNamespaceErrorsAreLocated) {
   std::filesystem::remove_all(dir);
 }
 
+
+// A failure is explained with the policy in force when it happened, not with
+// the final one: STRICT until 10 s, then the PeerAuthentication is deleted.
+TEST(Run, StoryExplainsAFailureWithThePolicyOfItsTime) {
+  CliRun r = sh(exe() + " run -q " + data("strict-then-relaxed.yaml"));
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  std::string why = field(r.out, "no filter chain on virtualInbound");
+  EXPECT_NE(why.find("(STRICT: PeerAuthentication istio-system/default (mesh level) sets STRICT)"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("10.500s  legacy works again"), std::string::npos) << r.out;
+}
+
+
+// A latency change reaches connections that are already open: the mesh
+// client's requests travel on its sidecar's pooled connection, opened before.
+TEST(Run, LatencyChangeReachesOpenConnections) {
+  CliRun r = sh(exe() + " run -q " + data("latency-change.yaml") + " --json -");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  auto j = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << r.out;
+  for (const auto& e : j["edges"]) {
+    EXPECT_EQ(e["connections"], 1) << e.dump();  // keep-alive: one connection for 200 requests
+    EXPECT_EQ(e["requests"], 200) << e.dump();
+  }
+}
+
 }  // namespace

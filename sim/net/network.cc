@@ -1344,6 +1344,25 @@ uint32_t Network::partition(PartitionSide a, PartitionSide b) {
   return id;
 }
 
+void Network::refresh_link_profiles() {
+  Impl& m = *impl_;
+  for (const auto& slot : m.slots) {
+    NetConnection* c = slot.get();
+    if (!c || c->finished) continue;
+    // The same choice as at connect time (loopback, hairpin, between hosts).
+    HostId a = c->flow.client_host, b = c->flow.server_host;
+    if (c->relation == Relation::kLoopback) {
+      c->profile = links_.profile(Relation::kLoopback);
+    } else if (a == b) {
+      c->profile = links_.profile(Relation::kSameNode);
+    } else if (b != kNoHost && b < m.hosts.size()) {
+      c->profile = links_.between(topo_, a, b);
+    } else {
+      c->profile = links_.profile(Relation::kSameZone);
+    }
+  }
+}
+
 bool Network::heal(uint32_t id) {
   Impl& m = *impl_;
   if (id == 0 || id > m.partitions.size() || !m.partitions[id - 1].active) return false;

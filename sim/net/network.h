@@ -84,6 +84,10 @@ class Network {
   const NameResolver& dns() const { return dns_; }
   LinkModel& links() { return links_; }
   const LinkModel& links() const { return links_; }
+  // After changing links() mid-run: open connections use the new profiles
+  // for the segments they send from now on (the path changed under them);
+  // segments already in flight keep their arrival times.
+  void refresh_link_profiles();
   // kube-proxy: connections to `vip` (a ClusterIP:port) go to one of
   // `endpoints`, chosen uniformly ("net/kube-proxy"), as iptables mode does.
   // An empty list makes kube-proxy REJECT: connects are refused.

@@ -147,6 +147,18 @@ class Runner {
   const RunOptions& o_;
   mesh::ResourceSet current_;
   std::shared_ptr<const mesh::World> world_;
+  // Every world the sidecars ran with: from when its configuration reached
+  // them (applied + push delay) — a failure is explained with the policy of
+  // its time, not the final one.
+  std::vector<std::pair<Duration, std::shared_ptr<const mesh::World>>> worlds_;
+  Duration push_delay_;
+  const mesh::World& world_at(Duration t) const {
+    const mesh::World* w = world_.get();
+    for (const auto& [from, wp] : worlds_) {
+      if (from <= t) w = wp.get();
+    }
+    return *w;
+  }
   std::unique_ptr<MeshSimulation> ms_;
   // The scenario's user CA (DestinationRule MUTUAL/SIMPLE peers, app TLS):
   // created on first use, every random byte from the seed's "scenario/pki" stream.
@@ -244,6 +256,8 @@ Status Runner::setup_world() {
     mo.server_overrides[key + ":" + std::to_string(sv.port)] = so;
   }
   ms_ = std::make_unique<MeshSimulation>(world_, mo);
+  worlds_.assign(1, {Duration::zero(), world_});
+  push_delay_ = mo.push_delay;
   return Status::Ok();
 }
 
@@ -327,6 +341,7 @@ void Runner::schedule_timeline() {
           if (s_.mesh_config_overlay.valid()) mesh::apply_mesh_config(s_.mesh_config_overlay, "scenario", mc, diags);
           auto next = std::make_shared<const mesh::World>(mesh::build_world(current_, mc, diags, world_.get()));
           world_ = next;
+          worlds_.push_back({ms_->sim().now() + push_delay_, next});
           ms_->apply_world(next);
           break;
         }
@@ -381,6 +396,7 @@ void Runner::schedule_timeline() {
             ms_->net().links().set_profile(rel, lp);
             ev.details.push_back(std::string(to_string(rel)) + " latency " + format_duration(lat));
           }
+          ms_->net().refresh_link_profiles();  // open connections (sidecar pools) too
           break;
         case K::kClockJump:
           ms_->jump_clock(a.jump);
@@ -508,10 +524,11 @@ std::string Runner::explain_failure(const OutcomeRec& o) const {
   if (e.connection_termination_details == "filter_chain_not_found") {
     why = "no filter chain on " + e.listener + " accepts this connection to port " +
           std::to_string(e.downstream_local.port);
-    const mesh::WorldPod* pod = world_->find_pod(best->pod.substr(0, best->pod.find('/')),
-                                                 best->pod.substr(best->pod.find('/') + 1));
+    const mesh::World& then = world_at(best->time);
+    const mesh::WorldPod* pod = then.find_pod(best->pod.substr(0, best->pod.find('/')),
+                                              best->pod.substr(best->pod.find('/') + 1));
     if (pod) {
-      mesh::MtlsDecision m = mesh::effective_peer_authentication(*world_, *pod, e.downstream_local.port);
+      mesh::MtlsDecision m = mesh::effective_peer_authentication(then, *pod, e.downstream_local.port);
       why += std::string(" (") + mesh::mtls_mode_name(m.mode) + ": " + m.reason + ")";
     }
   } else {
@@ -562,10 +579,12 @@ void Runner::build_edges() {
     e.target = client_meta_[c.name].first;
     e.protocol = client_meta_[c.name].second;
     std::vector<Duration> lats;
+    std::vector<uint64_t> conns;
     Duration first = Duration::max(), last;
     for (const OutcomeRec& o : outcomes_) {
       if (o.client != c.name) continue;
       ++e.requests;
+      if (o.connection != 0) conns.push_back(o.connection);
       first = std::min(first, o.start);
       last = std::max(last, o.end);
       if (o.outcome == Outcome::kOk) {
@@ -576,6 +595,8 @@ void Runner::build_edges() {
         e.last_error = o.error;
       }
     }
+    std::sort(conns.begin(), conns.end());
+    e.connections = static_cast<uint64_t>(std::unique(conns.begin(), conns.end()) - conns.begin());
     e.p50 = percentile(lats, 50);
     e.p99 = percentile(lats, 99);
     HostId h = client_host_[c.name];
@@ -924,7 +945,7 @@ std::string format_run_text(const ScenarioRunResult& r) {
     for (const auto& d : e.details) t += std::string(14, ' ') + d + "\n";
   }
   t += "\nEDGES\n";
-  std::vector<std::vector<std::string>> rows = {{"CLIENT", "REQUESTS", "SUCCESS", "mTLS", "p50", "p99", "ERRORS"}};
+  std::vector<std::vector<std::string>> rows = {{"CLIENT", "REQUESTS", "CONNS", "SUCCESS", "mTLS", "p50", "p99", "ERRORS"}};
   for (const auto& e : r.edges) {
     char ok[16], mtls[16];
     std::snprintf(ok, sizeof ok, "%.1f%%", e.requests ? 100.0 * static_cast<double>(e.ok) / static_cast<double>(e.requests) : 0.0);
@@ -935,7 +956,7 @@ std::string format_run_text(const ScenarioRunResult& r) {
     }
     std::string errs;
     for (const auto& [k, n] : e.failures) errs += (errs.empty() ? "" : ", ") + k + " " + std::to_string(n);
-    rows.push_back({e.client, std::to_string(e.requests), ok, mtls, e.ok ? fmt_ms(e.p50) : "-", e.ok ? fmt_ms(e.p99) : "-",
+    rows.push_back({e.client, std::to_string(e.requests), std::to_string(e.connections), ok, mtls, e.ok ? fmt_ms(e.p50) : "-", e.ok ? fmt_ms(e.p99) : "-",
                     errs.empty() ? "-" : errs});
   }
   std::vector<size_t> w(rows[0].size(), 0);
@@ -991,7 +1012,7 @@ std::string format_run_json(const ScenarioRunResult& r) {
   nlohmann::ordered_json edges = nlohmann::ordered_json::array();
   for (const auto& e : r.edges) {
     edges.push_back({{"client", e.client}, {"from", e.from}, {"target", e.target}, {"protocol", e.protocol},
-                     {"requests", e.requests}, {"ok", e.ok}, {"judged", e.judged},
+                     {"requests", e.requests}, {"connections", e.connections}, {"ok", e.ok}, {"judged", e.judged},
                      {"mtls", e.mtls}, {"tls", e.tls},
                      {"p50_ms", e.p50.to_millis()}, {"p99_ms", e.p99.to_millis()}, {"failures", e.failures},
                      {"last_error", e.last_error}});

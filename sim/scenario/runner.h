@@ -32,6 +32,7 @@ struct EdgeSummary {
   std::string target;
   std::string protocol;
   uint64_t requests = 0;
+  uint64_t connections = 0;  // connections the client application opened (keep-alive reuses one)
   uint64_t ok = 0;
   // How each request left the client's pod: judged from the wire bytes of the
   // app's own connection (no sidecar capture), or from the client sidecar's
