@@ -211,4 +211,18 @@ TEST(ProbeCli, IstioTcpEchoSampleAnswersEachLineWithItsPrefix) {
   EXPECT_EQ(j["response_body"], "");
 }
 
+// --pcap-pod takes a workload name like --from does: the capture is of its
+// first pod, here the client's own namespace (the app → sidecar hop on lo).
+TEST(ProbeCli, PcapPodAcceptsAWorkloadName) {
+  fs::path dir = fs::temp_directory_path() / ("meshsim-probe-pod-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  std::string file = (dir / "sleep.pcap").string();
+  ShellRun r = sh("timeout -s KILL 60 " + std::string(MESHSIM_EXE) + " probe --mesh " + mesh_dir() +
+                  " --from foo/sleep --to httpbin.foo:8000 --pcap-pod foo/sleep=" + file + " 2>&1");
+  EXPECT_EQ(r.code, 0) << r.out;
+  ShellRun t = sh("tcpdump -nr " + file + " 2>/dev/null | grep -c '127.0.0.1.15001'");
+  EXPECT_GT(std::atoi(t.out.c_str()), 0) << t.out;  // the app's connection to the outbound listener
+  fs::remove_all(dir);
+}
+
 }  // namespace

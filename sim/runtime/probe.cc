@@ -26,6 +26,17 @@ const mesh::WorldPod* find_pod_ref(const mesh::World& w, const std::string& ref)
   return by_app.empty() ? nullptr : by_app.front();
 }
 
+CaptureOptions resolve_pod_captures(CaptureOptions o, const mesh::World& w) {
+  for (std::string& entry : o.pcap_pods) {
+    auto spec = parse_pod_capture(entry);
+    if (!spec.ok() || w.find_pod(spec->ns, spec->pod)) continue;
+    if (const mesh::WorldPod* p = find_pod_ref(w, spec->ns + "/" + spec->pod)) {
+      entry = p->namespace_ + "/" + p->name + "=" + spec->file;
+    }
+  }
+  return o;
+}
+
 namespace {
 
 std::vector<std::string> split_commas(const std::string& s) {
@@ -112,7 +123,7 @@ Result<ProbeResult> run_probe(std::shared_ptr<const mesh::World> world, const Pr
   if (Status st = ms.build(); !st.ok()) return Error{st.message()};
   std::unique_ptr<CaptureSession> cap;
   if (capture && capture->any()) {
-    auto c = CaptureSession::start(*capture, ms.sim(), ms.net());
+    auto c = CaptureSession::start(resolve_pod_captures(*capture, *world), ms.sim(), ms.net());
     if (!c.ok()) return Error{c.message()};
     cap = std::move(*c);
     if (cap->keylog()) ms.enable_keylog();

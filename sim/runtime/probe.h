@@ -101,4 +101,10 @@ std::string probe_result_text(const ProbeResult& r);
 // "NS/NAME" or "NAME" → a pod (exact pod, then workload, then app label); nullptr if none.
 const mesh::WorldPod* find_pod_ref(const mesh::World& w, const std::string& ref);
 
+// --pcap-pod accepts what --from does: "NS/WORKLOAD" or "NS/APP" is
+// rewritten to its first pod (the file name stays "<NS>_<WORKLOAD>.pcap"
+// unless given). Entries that name no pod are left for CaptureSession to
+// report.
+CaptureOptions resolve_pod_captures(CaptureOptions o, const mesh::World& w);
+
 }  // namespace meshsim::sim

@@ -860,7 +860,7 @@ Result<ScenarioRunResult> Runner::run() {
   }
   std::unique_ptr<CaptureSession> cap;
   if (o_.capture.any()) {
-    auto c = CaptureSession::start(o_.capture, ms_->sim(), ms_->net());
+    auto c = CaptureSession::start(resolve_pod_captures(o_.capture, *world_), ms_->sim(), ms_->net());
     if (!c.ok()) return Error{c.message()};
     cap = std::move(*c);
     if (cap->keylog()) ms_->enable_keylog();
