@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <filesystem>
 
 #include "cli/verb.h"
 #include "conformance/suite.h"
@@ -14,6 +15,7 @@
 #include "reports/conformance_report.h"
 #include "reports/junit.h"
 #include "reports/result_store.h"
+#include "sim/net/pcap_writer.h"
 
 namespace meshsim::cli {
 
@@ -24,6 +26,7 @@ struct ConformanceOptions {
   std::string shard;
   std::string junit, report, db;
   bool update_fingerprints = false;
+  std::string pcap_dir, pcap_filter;
 };
 
 std::string now_rfc3339() {
@@ -47,7 +50,8 @@ void register_conformance(CLI::App& app, VerbContext& ctx) {
       "  meshsim conformance conformance/suites\n"
       "  meshsim conformance conformance/suites --junit junit.xml --report report.yaml --db results.db\n"
       "  meshsim conformance conformance/suites --shard 1/2      # this CI machine's half\n"
-      "  meshsim conformance conformance/suites/faq --update-fingerprints --db results.db\n\n"
+      "  meshsim conformance conformance/suites/faq --update-fingerprints --db results.db\n"
+      "  meshsim conformance conformance/suites --pcap-dir captures/   # captures/<suite>/<case>.pcap + .keys\n\n"
       "Exit codes: 0 every case passed (or was skipped), 1 a case failed, 2 bad input\n"
       "(no scenarios, an invalid scenario file, bad flags).");
   sub->add_option("inputs", o->inputs, "Suite directories or scenario files (default: conformance/suites)");
@@ -57,6 +61,11 @@ void register_conformance(CLI::App& app, VerbContext& ctx) {
   sub->add_option("--report", o->report, "Write the conformance report (YAML) to FILE");
   sub->add_option("--db", o->db, "Record the run in this SQLite results database (created if missing)");
   sub->add_flag("--update-fingerprints", o->update_fingerprints, "Rewrite each scenario's pinned fingerprint to this run's");
+  sub->add_option("--pcap-dir", o->pcap_dir,
+                  "Capture every case: DIR/<suite>/<case>.pcap (the wire, as run --pcap) and <case>.keys (TLS key "
+                  "log for tshark -o tls.keylog_file:…)")
+      ->group("Capture");
+  sub->add_option("--pcap-filter", o->pcap_filter, "BPF filter for those captures (libpcap syntax)")->group("Capture");
   sub->callback([o, &ctx] {
     auto wall0 = std::chrono::steady_clock::now();
     std::vector<std::string> inputs = o->inputs.empty() ? std::vector<std::string>{"conformance/suites"} : o->inputs;
@@ -65,6 +74,25 @@ void register_conformance(CLI::App& app, VerbContext& ctx) {
       print_error(cases.message());
       ctx.exit_code = kExitBadInput;
       return;
+    }
+    if (!o->pcap_filter.empty() && o->pcap_dir.empty()) {
+      print_error("--pcap-filter needs --pcap-dir");
+      ctx.exit_code = kExitBadInput;
+      return;
+    }
+    if (Status st = sim::PcapWriter::check_filter(o->pcap_filter, sim::PcapWriter::Point::kWire); !st.ok()) {
+      print_error(st.message());
+      ctx.exit_code = kExitBadInput;
+      return;
+    }
+    if (!o->pcap_dir.empty()) {
+      std::error_code ec;
+      std::filesystem::create_directories(o->pcap_dir, ec);
+      if (ec || !std::filesystem::is_directory(o->pcap_dir)) {
+        print_error("--pcap-dir " + o->pcap_dir + ": cannot create the directory" + (ec ? ": " + ec.message() : ""));
+        ctx.exit_code = kExitBadInput;
+        return;
+      }
     }
     std::vector<conformance::CaseSpec> selected = *cases;
     if (!o->shard.empty()) {
@@ -93,6 +121,8 @@ void register_conformance(CLI::App& app, VerbContext& ctx) {
     so.jobs = o->jobs;
     so.update_fingerprints = o->update_fingerprints;
     so.store = store.get();
+    so.capture_dir = o->pcap_dir;
+    so.capture_filter = o->pcap_filter;
     so.on_case = [](const reports::CaseResult& c) {
       size_t passed = 0;
       for (const auto& e : c.expectations) passed += e.passed;
@@ -129,6 +159,10 @@ void register_conformance(CLI::App& app, VerbContext& ctx) {
     std::printf("\n%zu passed, %zu failed, %zu errors, %zu skipped in %.1fs\n", r.count(reports::CaseStatus::kPassed),
                 r.count(reports::CaseStatus::kFailed), r.count(reports::CaseStatus::kError),
                 r.count(reports::CaseStatus::kSkipped), r.wall_seconds);
+    if (!o->pcap_dir.empty()) {
+      std::printf("captures in %s/<suite>/<case>.pcap; decrypt with: tshark -r CASE.pcap -o tls.keylog_file:CASE.keys\n",
+                  o->pcap_dir.c_str());
+    }
     bool write_failed = false;
     if (!o->junit.empty()) {
       if (Status st = reports::write_junit(r, o->junit); !st.ok()) print_error(st.message()), write_failed = true;

@@ -100,7 +100,7 @@ std::string trace_text(const std::vector<sim::TraceLine>& t) {
 }
 
 // Runs one case in this process and returns its JSON result.
-json run_case(const CaseSpec& c, bool want_trace, bool updating) {
+json run_case(const CaseSpec& c, bool want_trace, bool updating, const SuiteOptions* capture = nullptr) {
   auto wall0 = std::chrono::steady_clock::now();
   json j;
   j["file"] = c.relative;
@@ -129,6 +129,15 @@ json run_case(const CaseSpec& c, bool want_trace, bool updating) {
   }
   sim::RunOptions ro;
   ro.record_trace = want_trace && (s.pinned_fingerprint.has_value() || updating);
+  if (capture && !capture->capture_dir.empty()) {
+    fs::path dir = fs::path(capture->capture_dir) / (c.suite.empty() ? "suite" : c.suite);
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    ro.capture.pcap = (dir / (s.name + ".pcap")).string();
+    ro.capture.keylog = (dir / (s.name + ".keys")).string();
+    ro.capture.filter = capture->capture_filter;
+    j["pcap"] = ro.capture.pcap;
+  }
   auto r = sim::run_scenario(s, ro);
   if (!r.ok()) {
     j["status"] = "error";
@@ -355,13 +364,13 @@ SuiteRun run_suite(const std::vector<CaseSpec>& cases, const SuiteOptions& o) {
   auto start = [&](size_t i) {
     int p[2];
     if (pipe(p) != 0) {
-      results[i] = run_case(cases[i], want_trace, o.update_fingerprints);
+      results[i] = run_case(cases[i], want_trace, o.update_fingerprints, &o);
       return;
     }
     pid_t pid = fork();
     if (pid == 0) {
       close(p[0]);
-      std::string s = run_case(cases[i], want_trace, o.update_fingerprints).dump();
+      std::string s = run_case(cases[i], want_trace, o.update_fingerprints, &o).dump();
       const char* d = s.data();
       size_t left = s.size();
       while (left > 0) {
@@ -377,7 +386,7 @@ SuiteRun run_suite(const std::vector<CaseSpec>& cases, const SuiteOptions& o) {
     close(p[1]);
     if (pid < 0) {
       close(p[0]);
-      results[i] = run_case(cases[i], want_trace, o.update_fingerprints);
+      results[i] = run_case(cases[i], want_trace, o.update_fingerprints, &o);
       return;
     }
     running.push_back({pid, p[0], i, {}});

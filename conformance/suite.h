@@ -42,6 +42,10 @@ struct SuiteOptions {
   bool update_fingerprints = false;
   reports::ResultStore* store = nullptr;  // reference traces (optional)
   std::function<void(const reports::CaseResult&)> on_case;  // progress: called as each case finishes
+  // Captures: when set, every case writes <capture_dir>/<suite>/<name>.pcap
+  // (the wire, like `run --pcap`) and <name>.keys (its TLS key log).
+  std::string capture_dir;
+  std::string capture_filter;  // BPF filter for those captures
 };
 
 struct SuiteRun {

@@ -233,4 +233,23 @@ TEST(Run, LatencyChangeReachesOpenConnections) {
   }
 }
 
+// --pcap-dir: one capture and key log per case, which tshark decrypts; the
+// captures do not change the verdicts or fingerprints.
+TEST(Conformance, PcapDirCapturesEveryCaseForTshark) {
+  std::string dir = tmp("caps");
+  std::filesystem::remove_all(dir);
+  std::string suite = std::string(MESHSIM_SOURCE_DIR) + "/conformance/suites/faq/verify-encryption.yaml";
+  CliRun r = sh(exe() + " conformance " + suite + " --pcap-dir " + dir);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  std::string pcap = dir + "/faq/verify-encryption.pcap", keys = dir + "/faq/verify-encryption.keys";
+  ASSERT_TRUE(std::filesystem::exists(pcap)) << r.out;
+  ASSERT_TRUE(std::filesystem::exists(keys)) << r.out;
+  CliRun t = sh("(tshark -r " + pcap + " -o tls.keylog_file:" + keys +
+                " -d tcp.port==8080,tls -Y http.request -T fields -e http.request.uri 2>/dev/null) | sort -u");
+  EXPECT_NE(t.out.find("/headers"), std::string::npos) << t.out;  // decrypted out of the mTLS
+  CliRun bad = sh(exe() + " conformance " + suite + " --pcap-dir " + dir + " --pcap-filter 'tcp porttt 1'");
+  EXPECT_EQ(bad.exit_code, 2) << bad.out;
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
