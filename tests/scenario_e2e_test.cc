@@ -252,4 +252,38 @@ TEST(Conformance, PcapDirCapturesEveryCaseForTshark) {
   std::filesystem::remove_all(dir);
 }
 
+// Pinned fingerprints: --update-fingerprints writes the pin and (with --db)
+// keeps the reference trace; the same run passes; a change in behaviour
+// fails, is told apart from nondeterminism by a second run, and names the
+// first event that differs.
+TEST(Conformance, PinnedFingerprintCatchesABehaviourChangeAndNamesTheFirstDivergentEvent) {
+  namespace fs = std::filesystem;
+  fs::path dir = tmp("pin");
+  fs::remove_all(dir);
+  fs::create_directories(dir / "pin");
+  fs::path scen = dir / "pin" / "strict-legacy.yaml";
+  fs::copy_file(data("strict-legacy.yaml"), scen);
+  std::string db = (dir / "results.db").string();
+  CliRun up = sh(exe() + " conformance " + (dir / "pin").string() + " --update-fingerprints --db " + db);
+  ASSERT_EQ(up.exit_code, 0) << up.out;
+  std::ifstream in(scen);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string yaml = text.str();
+  auto at = yaml.find("fingerprint: \"0x");
+  ASSERT_NE(at, std::string::npos) << yaml;
+  CliRun same = sh(exe() + " conformance " + (dir / "pin").string() + " --db " + db);
+  EXPECT_EQ(same.exit_code, 0) << same.out;
+  // Change the behaviour: the legacy client sends at a different rate.
+  auto rate = yaml.find("rate: 2/s");
+  ASSERT_NE(rate, std::string::npos);
+  yaml.replace(rate, 9, "rate: 3/s");
+  std::ofstream(scen) << yaml;
+  CliRun changed = sh(exe() + " conformance " + (dir / "pin").string() + " --db " + db);
+  EXPECT_EQ(changed.exit_code, 1) << changed.out;
+  EXPECT_NE(changed.out.find("the behaviour changed"), std::string::npos) << changed.out;
+  EXPECT_NE(changed.out.find("runs diverge at trace entry"), std::string::npos) << changed.out;
+  fs::remove_all(dir);
+}
+
 }  // namespace
