@@ -286,4 +286,21 @@ TEST(Conformance, PinnedFingerprintCatchesABehaviourChangeAndNamesTheFirstDiverg
   fs::remove_all(dir);
 }
 
+// An HTTP client with `paths` asks for them in turn (seen by the server
+// sidecar's access log in the event stream).
+TEST(Run, HttpClientPathsRotate) {
+  std::string ev = tmp("paths.jsonl");
+  CliRun r = sh(exe() + " run -q " + data("client-paths.yaml") + " --events " + ev);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  std::ifstream in(ev);
+  std::string line, seen;
+  while (std::getline(in, line)) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_discarded() || j.value("kind", "") != "proxy.access_log" || j.value("direction", "") != "inbound") continue;
+    seen += j.value("path", "?");
+  }
+  EXPECT_EQ(seen, "/a/b/c/a/b/c");
+  std::filesystem::remove(ev);
+}
+
 }  // namespace

@@ -509,7 +509,7 @@ void ClientApp::launch(int wi) {
       proxy::http::Request& req = ww.req;
       req.clear();
       req.method = spec_.method;
-      req.target = spec_.path;
+      req.target = spec_.paths.empty() ? spec_.path : spec_.paths[next_path_++ % spec_.paths.size()];
       if (spec_.host_header.empty()) {
         ww.out.assign(ww.host_for_errors);
         if (ww.port != 80) ww.out.append(":").append(std::to_string(ww.port));

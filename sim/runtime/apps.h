@@ -132,6 +132,7 @@ struct ClientRequestSpec {
   std::string target;             // "reviews:9080", "10.96.0.3:3306", "http://reviews:9080/path"
   std::string method = "GET";
   std::string path = "/";
+  std::vector<std::string> paths;  // non-empty: request n asks for paths[n % size] (instead of path)
   std::vector<std::pair<std::string, std::string>> headers;
   std::string host_header;        // default: the target's host[:port]
   std::string body;
@@ -186,6 +187,7 @@ class ClientApp {
   AppPodInfo pod_;
   std::string name_;
   ClientRequestSpec spec_;
+  uint64_t next_path_ = 0;  // spec_.paths rotation
   ClientSchedule sched_;
   ActorId actor_;
   EventKindId k_start_, k_outcome_, k_timeout_;

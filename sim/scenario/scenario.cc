@@ -275,6 +275,13 @@ void parse_http_client(Decoder& d, YamlNode n, const PathSeg& p, ScenarioClient&
       return true;
     }
     if (k == "method") return d.str(v, cp, r.method), true;
+    if (k == "paths") {
+      d.strings(v, cp, r.paths);
+      for (const std::string& s : r.paths) {
+        if (s.empty() || s[0] != '/') d.error(v, cp, "every path must start with '/', got \"" + s + "\"");
+      }
+      return true;
+    }
     if (k == "body") return d.str(v, cp, r.body), true;
     if (k == "host") return d.str(v, cp, r.host_header), true;
     if (k == "keepAlive") return d.boolean(v, cp, r.keep_alive), true;
