@@ -114,7 +114,7 @@ void register_conformance(CLI::App& app, VerbContext& ctx) {
       }
       store = std::move(*st);
     }
-    std::printf("%-8s %-40s %-14s %-7s %-7s %9s %7s %9s\n", "SUITE", "CASE", "PROFILE", "RESULT", "EXPECT",
+    std::printf("%-10s %-40s %-16s %-7s %-7s %9s %7s %9s\n", "SUITE", "CASE", "PROFILE", "RESULT", "EXPECT",
                 "VIRTUAL", "WALL", "COMPRESS");
     std::fflush(stdout);
     conformance::SuiteOptions so;
@@ -132,7 +132,7 @@ void register_conformance(CLI::App& app, VerbContext& ctx) {
                         : c.status == reports::CaseStatus::kSkipped ? "SKIP"
                                                                     : "ERROR";
       std::string virt = format_duration(Duration::nanos(static_cast<int64_t>(c.virtual_seconds * 1e9)));
-      std::printf("%-8s %-40s %-14s %-7s %-7s %9s %6.2fs %8.0fx\n", c.suite.c_str(), c.name.c_str(), c.profile.c_str(),
+      std::printf("%-10s %-40s %-16s %-7s %-7s %9s %6.2fs %8.0fx\n", c.suite.c_str(), c.name.c_str(), c.profile.c_str(),
                   res, ex.c_str(), virt.c_str(), c.wall_seconds, c.time_compression());
       if (c.status == reports::CaseStatus::kFailed || c.status == reports::CaseStatus::kError) {
         for (const auto& e : c.expectations) {

@@ -133,15 +133,17 @@ TEST(Conformance, AnInvalidScenarioIsBadInputAndShardsSplitTheSuite) {
 
 std::string faq(const std::string& f) { return std::string(MESHSIM_SOURCE_DIR) + "/conformance/suites/faq/" + f; }
 
-// Every FAQ scenario, run twice: the same fingerprint, and no random byte
-// drawn outside the seed's streams (OpenSSL's DRBG would make TLS bytes, and
-// with them verdicts, differ between runs).
+// Every FAQ scenario and every example in scenarios/, run twice: the same
+// fingerprint, and no random byte drawn outside the seed's streams (OpenSSL's
+// DRBG would make TLS bytes, and with them verdicts, differ between runs).
 TEST(FaqSuite, EveryScenarioIsReproducible) {
   std::vector<std::string> files;
-  for (const auto& e : std::filesystem::directory_iterator(std::string(MESHSIM_SOURCE_DIR) + "/conformance/suites/faq")) {
-    if (e.path().extension() == ".yaml") files.push_back(e.path().string());
+  for (const char* dir : {"/conformance/suites/faq", "/scenarios"}) {
+    for (const auto& e : std::filesystem::directory_iterator(std::string(MESHSIM_SOURCE_DIR) + dir)) {
+      if (e.path().extension() == ".yaml") files.push_back(e.path().string());
+    }
   }
-  ASSERT_GE(files.size(), 14u);
+  ASSERT_GE(files.size(), 19u);
   for (const std::string& f : files) {
     CliRun a = sh(exe() + " run -q --json - " + f);
     CliRun b = sh(exe() + " run -q --json - " + f);

@@ -29,18 +29,20 @@ SidecarHost::SidecarHost(Simulator& sim, Network& net, HostId host, std::string 
       k_push_(sim.kind("proxy.config_push")),
       rng_(sim.rng("proxy/" + pod_)),
       transport_(secrets_) {
-  proxy::Sidecar::Options o;
-  o.name = pod_;
-  o.transport = &transport_;
-  o.access_log = this;
-  o.node_id = std::move(node_id);
-  sidecar_ = std::make_unique<proxy::Sidecar>(*this, std::move(o));
+  options_.name = pod_;
+  options_.transport = &transport_;
+  options_.access_log = this;
+  options_.node_id = std::move(node_id);
+  sidecar_ = std::make_unique<proxy::Sidecar>(*this, options_);
 }
 
 SidecarHost::~SidecarHost() = default;
 
 bool SidecarHost::start() {
   if (running_) return true;
+  // A restarted Envoy is a new process: no connections, pools, streams or
+  // configuration of the one that died (the next push configures it).
+  if (stopped_) sidecar_ = std::make_unique<proxy::Sidecar>(*this, options_);
   for (uint16_t port : kListenPorts) {
     ListenerId l = net_.listen(host_, {Ipv4::any(), port}, [this, port](TcpSocket s, const ConnectionInfo& info) {
       proxy::DownstreamInfo d;
@@ -64,6 +66,7 @@ void SidecarHost::stop() {
   for (auto& [h, ev] : timers_) sim_.cancel(ev);
   timers_.clear();
   running_ = false;
+  stopped_ = true;
 }
 
 void SidecarHost::apply_config(std::shared_ptr<const proxy::ProxyConfig> cfg, std::string_view version) {

@@ -69,11 +69,13 @@ class SidecarHost final : public proxy::Io, public proxy::AccessLogSink {
   RandomStream rng_;
   proxy::SecretStore secrets_;
   proxy::TlsTransportFactory transport_;
+  proxy::Sidecar::Options options_;
   std::unique_ptr<proxy::Sidecar> sidecar_;
   std::vector<ListenerId> listeners_;
   std::unordered_map<uint64_t, EventId> timers_;  // handle → event
   uint64_t next_timer_ = 1;
   bool running_ = false;
+  bool stopped_ = false;  // stopped once: the next start is a new process
 };
 
 }  // namespace meshsim::sim

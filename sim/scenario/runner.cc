@@ -362,31 +362,54 @@ void Runner::schedule_timeline() {
           break;
         case K::kNodeDown:
         case K::kNodeUp:
-          if (!ms_->set_node_up(a.node, a.kind == K::kNodeUp)) ev.details.push_back("no node " + a.node);
+          if (!ms_->set_node_up(a.node, a.kind == K::kNodeUp)) {
+            ev.details.push_back("no node " + a.node);
+          } else {
+            std::string pods;
+            const auto& nodes = world_->nodes();
+            for (const auto& p : world_->pods()) {
+              if (p.node < 0 || static_cast<size_t>(p.node) >= nodes.size() || nodes[static_cast<size_t>(p.node)].name != a.node) continue;
+              pods += (pods.empty() ? "" : ", ") + p.namespace_ + "/" + p.name;
+            }
+            ev.details.push_back("node " + a.node + (a.kind == K::kNodeUp ? " up, restarting: " : " down, taking: ") +
+                                 (pods.empty() ? "no pods" : pods));
+            if (a.kind == K::kNodeDown) {
+              ev.details.push_back("their endpoints stay ready until the node monitor grace period (40 s) has passed");
+            }
+          }
           break;
         case K::kPartition: {
           PartitionSide sa, sb;
           auto fill = [&](PartitionSide& side, const std::vector<std::string>& nodes, const std::vector<WorkloadRef>& pods) {
+            std::string who;
             for (const auto& n : nodes) {
               NodeId id = ms_->net().topology().find_node(n);
-              if (id != kNoNode) side.nodes.push_back(id);
+              if (id != kNoNode) side.nodes.push_back(id), who += (who.empty() ? "node " : ", node ") + n;
               else ev.details.push_back("no node " + n);
             }
             for (const auto& p : pods) {
               HostId h = host_of_ref(p.text);
-              if (h != kNoHost) side.hosts.push_back(h);
+              const mesh::WorldPod* wp = find_pod_ref(*world_, p.text);
+              if (h != kNoHost && wp) side.hosts.push_back(h), who += (who.empty() ? "" : ", ") + wp->namespace_ + "/" + wp->name;
               else ev.details.push_back("no pod " + p.text);
             }
+            return who;
           };
-          fill(sa, a.a_nodes, a.a_pods);
-          fill(sb, a.b_nodes, a.b_pods);
+          std::string wa = fill(sa, a.a_nodes, a.a_pods);
+          std::string wb = fill(sb, a.b_nodes, a.b_pods);
           partitions_[a.partition] = ms_->net().partition(sa, sb);
+          ev.details.push_back("partition " + a.partition + ": every segment between {" + wa + "} and {" + wb +
+                               "} is dropped (both directions); TCP keeps retransmitting");
           break;
         }
         case K::kHeal: {
           auto it = partitions_.find(a.partition);
-          if (it != partitions_.end()) ms_->net().heal(it->second);
-          else ev.details.push_back("no partition " + a.partition);
+          if (it != partitions_.end()) {
+            ms_->net().heal(it->second);
+            ev.details.push_back("partition " + a.partition + " healed: retransmissions get through again");
+          } else {
+            ev.details.push_back("no partition " + a.partition);
+          }
           break;
         }
         case K::kLatency:
@@ -446,7 +469,7 @@ void Runner::subscribe() {
           } else if constexpr (std::is_same_v<T, ConfigPushObservation>) {
             auto& e = pushes_[std::string(p.version)];
             if (e.second == 0) e.first = o.time;
-            ++e.second;
+            if (o.time == e.first) ++e.second;  // a restarted pod getting it later is not this push
           } else if constexpr (std::is_same_v<T, CertificateObservation>) {
             certs_[std::string(p.pod)].push_back(
                 {Duration::nanos(p.not_before_ns), Duration::nanos(p.not_after_ns), p.rotation, o.time});
