@@ -225,4 +225,15 @@ TEST(ProbeCli, PcapPodAcceptsAWorkloadName) {
   fs::remove_all(dir);
 }
 
+// A client outside the mesh speaking mTLS itself (a mesh certificate, as
+// Istio's simulation Call{TLS: MTLS}): both identities are on the wire — its
+// own, which the server sidecar verified, and the one the server presented.
+TEST(ProbeCli, ExternalMtlsClientSeesBothIdentities) {
+  auto j = probe("--from external --to httpbin.foo:8000 --client-tls mtls");
+  EXPECT_EQ(j["outcome"], "ok") << j.dump(2);
+  EXPECT_EQ(j["wire"]["mtls"], true) << j.dump(2);
+  EXPECT_EQ(j["wire"]["client_identity"], "spiffe://cluster.local/ns/external/sa/default");
+  EXPECT_EQ(j["wire"]["server_identity"], "spiffe://cluster.local/ns/foo/sa/httpbin");
+}
+
 }  // namespace

@@ -323,9 +323,12 @@ Result<ProbeResult> probe_on(MeshSimulation& ms, const ProbeRequest& req) {
     r.wire.client_identity = server_log->downstream_tls.peer_principal();
     r.wire.negotiated_alpn = server_log->downstream_tls.alpn;
     r.wire.tls_version = server_log->downstream_tls.version;
+    // What the server sidecar presented (seen by a client without a sidecar,
+    // whose own TLS has no access log).
+    r.wire.server_identity = server_log->downstream_tls.local_uri_san;
   }
   if (client_log && client_log->upstream_tls.handshake_complete) {
-    r.wire.server_identity = client_log->upstream_tls.peer_principal();
+    if (std::string p = client_log->upstream_tls.peer_principal(); !p.empty()) r.wire.server_identity = p;
     if (r.wire.negotiated_alpn.empty()) r.wire.negotiated_alpn = client_log->upstream_tls.alpn;
     if (r.wire.tls_version.empty()) r.wire.tls_version = client_log->upstream_tls.version;
     if (!server_log || !server_log->downstream_tls.handshake_complete) {
