@@ -68,8 +68,8 @@ void register_probe(CLI::App& app, VerbContext& ctx) {
       ->capture_default_str();
   sub->add_option("--seed", o->req.seed, "Seed of every random stream")->capture_default_str();
   sub->add_option("-o,--output", o->output, "text or json")->check(CLI::IsMember({"text", "json"}))->capture_default_str();
-  sub->add_option("--expect", o->expect, "Exit 1 unless the outcome is this (ok, refused, reset, timeout, tls_error, http_error, denied)")
-      ->check(CLI::IsMember({"ok", "refused", "reset", "timeout", "tls_error", "http_error", "denied"}));
+  sub->add_option("--expect", o->expect, "Exit 1 unless the outcome is this (ok, refused, reset, timeout, tls_error, http_error, denied, dns_error)")
+      ->check(CLI::IsMember({"ok", "refused", "reset", "timeout", "tls_error", "http_error", "denied", "dns_error"}));
   sub->add_flag("-v,--verbose", o->input.verbose, "Also print warnings about the manifests");
   add_capture_flags(sub, o->capture);
   sub->callback([o, &ctx] {

@@ -236,4 +236,18 @@ TEST(ProbeCli, ExternalMtlsClientSeesBothIdentities) {
   EXPECT_EQ(j["wire"]["server_identity"], "spiffe://cluster.local/ns/foo/sa/httpbin");
 }
 
+// A name the cluster DNS does not know: no connection, each client's own
+// resolver error.
+TEST(ProbeCli, UnknownNameIsADnsErrorInEachClientsWords) {
+  auto j = probe("--from foo/sleep --to nosuch.foo:8000");
+  EXPECT_EQ(j["outcome"], "dns_error") << j.dump(2);
+  EXPECT_EQ(j["client_error"], "curl: (6) Could not resolve host: nosuch.foo");
+  j = probe("--from foo/sleep --to nosuch:3306 --protocol mysql");
+  EXPECT_EQ(j["outcome"], "dns_error") << j.dump(2);
+  EXPECT_EQ(j["client_error"], "ERROR 2005 (HY000): Unknown MySQL server host 'nosuch' (-2)");
+  j = probe("--from foo/sleep --to nosuch:9000 --protocol tcp");
+  EXPECT_EQ(j["client_error"], "nc: getaddrinfo for host \"nosuch\" port 9000: Name or service not known");
+  EXPECT_EQ(j["wire"], nullptr);  // nothing left the pod
+}
+
 }  // namespace

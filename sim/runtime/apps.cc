@@ -30,6 +30,7 @@ const char* to_string(AppOutcomeObservation::Outcome o) {
     case AppOutcomeObservation::Outcome::kTlsError: return "tls_error";
     case AppOutcomeObservation::Outcome::kHttpError: return "http_error";
     case AppOutcomeObservation::Outcome::kDenied: return "denied";
+    case AppOutcomeObservation::Outcome::kDnsError: return "dns_error";
   }
   return "ok";
 }
@@ -454,9 +455,13 @@ void ClientApp::launch(int wi) {
   if (!reuse) {
     std::string err_host;
     if (!resolve(&addr, &w.host_for_errors, &err_host)) {
+      // Each client's own words for a name the cluster DNS does not know.
+      std::string port = spec_.target.substr(spec_.target.rfind(':') + 1);
       std::string e = spec_.protocol == "mysql" ? "ERROR 2005 (HY000): Unknown MySQL server host '" + err_host + "' (-2)"
-                                                : "curl: (6) Could not resolve host: " + err_host;
-      finish(w, AppOutcomeObservation::Outcome::kRefused, 0, e);
+                      : spec_.protocol == "http"
+                          ? "curl: (6) Could not resolve host: " + err_host
+                          : "nc: getaddrinfo for host \"" + err_host + "\" port " + port + ": Name or service not known";
+      finish(w, AppOutcomeObservation::Outcome::kDnsError, 0, e);
       return;
     }
     w.port = addr.port;

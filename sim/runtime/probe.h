@@ -69,7 +69,7 @@ struct ProbeWireView {
 };
 
 struct ProbeResult {
-  std::string outcome;  // ok | refused | reset | timeout | tls_error | http_error | denied
+  std::string outcome;  // ok | refused | reset | timeout | tls_error | http_error | denied | dns_error
   int http_status = 0;
   std::string client_error;
   double elapsed_ms = 0;

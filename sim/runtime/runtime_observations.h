@@ -21,7 +21,7 @@ struct AccessLogObservation {
 
 // What a client application saw for one request / connection attempt.
 struct AppOutcomeObservation {
-  enum class Outcome : uint8_t { kOk, kRefused, kReset, kTimeout, kTlsError, kHttpError, kDenied };
+  enum class Outcome : uint8_t { kOk, kRefused, kReset, kTimeout, kTlsError, kHttpError, kDenied, kDnsError };
   std::string_view client;    // "ns/pod", or "external/<name>"
   std::string_view target;    // as the app addressed it: "reviews:9080", "10.96.0.12:3306"
   std::string_view protocol;  // "http", "tcp", "mysql"

@@ -683,7 +683,7 @@ void parse_expect(Ctx& c, YamlNode n, const PathSeg& p, Scenario& s) {
       if (k == "outcomes") {
         d.fields(v, cp, [&](std::string_view ok, YamlNode ov, const PathSeg& op) {
           static const std::set<std::string, std::less<>> names = {"ok", "refused", "reset", "timeout",
-                                                                    "tls_error", "http_error", "denied"};
+                                                                    "tls_error", "http_error", "denied", "dns_error"};
           if (!names.count(ok)) return false;
           std::optional<Comparison> cmp;
           if (parse_comparison(d, ov, op, cmp, false)) e.outcomes[std::string(ok)] = *cmp;
