@@ -204,7 +204,7 @@ bool Decoder::duration(YamlNode n, const PathSeg& p, std::optional<Duration>& ou
   if (!str(n, p, s)) return false;
   auto d = parse_duration(s);
   if (!d.ok()) {
-    error(n, p, "invalid duration \"" + s + "\": " + d.message());
+    error(n, p, d.message());  // parse_duration says: invalid duration "…": why
     return false;
   }
   if (d->ns() < 0) {
