@@ -18,7 +18,6 @@
 namespace meshsim::proxy {
 namespace {
 
-constexpr uint16_t kVirtualOutboundPort = 15001;
 constexpr uint16_t kVirtualInboundPort = 15006;
 
 std::string addr_key(const SocketAddress& a) { return to_string(a); }

@@ -46,8 +46,8 @@ std::string packed(const std::string& reason_code_and_name) {
 
 class TlsTransportSocket final : public TransportSocket {
  public:
-  TlsTransportSocket(std::shared_ptr<tls::TlsContext> ctx, tls::SessionOptions opts, bool client, std::string local_uri)
-      : session_(std::move(ctx), std::move(opts)), client_(client) {
+  TlsTransportSocket(std::shared_ptr<tls::TlsContext> ctx, tls::SessionOptions opts, std::string local_uri)
+      : session_(std::move(ctx), std::move(opts)) {
     info_.tls = true;
     info_.local_uri_san = std::move(local_uri);
   }
@@ -141,7 +141,6 @@ class TlsTransportSocket final : public TransportSocket {
   void fail() { info_.failure_reason = envoy_tls_error(session_.failure()); }
 
   tls::TlsSession session_;
-  bool client_;
   std::string queued_;
   SecurityInfo info_;
 };
@@ -288,7 +287,7 @@ std::unique_ptr<TransportSocket> TlsTransportFactory::make_server(const Downstre
   cfg.max_version = to_tls(ctx.max_version);
   auto c = context_for(key, std::move(cfg));
   if (!c) return std::make_unique<MissingSecretSocket>("cannot build TLS context " + key);
-  return std::make_unique<TlsTransportSocket>(std::move(c), tls::SessionOptions{}, false, local_uri_of(id));
+  return std::make_unique<TlsTransportSocket>(std::move(c), tls::SessionOptions{}, local_uri_of(id));
 }
 
 std::unique_ptr<TransportSocket> TlsTransportFactory::make_client(const UpstreamTlsContext& ctx,
@@ -315,7 +314,7 @@ std::unique_ptr<TransportSocket> TlsTransportFactory::make_client(const Upstream
   if (!c) return std::make_unique<MissingSecretSocket>("cannot build TLS context " + key);
   tls::SessionOptions opts;
   opts.alpn = alpn_override;
-  return std::make_unique<TlsTransportSocket>(std::move(c), std::move(opts), true, local_uri_of(id));
+  return std::make_unique<TlsTransportSocket>(std::move(c), std::move(opts), local_uri_of(id));
 }
 
 ClientHelloInfo TlsTransportFactory::inspect_client_hello(std::string_view first_bytes) {

@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -145,6 +146,26 @@ TEST(AnalyzeExitCodes, ThresholdAndCleanInput) {
   EXPECT_EQ(missing.exit_code, 2);
   CliRun stdin_run = meshsim("analyze - < " + clean.string());
   EXPECT_EQ(stdin_run.exit_code, 0) << stdin_run.out;
+}
+
+// The same object twice (e.g. one file applied twice): a warning located at
+// the later definition, which replaces the earlier one.
+TEST(AnalyzeDuplicates, TheLaterDefinitionWinsWithAWarning) {
+  fs::path dup = fs::temp_directory_path() / ("meshsim-dup-" + std::to_string(::getpid()) + ".yaml");
+  {
+    std::ofstream f(dup);
+    f << "apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: {name: default, namespace: istio-system}\n"
+         "spec: {mtls: {mode: PERMISSIVE}}\n---\n"
+         "apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: {name: default, namespace: istio-system}\n"
+         "spec: {mtls: {mode: STRICT}}\n";
+  }
+  CliRun r = meshsim("analyze -o json " + dup.string());
+  EXPECT_EQ(r.exit_code, 0) << r.out;  // a warning is below the default threshold
+  EXPECT_THAT(r.out, HasSubstr("MS0006"));
+  EXPECT_THAT(r.out, HasSubstr("the later definition replaces the earlier one"));
+  EXPECT_THAT(r.out, HasSubstr(dup.filename().string()));
+  EXPECT_THAT(r.out, HasSubstr("\"line\": 6"));  // the second document's location
+  fs::remove(dup);
 }
 
 TEST(AnalyzeIstioSamples, EveryFileLoadsWithoutSchemaErrors) {
