@@ -41,7 +41,7 @@ Result<std::vector<CaseSpec>> discover(const std::vector<std::string>& inputs) {
         // or the root itself when the files sit directly in it.
         fs::path rel = fs::relative(f, p);
         std::string suite = rel.has_parent_path() ? rel.begin()->string() : p.filename().string();
-        if (suite.empty() || suite == ".") suite = fs::absolute(p).filename().string();
+        if (suite.empty() || suite == "." || suite == "..") suite = fs::weakly_canonical(fs::absolute(p)).filename().string();
         // Only files that are scenarios (kind: Scenario, or a top-level `expect:`) count.
         std::ifstream fin(f);
         std::string text((std::istreambuf_iterator<char>(fin)), std::istreambuf_iterator<char>());
@@ -49,7 +49,9 @@ Result<std::vector<CaseSpec>> discover(const std::vector<std::string>& inputs) {
         out.push_back({f.string(), suite, rel.string()});
       }
     } else {
-      out.push_back({p.string(), p.parent_path().filename().string(), p.filename().string()});
+      // A single file: its directory names the suite ("x.yaml" run from scenarios/ → "scenarios").
+      out.push_back({p.string(), fs::weakly_canonical(fs::absolute(p)).parent_path().filename().string(),
+                     p.filename().string()});
     }
   }
   if (out.empty()) return Error{"no scenario files found (files with kind: Scenario or expect:)"};
