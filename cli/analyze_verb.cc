@@ -70,7 +70,7 @@ void register_analyze(CLI::App& app, VerbContext& ctx) {
     std::fwrite(out.data(), 1, out.size(), stdout);
     std::fflush(stdout);
     if (r.input_errors) {
-      print_error("the input has errors (see above); nothing was analyzed beyond the valid objects");
+      print_error("the input has errors (see above); the analyzers ran on the objects that loaded, the others are missing from the findings");
       ctx.exit_code = kExitBadInput;
     } else {
       ctx.exit_code = failed ? kExitCheckFailed : kExitOk;
