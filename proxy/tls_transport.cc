@@ -1,5 +1,8 @@
 #include "proxy/tls_transport.h"
 
+#include <algorithm>
+#include <charconv>
+
 #include "proxy/tls/client_hello_inspector.h"
 #include "proxy/tls/tls_session.h"
 
@@ -40,7 +43,9 @@ std::string alert_reason(uint8_t alert) {
 std::string packed(const std::string& reason_code_and_name) {
   // ERR_PACK(ERR_LIB_SSL = 16, reason) = (16 << 24) | reason.
   size_t colon = reason_code_and_name.find(':');
-  int reason = std::stoi(reason_code_and_name.substr(0, colon));
+  int reason = 0;  // our own "N:NAME" strings; a malformed one packs as 0
+  std::from_chars(reason_code_and_name.data(), reason_code_and_name.data() + std::min(colon, reason_code_and_name.size()),
+                  reason);
   return std::to_string((16 << 24) + reason) + ":SSL routines:OPENSSL_internal:" + reason_code_and_name.substr(colon + 1);
 }
 

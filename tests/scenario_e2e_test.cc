@@ -71,6 +71,10 @@ TEST(Run, BadScenarioReportsEveryProblemWithItsLocationAndExits2) {
   EXPECT_NE(r.out.find("bad-scenario.yaml:13:3: Scenario bad-scenario.yaml: apps[0].rate: expected a rate such as \"10/s\""),
             std::string::npos)
       << r.out;
+  EXPECT_NE(r.out.find("bad-scenario.yaml:16:17: Scenario bad-scenario.yaml: apps[1].tcp.target: expected HOST:PORT with a port "
+                       "from 1 to 65535, got \"tcp-echo:echo\""),
+            std::string::npos)
+      << r.out;
   EXPECT_NE(r.out.find("timeline[0]: a timeline entry needs exactly one action"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("expect[0].okRatio: expected a comparison"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("expect[1].wire.is: unknown value \"encrypted\" (valid: mtls, tls, plaintext)"), std::string::npos)

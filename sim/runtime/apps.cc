@@ -1,6 +1,7 @@
 #include "sim/runtime/apps.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 
 #include "proxy/base/hash.h"
@@ -422,7 +423,11 @@ bool ClientApp::resolve(SocketAddress* out, std::string* host_for_errors, std::s
   size_t colon = t.rfind(':');
   std::string host = colon == std::string::npos ? t : t.substr(0, colon);
   uint16_t port = 80;
-  if (colon != std::string::npos) port = static_cast<uint16_t>(std::stoul(t.substr(colon + 1)));
+  if (colon != std::string::npos) {  // validated by the scenario loader; never throws here
+    uint32_t v = 0;
+    std::from_chars(t.data() + colon + 1, t.data() + t.size(), v);
+    port = static_cast<uint16_t>(v);
+  }
   else if (spec_.protocol == "mysql") port = 3306;
   else if (spec_.target.rfind("https://", 0) == 0) port = 443;
   *host_for_errors = host;

@@ -1,6 +1,7 @@
 #include "sim/scenario/scenario.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -248,6 +249,15 @@ void parse_network(Ctx& c, YamlNode n, const PathSeg& p, LinkModel& links) {
   });
 }
 
+// "host:port" with a port 1–65535 (the host is checked when the app resolves it).
+bool valid_host_port(const std::string& t) {
+  size_t colon = t.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 >= t.size()) return false;
+  uint32_t port = 0;
+  auto [e, ec] = std::from_chars(t.data() + colon + 1, t.data() + t.size(), port);
+  return ec == std::errc() && e == t.data() + t.size() && port >= 1 && port <= 65535;
+}
+
 void parse_http_client(Decoder& d, YamlNode n, const PathSeg& p, ScenarioClient& cl) {
   ClientRequestSpec& r = cl.request;
   r.protocol = "http";
@@ -272,6 +282,7 @@ void parse_http_client(Decoder& d, YamlNode n, const PathSeg& p, ScenarioClient&
       r.path = slash == std::string::npos ? "/" : rest.substr(slash);
       if (r.target.empty()) d.error(v, cp, "the URL names no host: \"" + url + "\"");
       else if (r.target.find(':') == std::string::npos) r.target += https ? ":443" : ":80";
+      else if (!valid_host_port(r.target)) d.error(v, cp, "the URL's port is not a number from 1 to 65535: \"" + url + "\"");
       return true;
     }
     if (k == "method") return d.str(v, cp, r.method), true;
@@ -313,7 +324,9 @@ void parse_tcp_client(Decoder& d, YamlNode n, const PathSeg& p, ScenarioClient& 
     return false;
   });
   if (r.target.empty()) d.error(n, p.child("target"), "required field is missing");
-  else if (r.target.find(':') == std::string::npos) d.error(n, p.child("target"), "expected HOST:PORT");
+  else if (!valid_host_port(r.target)) {
+    d.error(n.get("target"), p.child("target"), "expected HOST:PORT with a port from 1 to 65535, got \"" + r.target + "\"");
+  }
 }
 
 void parse_mysql_client(Decoder& d, YamlNode n, const PathSeg& p, ScenarioClient& cl) {
@@ -332,6 +345,9 @@ void parse_mysql_client(Decoder& d, YamlNode n, const PathSeg& p, ScenarioClient
   });
   if (r.target.empty()) d.error(n, p.child("target"), "required field is missing");
   else if (r.target.find(':') == std::string::npos) r.target += ":3306";
+  else if (!valid_host_port(r.target)) {
+    d.error(n.get("target"), p.child("target"), "expected HOST or HOST:PORT with a port from 1 to 65535, got \"" + r.target + "\"");
+  }
 }
 
 void parse_latency_model(Decoder& d, YamlNode n, const PathSeg& p, LatencyModel& m) {
