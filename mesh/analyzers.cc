@@ -1,6 +1,7 @@
 #include "mesh/analyzers.h"
 
 #include <algorithm>
+#include <charconv>
 #include <map>
 #include <set>
 
@@ -646,7 +647,9 @@ class Analysis {
         for (const auto& t : rule.to)
           for (const auto& p : t.ports) {
             has_ports = true;
-            rule_ports.insert(static_cast<uint32_t>(std::stoul(p)));
+            uint32_t v = 0;  // non-numeric ports are a validation error elsewhere; never throw here
+            auto [e, ec] = std::from_chars(p.data(), p.data() + p.size(), v);
+            if (ec == std::errc() && e == p.data() + p.size()) rule_ports.insert(v);
           }
         if (has_ports) {
           std::set<uint32_t> inter;

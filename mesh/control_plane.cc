@@ -1,6 +1,7 @@
 #include "mesh/control_plane.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <map>
 #include <set>
@@ -400,8 +401,9 @@ class Builder {
         size_t colon = ep.rfind(':');
         if (colon == std::string::npos) break;
         auto ip = parse_ipv4(ep.substr(0, colon));
-        uint32_t port = static_cast<uint32_t>(std::stoul(ep.substr(colon + 1)));
-        if (!ip.ok()) break;
+        uint32_t port = 0;
+        auto [pe, pec] = std::from_chars(ep.data() + colon + 1, ep.data() + ep.size(), port);
+        if (!ip.ok() || pec != std::errc() || pe != ep.data() + ep.size() || port == 0 || port > 65535) break;
         Ipv4 addr = ip->is_any() ? pod_.ip : *ip;
         c.type = DiscoveryType::kStatic;
         c.lb_policy = LbPolicy::kRoundRobin;
@@ -818,8 +820,10 @@ class Builder {
       std::string t(s.substr(0, c));
       t.erase(0, t.find_first_not_of(' '));
       t.erase(t.find_last_not_of(' ') + 1);
-      if (!t.empty() && std::all_of(t.begin(), t.end(), [](char ch) { return ch >= '0' && ch <= '9'; })) {
-        p.retriable_status_codes.push_back(static_cast<uint32_t>(std::stoul(t)));
+      uint32_t code = 0;
+      auto [ce, cec] = std::from_chars(t.data(), t.data() + t.size(), code);
+      if (!t.empty() && cec == std::errc() && ce == t.data() + t.size()) {
+        p.retriable_status_codes.push_back(code);
         codes = true;
       } else if (!t.empty()) {
         on += (on.empty() ? "" : ",") + t;
