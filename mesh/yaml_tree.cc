@@ -167,8 +167,8 @@ struct YamlLimitError {
 
 class YamlTreeBuilder : public YAML::EventHandler {
  public:
-  YamlTreeBuilder(YamlDocument* doc, const std::string* file, uint32_t first_line, size_t input_bytes)
-      : doc_(doc), line_offset_(first_line), max_nodes_(2 * input_bytes + 64) {
+  YamlTreeBuilder(YamlDocument* doc, const std::string* file, uint32_t first_line, std::string_view input)
+      : doc_(doc), input_(input), line_offset_(first_line), max_nodes_(2 * input.size() + 64) {
     doc_->file_ = file;
     doc_->first_line_ = first_line;
   }
@@ -190,6 +190,7 @@ class YamlTreeBuilder : public YAML::EventHandler {
   }
   void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
                 const std::string& value) override {
+    if (tag == "!") check_closed_quote(mark);
     uint32_t i = new_node(YamlKind::kScalar, mark);
     auto& n = doc_->nodes_[i];
     n.plain = (tag.empty() || tag == "?");
@@ -212,6 +213,30 @@ class YamlTreeBuilder : public YAML::EventHandler {
   bool has_root() const { return has_root_; }
 
  private:
+  // yaml-cpp 0.7 accepts a quoted scalar that the end of the input cuts off
+  // (`name: "never closed` at the end of a file); libyaml and kubectl reject
+  // it ("found unexpected end of stream while scanning a quoted scalar").
+  void check_closed_quote(const YAML::Mark& mark) const {
+    if (mark.pos < 0 || static_cast<size_t>(mark.pos) >= input_.size()) return;
+    char q = input_[static_cast<size_t>(mark.pos)];
+    if (q != '"' && q != '\'') return;
+    for (size_t i = static_cast<size_t>(mark.pos) + 1; i < input_.size(); ++i) {
+      char c = input_[i];
+      if (q == '"' && c == '\\') {
+        ++i;  // an escape: skip the escaped character
+      } else if (c == q) {
+        if (q == '\'' && i + 1 < input_.size() && input_[i + 1] == '\'') {
+          ++i;  // '' is an escaped single quote
+        } else {
+          return;
+        }
+      }
+    }
+    throw YamlLimitError{mark, std::string("unexpected end of input inside a ") +
+                                   (q == '"' ? "double" : "single") + "-quoted scalar: the closing " + q +
+                                   " is missing"};
+  }
+
   struct Frame {
     uint32_t node = 0;
     YAML::anchor_t anchor = 0;
@@ -371,6 +396,7 @@ class YamlTreeBuilder : public YAML::EventHandler {
   }
 
   YamlDocument* doc_;
+  std::string_view input_;  // the chunk being parsed (Mark::pos indexes it)
   uint32_t line_offset_;
   size_t max_nodes_;
   std::vector<Frame> frames_;
@@ -476,7 +502,7 @@ void parse_chunk(std::string_view chunk, const std::string* file, uint32_t first
         throw YamlLimitError{m, "the YAML parser does not terminate on this input (malformed input)"};
       }
       auto doc = std::make_shared<YamlDocument>();
-      YamlTreeBuilder builder(doc.get(), file, first_line, chunk.size());
+      YamlTreeBuilder builder(doc.get(), file, first_line, owned);
       if (!parser.HandleNextDocument(builder)) break;
       if (!builder.has_root()) continue;
       ParsedDocument pd;
