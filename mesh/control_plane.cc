@@ -960,7 +960,17 @@ class Builder {
     } else {
       ServiceMtlsMode m = best_effort_infer_service_mtls_mode(w_, tp ? &*tp : nullptr, s, sp.port);
       if (m == ServiceMtlsMode::kUnknown || m == ServiceMtlsMode::kDisable) {
-        why = std::string("auto mTLS off: destination namespace mode ") + service_mtls_mode_name(m);
+        // Say which rule of BestEffortInferServiceMTLSMode decided.
+        bool passthrough = s.resolution == ServiceEntryResolution::kNone ||
+                           (tp && tp->load_balancer && tp->load_balancer->simple == SimpleLb::kPassthrough);
+        auto eps = s.endpoints.find(sp.port);
+        bool plain_endpoint = eps == s.endpoints.end() || eps->second.empty() ||
+                              std::any_of(eps->second.begin(), eps->second.end(), [](const auto& e) { return !e.sidecar; });
+        if (passthrough && plain_endpoint) {
+          why = "auto mTLS off: passthrough (headless) service with an endpoint without a sidecar, or none";
+        } else {
+          why = std::string("auto mTLS off: destination namespace mode ") + service_mtls_mode_name(m);
+        }
       } else {
         auto_mtls = true;
         why = std::string("auto mTLS (destination namespace mode ") + service_mtls_mode_name(m) + ")";

@@ -250,4 +250,16 @@ TEST(ProbeCli, UnknownNameIsADnsErrorInEachClientsWords) {
   EXPECT_EQ(j["wire"], nullptr);  // nothing left the pod
 }
 
+// curl -H 'Host: …' replaces curl's own Host header, and the client sidecar
+// routes by it (ISTIO_BEHAVIOR.md §3.4): an address no Service owns, with
+// Host httpbin.foo, reaches httpbin through its cluster.
+TEST(ProbeCli, HostHeaderReplacesCurlsAndRoutes) {
+  auto j = probe("--from foo/sleep --to 1.2.3.4:8000 -H 'Host: httpbin.foo'");
+  EXPECT_EQ(j["outcome"], "ok") << j.dump(2);
+  EXPECT_EQ(j["client_sidecar"]["cluster"], "outbound|8000||httpbin.foo.svc.cluster.local") << j.dump(2);
+  std::string body = j["response_body"];
+  EXPECT_NE(body.find("RequestHeader=Host:httpbin.foo\n"), std::string::npos) << body;
+  EXPECT_EQ(body.find("RequestHeader=Host:1.2.3.4"), std::string::npos) << body;  // one Host header only
+}
+
 }  // namespace

@@ -529,7 +529,15 @@ void ClientApp::launch(int wi) {
       }
       req.headers.add("User-Agent", "curl/8.5.0");
       req.headers.add("Accept", "*/*");
-      for (const auto& [k, v] : spec_.headers) req.headers.add(k, v);
+      // curl -H: a header curl sets itself (Host, User-Agent, Accept) is
+      // replaced, or removed by an empty value; others are added.
+      for (const auto& [k, v] : spec_.headers) {
+        bool internal = proxy::http::iequals(k, "host") || proxy::http::iequals(k, "user-agent") ||
+                        proxy::http::iequals(k, "accept");
+        if (internal && v.empty()) req.headers.remove(k);
+        else if (internal) req.headers.set(k, v);
+        else req.headers.add(k, v);
+      }
       if (!spec_.keep_alive) req.headers.add("Connection", "close");
       req.body = spec_.body;
       ww.out.clear();
