@@ -73,7 +73,8 @@ std::vector<ChainOption> chain_options(ProtoClass c, MtlsMode mode, const Contro
     case ProtoClass::kTcp:
       if (mode == MtlsMode::kDisable) return {{"raw_buffer", {}, false, false}};
       if (mode == MtlsMode::kStrict) return {{"tls", {}, true, false}};
-      return {{"tls", kAllIstioMtlsAlpns, true, false}, {"tls", {}, false, false}, {"raw_buffer", {}, false, false}};
+      // inboundPermissiveTCPFilterChainMatchWithMxcOptionsAndPlainTLS: mTLS, plaintext, plain TLS.
+      return {{"tls", kAllIstioMtlsAlpns, true, false}, {"raw_buffer", {}, false, false}, {"tls", {}, false, false}};
     case ProtoClass::kAuto:
       if (mode == MtlsMode::kDisable) return {{"raw_buffer", plain_http, false, true}, {"raw_buffer", {}, false, false}};
       if (mode == MtlsMode::kStrict) return {{"tls", kMtlsHttpAlpns, true, true}, {"tls", {}, true, false}};

@@ -87,9 +87,11 @@ TEST(ControlPlaneInbound, PermissiveChainsFollowTheOptionsTable) {
   for (auto* fc : chains_for_port(*b.server, 70)) tcp.push_back(summary(*fc));
   for (auto* fc : chains_for_port(*b.server, 80)) http.push_back(summary(*fc));
   for (auto* fc : chains_for_port(*b.server, 81)) autop.push_back(summary(*fc));
+  // filterchain_options.go inboundPermissiveTCPFilterChainMatchWithMxcOptionsAndPlainTLS:
+  // mTLS, plaintext, then plain TLS.
   EXPECT_EQ(tcp, (std::vector<std::string>{
-                     "tls/istio,istio-peer-exchange,istio-http/1.0,istio-http/1.1,istio-h2/mtls/tcp", "tls//-/tcp",
-                     "raw_buffer//-/tcp"}));
+                     "tls/istio,istio-peer-exchange,istio-http/1.0,istio-http/1.1,istio-h2/mtls/tcp", "raw_buffer//-/tcp",
+                     "tls//-/tcp"}));
   EXPECT_EQ(http, (std::vector<std::string>{
                       "tls/istio,istio-peer-exchange,istio-http/1.0,istio-http/1.1,istio-h2/mtls/http",
                       "raw_buffer//-/http"}));
