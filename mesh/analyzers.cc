@@ -18,9 +18,9 @@ const std::vector<AnalyzerCode>& analyzer_codes() {
       {"MS0005", "UnreadableInput", "", Severity::kError, "A path does not exist or cannot be read."},
       {"MS0006", "DuplicateObject", "", Severity::kWarning, "The same kind/namespace/name is defined twice; the later definition wins."},
       {"MS0007", "WorldDerivation", "", Severity::kWarning, "The derived world has a problem: an unschedulable pod, an exhausted pod CIDR, a clashing ClusterIP."},
-      {"MS0101", "ReferencedResourceNotFound", "IST0101", Severity::kError, "A route, Ingress or DestinationRule refers to a host, subset or gateway that does not exist."},
-      {"MS0102", "NamespaceNotInjected", "IST0102", Severity::kWarning, "A namespace with pods has no istio-injection / istio.io/rev label: its pods run without sidecars."},
-      {"MS0103", "NoMatchingWorkloadsFound", "IST0127", Severity::kWarning, "A policy or gateway selector matches no workload; it has no effect."},
+      {"MS0101", "ReferencedResourceNotFound", "IST0101", Severity::kError, "A route, Ingress or DestinationRule refers to a host, subset or gateway that does not exist, or a Gateway, Sidecar or Telemetry selector matches no workload."},
+      {"MS0102", "NamespaceNotInjected", "IST0102", Severity::kWarning, "A Namespace has no istio-injection / istio.io/rev label: pods created in it run without sidecars."},
+      {"MS0103", "NoMatchingWorkloadsFound", "IST0127", Severity::kWarning, "A policy's selector (PeerAuthentication, AuthorizationPolicy, RequestAuthentication) matches no workload; it has no effect."},
       {"MS0104", "PortNameIsNotUnderNamingConvention", "IST0118", Severity::kInfo, "A Service port has no recognised protocol (name prefix or appProtocol): Istio sniffs it."},
       {"MS0105", "ServerFirstPortPermissive", "", Severity::kWarning, "A server-first port (MySQL, MongoDB, SMTP) is PERMISSIVE while a plaintext client can reach it: connections hang."},
       {"MS0106", "ExcludedInboundPortGetsMtls", "", Severity::kWarning, "A port excluded from inbound capture still receives mTLS from sidecar clients; the app sees TLS bytes."},
@@ -40,7 +40,9 @@ const std::vector<AnalyzerCode>& analyzer_codes() {
       {"MS0120", "SubsetSelectsNoEndpoints", "", Severity::kWarning, "A DestinationRule subset's labels match no endpoint of its service."},
       {"MS0121", "ConflictingMeshGatewayVirtualServiceHosts", "IST0109", Severity::kError, "Several VirtualServices bound to the mesh gateway define the same host; only one is used."},
       {"MS0122", "MultipleSidecarsWithoutWorkloadSelectors", "IST0111", Severity::kError, "More than one Sidecar without workloadSelector in a namespace."},
-      {"MS0123", "AppRunsAsProxyUid", "", Severity::kError, "A container of an injected pod runs as UID 1337: its outbound traffic bypasses the sidecar."},
+      {"MS0123", "AppRunsAsProxyUid", "IST0144", Severity::kError, "A container of an injected pod runs as UID 1337: its outbound traffic bypasses the sidecar."},
+      {"MS0124", "PodsInUndeclaredUninjectedNamespace", "", Severity::kWarning, "Pods in a namespace with no Namespace object in the input run without sidecars (Istio's analyzer only looks at Namespace objects)."},
+      {"MS0125", "ExternalNameServiceTypeInvalidPortName", "IST0150", Severity::kWarning, "An ExternalName Service port is named tcp or has no recognised protocol: the sidecar may not forward its traffic correctly."},
   };
   return kCodes;
 }
@@ -230,24 +232,45 @@ class Analysis {
   }
 
   // ---- MS0102 injection ------------------------------------------------------------------------
+  // Istio's injection analyzer (pkg/config/analysis/analyzers/injection):
+  // every Namespace object other than the root and the system namespaces,
+  // without istio-injection or istio.io/rev and not ambient, gets IST0102 —
+  // pods or not. Pods in namespaces with no Namespace object in the input
+  // get meshsim's own MS0124 instead.
   void injection() {
-    std::map<std::string, const WorldPod*> uninjected;
-    for (const auto& p : w_.pods()) {
-      if (p.injected || is_never_injected_namespace(p.namespace_) || p.namespace_ == root_) continue;
-      if (p.injection_reason.find("has no istio-injection") == std::string::npos) continue;
-      uninjected.emplace(p.namespace_, &p);
+    std::set<std::string> declared;
+    for (const auto& o : w_.resources().namespaces) {
+      declared.insert(o.meta.name);
+      const std::string& ns = o.meta.name;
+      if (ns == root_ || is_never_injected_namespace(ns)) continue;
+      const Labels& l = o.meta.labels;
+      if (l.count("istio-injection") || l.count("istio.io/rev")) continue;
+      auto dm = l.find("istio.io/dataplane-mode");
+      if (dm != l.end() && dm->second == "ambient") continue;
+      std::string example;
+      for (const auto& p : w_.pods())
+        if (p.namespace_ == ns && !p.injected) {
+          example = p.name;
+          break;
+        }
+      add("MS0102", o, "metadata",
+          "namespace " + ns + " has no istio-injection or istio.io/rev label, so its pods" +
+              (example.empty() ? std::string() : " (e.g. " + example + ")") +
+              " run without a sidecar: no mTLS, no policy, no telemetry for them. Fix: kubectl label namespace " + ns +
+              " istio-injection=enabled (or istio-injection=disabled to say it is intended).");
     }
-    for (const auto& [ns, pod] : uninjected) {
-      const WorldNamespace* n = w_.find_namespace(ns);
-      std::string msg = "namespace " + ns + " has no istio-injection or istio.io/rev label, so its pods (e.g. " + pod->name +
-                        ") run without a sidecar: no mTLS, no policy, no telemetry for them. Fix: kubectl label namespace " +
-                        ns + " istio-injection=enabled (or istio-injection=disabled to say it is intended).";
-      if (n && n->declared) {
-        for (const auto& o : w_.resources().namespaces)
-          if (o.meta.name == ns) add("MS0102", o, "metadata", msg);
-      } else {
-        add_at("MS0102", pod->source, "Namespace " + ns, "", msg);
-      }
+    std::map<std::string, const WorldPod*> undeclared;
+    for (const auto& p : w_.pods()) {
+      if (p.injected || declared.count(p.namespace_) || is_never_injected_namespace(p.namespace_) || p.namespace_ == root_)
+        continue;
+      if (p.injection_reason.find("has no istio-injection") == std::string::npos) continue;
+      undeclared.emplace(p.namespace_, &p);
+    }
+    for (const auto& [ns, pod] : undeclared) {
+      add_at("MS0124", pod->source, "Namespace " + ns, "",
+             "namespace " + ns + " (no Namespace object in the input, so no istio-injection label) holds pods (e.g. " +
+                 pod->name + ") that run without a sidecar. If the namespace is labelled in the cluster, add its Namespace "
+                 "object to the input; otherwise: kubectl label namespace " + ns + " istio-injection=enabled.");
     }
   }
 
@@ -264,14 +287,17 @@ class Analysis {
     return false;
   }
 
+  // Policies report IST0127 (NoMatchingWorkloadsFound); Istio's Sidecar and
+  // Telemetry selector analyzers report IST0101 (ReferencedResourceNotFound).
   template <typename T>
-  void check_selector(const T& o, const std::optional<WorkloadSelector>& sel, const char* path) {
+  void check_selector(const T& o, const std::optional<WorkloadSelector>& sel, const char* path,
+                      const char* code = "MS0103") {
     if (!sel || sel->match_labels.empty()) return;
     bool all = o.meta.namespace_ == root_;
     if (any_workload(o.meta.namespace_, sel->match_labels, all)) return;
     std::string labels;
     for (const auto& [k, v] : sel->match_labels) labels += (labels.empty() ? "" : ",") + k + "=" + v;
-    add("MS0103", o, path,
+    add(code, o, path,
         "selector {" + labels + "} matches no workload in " + (all ? std::string("any namespace") : "namespace " + o.meta.namespace_) +
             ": this " + kind_name(o.kind) + " has no effect. Fix the labels or remove the object.");
   }
@@ -282,14 +308,14 @@ class Analysis {
       if (o.meta.namespace_ != root_) check_selector(o, o.selector, "spec.selector");
     for (const auto& o : rs.authorization_policies) check_selector(o, o.selector, "spec.selector");
     for (const auto& o : rs.request_authentications) check_selector(o, o.selector, "spec.selector");
-    for (const auto& o : rs.telemetries) check_selector(o, o.selector, "spec.selector");
-    for (const auto& o : rs.sidecars) check_selector(o, o.workload_selector, "spec.workloadSelector");
+    for (const auto& o : rs.telemetries) check_selector(o, o.selector, "spec.selector", "MS0101");
+    for (const auto& o : rs.sidecars) check_selector(o, o.workload_selector, "spec.workloadSelector", "MS0101");
     for (const auto& g : rs.gateways) {
       if (g.selector.empty() || any_workload(g.meta.namespace_, g.selector, true)) continue;
       std::string labels;
       for (const auto& [k, v] : g.selector) labels += (labels.empty() ? "" : ",") + k + "=" + v;
-      add("MS0103", g, "spec.selector",
-          "selector {" + labels + "} matches no pod in the loaded manifests: no gateway proxy serves this Gateway. "
+      add("MS0101", g, "spec.selector",
+          "referenced selector {" + labels + "} matches no pod in the loaded manifests: no gateway proxy serves this Gateway. "
           "Expected if the gateway is installed separately (e.g. istio-system/istio-ingressgateway); otherwise fix the selector.");
     }
     // Services without endpoints; subsets without endpoints.
@@ -327,17 +353,39 @@ class Analysis {
   }
 
   // ---- MS0104 port names -----------------------------------------------------------------------------
+  // Istio's service.PortNameAnalyzer: system namespaces and the Istio control
+  // plane (label `istio`, `release: istio`, or a mesh-controller-managed
+  // gateway) are skipped; ExternalName services report IST0150 instead, also
+  // for a port named exactly "tcp".
+  static bool istio_control_plane(const Labels& l) {
+    if (l.count("istio")) return true;
+    auto r = l.find("release");
+    if (r != l.end() && r->second == "istio") return true;
+    auto m = l.find("gateway.istio.io/managed");
+    return m != l.end() && (m->second == "istio.io-mesh-controller" || m->second == "istio.io-gateway-controller" ||
+                            m->second == "istio.io-eastwest-controller");
+  }
   void port_names() {
-    for (const auto& s : w_.services()) {
-      if (s.origin != WorldService::Origin::kKubernetes) continue;
-      const auto& obj = w_.resources().services[static_cast<size_t>(s.source_index)];
-      for (size_t i = 0; i < s.ports.size(); ++i) {
-        const auto& p = s.ports[i];
-        if (p.protocol != Protocol::kUnsupported) continue;
-        add("MS0104", obj, "spec.ports[" + std::to_string(i) + "]",
-            "port " + std::to_string(p.port) + (p.name.empty() ? "" : " (\"" + p.name + "\")") +
-                " has no recognised protocol: Istio sniffs the first bytes of every connection (HTTP or TCP). "
-                "Server-first protocols hang under sniffing. Name it <protocol>[-suffix] (http-web, tcp-db, grpc-api) or set appProtocol.");
+    for (const auto& obj : w_.resources().services) {
+      if (is_never_injected_namespace(obj.meta.namespace_) || istio_control_plane(obj.meta.labels)) continue;
+      bool external_name = obj.type == "ExternalName";
+      for (size_t i = 0; i < obj.ports.size(); ++i) {
+        const auto& p = obj.ports[i];
+        Protocol proto = resolve_port_protocol(static_cast<uint32_t>(p.port), p.name, p.protocol, p.app_protocol).protocol;
+        if (!(proto == Protocol::kUnsupported || (external_name && p.name == "tcp"))) continue;
+        std::string path = "spec.ports[" + std::to_string(i) + "]";
+        std::string what = "port " + std::to_string(p.port) + (p.name.empty() ? "" : " (\"" + p.name + "\")");
+        if (external_name) {
+          add("MS0125", obj, path,
+              what + " of an ExternalName service " +
+                  (p.name == "tcp" ? std::string("is named \"tcp\"") : std::string("has no recognised protocol")) +
+                  ": the sidecar may not forward TCP traffic to " + obj.external_name +
+                  " correctly. Name it with the protocol it serves (http-…, https-…, tls-…) or set appProtocol.");
+        } else {
+          add("MS0104", obj, path,
+              what + " has no recognised protocol: Istio sniffs the first bytes of every connection (HTTP or TCP). "
+                     "Server-first protocols hang under sniffing. Name it <protocol>[-suffix] (http-web, tcp-db, grpc-api) or set appProtocol.");
+        }
       }
     }
   }

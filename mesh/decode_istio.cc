@@ -1262,7 +1262,8 @@ void decode_service_entry(Decoder& d, YamlNode root, ServiceEntry& o) {
   }
   if (o.resolution == ServiceEntryResolution::kStatic && o.endpoints.empty() && !o.workload_selector)
     d.warn(at, sp.child("endpoints"), "resolution STATIC without endpoints: the service has no endpoints", "MS0004");
-  if (o.ports.empty() && spec.valid()) d.error(at, sp.child("ports"), "service entry must have at least one port");
+  // No ports is valid (Istio's ValidateServiceEntry does not require any): the
+  // host exists for routing and analysis, the sidecars get no listener for it.
   if (o.resolution == ServiceEntryResolution::kDnsRoundRobin && o.endpoints.size() > 1)
     d.error(at, sp.child("endpoints"), "DNS_ROUND_ROBIN allows at most one endpoint");
 }

@@ -105,12 +105,48 @@ spec:
   EXPECT_THAT(dump(f), HasSubstr("write \"reviews.app.svc.cluster.local\""));
 }
 
+// Istio's injection analyzer: every unlabelled Namespace object (pods or not),
+// except system, root and ambient namespaces; pods in a namespace without a
+// Namespace object are meshsim's own MS0124.
 TEST(Analyzers, NamespaceWithoutInjectionLabel) {
   auto d = analyze("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: i}]}\n");
-  auto f = with_code(d, "MS0102");
+  EXPECT_TRUE(with_code(d, "MS0102").empty()) << dump(d);
+  auto f = with_code(d, "MS0124");
   ASSERT_EQ(f.size(), 1u) << dump(d);
   EXPECT_THAT(f[0].message, HasSubstr("kubectl label namespace default istio-injection=enabled"));
   EXPECT_TRUE(with_code(analyze(kNs), "MS0102").empty()) << "labelled (enabled or disabled) namespaces are fine";
+  d = analyze(
+      "apiVersion: v1\nkind: Namespace\nmetadata: {name: bar}\n---\n"
+      "apiVersion: v1\nkind: Namespace\nmetadata: {name: amb, labels: {istio.io/dataplane-mode: ambient}}\n---\n"
+      "apiVersion: v1\nkind: Namespace\nmetadata: {name: kube-public}\n---\n"
+      "apiVersion: v1\nkind: Namespace\nmetadata: {name: rev, labels: {istio.io/rev: canary}}\n");
+  f = with_code(d, "MS0102");
+  ASSERT_EQ(f.size(), 1u) << dump(d);
+  EXPECT_EQ(f[0].resource, "Namespace bar");
+}
+
+// Istio's service.PortNameAnalyzer: control-plane Services are skipped and
+// ExternalName services report IST0150, also for a port named "tcp".
+TEST(Analyzers, PortNamesFollowIstiosPortNameAnalyzer) {
+  auto d = analyze(with(R"(---
+apiVersion: v1
+kind: Service
+metadata: {name: istiod, namespace: app, labels: {istio: pilot}}
+spec: {selector: {app: istiod}, ports: [{name: grpc-xds, port: 15010}, {name: web, port: 8080}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: ext, namespace: app}
+spec: {type: ExternalName, externalName: example.com, ports: [{name: tcp, port: 80}, {name: http, port: 81}, {name: foo, port: 82}]}
+)"));
+  EXPECT_TRUE(with_code(d, "MS0104").empty()) << dump(d);
+  auto f = with_code(d, "MS0125");
+  ASSERT_EQ(f.size(), 2u) << dump(d);
+  EXPECT_EQ(f[0].path, "spec.ports[0]");
+  EXPECT_EQ(f[1].path, "spec.ports[2]");
+  const AnalyzerCode* c = find_analyzer_code("MS0125");
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(std::string(c->istio_code), "IST0150");
 }
 
 TEST(Analyzers, SelectorMatchingNothing) {
