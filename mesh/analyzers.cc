@@ -33,7 +33,7 @@ const std::vector<AnalyzerCode>& analyzer_codes() {
       {"MS0113", "AuthorizationHttpFieldsOnTcpPort", "", Severity::kWarning, "An AuthorizationPolicy rule uses HTTP-only fields on a TCP port: ALLOW drops the rule, DENY/AUDIT widen it."},
       {"MS0114", "IngressUnsupportedFeature", "", Severity::kWarning, "An Ingress path uses regex syntax (matched literally by Istio) or annotations Istio ignores."},
       {"MS0115", "FaultNeverFires", "", Severity::kWarning, "A fault delay/abort without a (non-zero) percentage never fires."},
-      {"MS0116", "VirtualServiceUnreachableRule", "IST0130", Severity::kWarning, "A VirtualService route can never match: an earlier route matches everything it matches."},
+      {"MS0116", "VirtualServiceUnreachableRule", "IST0130", Severity::kWarning, "A VirtualService rule is never used: a second rule without match, or every match repeats an earlier rule's."},
       {"MS0117", "VirtualServiceDestinationPortSelectorRequired", "IST0112", Severity::kError, "A gateway-bound route points at a multi-port service without a port."},
       {"MS0118", "IngressNotProcessed", "", Severity::kInfo, "Istio does not process this Ingress (its class is not Istio's)."},
       {"MS0119", "ServiceHasNoEndpoints", "", Severity::kWarning, "A Service's selector matches no pod: calls to it fail with 503 (no healthy upstream)."},
@@ -43,6 +43,8 @@ const std::vector<AnalyzerCode>& analyzer_codes() {
       {"MS0123", "AppRunsAsProxyUid", "IST0144", Severity::kError, "A container of an injected pod runs as UID 1337: its outbound traffic bypasses the sidecar."},
       {"MS0124", "PodsInUndeclaredUninjectedNamespace", "", Severity::kWarning, "Pods in a namespace with no Namespace object in the input run without sidecars (Istio's analyzer only looks at Namespace objects)."},
       {"MS0125", "ExternalNameServiceTypeInvalidPortName", "IST0150", Severity::kWarning, "An ExternalName Service port is named tcp or has no recognised protocol: the sidecar may not forward its traffic correctly."},
+      {"MS0126", "VirtualServiceIneffectiveMatch", "IST0131", Severity::kInfo, "A VirtualService rule's match repeats a match of an earlier rule; it is never used."},
+      {"MS0127", "RouteAfterCatchAll", "", Severity::kWarning, "A VirtualService route comes after a route that matches every request: it is never used."},
   };
   return kCodes;
 }
@@ -774,8 +776,76 @@ class Analysis {
     k += "|" + (m.port ? std::to_string(*m.port) : "") + "|";
     for (const auto& [a, b] : m.source_labels) k += a + "=" + b + ";";
     for (const auto& g : m.gateways) k += g + ",";
-    k += "|" + m.source_namespace + (m.ignore_uri_case ? "|i" : "");
+    k += "|" + m.source_namespace + (m.ignore_uri_case ? "|i" : "") + "|" + m.name;
     return k;
+  }
+  static std::string match_key(const L4MatchAttributes& m) {
+    std::string k;
+    for (const auto& s : m.destination_subnets) k += s + ",";
+    k += "|" + (m.port ? std::to_string(*m.port) : "") + "|";
+    for (const auto& [a, b] : m.source_labels) k += a + "=" + b + ";";
+    for (const auto& g : m.gateways) k += g + ",";
+    return k + "|" + m.source_namespace;
+  }
+  static std::string match_key(const TlsMatchAttributes& m) {
+    std::string k;
+    for (const auto& s : m.sni_hosts) k += s + ",";
+    k += "|";
+    for (const auto& s : m.destination_subnets) k += s + ",";
+    k += "|" + (m.port ? std::to_string(*m.port) : "") + "|";
+    for (const auto& [a, b] : m.source_labels) k += a + "=" + b + ";";
+    for (const auto& g : m.gateways) k += g + ",";
+    return k + "|" + m.source_namespace;
+  }
+  static std::string rule_name(const std::string& name, size_t n) { return name.empty() ? "#" + std::to_string(n) : name; }
+  template <typename M>
+  static std::string match_name(const M& m, size_t n) {
+    if constexpr (requires { m.name; }) {
+      if (!m.name.empty()) return m.name;
+    }
+    return "#" + std::to_string(n);
+  }
+
+  // Istio's AnalyzeUnreachable{HTTP,TCP,TLS}Rules (pkg/config/validation):
+  // a second rule without match is unreachable (IST0130, "only the last rule
+  // can have no matches"); each match identical to an earlier rule's match is
+  // ineffective (IST0131); a rule all of whose matches are such is
+  // unreachable (IST0130, "all matches used by prior rules").
+  template <typename Route>
+  void unreachable_rules(const VirtualService& vs, const std::vector<Route>& routes, const char* kind) {
+    std::map<std::string, size_t> seen;  // match key → rule index
+    long empty_seen = -1;
+    for (size_t i = 0; i < routes.size(); ++i) {
+      const Route& r = routes[i];
+      std::string rname;
+      if constexpr (requires { r.name; }) rname = rule_name(r.name, i);
+      else rname = rule_name("", i);
+      if (r.match.empty()) {
+        if (empty_seen >= 0)
+          add("MS0116", vs, route_path(kind, i),
+              "VirtualService rule " + rname + " not used (only the last rule can have no matches).");
+        empty_seen = static_cast<long>(i);
+        continue;
+      }
+      size_t dups = 0;
+      for (size_t m = 0; m < r.match.size(); ++m) {
+        std::string key = match_key(r.match[m]);
+        auto it = seen.find(key);
+        if (it != seen.end()) {
+          std::string dname;
+          if constexpr (requires { routes[it->second].name; }) dname = rule_name(routes[it->second].name, it->second);
+          else dname = rule_name("", it->second);
+          add("MS0126", vs, route_path(kind, i) + ".match[" + std::to_string(m) + "]",
+              "VirtualService rule " + rname + " match " + match_name(r.match[m], m) +
+                  " is not used (duplicates a match in rule " + dname + ").");
+          ++dups;
+        } else {
+          seen.emplace(key, i);
+        }
+      }
+      if (dups == r.match.size())
+        add("MS0116", vs, route_path(kind, i), "VirtualService rule " + rname + " not used (all matches used by prior rules).");
+    }
   }
 
   void virtual_services() {
@@ -796,33 +866,28 @@ class Analysis {
               "fault.abort has no percentage (or 0): Istio applies it to 0% of requests, so it never fires. "
               "Add percentage: {value: 100} (or the share you want).");
       }
-      // Unreachable rules.
-      std::set<std::string> seen;
+      // Unreachable rules and ineffective matches, as Istio reports them.
+      unreachable_rules(vs, vs.http, "http");
+      unreachable_rules(vs, vs.tcp, "tcp");
+      unreachable_rules(vs, vs.tls, "tls");
+      // meshsim's own: a route with matches after a catch-all route (Istio's
+      // analyzer only flags a second rule without match).
       bool catch_all = false;
       for (size_t i = 0; i < vs.http.size(); ++i) {
         const auto& r = vs.http[i];
-        if (catch_all) {
-          add("MS0116", vs, route_path("http", i),
-              "HTTP route " + std::to_string(i) + (r.name.empty() ? "" : " (\"" + r.name + "\")") +
+        if (catch_all && !r.match.empty()) {
+          add("MS0127", vs, route_path("http", i),
+              "HTTP route " + rule_name(r.name, i) +
                   " is unreachable: an earlier route matches every request. Move catch-all routes last.");
-          continue;
         }
-        bool all_dup = !r.match.empty();
-        for (const auto& m : r.match)
-          if (!seen.count(match_key(m))) all_dup = false;
-        if (all_dup)
-          add("MS0116", vs, route_path("http", i),
-              "HTTP route " + std::to_string(i) + " only repeats match conditions of earlier routes: it is never used.");
-        for (const auto& m : r.match) seen.insert(match_key(m));
         if (r.match.empty() || std::any_of(r.match.begin(), r.match.end(), [](const auto& m) { return m.matches_everything(); }))
           catch_all = true;
       }
       catch_all = false;
       for (size_t i = 0; i < vs.tcp.size(); ++i) {
-        if (catch_all) {
-          add("MS0116", vs, route_path("tcp", i), "TCP route " + std::to_string(i) + " is unreachable: an earlier route has no match and takes every connection.");
-          continue;
-        }
+        if (catch_all && !vs.tcp[i].match.empty())
+          add("MS0127", vs, route_path("tcp", i),
+              "TCP route " + rule_name("", i) + " is unreachable: an earlier route has no match and takes every connection.");
         if (vs.tcp[i].match.empty()) catch_all = true;
       }
       bool mesh = vs.gateways.empty() || std::find(vs.gateways.begin(), vs.gateways.end(), "mesh") != vs.gateways.end();

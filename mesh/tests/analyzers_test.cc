@@ -411,10 +411,50 @@ spec:
   auto fault = with_code(d, "MS0115");
   ASSERT_EQ(fault.size(), 1u) << dump(d);
   EXPECT_EQ(fault[0].path, "spec.http[0].fault.abort");
+  // Istio: rule #1's only match duplicates rule #0's → IST0131 for the match
+  // and IST0130 for the rule; #3 after the catch-all #2 is meshsim's MS0127.
   auto unreachable = with_code(d, "MS0116");
-  ASSERT_EQ(unreachable.size(), 2u) << dump(d);
+  ASSERT_EQ(unreachable.size(), 1u) << dump(d);
   EXPECT_EQ(unreachable[0].path, "spec.http[1]");
-  EXPECT_EQ(unreachable[1].path, "spec.http[3]");
+  EXPECT_EQ(unreachable[0].message, "VirtualService rule #1 not used (all matches used by prior rules).");
+  auto ineffective = with_code(d, "MS0126");
+  ASSERT_EQ(ineffective.size(), 1u) << dump(d);
+  EXPECT_EQ(ineffective[0].path, "spec.http[1].match[0]");
+  EXPECT_EQ(ineffective[0].message, "VirtualService rule #1 match #0 is not used (duplicates a match in rule #0).");
+  auto after = with_code(d, "MS0127");
+  ASSERT_EQ(after.size(), 1u) << dump(d);
+  EXPECT_EQ(after[0].path, "spec.http[3]");
+}
+
+// Istio's "only the last rule can have no matches", with rule names.
+TEST(Analyzers, SecondRuleWithoutMatchIsUnreachableLikeIstioSays) {
+  auto d = analyze(with(R"(---
+apiVersion: v1
+kind: Service
+metadata: {name: r, namespace: app}
+spec: {selector: {app: client}, ports: [{name: http, port: 80}, {name: tcp, port: 90}]}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: vs, namespace: app}
+spec:
+  hosts: [r]
+  http:
+  - name: first
+    route: [{destination: {host: r, port: {number: 80}}}]
+  - name: second
+    route: [{destination: {host: r, port: {number: 80}}}]
+  tcp:
+  - match: [{port: 90}]
+    route: [{destination: {host: r, port: {number: 90}}}]
+  - match: [{port: 90}]
+    route: [{destination: {host: r, port: {number: 90}}}]
+)"));
+  auto u = with_code(d, "MS0116");
+  ASSERT_EQ(u.size(), 2u) << dump(d);
+  EXPECT_EQ(u[0].message, "VirtualService rule second not used (only the last rule can have no matches).");
+  EXPECT_EQ(u[1].path, "spec.tcp[1]");
+  EXPECT_EQ(with_code(d, "MS0126").size(), 1u) << dump(d);
 }
 
 TEST(Analyzers, GatewayRouteToMultiPortServiceNeedsPortAndConflictingHosts) {
