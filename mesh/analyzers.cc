@@ -890,19 +890,36 @@ class Analysis {
               "TCP route " + rule_name("", i) + " is unreachable: an earlier route has no match and takes every connection.");
         if (vs.tcp[i].match.empty()) catch_all = true;
       }
+      // Istio's ConflictingMeshGatewayHostsAnalyzer: hosts keyed by their
+      // export scope ("*" when exported everywhere, else each namespace of
+      // exportTo, "." = the VirtualService's own) and FQDN (a name without a
+      // dot or wildcard gets <ns>.svc.cluster.local).
       bool mesh = vs.gateways.empty() || std::find(vs.gateways.begin(), vs.gateways.end(), "mesh") != vs.gateways.end();
-      if (mesh)
-        for (const auto& h : vs.hosts) mesh_hosts[w_.config_host_to_fqdn(h, vs.meta.namespace_)].push_back(&vs);
+      if (mesh) {
+        std::set<std::string> scopes;
+        if (vs.export_to.empty() || std::find(vs.export_to.begin(), vs.export_to.end(), "*") != vs.export_to.end()) {
+          scopes.insert("*");
+        } else {
+          for (const auto& e : vs.export_to) scopes.insert(e == "." ? vs.meta.namespace_ : e);
+        }
+        for (const auto& scope : scopes)
+          for (const auto& h : vs.hosts) {
+            std::string fqdn = h;
+            if (h.empty() || (h[0] != '*' && h.find('.') == std::string::npos))
+              fqdn = h + "." + vs.meta.namespace_ + ".svc." + w_.mesh_config().cluster_domain;
+            mesh_hosts[scope + "/" + fqdn].push_back(&vs);
+          }
+      }
     }
-    for (auto& [host, list] : mesh_hosts) {
+    for (auto& [scoped, list] : mesh_hosts) {
       if (list.size() < 2) continue;
-      std::sort(list.begin(), list.end(), [](auto* a, auto* b) { return created_before(*a, *b); });
       std::string names;
-      for (auto* v : list) names += (names.empty() ? "" : ", ") + v->meta.namespace_ + "/" + v->meta.name;
-      for (size_t i = 1; i < list.size(); ++i)
-        add("MS0121", *list[i], "spec.hosts",
-            "host " + host + " is defined by several VirtualServices bound to the mesh gateway (" + names +
-                "): sidecars use only one of them (the oldest, " + list[0]->meta.name + "). Merge them into one.");
+      for (auto* v : list) names += (names.empty() ? "" : ",") + v->meta.namespace_ + "/" + v->meta.name;
+      for (auto* v : list)
+        add("MS0121", *v, "metadata.name",
+            "The VirtualServices " + names + " associated with mesh gateway define the same host " + scoped +
+                " which can lead to undefined behavior. This can be fixed by merging the conflicting VirtualServices "
+                "into a single resource.");
     }
   }
 

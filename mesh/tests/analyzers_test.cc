@@ -485,9 +485,38 @@ metadata: {name: two, namespace: app}
 spec: {hosts: [m], http: [{route: [{destination: {host: m, port: {number: 80}}}]}]}
 )"));
   EXPECT_EQ(with_code(d, "MS0117").size(), 1u) << dump(d);
+  // Istio reports every VirtualService of the conflict, naming the scoped host.
   auto conflict = with_code(d, "MS0121");
-  ASSERT_EQ(conflict.size(), 1u) << dump(d);
-  EXPECT_EQ(conflict[0].resource, "VirtualService app/two");
+  ASSERT_EQ(conflict.size(), 2u) << dump(d);
+  EXPECT_EQ(conflict[0].resource, "VirtualService app/one");
+  EXPECT_EQ(conflict[1].resource, "VirtualService app/two");
+  EXPECT_THAT(conflict[0].message, HasSubstr("The VirtualServices app/one,app/two associated with mesh gateway define the same "
+                                            "host */m.app.svc.cluster.local"));
+}
+
+// exportTo scopes the conflict: VirtualServices exported only to their own
+// (different) namespaces do not conflict; "." and the namespace name are one scope.
+TEST(Analyzers, ConflictingMeshHostsRespectExportTo) {
+  auto d = analyze(with(R"(---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: a, namespace: app}
+spec: {hosts: [m.example.com], exportTo: ["."], http: [{route: [{destination: {host: m.example.com}}]}]}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: b, namespace: legacy}
+spec: {hosts: [m.example.com], exportTo: ["."], http: [{route: [{destination: {host: m.example.com}}]}]}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: c, namespace: app}
+spec: {hosts: [m.example.com], exportTo: [app], http: [{route: [{destination: {host: m.example.com}}]}]}
+)"));
+  auto conflict = with_code(d, "MS0121");
+  ASSERT_EQ(conflict.size(), 2u) << dump(d);
+  EXPECT_EQ(conflict[0].resource, "VirtualService app/a");
+  EXPECT_EQ(conflict[1].resource, "VirtualService app/c");
 }
 
 TEST(Analyzers, ServiceWithoutEndpointsSubsetWithoutEndpointsSidecarsAndProxyUid) {
