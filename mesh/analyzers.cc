@@ -34,7 +34,7 @@ const std::vector<AnalyzerCode>& analyzer_codes() {
       {"MS0114", "IngressUnsupportedFeature", "", Severity::kWarning, "An Ingress path uses regex syntax (matched literally by Istio) or annotations Istio ignores."},
       {"MS0115", "FaultNeverFires", "", Severity::kWarning, "A fault delay/abort without a (non-zero) percentage never fires."},
       {"MS0116", "VirtualServiceUnreachableRule", "IST0130", Severity::kWarning, "A VirtualService rule is never used: a second rule without match, or every match repeats an earlier rule's."},
-      {"MS0117", "VirtualServiceDestinationPortSelectorRequired", "IST0112", Severity::kError, "A gateway-bound route points at a multi-port service without a port."},
+      {"MS0117", "VirtualServiceDestinationPortSelectorRequired", "IST0112", Severity::kError, "A route points at a multi-port service without a port (an Error at a gateway, a Warning for mesh-only routes)."},
       {"MS0118", "IngressNotProcessed", "", Severity::kInfo, "Istio does not process this Ingress (its class is not Istio's)."},
       {"MS0119", "ServiceHasNoEndpoints", "", Severity::kWarning, "A Service's selector matches no pod: calls to it fail with 503 (no healthy upstream)."},
       {"MS0120", "SubsetSelectsNoEndpoints", "", Severity::kWarning, "A DestinationRule subset's labels match no endpoint of its service."},
@@ -141,10 +141,23 @@ class Analysis {
       add("MS0101", vs, path + ".port.number",
           "service " + svc.hostname + " has no port " + std::to_string(*d.port) + ": the route's cluster does not exist and "
           "requests fail with 503 (NC). Use one of the service's ports.");
-    if (!d.port && gateway_bound && svc.ports.size() > 1)
-      add("MS0117", vs, path,
-          "service " + svc.hostname + " exposes " + std::to_string(svc.ports.size()) + " ports and this gateway-bound route "
-          "names none: Istio cannot pick one and the route is dropped. Add destination.port.number.");
+    // Istio's checkServiceEntryPorts reports every route (IST0112, Error);
+    // only at a gateway does it break the route — sidecars use the port the
+    // request arrived on — so mesh-only routes get a Warning here.
+    if (!d.port && svc.ports.size() > 1) {
+      std::string ports;
+      for (const auto& p : svc.ports) ports += (ports.empty() ? "" : ", ") + std::to_string(p.port);
+      if (gateway_bound)
+        add("MS0117", vs, path,
+            "service " + svc.hostname + " exposes ports " + ports + " and this gateway-bound route names none: Istio "
+            "cannot pick one and the route is dropped. Add destination.port.number.");
+      else
+        add("MS0117", vs, path,
+            "service " + svc.hostname + " exposes ports " + ports + " and the route names none (Istio's analyzer "
+            "requires a port selector). Sidecars use the port the request arrived on, so mesh traffic still works; "
+            "add destination.port.number to be explicit.",
+            Severity::kWarning);
+    }
     if (!d.subset.empty()) {
       bool found = false;
       for (const auto& dr : w_.resources().destination_rules) {

@@ -494,6 +494,26 @@ spec: {hosts: [m], http: [{route: [{destination: {host: m, port: {number: 80}}}]
                                             "host */m.app.svc.cluster.local"));
 }
 
+// Istio reports a missing port selector on every route (IST0112); at a
+// gateway it is an Error, for mesh-only routes meshsim says Warning.
+TEST(Analyzers, PortSelectorRequiredForMeshRoutesIsAWarning) {
+  auto d = analyze(with(R"(---
+apiVersion: v1
+kind: Service
+metadata: {name: m, namespace: app}
+spec: {selector: {app: client}, ports: [{name: http, port: 80}, {name: http-admin, port: 81}]}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: mesh-only, namespace: app}
+spec: {hosts: [m], http: [{route: [{destination: {host: m}}]}]}
+)"));
+  auto f = with_code(d, "MS0117");
+  ASSERT_EQ(f.size(), 1u) << dump(d);
+  EXPECT_EQ(f[0].severity, Severity::kWarning);
+  EXPECT_THAT(f[0].message, HasSubstr("exposes ports 80, 81"));
+}
+
 // exportTo scopes the conflict: VirtualServices exported only to their own
 // (different) namespaces do not conflict; "." and the namespace name are one scope.
 TEST(Analyzers, ConflictingMeshHostsRespectExportTo) {
