@@ -98,20 +98,38 @@ class Analysis {
   }
   static std::string route_path(const char* kind, size_t i) { return std::string("spec.") + kind + "[" + std::to_string(i) + "]"; }
 
-  // Services a config host refers to: exact hostname, or every service a wildcard matches.
-  std::vector<const WorldService*> services_for_host(const std::string& fqdn) const {
+  // Whether a VirtualService sees a service, as Istio's GetDestinationHost
+  // decides: the service (Service exportTo annotation, ServiceEntry exportTo;
+  // none = "*") is exported to all namespaces, or to the VirtualService's
+  // namespace (no exportTo on the VirtualService), or to one of the
+  // namespaces the VirtualService itself is exported to ("." = its own).
+  static bool visible_to(const WorldService& s, const VirtualService& vs) {
+    std::vector<std::string> scopes;
+    if (s.export_to.empty()) scopes.push_back("*");
+    for (const auto& e : s.export_to) scopes.push_back(e == "." ? s.namespace_ : e);
+    auto has = [&](const std::string& n) { return std::find(scopes.begin(), scopes.end(), n) != scopes.end(); };
+    if (has("*")) return true;
+    if (vs.export_to.empty()) return has(vs.meta.namespace_);
+    for (const auto& e : vs.export_to)
+      if (has(e == "." ? vs.meta.namespace_ : e)) return true;
+    return false;
+  }
+
+  // Services a config host refers to: exact hostname, or every service a
+  // wildcard matches; with `from`, only those the VirtualService sees.
+  std::vector<const WorldService*> services_for_host(const std::string& fqdn, const VirtualService* from = nullptr) const {
     std::vector<const WorldService*> out;
-    if (auto* s = w_.service_by_hostname(fqdn)) {
-      out.push_back(s);
-      return out;
-    }
+    auto ok = [&](const WorldService& s) { return !from || visible_to(s, *from); };
+    for (const auto& s : w_.services())
+      if (s.hostname == fqdn && ok(s)) out.push_back(&s);
+    if (!out.empty()) return out;
     if (fqdn.find('*') != std::string::npos)
       for (const auto& s : w_.services())
-        if (host_matches(fqdn, s.hostname)) out.push_back(&s);
+        if (host_matches(fqdn, s.hostname) && ok(s)) out.push_back(&s);
     // ServiceEntries with wildcard hosts can match a concrete host.
     if (out.empty())
       for (const auto& s : w_.services())
-        if (s.origin == WorldService::Origin::kServiceEntry && host_matches(s.hostname, fqdn)) out.push_back(&s);
+        if (s.origin == WorldService::Origin::kServiceEntry && host_matches(s.hostname, fqdn) && ok(s)) out.push_back(&s);
     return out;
   }
 
@@ -128,8 +146,15 @@ class Analysis {
   // ---- MS0101 references --------------------------------------------------------------------
   void check_destination(const VirtualService& vs, const Destination& d, const std::string& path, bool gateway_bound) {
     std::string fqdn = w_.config_host_to_fqdn(d.host, vs.meta.namespace_);
-    auto svcs = services_for_host(fqdn);
+    auto svcs = services_for_host(fqdn, &vs);
     if (svcs.empty()) {
+      if (!services_for_host(fqdn).empty()) {
+        add("MS0101", vs, path + ".host",
+            "destination host \"" + d.host + "\" (" + fqdn + ") exists but is not exported to where this VirtualService "
+            "applies (namespace " + vs.meta.namespace_ + (vs.export_to.empty() ? std::string() : " or its exportTo") +
+            "): sidecars there have no cluster for it and requests fail with 503 (NC). Widen the service's exportTo.");
+        return;
+      }
       add("MS0101", vs, path + ".host",
           "destination host \"" + d.host + "\" (" + fqdn + ") matches no Service or ServiceEntry: requests routed "
           "here fail with 503 (no cluster, response flag NC)." + host_hint(d.host) +

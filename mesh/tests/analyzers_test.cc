@@ -514,6 +514,47 @@ spec: {hosts: [m], http: [{route: [{destination: {host: m}}]}]}
   EXPECT_THAT(f[0].message, HasSubstr("exposes ports 80, 81"));
 }
 
+// A destination host is found only where it is exported (Istio's
+// GetDestinationHost): a ServiceEntry exported to "." is invisible to a
+// VirtualService in another namespace; a Service's exportTo annotation too.
+TEST(Analyzers, DestinationHostsRespectExportTo) {
+  auto d = analyze(with(R"(---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: ext, namespace: legacy}
+spec: {hosts: [ext.example.com], exportTo: ["."], ports: [{number: 80, name: http, protocol: HTTP}], resolution: DNS}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: hidden, namespace: legacy, annotations: {networking.istio.io/exportTo: "."}}
+spec: {selector: {app: x}, ports: [{name: http, port: 80}]}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: vs, namespace: app}
+spec:
+  hosts: [v.example.com]
+  http:
+  - route: [{destination: {host: ext.example.com}}]
+  - match: [{uri: {prefix: /h}}]
+    route: [{destination: {host: hidden.legacy.svc.cluster.local}}]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: local, namespace: legacy}
+spec: {hosts: [w.example.com], http: [{route: [{destination: {host: ext.example.com}}]}]}
+)"));
+  auto f = with_code(d, "MS0101");
+  size_t not_exported = 0;
+  for (const auto& x : f) {
+    if (x.message.find("is not exported") != std::string::npos) {
+      ++not_exported;
+      EXPECT_EQ(x.resource, "VirtualService app/vs");
+    }
+  }
+  EXPECT_EQ(not_exported, 2u) << dump(d);
+}
+
 // exportTo scopes the conflict: VirtualServices exported only to their own
 // (different) namespaces do not conflict; "." and the namespace name are one scope.
 TEST(Analyzers, ConflictingMeshHostsRespectExportTo) {
