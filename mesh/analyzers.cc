@@ -342,11 +342,71 @@ class Analysis {
             ": this " + kind_name(o.kind) + " has no effect. Fix the labels or remove the object.");
   }
 
+  // Istio's auth.AuthorizationPoliciesAnalyzer: selectors are matched against
+  // in-mesh pods only; a namespace-wide policy in a namespace without such
+  // pods matches nothing (IST0127); every source.namespaces/notNamespaces
+  // pattern ("*", "prefix*", "*suffix", exact) must match a Namespace object
+  // (IST0101).
+  static bool namespace_pattern_matches(const std::string& ns, const std::string& exp) {
+    if (exp == "*") return true;
+    if (!exp.empty() && exp.front() == '*') return ns.size() >= exp.size() - 1 && ns.compare(ns.size() - (exp.size() - 1), exp.size() - 1, exp, 1) == 0;
+    if (!exp.empty() && exp.back() == '*') return ns.compare(0, exp.size() - 1, exp, 0, exp.size() - 1) == 0 && ns.size() >= exp.size() - 1;
+    return ns.size() == exp.size() && std::equal(ns.begin(), ns.end(), exp.begin(), [](char a, char b) {
+             return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+           });
+  }
+  void authorization_policies() {
+    for (const auto& ap : w_.resources().authorization_policies) {
+      const std::string& ns = ap.meta.namespace_;
+      bool root = ns == root_;
+      auto in_mesh_match = [&](const Labels* sel) {
+        for (const auto& p : w_.pods()) {
+          if (!p.injected || (!root && p.namespace_ != ns)) continue;
+          if (!sel || labels_subset_of(*sel, p.labels)) return true;
+        }
+        return false;
+      };
+      if (ap.selector && !ap.selector->match_labels.empty()) {
+        if (!in_mesh_match(&ap.selector->match_labels)) {
+          std::string labels;
+          for (const auto& [k, v] : ap.selector->match_labels) labels += (labels.empty() ? "" : ",") + k + "=" + v;
+          add("MS0103", ap, "spec.selector",
+              "selector {" + labels + "} matches no workload with a sidecar in " +
+                  (root ? std::string("any namespace") : "namespace " + ns) + ": this AuthorizationPolicy has no effect.");
+        }
+      } else if (!root && ap.target_refs.empty() && !in_mesh_match(nullptr)) {
+        add("MS0103", ap, "metadata",
+            "namespace " + ns + " has no workload with a sidecar: this namespace-wide AuthorizationPolicy has no effect.");
+      }
+      // Without any Namespace object in the input there is nothing to check
+      // against (Istio would flag every namespace; meshsim stays quiet).
+      if (w_.resources().namespaces.empty()) continue;
+      for (size_t i = 0; i < ap.rules.size(); ++i)
+        for (size_t j = 0; j < ap.rules[i].from.size(); ++j) {
+          const AuthzSource& src = ap.rules[i].from[j];
+          auto check = [&](const std::vector<std::string>& list, const char* field) {
+            for (size_t k = 0; k < list.size(); ++k) {
+              bool found = false;
+              for (const auto& n : w_.resources().namespaces) found = found || namespace_pattern_matches(n.meta.name, list[k]);
+              if (found) continue;
+              add("MS0101", ap,
+                  "spec.rules[" + std::to_string(i) + "].from[" + std::to_string(j) + "].source." + field + "[" +
+                      std::to_string(k) + "]",
+                  "namespace \"" + list[k] + "\" matches no Namespace in the input: this condition never matches a "
+                  "request's source.");
+            }
+          };
+          check(src.namespaces, "namespaces");
+          check(src.not_namespaces, "notNamespaces");
+        }
+    }
+  }
+
   void selectors() {
     const ResourceSet& rs = w_.resources();
     for (const auto& o : rs.peer_authentications)
       if (o.meta.namespace_ != root_) check_selector(o, o.selector, "spec.selector");
-    for (const auto& o : rs.authorization_policies) check_selector(o, o.selector, "spec.selector");
+    authorization_policies();
     for (const auto& o : rs.request_authentications) check_selector(o, o.selector, "spec.selector");
     for (const auto& o : rs.telemetries) check_selector(o, o.selector, "spec.selector", "MS0101");
     for (const auto& o : rs.sidecars) check_selector(o, o.workload_selector, "spec.workloadSelector", "MS0101");

@@ -555,6 +555,24 @@ spec: {hosts: [w.example.com], http: [{route: [{destination: {host: ext.example.
   EXPECT_EQ(not_exported, 2u) << dump(d);
 }
 
+// Istio's AuthorizationPoliciesAnalyzer: a namespace-wide policy where no pod
+// has a sidecar matches nothing; source namespaces must match a Namespace.
+TEST(Analyzers, AuthorizationPolicyNamespacesAndEmptyNamespaces) {
+  auto d = analyze(with(R"(---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: wide, namespace: legacy}
+spec: {rules: [{from: [{source: {namespaces: ["app", "bogus-*", "*-gus"], notNamespaces: ["leg*"]}}]}]}
+)"));
+  auto f = with_code(d, "MS0101");
+  ASSERT_EQ(f.size(), 2u) << dump(d);
+  EXPECT_EQ(f[0].path, "spec.rules[0].from[0].source.namespaces[1]");
+  EXPECT_EQ(f[1].path, "spec.rules[0].from[0].source.namespaces[2]");
+  auto w = with_code(d, "MS0103");
+  ASSERT_EQ(w.size(), 1u) << dump(d);  // legacy has no pod with a sidecar
+  EXPECT_EQ(w[0].resource, "AuthorizationPolicy legacy/wide");
+}
+
 // exportTo scopes the conflict: VirtualServices exported only to their own
 // (different) namespaces do not conflict; "." and the namespace name are one scope.
 TEST(Analyzers, ConflictingMeshHostsRespectExportTo) {
