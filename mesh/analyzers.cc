@@ -44,7 +44,6 @@ const std::vector<AnalyzerCode>& analyzer_codes() {
       {"MS0124", "PodsInUndeclaredUninjectedNamespace", "", Severity::kWarning, "Pods in a namespace with no Namespace object in the input run without sidecars (Istio's analyzer only looks at Namespace objects)."},
       {"MS0125", "ExternalNameServiceTypeInvalidPortName", "IST0150", Severity::kWarning, "An ExternalName Service port is named tcp or has no recognised protocol: the sidecar may not forward its traffic correctly."},
       {"MS0126", "VirtualServiceIneffectiveMatch", "IST0131", Severity::kInfo, "A VirtualService rule's match repeats a match of an earlier rule; it is never used."},
-      {"MS0127", "RouteAfterCatchAll", "", Severity::kWarning, "A VirtualService route comes after a route that matches every request: it is never used."},
       {"MS0128", "DestinationRuleHostNotFound", "", Severity::kWarning, "A DestinationRule's host matches no Service or ServiceEntry; it applies to nothing."},
   };
   return kCodes;
@@ -878,7 +877,7 @@ class Analysis {
     k += "|" + (m.port ? std::to_string(*m.port) : "") + "|";
     for (const auto& [a, b] : m.source_labels) k += a + "=" + b + ";";
     for (const auto& g : m.gateways) k += g + ",";
-    k += "|" + m.source_namespace + (m.ignore_uri_case ? "|i" : "") + "|" + m.name;
+    k += "|" + m.source_namespace + (m.ignore_uri_case ? "|i" : "");  // the name is not compared (asJSON drops it)
     return k;
   }
   static std::string match_key(const L4MatchAttributes& m) {
@@ -899,55 +898,126 @@ class Analysis {
     for (const auto& g : m.gateways) k += g + ",";
     return k + "|" + m.source_namespace;
   }
-  static std::string rule_name(const std::string& name, size_t n) { return name.empty() ? "#" + std::to_string(n) : name; }
+  // Istio's routeName / requestName: an HTTP route's or match's name in
+  // quotes, else "#<index>" (TCP and TLS routes and matches have no names).
+  static std::string rule_name(const std::string& name, size_t n) {
+    return name.empty() ? "#" + std::to_string(n) : "\"" + name + "\"";
+  }
   template <typename M>
   static std::string match_name(const M& m, size_t n) {
-    if constexpr (requires { m.name; }) {
-      if (!m.name.empty()) return m.name;
-    }
+    if constexpr (requires { m.name; }) return rule_name(m.name, n);
     return "#" + std::to_string(n);
   }
 
-  // Istio's AnalyzeUnreachable{HTTP,TCP,TLS}Rules (pkg/config/validation):
-  // a second rule without match is unreachable (IST0130, "only the last rule
-  // can have no matches"); each match identical to an earlier rule's match is
-  // ineffective (IST0131); a rule all of whose matches are such is
-  // unreachable (IST0130, "all matches used by prior rules").
+  // One HTTP match with a URI prefix, as Istio's genMatchHTTPRoutes builds it
+  // for the overlapping-match check ("exact:"/"prefix:" values; the method
+  // defaults to exact GET).
+  struct PrefixMatch {
+    std::string route, match, prefix, path;
+    uint32_t port = 0;
+    std::string method, authority;
+    std::map<std::string, std::string> headers, query, without;
+  };
+  static std::string exact_or_prefix(const std::optional<StringMatch>& m) {
+    if (!m || m->value.empty()) return "";
+    if (m->type == StringMatch::Type::kExact) return "exact:" + m->value;
+    if (m->type == StringMatch::Type::kPrefix) return "prefix:" + m->value;
+    return "";
+  }
+  static std::map<std::string, std::string> exact_or_prefix(const std::map<std::string, StringMatch>& in) {
+    std::map<std::string, std::string> out;
+    for (const auto& [k, v] : in) out[k] = exact_or_prefix(std::optional<StringMatch>(v));
+    return out;
+  }
+  static bool starts_with(const std::string& s, const std::string& p) { return s.compare(0, p.size(), p) == 0 && s.size() >= p.size(); }
+  // coveredValidation: does A (earlier) cover B (later)?
+  static bool covered(const PrefixMatch& a, const PrefixMatch& b) {
+    if (!starts_with(b.prefix, a.prefix) || a.port != b.port) return false;
+    if (a.method != b.method && !starts_with(a.method, b.method)) return false;
+    if (a.authority != b.authority && !starts_with(a.authority, b.authority)) return false;
+    auto maps = [](const std::map<std::string, std::string>& x, const std::map<std::string, std::string>& y) {
+      if (x.size() != y.size()) return false;
+      for (const auto& [k, v] : x) {
+        auto it = y.find(k);
+        if (it == y.end() || (v != it->second && !starts_with(v, it->second))) return false;
+      }
+      return true;
+    };
+    return maps(a.headers, b.headers) && maps(a.query, b.query) && maps(a.without, b.without);
+  }
+
+  // Istio's analyzeUnreachable{HTTP,TCP,TLS}Rules (pkg/config/validation):
+  // a second rule without match is unreachable ("only the last rule can have
+  // no matches"); after a rule without match, every match of a later rule is
+  // ("route without matches defined before"); a match identical to an earlier
+  // rule's (ignoring its name) is ineffective, and a rule all of whose matches
+  // are is unreachable ("all matches used by prior rules"); for HTTP, a URI
+  // prefix match covered by an earlier one is ineffective too.
   template <typename Route>
   void unreachable_rules(const VirtualService& vs, const std::vector<Route>& routes, const char* kind) {
     std::map<std::string, size_t> seen;  // match key → rule index
     long empty_seen = -1;
+    std::vector<PrefixMatch> prefixes;
+    auto name_of = [&](size_t i) {
+      if constexpr (requires { routes[i].name; }) return rule_name(routes[i].name, i);
+      return rule_name("", i);
+    };
+    auto unreachable = [&](size_t i, const std::string& why) {
+      add("MS0116", vs, route_path(kind, i), "VirtualService rule " + name_of(i) + " not used (" + why + ").");
+    };
     for (size_t i = 0; i < routes.size(); ++i) {
       const Route& r = routes[i];
-      std::string rname;
-      if constexpr (requires { r.name; }) rname = rule_name(r.name, i);
-      else rname = rule_name("", i);
       if (r.match.empty()) {
-        if (empty_seen >= 0)
-          add("MS0116", vs, route_path(kind, i),
-              "VirtualService rule " + rname + " not used (only the last rule can have no matches).");
+        if (empty_seen >= 0) unreachable(i, "only the last rule can have no matches");
         empty_seen = static_cast<long>(i);
         continue;
       }
       size_t dups = 0;
       for (size_t m = 0; m < r.match.size(); ++m) {
+        if (empty_seen >= 0) {
+          unreachable(i, "route without matches defined before");
+          continue;
+        }
         std::string key = match_key(r.match[m]);
         auto it = seen.find(key);
         if (it != seen.end()) {
-          std::string dname;
-          if constexpr (requires { routes[it->second].name; }) dname = rule_name(routes[it->second].name, it->second);
-          else dname = rule_name("", it->second);
           add("MS0126", vs, route_path(kind, i) + ".match[" + std::to_string(m) + "]",
-              "VirtualService rule " + rname + " match " + match_name(r.match[m], m) +
-                  " is not used (duplicates a match in rule " + dname + ").");
+              "VirtualService rule " + name_of(i) + " match " + match_name(r.match[m], m) +
+                  " is not used (duplicate/overlapping match in rule " + name_of(it->second) + ").");
           ++dups;
-        } else {
-          seen.emplace(key, i);
+          continue;
+        }
+        seen.emplace(key, i);
+        if constexpr (std::is_same_v<Route, HttpRoute>) {
+          const HttpMatchRequest& hm = r.match[m];
+          if (hm.uri && hm.uri->type == StringMatch::Type::kPrefix && !hm.uri->value.empty()) {
+            PrefixMatch pm;
+            pm.route = name_of(i);
+            pm.match = match_name(hm, m);
+            pm.prefix = hm.uri->value;
+            pm.port = hm.port.value_or(0);
+            pm.method = exact_or_prefix(hm.method);
+            if (pm.method.empty()) pm.method = "exact:GET";
+            pm.authority = exact_or_prefix(hm.authority);
+            pm.headers = exact_or_prefix(hm.headers);
+            pm.query = exact_or_prefix(hm.query_params);
+            pm.without = exact_or_prefix(hm.without_headers);
+            pm.path = route_path(kind, i) + ".match[" + std::to_string(m) + "]";
+            prefixes.push_back(std::move(pm));
+          }
         }
       }
-      if (dups == r.match.size())
-        add("MS0116", vs, route_path(kind, i), "VirtualService rule " + rname + " not used (all matches used by prior rules).");
+      if (dups == r.match.size()) unreachable(i, "all matches used by prior rules");
     }
+    for (size_t a = 0; a < prefixes.size(); ++a)
+      for (size_t b = a + 1; b < prefixes.size(); ++b) {
+        if (prefixes[b].prefix == prefixes[a].prefix) continue;
+        if (!covered(prefixes[a], prefixes[b])) continue;
+        add("MS0126", vs, prefixes[b].path,
+            "VirtualService rule " + prefixes[b].route + " match " + prefixes[b].match + " of prefix " + prefixes[b].prefix +
+                " is not used (duplicate/overlapping match in rule " + prefixes[a].match + " of prefix " + prefixes[a].prefix +
+                " on " + prefixes[a].route + ").");
+      }
   }
 
   void virtual_services() {
@@ -972,26 +1042,6 @@ class Analysis {
       unreachable_rules(vs, vs.http, "http");
       unreachable_rules(vs, vs.tcp, "tcp");
       unreachable_rules(vs, vs.tls, "tls");
-      // meshsim's own: a route with matches after a catch-all route (Istio's
-      // analyzer only flags a second rule without match).
-      bool catch_all = false;
-      for (size_t i = 0; i < vs.http.size(); ++i) {
-        const auto& r = vs.http[i];
-        if (catch_all && !r.match.empty()) {
-          add("MS0127", vs, route_path("http", i),
-              "HTTP route " + rule_name(r.name, i) +
-                  " is unreachable: an earlier route matches every request. Move catch-all routes last.");
-        }
-        if (r.match.empty() || std::any_of(r.match.begin(), r.match.end(), [](const auto& m) { return m.matches_everything(); }))
-          catch_all = true;
-      }
-      catch_all = false;
-      for (size_t i = 0; i < vs.tcp.size(); ++i) {
-        if (catch_all && !vs.tcp[i].match.empty())
-          add("MS0127", vs, route_path("tcp", i),
-              "TCP route " + rule_name("", i) + " is unreachable: an earlier route has no match and takes every connection.");
-        if (vs.tcp[i].match.empty()) catch_all = true;
-      }
       // Istio's ConflictingMeshGatewayHostsAnalyzer: hosts keyed by their
       // export scope ("*" when exported everywhere, else each namespace of
       // exportTo, "." = the VirtualService's own) and FQDN (a name without a

@@ -412,18 +412,48 @@ spec:
   ASSERT_EQ(fault.size(), 1u) << dump(d);
   EXPECT_EQ(fault[0].path, "spec.http[0].fault.abort");
   // Istio: rule #1's only match duplicates rule #0's → IST0131 for the match
-  // and IST0130 for the rule; #3 after the catch-all #2 is meshsim's MS0127.
+  // and IST0130 for the rule; #3 comes after the rule without match #2.
   auto unreachable = with_code(d, "MS0116");
-  ASSERT_EQ(unreachable.size(), 1u) << dump(d);
+  ASSERT_EQ(unreachable.size(), 2u) << dump(d);
   EXPECT_EQ(unreachable[0].path, "spec.http[1]");
   EXPECT_EQ(unreachable[0].message, "VirtualService rule #1 not used (all matches used by prior rules).");
+  EXPECT_EQ(unreachable[1].path, "spec.http[3]");
+  EXPECT_EQ(unreachable[1].message, "VirtualService rule #3 not used (route without matches defined before).");
   auto ineffective = with_code(d, "MS0126");
   ASSERT_EQ(ineffective.size(), 1u) << dump(d);
   EXPECT_EQ(ineffective[0].path, "spec.http[1].match[0]");
-  EXPECT_EQ(ineffective[0].message, "VirtualService rule #1 match #0 is not used (duplicates a match in rule #0).");
-  auto after = with_code(d, "MS0127");
-  ASSERT_EQ(after.size(), 1u) << dump(d);
-  EXPECT_EQ(after[0].path, "spec.http[3]");
+  EXPECT_EQ(ineffective[0].message,
+            "VirtualService rule #1 match #0 is not used (duplicate/overlapping match in rule #0).");
+}
+
+// Istio's overlapping-match check: a URI prefix covered by an earlier prefix
+// with the same method (none = exact GET) is ineffective; another method is not.
+TEST(Analyzers, OverlappingPrefixMatchesAreIneffective) {
+  auto d = analyze(with(R"(---
+apiVersion: v1
+kind: Service
+metadata: {name: r, namespace: app}
+spec: {selector: {app: client}, ports: [{name: http, port: 80}]}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: vs, namespace: app}
+spec:
+  hosts: [r]
+  http:
+  - name: api
+    match: [{uri: {prefix: /api}}]
+    route: [{destination: {host: r}}]
+  - name: v1
+    match: [{name: get-v1, uri: {prefix: /api/v1}}, {uri: {prefix: /api/v2}, method: {exact: POST}}]
+    route: [{destination: {host: r}}]
+)"));
+  auto f = with_code(d, "MS0126");
+  ASSERT_EQ(f.size(), 1u) << dump(d);
+  EXPECT_EQ(f[0].path, "spec.http[1].match[0]");
+  EXPECT_EQ(f[0].message, "VirtualService rule \"v1\" match \"get-v1\" of prefix /api/v1 is not used "
+                          "(duplicate/overlapping match in rule #0 of prefix /api on \"api\").");
+  EXPECT_TRUE(with_code(d, "MS0116").empty()) << dump(d);
 }
 
 // Istio's "only the last rule can have no matches", with rule names.
@@ -452,7 +482,7 @@ spec:
 )"));
   auto u = with_code(d, "MS0116");
   ASSERT_EQ(u.size(), 2u) << dump(d);
-  EXPECT_EQ(u[0].message, "VirtualService rule second not used (only the last rule can have no matches).");
+  EXPECT_EQ(u[0].message, "VirtualService rule \"second\" not used (only the last rule can have no matches).");
   EXPECT_EQ(u[1].path, "spec.tcp[1]");
   EXPECT_EQ(with_code(d, "MS0126").size(), 1u) << dump(d);
 }
