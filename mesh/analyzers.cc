@@ -45,6 +45,8 @@ const std::vector<AnalyzerCode>& analyzer_codes() {
       {"MS0125", "ExternalNameServiceTypeInvalidPortName", "IST0150", Severity::kWarning, "An ExternalName Service port is named tcp or has no recognised protocol: the sidecar may not forward its traffic correctly."},
       {"MS0126", "VirtualServiceIneffectiveMatch", "IST0131", Severity::kInfo, "A VirtualService rule's match repeats a match of an earlier rule; it is never used."},
       {"MS0128", "DestinationRuleHostNotFound", "", Severity::kWarning, "A DestinationRule's host matches no Service or ServiceEntry; it applies to nothing."},
+      {"MS0129", "NamespaceMultipleInjectionLabels", "IST0123", Severity::kWarning, "A Namespace has both istio-injection and istio.io/rev labels."},
+      {"MS0130", "PodMissingProxy", "IST0103", Severity::kWarning, "A Pod object in an injection-enabled namespace has no istio-proxy container."},
   };
   return kCodes;
 }
@@ -281,13 +283,22 @@ class Analysis {
   // pods or not. Pods in namespaces with no Namespace object in the input
   // get meshsim's own MS0124 instead.
   void injection() {
-    std::set<std::string> declared;
+    std::set<std::string> declared, injected;
     for (const auto& o : w_.resources().namespaces) {
       declared.insert(o.meta.name);
       const std::string& ns = o.meta.name;
       if (ns == root_ || is_never_injected_namespace(ns)) continue;
       const Labels& l = o.meta.labels;
-      if (l.count("istio-injection") || l.count("istio.io/rev")) continue;
+      auto inj = l.find("istio-injection");
+      bool rev = l.count("istio.io/rev") > 0;
+      if (rev && inj != l.end()) {
+        add("MS0129", o, "metadata.labels",
+            "namespace " + ns + " has both istio-injection and istio.io/rev labels: istio-injection wins and the revision "
+            "label is ignored. Keep one of them.");
+        continue;
+      }
+      if (rev || (inj != l.end() && inj->second == "enabled")) injected.insert(ns);
+      if (inj != l.end() || rev) continue;
       auto dm = l.find("istio.io/dataplane-mode");
       if (dm != l.end() && dm->second == "ambient") continue;
       std::string example;
@@ -301,6 +312,25 @@ class Analysis {
               (example.empty() ? std::string() : " (e.g. " + example + ")") +
               " run without a sidecar: no mTLS, no policy, no telemetry for them. Fix: kubectl label namespace " + ns +
               " istio-injection=enabled (or istio-injection=disabled to say it is intended).");
+    }
+    // Istio's injection analyzer on Pod objects: in an injection-enabled
+    // namespace, a pod without an istio-proxy container (not opted out, not
+    // hostNetwork) is missing its proxy — e.g. a running pod created before
+    // the label. (meshsim simulates Pod manifests as created now: injected.)
+    for (const auto& pod : w_.resources().pods) {
+      if (!injected.count(pod.meta.namespace_) || pod.spec.host_network) continue;
+      auto opt = pod.meta.annotations.find("sidecar.istio.io/inject");
+      std::string inj_value = opt == pod.meta.annotations.end() ? "" : opt->second;
+      if (auto l = pod.meta.labels.find("sidecar.istio.io/inject"); l != pod.meta.labels.end()) inj_value = l->second;
+      if (inj_value == "false" || inj_value == "False" || inj_value == "FALSE") continue;
+      bool has_proxy = std::any_of(pod.spec.containers.begin(), pod.spec.containers.end(),
+                                   [](const Container& c) { return c.name == "istio-proxy"; });
+      if (has_proxy) continue;
+      add("MS0130", pod, "spec.containers",
+          "The pod " + pod.meta.namespace_ + "/" + pod.meta.name + " is missing the Istio proxy: its namespace has "
+          "injection enabled but the pod has no istio-proxy container. A running pod (kubectl get pods -o yaml) was "
+          "created before injection was enabled: restart it. A Pod manifest you are about to apply gets the sidecar at "
+          "creation, which is how meshsim simulates it.");
     }
     std::map<std::string, const WorldPod*> undeclared;
     for (const auto& p : w_.pods()) {
