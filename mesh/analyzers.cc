@@ -47,6 +47,7 @@ const std::vector<AnalyzerCode>& analyzer_codes() {
       {"MS0128", "DestinationRuleHostNotFound", "", Severity::kWarning, "A DestinationRule's host matches no Service or ServiceEntry; it applies to nothing."},
       {"MS0129", "NamespaceMultipleInjectionLabels", "IST0123", Severity::kWarning, "A Namespace has both istio-injection and istio.io/rev labels."},
       {"MS0130", "PodMissingProxy", "IST0103", Severity::kWarning, "A Pod object in an injection-enabled namespace has no istio-proxy container."},
+      {"MS0131", "NamespaceInjectionEnabledByDefault", "IST0148", Severity::kInfo, "A Namespace without injection label is injected because Istio is installed with enableNamespacesByDefault."},
   };
   return kCodes;
 }
@@ -284,6 +285,7 @@ class Analysis {
   // get meshsim's own MS0124 instead.
   void injection() {
     std::set<std::string> declared, injected;
+    const bool by_default = enable_namespaces_by_default(w_.resources());
     for (const auto& o : w_.resources().namespaces) {
       declared.insert(o.meta.name);
       const std::string& ns = o.meta.name;
@@ -299,6 +301,13 @@ class Analysis {
       }
       if (rev || (inj != l.end() && inj->second == "enabled")) injected.insert(ns);
       if (inj != l.end() || rev) continue;
+      if (by_default) {
+        add("MS0131", o, "metadata",
+            "namespace " + ns + " is enabled for Istio injection, as Istio is installed with enableNamespacesByDefault "
+            "as true (istio-sidecar-injector ConfigMap): its pods get sidecars without a label.");
+        injected.insert(ns);
+        continue;
+      }
       auto dm = l.find("istio.io/dataplane-mode");
       if (dm != l.end() && dm->second == "ambient") continue;
       std::string example;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "mesh/decoder.h"
@@ -96,8 +97,24 @@ bool is_never_injected_namespace(std::string_view ns) {
   return ns == "kube-system" || ns == "kube-public" || ns == "kube-node-lease" || ns == "local-path-storage";
 }
 
+bool enable_namespaces_by_default(const ResourceSet& rs, std::string_view revision) {
+  std::string name = revision.empty() ? "istio-sidecar-injector" : "istio-sidecar-injector-" + std::string(revision);
+  for (const auto& cm : rs.config_maps) {
+    if (cm.meta.name != name) continue;
+    auto v = cm.data.find("values");
+    if (v == cm.data.end()) return false;
+    auto j = nlohmann::json::parse(v->second, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) return false;
+    auto w = j.find("sidecarInjectorWebhook");
+    if (w == j.end() || !w->is_object()) return false;
+    auto e = w->find("enableNamespacesByDefault");
+    return e != w->end() && e->is_boolean() && e->get<bool>();
+  }
+  return false;
+}
+
 InjectionDecision decide_injection(std::string_view ns, const Labels& ns_labels, const Labels& pod_labels,
-                                   const Labels& pod_annotations, bool host_network) {
+                                   const Labels& pod_annotations, bool host_network, bool enable_by_default) {
   auto get = [](const Labels& l, std::string_view k) -> const std::string* {
     auto it = l.find(k);
     return it == l.end() ? nullptr : &it->second;
@@ -116,6 +133,10 @@ InjectionDecision decide_injection(std::string_view ns, const Labels& ns_labels,
   else if (!ns_inj && ns_rev && pod_not_false) matched = "namespace label istio.io/rev=" + *ns_rev;
   else if (!ns_inj && !ns_rev && pod_inj && *pod_inj == "true" && !pod_rev) matched = "pod label sidecar.istio.io/inject=true";
   else if (!ns_inj && !ns_rev && pod_rev && pod_not_false) matched = "pod label istio.io/rev=" + *pod_rev;
+  // sidecarInjectorWebhook.enableNamespacesByDefault: the namespace webhook
+  // selects every namespace without istio-injection / istio.io/rev.
+  else if (enable_by_default && !ns_inj && !ns_rev && !pod_rev && pod_not_false)
+    matched = "enableNamespacesByDefault (namespace " + std::string(ns) + " has no injection label)";
   if (matched.empty()) {
     if (ns_inj && *ns_inj != "enabled") return {false, "namespace label istio-injection=" + *ns_inj};
     if (pod_inj && *pod_inj == "false") return {false, "pod label sidecar.istio.io/inject=false"};
@@ -725,8 +746,10 @@ World build_world_impl(std::shared_ptr<const ResourceSet> rsp, MeshConfig mc, st
   }
 
   // Injection, interception, annotations.
+  const bool inject_by_default = enable_namespaces_by_default(rs);
   for (auto& p : drafts) {
-    auto dec = decide_injection(p.namespace_, ns_labels(p.namespace_), p.labels, p.annotations, p.host_network);
+    auto dec = decide_injection(p.namespace_, ns_labels(p.namespace_), p.labels, p.annotations, p.host_network,
+                                inject_by_default);
     p.injected = dec.injected;
     p.injection_reason = dec.reason;
     std::string resource = std::string(kind_name(p.owner_kind)) + " " + p.namespace_ + "/" + (p.owner_name.empty() ? p.name : p.owner_name);

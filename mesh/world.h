@@ -66,8 +66,12 @@ struct InjectionDecision {
   std::string reason;  // human-readable: which label/annotation decided
 };
 bool is_never_injected_namespace(std::string_view ns);
+// sidecarInjectorWebhook.enableNamespacesByDefault from the injector ConfigMap
+// (istio-sidecar-injector[-<rev>], data.values JSON) of the input, if any: the
+// namespace webhook then injects every namespace without an injection label.
+bool enable_namespaces_by_default(const ResourceSet& rs, std::string_view revision = "");
 InjectionDecision decide_injection(std::string_view namespace_, const Labels& namespace_labels,
-                                   const Labels& pod_labels, const Labels& pod_annotations, bool host_network);
+                                   const Labels& pod_labels, const Labels& pod_annotations, bool host_network, bool enable_namespaces_by_default = false);
 
 // Parses the traffic.sidecar.istio.io/* and status.sidecar.istio.io/port
 // annotations. Problems are returned as (annotation key, message) pairs.

@@ -657,6 +657,47 @@ spec: {containers: [{name: c, image: i}, {name: istio-proxy, image: proxyv2}]}
   EXPECT_EQ(std::find(pods.begin(), pods.end(), "Pod app/done"), pods.end()) << dump(d);
 }
 
+// enableNamespacesByDefault in the injector ConfigMap: an unlabelled namespace
+// is injected (IST0148 instead of IST0102), and its pods get sidecars.
+TEST(Analyzers, EnableNamespacesByDefaultInjectsUnlabelledNamespaces) {
+  auto d = analyze(R"(apiVersion: v1
+kind: ConfigMap
+metadata: {name: istio-sidecar-injector, namespace: istio-system}
+data:
+  values: '{"sidecarInjectorWebhook": {"enableNamespacesByDefault": true}}'
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: plain}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: plain}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: nginx}]}
+)");
+  EXPECT_TRUE(with_code(d, "MS0102").empty()) << dump(d);
+  auto f = with_code(d, "MS0131");
+  ASSERT_EQ(f.size(), 1u) << dump(d);
+  EXPECT_EQ(f[0].resource, "Namespace plain");
+  std::vector<Diagnostic> diags;
+  ResourceSet rs;
+  load_text(R"(apiVersion: v1
+kind: ConfigMap
+metadata: {name: istio-sidecar-injector, namespace: istio-system}
+data:
+  values: '{"sidecarInjectorWebhook": {"enableNamespacesByDefault": true}}'
+)", "cm.yaml", rs, diags);
+  EXPECT_TRUE(enable_namespaces_by_default(rs));
+  InjectionDecision dec = decide_injection("plain", {}, {}, {}, false, true);
+  EXPECT_TRUE(dec.injected) << dec.reason;
+  EXPECT_FALSE(decide_injection("plain", {{"istio-injection", "disabled"}}, {}, {}, false, true).injected);
+  EXPECT_FALSE(decide_injection("kube-system", {}, {}, {}, false, true).injected);
+}
+
 // exportTo scopes the conflict: VirtualServices exported only to their own
 // (different) namespaces do not conflict; "." and the namespace name are one scope.
 TEST(Analyzers, ConflictingMeshHostsRespectExportTo) {
