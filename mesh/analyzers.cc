@@ -48,6 +48,7 @@ const std::vector<AnalyzerCode>& analyzer_codes() {
       {"MS0129", "NamespaceMultipleInjectionLabels", "IST0123", Severity::kWarning, "A Namespace has both istio-injection and istio.io/rev labels."},
       {"MS0130", "PodMissingProxy", "IST0103", Severity::kWarning, "A Pod object in an injection-enabled namespace has no istio-proxy container."},
       {"MS0131", "NamespaceInjectionEnabledByDefault", "IST0148", Severity::kInfo, "A Namespace without injection label is injected because Istio is installed with enableNamespacesByDefault."},
+      {"MS0132", "GatewayPortNotOnWorkload", "IST0104", Severity::kWarning, "A Gateway server port is not exposed by any Service of the gateway workload."},
   };
   return kCodes;
 }
@@ -444,6 +445,30 @@ class Analysis {
     }
   }
 
+  // Istio's IngressGatewayPortAnalyzer: every server port must be a TCP port
+  // of some Service (in the pod's namespace) selecting a pod the Gateway
+  // selects (IST0104).
+  void gateway_ports(const Gateway& g) {
+    std::set<uint32_t> ports;
+    for (const auto& p : w_.pods()) {
+      if (!labels_subset_of(g.selector, p.labels)) continue;
+      for (const auto& svc : w_.resources().services) {
+        if (svc.meta.namespace_ != p.namespace_ || !svc.selector || !labels_subset_of(*svc.selector, p.labels)) continue;
+        for (const auto& sp : svc.ports)
+          if (sp.protocol == "TCP") ports.insert(static_cast<uint32_t>(sp.port));
+      }
+    }
+    std::string labels;
+    for (const auto& [k, v] : g.selector) labels += (labels.empty() ? "" : ",") + k + "=" + v;
+    for (size_t i = 0; i < g.servers.size(); ++i) {
+      uint32_t port = g.servers[i].port.number;
+      if (port == 0 || ports.count(port)) continue;
+      add("MS0132", g, "spec.servers[" + std::to_string(i) + "].port",
+          "The gateway refers to a port that is not exposed on the workload (pod selector " + labels + "; port " +
+              std::to_string(port) + "): no Service of the gateway pods has it, so clients cannot reach this server.");
+    }
+  }
+
   void selectors() {
     const ResourceSet& rs = w_.resources();
     for (const auto& o : rs.peer_authentications)
@@ -453,6 +478,7 @@ class Analysis {
     for (const auto& o : rs.telemetries) check_selector(o, o.selector, "spec.selector", "MS0101");
     for (const auto& o : rs.sidecars) check_selector(o, o.workload_selector, "spec.workloadSelector", "MS0101");
     for (const auto& g : rs.gateways) {
+      if (!g.selector.empty() && any_workload(g.meta.namespace_, g.selector, true)) gateway_ports(g);
       if (g.selector.empty() || any_workload(g.meta.namespace_, g.selector, true)) continue;
       std::string labels;
       for (const auto& [k, v] : g.selector) labels += (labels.empty() ? "" : ",") + k + "=" + v;

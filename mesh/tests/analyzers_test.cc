@@ -698,6 +698,35 @@ data:
   EXPECT_FALSE(decide_injection("kube-system", {}, {}, {}, false, true).injected);
 }
 
+// Istio's IngressGatewayPortAnalyzer: a server port the gateway's Service
+// does not expose (IST0104).
+TEST(Analyzers, GatewayPortNotOnWorkload) {
+  auto d = analyze(with(R"(---
+apiVersion: v1
+kind: Pod
+metadata: {name: gw, namespace: app, labels: {istio: ingressgateway}}
+spec: {containers: [{name: istio-proxy, image: proxyv2}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: gw, namespace: app}
+spec: {selector: {istio: ingressgateway}, ports: [{name: http2, port: 80}]}
+---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: app}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - {port: {number: 80, name: http, protocol: HTTP}, hosts: ["*"]}
+  - {port: {number: 8080, name: http-alt, protocol: HTTP}, hosts: ["*"]}
+)"));
+  auto f = with_code(d, "MS0132");
+  ASSERT_EQ(f.size(), 1u) << dump(d);
+  EXPECT_EQ(f[0].path, "spec.servers[1].port");
+  EXPECT_THAT(f[0].message, HasSubstr("port 8080"));
+}
+
 // exportTo scopes the conflict: VirtualServices exported only to their own
 // (different) namespaces do not conflict; "." and the namespace name are one scope.
 TEST(Analyzers, ConflictingMeshHostsRespectExportTo) {
