@@ -381,7 +381,8 @@ void decode_pod(Decoder& d, YamlNode root, Pod& o) {
     decode_pod_spec(d, v, fp, o.spec);
     return true;
   });
-  if (!root.get("spec").valid()) d.error(root, PathSeg().child("spec"), "required field is missing");
+  // A Pod without spec (e.g. only its metadata, as analysis fixtures give it)
+  // is accepted like Istio's analyzers accept it: a pod with no containers.
 }
 
 void decode_workload(Decoder& d, YamlNode root, Workload& o) {
