@@ -49,6 +49,7 @@ const std::vector<AnalyzerCode>& analyzer_codes() {
       {"MS0130", "PodMissingProxy", "IST0103", Severity::kWarning, "A Pod object in an injection-enabled namespace has no istio-proxy container."},
       {"MS0131", "NamespaceInjectionEnabledByDefault", "IST0148", Severity::kInfo, "A Namespace without injection label is injected because Istio is installed with enableNamespacesByDefault."},
       {"MS0132", "GatewayPortNotOnWorkload", "IST0104", Severity::kWarning, "A Gateway server port is not exposed by any Service of the gateway workload."},
+      {"MS0133", "GatewayCredentialNotFound", "IST0101", Severity::kError, "A Gateway server's tls.credentialName names no Secret in the gateway workload's namespace."},
   };
   return kCodes;
 }
@@ -460,6 +461,26 @@ class Analysis {
     }
     std::string labels;
     for (const auto& [k, v] : g.selector) labels += (labels.empty() ? "" : ",") + k + "=" + v;
+    // Istio's SecretAnalyzer: credentialName must be a Secret in the
+    // namespace of the (first) gateway pod — checked when the input has
+    // Secrets at all (they are usually created outside the manifests).
+    std::string gw_ns;
+    for (const auto& p : w_.pods())
+      if (labels_subset_of(g.selector, p.labels)) {
+        gw_ns = p.namespace_;
+        break;
+      }
+    const auto& secrets = w_.resources().secrets;
+    for (size_t i = 0; i < g.servers.size() && !gw_ns.empty() && !secrets.empty(); ++i) {
+      const auto& tls = g.servers[i].tls;
+      if (!tls || tls->credential_name.empty()) continue;
+      std::string cn = tls->credential_name;
+      std::string key = cn.find('/') != std::string::npos ? cn : gw_ns + "/" + cn;
+      if (std::find(secrets.begin(), secrets.end(), key) != secrets.end()) continue;
+      add("MS0133", g, "spec.servers[" + std::to_string(i) + "].tls.credentialName",
+          "Referenced credentialName not found: \"" + cn + "\" (no Secret " + key + " in the input; the gateway pods run "
+          "in namespace " + gw_ns + "): the gateway cannot serve TLS on this server.");
+    }
     for (size_t i = 0; i < g.servers.size(); ++i) {
       uint32_t port = g.servers[i].port.number;
       if (port == 0 || ports.count(port)) continue;

@@ -157,6 +157,8 @@ struct Loader {
     decode_meta(d, md, top.child("metadata"), meta);
     std::string display = kind + " " + (meta.namespace_.empty() ? std::string() : meta.namespace_ + "/") + meta.name;
     if (!info) {
+      if (kind == "Secret")
+        out.secrets.push_back((meta.namespace_.empty() ? std::string(default_ns()) : meta.namespace_) + "/" + meta.name);
       if (is_ignored_kind(kind))
         diag(Severity::kInfo, "MS0004", root.location(), display, "",
              "kind " + kind + " does not affect the mesh model; ignored");

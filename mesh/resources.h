@@ -693,6 +693,9 @@ struct ResourceSet {
   std::vector<Ingress> ingresses;
   std::vector<IngressClass> ingress_classes;
   std::vector<ConfigMap> config_maps;
+  // Secrets are not modelled, but their names are kept ("namespace/name"):
+  // Gateway credentialName references are checked against them.
+  std::vector<std::string> secrets;
   std::vector<PeerAuthentication> peer_authentications;
   std::vector<DestinationRule> destination_rules;
   std::vector<VirtualService> virtual_services;

@@ -727,6 +727,43 @@ spec:
   EXPECT_THAT(f[0].message, HasSubstr("port 8080"));
 }
 
+// Istio's SecretAnalyzer: credentialName must name a Secret in the gateway
+// pods' namespace (IST0101).
+TEST(Analyzers, GatewayCredentialNameNeedsASecretInTheGatewayNamespace) {
+  auto d = analyze(with(R"(---
+apiVersion: v1
+kind: Pod
+metadata: {name: gw, namespace: legacy, labels: {istio: ingressgateway}}
+spec: {containers: [{name: istio-proxy, image: proxyv2}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: gw, namespace: legacy}
+spec: {selector: {istio: ingressgateway}, ports: [{name: https, port: 443}]}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: good-cert, namespace: legacy}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: wrong-ns-cert, namespace: app}
+---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: app}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - {port: {number: 443, name: https, protocol: HTTPS}, hosts: ["a.example.com"], tls: {mode: SIMPLE, credentialName: good-cert}}
+  - {port: {number: 443, name: https-b, protocol: HTTPS}, hosts: ["b.example.com"], tls: {mode: SIMPLE, credentialName: wrong-ns-cert}}
+)"));
+  auto f = with_code(d, "MS0133");
+  ASSERT_EQ(f.size(), 1u) << dump(d);
+  EXPECT_EQ(f[0].path, "spec.servers[1].tls.credentialName");
+  EXPECT_THAT(f[0].message, HasSubstr("wrong-ns-cert"));
+}
+
 // exportTo scopes the conflict: VirtualServices exported only to their own
 // (different) namespaces do not conflict; "." and the namespace name are one scope.
 TEST(Analyzers, ConflictingMeshHostsRespectExportTo) {
