@@ -458,8 +458,19 @@ void decode_service(Decoder& d, YamlNode root, Service& o) {
             } else if (k3 == "appProtocol") {
               std::optional<std::string> ap;
               if (d.opt_str(v3, fp3, ap)) sp.app_protocol = ap;
-            } else if (k3 == "protocol") d.enum_str(v3, fp3, sp.protocol, {"TCP", "UDP", "SCTP"});
-            else if (k3 == "nodePort") d.integer(v3, fp3, sp.node_port, 0, 65535);
+            } else if (k3 == "protocol") {
+              // The API server accepts only TCP, UDP and SCTP; Istio's analyzers
+              // take other values (e.g. "HTTP") as TCP. Kept, with a warning.
+              std::string proto;
+              if (d.str(v3, fp3, proto)) {
+                if (proto == "TCP" || proto == "UDP" || proto == "SCTP") {
+                  sp.protocol = proto;
+                } else {
+                  d.warn(v3, fp3, "unsupported value \"" + proto + "\" (valid: TCP, UDP, SCTP): the Kubernetes API server "
+                         "rejects this Service; meshsim treats the port as TCP", "MS0002");
+                }
+              }
+            } else if (k3 == "nodePort") d.integer(v3, fp3, sp.node_port, 0, 65535);
             else return false;
             return true;
           });
@@ -487,7 +498,9 @@ void decode_service(Decoder& d, YamlNode root, Service& o) {
     const auto& sp = o.ports[i];
     YamlNode pn = ports.is_sequence() && i < ports.size() ? ports.item(static_cast<uint32_t>(i)) : root;
     if (o.ports.size() > 1 && sp.name.empty())
-      d.error(pn, pp.at(static_cast<int64_t>(i)).child("name"), "required when a Service has more than one port");
+      d.warn(pn, pp.at(static_cast<int64_t>(i)).child("name"),
+             "required when a Service has more than one port: the Kubernetes API server rejects this Service; meshsim "
+             "keeps it for analysis", "MS0002");
     if (!sp.name.empty() && !names.insert(sp.name).second)
       d.error(pn, pp.at(static_cast<int64_t>(i)).child("name"), "duplicate port name \"" + sp.name + "\"");
     if (sp.port && !numbers.insert({sp.port, sp.protocol}).second)
