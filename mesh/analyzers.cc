@@ -18,6 +18,7 @@ const std::vector<AnalyzerCode>& analyzer_codes() {
       {"MS0005", "UnreadableInput", "", Severity::kError, "A path does not exist or cannot be read."},
       {"MS0006", "DuplicateObject", "", Severity::kWarning, "The same kind/namespace/name is defined twice; the later definition wins."},
       {"MS0007", "WorldDerivation", "", Severity::kWarning, "The derived world has a problem: an unschedulable pod, an exhausted pod CIDR, a clashing ClusterIP."},
+      {"MS0008", "RejectedByApiServer", "", Severity::kWarning, "The Kubernetes API server would reject this object, but Istio's analyzers take it; meshsim keeps it (e.g. several unnamed Service ports)."},
       {"MS0101", "ReferencedResourceNotFound", "IST0101", Severity::kError, "A route or Ingress refers to a host, port, subset, gateway or namespace that does not exist, or a Gateway, Sidecar or Telemetry selector matches no workload."},
       {"MS0102", "NamespaceNotInjected", "IST0102", Severity::kWarning, "A Namespace has no istio-injection / istio.io/rev label: pods created in it run without sidecars."},
       {"MS0103", "NoMatchingWorkloadsFound", "IST0127", Severity::kWarning, "A policy's selector (PeerAuthentication, AuthorizationPolicy, RequestAuthentication) matches no workload; it has no effect."},

@@ -467,7 +467,7 @@ void decode_service(Decoder& d, YamlNode root, Service& o) {
                   sp.protocol = proto;
                 } else {
                   d.warn(v3, fp3, "unsupported value \"" + proto + "\" (valid: TCP, UDP, SCTP): the Kubernetes API server "
-                         "rejects this Service; meshsim treats the port as TCP", "MS0002");
+                         "rejects this Service; meshsim treats the port as TCP", "MS0008");
                 }
               }
             } else if (k3 == "nodePort") d.integer(v3, fp3, sp.node_port, 0, 65535);
@@ -500,7 +500,7 @@ void decode_service(Decoder& d, YamlNode root, Service& o) {
     if (o.ports.size() > 1 && sp.name.empty())
       d.warn(pn, pp.at(static_cast<int64_t>(i)).child("name"),
              "required when a Service has more than one port: the Kubernetes API server rejects this Service; meshsim "
-             "keeps it for analysis", "MS0002");
+             "keeps it for analysis", "MS0008");
     if (!sp.name.empty() && !names.insert(sp.name).second)
       d.error(pn, pp.at(static_cast<int64_t>(i)).child("name"), "duplicate port name \"" + sp.name + "\"");
     if (sp.port && !numbers.insert({sp.port, sp.protocol}).second)
