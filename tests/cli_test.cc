@@ -2,6 +2,8 @@
 // kernel demo, run as a user would run them.
 #include <gtest/gtest.h>
 
+#include "tests/shell_run.h"
+
 #include <array>
 #include <cstdio>
 #include <string>
@@ -9,22 +11,9 @@
 
 namespace {
 
-struct CliRun {
-  int exit_code = -1;
-  std::string out;  // stdout and stderr, interleaved
-};
-
+using CliRun = meshsim::testing::ShellRun;
 CliRun meshsim(const std::string& args) {
-  std::string cmd = std::string(MESHSIM_EXE) + " " + args + " 2>&1";
-  CliRun r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return r;
-  std::array<char, 4096> buf;
-  size_t n = 0;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  int status = pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
+  return meshsim::testing::run_shell(std::string(MESHSIM_EXE) + " " + args + " 2>&1");
 }
 
 TEST(Cli, HelpListsTheVerbsAndExplainsExitCodes) {

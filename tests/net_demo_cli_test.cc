@@ -1,6 +1,8 @@
 // End-to-end tests of `meshsim net-demo` and the capture flags, run as a user
 // would run them; captures are read back with tcpdump.
 #include <gtest/gtest.h>
+
+#include "tests/shell_run.h"
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -11,22 +13,8 @@
 
 namespace {
 
-struct CliRun {
-  int exit_code = -1;
-  std::string out;  // stdout and stderr, interleaved
-};
-
-CliRun sh(const std::string& cmd) {
-  CliRun r;
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  if (!p) return r;
-  std::array<char, 4096> buf;
-  size_t n = 0;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  int status = pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+using CliRun = meshsim::testing::ShellRun;
+CliRun sh(const std::string& cmd) { return meshsim::testing::run_shell(cmd + " 2>&1"); }
 
 CliRun meshsim(const std::string& args) { return sh(std::string(MESHSIM_EXE) + " " + args); }
 

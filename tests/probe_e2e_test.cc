@@ -16,6 +16,8 @@
 //    sends mTLS (FAQ "excludeInboundPorts"), so the plaintext app fails the
 //    handshake and the client gets Envoy's 503.
 #include <gtest/gtest.h>
+
+#include "tests/shell_run.h"
 #include <sys/wait.h>
 
 #include <array>
@@ -31,22 +33,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct ShellRun {
-  int code = -1;
-  std::string out;
-};
-
-ShellRun sh(const std::string& cmd) {
-  ShellRun r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return r;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  int st = pclose(p);
-  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+using ShellRun = meshsim::testing::ShellRun;
+ShellRun sh(const std::string& cmd) { return meshsim::testing::run_shell(cmd); }
 
 std::string mesh_dir() {
   const char* s = std::getenv("MESHSIM_SOURCE_DIR");
@@ -56,7 +44,7 @@ std::string mesh_dir() {
 nlohmann::json probe(const std::string& args, int expect_code = 0) {
   ShellRun r = sh("timeout -s KILL 60 " + std::string(MESHSIM_EXE) + " probe --mesh " + mesh_dir() + " " + args +
              " -o json 2>/dev/null");
-  EXPECT_EQ(r.code, expect_code) << r.out;
+  EXPECT_EQ(r.exit_code, expect_code) << r.out;
   auto j = nlohmann::json::parse(r.out, nullptr, false);
   EXPECT_FALSE(j.is_discarded()) << r.out;
   return j;
@@ -162,11 +150,11 @@ TEST(ProbeCli, PcapAndKeylogShowIstioAlpnAndTheDecryptedRequest) {
   std::string tshark = "tshark -n -r " + pcap + " -o tls.keylog_file:" + keys + " -d tcp.port==8080,tls ";
   ShellRun hello = sh(tshark + "-Y 'tls.handshake.type==1' -T fields -e tls.handshake.extensions_alpn_str "
                           "-e tls.handshake.extensions_server_name 2>/dev/null");
-  ASSERT_EQ(hello.code, 0);
+  ASSERT_EQ(hello.exit_code, 0);
   EXPECT_EQ(hello.out, "istio-http/1.1,istio,http/1.1\toutbound_.8000_._.httpbin.foo.svc.cluster.local\n");
   ShellRun http = sh(tshark + "-Y http -T fields -e http.request.method -e http.request.uri -e http.response.code "
                          "-e http.host 2>/dev/null");
-  ASSERT_EQ(http.code, 0);
+  ASSERT_EQ(http.exit_code, 0);
   // Exactly one request and its response, decrypted from the mTLS records
   // between the two sidecars (the app-to-sidecar legs are on loopback inside
   // each pod and not on the wire).
@@ -186,7 +174,7 @@ nlohmann::json probe_tcp_echo(const std::string& args) {
   ShellRun r = sh("timeout -s KILL 60 " + std::string(MESHSIM_EXE) + " probe --mesh " + samples +
                   "/tcp-echo/tcp-echo.yaml --mesh " + samples + "/curl/curl.yaml --from default/curl --protocol tcp " +
                   args + " -o json 2>/dev/null");
-  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(r.exit_code, 0) << r.out;
   auto j = nlohmann::json::parse(r.out, nullptr, false);
   EXPECT_FALSE(j.is_discarded()) << r.out;
   return j;
@@ -219,7 +207,7 @@ TEST(ProbeCli, PcapPodAcceptsAWorkloadName) {
   std::string file = (dir / "sleep.pcap").string();
   ShellRun r = sh("timeout -s KILL 60 " + std::string(MESHSIM_EXE) + " probe --mesh " + mesh_dir() +
                   " --from foo/sleep --to httpbin.foo:8000 --pcap-pod foo/sleep=" + file + " 2>&1");
-  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(r.exit_code, 0) << r.out;
   ShellRun t = sh("tcpdump -nr " + file + " 2>/dev/null | grep -c '127.0.0.1.15001'");
   EXPECT_GT(std::atoi(t.out.c_str()), 0) << t.out;  // the app's connection to the outbound listener
   fs::remove_all(dir);

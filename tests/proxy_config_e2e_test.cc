@@ -7,6 +7,8 @@
 // lifetime is left (SECRET_GRACE_PERIOD_RATIO 0.5, jitter 1%), SPIFFE URI
 // SAN, self-signed root valid 10 years (ISTIO_BEHAVIOR.md §6).
 #include <gtest/gtest.h>
+
+#include "tests/shell_run.h"
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,22 +25,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct ShellRun {
-  int code = -1;
-  std::string out;
-};
-
-ShellRun sh(const std::string& cmd) {
-  ShellRun r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return r;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  int st = pclose(p);
-  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+using ShellRun = meshsim::testing::ShellRun;
+ShellRun sh(const std::string& cmd) { return meshsim::testing::run_shell(cmd); }
 
 std::string mesh_dir() {
   const char* s = std::getenv("MESHSIM_SOURCE_DIR");
@@ -69,7 +57,7 @@ std::vector<std::vector<std::string>> table(const std::string& text) {
 
 TEST(ProxyConfigSecretCli, ShowsTheWorkloadCertificateAndTheRootLikeIstioctl) {
   ShellRun r = meshsim("proxy-config secret foo/httpbin --mesh " + mesh_dir());
-  ASSERT_EQ(r.code, 0) << r.out;
+  ASSERT_EQ(r.exit_code, 0) << r.out;
   auto rows = table(r.out);
   ASSERT_EQ(rows.size(), 3u) << r.out;
   EXPECT_EQ(rows[0], (std::vector<std::string>{"RESOURCE NAME", "TYPE", "STATUS", "VALID CERT", "SERIAL NUMBER",
@@ -88,7 +76,7 @@ TEST(ProxyConfigSecretCli, ShowsTheWorkloadCertificateAndTheRootLikeIstioctl) {
 TEST(ProxyConfigSecretCli, AtShowsTheCertificateAfterRotation) {
   ShellRun first = meshsim("proxy-config secret foo/httpbin --mesh " + mesh_dir());
   ShellRun later = meshsim("proxy-config secret foo/httpbin --mesh " + mesh_dir() + " --at 13h");
-  ASSERT_EQ(later.code, 0) << later.out;
+  ASSERT_EQ(later.exit_code, 0) << later.out;
   auto a = table(first.out), b = table(later.out);
   ASSERT_EQ(b.size(), 3u);
   EXPECT_NE(a[1][4], b[1][4]);  // a new serial number
@@ -105,7 +93,7 @@ TEST(ProxyConfigSecretCli, AtShowsTheCertificateAfterRotation) {
 TEST(ProxyConfigSecretCli, JsonCarriesPemThatOpensslReadsTheSame) {
   ShellRun r = sh(std::string(MESHSIM_EXE) + " proxy-config secret foo/httpbin --mesh " + mesh_dir() +
                   " -o json 2>/dev/null");
-  ASSERT_EQ(r.code, 0);
+  ASSERT_EQ(r.exit_code, 0);
   auto j = nlohmann::json::parse(r.out);
   ASSERT_EQ(j.size(), 2u);
   EXPECT_EQ(j[0]["name"], "default");
@@ -115,7 +103,7 @@ TEST(ProxyConfigSecretCli, JsonCarriesPemThatOpensslReadsTheSame) {
   std::ofstream(f) << pem;
   ShellRun x = sh("openssl x509 -in " + f.string() + " -noout -serial -startdate -enddate -ext subjectAltName");
   fs::remove(f);
-  ASSERT_EQ(x.code, 0) << x.out;
+  ASSERT_EQ(x.exit_code, 0) << x.out;
   std::string serial = j[0]["serial_number"];
   for (char& c : serial) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   if (serial.size() % 2) serial = "0" + serial;
@@ -130,7 +118,7 @@ TEST(ProxyConfigSecretCli, JsonCarriesPemThatOpensslReadsTheSame) {
 TEST(ProxyConfigSecretCli, AllIncludesTheSecretsConfigDump) {
   ShellRun r = sh(std::string(MESHSIM_EXE) + " proxy-config all foo/httpbin --mesh " + mesh_dir() +
                   " -o json 2>/dev/null");
-  ASSERT_EQ(r.code, 0);
+  ASSERT_EQ(r.exit_code, 0);
   auto j = nlohmann::json::parse(r.out);
   bool found = false;
   for (const auto& c : j["configs"]) {
@@ -146,10 +134,10 @@ TEST(ProxyConfigSecretCli, AllIncludesTheSecretsConfigDump) {
 
 TEST(ProxyConfigSecretCli, APodWithoutSidecarHasNoSecrets) {
   ShellRun r = meshsim("proxy-config secret legacy/sleep --mesh " + mesh_dir());
-  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_EQ(r.exit_code, 2) << r.out;
   EXPECT_NE(r.out.find("meshsim: error:"), std::string::npos) << r.out;
   ShellRun bad = meshsim("proxy-config secret foo/httpbin --mesh " + mesh_dir() + " --at -1h");
-  EXPECT_EQ(bad.code, 2) << bad.out;
+  EXPECT_EQ(bad.exit_code, 2) << bad.out;
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 // located errors for bad scenarios, determinism, the event log, JUnit checked
 // with xmllint, SQLite, shards.
 #include <gtest/gtest.h>
+
+#include "tests/shell_run.h"
 #include <sys/wait.h>
 
 #include <array>
@@ -15,22 +17,8 @@
 
 namespace {
 
-struct CliRun {
-  int exit_code = -1;
-  std::string out;
-};
-
-CliRun sh(const std::string& cmd) {
-  CliRun r;
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  if (!p) return r;
-  std::array<char, 4096> buf;
-  size_t n = 0;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  int status = pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+using CliRun = meshsim::testing::ShellRun;
+CliRun sh(const std::string& cmd) { return meshsim::testing::run_shell(cmd + " 2>&1"); }
 
 std::string exe() { return MESHSIM_EXE; }
 std::string data(const std::string& f) { return std::string(MESHSIM_SOURCE_DIR) + "/tests/data/scenarios/" + f; }
