@@ -18,28 +18,11 @@
 #include <utility>
 #include <vector>
 
+#include "bench/alloc_counter.h"
 #include "sim/random.h"
 #include "sim/simulator.h"
 
-namespace {
-
-// Counts every global allocation so the benchmark can report allocations per
-// event (the kernel must not allocate on its steady-state path).
-uint64_t g_allocations = 0;
-
-}  // namespace
-
-void* operator new(std::size_t n) {
-  ++g_allocations;
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
-}
-// GCC pairs the replaced operator new with free() below on purpose.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-#pragma GCC diagnostic pop
+using meshsim::bench::g_allocations;
 
 namespace {
 

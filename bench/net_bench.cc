@@ -21,26 +21,12 @@
 #include <string>
 #include <vector>
 
+#include "bench/alloc_counter.h"
 #include "sim/net/capture_session.h"
 #include "sim/net/network.h"
 #include "sim/simulator.h"
 
-namespace {
-// Counts global allocations so the stream benchmark can report allocations
-// per write (the steady-state data path should not allocate).
-uint64_t g_allocations = 0;
-}  // namespace
-
-void* operator new(std::size_t n) {
-  ++g_allocations;
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
-}
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-#pragma GCC diagnostic pop
+using meshsim::bench::g_allocations;
 
 namespace {
 

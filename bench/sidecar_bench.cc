@@ -41,26 +41,14 @@
 #include <new>
 #include <string>
 
+#include "bench/alloc_counter.h"
 #include "bench/openssl_floor.h"
 #include "mesh/loader.h"
 #include "mesh/mesh_config.h"
 #include "proxy/tls/certificates.h"
 #include "sim/runtime/mesh_simulation.h"
 
-namespace {
-uint64_t g_allocations = 0;
-}  // namespace
-
-void* operator new(std::size_t n) {
-  ++g_allocations;
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
-}
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-#pragma GCC diagnostic pop
+using meshsim::bench::g_allocations;
 
 namespace {
 

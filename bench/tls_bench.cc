@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/alloc_counter.h"
 #include "proxy/tls/certificates.h"
 #include "proxy/tls/client_hello_inspector.h"
 #include "proxy/tls/decode_memo.h"
@@ -35,20 +36,7 @@
 #include "proxy/tls/tls_session.h"
 #include "sim/random.h"
 
-namespace {
-uint64_t g_allocations = 0;
-}  // namespace
-
-void* operator new(std::size_t n) {
-  ++g_allocations;
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
-}
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-#pragma GCC diagnostic pop
+using meshsim::bench::g_allocations;
 
 namespace {
 
