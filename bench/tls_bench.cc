@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "bench/alloc_counter.h"
+#include "bench/openssl_floor.h"
 #include "proxy/tls/certificates.h"
 #include "proxy/tls/client_hello_inspector.h"
 #include "proxy/tls/decode_memo.h"
@@ -73,112 +74,10 @@ std::map<std::string, double>& floor_rates() {
 
 // ----------------------------------------------------------------------------- bare OpenSSL
 
-X509* x509_from(const Certificate& c) {
-  std::string pem = c.to_pem();
-  BIO* b = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
-  X509* x = PEM_read_bio_X509(b, nullptr, nullptr, nullptr);
-  BIO_free(b);
-  return x;
-}
-
-EVP_PKEY* key_from(const PrivateKey& k) {
-  std::string pem = k.to_pem();
-  BIO* b = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
-  EVP_PKEY* p = PEM_read_bio_PrivateKey(b, nullptr, nullptr, nullptr);
-  BIO_free(b);
-  return p;
-}
-
-SSL_CTX* bare_ctx(bool server, const CertifiedKey& id, const Certificate& root) {
-  ensure_initialized();
-  SSL_CTX* ctx = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
-  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-  SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION);
-  SSL_CTX_set_ciphersuites(ctx, "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256");
-  SSL_CTX_set1_groups_list(ctx, "X25519:P-256");
-  X509* cert = x509_from(id.certificate);
-  SSL_CTX_use_certificate(ctx, cert);
-  X509_free(cert);
-  for (const auto& c : id.chain) {
-    X509* x = x509_from(c);
-    SSL_CTX_add1_chain_cert(ctx, x);
-    X509_free(x);
-  }
-  EVP_PKEY* key = key_from(id.key);
-  SSL_CTX_use_PrivateKey(ctx, key);
-  EVP_PKEY_free(key);
-  X509* r = x509_from(root);
-  X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx), r);
-  X509_free(r);
-  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | (server ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0), nullptr);
-  X509_VERIFY_PARAM_set_time(SSL_CTX_get0_param(ctx), kEpochUnixSeconds + 60);
-  if (server) {
-    static const unsigned char sid[] = "meshsim-bench";
-    SSL_CTX_set_session_id_context(ctx, sid, sizeof sid - 1);
-    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-  } else {
-    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-  }
-  return ctx;
-}
-
-struct BarePair {
-  SSL* client = nullptr;
-  SSL* server = nullptr;
-  BIO* c_in = nullptr;   // what the client reads (server -> client)
-  BIO* c_out = nullptr;  // what the client writes
-  BIO* s_in = nullptr;
-  BIO* s_out = nullptr;
-  std::vector<unsigned char> buf = std::vector<unsigned char>(64 * 1024);
-
-  BarePair(SSL_CTX* cctx, SSL_CTX* sctx, SSL_SESSION* resume = nullptr) {
-    client = SSL_new(cctx);
-    server = SSL_new(sctx);
-    c_in = BIO_new(BIO_s_mem());
-    c_out = BIO_new(BIO_s_mem());
-    s_in = BIO_new(BIO_s_mem());
-    s_out = BIO_new(BIO_s_mem());
-    BIO_set_mem_eof_return(c_in, -1);
-    BIO_set_mem_eof_return(s_in, -1);
-    SSL_set_bio(client, c_in, c_out);
-    SSL_set_bio(server, s_in, s_out);
-    SSL_set_connect_state(client);
-    SSL_set_accept_state(server);
-    if (resume != nullptr) SSL_set_session(client, resume);
-  }
-  ~BarePair() {
-    SSL_set_shutdown(client, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
-    SSL_set_shutdown(server, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
-    SSL_free(client);
-    SSL_free(server);
-  }
-  // Moves pending bytes from one BIO to the other; true if any moved.
-  bool move(BIO* from, BIO* to) {
-    bool any = false;
-    for (;;) {
-      int n = BIO_read(from, buf.data(), static_cast<int>(buf.size()));
-      if (n <= 0) return any;
-      BIO_write(to, buf.data(), n);
-      any = true;
-    }
-  }
-  bool handshake() {
-    for (int i = 0; i < 16; ++i) {
-      int c = SSL_do_handshake(client);
-      move(c_out, s_in);
-      int s = SSL_do_handshake(server);
-      move(s_out, c_in);
-      if (c == 1 && s == 1) {
-        // Let the client take the server's tickets, as it would when reading a response.
-        unsigned char b[16];
-        SSL_read(client, b, sizeof b);
-        ERR_clear_error();
-        return true;
-      }
-    }
-    return false;
-  }
-};
+// The bare-OpenSSL floor (contexts configured like the engine's, a client/server
+// pair over memory BIOs) is shared with sidecar_bench.
+using meshsim::bench::BarePair;
+using meshsim::bench::bare_ctx;
 
 struct BareContexts {
   SSL_CTX* client = bare_ctx(false, pki().client, pki().ca.root());
