@@ -65,7 +65,11 @@ namespace {
 
 class Analysis {
  public:
-  explicit Analysis(const World& w) : w_(w), root_(w.mesh_config().root_namespace) {}
+  explicit Analysis(const World& w) : w_(w), root_(w.mesh_config().root_namespace) {
+    // Every service of a hostname (ServiceEntries in several namespaces may
+    // share one; World's own index keeps a single service per hostname).
+    for (const auto& s : w_.services()) by_hostname_[s.hostname].push_back(&s);
+  }
 
   std::vector<Diagnostic> run() {
     references();
@@ -126,8 +130,9 @@ class Analysis {
   std::vector<const WorldService*> services_for_host(const std::string& fqdn, const VirtualService* from = nullptr) const {
     std::vector<const WorldService*> out;
     auto ok = [&](const WorldService& s) { return !from || visible_to(s, *from); };
-    for (const auto& s : w_.services())
-      if (s.hostname == fqdn && ok(s)) out.push_back(&s);
+    if (auto it = by_hostname_.find(fqdn); it != by_hostname_.end())
+      for (const WorldService* s : it->second)
+        if (ok(*s)) out.push_back(s);
     if (!out.empty()) return out;
     if (fqdn.find('*') != std::string::npos)
       for (const auto& s : w_.services())
@@ -289,6 +294,9 @@ class Analysis {
   void injection() {
     std::set<std::string> declared, injected;
     const bool by_default = enable_namespaces_by_default(w_.resources());
+    std::map<std::string, std::string> example_pod;  // namespace → its first pod without sidecar
+    for (const auto& p : w_.pods())
+      if (!p.injected) example_pod.emplace(p.namespace_, p.name);
     for (const auto& o : w_.resources().namespaces) {
       declared.insert(o.meta.name);
       const std::string& ns = o.meta.name;
@@ -313,12 +321,8 @@ class Analysis {
       }
       auto dm = l.find("istio.io/dataplane-mode");
       if (dm != l.end() && dm->second == "ambient") continue;
-      std::string example;
-      for (const auto& p : w_.pods())
-        if (p.namespace_ == ns && !p.injected) {
-          example = p.name;
-          break;
-        }
+      auto ex = example_pod.find(ns);
+      std::string example = ex == example_pod.end() ? std::string() : ex->second;
       add("MS0102", o, "metadata",
           "namespace " + ns + " has no istio-injection or istio.io/rev label, so its pods" +
               (example.empty() ? std::string() : " (e.g. " + example + ")") +
@@ -1198,6 +1202,7 @@ class Analysis {
   std::map<std::string, const WorldPod*> representatives_;
   const World& w_;
   std::string root_;
+  std::map<std::string, std::vector<const WorldService*>, std::less<>> by_hostname_;
   std::vector<Diagnostic> out_;
   std::set<std::string> reported_;
 };
