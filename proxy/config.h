@@ -4,7 +4,7 @@
 // `0.0.0.0_9080`, `outbound|9080|v1|reviews.default.svc.cluster.local`,
 // `inbound|80||`, `InboundPassthroughCluster` …
 //
-// mesh/'s control plane fills these structs; the engine (proxy/sidecar.h)
+// mesh/'s control plane fills these structs; the engine (proxy/engine/sidecar.h)
 // runs them; `meshsim proxy-config` prints them. They are plain immutable data:
 // a pushed configuration is a new shared ProxyConfig snapshot, and connections
 // that are already open keep the snapshot (and filter chain) they matched.

@@ -1,7 +1,7 @@
 // Engine tests over a scripted Io: the test plays the network (accepts,
 // bytes, connects, closes, timers) and checks what the sidecar does and logs.
 // Full-simulation tests with real TLS live in sim/ and tests/.
-#include "proxy/sidecar.h"
+#include "proxy/engine/sidecar.h"
 
 #include <gtest/gtest.h>
 
@@ -146,6 +146,11 @@ std::shared_ptr<ProxyConfig> outbound_config() {
   HttpConnectionManager hcm;
   hcm.route_config_name = "9080";
   hcm.direction = TrafficDirection::kOutbound;
+  // Istio's outbound chain (mesh/control_plane.cc outbound_http_filters): the
+  // engine runs what http_filters lists, by name.
+  hcm.http_filters = {{"istio.metadata_exchange"}, {"envoy.filters.http.grpc_stats"}, {"istio.alpn"},
+                      {"envoy.filters.http.fault"},   {"envoy.filters.http.cors"},       {"istio.stats"},
+                      {"envoy.filters.http.router"}};
   hc.filters.push_back({"envoy.filters.network.http_connection_manager", hcm});
   http.filter_chains.push_back(hc);
   cfg->listeners.push_back(http);

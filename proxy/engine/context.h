@@ -1,0 +1,73 @@
+// EngineContext is what every room of one sidecar engine shares: the Io seam,
+// the TLS transport factory, the access log, the counters, timers, the
+// connection table with its deferred deleter, the cluster manager and the
+// current configuration snapshot — plus scratch buffers reused on the hot
+// path so a keep-alive request allocates nothing once warmed up. It is owned
+// by the Sidecar facade; rooms keep a reference. Single-threaded.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "proxy/access_log.h"
+#include "proxy/engine/connection.h"
+#include "proxy/engine/deferred_deletion.h"
+#include "proxy/engine/snapshot.h"
+#include "proxy/engine/stats.h"
+#include "proxy/engine/timers.h"
+#include "proxy/io.h"
+#include "proxy/transport.h"
+
+namespace meshsim::proxy::upstream {
+class ClusterManager;
+}
+
+namespace meshsim::proxy::engine {
+
+struct EngineContext {
+  EngineContext(Io& io_in, TransportFactory* transport_in, AccessLogSink* access_log_in, std::string node_id_in)
+      : io(io_in),
+        transport(transport_in),
+        access_log(access_log_in),
+        node_id(std::move(node_id_in)),
+        timers(io_in),
+        conns(deleter) {}
+
+  Io& io;
+  TransportFactory* transport;
+  AccessLogSink* access_log;
+  std::string node_id;  // this proxy's identity for Istio's metadata exchange
+  SidecarStats stats;
+  TimerManager timers;
+  DeferredDeleter deleter;
+  ConnectionTable conns;
+  upstream::ClusterManager* clusters = nullptr;
+  std::shared_ptr<const Snapshot> current;  // the latest pushed configuration
+
+  // Whether the sink shows entries to anyone (else only the fields of the
+  // run fingerprint's digest matter, and the TLS facts are not copied).
+  bool detailed_log() const { return access_log && access_log->wants_details(); }
+  void log(const AccessLogEntry& e) {
+    if (access_log) access_log->on_access_log(e);
+  }
+  // Sends and clears `out`.
+  void flush(ConnId id) {
+    if (!out.empty()) {
+      io.send(id, as_bytes(out));
+      out.clear();
+    }
+  }
+
+  // Scratch buffers (each valid only within one call chain that owns it).
+  AccessLogEntry entry;  // the reusable access-log entry
+  std::string out;       // bytes to the network
+  std::string plain;     // plaintext from a downstream transport
+  std::string plain_up;  // plaintext from an upstream transport
+  std::string wire;      // serialized HTTP messages
+  std::string scratch;   // XFCC and other header values
+};
+
+// Back to a default SecurityInfo, keeping string/vector capacity.
+void clear_security(SecurityInfo& s);
+
+}  // namespace meshsim::proxy::engine

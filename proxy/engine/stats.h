@@ -1,0 +1,43 @@
+// The engine's counters (Envoy's names) and what the world tells it about a
+// downstream connection. Plain data shared by every room of the engine.
+#pragma once
+
+#include <cstdint>
+
+#include "proxy/base/ip.h"
+
+namespace meshsim::proxy {
+
+// How a downstream connection reached the proxy.
+struct DownstreamInfo {
+  uint16_t listener_port = 0;          // 15001 (virtualOutbound) or 15006 (virtualInbound)
+  SocketAddress remote;                // the client
+  SocketAddress original_destination;  // where the client was going (SO_ORIGINAL_DST)
+};
+
+// Counters in Envoy's vocabulary; tests assert on them.
+struct SidecarStats {
+  uint64_t downstream_cx_total = 0;
+  uint64_t downstream_cx_active = 0;
+  uint64_t no_filter_chain_match = 0;     // listener.<x>.no_filter_chain_match
+  uint64_t listener_filter_timeouts = 0;  // downstream_pre_cx_timeout
+  uint64_t ssl_handshake = 0;             // downstream TLS handshakes completed
+  uint64_t ssl_connection_error = 0;      // downstream TLS failures
+  uint64_t ssl_session_reused = 0;
+  uint64_t upstream_cx_total = 0;
+  uint64_t upstream_cx_connect_fail = 0;
+  uint64_t upstream_cx_connect_timeout = 0;
+  uint64_t upstream_ssl_handshake = 0;
+  uint64_t upstream_ssl_connection_error = 0;
+  uint64_t upstream_ssl_session_reused = 0;
+  uint64_t upstream_rq_total = 0;
+  uint64_t upstream_rq_retry = 0;
+  uint64_t upstream_cx_overflow = 0;
+  uint64_t downstream_rq_total = 0;
+  uint64_t downstream_rq_2xx = 0, downstream_rq_3xx = 0, downstream_rq_4xx = 0, downstream_rq_5xx = 0;
+  uint64_t http_codec_errors = 0;
+  uint64_t downstream_cx_idle_timeout = 0;
+  uint64_t deferred_deleted = 0;  // objects destroyed after the entry point that closed them
+};
+
+}  // namespace meshsim::proxy

@@ -1,0 +1,78 @@
+// HTTP codecs: bytes ⇄ messages for the connection manager (server side) and
+// the router's upstream connections (client side). The server codec is
+// pull-based — feed bytes, then take complete requests one at a time with a
+// stream id — so a multiplexing codec (HTTP/2) fits the same interface with
+// several streams in flight; HTTP/1.1 has one stream at a time and keeps
+// pipelined bytes buffered until the connection manager asks for the next.
+//
+// Http1ServerCodec / Http1ClientCodec parse with Boost.Beast
+// (proxy/http/parser.h) and serialise the wire form directly. Never throw:
+// malformed input is kError with a reason.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "proxy/http/message.h"
+#include "proxy/http/parser.h"
+
+namespace meshsim::proxy::http {
+
+using StreamId = uint32_t;
+
+class ServerCodec {
+ public:
+  virtual ~ServerCodec() = default;
+  // Buffers bytes without parsing (a stream is in flight on HTTP/1.1).
+  virtual void feed(std::string_view bytes) = 0;
+  // Buffers and tries to complete the next request.
+  virtual ParseStatus feed_next(std::string_view bytes) = 0;
+  // Tries to complete the next request from buffered bytes.
+  virtual ParseStatus next() = 0;
+  // Moves the completed request into `out` (keeping `out`'s old buffers for
+  // the next one) and returns its stream id.
+  virtual StreamId take_into(Request& out) = 0;
+  virtual const std::string& error() const = 0;
+  // Wire form of a response on `stream`, appended to `out`.
+  virtual void encode(StreamId stream, const Response& r, std::string& out) = 0;
+  // Whether several streams may be in flight at once.
+  virtual bool multiplexed() const = 0;
+};
+
+class Http1ServerCodec final : public ServerCodec {
+ public:
+  void feed(std::string_view bytes) override { parser_.feed(bytes); }
+  ParseStatus feed_next(std::string_view bytes) override { return parser_.feed_next(bytes); }
+  ParseStatus next() override { return parser_.next(); }
+  StreamId take_into(Request& out) override {
+    parser_.take_into(out);
+    return ++streams_;
+  }
+  const std::string& error() const override { return parser_.error(); }
+  void encode(StreamId, const Response& r, std::string& out) override { serialize(r, out); }
+  bool multiplexed() const override { return false; }
+
+ private:
+  RequestParser parser_;
+  StreamId streams_ = 0;
+};
+
+class Http1ClientCodec {
+ public:
+  void encode(const Request& r, std::string& out) { serialize(r, out); }
+  // The next response answers a HEAD request (no body whatever its headers say).
+  void expect_head_response(bool head) { parser_.expect_head_response(head); }
+  ParseStatus feed_next(std::string_view bytes) { return parser_.feed_next(bytes); }
+  // The peer closed: completes a close-delimited body, or errors.
+  ParseStatus finish_eof() { return parser_.finish_eof(); }
+  void take_into(Response& out) { parser_.take_into(out); }
+  bool mid_message() const { return parser_.mid_message(); }
+  size_t buffered() const { return parser_.buffered(); }
+  const std::string& error() const { return parser_.error(); }
+
+ private:
+  ResponseParser parser_;
+};
+
+}  // namespace meshsim::proxy::http

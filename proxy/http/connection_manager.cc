@@ -1,0 +1,487 @@
+#include "proxy/http/connection_manager.h"
+
+#include <charconv>
+
+#include "proxy/engine/context.h"
+#include "proxy/engine/snapshot.h"
+#include "proxy/http/filter.h"
+#include "proxy/http/headers_util.h"
+#include "proxy/route_match.h"
+#include "proxy/upstream/cluster_manager.h"
+
+namespace meshsim::proxy::http {
+
+namespace {
+
+constexpr uint32_t kIdleTimer = 1;
+
+// RFC 4122 version 4 layout, lower-case hex: 8-4-4-4-12 (36 characters).
+std::string_view format_uuid(uint64_t a, uint64_t b, char (&buf)[36]) {
+  a = (a & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;
+  b = (b & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;
+  static const char* d = "0123456789abcdef";
+  int pos = 0;
+  auto put = [&](uint64_t v, int nibbles) {
+    for (int i = nibbles - 1; i >= 0; --i) buf[pos++] = d[(v >> (i * 4)) & 0xf];
+  };
+  put(a >> 32, 8);
+  buf[pos++] = '-';
+  put((a >> 16) & 0xffff, 4);
+  buf[pos++] = '-';
+  put(a & 0xffff, 4);
+  buf[pos++] = '-';
+  put(b >> 48, 4);
+  buf[pos++] = '-';
+  put(b & 0xffffffffffffULL, 12);
+  return std::string_view(buf, 36);
+}
+
+// "a.b.c.d:port" into `out` (no allocation once out has capacity).
+void format_addr(const SocketAddress& a, std::string& out) {
+  char buf[24];
+  char* p = buf;
+  for (int i = 3; i >= 0; --i) {
+    auto [e, ec] = std::to_chars(p, buf + sizeof buf, (a.ip.value >> (i * 8)) & 0xff);
+    (void)ec;
+    p = e;
+    *p++ = i ? '.' : ':';
+  }
+  auto [e, ec] = std::to_chars(p, buf + sizeof buf, a.port);
+  (void)ec;
+  out.assign(buf, static_cast<size_t>(e - buf));
+}
+
+}  // namespace
+
+// ========================================================= ActiveStream ===
+
+// One request/response exchange and the filters that run for it. Names of
+// config objects point into `snap`, which the stream keeps alive.
+class ConnectionManager::ActiveStream final : public StreamDecoderFilterCallbacks {
+ public:
+  explicit ActiveStream(ConnectionManager& m) : m_(m) {
+    if (!m.chain_) return;
+    filters_.reserve(m.chain_->filters.size());
+    for (const auto& e : m.chain_->filters) {
+      filters_.push_back(e.factory->create());
+      filters_.back()->set_decoder_callbacks(*this);
+    }
+  }
+
+  void reset(Duration now) {
+    snap.reset();
+    req.clear();
+    resp.clear();
+    route_ = nullptr;
+    action_ = nullptr;
+    vhost_ = nullptr;
+    keep_alive_ = true;
+    done = false;
+    decoding_data_ = false;
+    next_filter_ = 0;
+    StreamInfo& i = info;
+    i.start = now;
+    i.upstream_start = Duration::zero();
+    i.response_flags = 0;
+    i.route_config = i.virtual_host = i.route_name = i.cluster = {};
+    i.has_upstream = false;
+    i.upstream_transport_failure_reason.clear();
+    i.attempts = 0;
+    engine::clear_security(i.upstream_tls);
+    i.upstream_alpn = nullptr;
+    for (auto& f : filters_) f->reset();
+  }
+
+  // Runs the decoder filters from where the chain stopped: decode_headers
+  // over every filter, then decode_data with the body when there is one.
+  void decode() {
+    bool end_after_headers = req.body.empty();
+    while (!done) {
+      if (next_filter_ == filters_.size()) {
+        if (decoding_data_ || end_after_headers) break;
+        decoding_data_ = true;
+        next_filter_ = 0;
+        continue;
+      }
+      StreamFilter& f = *filters_[next_filter_++];
+      bool stop = decoding_data_ ? f.decode_data(req.body, true) == FilterDataStatus::kStopIteration
+                                 : f.decode_headers(req, end_after_headers) == FilterHeadersStatus::kStopIteration;
+      if (stop) return;  // the filter resumes the chain, or ended the stream
+    }
+    if (!done) {
+      // Every filter continued and none answered: the chain has no router.
+      send_local_reply(500, "", "no_router_filter", 0);
+    }
+  }
+
+  void end_filters() {
+    for (auto& f : filters_) f->on_stream_end();
+  }
+  void encode_filters() {
+    bool end = resp.body.empty();
+    for (size_t i = filters_.size(); i-- > 0;) {
+      if (filters_[i]->encode_headers(resp, end) == FilterHeadersStatus::kStopIteration) break;
+    }
+  }
+
+  // ---- StreamDecoderFilterCallbacks ----
+  network::Connection& connection() override { return m_.conn_; }
+  const HttpConnectionManager& manager_config() const override { return m_.config_; }
+  StreamInfo& stream_info() override { return info; }
+  const Route* route() const override { return route_; }
+  const RouteAction* route_entry() const override { return action_; }
+  const VirtualHost* virtual_host() const override { return vhost_; }
+  const engine::Snapshot& route_snapshot() const override { return *snap; }
+  const std::shared_ptr<const engine::Snapshot>& route_snapshot_ptr() const override { return snap; }
+  Request& request() override { return req; }
+  Response& response() override { return resp; }
+  void continue_decoding() override {
+    if (!done) decode();
+  }
+  void send_local_reply(int code, std::string_view body, std::string_view details, uint32_t flags) override {
+    info.response_flags |= flags;
+    m_.local_reply(*this, code, body, details);
+  }
+  void encode_response(std::string_view details) override { m_.send_upstream_response(*this, details); }
+  engine::EngineContext& engine() override { return m_.ctx_; }
+  bool keep_alive() const override { return keep_alive_; }
+
+  ConnectionManager& m_;
+  std::shared_ptr<const engine::Snapshot> snap;
+  Request req;
+  Response resp;
+  StreamInfo info;
+  const Route* route_ = nullptr;
+  const RouteAction* action_ = nullptr;
+  const VirtualHost* vhost_ = nullptr;
+  bool keep_alive_ = true;  // the downstream request keeps the connection open
+  bool done = false;
+  bool decoding_data_ = false;
+  size_t next_filter_ = 0;
+  std::vector<std::unique_ptr<StreamFilter>> filters_;
+};
+
+// ==================================================== ConnectionManager ===
+
+ConnectionManager::ConnectionManager(engine::EngineContext& ctx, network::Connection& connection,
+                                     const HttpConnectionManager& config)
+    : ctx_(ctx), conn_(connection), config_(config) {}
+
+// Every path that closes the connection ends its active stream first, so no
+// upstream connection is left pointing at a destroyed router.
+ConnectionManager::~ConnectionManager() = default;
+
+network::FilterStatus ConnectionManager::on_new_connection() {
+  chain_ = conn_.snapshot()->filter_chain(config_);
+  idle_since_ = ctx_.io.now();
+  arm_idle(config_.idle_timeout);
+  // Inline route configurations (inbound) belong to the listener, like the
+  // chain; RDS ones are looked up per request in the current configuration
+  // (an RDS update applies to the next request of an open connection).
+  if (config_.route_config) inline_routes_ = conn_.snapshot()->compiled(config_.route_config);
+  return network::FilterStatus::kContinue;
+}
+
+network::FilterStatus ConnectionManager::on_data(std::string_view data) {
+  if (!retired_.empty()) {
+    for (auto& s : retired_) spare_.push_back(std::move(s));
+    retired_.clear();
+  }
+  if (active_) {
+    codec_.feed(data);  // a request is in flight: parse the next one after it
+    return network::FilterStatus::kStopIteration;
+  }
+  process(codec_.feed_next(data));
+  return network::FilterStatus::kStopIteration;
+}
+
+void ConnectionManager::process_next() {
+  if (active_ || conn_.closed()) return;
+  process(codec_.next());
+}
+
+void ConnectionManager::process(ParseStatus st) {
+  for (;;) {
+    if (active_ || conn_.closed()) return;
+    if (st == ParseStatus::kNeedMore) return;
+    if (st == ParseStatus::kError) {
+      ++ctx_.stats.http_codec_errors;
+      ActiveStream& s = new_stream();
+      s.info.response_flags |= kDownstreamProtocolError;
+      close_after_ = true;
+      local_reply(s, 400, "Bad Request", "codec_error:" + codec_.error());
+      return;
+    }
+    ActiveStream& s = new_stream();
+    codec_.take_into(s.req);
+    ++ctx_.stats.downstream_rq_total;
+    start_stream(s);
+    // The stream may have completed and closed the connection: this object
+    // lives on until the entry point returns (deferred deletion).
+    if (active_ || conn_.closed()) return;
+    st = codec_.next();
+  }
+}
+
+ConnectionManager::ActiveStream& ConnectionManager::new_stream() {
+  if (!spare_.empty()) {
+    active_ = std::move(spare_.back());
+    spare_.pop_back();
+  } else {
+    active_ = std::make_unique<ActiveStream>(*this);
+  }
+  active_->reset(ctx_.io.now());
+  return *active_;
+}
+
+const CompiledRoutes* ConnectionManager::routes_for_request(std::shared_ptr<const engine::Snapshot>& snap) {
+  if (inline_routes_) {
+    snap = conn_.snapshot();
+    return inline_routes_;
+  }
+  snap = ctx_.current;
+  if (rds_snap_ != ctx_.current.get()) {
+    rds_snap_ = ctx_.current.get();
+    rds_routes_ = ctx_.current->rds(config_.route_config_name);
+  }
+  return rds_routes_;
+}
+
+void ConnectionManager::start_stream(ActiveStream& s) {
+  // Decided before the hop-by-hop headers (Connection) are stripped.
+  s.keep_alive_ = s.req.keep_alive();
+  if (!s.keep_alive_) close_after_ = true;
+  if (s.req.version == 10 && !config_.accept_http_10) {
+    // Envoy's HTTP/1 codec refuses HTTP/1.0 unless accept_http_10 is set.
+    close_after_ = true;
+    s.info.response_flags |= kDownstreamProtocolError;
+    local_reply(s, 426, "", "low_version");
+    return;
+  }
+  // Route resolution (Envoy's cached route, before the filters run).
+  const CompiledRoutes* routes = routes_for_request(s.snap);
+  if (!routes) {
+    s.info.response_flags |= kNoRouteFound;
+    local_reply(s, 404, "", "route_not_found");
+    return;
+  }
+  s.info.route_config = routes->config().name;
+  const VirtualHost* vh = routes->match_virtual_host(s.req.host());
+  if (!vh) {
+    s.info.response_flags |= kNoRouteFound;
+    local_reply(s, 404, "", "route_not_found");
+    return;
+  }
+  s.vhost_ = vh;
+  s.info.virtual_host = vh->name;
+  const Route* route = routes->match_route(*vh, s.req);
+  if (!route) {
+    s.info.response_flags |= kNoRouteFound;
+    local_reply(s, 404, "", "route_not_found");
+    return;
+  }
+  s.route_ = route;
+  s.info.route_name = route->name;
+  if (const auto* dr = std::get_if<DirectResponse>(&route->action)) {
+    local_reply(s, static_cast<int>(dr->status), dr->body, "direct_response");
+    return;
+  }
+  const RouteAction& a = std::get<RouteAction>(route->action);
+  s.action_ = &a;
+  s.info.cluster =
+      a.weighted_clusters.empty() ? std::string_view(a.cluster) : ctx_.clusters->pick_weighted(a.weighted_clusters);
+  mutate_request_headers(s);
+  s.decode();
+}
+
+// Envoy's ConnectionManagerUtility::mutateRequestHeaders: hop-by-hop headers
+// removed, x-request-id generated when absent, x-forwarded-proto,
+// x-forwarded-client-cert per forward_client_cert_details.
+void ConnectionManager::mutate_request_headers(ActiveStream& s) {
+  Request& r = s.req;
+  strip_hop_by_hop(r.headers);
+  if (!r.headers.has("x-request-id")) {
+    char uuid[36];
+    uint64_t a = ctx_.io.random();
+    uint64_t b = ctx_.io.random();
+    r.headers.set("x-request-id", format_uuid(a, b, uuid));
+  }
+  const SecurityInfo& sec = conn_.security();
+  if (!r.headers.has("x-forwarded-proto")) r.headers.set("x-forwarded-proto", sec.tls ? "https" : "http");
+  // x-forwarded-client-cert: SANITIZE strips it; APPEND_FORWARD appends the
+  // mTLS peer's element, and strips it when the connection is not mTLS.
+  if (config_.forward_client_cert == HttpConnectionManager::ForwardClientCert::kAppendForward && sec.tls &&
+      sec.peer_certificate) {
+    std::string& element = ctx_.scratch;
+    element.clear();
+    if (auto existing = r.headers.get("x-forwarded-client-cert")) element.append(*existing).append(",");
+    element.append("By=").append(sec.local_uri_san).append(";Hash=").append(sec.peer_certificate_sha256);
+    element.append(";Subject=\"").append(sec.peer_subject).append("\";URI=");
+    if (!sec.peer_uri_sans.empty()) element.append(sec.peer_uri_sans.front());
+    for (const std::string& dns : sec.peer_dns_sans) element.append(";DNS=").append(dns);
+    r.headers.set("x-forwarded-client-cert", element);
+  } else {
+    r.headers.remove("x-forwarded-client-cert");
+  }
+}
+
+void ConnectionManager::local_reply(ActiveStream& s, int status, std::string_view body, std::string_view details) {
+  Response& r = s.resp;
+  r.clear();
+  r.status = status;
+  r.version = s.req.version == 10 ? 10 : 11;
+  if (!body.empty()) r.headers.set("content-type", "text/plain");
+  char n[24];
+  auto [e, ec] = std::to_chars(n, n + sizeof n, body.size());
+  (void)ec;
+  r.headers.set("content-length", std::string_view(n, static_cast<size_t>(e - n)));
+  r.headers.set("date", "Thu, 01 Jan 2026 00:00:00 GMT");
+  std::string_view server = config_.server_name;
+  r.headers.set("server", server.empty() ? "envoy" : server);
+  r.body.assign(body);
+  if (close_after_ || !s.keep_alive_) r.headers.set("connection", "close");
+  s.encode_filters();
+  send_response(s, details);
+}
+
+void ConnectionManager::send_upstream_response(ActiveStream& s, std::string_view details) {
+  Response& r = s.resp;
+  s.encode_filters();
+  if (!config_.server_name.empty()) r.headers.set("server", config_.server_name);
+  if (!s.keep_alive_) r.headers.set("connection", "close");
+  send_response(s, details);
+}
+
+void ConnectionManager::send_response(ActiveStream& s, std::string_view details) {
+  Response& r = s.resp;
+  s.done = true;
+  s.end_filters();
+  int code = r.status;
+  if (code >= 200 && code < 300) ++ctx_.stats.downstream_rq_2xx;
+  else if (code < 400) ++ctx_.stats.downstream_rq_3xx;
+  else if (code < 500) ++ctx_.stats.downstream_rq_4xx;
+  else ++ctx_.stats.downstream_rq_5xx;
+  uint64_t body_bytes = r.body.size();
+  std::string& wire = ctx_.wire;
+  wire.clear();
+  codec_.encode(0, r, wire);
+  conn_.write(wire);
+  bool close = close_after_ || !r.keep_alive();
+  log_stream(s, code, details, body_bytes);
+  // The stream may still be on the call stack (a filter's callback): it is
+  // reusable from the next downstream read on.
+  retired_.push_back(std::move(active_));
+  idle_since_ = ctx_.io.now();
+  if (!idle_timer_armed_) arm_idle(config_.idle_timeout);
+  if (close || conn_.peer_half_closed()) {
+    conn_.close(CloseType::kFin);
+    return;
+  }
+  process_next();
+}
+
+void ConnectionManager::abandon(ActiveStream& s) {
+  s.end_filters();
+  s.done = true;
+}
+
+void ConnectionManager::on_remote_close(CloseType how) {
+  conn_.set_peer_half_closed();
+  if (active_ && !active_->done) {
+    ActiveStream& s = *active_;
+    s.info.response_flags |= kDownstreamConnectionTermination;
+    log_stream(s, 0, "downstream_remote_disconnect", 0);
+    abandon(s);
+  }
+  conn_.close(how == CloseType::kReset ? CloseType::kReset : CloseType::kFin);
+}
+
+void ConnectionManager::on_transport_failure(std::string_view reason) {
+  if (active_ && !active_->done) {
+    // A TLS record failure mid-request: the stream is reset with the
+    // connection (its upstream request is cancelled).
+    ActiveStream& s = *active_;
+    s.info.response_flags |= kDownstreamConnectionTermination;
+    log_stream(s, 0, "downstream_remote_disconnect", 0);
+    abandon(s);
+  }
+  AccessLogEntry& e = conn_.access_log_entry();
+  e.connection_termination_details = "TLS error: ";
+  e.connection_termination_details.append(reason);
+  e.response_flags = "-";
+  e.protocol = "tcp";
+  ctx_.log(e);
+  conn_.close(CloseType::kFin);
+}
+
+// Listener drain (a push removed or changed the chain): an HTTP/1 connection
+// closes after its current response ("connection: close"), or at once when idle.
+void ConnectionManager::on_drain(Duration) {
+  close_after_ = true;
+  if (!active_) conn_.close(CloseType::kFin);
+}
+
+void ConnectionManager::arm_idle(Duration after) {
+  if (idle_timer_armed_ || config_.idle_timeout <= Duration::zero()) return;
+  idle_timer_armed_ = true;
+  conn_.arm_timer(after, kIdleTimer);
+}
+
+void ConnectionManager::on_timer(uint32_t which) {
+  if (which == kIdleTimer) idle_check();
+}
+
+void ConnectionManager::idle_check() {
+  idle_timer_armed_ = false;
+  if (active_) return;  // a stream is active; re-armed when it ends
+  Duration idle_for = ctx_.io.now() - idle_since_;
+  if (idle_for >= config_.idle_timeout) {
+    ++ctx_.stats.downstream_cx_idle_timeout;
+    conn_.close(CloseType::kFin);
+    return;
+  }
+  arm_idle(config_.idle_timeout - idle_for);
+}
+
+void ConnectionManager::log_stream(ActiveStream& s, int code, std::string_view details, uint64_t body_sent) {
+  const StreamInfo& i = s.info;
+  if (!ctx_.detailed_log()) {
+    // Nobody reads the details: only what the run's fingerprint digests.
+    AccessLogEntry& e = ctx_.entry;
+    e.listener.assign(conn_.listener().name);
+    e.filter_chain.assign(conn_.filter_chain().name);
+    e.cluster.assign(i.cluster);
+    if (i.response_flags) e.response_flags = format_response_flags(i.response_flags);
+    else e.response_flags.assign("-");
+    e.response_code = code;
+    e.direction = conn_.listener().direction;
+    e.http = true;
+    ctx_.log(e);
+    return;
+  }
+  AccessLogEntry& e = conn_.access_log_entry();
+  e.start_time = i.start;
+  e.duration = ctx_.io.now() - i.start;
+  e.http = true;
+  e.protocol = s.req.version == 10 ? "HTTP/1.0" : "HTTP/1.1";
+  e.method = s.req.method;
+  e.path = s.req.target;
+  e.authority.assign(s.req.host());
+  e.request_id.assign(s.req.headers.get("x-request-id").value_or(""));
+  e.route_config.assign(i.route_config);
+  e.virtual_host.assign(i.virtual_host);
+  e.route.assign(i.route_name);
+  e.cluster.assign(i.cluster);
+  if (i.has_upstream) format_addr(i.upstream_host, e.upstream_host);
+  e.response_code = code;
+  e.response_code_details.assign(details);
+  if (i.response_flags) e.response_flags = format_response_flags(i.response_flags);
+  e.upstream_transport_failure_reason = i.upstream_transport_failure_reason;
+  e.attempts = i.attempts;
+  e.bytes_received = s.req.body.size();
+  e.bytes_sent = body_sent;
+  e.upstream_tls = i.upstream_tls;
+  ctx_.log(e);
+}
+
+}  // namespace meshsim::proxy::http

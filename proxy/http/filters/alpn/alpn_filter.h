@@ -1,0 +1,25 @@
+// AlpnFilter is istio.alpn: it chooses the ALPN the upstream ISTIO_MUTUAL
+// TLS connection offers from the downstream request's protocol
+// (pilot/pkg/networking/core/filters.go Alpn): HTTP/1.1 →
+// istio-http/1.1, istio, http/1.1; HTTP/1.0 → istio-http/1.0, istio,
+// http/1.0. The choice is filter state on the stream (StreamInfo) that the
+// router passes to the cluster manager.
+#pragma once
+
+#include "proxy/http/filter.h"
+
+namespace meshsim::proxy::http {
+
+inline constexpr const char* kAlpnFilterName = "istio.alpn";
+
+class AlpnFilter final : public StreamFilter {
+ public:
+  FilterHeadersStatus decode_headers(Request& req, bool end_stream) override;
+};
+
+class AlpnFilterFactory final : public FilterFactory {
+ public:
+  std::unique_ptr<StreamFilter> create() const override { return std::make_unique<AlpnFilter>(); }
+};
+
+}  // namespace meshsim::proxy::http

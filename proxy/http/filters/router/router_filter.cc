@@ -1,0 +1,255 @@
+#include "proxy/http/filters/router/router_filter.h"
+
+#include <algorithm>
+#include <charconv>
+
+#include "proxy/engine/context.h"
+#include "proxy/engine/snapshot.h"
+#include "proxy/http/headers_util.h"
+#include "proxy/network/filter.h"
+#include "proxy/upstream/cluster_manager.h"
+
+namespace meshsim::proxy::http {
+
+namespace {
+uint64_t host_bits(const SocketAddress& a) { return (static_cast<uint64_t>(a.ip.value) << 16) | a.port; }
+const std::vector<std::string> kNoAlpnOverride;
+}  // namespace
+
+RouterFilter::~RouterFilter() = default;
+
+void RouterFilter::reset() {
+  retry_.reset(nullptr);
+  tried_.clear();
+  up_ = nullptr;
+  request_sent_ = false;
+  timeout_ = per_try_ = backoff_ = engine::Timer{};
+}
+
+FilterHeadersStatus RouterFilter::decode_headers(Request&, bool end_stream) {
+  if (end_stream) start();
+  return FilterHeadersStatus::kStopIteration;
+}
+
+FilterDataStatus RouterFilter::decode_data(std::string&, bool end_stream) {
+  if (end_stream) start();
+  return FilterDataStatus::kStopIteration;
+}
+
+void RouterFilter::start() {
+  engine::EngineContext& ctx = callbacks_->engine();
+  const RouteAction& action = *callbacks_->route_entry();
+  if (action.timeout > Duration::zero()) {
+    callbacks_->request().headers.set("x-envoy-expected-rq-timeout-ms", std::to_string(action.timeout.ns() / 1'000'000));
+    timeout_ = ctx.timers.arm(action.timeout, [this] { on_timeout(false); });
+  }
+  retry_.reset(action.retry_policy ? &*action.retry_policy : nullptr);
+  attempt();
+}
+
+void RouterFilter::attempt() {
+  engine::EngineContext& ctx = callbacks_->engine();
+  StreamInfo& info = callbacks_->stream_info();
+  std::string_view cluster = info.cluster;
+  const upstream::CompiledCluster* cc = callbacks_->route_snapshot().cluster(cluster);
+  if (!cc) {
+    callbacks_->send_local_reply(503, "", "cluster_not_found", kNoClusterFound);
+    return;
+  }
+  if (cluster == kBlackHoleCluster) {
+    callbacks_->send_local_reply(502, "", "cluster_not_found", 0);
+    return;
+  }
+  upstream::ClusterManager& cm = *ctx.clusters;
+  const LbEndpoint* ep = cm.load_balancer().choose(*cc, callbacks_->connection().info().original_destination,
+                                                   retry_.policy().previous_hosts_predicate ? &tried_ : nullptr);
+  if (!ep) {
+    callbacks_->send_local_reply(503, "no healthy upstream", "no_healthy_upstream", kNoHealthyUpstream);
+    return;
+  }
+  ++info.attempts;
+  request_sent_ = false;
+  ++ctx.stats.upstream_rq_total;
+  tried_.push_back(ep->address);
+  info.upstream_host = ep->address;
+  info.has_upstream = true;
+  info.upstream_start = ctx.io.now();
+  info.upstream_transport_failure_reason.clear();
+  cm.load_balancer().request_started(ep->address);
+  const Request& req = callbacks_->request();
+  upstream::PoolKey key{cc->cluster, host_bits(ep->address), req.version < 11};
+  // Reuse an idle keep-alive connection to this host if there is one.
+  if (upstream::UpstreamConnection* idle = cm.take_idle(key, *this)) {
+    up_ = idle;
+    on_upstream_ready(*idle);
+    return;
+  }
+  const std::vector<std::string>& alpn = info.upstream_alpn ? *info.upstream_alpn : kNoAlpnOverride;
+  up_ = cm.connect(callbacks_->route_snapshot_ptr(), *cc, *ep, alpn, key);
+  up_->set_owner(this);
+  if (retry_.policy().per_try_timeout > Duration::zero()) {
+    per_try_ = ctx.timers.arm(retry_.policy().per_try_timeout, [this] { on_timeout(true); });
+  }
+}
+
+void RouterFilter::on_upstream_ready(upstream::UpstreamConnection& u) {
+  StreamInfo& info = callbacks_->stream_info();
+  Request& req = callbacks_->request();
+  info.upstream_tls = u.security();
+  u.codec().expect_head_response(req.method == "HEAD");
+  const VirtualHost* vh = callbacks_->virtual_host();
+  if (vh && vh->include_request_attempt_count) {
+    char n[12];
+    auto [e, ec] = std::to_chars(n, n + sizeof n, info.attempts);
+    (void)ec;
+    req.headers.set("x-envoy-attempt-count", std::string_view(n, static_cast<size_t>(e - n)));
+  }
+  request_sent_ = true;
+  std::string& wire = callbacks_->engine().wire;
+  wire.clear();
+  u.codec().encode(req, wire);
+  u.send(wire);
+}
+
+void RouterFilter::detach() {
+  if (!up_) return;
+  up_->set_owner(nullptr);
+  up_ = nullptr;
+}
+
+void RouterFilter::release_host() {
+  StreamInfo& info = callbacks_->stream_info();
+  if (info.has_upstream) callbacks_->engine().clusters->load_balancer().request_finished(info.upstream_host);
+}
+
+void RouterFilter::on_upstream_data(upstream::UpstreamConnection& u, std::string_view data) {
+  upstream::ClusterManager& cm = *callbacks_->engine().clusters;
+  ParseStatus st = u.codec().feed_next(data);
+  if (st == ParseStatus::kNeedMore) return;
+  if (st == ParseStatus::kError) {
+    detach();
+    cm.close(u, CloseType::kReset);
+    callbacks_->send_local_reply(
+        503, "upstream connect error or disconnect/reset before headers. reset reason: protocol error",
+        "upstream_reset_before_response_started{protocol_error}", kUpstreamProtocolError);
+    return;
+  }
+  Response& resp = callbacks_->response();
+  u.codec().take_into(resp);
+  bool reusable =
+      resp.keep_alive() && u.codec().buffered() == 0 && (u.cluster().max_requests_per_connection != 1);
+  detach();
+  if (reusable) cm.release(u);
+  else cm.close(u, CloseType::kFin);
+  response_complete();
+}
+
+void RouterFilter::on_upstream_closed(upstream::UpstreamConnection& u, CloseType how) {
+  if (how == CloseType::kFin && u.codec().mid_message()) {
+    if (u.codec().finish_eof() == ParseStatus::kComplete) {
+      u.codec().take_into(callbacks_->response());
+      detach();
+      callbacks_->engine().clusters->close(u, CloseType::kFin);
+      response_complete();
+      return;
+    }
+  }
+  // Envoy's codec client: a close before the connection counted as
+  // connected (TLS: before the handshake completed) is a "remote
+  // connection failure"; after it, FIN or RST alike, a "connection
+  // termination" (source/common/http/codec_client.cc onEvent).
+  if (!u.established()) {
+    on_upstream_failed(u, true, "remote connection failure", "");
+    return;
+  }
+  on_upstream_failed(u, false, "connection termination", "");
+}
+
+void RouterFilter::on_upstream_failed(upstream::UpstreamConnection& u, bool connect_failure,
+                                      const std::string& reason, const std::string& transport) {
+  callbacks_->stream_info().upstream_tls = u.security();
+  detach();
+  callbacks_->engine().clusters->close(u, CloseType::kReset);
+  attempt_failed(connect_failure, reason, transport);
+}
+
+void RouterFilter::response_complete() {
+  engine::EngineContext& ctx = callbacks_->engine();
+  Response& r = callbacks_->response();
+  release_host();
+  if (per_try_.armed()) ctx.timers.disarm(per_try_);
+  if (retry_.should_retry_status(r.status)) {
+    schedule_retry();
+    return;
+  }
+  strip_hop_by_hop(r.headers);
+  int64_t ms = (ctx.io.now() - callbacks_->stream_info().upstream_start).ns() / 1'000'000;
+  char n[24];
+  auto [e, ec] = std::to_chars(n, n + sizeof n, ms);
+  (void)ec;
+  r.headers.set("x-envoy-upstream-service-time", std::string_view(n, static_cast<size_t>(e - n)));
+  callbacks_->encode_response("via_upstream");
+}
+
+void RouterFilter::schedule_retry() {
+  engine::EngineContext& ctx = callbacks_->engine();
+  Duration delay = retry_.consume(callbacks_->stream_info().attempts, ctx.io.random());
+  ++ctx.stats.upstream_rq_retry;
+  backoff_ = ctx.timers.arm(delay, [this] {
+    backoff_ = engine::Timer{};
+    attempt();
+  });
+}
+
+void RouterFilter::attempt_failed(bool connect_failure, const std::string& reason, const std::string& transport) {
+  engine::EngineContext& ctx = callbacks_->engine();
+  StreamInfo& info = callbacks_->stream_info();
+  release_host();
+  if (per_try_.armed()) ctx.timers.disarm(per_try_);
+  info.upstream_transport_failure_reason = transport;
+  if (retry_.should_retry_reset(connect_failure, /*before_request=*/!request_sent_)) {
+    schedule_retry();
+    return;
+  }
+  uint32_t flags = connect_failure ? kUpstreamConnectionFailure : kUpstreamConnectionTermination;
+  if (info.attempts > 1) flags |= kUpstreamRetryLimitExceeded;
+  std::string body = "upstream connect error or disconnect/reset before headers. ";
+  body += info.attempts > 1 ? "retried and the latest reset reason: " : "reset reason: ";
+  body += reason;
+  if (!transport.empty()) body += ", transport failure reason: " + transport;
+  std::string details = "upstream_reset_before_response_started{" + reason +
+                        (transport.empty() ? std::string() : "|" + transport) + "}";
+  std::replace(details.begin(), details.end(), ' ', '_');
+  callbacks_->send_local_reply(503, body, details, flags);
+}
+
+void RouterFilter::on_timeout(bool per_try) {
+  engine::EngineContext& ctx = callbacks_->engine();
+  if (per_try) per_try_ = engine::Timer{};
+  else timeout_ = engine::Timer{};
+  if (up_) {
+    upstream::UpstreamConnection* u = up_;
+    detach();
+    ctx.clusters->close(*u, CloseType::kReset);
+    release_host();
+  }
+  if (per_try && retry_.can_retry()) {
+    schedule_retry();
+    return;
+  }
+  callbacks_->send_local_reply(504, "upstream request timeout", "response_timeout", kUpstreamRequestTimeout);
+}
+
+void RouterFilter::on_stream_end() {
+  engine::EngineContext& ctx = callbacks_->engine();
+  if (timeout_.armed()) ctx.timers.disarm(timeout_);
+  if (per_try_.armed()) ctx.timers.disarm(per_try_);
+  if (backoff_.armed()) ctx.timers.disarm(backoff_);
+  if (up_) {
+    upstream::UpstreamConnection* u = up_;
+    detach();
+    ctx.clusters->close(*u, CloseType::kReset);
+  }
+}
+
+}  // namespace meshsim::proxy::http

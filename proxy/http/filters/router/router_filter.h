@@ -1,0 +1,58 @@
+// RouterFilter is envoy.filters.http.router, the terminal HTTP filter: it
+// sends the request to the route's cluster — endpoint from the cluster
+// manager's load balancer, a pooled keep-alive connection or a new one —
+// applies the route timeout (504 UT) and per-try timeout, retries per the
+// route's retry policy with Envoy's back-off, and hands the upstream response
+// back to the connection manager, or answers locally with Envoy's reset
+// texts (503 UF/UC/URX/UPE, 502/503 NC/UH). One object per stream, recycled.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "proxy/engine/timers.h"
+#include "proxy/http/filter.h"
+#include "proxy/upstream/retry_state.h"
+#include "proxy/upstream/upstream_connection.h"
+
+namespace meshsim::proxy::http {
+
+inline constexpr const char* kRouterFilterName = "envoy.filters.http.router";
+
+class RouterFilter final : public StreamFilter, public upstream::ConnectionOwner {
+ public:
+  ~RouterFilter() override;
+  void reset() override;
+  FilterHeadersStatus decode_headers(Request& req, bool end_stream) override;
+  FilterDataStatus decode_data(std::string& body, bool end_stream) override;
+  void on_stream_end() override;
+
+  void on_upstream_ready(upstream::UpstreamConnection& c) override;
+  void on_upstream_data(upstream::UpstreamConnection& c, std::string_view data) override;
+  void on_upstream_closed(upstream::UpstreamConnection& c, CloseType how) override;
+  void on_upstream_failed(upstream::UpstreamConnection& c, bool connect_failure, const std::string& reason,
+                          const std::string& transport) override;
+
+ private:
+  void start();
+  void attempt();
+  void response_complete();
+  void attempt_failed(bool connect_failure, const std::string& reason, const std::string& transport);
+  void schedule_retry();
+  void on_timeout(bool per_try);
+  void detach();
+  void release_host();
+
+  upstream::RetryState retry_;
+  std::vector<SocketAddress> tried_;
+  upstream::UpstreamConnection* up_ = nullptr;
+  bool request_sent_ = false;  // this attempt's request went upstream
+  engine::Timer timeout_, per_try_, backoff_;
+};
+
+class RouterFilterFactory final : public FilterFactory {
+ public:
+  std::unique_ptr<StreamFilter> create() const override { return std::make_unique<RouterFilter>(); }
+};
+
+}  // namespace meshsim::proxy::http

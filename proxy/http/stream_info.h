@@ -1,0 +1,35 @@
+// StreamInfo is what the engine knows about one HTTP request/response
+// exchange, shared by its filters and read by the access log (Envoy's
+// StreamInfo): timing, response flags, the route and cluster chosen, the
+// upstream host and its TLS, attempts, and filter state (the upstream ALPN
+// that istio.alpn chose). Names are views into the configuration snapshot the
+// stream was routed with, which the stream keeps alive.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "proxy/base/duration.h"
+#include "proxy/base/ip.h"
+#include "proxy/transport.h"
+
+namespace meshsim::proxy::http {
+
+struct StreamInfo {
+  Duration start;
+  Duration upstream_start;
+  uint32_t response_flags = 0;
+  std::string_view route_config, virtual_host, route_name, cluster;
+  bool has_upstream = false;
+  SocketAddress upstream_host;
+  std::string upstream_transport_failure_reason;
+  uint32_t attempts = 0;
+  SecurityInfo upstream_tls;
+  // Filter state: the ALPN list istio.alpn set for ISTIO_MUTUAL upstreams
+  // (nullptr: the cluster's own list).
+  const std::vector<std::string>* upstream_alpn = nullptr;
+};
+
+}  // namespace meshsim::proxy::http

@@ -1,0 +1,87 @@
+// The network filter interface, in Envoy's shape (envoy/network/filter.h): a
+// filter chain of a listener is a list of network filters, the last one
+// terminal (tcp_proxy, http_connection_manager). Each is a per-connection
+// object built from the chain's immutable config; it sees the downstream
+// connection only through network::Connection, and returns Continue or
+// StopIteration on the data path — never throws.
+//
+// Events: on_new_connection() once the filter chain is selected (before any
+// byte), on_data() for every plaintext chunk the transport produced,
+// on_remote_close() when the client sends FIN (end of stream: Envoy's
+// half-close) or RST, on_transport_failure() when the downstream TLS
+// handshake failed, on_drain() when a push removed or changed the chain.
+// Write filters see every chunk written to the client (on_write); returning
+// StopIteration swallows it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+#include "proxy/access_log.h"
+#include "proxy/config.h"
+#include "proxy/engine/stats.h"
+#include "proxy/io.h"
+#include "proxy/transport.h"
+
+namespace meshsim::proxy::engine {
+class Snapshot;
+}
+
+namespace meshsim::proxy::network {
+
+enum class FilterStatus : uint8_t { kContinue, kStopIteration };
+
+// The downstream connection as its network filters see it.
+class Connection {
+ public:
+  virtual ~Connection() = default;
+  virtual ConnId id() const = 0;
+  virtual bool closed() const = 0;
+  virtual const DownstreamInfo& info() const = 0;
+  // The downstream transport's facts (TLS version, ALPN, peer identity…).
+  virtual const SecurityInfo& security() const = 0;
+  virtual const std::shared_ptr<const engine::Snapshot>& snapshot() const = 0;
+  virtual const Listener& listener() const = 0;
+  virtual const FilterChain& filter_chain() const = 0;
+  // Whether the client half-closed (sent FIN).
+  virtual bool peer_half_closed() const = 0;
+  virtual void set_peer_half_closed() = 0;
+
+  // Plaintext to the client, through the write filters and the transport.
+  virtual void write(std::string_view plaintext) = 0;
+  // Orderly half-close of the sending direction (close_notify, then FIN).
+  virtual void half_close() = 0;
+  // Closes the connection; the connection object is destroyed after the
+  // current engine entry point returns (deferred deletion).
+  virtual void close(CloseType how) = 0;
+  // The reusable access-log entry, reset and filled with this connection's
+  // facts (listener, chain, addresses, TLS). Valid until the next call.
+  virtual AccessLogEntry& access_log_entry() = 0;
+  // A one-shot timer for the connection's terminal filter: after `after`,
+  // its on_timer(which) runs if the connection is still open. Not
+  // cancellable (the filter re-checks its state), so it never outlives the
+  // connection's filters.
+  virtual void arm_timer(Duration after, uint32_t which) = 0;
+};
+
+class ReadFilter {
+ public:
+  virtual ~ReadFilter() = default;
+  virtual FilterStatus on_new_connection() = 0;
+  virtual FilterStatus on_data(std::string_view data) = 0;
+  virtual void on_remote_close(CloseType how) = 0;
+  virtual void on_transport_failure(std::string_view reason) = 0;
+  virtual void on_drain(Duration drain_duration) = 0;
+  // A timer armed with Connection::arm_timer() fired while the connection
+  // is still open (never after it closed).
+  virtual void on_timer(uint32_t /*which*/) {}
+};
+
+class WriteFilter {
+ public:
+  virtual ~WriteFilter() = default;
+  virtual FilterStatus on_write(std::string_view data) = 0;
+};
+
+}  // namespace meshsim::proxy::network

@@ -1,0 +1,19 @@
+#include "proxy/network/registry.h"
+
+#include "proxy/http/connection_manager.h"
+#include "proxy/network/tcp_proxy.h"
+
+namespace meshsim::proxy::network {
+
+std::unique_ptr<ReadFilter> create_filter(const NetworkFilter& config, engine::EngineContext& ctx,
+                                          Connection& connection) {
+  if (const auto* tp = std::get_if<TcpProxy>(&config.config)) {
+    return std::make_unique<TcpProxyFilter>(ctx, connection, *tp);
+  }
+  if (const auto* hcm = std::get_if<HttpConnectionManager>(&config.config)) {
+    return std::make_unique<http::ConnectionManager>(ctx, connection, *hcm);
+  }
+  return nullptr;
+}
+
+}  // namespace meshsim::proxy::network

@@ -1,0 +1,17 @@
+// A cluster of one configuration snapshot, prepared for load balancing: the
+// Cluster (CDS) and the endpoints of its ClusterLoadAssignment (EDS), which
+// live in the snapshot's ProxyConfig.
+#pragma once
+
+#include <vector>
+
+#include "proxy/config.h"
+
+namespace meshsim::proxy::upstream {
+
+struct CompiledCluster {
+  const Cluster* cluster = nullptr;
+  std::vector<const LbEndpoint*> endpoints;
+};
+
+}  // namespace meshsim::proxy::upstream

@@ -1,0 +1,125 @@
+#include "proxy/upstream/cluster_manager.h"
+
+#include <algorithm>
+
+#include "proxy/engine/snapshot.h"
+
+namespace meshsim::proxy::upstream {
+
+std::string_view ClusterManager::pick_weighted(const std::vector<WeightedCluster>& w) {
+  uint64_t total = 0;
+  for (const auto& c : w) total += c.weight;
+  if (total == 0) return w.front().name;
+  uint64_t r = ctx_.io.random() % total;
+  for (const auto& c : w) {
+    if (r < c.weight) return c.name;
+    r -= c.weight;
+  }
+  return w.back().name;
+}
+
+UpstreamConnection* ClusterManager::connect(const std::shared_ptr<const engine::Snapshot>& snap,
+                                            const CompiledCluster& cc, const LbEndpoint& ep,
+                                            const std::vector<std::string>& alpn_override, const PoolKey& key) {
+  std::unique_ptr<TransportSocket> transport;
+  const UpstreamTlsContext* tls = LoadBalancer::tls_for(*cc.cluster, ep);
+  if (tls && ctx_.transport) {
+    bool istio = tls->istio_mode == "ISTIO_MUTUAL";
+    transport = ctx_.transport->make_client(*tls, istio ? alpn_override : std::vector<std::string>{},
+                                            cc.cluster->name);
+  } else {
+    transport = std::make_unique<RawTransportSocket>();
+  }
+  auto c = std::make_unique<UpstreamConnection>(ctx_, snap, *cc.cluster, ep.address, std::move(transport), key);
+  ConnId id = ctx_.io.connect(ep.address, cc.cluster->connect_timeout, cc.cluster->upstream_bind);
+  ++ctx_.stats.upstream_cx_total;
+  return ctx_.conns.add(id, std::move(c));
+}
+
+UpstreamConnection* ClusterManager::take_idle(const PoolKey& key, ConnectionOwner& owner) {
+  auto it = idle_.find(key);
+  if (it == idle_.end() || it->second.empty()) return nullptr;
+  ConnId uid = it->second.back();
+  it->second.pop_back();
+  auto& u = static_cast<UpstreamConnection&>(*ctx_.conns.find(uid));
+  u.idle_ = false;
+  u.set_owner(&owner);
+  return &u;
+}
+
+void ClusterManager::release(UpstreamConnection& u) {
+  u.set_owner(nullptr);
+  if (!current_cluster(u)) {  // its cluster changed: drained
+    close(u, CloseType::kFin);
+    return;
+  }
+  idle_[u.pool_key_].push_back(u.id());
+  u.idle_ = true;
+  u.idle_since_ = ctx_.io.now();
+  arm_idle(u, u.cluster_->idle_timeout);
+}
+
+void ClusterManager::close(UpstreamConnection& u, CloseType how) {
+  if (u.closed()) return;
+  if (u.idle_) {
+    auto it = idle_.find(u.pool_key_);
+    if (it != idle_.end()) {
+      auto& v = it->second;
+      v.erase(std::remove(v.begin(), v.end(), u.id()), v.end());
+    }
+  }
+  ctx_.io.close(u.id(), how);
+  ctx_.conns.remove(u.id());
+}
+
+bool ClusterManager::current_cluster(UpstreamConnection& u) {
+  if (!ctx_.current || u.snap_ == ctx_.current) return true;
+  const CompiledCluster* cc = ctx_.current->cluster(u.cluster_->name);
+  if (!cc || !(*cc->cluster == *u.cluster_)) return false;
+  u.snap_ = ctx_.current;
+  u.cluster_ = cc->cluster;
+  u.pool_key_.cluster = cc->cluster;
+  return true;
+}
+
+void ClusterManager::repool_idle() {
+  std::vector<ConnId> idle;
+  for (auto& [key, ids] : idle_) idle.insert(idle.end(), ids.begin(), ids.end());
+  std::sort(idle.begin(), idle.end());  // deterministic order
+  idle_.clear();
+  for (ConnId id : idle) {
+    engine::Connection* c = ctx_.conns.find(id);
+    if (!c || !c->is_upstream()) continue;
+    auto& u = static_cast<UpstreamConnection&>(*c);
+    if (current_cluster(u)) {
+      idle_[u.pool_key_].push_back(u.id());
+    } else {
+      u.idle_ = false;
+      close(u, CloseType::kFin);
+    }
+  }
+}
+
+void ClusterManager::arm_idle(UpstreamConnection& u, Duration after) {
+  if (u.idle_timer_armed_ || u.cluster_->idle_timeout <= Duration::zero()) return;
+  u.idle_timer_armed_ = true;
+  ConnId id = u.id();
+  ctx_.timers.arm_unowned(after, [this, id] { idle_check(id); });
+}
+
+void ClusterManager::idle_check(ConnId id) {
+  engine::Connection* c = ctx_.conns.find(id);
+  if (!c || !c->is_upstream()) return;
+  auto& u = static_cast<UpstreamConnection&>(*c);
+  u.idle_timer_armed_ = false;
+  if (!u.idle_) return;  // busy again; armed anew when it next becomes idle
+  Duration timeout = u.cluster_->idle_timeout;
+  Duration idle_for = ctx_.io.now() - u.idle_since_;
+  if (idle_for >= timeout) {
+    close(u, CloseType::kFin);
+    return;
+  }
+  arm_idle(u, timeout - idle_for);
+}
+
+}  // namespace meshsim::proxy::upstream

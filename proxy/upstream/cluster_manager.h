@@ -1,0 +1,67 @@
+// ClusterManager is Envoy's upstream side for one sidecar: it resolves
+// clusters in a configuration snapshot, picks endpoints with the cluster's
+// load balancer, opens upstream connections with the transport socket the
+// endpoint's metadata selects, and keeps the HTTP/1 connection pools (idle
+// keep-alive connections per cluster/host/protocol, with the cluster's idle
+// timeout). After a push, idle connections of clusters that did not change
+// move to the new snapshot's pools and the others are closed, as Envoy keeps
+// a cluster whose CDS update changes nothing.
+//
+// Single-threaded; deterministic: every random choice is an Io::random() draw.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "proxy/engine/context.h"
+#include "proxy/upstream/cluster.h"
+#include "proxy/upstream/load_balancer.h"
+#include "proxy/upstream/upstream_connection.h"
+
+namespace meshsim::proxy::upstream {
+
+class ClusterManager {
+ public:
+  explicit ClusterManager(engine::EngineContext& ctx) : ctx_(ctx), lb_(ctx.io) {}
+
+  LoadBalancer& load_balancer() { return lb_; }
+
+  // Weighted choice among clusters (route or tcp_proxy weighted_clusters).
+  std::string_view pick_weighted(const std::vector<WeightedCluster>& w);
+
+  // Opens a new connection to `ep` of `cc`. `alpn_override` replaces the
+  // ISTIO_MUTUAL context's ALPN (istio.alpn); the TLS session cache is per
+  // cluster.
+  UpstreamConnection* connect(const std::shared_ptr<const engine::Snapshot>& snap, const CompiledCluster& cc,
+                              const LbEndpoint& ep, const std::vector<std::string>& alpn_override,
+                              const PoolKey& key);
+
+  // HTTP/1 pool: the most recently idle connection for `key`, now owned by
+  // `owner`; nullptr when none.
+  UpstreamConnection* take_idle(const PoolKey& key, ConnectionOwner& owner);
+  // Returns a keep-alive connection to its pool (or closes it when its
+  // cluster changed since it was opened).
+  void release(UpstreamConnection& c);
+  void close(UpstreamConnection& c, CloseType how);
+
+  // Whether `c` may serve the current configuration: its cluster is the
+  // current one, or an identical one from an earlier push (then it moves to
+  // the current snapshot).
+  bool current_cluster(UpstreamConnection& c);
+  // After a push: idle connections of unchanged clusters move to the new
+  // pools, the others close.
+  void repool_idle();
+
+ private:
+  void arm_idle(UpstreamConnection& c, Duration after);
+  void idle_check(ConnId id);
+
+  engine::EngineContext& ctx_;
+  LoadBalancer lb_;
+  // pool key → idle upstream connections (most recently idle last)
+  std::unordered_map<PoolKey, std::vector<ConnId>, PoolKeyHash> idle_;
+};
+
+}  // namespace meshsim::proxy::upstream

@@ -1,0 +1,81 @@
+#include "proxy/upstream/load_balancer.h"
+
+#include <algorithm>
+
+namespace meshsim::proxy::upstream {
+
+namespace {
+uint64_t host_key(const SocketAddress& a) { return (static_cast<uint64_t>(a.ip.value) << 16) | a.port; }
+}  // namespace
+
+const LbEndpoint* LoadBalancer::choose(const CompiledCluster& cc, const SocketAddress& original_destination,
+                                       const std::vector<SocketAddress>* avoid) {
+  const Cluster& c = *cc.cluster;
+  if (c.type == DiscoveryType::kOriginalDst) {
+    original_dst_endpoint_.address = original_destination;
+    return &original_dst_endpoint_;
+  }
+  // Healthy hosts of the lowest priority level that has any (locality failover).
+  std::vector<const LbEndpoint*>& pool = pool_;
+  pool.clear();
+  uint32_t prio = UINT32_MAX;
+  for (const LbEndpoint* e : cc.endpoints) {
+    if (!e->healthy) continue;
+    if (e->priority < prio) {
+      prio = e->priority;
+      pool.clear();
+    }
+    if (e->priority == prio) pool.push_back(e);
+  }
+  if (pool.empty()) return nullptr;
+  if (avoid && !avoid->empty()) {
+    std::vector<const LbEndpoint*>& fresh = fresh_;
+    fresh.clear();
+    for (const LbEndpoint* e : pool) {
+      if (std::find(avoid->begin(), avoid->end(), e->address) == avoid->end()) fresh.push_back(e);
+    }
+    if (!fresh.empty()) pool.swap(fresh);
+  }
+  switch (c.lb_policy) {
+    case LbPolicy::kRoundRobin: {
+      uint64_t& next = rr_[c.name];
+      return pool[next++ % pool.size()];
+    }
+    case LbPolicy::kLeastRequest: {
+      // Envoy: power of two choices among equally weighted hosts.
+      const LbEndpoint* a = pool[io_.random() % pool.size()];
+      const LbEndpoint* b = pool[io_.random() % pool.size()];
+      auto load = [&](const LbEndpoint* e) {
+        auto it = active_rq_.find(host_key(e->address));
+        return it == active_rq_.end() ? 0u : it->second;
+      };
+      return load(b) < load(a) ? b : a;
+    }
+    default:
+      return pool[io_.random() % pool.size()];
+  }
+}
+
+void LoadBalancer::request_started(const SocketAddress& host) { ++active_rq_[host_key(host)]; }
+
+void LoadBalancer::request_finished(const SocketAddress& host) {
+  auto it = active_rq_.find(host_key(host));
+  if (it != active_rq_.end() && it->second > 0) --it->second;
+}
+
+const UpstreamTlsContext* LoadBalancer::tls_for(const Cluster& c, const LbEndpoint& e) {
+  if (!c.transport_socket_matches.empty()) {
+    for (const TransportSocketMatch& m : c.transport_socket_matches) {
+      bool ok = true;
+      for (const auto& [k, v] : m.match) {
+        auto it = e.metadata.find(k);
+        if (it == e.metadata.end() || it->second != v) ok = false;
+      }
+      if (ok) return m.tls ? &*m.tls : nullptr;
+    }
+    return nullptr;
+  }
+  return c.tls ? &*c.tls : nullptr;
+}
+
+}  // namespace meshsim::proxy::upstream

@@ -1,0 +1,108 @@
+// UpstreamConnection is one connection the proxy opened to an upstream host:
+// its transport socket (raw_buffer or TLS per the cluster's transport socket
+// match), the HTTP/1 client codec when it serves HTTP, and its place in the
+// cluster manager's connection pool. Whoever uses it now — a tcp_proxy
+// session or a router's upstream request — is its ConnectionOwner and gets
+// the connection's events; an idle pooled connection has no owner.
+//
+// Closing goes through the cluster manager (which unlinks it from the pool);
+// the object is destroyed after the current engine entry point returns.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "proxy/engine/connection.h"
+#include "proxy/http/codec.h"
+#include "proxy/transport.h"
+
+namespace meshsim::proxy::engine {
+class Snapshot;
+struct EngineContext;
+}  // namespace meshsim::proxy::engine
+
+namespace meshsim::proxy::upstream {
+
+class UpstreamConnection;
+
+class ConnectionOwner {
+ public:
+  virtual ~ConnectionOwner() = default;
+  // Connected and, for TLS, handshake complete: bytes may flow.
+  virtual void on_upstream_ready(UpstreamConnection& c) = 0;
+  virtual void on_upstream_data(UpstreamConnection& c, std::string_view data) = 0;
+  // The upstream sent FIN or RST (no connect or TLS failure).
+  virtual void on_upstream_closed(UpstreamConnection& c, CloseType how) = 0;
+  // Connect failure, connect timeout or TLS failure; `reason` is Envoy's
+  // reset reason text, `transport` its transport failure reason.
+  virtual void on_upstream_failed(UpstreamConnection& c, bool connect_failure, const std::string& reason,
+                                  const std::string& transport) = 0;
+};
+
+// Envoy keeps one HTTP connection pool per (cluster, host, protocol): here
+// the cluster object, the endpoint and the ALPN variant the connection was
+// opened with.
+struct PoolKey {
+  const Cluster* cluster = nullptr;
+  uint64_t addr = 0;
+  bool http10 = false;
+  bool operator==(const PoolKey&) const = default;
+};
+struct PoolKeyHash {
+  size_t operator()(const PoolKey& k) const {
+    uint64_t h = reinterpret_cast<uintptr_t>(k.cluster) * 0x9e3779b97f4a7c15ULL;
+    h ^= (k.addr + 0x632be59bd9b4e019ULL + (h << 6) + (h >> 2)) ^ (k.http10 ? 0x85ebca6bULL : 0);
+    return static_cast<size_t>(h);
+  }
+};
+
+class UpstreamConnection final : public engine::Connection {
+ public:
+  UpstreamConnection(engine::EngineContext& ctx, std::shared_ptr<const engine::Snapshot> snap,
+                     const Cluster& cluster, const SocketAddress& address, std::unique_ptr<TransportSocket> transport,
+                     const PoolKey& key);
+  ~UpstreamConnection() override;
+
+  const Cluster& cluster() const { return *cluster_; }
+  const SocketAddress& address() const { return address_; }
+  const PoolKey& pool_key() const { return pool_key_; }
+  const SecurityInfo& security() const { return transport_->security(); }
+  bool established() const { return established_; }
+  http::Http1ClientCodec& codec() { return codec_; }
+
+  ConnectionOwner* owner() const { return owner_; }
+  void set_owner(ConnectionOwner* o) { owner_ = o; }
+
+  // Plaintext to the upstream (through TLS when the transport is TLS).
+  void send(std::string_view plaintext);
+  // close_notify (TLS) then FIN.
+  void half_close();
+
+  // ---- the world's events ----
+  void on_data(std::string_view bytes) override;
+  void on_peer_closed(CloseType how) override;
+  void on_connected();
+  void on_connect_failed(ConnectFailure why);
+
+ private:
+  friend class ClusterManager;
+  void fail(bool connect_failure, const std::string& reason, const std::string& transport);
+
+  engine::EngineContext& ctx_;
+  std::shared_ptr<const engine::Snapshot> snap_;  // keeps cluster_ alive
+  const Cluster* cluster_;
+  SocketAddress address_;
+  std::unique_ptr<TransportSocket> transport_;
+  PoolKey pool_key_;
+  http::Http1ClientCodec codec_;
+  ConnectionOwner* owner_ = nullptr;
+  bool connected_ = false;
+  bool established_ = false;
+  // HTTP/1 pool state: idle since when, and the lazily re-armed idle timer.
+  bool idle_ = false;
+  Duration idle_since_;
+  bool idle_timer_armed_ = false;
+};
+
+}  // namespace meshsim::proxy::upstream
