@@ -15,7 +15,7 @@
 #include <string>
 #include <unordered_map>
 
-#include "proxy/sidecar.h"
+#include "proxy/engine/sidecar.h"
 #include "proxy/tls_transport.h"
 #include "sim/net/network.h"
 #include "sim/random.h"
