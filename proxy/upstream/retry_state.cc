@@ -18,8 +18,7 @@ bool retry_on_has(const RetryPolicy& p, std::string_view what) {
   return false;
 }
 
-bool RetryState::should_retry_status(int status) const {
-  if (retries_left_ == 0) return false;
+bool RetryState::would_retry_status(int status) const {
   const RetryPolicy& p = *policy_;
   if (retry_on_has(p, "retriable-status-codes") &&
       std::find(p.retriable_status_codes.begin(), p.retriable_status_codes.end(), static_cast<uint32_t>(status)) !=
@@ -28,15 +27,15 @@ bool RetryState::should_retry_status(int status) const {
   }
   if (status >= 500 && retry_on_has(p, "5xx")) return true;
   if ((status == 502 || status == 503 || status == 504) && retry_on_has(p, "gateway-error")) return true;
+  if (status == 409 && retry_on_has(p, "retriable-4xx")) return true;
   return false;
 }
 
-bool RetryState::should_retry_reset(bool connect_failure, bool before_request) const {
-  if (retries_left_ == 0) return false;
+bool RetryState::would_retry_reset(bool connect_failure, bool before_request) const {
   const RetryPolicy& p = *policy_;
-  return (connect_failure && retry_on_has(p, "connect-failure")) ||
-         (before_request && retry_on_has(p, "reset-before-request")) || retry_on_has(p, "5xx") ||
-         retry_on_has(p, "reset") || (connect_failure && retry_on_has(p, "gateway-error"));
+  if (retry_on_has(p, "5xx") || retry_on_has(p, "gateway-error") || retry_on_has(p, "reset")) return true;
+  if (before_request && retry_on_has(p, "reset-before-request")) return true;
+  return connect_failure && retry_on_has(p, "connect-failure");
 }
 
 Duration RetryState::consume(uint32_t attempts, uint64_t random) {

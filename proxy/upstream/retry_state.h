@@ -24,14 +24,21 @@ class RetryState {
   const RetryPolicy& policy() const { return *policy_; }
   uint32_t retries_left() const { return retries_left_; }
 
-  // Whether a response with `status` is retried (retriable-status-codes,
-  // 5xx, gateway-error), retries permitting.
-  bool should_retry_status(int status) const;
-  // Whether an upstream reset is retried (Envoy wouldRetryFromReset):
-  // connect-failure covers connection failures and timeouts,
-  // reset-before-request any reset before the request went upstream, reset
-  // and 5xx every reset, gateway-error connection failures.
-  bool should_retry_reset(bool connect_failure, bool before_request) const;
+  // Whether the policy retries a response with `status`
+  // (retriable-status-codes, 5xx, gateway-error; retriable-4xx is 409),
+  // whatever the budget (Envoy wouldRetryFromHeaders).
+  bool would_retry_status(int status) const;
+  // Whether the policy retries an upstream reset, whatever the budget
+  // (Envoy wouldRetryFromReset): 5xx, gateway-error and reset retry every
+  // reset (a per-try timeout too), reset-before-request one before any
+  // request byte went upstream, connect-failure connection failures and
+  // connect timeouts.
+  bool would_retry_reset(bool connect_failure, bool before_request) const;
+  // The same, retries permitting.
+  bool should_retry_status(int status) const { return retries_left_ > 0 && would_retry_status(status); }
+  bool should_retry_reset(bool connect_failure, bool before_request) const {
+    return retries_left_ > 0 && would_retry_reset(connect_failure, before_request);
+  }
   bool can_retry() const { return retries_left_ > 0; }
 
   // Consumes one retry and returns the back-off before the next attempt;

@@ -23,6 +23,7 @@ void RouterFilter::reset() {
   tried_.clear();
   up_ = nullptr;
   request_sent_ = false;
+  host_counted_ = false;
   timeout_ = per_try_ = backoff_ = engine::Timer{};
 }
 
@@ -36,15 +37,34 @@ FilterDataStatus RouterFilter::decode_data(std::string&, bool end_stream) {
   return FilterDataStatus::kStopIteration;
 }
 
+// Envoy starts the route timeout when the downstream request is complete
+// (onRequestComplete) and keeps it running across retries and back-off.
 void RouterFilter::start() {
   engine::EngineContext& ctx = callbacks_->engine();
   const RouteAction& action = *callbacks_->route_entry();
-  if (action.timeout > Duration::zero()) {
-    callbacks_->request().headers.set("x-envoy-expected-rq-timeout-ms", std::to_string(action.timeout.ns() / 1'000'000));
-    timeout_ = ctx.timers.arm(action.timeout, [this] { on_timeout(false); });
-  }
+  started_ = ctx.io.now();
+  if (action.timeout > Duration::zero()) timeout_ = ctx.timers.arm(action.timeout, [this] { on_timeout(false); });
   retry_.reset(action.retry_policy ? &*action.retry_policy : nullptr);
+  // A per-try timeout not shorter than the route timeout is ignored
+  // (FilterUtility::finalTimeout).
+  per_try_timeout_ = retry_.policy().per_try_timeout;
+  if (action.timeout > Duration::zero() && per_try_timeout_ >= action.timeout) per_try_timeout_ = Duration::zero();
   attempt();
+}
+
+// x-envoy-expected-rq-timeout-ms on every attempt: the per-try timeout when
+// set, else what is left of the route timeout (at least 1 ms); absent with
+// neither (FilterUtility::setTimeoutHeaders).
+void RouterFilter::set_expected_timeout_header(Request& req) {
+  const RouteAction& action = *callbacks_->route_entry();
+  int64_t ms = 0;
+  if (per_try_timeout_ > Duration::zero()) {
+    ms = per_try_timeout_.ns() / 1'000'000;
+  } else if (action.timeout > Duration::zero()) {
+    Duration left = action.timeout - (callbacks_->engine().io.now() - started_);
+    ms = std::max<int64_t>(1, left.ns() / 1'000'000);
+  }
+  if (ms > 0) req.headers.set("x-envoy-expected-rq-timeout-ms", std::to_string(ms));
 }
 
 void RouterFilter::attempt() {
@@ -76,19 +96,22 @@ void RouterFilter::attempt() {
   info.upstream_start = ctx.io.now();
   info.upstream_transport_failure_reason.clear();
   cm.load_balancer().request_started(ep->address);
-  const Request& req = callbacks_->request();
+  host_counted_ = true;
+  Request& req = callbacks_->request();
+  set_expected_timeout_header(req);
   upstream::PoolKey key{cc->cluster, host_bits(ep->address), req.version < 11};
   // Reuse an idle keep-alive connection to this host if there is one.
-  if (upstream::UpstreamConnection* idle = cm.take_idle(key, *this)) {
+  upstream::UpstreamConnection* idle = cm.take_idle(key, *this);
+  if (!idle) {
+    const std::vector<std::string>& alpn = info.upstream_alpn ? *info.upstream_alpn : kNoAlpnOverride;
+    up_ = cm.connect(callbacks_->route_snapshot_ptr(), *cc, *ep, alpn, key);
+    up_->set_owner(this);
+  }
+  // The per-try timer runs per attempt, pooled connection or new.
+  if (per_try_timeout_ > Duration::zero()) per_try_ = ctx.timers.arm(per_try_timeout_, [this] { on_timeout(true); });
+  if (idle) {
     up_ = idle;
     on_upstream_ready(*idle);
-    return;
-  }
-  const std::vector<std::string>& alpn = info.upstream_alpn ? *info.upstream_alpn : kNoAlpnOverride;
-  up_ = cm.connect(callbacks_->route_snapshot_ptr(), *cc, *ep, alpn, key);
-  up_->set_owner(this);
-  if (retry_.policy().per_try_timeout > Duration::zero()) {
-    per_try_ = ctx.timers.arm(retry_.policy().per_try_timeout, [this] { on_timeout(true); });
   }
 }
 
@@ -117,9 +140,12 @@ void RouterFilter::detach() {
   up_ = nullptr;
 }
 
+// The attempt is over: the host's active-request count (least-request LB)
+// goes down once, whichever way it ended.
 void RouterFilter::release_host() {
-  StreamInfo& info = callbacks_->stream_info();
-  if (info.has_upstream) callbacks_->engine().clusters->load_balancer().request_finished(info.upstream_host);
+  if (!host_counted_) return;
+  host_counted_ = false;
+  callbacks_->engine().clusters->load_balancer().request_finished(callbacks_->stream_info().upstream_host);
 }
 
 void RouterFilter::on_upstream_data(upstream::UpstreamConnection& u, std::string_view data) {
@@ -129,6 +155,7 @@ void RouterFilter::on_upstream_data(upstream::UpstreamConnection& u, std::string
   if (st == ParseStatus::kError) {
     detach();
     cm.close(u, CloseType::kReset);
+    release_host();
     callbacks_->send_local_reply(
         503, "upstream connect error or disconnect/reset before headers. reset reason: protocol error",
         "upstream_reset_before_response_started{protocol_error}", kUpstreamProtocolError);
@@ -178,9 +205,13 @@ void RouterFilter::response_complete() {
   Response& r = callbacks_->response();
   release_host();
   if (per_try_.armed()) ctx.timers.disarm(per_try_);
-  if (retry_.should_retry_status(r.status)) {
-    schedule_retry();
-    return;
+  if (retry_.would_retry_status(r.status)) {
+    if (retry_.can_retry()) {
+      schedule_retry();
+      return;
+    }
+    // Retriable, but the budget is spent: forwarded with URX.
+    callbacks_->stream_info().response_flags |= kUpstreamRetryLimitExceeded;
   }
   strip_hop_by_hop(r.headers);
   int64_t ms = (ctx.io.now() - callbacks_->stream_info().upstream_start).ns() / 1'000'000;
@@ -207,12 +238,13 @@ void RouterFilter::attempt_failed(bool connect_failure, const std::string& reaso
   release_host();
   if (per_try_.armed()) ctx.timers.disarm(per_try_);
   info.upstream_transport_failure_reason = transport;
-  if (retry_.should_retry_reset(connect_failure, /*before_request=*/!request_sent_)) {
+  bool retriable = retry_.would_retry_reset(connect_failure, /*before_request=*/!request_sent_);
+  if (retriable && retry_.can_retry()) {
     schedule_retry();
     return;
   }
   uint32_t flags = connect_failure ? kUpstreamConnectionFailure : kUpstreamConnectionTermination;
-  if (info.attempts > 1) flags |= kUpstreamRetryLimitExceeded;
+  if (retriable) flags |= kUpstreamRetryLimitExceeded;
   std::string body = "upstream connect error or disconnect/reset before headers. ";
   body += info.attempts > 1 ? "retried and the latest reset reason: " : "reset reason: ";
   body += reason;
@@ -227,17 +259,27 @@ void RouterFilter::on_timeout(bool per_try) {
   engine::EngineContext& ctx = callbacks_->engine();
   if (per_try) per_try_ = engine::Timer{};
   else timeout_ = engine::Timer{};
+  bool before_request = !request_sent_;
   if (up_) {
     upstream::UpstreamConnection* u = up_;
     detach();
     ctx.clusters->close(*u, CloseType::kReset);
     release_host();
   }
-  if (per_try && retry_.can_retry()) {
+  if (!per_try) {
+    // The route timeout: no retry (onResponseTimeout).
+    callbacks_->send_local_reply(504, "upstream request timeout", "response_timeout", kUpstreamRequestTimeout);
+    return;
+  }
+  // A per-try timeout resets the attempt like a local reset
+  // (onPerTryTimeout → maybeRetryReset).
+  bool retriable = retry_.would_retry_reset(/*connect_failure=*/false, before_request);
+  if (retriable && retry_.can_retry()) {
     schedule_retry();
     return;
   }
-  callbacks_->send_local_reply(504, "upstream request timeout", "response_timeout", kUpstreamRequestTimeout);
+  uint32_t flags = kUpstreamRequestTimeout | (retriable ? uint32_t{kUpstreamRetryLimitExceeded} : 0u);
+  callbacks_->send_local_reply(504, "upstream request timeout", "upstream_per_try_timeout", flags);
 }
 
 void RouterFilter::on_stream_end() {
@@ -246,9 +288,11 @@ void RouterFilter::on_stream_end() {
   if (per_try_.armed()) ctx.timers.disarm(per_try_);
   if (backoff_.armed()) ctx.timers.disarm(backoff_);
   if (up_) {
+    // Abandoned with a request in flight (the client went away).
     upstream::UpstreamConnection* u = up_;
     detach();
     ctx.clusters->close(*u, CloseType::kReset);
+    release_host();
   }
 }
 

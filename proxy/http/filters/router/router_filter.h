@@ -42,11 +42,15 @@ class RouterFilter final : public StreamFilter, public upstream::ConnectionOwner
   void on_timeout(bool per_try);
   void detach();
   void release_host();
+  void set_expected_timeout_header(Request& req);
 
   upstream::RetryState retry_;
   std::vector<SocketAddress> tried_;
   upstream::UpstreamConnection* up_ = nullptr;
   bool request_sent_ = false;  // this attempt's request went upstream
+  bool host_counted_ = false;  // the attempt counts as active on its host
+  Duration started_;           // when the downstream request was complete
+  Duration per_try_timeout_;   // effective per-try timeout (0 = none)
   engine::Timer timeout_, per_try_, backoff_;
 };
 
