@@ -13,8 +13,8 @@
 #include <string_view>
 #include <variant>
 
-#include "sim/net/net_observations.h"
-#include "sim/runtime/runtime_observations.h"
+#include "sim/observations/net.h"
+#include "sim/observations/runtime.h"
 #include "sim/time.h"
 
 namespace meshsim::sim {
@@ -29,10 +29,10 @@ struct Note {
 
 using ObservationPayload =
     std::variant<std::monostate, Note,
-                 // virtual network (sim/net/net_observations.h)
+                 // virtual network (sim/observations/net.h)
                  TcpConnectionObservation, TcpDataObservation, TcpSegmentObservation, NodeStateObservation,
                  PartitionObservation, KeyLogLine,
-                 // mesh runtime (sim/runtime/runtime_observations.h)
+                 // mesh runtime (sim/observations/runtime.h)
                  AccessLogObservation, AppOutcomeObservation, ConfigPushObservation, CertificateObservation>;
 
 struct Observation {

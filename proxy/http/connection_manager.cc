@@ -348,7 +348,9 @@ void ConnectionManager::send_upstream_response(ActiveStream& s, std::string_view
   Response& r = s.resp;
   s.encode_filters();
   if (!config_.server_name.empty()) r.headers.set("server", config_.server_name);
-  if (!s.keep_alive_) r.headers.set("connection", "close");
+  // HTTP/1: a connection that closes after this response says so (Envoy's
+  // encodeHeaders adds connection: close while draining or closing).
+  if (!s.keep_alive_ || close_after_) r.headers.set("connection", "close");
   send_response(s, details);
 }
 

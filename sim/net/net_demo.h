@@ -24,7 +24,7 @@
 #include <vector>
 
 #include "proxy/base/ip.h"
-#include "sim/net/net_observations.h"
+#include "sim/observations/net.h"
 #include "sim/net/tcp_socket.h"
 #include "sim/time.h"
 

@@ -12,7 +12,7 @@
 #include <cstdint>
 
 #include "proxy/base/ip.h"
-#include "sim/net/net_observations.h"
+#include "sim/observations/net.h"
 
 namespace meshsim::sim {
 

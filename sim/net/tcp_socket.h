@@ -17,7 +17,7 @@
 #include "proxy/base/duration.h"
 #include "proxy/base/ip.h"
 #include "sim/net/capture_rules.h"
-#include "sim/net/net_observations.h"
+#include "sim/observations/net.h"
 #include "sim/net/topology.h"
 
 namespace meshsim::sim {

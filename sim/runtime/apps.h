@@ -28,7 +28,7 @@
 #include "sim/apps/mysql_session.h"
 #include "sim/net/network.h"
 #include "sim/random.h"
-#include "sim/runtime/runtime_observations.h"
+#include "sim/observations/runtime.h"
 #include "sim/simulator.h"
 
 namespace meshsim::sim {

@@ -3,7 +3,7 @@
 #include "mesh/mesh_config.h"
 #include "proxy/base/hash.h"
 #include "proxy/http/parser.h"
-#include "sim/runtime/runtime_observations.h"
+#include "sim/observations/runtime.h"
 
 namespace meshsim::sim {
 

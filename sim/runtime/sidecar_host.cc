@@ -1,7 +1,7 @@
 #include "sim/runtime/sidecar_host.h"
 
 #include "proxy/base/hash.h"
-#include "sim/runtime/runtime_observations.h"
+#include "sim/observations/runtime.h"
 
 namespace meshsim::sim {
 
