@@ -1,5 +1,6 @@
 #include "cli/proxy_config_render.h"
 
+#include <map>
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
@@ -233,7 +234,16 @@ ordered_json route_config_json(const RouteConfiguration& rc) {
         ordered_json ra;
         if (!a->weighted_clusters.empty()) {
           ordered_json w = ordered_json::array();
-          for (const auto& c : a->weighted_clusters) w.push_back({{"name", c.name}, {"weight", c.weight}});
+          for (const auto& c : a->weighted_clusters) {
+            ordered_json wc = {{"name", c.name}, {"weight", c.weight}};
+            if (!c.host_rewrite.empty()) wc["host_rewrite_literal"] = c.host_rewrite;
+            if (!c.headers.request_add.empty()) {
+              ordered_json h = ordered_json::array();
+              for (const auto& o : c.headers.request_add) h.push_back({{"header", {{"key", o.key}, {"value", o.value}}}});
+              wc["request_headers_to_add"] = h;
+            }
+            w.push_back(wc);
+          }
           ra["weighted_clusters"] = {{"clusters", w}};
         } else {
           ra["cluster"] = a->cluster;
@@ -255,10 +265,72 @@ ordered_json route_config_json(const RouteConfiguration& rc) {
           }
           ra["retry_policy"] = rp;
         }
+        if (!a->prefix_rewrite.empty()) ra["prefix_rewrite"] = a->prefix_rewrite;
+        if (a->regex_rewrite) {
+          ra["regex_rewrite"] = {{"pattern", {{"regex", a->regex_rewrite->pattern}}},
+                                 {"substitution", a->regex_rewrite->substitution}};
+        }
+        if (!a->host_rewrite.empty()) ra["host_rewrite_literal"] = a->host_rewrite;
         jr["route"] = ra;
+      } else if (const auto* rd = std::get_if<RedirectAction>(&r.action)) {
+        ordered_json j;
+        if (!rd->scheme_redirect.empty()) j["scheme_redirect"] = rd->scheme_redirect;
+        if (!rd->host_redirect.empty()) j["host_redirect"] = rd->host_redirect;
+        if (rd->port_redirect) j["port_redirect"] = rd->port_redirect;
+        if (!rd->path_redirect.empty()) j["path_redirect"] = rd->path_redirect;
+        if (!rd->prefix_rewrite.empty()) j["prefix_rewrite"] = rd->prefix_rewrite;
+        static const std::map<uint32_t, const char*> kCodes = {
+            {301, "MOVED_PERMANENTLY"}, {302, "FOUND"}, {303, "SEE_OTHER"}, {307, "TEMPORARY_REDIRECT"},
+            {308, "PERMANENT_REDIRECT"}};
+        auto code = kCodes.find(rd->response_code);
+        j["response_code"] = code == kCodes.end() ? std::to_string(rd->response_code) : code->second;
+        jr["redirect"] = j;
       } else {
         const auto& d = std::get<DirectResponse>(r.action);
         jr["direct_response"] = {{"status", d.status}, {"body", {{"inline_string", d.body}}}};
+      }
+      auto header_list = [](const std::vector<HeaderValueOption>& v) {
+        ordered_json a = ordered_json::array();
+        for (const auto& o : v) {
+          a.push_back({{"header", {{"key", o.key}, {"value", o.value}}},
+                       {"append_action", o.append ? "APPEND_IF_EXISTS_OR_ADD" : "OVERWRITE_IF_EXISTS_OR_ADD"}});
+        }
+        return a;
+      };
+      if (!r.headers.request_add.empty()) jr["request_headers_to_add"] = header_list(r.headers.request_add);
+      if (!r.headers.request_remove.empty()) jr["request_headers_to_remove"] = r.headers.request_remove;
+      if (!r.headers.response_add.empty()) jr["response_headers_to_add"] = header_list(r.headers.response_add);
+      if (!r.headers.response_remove.empty()) jr["response_headers_to_remove"] = r.headers.response_remove;
+      if (r.cors) {
+        ordered_json origins = ordered_json::array();
+        for (const auto& o : r.cors->allow_origins) {
+          const char* k = o.kind == CorsPolicy::OriginMatcher::Kind::kExact    ? "exact"
+                          : o.kind == CorsPolicy::OriginMatcher::Kind::kPrefix ? "prefix"
+                          : o.kind == CorsPolicy::OriginMatcher::Kind::kSuffix ? "suffix"
+                                                                               : "safe_regex";
+          origins.push_back({{k, o.value}});
+        }
+        ordered_json c = {{"allow_origin_string_match", origins}};
+        if (!r.cors->allow_methods.empty()) c["allow_methods"] = r.cors->allow_methods;
+        if (!r.cors->allow_headers.empty()) c["allow_headers"] = r.cors->allow_headers;
+        if (!r.cors->expose_headers.empty()) c["expose_headers"] = r.cors->expose_headers;
+        if (!r.cors->max_age.empty()) c["max_age"] = r.cors->max_age;
+        if (r.cors->allow_credentials) c["allow_credentials"] = *r.cors->allow_credentials;
+        c["forward_not_matching_preflights"] = r.cors->forward_not_matching_preflights;
+        c["@type"] = "type.googleapis.com/envoy.extensions.filters.http.cors.v3.CorsPolicy";
+        jr["typed_per_filter_config"] = {{"envoy.filters.http.cors", c}};
+      }
+      if (r.fault) {
+        ordered_json f = ordered_json::object();
+        if (r.fault->abort_http_status) {
+          f["abort"] = {{"http_status", *r.fault->abort_http_status},
+                        {"percentage", {{"numerator", r.fault->abort_per_million}, {"denominator", "MILLION"}}}};
+        }
+        if (r.fault->delay) {
+          f["delay"] = {{"fixed_delay", duration_json(*r.fault->delay)},
+                        {"percentage", {{"numerator", r.fault->delay_per_million}, {"denominator", "MILLION"}}}};
+        }
+        jr["typed_per_filter_config"]["envoy.filters.http.fault"] = f;
       }
       if (!r.decorator_operation.empty()) jr["decorator"] = {{"operation", r.decorator_operation}};
       routes.push_back(jr);
@@ -406,7 +478,7 @@ std::string render_routes_text(const ProxyConfig& cfg) {
           case RouteMatch::Kind::kRegex: m = r.match.value; break;
           case RouteMatch::Kind::kPathSeparatedPrefix: m = r.match.value + "/*"; break;
         }
-        std::string vs = r.name == "default" || r.name.empty() ? "" : r.name;
+        std::string vs = r.source;
         rows.push_back({rc.name, vh.name, domains, m, vs});
       }
     }

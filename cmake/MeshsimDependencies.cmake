@@ -10,6 +10,7 @@ find_package(SQLite3 REQUIRED)
 find_package(fmt REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(PCAP REQUIRED IMPORTED_TARGET libpcap)
+pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)   # Envoy's regex dialect
 if(MESHSIM_BUILD_TESTS)
   find_package(GTest REQUIRED)
 endif()

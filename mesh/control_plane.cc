@@ -602,7 +602,7 @@ class Builder {
       tp.stat_prefix = tp.cluster;
     } else {
       for (const auto& d : route) {
-        tp.weighted_clusters.push_back({destination_cluster(d.destination, port, vs_ns), static_cast<uint32_t>(d.weight)});
+        tp.weighted_clusters.push_back({destination_cluster(d.destination, port, vs_ns), static_cast<uint32_t>(d.weight), {}, {}});
       }
       tp.stat_prefix = fallback;
     }
@@ -734,23 +734,44 @@ class Builder {
         Route base;
         base.name = hr.name;
         base.decorator_operation = hr.name.empty() ? decorator : hr.name;
+        base.source = vs->meta.name + "." + vs->meta.namespace_;  // as istioctl shows it
+        if (hr.cors_policy) base.cors = translate_cors(*hr.cors_policy);
+        if (hr.headers) translate_headers(*hr.headers, base.headers);
         if (hr.direct_response) {
           base.action = proxy::DirectResponse{hr.direct_response->status, hr.direct_response->body};
         } else if (hr.redirect) {
-          base.action = proxy::DirectResponse{hr.redirect->redirect_code, ""};
+          base.action = translate_redirect(*hr.redirect, port);
         } else {
           RouteAction a;
           if (hr.route.size() == 1) {
             a.cluster = destination_cluster(hr.route[0].destination, port, vs->meta.namespace_);
+            // A single destination's headers join the route's (route.go processDestination).
+            if (hr.route[0].headers) {
+              std::string authority = translate_headers(*hr.route[0].headers, base.headers);
+              if (!authority.empty()) a.host_rewrite = authority;
+            }
           } else {
             for (const auto& d : hr.route) {
-              a.weighted_clusters.push_back(
-                  {destination_cluster(d.destination, port, vs->meta.namespace_), static_cast<uint32_t>(d.weight)});
+              if (d.weight == 0) continue;  // weight 0 is dropped with several destinations
+              proxy::WeightedCluster wc{destination_cluster(d.destination, port, vs->meta.namespace_),
+                                        static_cast<uint32_t>(d.weight), {}, {}};
+              if (d.headers) wc.host_rewrite = translate_headers(*d.headers, wc.headers);
+              a.weighted_clusters.push_back(std::move(wc));
             }
           }
+          // :authority / host in request set (over add) become the host rewrite; rewrite.authority wins.
+          if (!base.headers.request_add.empty() || hr.headers) {
+            std::string authority = hr.headers ? authority_of(hr.headers->request) : "";
+            if (!authority.empty()) a.host_rewrite = authority;
+          }
           if (hr.rewrite) {
-            a.prefix_rewrite = hr.rewrite->uri;
-            a.host_rewrite = hr.rewrite->authority;
+            if (hr.rewrite->uri_regex_rewrite) {
+              a.regex_rewrite = proxy::RegexRewrite{hr.rewrite->uri_regex_rewrite->first,
+                                                    hr.rewrite->uri_regex_rewrite->second};
+            } else {
+              a.prefix_rewrite = hr.rewrite->uri;
+            }
+            if (!hr.rewrite->authority.empty()) a.host_rewrite = hr.rewrite->authority;
           }
           if (hr.fault) {
             // Fault injection disables the VS timeout and retries (API docs).
@@ -837,6 +858,79 @@ class Builder {
     p.previous_hosts_predicate = true;
     p.host_selection_retry_max_attempts = 5;
     return p;
+  }
+
+  // Istio's HTTPRedirect → Envoy RedirectAction (route.go ApplyRedirect); the
+  // port is normalised only when a port option is present.
+  static proxy::RedirectAction translate_redirect(const HttpRedirect& in, uint32_t listen_port) {
+    proxy::RedirectAction r;
+    r.host_redirect = in.authority;
+    r.path_redirect = in.uri;
+    r.prefix_rewrite = in.prefix_rewrite;
+    r.scheme_redirect = in.scheme;
+    r.response_code = in.redirect_code == 0 ? 301 : in.redirect_code;
+    if (in.port || in.derive_port == "FROM_REQUEST_PORT") {
+      uint32_t port = in.port ? *in.port : listen_port;
+      std::string scheme = in.scheme.empty() ? "http" : in.scheme;
+      if (!((port == 80 && scheme == "http") || (port == 443 && scheme == "https"))) r.port_redirect = port;
+    }
+    return r;
+  }
+
+  // Istio's corsPolicy → Envoy CorsPolicy (route.go TranslateCORSPolicy).
+  static proxy::CorsPolicy translate_cors(const CorsPolicy& in) {
+    proxy::CorsPolicy c;
+    for (const StringMatch& m : in.allow_origins) {
+      using K = proxy::CorsPolicy::OriginMatcher::Kind;
+      K k = m.type == StringMatch::Type::kPrefix ? K::kPrefix : m.type == StringMatch::Type::kRegex ? K::kRegex : K::kExact;
+      c.allow_origins.push_back({k, m.value});
+    }
+    auto join = [](const std::vector<std::string>& v) {
+      std::string o;
+      for (const auto& x : v) o += (o.empty() ? "" : ",") + x;
+      return o;
+    };
+    c.allow_methods = join(in.allow_methods);
+    c.allow_headers = join(in.allow_headers);
+    c.expose_headers = join(in.expose_headers);
+    if (in.max_age) c.max_age = std::to_string(in.max_age->ns() / 1'000'000'000);
+    c.allow_credentials = in.allow_credentials;
+    c.forward_not_matching_preflights = in.unmatched_preflights != "IGNORE";
+    return c;
+  }
+
+  static bool internal_header(const std::string& k) {
+    return (!k.empty() && k[0] == ':') || k == "host" || k == "Host";
+  }
+
+  // The :authority / host a request set (else add) asks for, "" if none.
+  static std::string authority_of(const HeaderOperations& ops) {
+    for (const auto* m : {&ops.set, &ops.add}) {
+      for (const auto& [k, v] : *m) {
+        if (k == ":authority" || k == "host" || k == "Host") return v;
+      }
+    }
+    return "";
+  }
+
+  // Istio headers → Envoy header mutations appended to `out` (route.go
+  // TranslateHeadersOperations: every set, sorted by key, then every add;
+  // pseudo-headers and host dropped). Returns the request authority asked for.
+  static std::string translate_headers(const Headers& in, proxy::HeaderMutations& out) {
+    auto ops = [](const HeaderOperations& h, std::vector<proxy::HeaderValueOption>& add, std::vector<std::string>& rm) {
+      for (const auto& [k, v] : h.set) {
+        if (!internal_header(k)) add.push_back({k, v, false});
+      }
+      for (const auto& [k, v] : h.add) {
+        if (!internal_header(k)) add.push_back({k, v, true});
+      }
+      for (const auto& k : h.remove) {
+        if (!internal_header(k)) rm.push_back(k);
+      }
+    };
+    ops(in.request, out.request_add, out.request_remove);
+    ops(in.response, out.response_add, out.response_remove);
+    return authority_of(in.request);
   }
 
   static proxy::RouteMatch convert_match(const HttpMatchRequest& m) {

@@ -561,12 +561,20 @@ void decode_http_route(Decoder& d, YamlNode n, const PathSeg& p, HttpRoute& r) {
         } else if (k2 == "redirectCode") {
           if (d.integer(v2, fp2, rd.redirect_code, 0, UINT32_MAX) && (rd.redirect_code < 300 || rd.redirect_code > 399))
             d.error(v2, fp2, "redirect code " + std::to_string(rd.redirect_code) + " is not a 3xx code");
-        } else if (k2 == "derivePort") {}
-        else return false;
+        } else if (k2 == "derivePort") {
+          d.str(v2, fp2, rd.derive_port);
+          if (rd.derive_port != "FROM_PROTOCOL_DEFAULT" && rd.derive_port != "FROM_REQUEST_PORT")
+            d.error(v2, fp2, "derivePort must be FROM_PROTOCOL_DEFAULT or FROM_REQUEST_PORT");
+        } else if (k2 == "prefixRewrite") {
+          d.str(v2, fp2, rd.prefix_rewrite);
+        } else return false;
         return true;
       });
-      if (rd.uri.empty() && rd.authority.empty() && rd.scheme.empty() && !rd.port && !v.get("derivePort").valid())
-        d.error(v, fp, "redirect must specify uri, authority, scheme or port");
+      if (rd.uri.empty() && rd.authority.empty() && rd.scheme.empty() && !rd.port && !v.get("derivePort").valid() &&
+          rd.prefix_rewrite.empty())
+        d.error(v, fp, "redirect must specify uri, prefixRewrite, authority, scheme or port");
+      if (!rd.uri.empty() && !rd.prefix_rewrite.empty())
+        d.error(v, fp, "redirect may specify only one of uri and prefixRewrite");
       r.redirect = rd;
     } else if (k == "directResponse") {
       HttpDirectResponse dr;

@@ -463,6 +463,8 @@ struct HttpRouteDestination {
 
 struct HttpRedirect {
   std::string uri, authority, scheme;
+  std::string prefix_rewrite;  // instead of uri
+  std::string derive_port;     // "", FROM_PROTOCOL_DEFAULT, FROM_REQUEST_PORT
   std::optional<uint32_t> port;
   uint32_t redirect_code = 301;
 };

@@ -69,9 +69,34 @@ struct FilterChainMatch {
   std::vector<std::string> application_protocols;
 };
 
+// A header to add (Envoy HeaderValueOption): `append` adds another value
+// (APPEND_IF_EXISTS_OR_ADD, Istio's `add`), otherwise every existing value is
+// replaced (OVERWRITE_IF_EXISTS_OR_ADD, Istio's `set`).
+struct HeaderValueOption {
+  std::string key;
+  std::string value;
+  bool append = false;
+};
+
+// request_headers_to_add/remove and response_headers_to_add/remove of one
+// level (route or weighted cluster). Envoy removes first, then applies every
+// overwrite, then every append (router/header_parser.cc).
+struct HeaderMutations {
+  std::vector<HeaderValueOption> request_add;
+  std::vector<std::string> request_remove;
+  std::vector<HeaderValueOption> response_add;
+  std::vector<std::string> response_remove;
+  bool empty() const {
+    return request_add.empty() && request_remove.empty() && response_add.empty() && response_remove.empty();
+  }
+};
+
 struct WeightedCluster {
   std::string name;
   uint32_t weight = 0;
+  // Destination-level headers of a VirtualService with several destinations.
+  HeaderMutations headers;
+  std::string host_rewrite;  // host_rewrite_literal of this destination
 };
 
 // envoy.filters.network.tcp_proxy
@@ -196,13 +221,21 @@ struct FaultPolicy {
   uint32_t abort_per_million = 0;
 };
 
+// regex_rewrite: every non-overlapping match of `pattern` (RE2) in the path
+// (without the query) is replaced by `substitution` (\1…\9 back-references).
+struct RegexRewrite {
+  std::string pattern;
+  std::string substitution;
+};
+
 struct RouteAction {
   std::string cluster;
   std::vector<WeightedCluster> weighted_clusters;
   Duration timeout;  // 0 = disabled (Istio's default)
   std::optional<RetryPolicy> retry_policy;
-  std::string prefix_rewrite;
-  std::string host_rewrite;
+  std::string prefix_rewrite;                // replaces the matched prefix (the whole path for exact/regex routes)
+  std::optional<RegexRewrite> regex_rewrite;
+  std::string host_rewrite;                  // host_rewrite_literal
 };
 
 struct DirectResponse {
@@ -210,12 +243,45 @@ struct DirectResponse {
   std::string body;
 };
 
+// Envoy's RedirectAction (Istio's HTTPRedirect, route.go ApplyRedirect).
+struct RedirectAction {
+  std::string scheme_redirect;   // "" = the request's scheme
+  std::string host_redirect;     // "" = the request's host (port handling: docs/istio/http-traffic-management.md §2)
+  uint32_t port_redirect = 0;    // 0 = none
+  std::string path_redirect;     // "" = the request's path
+  std::string prefix_rewrite;    // instead of path_redirect: replaces the matched prefix
+  uint32_t response_code = 301;  // 301, 302, 303, 307, 308
+  bool strip_query = false;
+};
+
+// Envoy's CorsPolicy for one route (typed_per_filter_config of
+// envoy.filters.http.cors), from Istio's corsPolicy (route.go TranslateCORSPolicy).
+struct CorsPolicy {
+  struct OriginMatcher {
+    enum class Kind : uint8_t { kExact, kPrefix, kSuffix, kRegex };
+    Kind kind = Kind::kExact;
+    std::string value;
+  };
+  std::vector<OriginMatcher> allow_origins;
+  std::string allow_methods;   // comma-joined, "" = header omitted
+  std::string allow_headers;
+  std::string expose_headers;
+  std::string max_age;         // whole seconds, "" = omitted
+  std::optional<bool> allow_credentials;
+  bool forward_not_matching_preflights = true;  // unmatchedPreflights FORWARD (default) vs IGNORE
+};
+
 struct Route {
   std::string name;
   RouteMatch match;
-  std::variant<RouteAction, DirectResponse> action;
+  std::variant<RouteAction, DirectResponse, RedirectAction> action;
   std::string decorator_operation;  // tracing span name
   std::optional<FaultPolicy> fault;
+  std::optional<CorsPolicy> cors;
+  HeaderMutations headers;  // route level (and a single destination's)
+  // The VirtualService istiod took this route from, as istioctl names it
+  // ("reviews.default"); "" for a generated default route.
+  std::string source;
 };
 
 struct VirtualHost {

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <re2/re2.h>
+
 namespace meshsim::proxy {
 namespace {
 
@@ -38,15 +40,17 @@ std::optional<std::string_view> query_param(std::string_view target, std::string
 
 }  // namespace
 
+CompiledRoutes::~CompiledRoutes() = default;
+
 CompiledRoutes::CompiledRoutes(std::shared_ptr<const RouteConfiguration> rc) : rc_(std::move(rc)) {
   auto compile = [&](const void* key, const std::string& pattern) {
-    try {
-      regexes_.emplace(key, std::regex(pattern, std::regex::ECMAScript | std::regex::optimize));
-    } catch (const std::regex_error&) {
-      // A pattern std::regex cannot compile never matches (Envoy would have
-      // rejected the configuration; istiod validates RE2 syntax).
-      regexes_.emplace(key, std::regex("$.^"));
-    }
+    RE2::Options o;
+    o.set_log_errors(false);
+    auto re = std::make_unique<RE2>(pattern, o);
+    // A pattern RE2 cannot compile never matches (Envoy would have rejected
+    // the configuration; istiod validates RE2 syntax).
+    if (!re->ok()) re = std::make_unique<RE2>("a\\bz\\B", o);
+    regexes_.emplace(key, std::move(re));
   };
   for (const VirtualHost& vh : rc_->virtual_hosts) {
     for (const std::string& d : vh.domains) {
@@ -108,7 +112,7 @@ bool CompiledRoutes::header_matches(const HeaderMatcher& m, std::optional<std::s
       case HeaderMatcher::Kind::kExact: r = *value == m.value; break;
       case HeaderMatcher::Kind::kPrefix: r = starts_with(*value, m.value); break;
       case HeaderMatcher::Kind::kSuffix: r = ends_with(*value, m.value); break;
-      case HeaderMatcher::Kind::kRegex: r = std::regex_match(value->begin(), value->end(), regex_of(&m)); break;
+      case HeaderMatcher::Kind::kRegex: r = RE2::FullMatch(*value, regex_of(&m)); break;
       case HeaderMatcher::Kind::kPresent: r = true; break;
     }
   }
@@ -126,7 +130,7 @@ bool CompiledRoutes::route_matches(const RouteMatch& m, const http::Request& req
       ok = m.case_sensitive ? path == m.value : http::iequals(path, m.value);
       break;
     case RouteMatch::Kind::kRegex:
-      ok = std::regex_match(path.begin(), path.end(), regex_of(&m));
+      ok = RE2::FullMatch(path, regex_of(&m));
       break;
     case RouteMatch::Kind::kPathSeparatedPrefix: {
       std::string_view p = m.value;

@@ -9,14 +9,13 @@
 // wildcard, then the longest "prefix*" wildcard, then "*"; with
 // ignore_port_in_host_matching the ":port" is dropped first. Within it the
 // first route whose path, header and query-parameter matchers all match wins.
-// Regexes use std::regex (ECMAScript); Envoy uses RE2 — patterns that differ
-// between the two dialects may match differently (docs/model/sidecar-engine.md).
+// Regexes are RE2 (Envoy's safe_regex engine), matched against the whole
+// value; a pattern RE2 rejects never matches (istiod validates RE2 syntax).
 //
 // Immutable after construction; holds the RouteConfiguration alive.
 #pragma once
 
 #include <memory>
-#include <regex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -25,11 +24,18 @@
 #include "proxy/config.h"
 #include "proxy/http/message.h"
 
+namespace re2 {
+class RE2;
+}
+
 namespace meshsim::proxy {
 
 class CompiledRoutes {
  public:
   explicit CompiledRoutes(std::shared_ptr<const RouteConfiguration> rc);
+  ~CompiledRoutes();
+  CompiledRoutes(const CompiledRoutes&) = delete;
+  CompiledRoutes& operator=(const CompiledRoutes&) = delete;
 
   const RouteConfiguration& config() const { return *rc_; }
   const VirtualHost* match_virtual_host(std::string_view host_header) const;
@@ -42,14 +48,14 @@ class CompiledRoutes {
   };
   bool route_matches(const RouteMatch& m, const http::Request& req) const;
   bool header_matches(const HeaderMatcher& m, std::optional<std::string_view> value) const;
-  const std::regex& regex_of(const void* key) const { return regexes_.at(key); }
+  const re2::RE2& regex_of(const void* key) const { return *regexes_.at(key); }
 
   std::shared_ptr<const RouteConfiguration> rc_;
   std::unordered_map<std::string, const VirtualHost*, Hash, std::equal_to<>> exact_;
   std::vector<std::pair<std::string, const VirtualHost*>> suffixes_;  // "*.foo" → ".foo", longest first
   std::vector<std::pair<std::string, const VirtualHost*>> prefixes_;  // "foo.*" → "foo.", longest first
   const VirtualHost* star_ = nullptr;
-  std::unordered_map<const void*, std::regex> regexes_;  // RouteMatch / HeaderMatcher → compiled
+  std::unordered_map<const void*, std::unique_ptr<re2::RE2>> regexes_;  // RouteMatch / HeaderMatcher → compiled
 };
 
 }  // namespace meshsim::proxy

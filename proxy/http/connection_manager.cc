@@ -75,6 +75,7 @@ class ConnectionManager::ActiveStream final : public StreamDecoderFilterCallback
     route_ = nullptr;
     action_ = nullptr;
     vhost_ = nullptr;
+    weighted_ = nullptr;
     keep_alive_ = true;
     done = false;
     decoding_data_ = false;
@@ -131,6 +132,7 @@ class ConnectionManager::ActiveStream final : public StreamDecoderFilterCallback
   const Route* route() const override { return route_; }
   const RouteAction* route_entry() const override { return action_; }
   const VirtualHost* virtual_host() const override { return vhost_; }
+  const WeightedCluster* weighted_cluster() const override { return weighted_; }
   const engine::Snapshot& route_snapshot() const override { return *snap; }
   const std::shared_ptr<const engine::Snapshot>& route_snapshot_ptr() const override { return snap; }
   Request& request() override { return req; }
@@ -154,6 +156,7 @@ class ConnectionManager::ActiveStream final : public StreamDecoderFilterCallback
   const Route* route_ = nullptr;
   const RouteAction* action_ = nullptr;
   const VirtualHost* vhost_ = nullptr;
+  const WeightedCluster* weighted_ = nullptr;
   bool keep_alive_ = true;  // the downstream request keeps the connection open
   bool done = false;
   bool decoding_data_ = false;
@@ -286,10 +289,18 @@ void ConnectionManager::start_stream(ActiveStream& s) {
     local_reply(s, static_cast<int>(dr->status), dr->body, "direct_response");
     return;
   }
+  if (const auto* rd = std::get_if<RedirectAction>(&route->action)) {
+    redirect(s, *rd);
+    return;
+  }
   const RouteAction& a = std::get<RouteAction>(route->action);
   s.action_ = &a;
-  s.info.cluster =
-      a.weighted_clusters.empty() ? std::string_view(a.cluster) : ctx_.clusters->pick_weighted(a.weighted_clusters);
+  if (a.weighted_clusters.empty()) {
+    s.info.cluster = a.cluster;
+  } else {
+    s.weighted_ = &ctx_.clusters->pick_weighted_entry(a.weighted_clusters);
+    s.info.cluster = s.weighted_->name;
+  }
   mutate_request_headers(s);
   s.decode();
 }
@@ -323,6 +334,62 @@ void ConnectionManager::mutate_request_headers(ActiveStream& s) {
   } else {
     r.headers.remove("x-forwarded-client-cert");
   }
+}
+
+// Envoy's redirect (router.cc direct response + Utility::newUri): Location =
+// scheme://host[:port]path, the request's query kept (Istio never sets
+// strip_query); the request port survives unless a port is given or the
+// scheme changes away from the port's default.
+void ConnectionManager::redirect(ActiveStream& s, const RedirectAction& rd) {
+  const Request& req = s.req;
+  std::string_view xfp = req.headers.get("x-forwarded-proto").value_or(conn_.security().tls ? "https" : "http");
+  std::string scheme = rd.scheme_redirect.empty() ? std::string(xfp) : rd.scheme_redirect;
+  std::string port = rd.port_redirect ? ":" + std::to_string(rd.port_redirect) : "";
+  std::string host;
+  if (!rd.host_redirect.empty()) {
+    host = rd.host_redirect;
+  } else {
+    host = std::string(req.host());
+    size_t colon = host.rfind(':');
+    if (colon != std::string::npos && host.find(']', colon) == std::string::npos) {
+      std::string_view request_port = std::string_view(host).substr(colon);
+      bool remove = !port.empty();
+      if (scheme != xfp) {
+        remove = remove || (xfp == "https" && request_port == ":443") || (xfp == "http" && request_port == ":80");
+      }
+      if (remove) host.resize(colon);
+    }
+  }
+  std::string path;
+  if (!rd.path_redirect.empty()) {
+    path = rd.path_redirect;
+    size_t q = req.target.find('?');
+    if (path.find('?') == std::string::npos && q != std::string::npos && !rd.strip_query) path += req.target.substr(q);
+  } else {
+    path = req.target;
+    if (!rd.prefix_rewrite.empty() && s.route_) {
+      const RouteMatch& m = s.route_->match;
+      std::string_view matched = m.kind == RouteMatch::Kind::kRegex ? req.path() : std::string_view(m.value);
+      if (path.size() >= matched.size() && iequals(std::string_view(path).substr(0, matched.size()), matched)) {
+        path = rd.prefix_rewrite + path.substr(matched.size());
+      }
+    }
+    if (rd.strip_query) path = path.substr(0, path.find('?'));
+  }
+  if (path.empty() || path.front() != '/') path.insert(path.begin(), '/');
+  std::string location = scheme + "://" + host + port + path;
+  Response& r = s.resp;
+  r.clear();
+  r.status = static_cast<int>(rd.response_code);
+  r.version = req.version == 10 ? 10 : 11;
+  r.headers.set("location", location);
+  r.headers.set("content-length", "0");
+  r.headers.set("date", "Thu, 01 Jan 2026 00:00:00 GMT");
+  r.headers.set("server", config_.server_name.empty() ? std::string_view("envoy") : std::string_view(config_.server_name));
+  if (s.route_) apply_header_mutations(r.headers, s.route_->headers.response_add, s.route_->headers.response_remove);
+  if (close_after_ || !s.keep_alive_) r.headers.set("connection", "close");
+  s.encode_filters();
+  send_response(s, "direct_response");
 }
 
 void ConnectionManager::local_reply(ActiveStream& s, int status, std::string_view body, std::string_view details) {

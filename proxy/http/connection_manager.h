@@ -55,6 +55,7 @@ class ConnectionManager final : public network::ReadFilter {
   void start_stream(ActiveStream& s);
   void mutate_request_headers(ActiveStream& s);
   void local_reply(ActiveStream& s, int status, std::string_view body, std::string_view details);
+  void redirect(ActiveStream& s, const RedirectAction& rd);
   void send_upstream_response(ActiveStream& s, std::string_view details);
   void send_response(ActiveStream& s, std::string_view details);
   void log_stream(ActiveStream& s, int code, std::string_view details, uint64_t body_sent);

@@ -53,6 +53,8 @@ class StreamDecoderFilterCallbacks {
   virtual const Route* route() const = 0;
   virtual const RouteAction* route_entry() const = 0;
   virtual const VirtualHost* virtual_host() const = 0;
+  // The weighted-cluster entry chosen for this stream (nullptr: a single cluster).
+  virtual const WeightedCluster* weighted_cluster() const = 0;
   // The configuration the stream was routed with (its clusters; RDS routes
   // are current per request, inline routes the connection's).
   virtual const engine::Snapshot& route_snapshot() const = 0;

@@ -37,7 +37,7 @@ const Registration kRegistry[] = {
     {"envoy.filters.http.grpc_stats", false, &make<PassThroughFactory>},
     {kAlpnFilterName, true, &make<AlpnFilterFactory>},
     {kFaultFilterName, true, &make<FaultFilterFactory>},
-    {kCorsFilterName, false, &make<CorsFilterFactory>},
+    {kCorsFilterName, true, &make<CorsFilterFactory>},
     {"istio.stats", false, &make<PassThroughFactory>},
     {kRouterFilterName, true, &make<RouterFilterFactory>},
 };

@@ -6,16 +6,16 @@
 
 namespace meshsim::proxy::upstream {
 
-std::string_view ClusterManager::pick_weighted(const std::vector<WeightedCluster>& w) {
+const WeightedCluster& ClusterManager::pick_weighted_entry(const std::vector<WeightedCluster>& w) {
   uint64_t total = 0;
   for (const auto& c : w) total += c.weight;
-  if (total == 0) return w.front().name;
+  if (total == 0) return w.front();
   uint64_t r = ctx_.io.random() % total;
   for (const auto& c : w) {
-    if (r < c.weight) return c.name;
+    if (r < c.weight) return c;
     r -= c.weight;
   }
-  return w.back().name;
+  return w.back();
 }
 
 UpstreamConnection* ClusterManager::connect(const std::shared_ptr<const engine::Snapshot>& snap,

@@ -29,7 +29,8 @@ class ClusterManager {
   LoadBalancer& load_balancer() { return lb_; }
 
   // Weighted choice among clusters (route or tcp_proxy weighted_clusters).
-  std::string_view pick_weighted(const std::vector<WeightedCluster>& w);
+  std::string_view pick_weighted(const std::vector<WeightedCluster>& w) { return pick_weighted_entry(w).name; }
+  const WeightedCluster& pick_weighted_entry(const std::vector<WeightedCluster>& w);
 
   // Opens a new connection to `ep` of `cc`. `alpn_override` replaces the
   // ISTIO_MUTUAL context's ALPN (istio.alpn); the TLS session cache is per

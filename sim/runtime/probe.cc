@@ -1,5 +1,6 @@
 #include "sim/runtime/probe.h"
 
+#include <cctype>
 #include <cinttypes>
 #include <cstdio>
 #include <map>
@@ -263,6 +264,9 @@ Result<ProbeResult> probe_on(MeshSimulation& ms, const ProbeRequest& req) {
   r.client_error = last.error;
   r.elapsed_ms = last.latency.to_millis();
   r.response_body = req.protocol == "tcp" ? last.tcp_reply : last.response.body;
+  if (req.protocol != "tcp" && last.http_status) {
+    for (const auto& f : last.response.headers) r.response_headers.emplace_back(f.name, f.value);
+  }
   r.fingerprint = [&] {
     char buf[32];
     std::snprintf(buf, sizeof buf, "0x%016" PRIx64, ms.sim().fingerprint());
@@ -345,6 +349,9 @@ std::string probe_result_json(const ProbeResult& r) {
   j["client_error"] = r.client_error;
   j["elapsed_ms"] = std::round(r.elapsed_ms * 1000.0) / 1000.0;
   j["response_body"] = r.response_body;
+  nlohmann::ordered_json hdrs = nlohmann::ordered_json::array();
+  for (const auto& [k, v] : r.response_headers) hdrs.push_back({{"name", k}, {"value", v}});
+  j["response_headers"] = hdrs;
   auto side = [](const std::optional<ProbeSidecarView>& v, bool server) -> nlohmann::ordered_json {
     if (!v) return nullptr;
     nlohmann::ordered_json s;
@@ -406,6 +413,23 @@ std::string probe_result_text(const ProbeResult& r) {
       else shown += c;
     }
     line("client got", "\"" + shown + (r.response_body.size() > 200 ? "…" : "") + "\"");
+  }
+  // What traffic management changed, as curl -i would show it: the redirect
+  // target, CORS and VirtualService response headers; and, from the echo
+  // app's answer, the request line and Host the server application received.
+  for (const auto& [k, v] : r.response_headers) {
+    std::string name = k;
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (name == "location" || name.rfind("access-control-", 0) == 0) line(name, v);
+  }
+  if (r.http_status && r.response_body.find("\nURL=") != std::string::npos) {
+    auto field = [&](const std::string& key) {
+      size_t at = r.response_body.find("\n" + key + "=");
+      if (at == std::string::npos) return std::string();
+      at += key.size() + 2;
+      return r.response_body.substr(at, r.response_body.find('\n', at) - at);
+    };
+    line("server app saw", field("Method") + " " + field("URL") + "  Host: " + field("Host"));
   }
   auto side = [&](const char* title, const std::optional<ProbeSidecarView>& v, bool server) {
     if (!v) {

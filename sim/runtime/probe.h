@@ -74,6 +74,8 @@ struct ProbeResult {
   std::string client_error;
   double elapsed_ms = 0;
   std::string response_body;
+  // The response headers the client received, in order (HTTP only).
+  std::vector<std::pair<std::string, std::string>> response_headers;
   std::optional<ProbeSidecarView> client_sidecar;
   std::optional<ProbeSidecarView> server_sidecar;
   ProbeWireView wire;

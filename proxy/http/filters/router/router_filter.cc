@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <charconv>
 
+#include <re2/re2.h>
+
 #include "proxy/engine/context.h"
 #include "proxy/engine/snapshot.h"
 #include "proxy/http/headers_util.h"
@@ -39,9 +41,49 @@ FilterDataStatus RouterFilter::decode_data(std::string&, bool end_stream) {
 
 // Envoy starts the route timeout when the downstream request is complete
 // (onRequestComplete) and keeps it running across retries and back-off.
+// Envoy's RouteEntryImplBase::finalizeRequestHeaders, in its order: the
+// chosen weighted cluster's headers and host rewrite, the route's headers,
+// the route's host rewrite, then the path rewrite (prefix or regex) with
+// x-envoy-original-path. Runs once per request, after every other filter saw
+// the original path and host.
+void RouterFilter::finalize_request_headers(Request& req) {
+  const RouteAction& action = *callbacks_->route_entry();
+  const Route& route = *callbacks_->route();
+  if (const WeightedCluster* w = callbacks_->weighted_cluster()) {
+    apply_header_mutations(req.headers, w->headers.request_add, w->headers.request_remove);
+    if (!w->host_rewrite.empty()) req.headers.set("host", w->host_rewrite);
+  }
+  apply_header_mutations(req.headers, route.headers.request_add, route.headers.request_remove);
+  if (!action.host_rewrite.empty()) req.headers.set("host", action.host_rewrite);
+  std::string rewritten;
+  if (action.regex_rewrite) {
+    size_t cut = req.target.find_first_of("?#");
+    std::string path_only = req.target.substr(0, cut);
+    RE2::Options o;
+    o.set_log_errors(false);
+    RE2 re(action.regex_rewrite->pattern, o);
+    if (re.ok() && RE2::GlobalReplace(&path_only, re, action.regex_rewrite->substitution) > 0 && !path_only.empty()) {
+      rewritten = path_only + (cut == std::string::npos ? std::string() : req.target.substr(cut));
+    }
+  } else if (!action.prefix_rewrite.empty()) {
+    // The matched part: the configured prefix, the whole configured path
+    // (exact match), or the whole path (regex match); compared ignoring case.
+    std::string_view matched =
+        route.match.kind == RouteMatch::Kind::kRegex ? req.path() : std::string_view(route.match.value);
+    if (req.target.size() >= matched.size() && iequals(std::string_view(req.target).substr(0, matched.size()), matched)) {
+      rewritten = action.prefix_rewrite + req.target.substr(matched.size());
+    }
+  }
+  if (!rewritten.empty() && rewritten != req.target) {
+    req.headers.set("x-envoy-original-path", req.target);
+    req.target = std::move(rewritten);
+  }
+}
+
 void RouterFilter::start() {
   engine::EngineContext& ctx = callbacks_->engine();
   const RouteAction& action = *callbacks_->route_entry();
+  finalize_request_headers(callbacks_->request());
   started_ = ctx.io.now();
   if (action.timeout > Duration::zero()) timeout_ = ctx.timers.arm(action.timeout, [this] { on_timeout(false); });
   retry_.reset(action.retry_policy ? &*action.retry_policy : nullptr);
@@ -214,6 +256,12 @@ void RouterFilter::response_complete() {
     callbacks_->stream_info().response_flags |= kUpstreamRetryLimitExceeded;
   }
   strip_hop_by_hop(r.headers);
+  // finalizeResponseHeaders: the weighted cluster's, then the route's.
+  if (const WeightedCluster* w = callbacks_->weighted_cluster()) {
+    apply_header_mutations(r.headers, w->headers.response_add, w->headers.response_remove);
+  }
+  const HeaderMutations& rh = callbacks_->route()->headers;
+  apply_header_mutations(r.headers, rh.response_add, rh.response_remove);
   int64_t ms = (ctx.io.now() - callbacks_->stream_info().upstream_start).ns() / 1'000'000;
   char n[24];
   auto [e, ec] = std::to_chars(n, n + sizeof n, ms);

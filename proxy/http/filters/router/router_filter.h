@@ -43,6 +43,7 @@ class RouterFilter final : public StreamFilter, public upstream::ConnectionOwner
   void detach();
   void release_host();
   void set_expected_timeout_header(Request& req);
+  void finalize_request_headers(Request& req);
 
   upstream::RetryState retry_;
   std::vector<SocketAddress> tried_;
