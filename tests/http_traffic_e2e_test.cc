@@ -1,0 +1,154 @@
+// End-to-end tests of HTTP traffic management through the `meshsim`
+// executable, on Istio's httpbin and curl samples with the VirtualService of
+// tests/data/http-traffic/traffic.yaml: what the client got (status,
+// Location, CORS headers), what the server application received (the echo
+// app's request line, Host and headers), Envoy's response details, and what
+// `proxy-config route` shows for the same routes.
+//
+// Expected values and their sources (docs/istio/http-traffic-management.md):
+//  * redirect {uri: /new, redirectCode: 302}: Location keeps the request's
+//    Host port and query (Utility::newUri; Istio never sets strip_query);
+//  * redirect {scheme: https, port: 8443}: an explicit port replaces the
+//    request's port (processRequestHost);
+//  * rewrite {uri: /anything/} on prefix /api/v2/: the matched prefix is
+//    replaced (rewritePathByPrefixOrRegex), authority → Host, the original
+//    path in x-envoy-original-path;
+//  * uriRegexRewrite with \1: RE2::GlobalReplace on the path;
+//  * headers: remove before set before add (HeaderParser::evaluateHeaders);
+//  * corsPolicy: a matching preflight is answered by the client sidecar
+//    (details cors_response); a non-preflight request with a foreign Origin
+//    is forwarded and answered without Access-Control-Allow-Origin (the FAQ).
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "tests/shell_run.h"
+
+namespace {
+
+std::string src() {
+  const char* s = std::getenv("MESHSIM_SOURCE_DIR");
+  return s ? s : ".";
+}
+
+std::string mesh_args() {
+  return " --mesh " + src() + "/tests/data/istio-samples/httpbin/httpbin.yaml --mesh " + src() +
+         "/tests/data/istio-samples/curl/curl.yaml --mesh " + src() + "/tests/data/http-traffic/traffic.yaml";
+}
+
+nlohmann::json probe(const std::string& args) {
+  auto r = meshsim::testing::run_shell("timeout -s KILL 60 " + std::string(MESHSIM_EXE) + " probe" + mesh_args() +
+                                       " --from default/curl --to httpbin:8000 " + args + " -o json 2>/dev/null");
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  auto j = nlohmann::json::parse(r.out, nullptr, false);
+  EXPECT_FALSE(j.is_discarded()) << r.out;
+  return j;
+}
+
+std::string header(const nlohmann::json& j, const std::string& name) {
+  for (const auto& h : j["response_headers"]) {
+    if (h["name"] == name) return h["value"];
+  }
+  return "<absent>";
+}
+
+// A line "Key=Value" of the echo app's answer (what the server app received).
+std::string echoed(const nlohmann::json& j, const std::string& key) {
+  std::string body = j["response_body"];
+  size_t at = body.find("\n" + key + "=");
+  if (at == std::string::npos) return "<absent>";
+  at += key.size() + 2;
+  return body.substr(at, body.find('\n', at) - at);
+}
+
+bool echoed_header(const nlohmann::json& j, const std::string& line) {
+  return std::string(j["response_body"]).find("\nRequestHeader=" + line + "\n") != std::string::npos;
+}
+
+TEST(HttpTrafficCli, RedirectAnswersWithEnvoysLocationAndNeverReachesTheServer) {
+  auto j = probe("--path '/old/page?a=1'");
+  EXPECT_EQ(j["http_status"], 302);
+  EXPECT_EQ(header(j, "location"), "http://httpbin:8000/new?a=1");
+  EXPECT_EQ(j["client_sidecar"]["details"], "direct_response");
+  EXPECT_TRUE(j["server_sidecar"].is_null());
+  auto k = probe("--path /secure/x");
+  EXPECT_EQ(k["http_status"], 301);  // Istio's default redirectCode
+  EXPECT_EQ(header(k, "location"), "https://httpbin:8443/secure/x");
+}
+
+TEST(HttpTrafficCli, PrefixAndAuthorityRewriteReachTheServerWithTheOriginalPathKept) {
+  auto j = probe("--path '/api/v2/items?page=2'");
+  EXPECT_EQ(j["http_status"], 200);
+  EXPECT_EQ(echoed(j, "URL"), "/anything/items?page=2");
+  EXPECT_EQ(echoed(j, "Host"), "httpbin.internal");
+  EXPECT_TRUE(echoed_header(j, "x-envoy-original-path:/api/v2/items?page=2")) << j["response_body"];
+}
+
+TEST(HttpTrafficCli, RegexRewriteSubstitutesCaptureGroups) {
+  auto j = probe("--path /users/alice/profile");
+  EXPECT_EQ(echoed(j, "URL"), "/anything/profile/alice");
+  EXPECT_EQ(echoed(j, "Host"), "httpbin:8000");  // no authority rewrite on this route
+}
+
+TEST(HttpTrafficCli, HeaderEditsApplyToTheRequestAndTheResponse) {
+  auto j = probe("--path /headers -H 'x-secret: s3cr3t' -H 'x-team: other'");
+  EXPECT_TRUE(echoed_header(j, "x-team:payments")) << j["response_body"];  // set overwrites
+  EXPECT_FALSE(echoed_header(j, "x-team:other"));
+  EXPECT_TRUE(echoed_header(j, "x-trace-note:from-vs"));  // add
+  EXPECT_EQ(std::string(j["response_body"]).find("x-secret"), std::string::npos);  // remove
+  EXPECT_EQ(header(j, "x-served-by"), "istio");
+}
+
+TEST(HttpTrafficCli, CorsPreflightIsAnsweredByTheClientSidecar) {
+  auto j = probe("--method OPTIONS --path /headers -H 'Origin: https://shop.example.com' "
+                 "-H 'Access-Control-Request-Method: POST'");
+  EXPECT_EQ(j["http_status"], 200);
+  EXPECT_EQ(j["client_sidecar"]["details"], "cors_response");
+  EXPECT_TRUE(j["server_sidecar"].is_null());  // never forwarded
+  EXPECT_EQ(header(j, "access-control-allow-origin"), "https://shop.example.com");
+  EXPECT_EQ(header(j, "access-control-allow-methods"), "GET,POST");
+  EXPECT_EQ(header(j, "access-control-allow-headers"), "authorization,content-type");
+  EXPECT_EQ(header(j, "access-control-max-age"), "86400");
+  EXPECT_EQ(header(j, "access-control-allow-credentials"), "true");
+}
+
+TEST(HttpTrafficCli, ARequestWithAForeignOriginIsForwardedNotRejected) {
+  auto j = probe("--path /get -H 'Origin: https://evil.example.com'");
+  EXPECT_EQ(j["http_status"], 200);
+  EXPECT_EQ(j["client_sidecar"]["details"], "via_upstream");
+  EXPECT_EQ(header(j, "access-control-allow-origin"), "<absent>");
+  auto k = probe("--path /get -H 'Origin: https://dev.shop'");  // prefix match
+  EXPECT_EQ(header(k, "access-control-allow-origin"), "https://dev.shop");
+  EXPECT_EQ(header(k, "access-control-expose-headers"), "x-served-by");
+}
+
+TEST(HttpTrafficCli, ProxyConfigRouteShowsWhatTheEngineRuns) {
+  auto pod = probe("--path /get")["client_sidecar"]["pod"].get<std::string>();
+  auto r = meshsim::testing::run_shell(std::string(MESHSIM_EXE) + " proxy-config route " + pod + mesh_args() +
+                                       " -o json 2>/dev/null");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  auto j = nlohmann::json::parse(r.out);
+  nlohmann::json routes;
+  for (const auto& rc : j) {
+    if (rc["name"] != "8000") continue;
+    for (const auto& vh : rc["virtual_hosts"]) {
+      if (vh["name"] == "httpbin.default.svc.cluster.local:8000") routes = vh["routes"];
+    }
+  }
+  ASSERT_EQ(routes.size(), 5u) << r.out;
+  EXPECT_EQ(routes[0]["redirect"]["path_redirect"], "/new");
+  EXPECT_EQ(routes[0]["redirect"]["response_code"], "FOUND");
+  EXPECT_EQ(routes[1]["redirect"]["port_redirect"], 8443);
+  EXPECT_EQ(routes[2]["route"]["prefix_rewrite"], "/anything/");
+  EXPECT_EQ(routes[2]["route"]["host_rewrite_literal"], "httpbin.internal");
+  EXPECT_EQ(routes[3]["route"]["regex_rewrite"]["substitution"], "/anything/profile/\\1");
+  EXPECT_EQ(routes[4]["request_headers_to_remove"][0], "x-secret");
+  EXPECT_EQ(routes[4]["typed_per_filter_config"]["envoy.filters.http.cors"]["allow_methods"], "GET,POST");
+  auto t = meshsim::testing::run_shell(std::string(MESHSIM_EXE) + " proxy-config route " + pod + mesh_args() +
+                                       " 2>/dev/null");
+  EXPECT_NE(t.out.find("httpbin.default"), std::string::npos) << t.out;  // the VIRTUAL SERVICE column
+}
+
+}  // namespace
