@@ -32,7 +32,10 @@ struct SidecarStats {
   uint64_t upstream_ssl_session_reused = 0;
   uint64_t upstream_rq_total = 0;
   uint64_t upstream_rq_retry = 0;
-  uint64_t upstream_cx_overflow = 0;
+  uint64_t upstream_cx_overflow = 0;          // max_connections reached (request queued, or tcp_proxy refused)
+  uint64_t upstream_rq_pending_overflow = 0;  // max_pending_requests or max_requests reached: 503 UO
+  uint64_t upstream_rq_retry_overflow = 0;    // max_retries reached: the retriable outcome forwarded with UO
+  uint64_t upstream_cx_max_requests = 0;      // connections closed at max_requests_per_connection
   uint64_t downstream_rq_total = 0;
   uint64_t downstream_rq_2xx = 0, downstream_rq_3xx = 0, downstream_rq_4xx = 0, downstream_rq_5xx = 0;
   uint64_t http_codec_errors = 0;

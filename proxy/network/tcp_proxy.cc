@@ -32,6 +32,15 @@ FilterStatus TcpProxyFilter::on_new_connection() {
     finish(CloseType::kFin);
     return FilterStatus::kStopIteration;
   }
+  // max_connections reached: Envoy's tcp_proxy refuses at once rather than
+  // queue (Filter::establishUpstreamConnection): UO, no byte proxied.
+  if (cm.resources(*cc->cluster).connections >= cc->cluster->circuit_breakers.max_connections) {
+    ++ctx_.stats.upstream_cx_overflow;
+    flags_ |= kUpstreamOverflow;
+    termination_ = "max_connections circuit breaker";
+    finish(CloseType::kFin);
+    return FilterStatus::kStopIteration;
+  }
   const LbEndpoint* ep = cm.load_balancer().choose(*cc, conn_.info().original_destination, nullptr);
   if (!ep) {
     flags_ |= kNoHealthyUpstream;

@@ -359,6 +359,126 @@ TEST_F(HttpEngineTest, MaxRequestsPerConnectionOneDisablesUpstreamKeepAlive) {
   EXPECT_EQ(io.connects.size(), 2u);
 }
 
+// ------------------------------------------------------ circuit breakers --
+// Envoy's semantics (conn_pool_base.cc, router.cc; research doc §6): a
+// request without a ready connection is pending; past max_connections it
+// waits for the host's connection instead of opening one; pending or request
+// overflow is 503 UO "reset reason: overflow", never retried.
+
+TEST_F(HttpEngineTest, MaxConnectionsQueuesTheRequestAndPendingOverflowIs503Uo) {
+  Config c;
+  c.cluster().circuit_breakers.max_connections = 1;
+  c.cluster().circuit_breakers.max_pending_requests = 1;
+  c.cfg->endpoints[0].endpoints.pop_back();  // one host
+  start(c);
+  connect(1);
+  connect(2);
+  connect(3);
+  sidecar->on_data(1, bytes(get("/a")));
+  ConnId up = upstream(0);
+  EXPECT_EQ(parse_request(io.take(up)).target, "/a");
+  sidecar->on_data(2, bytes(get("/b")));  // max_connections reached: queued behind /a
+  EXPECT_EQ(io.connects.size(), 1u);
+  EXPECT_EQ(sidecar->stats().upstream_cx_overflow, 1u);
+  sidecar->on_data(3, bytes(get("/c")));  // one request pending already: overflow
+  http::Response overflow = parse_response(io.take(3));
+  EXPECT_EQ(overflow.status, 503);
+  EXPECT_EQ(overflow.body, "upstream connect error or disconnect/reset before headers. reset reason: overflow");
+  EXPECT_EQ(overflow.headers.get("x-envoy-overloaded").value_or(""), "true");
+  EXPECT_EQ(log.entries.at(0).response_flags, "UO");
+  EXPECT_EQ(log.entries.at(0).response_code_details, "upstream_reset_before_response_started{overflow}");
+  EXPECT_EQ(sidecar->stats().upstream_rq_pending_overflow, 1u);
+  // /a's response frees the connection, which carries /b at once.
+  sidecar->on_data(up, bytes(kOk));
+  EXPECT_EQ(parse_response(io.take(1)).status, 200);
+  EXPECT_EQ(parse_request(io.take(up)).target, "/b");
+  sidecar->on_data(up, bytes(kOk));
+  EXPECT_EQ(parse_response(io.take(2)).status, 200);
+  EXPECT_EQ(io.connects.size(), 1u);
+}
+
+TEST_F(HttpEngineTest, MaxRequestsCountsAttachedRequestsOfTheCluster) {
+  Config c;
+  c.cluster().circuit_breakers.max_requests = 1;
+  start(c);
+  connect(1);
+  connect(2);
+  sidecar->on_data(1, bytes(get()));
+  ConnId up = upstream(0);
+  io.take(up);
+  sidecar->on_data(2, bytes(get()));
+  EXPECT_EQ(parse_response(io.take(2)).status, 503);
+  EXPECT_EQ(log.entries.at(0).response_flags, "UO");
+  sidecar->on_data(up, bytes(kOk));
+  EXPECT_EQ(parse_response(io.take(1)).status, 200);
+  sidecar->on_data(2, bytes(get("/again")));  // the slot is free again (round robin: host 1's pooled connection)
+  EXPECT_EQ(parse_request(io.take(up)).target, "/again");
+}
+
+TEST_F(HttpEngineTest, MaxRetriesOverflowForwardsTheRetriableResponseWithUo) {
+  Config c;
+  RetryPolicy rp;
+  rp.retry_on = "5xx";
+  rp.num_retries = 3;
+  c.action().retry_policy = rp;
+  c.cluster().circuit_breakers.max_retries = 1;
+  start(c);
+  connect(1);
+  connect(2);
+  sidecar->on_data(1, bytes(get()));
+  sidecar->on_data(2, bytes(get()));
+  ConnId a = upstream(0), b = upstream(1);
+  io.take(a);
+  io.take(b);
+  sidecar->on_data(a, bytes(k503));  // first retry takes the only slot
+  EXPECT_TRUE(io.take(1).empty());
+  sidecar->on_data(b, bytes(k503));  // no slot: the 503 goes to the client
+  http::Response r = parse_response(io.take(2));
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(r.body, "busy");
+  EXPECT_EQ(log.entries.at(0).response_flags, "UO");
+  EXPECT_EQ(sidecar->stats().upstream_rq_retry_overflow, 1u);
+  EXPECT_EQ(sidecar->stats().upstream_rq_retry, 1u);
+}
+
+TEST_F(HttpEngineTest, TcpProxyPastMaxConnectionsClosesAtOnceWithUo) {
+  Config c;
+  auto& tp = std::get<TcpProxy>(c.cfg->listeners[1].filter_chains[0].filters[0].config);
+  tp.cluster = kCluster;
+  c.cluster().circuit_breakers.max_connections = 1;
+  start(c);
+  connect(1, {kVip.ip, 7000});
+  sidecar->on_data(1, bytes("first"));
+  ASSERT_EQ(io.connects.size(), 1u);
+  connect(2, {kVip.ip, 7000});
+  sidecar->on_data(2, bytes("second"));
+  EXPECT_EQ(io.connects.size(), 1u);
+  EXPECT_TRUE(io.closed.count(2));
+  EXPECT_EQ(log.entries.at(0).response_flags, "UO");
+  EXPECT_EQ(sidecar->stats().upstream_cx_overflow, 1u);
+}
+
+TEST_F(HttpEngineTest, MaxRequestsPerConnectionClosesTheConnectionAfterItsLastRequest) {
+  Config c;
+  c.cluster().max_requests_per_connection = 2;
+  c.cfg->endpoints[0].endpoints.pop_back();
+  start(c);
+  connect(1);
+  for (int i = 0; i < 3; ++i) {
+    sidecar->on_data(1, bytes(get()));
+    if (io.connects.size() == static_cast<size_t>(i == 2 ? 2 : 1) && (i == 0 || i == 2)) {
+      sidecar->on_upstream_connected(io.connects.back().id);
+    }
+    ConnId up = io.connects.back().id;
+    io.take(up);
+    sidecar->on_data(up, bytes(kOk));
+    EXPECT_EQ(parse_response(io.take(1)).status, 200);
+  }
+  EXPECT_EQ(io.connects.size(), 2u);
+  EXPECT_EQ(io.closed.at(io.connects[0].id), CloseType::kFin);
+  EXPECT_EQ(sidecar->stats().upstream_cx_max_requests, 1u);
+}
+
 // ---------------------------------------------------------- idle timeouts --
 
 TEST_F(HttpEngineTest, DownstreamIdleTimeoutClosesAConnectionWithoutActiveRequests) {

@@ -33,6 +33,8 @@ UpstreamConnection* ClusterManager::connect(const std::shared_ptr<const engine::
   auto c = std::make_unique<UpstreamConnection>(ctx_, snap, *cc.cluster, ep.address, std::move(transport), key);
   ConnId id = ctx_.io.connect(ep.address, cc.cluster->connect_timeout, cc.cluster->upstream_bind);
   ++ctx_.stats.upstream_cx_total;
+  ++resources(*cc.cluster).connections;
+  ++open_[key];
   return ctx_.conns.add(id, std::move(c));
 }
 
@@ -53,6 +55,15 @@ void ClusterManager::release(UpstreamConnection& u) {
     close(u, CloseType::kFin);
     return;
   }
+  // A request queued for this pool takes the connection at once.
+  auto w = waiters_.find(u.pool_key_);
+  if (w != waiters_.end() && !w->second.empty()) {
+    ConnectionOwner* next = w->second.front();
+    w->second.erase(w->second.begin());
+    u.set_owner(next);
+    next->on_upstream_ready(u);
+    return;
+  }
   idle_[u.pool_key_].push_back(u.id());
   u.idle_ = true;
   u.idle_since_ = ctx_.io.now();
@@ -70,6 +81,29 @@ void ClusterManager::close(UpstreamConnection& u, CloseType how) {
   }
   ctx_.io.close(u.id(), how);
   ctx_.conns.remove(u.id());
+  ClusterResources& res = resources(*u.cluster_);
+  if (res.connections > 0) --res.connections;
+  auto o = open_.find(u.pool_key_);
+  if (o != open_.end() && o->second > 0 && --o->second == 0) open_.erase(o);
+  // A slot is free: the first request waiting for this pool opens a connection.
+  auto w = waiters_.find(u.pool_key_);
+  if (w != waiters_.end() && !w->second.empty()) {
+    ConnectionOwner* next = w->second.front();
+    w->second.erase(w->second.begin());
+    next->on_pool_capacity();
+  }
+}
+
+bool ClusterManager::has_connections(const PoolKey& key) const {
+  auto it = open_.find(key);
+  return it != open_.end() && it->second > 0;
+}
+
+void ClusterManager::cancel(const PoolKey& key, ConnectionOwner& waiter) {
+  auto w = waiters_.find(key);
+  if (w == waiters_.end()) return;
+  auto& v = w->second;
+  v.erase(std::remove(v.begin(), v.end(), &waiter), v.end());
 }
 
 bool ClusterManager::current_cluster(UpstreamConnection& u) {
@@ -78,7 +112,10 @@ bool ClusterManager::current_cluster(UpstreamConnection& u) {
   if (!cc || !(*cc->cluster == *u.cluster_)) return false;
   u.snap_ = ctx_.current;
   u.cluster_ = cc->cluster;
+  auto o = open_.find(u.pool_key_);
+  if (o != open_.end() && o->second > 0 && --o->second == 0) open_.erase(o);
   u.pool_key_.cluster = cc->cluster;
+  ++open_[u.pool_key_];
   return true;
 }
 

@@ -22,6 +22,16 @@
 
 namespace meshsim::proxy::upstream {
 
+// A cluster's circuit-breaker accounting (Envoy's ResourceManager, priority
+// DEFAULT, per proxy process): open connections, attached requests,
+// requests waiting for a connection, retries in back-off.
+struct ClusterResources {
+  uint32_t connections = 0;
+  uint32_t requests = 0;
+  uint32_t pending = 0;
+  uint32_t retries = 0;
+};
+
 class ClusterManager {
  public:
   explicit ClusterManager(engine::EngineContext& ctx) : ctx_(ctx), lb_(ctx.io) {}
@@ -51,6 +61,15 @@ class ClusterManager {
   // current one, or an identical one from an earlier push (then it moves to
   // the current snapshot).
   bool current_cluster(UpstreamConnection& c);
+
+  // ---- circuit breakers (CircuitBreakers of the cluster) ----
+  ClusterResources& resources(const Cluster& c) { return resources_[c.name]; }
+  // Whether the pool of `key` has any connection (Envoy creates one for a
+  // host that has none even past max_connections).
+  bool has_connections(const PoolKey& key) const;
+  // A request waits for a connection of `key` (FIFO); cancel() forgets it.
+  void enqueue(const PoolKey& key, ConnectionOwner& waiter) { waiters_[key].push_back(&waiter); }
+  void cancel(const PoolKey& key, ConnectionOwner& waiter);
   // After a push: idle connections of unchanged clusters move to the new
   // pools, the others close.
   void repool_idle();
@@ -63,6 +82,9 @@ class ClusterManager {
   LoadBalancer lb_;
   // pool key → idle upstream connections (most recently idle last)
   std::unordered_map<PoolKey, std::vector<ConnId>, PoolKeyHash> idle_;
+  std::unordered_map<PoolKey, uint32_t, PoolKeyHash> open_;  // open connections per pool key
+  std::unordered_map<PoolKey, std::vector<ConnectionOwner*>, PoolKeyHash> waiters_;
+  std::unordered_map<std::string, ClusterResources> resources_;
 };
 
 }  // namespace meshsim::proxy::upstream

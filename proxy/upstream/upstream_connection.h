@@ -38,6 +38,9 @@ class ConnectionOwner {
   // reset reason text, `transport` its transport failure reason.
   virtual void on_upstream_failed(UpstreamConnection& c, bool connect_failure, const std::string& reason,
                                   const std::string& transport) = 0;
+  // A request queued for a connection (max_connections reached) may now
+  // open one: a connection of its pool closed.
+  virtual void on_pool_capacity() {}
 };
 
 // Envoy keeps one HTTP connection pool per (cluster, host, protocol): here
@@ -69,6 +72,9 @@ class UpstreamConnection final : public engine::Connection {
   const PoolKey& pool_key() const { return pool_key_; }
   const SecurityInfo& security() const { return transport_->security(); }
   bool established() const { return established_; }
+  // Requests this connection carried (max_requests_per_connection).
+  uint32_t requests_served() const { return requests_served_; }
+  void count_request() { ++requests_served_; }
   http::Http1ClientCodec& codec() { return codec_; }
 
   ConnectionOwner* owner() const { return owner_; }
@@ -103,6 +109,7 @@ class UpstreamConnection final : public engine::Connection {
   bool idle_ = false;
   Duration idle_since_;
   bool idle_timer_armed_ = false;
+  uint32_t requests_served_ = 0;
 };
 
 }  // namespace meshsim::proxy::upstream

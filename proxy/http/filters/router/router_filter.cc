@@ -26,6 +26,10 @@ void RouterFilter::reset() {
   up_ = nullptr;
   request_sent_ = false;
   host_counted_ = false;
+  pending_ = queued_ = attached_ = overloaded_ = false;
+  cluster_ = nullptr;
+  endpoint_ = nullptr;
+  retrying_ = nullptr;
   timeout_ = per_try_ = backoff_ = engine::Timer{};
 }
 
@@ -141,25 +145,96 @@ void RouterFilter::attempt() {
   host_counted_ = true;
   Request& req = callbacks_->request();
   set_expected_timeout_header(req);
-  upstream::PoolKey key{cc->cluster, host_bits(ep->address), req.version < 11};
-  // Reuse an idle keep-alive connection to this host if there is one.
-  upstream::UpstreamConnection* idle = cm.take_idle(key, *this);
-  if (!idle) {
-    const std::vector<std::string>& alpn = info.upstream_alpn ? *info.upstream_alpn : kNoAlpnOverride;
-    up_ = cm.connect(callbacks_->route_snapshot_ptr(), *cc, *ep, alpn, key);
-    up_->set_owner(this);
+  const CircuitBreakers& cb = cc->cluster->circuit_breakers;
+  upstream::ClusterResources& res = cm.resources(*cc->cluster);
+  key_ = upstream::PoolKey{cc->cluster, host_bits(ep->address), req.version < 11};
+  cluster_ = cc;
+  endpoint_ = ep;
+  // max_requests: the cluster's attached requests (http2MaxRequests, which
+  // limits HTTP/1 clusters too).
+  if (res.requests >= cb.max_requests) {
+    overflow();
+    return;
   }
+  // Reuse an idle keep-alive connection to this host if there is one.
+  upstream::UpstreamConnection* idle = cm.take_idle(key_, *this);
   // The per-try timer runs per attempt, pooled connection or new.
   if (per_try_timeout_ > Duration::zero()) per_try_ = ctx.timers.arm(per_try_timeout_, [this] { on_timeout(true); });
   if (idle) {
     up_ = idle;
     on_upstream_ready(*idle);
+    return;
   }
+  // No ready connection: the request is pending until one is ready
+  // (http1MaxPendingRequests), on a new connection unless max_connections
+  // is reached and the host already has one (then it waits in the queue).
+  if (res.pending >= cb.max_pending_requests) {
+    if (per_try_.armed()) ctx.timers.disarm(per_try_);
+    overflow();
+    return;
+  }
+  ++res.pending;
+  pending_ = true;
+  if (res.connections >= cb.max_connections && cm.has_connections(key_)) {
+    ++ctx.stats.upstream_cx_overflow;
+    queued_ = true;
+    cm.enqueue(key_, *this);
+    return;
+  }
+  open_connection();
+}
+
+void RouterFilter::open_connection() {
+  upstream::ClusterManager& cm = *callbacks_->engine().clusters;
+  const StreamInfo& info = callbacks_->stream_info();
+  const std::vector<std::string>& alpn = info.upstream_alpn ? *info.upstream_alpn : kNoAlpnOverride;
+  up_ = cm.connect(callbacks_->route_snapshot_ptr(), *cluster_, *endpoint_, alpn, key_);
+  up_->set_owner(this);
+}
+
+void RouterFilter::on_pool_capacity() {
+  queued_ = false;
+  open_connection();
+}
+
+// The request is no longer waiting for a connection.
+void RouterFilter::leave_pending() {
+  if (queued_) {
+    callbacks_->engine().clusters->cancel(key_, *this);
+    queued_ = false;
+  }
+  if (!pending_) return;
+  pending_ = false;
+  upstream::ClusterResources& res = callbacks_->engine().clusters->resources(*cluster_->cluster);
+  if (res.pending > 0) --res.pending;
+}
+
+// Circuit breaker overflow (Envoy onPoolFailure(Overflow)): 503 UO, never
+// retried, x-envoy-overloaded.
+void RouterFilter::overflow() {
+  engine::EngineContext& ctx = callbacks_->engine();
+  release_host();
+  ++ctx.stats.upstream_rq_pending_overflow;
+  StreamInfo& info = callbacks_->stream_info();
+  std::string body = "upstream connect error or disconnect/reset before headers. ";
+  body += info.attempts > 1 ? "retried and the latest reset reason: overflow" : "reset reason: overflow";
+  overloaded_ = true;
+  callbacks_->send_local_reply(503, body, "upstream_reset_before_response_started{overflow}", kUpstreamOverflow);
+}
+
+FilterHeadersStatus RouterFilter::encode_headers(Response& r, bool) {
+  if (overloaded_) r.headers.set("x-envoy-overloaded", "true");
+  return FilterHeadersStatus::kContinue;
 }
 
 void RouterFilter::on_upstream_ready(upstream::UpstreamConnection& u) {
   StreamInfo& info = callbacks_->stream_info();
   Request& req = callbacks_->request();
+  up_ = &u;
+  leave_pending();
+  ++callbacks_->engine().clusters->resources(u.cluster()).requests;
+  attached_ = true;
+  u.count_request();
   info.upstream_tls = u.security();
   u.codec().expect_head_response(req.method == "HEAD");
   const VirtualHost* vh = callbacks_->virtual_host();
@@ -185,6 +260,12 @@ void RouterFilter::detach() {
 // The attempt is over: the host's active-request count (least-request LB)
 // goes down once, whichever way it ended.
 void RouterFilter::release_host() {
+  leave_pending();
+  if (attached_) {
+    attached_ = false;
+    upstream::ClusterResources& res = callbacks_->engine().clusters->resources(*cluster_->cluster);
+    if (res.requests > 0) --res.requests;
+  }
   if (!host_counted_) return;
   host_counted_ = false;
   callbacks_->engine().clusters->load_balancer().request_finished(callbacks_->stream_info().upstream_host);
@@ -205,9 +286,12 @@ void RouterFilter::on_upstream_data(upstream::UpstreamConnection& u, std::string
   }
   Response& resp = callbacks_->response();
   u.codec().take_into(resp);
-  bool reusable =
-      resp.keep_alive() && u.codec().buffered() == 0 && (u.cluster().max_requests_per_connection != 1);
+  uint32_t max_rq = u.cluster().max_requests_per_connection;
+  bool at_max = max_rq != 0 && u.requests_served() >= max_rq;
+  if (at_max) ++callbacks_->engine().stats.upstream_cx_max_requests;
+  bool reusable = resp.keep_alive() && u.codec().buffered() == 0 && !at_max;
   detach();
+  release_host();  // before the pool hands the connection to a queued request
   if (reusable) cm.release(u);
   else cm.close(u, CloseType::kFin);
   response_complete();
@@ -248,12 +332,16 @@ void RouterFilter::response_complete() {
   release_host();
   if (per_try_.armed()) ctx.timers.disarm(per_try_);
   if (retry_.would_retry_status(r.status)) {
-    if (retry_.can_retry()) {
+    if (!retry_.can_retry()) {
+      // Retriable, but the budget is spent: forwarded with URX.
+      callbacks_->stream_info().response_flags |= kUpstreamRetryLimitExceeded;
+    } else if (!retry_slot()) {
+      // max_retries reached (retry circuit breaker): forwarded with UO.
+      callbacks_->stream_info().response_flags |= kUpstreamOverflow;
+    } else {
       schedule_retry();
       return;
     }
-    // Retriable, but the budget is spent: forwarded with URX.
-    callbacks_->stream_info().response_flags |= kUpstreamRetryLimitExceeded;
   }
   strip_hop_by_hop(r.headers);
   // finalizeResponseHeaders: the weighted cluster's, then the route's.
@@ -276,8 +364,32 @@ void RouterFilter::schedule_retry() {
   ++ctx.stats.upstream_rq_retry;
   backoff_ = ctx.timers.arm(delay, [this] {
     backoff_ = engine::Timer{};
+    end_retry();
     attempt();
   });
+}
+
+// The retry circuit breaker: a retry may start only while fewer than
+// max_retries of the cluster's requests are in back-off.
+bool RouterFilter::retry_slot() {
+  engine::EngineContext& ctx = callbacks_->engine();
+  const upstream::CompiledCluster* cc = callbacks_->route_snapshot().cluster(callbacks_->stream_info().cluster);
+  if (!cc) return true;
+  upstream::ClusterResources& res = ctx.clusters->resources(*cc->cluster);
+  if (res.retries >= cc->cluster->circuit_breakers.max_retries) {
+    ++ctx.stats.upstream_rq_retry_overflow;
+    return false;
+  }
+  ++res.retries;
+  retrying_ = cc;
+  return true;
+}
+
+void RouterFilter::end_retry() {
+  if (!retrying_) return;
+  upstream::ClusterResources& res = callbacks_->engine().clusters->resources(*retrying_->cluster);
+  if (res.retries > 0) --res.retries;
+  retrying_ = nullptr;
 }
 
 void RouterFilter::attempt_failed(bool connect_failure, const std::string& reason, const std::string& transport) {
@@ -287,12 +399,16 @@ void RouterFilter::attempt_failed(bool connect_failure, const std::string& reaso
   if (per_try_.armed()) ctx.timers.disarm(per_try_);
   info.upstream_transport_failure_reason = transport;
   bool retriable = retry_.would_retry_reset(connect_failure, /*before_request=*/!request_sent_);
-  if (retriable && retry_.can_retry()) {
-    schedule_retry();
-    return;
-  }
   uint32_t flags = connect_failure ? kUpstreamConnectionFailure : kUpstreamConnectionTermination;
-  if (retriable) flags |= kUpstreamRetryLimitExceeded;
+  if (retriable && retry_.can_retry()) {
+    if (retry_slot()) {
+      schedule_retry();
+      return;
+    }
+    flags |= kUpstreamOverflow;
+  } else if (retriable) {
+    flags |= kUpstreamRetryLimitExceeded;
+  }
   std::string body = "upstream connect error or disconnect/reset before headers. ";
   body += info.attempts > 1 ? "retried and the latest reset reason: " : "reset reason: ";
   body += reason;
@@ -322,7 +438,7 @@ void RouterFilter::on_timeout(bool per_try) {
   // A per-try timeout resets the attempt like a local reset
   // (onPerTryTimeout → maybeRetryReset).
   bool retriable = retry_.would_retry_reset(/*connect_failure=*/false, before_request);
-  if (retriable && retry_.can_retry()) {
+  if (retriable && retry_.can_retry() && retry_slot()) {
     schedule_retry();
     return;
   }
@@ -335,6 +451,8 @@ void RouterFilter::on_stream_end() {
   if (timeout_.armed()) ctx.timers.disarm(timeout_);
   if (per_try_.armed()) ctx.timers.disarm(per_try_);
   if (backoff_.armed()) ctx.timers.disarm(backoff_);
+  end_retry();
+  if (cluster_) leave_pending();
   if (up_) {
     // Abandoned with a request in flight (the client went away).
     upstream::UpstreamConnection* u = up_;

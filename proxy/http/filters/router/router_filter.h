@@ -12,6 +12,7 @@
 
 #include "proxy/engine/timers.h"
 #include "proxy/http/filter.h"
+#include "proxy/upstream/cluster.h"
 #include "proxy/upstream/retry_state.h"
 #include "proxy/upstream/upstream_connection.h"
 
@@ -25,6 +26,7 @@ class RouterFilter final : public StreamFilter, public upstream::ConnectionOwner
   void reset() override;
   FilterHeadersStatus decode_headers(Request& req, bool end_stream) override;
   FilterDataStatus decode_data(std::string& body, bool end_stream) override;
+  FilterHeadersStatus encode_headers(Response& resp, bool end_stream) override;
   void on_stream_end() override;
 
   void on_upstream_ready(upstream::UpstreamConnection& c) override;
@@ -32,6 +34,7 @@ class RouterFilter final : public StreamFilter, public upstream::ConnectionOwner
   void on_upstream_closed(upstream::UpstreamConnection& c, CloseType how) override;
   void on_upstream_failed(upstream::UpstreamConnection& c, bool connect_failure, const std::string& reason,
                           const std::string& transport) override;
+  void on_pool_capacity() override;
 
  private:
   void start();
@@ -44,12 +47,26 @@ class RouterFilter final : public StreamFilter, public upstream::ConnectionOwner
   void release_host();
   void set_expected_timeout_header(Request& req);
   void finalize_request_headers(Request& req);
+  void open_connection();
+  void leave_pending();
+  void overflow();
+  bool retry_slot();
+  void end_retry();
 
   upstream::RetryState retry_;
   std::vector<SocketAddress> tried_;
   upstream::UpstreamConnection* up_ = nullptr;
   bool request_sent_ = false;  // this attempt's request went upstream
   bool host_counted_ = false;  // the attempt counts as active on its host
+  // Circuit-breaker state of the current attempt.
+  upstream::PoolKey key_;
+  const upstream::CompiledCluster* cluster_ = nullptr;
+  const LbEndpoint* endpoint_ = nullptr;
+  bool pending_ = false;   // counted in the cluster's pending requests
+  bool queued_ = false;    // waiting in the pool's queue (max_connections)
+  bool attached_ = false;  // counted in the cluster's requests
+  bool overloaded_ = false;
+  const upstream::CompiledCluster* retrying_ = nullptr;  // counted in the cluster's retries
   Duration started_;           // when the downstream request was complete
   Duration per_try_timeout_;   // effective per-try timeout (0 = none)
   engine::Timer timeout_, per_try_, backoff_;
