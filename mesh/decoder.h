@@ -76,9 +76,33 @@ class Decoder {
       std::string_view key = k.scalar();
       PathSeg cp = p.child(key);
       cp.key_node = k;
-      if (!f(key, n.value(i), cp)) warn(k, cp, "unknown field \"" + std::string(key) + "\" (ignored)");
+      if (!f(key, n.value(i), cp)) unknown_field(k, cp, key, {});
     }
   }
+  // Same, knowing the valid keys: an unknown key's message suggests the
+  // closest valid one ("did you mean …") and lists them all.
+  template <typename F>
+  void fields(YamlNode n, const PathSeg& p, const std::vector<std::string_view>& known, F&& f) {
+    if (!is_map(n, p)) return;
+    for (uint32_t i = 0, e = n.size(); i < e; ++i) {
+      YamlNode k = n.key(i);
+      if (!k.is_scalar()) {
+        error(k, p, std::string("mapping key must be a string, got ") + k.kind_name());
+        continue;
+      }
+      std::string_view key = k.scalar();
+      PathSeg cp = p.child(key);
+      cp.key_node = k;
+      if (!f(key, n.value(i), cp)) unknown_field(k, cp, key, known);
+    }
+  }
+  // Reports an unknown field: a warning (MS0003, "ignored") unless strict,
+  // where it is an error. With `known`, the message suggests the closest
+  // valid key or lists them; `hint` (e.g. where the field belongs) is appended.
+  void set_strict_unknown_fields(bool strict) { strict_unknown_ = strict; }
+  bool strict_unknown_fields() const { return strict_unknown_; }
+  void unknown_field(YamlNode at, const PathSeg& p, std::string_view key, const std::vector<std::string_view>& known,
+                     std::string hint = {});
   template <typename F>
   void items(YamlNode n, const PathSeg& p, F&& f) {
     if (!is_seq(n, p)) return;
@@ -137,6 +161,7 @@ class Decoder {
   std::vector<Diagnostic>& out_;
   std::string resource_;
   int errors_ = 0;
+  bool strict_unknown_ = false;
 };
 
 // The key node of `key` in `map` (absent handle if none), for PathSeg::key_node.

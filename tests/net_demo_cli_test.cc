@@ -78,6 +78,11 @@ TEST_F(NetDemoCli, CapturesAreWrittenAndReadableByTcpdump) {
   CliRun in_dir = sh("cd " + dir + " && " + MESHSIM_EXE + " net-demo --pcap-pod default/echo");
   ASSERT_EQ(in_dir.exit_code, 0) << in_dir.out;
   EXPECT_TRUE(exists("default_echo.pcap"));
+  // Each file written is named on stderr, with what it holds.
+  CliRun err = meshsim::testing::run_shell(std::string(MESHSIM_EXE) + " net-demo --pcap " + dir + "/w2.pcap 2>&1 >/dev/null");
+  ASSERT_EQ(err.exit_code, 0) << err.out;
+  EXPECT_NE(err.out.find("wrote " + dir + "/w2.pcap ("), std::string::npos) << err.out;
+  EXPECT_NE(err.out.find(" packets, wire)"), std::string::npos) << err.out;
   CliRun td = sh("tcpdump -nn -r " + dir + "/client.pcap");
   EXPECT_EQ(td.exit_code, 0);
   EXPECT_NE(td.out.find("10.244.0.5.32768 > 127.0.0.1.15001: Flags [S]"), std::string::npos) << td.out;
