@@ -18,7 +18,8 @@ void add_inject_namespace_flag(CLI::App* sub, std::vector<std::string>& namespac
                   "Treat these namespaces as labelled istio-injection=enabled (their pods get sidecars) without\n"
                   "a Namespace object in the input — Istio's samples ship none. Repeatable or comma-separated.")
       ->option_text("NS…")
-      ->delimiter(',');
+      ->delimiter(',')
+      ->allow_extra_args(false);  // one namespace (or a comma list) per flag: `run --inject-namespace default FILE`
 }
 
 bool changes_the_answer(const mesh::Diagnostic& d) {

@@ -432,6 +432,7 @@ LoadResult load_paths(const std::vector<std::string>& paths, std::istream* stdin
       } else if (fs::exists(fs::path(p) / ".." / "Chart.yaml", ec)) {
         chart = "its parent holds Chart.yaml";
         chart_dir = (fs::path(p) / "..").lexically_normal().string();
+        while (chart_dir.size() > 1 && chart_dir.back() == '/') chart_dir.pop_back();
       }
       if (chart.empty()) chart = find_helm_template(p);
       if (!chart.empty()) {

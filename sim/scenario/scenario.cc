@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "mesh/decoder.h"
+#include "mesh/analyzers.h"
 #include "mesh/loader.h"
 #include "mesh/suggest.h"
 #include "mesh/world.h"
@@ -912,6 +913,13 @@ void check_references(const Scenario& s, const std::string& display, std::vector
   bool world_errors = mesh::has_errors(world_diags);
   for (auto& dg : world_diags) diags.push_back(std::move(dg));
   if (world_errors) return;
+  // Pods without a sidecar only because their namespace has no Namespace
+  // object (every Istio sample): `run` shows this without -v.
+  for (auto& dg : mesh::analyze_world(w)) {
+    if (dg.code != "MS0124") continue;
+    dg.message += " Or run with --inject-namespace " + dg.resource.substr(dg.resource.find(' ') + 1) + ".";
+    diags.push_back(std::move(dg));
+  }
   // What a reference may name (NS/POD, NS/WORKLOAD, NS/APP), and the
   // workloads to list: "default/sleep (Deployment)".
   std::vector<std::string> ref_names, workloads;
