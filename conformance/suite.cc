@@ -305,7 +305,7 @@ SuiteRun run_suite(const std::vector<CaseSpec>& cases, const SuiteOptions& o) {
     std::string trace = j.value("trace", "");
     if (!c.fingerprint.empty() && o.update_fingerprints && c.fingerprint != c.pinned_fingerprint) {
       if (Status st = write_fingerprint(cases[i].path, c.fingerprint); st.ok()) {
-        out.messages.push_back(cases[i].path + ": fingerprint " + c.fingerprint + " written");
+        out.messages.push_back("wrote " + cases[i].path + " (fingerprint " + c.fingerprint + ")");
         c.pinned_fingerprint = c.fingerprint;
         // The fingerprint expectation now holds.
         for (auto& e : c.expectations) {

@@ -87,6 +87,13 @@ std::string suggest_kind(std::string_view kind) {
   return did_you_mean(kind, names);
 }
 
+// " (did you mean \"security.istio.io/v1\"?)" for a misspelt apiVersion of a known kind, or "".
+std::string suggest_api_version(std::string_view api_version, const KindInfo& info) {
+  std::vector<std::string> served;
+  for (auto v : info.versions) served.push_back(info.group.empty() ? std::string(v) : std::string(info.group) + "/" + std::string(v));
+  return did_you_mean(api_version, served);
+}
+
 struct Loader {
   ResourceSet& out;
   std::vector<Diagnostic>& diags;
@@ -188,7 +195,9 @@ struct Loader {
         served += (served.empty() ? "" : ", ") + (info->group.empty() ? std::string(v) : std::string(info->group) + "/" + std::string(v));
       d.set_resource(display);
       d.error(av.valid() ? av : root, top.child("apiVersion"),
-              "apiVersion \"" + api_version + "\" is not served for kind " + kind + " (served: " + served + ")", "MS0004");
+              "apiVersion \"" + api_version + "\" is not served for kind " + kind + " (served: " + served + ")" +
+                  suggest_api_version(api_version, *info),
+              "MS0004");
       return;
     }
     if (!md.valid()) {
