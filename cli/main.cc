@@ -74,6 +74,25 @@ std::string unknown_name_message(const CLI::App& app, int argc, char** argv) {
   return "";
 }
 
+// CLI11's "--protocol: htp not in {http,tcp,mysql}" gets the closest value:
+// "… (did you mean http?)".
+std::string with_value_suggestion(const std::string& message) {
+  size_t not_in = message.rfind(" not in {");
+  size_t colon = message.rfind(": ", not_in);
+  if (not_in == std::string::npos || colon == std::string::npos || message.back() != '}') return message;
+  std::string value = message.substr(colon + 2, not_in - colon - 2);
+  std::vector<std::string> values;
+  std::string list = message.substr(not_in + 9, message.size() - not_in - 10);
+  for (size_t start = 0; start <= list.size();) {
+    size_t comma = list.find(',', start);
+    values.push_back(list.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  std::string guess = mesh::closest_match(value, values);
+  return guess.empty() ? message : message + " (did you mean " + guess + "?)";
+}
+
 constexpr const char* kDescription =
     "meshsim simulates an Istio service mesh before you roll it out: it loads your\n"
     "Kubernetes + Istio YAML, builds each sidecar's configuration the way istiod\n"
@@ -109,7 +128,7 @@ int main_impl(int argc, char** argv) {
     return kExitOk;
   } catch (const CLI::ParseError& e) {
     std::string unknown = unknown_name_message(app, argc, argv);
-    print_error(unknown.empty() ? std::string(e.what()) : unknown);
+    print_error(unknown.empty() ? with_value_suggestion(e.what()) : unknown);
     std::fprintf(stderr, "Run 'meshsim --help' (or 'meshsim <verb> --help') for usage.\n");
     return kExitBadInput;
   }

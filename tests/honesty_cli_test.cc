@@ -145,6 +145,11 @@ TEST(CliTypos, UnknownVerbAndFlagGetDidYouMeanAndExit2) {
   ShellRun run_flag = both("run --strcit");
   EXPECT_EQ(run_flag.exit_code, 2);
   EXPECT_TRUE(has(run_flag.out, "unknown flag --strcit for 'meshsim run' (did you mean --strict?)")) << run_flag.out;
+  ShellRun value = both("proxy-config clustr default/productpage --mesh " + kBookinfo);
+  EXPECT_EQ(value.exit_code, 2);
+  EXPECT_TRUE(has(value.out, "kind: clustr not in {listener,listeners,cluster,clusters,route,routes,endpoint,endpoints,"
+                             "secret,secrets,all} (did you mean cluster?)"))
+      << value.out;
   ShellRun far = both("analyze --frobnicate x");
   EXPECT_EQ(far.exit_code, 2);
   EXPECT_TRUE(has(far.out, "unknown flag --frobnicate for 'meshsim analyze'")) << far.out;
