@@ -63,24 +63,8 @@ class Decoder {
   bool is_seq(YamlNode n, const PathSeg& p);
 
   // Calls f(key, value, path) for every pair of a map. f returns false for an
-  // unknown key, which becomes an "unknown field" warning.
-  template <typename F>
-  void fields(YamlNode n, const PathSeg& p, F&& f) {
-    if (!is_map(n, p)) return;
-    for (uint32_t i = 0, e = n.size(); i < e; ++i) {
-      YamlNode k = n.key(i);
-      if (!k.is_scalar()) {
-        error(k, p, std::string("mapping key must be a string, got ") + k.kind_name());
-        continue;
-      }
-      std::string_view key = k.scalar();
-      PathSeg cp = p.child(key);
-      cp.key_node = k;
-      if (!f(key, n.value(i), cp)) unknown_field(k, cp, key, {});
-    }
-  }
-  // Same, knowing the valid keys: an unknown key's message suggests the
-  // closest valid one ("did you mean …") and lists them all.
+  // unknown key, which becomes an "unknown field" diagnostic (unknown_field);
+  // with `known`, the valid keys, its message names the closest one.
   template <typename F>
   void fields(YamlNode n, const PathSeg& p, const std::vector<std::string_view>& known, F&& f) {
     if (!is_map(n, p)) return;
@@ -96,11 +80,15 @@ class Decoder {
       if (!f(key, n.value(i), cp)) unknown_field(k, cp, key, known);
     }
   }
-  // Reports an unknown field: a warning (MS0003, "ignored") unless strict,
-  // where it is an error. With `known`, the message suggests the closest
-  // valid key or lists them; `hint` (e.g. where the field belongs) is appended.
+  template <typename F>
+  void fields(YamlNode n, const PathSeg& p, F&& f) {
+    fields(n, p, {}, std::forward<F>(f));
+  }
+  // An unknown field is a warning (MS0003, "ignored") or, after
+  // set_strict_unknown_fields(true), an error. The message suggests the
+  // closest of `known` ("did you mean …") or lists them; a non-empty `hint`
+  // (e.g. where the field belongs) replaces that.
   void set_strict_unknown_fields(bool strict) { strict_unknown_ = strict; }
-  bool strict_unknown_fields() const { return strict_unknown_; }
   void unknown_field(YamlNode at, const PathSeg& p, std::string_view key, const std::vector<std::string_view>& known,
                      std::string hint = {});
   template <typename F>
