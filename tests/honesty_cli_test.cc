@@ -74,6 +74,25 @@ TEST_F(TempDir, StrictMakesUnknownFieldsErrorsAndWritesNothing) {
   EXPECT_FALSE(exists("e.jsonl"));
 }
 
+TEST_F(TempDir, MeshConfigTyposAreCaughtTooAndStrictAppliesToThem) {
+  std::ofstream(path("mc.yaml")) << "apiVersion: meshsim.io/v1alpha1\nkind: Scenario\nname: mc\nduration: 1s\n"
+                                    "meshConfig:\n  enableAutoMtl: false\n  defaultConfig: {holdApplicationUntilProxyStart: true}\n"
+                                    "mesh:\n  manifests: [" + src("tests/data/istio-samples/sleep/sleep.yaml") + "]\n";
+  ShellRun lenient = both("run -q " + path("mc.yaml"));
+  EXPECT_EQ(lenient.exit_code, 0) << lenient.out;
+  EXPECT_TRUE(has(lenient.out, "mc.yaml:6:3: Scenario mc.yaml: enableAutoMtl: unknown field \"enableAutoMtl\" (ignored; did "
+                               "you mean \"enableAutoMtls\"?)"))
+      << lenient.out;
+  EXPECT_TRUE(has(lenient.out, "defaultConfig.holdApplicationUntilProxyStart: unknown field \"holdApplicationUntilProxyStart\" "
+                               "(ignored; did you mean \"holdApplicationUntilProxyStarts\"?)"))
+      << lenient.out;
+  ShellRun strict = both("run -q --strict " + path("mc.yaml"));
+  EXPECT_EQ(strict.exit_code, 2) << strict.out;
+  EXPECT_TRUE(has(strict.out, "enableAutoMtl: unknown field \"enableAutoMtl\" (did you mean \"enableAutoMtls\"?)"))
+      << strict.out;
+  EXPECT_TRUE(has(strict.out, "the scenario has 2 errors")) << strict.out;
+}
+
 TEST(ScenarioTypos, ConformanceLoadsStrictlyByDefault) {
   ShellRun strict = both("conformance " + scenario("typos.yaml"));
   EXPECT_EQ(strict.exit_code, 2) << strict.out;

@@ -1030,7 +1030,19 @@ ScenarioLoad decode(std::shared_ptr<const mesh::YamlDocument> doc, const std::st
   if (s.name.empty()) d.error(root, top.child("name"), "required field is missing");
   if (!have_duration) d.error(root, top.child("duration"), "required field is missing (e.g. 60s)");
   s.mesh_config = mesh::resolve_mesh_config(s.resources, diags);
-  if (mesh_config_node.valid()) mesh::apply_mesh_config(mesh_config_node, display, s.mesh_config, diags);
+  if (mesh_config_node.valid()) {
+    size_t first = diags.size();
+    mesh::apply_mesh_config(mesh_config_node, display, s.mesh_config, diags);
+    // meshConfig is part of the scenario: strict applies to its fields too.
+    for (size_t i = first; options.strict && i < diags.size(); ++i) {
+      mesh::Diagnostic& dg = diags[i];
+      if (dg.code != "MS0003" || dg.severity != mesh::Severity::kWarning) continue;
+      dg.severity = mesh::Severity::kError;
+      for (const char* ignored : {"ignored; ", " (ignored)"}) {
+        if (size_t at = dg.message.find(ignored); at != std::string::npos) dg.message.erase(at, std::strlen(ignored));
+      }
+    }
+  }
   s.mesh_config_overlay = mesh_config_node;
   s.mesh_config.inject_namespaces.insert(options.inject_namespaces.begin(), options.inject_namespaces.end());
   // Pods and Services are fixed for the run; the timeline changes configuration.
