@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "cli/mesh_input.h"
 #include "cli/verb.h"
 #include "mesh/analysis_output.h"
 #include "mesh/analyzers.h"
@@ -20,6 +21,7 @@ struct AnalyzeOptions {
   std::string failure_threshold = "Error";
   std::string output_threshold = "Info";
   std::string mesh_config;
+  std::vector<std::string> inject_namespaces;
 };
 
 }  // namespace
@@ -52,11 +54,12 @@ void register_analyze(CLI::App& app, VerbContext& ctx) {
       ->capture_default_str();
   sub->add_option("--mesh-config", opts->mesh_config,
                   "MeshConfig file (or an IstioOperator) applied on top of Istio's defaults and the manifests' own");
+  add_inject_namespace_flag(sub, opts->inject_namespaces);
   sub->callback([opts, &ctx] {
     mesh::Severity fail_at = mesh::Severity::kError, print_at = mesh::Severity::kInfo;
     mesh::parse_severity(opts->failure_threshold, &fail_at);
     mesh::parse_severity(opts->output_threshold, &print_at);
-    mesh::AnalysisResult r = mesh::analyze_inputs(opts->paths, opts->mesh_config);
+    mesh::AnalysisResult r = mesh::analyze_inputs(opts->paths, opts->mesh_config, nullptr, opts->inject_namespaces);
     std::vector<mesh::Diagnostic> shown;
     bool failed = false;
     for (auto& d : r.diagnostics) {
@@ -69,7 +72,10 @@ void register_analyze(CLI::App& app, VerbContext& ctx) {
     else out = mesh::format_log(shown, r.stats.files);
     std::fwrite(out.data(), 1, out.size(), stdout);
     std::fflush(stdout);
-    if (r.input_errors) {
+    if (r.input_errors && r.stats.objects == 0) {
+      print_error("no manifests could be loaded (see above)");
+      ctx.exit_code = kExitBadInput;
+    } else if (r.input_errors) {
       print_error("the input has errors (see above); the analyzers ran on the objects that loaded, the others are missing from the findings");
       ctx.exit_code = kExitBadInput;
     } else {

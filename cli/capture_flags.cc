@@ -2,8 +2,7 @@
 
 #include <CLI/CLI.hpp>
 
-#include <cinttypes>
-#include <cstdio>
+#include "cli/verb.h"
 
 namespace meshsim::cli {
 
@@ -32,10 +31,7 @@ void add_capture_flags(CLI::App* app, sim::CaptureOptions& o) {
 }
 
 void print_capture_summary(const sim::CaptureSession& session) {
-  for (const auto& f : session.summary()) {
-    std::printf("  %-14s %s (%" PRIu64 " %s)\n", f.what == "keylog" ? "keylog" : "capture", f.path.c_str(), f.records,
-                f.what == "keylog" ? "lines" : (f.what + " packets").c_str());
-  }
+  for (const auto& f : session.summary()) print_wrote(f.path, sim::describe_capture_file(f));
 }
 
 }  // namespace meshsim::cli

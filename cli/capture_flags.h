@@ -3,7 +3,7 @@
 // --keylog. add_capture_flags() declares them on a CLI11 subcommand;
 // sim::validate_capture_options() checks them before anything runs and
 // sim::CaptureSession installs the writers (sim/net/capture_session.h).
-// print_capture_summary() prints one line per file written.
+// print_capture_summary() prints "wrote FILE (N packets, …)" per file, on stderr.
 #pragma once
 
 #include "sim/net/capture_session.h"

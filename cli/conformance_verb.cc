@@ -26,6 +26,7 @@ struct ConformanceOptions {
   std::string shard;
   std::string junit, report, db;
   bool update_fingerprints = false;
+  bool no_strict = false;
   std::string pcap_dir, pcap_filter;
 };
 
@@ -61,6 +62,8 @@ void register_conformance(CLI::App& app, VerbContext& ctx) {
   sub->add_option("--report", o->report, "Write the conformance report (YAML) to FILE");
   sub->add_option("--db", o->db, "Record the run in this SQLite results database (created if missing)");
   sub->add_flag("--update-fingerprints", o->update_fingerprints, "Rewrite each scenario's pinned fingerprint to this run's");
+  sub->add_flag("--no-strict", o->no_strict,
+                "Treat unknown fields in scenario files as warnings (default: errors, like run --strict)");
   sub->add_option("--pcap-dir", o->pcap_dir,
                   "Capture every case: DIR/<suite>/<case>.pcap (the wire, as run --pcap) and <case>.keys (TLS key "
                   "log for tshark -o tls.keylog_file:…)")
@@ -123,6 +126,7 @@ void register_conformance(CLI::App& app, VerbContext& ctx) {
     so.store = store.get();
     so.capture_dir = o->pcap_dir;
     so.capture_filter = o->pcap_filter;
+    so.strict = !o->no_strict;
     so.on_case = [](const reports::CaseResult& c) {
       size_t passed = 0;
       for (const auto& e : c.expectations) passed += e.passed;
@@ -164,15 +168,19 @@ void register_conformance(CLI::App& app, VerbContext& ctx) {
                   o->pcap_dir.c_str());
     }
     bool write_failed = false;
+    const std::string cases_text = std::to_string(r.cases.size()) + (r.cases.size() == 1 ? " case" : " cases");
     if (!o->junit.empty()) {
       if (Status st = reports::write_junit(r, o->junit); !st.ok()) print_error(st.message()), write_failed = true;
+      else print_wrote(o->junit, "JUnit XML, " + cases_text);
     }
     if (!o->report.empty()) {
       if (Status st = reports::write_conformance_report(r, o->report); !st.ok()) print_error(st.message()), write_failed = true;
+      else print_wrote(o->report, "conformance report, " + cases_text);
     }
     if (store) {
       auto id = store->record(r);
       if (!id.ok()) print_error(id.message()), write_failed = true;
+      else print_wrote(o->db, "results database, run " + std::to_string(*id));
     }
     if (run.input_errors || write_failed) {
       ctx.exit_code = kExitBadInput;

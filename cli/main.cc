@@ -1,10 +1,12 @@
 // meshsim — service-mesh simulator and conformance harness. See `meshsim --help`.
 #include <CLI/CLI.hpp>
 
+#include <cctype>
 #include <cstdio>
 #include <iostream>
 
 #include "cli/verb.h"
+#include "mesh/suggest.h"
 #include "meshsim_version.h"
 
 namespace meshsim::cli {
@@ -14,7 +16,82 @@ void print_error(const std::string& message) {
   std::fprintf(stderr, "meshsim: error: %s\n", message.c_str());
 }
 
+void print_wrote(const std::string& path, const std::string& what) {
+  std::fflush(stdout);
+  std::fprintf(stderr, "wrote %s (%s)\n", path.c_str(), what.c_str());
+}
+
+void print_warning(const std::string& message) {
+  std::fflush(stdout);
+  std::fprintf(stderr, "meshsim: warning: %s\n", message.c_str());
+}
+
 namespace {
+
+// After CLI11 rejected the command line: the first unknown verb or flag, with
+// the closest valid name — "unknown flag --form for 'meshsim probe' (did you
+// mean --from?)" — or "" when every verb and flag exists (CLI11's own message
+// is then the better one, e.g. a missing required flag).
+std::string unknown_name_message(const CLI::App& app, int argc, char** argv) {
+  const CLI::App* verb = nullptr;
+  int i = 1;
+  for (; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--") return "";
+    if (!a.empty() && a[0] == '-') continue;  // the top level has only flags without values
+    std::vector<std::string> verbs;
+    for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+      if (sub->get_name() == a) verb = sub;
+      verbs.push_back(sub->get_name());
+    }
+    if (!verb) {
+      std::string guess = mesh::closest_match(a, verbs);
+      std::string all;
+      for (const auto& v : verbs) all += (all.empty() ? "" : ", ") + v;
+      return "unknown verb \"" + a + "\"" + (guess.empty() ? "" : " (did you mean \"" + guess + "\"?)") + "; verbs: " + all;
+    }
+    ++i;
+    break;
+  }
+  const CLI::App& scope = verb ? *verb : app;
+  for (int j = verb ? i : 1; j < argc; ++j) {
+    std::string a = argv[j];
+    if (a == "--") break;
+    bool long_flag = a.size() > 2 && a[0] == '-' && a[1] == '-';
+    bool short_flag = a.size() == 2 && a[0] == '-' && std::isalpha(static_cast<unsigned char>(a[1]));
+    if (!long_flag && !short_flag) continue;
+    std::string name = a.substr(0, a.find('='));
+    if (scope.get_option_no_throw(name) || name == "--help" || name == "-h") continue;
+    std::vector<std::string> flags;
+    for (const CLI::Option* opt : scope.get_options()) {
+      for (const auto& l : opt->get_lnames()) flags.push_back("--" + l);
+      for (const auto& sn : opt->get_snames()) flags.push_back("-" + sn);
+    }
+    std::string guess = mesh::closest_match(name, flags);
+    std::string where = verb ? "'meshsim " + verb->get_name() + "'" : "'meshsim'";
+    return "unknown flag " + name + " for " + where + (guess.empty() ? "" : " (did you mean " + guess + "?)");
+  }
+  return "";
+}
+
+// CLI11's "--protocol: htp not in {http,tcp,mysql}" gets the closest value:
+// "… (did you mean http?)".
+std::string with_value_suggestion(const std::string& message) {
+  size_t not_in = message.rfind(" not in {");
+  size_t colon = message.rfind(": ", not_in);
+  if (not_in == std::string::npos || colon == std::string::npos || message.back() != '}') return message;
+  std::string value = message.substr(colon + 2, not_in - colon - 2);
+  std::vector<std::string> values;
+  std::string list = message.substr(not_in + 9, message.size() - not_in - 10);
+  for (size_t start = 0; start <= list.size();) {
+    size_t comma = list.find(',', start);
+    values.push_back(list.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  std::string guess = mesh::closest_match(value, values);
+  return guess.empty() ? message : message + " (did you mean " + guess + "?)";
+}
 
 constexpr const char* kDescription =
     "meshsim simulates an Istio service mesh before you roll it out: it loads your\n"
@@ -50,7 +127,8 @@ int main_impl(int argc, char** argv) {
     std::cout << e.what() << "\n";
     return kExitOk;
   } catch (const CLI::ParseError& e) {
-    print_error(e.what());
+    std::string unknown = unknown_name_message(app, argc, argv);
+    print_error(unknown.empty() ? with_value_suggestion(e.what()) : unknown);
     std::fprintf(stderr, "Run 'meshsim --help' (or 'meshsim <verb> --help') for usage.\n");
     return kExitBadInput;
   }

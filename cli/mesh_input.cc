@@ -1,40 +1,104 @@
 #include "cli/mesh_input.h"
 
+#include <CLI/CLI.hpp>
+
 #include <cstdio>
+#include <set>
 
 #include "cli/verb.h"
+#include "mesh/analyzers.h"
 #include "mesh/loader.h"
 #include "mesh/mesh_config.h"
+#include "mesh/suggest.h"
 
 namespace meshsim::cli {
+
+void add_inject_namespace_flag(CLI::App* sub, std::vector<std::string>& namespaces) {
+  sub->add_option("--inject-namespace", namespaces,
+                  "Treat these namespaces as labelled istio-injection=enabled (their pods get sidecars) without\n"
+                  "a Namespace object in the input — Istio's samples ship none. Repeatable or comma-separated.")
+      ->option_text("NS…")
+      ->delimiter(',')
+      ->allow_extra_args(false);  // one namespace (or a comma list) per flag: `run --inject-namespace default FILE`
+}
+
+bool changes_the_answer(const mesh::Diagnostic& d) {
+  if (d.severity != mesh::Severity::kWarning) return false;
+  return d.code == "MS0124" || (d.code == "MS0004" && d.message.rfind("unknown kind", 0) == 0);
+}
+
+void print_warnings(const std::vector<mesh::Diagnostic>& diags, bool verbose) {
+  size_t hidden = 0;
+  for (const auto& d : diags) {
+    if (d.severity != mesh::Severity::kWarning) continue;
+    if (verbose || changes_the_answer(d)) std::fprintf(stderr, "%s\n", d.format().c_str());
+    else ++hidden;
+  }
+  if (hidden > 0) {
+    std::fprintf(stderr, "(%zu more warning%s about the manifests; -v shows them)\n", hidden, hidden == 1 ? "" : "s");
+  }
+}
 
 std::optional<mesh::World> load_world(const MeshInput& in) {
   mesh::LoadResult lr = mesh::load_paths(in.paths);
   std::vector<mesh::Diagnostic> diags = std::move(lr.diagnostics);
   mesh::MeshConfig mc = mesh::resolve_mesh_config(lr.resources, diags);
   if (!in.mesh_config_file.empty()) mesh::apply_mesh_config_file(in.mesh_config_file, mc, diags);
+  mc.inject_namespaces.insert(in.inject_namespaces.begin(), in.inject_namespaces.end());
   bool errors = mesh::has_errors(diags);
   std::optional<mesh::World> world;
   if (!errors) {
     world = mesh::build_world(std::move(lr.resources), mc, diags);
     errors = mesh::has_errors(diags);
   }
+  if (world && !errors) {
+    // Pods without a sidecar only because their namespace has no Namespace
+    // object in the input (every Istio sample): every verb says so.
+    for (auto& d : mesh::analyze_world(*world)) {
+      if (d.code != "MS0124") continue;
+      d.message += " Or tell meshsim: --inject-namespace " + d.resource.substr(d.resource.find(' ') + 1) + ".";
+      diags.push_back(std::move(d));
+    }
+  }
   mesh::sort_diagnostics(diags);
   for (const auto& d : diags) {
-    if (d.severity == mesh::Severity::kError || in.verbose) std::fprintf(stderr, "%s\n", d.format().c_str());
+    if (d.severity == mesh::Severity::kError || (d.severity == mesh::Severity::kInfo && in.verbose)) {
+      std::fprintf(stderr, "%s\n", d.format().c_str());
+    }
   }
   if (errors) {
     print_error("the manifests have errors (see above); run 'meshsim analyze' for the full report");
     return std::nullopt;
   }
+  print_warnings(diags, in.verbose);
   if (lr.stats.objects == 0) {
     print_error("no Kubernetes or Istio objects found in the given paths");
     return std::nullopt;
   }
+  for (const std::string& ns : in.inject_namespaces) {
+    bool any = false;
+    for (const auto& p : world->pods()) any = any || p.namespace_ == ns;
+    if (!any) print_warning("--inject-namespace " + ns + ": no pods in that namespace");
+  }
   return world;
 }
 
-const mesh::WorldPod* resolve_pod(const mesh::World& w, const std::string& ref) {
+std::string list_workloads(const mesh::World& w, size_t limit) {
+  std::vector<std::string> items;
+  std::set<std::string> seen;
+  for (const auto& p : w.pods()) {
+    std::string name = p.owner_name.empty() ? p.name : p.owner_name;
+    std::string item = p.namespace_ + "/" + name + " (" + mesh::kind_name(p.owner_kind) + ")";
+    if (seen.insert(item).second) items.push_back(item);
+  }
+  if (items.empty()) return "the manifests define no pods or workloads";
+  std::string out;
+  for (size_t i = 0; i < items.size() && i < limit; ++i) out += (i ? ", " : "") + items[i];
+  if (items.size() > limit) out += ", … (" + std::to_string(items.size() - limit) + " more)";
+  return out;
+}
+
+const mesh::WorldPod* resolve_pod(const mesh::World& w, const std::string& ref, const std::string& flag) {
   std::string ns = "default", name = ref;
   if (size_t slash = ref.find('/'); slash != std::string::npos) {
     ns = ref.substr(0, slash);
@@ -47,14 +111,16 @@ const mesh::WorldPod* resolve_pod(const mesh::World& w, const std::string& ref) 
   }
   auto by_app = w.pods_matching(ns, mesh::Labels{{"app", name}});
   if (!by_app.empty()) return by_app.front();
-  std::string known;
-  int shown = 0;
+  // What the user may have meant: every NS/NAME a reference could name.
+  std::vector<std::string> names;
   for (const auto& p : w.pods()) {
-    if (p.namespace_ != ns) continue;
-    if (shown++ < 12) known += (known.empty() ? "" : ", ") + p.name;
+    names.push_back(p.namespace_ + "/" + p.name);
+    if (!p.owner_name.empty()) names.push_back(p.namespace_ + "/" + p.owner_name);
+    if (auto app = p.labels.find("app"); app != p.labels.end()) names.push_back(p.namespace_ + "/" + app->second);
   }
-  print_error("no pod, workload or app \"" + name + "\" in namespace \"" + ns + "\"" +
-              (known.empty() ? std::string(" (the namespace has no pods)") : " (pods there: " + known + ")"));
+  std::string guess = mesh::closest_match(ns + "/" + name, names);
+  print_error((flag.empty() ? "" : flag + ": ") + "no pod, workload or app \"" + name + "\" in namespace \"" + ns + "\"" +
+              (guess.empty() ? "" : " (did you mean " + guess + "?)") + "; workloads: " + list_workloads(w));
   return nullptr;
 }
 

@@ -4,10 +4,12 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <cstdlib>
 
 #include "cli/capture_flags.h"
 #include "cli/mesh_input.h"
 #include "cli/verb.h"
+#include "proxy/base/ip.h"
 #include "sim/runtime/probe.h"
 
 namespace meshsim::cli {
@@ -23,6 +25,31 @@ struct ProbeOptions {
   std::string expect;
   sim::CaptureOptions capture;
 };
+// --to HOST:PORT naming a Service that does not expose PORT: say which ports
+// it does expose. The probe still runs — a sidecar sends such a connection to
+// PassthroughCluster (the original destination), which is what Istio does.
+void warn_about_unexposed_port(const mesh::World& w, const mesh::WorldPod* client, const std::string& to) {
+  size_t colon = to.rfind(':');
+  if (colon == std::string::npos || colon == 0) return;
+  std::string host = to.substr(0, colon);
+  unsigned long port = std::strtoul(to.c_str() + colon + 1, nullptr, 10);
+  if (host.find('/') != std::string::npos || parse_ipv4(host).ok() || port == 0 || port > 65535) return;
+  const std::string ns = client ? client->namespace_ : "default";
+  const std::string domain = w.mesh_config().cluster_domain;
+  // The client's resolv.conf search path: <ns>.svc.<domain>, svc.<domain>, <domain>.
+  const mesh::WorldService* svc = nullptr;
+  for (const std::string& candidate : {host + "." + ns + ".svc." + domain, host + ".svc." + domain, host + "." + domain, host}) {
+    if ((svc = w.service_by_hostname(candidate))) break;
+  }
+  if (!svc || svc->port(static_cast<uint32_t>(port))) return;
+  std::string ports;
+  for (const auto& p : svc->ports) ports += (ports.empty() ? "" : ", ") + std::to_string(p.port) + (p.name.empty() ? "" : "/" + p.name);
+  print_warning("--to " + to + ": service " + svc->hostname + " does not expose port " + std::to_string(port) +
+                " (it exposes " + (ports.empty() ? std::string("no ports") : ports) +
+                "); probing anyway: a client sidecar sends such a connection to PassthroughCluster, straight to the "
+                "address it resolved");
+}
+
 }  // namespace
 
 void register_probe(CLI::App& app, VerbContext& ctx) {
@@ -70,7 +97,10 @@ void register_probe(CLI::App& app, VerbContext& ctx) {
   sub->add_option("-o,--output", o->output, "text or json")->check(CLI::IsMember({"text", "json"}))->capture_default_str();
   sub->add_option("--expect", o->expect, "Exit 1 unless the outcome is this (ok, refused, reset, timeout, tls_error, http_error, denied, dns_error)")
       ->check(CLI::IsMember({"ok", "refused", "reset", "timeout", "tls_error", "http_error", "denied", "dns_error"}));
-  sub->add_flag("-v,--verbose", o->input.verbose, "Also print warnings about the manifests");
+  add_inject_namespace_flag(sub, o->input.inject_namespaces);
+  sub->add_flag("-v,--verbose", o->input.verbose,
+                "Also print every warning and note about the manifests (those that change the answer, such as\n"
+                "pods without a sidecar, are always printed)");
   add_capture_flags(sub, o->capture);
   sub->callback([o, &ctx] {
     auto at = parse_duration(o->at);
@@ -120,6 +150,15 @@ void register_probe(CLI::App& app, VerbContext& ctx) {
       ctx.exit_code = kExitBadInput;
       return;
     }
+    const mesh::WorldPod* client = nullptr;
+    if (o->req.from != "external") {
+      client = resolve_pod(*world, o->req.from, "--from");
+      if (!client) {
+        ctx.exit_code = kExitBadInput;
+        return;
+      }
+    }
+    warn_about_unexposed_port(*world, client, o->req.to);
     auto w = std::make_shared<const mesh::World>(std::move(*world));
     auto r = sim::run_probe(w, o->req, &o->capture);
     if (!r.ok()) {
@@ -129,6 +168,7 @@ void register_probe(CLI::App& app, VerbContext& ctx) {
     }
     std::string out = o->output == "json" ? sim::probe_result_json(*r) : sim::probe_result_text(*r);
     std::fwrite(out.data(), 1, out.size(), stdout);
+    for (const auto& f : r->outputs) print_wrote(f.path, f.what);
     ctx.exit_code = (!o->expect.empty() && o->expect != r->outcome) ? kExitCheckFailed : kExitOk;
   });
 }

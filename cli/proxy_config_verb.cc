@@ -98,7 +98,10 @@ void register_proxy_config(CLI::App& app, VerbContext& ctx) {
       ->capture_default_str();
   sub->add_option("--seed", o->seed, "secret/all: seed of the simulation (certificate keys and serials)")
       ->capture_default_str();
-  sub->add_flag("-v,--verbose", o->input.verbose, "Also print warnings about the manifests");
+  add_inject_namespace_flag(sub, o->input.inject_namespaces);
+  sub->add_flag("-v,--verbose", o->input.verbose,
+                "Also print every warning and note about the manifests (those that change the answer, such as\n"
+                "pods without a sidecar, are always printed)");
   sub->callback([o, &ctx] {
     auto at = parse_duration(o->at);
     if (!at.ok() || at->ns() < 0) {

@@ -5,11 +5,14 @@
 #include <CLI/CLI.hpp>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 
 #include "cli/capture_flags.h"
+#include "cli/mesh_input.h"
 #include "cli/verb.h"
 #include "sim/scenario/runner.h"
 
@@ -27,6 +30,9 @@ struct RunVerbOptions {
   std::string duration;
   int64_t seed = -1;
   bool quiet = false;
+  bool strict = false;
+  bool verbose = false;
+  std::vector<std::string> inject_namespaces;
   sim::CaptureOptions capture;
 };
 
@@ -75,6 +81,13 @@ void register_run(CLI::App& app, VerbContext& ctx) {
   sub->add_option("--events", o->events, "Write the event stream as JSON Lines to FILE");
   sub->add_option("--json", o->json, "Write the result (story, edges, expectations) as JSON to FILE ('-' = stdout)");
   sub->add_flag("-q,--quiet", o->quiet, "No progress bar");
+  sub->add_flag("--strict", o->strict,
+                "Unknown fields in the scenario file are errors (exit 2), not warnings; conformance always loads\n"
+                "scenarios this way");
+  add_inject_namespace_flag(sub, o->inject_namespaces);
+  sub->add_flag("-v,--verbose", o->verbose,
+                "Print every warning about the scenario's manifests (those that change the answer, such as pods\n"
+                "without a sidecar, are always printed)");
   add_capture_flags(sub, o->capture);
   sub->callback([o, &ctx] {
     if (Status st = sim::validate_capture_options(o->capture); !st.ok()) {
@@ -82,15 +95,28 @@ void register_run(CLI::App& app, VerbContext& ctx) {
       ctx.exit_code = kExitBadInput;
       return;
     }
+    sim::ScenarioLoadOptions lo;
+    lo.strict = o->strict;
+    lo.inject_namespaces = o->inject_namespaces;
     sim::ScenarioLoad load = o->scenario.empty()
                                  ? sim::load_scenario_text(embedded::kDefaultScenario,
-                                                           "scenarios/bookinfo-migration.yaml (bundled)", ".")
-                                 : sim::load_scenario(o->scenario);
+                                                           "scenarios/bookinfo-migration.yaml (bundled)", ".", lo)
+                                 : sim::load_scenario(o->scenario, lo);
+    // Errors and the scenario's own warnings (unknown fields, with "did you
+    // mean") are always shown, in file order; the manifests' warnings only
+    // when they change the answer, or with -v.
+    mesh::sort_diagnostics(load.diagnostics);
+    size_t errors = 0;
+    std::vector<mesh::Diagnostic> manifest_warnings;
     for (const auto& d : load.diagnostics) {
-      if (d.severity == mesh::Severity::kError) std::fprintf(stderr, "%s\n", d.format().c_str());
+      if (d.severity == mesh::Severity::kError) ++errors;
+      bool scenario_warning = d.severity == mesh::Severity::kWarning && d.resource.rfind("Scenario ", 0) == 0;
+      if (d.severity == mesh::Severity::kError || scenario_warning) std::fprintf(stderr, "%s\n", d.format().c_str());
+      else if (d.severity == mesh::Severity::kWarning) manifest_warnings.push_back(d);
     }
+    print_warnings(manifest_warnings, o->verbose);
     if (!load.scenario) {
-      print_error("the scenario has errors (see above)");
+      print_error("the scenario has " + std::to_string(errors) + (errors == 1 ? " error" : " errors") + " (see above)");
       ctx.exit_code = kExitBadInput;
       return;
     }
@@ -130,12 +156,18 @@ void register_run(CLI::App& app, VerbContext& ctx) {
         f << sim::format_run_json(*r);
         f.close();
         if (!f || std::rename((o->json + ".partial").c_str(), o->json.c_str()) != 0) {
+          int err = errno;
           std::remove((o->json + ".partial").c_str());
-          print_error("--json: cannot write " + o->json);
+          print_error("--json: cannot write " + o->json + ": " + std::strerror(err));
           ctx.exit_code = kExitBadInput;
           return;
         }
+        print_wrote(o->json, "run result, JSON");
       }
+    }
+    for (const auto& out : r->outputs) {
+      size_t paren = out.rfind(" (");
+      print_wrote(out.substr(0, paren), paren == std::string::npos ? "" : out.substr(paren + 2, out.size() - paren - 3));
     }
     ctx.exit_code = r->passed() ? kExitOk : kExitCheckFailed;
   });

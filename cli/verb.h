@@ -21,6 +21,11 @@ struct VerbContext {
 
 // Prints "meshsim: error: <message>" to stderr.
 void print_error(const std::string& message);
+// Prints "wrote <path> (<what>)" to stderr — every file a verb writes is named
+// this way, e.g. "wrote capture.pcap (123 packets)".
+void print_wrote(const std::string& path, const std::string& what);
+// Prints "meshsim: warning: <message>" to stderr.
+void print_warning(const std::string& message);
 
 void register_kernel_demo(CLI::App& app, VerbContext& ctx);
 void register_analyze(CLI::App& app, VerbContext& ctx);

@@ -102,12 +102,14 @@ std::string trace_text(const std::vector<sim::TraceLine>& t) {
 }
 
 // Runs one case in this process and returns its JSON result.
-json run_case(const CaseSpec& c, bool want_trace, bool updating, const SuiteOptions* capture = nullptr) {
+json run_case(const CaseSpec& c, bool want_trace, bool updating, bool strict, const SuiteOptions* capture = nullptr) {
   auto wall0 = std::chrono::steady_clock::now();
   json j;
   j["file"] = c.relative;
   j["suite"] = c.suite;
-  sim::ScenarioLoad load = sim::load_scenario(c.path);
+  sim::ScenarioLoadOptions lo;
+  lo.strict = strict;  // unknown scenario fields are errors
+  sim::ScenarioLoad load = sim::load_scenario(c.path, lo);
   if (!load.scenario) {
     std::string msg;
     for (const auto& d : load.diagnostics) {
@@ -303,7 +305,7 @@ SuiteRun run_suite(const std::vector<CaseSpec>& cases, const SuiteOptions& o) {
     std::string trace = j.value("trace", "");
     if (!c.fingerprint.empty() && o.update_fingerprints && c.fingerprint != c.pinned_fingerprint) {
       if (Status st = write_fingerprint(cases[i].path, c.fingerprint); st.ok()) {
-        out.messages.push_back(cases[i].path + ": fingerprint " + c.fingerprint + " written");
+        out.messages.push_back("wrote " + cases[i].path + " (fingerprint " + c.fingerprint + ")");
         c.pinned_fingerprint = c.fingerprint;
         // The fingerprint expectation now holds.
         for (auto& e : c.expectations) {
@@ -327,7 +329,7 @@ SuiteRun run_suite(const std::vector<CaseSpec>& cases, const SuiteOptions& o) {
     // without --db) is compared with the stored reference.
     if (!c.pinned_fingerprint.empty() && !c.fingerprint.empty() && c.fingerprint != c.pinned_fingerprint &&
         !o.update_fingerprints) {
-      json again = run_case(cases[i], true, true);
+      json again = run_case(cases[i], true, true, o.strict);
       std::string fp2 = again.value("fingerprint", "");
       std::string trace2 = again.value("trace", "");
       std::string note;
@@ -366,13 +368,13 @@ SuiteRun run_suite(const std::vector<CaseSpec>& cases, const SuiteOptions& o) {
   auto start = [&](size_t i) {
     int p[2];
     if (pipe(p) != 0) {
-      results[i] = run_case(cases[i], want_trace, o.update_fingerprints, &o);
+      results[i] = run_case(cases[i], want_trace, o.update_fingerprints, o.strict, &o);
       return;
     }
     pid_t pid = fork();
     if (pid == 0) {
       close(p[0]);
-      std::string s = run_case(cases[i], want_trace, o.update_fingerprints, &o).dump();
+      std::string s = run_case(cases[i], want_trace, o.update_fingerprints, o.strict, &o).dump();
       const char* d = s.data();
       size_t left = s.size();
       while (left > 0) {
@@ -388,7 +390,7 @@ SuiteRun run_suite(const std::vector<CaseSpec>& cases, const SuiteOptions& o) {
     close(p[1]);
     if (pid < 0) {
       close(p[0]);
-      results[i] = run_case(cases[i], want_trace, o.update_fingerprints, &o);
+      results[i] = run_case(cases[i], want_trace, o.update_fingerprints, o.strict, &o);
       return;
     }
     running.push_back({pid, p[0], i, {}});

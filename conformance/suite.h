@@ -46,6 +46,9 @@ struct SuiteOptions {
   // (the wire, like `run --pcap`) and <name>.keys (its TLS key log).
   std::string capture_dir;
   std::string capture_filter;  // BPF filter for those captures
+  // Scenarios are loaded strictly: an unknown field is an error (the case is
+  // an input error), not a warning (`conformance --no-strict` relaxes it).
+  bool strict = true;
 };
 
 struct SuiteRun {

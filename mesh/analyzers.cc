@@ -301,6 +301,10 @@ class Analysis {
       declared.insert(o.meta.name);
       const std::string& ns = o.meta.name;
       if (ns == root_ || is_never_injected_namespace(ns)) continue;
+      if (w_.mesh_config().inject_namespaces.count(ns)) {  // --inject-namespace
+        injected.insert(ns);
+        continue;
+      }
       const Labels& l = o.meta.labels;
       auto inj = l.find("istio-injection");
       bool rev = l.count("istio.io/rev") > 0;
@@ -1212,7 +1216,7 @@ class Analysis {
 std::vector<Diagnostic> analyze_world(const World& w) { return Analysis(w).run(); }
 
 AnalysisResult analyze_inputs(const std::vector<std::string>& paths, const std::string& mesh_config_file,
-                              std::istream* stdin_stream) {
+                              std::istream* stdin_stream, const std::vector<std::string>& inject_namespaces) {
   AnalysisResult r;
   LoadResult loaded = load_paths(paths, stdin_stream);
   r.stats = loaded.stats;
@@ -1222,6 +1226,7 @@ AnalysisResult analyze_inputs(const std::vector<std::string>& paths, const std::
     apply_mesh_config_file(mesh_config_file, mc, r.diagnostics);
     ++r.stats.files;
   }
+  mc.inject_namespaces.insert(inject_namespaces.begin(), inject_namespaces.end());
   World w = build_world(std::move(loaded.resources), std::move(mc), r.diagnostics);
   for (auto& d : analyze_world(w)) r.diagnostics.push_back(std::move(d));
   sort_diagnostics(r.diagnostics);

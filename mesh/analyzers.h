@@ -42,7 +42,9 @@ struct AnalysisResult {
   // schema, world derivation) — `meshsim analyze` then exits 2.
   bool input_errors = false;
 };
+// `inject_namespaces`: --inject-namespace (MeshConfig::inject_namespaces).
 AnalysisResult analyze_inputs(const std::vector<std::string>& paths, const std::string& mesh_config_file,
-                              std::istream* stdin_stream = nullptr);
+                              std::istream* stdin_stream = nullptr,
+                              const std::vector<std::string>& inject_namespaces = {});
 
 }  // namespace meshsim::mesh

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "mesh/suggest.h"
 #include "proxy/base/ip.h"
 
 namespace meshsim::mesh::detail {
@@ -40,6 +41,30 @@ void Decoder::error(YamlNode at, const PathSeg& p, std::string msg, const char* 
 }
 void Decoder::warn(YamlNode at, const PathSeg& p, std::string msg, const char* code) {
   out_.push_back(Diagnostic{Severity::kWarning, code, where(at, p), resource_, p.str(), std::move(msg)});
+}
+void Decoder::unknown_field(YamlNode at, const PathSeg& p, std::string_view key,
+                            const std::vector<std::string_view>& known, std::string hint) {
+  // Warning: unknown field "duraton" (ignored; did you mean "duration"?)
+  // Strict:  unknown field "duraton" (did you mean "duration"?)
+  std::vector<std::string> parts;
+  if (!strict_unknown_) parts.push_back("ignored");
+  if (!hint.empty()) {
+    parts.push_back(std::move(hint));
+  } else if (!known.empty()) {
+    std::string guess = closest_match(key, known);
+    if (!guess.empty()) {
+      parts.push_back("did you mean \"" + guess + "\"?");
+    } else {
+      std::string valid;
+      for (std::string_view k : known) valid += (valid.empty() ? "" : ", ") + std::string(k);
+      parts.push_back("valid here: " + valid);
+    }
+  }
+  std::string msg = "unknown field \"" + std::string(key) + "\"";
+  for (size_t i = 0; i < parts.size(); ++i) msg += (i == 0 ? " (" : "; ") + parts[i];
+  if (!parts.empty()) msg += ")";
+  if (strict_unknown_) error(at, p, std::move(msg), "MS0003");
+  else warn(at, p, std::move(msg));
 }
 void Decoder::info(YamlNode at, const PathSeg& p, std::string msg, const char* code) {
   out_.push_back(Diagnostic{Severity::kInfo, code, where(at, p), resource_, p.str(), std::move(msg)});

@@ -63,9 +63,10 @@ class Decoder {
   bool is_seq(YamlNode n, const PathSeg& p);
 
   // Calls f(key, value, path) for every pair of a map. f returns false for an
-  // unknown key, which becomes an "unknown field" warning.
+  // unknown key, which becomes an "unknown field" diagnostic (unknown_field);
+  // with `known`, the valid keys, its message names the closest one.
   template <typename F>
-  void fields(YamlNode n, const PathSeg& p, F&& f) {
+  void fields(YamlNode n, const PathSeg& p, const std::vector<std::string_view>& known, F&& f) {
     if (!is_map(n, p)) return;
     for (uint32_t i = 0, e = n.size(); i < e; ++i) {
       YamlNode k = n.key(i);
@@ -76,9 +77,20 @@ class Decoder {
       std::string_view key = k.scalar();
       PathSeg cp = p.child(key);
       cp.key_node = k;
-      if (!f(key, n.value(i), cp)) warn(k, cp, "unknown field \"" + std::string(key) + "\" (ignored)");
+      if (!f(key, n.value(i), cp)) unknown_field(k, cp, key, known);
     }
   }
+  template <typename F>
+  void fields(YamlNode n, const PathSeg& p, F&& f) {
+    fields(n, p, {}, std::forward<F>(f));
+  }
+  // An unknown field is a warning (MS0003, "ignored") or, after
+  // set_strict_unknown_fields(true), an error. The message suggests the
+  // closest of `known` ("did you mean …") or lists them; a non-empty `hint`
+  // (e.g. where the field belongs) replaces that.
+  void set_strict_unknown_fields(bool strict) { strict_unknown_ = strict; }
+  void unknown_field(YamlNode at, const PathSeg& p, std::string_view key, const std::vector<std::string_view>& known,
+                     std::string hint = {});
   template <typename F>
   void items(YamlNode n, const PathSeg& p, F&& f) {
     if (!is_seq(n, p)) return;
@@ -137,6 +149,7 @@ class Decoder {
   std::vector<Diagnostic>& out_;
   std::string resource_;
   int errors_ = 0;
+  bool strict_unknown_ = false;
 };
 
 // The key node of `key` in `map` (absent handle if none), for PathSeg::key_node.

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "mesh/decode.h"
+#include "mesh/suggest.h"
 
 namespace meshsim::mesh {
 
@@ -30,7 +31,7 @@ struct KindInfo {
   bool namespaced;
 };
 
-const KindInfo* find_kind(std::string_view kind) {
+const std::vector<std::pair<std::string_view, KindInfo>>& known_kinds() {
   static const std::vector<std::pair<std::string_view, KindInfo>> kKinds = {
       {"Namespace", {Kind::kNamespace, "", {"v1"}, false}},
       {"Node", {Kind::kNode, "", {"v1"}, false}},
@@ -56,20 +57,41 @@ const KindInfo* find_kind(std::string_view kind) {
       {"Telemetry", {Kind::kTelemetry, "telemetry.istio.io", {"v1", "v1alpha1"}, true}},
       {"IstioOperator", {Kind::kIstioOperator, "install.istio.io", {"v1alpha1"}, true}},
   };
-  for (const auto& [name, info] : kKinds)
+  return kKinds;
+}
+
+const KindInfo* find_kind(std::string_view kind) {
+  for (const auto& [name, info] : known_kinds())
     if (name == kind) return &info;
   return nullptr;
 }
 
 // Kinds that are common in manifests but have no effect on the mesh model.
-bool is_ignored_kind(std::string_view kind) {
-  return one_of(kind, {"Secret", "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding",
+const std::vector<std::string_view> kIgnoredKinds = {"Secret", "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding",
                        "CustomResourceDefinition", "HorizontalPodAutoscaler", "PodDisruptionBudget", "Job", "CronJob",
                        "NetworkPolicy", "Endpoints", "EndpointSlice", "MutatingWebhookConfiguration",
                        "ValidatingWebhookConfiguration", "PersistentVolumeClaim", "PersistentVolume", "StorageClass",
                        "LimitRange", "ResourceQuota", "PriorityClass", "EnvoyFilter", "WorkloadGroup", "ProxyConfig",
                        "WasmPlugin", "GatewayClass", "HTTPRoute", "GRPCRoute", "TCPRoute", "TLSRoute",
-                       "ReferenceGrant", "Certificate", "Issuer", "ClusterIssuer", "ServiceMonitor", "PodMonitor"});
+                       "ReferenceGrant", "Certificate", "Issuer", "ClusterIssuer", "ServiceMonitor", "PodMonitor"};
+
+bool is_ignored_kind(std::string_view kind) {
+  return std::find(kIgnoredKinds.begin(), kIgnoredKinds.end(), kind) != kIgnoredKinds.end();
+}
+
+// " (did you mean \"PeerAuthentication\"?)" for a misspelt kind, or "".
+std::string suggest_kind(std::string_view kind) {
+  std::vector<std::string_view> names;
+  for (const auto& [name, info] : known_kinds()) names.push_back(name);
+  names.insert(names.end(), kIgnoredKinds.begin(), kIgnoredKinds.end());
+  return did_you_mean(kind, names);
+}
+
+// " (did you mean \"security.istio.io/v1\"?)" for a misspelt apiVersion of a known kind, or "".
+std::string suggest_api_version(std::string_view api_version, const KindInfo& info) {
+  std::vector<std::string> served;
+  for (auto v : info.versions) served.push_back(info.group.empty() ? std::string(v) : std::string(info.group) + "/" + std::string(v));
+  return did_you_mean(api_version, served);
 }
 
 struct Loader {
@@ -164,7 +186,7 @@ struct Loader {
              "kind " + kind + " does not affect the mesh model; ignored");
       else
         diag(Severity::kWarning, "MS0004", root.location(), display, "",
-             "unknown kind \"" + kind + "\" (apiVersion " + api_version + "); ignored");
+             "unknown kind \"" + kind + "\" (apiVersion " + api_version + "); ignored" + suggest_kind(kind));
       return;
     }
     if (group != info->group || std::find(info->versions.begin(), info->versions.end(), version) == info->versions.end()) {
@@ -173,7 +195,9 @@ struct Loader {
         served += (served.empty() ? "" : ", ") + (info->group.empty() ? std::string(v) : std::string(info->group) + "/" + std::string(v));
       d.set_resource(display);
       d.error(av.valid() ? av : root, top.child("apiVersion"),
-              "apiVersion \"" + api_version + "\" is not served for kind " + kind + " (served: " + served + ")", "MS0004");
+              "apiVersion \"" + api_version + "\" is not served for kind " + kind + " (served: " + served + ")" +
+                  suggest_api_version(api_version, *info),
+              "MS0004");
       return;
     }
     if (!md.valid()) {
@@ -341,6 +365,58 @@ void load_node(const std::shared_ptr<const YamlDocument>& doc, YamlNode node, Re
   l.object(doc, node, -1);
 }
 
+namespace {
+
+// Go template actions ("{{ .Values.x }}", "{{- include … }}") outside YAML
+// comments.
+bool has_template_actions(std::string_view text) {
+  size_t pos = 0;
+  while ((pos = text.find("{{", pos)) != std::string_view::npos) {
+    size_t line_start = text.rfind('\n', pos);
+    line_start = line_start == std::string_view::npos ? 0 : line_start + 1;
+    std::string_view before = text.substr(line_start, pos - line_start);
+    size_t close = text.find("}}", pos + 2);
+    size_t eol = text.find('\n', pos);
+    if (before.find('#') == std::string_view::npos && close != std::string_view::npos && (eol == std::string_view::npos || close < eol)) {
+      std::string_view inner = text.substr(pos + 2, close - pos - 2);
+      if (inner.find('.') != std::string_view::npos || inner.find('-') == 0 || inner.find("include") != std::string_view::npos ||
+          inner.find("if ") != std::string_view::npos || inner.find("end") != std::string_view::npos) {
+        return true;
+      }
+    }
+    pos += 2;
+  }
+  return false;
+}
+
+// A Helm template: template actions that break the YAML. (Templates inside
+// valid YAML — the istio-sidecar-injector ConfigMap, Prometheus rules — are
+// data, and load as such.)
+bool looks_like_helm_template(std::string_view text) {
+  if (!has_template_actions(text)) return false;
+  static const std::string kProbeFile = "<template probe>";
+  for (const ParsedDocument& pd : parse_yaml_stream(text, &kProbeFile)) {
+    if (!pd.errors.empty()) return true;
+  }
+  return false;
+}
+
+std::string find_helm_template(const std::string& dir) {
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir, fs::directory_options::skip_permission_denied, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (!it->is_regular_file(ec)) continue;
+    auto ext = it->path().extension().string();
+    if (ext != ".yaml" && ext != ".yml" && ext != ".tpl") continue;
+    std::ifstream in(it->path(), std::ios::binary);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (looks_like_helm_template(text)) return it->path().string() + " has {{ }} template actions";
+  }
+  return "";
+}
+
+}  // namespace
+
 LoadResult load_paths(const std::vector<std::string>& paths, std::istream* stdin_stream, std::string_view target_namespace) {
   LoadResult r;
   std::vector<std::string> files;
@@ -357,6 +433,23 @@ LoadResult load_paths(const std::vector<std::string>& paths, std::istream* stdin
       continue;
     }
     if (fs::is_directory(st)) {
+      // A Helm chart (or its templates/ directory) is not manifests yet: one
+      // clear error instead of a YAML syntax error per template.
+      std::string chart, chart_dir = p;
+      if (fs::exists(fs::path(p) / "Chart.yaml", ec)) {
+        chart = "it holds Chart.yaml";
+      } else if (fs::exists(fs::path(p) / ".." / "Chart.yaml", ec)) {
+        chart = "its parent holds Chart.yaml";
+        chart_dir = (fs::path(p) / "..").lexically_normal().string();
+        while (chart_dir.size() > 1 && chart_dir.back() == '/') chart_dir.pop_back();
+      }
+      if (chart.empty()) chart = find_helm_template(p);
+      if (!chart.empty()) {
+        r.diagnostics.push_back(Diagnostic{Severity::kError, "MS0005", Location{intern_file(p), 0, 0}, "", "",
+                                           "this directory is a Helm chart (" + chart + "), not rendered manifests; "
+                                           "render it first: helm template NAME " + chart_dir + " | meshsim analyze -"});
+        continue;
+      }
       std::vector<std::string> found;
       for (auto it = fs::recursive_directory_iterator(p, fs::directory_options::skip_permission_denied, ec);
            !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
@@ -395,6 +488,12 @@ LoadResult load_paths(const std::vector<std::string>& paths, std::istream* stdin
       continue;
     }
     text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    if (looks_like_helm_template(text)) {
+      r.diagnostics.push_back(Diagnostic{Severity::kError, "MS0005", Location{intern_file(f), 0, 0}, "", "",
+                                         "this file is a Helm template ({{ }} actions), not a rendered manifest; "
+                                         "render its chart first: helm template NAME CHART_DIR | meshsim analyze -"});
+      continue;
+    }
     load_text(text, f, r.resources, r.diagnostics, &r.stats, target_namespace);
   }
   return r;

@@ -17,8 +17,48 @@ bool one_of(std::string_view k, std::initializer_list<std::string_view> names) {
   return std::find(names.begin(), names.end(), k) != names.end();
 }
 
+// MeshConfig / ProxyConfig fields Istio defines that meshsim accepts without
+// modelling them (they load silently), and every field it accepts at all (for
+// "did you mean" on the others).
+const std::vector<std::string_view> kMeshConfigIgnoredFields = {
+    "accessLogFormat", "defaultProviders", "extensionProviders", "discoverySelectors", "meshMTLS", "tlsDefaults",
+    "tcpKeepalive", "pathNormalization", "serviceSettings", "caCertificates", "certificates",
+    "inboundClusterStatName", "outboundClusterStatName", "verifyCertificateAtClient", "h2UpgradePolicy",
+    "defaultHttpRetryPolicy", "meshNetworks", "configSources", "enableEnvoyAccessLogService", "proxyHttpPort",
+    "thriftConfig", "serviceScopeConfigs", "inboundTrafficPolicy", "mixerCheckServer", "mixerReportServer",
+    "disablePolicyChecks", "policyCheckFailOpen", "sidecarToTelemetrySessionAffinity", "sdsUdsPath",
+    "outboundClusterStatName", "localityLbSetting", "enableSdsTokenMount", "sdsRefreshDelay", "rootNamespace",
+    "ingressClass", "trustDomain", "protocolDetectionTimeout", "gatewayClassName", "meshId", "clusterLocalNamespaces"};
+const std::vector<std::string_view> kProxyConfigIgnoredFields = {
+    "configPath", "binaryPath", "serviceCluster", "drainDuration", "parentShutdownDuration", "discoveryAddress",
+    "discoveryRefreshDelay", "zipkinAddress", "statsdUdpAddress", "envoyMetricsServiceAddress", "proxyAdminPort",
+    "availabilityZone", "controlPlaneAuthPolicy", "customConfigFile", "statNameLength", "concurrency",
+    "proxyBootstrapTemplatePath", "interceptionMode", "envoyAccessLogService", "envoyMetricsService", "sds",
+    "readinessProbe", "extraStatTags", "proxyStatsMatcher", "terminationDrainDuration", "meshId", "gatewayTopology",
+    "runtimeValues", "privateKeyProvider", "image", "caCertificatesPem", "proxyHeaders", "fileFlushInterval",
+    "fileFlushMinSizeKb", "tracingServiceName", "statsCompression", "startupProbe", "clusterName"};
+std::vector<std::string_view> with_handled(std::vector<std::string_view> ignored,
+                                           std::initializer_list<std::string_view> handled) {
+  for (auto h : handled)
+    if (std::find(ignored.begin(), ignored.end(), h) == ignored.end()) ignored.push_back(h);
+  return ignored;
+}
+const std::vector<std::string_view> kMeshConfigAcceptedFields = with_handled(
+    kMeshConfigIgnoredFields,
+    {"rootNamespace", "trustDomain", "trustDomainAliases", "enableAutoMtls", "protocolDetectionTimeout", "connectTimeout",
+     "dnsRefreshRate", "outboundTrafficPolicy", "ingressClass", "ingressControllerMode", "ingressService",
+     "ingressSelector", "localityLbSetting", "enableTracing", "defaultConfig", "proxyListenPort",
+     "proxyInboundListenPort", "accessLogFile", "accessLogEncoding", "enablePrometheusMerge", "defaultServiceExportTo",
+     "defaultVirtualServiceExportTo", "defaultDestinationRuleExportTo"});
+const std::vector<std::string_view> kProxyConfigAcceptedFields =
+    with_handled(kProxyConfigIgnoredFields, {"proxyMetadata", "tracing", "holdApplicationUntilProxyStarts", "statusPort"});
+
+bool one_of_list(std::string_view k, const std::vector<std::string_view>& names) {
+  return std::find(names.begin(), names.end(), k) != names.end();
+}
+
 void apply_proxy_config(Decoder& d, YamlNode n, const PathSeg& p, MeshConfig& mc) {
-  d.fields(n, p, [&](std::string_view k, YamlNode v, const PathSeg& fp) {
+  d.fields(n, p, kProxyConfigAcceptedFields, [&](std::string_view k, YamlNode v, const PathSeg& fp) {
     if (k == "proxyMetadata") {
       Labels m;
       d.string_map(v, fp, m, false);
@@ -40,16 +80,7 @@ void apply_proxy_config(Decoder& d, YamlNode n, const PathSeg& p, MeshConfig& mc
       d.boolean(v, fp, mc.hold_application_until_proxy_starts);
     } else if (k == "statusPort") {
       d.port(v, fp, mc.status_port);
-    } else if (!one_of(k, {"configPath", "binaryPath", "serviceCluster", "drainDuration", "parentShutdownDuration",
-                           "discoveryAddress", "discoveryRefreshDelay", "zipkinAddress", "statsdUdpAddress",
-                           "envoyMetricsServiceAddress", "proxyAdminPort", "availabilityZone",
-                           "controlPlaneAuthPolicy", "customConfigFile", "statNameLength", "concurrency",
-                           "proxyBootstrapTemplatePath", "interceptionMode", "envoyAccessLogService",
-                           "envoyMetricsService", "sds", "readinessProbe", "extraStatTags", "proxyStatsMatcher",
-                           "terminationDrainDuration", "meshId", "gatewayTopology", "runtimeValues",
-                           "privateKeyProvider", "image", "caCertificatesPem", "proxyHeaders",
-                           "fileFlushInterval", "fileFlushMinSizeKb", "tracingServiceName",
-                           "statsCompression", "startupProbe", "clusterName"}))
+    } else if (!one_of_list(k, kProxyConfigAcceptedFields))
       return false;
     return true;
   });
@@ -60,7 +91,7 @@ void apply_proxy_config(Decoder& d, YamlNode n, const PathSeg& p, MeshConfig& mc
 void apply_mesh_config(YamlNode node, const std::string& resource, MeshConfig& mc, std::vector<Diagnostic>& diags) {
   Decoder d(diags, resource);
   PathSeg root;
-  d.fields(node, root, [&](std::string_view k, YamlNode v, const PathSeg& fp) {
+  d.fields(node, root, kMeshConfigAcceptedFields, [&](std::string_view k, YamlNode v, const PathSeg& fp) {
     if (k == "rootNamespace") {
       if (d.str(v, fp, mc.root_namespace)) {
         std::string why = detail::check_dns1123_label(mc.root_namespace);
@@ -137,16 +168,7 @@ void apply_mesh_config(YamlNode node, const std::string& resource, MeshConfig& m
     else if (k == "defaultServiceExportTo") { mc.default_service_export_to.clear(); d.strings(v, fp, mc.default_service_export_to); }
     else if (k == "defaultVirtualServiceExportTo") { mc.default_virtual_service_export_to.clear(); d.strings(v, fp, mc.default_virtual_service_export_to); }
     else if (k == "defaultDestinationRuleExportTo") { mc.default_destination_rule_export_to.clear(); d.strings(v, fp, mc.default_destination_rule_export_to); }
-    else if (!one_of(k, {"accessLogFormat", "defaultProviders", "extensionProviders", "discoverySelectors", "meshMTLS",
-                         "tlsDefaults", "tcpKeepalive", "pathNormalization", "serviceSettings", "caCertificates",
-                         "certificates", "inboundClusterStatName", "outboundClusterStatName",
-                         "verifyCertificateAtClient", "h2UpgradePolicy", "defaultHttpRetryPolicy",
-                         "meshNetworks", "configSources", "enableEnvoyAccessLogService", "proxyHttpPort",
-                         "thriftConfig", "serviceScopeConfigs", "inboundTrafficPolicy", "mixerCheckServer",
-                         "mixerReportServer", "disablePolicyChecks", "policyCheckFailOpen", "sidecarToTelemetrySessionAffinity",
-                         "sdsUdsPath", "outboundClusterStatName", "localityLbSetting", "enableSdsTokenMount",
-                         "sdsRefreshDelay", "rootNamespace", "ingressClass", "trustDomain", "protocolDetectionTimeout",
-                         "gatewayClassName", "meshId", "clusterLocalNamespaces"}))
+    else if (!one_of_list(k, kMeshConfigAcceptedFields))
       return false;
     return true;
   });

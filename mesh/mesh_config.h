@@ -13,6 +13,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,10 @@ struct MeshConfig {
   bool rewrite_app_http_probers = true;
   // Kubernetes cluster DNS domain, for service FQDNs (<svc>.<ns>.svc.<domain>).
   std::string cluster_domain = "cluster.local";
+  // meshsim's own, not Istio's: namespaces whose pods are decided as if the
+  // namespace carried istio-injection=enabled, with or without a Namespace
+  // object (the CLI's --inject-namespace; Istio's samples ship none).
+  std::set<std::string> inject_namespaces;
 };
 
 // Applies a MeshConfig mapping (the content of spec.meshConfig or of a

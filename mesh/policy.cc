@@ -307,7 +307,7 @@ ClientTlsDecision client_tls_decision(const World& w, const WorldPod* client, co
     return d;
   }
   Ipv4 dst = svc.has_vip && !svc.headless ? svc.vip : ep.ip;
-  if (!captures_outbound(client->interception, dst, static_cast<uint16_t>(service_port))) {
+  if (!captures_outbound(client->interception, client->ip, dst, static_cast<uint16_t>(service_port))) {
     d.reason = "client pod " + client->name + " excludes " + to_string(dst) + ":" + std::to_string(service_port) +
                " from outbound capture: its sidecar is bypassed (plaintext)";
     return d;

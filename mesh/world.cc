@@ -513,8 +513,18 @@ World build_world_impl(std::shared_ptr<const ResourceSet> rsp, MeshConfig mc, st
   for (const auto& o : rs.pods) touch(o.meta.namespace_);
   for (const auto& o : rs.workloads) touch(o.meta.namespace_);
   for (auto& [name, ns] : nss) w.namespaces_.push_back(std::move(ns));
+  // --inject-namespace: those namespaces are decided as if labelled
+  // istio-injection=enabled (over whatever label their Namespace object has).
+  std::map<std::string, Labels, std::less<>> forced_labels;
+  for (const std::string& ns : mesh.inject_namespaces) {
+    const WorldNamespace* n = w.find_namespace(ns);
+    Labels l = n ? n->labels : Labels{};
+    l["istio-injection"] = "enabled";
+    forced_labels.emplace(ns, std::move(l));
+  }
   auto ns_labels = [&](const std::string& ns) -> const Labels& {
     static const Labels kEmpty;
+    if (auto f = forced_labels.find(ns); f != forced_labels.end()) return f->second;
     const WorldNamespace* n = w.find_namespace(ns);
     return n ? n->labels : kEmpty;
   };
@@ -752,6 +762,9 @@ World build_world_impl(std::shared_ptr<const ResourceSet> rsp, MeshConfig mc, st
                                 inject_by_default);
     p.injected = dec.injected;
     p.injection_reason = dec.reason;
+    if (forced_labels.count(p.namespace_) && p.injection_reason == "namespace label istio-injection=enabled") {
+      p.injection_reason = "namespace " + p.namespace_ + " treated as labelled istio-injection=enabled (--inject-namespace)";
+    }
     std::string resource = std::string(kind_name(p.owner_kind)) + " " + p.namespace_ + "/" + (p.owner_name.empty() ? p.name : p.owner_name);
     if (p.injected) {
       p.labels["security.istio.io/tlsMode"] = "istio";

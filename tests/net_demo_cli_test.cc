@@ -9,7 +9,9 @@
 #include <array>
 #include <cstdio>
 #include <cstdlib>
+#include <sstream>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -76,6 +78,11 @@ TEST_F(NetDemoCli, CapturesAreWrittenAndReadableByTcpdump) {
   CliRun in_dir = sh("cd " + dir + " && " + MESHSIM_EXE + " net-demo --pcap-pod default/echo");
   ASSERT_EQ(in_dir.exit_code, 0) << in_dir.out;
   EXPECT_TRUE(exists("default_echo.pcap"));
+  // Each file written is named on stderr, with what it holds.
+  CliRun err = meshsim::testing::run_shell(std::string(MESHSIM_EXE) + " net-demo --pcap " + dir + "/w2.pcap 2>&1 >/dev/null");
+  ASSERT_EQ(err.exit_code, 0) << err.out;
+  EXPECT_NE(err.out.find("wrote " + dir + "/w2.pcap ("), std::string::npos) << err.out;
+  EXPECT_NE(err.out.find(" packets, wire)"), std::string::npos) << err.out;
   CliRun td = sh("tcpdump -nn -r " + dir + "/client.pcap");
   EXPECT_EQ(td.exit_code, 0);
   EXPECT_NE(td.out.find("10.244.0.5.32768 > 127.0.0.1.15001: Flags [S]"), std::string::npos) << td.out;
@@ -108,10 +115,57 @@ TEST_F(NetDemoCli, BadFlagValuesAreUsageErrors) {
   }
 }
 
+// One row of the connection table: conn client server outcome sent received
+// segs-out segs-in retrans duration.
+struct DemoRow {
+  std::string outcome;
+  uint64_t sent = 0, received = 0, retransmitted = 0;
+  double duration_s = 0;
+};
+
+double seconds_of(const std::string& d) {
+  size_t unit = d.find_first_not_of("0123456789.");
+  double v = std::stod(d.substr(0, unit));
+  std::string u = d.substr(unit);
+  return u == "s" ? v : u == "ms" ? v / 1e3 : u == "us" ? v / 1e6 : u == "ns" ? v / 1e9 : -1;
+}
+
+std::vector<DemoRow> demo_rows(const std::string& out) {
+  std::vector<DemoRow> rows;
+  std::istringstream in(out);
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream f(line);
+    std::string conn, client, server, segs_out, segs_in, duration;
+    DemoRow r;
+    if (!(f >> conn >> client >> server >> r.outcome >> r.sent >> r.received >> segs_out >> segs_in >> r.retransmitted >>
+          duration) ||
+        conn.find_first_not_of("0123456789") != std::string::npos) {
+      continue;
+    }
+    r.duration_s = seconds_of(duration);
+    rows.push_back(r);
+  }
+  return rows;
+}
+
 TEST_F(NetDemoCli, LossSlowsTheExchangeButEveryByteComesBack) {
-  CliRun r = meshsim("net-demo --loss 0.1 --bytes 300000 --seed 5");
-  ASSERT_EQ(r.exit_code, 0) << r.out;
-  EXPECT_NE(r.out.find(" ok "), std::string::npos);
+  CliRun lossy = meshsim("net-demo --loss 0.1 --bytes 300000 --seed 5 --connections 2");
+  CliRun clean = meshsim("net-demo --bytes 300000 --seed 5 --connections 2");
+  ASSERT_EQ(lossy.exit_code, 0) << lossy.out;
+  ASSERT_EQ(clean.exit_code, 0) << clean.out;
+  std::vector<DemoRow> l = demo_rows(lossy.out), c = demo_rows(clean.out);
+  ASSERT_EQ(l.size(), 2u) << lossy.out;
+  ASSERT_EQ(c.size(), 2u) << clean.out;
+  uint64_t retransmitted = 0;
+  for (size_t i = 0; i < l.size(); ++i) {
+    EXPECT_EQ(l[i].outcome, "ok") << lossy.out;
+    EXPECT_EQ(l[i].sent, 300000u) << lossy.out;
+    EXPECT_EQ(l[i].received, 300000u) << "every byte comes back despite the loss\n" << lossy.out;
+    EXPECT_EQ(c[i].retransmitted, 0u) << clean.out;
+    EXPECT_GT(l[i].duration_s, c[i].duration_s) << "loss must slow the exchange\n" << lossy.out << clean.out;
+    retransmitted += l[i].retransmitted;
+  }
+  EXPECT_GT(retransmitted, 0u) << "10% loss must cost retransmissions\n" << lossy.out;
 }
 
 }  // namespace

@@ -314,9 +314,16 @@ spec: {containers: [{name: c, image: i}]}
   EXPECT_EQ(p->interception.status_port, 15999);
   EXPECT_FALSE(captures_inbound(p->interception, 9000));
   EXPECT_TRUE(captures_inbound(p->interception, 8080));
-  EXPECT_FALSE(captures_outbound(p->interception, Ipv4::of(10, 1, 2, 3), 80));
-  EXPECT_TRUE(captures_outbound(p->interception, Ipv4::of(10, 1, 2, 3), 5432));
-  EXPECT_TRUE(captures_outbound(p->interception, Ipv4::of(10, 2, 2, 3), 80));
+  const Ipv4 self = p->ip;
+  EXPECT_FALSE(captures_outbound(p->interception, self, Ipv4::of(10, 1, 2, 3), 80));
+  // istio-iptables appends the excluded-range RETURNs before the included-port
+  // REDIRECTs (run.go: "Apply outbound IPv4 exclusions. Must be applied before
+  // inclusions."), so an excluded range wins over an included port.
+  EXPECT_FALSE(captures_outbound(p->interception, self, Ipv4::of(10, 1, 2, 3), 5432));
+  EXPECT_TRUE(captures_outbound(p->interception, self, Ipv4::of(10, 2, 2, 3), 5432));
+  EXPECT_TRUE(captures_outbound(p->interception, self, Ipv4::of(10, 2, 2, 3), 80));
+  // 15008 (HBONE) is RETURNed first in ISTIO_INBOUND, before the "*" redirect.
+  EXPECT_FALSE(captures_inbound(p->interception, 15008));
   EXPECT_FALSE(p->rewrite_app_http_probers);
   EXPECT_EQ(p->app_model, "mysql");
   EXPECT_EQ(workload_cert_ttl(b.world.mesh_config(), p->proxy_metadata), Duration::hours(48));

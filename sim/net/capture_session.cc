@@ -137,4 +137,9 @@ std::vector<CaptureSession::FileSummary> CaptureSession::summary() const {
   return out;
 }
 
+std::string describe_capture_file(const CaptureSession::FileSummary& f) {
+  if (f.what == "keylog") return std::to_string(f.records) + (f.records == 1 ? " line" : " lines") + ", TLS key log";
+  return std::to_string(f.records) + (f.records == 1 ? " packet, " : " packets, ") + f.what;
+}
+
 }  // namespace meshsim::sim

@@ -76,4 +76,8 @@ class CaptureSession {
   bool done_ = false;
 };
 
+// What a capture file holds, for "wrote FILE (…)" lines: "123 packets, wire",
+// "40 packets, pod default/sleep", "4 lines, TLS key log".
+std::string describe_capture_file(const CaptureSession::FileSummary& f);
+
 }  // namespace meshsim::sim

@@ -136,6 +136,7 @@ Result<ProbeResult> run_probe(std::shared_ptr<const mesh::World> world, const Pr
       return r;
     }
     if (Status st = cap->finish(); !st.ok()) return Error{st.message()};
+    for (const auto& f : cap->summary()) r->outputs.push_back({f.path, describe_capture_file(f)});
   }
   return r;
 }

@@ -82,6 +82,11 @@ struct ProbeResult {
   std::string from_description, to_description;
   std::string fingerprint;
   uint64_t events = 0;
+  struct Output {
+    std::string path;
+    std::string what;  // "12 packets, wire", "4 lines, TLS key log"
+  };
+  std::vector<Output> outputs;  // files run_probe's captures wrote
 };
 
 // Runs the probe; errors are bad input (unknown workload, malformed target).

@@ -339,6 +339,7 @@ void Runner::schedule_timeline() {
           std::vector<mesh::Diagnostic> diags;
           mesh::MeshConfig mc = mesh::resolve_mesh_config(current_, diags);
           if (s_.mesh_config_overlay.valid()) mesh::apply_mesh_config(s_.mesh_config_overlay, "scenario", mc, diags);
+          mc.inject_namespaces = s_.mesh_config.inject_namespaces;
           auto next = std::make_shared<const mesh::World>(mesh::build_world(current_, mc, diags, world_.get()));
           world_ = next;
           worlds_.push_back({ms_->sim().now() + push_delay_, next});
@@ -926,7 +927,7 @@ Result<ScenarioRunResult> Runner::run() {
   r_.virtual_time = ms_->sim().now();
   if (cap) {
     if (Status st = cap->finish(); !st.ok()) return Error{st.message()};
-    for (const auto& f : cap->summary()) r_.outputs.push_back(f.path + " (" + f.what + ", " + std::to_string(f.records) + " records)");
+    for (const auto& f : cap->summary()) r_.outputs.push_back(f.path + " (" + describe_capture_file(f) + ")");
   }
   if (events) {
     uint64_t lines = events->lines();
@@ -1009,7 +1010,6 @@ std::string format_run_text(const ScenarioRunResult& r) {
            " random bytes were drawn outside the seed's streams; this run is not reproducible (a meshsim bug)\n";
   }
   t += footer;
-  for (const auto& o : r.outputs) t += "wrote " + o + "\n";
   if (!r.expectations.empty()) {
     size_t failed = std::count_if(r.expectations.begin(), r.expectations.end(), [](const auto& e) { return !e.passed; });
     t += failed ? std::to_string(failed) + " of " + std::to_string(r.expectations.size()) + " expectations FAILED\n"

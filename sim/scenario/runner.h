@@ -80,7 +80,7 @@ struct ScenarioRunResult {
   std::vector<StoryEvent> story;
   std::vector<ExpectationVerdict> expectations;
   std::vector<TraceLine> trace;  // when RunOptions::record_trace
-  std::vector<std::string> outputs;  // files written
+  std::vector<std::string> outputs;  // files written: "PATH (what it holds)" (not in format_run_text: the CLI says them on stderr)
   // Random bytes OpenSSL drew outside every seeded stream during the run
   // (tls::unscoped_random_bytes()); non-zero means the run is not reproducible.
   uint64_t unscoped_random_bytes = 0;

@@ -1,7 +1,9 @@
 #include "sim/scenario/scenario.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -9,7 +11,11 @@
 #include <sstream>
 
 #include "mesh/decoder.h"
+#include "mesh/analyzers.h"
 #include "mesh/loader.h"
+#include "mesh/suggest.h"
+#include "mesh/world.h"
+#include "sim/runtime/probe.h"
 
 namespace meshsim::sim {
 
@@ -169,8 +175,10 @@ Relation relation_of(std::string_view k, bool* ok) {
   return Relation::kSameZone;
 }
 
+const std::vector<std::string_view> kRelationNames = {"loopback", "sameNode", "sameZone", "otherZone", "otherRegion"};
+
 void parse_relations(Decoder& d, YamlNode n, const PathSeg& p, std::map<Relation, Duration>& out) {
-  d.fields(n, p, [&](std::string_view k, YamlNode v, const PathSeg& cp) {
+  d.fields(n, p, kRelationNames, [&](std::string_view k, YamlNode v, const PathSeg& cp) {
     bool ok = false;
     Relation r = relation_of(k, &ok);
     if (!ok) return false;
@@ -182,7 +190,7 @@ void parse_relations(Decoder& d, YamlNode n, const PathSeg& p, std::map<Relation
 
 void parse_network(Ctx& c, YamlNode n, const PathSeg& p, LinkModel& links) {
   Decoder& d = c.d;
-  d.fields(n, p, [&](std::string_view k, YamlNode v, const PathSeg& cp) {
+  d.fields(n, p, {"latency", "jitter", "loss", "bandwidth"}, [&](std::string_view k, YamlNode v, const PathSeg& cp) {
     if (k == "latency") {
       std::map<Relation, Duration> m;
       parse_relations(d, v, cp, m);
@@ -204,7 +212,7 @@ void parse_network(Ctx& c, YamlNode n, const PathSeg& p, LinkModel& links) {
       return true;
     }
     if (k == "loss") {
-      d.fields(v, cp, [&](std::string_view rk, YamlNode rv, const PathSeg& rp) {
+      d.fields(v, cp, kRelationNames, [&](std::string_view rk, YamlNode rv, const PathSeg& rp) {
         bool ok = false;
         Relation r = relation_of(rk, &ok);
         if (!ok) return false;
@@ -262,7 +270,7 @@ void parse_http_client(Decoder& d, YamlNode n, const PathSeg& p, ScenarioClient&
   ClientRequestSpec& r = cl.request;
   r.protocol = "http";
   bool https = false, tls_given = false;
-  d.fields(n, p, [&](std::string_view k, YamlNode v, const PathSeg& cp) {
+  d.fields(n, p, {"url", "method", "paths", "body", "host", "keepAlive", "timeout", "connectTimeout", "headers", "tls"}, [&](std::string_view k, YamlNode v, const PathSeg& cp) {
     if (k == "url") {
       std::string url;
       if (!d.str(v, cp, url)) return true;
@@ -315,7 +323,7 @@ void parse_http_client(Decoder& d, YamlNode n, const PathSeg& p, ScenarioClient&
 void parse_tcp_client(Decoder& d, YamlNode n, const PathSeg& p, ScenarioClient& cl) {
   ClientRequestSpec& r = cl.request;
   r.protocol = "tcp";
-  d.fields(n, p, [&](std::string_view k, YamlNode v, const PathSeg& cp) {
+  d.fields(n, p, {"target", "payload", "timeout", "connectTimeout", "tls"}, [&](std::string_view k, YamlNode v, const PathSeg& cp) {
     if (k == "target") return d.str(v, cp, r.target), true;
     if (k == "payload") return d.str(v, cp, r.tcp_payload), true;
     if (k == "timeout") return parse_duration_field(d, v, cp, r.timeout, false), true;
@@ -332,7 +340,7 @@ void parse_tcp_client(Decoder& d, YamlNode n, const PathSeg& p, ScenarioClient& 
 void parse_mysql_client(Decoder& d, YamlNode n, const PathSeg& p, ScenarioClient& cl) {
   ClientRequestSpec& r = cl.request;
   r.protocol = "mysql";
-  d.fields(n, p, [&](std::string_view k, YamlNode v, const PathSeg& cp) {
+  d.fields(n, p, {"target", "user", "password", "database", "query", "connectTimeout", "tls"}, [&](std::string_view k, YamlNode v, const PathSeg& cp) {
     if (k == "target") return d.str(v, cp, r.target), true;
     if (k == "user") return d.str(v, cp, r.mysql.user), true;
     if (k == "password") return d.str(v, cp, r.mysql.password), true;
@@ -357,7 +365,7 @@ void parse_latency_model(Decoder& d, YamlNode n, const PathSeg& p, LatencyModel&
     return;
   }
   bool have_median = false, have_p99 = false;
-  d.fields(n, p, [&](std::string_view k, YamlNode v, const PathSeg& cp) {
+  d.fields(n, p, {"fixed", "min", "max", "mean", "median", "p99"}, [&](std::string_view k, YamlNode v, const PathSeg& cp) {
     if (k == "fixed") {
       m.kind = LatencyModel::Kind::kFixed;
       return parse_duration_field(d, v, cp, m.a), true;
@@ -384,7 +392,7 @@ void parse_pki(Ctx& c, YamlNode n, const PathSeg& p, Scenario& s) {
     pc.location = item.location();
     auto mount = [&](YamlNode mv, const PathSeg& mp) {
       PkiCertificate::Mount m;
-      d.fields(mv, mp, [&](std::string_view k, YamlNode v, const PathSeg& cp) {
+      d.fields(mv, mp, {"pod", "cert", "key", "ca"}, [&](std::string_view k, YamlNode v, const PathSeg& cp) {
         if (k == "pod") {
           std::string ref;
           if (d.str(v, cp, ref)) m.pod = {ref};
@@ -400,7 +408,7 @@ void parse_pki(Ctx& c, YamlNode n, const PathSeg& p, Scenario& s) {
       if (m.cert.empty() && m.ca.empty()) d.error(mv, mp, "mount needs cert and key, or ca, or all three");
       pc.mounts.push_back(std::move(m));
     };
-    d.fields(item, ip, [&](std::string_view k, YamlNode v, const PathSeg& cp) {
+    d.fields(item, ip, {"name", "dnsNames", "uriNames", "mount"}, [&](std::string_view k, YamlNode v, const PathSeg& cp) {
       if (k == "name") return d.str(v, cp, pc.name), true;
       if (k == "dnsNames") return d.strings(v, cp, pc.dns_names), true;
       if (k == "uriNames") return d.strings(v, cp, pc.uri_names), true;
@@ -434,7 +442,7 @@ void parse_app(Ctx& c, YamlNode n, const PathSeg& p, Scenario& s) {
     std::optional<double> rate;
     bool kinds = 0;
     int kind_count = 0;
-    d.fields(n, p, [&](std::string_view k, YamlNode v, const PathSeg& cp) {
+    d.fields(n, p, {"client", "from", "http", "tcp", "mysql", "rate", "interval", "concurrency", "count", "start", "stop"}, [&](std::string_view k, YamlNode v, const PathSeg& cp) {
       if (k == "client") return d.str(v, cp, cl.name), true;
       if (k == "from") return d.str(v, cp, cl.from.text), true;
       if (k == "http") return parse_http_client(d, v, cp, cl), ++kind_count, true;
@@ -460,7 +468,7 @@ void parse_app(Ctx& c, YamlNode n, const PathSeg& p, Scenario& s) {
   ScenarioServer sv;
   sv.location = n.location();
   int kind_count = 0;
-  d.fields(n, p, [&](std::string_view k, YamlNode v, const PathSeg& cp) {
+  d.fields(n, p, {"server", "port", "kind", "http", "mysql", "tls"}, [&](std::string_view k, YamlNode v, const PathSeg& cp) {
     if (k == "server") return d.str(v, cp, sv.pod.text), true;
     if (k == "port") {
       uint32_t port = 0;
@@ -480,7 +488,7 @@ void parse_app(Ctx& c, YamlNode n, const PathSeg& p, Scenario& s) {
     if (k == "http") {
       ++kind_count;
       sv.options.kind = ServerAppKind::kEcho;
-      d.fields(v, cp, [&](std::string_view hk, YamlNode hv, const PathSeg& hp) {
+      d.fields(v, cp, {"latency", "errorRate", "errorStatus", "bodySize"}, [&](std::string_view hk, YamlNode hv, const PathSeg& hp) {
         if (hk == "latency") return parse_latency_model(d, hv, hp, sv.options.latency), true;
         if (hk == "errorRate") {
           std::optional<double> x;
@@ -496,7 +504,7 @@ void parse_app(Ctx& c, YamlNode n, const PathSeg& p, Scenario& s) {
     if (k == "mysql") {
       ++kind_count;
       sv.options.kind = ServerAppKind::kMysql;
-      d.fields(v, cp, [&](std::string_view mk, YamlNode mv, const PathSeg& mp) {
+      d.fields(v, cp, {"users", "version"}, [&](std::string_view mk, YamlNode mv, const PathSeg& mp) {
         if (mk == "users") {
           mesh::Labels u;
           d.string_map(mv, mp, u, false);
@@ -510,7 +518,7 @@ void parse_app(Ctx& c, YamlNode n, const PathSeg& p, Scenario& s) {
       return true;
     }
     if (k == "tls") {
-      d.fields(v, cp, [&](std::string_view tk, YamlNode tv, const PathSeg& tp) {
+      d.fields(v, cp, {"dnsNames", "certificate", "requireClientCertificate", "alpn"}, [&](std::string_view tk, YamlNode tv, const PathSeg& tp) {
         if (tk == "dnsNames") return d.strings(tv, tp, sv.tls_dns_names), true;
         if (tk == "certificate") return d.str(tv, tp, sv.tls_certificate), true;
         if (tk == "requireClientCertificate") return d.boolean(tv, tp, sv.options.tls.require_client_certificate), true;
@@ -547,7 +555,7 @@ void parse_manifest_files(Ctx& c, YamlNode n, const PathSeg& p, mesh::ResourceSe
   auto entry = [&](YamlNode v, const PathSeg& vp) {
     Entry e{{}, {}, v, vp};
     if (v.is_map()) {
-      c.d.fields(v, vp, [&](std::string_view k, YamlNode x, const PathSeg& xp) {
+      c.d.fields(v, vp, {"path", "namespace"}, [&](std::string_view k, YamlNode x, const PathSeg& xp) {
         if (k == "path") return c.d.str(x, xp, e.path), true;
         if (k == "namespace") return c.d.str(x, xp, e.ns), true;
         return false;
@@ -595,17 +603,29 @@ void parse_timeline(Ctx& c, YamlNode n, const PathSeg& p, Scenario& s) {
       }
       for (auto& x : list) out.push_back({x});
     };
-    d.fields(item, ip, [&](std::string_view k, YamlNode v, const PathSeg& cp) {
+    d.fields(item, ip, {"at", "name", "apply", "delete", "killPod", "restartPod", "stopRenewal", "nodeDown", "nodeUp", "heal", "clockJump", "latency", "partition"}, [&](std::string_view k, YamlNode v, const PathSeg& cp) {
       if (k == "at") return parse_duration_field(d, v, cp, a.at), (have_at = true), true;
       if (k == "name") return d.str(v, cp, a.name), true;
       if (k == "apply") {
         ++actions;
         a.kind = TimelineAction::Kind::kApply;
-        d.fields(v, cp, [&](std::string_view ak, YamlNode av, const PathSeg& ap) {
+        size_t first_new = c.diags.size();
+        d.fields(v, cp, {"objects", "files", "file"}, [&](std::string_view ak, YamlNode av, const PathSeg& ap) {
           if (ak == "objects") return parse_objects(c, av, ap, a.objects), true;
           if (ak == "files" || ak == "file") return parse_manifest_files(c, av, ap, a.objects, nullptr), true;
           return false;
         });
+        // A kind meshsim does not know is ignored when loading a mesh, but an
+        // apply whose object is ignored would change nothing while the story
+        // says "pushed": an error here (kind: PeerAuthenticaton).
+        for (size_t i = first_new; i < c.diags.size(); ++i) {
+          mesh::Diagnostic& dg = c.diags[i];
+          if (dg.code == "MS0004" && dg.severity == mesh::Severity::kWarning && dg.message.rfind("unknown kind", 0) == 0) {
+            dg.severity = mesh::Severity::kError;
+            if (size_t at = dg.message.find("; ignored"); at != std::string::npos) dg.message.erase(at, 9);
+            dg.message = "timeline apply: " + dg.message + " — the apply would change nothing";
+          }
+        }
         return true;
       }
       if (k == "delete") {
@@ -614,7 +634,7 @@ void parse_timeline(Ctx& c, YamlNode n, const PathSeg& p, Scenario& s) {
         d.items(v, cp, [&](YamlNode dv, const PathSeg& dp) {
           TimelineAction::DeleteRef ref{mesh::Kind::kPeerAuthentication, "default", ""};
           std::string kind;
-          d.fields(dv, dp, [&](std::string_view dk, YamlNode x, const PathSeg& xp) {
+          d.fields(dv, dp, {"kind", "namespace", "name"}, [&](std::string_view dk, YamlNode x, const PathSeg& xp) {
             if (dk == "kind") return d.str(x, xp, kind), true;
             if (dk == "namespace") return d.str(x, xp, ref.ns), true;
             if (dk == "name") return d.str(x, xp, ref.name), true;
@@ -649,10 +669,10 @@ void parse_timeline(Ctx& c, YamlNode n, const PathSeg& p, Scenario& s) {
       if (k == "partition") {
         ++actions;
         a.kind = TimelineAction::Kind::kPartition;
-        d.fields(v, cp, [&](std::string_view pk, YamlNode pv, const PathSeg& pp) {
+        d.fields(v, cp, {"name", "a", "b"}, [&](std::string_view pk, YamlNode pv, const PathSeg& pp) {
           if (pk == "name") return d.str(pv, pp, a.partition), true;
           if (pk == "a" || pk == "b") {
-            d.fields(pv, pp, [&](std::string_view sk, YamlNode sv, const PathSeg& sp) {
+            d.fields(pv, pp, {"nodes", "pods"}, [&](std::string_view sk, YamlNode sv, const PathSeg& sp) {
               if (sk == "nodes") return d.strings(sv, sp, pk == "a" ? a.a_nodes : a.b_nodes), true;
               if (sk == "pods") return pods(sv, sp, pk == "a" ? a.a_pods : a.b_pods), true;
               return false;
@@ -677,27 +697,75 @@ void parse_timeline(Ctx& c, YamlNode n, const PathSeg& p, Scenario& s) {
   });
 }
 
+// The valid shape of each expectation kind, for messages about misplaced fields.
+struct ExpectationShape {
+  const char* kind;
+  std::vector<std::string_view> inner;  // fields inside `kind:`
+  const char* shape;
+};
+const std::vector<ExpectationShape>& expectation_shapes() {
+  static const std::vector<ExpectationShape> shapes = {
+      {"requests", {"from", "to", "window"},
+       "{requests: {from: CLIENT, to: TARGET, window: [START, END]}, okRatio: \">= 0.99\"} (or count / outcomes beside requests)"},
+      {"clientError", {"from", "to", "window", "contains", "every"},
+       "{clientError: {from: CLIENT, to: TARGET, window: [START, END], contains: TEXT, every: true}}"},
+      {"wire", {"from", "to", "window", "is", "alpn", "port", "sni"},
+       "{wire: {from: NS/POD, to: NS/POD, is: mtls|tls|plaintext, port: N, alpn: A, sni: S, window: [START, END]}}"},
+      {"identity", {"from", "to", "window", "principal"},
+       "{identity: {from: NS/POD, to: NS/POD, principal: spiffe://…, window: [START, END]}}"},
+      {"latency", {"from", "to", "window", "p50", "p90", "p99", "p999", "max"},
+       "{latency: {from: CLIENT, to: TARGET, p99: \"< 50ms\", window: [START, END]}}"},
+      {"certificates", {"pod", "ttl", "rotations"}, "{certificates: {pod: NS/POD, ttl: 24h, rotations: \">= 1\"}}"},
+      {"probes", {"pod", "container", "window", "kind"},
+       "{probes: {pod: NS/POD, kind: readiness|liveness|startup, container: C, window: [START, END]}, okRatio: \">= 0.99\"}"},
+      {"sidecar", {"pod", "injected"}, "{sidecar: {pod: NS/POD, injected: true}}"},
+  };
+  return shapes;
+}
+const ExpectationShape* shape_of(std::string_view kind) {
+  for (const auto& sh : expectation_shapes())
+    if (kind == sh.kind) return &sh;
+  return nullptr;
+}
+
 void parse_expect(Ctx& c, YamlNode n, const PathSeg& p, Scenario& s) {
   Decoder& d = c.d;
   d.items(n, p, [&](YamlNode item, const PathSeg& ip) {
     Expectation e;
     e.location = item.location();
     int kinds = 0;
+    // The kind this item is (the first kind key present), for shape hints.
+    const ExpectationShape* item_shape = nullptr;
+    if (item.is_map()) {
+      for (uint32_t i = 0; i < item.size() && !item_shape; ++i) item_shape = shape_of(item.key(i).scalar());
+    }
+    // A field of the item level (okRatio, count, outcomes, name) written inside `kind:`.
+    auto misplaced_inner = [&](std::string_view key, const PathSeg& kp, const char* kind) {
+      if (key != "okRatio" && key != "count" && key != "outcomes" && key != "name") return false;
+      const ExpectationShape* sh = shape_of(kind);
+      bool beside = std::string_view(kind) == "requests" || std::string_view(kind) == "probes" || key == "name";
+      d.unknown_field(kp.key_node, kp, key, {},
+                      std::string(beside ? "it goes beside \"" + std::string(kind) + ":\", not inside it"
+                                         : "a " + std::string(kind) + " expectation has no " + std::string(key)) +
+                          " — valid shape: " + sh->shape);
+      return true;
+    };
     auto selector = [&](YamlNode v, const PathSeg& vp) {
-      d.fields(v, vp, [&](std::string_view sk, YamlNode sv, const PathSeg& sp) {
+      d.fields(v, vp, {"from", "to", "window"}, [&](std::string_view sk, YamlNode sv, const PathSeg& sp) {
         if (sk == "from") return d.str(sv, sp, e.from), true;
         if (sk == "to") return d.str(sv, sp, e.to), true;
         if (sk == "window") return parse_window(d, sv, sp, e), true;
-        return false;
+        return misplaced_inner(sk, sp, "requests");
       });
     };
-    d.fields(item, ip, [&](std::string_view k, YamlNode v, const PathSeg& cp) {
+    d.fields(item, ip, {"name", "requests", "okRatio", "count", "outcomes", "clientError", "wire", "identity", "latency", "certificates", "probes", "sidecar"}, [&](std::string_view k, YamlNode v, const PathSeg& cp) {
       if (k == "name") return d.str(v, cp, e.name), true;
       if (k == "requests") return ++kinds, (e.kind = Expectation::Kind::kRequests), selector(v, cp), true;
       if (k == "okRatio") return parse_comparison(d, v, cp, e.ok_ratio, false), true;
       if (k == "count") return parse_comparison(d, v, cp, e.count, false), true;
       if (k == "outcomes") {
-        d.fields(v, cp, [&](std::string_view ok, YamlNode ov, const PathSeg& op) {
+        d.fields(v, cp, {"ok", "refused", "reset", "timeout", "tls_error", "http_error", "denied", "dns_error"},
+                 [&](std::string_view ok, YamlNode ov, const PathSeg& op) {
           static const std::set<std::string, std::less<>> names = {"ok", "refused", "reset", "timeout",
                                                                     "tls_error", "http_error", "denied", "dns_error"};
           if (!names.count(ok)) return false;
@@ -710,7 +778,7 @@ void parse_expect(Ctx& c, YamlNode n, const PathSeg& p, Scenario& s) {
       if (k == "clientError") {
         ++kinds;
         e.kind = Expectation::Kind::kClientError;
-        d.fields(v, cp, [&](std::string_view ck, YamlNode cv, const PathSeg& xp) {
+        d.fields(v, cp, {"from", "to", "window", "contains", "every"}, [&](std::string_view ck, YamlNode cv, const PathSeg& xp) {
           if (ck == "from" || ck == "to" || ck == "window") {
             if (ck == "window") parse_window(d, cv, xp, e);
             else d.str(cv, xp, ck == "from" ? e.from : e.to);
@@ -718,7 +786,7 @@ void parse_expect(Ctx& c, YamlNode n, const PathSeg& p, Scenario& s) {
           }
           if (ck == "contains") return d.str(cv, xp, e.error_contains), true;
           if (ck == "every") return d.boolean(cv, xp, e.every), true;
-          return false;
+          return misplaced_inner(ck, xp, "clientError");
         });
         if (e.error_contains.empty()) d.error(v, cp.child("contains"), "required field is missing");
         return true;
@@ -726,14 +794,14 @@ void parse_expect(Ctx& c, YamlNode n, const PathSeg& p, Scenario& s) {
       if (k == "wire") {
         ++kinds;
         e.kind = Expectation::Kind::kWire;
-        d.fields(v, cp, [&](std::string_view wk, YamlNode wv, const PathSeg& wp) {
+        d.fields(v, cp, {"from", "to", "window", "is", "alpn", "port", "sni"}, [&](std::string_view wk, YamlNode wv, const PathSeg& wp) {
           if (wk == "from" || wk == "to") return d.str(wv, wp, wk == "from" ? e.from : e.to), true;
           if (wk == "window") return parse_window(d, wv, wp, e), true;
           if (wk == "is") return d.enum_str(wv, wp, e.wire, {"mtls", "tls", "plaintext"}), true;
           if (wk == "alpn") return d.str(wv, wp, e.alpn), true;
           if (wk == "port") return d.integer(wv, wp, e.port, 1, 65535), true;
           if (wk == "sni") return d.str(wv, wp, e.sni), true;
-          return false;
+          return misplaced_inner(wk, wp, "wire");
         });
         if (!v.get("is").valid()) d.error(v, cp.child("is"), "required field is missing (mtls, tls or plaintext)");
         if (e.from.empty() || e.to.empty()) d.error(v, cp, "wire expectations need from and to (pods)");
@@ -742,11 +810,11 @@ void parse_expect(Ctx& c, YamlNode n, const PathSeg& p, Scenario& s) {
       if (k == "identity") {
         ++kinds;
         e.kind = Expectation::Kind::kIdentity;
-        d.fields(v, cp, [&](std::string_view wk, YamlNode wv, const PathSeg& wp) {
+        d.fields(v, cp, {"from", "to", "window", "principal"}, [&](std::string_view wk, YamlNode wv, const PathSeg& wp) {
           if (wk == "from" || wk == "to") return d.str(wv, wp, wk == "from" ? e.from : e.to), true;
           if (wk == "window") return parse_window(d, wv, wp, e), true;
           if (wk == "principal") return d.str(wv, wp, e.principal), true;
-          return false;
+          return misplaced_inner(wk, wp, "identity");
         });
         if (e.to.empty()) d.error(v, cp.child("to"), "required field is missing (the server pod)");
         return true;
@@ -754,14 +822,14 @@ void parse_expect(Ctx& c, YamlNode n, const PathSeg& p, Scenario& s) {
       if (k == "latency") {
         ++kinds;
         e.kind = Expectation::Kind::kLatency;
-        d.fields(v, cp, [&](std::string_view lk, YamlNode lv, const PathSeg& lp) {
+        d.fields(v, cp, {"from", "to", "window", "p50", "p90", "p99", "p999", "max"}, [&](std::string_view lk, YamlNode lv, const PathSeg& lp) {
           if (lk == "from" || lk == "to") return d.str(lv, lp, lk == "from" ? e.from : e.to), true;
           if (lk == "window") return parse_window(d, lv, lp, e), true;
           if (lk == "p50" || lk == "p90" || lk == "p99" || lk == "p999" || lk == "max") {
             e.percentile = lk == "p50" ? 50 : lk == "p90" ? 90 : lk == "p99" ? 99 : lk == "p999" ? 99.9 : 100;
             return parse_comparison(d, lv, lp, e.latency, true), true;
           }
-          return false;
+          return misplaced_inner(lk, lp, "latency");
         });
         if (!e.latency) d.error(v, cp, "a latency expectation needs p50, p90, p99, p999 or max");
         return true;
@@ -769,11 +837,11 @@ void parse_expect(Ctx& c, YamlNode n, const PathSeg& p, Scenario& s) {
       if (k == "certificates") {
         ++kinds;
         e.kind = Expectation::Kind::kCertificates;
-        d.fields(v, cp, [&](std::string_view ck, YamlNode cv, const PathSeg& xp) {
+        d.fields(v, cp, {"pod", "ttl", "rotations"}, [&](std::string_view ck, YamlNode cv, const PathSeg& xp) {
           if (ck == "pod") return d.str(cv, xp, e.pod), true;
           if (ck == "ttl") return d.duration(cv, xp, e.ttl, false), true;
           if (ck == "rotations") return parse_comparison(d, cv, xp, e.rotations, false), true;
-          return false;
+          return misplaced_inner(ck, xp, "certificates");
         });
  if (e.pod.empty()) d.error(v, cp.child("pod"), "required field is missing");
         return true;
@@ -781,12 +849,12 @@ void parse_expect(Ctx& c, YamlNode n, const PathSeg& p, Scenario& s) {
       if (k == "probes") {
         ++kinds;
         e.kind = Expectation::Kind::kProbes;
-        d.fields(v, cp, [&](std::string_view pk, YamlNode pv, const PathSeg& pp) {
+        d.fields(v, cp, {"pod", "container", "window", "kind"}, [&](std::string_view pk, YamlNode pv, const PathSeg& pp) {
           if (pk == "pod") return d.str(pv, pp, e.pod), true;
           if (pk == "container") return d.str(pv, pp, e.container), true;
           if (pk == "window") return parse_window(d, pv, pp, e), true;
           if (pk == "kind") return d.enum_str(pv, pp, e.probe_kind, {"readiness", "liveness", "startup"}), true;
-          return false;
+          return misplaced_inner(pk, pp, "probes");
         });
         if (e.pod.empty()) d.error(v, cp.child("pod"), "required field is missing");
         return true;
@@ -794,24 +862,40 @@ void parse_expect(Ctx& c, YamlNode n, const PathSeg& p, Scenario& s) {
       if (k == "sidecar") {
         ++kinds;
         e.kind = Expectation::Kind::kSidecar;
-        d.fields(v, cp, [&](std::string_view sk, YamlNode sv, const PathSeg& sp) {
+        d.fields(v, cp, {"pod", "injected"}, [&](std::string_view sk, YamlNode sv, const PathSeg& sp) {
           if (sk == "pod") return d.str(sv, sp, e.pod), true;
           if (sk == "injected") return d.boolean(sv, sp, e.injected), true;
-          return false;
+          return misplaced_inner(sk, sp, "sidecar");
         });
         if (e.pod.empty()) d.error(v, cp.child("pod"), "required field is missing");
         return true;
+      }
+      // A field of some kind's inside written at the item level.
+      if (item_shape && std::find(item_shape->inner.begin(), item_shape->inner.end(), k) != item_shape->inner.end()) {
+        d.unknown_field(cp.key_node, cp, k, {},
+                        "it goes inside \"" + std::string(item_shape->kind) + ":\" — valid shape: " + item_shape->shape);
+        return true;
+      }
+      if (!item_shape) {
+        for (const auto& sh : expectation_shapes()) {
+          if (std::find(sh.inner.begin(), sh.inner.end(), k) == sh.inner.end()) continue;
+          d.unknown_field(cp.key_node, cp, k, {},
+                          "it goes inside the expectation's kind, e.g. " + std::string(sh.shape));
+          return true;
+        }
       }
       return false;
     });
     if (kinds != 1) {
       d.error(item, ip,
-              "an expectation needs exactly one of requests, clientError, wire, identity, latency, certificates, probes, "
-              "sidecar");
+              std::string("an expectation needs exactly one of requests, clientError, wire, identity, latency, "
+                          "certificates, probes, sidecar") +
+                  (kinds == 0 ? std::string(", e.g. ") + expectation_shapes()[0].shape : std::string()));
     }
     if ((e.kind == Expectation::Kind::kRequests || e.kind == Expectation::Kind::kProbes) && !item.get("okRatio").valid() && !item.get("count").valid() &&
         !item.get("outcomes").valid()) {
-      d.error(item, ip, std::string("a ") + to_string(e.kind) + " expectation needs okRatio, count or outcomes");
+      d.error(item, ip, std::string("a ") + to_string(e.kind) + " expectation needs okRatio, count or outcomes beside \"" +
+                            to_string(e.kind) + ":\" — valid shape: " + shape_of(to_string(e.kind))->shape);
     }
     if (e.name.empty()) {
       e.name = std::string(to_string(e.kind)) + " " + (e.pod.empty() ? e.from : e.pod) + (e.to.empty() ? "" : " → " + e.to);
@@ -821,19 +905,91 @@ void parse_expect(Ctx& c, YamlNode n, const PathSeg& p, Scenario& s) {
   });
 }
 
+// Every pod, workload and node the scenario names must exist in its mesh; all
+// misses are reported at once, each with what does exist.
+void check_references(const Scenario& s, const std::string& display, std::vector<mesh::Diagnostic>& diags) {
+  std::vector<mesh::Diagnostic> world_diags;
+  mesh::World w = mesh::build_world(s.resources, s.mesh_config, world_diags);
+  bool world_errors = mesh::has_errors(world_diags);
+  for (auto& dg : world_diags) diags.push_back(std::move(dg));
+  if (world_errors) return;
+  // Pods without a sidecar only because their namespace has no Namespace
+  // object (every Istio sample): `run` shows this without -v.
+  for (auto& dg : mesh::analyze_world(w)) {
+    if (dg.code != "MS0124") continue;
+    dg.message += " Or run with --inject-namespace " + dg.resource.substr(dg.resource.find(' ') + 1) + ".";
+    diags.push_back(std::move(dg));
+  }
+  // What a reference may name (NS/POD, NS/WORKLOAD, NS/APP), and the
+  // workloads to list: "default/sleep (Deployment)".
+  std::vector<std::string> ref_names, workloads;
+  for (const auto& p : w.pods()) {
+    std::string owner = p.namespace_ + "/" + (p.owner_name.empty() ? p.name : p.owner_name);
+    std::string item = owner + " (" + mesh::kind_name(p.owner_kind) + ")";
+    if (std::find(workloads.begin(), workloads.end(), item) == workloads.end()) workloads.push_back(item);
+    ref_names.push_back(owner);
+    ref_names.push_back(p.namespace_ + "/" + p.name);
+    if (auto app = p.labels.find("app"); app != p.labels.end()) ref_names.push_back(p.namespace_ + "/" + app->second);
+  }
+  std::string known;
+  for (size_t i = 0; i < workloads.size() && i < 20; ++i) known += (i ? ", " : "") + workloads[i];
+  if (workloads.size() > 20) known += ", …";
+  if (known.empty()) known = "none: the mesh has no pods";
+  auto pod = [&](const WorkloadRef& r, const mesh::Location& at, const std::string& where) {
+    if (r.text.empty() || r.external() || find_pod_ref(w, r.text)) return;
+    std::string ref = r.text.find('/') == std::string::npos ? "default/" + r.text : r.text;
+    diags.push_back({mesh::Severity::kError, "MS0002", at, display, where,
+                     "no pod, workload or app \"" + r.text + "\" in the mesh" + mesh::did_you_mean(ref, ref_names) +
+                         "; workloads: " + known});
+  };
+  auto node = [&](const std::string& n, const mesh::Location& at, const std::string& where) {
+    if (n.empty()) return;
+    std::vector<std::string> names;
+    for (const auto& x : w.nodes()) {
+      if (x.name == n) return;
+      names.push_back(x.name);
+    }
+    std::string list;
+    for (const auto& x : names) list += (list.empty() ? "" : ", ") + x;
+    diags.push_back({mesh::Severity::kError, "MS0002", at, display, where,
+                     "no node \"" + n + "\"" + mesh::did_you_mean(n, names) + " (nodes: " + (list.empty() ? "none" : list) + ")"});
+  };
+  for (const auto& sv : s.servers) pod(sv.pod, sv.location, "apps.server");
+  for (const auto& cl : s.clients) pod(cl.from, cl.location, "apps.from");
+  for (const auto& pc : s.pki)
+    for (const auto& m : pc.mounts) pod(m.pod, pc.location, "pki.mount.pod");
+  for (const auto& a : s.timeline) {
+    std::string where = std::string("timeline.") + to_string(a.kind);
+    for (const auto& r : a.pods) pod(r, a.location, where);
+    for (const auto& r : a.a_pods) pod(r, a.location, where + ".a.pods");
+    for (const auto& r : a.b_pods) pod(r, a.location, where + ".b.pods");
+    if (a.kind == TimelineAction::Kind::kNodeDown || a.kind == TimelineAction::Kind::kNodeUp) node(a.node, a.location, where);
+    for (const auto& n : a.a_nodes) node(n, a.location, where + ".a.nodes");
+    for (const auto& n : a.b_nodes) node(n, a.location, where + ".b.nodes");
+  }
+  for (const auto& e : s.expectations) {
+    if (e.kind == Expectation::Kind::kCertificates || e.kind == Expectation::Kind::kProbes ||
+        e.kind == Expectation::Kind::kSidecar) {
+      pod(WorkloadRef{e.pod}, e.location, std::string("expect.") + to_string(e.kind) + ".pod");
+    }
+  }
+}
+
 ScenarioLoad decode(std::shared_ptr<const mesh::YamlDocument> doc, const std::string& file, const std::string& base_dir,
-                    std::vector<mesh::Diagnostic> diags) {
+                    std::vector<mesh::Diagnostic> diags, const ScenarioLoadOptions& options) {
   ScenarioLoad out;
   Scenario s;
   s.file = file;
   std::string display = "Scenario " + std::filesystem::path(file).filename().string();
   Decoder d(diags, display);
+  d.set_strict_unknown_fields(options.strict);
   Ctx c{d, base_dir, doc, diags};
   PathSeg top;
   YamlNode root = doc->root();
   bool have_duration = false;
+  bool mesh_errors = false;  // the initial mesh (mesh.manifests, mesh.objects) has errors
   YamlNode mesh_config_node;
-  d.fields(root, top, [&](std::string_view k, YamlNode v, const PathSeg& cp) {
+  d.fields(root, top, {"apiVersion", "kind", "name", "description", "profile", "skip", "seed", "duration", "fingerprint", "mesh", "meshConfig", "network", "apps", "pki", "timeline", "expect"}, [&](std::string_view k, YamlNode v, const PathSeg& cp) {
     if (k == "apiVersion" || k == "kind") return true;
     if (k == "name") return d.str(v, cp, s.name), true;
     if (k == "description") return d.str(v, cp, s.description), true;
@@ -854,11 +1010,13 @@ ScenarioLoad decode(std::shared_ptr<const mesh::YamlDocument> doc, const std::st
       return true;
     }
     if (k == "mesh") {
-      d.fields(v, cp, [&](std::string_view mk, YamlNode mv, const PathSeg& mp) {
+      size_t first = diags.size();
+      d.fields(v, cp, {"manifests", "objects"}, [&](std::string_view mk, YamlNode mv, const PathSeg& mp) {
         if (mk == "manifests") return parse_manifest_files(c, mv, mp, s.resources, &s.manifest_paths), true;
         if (mk == "objects") return parse_objects(c, mv, mp, s.resources), true;
         return false;
       });
+      for (size_t i = first; i < diags.size(); ++i) mesh_errors = mesh_errors || diags[i].severity == mesh::Severity::kError;
       return true;
     }
     if (k == "meshConfig") return (mesh_config_node = v), true;
@@ -872,8 +1030,21 @@ ScenarioLoad decode(std::shared_ptr<const mesh::YamlDocument> doc, const std::st
   if (s.name.empty()) d.error(root, top.child("name"), "required field is missing");
   if (!have_duration) d.error(root, top.child("duration"), "required field is missing (e.g. 60s)");
   s.mesh_config = mesh::resolve_mesh_config(s.resources, diags);
-  if (mesh_config_node.valid()) mesh::apply_mesh_config(mesh_config_node, display, s.mesh_config, diags);
+  if (mesh_config_node.valid()) {
+    size_t first = diags.size();
+    mesh::apply_mesh_config(mesh_config_node, display, s.mesh_config, diags);
+    // meshConfig is part of the scenario: strict applies to its fields too.
+    for (size_t i = first; options.strict && i < diags.size(); ++i) {
+      mesh::Diagnostic& dg = diags[i];
+      if (dg.code != "MS0003" || dg.severity != mesh::Severity::kWarning) continue;
+      dg.severity = mesh::Severity::kError;
+      for (const char* ignored : {"ignored; ", " (ignored)"}) {
+        if (size_t at = dg.message.find(ignored); at != std::string::npos) dg.message.erase(at, std::strlen(ignored));
+      }
+    }
+  }
   s.mesh_config_overlay = mesh_config_node;
+  s.mesh_config.inject_namespaces.insert(options.inject_namespaces.begin(), options.inject_namespaces.end());
   // Pods and Services are fixed for the run; the timeline changes configuration.
   for (const auto& a : s.timeline) {
     if (a.kind != TimelineAction::Kind::kApply) continue;
@@ -886,7 +1057,7 @@ ScenarioLoad decode(std::shared_ptr<const mesh::YamlDocument> doc, const std::st
     }
   }
   for (const auto& a : s.timeline) {
-    if (a.at > s.duration) diags.push_back({mesh::Severity::kError, "MS0002", a.location, display, "timeline",
+    if (have_duration && a.at > s.duration) diags.push_back({mesh::Severity::kError, "MS0002", a.location, display, "timeline",
                                             "at " + format_duration(a.at) + " is after the end of the run (" +
                                                 format_duration(s.duration) + ")"});
   }
@@ -905,6 +1076,9 @@ ScenarioLoad decode(std::shared_ptr<const mesh::YamlDocument> doc, const std::st
       diags.push_back({mesh::Severity::kError, "MS0002", cl.location, display, "apps", "duplicate client name \"" + cl.name + "\""});
     }
   }
+  // References are checked against the mesh whenever the mesh itself loaded
+  // cleanly, so that a typo in a field and a misspelt pod come out together.
+  if (!mesh_errors) check_references(s, display, diags);
   s.documents.push_back(doc);
   out.diagnostics = std::move(diags);
   if (!mesh::has_errors(out.diagnostics)) out.scenario = std::move(s);
@@ -913,7 +1087,8 @@ ScenarioLoad decode(std::shared_ptr<const mesh::YamlDocument> doc, const std::st
 
 }  // namespace
 
-ScenarioLoad load_scenario_text(std::string_view text, const std::string& file_name, const std::string& base_dir) {
+ScenarioLoad load_scenario_text(std::string_view text, const std::string& file_name, const std::string& base_dir,
+                                const ScenarioLoadOptions& options) {
   const std::string* file = mesh::intern_file(file_name);
   std::vector<mesh::ParsedDocument> docs = mesh::parse_yaml_stream(text, file);
   std::vector<mesh::Diagnostic> diags;
@@ -927,22 +1102,26 @@ ScenarioLoad load_scenario_text(std::string_view text, const std::string& file_n
     out.diagnostics = std::move(diags);
     return out;
   }
-  return decode(docs[0].doc, file_name, base_dir, std::move(diags));
+  return decode(docs[0].doc, file_name, base_dir, std::move(diags), options);
 }
 
-ScenarioLoad load_scenario(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) {
+ScenarioLoad load_scenario(const std::string& path, const ScenarioLoadOptions& options) {
+  std::error_code ec;
+  bool is_dir = std::filesystem::is_directory(path, ec);
+  std::ifstream f;
+  if (!is_dir) f.open(path, std::ios::binary);
+  if (is_dir || !f) {
+    int err = is_dir ? EISDIR : errno;
     ScenarioLoad out;
     out.diagnostics.push_back({mesh::Severity::kError, "MS0001", {mesh::intern_file(path), 0, 0}, "", "",
-                               "cannot read the scenario file"});
+                               std::string("cannot read the scenario file: ") + std::strerror(err)});
     return out;
   }
   std::stringstream ss;
   ss << f.rdbuf();
   std::string base = std::filesystem::path(path).parent_path().string();
   if (base.empty()) base = ".";
-  return load_scenario_text(ss.str(), path, base);
+  return load_scenario_text(ss.str(), path, base, options);
 }
 
 }  // namespace meshsim::sim

@@ -177,10 +177,23 @@ struct ScenarioLoad {
   std::vector<mesh::Diagnostic> diagnostics;
 };
 
-// Reads and validates a scenario file (paths inside it are relative to it).
-ScenarioLoad load_scenario(const std::string& path);
+struct ScenarioLoadOptions {
+  // Unknown fields of the scenario are errors, not warnings (`run --strict`;
+  // `conformance` loads every scenario this way).
+  bool strict = false;
+  // Namespaces treated as labelled istio-injection=enabled (--inject-namespace).
+  std::vector<std::string> inject_namespaces;
+};
+
+// Reads and validates a scenario file (paths inside it are relative to it):
+// syntax and fields first, then — when those are clean — the mesh is derived
+// and every pod, workload and node the scenario names is checked against it,
+// so that all errors of a file come out in one pass. An unreadable file's
+// diagnostic carries the OS reason (strerror).
+ScenarioLoad load_scenario(const std::string& path, const ScenarioLoadOptions& options = {});
 // Same, from text (tests, the bundled default scenario); `base_dir` resolves paths.
-ScenarioLoad load_scenario_text(std::string_view text, const std::string& file_name, const std::string& base_dir);
+ScenarioLoad load_scenario_text(std::string_view text, const std::string& file_name, const std::string& base_dir,
+                                const ScenarioLoadOptions& options = {});
 
 const char* to_string(Expectation::Kind k);
 const char* to_string(TimelineAction::Kind k);

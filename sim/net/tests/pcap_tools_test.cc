@@ -2,6 +2,7 @@
 // capture writers produce, and what they report (conversations, byte counts,
 // followed streams, TCP analysis flags, checksums) must agree with the
 // simulation's own counters and with the bytes the virtual apps sent.
+#include <gtest/gtest-spi.h>
 #include <gtest/gtest.h>
 
 #include <sys/wait.h>
@@ -68,8 +69,13 @@ class ToolsTest : public ::testing::Test {
     for (size_t pos; (pos = e.err.find(noise)) != std::string::npos;) e.err.erase(pos, noise.size());
     return e;
   }
+  // Runs tshark on a capture. A non-zero exit status (a filter or field tshark
+  // rejects, a file it cannot read) is a test failure here, so that "no output"
+  // can never pass for "nothing matched".
   Exec tshark(const std::string& file, const std::string& args) const {
-    return run("tshark -n -r " + file + " " + args);
+    Exec e = run("tshark -n -r " + file + " " + args);
+    EXPECT_EQ(e.code, 0) << "tshark -r " << file << " " << args << " failed:\n" << e.err;
+    return e;
   }
 
   std::string dir_;
@@ -248,6 +254,23 @@ TEST_F(ToolsTest, TcpdumpReadsEveryCaptureWithoutWarnings) {
     EXPECT_GT(lines(e.out).size(), 50u) << name;
   }
   EXPECT_NE(access(path("wire.pcap.partial").c_str(), F_OK), 0);
+}
+
+TEST_F(ToolsTest, TsharkHelperFailsWhenTsharkRejectsTheFilter) {
+  CaptureOptions cap;
+  cap.pcap = path("wire.pcap");
+  std::string err;
+  run_exchange({}, cap, &err);
+  ASSERT_EQ(err, "");
+  // A misspelt field yields no output; the helper must report it, not pass.
+  EXPECT_NONFATAL_FAILURE(tshark(path("wire.pcap"), "-Y 'tcp.flags.synn == 1' -T fields -e frame.len"),
+                          "failed");
+  EXPECT_NONFATAL_FAILURE(tshark(path("wire.pcap"), "-T fields -e frame.lenx"), "aren't valid");
+  EXPECT_NONFATAL_FAILURE(tshark(path("missing.pcap"), "-q"), "failed");
+  // …while a valid filter that matches nothing is not a failure.
+  Exec none = tshark(path("wire.pcap"), "-Y 'tcp.port == 1' -T fields -e frame.len");
+  EXPECT_EQ(none.code, 0);
+  EXPECT_EQ(none.out, "");
 }
 
 TEST_F(ToolsTest, ConversationsAndByteCountsMatchTheCounters) {
