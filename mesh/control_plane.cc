@@ -431,6 +431,7 @@ class Builder {
     const auto& services = w_.services();
     for (const WorldService& s : services) {
       if (!exported_to(s.export_to, s.namespace_, pod_.namespace_)) continue;
+      if (!imported(s)) continue;
       for (const ServicePortInfo& sp : s.ports) {
         if (sp.protocol == Protocol::kUdp) continue;
         add_clusters(s, sp);
@@ -499,6 +500,46 @@ class Builder {
       build_port_route(port, svcs, registry_only);
     }
     for (auto& [name, l] : listeners) cfg_->listeners.push_back(std::move(l));
+  }
+
+  // Sidecar egress `hosts` (pilot/pkg/model/sidecar.go selectServices): with
+  // a Sidecar that lists egress listeners, only the services its hosts import
+  // get clusters, listeners and routes. "ns/dnsName": ns "." = the Sidecar's
+  // namespace, "*" = any, "~ns" excludes (a bare "~" any namespace, so "~/*"
+  // imports nothing); dnsName "*", an FQDN, or "*.suffix". Exclusions win;
+  // imports for the service's namespace are consulted before "*" ones.
+  // Not modelled: port-specific egress listeners trimming services to their
+  // port, and VirtualService destinations imported implicitly.
+  bool imported(const WorldService& s) const {
+    const SidecarResource* sc = sidecar_for(w_, pod_.namespace_, pod_.labels);
+    if (!sc || sc->egress.empty()) return true;
+    auto host_matches = [&](std::string_view pattern) {
+      if (pattern == "*") return true;
+      if (pattern.size() > 1 && pattern[0] == '*' && pattern[1] == '.') {
+        std::string_view suffix = pattern.substr(1);
+        return s.hostname.size() > suffix.size() &&
+               std::string_view(s.hostname).substr(s.hostname.size() - suffix.size()) == suffix;
+      }
+      return pattern == s.hostname;
+    };
+    bool ns_import = false, any_import = false;
+    for (const IstioEgressListener& l : sc->egress) {
+      for (const std::string& h : l.hosts) {
+        size_t slash = h.find('/');
+        if (slash == std::string::npos || h.find('/', slash + 1) != std::string::npos) continue;
+        std::string ns = h.substr(0, slash);
+        std::string_view dns = std::string_view(h).substr(slash + 1);
+        bool exclude = !ns.empty() && ns[0] == '~';
+        if (exclude) ns = ns.substr(1);
+        if (ns == ".") ns = sc->meta.namespace_;
+        bool any_ns = ns.empty() || ns == "*";
+        if (!any_ns && ns != s.namespace_) continue;
+        if (!host_matches(dns)) continue;
+        if (exclude) return false;
+        (any_ns ? any_import : ns_import) = true;
+      }
+    }
+    return ns_import || any_import;
   }
 
   bool registry_only_mode() const {

@@ -289,3 +289,49 @@ TEST(ControlPlaneOutbound, VirtualOutboundAndSpecialClusters) {
 
 }  // namespace
 }  // namespace meshsim::mesh
+
+namespace meshsim::mesh {
+namespace {
+
+// Sidecar egress hosts (pilot/pkg/model/sidecar.go selectServices): only
+// imported services get clusters; "~ns/*" excludes; a non-imported
+// destination falls through to the PassthroughCluster.
+TEST(ControlPlaneSidecarEgress, OnlyImportedServicesGetClusters) {
+  const std::string extra = R"(
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: other, labels: {istio-injection: enabled}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: bar, namespace: other}
+spec: {selector: {app: bar}, ports: [{name: http, port: 80}]}
+---
+apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata: {name: default, namespace: default}
+spec:
+  egress:
+  - hosts: ["./*", "istio-system/*"]
+)";
+  Built b = build(extra);
+  auto has = [&](const proxy::ProxyConfig& c, const std::string& needle) {
+    for (const auto& cl : c.clusters) {
+      if (cl.name.find(needle) != std::string::npos) return true;
+    }
+    return false;
+  };
+  EXPECT_TRUE(has(*b.client, "foo.default.svc.cluster.local"));
+  EXPECT_FALSE(has(*b.client, "bar.other.svc.cluster.local"));
+  EXPECT_TRUE(has(*b.client, "PassthroughCluster"));
+
+  Built all = build(extra.substr(0, extra.find("---\napiVersion: networking.istio.io/v1\nkind: Sidecar")));
+  EXPECT_TRUE(has(*all.client, "bar.other.svc.cluster.local")) << "without a Sidecar every exported service is imported";
+
+  Built none = build(extra + "  - hosts: [\"~/*\"]\n");
+  EXPECT_FALSE(has(*none.client, "foo.default.svc.cluster.local")) << "~/* excludes everything";
+}
+
+}  // namespace
+}  // namespace meshsim::mesh
