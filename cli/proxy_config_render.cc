@@ -271,6 +271,15 @@ ordered_json route_config_json(const RouteConfiguration& rc) {
                                  {"substitution", a->regex_rewrite->substitution}};
         }
         if (!a->host_rewrite.empty()) ra["host_rewrite_literal"] = a->host_rewrite;
+        if (!a->mirrors.empty()) {
+          ordered_json m = ordered_json::array();
+          for (const auto& p : a->mirrors) {
+            m.push_back({{"cluster", p.cluster},
+                         {"runtime_fraction", {{"default_value", {{"numerator", p.per_million}, {"denominator", "MILLION"}}}}},
+                         {"disable_shadow_host_suffix_append", p.disable_shadow_host_suffix}});
+          }
+          ra["request_mirror_policies"] = m;
+        }
         jr["route"] = ra;
       } else if (const auto* rd = std::get_if<RedirectAction>(&r.action)) {
         ordered_json j;

@@ -814,6 +814,15 @@ class Builder {
             }
             if (!hr.rewrite->authority.empty()) a.host_rewrite = hr.rewrite->authority;
           }
+          // mirror / mirrors (route.go MirrorPercent): unset percentage = 100 %,
+          // 0 = no mirror.
+          auto add_mirror = [&](const Destination& d, std::optional<double> pct) {
+            if (pct && *pct <= 0) return;
+            uint32_t pm = pct ? static_cast<uint32_t>(std::min(*pct, 100.0) * 10000.0) : 1'000'000u;
+            a.mirrors.push_back({destination_cluster(d, port, vs->meta.namespace_), pm, !o_.shadow_host_suffix});
+          };
+          if (hr.mirror) add_mirror(*hr.mirror, hr.mirror_percentage);
+          for (const auto& m : hr.mirrors) add_mirror(m.destination, m.percentage);
           if (hr.fault) {
             // Fault injection disables the VS timeout and retries (API docs).
             proxy::FaultPolicy f;

@@ -26,6 +26,9 @@ struct ControlPlaneOptions {
   // PILOT_HTTP10: accept HTTP/1.0 (adds "http/1.0" to the sniffed ALPNs and
   // sets accept_http_10 on every HTTP connection manager).
   bool http10 = false;
+  // DISABLE_SHADOW_HOST_SUFFIX=false (Istio ≤ 1.27): mirrored requests get
+  // "-shadow" appended to their host. Istio ≥ 1.28 leaves the host as is.
+  bool shadow_host_suffix = false;
   // Push version written into ProxyConfig::version.
   std::string version = "1";
 };

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "proxy/base/duration.h"
 #include "proxy/base/ip.h"
@@ -57,6 +58,8 @@ struct AccessLogEntry {
   int response_code = 0;
   std::string response_code_details;  // Envoy's %RESPONSE_CODE_DETAILS%, e.g. "via_upstream"
   uint32_t attempts = 0;
+  // Clusters a copy of this request was mirrored to (the router's decision).
+  std::vector<std::string> mirrored_to;
   uint64_t bytes_received = 0;  // from downstream (body for HTTP)
   uint64_t bytes_sent = 0;      // to downstream (body for HTTP)
   // TLS facts

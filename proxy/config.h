@@ -228,6 +228,17 @@ struct RegexRewrite {
   std::string substitution;
 };
 
+// request_mirror_policies: a copy of the request goes to `cluster` for
+// per_million of requests, fire and forget (the response is discarded, no
+// retries). With the suffix enabled the copy's Host gets "-shadow" before
+// its port (reviews:9080 → reviews-shadow:9080); Istio ≥ 1.28 disables it
+// (DISABLE_SHADOW_HOST_SUFFIX, default true).
+struct RequestMirrorPolicy {
+  std::string cluster;
+  uint32_t per_million = 1'000'000;
+  bool disable_shadow_host_suffix = true;
+};
+
 struct RouteAction {
   std::string cluster;
   std::vector<WeightedCluster> weighted_clusters;
@@ -236,6 +247,7 @@ struct RouteAction {
   std::string prefix_rewrite;                // replaces the matched prefix (the whole path for exact/regex routes)
   std::optional<RegexRewrite> regex_rewrite;
   std::string host_rewrite;                  // host_rewrite_literal
+  std::vector<RequestMirrorPolicy> mirrors;
 };
 
 struct DirectResponse {

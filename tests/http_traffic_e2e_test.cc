@@ -124,6 +124,19 @@ TEST(HttpTrafficCli, ARequestWithAForeignOriginIsForwardedNotRejected) {
   EXPECT_EQ(header(k, "access-control-expose-headers"), "x-served-by");
 }
 
+// mirror: a copy goes to the mirror cluster, fire and forget; the client's
+// response is the primary one. mirrorPercentage 0 means no mirror at all
+// (route.go MirrorPercent).
+TEST(HttpTrafficCli, MirrorSendsACopyAndTheClientGetsThePrimaryResponse) {
+  auto j = probe("--path /mirror/x");
+  EXPECT_EQ(j["http_status"], 200);
+  ASSERT_EQ(j["client_sidecar"]["mirrored_to"].size(), 1u) << j.dump();
+  EXPECT_EQ(j["client_sidecar"]["mirrored_to"][0], "outbound|8000||httpbin.default.svc.cluster.local");
+  EXPECT_EQ(echoed(j, "URL"), "/mirror/x");
+  auto k = probe("--path /never-mirrored");
+  EXPECT_TRUE(k["client_sidecar"]["mirrored_to"].empty());
+}
+
 TEST(HttpTrafficCli, ProxyConfigRouteShowsWhatTheEngineRuns) {
   auto pod = probe("--path /get")["client_sidecar"]["pod"].get<std::string>();
   auto r = meshsim::testing::run_shell(std::string(MESHSIM_EXE) + " proxy-config route " + pod + mesh_args() +
@@ -137,15 +150,17 @@ TEST(HttpTrafficCli, ProxyConfigRouteShowsWhatTheEngineRuns) {
       if (vh["name"] == "httpbin.default.svc.cluster.local:8000") routes = vh["routes"];
     }
   }
-  ASSERT_EQ(routes.size(), 5u) << r.out;
+  ASSERT_EQ(routes.size(), 7u) << r.out;
   EXPECT_EQ(routes[0]["redirect"]["path_redirect"], "/new");
   EXPECT_EQ(routes[0]["redirect"]["response_code"], "FOUND");
   EXPECT_EQ(routes[1]["redirect"]["port_redirect"], 8443);
   EXPECT_EQ(routes[2]["route"]["prefix_rewrite"], "/anything/");
   EXPECT_EQ(routes[2]["route"]["host_rewrite_literal"], "httpbin.internal");
   EXPECT_EQ(routes[3]["route"]["regex_rewrite"]["substitution"], "/anything/profile/\\1");
-  EXPECT_EQ(routes[4]["request_headers_to_remove"][0], "x-secret");
-  EXPECT_EQ(routes[4]["typed_per_filter_config"]["envoy.filters.http.cors"]["allow_methods"], "GET,POST");
+  EXPECT_EQ(routes[4]["route"]["request_mirror_policies"][0]["cluster"], "outbound|8000||httpbin.default.svc.cluster.local");
+  EXPECT_FALSE(routes[5]["route"].contains("request_mirror_policies"));
+  EXPECT_EQ(routes[6]["request_headers_to_remove"][0], "x-secret");
+  EXPECT_EQ(routes[6]["typed_per_filter_config"]["envoy.filters.http.cors"]["allow_methods"], "GET,POST");
   auto t = meshsim::testing::run_shell(std::string(MESHSIM_EXE) + " proxy-config route " + pod + mesh_args() +
                                        " 2>/dev/null");
   EXPECT_NE(t.out.find("httpbin.default"), std::string::npos) << t.out;  // the VIRTUAL SERVICE column

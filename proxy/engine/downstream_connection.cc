@@ -319,6 +319,7 @@ AccessLogEntry& DownstreamConnection::access_log_entry() {
   e.response_code = 0;
   e.response_code_details.clear();
   e.attempts = 0;
+  e.mirrored_to.clear();
   e.bytes_received = e.bytes_sent = 0;
   clear_security(e.downstream_tls);
   clear_security(e.upstream_tls);

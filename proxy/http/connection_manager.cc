@@ -65,6 +65,8 @@ class ConnectionManager::ActiveStream final : public StreamDecoderFilterCallback
     for (const auto& e : m.chain_->filters) {
       filters_.push_back(e.factory->create());
       filters_.back()->set_decoder_callbacks(*this);
+      if (e.factory->encodes()) encoders_.push_back(filters_.back().get());
+      if (e.factory->has_stream_state()) stateful_.push_back(filters_.back().get());
     }
   }
 
@@ -90,7 +92,8 @@ class ConnectionManager::ActiveStream final : public StreamDecoderFilterCallback
     i.attempts = 0;
     engine::clear_security(i.upstream_tls);
     i.upstream_alpn = nullptr;
-    for (auto& f : filters_) f->reset();
+    i.mirrored_to.clear();
+    for (StreamFilter* f : stateful_) f->reset();
   }
 
   // Runs the decoder filters from where the chain stopped: decode_headers
@@ -116,12 +119,12 @@ class ConnectionManager::ActiveStream final : public StreamDecoderFilterCallback
   }
 
   void end_filters() {
-    for (auto& f : filters_) f->on_stream_end();
+    for (StreamFilter* f : stateful_) f->on_stream_end();
   }
   void encode_filters() {
     bool end = resp.body.empty();
-    for (size_t i = filters_.size(); i-- > 0;) {
-      if (filters_[i]->encode_headers(resp, end) == FilterHeadersStatus::kStopIteration) break;
+    for (size_t i = encoders_.size(); i-- > 0;) {
+      if (encoders_[i]->encode_headers(resp, end) == FilterHeadersStatus::kStopIteration) break;
     }
   }
 
@@ -162,6 +165,8 @@ class ConnectionManager::ActiveStream final : public StreamDecoderFilterCallback
   bool decoding_data_ = false;
   size_t next_filter_ = 0;
   std::vector<std::unique_ptr<StreamFilter>> filters_;
+  std::vector<StreamFilter*> encoders_;  // filters with an encoder side, in chain order
+  std::vector<StreamFilter*> stateful_;  // filters with per-stream state to reset and end
 };
 
 // ==================================================== ConnectionManager ===
@@ -547,6 +552,7 @@ void ConnectionManager::log_stream(ActiveStream& s, int code, std::string_view d
   if (i.response_flags) e.response_flags = format_response_flags(i.response_flags);
   e.upstream_transport_failure_reason = i.upstream_transport_failure_reason;
   e.attempts = i.attempts;
+  e.mirrored_to.assign(i.mirrored_to.begin(), i.mirrored_to.end());
   e.bytes_received = s.req.body.size();
   e.bytes_sent = body_sent;
   e.upstream_tls = i.upstream_tls;

@@ -97,6 +97,10 @@ class FilterFactory {
  public:
   virtual ~FilterFactory() = default;
   virtual std::unique_ptr<StreamFilter> create() const = 0;
+  // Whether the filter's encode_headers / reset / on_stream_end do anything
+  // (the connection manager skips the calls otherwise).
+  virtual bool encodes() const { return true; }
+  virtual bool has_stream_state() const { return true; }
 };
 
 // The filter chain of one HTTP connection manager, built by the registry

@@ -17,6 +17,8 @@ class PassThroughFilter final : public StreamFilter {
 };
 class PassThroughFactory final : public FilterFactory {
  public:
+  bool encodes() const override { return false; }
+  bool has_stream_state() const override { return false; }
   std::unique_ptr<StreamFilter> create() const override { return std::make_unique<PassThroughFilter>(); }
 };
 

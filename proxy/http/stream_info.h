@@ -26,6 +26,8 @@ struct StreamInfo {
   SocketAddress upstream_host;
   std::string upstream_transport_failure_reason;
   uint32_t attempts = 0;
+  // Mirror clusters a copy of the request was sent to (views into the route).
+  std::vector<std::string_view> mirrored_to;
   SecurityInfo upstream_tls;
   // Filter state: the ALPN list istio.alpn set for ISTIO_MUTUAL upstreams
   // (nullptr: the cluster's own list).

@@ -9,9 +9,14 @@
 
 namespace meshsim::proxy::upstream {
 
+struct ClusterResources;
+
 struct CompiledCluster {
   const Cluster* cluster = nullptr;
   std::vector<const LbEndpoint*> endpoints;
+  // The cluster manager's circuit-breaker counters for this cluster name,
+  // looked up once (a cache; the snapshot is otherwise immutable).
+  mutable ClusterResources* resources = nullptr;
 };
 
 }  // namespace meshsim::proxy::upstream

@@ -18,6 +18,7 @@
 #include "proxy/engine/context.h"
 #include "proxy/upstream/cluster.h"
 #include "proxy/upstream/load_balancer.h"
+#include "proxy/upstream/shadow_writer.h"
 #include "proxy/upstream/upstream_connection.h"
 
 namespace meshsim::proxy::upstream {
@@ -34,9 +35,10 @@ struct ClusterResources {
 
 class ClusterManager {
  public:
-  explicit ClusterManager(engine::EngineContext& ctx) : ctx_(ctx), lb_(ctx.io) {}
+  explicit ClusterManager(engine::EngineContext& ctx) : ctx_(ctx), lb_(ctx.io), shadows_(ctx, *this) {}
 
   LoadBalancer& load_balancer() { return lb_; }
+  ShadowWriter& shadows() { return shadows_; }
 
   // Weighted choice among clusters (route or tcp_proxy weighted_clusters).
   std::string_view pick_weighted(const std::vector<WeightedCluster>& w) { return pick_weighted_entry(w).name; }
@@ -64,6 +66,10 @@ class ClusterManager {
 
   // ---- circuit breakers (CircuitBreakers of the cluster) ----
   ClusterResources& resources(const Cluster& c) { return resources_[c.name]; }
+  ClusterResources& resources(const CompiledCluster& cc) {
+    if (!cc.resources) cc.resources = &resources_[cc.cluster->name];
+    return *cc.resources;
+  }
   // Whether the pool of `key` has any connection (Envoy creates one for a
   // host that has none even past max_connections).
   bool has_connections(const PoolKey& key) const;
@@ -80,6 +86,7 @@ class ClusterManager {
 
   engine::EngineContext& ctx_;
   LoadBalancer lb_;
+  ShadowWriter shadows_;
   // pool key → idle upstream connections (most recently idle last)
   std::unordered_map<PoolKey, std::vector<ConnId>, PoolKeyHash> idle_;
   std::unordered_map<PoolKey, uint32_t, PoolKeyHash> open_;  // open connections per pool key

@@ -128,6 +128,7 @@ void EventLog::write(const Observation& o) {
             j["code"] = e.response_code;
             j["details"] = e.response_code_details;
             j["route"] = e.route;
+            if (!e.mirrored_to.empty()) j["mirrored_to"] = e.mirrored_to;
           } else {
             j["details"] = e.connection_termination_details;
           }

@@ -96,6 +96,7 @@ ProbeSidecarView view_of(const std::string& pod, const proxy::AccessLogEntry& e,
   v.response_code = e.response_code;
   v.transport_failure = e.upstream_transport_failure_reason;
   v.details = e.http ? e.response_code_details : e.connection_termination_details;
+  v.mirrored_to = e.mirrored_to;
   if (server) {
     v.result = server_result(e);
     v.transport_protocol = e.transport_protocol;
@@ -370,6 +371,7 @@ std::string probe_result_json(const ProbeResult& r) {
     if (server) s["transport_protocol"] = v->transport_protocol;
     s["response_flags"] = v->response_flags;
     s["details"] = v->details;
+    if (!server) s["mirrored_to"] = v->mirrored_to;
     if (!v->transport_failure.empty()) s["transport_failure_reason"] = v->transport_failure;
     return s;
   };
@@ -450,6 +452,7 @@ std::string probe_result_text(const ProbeResult& r) {
       if (!v->tls_termination.empty()) line("  tls", v->tls_termination + " (detected " + v->transport_protocol + ")");
     }
     line("  flags", v->response_flags + (v->details.empty() ? "" : "  (" + v->details + ")"));
+    for (const std::string& m : v->mirrored_to) line("  mirrored to", m + "  (response discarded)");
     if (!v->transport_failure.empty()) line("  transport", v->transport_failure);
   };
   side("client sidecar", r.client_sidecar, false);

@@ -52,6 +52,7 @@ struct ProbeSidecarView {
   std::string details;         // response code details / termination details
   std::string transport_failure;
   int response_code = 0;
+  std::vector<std::string> mirrored_to;  // client: mirror clusters a copy of the request went to
 };
 
 struct ProbeWireView {

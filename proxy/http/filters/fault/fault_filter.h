@@ -26,6 +26,8 @@ class FaultFilter final : public StreamFilter {
 
 class FaultFilterFactory final : public FilterFactory {
  public:
+  bool encodes() const override { return false; }
+  bool has_stream_state() const override { return true; }
   std::unique_ptr<StreamFilter> create() const override { return std::make_unique<FaultFilter>(); }
 };
 

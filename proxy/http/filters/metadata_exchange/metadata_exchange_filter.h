@@ -19,6 +19,8 @@ class MetadataExchangeFilter final : public StreamFilter {
 
 class MetadataExchangeFilterFactory final : public FilterFactory {
  public:
+  bool encodes() const override { return false; }
+  bool has_stream_state() const override { return false; }
   std::unique_ptr<StreamFilter> create() const override { return std::make_unique<MetadataExchangeFilter>(); }
 };
 

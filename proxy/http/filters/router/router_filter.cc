@@ -29,6 +29,7 @@ void RouterFilter::reset() {
   pending_ = queued_ = attached_ = overloaded_ = false;
   cluster_ = nullptr;
   endpoint_ = nullptr;
+  res_ = nullptr;
   retrying_ = nullptr;
   timeout_ = per_try_ = backoff_ = engine::Timer{};
 }
@@ -88,6 +89,16 @@ void RouterFilter::start() {
   engine::EngineContext& ctx = callbacks_->engine();
   const RouteAction& action = *callbacks_->route_entry();
   finalize_request_headers(callbacks_->request());
+  // Mirrors (maybeDoShadowing): decided once per request, after the header
+  // mutations; a fraction below 100 % costs one draw per policy.
+  for (const RequestMirrorPolicy& m : action.mirrors) {
+    if (m.per_million < 1'000'000 && ctx.io.random() % 1'000'000 >= m.per_million) continue;
+    StreamInfo& info = callbacks_->stream_info();
+    const std::vector<std::string>& alpn = info.upstream_alpn ? *info.upstream_alpn : kNoAlpnOverride;
+    if (ctx.clusters->shadows().shadow(callbacks_->route_snapshot_ptr(), m, callbacks_->request(), alpn)) {
+      info.mirrored_to.push_back(m.cluster);
+    }
+  }
   started_ = ctx.io.now();
   if (action.timeout > Duration::zero()) timeout_ = ctx.timers.arm(action.timeout, [this] { on_timeout(false); });
   retry_.reset(action.retry_policy ? &*action.retry_policy : nullptr);
@@ -146,7 +157,8 @@ void RouterFilter::attempt() {
   Request& req = callbacks_->request();
   set_expected_timeout_header(req);
   const CircuitBreakers& cb = cc->cluster->circuit_breakers;
-  upstream::ClusterResources& res = cm.resources(*cc->cluster);
+  upstream::ClusterResources& res = cm.resources(*cc);
+  res_ = &res;
   key_ = upstream::PoolKey{cc->cluster, host_bits(ep->address), req.version < 11};
   cluster_ = cc;
   endpoint_ = ep;
@@ -205,8 +217,7 @@ void RouterFilter::leave_pending() {
   }
   if (!pending_) return;
   pending_ = false;
-  upstream::ClusterResources& res = callbacks_->engine().clusters->resources(*cluster_->cluster);
-  if (res.pending > 0) --res.pending;
+  if (res_->pending > 0) --res_->pending;
 }
 
 // Circuit breaker overflow (Envoy onPoolFailure(Overflow)): 503 UO, never
@@ -232,7 +243,7 @@ void RouterFilter::on_upstream_ready(upstream::UpstreamConnection& u) {
   Request& req = callbacks_->request();
   up_ = &u;
   leave_pending();
-  ++callbacks_->engine().clusters->resources(u.cluster()).requests;
+  ++res_->requests;
   attached_ = true;
   u.count_request();
   info.upstream_tls = u.security();
@@ -263,8 +274,7 @@ void RouterFilter::release_host() {
   leave_pending();
   if (attached_) {
     attached_ = false;
-    upstream::ClusterResources& res = callbacks_->engine().clusters->resources(*cluster_->cluster);
-    if (res.requests > 0) --res.requests;
+    if (res_->requests > 0) --res_->requests;
   }
   if (!host_counted_) return;
   host_counted_ = false;

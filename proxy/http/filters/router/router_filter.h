@@ -16,6 +16,10 @@
 #include "proxy/upstream/retry_state.h"
 #include "proxy/upstream/upstream_connection.h"
 
+namespace meshsim::proxy::upstream {
+struct ClusterResources;
+}
+
 namespace meshsim::proxy::http {
 
 inline constexpr const char* kRouterFilterName = "envoy.filters.http.router";
@@ -62,6 +66,7 @@ class RouterFilter final : public StreamFilter, public upstream::ConnectionOwner
   upstream::PoolKey key_;
   const upstream::CompiledCluster* cluster_ = nullptr;
   const LbEndpoint* endpoint_ = nullptr;
+  upstream::ClusterResources* res_ = nullptr;  // the cluster's circuit-breaker counters (stable address)
   bool pending_ = false;   // counted in the cluster's pending requests
   bool queued_ = false;    // waiting in the pool's queue (max_connections)
   bool attached_ = false;  // counted in the cluster's requests
