@@ -137,6 +137,31 @@ TEST(HttpTrafficCli, MirrorSendsACopyAndTheClientGetsThePrimaryResponse) {
   EXPECT_TRUE(k["client_sidecar"]["mirrored_to"].empty());
 }
 
+// The echo app does what Istio's echo server lets a request ask for
+// (?delay=, ?codes=, ?headers=), so timeouts and retries show without a
+// scenario: the route timeout gives 504 UT; retryOn 5xx retries a 503 three
+// times and forwards the last one with URX (Envoy's retry limit exceeded).
+TEST(HttpTrafficCli, RouteTimeoutAgainstASlowEchoAnswer) {
+  auto j = probe("--path '/slow?delay=3s'");
+  EXPECT_EQ(j["http_status"], 504);
+  EXPECT_EQ(j["response_body"], "upstream request timeout");
+  EXPECT_EQ(j["client_sidecar"]["response_flags"], "UT");
+  EXPECT_NEAR(j["elapsed_ms"].get<double>(), 1000.0, 5.0);
+  auto k = probe("--path '/slow?delay=200ms'");
+  EXPECT_EQ(k["http_status"], 200);
+}
+
+TEST(HttpTrafficCli, RetryOn5xxRetriesThenForwardsTheLast503WithUrx) {
+  auto j = probe("--path '/flaky?codes=503&headers=x-echo:yes'");
+  EXPECT_EQ(j["http_status"], 503);
+  EXPECT_EQ(j["client_sidecar"]["response_flags"], "URX");
+  EXPECT_EQ(j["client_sidecar"]["details"], "via_upstream");
+  EXPECT_EQ(header(j, "x-echo"), "yes");
+  auto ok = probe("--path '/flaky?codes=200'");
+  EXPECT_EQ(ok["http_status"], 200);
+  EXPECT_EQ(ok["client_sidecar"]["response_flags"], "-");
+}
+
 TEST(HttpTrafficCli, ProxyConfigRouteShowsWhatTheEngineRuns) {
   auto pod = probe("--path /get")["client_sidecar"]["pod"].get<std::string>();
   auto r = meshsim::testing::run_shell(std::string(MESHSIM_EXE) + " proxy-config route " + pod + mesh_args() +
@@ -150,17 +175,19 @@ TEST(HttpTrafficCli, ProxyConfigRouteShowsWhatTheEngineRuns) {
       if (vh["name"] == "httpbin.default.svc.cluster.local:8000") routes = vh["routes"];
     }
   }
-  ASSERT_EQ(routes.size(), 7u) << r.out;
+  ASSERT_EQ(routes.size(), 9u) << r.out;
   EXPECT_EQ(routes[0]["redirect"]["path_redirect"], "/new");
   EXPECT_EQ(routes[0]["redirect"]["response_code"], "FOUND");
   EXPECT_EQ(routes[1]["redirect"]["port_redirect"], 8443);
   EXPECT_EQ(routes[2]["route"]["prefix_rewrite"], "/anything/");
   EXPECT_EQ(routes[2]["route"]["host_rewrite_literal"], "httpbin.internal");
   EXPECT_EQ(routes[3]["route"]["regex_rewrite"]["substitution"], "/anything/profile/\\1");
-  EXPECT_EQ(routes[4]["route"]["request_mirror_policies"][0]["cluster"], "outbound|8000||httpbin.default.svc.cluster.local");
-  EXPECT_FALSE(routes[5]["route"].contains("request_mirror_policies"));
-  EXPECT_EQ(routes[6]["request_headers_to_remove"][0], "x-secret");
-  EXPECT_EQ(routes[6]["typed_per_filter_config"]["envoy.filters.http.cors"]["allow_methods"], "GET,POST");
+  EXPECT_EQ(routes[4]["route"]["timeout"], "1s");
+  EXPECT_EQ(routes[5]["route"]["retry_policy"]["num_retries"], 3);
+  EXPECT_EQ(routes[6]["route"]["request_mirror_policies"][0]["cluster"], "outbound|8000||httpbin.default.svc.cluster.local");
+  EXPECT_FALSE(routes[7]["route"].contains("request_mirror_policies"));
+  EXPECT_EQ(routes[8]["request_headers_to_remove"][0], "x-secret");
+  EXPECT_EQ(routes[8]["typed_per_filter_config"]["envoy.filters.http.cors"]["allow_methods"], "GET,POST");
   auto t = meshsim::testing::run_shell(std::string(MESHSIM_EXE) + " proxy-config route " + pod + mesh_args() +
                                        " 2>/dev/null");
   EXPECT_NE(t.out.find("httpbin.default"), std::string::npos) << t.out;  // the VIRTUAL SERVICE column

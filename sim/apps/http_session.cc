@@ -34,6 +34,121 @@ std::string echo_body(const EchoIdentity& id, const std::string& peer_ip, const 
   return b;
 }
 
+namespace {
+
+// Query parameter `name` of a request target, URL-decoded ("" if absent).
+std::string query_value(std::string_view target, std::string_view name) {
+  size_t q = target.find('?');
+  if (q == std::string_view::npos) return "";
+  std::string_view qs = target.substr(q + 1);
+  while (!qs.empty()) {
+    size_t amp = qs.find('&');
+    std::string_view kv = qs.substr(0, amp);
+    size_t eq = kv.find('=');
+    if (kv.substr(0, eq) == name && eq != std::string_view::npos) {
+      std::string out;
+      std::string_view v = kv.substr(eq + 1);
+      for (size_t i = 0; i < v.size(); ++i) {
+        if (v[i] == '+') out += ' ';
+        else if (v[i] == '%' && i + 2 < v.size()) {
+          int x = 0;
+          auto [p, ec] = std::from_chars(v.data() + i + 1, v.data() + i + 3, x, 16);
+          if (ec == std::errc() && p == v.data() + i + 3) {
+            out += static_cast<char>(x);
+            i += 2;
+          } else {
+            out += v[i];
+          }
+        } else {
+          out += v[i];
+        }
+      }
+      return out;
+    }
+    if (amp == std::string_view::npos) break;
+    qs.remove_prefix(amp + 1);
+  }
+  return "";
+}
+
+std::vector<std::string_view> split(std::string_view s, char sep) {
+  std::vector<std::string_view> out;
+  size_t start = 0;
+  for (size_t i = 0; i <= s.size(); ++i) {
+    if (i == s.size() || s[i] == sep) {
+      out.push_back(s.substr(start, i - start));
+      start = i + 1;
+    }
+  }
+  return out;
+}
+
+bool to_int(std::string_view s, int& out) {
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc() && p == s.data() + s.size();
+}
+
+}  // namespace
+
+Duration apply_echo_parameters(const Request& req, Response& r, uint64_t (*random)(void*), void* random_ctx) {
+  Duration delay;
+  if (req.target.find('?') == std::string::npos) return delay;
+  std::string& body = r.body;
+  if (std::string d = query_value(req.target, "delay"); !d.empty()) {
+    auto parsed = parse_duration(d);
+    if (parsed.ok()) delay = *parsed;
+    else body.append("error delaying response error: time: invalid duration \"").append(d).append("\"\n");
+  }
+  if (std::string h = query_value(req.target, "headers"); !h.empty()) {
+    for (std::string_view nv : split(h, ',')) {
+      auto parts = split(nv, ':');
+      if (parts.size() != 2) {
+        body.append("response headers error: invalid \"").append(nv).append("\" (want name:value)\n");
+        break;
+      }
+      r.headers.set(parts[0], parts[1]);
+    }
+  }
+  if (std::string c = query_value(req.target, "codes"); !c.empty()) {
+    struct Slice {
+      int code, slices;
+    };
+    std::vector<Slice> codes;
+    bool bad = false;
+    for (std::string_view cs : split(c, ',')) {
+      auto flavor = split(cs, ':');
+      Slice sl{0, 1};
+      if (flavor.size() > 2 || !to_int(flavor[0], sl.code) || sl.code < 200 || sl.code >= 600 ||
+          (flavor.size() == 2 && (!to_int(flavor[1], sl.slices) || sl.slices < 0))) {
+        bad = true;
+        break;
+      }
+      codes.push_back(sl);
+    }
+    if (bad) {
+      r.status = 400;
+      body.append("codes error: invalid \"").append(c).append("\"\n");
+    } else {
+      int total = 0;
+      for (const Slice& sl : codes) total += sl.slices;
+      int slice = total > 0 && random ? static_cast<int>(random(random_ctx) % static_cast<uint64_t>(total)) : 0;
+      // The echo server's walk: the last code unless an earlier running
+      // position passes the slice.
+      int code = codes.back().code;
+      int position = 0;
+      for (size_t n = 0; n < codes.size(); ++n) {
+        if (position > slice) {
+          code = codes[n - 1].code;
+          break;
+        }
+        position += codes[n].slices;
+      }
+      r.status = code;
+    }
+  }
+  return delay;
+}
+
 EchoServerSession::EchoServerSession(EchoIdentity id, std::string peer_ip)
     : id_(std::move(id)), peer_ip_(std::move(peer_ip)) {}
 
@@ -73,6 +188,7 @@ bool EchoServerSession::on_data(std::string_view in, std::string& out) {
     bool handled = handler_ && handler_(handler_ctx_, req, r);
     if (!handled) {
       r.status = 200;
+      delay_ = apply_echo_parameters(req, r, random_, random_ctx_);
       append_echo_body(id_, peer_ip_, req, r.body);
     }
     bool keep = req.keep_alive();

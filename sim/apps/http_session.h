@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "proxy/base/duration.h"
 #include "proxy/http/message.h"
 #include "proxy/http/parser.h"
 
@@ -42,6 +43,15 @@ class EchoServerSession {
     handler_ = h;
     handler_ctx_ = ctx;
   }
+  // The random source for ?codes= (the app's seeded stream).
+  using Random = uint64_t (*)(void* ctx);
+  void set_random(Random r, void* ctx) {
+    random_ = r;
+    random_ctx_ = ctx;
+  }
+  // The ?delay= the last request asked for (0 when none): the server app
+  // holds the response that long.
+  Duration requested_delay() const { return delay_; }
 
  private:
   EchoIdentity id_;
@@ -53,7 +63,20 @@ class EchoServerSession {
   uint64_t requests_ = 0;
   Handler handler_ = nullptr;
   void* handler_ctx_ = nullptr;
+  Random random_ = nullptr;
+  void* random_ctx_ = nullptr;
+  Duration delay_;
 };
+
+// What Istio's echo server (pkg/test/echo/server/endpoint/http.go) lets a
+// request ask for with its query parameters: ?delay=DURATION (Go syntax:
+// 100ms, 1.5s) holds the response, ?headers=name:value[,name:value] adds
+// response headers, ?codes=code[:slices][,…] picks the status from a pie of
+// weighted codes (Go's slice walk, drawn from `random`). Malformed values
+// are reported in the body as the echo server writes them. Returns the
+// delay.
+Duration apply_echo_parameters(const proxy::http::Request& req, proxy::http::Response& r, uint64_t (*random)(void*),
+                               void* random_ctx);
 
 // The body Istio's echo app would return for `req`.
 std::string echo_body(const EchoIdentity& id, const std::string& peer_ip, const proxy::http::Request& req);

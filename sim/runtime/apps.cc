@@ -178,6 +178,7 @@ TcpCallbacks ServerApp::accept(TcpSocket s, const ConnectionInfo& info) {
     c->echo = std::make_unique<apps::EchoServerSession>(
         apps::EchoIdentity{pod_.pod, pod_.ns, pod_.version, port_}, peer);
     if (o_.error_rate > 0 || o_.body_bytes >= 0) c->echo->set_handler(&ServerApp::handle_http, this);
+    c->echo->set_random([](void* self) { return static_cast<ServerApp*>(self)->rng_.next_u64(); }, this);
   }
   if (tls_ctx_) c->tls = std::make_unique<tls::TlsSession>(tls_ctx_);
   Conn* cp = c.get();
@@ -286,6 +287,10 @@ TcpCallbacks ServerApp::accept(TcpSocket s, const ConnectionInfo& info) {
       // Latency applies to HTTP responses only (raw echo is immediate).
       if (cn.echo->requests() > 0 && (o_.latency.a > Duration::zero() || o_.latency.b > Duration::zero())) {
         cn.next_send = std::max(cn.next_send, sim_.now() + o_.latency.sample(rng_));
+      }
+      // Istio's echo server: ?delay= holds the response.
+      if (cn.echo->requested_delay() > Duration::zero()) {
+        cn.next_send = std::max(cn.next_send, sim_.now() + cn.echo->requested_delay());
       }
       send_out(out, !keep);
     }

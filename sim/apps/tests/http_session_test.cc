@@ -74,3 +74,47 @@ TEST(HttpClient, CompletesOnAFullResponseEvenAcrossWrites) {
 
 }  // namespace
 }  // namespace meshsim::sim::apps
+
+namespace meshsim::sim::apps {
+namespace {
+
+// Istio's echo server query parameters (pkg/test/echo/server/endpoint/http.go).
+TEST(EchoParameters, DelayHeadersAndCodes) {
+  proxy::http::Request req;
+  req.target = "/x?delay=1500ms&headers=x-a:1,x-b:two&codes=503";
+  proxy::http::Response r;
+  r.status = 200;
+  Duration d = apply_echo_parameters(req, r, nullptr, nullptr);
+  EXPECT_EQ(d, Duration::millis(1500));
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(r.headers.get("x-a").value_or(""), "1");
+  EXPECT_EQ(r.headers.get("x-b").value_or(""), "two");
+}
+
+TEST(EchoParameters, WeightedCodesFollowTheEchoServersSliceWalk) {
+  // codes=500:1,200:3 — slices 0..3; the walk returns 500 only for slice 0.
+  int n500 = 0;
+  for (uint64_t slice = 0; slice < 4; ++slice) {
+    proxy::http::Request req;
+    req.target = "/?codes=500:1,200:3";
+    proxy::http::Response r;
+    uint64_t s = slice;
+    apply_echo_parameters(req, r, [](void* c) { return *static_cast<uint64_t*>(c); }, &s);
+    n500 += r.status == 500;
+    EXPECT_TRUE(r.status == 500 || r.status == 200);
+  }
+  EXPECT_EQ(n500, 1);
+}
+
+TEST(EchoParameters, MalformedValuesAreReportedInTheBody) {
+  proxy::http::Request req;
+  req.target = "/?delay=soon&codes=99";
+  proxy::http::Response r;
+  r.status = 200;
+  apply_echo_parameters(req, r, nullptr, nullptr);
+  EXPECT_NE(r.body.find("invalid duration"), std::string::npos) << r.body;
+  EXPECT_EQ(r.status, 400);
+}
+
+}  // namespace
+}  // namespace meshsim::sim::apps
