@@ -75,6 +75,15 @@ const std::vector<std::string_view> kIgnoredKinds = {"Secret", "Role", "RoleBind
                        "WasmPlugin", "GatewayClass", "HTTPRoute", "GRPCRoute", "TCPRoute", "TLSRoute",
                        "ReferenceGrant", "Certificate", "Issuer", "ClusterIssuer", "ServiceMonitor", "PodMonitor"};
 
+// Ignored kinds whose objects change what Istio does (the others — RBAC,
+// storage, CRDs — do not): reported as not modelled.
+bool is_behaviour_kind(std::string_view kind) {
+  static const std::vector<std::string_view> k = {"EnvoyFilter", "WasmPlugin", "WorkloadGroup", "ProxyConfig",
+                                                  "GatewayClass", "HTTPRoute", "GRPCRoute", "TCPRoute", "TLSRoute",
+                                                  "ReferenceGrant", "NetworkPolicy"};
+  return std::find(k.begin(), k.end(), kind) != k.end();
+}
+
 bool is_ignored_kind(std::string_view kind) {
   return std::find(kIgnoredKinds.begin(), kIgnoredKinds.end(), kind) != kIgnoredKinds.end();
 }
@@ -181,6 +190,10 @@ struct Loader {
     if (!info) {
       if (kind == "Secret")
         out.secrets.push_back((meta.namespace_.empty() ? std::string(default_ns()) : meta.namespace_) + "/" + meta.name);
+      if (is_behaviour_kind(kind)) {
+        out.unmodelled.push_back({kind, api_version, meta.namespace_.empty() ? std::string(default_ns()) : meta.namespace_,
+                                  meta.name, root.location()});
+      }
       if (is_ignored_kind(kind))
         diag(Severity::kInfo, "MS0004", root.location(), display, "",
              "kind " + kind + " does not affect the mesh model; ignored");

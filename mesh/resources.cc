@@ -183,6 +183,7 @@ void ResourceSet::merge(ResourceSet&& o) {
   append(workload_entries, o.workload_entries, base);
   append(telemetries, o.telemetries, base);
   append(istio_operators, o.istio_operators, base);
+  for (auto& u : o.unmodelled) unmodelled.push_back(std::move(u));
   next_load_order = base + o.next_load_order;
 }
 

@@ -698,6 +698,14 @@ struct ResourceSet {
   // Secrets are not modelled, but their names are kept ("namespace/name"):
   // Gateway credentialName references are checked against them.
   std::vector<std::string> secrets;
+  // Objects of kinds that change Istio's behaviour but that meshsim does not
+  // decode (EnvoyFilter, WasmPlugin, Gateway API routes, …): kept for the
+  // coverage report (mesh/coverage.h).
+  struct Unmodelled {
+    std::string kind, api_version, namespace_, name;
+    Location location;
+  };
+  std::vector<Unmodelled> unmodelled;
   std::vector<PeerAuthentication> peer_authentications;
   std::vector<DestinationRule> destination_rules;
   std::vector<VirtualService> virtual_services;

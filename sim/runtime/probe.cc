@@ -1,5 +1,7 @@
 #include "sim/runtime/probe.h"
 
+#include "mesh/coverage.h"
+
 #include <cctype>
 #include <cinttypes>
 #include <cstdio>
@@ -131,6 +133,9 @@ Result<ProbeResult> run_probe(std::shared_ptr<const mesh::World> world, const Pr
     if (cap->keylog()) ms.enable_keylog();
   }
   auto r = probe_on(ms, req);
+  if (r.ok()) {
+    for (const auto& nm : mesh::not_modelled(world->resources())) r->not_modelled.push_back(nm.line());
+  }
   if (cap) {
     if (!r.ok()) {
       cap->abandon();
@@ -393,6 +398,7 @@ std::string probe_result_json(const ProbeResult& r) {
   j["from"] = r.from_description;
   j["to"] = r.to_description;
   j["fingerprint"] = r.fingerprint;
+  j["not_modelled"] = r.not_modelled;
   return j.dump(2) + "\n";
 }
 

@@ -88,6 +88,9 @@ struct ProbeResult {
     std::string what;  // "12 packets, wire", "4 lines, TLS key log"
   };
   std::vector<Output> outputs;  // files run_probe's captures wrote
+  // The coverage report of the mesh (mesh/coverage.h): what this answer does
+  // not account for, one line each.
+  std::vector<std::string> not_modelled;
 };
 
 // Runs the probe; errors are bad input (unknown workload, malformed target).

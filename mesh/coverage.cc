@@ -1,0 +1,112 @@
+#include "mesh/coverage.h"
+
+namespace meshsim::mesh {
+
+namespace {
+
+std::string group_of(const std::string& api_version) {
+  size_t slash = api_version.find('/');
+  return slash == std::string::npos ? "" : api_version.substr(0, slash);
+}
+
+std::string name_of(const Object& o) { return o.meta.namespace_.empty() ? o.meta.name : o.meta.namespace_ + "/" + o.meta.name; }
+
+void object(std::vector<NotModelled>& out, const Object& o, std::string effect) {
+  out.push_back({kind_name(o.kind), group_of(o.api_version), name_of(o), "", std::move(effect), o.source.location});
+}
+
+void field(std::vector<NotModelled>& out, const Object& o, const std::string& path, std::string effect) {
+  out.push_back({kind_name(o.kind), group_of(o.api_version), name_of(o), path, std::move(effect), locate(o, path)});
+}
+
+void traffic_policy(std::vector<NotModelled>& out, const DestinationRule& dr, const TrafficPolicy& tp,
+                    const std::string& at) {
+  if (tp.load_balancer && tp.load_balancer->consistent_hash) {
+    field(out, dr, at + ".loadBalancer.consistentHash", "consistent-hash load balancing is not simulated (the simple policy is used)");
+  }
+  if (tp.load_balancer && tp.load_balancer->locality_lb_setting) {
+    field(out, dr, at + ".loadBalancer.localityLbSetting", "locality failover and distribution are not simulated");
+  }
+  if (tp.load_balancer && tp.load_balancer->warmup_duration) {
+    field(out, dr, at + ".loadBalancer.warmupDuration", "slow-start warm-up is not simulated");
+  }
+  if (tp.outlier_detection) {
+    field(out, dr, at + ".outlierDetection", "outlier detection (host ejection) is not simulated");
+  }
+  if (tp.connection_pool && tp.connection_pool->tcp) {
+    const auto& t = *tp.connection_pool->tcp;
+    if (t.max_connection_duration) field(out, dr, at + ".connectionPool.tcp.maxConnectionDuration", "is not simulated");
+    if (t.tcp_keepalive) field(out, dr, at + ".connectionPool.tcp.tcpKeepalive", "TCP keepalive probes are not simulated");
+  }
+  for (size_t i = 0; i < tp.port_level_settings.size(); ++i) {
+    const PortTrafficPolicy& p = tp.port_level_settings[i];
+    TrafficPolicy as{p.load_balancer, p.connection_pool, p.outlier_detection, p.tls, {}, false, false};
+    traffic_policy(out, dr, as, at + ".portLevelSettings[" + std::to_string(i) + "]");
+  }
+}
+
+bool is_http2(const ServicePort& p) {
+  std::string proto = p.app_protocol ? *p.app_protocol : p.name.substr(0, p.name.find('-'));
+  for (char& c : proto) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return proto == "grpc" || proto == "http2" || proto == "grpc-web" || proto == "kubernetes.io/h2c";
+}
+
+}  // namespace
+
+std::string NotModelled::line() const {
+  std::string s = "not modelled: " + kind + " " + object;
+  if (!group.empty()) s += " (" + group + ")";
+  if (!field.empty()) s += " " + field;
+  s += " — " + effect;
+  if (location.known()) s += "  [" + location.str() + "]";
+  return s;
+}
+
+std::vector<NotModelled> not_modelled(const ResourceSet& rs) {
+  std::vector<NotModelled> out;
+  for (const auto& ap : rs.authorization_policies) {
+    object(out, ap, "its effect is not simulated: requests and connections are allowed as if it did not exist");
+  }
+  for (const auto& ra : rs.request_authentications) {
+    object(out, ra, "its effect is not simulated: tokens are neither required nor verified");
+  }
+  for (const auto& t : rs.telemetries) object(out, t, "tracing, metrics and access-log settings are not simulated");
+  for (const auto& g : rs.gateways) {
+    object(out, g, "gateways are not simulated: no ingress/egress gateway proxy runs, and routes bound to it are not built");
+  }
+  for (const auto& ing : rs.ingresses) object(out, ing, "ingress through an Istio gateway is not simulated");
+  for (const auto& dr : rs.destination_rules) {
+    if (dr.traffic_policy) traffic_policy(out, dr, *dr.traffic_policy, "spec.trafficPolicy");
+    for (size_t i = 0; i < dr.subsets.size(); ++i) {
+      if (dr.subsets[i].traffic_policy) {
+        traffic_policy(out, dr, *dr.subsets[i].traffic_policy, "spec.subsets[" + std::to_string(i) + "].trafficPolicy");
+      }
+    }
+  }
+  for (const auto& vs : rs.virtual_services) {
+    for (size_t i = 0; i < vs.http.size(); ++i) {
+      const HttpRoute& r = vs.http[i];
+      if (r.delegate) field(out, vs, "spec.http[" + std::to_string(i) + "].delegate", "delegate VirtualServices are not simulated");
+    }
+    bool gateway_bound = false;
+    for (const auto& g : vs.gateways) gateway_bound = gateway_bound || g != "mesh";
+    if (gateway_bound) field(out, vs, "spec.gateways", "routes bound to gateways are not simulated (only \"mesh\")");
+  }
+  for (const auto& svc : rs.services) {
+    for (size_t i = 0; i < svc.ports.size(); ++i) {
+      if (is_http2(svc.ports[i])) {
+        field(out, svc, "spec.ports[" + std::to_string(i) + "]",
+              "HTTP/2 and gRPC are not simulated: the sidecars speak HTTP/1.1 on this port");
+      }
+    }
+  }
+  for (const auto& u : rs.unmodelled) {
+    out.push_back({u.kind, group_of(u.api_version), u.namespace_.empty() ? u.name : u.namespace_ + "/" + u.name, "",
+                   u.kind == "NetworkPolicy" ? "Kubernetes NetworkPolicy is not enforced by the virtual network"
+                                             : "its effect is not simulated",
+                   u.location});
+  }
+  return out;
+}
+
+}  // namespace meshsim::mesh
