@@ -1,5 +1,7 @@
 #include "mesh/analyzers.h"
 
+#include "mesh/coverage.h"
+
 #include <algorithm>
 #include <charconv>
 #include <map>
@@ -18,6 +20,7 @@ const std::vector<AnalyzerCode>& analyzer_codes() {
       {"MS0005", "UnreadableInput", "", Severity::kError, "A path does not exist or cannot be read."},
       {"MS0006", "DuplicateObject", "", Severity::kWarning, "The same kind/namespace/name is defined twice; the later definition wins."},
       {"MS0007", "WorldDerivation", "", Severity::kWarning, "The derived world has a problem: an unschedulable pod, an exhausted pod CIDR, a clashing ClusterIP."},
+      {"MS0009", "NotModelled", "", Severity::kInfo, "The object or field changes what Istio does, but meshsim does not simulate it yet: answers about the mesh do not account for it (the coverage report, docs/cli/probe.md)."},
       {"MS0008", "RejectedByApiServer", "", Severity::kWarning, "The Kubernetes API server would reject this object, but Istio's analyzers take it; meshsim keeps it (e.g. several unnamed Service ports)."},
       {"MS0101", "ReferencedResourceNotFound", "IST0101", Severity::kError, "A route or Ingress refers to a host, port, subset, gateway or namespace that does not exist, or a Gateway, Sidecar or Telemetry selector matches no workload."},
       {"MS0102", "NamespaceNotInjected", "IST0102", Severity::kWarning, "A Namespace has no istio-injection / istio.io/rev label: pods created in it run without sidecars."},
@@ -86,6 +89,7 @@ class Analysis {
     virtual_services();
     sidecars();
     proxy_uid();
+    not_modelled_findings();
     sort_diagnostics(out_);
     return std::move(out_);
   }
@@ -101,6 +105,13 @@ class Analysis {
     const AnalyzerCode* c = find_analyzer_code(code);
     out_.push_back(Diagnostic{sev.value_or(c ? c->severity : Severity::kWarning), code, loc, std::move(resource),
                               std::move(path), std::move(msg)});
+  }
+
+  // The coverage report as Info findings (MS0009).
+  void not_modelled_findings() {
+    for (const NotModelled& nm : not_modelled(w_.resources())) {
+      add_at("MS0009", nm.location, nm.kind + " " + nm.object, nm.field, nm.effect);
+    }
   }
 
   std::string pod_owner(const WorldPod& p) const {

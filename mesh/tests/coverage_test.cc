@@ -8,7 +8,10 @@
 #include <set>
 
 #include "mesh/coverage.h"
+#include "mesh/analyzers.h"
 #include "mesh/loader.h"
+#include "mesh/mesh_config.h"
+#include "mesh/world.h"
 
 namespace meshsim::mesh {
 namespace {
@@ -137,6 +140,25 @@ TEST(Coverage, TheLineSaysWhatAndWhere) {
   ASSERT_FALSE(list.empty());
   EXPECT_EQ(list.front().line().rfind("not modelled: AuthorizationPolicy default/deny-all (security.istio.io) — ", 0), 0u)
       << list.front().line();
+}
+
+// analyze reports the same list as Info findings MS0009, located.
+TEST(Coverage, AnalyzeReportsEachAsAnInfoFinding) {
+  ResourceSet rs;
+  std::vector<Diagnostic> diags;
+  load_text(kEveryKind, "every-kind.yaml", rs, diags);
+  size_t expected = not_modelled(rs).size();
+  MeshConfig mc = resolve_mesh_config(rs, diags);
+  World w = build_world(std::move(rs), mc, diags);
+  size_t infos = 0;
+  for (const Diagnostic& d : analyze_world(w)) {
+    if (d.code != "MS0009") continue;
+    ++infos;
+    EXPECT_EQ(d.severity, Severity::kInfo);
+    EXPECT_TRUE(d.location.known()) << d.format();
+  }
+  EXPECT_EQ(infos, expected);
+  EXPECT_GT(infos, 5u);
 }
 
 }  // namespace
