@@ -44,6 +44,18 @@ TEST(Run, DefaultScenarioTellsTheMigrationStoryAndPasses) {
   EXPECT_NE(r.out.find("all 9 expectations passed"), std::string::npos) << r.out;
 }
 
+// A timeline apply of something meshsim does not simulate is named in the
+// story's NOT MODELLED section and in the JSON result, with file:line.
+TEST(Run, WhatTheRunDoesNotSimulateIsNamed) {
+  auto r = sh(std::string(MESHSIM_EXE) + " run " + data("not-modelled.yaml"));
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("NOT MODELLED"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("AuthorizationPolicy default/deny-all (security.istio.io)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("not-modelled.yaml:19:7"), std::string::npos) << r.out;
+  auto clean = sh(std::string(MESHSIM_EXE) + " run " + data("client-paths.yaml"));
+  EXPECT_EQ(clean.out.find("NOT MODELLED"), std::string::npos) << clean.out;
+}
+
 TEST(Run, SameSeedSameFingerprintOtherSeedOther) {
   CliRun a = sh(exe() + " run -q --duration 30s");
   CliRun b = sh(exe() + " run -q --duration 30s");

@@ -1,5 +1,9 @@
 #include "sim/scenario/runner.h"
 
+#include <set>
+
+#include "mesh/coverage.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cinttypes>
@@ -948,6 +952,17 @@ Result<ScenarioRunResult> Runner::run() {
     if (!v.passed) v.message = "the run's behaviour changed (or the scenario did); see the first divergent event";
     r_.expectations.push_back(v);
   }
+  // The coverage report over every configuration the run had (the initial
+  // one and each timeline apply), each line once.
+  std::set<std::string> seen;
+  auto report = [&](const mesh::World& w) {
+    for (const auto& nm : mesh::not_modelled(w.resources())) {
+      std::string line = nm.line();
+      if (seen.insert(line).second) r_.not_modelled.push_back(std::move(line));
+    }
+  };
+  if (world_) report(*world_);
+  for (const auto& [at, w] : worlds_) report(*w);
   r_.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
   ms_->sim().set_tracer(nullptr);
   return std::move(r_);
@@ -994,6 +1009,10 @@ std::string format_run_text(const ScenarioRunResult& r) {
     }
     t += line + "\n";
   }
+  if (!r.not_modelled.empty()) {
+    t += "\nNOT MODELLED (the answer does not account for these)\n";
+    for (const auto& l : r.not_modelled) t += "  " + l.substr(std::string("not modelled: ").size()) + "\n";
+  }
   if (!r.expectations.empty()) {
     t += "\nEXPECTATIONS\n";
     for (const auto& e : r.expectations) {
@@ -1029,6 +1048,7 @@ std::string format_run_json(const ScenarioRunResult& r) {
   j["wall_seconds"] = r.wall_seconds;
   j["time_compression"] = r.time_compression();
   j["passed"] = r.passed();
+  j["not_modelled"] = r.not_modelled;
   nlohmann::ordered_json story = nlohmann::ordered_json::array();
   for (const auto& e : r.story) story.push_back({{"t", e.at.to_seconds()}, {"text", e.text}, {"details", e.details}});
   j["story"] = story;

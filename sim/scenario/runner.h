@@ -84,6 +84,8 @@ struct ScenarioRunResult {
   // Random bytes OpenSSL drew outside every seeded stream during the run
   // (tls::unscoped_random_bytes()); non-zero means the run is not reproducible.
   uint64_t unscoped_random_bytes = 0;
+  // The coverage report (mesh/coverage.h) of every configuration of the run.
+  std::vector<std::string> not_modelled;
   bool passed() const;
   double time_compression() const { return wall_seconds > 0 ? virtual_time.to_seconds() / wall_seconds : 0; }
 };
