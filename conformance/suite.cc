@@ -171,6 +171,7 @@ json run_case(const CaseSpec& c, bool want_trace, bool updating, bool strict, co
     if (first_failure.empty()) first_failure = "reproducible: " + actual;
   }
   j["expectations"] = ex;
+  j["not_modelled"] = r->not_modelled;
   j["status"] = passed ? "passed" : "failed";
   j["message"] = first_failure;
   if (ro.record_trace) j["trace"] = trace_text(r->trace);
@@ -191,6 +192,7 @@ reports::CaseResult to_case(const json& j) {
              : st == "skipped" ? reports::CaseStatus::kSkipped
                                : reports::CaseStatus::kError;
   c.message = j.value("message", "");
+  if (j.contains("not_modelled")) c.not_modelled = j["not_modelled"].get<std::vector<std::string>>();
   c.seed = j.value("seed", uint64_t{0});
   c.fingerprint = j.value("fingerprint", "");
   c.pinned_fingerprint = j.value("pinned", "");

@@ -37,6 +37,8 @@ struct CaseResult {
   double wall_seconds = 0;
   uint64_t events = 0;
   std::vector<ExpectationResult> expectations;
+  // The coverage report of the case's mesh: what its verdicts do not account for.
+  std::vector<std::string> not_modelled;
 
   double time_compression() const { return wall_seconds > 0 ? virtual_seconds / wall_seconds : 0; }
 };

@@ -54,6 +54,14 @@ TEST(Run, WhatTheRunDoesNotSimulateIsNamed) {
   EXPECT_NE(r.out.find("not-modelled.yaml:19:7"), std::string::npos) << r.out;
   auto clean = sh(std::string(MESHSIM_EXE) + " run " + data("client-paths.yaml"));
   EXPECT_EQ(clean.out.find("NOT MODELLED"), std::string::npos) << clean.out;
+  // The conformance report lists the case under notModelled.
+  std::string report = tmp("not-modelled-report.yaml");
+  auto c = sh(std::string(MESHSIM_EXE) + " conformance " + data("not-modelled.yaml") + " --report " + report);
+  EXPECT_EQ(c.exit_code, 0) << c.out;
+  std::ifstream in(report);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("notModelled:\n    - test: \"scenarios.authz-not-modelled\""), std::string::npos) << text;
+  std::filesystem::remove(report);
 }
 
 TEST(Run, SameSeedSameFingerprintOtherSeedOther) {
