@@ -1,6 +1,8 @@
 // `meshsim proxy-config KIND NS/POD --mesh PATH…` — the configuration the
 // simulated sidecar of a pod runs, generated from the manifests exactly as the
 // engine gets it; like `istioctl proxy-config`, offline.
+#include <algorithm>
+#include <set>
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -22,7 +24,58 @@ struct ProxyConfigOptions {
   std::string output = "text";
   std::string at = "0s";
   uint64_t seed = 1;
+  // istioctl's filters.
+  int port = 0;
+  std::string fqdn, subset, direction, name, address, cluster;
 };
+
+// Keeps what istioctl's filter flags select (the renderers show the rest).
+void filter_config(proxy::ProxyConfig& cfg, const ProxyConfigOptions& o, bool route_view) {
+  auto drop = [](auto& v, auto keep) { v.erase(std::remove_if(v.begin(), v.end(), [&](const auto& x) { return !keep(x); }), v.end()); };
+  auto cluster_kept = [&](const proxy::Cluster& c) {
+    if (o.port && c.port != o.port) return false;
+    if (!o.fqdn.empty() && c.service != o.fqdn) return false;
+    if (!o.subset.empty() && c.subset != o.subset) return false;
+    if (!o.direction.empty() && c.name.rfind(o.direction + "|", 0) != 0) return false;
+    if (!o.cluster.empty() && c.name != o.cluster) return false;
+    return true;
+  };
+  bool cluster_filter = o.port || !o.fqdn.empty() || !o.subset.empty() || !o.direction.empty() || !o.cluster.empty();
+  if (cluster_filter) {
+    std::set<std::string> kept;
+    for (const auto& c : cfg.clusters) {
+      if (cluster_kept(c)) kept.insert(c.name);
+    }
+    drop(cfg.clusters, cluster_kept);
+    drop(cfg.endpoints, [&](const proxy::ClusterLoadAssignment& e) { return kept.count(e.cluster_name) > 0; });
+  }
+  if (o.port || !o.address.empty()) {
+    drop(cfg.listeners, [&](const proxy::Listener& l) {
+      return (!o.port || l.address.port == o.port) && (o.address.empty() || to_string(l.address.ip) == o.address);
+    });
+  }
+  if (!o.address.empty()) {
+    for (auto& e : cfg.endpoints) {
+      drop(e.endpoints, [&](const proxy::LbEndpoint& ep) { return to_string(ep.address.ip) == o.address; });
+    }
+  }
+  if (route_view && !o.name.empty()) {
+    drop(cfg.routes, [&](const std::shared_ptr<const proxy::RouteConfiguration>& r) { return r->name == o.name; });
+    // Inline route configurations (inbound) are shown from the listeners.
+    for (auto& l : cfg.listeners) {
+      auto strip = [&](proxy::FilterChain& fc) {
+        for (auto& f : fc.filters) {
+          if (auto* h = std::get_if<proxy::HttpConnectionManager>(&f.config); h && h->route_config &&
+                                                                           h->route_config->name != o.name) {
+            h->route_config = nullptr;
+          }
+        }
+      };
+      for (auto& fc : l.filter_chains) strip(fc);
+      if (l.default_filter_chain) strip(*l.default_filter_chain);
+    }
+  }
+}
 
 SecretView view_of(const std::string& name, const std::string& type, const tls::Certificate& leaf,
                    const std::string& pem, Duration now) {
@@ -102,6 +155,14 @@ void register_proxy_config(CLI::App& app, VerbContext& ctx) {
   sub->add_flag("-v,--verbose", o->input.verbose,
                 "Also print every warning and note about the manifests (those that change the answer, such as\n"
                 "pods without a sidecar, are always printed)");
+  sub->add_option("--port", o->port, "listener/cluster/endpoint: only this port (istioctl --port)");
+  sub->add_option("--fqdn", o->fqdn, "cluster/endpoint: only clusters of this service FQDN (istioctl --fqdn)");
+  sub->add_option("--subset", o->subset, "cluster/endpoint: only this subset (istioctl --subset)");
+  sub->add_option("--direction", o->direction, "cluster: inbound or outbound (istioctl --direction)")
+      ->check(CLI::IsMember({"inbound", "outbound"}));
+  sub->add_option("--name", o->name, "route: only the route configuration of this name (istioctl --name)");
+  sub->add_option("--address", o->address, "listener/endpoint: only this IP address (istioctl --address)");
+  sub->add_option("--cluster", o->cluster, "endpoint: only the endpoints of this cluster (istioctl --cluster)");
   sub->callback([o, &ctx] {
     auto at = parse_duration(o->at);
     if (!at.ok() || at->ns() < 0) {
@@ -124,6 +185,8 @@ void register_proxy_config(CLI::App& app, VerbContext& ctx) {
                    pod->namespace_.c_str(), pod->name.c_str(), pod->injection_reason.c_str());
     }
     auto cfg = mesh::build_sidecar_config(*world, *pod);
+    // --name selects route configurations, so it applies to the route view only.
+    filter_config(*cfg, *o, /*route_view=*/o->kind == "route" || o->kind == "routes");
     std::string k = o->kind;
     if (k.back() == 's') k.pop_back();
     bool json = o->output == "json";

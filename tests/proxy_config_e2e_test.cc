@@ -141,3 +141,40 @@ TEST(ProxyConfigSecretCli, APodWithoutSidecarHasNoSecrets) {
 }
 
 }  // namespace
+
+namespace {
+
+// istioctl's filter flags (istioctl proxy-config cluster --fqdn/--port/
+// --subset/--direction, route --name, listener --port/--address, endpoint
+// --cluster) on Bookinfo.
+std::string bookinfo(const std::string& args) {
+  const char* s = std::getenv("MESHSIM_SOURCE_DIR");
+  auto r = sh("timeout -s KILL 60 " + std::string(MESHSIM_EXE) + " proxy-config " + args + " --mesh " +
+              std::string(s ? s : ".") + "/tests/data/bookinfo 2>/dev/null");
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  return r.out;
+}
+
+TEST(ProxyConfigFilters, SelectLikeIstioctl) {
+  auto c = table(bookinfo("cluster bookinfo/productpage --fqdn reviews.bookinfo.svc.cluster.local --subset v2"));
+  ASSERT_EQ(c.size(), 2u);  // header + one cluster
+  EXPECT_EQ(c[1][0], "reviews.bookinfo.svc.cluster.local");
+  EXPECT_EQ(c[1][2], "v2");
+  EXPECT_EQ(c[1][5], "reviews.bookinfo");  // the DestinationRule it came from
+  auto in = table(bookinfo("cluster bookinfo/productpage --direction inbound"));
+  ASSERT_GE(in.size(), 2u);
+  for (size_t i = 1; i < in.size(); ++i) EXPECT_EQ(in[i][3], "inbound");
+  auto r = table(bookinfo("route bookinfo/productpage --name 9080"));
+  ASSERT_GE(r.size(), 2u);
+  for (size_t i = 1; i < r.size(); ++i) EXPECT_EQ(r[i][0], "9080");
+  auto l = table(bookinfo("listener bookinfo/productpage --port 9080"));
+  ASSERT_GE(l.size(), 2u);
+  for (size_t i = 1; i < l.size(); ++i) EXPECT_EQ(l[i][1], "9080");
+  auto e = table(bookinfo("endpoint bookinfo/productpage --cluster 'outbound|9080|v1|reviews.bookinfo.svc.cluster.local'"));
+  ASSERT_EQ(e.size(), 2u);
+  EXPECT_EQ(e[1][3], "outbound|9080|v1|reviews.bookinfo.svc.cluster.local");
+  auto bad = sh(std::string(MESHSIM_EXE) + " proxy-config cluster bookinfo/productpage --direction sideways --mesh x 2>&1");
+  EXPECT_EQ(bad.exit_code, 2) << bad.out;
+}
+
+}  // namespace
