@@ -37,6 +37,8 @@ struct SocketAddress {
 };
 // "10.1.2.3:80"
 std::string to_string(const SocketAddress& a);
+// The address as one integer (ip << 16 | port), for hash keys.
+constexpr uint64_t packed(const SocketAddress& a) { return (static_cast<uint64_t>(a.ip.value) << 16) | a.port; }
 
 struct Cidr {
   Ipv4 base;            // network address (host bits cleared)

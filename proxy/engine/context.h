@@ -57,6 +57,27 @@ struct EngineContext {
       out.clear();
     }
   }
+  // Plaintext out through a connection's transport (raw bytes pass as they are).
+  void write_through(TransportSocket& t, ConnId id, std::string_view plaintext) {
+    if (!t.is_tls()) {
+      if (!plaintext.empty()) io.send(id, as_bytes(plaintext));
+      return;
+    }
+    out.clear();
+    t.write(plaintext, out);
+    flush(id);
+  }
+  // The transport's orderly shutdown (close_notify for TLS) on the wire.
+  void shutdown_through(TransportSocket& t, ConnId id) {
+    out.clear();
+    t.shutdown(out);
+    flush(id);
+  }
+  // shutdown_through, then FIN.
+  void half_close_through(TransportSocket& t, ConnId id) {
+    shutdown_through(t, id);
+    io.shutdown_write(id);
+  }
 
   // Scratch buffers (each valid only within one call chain that owns it).
   AccessLogEntry entry;  // the reusable access-log entry

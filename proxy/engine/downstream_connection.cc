@@ -214,21 +214,10 @@ void DownstreamConnection::write(std::string_view plaintext) {
   for (network::WriteFilter* f : write_filters_) {
     if (f->on_write(plaintext) == network::FilterStatus::kStopIteration) return;
   }
-  if (!transport_->is_tls()) {
-    if (!plaintext.empty()) ctx_.io.send(id(), as_bytes(plaintext));
-    return;
-  }
-  ctx_.out.clear();
-  transport_->write(plaintext, ctx_.out);
-  ctx_.flush(id());
+  ctx_.write_through(*transport_, id(), plaintext);
 }
 
-void DownstreamConnection::half_close() {
-  ctx_.out.clear();
-  transport_->shutdown(ctx_.out);
-  ctx_.flush(id());
-  ctx_.io.shutdown_write(id());
-}
+void DownstreamConnection::half_close() { ctx_.half_close_through(*transport_, id()); }
 
 void DownstreamConnection::on_peer_closed(CloseType how) {
   if (inspecting_) {
@@ -251,9 +240,7 @@ void DownstreamConnection::on_peer_closed(CloseType how) {
 void DownstreamConnection::close(CloseType how) {
   if (closed()) return;
   if (how == CloseType::kFin && transport_ && transport_->is_tls() && transport_->security().handshake_complete) {
-    ctx_.out.clear();
-    transport_->shutdown(ctx_.out);
-    ctx_.flush(id());
+    ctx_.shutdown_through(*transport_, id());
   }
   ctx_.io.close(id(), how);
   forget();

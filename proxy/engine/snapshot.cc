@@ -12,7 +12,7 @@ Snapshot::Snapshot(std::shared_ptr<const ProxyConfig> config) : config_(std::mov
   for (const Listener& l : config_->listeners) {
     if (l.name == "virtualOutbound") virtual_outbound_ = &l;
     else if (l.name == "virtualInbound") virtual_inbound_ = &l;
-    else by_address_.emplace(addr_bits(l.address), &l);
+    else by_address_.emplace(packed(l.address), &l);
     for (const FilterChain& fc : l.filter_chains) compile_chain(fc);
     if (l.default_filter_chain) compile_chain(*l.default_filter_chain);
   }
@@ -43,9 +43,9 @@ void Snapshot::compile_chain(const FilterChain& fc) {
 
 const Listener* Snapshot::pick_listener(uint16_t listener_port, const SocketAddress& original_dst) const {
   if (listener_port == kVirtualInboundPort) return virtual_inbound_;
-  auto it = by_address_.find(addr_bits(original_dst));
+  auto it = by_address_.find(packed(original_dst));
   if (it != by_address_.end()) return it->second;
-  it = by_address_.find(addr_bits(SocketAddress{Ipv4::any(), original_dst.port}));
+  it = by_address_.find(packed(SocketAddress{Ipv4::any(), original_dst.port}));
   if (it != by_address_.end()) return it->second;
   return virtual_outbound_;
 }

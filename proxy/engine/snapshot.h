@@ -27,8 +27,6 @@ struct StringHash {
   size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
 };
 
-inline uint64_t addr_bits(const SocketAddress& a) { return (static_cast<uint64_t>(a.ip.value) << 16) | a.port; }
-
 class Snapshot {
  public:
   explicit Snapshot(std::shared_ptr<const ProxyConfig> config);

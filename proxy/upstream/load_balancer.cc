@@ -4,10 +4,6 @@
 
 namespace meshsim::proxy::upstream {
 
-namespace {
-uint64_t host_key(const SocketAddress& a) { return (static_cast<uint64_t>(a.ip.value) << 16) | a.port; }
-}  // namespace
-
 const LbEndpoint* LoadBalancer::choose(const CompiledCluster& cc, const SocketAddress& original_destination,
                                        const std::vector<SocketAddress>* avoid) {
   const Cluster& c = *cc.cluster;
@@ -46,7 +42,7 @@ const LbEndpoint* LoadBalancer::choose(const CompiledCluster& cc, const SocketAd
       const LbEndpoint* a = pool[io_.random() % pool.size()];
       const LbEndpoint* b = pool[io_.random() % pool.size()];
       auto load = [&](const LbEndpoint* e) {
-        auto it = active_rq_.find(host_key(e->address));
+        auto it = active_rq_.find(packed(e->address));
         return it == active_rq_.end() ? 0u : it->second;
       };
       return load(b) < load(a) ? b : a;
@@ -56,10 +52,10 @@ const LbEndpoint* LoadBalancer::choose(const CompiledCluster& cc, const SocketAd
   }
 }
 
-void LoadBalancer::request_started(const SocketAddress& host) { ++active_rq_[host_key(host)]; }
+void LoadBalancer::request_started(const SocketAddress& host) { ++active_rq_[packed(host)]; }
 
 void LoadBalancer::request_finished(const SocketAddress& host) {
-  auto it = active_rq_.find(host_key(host));
+  auto it = active_rq_.find(packed(host));
   if (it != active_rq_.end() && it->second > 0) --it->second;
 }
 

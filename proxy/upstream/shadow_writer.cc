@@ -6,10 +6,6 @@
 
 namespace meshsim::proxy::upstream {
 
-namespace {
-uint64_t host_bits(const SocketAddress& a) { return (static_cast<uint64_t>(a.ip.value) << 16) | a.port; }
-}  // namespace
-
 class ShadowRequest final : public engine::DeferredDeletable, public ConnectionOwner {
  public:
   ShadowRequest(engine::EngineContext& ctx, ShadowWriter& w, std::shared_ptr<const engine::Snapshot> snap,
@@ -45,7 +41,7 @@ class ShadowRequest final : public engine::DeferredDeletable, public ConnectionO
   void start(const CompiledCluster& cc, const LbEndpoint& ep, const std::vector<std::string>& alpn) {
     ClusterManager& cm = *ctx_.clusters;
     cm.load_balancer().request_started(host_);
-    PoolKey key{cc.cluster, host_bits(host_), req_.version < 11};
+    PoolKey key{cc.cluster, packed(host_), req_.version < 11};
     ++ctx_.stats.upstream_rq_total;
     if (UpstreamConnection* idle = cm.take_idle(key, *this)) {
       on_upstream_ready(*idle);

@@ -18,22 +18,9 @@ UpstreamConnection::UpstreamConnection(engine::EngineContext& ctx, std::shared_p
 
 UpstreamConnection::~UpstreamConnection() { ++ctx_.stats.deferred_deleted; }
 
-void UpstreamConnection::send(std::string_view plaintext) {
-  if (!transport_->is_tls()) {
-    if (!plaintext.empty()) ctx_.io.send(id(), as_bytes(plaintext));
-    return;
-  }
-  ctx_.out.clear();
-  transport_->write(plaintext, ctx_.out);
-  ctx_.flush(id());
-}
+void UpstreamConnection::send(std::string_view plaintext) { ctx_.write_through(*transport_, id(), plaintext); }
 
-void UpstreamConnection::half_close() {
-  ctx_.out.clear();
-  transport_->shutdown(ctx_.out);
-  ctx_.flush(id());
-  ctx_.io.shutdown_write(id());
-}
+void UpstreamConnection::half_close() { ctx_.half_close_through(*transport_, id()); }
 
 void UpstreamConnection::on_connected() {
   connected_ = true;

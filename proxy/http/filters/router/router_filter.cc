@@ -14,7 +14,6 @@
 namespace meshsim::proxy::http {
 
 namespace {
-uint64_t host_bits(const SocketAddress& a) { return (static_cast<uint64_t>(a.ip.value) << 16) | a.port; }
 const std::vector<std::string> kNoAlpnOverride;
 }  // namespace
 
@@ -159,7 +158,7 @@ void RouterFilter::attempt() {
   const CircuitBreakers& cb = cc->cluster->circuit_breakers;
   upstream::ClusterResources& res = cm.resources(*cc);
   res_ = &res;
-  key_ = upstream::PoolKey{cc->cluster, host_bits(ep->address), req.version < 11};
+  key_ = upstream::PoolKey{cc->cluster, packed(ep->address), req.version < 11};
   cluster_ = cc;
   endpoint_ = ep;
   // max_requests: the cluster's attached requests (http2MaxRequests, which
