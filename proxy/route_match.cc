@@ -72,12 +72,27 @@ CompiledRoutes::CompiledRoutes(std::shared_ptr<const RouteConfiguration> rc) : r
       for (const HeaderMatcher& q : r.match.query_parameters) {
         if (q.kind == HeaderMatcher::Kind::kRegex) compile(&q, q.value);
       }
+      // Regexes the filters use per request: the path regex rewrite and
+      // CORS origin matchers.
+      if (const auto* a = std::get_if<RouteAction>(&r.action); a && a->regex_rewrite) {
+        compile(&*a->regex_rewrite, a->regex_rewrite->pattern);
+      }
+      if (r.cors) {
+        for (const auto& o : r.cors->allow_origins) {
+          if (o.kind == CorsPolicy::OriginMatcher::Kind::kRegex) compile(&o, o.value);
+        }
+      }
     }
   }
   // Longest first; stable so that among equal lengths the first declared wins.
   auto longest_first = [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); };
   std::stable_sort(suffixes_.begin(), suffixes_.end(), longest_first);
   std::stable_sort(prefixes_.begin(), prefixes_.end(), longest_first);
+}
+
+const re2::RE2* CompiledRoutes::regex(const void* key) const {
+  auto it = regexes_.find(key);
+  return it == regexes_.end() ? nullptr : it->second.get();
 }
 
 const VirtualHost* CompiledRoutes::match_virtual_host(std::string_view host_header) const {

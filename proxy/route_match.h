@@ -40,6 +40,10 @@ class CompiledRoutes {
   const RouteConfiguration& config() const { return *rc_; }
   const VirtualHost* match_virtual_host(std::string_view host_header) const;
   const Route* match_route(const VirtualHost& vh, const http::Request& req) const;
+  // The compiled form of a regex of this configuration — a RouteAction's
+  // regex_rewrite or a CorsPolicy origin matcher, keyed by its address;
+  // nullptr for anything else.
+  const re2::RE2* regex(const void* key) const;
 
  private:
   struct Hash {

@@ -122,6 +122,10 @@ TEST(HttpTrafficCli, ARequestWithAForeignOriginIsForwardedNotRejected) {
   auto k = probe("--path /get -H 'Origin: https://dev.shop'");  // prefix match
   EXPECT_EQ(header(k, "access-control-allow-origin"), "https://dev.shop");
   EXPECT_EQ(header(k, "access-control-expose-headers"), "x-served-by");
+  auto re = probe("--path /get -H 'Origin: https://team.corp.example'");  // RE2 regex match
+  EXPECT_EQ(header(re, "access-control-allow-origin"), "https://team.corp.example");
+  auto no = probe("--path /get -H 'Origin: https://team.corp.example.evil'");  // whole-string match only
+  EXPECT_EQ(header(no, "access-control-allow-origin"), "<absent>");
 }
 
 // mirror: a copy goes to the mirror cluster, fire and forget; the client's

@@ -78,6 +78,7 @@ class ConnectionManager::ActiveStream final : public StreamDecoderFilterCallback
     action_ = nullptr;
     vhost_ = nullptr;
     weighted_ = nullptr;
+    routes_ = nullptr;
     keep_alive_ = true;
     done = false;
     decoding_data_ = false;
@@ -137,6 +138,7 @@ class ConnectionManager::ActiveStream final : public StreamDecoderFilterCallback
   const VirtualHost* virtual_host() const override { return vhost_; }
   const WeightedCluster* weighted_cluster() const override { return weighted_; }
   const engine::Snapshot& route_snapshot() const override { return *snap; }
+  const CompiledRoutes* route_table() const override { return routes_; }
   const std::shared_ptr<const engine::Snapshot>& route_snapshot_ptr() const override { return snap; }
   Request& request() override { return req; }
   Response& response() override { return resp; }
@@ -160,6 +162,7 @@ class ConnectionManager::ActiveStream final : public StreamDecoderFilterCallback
   const RouteAction* action_ = nullptr;
   const VirtualHost* vhost_ = nullptr;
   const WeightedCluster* weighted_ = nullptr;
+  const CompiledRoutes* routes_ = nullptr;
   bool keep_alive_ = true;  // the downstream request keeps the connection open
   bool done = false;
   bool decoding_data_ = false;
@@ -273,6 +276,7 @@ void ConnectionManager::start_stream(ActiveStream& s) {
     local_reply(s, 404, "", "route_not_found");
     return;
   }
+  s.routes_ = routes;
   s.info.route_config = routes->config().name;
   const VirtualHost* vh = routes->match_virtual_host(s.req.host());
   if (!vh) {

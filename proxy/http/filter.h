@@ -29,6 +29,9 @@
 #include "proxy/http/message.h"
 #include "proxy/http/stream_info.h"
 
+namespace meshsim::proxy {
+class CompiledRoutes;
+}
 namespace meshsim::proxy::engine {
 struct EngineContext;
 class Snapshot;
@@ -58,6 +61,8 @@ class StreamDecoderFilterCallbacks {
   // The configuration the stream was routed with (its clusters; RDS routes
   // are current per request, inline routes the connection's).
   virtual const engine::Snapshot& route_snapshot() const = 0;
+  // The compiled route configuration the route came from (its regexes).
+  virtual const CompiledRoutes* route_table() const = 0;
   virtual const std::shared_ptr<const engine::Snapshot>& route_snapshot_ptr() const = 0;
   virtual Request& request() = 0;
   virtual Response& response() = 0;

@@ -2,29 +2,29 @@
 
 #include <re2/re2.h>
 
+#include "proxy/route_match.h"
+
 namespace meshsim::proxy::http {
 
 namespace {
-bool matches(const CorsPolicy::OriginMatcher& m, std::string_view v) {
+bool matches(const CorsPolicy::OriginMatcher& m, std::string_view v, const CompiledRoutes* table) {
   using K = CorsPolicy::OriginMatcher::Kind;
   switch (m.kind) {
     case K::kExact: return v == m.value;
     case K::kPrefix: return v.substr(0, m.value.size()) == m.value;
     case K::kSuffix: return v.size() >= m.value.size() && v.substr(v.size() - m.value.size()) == m.value;
     case K::kRegex: {
-      RE2::Options o;
-      o.set_log_errors(false);
-      RE2 re(m.value, o);
-      return re.ok() && RE2::FullMatch(re2::StringPiece(v.data(), v.size()), re);
+      const RE2* re = table ? table->regex(&m) : nullptr;
+      return re && RE2::FullMatch(re2::StringPiece(v.data(), v.size()), *re);
     }
   }
   return false;
 }
 }  // namespace
 
-bool cors_origin_allowed(const CorsPolicy& p, std::string_view origin) {
+bool cors_origin_allowed(const CorsPolicy& p, std::string_view origin, const CompiledRoutes* table) {
   for (const auto& m : p.allow_origins) {
-    if (matches(m, "*") || matches(m, origin)) return true;
+    if (matches(m, "*", table) || matches(m, origin, table)) return true;
   }
   return false;
 }
@@ -43,7 +43,7 @@ FilterHeadersStatus CorsFilter::decode_headers(Request& req, bool) {
   std::string_view origin = req.headers.get("origin").value_or("");
   if (origin.empty()) return FilterHeadersStatus::kContinue;
   policy_ = &*route->cors;
-  bool allowed = cors_origin_allowed(*policy_, origin);
+  bool allowed = cors_origin_allowed(*policy_, origin, callbacks_->route_table());
   if (allowed) latched_origin_.assign(origin);
   cors_request_ = true;
   if (req.method != "OPTIONS") return FilterHeadersStatus::kContinue;

@@ -38,7 +38,8 @@ class CorsFilterFactory final : public FilterFactory {
 };
 
 // Whether `origin` is allowed by the policy's matchers (a matcher that
-// matches "*" allows every origin).
-bool cors_origin_allowed(const CorsPolicy& p, std::string_view origin);
+// matches "*" allows every origin); regex matchers are the route table's
+// compiled ones.
+bool cors_origin_allowed(const CorsPolicy& p, std::string_view origin, const CompiledRoutes* table);
 
 }  // namespace meshsim::proxy::http

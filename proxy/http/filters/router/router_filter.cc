@@ -9,6 +9,7 @@
 #include "proxy/engine/snapshot.h"
 #include "proxy/http/headers_util.h"
 #include "proxy/network/filter.h"
+#include "proxy/route_match.h"
 #include "proxy/upstream/cluster_manager.h"
 
 namespace meshsim::proxy::http {
@@ -63,10 +64,9 @@ void RouterFilter::finalize_request_headers(Request& req) {
   if (action.regex_rewrite) {
     size_t cut = req.target.find_first_of("?#");
     std::string path_only = req.target.substr(0, cut);
-    RE2::Options o;
-    o.set_log_errors(false);
-    RE2 re(action.regex_rewrite->pattern, o);
-    if (re.ok() && RE2::GlobalReplace(&path_only, re, action.regex_rewrite->substitution) > 0 && !path_only.empty()) {
+    const CompiledRoutes* table = callbacks_->route_table();
+    const RE2* re = table ? table->regex(&*action.regex_rewrite) : nullptr;
+    if (re && RE2::GlobalReplace(&path_only, *re, action.regex_rewrite->substitution) > 0 && !path_only.empty()) {
       rewritten = path_only + (cut == std::string::npos ? std::string() : req.target.substr(cut));
     }
   } else if (!action.prefix_rewrite.empty()) {
