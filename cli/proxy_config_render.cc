@@ -5,6 +5,10 @@
 #include <nlohmann/json.hpp>
 
 namespace meshsim::cli {
+
+// proxy_config_rbac.cc
+nlohmann::ordered_json rbac_filter_typed_config(const proxy::RbacFilterConfig& c, bool network);
+
 namespace {
 
 using nlohmann::ordered_json;
@@ -140,6 +144,8 @@ ordered_json network_filter_json(const NetworkFilter& f) {
     }
     c["idle_timeout"] = duration_json(tp->idle_timeout);
     j["typed_config"] = c;
+  } else if (const auto* rbac = std::get_if<NetworkRbac>(&f.config)) {
+    if (rbac->config) j["typed_config"] = rbac_filter_typed_config(*rbac->config, true);
   } else {
     const auto& h = std::get<HttpConnectionManager>(f.config);
     ordered_json c = {
@@ -151,7 +157,11 @@ ordered_json network_filter_json(const NetworkFilter& f) {
       c["rds"] = {{"config_source", {{"ads", ordered_json::object()}}}, {"route_config_name", h.route_config_name}};
     }
     ordered_json hf = ordered_json::array();
-    for (const auto& x : h.http_filters) hf.push_back({{"name", x.name}});
+    for (const auto& x : h.http_filters) {
+      ordered_json one = {{"name", x.name}};
+      if (x.rbac) one["typed_config"] = rbac_filter_typed_config(*x.rbac, false);
+      hf.push_back(one);
+    }
     c["http_filters"] = hf;
     if (h.forward_client_cert == HttpConnectionManager::ForwardClientCert::kAppendForward) {
       c["forward_client_cert_details"] = "APPEND_FORWARD";

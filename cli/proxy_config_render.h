@@ -35,6 +35,10 @@ std::string render_clusters_json(const proxy::ProxyConfig& cfg);
 std::string render_routes_json(const proxy::ProxyConfig& cfg);
 std::string render_endpoints_json(const proxy::ProxyConfig& cfg);
 std::string render_secrets_json(const std::vector<SecretView>& secrets);
+// The RBAC filters of the inbound chains (proxy-config rbac), with istiod's
+// notes on rules it skipped.
+std::string render_rbac_text(const proxy::ProxyConfig& cfg, const std::vector<std::string>& notes);
+std::string render_rbac_json(const proxy::ProxyConfig& cfg, const std::vector<std::string>& notes);
 // Everything, like `istioctl proxy-config all -o json` (an Envoy config dump).
 std::string render_all_json(const proxy::ProxyConfig& cfg, const std::vector<SecretView>& secrets);
 

@@ -10,7 +10,9 @@
 #include "cli/mesh_input.h"
 #include "cli/proxy_config_render.h"
 #include "cli/verb.h"
+#include "mesh/authz_translation.h"
 #include "mesh/control_plane.h"
+#include "mesh/coverage.h"
 #include "proxy/tls/environment.h"
 #include "sim/runtime/mesh_simulation.h"
 
@@ -126,21 +128,25 @@ void register_proxy_config(CLI::App& app, VerbContext& ctx) {
       "proxy-config",
       "Show the configuration istiod would push to a pod's sidecar — the same config meshsim's\n"
       "engine runs — like `istioctl proxy-config`, from manifests instead of a live cluster.\n\n"
-      "KIND is listener, cluster, route, endpoint, secret or all. POD is NS/NAME or NAME\n"
+      "KIND is listener, cluster, route, endpoint, secret, rbac or all. POD is NS/NAME or NAME\n"
       "(namespace default); a workload or app name picks its first pod.\n\n"
       "secret (and all) runs the simulation until --at (virtual time since 2026-01-01T00:00:00Z)\n"
       "so pilot-agent has issued — and by then renewed — the workload certificate; the sidecar's\n"
       "SDS secrets are shown: `default` (workload certificate chain) and `ROOTCA` (mesh root).\n\n"
+      "rbac shows the RBAC filters istiod generates from the AuthorizationPolicies that select the\n"
+      "workload (AUDIT, DENY, ALLOW; HTTP and TCP chains differ in HTTP-only fields) and the rules\n"
+      "it skipped.\n\n"
       "Examples:\n"
       "  meshsim proxy-config listener default/productpage-v1 --mesh samples/bookinfo/\n"
       "  meshsim proxy-config cluster reviews --mesh bookinfo.yaml -o json\n"
       "  meshsim proxy-config all default/ratings-v1 --mesh k8s/ --mesh-config mesh.yaml -o json\n"
-      "  meshsim proxy-config secret default/productpage-v1 --mesh samples/bookinfo/ --at 30h");
+      "  meshsim proxy-config secret default/productpage-v1 --mesh samples/bookinfo/ --at 30h\n"
+      "  meshsim proxy-config rbac default/httpbin --mesh k8s/ -o json");
   sub->alias("pc");
-  sub->add_option("kind", o->kind, "listener | cluster | route | endpoint | secret | all")
+  sub->add_option("kind", o->kind, "listener | cluster | route | endpoint | secret | rbac | all")
       ->required()
       ->check(CLI::IsMember({"listener", "listeners", "cluster", "clusters", "route", "routes", "endpoint",
-                             "endpoints", "secret", "secrets", "all"}));
+                             "endpoints", "secret", "secrets", "rbac", "all"}));
   sub->add_option("pod", o->pod, "NS/POD (or POD in namespace default, or a workload/app name)")->required();
   sub->add_option("--mesh", o->input.paths, "Manifest files or directories (repeatable)")->required();
   sub->add_option("--mesh-config", o->input.mesh_config_file, "MeshConfig file or IstioOperator");
@@ -208,7 +214,12 @@ void register_proxy_config(CLI::App& app, VerbContext& ctx) {
     else if (k == "cluster") out = json ? render_clusters_json(*cfg) : render_clusters_text(*cfg);
     else if (k == "route") out = json ? render_routes_json(*cfg) : render_routes_text(*cfg);
     else if (k == "endpoint") out = json ? render_endpoints_json(*cfg) : render_endpoints_text(*cfg);
-    else if (k == "secret") out = json ? render_secrets_json(secrets) : render_secrets_text(secrets);
+    else if (k == "rbac") {
+      std::vector<std::string> notes = mesh::build_authz_filters(*world, *pod).skipped;
+      for (const auto& line : mesh::not_modelled(world->resources()))
+        if (line.kind == "AuthorizationPolicy") notes.push_back(line.line());
+      out = json ? render_rbac_json(*cfg, notes) : render_rbac_text(*cfg, notes);
+    } else if (k == "secret") out = json ? render_secrets_json(secrets) : render_secrets_text(secrets);
     else if (json) out = render_all_json(*cfg, secrets);
     else {
       out = render_listeners_text(*cfg) + "\n" + render_clusters_text(*cfg) + "\n" + render_routes_text(*cfg) + "\n" +

@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 
+#include "mesh/authz_translation.h"
 #include "mesh/policy.h"
 
 namespace meshsim::mesh {
@@ -103,9 +104,22 @@ NetworkFilter tcp_proxy_filter(const std::string& cluster, const std::string& st
   return {kTcpProxyName, tp};
 }
 
-std::vector<HttpFilter> inbound_http_filters() {
-  return {{"istio.metadata_exchange"}, {"envoy.filters.http.grpc_stats"}, {"envoy.filters.http.fault"},
-          {"envoy.filters.http.cors"}, {"istio.stats"}, {"envoy.filters.http.router"}};
+// An inbound TCP chain: the network RBAC filters, then tcp_proxy
+// (networkfilter.go buildCompleteNetworkFilters).
+void add_inbound_tcp_filters(FilterChain& fc, const AuthzFilters& authz, const std::string& cluster) {
+  fc.filters.insert(fc.filters.end(), authz.tcp.begin(), authz.tcp.end());
+  fc.filters.push_back(tcp_proxy_filter(cluster, cluster));
+}
+
+// listener_builder.go buildHTTPConnectionManager: metadata exchange first
+// (so RBAC sees the peer), then authn/authz, then the rest.
+std::vector<HttpFilter> inbound_http_filters(const std::vector<HttpFilter>& authz) {
+  std::vector<HttpFilter> f = {{"istio.metadata_exchange"}};
+  f.insert(f.end(), authz.begin(), authz.end());
+  for (const char* n : {"envoy.filters.http.grpc_stats", "envoy.filters.http.fault", "envoy.filters.http.cors",
+                        "istio.stats", "envoy.filters.http.router"})
+    f.push_back({n});
+  return f;
 }
 std::vector<HttpFilter> outbound_http_filters() {
   return {{"istio.metadata_exchange"}, {"envoy.filters.http.grpc_stats"}, {"istio.alpn"},
@@ -221,6 +235,7 @@ class Builder {
  private:
   // ------------------------------------------------------------- inbound --
   void build_inbound() {
+    authz_ = build_authz_filters(w_, pod_);
     Listener l;
     l.name = "virtualInbound";
     l.address = {Ipv4::any(), static_cast<uint16_t>(mc_.proxy_inbound_listen_port)};
@@ -259,7 +274,7 @@ class Builder {
           fc.filters.push_back(inbound_hcm(proxy::kInboundPassthroughCluster, "inbound|http|0", ":0/*",
                                            proxy::kInboundPassthroughCluster));
         } else {
-          fc.filters.push_back(tcp_proxy_filter(proxy::kInboundPassthroughCluster, proxy::kInboundPassthroughCluster));
+          add_inbound_tcp_filters(fc, authz_, proxy::kInboundPassthroughCluster);
         }
         fc.description = "passthrough (" + mode_word(m.mode) + ": " + m.reason + ")";
         PortNeeds& n = needs[port.value_or(0)];
@@ -297,7 +312,7 @@ class Builder {
                                            p.service_host + ":" + std::to_string(p.service_port) + "/*",
                                            "inbound_0.0.0.0_" + std::to_string(p.target_port) + ";"));
         } else {
-          fc.filters.push_back(tcp_proxy_filter(cluster, cluster));
+          add_inbound_tcp_filters(fc, authz_, cluster);
         }
         fc.description = std::string(protocol_name(p.protocol)) + " port, " + mode_word(p.mtls.mode) +
                          " (" + p.mtls.reason + ")" +
@@ -379,7 +394,7 @@ class Builder {
     h.forward_client_cert = HttpConnectionManager::ForwardClientCert::kAppendForward;
     h.server_name = "istio-envoy";
     h.accept_http_10 = o_.http10;
-    h.http_filters = inbound_http_filters();
+    h.http_filters = inbound_http_filters(authz_.http);
     return {kHcmName, h};
   }
 
@@ -1278,6 +1293,7 @@ class Builder {
   const WorldPod& pod_;
   const ControlPlaneOptions& o_;
   std::shared_ptr<ProxyConfig> cfg_;
+  AuthzFilters authz_;  // the RBAC filters of every inbound chain
 };
 
 }  // namespace

@@ -65,7 +65,25 @@ std::string NotModelled::line() const {
 std::vector<NotModelled> not_modelled(const ResourceSet& rs) {
   std::vector<NotModelled> out;
   for (const auto& ap : rs.authorization_policies) {
-    object(out, ap, "its effect is not simulated: requests and connections are allowed as if it did not exist");
+    if (ap.action == AuthzAction::kCustom) {
+      object(out, ap,
+             "CUSTOM (external authorization) is not simulated: no ext_authz check runs, requests are allowed as if "
+             "this policy did not exist");
+      continue;
+    }
+    if (!ap.target_refs.empty()) {
+      field(out, ap, "spec.targetRefs",
+            "binds the policy to a gateway or waypoint, which meshsim does not simulate (sidecars ignore it, as in "
+            "Istio)");
+    }
+    for (size_t i = 0; i < ap.rules.size(); ++i) {
+      for (size_t j = 0; j < ap.rules[i].when.size(); ++j) {
+        if (ap.rules[i].when[j].key.rfind("experimental.envoy.filters.", 0) == 0) {
+          field(out, ap, "spec.rules[" + std::to_string(i) + "].when[" + std::to_string(j) + "]",
+                "reads metadata of an Envoy filter meshsim does not run: the condition never matches");
+        }
+      }
+    }
   }
   for (const auto& ra : rs.request_authentications) {
     object(out, ra, "its effect is not simulated: tokens are neither required nor verified");

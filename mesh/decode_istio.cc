@@ -910,6 +910,8 @@ void decode_authorization_policy(Decoder& d, YamlNode root, AuthorizationPolicy&
                   else if (k4 == "notRemoteIpBlocks") dst = &s.not_remote_ip_blocks;
                   else if (k4 == "serviceAccounts") dst = &s.service_accounts;
                   else if (k4 == "notServiceAccounts") dst = &s.not_service_accounts;
+                  else if (k4 == "trustDomains") dst = &s.trust_domains;
+                  else if (k4 == "notTrustDomains") dst = &s.not_trust_domains;
                   else return false;
                   d.strings(v4, fp4, *dst);
                   if (k4.find("IpBlocks") != std::string_view::npos || k4 == "ipBlocks")

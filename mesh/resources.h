@@ -254,7 +254,7 @@ struct PeerAuthentication : Object {
 struct AuthzSource {
   std::vector<std::string> principals, not_principals, request_principals, not_request_principals, namespaces,
       not_namespaces, ip_blocks, not_ip_blocks, remote_ip_blocks, not_remote_ip_blocks, service_accounts,
-      not_service_accounts;
+      not_service_accounts, trust_domains, not_trust_domains;
 };
 struct AuthzOperation {
   std::vector<std::string> hosts, not_hosts, ports, not_ports, methods, not_methods, paths, not_paths;

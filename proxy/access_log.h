@@ -24,6 +24,19 @@ inline constexpr const char* kClosedDuringListenerFilters =
     "closed by the client while the listener filters (tls_inspector/http_inspector) were still waiting for its "
     "first bytes";
 
+// What one RBAC filter decided for a request or connection (its own
+// evaluation, carried to probe, story and the event stream unchanged).
+struct RbacVerdict {
+  std::string filter;        // envoy.filters.http.rbac | envoy.filters.network.rbac
+  std::string istio_action;  // the AuthorizationPolicy action it enforces: DENY, ALLOW, AUDIT, CUSTOM
+  bool shadow = false;       // shadow rules (AUDIT, dry-run): reported, never enforced
+  bool denied = false;       // the (shadow) engine's result
+  std::string policy;        // effective policy "ns[foo]-policy[bar]-rule[0]", "" when none matched
+  // Why: for a denial by ALLOW, each rule's first failing clause; for a
+  // matched DENY/AUDIT rule, the clauses that matched. Only with details.
+  std::vector<std::string> reasons;
+};
+
 struct AccessLogEntry {
   Duration start_time;
   Duration duration;
@@ -62,6 +75,8 @@ struct AccessLogEntry {
   std::vector<std::string> mirrored_to;
   uint64_t bytes_received = 0;  // from downstream (body for HTTP)
   uint64_t bytes_sent = 0;      // to downstream (body for HTTP)
+  // The RBAC filters that ran, in chain order (empty when none).
+  std::vector<RbacVerdict> rbac;
   // TLS facts
   SecurityInfo downstream_tls;
   SecurityInfo upstream_tls;

@@ -110,8 +110,17 @@ struct TcpProxy {
 
 struct RouteConfiguration;
 
+struct RbacFilterConfig;
+
 struct HttpFilter {
   std::string name;  // e.g. "istio.metadata_exchange", "envoy.filters.http.router"
+  // typed_config of envoy.filters.http.rbac (proxy/rbac_config.h).
+  std::shared_ptr<const RbacFilterConfig> rbac = nullptr;
+};
+
+// envoy.filters.network.rbac (its config in proxy/rbac_config.h).
+struct NetworkRbac {
+  std::shared_ptr<const RbacFilterConfig> config;
 };
 
 // envoy.filters.network.http_connection_manager
@@ -139,8 +148,9 @@ struct HttpConnectionManager {
 };
 
 struct NetworkFilter {
-  std::string name;  // envoy.filters.network.tcp_proxy | envoy.filters.network.http_connection_manager
-  std::variant<TcpProxy, HttpConnectionManager> config;
+  // envoy.filters.network.rbac | envoy.filters.network.tcp_proxy | envoy.filters.network.http_connection_manager
+  std::string name;
+  std::variant<TcpProxy, HttpConnectionManager, NetworkRbac> config;
 };
 
 struct FilterChain {

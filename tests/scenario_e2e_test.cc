@@ -50,8 +50,8 @@ TEST(Run, WhatTheRunDoesNotSimulateIsNamed) {
   auto r = sh(std::string(MESHSIM_EXE) + " run " + data("not-modelled.yaml"));
   EXPECT_EQ(r.exit_code, 0) << r.out;
   EXPECT_NE(r.out.find("NOT MODELLED"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("AuthorizationPolicy default/deny-all (security.istio.io)"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("not-modelled.yaml:19:7"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("AuthorizationPolicy default/ext-authz (security.istio.io)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("not-modelled.yaml:20:7"), std::string::npos) << r.out;
   auto clean = sh(std::string(MESHSIM_EXE) + " run " + data("client-paths.yaml"));
   EXPECT_EQ(clean.out.find("NOT MODELLED"), std::string::npos) << clean.out;
   // The conformance report lists the case under notModelled.

@@ -39,6 +39,11 @@ metadata: {name: deny-all, namespace: default}
 spec: {}
 ---
 apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: ext-authz, namespace: default}
+spec: {action: CUSTOM, provider: {name: opa}, rules: [{to: [{operation: {paths: [/admin]}}]}]}
+---
+apiVersion: security.istio.io/v1
 kind: RequestAuthentication
 metadata: {name: jwt, namespace: default}
 spec: {jwtRules: [{issuer: "https://example.com"}]}
@@ -113,11 +118,11 @@ TEST(Coverage, NamesExactlyWhatIsNotSimulated) {
     EXPECT_TRUE(nm.location.known()) << nm.line();
     EXPECT_NE(nm.line().find("every-kind.yaml:"), std::string::npos) << nm.line();
   }
-  // PeerAuthentication, the VirtualService's routes, mirror, CORS and
+  // PeerAuthentication, ALLOW/DENY/AUDIT AuthorizationPolicies, the VirtualService's routes, mirror, CORS and
   // retries, the connection pool and the Sidecar's egress hosts are
   // simulated, so they are not listed; neither is the Secret (no behaviour).
   std::set<std::string> want = {
-      "AuthorizationPolicy default/deny-all",
+      "AuthorizationPolicy default/ext-authz",
       "RequestAuthentication default/jwt",
       "Telemetry default/mesh-default",
       "Gateway default/gw",
@@ -138,7 +143,7 @@ TEST(Coverage, TheLineSaysWhatAndWhere) {
   load_text(kEveryKind, "every-kind.yaml", rs, diags);
   auto list = not_modelled(rs);
   ASSERT_FALSE(list.empty());
-  EXPECT_EQ(list.front().line().rfind("not modelled: AuthorizationPolicy default/deny-all (security.istio.io) — ", 0), 0u)
+  EXPECT_EQ(list.front().line().rfind("not modelled: AuthorizationPolicy default/ext-authz (security.istio.io) — ", 0), 0u)
       << list.front().line();
 }
 

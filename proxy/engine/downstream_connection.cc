@@ -267,6 +267,19 @@ void DownstreamConnection::on_config_changed(const Snapshot& current) {
   read_filters_.back()->on_drain(current.config().drain_duration);
 }
 
+void DownstreamConnection::close_by_filter(CloseType how, std::string_view details) {
+  if (closed()) return;
+  if (!read_filters_.empty() && read_filters_.back()->on_local_close(how, details)) {
+    close(how);  // no-op when the terminal filter closed it already
+    return;
+  }
+  AccessLogEntry& e = access_log_entry();
+  e.connection_termination_details = std::string(details);
+  e.protocol = "tcp";
+  ctx_.log(e);
+  close(how);
+}
+
 void DownstreamConnection::arm_timer(Duration after, uint32_t which) {
   ConnId cid = id();
   EngineContext* ctx = &ctx_;
@@ -307,6 +320,7 @@ AccessLogEntry& DownstreamConnection::access_log_entry() {
   e.response_code_details.clear();
   e.attempts = 0;
   e.mirrored_to.clear();
+  e.rbac = rbac_;
   e.bytes_received = e.bytes_sent = 0;
   clear_security(e.downstream_tls);
   clear_security(e.upstream_tls);

@@ -52,6 +52,8 @@ class DownstreamConnection final : public Connection, public network::Connection
   void close(CloseType how) override;
   AccessLogEntry& access_log_entry() override;
   void arm_timer(Duration after, uint32_t which) override;
+  void close_by_filter(CloseType how, std::string_view details) override;
+  std::vector<RbacVerdict>& rbac_verdicts() override { return rbac_; }
 
  private:
   void run_inspectors();
@@ -78,6 +80,7 @@ class DownstreamConnection final : public Connection, public network::Connection
   bool forgotten_ = false;
   std::vector<std::unique_ptr<network::ReadFilter>> read_filters_;
   std::vector<network::WriteFilter*> write_filters_;
+  std::vector<RbacVerdict> rbac_;
 };
 
 }  // namespace meshsim::proxy::engine

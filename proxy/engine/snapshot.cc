@@ -1,6 +1,7 @@
 #include "proxy/engine/snapshot.h"
 
 #include "proxy/http/filter_registry.h"
+#include "proxy/rbac.h"
 
 namespace meshsim::proxy::engine {
 
@@ -33,6 +34,11 @@ Snapshot::~Snapshot() = default;
 
 void Snapshot::compile_chain(const FilterChain& fc) {
   for (const NetworkFilter& f : fc.filters) {
+    if (const auto* rbac = std::get_if<NetworkRbac>(&f.config)) {
+      if (rbac->config && !network_rbac_.count(rbac->config.get()))
+        network_rbac_.emplace(rbac->config.get(), std::make_unique<CompiledRbacFilter>(rbac->config));
+      continue;
+    }
     const auto* hcm = std::get_if<HttpConnectionManager>(&f.config);
     if (!hcm) continue;
     const auto& rc = hcm->route_config;
@@ -59,13 +65,20 @@ std::string Snapshot::chain_signature(const FilterChain& fc) {
   for (const auto& a : fc.match.application_protocols) sig += "," + a;
   for (const auto& n : fc.match.server_names) sig += ";" + n;
   for (const auto& r : fc.match.prefix_ranges) sig += "/" + to_string(r);
+  for (const NetworkFilter& f : fc.filters) {
+    if (const auto* rbac = std::get_if<NetworkRbac>(&f.config); rbac && rbac->config)
+      sig += "|rbac:" + rbac->config->fingerprint;
+    if (const auto* hcm = std::get_if<HttpConnectionManager>(&f.config)) {
+      for (const HttpFilter& hf : hcm->http_filters)
+        if (hf.rbac) sig += "|http-rbac:" + hf.rbac->fingerprint;
+    }
+  }
   if (!fc.filters.empty()) {
     if (const auto* tp = std::get_if<TcpProxy>(&fc.filters.back().config)) {
       sig += "|tcp:" + tp->cluster;
       for (const auto& w : tp->weighted_clusters) sig += "+" + w.name;
-    } else {
-      const auto& h = std::get<HttpConnectionManager>(fc.filters.back().config);
-      sig += "|http:" + h.route_config_name;
+    } else if (const auto* h = std::get_if<HttpConnectionManager>(&fc.filters.back().config)) {
+      sig += "|http:" + h->route_config_name;
     }
   }
   return sig;

@@ -19,6 +19,9 @@
 namespace meshsim::proxy::http {
 class FilterChainFactory;
 }
+namespace meshsim::proxy {
+struct CompiledRbacFilter;
+}
 
 namespace meshsim::proxy::engine {
 
@@ -61,6 +64,12 @@ class Snapshot {
     return it == filter_chains_.end() ? nullptr : it->second.get();
   }
 
+  // The compiled form of a network RBAC filter's config of this snapshot.
+  const CompiledRbacFilter* network_rbac(const RbacFilterConfig* config) const {
+    auto it = network_rbac_.find(config);
+    return it == network_rbac_.end() ? nullptr : it->second.get();
+  }
+
   // What identifies a filter chain across pushes: a connection whose chain's
   // signature is absent from the new listener is drained (Envoy's listener
   // update with --drain-strategy immediate).
@@ -78,6 +87,7 @@ class Snapshot {
   std::unordered_map<std::string, const CompiledRoutes*, StringHash, std::equal_to<>> routes_;
   std::unordered_map<const RouteConfiguration*, std::unique_ptr<CompiledRoutes>> compiled_routes_;
   std::unordered_map<const HttpConnectionManager*, std::unique_ptr<http::FilterChainFactory>> filter_chains_;
+  std::unordered_map<const RbacFilterConfig*, std::unique_ptr<CompiledRbacFilter>> network_rbac_;
 };
 
 }  // namespace meshsim::proxy::engine

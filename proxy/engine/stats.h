@@ -3,6 +3,9 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
 
 #include "proxy/base/ip.h"
 
@@ -41,6 +44,18 @@ struct SidecarStats {
   uint64_t http_codec_errors = 0;
   uint64_t downstream_cx_idle_timeout = 0;
   uint64_t deferred_deleted = 0;  // objects destroyed after the entry point that closed them
+  // Counters whose names depend on the config, as Envoy prints them
+  // ("http.inbound_0.0.0.0_9080.rbac.denied", "tcp.rbac.allowed", …).
+  std::map<std::string, uint64_t, std::less<>> named;
+  void inc(std::string_view name) {
+    auto it = named.find(name);
+    if (it == named.end()) it = named.emplace(std::string(name), 0).first;
+    ++it->second;
+  }
+  uint64_t get(std::string_view name) const {
+    auto it = named.find(name);
+    return it == named.end() ? 0 : it->second;
+  }
 };
 
 }  // namespace meshsim::proxy

@@ -94,6 +94,8 @@ class ConnectionManager::ActiveStream final : public StreamDecoderFilterCallback
     engine::clear_security(i.upstream_tls);
     i.upstream_alpn = nullptr;
     i.mirrored_to.clear();
+    i.rbac.clear();
+    i.metadata.clear();
     for (StreamFilter* f : stateful_) f->reset();
   }
 
@@ -557,6 +559,7 @@ void ConnectionManager::log_stream(ActiveStream& s, int code, std::string_view d
   e.upstream_transport_failure_reason = i.upstream_transport_failure_reason;
   e.attempts = i.attempts;
   e.mirrored_to.assign(i.mirrored_to.begin(), i.mirrored_to.end());
+  e.rbac = i.rbac;
   e.bytes_received = s.req.body.size();
   e.bytes_sent = body_sent;
   e.upstream_tls = i.upstream_tls;

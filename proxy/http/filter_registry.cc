@@ -4,6 +4,7 @@
 #include "proxy/http/filters/cors/cors_filter.h"
 #include "proxy/http/filters/fault/fault_filter.h"
 #include "proxy/http/filters/metadata_exchange/metadata_exchange_filter.h"
+#include "proxy/http/filters/rbac/rbac_filter.h"
 #include "proxy/http/filters/router/router_filter.h"
 
 namespace meshsim::proxy::http {
@@ -33,11 +34,16 @@ std::unique_ptr<FilterFactory> make(const HttpFilter&, const HttpConnectionManag
   return std::make_unique<Factory>();
 }
 
+std::unique_ptr<FilterFactory> make_rbac(const HttpFilter& f, const HttpConnectionManager& hcm) {
+  return std::make_unique<RbacFilterFactory>(f.rbac, hcm);
+}
+
 // One line per filter room (proxy/http/filters/<name>/).
 const Registration kRegistry[] = {
     {kMetadataExchangeFilterName, true, &make<MetadataExchangeFilterFactory>},
     {"envoy.filters.http.grpc_stats", false, &make<PassThroughFactory>},
     {kAlpnFilterName, true, &make<AlpnFilterFactory>},
+    {kRbacFilterName, true, &make_rbac},
     {kFaultFilterName, true, &make<FaultFilterFactory>},
     {kCorsFilterName, true, &make<CorsFilterFactory>},
     {"istio.stats", false, &make<PassThroughFactory>},

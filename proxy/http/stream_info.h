@@ -12,7 +12,9 @@
 #include <vector>
 
 #include "proxy/base/duration.h"
+#include "proxy/access_log.h"
 #include "proxy/base/ip.h"
+#include "proxy/metadata.h"
 #include "proxy/transport.h"
 
 namespace meshsim::proxy::http {
@@ -32,6 +34,10 @@ struct StreamInfo {
   // Filter state: the ALPN list istio.alpn set for ISTIO_MUTUAL upstreams
   // (nullptr: the cluster's own list).
   const std::vector<std::string>* upstream_alpn = nullptr;
+  // What the RBAC filters decided (access log, probe), and the dynamic
+  // metadata filters exchange (jwt_authn → rbac).
+  std::vector<RbacVerdict> rbac;
+  DynamicMetadata metadata;
 };
 
 }  // namespace meshsim::proxy::http

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <memory>
 #include <string_view>
+#include <vector>
 
 #include "proxy/access_log.h"
 #include "proxy/config.h"
@@ -63,6 +64,14 @@ class Connection {
   // cancellable (the filter re-checks its state), so it never outlives the
   // connection's filters.
   virtual void arm_timer(Duration after, uint32_t which) = 0;
+  // A filter before the terminal one ends the connection (the network RBAC
+  // filter's denial): the terminal filter ends its session — logs with
+  // these termination details, closes its upstream — and the connection
+  // closes. Envoy raises the connection's LocalClose event to every filter.
+  virtual void close_by_filter(CloseType how, std::string_view details) = 0;
+  // Connection-level filter state: what the network RBAC filters decided,
+  // copied into every access-log entry of the connection.
+  virtual std::vector<RbacVerdict>& rbac_verdicts() = 0;
 };
 
 class ReadFilter {
@@ -76,6 +85,10 @@ class ReadFilter {
   // A timer armed with Connection::arm_timer() fired while the connection
   // is still open (never after it closed).
   virtual void on_timer(uint32_t /*which*/) {}
+  // A non-terminal filter closed the connection (Connection::close_by_filter):
+  // the terminal filter finishes its session and returns true; false lets
+  // the connection log and close by itself.
+  virtual bool on_local_close(CloseType /*how*/, std::string_view /*details*/) { return false; }
 };
 
 class WriteFilter {

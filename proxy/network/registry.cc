@@ -1,6 +1,7 @@
 #include "proxy/network/registry.h"
 
 #include "proxy/http/connection_manager.h"
+#include "proxy/network/rbac_filter.h"
 #include "proxy/network/tcp_proxy.h"
 
 namespace meshsim::proxy::network {
@@ -9,6 +10,9 @@ std::unique_ptr<ReadFilter> create_filter(const NetworkFilter& config, engine::E
                                           Connection& connection) {
   if (const auto* tp = std::get_if<TcpProxy>(&config.config)) {
     return std::make_unique<TcpProxyFilter>(ctx, connection, *tp);
+  }
+  if (const auto* rbac = std::get_if<NetworkRbac>(&config.config)) {
+    return std::make_unique<NetworkRbacFilter>(ctx, connection, *rbac);
   }
   if (const auto* hcm = std::get_if<HttpConnectionManager>(&config.config)) {
     return std::make_unique<http::ConnectionManager>(ctx, connection, *hcm);

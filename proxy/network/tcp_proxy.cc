@@ -99,6 +99,14 @@ void TcpProxyFilter::on_timer(uint32_t which) {
   finish(CloseType::kFin);
 }
 
+bool TcpProxyFilter::on_local_close(CloseType how, std::string_view details) {
+  if (!finished_) {
+    termination_.assign(details);
+    finish(how);
+  }
+  return true;
+}
+
 void TcpProxyFilter::on_upstream_ready(upstream::UpstreamConnection& u) {
   upstream_tls_ = u.security();
   if (!pending_.empty()) {

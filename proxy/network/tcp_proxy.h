@@ -30,6 +30,7 @@ class TcpProxyFilter final : public ReadFilter, public upstream::ConnectionOwner
   void on_transport_failure(std::string_view reason) override;
   void on_drain(Duration drain_duration) override;
   void on_timer(uint32_t which) override;
+  bool on_local_close(CloseType how, std::string_view details) override;
 
   void on_upstream_ready(upstream::UpstreamConnection& c) override;
   void on_upstream_data(upstream::UpstreamConnection& c, std::string_view data) override;

@@ -1,0 +1,46 @@
+// AuthorizationPolicy → Envoy RBAC, as istiod's authz builder generates it
+// for a sidecar's inbound filter chains (I:pilot/pkg/security/authz/builder,
+// model, matcher; docs/istio/authorization.md):
+//
+//  * the policies selecting the workload (mesh/policy.h
+//    authorization_policies_for) are grouped by action, and one RBAC filter
+//    is built per action in the order AUDIT (action LOG), DENY, ALLOW;
+//    policies annotated istio.io/dry-run: "true" go into the filter's
+//    shadow_rules (stat prefix istio_dry_run_allow_/istio_dry_run_deny_);
+//  * each rule becomes the policy "ns[<ns>]-policy[<name>]-rule[<i>]" (a
+//    policy without rules: one never-matching policy "…-rule[0]"), whose
+//    permissions are one AND per `to` entry and principals one AND per
+//    `from` entry, `when` conditions added to every one of them on the side
+//    Istio assigns (request headers and JWT claims to principals);
+//  * on TCP chains HTTP-only fields make an ALLOW rule disappear (it can
+//    never allow) and are dropped from DENY/AUDIT rules (they match more).
+//
+// CUSTOM policies (ext_authz) are not simulated: no filter is generated and
+// mesh/coverage.h reports them.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "mesh/world.h"
+#include "proxy/config.h"
+
+namespace meshsim::mesh {
+
+struct AuthzFilters {
+  std::vector<proxy::HttpFilter> http;     // envoy.filters.http.rbac, in chain order
+  std::vector<proxy::NetworkFilter> tcp;   // envoy.filters.network.rbac, in chain order
+  // istiod's debug log lines for rules it skipped ("skipped rule
+  // ns[default]-policy[x]-rule[0] on TCP filter chain: "to.operation.methods" is HTTP only").
+  std::vector<std::string> skipped;
+};
+
+// The RBAC filters of the inbound chains of `pod` (HTTP chains and TCP
+// chains differ only in what HTTP-only fields do). Empty when no policy
+// applies.
+AuthzFilters build_authz_filters(const World& w, const WorldPod& pod);
+
+// Go's regexp.QuoteMeta, as istiod escapes literals inside generated regexes.
+std::string go_quote_meta(std::string_view s);
+
+}  // namespace meshsim::mesh
