@@ -30,4 +30,55 @@ std::string format_response_flags(uint32_t flags) {
   return out.empty() ? "-" : out;
 }
 
+AuthzRuleRef parse_authz_policy_name(std::string_view p) {
+  AuthzRuleRef r;
+  auto take = [&](std::string_view tag, std::string& out) {
+    if (p.substr(0, tag.size()) != tag) return false;
+    p.remove_prefix(tag.size());
+    size_t end = p.find(']');
+    if (end == std::string_view::npos) return false;
+    out.assign(p.substr(0, end));
+    p.remove_prefix(end + 1);
+    return true;
+  };
+  std::string rule;
+  if (!take("ns[", r.namespace_) || !take("-policy[", r.name) || !take("-rule[", rule) || !p.empty() || rule.empty())
+    return AuthzRuleRef{};
+  for (char c : rule)
+    if (c < '0' || c > '9') return AuthzRuleRef{};
+  r.rule = std::stoi(rule);
+  r.ok = true;
+  return r;
+}
+
+std::pair<std::string, std::string> split_rbac_reason(std::string_view reason) {
+  size_t colon = reason.find("]: ");
+  if (colon == std::string_view::npos || reason.substr(0, 3) != "ns[") return {"", std::string(reason)};
+  return {std::string(reason.substr(0, colon + 1)), std::string(reason.substr(colon + 3))};
+}
+
+std::string rbac_reason_text(std::string_view reason) {
+  auto [policy, clause] = split_rbac_reason(reason);
+  AuthzRuleRef ref = parse_authz_policy_name(policy);
+  if (!ref.ok) return std::string(reason);
+  return ref.namespace_ + "/" + ref.name + " rule " + std::to_string(ref.rule) + ": " + clause;
+}
+
+std::string rbac_verdict_summary(const RbacVerdict& v) {
+  AuthzRuleRef ref = parse_authz_policy_name(v.policy);
+  std::string who = ref.ok ? "AuthorizationPolicy " + ref.namespace_ + "/" + ref.name + " rule " + std::to_string(ref.rule)
+                           : v.policy;
+  std::string s;
+  if (v.istio_action == "ALLOW") {
+    if (v.denied) s = "denied: no ALLOW rule matched";
+    else s = "allowed by " + who;
+  } else if (v.istio_action == "AUDIT") {
+    s = v.policy.empty() ? "not audited (no AUDIT rule matched)" : "audited by " + who;
+  } else {
+    s = v.denied ? v.istio_action + " by " + who : "not denied (no " + v.istio_action + " rule matched)";
+  }
+  if (v.shadow) s = "dry-run: " + s + " (not enforced)";
+  return s;
+}
+
 }  // namespace meshsim::proxy

@@ -37,6 +37,25 @@ struct RbacVerdict {
   std::vector<std::string> reasons;
 };
 
+// The AuthorizationPolicy rule behind an RBAC policy name istiod wrote
+// ("ns[foo]-policy[bar]-rule[2]"); ok false for other names ("none").
+struct AuthzRuleRef {
+  bool ok = false;
+  std::string namespace_, name;
+  int rule = 0;
+};
+AuthzRuleRef parse_authz_policy_name(std::string_view policy);
+
+// The verdict as people read it: "DENY by AuthorizationPolicy foo/bar rule 0"
+// or "denied: no ALLOW rule matched"; the reasons follow as their own lines.
+std::string rbac_verdict_summary(const RbacVerdict& v);
+
+// A reason line "ns[foo]-policy[bar]-rule[0]: <clause>" as people read it:
+// "foo/bar rule 0: <clause>" (other lines unchanged).
+std::string rbac_reason_text(std::string_view reason);
+// Splits a reason line into its RBAC policy name and clause.
+std::pair<std::string, std::string> split_rbac_reason(std::string_view reason);
+
 struct AccessLogEntry {
   Duration start_time;
   Duration duration;

@@ -99,6 +99,7 @@ ProbeSidecarView view_of(const std::string& pod, const proxy::AccessLogEntry& e,
   v.transport_failure = e.upstream_transport_failure_reason;
   v.details = e.http ? e.response_code_details : e.connection_termination_details;
   v.mirrored_to = e.mirrored_to;
+  v.rbac = e.rbac;
   if (server) {
     v.result = server_result(e);
     v.transport_protocol = e.transport_protocol;
@@ -377,6 +378,37 @@ std::string probe_result_json(const ProbeResult& r) {
     s["response_flags"] = v->response_flags;
     s["details"] = v->details;
     if (!server) s["mirrored_to"] = v->mirrored_to;
+    if (server) {
+      nlohmann::ordered_json authz = nlohmann::ordered_json::array();
+      nlohmann::ordered_json denied_by = nullptr;
+      for (const auto& rv : v->rbac) {
+        nlohmann::ordered_json a = {{"filter", rv.filter},   {"action", rv.istio_action}, {"shadow", rv.shadow},
+                                    {"denied", rv.denied},   {"policy", rv.policy},       {"summary", proxy::rbac_verdict_summary(rv)},
+                                    {"reasons", rv.reasons}};
+        authz.push_back(a);
+        if (rv.denied && !rv.shadow && denied_by.is_null()) {
+          // DENY: the rule that matched; ALLOW: every rule, each with the clause that missed.
+          nlohmann::ordered_json rules = nlohmann::ordered_json::array();
+          for (const auto& why : rv.reasons) {
+            auto [name, clause] = proxy::split_rbac_reason(why);
+            proxy::AuthzRuleRef ref = proxy::parse_authz_policy_name(name);
+            rules.push_back({{"policy", ref.ok ? ref.namespace_ + "/" + ref.name : std::string()},
+                             {"rule", ref.ok ? nlohmann::ordered_json(ref.rule) : nlohmann::ordered_json(nullptr)},
+                             {"rbac_policy", name},
+                             {"clause", clause}});
+          }
+          proxy::AuthzRuleRef ref = proxy::parse_authz_policy_name(rv.policy);
+          denied_by = {{"action", rv.istio_action},
+                       {"filter", rv.filter},
+                       {"policy", ref.ok ? ref.namespace_ + "/" + ref.name : std::string()},
+                       {"rule", ref.ok ? nlohmann::ordered_json(ref.rule) : nlohmann::ordered_json(nullptr)},
+                       {"rbac_policy", rv.policy.empty() ? std::string("none") : rv.policy},
+                       {"rules", rules}};
+        }
+      }
+      s["authz"] = authz;
+      s["denied_by"] = denied_by;
+    }
     if (!v->transport_failure.empty()) s["transport_failure_reason"] = v->transport_failure;
     return s;
   };
@@ -459,6 +491,10 @@ std::string probe_result_text(const ProbeResult& r) {
     }
     line("  flags", v->response_flags + (v->details.empty() ? "" : "  (" + v->details + ")"));
     for (const std::string& m : v->mirrored_to) line("  mirrored to", m + "  (response discarded)");
+    for (const auto& rv : v->rbac) {
+      line("  authz", proxy::rbac_verdict_summary(rv));
+      for (const auto& why : rv.reasons) line("", "  " + proxy::rbac_reason_text(why));
+    }
     if (!v->transport_failure.empty()) line("  transport", v->transport_failure);
   };
   side("client sidecar", r.client_sidecar, false);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "mesh/world.h"
+#include "proxy/access_log.h"
 #include "proxy/base/result.h"
 #include "sim/net/capture_session.h"
 
@@ -53,6 +54,9 @@ struct ProbeSidecarView {
   std::string transport_failure;
   int response_code = 0;
   std::vector<std::string> mirrored_to;  // client: mirror clusters a copy of the request went to
+  // server: what each RBAC filter decided (the engine's own verdicts), in
+  // chain order; the enforced one that denied is the probe's denied_by.
+  std::vector<proxy::RbacVerdict> rbac;
 };
 
 struct ProbeWireView {
