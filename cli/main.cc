@@ -114,6 +114,7 @@ int main_impl(int argc, char** argv) {
   register_run(app, ctx);
   register_conformance(app, ctx);
   register_probe(app, ctx);
+  register_token(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -13,6 +13,11 @@
 #include "mesh/mesh_config.h"
 #include "mesh/suggest.h"
 
+#include <fstream>
+#include <iterator>
+
+#include "proxy/tls/jwt.h"
+
 namespace meshsim::cli {
 
 void add_inject_namespace_flag(CLI::App* sub, std::vector<std::string>& namespaces) {
@@ -22,6 +27,13 @@ void add_inject_namespace_flag(CLI::App* sub, std::vector<std::string>& namespac
       ->option_text("NS…")
       ->delimiter(',')
       ->allow_extra_args(false);  // one namespace (or a comma list) per flag: `run --inject-namespace default FILE`
+}
+
+void add_jwks_flag(CLI::App* sub, std::vector<std::string>& jwks) {
+  sub->add_option("--jwks", jwks,
+                  "URI=FILE: the JWKS a RequestAuthentication's jwksUri serves (istiod fetches it; meshsim reads\n"
+                  "FILE instead of the network). Repeatable. Without it such a rule verifies no token.")
+      ->option_text("URI=FILE");
 }
 
 bool changes_the_answer(const mesh::Diagnostic& d) {
@@ -43,6 +55,25 @@ void print_warnings(const std::vector<mesh::Diagnostic>& diags, bool verbose) {
 
 std::optional<mesh::World> load_world(const MeshInput& in) {
   mesh::LoadResult lr = mesh::load_paths(in.paths);
+  for (const std::string& spec : in.jwks) {
+    size_t eq = spec.rfind('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size()) {
+      print_error("--jwks " + spec + ": expected URI=FILE");
+      return std::nullopt;
+    }
+    std::string uri = spec.substr(0, eq), file = spec.substr(eq + 1);
+    std::ifstream f(file);
+    if (!f) {
+      print_error("--jwks " + uri + ": cannot read " + file);
+      return std::nullopt;
+    }
+    std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    if (auto k = tls::Jwks::parse(text); !k.ok()) {
+      print_error("--jwks " + uri + ": " + file + " is not a usable JWKS: " + k.message());
+      return std::nullopt;
+    }
+    lr.resources.jwks_documents[uri] = std::move(text);
+  }
   std::vector<mesh::Diagnostic> diags = std::move(lr.diagnostics);
   mesh::MeshConfig mc = mesh::resolve_mesh_config(lr.resources, diags);
   if (!in.mesh_config_file.empty()) mesh::apply_mesh_config_file(in.mesh_config_file, mc, diags);

@@ -26,8 +26,14 @@ struct MeshInput {
   std::vector<std::string> paths;
   std::string mesh_config_file;
   std::vector<std::string> inject_namespaces;
+  // --jwks URI=FILE: the JWKS document istiod would fetch from a
+  // RequestAuthentication's jwksUri (meshsim never reaches the network).
+  std::vector<std::string> jwks;
   bool verbose = false;
 };
+
+// Declares --jwks URI=FILE on a verb.
+void add_jwks_flag(CLI::App* sub, std::vector<std::string>& jwks);
 
 // Declares --inject-namespace NS… on a verb.
 void add_inject_namespace_flag(CLI::App* sub, std::vector<std::string>& namespaces);

@@ -98,6 +98,7 @@ void register_probe(CLI::App& app, VerbContext& ctx) {
   sub->add_option("--expect", o->expect, "Exit 1 unless the outcome is this (ok, refused, reset, timeout, tls_error, http_error, denied, dns_error)")
       ->check(CLI::IsMember({"ok", "refused", "reset", "timeout", "tls_error", "http_error", "denied", "dns_error"}));
   add_inject_namespace_flag(sub, o->input.inject_namespaces);
+  add_jwks_flag(sub, o->input.jwks);
   sub->add_flag("-v,--verbose", o->input.verbose,
                 "Also print every warning and note about the manifests (those that change the answer, such as\n"
                 "pods without a sidecar, are always printed)");

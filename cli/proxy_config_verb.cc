@@ -158,6 +158,7 @@ void register_proxy_config(CLI::App& app, VerbContext& ctx) {
   sub->add_option("--seed", o->seed, "secret/all: seed of the simulation (certificate keys and serials)")
       ->capture_default_str();
   add_inject_namespace_flag(sub, o->input.inject_namespaces);
+  add_jwks_flag(sub, o->input.jwks);
   sub->add_flag("-v,--verbose", o->input.verbose,
                 "Also print every warning and note about the manifests (those that change the answer, such as\n"
                 "pods without a sidecar, are always printed)");

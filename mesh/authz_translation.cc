@@ -5,6 +5,7 @@
 
 #include "mesh/policy.h"
 #include "proxy/base/hash.h"
+#include "proxy/jwt_config.h"
 #include "proxy/rbac_config.h"
 
 namespace meshsim::mesh {
@@ -545,7 +546,7 @@ RbacPolicy match_never(std::string name) {
   RbacPolicy p;
   p.name = std::move(name);
   RbacMatcher np = node(K::kNot, {node(K::kAny)});
-  np.origin = "rules";
+  np.origin = "the policy has no rules: it matches nothing";
   p.permissions.push_back(np);
   p.principals.push_back(np);
   return p;
@@ -671,6 +672,67 @@ AuthzFilters build_authz_filters(const World& w, const WorldPod& pod) {
     }
   }
   return out;
+}
+
+namespace {
+
+// istiod's JWKS when jwksUri cannot be fetched (jwks_resolver.go
+// PublicOnlyJwks): an RSA public key without kid or alg whose private key
+// nobody has, so every token fails with "Jwt verification fails" and
+// requests without a token still pass.
+constexpr const char* kUnresolvableJwks =
+    R"({"keys":[{"kty":"RSA","e":"AQAB","n":"2g3xkBm1nUxCo3x250GQPSqp6r8Oniwoj_qVEn7gCTvR_nRloYrM2_qv_DBQt2QAsF3IZzF3eMPDT5AyBYAGLcSQHOTAyxtSC7maZCOCmEvAx3oVgSb31gbC9No6e1oYrXYA2qIAnd0dJ2sMBg0_Qilq3h0a9nQ4wpfRu7iMdLOt2qm-1TgF7h6DebfWXOoKOLQvEwp7RdTq2z-d10lWoQldADMbaqvlWhBBDUb7A7Txetoc77vDyLzIZMWUY3dDgBZM9ToG3x1cRspRv061h2sWGieEvZGV_Xhbzk0eHPhr4yXYa3YFJRbsQ8OelAlpghbemAK5kLjp2bnDlOMHgw"}]})";
+
+}  // namespace
+
+std::optional<proxy::HttpFilter> build_jwt_authn_filter(const World& w, const WorldPod& pod) {
+  std::vector<const RequestAuthentication*> ras = request_authentications_for(w, pod.namespace_, pod.labels);
+  struct Rule {
+    const RequestAuthentication* ra;
+    size_t index;
+  };
+  std::vector<Rule> rules;
+  for (const auto* ra : ras)
+    for (size_t i = 0; i < ra->jwt_rules.size(); ++i) rules.push_back({ra, i});
+  if (rules.empty()) return std::nullopt;
+  std::stable_sort(rules.begin(), rules.end(), [](const Rule& a, const Rule& b) {
+    return a.ra->jwt_rules[a.index].issuer < b.ra->jwt_rules[b.index].issuer;
+  });
+  auto cfg = std::make_shared<proxy::JwtAuthnConfig>();
+  for (size_t i = 0; i < rules.size(); ++i) {
+    const JwtRule& r = rules[i].ra->jwt_rules[rules[i].index];
+    proxy::JwtProvider p;
+    p.name = "origins-" + std::to_string(i);
+    p.issuer = r.issuer;
+    p.audiences = r.audiences;
+    p.source = rules[i].ra->meta.namespace_ + "/" + rules[i].ra->meta.name + " jwtRules[" +
+               std::to_string(rules[i].index) + "]";
+    if (!r.jwks.empty()) {
+      p.local_jwks = r.jwks;
+    } else if (auto it = w.resources().jwks_documents.find(r.jwks_uri); !r.jwks_uri.empty() &&
+                                                                        it != w.resources().jwks_documents.end()) {
+      p.local_jwks = it->second;
+      p.jwks_note = "jwksUri " + r.jwks_uri + " resolved from the file given for it";
+    } else {
+      p.local_jwks = kUnresolvableJwks;
+      p.jwks_note = r.jwks_uri.empty() ? "no jwks or jwksUri (istiod would resolve the issuer's OpenID discovery "
+                                         "document; meshsim does not reach the network): no token verifies"
+                                       : "jwksUri " + r.jwks_uri +
+                                             " not given to meshsim (--jwks URI=FILE): istiod's fallback key, no token "
+                                             "verifies";
+    }
+    for (const auto& h : r.from_headers) p.from_headers.push_back({h.name, h.prefix});
+    p.from_params = r.from_params;
+    p.from_cookies = r.from_cookies;
+    p.forward = r.forward_original_token;
+    p.forward_payload_header = r.output_payload_to_header;
+    p.space_delimited_claims = {"scope", "permission"};
+    cfg->providers.push_back(std::move(p));
+  }
+  proxy::HttpFilter f;
+  f.name = "envoy.filters.http.jwt_authn";
+  f.jwt_authn = cfg;
+  return f;
 }
 
 }  // namespace meshsim::mesh

@@ -19,6 +19,7 @@
 // mesh/coverage.h reports them.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,14 @@ struct AuthzFilters {
 // chains differ only in what HTTP-only fields do). Empty when no policy
 // applies.
 AuthzFilters build_authz_filters(const World& w, const WorldPod& pod);
+
+// envoy.filters.http.jwt_authn from the RequestAuthentications that select
+// `pod` (I:pilot/pkg/security/authn/policy_applier.go): every jwtRule a
+// provider "origins-<i>" in issuer order, the JWKS inline (`jwks`, or the
+// document at `jwksUri` from ResourceSet::jwks_documents; an unknown URI gets
+// istiod's fallback, a key that verifies no token), requiring any provider
+// or allow_missing. nullopt when none applies.
+std::optional<proxy::HttpFilter> build_jwt_authn_filter(const World& w, const WorldPod& pod);
 
 // Go's regexp.QuoteMeta, as istiod escapes literals inside generated regexes.
 std::string go_quote_meta(std::string_view s);

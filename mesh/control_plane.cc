@@ -113,8 +113,9 @@ void add_inbound_tcp_filters(FilterChain& fc, const AuthzFilters& authz, const s
 
 // listener_builder.go buildHTTPConnectionManager: metadata exchange first
 // (so RBAC sees the peer), then authn/authz, then the rest.
-std::vector<HttpFilter> inbound_http_filters(const std::vector<HttpFilter>& authz) {
+std::vector<HttpFilter> inbound_http_filters(const std::optional<HttpFilter>& jwt, const std::vector<HttpFilter>& authz) {
   std::vector<HttpFilter> f = {{"istio.metadata_exchange"}};
+  if (jwt) f.push_back(*jwt);
   f.insert(f.end(), authz.begin(), authz.end());
   for (const char* n : {"envoy.filters.http.grpc_stats", "envoy.filters.http.fault", "envoy.filters.http.cors",
                         "istio.stats", "envoy.filters.http.router"})
@@ -236,6 +237,7 @@ class Builder {
   // ------------------------------------------------------------- inbound --
   void build_inbound() {
     authz_ = build_authz_filters(w_, pod_);
+    jwt_ = build_jwt_authn_filter(w_, pod_);
     Listener l;
     l.name = "virtualInbound";
     l.address = {Ipv4::any(), static_cast<uint16_t>(mc_.proxy_inbound_listen_port)};
@@ -394,7 +396,7 @@ class Builder {
     h.forward_client_cert = HttpConnectionManager::ForwardClientCert::kAppendForward;
     h.server_name = "istio-envoy";
     h.accept_http_10 = o_.http10;
-    h.http_filters = inbound_http_filters(authz_.http);
+    h.http_filters = inbound_http_filters(jwt_, authz_.http);
     return {kHcmName, h};
   }
 
@@ -1294,6 +1296,7 @@ class Builder {
   const ControlPlaneOptions& o_;
   std::shared_ptr<ProxyConfig> cfg_;
   AuthzFilters authz_;  // the RBAC filters of every inbound chain
+  std::optional<HttpFilter> jwt_;  // jwt_authn of every inbound HTTP chain
 };
 
 }  // namespace

@@ -86,7 +86,20 @@ std::vector<NotModelled> not_modelled(const ResourceSet& rs) {
     }
   }
   for (const auto& ra : rs.request_authentications) {
-    object(out, ra, "its effect is not simulated: tokens are neither required nor verified");
+    for (size_t i = 0; i < ra.jwt_rules.size(); ++i) {
+      const JwtRule& r = ra.jwt_rules[i];
+      if (!r.jwks.empty() || (!r.jwks_uri.empty() && rs.jwks_documents.count(r.jwks_uri))) continue;
+      field(out, ra, "spec.jwtRules[" + std::to_string(i) + "]",
+            "its JWKS is not available offline (" +
+                (r.jwks_uri.empty() ? std::string("no jwks; istiod would use the issuer's discovery document")
+                                    : "jwksUri " + r.jwks_uri) +
+                "): no token verifies (give it with --jwks URI=FILE)");
+    }
+    if (!ra.target_refs.empty()) {
+      field(out, ra, "spec.targetRefs",
+            "binds the policy to a gateway or waypoint, which meshsim does not simulate (sidecars ignore it, as in "
+            "Istio)");
+    }
   }
   for (const auto& t : rs.telemetries) object(out, t, "tracing, metrics and access-log settings are not simulated");
   for (const auto& g : rs.gateways) {

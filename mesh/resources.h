@@ -716,6 +716,10 @@ struct ResourceSet {
   std::vector<SidecarResource> sidecars;
   std::vector<WorkloadEntry> workload_entries;
   std::vector<Telemetry> telemetries;
+  // JWKS documents at RequestAuthentication jwksUri addresses, as istiod
+  // would fetch them (uri → JSON). meshsim never reaches the network: only
+  // what the user names (--jwks URI=FILE, a scenario's mesh.jwks) is known.
+  std::map<std::string, std::string> jwks_documents;
   // IstioOperator objects contribute only their spec.meshConfig (see mesh_config.h).
   std::vector<IstioOperator> istio_operators;
 

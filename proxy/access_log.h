@@ -96,6 +96,8 @@ struct AccessLogEntry {
   uint64_t bytes_sent = 0;      // to downstream (body for HTTP)
   // The RBAC filters that ran, in chain order (empty when none).
   std::vector<RbacVerdict> rbac;
+  // What jwt_authn decided about the request's token ("" when it did not run).
+  std::string request_auth;
   // TLS facts
   SecurityInfo downstream_tls;
   SecurityInfo upstream_tls;

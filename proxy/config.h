@@ -111,11 +111,14 @@ struct TcpProxy {
 struct RouteConfiguration;
 
 struct RbacFilterConfig;
+struct JwtAuthnConfig;
 
 struct HttpFilter {
   std::string name;  // e.g. "istio.metadata_exchange", "envoy.filters.http.router"
   // typed_config of envoy.filters.http.rbac (proxy/rbac_config.h).
   std::shared_ptr<const RbacFilterConfig> rbac = nullptr;
+  // typed_config of envoy.filters.http.jwt_authn (proxy/jwt_config.h).
+  std::shared_ptr<const JwtAuthnConfig> jwt_authn = nullptr;
 };
 
 // envoy.filters.network.rbac (its config in proxy/rbac_config.h).

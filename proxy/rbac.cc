@@ -357,8 +357,11 @@ std::string CompiledRbac::why_not(const RbacMatcher& m, const RbacInput& in) con
   using K = RbacMatcher::Kind;
   switch (m.kind) {
     case K::kAnd:
-      for (const auto& c : m.children)
-        if (!matches(c, in)) return why_not(c, in);
+      for (const auto& c : m.children) {
+        if (matches(c, in)) continue;
+        std::string w = why_not(c, in);
+        return !m.origin.empty() && origin_of(c).empty() ? prefixed(m.origin, w) : w;
+      }
       return "";
     case K::kOr: {
       if (m.children.size() == 1) return why_not(m.children.front(), in);
@@ -377,6 +380,8 @@ std::string CompiledRbac::why_not(const RbacMatcher& m, const RbacInput& in) con
     }
     case K::kNot: {
       const RbacMatcher& c = m.children.front();
+      // istiod's never-matching policy (an AuthorizationPolicy without rules).
+      if (c.kind == K::kAny) return m.origin.empty() ? std::string("matches nothing") : m.origin;
       std::string o = m.origin.empty() ? origin_of(c) : m.origin;
       std::vector<std::string> hit;
       why_matched(c, in, hit);

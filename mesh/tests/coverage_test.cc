@@ -123,7 +123,7 @@ TEST(Coverage, NamesExactlyWhatIsNotSimulated) {
   // simulated, so they are not listed; neither is the Secret (no behaviour).
   std::set<std::string> want = {
       "AuthorizationPolicy default/ext-authz",
-      "RequestAuthentication default/jwt",
+      "RequestAuthentication default/jwt spec.jwtRules[0]",
       "Telemetry default/mesh-default",
       "Gateway default/gw",
       "VirtualService default/reviews spec.gateways",

@@ -321,6 +321,7 @@ AccessLogEntry& DownstreamConnection::access_log_entry() {
   e.attempts = 0;
   e.mirrored_to.clear();
   e.rbac = rbac_;
+  e.request_auth.clear();
   e.bytes_received = e.bytes_sent = 0;
   clear_security(e.downstream_tls);
   clear_security(e.upstream_tls);

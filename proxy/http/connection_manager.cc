@@ -96,6 +96,7 @@ class ConnectionManager::ActiveStream final : public StreamDecoderFilterCallback
     i.mirrored_to.clear();
     i.rbac.clear();
     i.metadata.clear();
+    i.request_auth.clear();
     for (StreamFilter* f : stateful_) f->reset();
   }
 
@@ -150,6 +151,11 @@ class ConnectionManager::ActiveStream final : public StreamDecoderFilterCallback
   void send_local_reply(int code, std::string_view body, std::string_view details, uint32_t flags) override {
     info.response_flags |= flags;
     m_.local_reply(*this, code, body, details);
+  }
+  void send_local_reply_with_headers(int code, std::string_view body, std::string_view details, uint32_t flags,
+                                     const std::vector<std::pair<std::string, std::string>>& headers) override {
+    info.response_flags |= flags;
+    m_.local_reply(*this, code, body, details, &headers);
   }
   void encode_response(std::string_view details) override { m_.send_upstream_response(*this, details); }
   engine::EngineContext& engine() override { return m_.ctx_; }
@@ -403,7 +409,8 @@ void ConnectionManager::redirect(ActiveStream& s, const RedirectAction& rd) {
   send_response(s, "direct_response");
 }
 
-void ConnectionManager::local_reply(ActiveStream& s, int status, std::string_view body, std::string_view details) {
+void ConnectionManager::local_reply(ActiveStream& s, int status, std::string_view body, std::string_view details,
+                                    const std::vector<std::pair<std::string, std::string>>* extra) {
   Response& r = s.resp;
   r.clear();
   r.status = status;
@@ -417,6 +424,8 @@ void ConnectionManager::local_reply(ActiveStream& s, int status, std::string_vie
   std::string_view server = config_.server_name;
   r.headers.set("server", server.empty() ? "envoy" : server);
   r.body.assign(body);
+  if (extra)
+    for (const auto& [k, v] : *extra) r.headers.set(k, v);
   if (close_after_ || !s.keep_alive_) r.headers.set("connection", "close");
   s.encode_filters();
   send_response(s, details);
@@ -560,6 +569,7 @@ void ConnectionManager::log_stream(ActiveStream& s, int code, std::string_view d
   e.attempts = i.attempts;
   e.mirrored_to.assign(i.mirrored_to.begin(), i.mirrored_to.end());
   e.rbac = i.rbac;
+  e.request_auth = i.request_auth;
   e.bytes_received = s.req.body.size();
   e.bytes_sent = body_sent;
   e.upstream_tls = i.upstream_tls;

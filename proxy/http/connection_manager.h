@@ -54,7 +54,8 @@ class ConnectionManager final : public network::ReadFilter {
   ActiveStream& new_stream();
   void start_stream(ActiveStream& s);
   void mutate_request_headers(ActiveStream& s);
-  void local_reply(ActiveStream& s, int status, std::string_view body, std::string_view details);
+  void local_reply(ActiveStream& s, int status, std::string_view body, std::string_view details,
+                   const std::vector<std::pair<std::string, std::string>>* extra_headers = nullptr);
   void redirect(ActiveStream& s, const RedirectAction& rd);
   void send_upstream_response(ActiveStream& s, std::string_view details);
   void send_response(ActiveStream& s, std::string_view details);

@@ -71,6 +71,10 @@ class StreamDecoderFilterCallbacks {
   // Ends the stream with a locally generated response (Envoy's
   // sendLocalReply); `flags` are response flags to add.
   virtual void send_local_reply(int code, std::string_view body, std::string_view details, uint32_t flags) = 0;
+  // The same with headers added to the reply (Envoy's modify_headers), e.g.
+  // jwt_authn's www-authenticate.
+  virtual void send_local_reply_with_headers(int code, std::string_view body, std::string_view details, uint32_t flags,
+                                             const std::vector<std::pair<std::string, std::string>>& headers) = 0;
   // The response in response() is complete (the router got it from the
   // upstream): run the encoder filters and send it downstream. The stream
   // ends; the caller must not touch stream state afterwards.

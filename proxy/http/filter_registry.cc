@@ -3,6 +3,7 @@
 #include "proxy/http/filters/alpn/alpn_filter.h"
 #include "proxy/http/filters/cors/cors_filter.h"
 #include "proxy/http/filters/fault/fault_filter.h"
+#include "proxy/http/filters/jwt_authn/jwt_authn_filter.h"
 #include "proxy/http/filters/metadata_exchange/metadata_exchange_filter.h"
 #include "proxy/http/filters/rbac/rbac_filter.h"
 #include "proxy/http/filters/router/router_filter.h"
@@ -34,6 +35,10 @@ std::unique_ptr<FilterFactory> make(const HttpFilter&, const HttpConnectionManag
   return std::make_unique<Factory>();
 }
 
+std::unique_ptr<FilterFactory> make_jwt_authn(const HttpFilter& f, const HttpConnectionManager&) {
+  return std::make_unique<JwtAuthnFilterFactory>(f.jwt_authn);
+}
+
 std::unique_ptr<FilterFactory> make_rbac(const HttpFilter& f, const HttpConnectionManager& hcm) {
   return std::make_unique<RbacFilterFactory>(f.rbac, hcm);
 }
@@ -43,6 +48,7 @@ const Registration kRegistry[] = {
     {kMetadataExchangeFilterName, true, &make<MetadataExchangeFilterFactory>},
     {"envoy.filters.http.grpc_stats", false, &make<PassThroughFactory>},
     {kAlpnFilterName, true, &make<AlpnFilterFactory>},
+    {kJwtAuthnFilterName, true, &make_jwt_authn},
     {kRbacFilterName, true, &make_rbac},
     {kFaultFilterName, true, &make<FaultFilterFactory>},
     {kCorsFilterName, true, &make<CorsFilterFactory>},

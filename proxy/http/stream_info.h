@@ -38,6 +38,9 @@ struct StreamInfo {
   // metadata filters exchange (jwt_authn → rbac).
   std::vector<RbacVerdict> rbac;
   DynamicMetadata metadata;
+  // What jwt_authn decided ("verified iss/sub (origins-0, …)", "no token: …",
+  // "rejected: Jwt is expired (…)"); "" when no jwt_authn filter ran.
+  std::string request_auth;
 };
 
 }  // namespace meshsim::proxy::http

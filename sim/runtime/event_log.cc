@@ -140,6 +140,13 @@ void EventLog::write(const Observation& o) {
           if (!e.upstream_transport_failure_reason.empty()) j["transport_failure"] = e.upstream_transport_failure_reason;
           put_tls(j, "downstream_tls", e.downstream_tls);
           put_tls(j, "upstream_tls", e.upstream_tls);
+          if (!e.rbac.empty()) {
+            nlohmann::ordered_json a = nlohmann::ordered_json::array();
+            for (const auto& v : e.rbac)
+              a.push_back({{"filter", v.filter}, {"action", v.istio_action}, {"shadow", v.shadow}, {"denied", v.denied},
+                           {"policy", v.policy}, {"reasons", v.reasons}});
+            j["rbac"] = a;
+          }
         } else if constexpr (std::is_same_v<T, AppOutcomeObservation>) {
           j["client"] = std::string(p.client);
           j["target"] = std::string(p.target);

@@ -100,6 +100,7 @@ ProbeSidecarView view_of(const std::string& pod, const proxy::AccessLogEntry& e,
   v.details = e.http ? e.response_code_details : e.connection_termination_details;
   v.mirrored_to = e.mirrored_to;
   v.rbac = e.rbac;
+  v.request_auth = e.request_auth;
   if (server) {
     v.result = server_result(e);
     v.transport_protocol = e.transport_protocol;
@@ -406,6 +407,7 @@ std::string probe_result_json(const ProbeResult& r) {
                        {"rules", rules}};
         }
       }
+      s["request_auth"] = v->request_auth;
       s["authz"] = authz;
       s["denied_by"] = denied_by;
     }
@@ -491,6 +493,7 @@ std::string probe_result_text(const ProbeResult& r) {
     }
     line("  flags", v->response_flags + (v->details.empty() ? "" : "  (" + v->details + ")"));
     for (const std::string& m : v->mirrored_to) line("  mirrored to", m + "  (response discarded)");
+    if (!v->request_auth.empty()) line("  authn", v->request_auth);
     for (const auto& rv : v->rbac) {
       line("  authz", proxy::rbac_verdict_summary(rv));
       for (const auto& why : rv.reasons) line("", "  " + proxy::rbac_reason_text(why));

@@ -57,6 +57,7 @@ struct ProbeSidecarView {
   // server: what each RBAC filter decided (the engine's own verdicts), in
   // chain order; the enforced one that denied is the probe's denied_by.
   std::vector<proxy::RbacVerdict> rbac;
+  std::string request_auth;  // server: what jwt_authn decided ("" when it did not run)
 };
 
 struct ProbeWireView {

@@ -532,6 +532,11 @@ std::string Runner::explain_failure(const OutcomeRec& o) const {
   std::optional<SocketAddress> app_addr;
   if (o.connection == 0 && o.outcome != Outcome::kOk) return "";  // no connection was made (e.g. DNS)
   if (auto w = wire_.find(o.connection); o.connection != 0 && w != wire_.end()) app_addr = w->second.client_local;
+  auto problem = [](const proxy::AccessLogEntry& e) {
+    return e.response_flags != "-" || (e.http && e.response_code >= 400) || !e.upstream_transport_failure_reason.empty() ||
+           e.connection_termination_details.find("TLS") != std::string::npos ||
+           e.connection_termination_details.rfind("rbac_access_denied", 0) == 0;
+  };
   const LogRec* best = nullptr;
   for (const LogRec& l : logs_) {
     if (l.time < o.start || l.time > o.end + Duration::millis(5)) continue;
@@ -539,13 +544,23 @@ std::string Runner::explain_failure(const OutcomeRec& o) const {
                          : (l.pod == client_pod && l.e.direction == proxy::TrafficDirection::kOutbound) ||
                                (l.e.direction == proxy::TrafficDirection::kInbound && l.e.downstream_remote.ip == client_ip);
     if (!mine) continue;
-    bool problem = l.e.response_flags != "-" || (l.e.http && l.e.response_code >= 400) ||
-                   !l.e.upstream_transport_failure_reason.empty() ||
-                   l.e.connection_termination_details.find("TLS") != std::string::npos;
-    if (!problem) continue;
+    if (!problem(l.e)) continue;
     if (!best || l.e.direction == proxy::TrafficDirection::kInbound) best = &l;
   }
   if (!best) return "";
+  // The client sidecar's view leads to the server sidecar's: its inbound
+  // entry for the same upstream address says why (an RBAC denial, a reset).
+  if (best->e.direction == proxy::TrafficDirection::kOutbound && !best->e.upstream_host.empty()) {
+    for (const LogRec& l : logs_) {
+      if (l.time < o.start || l.time > o.end + Duration::millis(5)) continue;
+      if (l.e.direction != proxy::TrafficDirection::kInbound || to_string(l.e.downstream_local) != best->e.upstream_host)
+        continue;
+      if (problem(l.e)) {
+        best = &l;
+        break;
+      }
+    }
+  }
   const proxy::AccessLogEntry& e = best->e;
   std::string side = e.direction == proxy::TrafficDirection::kInbound ? "server sidecar " : "client sidecar ";
   std::string why;
@@ -565,6 +580,14 @@ std::string Runner::explain_failure(const OutcomeRec& o) const {
     else if (!e.connection_termination_details.empty()) why += ", " + e.connection_termination_details;
     if (!e.upstream_transport_failure_reason.empty()) why += ", transport: " + e.upstream_transport_failure_reason;
     if (!e.cluster.empty()) why += ", cluster " + e.cluster;
+  }
+  // The RBAC filter's own account of a denial: which policy, rule and clause.
+  for (const proxy::RbacVerdict& v : e.rbac) {
+    if (!v.denied || v.shadow) continue;
+    why += "; " + proxy::rbac_verdict_summary(v);
+    if (!v.reasons.empty()) why += ": " + proxy::rbac_reason_text(v.reasons.front());
+    if (v.reasons.size() > 1) why += " (+" + std::to_string(v.reasons.size() - 1) + " more rules)";
+    break;
   }
   return side + best->pod + ": " + why;
 }
