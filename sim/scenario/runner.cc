@@ -538,29 +538,34 @@ std::string Runner::explain_failure(const OutcomeRec& o) const {
            e.connection_termination_details.rfind("rbac_access_denied", 0) == 0;
   };
   const LogRec* best = nullptr;
+  const LogRec* link = nullptr;  // the client sidecar's entry of this request, problem or not
   for (const LogRec& l : logs_) {
     if (l.time < o.start || l.time > o.end + Duration::millis(5)) continue;
     bool mine = app_addr ? l.e.downstream_remote == *app_addr
                          : (l.pod == client_pod && l.e.direction == proxy::TrafficDirection::kOutbound) ||
                                (l.e.direction == proxy::TrafficDirection::kInbound && l.e.downstream_remote.ip == client_ip);
     if (!mine) continue;
+    if (!link && l.e.direction == proxy::TrafficDirection::kOutbound && !l.e.upstream_host.empty()) link = &l;
     if (!problem(l.e)) continue;
     if (!best || l.e.direction == proxy::TrafficDirection::kInbound) best = &l;
   }
-  if (!best) return "";
   // The client sidecar's view leads to the server sidecar's: its inbound
-  // entry for the same upstream address says why (an RBAC denial, a reset).
-  if (best->e.direction == proxy::TrafficDirection::kOutbound && !best->e.upstream_host.empty()) {
+  // entry for the same upstream address says why (an RBAC denial, a reset),
+  // even when the client side saw nothing wrong (a TCP session cut short).
+  if (const LogRec* out = best && best->e.direction == proxy::TrafficDirection::kOutbound ? best : (!best ? link : nullptr)) {
     for (const LogRec& l : logs_) {
       if (l.time < o.start || l.time > o.end + Duration::millis(5)) continue;
-      if (l.e.direction != proxy::TrafficDirection::kInbound || to_string(l.e.downstream_local) != best->e.upstream_host)
+      if (l.e.direction != proxy::TrafficDirection::kInbound || to_string(l.e.downstream_local) != out->e.upstream_host)
         continue;
+      // An HTTP request is the same on both sides by its x-request-id.
+      if (out->e.http && !out->e.request_id.empty() && l.e.request_id != out->e.request_id) continue;
       if (problem(l.e)) {
         best = &l;
         break;
       }
     }
   }
+  if (!best) return "";
   const proxy::AccessLogEntry& e = best->e;
   std::string side = e.direction == proxy::TrafficDirection::kInbound ? "server sidecar " : "client sidecar ";
   std::string why;

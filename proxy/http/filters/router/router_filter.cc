@@ -34,8 +34,12 @@ void RouterFilter::reset() {
   timeout_ = per_try_ = backoff_ = engine::Timer{};
 }
 
+// A request with a body starts upstream once decode_data delivers it (the
+// connection manager runs the data pass only when every filter continued the
+// headers; the router is last, so continuing passes nothing on).
 FilterHeadersStatus RouterFilter::decode_headers(Request&, bool end_stream) {
-  if (end_stream) start();
+  if (!end_stream) return FilterHeadersStatus::kContinue;
+  start();
   return FilterHeadersStatus::kStopIteration;
 }
 
