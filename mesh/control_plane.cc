@@ -397,6 +397,8 @@ class Builder {
     h.server_name = "istio-envoy";
     h.accept_http_10 = o_.http10;
     h.http_filters = inbound_http_filters(jwt_, authz_.http);
+    h.normalize_path = mc_.path_normalization != "NONE";
+    h.merge_slashes = mc_.path_normalization == "MERGE_SLASHES" || mc_.path_normalization == "DECODE_AND_MERGE_SLASHES";
     return {kHcmName, h};
   }
 
@@ -680,6 +682,8 @@ class Builder {
     h.server_name = "envoy";
     h.accept_http_10 = o_.http10;
     h.http_filters = outbound_http_filters();
+    h.normalize_path = mc_.path_normalization != "NONE";
+    h.merge_slashes = mc_.path_normalization == "MERGE_SLASHES" || mc_.path_normalization == "DECODE_AND_MERGE_SLASHES";
     return {kHcmName, h};
   }
 

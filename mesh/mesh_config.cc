@@ -22,7 +22,7 @@ bool one_of(std::string_view k, std::initializer_list<std::string_view> names) {
 // "did you mean" on the others).
 const std::vector<std::string_view> kMeshConfigIgnoredFields = {
     "accessLogFormat", "defaultProviders", "extensionProviders", "discoverySelectors", "meshMTLS", "tlsDefaults",
-    "tcpKeepalive", "pathNormalization", "serviceSettings", "caCertificates", "certificates",
+    "tcpKeepalive", "serviceSettings", "caCertificates", "certificates",
     "inboundClusterStatName", "outboundClusterStatName", "verifyCertificateAtClient", "h2UpgradePolicy",
     "defaultHttpRetryPolicy", "meshNetworks", "configSources", "enableEnvoyAccessLogService", "proxyHttpPort",
     "thriftConfig", "serviceScopeConfigs", "inboundTrafficPolicy", "mixerCheckServer", "mixerReportServer",
@@ -49,7 +49,7 @@ const std::vector<std::string_view> kMeshConfigAcceptedFields = with_handled(
      "dnsRefreshRate", "outboundTrafficPolicy", "ingressClass", "ingressControllerMode", "ingressService",
      "ingressSelector", "localityLbSetting", "enableTracing", "defaultConfig", "proxyListenPort",
      "proxyInboundListenPort", "accessLogFile", "accessLogEncoding", "enablePrometheusMerge", "defaultServiceExportTo",
-     "defaultVirtualServiceExportTo", "defaultDestinationRuleExportTo"});
+     "defaultVirtualServiceExportTo", "defaultDestinationRuleExportTo", "pathNormalization"});
 const std::vector<std::string_view> kProxyConfigAcceptedFields =
     with_handled(kProxyConfigIgnoredFields, {"proxyMetadata", "tracing", "holdApplicationUntilProxyStarts", "statusPort"});
 
@@ -102,6 +102,19 @@ void apply_mesh_config(YamlNode node, const std::string& resource, MeshConfig& m
       mc.trust_domain_aliases.clear();
       d.strings(v, fp, mc.trust_domain_aliases);
     } else if (k == "enableAutoMtls") d.boolean(v, fp, mc.enable_auto_mtls);
+    else if (k == "pathNormalization") {
+      d.fields(v, fp, [&](std::string_view k2, YamlNode v2, const PathSeg& fp2) {
+        if (k2 != "normalization") return false;
+        std::string n;
+        if (d.str(v2, fp2, n)) {
+          if (n == "DEFAULT") n = "BASE";
+          if (n != "NONE" && n != "BASE" && n != "MERGE_SLASHES" && n != "DECODE_AND_MERGE_SLASHES")
+            d.error(v2, fp2, "unknown normalization \"" + n + "\" (NONE, BASE, MERGE_SLASHES, DECODE_AND_MERGE_SLASHES)");
+          else mc.path_normalization = n;
+        }
+        return true;
+      });
+    }
     else if (k == "protocolDetectionTimeout") {
       std::optional<Duration> t;
       if (d.duration(v, fp, t, true)) {

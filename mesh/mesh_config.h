@@ -33,6 +33,9 @@ struct MeshConfig {
   Duration dns_refresh_rate = Duration::seconds(60);
   enum class OutboundTrafficPolicy : uint8_t { kAllowAny, kRegistryOnly };
   OutboundTrafficPolicy outbound_traffic_policy = OutboundTrafficPolicy::kAllowAny;
+  // pathNormalization.normalization: NONE | BASE (default) | MERGE_SLASHES |
+  // DECODE_AND_MERGE_SLASHES (its %2F decoding is not simulated).
+  std::string path_normalization = "BASE";
   std::string ingress_class = "istio";
   std::string ingress_controller_mode = "STRICT";  // OFF | DEFAULT | STRICT
   std::string ingress_service = "istio-ingressgateway";

@@ -144,6 +144,10 @@ struct HttpConnectionManager {
   std::string server_name = "envoy";
   // http_protocol_options.accept_http_10 (Istio: only with PILOT_HTTP10).
   bool accept_http_10 = false;
+  // :path normalization (proxy/http/path_normalization.h); Istio's default
+  // meshConfig.pathNormalization BASE sets normalize_path only.
+  bool normalize_path = false;
+  bool merge_slashes = false;
   // common_http_protocol_options.idle_timeout: a downstream connection with
   // no active request for this long is closed. Envoy's default 1h; Istio
   // changes it only with the IDLE_TIMEOUT proxy metadata. 0 = disabled.

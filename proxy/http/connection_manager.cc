@@ -1,5 +1,7 @@
 #include "proxy/http/connection_manager.h"
 
+#include "proxy/http/path_normalization.h"
+
 #include <charconv>
 
 #include "proxy/engine/context.h"
@@ -277,7 +279,9 @@ void ConnectionManager::start_stream(ActiveStream& s) {
     local_reply(s, 426, "", "low_version");
     return;
   }
-  // Route resolution (Envoy's cached route, before the filters run).
+  // Path normalization, then route resolution (Envoy's cached route,
+  // before the filters run).
+  normalize_request_path(s.req.target, config_.normalize_path, config_.merge_slashes);
   const CompiledRoutes* routes = routes_for_request(s.snap);
   if (!routes) {
     s.info.response_flags |= kNoRouteFound;
