@@ -387,3 +387,30 @@ spec:
 }
 
 }  // namespace
+
+namespace {
+
+// `meshsim token` with Istio's published test key and demo.jwt's payload
+// mints demo.jwt byte for byte (kid = the key's RFC 7638 thumbprint, as
+// Istio's gen-jwt.py); --jwks-out writes a JWKS the probe then accepts.
+TEST(TokenCli, MintsIstiosDemoTokenByteForByte) {
+  std::string jwt = src() + "/tests/data/jwt/";
+  std::string claims =
+      R"({"exp":4685989700,"foo":"bar","iat":1532389700,"iss":"testing@secure.istio.io","sub":"testing@secure.istio.io"})";
+  fs::path out = fs::temp_directory_path() / ("meshsim-token-" + std::to_string(::getpid()) + ".json");
+  auto r = meshsim::testing::run_shell(std::string(MESHSIM_EXE) + " token --key " + jwt + "key.pem --claims '" + claims +
+                                       "' --jwks-out " + out.string() + " 2>/dev/null");
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(trim(r.out), trim(slurp(jwt + "demo.jwt")));
+  json mine = json::parse(slurp(out.string()), nullptr, false);
+  json istio = json::parse(slurp(jwt + "jwks.json"), nullptr, false);
+  EXPECT_EQ(mine, istio);
+  fs::remove(out);
+  auto bad = meshsim::testing::run_shell(std::string(MESHSIM_EXE) + " token --key /nonexistent.pem 2>&1");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.out.find("--key: cannot read /nonexistent.pem"), std::string::npos) << bad.out;
+  auto notjson = meshsim::testing::run_shell(std::string(MESHSIM_EXE) + " token --key " + jwt + "key.pem --claims '[1]' 2>&1");
+  EXPECT_EQ(notjson.exit_code, 2);
+}
+
+}  // namespace
