@@ -110,7 +110,7 @@ std::optional<mesh::World> load_world(const MeshInput& in) {
   }
   // The coverage report: what the input asks of Istio that meshsim does not
   // simulate (mesh/coverage.h), on every answer.
-  for (const auto& nm : mesh::not_modelled(world->resources())) std::fprintf(stderr, "%s\n", nm.line().c_str());
+  for (const auto& nm : mesh::not_modelled(world->resources(), &world->mesh_config())) std::fprintf(stderr, "%s\n", nm.line().c_str());
   for (const std::string& ns : in.inject_namespaces) {
     bool any = false;
     for (const auto& p : world->pods()) any = any || p.namespace_ == ns;

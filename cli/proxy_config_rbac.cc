@@ -6,6 +6,7 @@
 #include "cli/proxy_config_render.h"
 #include "proxy/rbac.h"
 #include "proxy/rbac_config.h"
+#include "proxy/ext_authz_config.h"
 
 namespace meshsim::cli {
 
@@ -166,7 +167,7 @@ Found find_rbac(const proxy::ProxyConfig& cfg) {
     for (const auto& nf : fc.filters) {
       if (const auto* hcm = std::get_if<proxy::HttpConnectionManager>(&nf.config); hcm && !http_done) {
         for (const auto& hf : hcm->http_filters)
-          if (hf.rbac) f.http.push_back(&hf);
+          if (hf.rbac || hf.ext_authz) f.http.push_back(&hf);
         http_done = true;
       }
       if (std::holds_alternative<proxy::NetworkRbac>(nf.config) && !tcp_done) {
@@ -181,6 +182,39 @@ Found find_rbac(const proxy::ProxyConfig& cfg) {
 
 }  // namespace
 
+ordered_json ext_authz_typed_config(const proxy::ExtAuthzConfig& c) {
+  auto patterns = [](const std::vector<StringMatcher>& v) {
+    ordered_json a = ordered_json::array();
+    for (const auto& m : v) a.push_back(string_matcher_json(m));
+    return ordered_json{{"patterns", a}};
+  };
+  ordered_json j = {{"@type", "type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz"}};
+  if (!c.allowed_headers.empty()) j["allowed_headers"] = patterns(c.allowed_headers);
+  if (c.failure_mode_allow) j["failure_mode_allow"] = true;
+  j["filter_enabled_metadata"] = {{"filter", "envoy.filters.http.rbac"},
+                                  {"path", {{{"key", c.enabled_metadata_key}}}},
+                                  {"value", {{"string_match", {{"prefix", c.enabled_prefix}}}}}};
+  ordered_json svc;
+  ordered_json req = ordered_json::object(), resp = ordered_json::object();
+  if (!c.headers_to_add.empty()) {
+    ordered_json h = ordered_json::array();
+    for (const auto& [k, v] : c.headers_to_add) h.push_back({{"key", k}, {"value", v}});
+    req["headers_to_add"] = h;
+  }
+  if (!c.allowed_client_headers.empty()) resp["allowed_client_headers"] = patterns(c.allowed_client_headers);
+  if (!c.allowed_client_headers_on_success.empty())
+    resp["allowed_client_headers_on_success"] = patterns(c.allowed_client_headers_on_success);
+  if (!c.allowed_upstream_headers.empty()) resp["allowed_upstream_headers"] = patterns(c.allowed_upstream_headers);
+  if (!req.empty()) svc["authorization_request"] = req;
+  if (!resp.empty()) svc["authorization_response"] = resp;
+  if (!c.path_prefix.empty()) svc["path_prefix"] = c.path_prefix;
+  svc["server_uri"] = {{"cluster", c.cluster}, {"timeout", std::to_string(c.timeout.ns() / 1'000'000'000) + "s"}, {"uri", c.uri}};
+  j["http_service"] = svc;
+  j["status_on_error"] = {{"code", c.status_on_error}};
+  j["transport_api_version"] = "V3";
+  return j;
+}
+
 ordered_json rbac_filter_typed_config(const proxy::RbacFilterConfig& c, bool network) {
   ordered_json j = {{"@type", network ? "type.googleapis.com/envoy.extensions.filters.network.rbac.v3.RBAC"
                                       : "type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC"}};
@@ -194,7 +228,10 @@ ordered_json rbac_filter_typed_config(const proxy::RbacFilterConfig& c, bool net
 std::string render_rbac_json(const proxy::ProxyConfig& cfg, const std::vector<std::string>& notes) {
   Found f = find_rbac(cfg);
   ordered_json http = ordered_json::array(), tcp = ordered_json::array();
-  for (const auto* hf : f.http) http.push_back({{"name", hf->name}, {"typed_config", rbac_filter_typed_config(*hf->rbac, false)}});
+  for (const auto* hf : f.http) {
+    if (hf->rbac) http.push_back({{"name", hf->name}, {"typed_config", rbac_filter_typed_config(*hf->rbac, false)}});
+    else if (hf->ext_authz) http.push_back({{"name", hf->name}, {"typed_config", ext_authz_typed_config(*hf->ext_authz)}});
+  }
   for (const auto* nf : f.tcp) {
     const auto& r = std::get<proxy::NetworkRbac>(nf->config);
     tcp.push_back({{"name", nf->name}, {"typed_config", rbac_filter_typed_config(*r.config, true)}});
@@ -223,7 +260,12 @@ std::string render_rbac_text(const proxy::ProxyConfig& cfg, const std::vector<st
       }
     }
   };
-  for (const auto* hf : f.http) one("HTTP chains: " + hf->name, *hf->rbac);
+  for (const auto* hf : f.http) {
+    if (hf->rbac) one("HTTP chains: " + hf->name, *hf->rbac);
+    else if (hf->ext_authz)
+      out += "HTTP chains: " + hf->name + "  provider " + hf->ext_authz->provider + " → " + hf->ext_authz->cluster +
+             hf->ext_authz->path_prefix + " (for requests the CUSTOM rules above select)\n";
+  }
   for (const auto* nf : f.tcp) one("TCP chains:  " + nf->name, *std::get<proxy::NetworkRbac>(nf->config).config);
   if (f.http.empty() && f.tcp.empty()) out += "no AuthorizationPolicy applies to this workload: every request is allowed\n";
   for (const auto& n : notes) out += "note: " + n + "\n";

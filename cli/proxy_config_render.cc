@@ -8,6 +8,7 @@ namespace meshsim::cli {
 
 // proxy_config_rbac.cc
 nlohmann::ordered_json rbac_filter_typed_config(const proxy::RbacFilterConfig& c, bool network);
+nlohmann::ordered_json ext_authz_typed_config(const proxy::ExtAuthzConfig& c);
 
 namespace {
 
@@ -160,6 +161,7 @@ ordered_json network_filter_json(const NetworkFilter& f) {
     for (const auto& x : h.http_filters) {
       ordered_json one = {{"name", x.name}};
       if (x.rbac) one["typed_config"] = rbac_filter_typed_config(*x.rbac, false);
+      if (x.ext_authz) one["typed_config"] = ext_authz_typed_config(*x.ext_authz);
       hf.push_back(one);
     }
     c["http_filters"] = hf;

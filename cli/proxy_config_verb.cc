@@ -217,7 +217,7 @@ void register_proxy_config(CLI::App& app, VerbContext& ctx) {
     else if (k == "endpoint") out = json ? render_endpoints_json(*cfg) : render_endpoints_text(*cfg);
     else if (k == "rbac") {
       std::vector<std::string> notes = mesh::build_authz_filters(*world, *pod).skipped;
-      for (const auto& line : mesh::not_modelled(world->resources()))
+      for (const auto& line : mesh::not_modelled(world->resources(), &world->mesh_config()))
         if (line.kind == "AuthorizationPolicy") notes.push_back(line.line());
       out = json ? render_rbac_json(*cfg, notes) : render_rbac_text(*cfg, notes);
     } else if (k == "secret") out = json ? render_secrets_json(secrets) : render_secrets_text(secrets);

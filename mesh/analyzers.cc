@@ -109,7 +109,7 @@ class Analysis {
 
   // The coverage report as Info findings (MS0009).
   void not_modelled_findings() {
-    for (const NotModelled& nm : not_modelled(w_.resources())) {
+    for (const NotModelled& nm : not_modelled(w_.resources(), &w_.mesh_config())) {
       add_at("MS0009", nm.location, nm.kind + " " + nm.object, nm.field, nm.effect);
     }
   }

@@ -1,10 +1,12 @@
 #include "mesh/authz_translation.h"
 
 #include <algorithm>
+#include <map>
 #include <memory>
 
 #include "mesh/policy.h"
 #include "proxy/base/hash.h"
+#include "proxy/ext_authz_config.h"
 #include "proxy/jwt_config.h"
 #include "proxy/rbac_config.h"
 
@@ -552,8 +554,8 @@ RbacPolicy match_never(std::string name) {
   return p;
 }
 
-std::string policy_name(const AuthorizationPolicy& ap, size_t rule) {
-  return "ns[" + ap.meta.namespace_ + "]-policy[" + ap.meta.name + "]-rule[" + std::to_string(rule) + "]";
+std::string policy_name(const AuthorizationPolicy& ap, size_t rule, const std::string& prefix = "") {
+  return prefix + "ns[" + ap.meta.namespace_ + "]-policy[" + ap.meta.name + "]-rule[" + std::to_string(rule) + "]";
 }
 
 bool dry_run(const AuthorizationPolicy& ap) {
@@ -595,6 +597,70 @@ std::string fingerprint(const RbacFilterConfig& c) {
 
 }  // namespace
 
+namespace {
+
+std::vector<StringMatcher> header_patterns(const std::vector<std::string>& headers) {
+  std::vector<StringMatcher> out;
+  for (const auto& h : headers) {
+    if (!h.empty() && h.front() == '*') out.push_back(sm(StringMatcher::Kind::kSuffix, h.substr(1), true));
+    else if (!h.empty() && h.back() == '*') out.push_back(sm(StringMatcher::Kind::kPrefix, h.substr(0, h.size() - 1), true));
+    else out.push_back(exact(h, true));
+  }
+  return out;
+}
+
+// extauthz.go buildExtAuthzHTTP: nullptr + why when the provider cannot be used.
+std::shared_ptr<proxy::ExtAuthzConfig> ext_authz_config(const World& w, const std::string& provider, std::string& why) {
+  const MeshConfig& mc = w.mesh_config();
+  const ExtAuthzHttpProvider* p = nullptr;
+  for (const auto& e : mc.ext_authz_http_providers)
+    if (e.name == provider) p = &e;
+  if (!p) {
+    auto other = mc.other_extension_providers.find(provider);
+    why = other == mc.other_extension_providers.end()
+              ? "available providers are []: provider " + provider + " not found"
+              : "provider " + provider + " is " + other->second + ", which meshsim does not simulate";
+    return nullptr;
+  }
+  std::string host = p->service;
+  std::string ns;
+  if (size_t slash = host.find('/'); slash != std::string::npos) {
+    ns = host.substr(0, slash);
+    host = host.substr(slash + 1);
+  }
+  const WorldService* svc = w.service_by_hostname(host);
+  if (!svc || (!ns.empty() && svc->namespace_ != ns)) {
+    why = "could not find service " + p->service + " (port " + std::to_string(p->port) + ")";
+    return nullptr;
+  }
+  uint32_t status = 403;
+  if (!p->status_on_error.empty()) {
+    bool digits = std::all_of(p->status_on_error.begin(), p->status_on_error.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (!digits || p->status_on_error.size() > 3) {
+      why = "invalid statusOnError \"" + p->status_on_error + "\"";
+      return nullptr;
+    }
+    status = static_cast<uint32_t>(std::stoul(p->status_on_error));
+  }
+  auto c = std::make_shared<proxy::ExtAuthzConfig>();
+  c->provider = provider;
+  c->uri = "http://" + svc->hostname;
+  c->cluster = "outbound|" + std::to_string(p->port) + "||" + svc->hostname;
+  c->timeout = p->timeout.value_or(Duration::seconds(600));
+  c->path_prefix = p->path_prefix;
+  c->allowed_headers = header_patterns(p->include_request_headers_in_check);
+  for (const auto& [k, v] : p->include_additional_headers_in_check) c->headers_to_add.emplace_back(k, v);
+  c->allowed_upstream_headers = header_patterns(p->headers_to_upstream_on_allow);
+  c->allowed_client_headers = header_patterns(p->headers_to_downstream_on_deny);
+  c->allowed_client_headers_on_success = header_patterns(p->headers_to_downstream_on_allow);
+  c->failure_mode_allow = p->fail_open;
+  c->status_on_error = status;
+  c->enabled_prefix = "istio-ext-authz-" + provider;
+  return c;
+}
+
+}  // namespace
+
 AuthzFilters build_authz_filters(const World& w, const WorldPod& pod) {
   AuthzFilters out;
   std::vector<const AuthorizationPolicy*> policies = authorization_policies_for(w, pod.namespace_, pod.labels);
@@ -603,6 +669,60 @@ AuthzFilters build_authz_filters(const World& w, const WorldPod& pod) {
   TrustDomains td;
   td.all.push_back(mc.trust_domain);
   for (const auto& a : mc.trust_domain_aliases) td.all.push_back(a);
+
+  // CUSTOM (the custom builder: action DENY rules per provider, names
+  // prefixed "istio-ext-authz-<provider>-"), on HTTP chains only for HTTP
+  // providers.
+  std::map<std::string, std::vector<const AuthorizationPolicy*>> by_provider;
+  for (const auto* p : policies)
+    if (p->action == AuthzAction::kCustom) by_provider[p->provider].push_back(p);
+  for (const auto& [provider, mine] : by_provider) {
+    std::string prefix = "istio-ext-authz-" + provider + "-";
+    Rbac rules, dry;
+    rules.action = dry.action = RbacAction::kDeny;
+    for (const AuthorizationPolicy* ap : mine) {
+      Rbac& target = dry_run(*ap) ? dry : rules;
+      for (size_t i = 0; i < ap->rules.size(); ++i) {
+        std::string error;
+        auto model = model_of(ap->rules[i], td, error);
+        if (!model) continue;
+        auto gen = generate(*model, false, RbacAction::kDeny, ap->meta.namespace_, error);
+        if (!gen) continue;
+        gen->name = policy_name(*ap, i, prefix);
+        target.policies.push_back(std::move(*gen));
+      }
+      if (ap->rules.empty()) target.policies.push_back(match_never(policy_name(*ap, 0, prefix)));
+    }
+    auto by_name = [](const RbacPolicy& a, const RbacPolicy& b) { return a.name < b.name; };
+    std::stable_sort(rules.policies.begin(), rules.policies.end(), by_name);
+    std::stable_sort(dry.policies.begin(), dry.policies.end(), by_name);
+    std::string why;
+    auto ext = ext_authz_config(w, provider, why);
+    auto cfg = std::make_shared<RbacFilterConfig>();
+    cfg->istio_action = "CUSTOM";
+    if (!ext) {
+      // getBadCustomDenyRules: the requests the provider should check are denied.
+      out.skipped.push_back("failed to process CUSTOM action for provider " + provider +
+                            ", will generate deny configs: " + why);
+      for (auto& p : rules.policies) p.name += "-deny-due-to-bad-CUSTOM-action";
+      cfg->rules = std::move(rules);
+    } else {
+      cfg->shadow_rules = std::move(rules);
+      cfg->shadow_rules_stat_prefix = "istio_ext_authz_";
+      if (!dry.policies.empty()) cfg->rules = std::move(dry);
+    }
+    cfg->fingerprint = fingerprint(*cfg);
+    proxy::HttpFilter rbac;
+    rbac.name = "envoy.filters.http.rbac";
+    rbac.rbac = cfg;
+    out.custom_http.push_back(std::move(rbac));
+    if (ext) {
+      proxy::HttpFilter f;
+      f.name = "envoy.filters.http.ext_authz";
+      f.ext_authz = ext;
+      out.custom_http.push_back(std::move(f));
+    }
+  }
 
   struct Group {
     AuthzAction action;

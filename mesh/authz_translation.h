@@ -15,8 +15,10 @@
 //  * on TCP chains HTTP-only fields make an ALLOW rule disappear (it can
 //    never allow) and are dropped from DENY/AUDIT rules (they match more).
 //
-// CUSTOM policies (ext_authz) are not simulated: no filter is generated and
-// mesh/coverage.h reports them.
+// CUSTOM policies with an envoyExtAuthzHttp provider are translated as
+// istiod's custom builder does (extauthz.go); gRPC providers are not
+// simulated (the requests they would check get a DENY, reported by
+// mesh/coverage.h).
 #pragma once
 
 #include <optional>
@@ -29,6 +31,11 @@
 namespace meshsim::mesh {
 
 struct AuthzFilters {
+  // CUSTOM: per extension provider an RBAC filter whose shadow rules mark the
+  // requests to check and the envoy.filters.http.ext_authz that checks them
+  // (before jwt_authn in the chain). A provider that cannot be built (unknown,
+  // no such service, not an HTTP provider) becomes a DENY filter instead.
+  std::vector<proxy::HttpFilter> custom_http;
   std::vector<proxy::HttpFilter> http;     // envoy.filters.http.rbac, in chain order
   std::vector<proxy::NetworkFilter> tcp;   // envoy.filters.network.rbac, in chain order
   // istiod's debug log lines for rules it skipped ("skipped rule

@@ -113,8 +113,10 @@ void add_inbound_tcp_filters(FilterChain& fc, const AuthzFilters& authz, const s
 
 // listener_builder.go buildHTTPConnectionManager: metadata exchange first
 // (so RBAC sees the peer), then authn/authz, then the rest.
-std::vector<HttpFilter> inbound_http_filters(const std::optional<HttpFilter>& jwt, const std::vector<HttpFilter>& authz) {
+std::vector<HttpFilter> inbound_http_filters(const std::vector<HttpFilter>& custom, const std::optional<HttpFilter>& jwt,
+                                             const std::vector<HttpFilter>& authz) {
   std::vector<HttpFilter> f = {{"istio.metadata_exchange"}};
+  f.insert(f.end(), custom.begin(), custom.end());
   if (jwt) f.push_back(*jwt);
   f.insert(f.end(), authz.begin(), authz.end());
   for (const char* n : {"envoy.filters.http.grpc_stats", "envoy.filters.http.fault", "envoy.filters.http.cors",
@@ -396,7 +398,7 @@ class Builder {
     h.forward_client_cert = HttpConnectionManager::ForwardClientCert::kAppendForward;
     h.server_name = "istio-envoy";
     h.accept_http_10 = o_.http10;
-    h.http_filters = inbound_http_filters(jwt_, authz_.http);
+    h.http_filters = inbound_http_filters(authz_.custom_http, jwt_, authz_.http);
     h.normalize_path = mc_.path_normalization != "NONE";
     h.merge_slashes = mc_.path_normalization == "MERGE_SLASHES" || mc_.path_normalization == "DECODE_AND_MERGE_SLASHES";
     return {kHcmName, h};

@@ -1,5 +1,7 @@
 #include "mesh/coverage.h"
 
+#include "mesh/mesh_config.h"
+
 namespace meshsim::mesh {
 
 namespace {
@@ -62,14 +64,20 @@ std::string NotModelled::line() const {
   return s;
 }
 
-std::vector<NotModelled> not_modelled(const ResourceSet& rs) {
+std::vector<NotModelled> not_modelled(const ResourceSet& rs, const MeshConfig* mc) {
   std::vector<NotModelled> out;
   for (const auto& ap : rs.authorization_policies) {
     if (ap.action == AuthzAction::kCustom) {
-      object(out, ap,
-             "CUSTOM (external authorization) is not simulated: no ext_authz check runs, requests are allowed as if "
-             "this policy did not exist");
-      continue;
+      bool http = false;
+      if (mc)
+        for (const auto& p : mc->ext_authz_http_providers) http = http || p.name == ap.provider;
+      if (!http) {
+        object(out, ap,
+               "CUSTOM with provider \"" + ap.provider +
+                   "\" is not simulated (only envoyExtAuthzHttp providers of the mesh config are): the requests it "
+                   "selects are denied, as istiod does for a provider it cannot build");
+        continue;
+      }
     }
     if (!ap.target_refs.empty()) {
       field(out, ap, "spec.targetRefs",

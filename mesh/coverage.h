@@ -26,6 +26,10 @@ struct NotModelled {
   std::string line() const;
 };
 
-std::vector<NotModelled> not_modelled(const ResourceSet& rs);
+struct MeshConfig;
+
+// `mc`: the mesh config the run uses (its extension providers decide
+// whether a CUSTOM policy is simulated); nullptr: as if it had none.
+std::vector<NotModelled> not_modelled(const ResourceSet& rs, const MeshConfig* mc = nullptr);
 
 }  // namespace meshsim::mesh

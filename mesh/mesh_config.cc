@@ -21,7 +21,7 @@ bool one_of(std::string_view k, std::initializer_list<std::string_view> names) {
 // modelling them (they load silently), and every field it accepts at all (for
 // "did you mean" on the others).
 const std::vector<std::string_view> kMeshConfigIgnoredFields = {
-    "accessLogFormat", "defaultProviders", "extensionProviders", "discoverySelectors", "meshMTLS", "tlsDefaults",
+    "accessLogFormat", "defaultProviders", "discoverySelectors", "meshMTLS", "tlsDefaults",
     "tcpKeepalive", "serviceSettings", "caCertificates", "certificates",
     "inboundClusterStatName", "outboundClusterStatName", "verifyCertificateAtClient", "h2UpgradePolicy",
     "defaultHttpRetryPolicy", "meshNetworks", "configSources", "enableEnvoyAccessLogService", "proxyHttpPort",
@@ -49,7 +49,7 @@ const std::vector<std::string_view> kMeshConfigAcceptedFields = with_handled(
      "dnsRefreshRate", "outboundTrafficPolicy", "ingressClass", "ingressControllerMode", "ingressService",
      "ingressSelector", "localityLbSetting", "enableTracing", "defaultConfig", "proxyListenPort",
      "proxyInboundListenPort", "accessLogFile", "accessLogEncoding", "enablePrometheusMerge", "defaultServiceExportTo",
-     "defaultVirtualServiceExportTo", "defaultDestinationRuleExportTo", "pathNormalization"});
+     "defaultVirtualServiceExportTo", "defaultDestinationRuleExportTo", "pathNormalization", "extensionProviders"});
 const std::vector<std::string_view> kProxyConfigAcceptedFields =
     with_handled(kProxyConfigIgnoredFields, {"proxyMetadata", "tracing", "holdApplicationUntilProxyStarts", "statusPort"});
 
@@ -102,6 +102,52 @@ void apply_mesh_config(YamlNode node, const std::string& resource, MeshConfig& m
       mc.trust_domain_aliases.clear();
       d.strings(v, fp, mc.trust_domain_aliases);
     } else if (k == "enableAutoMtls") d.boolean(v, fp, mc.enable_auto_mtls);
+    else if (k == "extensionProviders") {
+      mc.ext_authz_http_providers.clear();
+      mc.other_extension_providers.clear();
+      d.items(v, fp, [&](YamlNode pn, const PathSeg& pp) {
+        std::string name;
+        d.str(pn.get("name"), pp.child("name"), name);
+        d.fields(pn, pp, [&](std::string_view k2, YamlNode v2, const PathSeg& fp2) {
+          if (k2 == "name") return true;
+          if (k2 != "envoyExtAuthzHttp") {
+            mc.other_extension_providers[name] = std::string(k2);
+            return true;
+          }
+          ExtAuthzHttpProvider e;
+          e.name = name;
+          d.fields(v2, fp2, [&](std::string_view k3, YamlNode v3, const PathSeg& fp3) {
+            if (k3 == "service") d.str(v3, fp3, e.service);
+            else if (k3 == "port") d.port(v3, fp3, e.port);
+            else if (k3 == "timeout") d.duration(v3, fp3, e.timeout, false);
+            else if (k3 == "pathPrefix") {
+              d.str(v3, fp3, e.path_prefix);
+              if (!e.path_prefix.empty() && e.path_prefix[0] != '/')
+                d.error(v3, fp3, "pathPrefix must begin with `/`, found: \"" + e.path_prefix + "\"");
+            } else if (k3 == "failOpen") d.boolean(v3, fp3, e.fail_open);
+            else if (k3 == "statusOnError") d.str(v3, fp3, e.status_on_error);
+            else if (k3 == "includeRequestHeadersInCheck" || k3 == "includeHeadersInCheck") {
+              if (k3 == "includeHeadersInCheck" && !e.include_request_headers_in_check.empty()) return true;
+              d.strings(v3, fp3, e.include_request_headers_in_check);
+            } else if (k3 == "includeAdditionalHeadersInCheck") {
+              d.fields(v3, fp3, [&](std::string_view hk, YamlNode hv, const PathSeg& hp) {
+                std::string val;
+                d.str(hv, hp, val);
+                e.include_additional_headers_in_check[std::string(hk)] = val;
+                return true;
+              });
+            } else if (k3 == "headersToUpstreamOnAllow") d.strings(v3, fp3, e.headers_to_upstream_on_allow);
+            else if (k3 == "headersToDownstreamOnDeny") d.strings(v3, fp3, e.headers_to_downstream_on_deny);
+            else if (k3 == "headersToDownstreamOnAllow") d.strings(v3, fp3, e.headers_to_downstream_on_allow);
+            else if (k3 == "includeRequestBodyInCheck") return true;  // the body is not sent (see docs)
+            else return false;
+            return true;
+          });
+          mc.ext_authz_http_providers.push_back(std::move(e));
+          return true;
+        });
+      });
+    }
     else if (k == "pathNormalization") {
       d.fields(v, fp, [&](std::string_view k2, YamlNode v2, const PathSeg& fp2) {
         if (k2 != "normalization") return false;

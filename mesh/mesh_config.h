@@ -23,6 +23,22 @@
 
 namespace meshsim::mesh {
 
+// meshConfig.extensionProviders[].envoyExtAuthzHttp (CUSTOM authorization).
+struct ExtAuthzHttpProvider {
+  std::string name;
+  std::string service;  // "foo/ext-authz.foo.svc.cluster.local" or the FQDN
+  uint32_t port = 0;
+  std::optional<Duration> timeout;
+  std::string path_prefix;
+  bool fail_open = false;
+  std::string status_on_error;
+  std::vector<std::string> include_request_headers_in_check;
+  std::map<std::string, std::string> include_additional_headers_in_check;
+  std::vector<std::string> headers_to_upstream_on_allow;
+  std::vector<std::string> headers_to_downstream_on_deny;
+  std::vector<std::string> headers_to_downstream_on_allow;
+};
+
 struct MeshConfig {
   std::string root_namespace = "istio-system";
   std::string trust_domain = "cluster.local";
@@ -36,6 +52,9 @@ struct MeshConfig {
   // pathNormalization.normalization: NONE | BASE (default) | MERGE_SLASHES |
   // DECODE_AND_MERGE_SLASHES (its %2F decoding is not simulated).
   std::string path_normalization = "BASE";
+  std::vector<ExtAuthzHttpProvider> ext_authz_http_providers;
+  // Extension providers of other kinds (envoyExtAuthzGrpc, tracing, …), by name.
+  std::map<std::string, std::string> other_extension_providers;  // name → kind
   std::string ingress_class = "istio";
   std::string ingress_controller_mode = "STRICT";  // OFF | DEFAULT | STRICT
   std::string ingress_service = "istio-ingressgateway";

@@ -72,6 +72,13 @@ std::string rbac_verdict_summary(const RbacVerdict& v) {
   if (v.istio_action == "ALLOW") {
     if (v.denied) s = "denied: no ALLOW rule matched";
     else s = "allowed by " + who;
+  } else if (v.istio_action == "CUSTOM") {
+    if (v.shadow) {
+      s = v.policy.empty() ? "CUSTOM: no rule selects this request for the external check"
+                           : "CUSTOM: " + v.policy + " selects this request for the external check";
+      return s;
+    }
+    s = v.denied ? "denied: CUSTOM provider unavailable (" + v.policy + ")" : "CUSTOM: not selected";
   } else if (v.istio_action == "AUDIT") {
     s = v.policy.empty() ? "not audited (no AUDIT rule matched)" : "audited by " + who;
   } else {

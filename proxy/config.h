@@ -112,6 +112,7 @@ struct RouteConfiguration;
 
 struct RbacFilterConfig;
 struct JwtAuthnConfig;
+struct ExtAuthzConfig;
 
 struct HttpFilter {
   std::string name;  // e.g. "istio.metadata_exchange", "envoy.filters.http.router"
@@ -119,6 +120,8 @@ struct HttpFilter {
   std::shared_ptr<const RbacFilterConfig> rbac = nullptr;
   // typed_config of envoy.filters.http.jwt_authn (proxy/jwt_config.h).
   std::shared_ptr<const JwtAuthnConfig> jwt_authn = nullptr;
+  // typed_config of envoy.filters.http.ext_authz (proxy/ext_authz_config.h).
+  std::shared_ptr<const ExtAuthzConfig> ext_authz = nullptr;
 };
 
 // envoy.filters.network.rbac (its config in proxy/rbac_config.h).

@@ -2,6 +2,7 @@
 
 #include "proxy/http/filters/alpn/alpn_filter.h"
 #include "proxy/http/filters/cors/cors_filter.h"
+#include "proxy/http/filters/ext_authz/ext_authz_filter.h"
 #include "proxy/http/filters/fault/fault_filter.h"
 #include "proxy/http/filters/jwt_authn/jwt_authn_filter.h"
 #include "proxy/http/filters/metadata_exchange/metadata_exchange_filter.h"
@@ -35,6 +36,10 @@ std::unique_ptr<FilterFactory> make(const HttpFilter&, const HttpConnectionManag
   return std::make_unique<Factory>();
 }
 
+std::unique_ptr<FilterFactory> make_ext_authz(const HttpFilter& f, const HttpConnectionManager&) {
+  return std::make_unique<ExtAuthzFilterFactory>(f.ext_authz);
+}
+
 std::unique_ptr<FilterFactory> make_jwt_authn(const HttpFilter& f, const HttpConnectionManager&) {
   return std::make_unique<JwtAuthnFilterFactory>(f.jwt_authn);
 }
@@ -48,6 +53,7 @@ const Registration kRegistry[] = {
     {kMetadataExchangeFilterName, true, &make<MetadataExchangeFilterFactory>},
     {"envoy.filters.http.grpc_stats", false, &make<PassThroughFactory>},
     {kAlpnFilterName, true, &make<AlpnFilterFactory>},
+    {kExtAuthzFilterName, true, &make_ext_authz},
     {kJwtAuthnFilterName, true, &make_jwt_authn},
     {kRbacFilterName, true, &make_rbac},
     {kFaultFilterName, true, &make<FaultFilterFactory>},

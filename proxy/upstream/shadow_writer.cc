@@ -1,5 +1,7 @@
 #include "proxy/upstream/shadow_writer.h"
 
+#include <utility>
+
 #include "proxy/engine/context.h"
 #include "proxy/engine/snapshot.h"
 #include "proxy/upstream/cluster_manager.h"
@@ -26,15 +28,22 @@ class ShadowRequest final : public engine::DeferredDeletable, public ConnectionO
     if (st == http::ParseStatus::kNeedMore) return;
     up_ = nullptr;
     u.set_owner(nullptr);
-    if (st == http::ParseStatus::kComplete) {
-      u.codec().take_into(resp_);  // read and discarded
+    bool complete = st == http::ParseStatus::kComplete;
+    if (complete) {
+      u.codec().take_into(resp_);  // read (and discarded for a mirror)
       if (resp_.keep_alive() && u.codec().buffered() == 0) ctx_.clusters->release(u);
       else ctx_.clusters->close(u, CloseType::kFin);
     } else {
       ctx_.clusters->close(u, CloseType::kReset);
     }
+    if (AsyncCallbacks* cb = std::exchange(cb_, nullptr)) {
+      if (complete) cb->on_async_response(resp_);
+      else cb->on_async_failure("upstream_protocol_error");
+    }
     done();
   }
+  void detach() { cb_ = nullptr; }
+  void set_callbacks(AsyncCallbacks* cb) { cb_ = cb; }
   void on_upstream_closed(UpstreamConnection& u, CloseType) override { failed(u); }
   void on_upstream_failed(UpstreamConnection& u, bool, const std::string&, const std::string&) override { failed(u); }
 
@@ -56,6 +65,7 @@ class ShadowRequest final : public engine::DeferredDeletable, public ConnectionO
     up_ = nullptr;
     u.set_owner(nullptr);
     ctx_.clusters->close(u, CloseType::kReset);
+    if (AsyncCallbacks* cb = std::exchange(cb_, nullptr)) cb->on_async_failure("upstream connect error or disconnect/reset before headers");
     done();
   }
   void done() {
@@ -70,6 +80,7 @@ class ShadowRequest final : public engine::DeferredDeletable, public ConnectionO
   http::Request req_;
   http::Response resp_;
   UpstreamConnection* up_ = nullptr;
+  AsyncCallbacks* cb_ = nullptr;
 };
 
 ShadowWriter::ShadowWriter(engine::EngineContext& ctx, ClusterManager& cm) : ctx_(ctx), cm_(cm) {}
@@ -95,6 +106,24 @@ bool ShadowWriter::shadow(const std::shared_ptr<const engine::Snapshot>& snap, c
   requests_.emplace(raw, std::move(r));
   raw->start(*cc, *ep, alpn);
   return true;
+}
+
+ShadowRequest* ShadowWriter::send(const std::shared_ptr<const engine::Snapshot>& snap, const std::string& cluster,
+                                  const http::Request& request, AsyncCallbacks* cb) {
+  const CompiledCluster* cc = snap->cluster(cluster);
+  if (!cc) return nullptr;
+  const LbEndpoint* ep = cm_.load_balancer().choose(*cc, {}, nullptr);
+  if (!ep) return nullptr;
+  auto r = std::make_unique<ShadowRequest>(ctx_, *this, snap, *cc->cluster, ep->address, request);
+  ShadowRequest* raw = r.get();
+  raw->set_callbacks(cb);
+  requests_.emplace(raw, std::move(r));
+  raw->start(*cc, *ep, {});
+  return requests_.count(raw) ? raw : nullptr;
+}
+
+void ShadowWriter::cancel(ShadowRequest* r) {
+  if (requests_.count(r)) r->detach();
 }
 
 void ShadowWriter::finished(ShadowRequest* r) {

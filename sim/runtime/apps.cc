@@ -16,6 +16,7 @@ const char* to_string(ServerAppKind k) {
   switch (k) {
     case ServerAppKind::kEcho: return "echo";
     case ServerAppKind::kHttpEcho: return "http-echo";
+    case ServerAppKind::kExtAuthz: return "ext-authz";
     case ServerAppKind::kTcpEcho: return "tcp-echo";
     case ServerAppKind::kMysql: return "mysql-server";
   }
@@ -64,6 +65,7 @@ AppInference infer_server_app(const mesh::WorldPod& pod, uint32_t port, std::str
     if (a == "mysql-server" || a == "mysql") k = ServerAppKind::kMysql;
     else if (a == "http-echo") k = ServerAppKind::kHttpEcho;
     else if (a == "tcp-echo") k = ServerAppKind::kTcpEcho;
+    else if (a == "ext-authz") k = ServerAppKind::kExtAuthz;
     return {k, "annotation meshsim.io/app=" + pod.app_model};
   }
   std::string name = lower(port_name);
@@ -78,6 +80,9 @@ AppInference infer_server_app(const mesh::WorldPod& pod, uint32_t port, std::str
   }
   if (image_is(image, "tcp-echo-server")) {
     return {ServerAppKind::kTcpEcho, "container image " + std::string(image)};
+  }
+  if (image_is(image, "ext-authz")) {
+    return {ServerAppKind::kExtAuthz, "container image " + std::string(image)};
   }
   return {ServerAppKind::kEcho, "default: Istio's echo app (HTTP echo, other bytes echoed)"};
 }
@@ -148,9 +153,23 @@ void ServerApp::stop() {
   conns_.clear();
 }
 
-bool ServerApp::handle_http(void* self, const proxy::http::Request&, proxy::http::Response& r) {
+// Istio's sample external authorizer (samples/extauthz, HTTP check on any
+// port): allows a request carrying `x-ext-authz: allow`, denies every other
+// with 403 and its fixed body; the verdict in x-ext-authz-check-result.
+static bool ext_authz_check(const proxy::http::Request& req, proxy::http::Response& r) {
+  bool allow = req.headers.get("x-ext-authz").value_or("") == "allow";
+  r.status = allow ? 200 : 403;
+  r.headers.set("x-ext-authz-check-result", allow ? "allowed" : "denied");
+  if (auto o = req.headers.get("x-ext-authz-additional-header-override")) r.headers.set("x-ext-authz-additional-header-override", *o);
+  r.headers.set("x-ext-authz-check-received", req.method + " " + std::string(req.host()) + req.target);
+  if (!allow) r.body = "denied by ext_authz for not found header `x-ext-authz: allow` in the request";
+  return true;
+}
+
+bool ServerApp::handle_http(void* self, const proxy::http::Request& req, proxy::http::Response& r) {
   auto* app = static_cast<ServerApp*>(self);
   const ServerAppOptions& o = app->o_;
+  if (o.kind == ServerAppKind::kExtAuthz) return ext_authz_check(req, r);
   if (o.error_rate > 0 && app->rng_.bernoulli(o.error_rate)) {
     r.status = o.error_status;
     r.body = "simulated error\n";
@@ -177,7 +196,8 @@ TcpCallbacks ServerApp::accept(TcpSocket s, const ConnectionInfo& info) {
   } else if (o_.kind != ServerAppKind::kTcpEcho) {
     c->echo = std::make_unique<apps::EchoServerSession>(
         apps::EchoIdentity{pod_.pod, pod_.ns, pod_.version, port_}, peer);
-    if (o_.error_rate > 0 || o_.body_bytes >= 0) c->echo->set_handler(&ServerApp::handle_http, this);
+    if (o_.error_rate > 0 || o_.body_bytes >= 0 || o_.kind == ServerAppKind::kExtAuthz)
+      c->echo->set_handler(&ServerApp::handle_http, this);
     c->echo->set_random([](void* self) { return static_cast<ServerApp*>(self)->rng_.next_u64(); }, this);
   }
   if (tls_ctx_) c->tls = std::make_unique<tls::TlsSession>(tls_ctx_);

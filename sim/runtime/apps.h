@@ -33,7 +33,7 @@
 
 namespace meshsim::sim {
 
-enum class ServerAppKind : uint8_t { kEcho, kHttpEcho, kTcpEcho, kMysql };
+enum class ServerAppKind : uint8_t { kEcho, kHttpEcho, kTcpEcho, kMysql, kExtAuthz };
 const char* to_string(ServerAppKind k);
 
 struct AppInference {

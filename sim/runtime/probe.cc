@@ -136,7 +136,7 @@ Result<ProbeResult> run_probe(std::shared_ptr<const mesh::World> world, const Pr
   }
   auto r = probe_on(ms, req);
   if (r.ok()) {
-    for (const auto& nm : mesh::not_modelled(world->resources())) r->not_modelled.push_back(nm.line());
+    for (const auto& nm : mesh::not_modelled(world->resources(), &world->mesh_config())) r->not_modelled.push_back(nm.line());
   }
   if (cap) {
     if (!r.ok()) {

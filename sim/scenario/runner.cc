@@ -586,6 +586,9 @@ std::string Runner::explain_failure(const OutcomeRec& o) const {
     if (!e.upstream_transport_failure_reason.empty()) why += ", transport: " + e.upstream_transport_failure_reason;
     if (!e.cluster.empty()) why += ", cluster " + e.cluster;
   }
+  // What jwt_authn / ext_authz decided about the request, when it refused it.
+  if (e.http && (e.response_code == 401 || e.response_code == 403) && !e.request_auth.empty())
+    why += "; " + e.request_auth;
   // The RBAC filter's own account of a denial: which policy, rule and clause.
   for (const proxy::RbacVerdict& v : e.rbac) {
     if (!v.denied || v.shadow) continue;
@@ -984,7 +987,7 @@ Result<ScenarioRunResult> Runner::run() {
   // one and each timeline apply), each line once.
   std::set<std::string> seen;
   auto report = [&](const mesh::World& w) {
-    for (const auto& nm : mesh::not_modelled(w.resources())) {
+    for (const auto& nm : mesh::not_modelled(w.resources(), &w.mesh_config())) {
       std::string line = nm.line();
       if (seen.insert(line).second) r_.not_modelled.push_back(std::move(line));
     }

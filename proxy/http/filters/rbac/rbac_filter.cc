@@ -35,6 +35,8 @@ RbacFilterFactory::RbacFilterFactory(std::shared_ptr<const RbacFilterConfig> con
   std::string sp = compiled_.config ? compiled_.config->shadow_rules_stat_prefix : std::string();
   shadow_allowed_ = base + sp + "shadow_allowed";
   shadow_denied_ = base + sp + "shadow_denied";
+  metadata_policy_key_ = sp + "shadow_effective_policy_id";
+  metadata_result_key_ = sp + "shadow_engine_result";
 }
 
 FilterHeadersStatus RbacFilter::decode_headers(Request& req, bool) {
@@ -72,6 +74,11 @@ FilterHeadersStatus RbacFilter::decode_headers(Request& req, bool) {
     RbacResult r = shadow->evaluate(in, explain);
     ctx.stats.inc(r.allowed ? f.shadow_allowed_ : f.shadow_denied_);
     record(*shadow, r, true);
+    // Dynamic metadata for later filters (ext_authz's filter_enabled_metadata):
+    // <shadow prefix>shadow_effective_policy_id and …shadow_engine_result.
+    if (!r.effective_policy.empty())
+      info.metadata.set(kRbacFilterName, {f.metadata_policy_key_}, MetadataValue{false, {r.effective_policy}});
+    info.metadata.set(kRbacFilterName, {f.metadata_result_key_}, MetadataValue{false, {r.allowed ? "allowed" : "denied"}});
   }
   if (!rules) return FilterHeadersStatus::kContinue;
   RbacResult r = rules->evaluate(in, explain);

@@ -42,6 +42,7 @@ class RbacFilterFactory final : public FilterFactory {
   friend class RbacFilter;
   CompiledRbacFilter compiled_;
   std::string allowed_, denied_, logged_, not_logged_, shadow_allowed_, shadow_denied_;  // counter names
+  std::string metadata_policy_key_, metadata_result_key_;
 };
 
 }  // namespace meshsim::proxy::http
