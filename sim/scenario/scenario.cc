@@ -1011,9 +1011,28 @@ ScenarioLoad decode(std::shared_ptr<const mesh::YamlDocument> doc, const std::st
     }
     if (k == "mesh") {
       size_t first = diags.size();
-      d.fields(v, cp, {"manifests", "objects"}, [&](std::string_view mk, YamlNode mv, const PathSeg& mp) {
+      d.fields(v, cp, {"manifests", "objects", "jwks"}, [&](std::string_view mk, YamlNode mv, const PathSeg& mp) {
         if (mk == "manifests") return parse_manifest_files(c, mv, mp, s.resources, &s.manifest_paths), true;
         if (mk == "objects") return parse_objects(c, mv, mp, s.resources), true;
+        if (mk == "jwks") {
+          // {URI: FILE}: the JWKS documents a RequestAuthentication's jwksUri
+          // serves (meshsim never fetches them), relative to the scenario.
+          d.fields(mv, mp, [&](std::string_view uri, YamlNode fv, const PathSeg& fpth) {
+            std::string file;
+            if (!d.str(fv, fpth, file)) return true;
+            std::filesystem::path fp(file);
+            if (fp.is_relative()) fp = std::filesystem::path(c.base_dir) / fp;
+            std::ifstream in(fp);
+            if (!in) {
+              d.error(fv, fpth, "no such file or directory: " + fp.string());
+              return true;
+            }
+            s.resources.jwks_documents[std::string(uri)] =
+                std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+            return true;
+          });
+          return true;
+        }
         return false;
       });
       for (size_t i = first; i < diags.size(); ++i) mesh_errors = mesh_errors || diags[i].severity == mesh::Severity::kError;
