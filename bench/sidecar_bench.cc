@@ -13,6 +13,10 @@
 //       (tcp_proxy in both sidecars), so each is a new mTLS connection between
 //       the sidecars, resumed from the client sidecar's session cache as Envoy
 //       does. Target ≥ 5,000 per second.
+//   (c) KeepAliveRequests_10AuthzPolicies: (a) with 10 ALLOW
+//       AuthorizationPolicies on the server, the request matching the last;
+//       counter vs_no_policy = its rate / (a)'s (same worker count, mean of
+//       (a)'s repetitions, same binary). Target ≥ 0.90.
 //
 // The floors are bare OpenSSL in this binary (bench/openssl_floor.h): a
 // 1 KiB record round trip (one write + read each way: the TLS work two
@@ -90,14 +94,41 @@ spec:
   containers: [{name: sleep, image: curlimages/curl}]
 )";
 
+// (c) the same mesh with 10 ALLOW AuthorizationPolicies selecting httpbin, one
+// rule each (principals, methods, paths); the client's requests (sleep, GET
+// /get) match only the last one. The server sidecar's RBAC filter decides
+// every request (its index narrows the ten to the one filed under the
+// client's principal, proxy/rbac.h).
+std::string authz_policies() {
+  std::string y;
+  for (int i = 0; i < 10; ++i) {
+    bool last = i == 9;
+    y += "---\napiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\n";
+    y += "metadata: {name: allow-" + std::to_string(i) + ", namespace: default}\n";
+    y += "spec:\n  selector: {matchLabels: {app: httpbin}}\n  action: ALLOW\n  rules:\n";
+    y += std::string("  - from: [{source: {principals: [\"cluster.local/ns/default/sa/") + (last ? "sleep" : "team-" + std::to_string(i)) +
+         "\"]}}]\n";
+    y += std::string("    to: [{operation: {methods: [GET, POST], paths: [\"") + (last ? "/get" : "/team-" + std::to_string(i) + "/*") +
+         "\"]}}]\n";
+  }
+  return y;
+}
+
+std::shared_ptr<const mesh::World> make_world(const std::string& yaml) {
+  mesh::ResourceSet rs;
+  std::vector<mesh::Diagnostic> diags;
+  mesh::load_text(yaml, "bench.yaml", rs, diags);
+  mesh::MeshConfig mc = mesh::resolve_mesh_config(rs, diags);
+  return std::make_shared<const mesh::World>(mesh::build_world(std::move(rs), mc, diags));
+}
+
 std::shared_ptr<const mesh::World> world() {
-  static std::shared_ptr<const mesh::World> w = [] {
-    mesh::ResourceSet rs;
-    std::vector<mesh::Diagnostic> diags;
-    mesh::load_text(kMesh, "bench.yaml", rs, diags);
-    mesh::MeshConfig mc = mesh::resolve_mesh_config(rs, diags);
-    return std::make_shared<const mesh::World>(mesh::build_world(std::move(rs), mc, diags));
-  }();
+  static std::shared_ptr<const mesh::World> w = make_world(kMesh);
+  return w;
+}
+
+std::shared_ptr<const mesh::World> world_with_authz() {
+  static std::shared_ptr<const mesh::World> w = make_world(std::string(kMesh) + authz_policies());
   return w;
 }
 
@@ -197,10 +228,11 @@ struct Mesh {
   std::unique_ptr<sim::MeshSimulation> ms;
   sim::ClientApp* client = nullptr;
 
-  Mesh(const std::string& protocol, const std::string& target, int concurrency) {
+  Mesh(const std::string& protocol, const std::string& target, int concurrency,
+       std::shared_ptr<const mesh::World> w = world()) {
     sim::MeshSimulationOptions o;
     o.kubelet_probes = false;
-    ms = std::make_unique<sim::MeshSimulation>(world(), o);
+    ms = std::make_unique<sim::MeshSimulation>(std::move(w), o);
     if (!ms->build().ok()) return;
     sim::ClientRequestSpec spec;
     spec.protocol = protocol;
@@ -234,15 +266,33 @@ void report(benchmark::State& state, const char* what, uint64_t ops, double secs
   }
 }
 
-// (a) keep-alive HTTP/1.1 requests over mTLS through two sidecars.
-void BM_Sidecar_KeepAliveRequests(benchmark::State& state) {
-  Mesh m("http", "httpbin:8000", static_cast<int>(state.range(0)));
+// Requests per CPU-second of the no-policy keep-alive runs, by worker count
+// (mean over repetitions), for (c)'s ratio.
+std::map<int64_t, std::pair<double, int>>& keep_alive_rates() {
+  static std::map<int64_t, std::pair<double, int>> r;
+  return r;
+}
+
+// Sum of the server sidecar's `*.rbac.allowed` / `*.rbac.denied` counters.
+uint64_t rbac_count(const sim::SidecarHost& host, std::string_view suffix) {
+  uint64_t n = 0;
+  for (const auto& [name, v] : host.stats().named)
+    if (name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) n += v;
+  return n;
+}
+
+// (a) keep-alive HTTP/1.1 requests over mTLS through two sidecars;
+// (c) the same with 10 AuthorizationPolicies on the server (`authz`).
+void keep_alive(benchmark::State& state, bool authz) {
+  Mesh m("http", "httpbin:8000", static_cast<int>(state.range(0)), authz ? world_with_authz() : world());
   if (!m.client) {
     state.SkipWithError("simulation did not build");
     return;
   }
   m.run_for(Duration::millis(100));  // connections and the TLS session are up
+  sim::SidecarHost* server = m.ms->sidecar("default", "httpbin");
   uint64_t done0 = m.client->completed(), ok0 = m.client->succeeded();
+  uint64_t allowed0 = rbac_count(*server, ".rbac.allowed");
   uint64_t allocs0 = g_allocations;
   double t0 = thread_cpu_seconds();
   for (auto _ : state) m.measured_run_for(Duration::millis(5));
@@ -252,16 +302,38 @@ void BM_Sidecar_KeepAliveRequests(benchmark::State& state) {
     state.SkipWithError("requests failed");
     return;
   }
+  uint64_t allowed = rbac_count(*server, ".rbac.allowed") - allowed0;
+  // Every request passes the server's RBAC filter (requests in flight at
+  // either end of the window shift the two counts by at most one per worker).
+  uint64_t workers = static_cast<uint64_t>(state.range(0));
+  if (authz && (allowed + workers < done || rbac_count(*server, ".rbac.denied") != 0)) {
+    state.SkipWithError("the RBAC filter did not allow every request");
+    return;
+  }
   report(state, "requests", done, secs, g_allocations - allocs0, "record");
   // Requests of every run of this benchmark in the process (callgrind
   // counts the timed loops of all runs).
   static uint64_t measured_all_runs = 0;
   measured_all_runs += done;
   state.counters["requests_measured"] = static_cast<double>(measured_all_runs);
-  sim::SidecarHost* server = m.ms->sidecar("default", "httpbin");
   state.counters["mtls_connections"] = static_cast<double>(server->stats().ssl_handshake);
+  double rate = static_cast<double>(done) / secs;
+  auto& base = keep_alive_rates()[state.range(0)];
+  if (!authz) {
+    base.first += rate;
+    base.second += 1;
+  } else {
+    state.counters["rbac_allowed_per_request"] = static_cast<double>(allowed) / static_cast<double>(done);
+    if (base.second > 0) state.counters["vs_no_policy"] = rate / (base.first / base.second);
+  }
 }
+
+void BM_Sidecar_KeepAliveRequests(benchmark::State& state) { keep_alive(state, false); }
 BENCHMARK(BM_Sidecar_KeepAliveRequests)->ArgName("workers")->Arg(1)->Arg(8)->Unit(benchmark::kMillisecond);
+
+// (c) Target: vs_no_policy >= 0.90 (issue 12 §6).
+void BM_Sidecar_KeepAliveRequests_10AuthzPolicies(benchmark::State& state) { keep_alive(state, true); }
+BENCHMARK(BM_Sidecar_KeepAliveRequests_10AuthzPolicies)->ArgName("workers")->Arg(1)->Arg(8)->Unit(benchmark::kMillisecond);
 
 // (b) new mTLS connections between the sidecars, resumed.
 void BM_Sidecar_NewMtlsConnections(benchmark::State& state) {

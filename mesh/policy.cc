@@ -476,7 +476,9 @@ std::vector<std::string> http_only_fields(const AuthzRule& rule) {
     if (!t.not_paths.empty()) out.push_back("to.operation.notPaths");
   }
   for (const auto& c : rule.when) {
-    if (c.key.rfind("request.", 0) == 0 || c.key.rfind("experimental.envoy.filters.", 0) == 0)
+    // request.headers[…] and request.auth.*; experimental.envoy.filters.* is
+    // not HTTP-only (its generator ignores forTCP, I:pilot/pkg/security/authz/model/generator.go).
+    if (c.key.rfind("request.", 0) == 0)
       out.push_back("when " + c.key);
   }
   std::sort(out.begin(), out.end());

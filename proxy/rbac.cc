@@ -3,6 +3,9 @@
 #include <re2/re2.h>
 
 #include <algorithm>
+#include <array>
+#include <cstdint>
+#include <optional>
 
 #include "proxy/http/message.h"
 
@@ -81,19 +84,198 @@ std::optional<std::string> rbac_header_value(const http::Request& req, std::stri
   return out;
 }
 
+namespace {
+
+// rbac_header_value without copying: a view of the pseudo-header or of the
+// header's only value; several values are joined into `scratch`.
+std::optional<std::string_view> header_view(const http::Request& req, std::string_view name, std::string_view scheme,
+                                            std::string& scratch) {
+  if (!name.empty() && name[0] == ':') {
+    if (name == ":method") return std::string_view(req.method);
+    if (name == ":path") return std::string_view(req.target);
+    if (name == ":authority") {
+      std::string_view h = req.host();
+      if (h.empty()) return std::nullopt;
+      return h;
+    }
+    if (name == ":scheme") return scheme;
+    return std::nullopt;
+  }
+  std::optional<std::string_view> first;
+  bool several = false;
+  for (const auto& f : req.headers) {
+    if (!http::iequals(f.name, name)) continue;
+    if (!first) {
+      first = f.value;
+      continue;
+    }
+    if (!several) {
+      scratch.assign(first->data(), first->size());
+      several = true;
+    }
+    scratch += ',';
+    scratch += f.value;
+  }
+  if (several) return std::string_view(scratch);
+  return first;
+}
+
+}  // namespace
+
 CompiledRbacFilter::CompiledRbacFilter(std::shared_ptr<const RbacFilterConfig> cfg) : config(std::move(cfg)) {
   if (config && config->rules) rules = std::make_unique<CompiledRbac>(*config->rules);
   if (config && config->shadow_rules) shadow = std::make_unique<CompiledRbac>(*config->shadow_rules);
 }
+
+namespace {
+
+// value → indexes of the policies filed under it, ascending. The values are
+// views into the Rbac config, which outlives its CompiledRbac.
+using Postings = std::unordered_map<std::string_view, std::vector<uint32_t>>;
+
+// What a policy is filed under: a value it requires of the input.
+enum class GuardKind : uint8_t { kIdentity, kPath, kPort };
+struct GuardKey {
+  bool prefix = false;     // kPath: a prefix rather than the exact path
+  std::string_view value;  // kIdentity, kPath
+  uint16_t port = 0;       // kPort
+};
+
+// Values such that `m` matching implies the input offers one of them (an
+// identity equal to one, a path equal to / starting with one, a port equal
+// to one); nullopt when `m` promises no such thing. An OR promises the union
+// of what its children promise (nothing when it has none: it never
+// matches); an AND what its most selective promising child does.
+std::optional<std::vector<GuardKey>> guard(const RbacMatcher& m, GuardKind g) {
+  using K = RbacMatcher::Kind;
+  using S = StringMatcher::Kind;
+  switch (m.kind) {
+    case K::kAuthenticated:
+      if (g == GuardKind::kIdentity && m.string && m.string->kind == S::kExact && !m.string->ignore_case)
+        return std::vector<GuardKey>{{false, m.string->value, 0}};
+      return std::nullopt;
+    case K::kUrlPath:
+      if (g == GuardKind::kPath && m.string && (m.string->kind == S::kExact || m.string->kind == S::kPrefix) &&
+          !m.string->ignore_case)
+        return std::vector<GuardKey>{{m.string->kind == S::kPrefix, m.string->value, 0}};
+      return std::nullopt;
+    case K::kDestinationPort:
+      if (g == GuardKind::kPort) return std::vector<GuardKey>{{false, "", m.port}};
+      return std::nullopt;
+    case K::kOr: {
+      std::vector<GuardKey> out;
+      for (const auto& c : m.children) {
+        auto k = guard(c, g);
+        if (!k) return std::nullopt;
+        out.insert(out.end(), k->begin(), k->end());
+      }
+      return out;
+    }
+    case K::kAnd: {
+      std::optional<std::vector<GuardKey>> best;
+      for (const auto& c : m.children) {
+        auto k = guard(c, g);
+        if (k && (!best || k->size() < best->size())) best = std::move(k);
+      }
+      return best;
+    }
+    default: return std::nullopt;
+  }
+}
+
+// The same for a list matched as "any of them" (a policy's permissions or principals).
+std::optional<std::vector<GuardKey>> guard_any(const std::vector<RbacMatcher>& list, GuardKind g) {
+  std::vector<GuardKey> out;
+  for (const auto& m : list) {
+    auto k = guard(m, g);
+    if (!k) return std::nullopt;
+    out.insert(out.end(), k->begin(), k->end());
+  }
+  return out;
+}
+
+// The posting lists a request selects, walked together in ascending policy
+// order (a k-way merge: no copy, no sort, stops at the first match). Up to
+// 32 lists without allocating.
+class Merge {
+ public:
+  void add(const std::vector<uint32_t>& list) {
+    if (list.empty()) return;
+    Cursor c{list.data(), list.data() + list.size()};
+    if (n_ < inline_.size()) inline_[n_++] = c;
+    else {
+      if (heap_.empty()) heap_.assign(inline_.begin(), inline_.end());
+      heap_.push_back(c);
+      ++n_;
+    }
+  }
+  // The next policy index (each once), or false when every list is done.
+  bool next(uint32_t& out) {
+    Cursor* cs = heap_.empty() ? inline_.data() : heap_.data();
+    uint32_t best = UINT32_MAX;
+    for (size_t i = 0; i < n_; ++i)
+      if (cs[i].at != cs[i].end && *cs[i].at < best) best = *cs[i].at;
+    if (best == UINT32_MAX) return false;
+    for (size_t i = 0; i < n_; ++i)
+      if (cs[i].at != cs[i].end && *cs[i].at == best) ++cs[i].at;
+    out = best;
+    return true;
+  }
+
+ private:
+  struct Cursor {
+    const uint32_t* at = nullptr;
+    const uint32_t* end = nullptr;
+  };
+  std::array<Cursor, 32> inline_{};
+  std::vector<Cursor> heap_;
+  size_t n_ = 0;
+};
+
+}  // namespace
+
+struct CompiledRbac::Index {
+  std::vector<uint32_t> always;  // policies filed under nothing, ascending
+  Postings identity, path_exact, path_prefix;
+  std::vector<size_t> prefix_lengths;  // distinct lengths of path_prefix's keys, ascending
+  std::unordered_map<uint16_t, std::vector<uint32_t>> port;
+};
 
 CompiledRbac::CompiledRbac(const Rbac& rbac) : rbac_(rbac) {
   for (const RbacPolicy& p : rbac_.policies) {
     for (const auto& m : p.permissions) compile(m);
     for (const auto& m : p.principals) compile(m);
   }
+  build_index();
 }
 
 CompiledRbac::~CompiledRbac() = default;
+
+void CompiledRbac::build_index() {
+  auto idx = std::make_unique<Index>();
+  bool filed_any = false;
+  for (uint32_t i = 0; i < rbac_.policies.size(); ++i) {
+    const RbacPolicy& p = rbac_.policies[i];
+    // The identity is the most selective in Istio's configs (one principal
+    // per service account), then the path, then the port.
+    if (auto id = guard_any(p.principals, GuardKind::kIdentity)) {
+      for (const auto& g : *id) idx->identity[g.value].push_back(i);
+    } else if (auto path = guard_any(p.permissions, GuardKind::kPath)) {
+      for (const auto& g : *path) (g.prefix ? idx->path_prefix : idx->path_exact)[g.value].push_back(i);
+    } else if (auto ports = guard_any(p.permissions, GuardKind::kPort)) {
+      for (const auto& g : *ports) idx->port[g.port].push_back(i);
+    } else {
+      idx->always.push_back(i);
+      continue;
+    }
+    filed_any = true;
+  }
+  if (!filed_any) return;  // nothing to skip: try every policy
+  for (const auto& [prefix, list] : idx->path_prefix) idx->prefix_lengths.push_back(prefix.size());
+  std::sort(idx->prefix_lengths.begin(), idx->prefix_lengths.end());
+  idx->prefix_lengths.erase(std::unique(idx->prefix_lengths.begin(), idx->prefix_lengths.end()), idx->prefix_lengths.end());
+  index_ = std::move(idx);
+}
 
 namespace {
 
@@ -191,7 +373,8 @@ bool CompiledRbac::matches(const RbacMatcher& m, const RbacInput& in) const {
     case K::kRequestedServerName: return m.string && string_matches(*m.string, in.sni);
     case K::kHeader: {
       if (!in.request) return false;
-      auto v = rbac_header_value(*in.request, m.header_name, in.scheme);
+      std::string joined;
+      auto v = header_view(*in.request, m.header_name, in.scheme, joined);
       if (!v) return false;
       return !m.string || string_matches(*m.string, *v);
     }
@@ -216,18 +399,51 @@ bool CompiledRbac::matches(const RbacMatcher& m, const RbacInput& in) const {
   return false;
 }
 
-RbacResult CompiledRbac::evaluate(const RbacInput& in, bool explain) const {
-  RbacResult r;
-  const RbacPolicy* matched = nullptr;
-  for (const RbacPolicy& p : rbac_.policies) {
-    bool perm = std::any_of(p.permissions.begin(), p.permissions.end(), [&](const auto& m) { return matches(m, in); });
-    if (!perm) continue;
-    bool princ = std::any_of(p.principals.begin(), p.principals.end(), [&](const auto& m) { return matches(m, in); });
-    if (princ) {
-      matched = &p;
-      break;
+bool CompiledRbac::policy_matches(const RbacPolicy& p, const RbacInput& in) const {
+  return std::any_of(p.permissions.begin(), p.permissions.end(), [&](const auto& m) { return matches(m, in); }) &&
+         std::any_of(p.principals.begin(), p.principals.end(), [&](const auto& m) { return matches(m, in); });
+}
+
+// The first policy in name order that matches: every policy when nothing is
+// indexed, else the unfiled ones merged with those the input's identity,
+// path and port select.
+const RbacPolicy* CompiledRbac::first_match(const RbacInput& in) const {
+  const auto& policies = rbac_.policies;
+  if (!index_) {
+    for (const RbacPolicy& p : policies)
+      if (policy_matches(p, in)) return &p;
+    return nullptr;
+  }
+  const Index& idx = *index_;
+  Merge merge;
+  merge.add(idx.always);
+  if (!idx.identity.empty() && in.tls && in.tls->tls) {
+    // kAuthenticated tries URI SANs, DNS SANs, then the subject.
+    auto add = [&](std::string_view v) {
+      if (auto it = idx.identity.find(v); it != idx.identity.end()) merge.add(it->second);
+    };
+    for (const auto& san : in.tls->peer_uri_sans) add(san);
+    for (const auto& san : in.tls->peer_dns_sans) add(san);
+    add(in.tls->peer_subject);
+  }
+  if (in.request && (!idx.path_exact.empty() || !idx.path_prefix.empty())) {
+    std::string_view path = in.request->path();
+    if (auto it = idx.path_exact.find(path); it != idx.path_exact.end()) merge.add(it->second);
+    for (size_t len : idx.prefix_lengths) {
+      if (len > path.size()) break;
+      if (auto it = idx.path_prefix.find(path.substr(0, len)); it != idx.path_prefix.end()) merge.add(it->second);
     }
   }
+  if (!idx.port.empty())
+    if (auto it = idx.port.find(in.local.port); it != idx.port.end()) merge.add(it->second);
+  for (uint32_t i; merge.next(i);)
+    if (policy_matches(policies[i], in)) return &policies[i];
+  return nullptr;
+}
+
+RbacResult CompiledRbac::evaluate(const RbacInput& in, bool explain) const {
+  RbacResult r;
+  const RbacPolicy* matched = first_match(in);
   if (matched) r.effective_policy = matched->name;
   switch (rbac_.action) {
     case RbacAction::kAllow: r.allowed = matched != nullptr; break;
@@ -364,6 +580,7 @@ std::string CompiledRbac::why_not(const RbacMatcher& m, const RbacInput& in) con
       }
       return "";
     case K::kOr: {
+      if (m.children.empty()) return prefixed(m.origin, "an empty or_rules never matches");
       if (m.children.size() == 1) return why_not(m.children.front(), in);
       // Values of one field (principals: [a, b]): "peer is X, not one of [a, b]".
       bool leaves = std::all_of(m.children.begin(), m.children.end(),
@@ -379,6 +596,7 @@ std::string CompiledRbac::why_not(const RbacMatcher& m, const RbacInput& in) con
       return prefixed(o.empty() ? std::string() : o, "none of: " + join(parts, " | "));
     }
     case K::kNot: {
+      if (m.children.empty()) return prefixed(m.origin, "a not_rule without a rule never matches");
       const RbacMatcher& c = m.children.front();
       // istiod's never-matching policy (an AuthorizationPolicy without rules).
       if (c.kind == K::kAny) return m.origin.empty() ? std::string("matches nothing") : m.origin;
@@ -411,6 +629,7 @@ void CompiledRbac::why_matched(const RbacMatcher& m, const RbacInput& in, std::v
       }
       return;
     case K::kNot: {
+      if (m.children.empty()) return;  // never matches, so never asked
       std::string w = why_not(m.children.front(), in);
       std::string o = m.origin.empty() ? origin_of(m.children.front()) : m.origin;
       if (!w.empty()) out.push_back(w.rfind(o, 0) == 0 ? w + " (not excluded)" : prefixed(o, w + " (not excluded)"));

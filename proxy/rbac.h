@@ -1,7 +1,10 @@
 // The RBAC engine shared by envoy.filters.http.rbac and
 // envoy.filters.network.rbac (Envoy's filters/common/rbac): an Rbac config
 // compiled once per configuration snapshot (regexes built, policies in name
-// order), evaluated against what a connection or request offers.
+// order), evaluated against what a connection or request offers. Policies
+// are indexed by the exact identity, path or port they require, so a request
+// is tried only against those that can match it (same results as trying
+// every policy in order, which Envoy does).
 //
 // Semantics are Envoy's: a policy matches when any permission and any
 // principal match; ALLOW allows iff some policy matches, DENY allows iff
@@ -80,8 +83,21 @@ class CompiledRbac {
   std::string describe_actual(const RbacMatcher& m, const RbacInput& in) const;
   void compile(const RbacMatcher& m);
 
+  bool policy_matches(const RbacPolicy& p, const RbacInput& in) const;
+  const RbacPolicy* first_match(const RbacInput& in) const;
+  void build_index();
+
   const Rbac& rbac_;
   std::unordered_map<const StringMatcher*, std::unique_ptr<re2::RE2>> regexes_;
+  // A prefilter (meshsim's; Envoy tries every policy): a policy all of whose
+  // principals require an exact peer identity, or all of whose permissions
+  // require an exact or prefix path, or a destination port, is filed under
+  // those values. A request is tried only against the policies its
+  // identity, path and port select, plus the unfiled ones, still in name
+  // order — a policy it skips could not have matched, so decisions and
+  // effective policies are the same as trying all.
+  struct Index;
+  std::unique_ptr<Index> index_;
 };
 
 // One RBAC filter's config compiled: its enforced and shadow engines.

@@ -132,6 +132,34 @@ TEST(AnalyzeBookinfo, SarifAndJsonOutputs) {
   EXPECT_GT(js["summary"]["errors"].get<int>(), 0);
 }
 
+// AuthorizationPolicy findings from the CLI, located at the rule (or the
+// namespace value) they are about: tests/data/authz-analyze/shop.yaml.
+TEST(AnalyzeAuthorization, FindingsNameThePolicyRuleAndPorts) {
+  fs::path f = fs::path(source_dir()) / "tests/data/authz-analyze/shop.yaml";
+  CliRun r = meshsim("analyze " + f.string());
+  SCOPED_TRACE(r.out);
+  EXPECT_EQ(r.exit_code, 1) << "MS0101 is an Error";
+  EXPECT_THAT(r.out, HasSubstr("Info [MS0135] " + f.string() + ":51:3: AuthorizationPolicy shop/mysql-readers: spec.rules: "
+                               "every ALLOW rule (ALLOW policies: shop/mysql-readers) uses HTTP-only fields and is skipped "
+                               "on TCP filter chains, so this denies every connection to the TCP ports of Deployment "
+                               "shop/mysql (port 3306)"));
+  EXPECT_THAT(r.out, HasSubstr("Warning [MS0113] " + f.string() + ":52:5: AuthorizationPolicy shop/mysql-readers: "
+                               "spec.rules[0]: rule 0 of ALLOW policy shop/mysql-readers uses HTTP-only fields "
+                               "(to.operation.methods) and Deployment shop/mysql serves TCP on port 3306"));
+  EXPECT_THAT(r.out, HasSubstr("Warning [MS0134] " + f.string() + ":61:5: AuthorizationPolicy shop/web-from-legacy: "
+                               "spec.rules[0]: rule 0 of ALLOW policy shop/web-from-legacy requires a peer identity"));
+  EXPECT_THAT(r.out, HasSubstr("plaintext clients such as legacy/batch are denied"));
+  EXPECT_THAT(r.out, HasSubstr("Error [MS0101] " + f.string() + ":61:43: AuthorizationPolicy shop/web-from-legacy: "
+                               "spec.rules[0].from[0].source.namespaces[1]: Referenced namespace not found: \"stag*\""));
+  CliRun sarif = meshsim("analyze -o sarif " + f.string(), false);
+  auto j = nlohmann::json::parse(sarif.out);
+  bool reported = false, ist0101 = false;
+  for (const auto& res : j["runs"][0]["results"]) reported = reported || res["ruleId"] == "MS0101";
+  for (const auto& rule : j["runs"][0]["tool"]["driver"]["rules"])
+    if (rule["id"] == "MS0101") ist0101 = rule["properties"]["istioCode"] == "IST0101";
+  EXPECT_TRUE(reported && ist0101) << sarif.out;
+}
+
 TEST(AnalyzeExitCodes, ThresholdAndCleanInput) {
   fs::path clean = fs::path(source_dir()) / "tests/data/clean.yaml";
   CliRun ok = meshsim("analyze " + clean.string());

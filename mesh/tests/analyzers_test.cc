@@ -337,8 +337,15 @@ spec: {selector: {matchLabels: {app: client}}, mtls: {mode: DISABLE}}
   EXPECT_EQ(shadowed[1].resource, "PeerAuthentication app/w2");
 }
 
+// The line of the first occurrence of `needle` in `yaml` (1-based).
+uint32_t line_of(const std::string& yaml, const std::string& needle) {
+  size_t at = yaml.find(needle);
+  EXPECT_NE(at, std::string::npos) << needle;
+  return 1u + static_cast<uint32_t>(std::count(yaml.begin(), yaml.begin() + static_cast<long>(at), '\n'));
+}
+
 TEST(Analyzers, AuthorizationHttpFieldsOnTcpPorts) {
-  auto d = analyze(with(std::string(kMysql) + R"(---
+  std::string yaml = with(std::string(kMysql) + R"(---
 apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy
 metadata: {name: deny-get, namespace: app}
@@ -346,10 +353,268 @@ spec:
   selector: {matchLabels: {app: mysql}}
   action: DENY
   rules: [{to: [{operation: {methods: [GET], ports: ["3306"]}}]}]
-)"));
+)");
+  auto d = analyze(yaml);
   auto f = with_code(d, "MS0113");
   ASSERT_EQ(f.size(), 1u) << dump(d);
-  EXPECT_THAT(f[0].message, HasSubstr("denies every TCP connection"));
+  EXPECT_EQ(f[0].severity, Severity::kWarning);
+  EXPECT_EQ(f[0].path, "spec.rules[0]");
+  EXPECT_EQ(f[0].location.line, line_of(yaml, "  rules: [{to: [{operation: {methods: [GET]"));
+  EXPECT_THAT(f[0].message, HasSubstr("rule 0 of DENY policy app/deny-get uses HTTP-only fields (to.operation.methods) and "
+                                      "Deployment app/mysql serves TCP on port 3306"));
+  EXPECT_THAT(f[0].message, HasSubstr("denies every TCP connection to port 3306 (closed at its first byte)"));
+}
+
+// Istio's builder skips an ALLOW rule with HTTP-only fields on TCP chains:
+// reported for the TCP ports the rule would have covered, not for a rule
+// restricted to HTTP ports, and not for workloads without TCP ports. When
+// every ALLOW rule is skipped, the TCP ports deny everything (MS0135).
+TEST(Analyzers, AllowRuleWithHttpFieldsNeverAllowsTcp) {
+  std::string yaml = with(R"(---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: db, namespace: app}
+spec:
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec: {containers: [{name: db, image: db, ports: [{containerPort: 3306}, {containerPort: 8080}]}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: db, namespace: app}
+spec: {selector: {app: db}, ports: [{name: tcp-mysql, port: 3306}, {name: http-admin, port: 8080}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: app}
+spec: {selector: {app: client}, ports: [{name: http, port: 80}]}
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: allow-get, namespace: app}
+spec:
+  action: ALLOW
+  rules:
+  - to: [{operation: {methods: [GET]}}]
+  - to: [{operation: {paths: ["/admin*"], ports: ["8080"]}}]
+)");
+  auto d = analyze(yaml);
+  auto f = with_code(d, "MS0113");
+  ASSERT_EQ(f.size(), 1u) << dump(d);  // only rule 0, only for db (mesh-client serves HTTP only)
+  EXPECT_EQ(f[0].path, "spec.rules[0]");
+  EXPECT_EQ(f[0].location.line, line_of(yaml, "  - to: [{operation: {methods: [GET]}}]"));
+  EXPECT_THAT(f[0].message, HasSubstr("rule 0 of ALLOW policy app/allow-get uses HTTP-only fields (to.operation.methods) "
+                                      "and Deployment app/db serves TCP on port 3306"));
+  EXPECT_THAT(f[0].message, HasSubstr("\"skipped rule ns[app]-policy[allow-get]-rule[0] on TCP filter chain: "
+                                      "\":method\" is HTTP only\""));
+  EXPECT_THAT(f[0].message, HasSubstr("never allows a connection to port 3306"));
+  auto n = with_code(d, "MS0135");
+  ASSERT_EQ(n.size(), 1u) << dump(d);
+  EXPECT_EQ(n[0].severity, Severity::kInfo);
+  EXPECT_THAT(n[0].message, HasSubstr("every ALLOW rule (ALLOW policies: app/allow-get) uses HTTP-only fields and is skipped "
+                                      "on TCP filter chains, so this denies every connection to the TCP ports of "
+                                      "Deployment app/db (port 3306)"));
+}
+
+// DENY keeps the rule's other conditions on TCP; AUDIT only logs; a rule
+// restricted to an HTTP port does not touch the TCP port.
+TEST(Analyzers, DenyAndAuditRulesWidenOnTcp) {
+  auto d = analyze(with(std::string(kMysql) + R"(---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: deny-admin, namespace: app}
+spec:
+  selector: {matchLabels: {app: mysql}}
+  action: DENY
+  rules:
+  - from: [{source: {namespaces: [legacy]}}]
+    to: [{operation: {paths: [/admin]}}]
+  - to: [{operation: {methods: [DELETE], ports: ["8080"]}}]
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: audit-get, namespace: app}
+spec:
+  selector: {matchLabels: {app: mysql}}
+  action: AUDIT
+  rules: [{when: [{key: "request.headers[x-user]", values: [admin]}]}]
+)"));
+  auto f = with_code(d, "MS0113");
+  ASSERT_EQ(f.size(), 2u) << dump(d);
+  EXPECT_EQ(f[0].resource, "AuthorizationPolicy app/deny-admin");
+  EXPECT_EQ(f[0].path, "spec.rules[0]");
+  EXPECT_THAT(f[0].message, HasSubstr("denies every TCP connection to port 3306 that matches its remaining conditions "
+                                      "(from[0].source.namespaces)"));
+  EXPECT_EQ(f[1].resource, "AuthorizationPolicy app/audit-get");
+  EXPECT_THAT(f[1].message, HasSubstr("(when request.headers[x-user])"));
+  EXPECT_THAT(f[1].message, HasSubstr("audits (logs) every TCP connection to port 3306."));
+}
+
+TEST(Analyzers, HttpOnlyFieldsOnHttpPortsAreFine) {
+  auto d = analyze(with(R"(---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: app}
+spec: {selector: {app: client}, ports: [{name: http, port: 80}]}
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: deny-post, namespace: app}
+spec: {action: DENY, rules: [{to: [{operation: {methods: [POST]}}]}]}
+)"));
+  EXPECT_TRUE(with_code(d, "MS0113").empty()) << dump(d);
+  EXPECT_TRUE(with_code(d, "MS0135").empty()) << dump(d);
+}
+
+constexpr const char* kWeb = R"(
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: app}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: web, ports: [{containerPort: 8080}]}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: app}
+spec: {selector: {app: web}, ports: [{name: http, port: 80, targetPort: 8080}]}
+)";
+
+// A rule naming the namespace of a client without a sidecar, on a PERMISSIVE
+// port: the client connects in plaintext, has no identity, and is denied.
+TEST(Analyzers, IdentityRequiredWhilePlaintextClientsReachThePort) {
+  std::string yaml = with(std::string(kWeb) + R"(---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: from-legacy, namespace: app}
+spec:
+  selector: {matchLabels: {app: web}}
+  rules: [{from: [{source: {namespaces: [legacy]}}]}]
+)");
+  auto d = analyze(yaml);
+  auto f = with_code(d, "MS0134");
+  ASSERT_EQ(f.size(), 1u) << dump(d);
+  EXPECT_EQ(f[0].severity, Severity::kWarning);
+  EXPECT_EQ(f[0].path, "spec.rules[0]");
+  EXPECT_EQ(f[0].location.line, line_of(yaml, "  rules: [{from: [{source: {namespaces: [legacy]"));
+  EXPECT_THAT(f[0].message, HasSubstr("rule 0 of ALLOW policy app/from-legacy requires a peer identity "
+                                      "(from[0].source.namespaces), but on Deployment app/web port 8080 accepts plaintext "
+                                      "(PERMISSIVE: "));
+  EXPECT_THAT(f[0].message, HasSubstr("pod legacy/plain-client has no sidecar, although the rule names its namespace"));
+  EXPECT_THAT(f[0].message, HasSubstr("no ALLOW rule of Deployment app/web admits a plaintext peer, so plaintext clients "
+                                      "such as legacy/plain-client are denied"));
+  EXPECT_TRUE(with_code(d, "MS0135").empty()) << dump(d);
+}
+
+// Principals of sidecar clients only: the plaintext pod was not meant to be
+// allowed (Info); another rule matching by IP may still allow it; STRICT or
+// a mesh without plaintext pods is quiet.
+TEST(Analyzers, IdentityRequiredLevelsAndQuietCases) {
+  const char* policy = R"(---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: from-client, namespace: app}
+spec:
+  selector: {matchLabels: {app: web}}
+  rules:
+  - from: [{source: {principals: [cluster.local/ns/app/sa/default]}}]
+)";
+  auto d = analyze(with(std::string(kWeb) + policy));
+  auto f = with_code(d, "MS0134");
+  ASSERT_EQ(f.size(), 1u) << dump(d);
+  EXPECT_EQ(f[0].severity, Severity::kInfo);
+  EXPECT_THAT(f[0].message, HasSubstr("(from[0].source.principals)"));
+  EXPECT_THAT(f[0].message, HasSubstr("plaintext clients such as legacy/plain-client are denied"));
+
+  d = analyze(with(std::string(kWeb) + policy + "  - from: [{source: {ipBlocks: [10.0.0.0/8]}}]\n"));
+  f = with_code(d, "MS0134");
+  ASSERT_EQ(f.size(), 1u) << dump(d);
+  EXPECT_THAT(f[0].message, HasSubstr("are denied unless another ALLOW rule matches them"));
+
+  d = analyze(with(std::string(kWeb) + policy + R"(---
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: strict, namespace: app}
+spec: {mtls: {mode: STRICT}}
+)"));
+  EXPECT_TRUE(with_code(d, "MS0134").empty()) << dump(d);
+
+  // Only sidecar pods in the mesh: nobody is plaintext on a PERMISSIVE port.
+  d = analyze(std::string(R"(apiVersion: v1
+kind: Namespace
+metadata: {name: app, labels: {istio-injection: enabled}}
+)") + kWeb + policy);
+  EXPECT_TRUE(with_code(d, "MS0134").empty()) << dump(d);
+}
+
+// On a DISABLE port no client has an identity, with or without a sidecar.
+TEST(Analyzers, IdentityRequiredOnDisablePort) {
+  auto d = analyze(std::string(R"(apiVersion: v1
+kind: Namespace
+metadata: {name: app, labels: {istio-injection: enabled}}
+)") + kWeb + R"(---
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: web-plaintext, namespace: app}
+spec: {selector: {matchLabels: {app: web}}, mtls: {mode: DISABLE}}
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: sa-only, namespace: app}
+spec:
+  selector: {matchLabels: {app: web}}
+  rules: [{from: [{source: {serviceAccounts: [client]}}]}]
+)");
+  auto f = with_code(d, "MS0134");
+  ASSERT_EQ(f.size(), 1u) << dump(d);
+  EXPECT_EQ(f[0].severity, Severity::kWarning);
+  EXPECT_THAT(f[0].message, HasSubstr("port 8080 terminates no mTLS (DISABLE: "));
+  EXPECT_THAT(f[0].message, HasSubstr("every client is denied there"));
+}
+
+// spec: {} is Istio's allow-nothing policy: every request to the namespace's
+// workloads is denied, unless another ALLOW policy allows it; a dry-run one
+// enforces nothing.
+TEST(Analyzers, AllowNothingPolicyDeniesEverything) {
+  std::string yaml = with(std::string(kWeb) + R"(---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: allow-nothing, namespace: app}
+spec: {}
+)");
+  auto d = analyze(yaml);
+  auto f = with_code(d, "MS0135");
+  ASSERT_EQ(f.size(), 1u) << dump(d);
+  EXPECT_EQ(f[0].severity, Severity::kInfo);
+  EXPECT_EQ(f[0].path, "spec");
+  EXPECT_EQ(f[0].location.line, line_of(yaml, "spec: {}"));
+  EXPECT_THAT(f[0].message, HasSubstr("no ALLOW rule can match (ALLOW policies: app/allow-nothing; allow-nothing has no "
+                                      "rules: an allow-nothing policy), so this denies every request and connection to "
+                                      "Pod app/mesh-client, Deployment app/web"));
+  EXPECT_TRUE(with_code(d, "MS0134").empty()) << dump(d);
+
+  d = analyze(yaml + R"(---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: allow-web, namespace: app}
+spec: {selector: {matchLabels: {app: web}}, rules: [{to: [{operation: {paths: ["/public/*"]}}]}]}
+)");
+  f = with_code(d, "MS0135");
+  ASSERT_EQ(f.size(), 1u) << dump(d);
+  EXPECT_THAT(f[0].message, HasSubstr("every request and connection to Pod app/mesh-client ("));
+  EXPECT_THAT(f[0].message, ::testing::Not(HasSubstr("app/web"))) << "web is allowed /public/* by allow-web";
+
+  d = analyze(with(std::string(kWeb) + R"(---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: allow-nothing, namespace: app, annotations: {istio.io/dry-run: "true"}}
+spec: {}
+)"));
+  EXPECT_TRUE(with_code(d, "MS0135").empty()) << dump(d);
 }
 
 TEST(Analyzers, IngressRegexPathsIgnoredAnnotationsAndClass) {
@@ -588,19 +853,56 @@ spec: {hosts: [w.example.com], http: [{route: [{destination: {host: ext.example.
 // Istio's AuthorizationPoliciesAnalyzer: a namespace-wide policy where no pod
 // has a sidecar matches nothing; source namespaces must match a Namespace.
 TEST(Analyzers, AuthorizationPolicyNamespacesAndEmptyNamespaces) {
-  auto d = analyze(with(R"(---
+  std::string yaml = with(R"(---
 apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy
 metadata: {name: wide, namespace: legacy}
-spec: {rules: [{from: [{source: {namespaces: ["app", "bogus-*", "*-gus"], notNamespaces: ["leg*"]}}]}]}
-)"));
+spec: {rules: [{from: [{source: {namespaces: ["app", "bogus-*", "*-gus", "*", "LEGACY", "leg*", "*acy"], notNamespaces: ["leg*", "Leg*", "ghost"]}}]}]}
+)");
+  auto d = analyze(yaml);
   auto f = with_code(d, "MS0101");
-  ASSERT_EQ(f.size(), 2u) << dump(d);
+  ASSERT_EQ(f.size(), 4u) << dump(d);
   EXPECT_EQ(f[0].path, "spec.rules[0].from[0].source.namespaces[1]");
+  EXPECT_EQ(f[0].message, "Referenced namespace not found: \"bogus-*\" (no Namespace in the input matches it), so this "
+                          "condition never matches a request's source.");
+  EXPECT_EQ(f[0].location.line, line_of(yaml, "spec: {rules:"));
+  EXPECT_EQ(f[0].location.column, static_cast<uint32_t>(yaml.substr(yaml.find("spec: {rules:")).find("\"bogus-*\"") + 1));
   EXPECT_EQ(f[1].path, "spec.rules[0].from[0].source.namespaces[2]");
+  // Wildcards are case-sensitive, exact names are not (Go's strings.EqualFold).
+  EXPECT_EQ(f[2].path, "spec.rules[0].from[0].source.notNamespaces[1]");
+  EXPECT_EQ(f[3].path, "spec.rules[0].from[0].source.notNamespaces[2]");
+  EXPECT_EQ(f[3].message, "Referenced namespace not found: \"ghost\" (no Namespace in the input has this name), so this "
+                          "exclusion never excludes a request's source.");
+  const AnalyzerCode* c = find_analyzer_code("MS0101");
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(std::string(c->istio_code), "IST0101");
   auto w = with_code(d, "MS0103");
   ASSERT_EQ(w.size(), 1u) << dump(d);  // legacy has no pod with a sidecar
   EXPECT_EQ(w[0].resource, "AuthorizationPolicy legacy/wide");
+}
+
+// Istio's analyzer counts pods in ambient mode (the CNI's redirection
+// annotation) as workloads of a policy.
+TEST(Analyzers, AuthorizationPolicyMatchesAmbientPods) {
+  auto d = analyze(with(R"(---
+apiVersion: v1
+kind: Pod
+metadata: {name: amb, namespace: legacy, labels: {app: amb}, annotations: {ambient.istio.io/redirection: enabled}}
+spec: {containers: [{name: c, image: i}]}
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: amb, namespace: legacy}
+spec: {selector: {matchLabels: {app: amb}}, rules: [{}]}
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: plain, namespace: legacy}
+spec: {selector: {matchLabels: {app: plain}}, rules: [{}]}
+)"));
+  auto w = with_code(d, "MS0103");
+  ASSERT_EQ(w.size(), 1u) << dump(d);
+  EXPECT_EQ(w[0].resource, "AuthorizationPolicy legacy/plain");
 }
 
 // A DestinationRule for a host nobody serves: meshsim's own warning (Istio has

@@ -511,6 +511,8 @@ TEST(Authz, HttpOnlyFieldsAreListed) {
   r.to.push_back(AuthzOperation{{}, {}, {"8080"}, {}, {"GET"}, {}, {"/x"}, {}});
   r.when.push_back(AuthzCondition{"request.headers[x-user]", {"a"}, {}});
   r.when.push_back(AuthzCondition{"source.ip", {"10.0.0.1"}, {}});
+  // Istio's envoyFilterGenerator ignores forTCP: not HTTP-only.
+  r.when.push_back(AuthzCondition{"experimental.envoy.filters.network.mysql_proxy[db.table]", {"[update]"}, {}});
   EXPECT_EQ(http_only_fields(r),
             (std::vector<std::string>{"to.operation.methods", "to.operation.paths", "when request.headers[x-user]"}));
 }
