@@ -1018,9 +1018,9 @@ ScenarioLoad decode(std::shared_ptr<const mesh::YamlDocument> doc, const std::st
           // {URI: FILE}: the JWKS documents a RequestAuthentication's jwksUri
           // serves (meshsim never fetches them), relative to the scenario.
           d.fields(mv, mp, [&](std::string_view uri, YamlNode fv, const PathSeg& fpth) {
-            std::string file;
-            if (!d.str(fv, fpth, file)) return true;
-            std::filesystem::path fp(file);
+            std::string jwks_file;
+            if (!d.str(fv, fpth, jwks_file)) return true;
+            std::filesystem::path fp(jwks_file);
             if (fp.is_relative()) fp = std::filesystem::path(c.base_dir) / fp;
             std::ifstream in(fp);
             if (!in) {
