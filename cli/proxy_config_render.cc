@@ -592,6 +592,12 @@ std::string render_secrets_json(const std::vector<SecretView>& secrets) {
   return a.dump(2) + "\n";
 }
 
+std::string add_not_modelled_json(const std::string& json, const std::vector<std::string>& lines) {
+  ordered_json j = ordered_json::parse(json);
+  j["not_modelled"] = lines;
+  return j.dump(2) + "\n";
+}
+
 std::string render_all_json(const ProxyConfig& cfg, const std::vector<SecretView>& secrets) {
   ordered_json dump = {{"node", {{"id", cfg.node_id}}}, {"version_info", cfg.version}};
   dump["configs"] = ordered_json::array(

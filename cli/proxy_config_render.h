@@ -41,5 +41,7 @@ std::string render_rbac_text(const proxy::ProxyConfig& cfg, const std::vector<st
 std::string render_rbac_json(const proxy::ProxyConfig& cfg, const std::vector<std::string>& notes);
 // Everything, like `istioctl proxy-config all -o json` (an Envoy config dump).
 std::string render_all_json(const proxy::ProxyConfig& cfg, const std::vector<SecretView>& secrets);
+// `json` (an object) with "not_modelled": the coverage report's lines.
+std::string add_not_modelled_json(const std::string& json, const std::vector<std::string>& lines);
 
 }  // namespace meshsim::cli

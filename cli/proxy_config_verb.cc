@@ -197,6 +197,10 @@ void register_proxy_config(CLI::App& app, VerbContext& ctx) {
     std::string k = o->kind;
     if (k.back() == 's') k.pop_back();
     bool json = o->output == "json";
+    // Before `world` may move into the secrets' simulation below.
+    std::vector<std::string> not_modelled_lines;
+    for (const auto& line : mesh::not_modelled(world->resources(), &world->mesh_config()))
+      not_modelled_lines.push_back(line.line());
     std::vector<SecretView> secrets;
     if (k == "secret" || (k == "all" && pod->injected)) {
       std::string ns = pod->namespace_, name = pod->name;
@@ -217,11 +221,15 @@ void register_proxy_config(CLI::App& app, VerbContext& ctx) {
     else if (k == "endpoint") out = json ? render_endpoints_json(*cfg) : render_endpoints_text(*cfg);
     else if (k == "rbac") {
       std::vector<std::string> notes = mesh::build_authz_filters(*world, *pod).skipped;
-      for (const auto& line : mesh::not_modelled(world->resources(), &world->mesh_config()))
-        if (line.kind == "AuthorizationPolicy") notes.push_back(line.line());
+      for (const auto& line : not_modelled_lines)
+        if (line.find(": AuthorizationPolicy ") != std::string::npos) notes.push_back(line);
       out = json ? render_rbac_json(*cfg, notes) : render_rbac_text(*cfg, notes);
     } else if (k == "secret") out = json ? render_secrets_json(secrets) : render_secrets_text(secrets);
-    else if (json) out = render_all_json(*cfg, secrets);
+    else if (json) {
+      // The config dump, plus what in the input this configuration does not account for.
+      out = render_all_json(*cfg, secrets);
+      out = add_not_modelled_json(out, not_modelled_lines);
+    }
     else {
       out = render_listeners_text(*cfg) + "\n" + render_clusters_text(*cfg) + "\n" + render_routes_text(*cfg) + "\n" +
             render_endpoints_text(*cfg);
