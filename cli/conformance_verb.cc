@@ -55,7 +55,7 @@ void register_conformance(CLI::App& app, VerbContext& ctx) {
       "  meshsim conformance conformance/suites --pcap-dir captures/   # captures/<suite>/<case>.pcap + .keys\n\n"
       "Exit codes: 0 every case passed (or was skipped), 1 a case failed, 2 bad input\n"
       "(no scenarios, an invalid scenario file, bad flags).");
-  sub->add_option("inputs", o->inputs, "Suite directories or scenario files (default: conformance/suites)");
+  sub->add_option("inputs", o->inputs, "Suite directories or scenario files (default: conformance/suites here, else meshsim's own)");
   sub->add_option("-j,--jobs", o->jobs, "Scenarios run at once (one process each)")->check(CLI::Range(1, 64))->capture_default_str();
   sub->add_option("--shard", o->shard, "Run only shard I of N (cases sorted by path, every N-th)");
   sub->add_option("--junit", o->junit, "Write JUnit XML (Ant/Jenkins schema) to FILE");
@@ -71,7 +71,16 @@ void register_conformance(CLI::App& app, VerbContext& ctx) {
   sub->add_option("--pcap-filter", o->pcap_filter, "BPF filter for those captures (libpcap syntax)")->group("Capture");
   sub->callback([o, &ctx] {
     auto wall0 = std::chrono::steady_clock::now();
-    std::vector<std::string> inputs = o->inputs.empty() ? std::vector<std::string>{"conformance/suites"} : o->inputs;
+    std::vector<std::string> inputs = o->inputs;
+    if (inputs.empty()) {
+      // conformance/suites of the current directory, else the source tree's
+      // (the suites refer to Istio's samples there by relative paths).
+      inputs = {"conformance/suites"};
+      if (!std::filesystem::exists("conformance/suites") && std::filesystem::exists(MESHSIM_SOURCE_SUITES)) {
+        std::fprintf(stderr, "meshsim: note: no conformance/suites here; running %s\n", MESHSIM_SOURCE_SUITES);
+        inputs = {MESHSIM_SOURCE_SUITES};
+      }
+    }
     auto cases = conformance::discover(inputs);
     if (!cases.ok()) {
       print_error(cases.message());

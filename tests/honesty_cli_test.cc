@@ -308,3 +308,17 @@ TEST(HelmChart, TemplatesInsideValidYamlAreDataNotAChart) {
 }
 
 }  // namespace
+
+namespace {
+
+// `meshsim conformance` without a suite, from a directory that has none,
+// runs the suites of meshsim's own source tree and says so.
+TEST_F(TempDir, ConformanceWithoutArgumentsRunsTheBundledSuitesFromAnyDirectory) {
+  ShellRun r = meshsim::testing::run_shell("cd " + dir + " && " + exe() + " conformance -j 2 2>&1");
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_TRUE(has(r.out, "meshsim: note: no conformance/suites here; running " + src("conformance/suites"))) << r.out;
+  EXPECT_TRUE(has(r.out, "authorization-http")) << r.out;
+  EXPECT_TRUE(has(r.out, " 0 failed")) << r.out;
+}
+
+}  // namespace
