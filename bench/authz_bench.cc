@@ -204,7 +204,7 @@ void evaluate(benchmark::State& state, Shape shape) {
   double ns = (thread_cpu_ns() - t0) / static_cast<double>(state.iterations());
   proxy::RbacResult check = f.engine->evaluate(r.in, false);
   if (allowed != static_cast<size_t>(state.iterations()) || check.effective_policy != "ns[default]-policy[pol-099]-rule[9]") {
-    state.SkipWithError(("the request did not match the last rule: " + check.effective_policy).c_str());
+    state.SkipWithError(("the request did not match the last rule: " + std::string(check.effective_policy)).c_str());
     return;
   }
   state.counters["rbac_policies"] = static_cast<double>(f.policies);

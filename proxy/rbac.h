@@ -56,7 +56,7 @@ struct RbacInput {
 
 struct RbacResult {
   bool allowed = true;
-  std::string effective_policy;      // first matching policy, "" if none
+  std::string_view effective_policy;  // first matching policy (a view into the config), "" if none
   std::vector<std::string> reasons;  // filled only when explain is true
 };
 

@@ -27,6 +27,19 @@ bool normalize_request_path(std::string& target, bool normalize_path, bool merge
   if (!normalize_path && !merge_slashes) return true;
   if (target.empty() || (target[0] != '/' && target[0] != '\\')) return false;
   size_t end = target.find_first_of("?#");
+  // Fast path (every ordinary request): nothing to resolve, nothing allocated.
+  {
+    std::string_view p(target.data(), end == std::string::npos ? target.size() : end);
+    bool work = false;
+    for (size_t i = 0; i < p.size() && !work; ++i) {
+      char c = p[i];
+      if (c == '\\') work = normalize_path;
+      else if (c == '%' && i + 2 < p.size() && p[i + 1] == '2' && (p[i + 2] == 'e' || p[i + 2] == 'E')) work = normalize_path;
+      else if (c == '.' && i > 0 && p[i - 1] == '/') work = normalize_path;
+      else if (c == '/' && i > 0 && p[i - 1] == '/') work = merge_slashes;
+    }
+    if (!work) return true;
+  }
   std::string path = target.substr(0, end);
   std::string rest = end == std::string::npos ? std::string() : target.substr(end);
   if (normalize_path) {

@@ -30,7 +30,7 @@ FilterStatus NetworkRbacFilter::on_data(std::string_view) {
     v.istio_action = cfg.istio_action;
     v.shadow = is_shadow;
     v.denied = engine.action() == RbacAction::kLog ? false : !r.allowed;
-    v.policy = r.effective_policy;
+    v.policy.assign(r.effective_policy);
     v.reasons = r.reasons;
     conn_.rbac_verdicts().push_back(std::move(v));
   };
@@ -49,7 +49,7 @@ FilterStatus NetworkRbacFilter::on_data(std::string_view) {
   ctx_.stats.inc(base + "denied");
   decision_ = Decision::kDeny;
   conn_.close_by_filter(CloseType::kFin, "rbac_access_denied_matched_policy[" +
-                                             (r.effective_policy.empty() ? std::string("none") : r.effective_policy) +
+                                             (r.effective_policy.empty() ? std::string("none") : std::string(r.effective_policy)) +
                                              "]");
   return FilterStatus::kStopIteration;
 }

@@ -65,7 +65,7 @@ FilterHeadersStatus RbacFilter::decode_headers(Request& req, bool) {
     v.istio_action = f.compiled_.config->istio_action;
     v.shadow = is_shadow;
     v.denied = engine.action() == RbacAction::kLog ? false : !r.allowed;
-    v.policy = r.effective_policy;
+    v.policy.assign(r.effective_policy);
     v.reasons = r.reasons;
     info.rbac.push_back(std::move(v));
   };
@@ -77,7 +77,7 @@ FilterHeadersStatus RbacFilter::decode_headers(Request& req, bool) {
     // Dynamic metadata for later filters (ext_authz's filter_enabled_metadata):
     // <shadow prefix>shadow_effective_policy_id and …shadow_engine_result.
     if (!r.effective_policy.empty())
-      info.metadata.set(kRbacFilterName, {f.metadata_policy_key_}, MetadataValue{false, {r.effective_policy}});
+      info.metadata.set(kRbacFilterName, {f.metadata_policy_key_}, MetadataValue{false, {std::string(r.effective_policy)}});
     info.metadata.set(kRbacFilterName, {f.metadata_result_key_}, MetadataValue{false, {r.allowed ? "allowed" : "denied"}});
   }
   if (!rules) return FilterHeadersStatus::kContinue;
@@ -90,7 +90,7 @@ FilterHeadersStatus RbacFilter::decode_headers(Request& req, bool) {
   }
   ctx.stats.inc(f.denied_);
   std::string details = "rbac_access_denied_matched_policy[" +
-                        (r.effective_policy.empty() ? std::string("none") : r.effective_policy) + "]";
+                        (r.effective_policy.empty() ? std::string("none") : std::string(r.effective_policy)) + "]";
   callbacks_->send_local_reply(403, "RBAC: access denied", details, 0);
   return FilterHeadersStatus::kStopIteration;
 }
