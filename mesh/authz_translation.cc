@@ -846,7 +846,11 @@ std::optional<proxy::HttpFilter> build_jwt_authn_filter(const World& w, const Wo
     p.from_cookies = r.from_cookies;
     p.forward = r.forward_original_token;
     p.forward_payload_header = r.output_payload_to_header;
+    for (const auto& c : r.output_claim_to_headers) p.claim_to_headers.push_back({c.header, c.claim});
     p.space_delimited_claims = {"scope", "permission"};
+    for (const auto& c : r.space_delimited_claims)
+      if (std::find(p.space_delimited_claims.begin(), p.space_delimited_claims.end(), c) == p.space_delimited_claims.end())
+        p.space_delimited_claims.push_back(c);
     cfg->providers.push_back(std::move(p));
   }
   proxy::HttpFilter f;

@@ -1019,7 +1019,20 @@ void decode_request_authentication(Decoder& d, YamlNode root, RequestAuthenticat
             else if (k3 == "outputPayloadToHeader") d.str(v3, fp3, j.output_payload_to_header);
             else if (k3 == "forwardOriginalToken") d.boolean(v3, fp3, j.forward_original_token);
             else if (k3 == "timeout") d.duration(v3, fp3, j.timeout);
-            else if (k3 == "outputClaimToHeaders") {}
+            else if (k3 == "outputClaimToHeaders") {
+              d.items(v3, fp3, [&](YamlNode cn, const PathSeg& cp) {
+                JwtClaimToHeader c;
+                d.fields(cn, cp, [&](std::string_view k4, YamlNode v4, const PathSeg& fp4) {
+                  if (k4 == "header") d.str(v4, fp4, c.header);
+                  else if (k4 == "claim") d.str(v4, fp4, c.claim);
+                  else return false;
+                  return true;
+                });
+                if (c.header.empty()) d.error(cn, cp.child("header"), "header must be non-empty");
+                if (c.claim.empty()) d.error(cn, cp.child("claim"), "claim must be non-empty");
+                j.output_claim_to_headers.push_back(c);
+              });
+            } else if (k3 == "spaceDelimitedClaims") d.strings(v3, fp3, j.space_delimited_claims);
             else return false;
             return true;
           });

@@ -283,6 +283,9 @@ struct AuthorizationPolicy : Object {
 struct JwtHeader {
   std::string name, prefix;
 };
+struct JwtClaimToHeader {
+  std::string header, claim;
+};
 struct JwtRule {
   std::string issuer;
   std::vector<std::string> audiences;
@@ -290,6 +293,8 @@ struct JwtRule {
   std::vector<JwtHeader> from_headers;
   std::vector<std::string> from_params, from_cookies;
   std::string output_payload_to_header;
+  std::vector<JwtClaimToHeader> output_claim_to_headers;
+  std::vector<std::string> space_delimited_claims;  // besides Istio's scope and permission
   bool forward_original_token = false;
   std::optional<Duration> timeout;
 };

@@ -337,6 +337,7 @@ spec:
   jwtRules:
   - issuer: testing@secure.istio.io
     jwksUri: https://example.com/jwks.json
+    outputClaimToHeaders: [{header: x-jwt-foo, claim: foo}]
 ---
 apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy
@@ -364,8 +365,13 @@ spec:
   EXPECT_EQ(ok["server_sidecar"]["request_auth"].get<std::string>().rfind(
                 "verified testing@secure.istio.io/testing@secure.istio.io (origins-0", 0),
             0u);
-  // The Authorization header is not forwarded (forwardOriginalToken false).
-  EXPECT_EQ(ok["response_body"].get<std::string>().find("Bearer"), std::string::npos);
+  // The Authorization header is not forwarded (forwardOriginalToken false);
+  // the claim named in outputClaimToHeaders is (demo.jwt has "foo": "bar").
+  std::string seen = ok["response_body"].get<std::string>();
+  for (char& c : seen) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  EXPECT_EQ(seen.find("bearer"), std::string::npos) << seen;
+  EXPECT_NE(seen.find("x-jwt-foo"), std::string::npos) << seen;
+  EXPECT_NE(seen.find("bar"), std::string::npos) << seen;
   EXPECT_EQ(http("ns1/a", "/group1", with_jwks + "-H 'Authorization: Bearer " + groups + "'")["http_status"], 200);
   EXPECT_EQ(http("ns1/a", "/group1", with_jwks + "-H 'Authorization: Bearer " + demo + "'")["http_status"], 403);
   // scope is space-delimited ("scope1 scope2"): Istio splits it.
