@@ -343,6 +343,22 @@ TEST_F(HttpEngineTest, KeepAliveRequestsReuseTheHostsPooledConnection) {
   EXPECT_EQ(sidecar->stats().upstream_rq_total, 3u);
 }
 
+// A request with a body goes upstream with it (the router starts on the
+// data pass; before the fix such a request hung until the client gave up).
+TEST_F(HttpEngineTest, ARequestWithABodyReachesTheUpstreamWithItsBody) {
+  Config c;
+  start(c);
+  connect(1);
+  sidecar->on_data(1, bytes("POST /post HTTP/1.1\r\nHost: reviews:9080\r\ncontent-length: 5\r\n\r\nhello"));
+  ASSERT_EQ(io.connects.size(), 1u);
+  ConnId up = upstream(0);
+  http::Request seen = parse_request(io.take(up));
+  EXPECT_EQ(seen.method, "POST");
+  EXPECT_EQ(seen.body, "hello");
+  sidecar->on_data(up, bytes(kOk));
+  EXPECT_EQ(parse_response(io.take(1)).status, 200);
+}
+
 TEST_F(HttpEngineTest, MaxRequestsPerConnectionOneDisablesUpstreamKeepAlive) {
   Config c;
   c.cluster().max_requests_per_connection = 1;
