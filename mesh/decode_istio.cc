@@ -919,6 +919,15 @@ void decode_authorization_policy(Decoder& d, YamlNode root, AuthorizationPolicy&
                       if (!is_cidr_or_ip(ip)) d.error(v4, fp4, "invalid IP address or CIDR \"" + ip + "\"");
                   return true;
                 });
+                // The API server prunes unknown fields before Istio's webhook
+                // sees the policy: a source left with none is rejected.
+                bool empty = s.principals.empty() && s.not_principals.empty() && s.request_principals.empty() &&
+                             s.not_request_principals.empty() && s.namespaces.empty() && s.not_namespaces.empty() &&
+                             s.ip_blocks.empty() && s.not_ip_blocks.empty() && s.remote_ip_blocks.empty() &&
+                             s.not_remote_ip_blocks.empty() && s.service_accounts.empty() &&
+                             s.not_service_accounts.empty() && s.trust_domains.empty() && s.not_trust_domains.empty();
+                if (empty && src.valid() && src.is_map() && src.size() > 0)
+                  d.error(src, sp, "`from.source` must not be empty (its only fields are unknown, and dropped)");
                 if ((!s.service_accounts.empty() || !s.not_service_accounts.empty()) &&
                     (!s.principals.empty() || !s.not_principals.empty()))
                   d.error(src, sp, "cannot set serviceAccounts and principals at the same time");
@@ -954,6 +963,10 @@ void decode_authorization_policy(Decoder& d, YamlNode root, AuthorizationPolicy&
                     }
                   return true;
                 });
+                bool op_empty = op.hosts.empty() && op.not_hosts.empty() && op.ports.empty() && op.not_ports.empty() &&
+                                op.methods.empty() && op.not_methods.empty() && op.paths.empty() && op.not_paths.empty();
+                if (op_empty && on.valid() && on.is_map() && on.size() > 0)
+                  d.error(on, opp, "`to.operation` must not be empty (its only fields are unknown, and dropped)");
                 r.to.push_back(std::move(op));
               });
             } else if (k3 == "when") {

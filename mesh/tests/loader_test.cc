@@ -101,6 +101,27 @@ metadata: {name: w}
   EXPECT_EQ(l.rs.peer_authentications[0].mode, MtlsMode::kStrict);
 }
 
+// A typo inside an AuthorizationPolicy source or operation must not widen
+// the rule: the API server prunes the unknown field and Istio's webhook then
+// rejects the empty source/operation, so the policy never applies.
+TEST(Loader, AnAuthorizationSourceOfOnlyUnknownFieldsIsAnError) {
+  auto l = load(R"(apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: x, namespace: foo}
+spec:
+  rules:
+  - from: [{source: {principles: ["cluster.local/ns/foo/sa/a"]}}]
+  - to: [{operation: {method: [GET]}}]
+  - from: [{source: {principals: ["cluster.local/ns/foo/sa/a"], principles: ["x"]}}]
+)");
+  std::vector<std::string> errors;
+  for (const auto& d : l.diags)
+    if (d.severity == Severity::kError) errors.push_back(d.path + ": " + d.message);
+  ASSERT_EQ(errors.size(), 2u) << dump(l.diags);
+  EXPECT_EQ(errors[0], "spec.rules[0].from[0].source: `from.source` must not be empty (its only fields are unknown, and dropped)");
+  EXPECT_EQ(errors[1], "spec.rules[1].to[0].operation: `to.operation` must not be empty (its only fields are unknown, and dropped)");
+}
+
 TEST(Loader, ApiVersionMustBeServedForTheKind) {
   auto l = load(R"(apiVersion: networking.k8s.io/v1beta1
 kind: Ingress
