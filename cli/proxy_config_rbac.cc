@@ -247,8 +247,11 @@ std::string render_rbac_text(const proxy::ProxyConfig& cfg, const std::vector<st
     for (const auto* r : {&c.rules, &c.shadow_rules}) {
       if (!*r) continue;
       bool shadow = r == &c.shadow_rules;
-      out += where + "  " + c.istio_action + " (" + proxy::rbac_action_name((*r)->action) + ")" +
-             (shadow ? "  shadow rules (dry-run), prefix " + c.shadow_rules_stat_prefix : std::string()) + "\n";
+      std::string kind = !shadow ? std::string()
+                         : c.istio_action == "CUSTOM"
+                             ? "  shadow rules: the requests to send to ext_authz, prefix " + c.shadow_rules_stat_prefix
+                             : "  shadow rules (dry-run), prefix " + c.shadow_rules_stat_prefix;
+      out += where + "  " + c.istio_action + " (" + proxy::rbac_action_name((*r)->action) + ")" + kind + "\n";
       if ((*r)->policies.empty()) {
         out += "  (no policies: " +
                std::string((*r)->action == proxy::RbacAction::kAllow ? "denies every request)" : "matches nothing)") + "\n";

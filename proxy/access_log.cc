@@ -32,6 +32,12 @@ std::string format_response_flags(uint32_t flags) {
 
 AuthzRuleRef parse_authz_policy_name(std::string_view p) {
   AuthzRuleRef r;
+  // CUSTOM rules: "istio-ext-authz-<provider>-ns[…]-policy[…]-rule[…]".
+  if (p.rfind("istio-ext-authz-", 0) == 0) {
+    size_t at = p.find("-ns[");
+    if (at == std::string_view::npos) return r;
+    p.remove_prefix(at + 1);
+  }
   auto take = [&](std::string_view tag, std::string& out) {
     if (p.substr(0, tag.size()) != tag) return false;
     p.remove_prefix(tag.size());
@@ -53,7 +59,8 @@ AuthzRuleRef parse_authz_policy_name(std::string_view p) {
 
 std::pair<std::string, std::string> split_rbac_reason(std::string_view reason) {
   size_t colon = reason.find("]: ");
-  if (colon == std::string_view::npos || reason.substr(0, 3) != "ns[") return {"", std::string(reason)};
+  if (colon == std::string_view::npos || (reason.substr(0, 3) != "ns[" && reason.rfind("istio-ext-authz-", 0) != 0))
+    return {"", std::string(reason)};
   return {std::string(reason.substr(0, colon + 1)), std::string(reason.substr(colon + 3))};
 }
 
@@ -75,7 +82,7 @@ std::string rbac_verdict_summary(const RbacVerdict& v) {
   } else if (v.istio_action == "CUSTOM") {
     if (v.shadow) {
       s = v.policy.empty() ? "CUSTOM: no rule selects this request for the external check"
-                           : "CUSTOM: " + v.policy + " selects this request for the external check";
+                           : "CUSTOM: " + who + " selects this request for the external check";
       return s;
     }
     s = v.denied ? "denied: CUSTOM provider unavailable (" + v.policy + ")" : "CUSTOM: not selected";

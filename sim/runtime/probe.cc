@@ -493,7 +493,8 @@ std::string probe_result_text(const ProbeResult& r) {
     }
     line("  flags", v->response_flags + (v->details.empty() ? "" : "  (" + v->details + ")"));
     for (const std::string& m : v->mirrored_to) line("  mirrored to", m + "  (response discarded)");
-    if (!v->request_auth.empty()) line("  authn", v->request_auth);
+    if (v->request_auth.rfind("ext_authz ", 0) == 0) line("  ext_authz", v->request_auth.substr(10));
+    else if (!v->request_auth.empty()) line("  authn", v->request_auth);
     for (const auto& rv : v->rbac) {
       line("  authz", proxy::rbac_verdict_summary(rv));
       for (const auto& why : rv.reasons) line("", "  " + proxy::rbac_reason_text(why));
