@@ -121,9 +121,6 @@ class AuthzAnalysis {
     for (const auto& c : m.children) leaf_origins(c, out, kind_only);
   }
 
-  static std::string authz_rule_name(const AuthorizationPolicy& ap, size_t rule) {
-    return "ns[" + ap.meta.namespace_ + "]-policy[" + ap.meta.name + "]-rule[" + std::to_string(rule) + "]";
-  }
   static std::string joined(const std::vector<std::string>& v, const char* sep = ", ") {
     std::string s;
     for (const auto& x : v) s += (s.empty() ? "" : sep) + x;
@@ -207,7 +204,7 @@ class AuthzAnalysis {
         for (size_t i = 0; i < ap->rules.size(); ++i) {
           std::vector<std::string> fields = http_only_fields(ap->rules[i]);
           if (fields.empty()) continue;
-          std::string name = authz_rule_name(*ap, i);
+          std::string name = authz_policy_name(*ap, i);
           std::string head = "rule " + std::to_string(i) + " of " + action + " policy " + ap->meta.namespace_ + "/" +
                              ap->meta.name + " uses HTTP-only fields (" + joined(fields) + ") and " + aw.owner + " serves TCP on ";
           std::vector<uint32_t> affected;
@@ -292,7 +289,7 @@ class AuthzAnalysis {
       for (const AuthorizationPolicy* ap : aw.policies) {
         if (ap->action != AuthzAction::kAllow) continue;
         for (size_t i = 0; i < ap->rules.size(); ++i) {
-          std::string name = authz_rule_name(*ap, i);
+          std::string name = authz_policy_name(*ap, i);
           std::vector<const InboundPortPlan*> permissive, disabled;
           std::vector<std::string> identity;
           bool dry = false;

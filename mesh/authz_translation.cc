@@ -20,6 +20,10 @@ using proxy::RbacPolicy;
 using proxy::StringMatcher;
 using K = RbacMatcher::Kind;
 
+std::string authz_policy_name(const AuthorizationPolicy& ap, size_t rule, const std::string& prefix) {
+  return prefix + "ns[" + ap.meta.namespace_ + "]-policy[" + ap.meta.name + "]-rule[" + std::to_string(rule) + "]";
+}
+
 std::string go_quote_meta(std::string_view s) {
   std::string out;
   for (char c : s) {
@@ -384,9 +388,6 @@ struct TrustDomains {
   }
   std::vector<std::string> replace(const std::vector<std::string>& principals) const {
     std::vector<std::string> out;
-    auto add = [&](const std::string& p) {
-      if (std::find(out.begin(), out.end(), p) == out.end()) out.push_back(p);
-    };
     for (const auto& p : principals) {
       size_t parts = std::count(p.begin(), p.end(), '/') + 1;
       std::string td = p.substr(0, p.find('/'));
@@ -406,7 +407,6 @@ struct TrustDomains {
         if (std::find(mine.begin(), mine.end(), np) == mine.end()) mine.push_back(np);
       }
       for (const auto& m : mine) out.push_back(m);
-      (void)add;
     }
     return out;
   }
@@ -554,10 +554,6 @@ RbacPolicy match_never(std::string name) {
   return p;
 }
 
-std::string policy_name(const AuthorizationPolicy& ap, size_t rule, const std::string& prefix = "") {
-  return prefix + "ns[" + ap.meta.namespace_ + "]-policy[" + ap.meta.name + "]-rule[" + std::to_string(rule) + "]";
-}
-
 bool dry_run(const AuthorizationPolicy& ap) {
   auto it = ap.meta.annotations.find("istio.io/dry-run");
   if (it == ap.meta.annotations.end()) return false;
@@ -688,10 +684,10 @@ AuthzFilters build_authz_filters(const World& w, const WorldPod& pod) {
         if (!model) continue;
         auto gen = generate(*model, false, RbacAction::kDeny, ap->meta.namespace_, error);
         if (!gen) continue;
-        gen->name = policy_name(*ap, i, prefix);
+        gen->name = authz_policy_name(*ap, i, prefix);
         target.policies.push_back(std::move(*gen));
       }
-      if (ap->rules.empty()) target.policies.push_back(match_never(policy_name(*ap, 0, prefix)));
+      if (ap->rules.empty()) target.policies.push_back(match_never(authz_policy_name(*ap, 0, prefix)));
     }
     auto by_name = [](const RbacPolicy& a, const RbacPolicy& b) { return a.name < b.name; };
     std::stable_sort(rules.policies.begin(), rules.policies.end(), by_name);
@@ -746,7 +742,7 @@ AuthzFilters build_authz_filters(const World& w, const WorldPod& pod) {
         (dry ? has_shadow : has_enforce) = true;
         Rbac& target = dry ? shadow : enforce;
         for (size_t i = 0; i < ap->rules.size(); ++i) {
-          std::string name = policy_name(*ap, i);
+          std::string name = authz_policy_name(*ap, i);
           std::string error;
           auto model = model_of(ap->rules[i], td, error);
           if (!model) {
@@ -761,7 +757,7 @@ AuthzFilters build_authz_filters(const World& w, const WorldPod& pod) {
           gen->name = name;
           target.policies.push_back(std::move(*gen));
         }
-        if (ap->rules.empty()) target.policies.push_back(match_never(policy_name(*ap, 0)));
+        if (ap->rules.empty()) target.policies.push_back(match_never(authz_policy_name(*ap, 0)));
       }
       auto cfg = std::make_shared<RbacFilterConfig>();
       cfg->istio_action = g.name;

@@ -56,6 +56,11 @@ AuthzFilters build_authz_filters(const World& w, const WorldPod& pod);
 // or allow_missing. nullopt when none applies.
 std::optional<proxy::HttpFilter> build_jwt_authn_filter(const World& w, const WorldPod& pod);
 
+// The RBAC policy name istiod gives rule `rule` of `ap`
+// ("ns[foo]-policy[bar]-rule[0]"; CUSTOM rules carry the prefix
+// "istio-ext-authz-<provider>-").
+std::string authz_policy_name(const AuthorizationPolicy& ap, size_t rule, const std::string& prefix = "");
+
 // Go's regexp.QuoteMeta, as istiod escapes literals inside generated regexes.
 std::string go_quote_meta(std::string_view s);
 

@@ -321,7 +321,7 @@ void CompiledRbac::compile(const RbacMatcher& m) {
   for (const auto& c : m.children) compile(c);
 }
 
-bool CompiledRbac::string_matches(const StringMatcher& m, std::string_view v) const {
+bool string_matches(const StringMatcher& m, std::string_view v) {
   switch (m.kind) {
     case StringMatcher::Kind::kExact: return eq(v, m.value, m.ignore_case);
     case StringMatcher::Kind::kPrefix:
@@ -335,12 +335,15 @@ bool CompiledRbac::string_matches(const StringMatcher& m, std::string_view v) co
         if (eq(v.substr(i, m.value.size()), m.value, true)) return true;
       return false;
     }
-    case StringMatcher::Kind::kRegex: {
-      auto it = regexes_.find(&m);
-      return it != regexes_.end() && RE2::FullMatch(re2::StringPiece(v.data(), v.size()), *it->second);
-    }
+    case StringMatcher::Kind::kRegex: return false;
   }
   return false;
+}
+
+bool CompiledRbac::string_matches(const StringMatcher& m, std::string_view v) const {
+  if (m.kind != StringMatcher::Kind::kRegex) return proxy::string_matches(m, v);
+  auto it = regexes_.find(&m);
+  return it != regexes_.end() && RE2::FullMatch(re2::StringPiece(v.data(), v.size()), *it->second);
 }
 
 bool CompiledRbac::matches(const RbacMatcher& m, const RbacInput& in) const {

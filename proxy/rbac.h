@@ -107,6 +107,10 @@ struct CompiledRbacFilter {
   std::unique_ptr<CompiledRbac> rules, shadow;
 };
 
+// A non-regex StringMatcher against a value (Envoy's semantics; a regex
+// matcher needs a CompiledRbac and never matches here).
+bool string_matches(const StringMatcher& m, std::string_view value);
+
 // Printable forms, as Envoy's JSON config names them ("exact: GET",
 // "safe_regex: .*/ns/foo/.*", "ignore_case").
 std::string describe(const StringMatcher& m);

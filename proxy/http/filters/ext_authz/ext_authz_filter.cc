@@ -2,33 +2,16 @@
 
 #include "proxy/access_log.h"
 #include "proxy/engine/context.h"
+#include "proxy/rbac.h"
 #include "proxy/upstream/cluster_manager.h"
 
 namespace meshsim::proxy::http {
 
 namespace {
 
-char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
 bool header_matches(const std::vector<StringMatcher>& patterns, std::string_view name) {
-  std::string n(name);
-  for (char& c : n) c = lower(c);
-  for (const StringMatcher& m : patterns) {
-    std::string v = m.value;
-    for (char& c : v) c = lower(c);
-    switch (m.kind) {
-      case StringMatcher::Kind::kExact:
-        if (n == v) return true;
-        break;
-      case StringMatcher::Kind::kPrefix:
-        if (n.compare(0, v.size(), v) == 0) return true;
-        break;
-      case StringMatcher::Kind::kSuffix:
-        if (n.size() >= v.size() && n.compare(n.size() - v.size(), v.size(), v) == 0) return true;
-        break;
-      default: break;
-    }
-  }
+  for (const StringMatcher& m : patterns)
+    if (string_matches(m, name)) return true;
   return false;
 }
 

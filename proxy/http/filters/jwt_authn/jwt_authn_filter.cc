@@ -150,12 +150,18 @@ FilterHeadersStatus JwtAuthnFilter::decode_headers(Request& req, bool) {
     return FilterHeadersStatus::kContinue;
   }
   // Every token in every provider's locations, each once.
+  // Each token once, with the providers whose locations found it.
   std::vector<Found> tokens;
-  for (const auto& p : cfg.providers) {
-    for (auto& t : extract(req, p)) {
-      bool dup = false;
-      for (const auto& have : tokens) dup = dup || (have.where == t.where && have.token == t.token);
-      if (!dup) tokens.push_back(std::move(t));
+  std::vector<std::vector<size_t>> found_by;
+  for (size_t i = 0; i < cfg.providers.size(); ++i) {
+    for (auto& t : extract(req, cfg.providers[i])) {
+      size_t k = 0;
+      while (k < tokens.size() && !(tokens[k].where == t.where && tokens[k].token == t.token)) ++k;
+      if (k == tokens.size()) {
+        tokens.push_back(std::move(t));
+        found_by.emplace_back();
+      }
+      found_by[k].push_back(i);
     }
   }
   if (tokens.empty()) {
@@ -167,19 +173,17 @@ FilterHeadersStatus JwtAuthnFilter::decode_headers(Request& req, bool) {
   int64_t now = tls::unix_seconds_at(callbacks_->engine().io.now());
   tls::JwtStatus failure = tokens.empty() ? tls::JwtStatus::kJwtMissed : tls::JwtStatus::kOk;
   std::string failed_where;
-  for (const Found& t : tokens) {
+  for (size_t k = 0; k < tokens.size(); ++k) {
+    const Found& t = tokens[k];
     tls::ParsedJwt parsed;
     tls::JwtStatus st = tls::parse_jwt(t.token, &parsed);
     size_t chosen = cfg.providers.size();
     if (st == tls::JwtStatus::kOk) {
       // The providers that look in this location and whose issuer the token names.
       st = tls::JwtStatus::kJwtUnknownIssuer;
-      for (size_t i = 0; i < cfg.providers.size(); ++i) {
+      for (size_t i : found_by[k]) {
         const JwtProvider& p = cfg.providers[i];
         if (!p.issuer.empty() && p.issuer != parsed.claims.issuer) continue;
-        bool here = false;
-        for (const auto& e : extract(req, p)) here = here || (e.where == t.where && e.token == t.token);
-        if (!here) continue;
         tls::JwtRules rules{p.issuer, p.audiences, tls::kJwtDefaultClockSkewSeconds};
         st = tls::verify_jwt(parsed, f.jwks_[i], now, rules);
         chosen = i;
