@@ -66,6 +66,13 @@ struct AccessLogEntry {
   std::string virtual_host;
   std::string route;          // route name
   std::string cluster;        // upstream cluster, "" if none
+  // Detailed log only: why istiod built the filter chain and the cluster
+  // the engine used (their `description`), and — when no filter chain
+  // matched — what the listener's chains for the destination port require
+  // ("0.0.0.0_9080 needs transport tls (HTTP port, STRICT …); got raw_buffer").
+  std::string filter_chain_description;
+  std::string cluster_description;
+  std::string filter_chain_miss;
   std::string upstream_host;  // "10.244.1.7:9080", "" if none
   SocketAddress downstream_remote;
   SocketAddress downstream_local;  // original destination

@@ -31,6 +31,12 @@ struct FilterChainSelection {
   bool ambiguous = false;              // more than one chain survived (a config bug; first one used)
 };
 
-FilterChainSelection select_filter_chain(const Listener& listener, const ConnectionMatchInput& in);
+// `why_not` (optional): when no chain (and no default chain) is selected,
+// receives the criterion that eliminated the last candidates and what those
+// candidates required, e.g. "transport raw_buffer: the chains for it want
+// 0.0.0.0_9080 (tls; HTTP port, STRICT (…))" — for explanations (probe,
+// what-if), so they report the engine's own sieve.
+FilterChainSelection select_filter_chain(const Listener& listener, const ConnectionMatchInput& in,
+                                         std::string* why_not = nullptr);
 
 }  // namespace meshsim::proxy

@@ -113,7 +113,6 @@ class TlsTransportSocket final : public TransportSocket {
     drain_output(to_network);
   }
 
-  const SecurityInfo& security() const override { return info_; }
 
  private:
   void drain_output(std::string& out) {
@@ -147,7 +146,6 @@ class TlsTransportSocket final : public TransportSocket {
 
   tls::TlsSession session_;
   std::string queued_;
-  SecurityInfo info_;
 };
 
 }  // namespace
@@ -267,10 +265,6 @@ class MissingSecretSocket final : public TransportSocket {
   TransportResult on_network(std::string_view, std::string&, std::string&) override { return TransportResult::kFailed; }
   void write(std::string_view, std::string&) override {}
   void shutdown(std::string&) override {}
-  const SecurityInfo& security() const override { return info_; }
-
- private:
-  SecurityInfo info_;
 };
 
 }  // namespace

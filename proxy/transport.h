@@ -34,6 +34,13 @@ struct SecurityInfo {
   std::string peer_certificate_sha256;  // lower-hex SHA-256 of the peer cert (DER), for XFCC Hash=
   bool resumed = false;
   std::string failure_reason;  // set when the handshake failed, Envoy-style text
+  // Upstream connections: the transport socket the engine chose for the
+  // endpoint — the cluster's transport_socket_matches entry ("tlsMode-istio",
+  // "tlsMode-disabled") or its own socket ("tls", "raw_buffer") — and that
+  // socket's TLS mode in Istio's words ("ISTIO_MUTUAL", "SIMPLE", "MUTUAL";
+  // "" for raw_buffer). Empty on the downstream side.
+  std::string transport_socket;
+  std::string tls_mode;
 
   // The SPIFFE principal of the peer ("" when none): first URI SAN.
   std::string peer_principal() const { return peer_uri_sans.empty() ? std::string() : peer_uri_sans.front(); }
@@ -60,7 +67,15 @@ class TransportSocket {
   virtual void write(std::string_view plaintext, std::string& to_network) = 0;
   // Orderly shutdown (close_notify for TLS).
   virtual void shutdown(std::string& to_network) = 0;
-  virtual const SecurityInfo& security() const = 0;
+  const SecurityInfo& security() const { return info_; }
+  // The engine records which transport socket it chose (upstream side).
+  void set_choice(std::string_view transport_socket, std::string_view tls_mode) {
+    info_.transport_socket.assign(transport_socket);
+    info_.tls_mode.assign(tls_mode);
+  }
+
+ protected:
+  SecurityInfo info_;
 };
 
 // What the tls_inspector learned from the first bytes of a connection.
@@ -97,10 +112,6 @@ class RawTransportSocket final : public TransportSocket {
   }
   void write(std::string_view plaintext, std::string& to_network) override { to_network.append(plaintext); }
   void shutdown(std::string&) override {}
-  const SecurityInfo& security() const override { return info_; }
-
- private:
-  SecurityInfo info_;
 };
 
 }  // namespace meshsim::proxy

@@ -17,6 +17,8 @@ void clear_security(SecurityInfo& s) {
   s.peer_subject.clear();
   s.peer_certificate_sha256.clear();
   s.failure_reason.clear();
+  s.transport_socket.clear();
+  s.tls_mode.clear();
 }
 
 namespace {
@@ -121,10 +123,11 @@ void DownstreamConnection::finish_inspection() {
   inspecting_ = false;
   if (inspect_timer_.armed()) ctx_.timers.disarm(inspect_timer_);
   if (match_.transport_protocol.empty()) match_.transport_protocol = "raw_buffer";
-  FilterChainSelection sel = select_filter_chain(*listener_, match_);
+  std::string why_not;
+  FilterChainSelection sel = select_filter_chain(*listener_, match_, ctx_.detailed_log() ? &why_not : nullptr);
   if (!sel.chain) {
     ++ctx_.stats.no_filter_chain_match;
-    reject("filter_chain_not_found");
+    reject("filter_chain_not_found", why_not);
     return;
   }
   chain_ = sel.chain;
@@ -165,8 +168,9 @@ void DownstreamConnection::finish_inspection() {
 // listener filters only peeked at the client's bytes (MSG_PEEK), so if the
 // client sent any, they are still unread in the socket and the kernel
 // answers the close with RST (curl: "(56) Recv failure: Connection reset").
-void DownstreamConnection::reject(std::string_view why) {
+void DownstreamConnection::reject(std::string_view why, std::string_view chain_miss) {
   AccessLogEntry& e = access_log_entry();
+  e.filter_chain_miss.assign(chain_miss);
   e.response_flags = format_response_flags(kNoRouteFound);
   e.connection_termination_details = std::string(why);
   e.protocol = "tcp";
@@ -304,6 +308,9 @@ AccessLogEntry& DownstreamConnection::access_log_entry() {
   e.virtual_host.clear();
   e.route.clear();
   e.cluster.clear();
+  e.cluster_description.clear();
+  e.filter_chain_miss.clear();
+  e.filter_chain_description.assign(chain_ && ctx_.detailed_log() ? std::string_view(chain_->description) : std::string_view());
   e.upstream_host.clear();
   e.downstream_remote = info_.remote;
   e.downstream_local = info_.original_destination;

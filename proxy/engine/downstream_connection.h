@@ -59,7 +59,7 @@ class DownstreamConnection final : public Connection, public network::Connection
   void run_inspectors();
   void inspect_timeout();
   void finish_inspection();
-  void reject(std::string_view why);
+  void reject(std::string_view why, std::string_view chain_miss = {});
   void transport_data(std::string_view data);
   void forget();
 

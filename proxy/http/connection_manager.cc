@@ -89,7 +89,7 @@ class ConnectionManager::ActiveStream final : public StreamDecoderFilterCallback
     i.start = now;
     i.upstream_start = Duration::zero();
     i.response_flags = 0;
-    i.route_config = i.virtual_host = i.route_name = i.cluster = {};
+    i.route_config = i.virtual_host = i.route_name = i.cluster = i.cluster_description = {};
     i.has_upstream = false;
     i.upstream_transport_failure_reason.clear();
     i.attempts = 0;
@@ -565,6 +565,7 @@ void ConnectionManager::log_stream(ActiveStream& s, int code, std::string_view d
   e.virtual_host.assign(i.virtual_host);
   e.route.assign(i.route_name);
   e.cluster.assign(i.cluster);
+  e.cluster_description.assign(i.cluster_description);
   if (i.has_upstream) format_addr(i.upstream_host, e.upstream_host);
   e.response_code = code;
   e.response_code_details.assign(details);

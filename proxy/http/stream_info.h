@@ -24,6 +24,8 @@ struct StreamInfo {
   Duration upstream_start;
   uint32_t response_flags = 0;
   std::string_view route_config, virtual_host, route_name, cluster;
+  // Why istiod built the cluster the request went to (its description).
+  std::string_view cluster_description;
   bool has_upstream = false;
   SocketAddress upstream_host;
   std::string upstream_transport_failure_reason;

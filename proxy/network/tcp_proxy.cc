@@ -27,6 +27,7 @@ FilterStatus TcpProxyFilter::on_new_connection() {
     finish(CloseType::kFin);
     return FilterStatus::kStopIteration;
   }
+  cluster_config_ = cc->cluster;
   if (cluster == kBlackHoleCluster) {
     termination_ = "BlackHoleCluster";
     finish(CloseType::kFin);
@@ -158,7 +159,10 @@ void TcpProxyFilter::finish(CloseType how) {
   e.connection_termination_details = termination_;
   e.bytes_received = bytes_received_;
   e.bytes_sent = bytes_sent_;
-  if (ctx_.detailed_log()) e.upstream_tls = up_ ? up_->security() : upstream_tls_;
+  if (ctx_.detailed_log()) {
+    e.upstream_tls = up_ ? up_->security() : upstream_tls_;
+    e.cluster_description.assign(cluster_config_ ? std::string_view(cluster_config_->description) : std::string_view());
+  }
   if (up_) {
     upstream::UpstreamConnection* u = up_;
     up_ = nullptr;

@@ -46,6 +46,7 @@ class TcpProxyFilter final : public ReadFilter, public upstream::ConnectionOwner
   const TcpProxy& config_;
   upstream::UpstreamConnection* up_ = nullptr;
   std::string cluster_;
+  const Cluster* cluster_config_ = nullptr;  // from the connection's snapshot
   std::string upstream_host_;
   uint32_t flags_ = 0;
   uint64_t bytes_received_ = 0, bytes_sent_ = 0;

@@ -22,7 +22,8 @@ UpstreamConnection* ClusterManager::connect(const std::shared_ptr<const engine::
                                             const CompiledCluster& cc, const LbEndpoint& ep,
                                             const std::vector<std::string>& alpn_override, const PoolKey& key) {
   std::unique_ptr<TransportSocket> transport;
-  const UpstreamTlsContext* tls = LoadBalancer::tls_for(*cc.cluster, ep);
+  LoadBalancer::TransportChoice choice = LoadBalancer::transport_for(*cc.cluster, ep);
+  const UpstreamTlsContext* tls = choice.tls;
   if (tls && ctx_.transport) {
     bool istio = tls->istio_mode == "ISTIO_MUTUAL";
     transport = ctx_.transport->make_client(*tls, istio ? alpn_override : std::vector<std::string>{},
@@ -30,6 +31,7 @@ UpstreamConnection* ClusterManager::connect(const std::shared_ptr<const engine::
   } else {
     transport = std::make_unique<RawTransportSocket>();
   }
+  transport->set_choice(choice.name, tls ? std::string_view(tls->istio_mode) : std::string_view());
   auto c = std::make_unique<UpstreamConnection>(ctx_, snap, *cc.cluster, ep.address, std::move(transport), key);
   ConnId id = ctx_.io.connect(ep.address, cc.cluster->connect_timeout, cc.cluster->upstream_bind);
   ++ctx_.stats.upstream_cx_total;

@@ -59,7 +59,7 @@ void LoadBalancer::request_finished(const SocketAddress& host) {
   if (it != active_rq_.end() && it->second > 0) --it->second;
 }
 
-const UpstreamTlsContext* LoadBalancer::tls_for(const Cluster& c, const LbEndpoint& e) {
+LoadBalancer::TransportChoice LoadBalancer::transport_for(const Cluster& c, const LbEndpoint& e) {
   if (!c.transport_socket_matches.empty()) {
     for (const TransportSocketMatch& m : c.transport_socket_matches) {
       bool ok = true;
@@ -67,11 +67,13 @@ const UpstreamTlsContext* LoadBalancer::tls_for(const Cluster& c, const LbEndpoi
         auto it = e.metadata.find(k);
         if (it == e.metadata.end() || it->second != v) ok = false;
       }
-      if (ok) return m.tls ? &*m.tls : nullptr;
+      if (ok) return {m.tls ? &*m.tls : nullptr, m.name};
     }
-    return nullptr;
+    // No entry matched: Envoy falls back to the cluster's default socket,
+    // which Istio leaves as raw_buffer when it uses matches.
+    return {nullptr, "raw_buffer"};
   }
-  return c.tls ? &*c.tls : nullptr;
+  return c.tls ? TransportChoice{&*c.tls, "tls"} : TransportChoice{nullptr, "raw_buffer"};
 }
 
 }  // namespace meshsim::proxy::upstream

@@ -31,7 +31,14 @@ class LoadBalancer {
 
   // The transport socket an endpoint gets: the first match whose metadata
   // criteria it satisfies, else the cluster's own socket; nullptr = raw_buffer.
-  static const UpstreamTlsContext* tls_for(const Cluster& c, const LbEndpoint& e);
+  // The transport socket for an endpoint: the first transport_socket_matches
+  // entry whose match the endpoint's metadata satisfies (Envoy's
+  // TransportSocketMatcher), else the cluster's own socket.
+  struct TransportChoice {
+    const UpstreamTlsContext* tls = nullptr;  // nullptr: raw_buffer
+    std::string_view name;                    // "tlsMode-istio", …, or "tls" / "raw_buffer"
+  };
+  static TransportChoice transport_for(const Cluster& c, const LbEndpoint& e);
 
  private:
   Io& io_;

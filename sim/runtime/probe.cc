@@ -83,8 +83,7 @@ std::string server_result(const proxy::AccessLogEntry& e) {
   return "ok";
 }
 
-ProbeSidecarView view_of(const std::string& pod, const proxy::AccessLogEntry& e, bool server,
-                         const proxy::ProxyConfig* cfg) {
+ProbeSidecarView view_of(const std::string& pod, const proxy::AccessLogEntry& e, bool server) {
   ProbeSidecarView v;
   v.pod = pod;
   v.listener = e.listener;
@@ -101,20 +100,39 @@ ProbeSidecarView view_of(const std::string& pod, const proxy::AccessLogEntry& e,
   v.mirrored_to = e.mirrored_to;
   v.rbac = e.rbac;
   v.request_auth = e.request_auth;
+  for (const auto& rv : e.rbac) {
+    if (!rv.denied || rv.shadow) continue;
+    ProbeDenial d;
+    auto rule_of = [](const proxy::AuthzRuleRef& ref) { return ref.ok ? std::optional<int>(ref.rule) : std::nullopt; };
+    for (const auto& why : rv.reasons) {
+      auto [name, clause] = proxy::split_rbac_reason(why);
+      proxy::AuthzRuleRef ref = proxy::parse_authz_policy_name(name);
+      d.rules.push_back({ref.ok ? ref.namespace_ + "/" + ref.name : std::string(), rule_of(ref), name, clause});
+    }
+    proxy::AuthzRuleRef ref = proxy::parse_authz_policy_name(rv.policy);
+    d.action = rv.istio_action;
+    d.filter = rv.filter;
+    d.policy = ref.ok ? ref.namespace_ + "/" + ref.name : std::string();
+    d.rule = rule_of(ref);
+    d.rbac_policy = rv.policy.empty() ? std::string("none") : rv.policy;
+    v.denied_by = std::move(d);
+    break;
+  }
   if (server) {
     v.result = server_result(e);
     v.transport_protocol = e.transport_protocol;
     v.tls_termination = e.tls_termination;
   } else {
-    v.tls_mode = e.upstream_tls.tls ? "tls" : "plaintext";
-    if (cfg) {
-      if (const proxy::Cluster* c = cfg->find_cluster(e.cluster)) {
-        if (c->tls) v.tls_mode = c->tls->istio_mode;
-        else if (!c->transport_socket_matches.empty()) v.tls_mode = e.upstream_tls.tls ? "ISTIO_MUTUAL" : "plaintext";
-        else v.tls_mode = "plaintext";
-      }
-    }
+    // The transport socket the engine chose for the endpoint (never
+    // re-derived here from the cluster's config).
+    v.tls_mode = !e.upstream_tls.tls_mode.empty()          ? e.upstream_tls.tls_mode
+                 : !e.upstream_tls.transport_socket.empty() ? std::string("plaintext")
+                                                            : std::string();
+    v.transport_socket = e.upstream_tls.transport_socket;
   }
+  v.filter_chain_description = e.filter_chain_description;
+  v.cluster_description = e.cluster_description;
+  v.filter_chain_miss = e.filter_chain_miss;
   return v;
 }
 
@@ -311,10 +329,9 @@ Result<ProbeResult> probe_on(MeshSimulation& ms, const ProbeRequest& req) {
     }
   }
   if (client_log) {
-    auto cfg = ms.config_of(client_pod->namespace_, client_pod->name);
-    r.client_sidecar = view_of(client_key, *client_log, false, cfg.get());
+    r.client_sidecar = view_of(client_key, *client_log, false);
   }
-  if (server_log) r.server_sidecar = view_of(server_key, *server_log, true, nullptr);
+  if (server_log) r.server_sidecar = view_of(server_key, *server_log, true);
 
   if (wire) {
     const ConnFacts& f = *wire;
@@ -381,35 +398,29 @@ std::string probe_result_json(const ProbeResult& r) {
     if (!server) s["mirrored_to"] = v->mirrored_to;
     if (server) {
       nlohmann::ordered_json authz = nlohmann::ordered_json::array();
-      nlohmann::ordered_json denied_by = nullptr;
       for (const auto& rv : v->rbac) {
-        nlohmann::ordered_json a = {{"filter", rv.filter},   {"action", rv.istio_action}, {"shadow", rv.shadow},
-                                    {"denied", rv.denied},   {"policy", rv.policy},       {"summary", proxy::rbac_verdict_summary(rv)},
-                                    {"reasons", rv.reasons}};
-        authz.push_back(a);
-        if (rv.denied && !rv.shadow && denied_by.is_null()) {
-          // DENY: the rule that matched; ALLOW: every rule, each with the clause that missed.
-          nlohmann::ordered_json rules = nlohmann::ordered_json::array();
-          for (const auto& why : rv.reasons) {
-            auto [name, clause] = proxy::split_rbac_reason(why);
-            proxy::AuthzRuleRef ref = proxy::parse_authz_policy_name(name);
-            rules.push_back({{"policy", ref.ok ? ref.namespace_ + "/" + ref.name : std::string()},
-                             {"rule", ref.ok ? nlohmann::ordered_json(ref.rule) : nlohmann::ordered_json(nullptr)},
-                             {"rbac_policy", name},
-                             {"clause", clause}});
-          }
-          proxy::AuthzRuleRef ref = proxy::parse_authz_policy_name(rv.policy);
-          denied_by = {{"action", rv.istio_action},
-                       {"filter", rv.filter},
-                       {"policy", ref.ok ? ref.namespace_ + "/" + ref.name : std::string()},
-                       {"rule", ref.ok ? nlohmann::ordered_json(ref.rule) : nlohmann::ordered_json(nullptr)},
-                       {"rbac_policy", rv.policy.empty() ? std::string("none") : rv.policy},
-                       {"rules", rules}};
+        authz.push_back({{"filter", rv.filter},   {"action", rv.istio_action}, {"shadow", rv.shadow},
+                         {"denied", rv.denied},   {"policy", rv.policy},       {"summary", proxy::rbac_verdict_summary(rv)},
+                         {"reasons", rv.reasons}});
+      }
+      auto rule = [](const std::optional<int>& idx) { return idx ? nlohmann::ordered_json(*idx) : nlohmann::ordered_json(nullptr); };
+      nlohmann::ordered_json denied_by = nullptr;
+      if (const auto& d = v->denied_by) {
+        nlohmann::ordered_json rules = nlohmann::ordered_json::array();
+        for (const auto& c : d->rules) {
+          rules.push_back({{"policy", c.policy}, {"rule", rule(c.rule)}, {"rbac_policy", c.rbac_policy}, {"clause", c.clause}});
         }
+        denied_by = {{"action", d->action}, {"filter", d->filter},           {"policy", d->policy},
+                     {"rule", rule(d->rule)}, {"rbac_policy", d->rbac_policy}, {"rules", rules}};
       }
       s["request_auth"] = v->request_auth;
       s["authz"] = authz;
       s["denied_by"] = denied_by;
+      s["filter_chain_description"] = v->filter_chain_description;
+      if (!v->filter_chain_miss.empty()) s["filter_chain_miss"] = v->filter_chain_miss;
+    } else {
+      s["transport_socket"] = v->transport_socket;
+      s["cluster_description"] = v->cluster_description;
     }
     if (!v->transport_failure.empty()) s["transport_failure_reason"] = v->transport_failure;
     return s;
@@ -486,9 +497,14 @@ std::string probe_result_text(const ProbeResult& r) {
                           (v->route.empty() ? "" : "  route " + v->route));
     }
     if (!v->cluster.empty()) line("  cluster", v->cluster + (v->upstream_host.empty() ? "" : " → " + v->upstream_host));
-    if (!server) line("  tls", v->tls_mode);
+    if (!server && !v->tls_mode.empty()) {
+      line("  tls", v->tls_mode + (v->transport_socket.empty() ? "" : "  (transport socket " + v->transport_socket + ")"));
+    }
+    if (!server && !v->cluster_description.empty()) line("  why", v->cluster_description);
     if (server) {
       line("  result", v->result);
+      if (!v->filter_chain_description.empty()) line("  why", v->filter_chain_description);
+      if (!v->filter_chain_miss.empty()) line("  no chain", v->filter_chain_miss);
       if (!v->tls_termination.empty()) line("  tls", v->tls_termination + " (detected " + v->transport_protocol + ")");
     }
     line("  flags", v->response_flags + (v->details.empty() ? "" : "  (" + v->details + ")"));

@@ -36,10 +36,36 @@ struct ProbeRequest {
   uint64_t seed = 1;
 };
 
+// The enforced RBAC verdict that denied the request or connection, as the
+// engine reported it: DENY names the rule that matched; ALLOW lists every
+// rule with the clause that missed.
+struct ProbeDenial {
+  std::string action;       // DENY | ALLOW | CUSTOM
+  std::string filter;       // envoy.filters.http.rbac | envoy.filters.network.rbac
+  std::string policy;       // "ns/name" of the AuthorizationPolicy, "" for none (ALLOW: nothing matched)
+  std::optional<int> rule;  // its rule index
+  std::string rbac_policy;  // Envoy's policy name, "none" when no rule matched
+  struct Clause {
+    std::string policy;  // ns/name
+    std::optional<int> rule;
+    std::string rbac_policy;
+    std::string clause;  // "from[0].source.principals: …"
+  };
+  std::vector<Clause> rules;
+};
+
 struct ProbeSidecarView {
   std::string pod;
   std::string listener, filter_chain, route_config, virtual_host, route, cluster, upstream_host;
-  std::string tls_mode;        // client: "ISTIO_MUTUAL" | "plaintext" | "SIMPLE" | "MUTUAL"
+  // client: the transport socket the engine chose for the endpoint
+  // ("tlsMode-istio", "tlsMode-disabled", "tls", "raw_buffer"; "" when no
+  // upstream connection was made) and its TLS mode ("ISTIO_MUTUAL" |
+  // "SIMPLE" | "MUTUAL" | "plaintext").
+  std::string transport_socket;
+  std::string tls_mode;
+  // Why istiod built the chain / cluster the engine used; when no filter
+  // chain matched, what the listener's chains wanted (the engine's sieve).
+  std::string filter_chain_description, cluster_description, filter_chain_miss;
   std::string response_flags;
   // server: ok | no_filter_chain | mtls_error | tls_error | protocol_error |
   // no_virtual_host | no_route | inspecting (closed while the listener
@@ -57,6 +83,7 @@ struct ProbeSidecarView {
   // server: what each RBAC filter decided (the engine's own verdicts), in
   // chain order; the enforced one that denied is the probe's denied_by.
   std::vector<proxy::RbacVerdict> rbac;
+  std::optional<ProbeDenial> denied_by;  // server: the enforced verdict that denied, if any
   std::string request_auth;  // server: what jwt_authn decided ("" when it did not run)
 };
 

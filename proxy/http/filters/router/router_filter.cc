@@ -136,6 +136,7 @@ void RouterFilter::attempt() {
     callbacks_->send_local_reply(503, "", "cluster_not_found", kNoClusterFound);
     return;
   }
+  info.cluster_description = cc->cluster->description;
   if (cluster == kBlackHoleCluster) {
     callbacks_->send_local_reply(502, "", "cluster_not_found", 0);
     return;
