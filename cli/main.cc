@@ -115,6 +115,7 @@ int main_impl(int argc, char** argv) {
   register_conformance(app, ctx);
   register_probe(app, ctx);
   register_token(app, ctx);
+  register_whatif(app, ctx);
 
   try {
     app.parse(argc, argv);

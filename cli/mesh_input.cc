@@ -53,8 +53,9 @@ void print_warnings(const std::vector<mesh::Diagnostic>& diags, bool verbose) {
   }
 }
 
-std::optional<mesh::World> load_world(const MeshInput& in) {
-  mesh::LoadResult lr = mesh::load_paths(in.paths);
+std::optional<mesh::World> load_world(const MeshInput& in) { return derive_world(mesh::load_paths(in.paths), in); }
+
+std::optional<mesh::World> derive_world(mesh::LoadResult lr, const MeshInput& in, bool quiet) {
   for (const std::string& spec : in.jwks) {
     size_t eq = spec.rfind('=');
     if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size()) {
@@ -103,13 +104,14 @@ std::optional<mesh::World> load_world(const MeshInput& in) {
     print_error("the manifests have errors (see above); run 'meshsim analyze' for the full report");
     return std::nullopt;
   }
-  print_warnings(diags, in.verbose);
+  if (!quiet) print_warnings(diags, in.verbose);
   if (lr.stats.objects == 0) {
     print_error("no Kubernetes or Istio objects found in the given paths");
     return std::nullopt;
   }
   // The coverage report: what the input asks of Istio that meshsim does not
   // simulate (mesh/coverage.h), on every answer.
+  if (quiet) return world;
   for (const auto& nm : mesh::not_modelled(world->resources(), &world->mesh_config())) std::fprintf(stderr, "%s\n", nm.line().c_str());
   for (const std::string& ns : in.inject_namespaces) {
     bool any = false;

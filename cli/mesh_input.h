@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "mesh/diagnostics.h"
+#include "mesh/loader.h"
 #include "mesh/world.h"
 
 namespace CLI {
@@ -40,6 +41,11 @@ void add_inject_namespace_flag(CLI::App* sub, std::vector<std::string>& namespac
 
 // The derived world, or nullopt after printing the errors (exit 2).
 std::optional<mesh::World> load_world(const MeshInput& in);
+
+// load_world's steps after reading: --jwks, mesh config, injection, the
+// world, diagnostics. `quiet` prints errors only (for worlds derived again
+// from the same input, e.g. the what-if planner's variants).
+std::optional<mesh::World> derive_world(mesh::LoadResult lr, const MeshInput& in, bool quiet = false);
 
 // True for the warnings every verb shows without --verbose: they change what
 // the simulation answers (no sidecar; an object ignored).

@@ -35,5 +35,6 @@ void register_probe(CLI::App& app, VerbContext& ctx);
 void register_run(CLI::App& app, VerbContext& ctx);
 void register_conformance(CLI::App& app, VerbContext& ctx);
 void register_token(CLI::App& app, VerbContext& ctx);
+void register_whatif(CLI::App& app, VerbContext& ctx);
 
 }  // namespace meshsim::cli

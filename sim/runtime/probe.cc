@@ -321,7 +321,8 @@ Result<ProbeResult> probe_on(MeshSimulation& ms, const ProbeRequest& req) {
   // address it saw is the wire's source), else its first inbound entry.
   for (int pass = 0; pass < 2 && !server_log; ++pass) {
     for (auto& [pod, e] : logs) {
-      if (pod == client_key || e.direction != proxy::TrafficDirection::kInbound) continue;
+      // (The client's own pod too: a pod calling its own Service.)
+      if (e.direction != proxy::TrafficDirection::kInbound) continue;
       if (pass == 0 && (!wire || !(e.downstream_remote == wire->from))) continue;
       server_log = &e;
       server_key = pod;

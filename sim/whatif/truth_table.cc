@@ -1,0 +1,586 @@
+#include "sim/whatif/truth_table.h"
+
+#include <poll.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <set>
+
+#include "mesh/coverage.h"
+#include "sim/runtime/mesh_simulation.h"
+#include "sim/runtime/probe.h"
+
+namespace meshsim::whatif {
+
+const char kSymbols[] = "MPDRCTEF45N~?";
+
+std::string symbol_meaning(char s) {
+  switch (s) {
+    case 'M': return "ok over mTLS";
+    case 'P': return "ok, plaintext on the wire";
+    case 'D': return "denied by policy (RBAC)";
+    case 'R': return "connection reset";
+    case 'C': return "connection refused";
+    case 'T': return "timeout / hang";
+    case 'E': return "TLS error";
+    case 'F': return "protocol failure";
+    case '4': return "HTTP 4xx";
+    case '5': return "HTTP 5xx";
+    case 'N': return "DNS error";
+    case '~': return "mixed (backends or requests disagree)";
+    case '?': return "not probed (not simulated yet)";
+    default: return "absent (no such source or destination on this side)";
+  }
+}
+
+std::string Cell::reason() const {
+  std::string out;
+  std::set<std::string> seen;
+  for (const Hop& h : hops) {
+    std::string line = (hops.size() > 1 ? std::string(1, h.symbol) + " " : std::string()) +
+                       (h.backend.empty() || hops.size() == 1 ? "" : h.backend + (h.request.empty() ? "" : " " + h.request) + ": ") +
+                       h.reason;
+    if (!seen.insert(symbol == '~' ? line : h.reason).second) continue;
+    out += (out.empty() ? "" : " | ") + line;
+    if (symbol != '~') break;
+  }
+  return out;
+}
+
+Result<Selector> parse_selector(const std::string& text) {
+  Selector s;
+  if (text.empty()) return Error{"empty selector"};
+  if (text == "external") {
+    s.external = true;
+    return s;
+  }
+  if (text.find('=') != std::string::npos) {
+    size_t start = 0;
+    while (start < text.size()) {
+      size_t comma = text.find(',', start);
+      std::string kv = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      size_t eq = kv.find('=');
+      if (eq == std::string::npos || eq == 0) return Error{"\"" + kv + "\": expected KEY=VALUE"};
+      std::string k = kv.substr(0, eq);
+      if (k == "namespace" || k == "ns") s.namespace_ = kv.substr(eq + 1);
+      else s.labels[k] = kv.substr(eq + 1);
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+    return s;
+  }
+  size_t slash = text.find('/');
+  if (slash == std::string::npos) {
+    s.namespace_ = text;
+  } else {
+    s.namespace_ = text.substr(0, slash);
+    s.workload = text.substr(slash + 1);
+    if (s.namespace_.empty() || s.workload.empty()) return Error{"\"" + text + "\": expected NS/WORKLOAD"};
+  }
+  return s;
+}
+
+namespace {
+
+std::string workload_of(const mesh::WorldPod& p) {
+  return p.namespace_ + "/" + (p.owner_name.empty() ? p.name : p.owner_name);
+}
+
+bool labels_match(const mesh::Labels& want, const mesh::Labels& have) {
+  for (const auto& [k, v] : want) {
+    auto it = have.find(k);
+    if (it == have.end() || it->second != v) return false;
+  }
+  return true;
+}
+
+bool selects_pod(const Selector& s, const mesh::WorldPod& p) {
+  if (s.external) return false;
+  if (!s.namespace_.empty() && s.namespace_ != p.namespace_) return false;
+  if (!s.workload.empty() && s.workload != (p.owner_name.empty() ? p.name : p.owner_name)) return false;
+  return labels_match(s.labels, p.labels);
+}
+
+bool any_selects(const std::vector<Selector>& sel, const mesh::WorldPod& p) {
+  if (sel.empty()) return true;
+  for (const Selector& s : sel) {
+    if (selects_pod(s, p)) return true;
+  }
+  return false;
+}
+
+// What a client of a Service port speaks: the port's protocol (name or
+// appProtocol), else — Istio would sniff — what the application behind it
+// speaks (meshsim's inferred server app).
+void choose_protocol(Destination& d, mesh::Protocol p) {
+  using mesh::Protocol;
+  switch (p) {
+    case Protocol::kMysql: d.protocol = "mysql"; break;
+    case Protocol::kGrpc:
+    case Protocol::kGrpcWeb:
+    case Protocol::kHttp2: d.protocol = "grpc"; break;
+    case Protocol::kHttps:
+    case Protocol::kTls: d.protocol = "tls"; break;
+    case Protocol::kUnsupported: d.protocol = ""; break;  // decided by the app, later
+    default: d.protocol = mesh::is_http_protocol(p) ? "http" : "tcp"; break;
+  }
+  d.protocol_reason = std::string("port protocol ") + mesh::protocol_name(p);
+}
+
+std::vector<std::string> extract_refs(const std::vector<std::string>& texts) {
+  static const std::regex kRef(R"((PeerAuthentication|DestinationRule|VirtualService|AuthorizationPolicy|Sidecar) ([A-Za-z0-9.\-]+(/[A-Za-z0-9.\-]+)?))");
+  std::vector<std::string> out;
+  for (const std::string& t : texts) {
+    for (auto it = std::sregex_iterator(t.begin(), t.end(), kRef); it != std::sregex_iterator(); ++it) {
+      std::string ref = (*it)[1].str() + " " + (*it)[2].str();
+      if (std::find(out.begin(), out.end(), ref) == out.end()) out.push_back(ref);
+    }
+  }
+  return out;
+}
+
+// The symbol and one-line reason of a probe, from what the engine reported:
+// the sidecars' access-log decisions, the RBAC verdicts and the wire.
+Hop hop_of(const sim::ProbeResult& r, const std::string& protocol) {
+  Hop h;
+  h.outcome = r.outcome;
+  h.http_status = r.http_status;
+  const auto& cs = r.client_sidecar;
+  const auto& ss = r.server_sidecar;
+  std::vector<std::string> why_texts;
+  auto server_name = [&] { return ss ? "server sidecar " + ss->pod : std::string("server"); };
+  std::string client_part;
+  if (cs) {
+    client_part = "client cluster " + cs->cluster + (cs->tls_mode.empty() ? "" : " " + cs->tls_mode);
+    if (!cs->cluster_description.empty()) client_part += " (" + cs->cluster_description + ")";
+    why_texts.push_back(cs->cluster_description);
+  } else {
+    client_part = "no client sidecar";
+  }
+  std::string server_part;
+  if (ss) {
+    server_part = server_name() + (ss->filter_chain.empty() ? "" : " chain " + ss->filter_chain);
+    if (!ss->filter_chain_description.empty()) server_part += " (" + ss->filter_chain_description + ")";
+    why_texts.push_back(ss->filter_chain_description);
+    why_texts.push_back(ss->filter_chain_miss);
+  } else {
+    server_part = "no server sidecar";
+  }
+  if (ss && ss->denied_by) {
+    const sim::ProbeDenial& d = *ss->denied_by;
+    h.symbol = 'D';
+    if (!d.policy.empty()) {
+      h.reason = "denied by " + d.action + " AuthorizationPolicy " + d.policy +
+                 (d.rule ? " rule " + std::to_string(*d.rule) : std::string()) + " (" + server_name() + ")";
+      why_texts.push_back("AuthorizationPolicy " + d.policy);
+    } else {
+      h.reason = "denied: no " + d.action + " rule matched (" + server_name() + ")";
+      for (const auto& c : d.rules) {
+        h.reason += "; " + c.policy + (c.rule ? " rule " + std::to_string(*c.rule) : std::string()) + ": " + c.clause;
+        if (!c.policy.empty()) why_texts.push_back("AuthorizationPolicy " + c.policy);
+      }
+    }
+  } else if (r.outcome == "ok") {
+    // A pod calling its own Service never leaves the pod: the server
+    // sidecar's own TLS facts say whether it was mTLS.
+    bool mtls = r.wire.observed ? r.wire.mtls : (ss && ss->tls_termination == "mtls");
+    h.symbol = mtls ? 'M' : 'P';
+    std::string wire = mtls ? "mTLS " + r.wire.client_identity + " → " + r.wire.server_identity
+                                   : (r.wire.tls ? std::string("TLS (no client certificate)") : std::string("plaintext"));
+    h.reason = wire + "; " + client_part + "; " + server_part;
+  } else if (ss && ss->result == "no_filter_chain") {
+    h.symbol = 'R';
+    h.reason = "reset: " + server_name() + " matched no filter chain: " +
+               (ss->filter_chain_miss.empty() ? ss->details : ss->filter_chain_miss) + "; " + client_part;
+  } else if (ss && ss->result == "inspecting") {
+    h.symbol = 'F';
+    h.reason = "protocol failure: " + server_name() + " was still waiting for the client's first bytes (server-first protocol behind protocol detection)" +
+               (r.client_error.empty() ? "" : "; client: " + r.client_error);
+  } else if (r.outcome == "http_error" || r.outcome == "denied") {
+    h.symbol = r.http_status >= 500 ? '5' : '4';
+    std::string flags = cs ? cs->response_flags : ss ? ss->response_flags : "-";
+    std::string details = cs ? cs->details : ss ? ss->details : "";
+    h.reason = "HTTP " + std::to_string(r.http_status) + (flags == "-" ? "" : " " + flags) +
+               (details.empty() ? "" : " (" + details + ")");
+    if (cs && !cs->transport_failure.empty()) h.reason += "; transport: " + cs->transport_failure;
+    h.reason += "; " + client_part + "; " + server_part;
+  } else if (r.outcome == "tls_error") {
+    h.symbol = 'E';
+    h.reason = "TLS error" + (r.client_error.empty() ? "" : ": " + r.client_error) + "; " + client_part + "; " + server_part;
+  } else if (r.outcome == "timeout") {
+    h.symbol = 'T';
+    h.reason = "timeout" + (r.client_error.empty() ? "" : ": " + r.client_error) + "; " + client_part + "; " + server_part;
+  } else if (r.outcome == "refused") {
+    h.symbol = 'C';
+    h.reason = "connection refused" + (r.client_error.empty() ? "" : ": " + r.client_error) + "; " + client_part;
+  } else if (r.outcome == "dns_error") {
+    h.symbol = 'N';
+    h.reason = "DNS error" + (r.client_error.empty() ? "" : ": " + r.client_error);
+  } else {  // reset
+    bool proxied = ss && ss->result == "ok";
+    h.symbol = (protocol == "mysql" && proxied) ? 'F' : 'R';
+    std::string flags = cs ? cs->response_flags : "-";
+    h.reason = std::string(h.symbol == 'F' ? "protocol failure" : "reset") +
+               (r.client_error.empty() ? "" : ": " + r.client_error) + (flags == "-" ? "" : " (client sidecar " + flags + ")");
+    if (cs && !cs->transport_failure.empty()) h.reason += "; transport: " + cs->transport_failure;
+    h.reason += "; " + client_part + "; " + server_part;
+  }
+  h.config_refs = extract_refs(why_texts);
+  return h;
+}
+
+struct Prepared {
+  Table table;
+  std::vector<std::vector<int32_t>> backend_pods;  // per destination: one pod index per backend (for app inference)
+};
+
+Prepared prepare(const mesh::World& w, const TableOptions& o) {
+  Prepared p;
+  Table& t = p.table;
+  // Rows: one per workload (its first scheduled, non-hostNetwork pod), sorted.
+  std::map<std::string, const mesh::WorldPod*> rows;
+  for (const mesh::WorldPod& pod : w.pods()) {
+    if (!pod.scheduled() || pod.host_network || pod.namespace_ == "kube-system") continue;
+    if (!any_selects(o.from, pod)) continue;
+    rows.emplace(workload_of(pod), &pod);
+  }
+  for (const auto& [id, pod] : rows) {
+    Source s;
+    s.id = id;
+    s.namespace_ = pod->namespace_;
+    s.workload = id.substr(id.find('/') + 1);
+    s.pod = pod->namespace_ + "/" + pod->name;
+    s.sidecar = pod->injected;
+    t.sources.push_back(std::move(s));
+  }
+  bool external = o.external && (o.from.empty() || std::any_of(o.from.begin(), o.from.end(), [](const Selector& s) { return s.external; }));
+  if (external) t.sources.push_back(Source{"external", "", "", "", false});
+
+  // Columns: every Kubernetes Service port with endpoints selected by --to.
+  std::vector<const mesh::WorldService*> services;
+  for (const mesh::WorldService& s : w.services()) {
+    if (s.origin != mesh::WorldService::Origin::kKubernetes) continue;
+    if (s.namespace_ == "kube-system") continue;
+    services.push_back(&s);
+  }
+  std::sort(services.begin(), services.end(), [](const auto* a, const auto* b) {
+    return std::tie(a->namespace_, a->name) < std::tie(b->namespace_, b->name);
+  });
+  bool service_entries = false;
+  for (const mesh::WorldService& s : w.services()) service_entries |= s.origin == mesh::WorldService::Origin::kServiceEntry;
+  if (service_entries) t.not_modelled.push_back("whatif: ServiceEntry hosts are not probed (servers outside the mesh are not simulated yet)");
+  for (const mesh::WorldService* s : services) {
+    for (const mesh::ServicePortInfo& sp : s->ports) {
+      if (sp.k8s_protocol != "TCP") continue;
+      Destination d;
+      d.namespace_ = s->namespace_;
+      d.service = s->name;
+      d.host = s->hostname;
+      d.port = sp.port;
+      d.port_name = sp.name;
+      d.id = s->namespace_ + "/" + s->name + ":" + std::to_string(sp.port);
+      choose_protocol(d, sp.protocol);
+      std::map<std::string, int32_t> backends;
+      bool selected = o.to.empty();
+      auto it = s->endpoints.find(sp.port);
+      if (it != s->endpoints.end()) {
+        for (const mesh::Endpoint& e : it->second) {
+          if (e.pod < 0) continue;
+          const mesh::WorldPod& pod = w.pods()[static_cast<size_t>(e.pod)];
+          backends.emplace(workload_of(pod), e.pod);
+          for (const Selector& sel : o.to) selected |= selects_pod(sel, pod);
+        }
+      }
+      if (!selected && !o.to.empty()) {
+        // A selector naming the Service itself (NS/SERVICE) selects it too.
+        for (const Selector& sel : o.to) {
+          if (sel.labels.empty() && (sel.namespace_.empty() || sel.namespace_ == s->namespace_) &&
+              (sel.workload.empty() || sel.workload == s->name)) {
+            selected = true;
+          }
+        }
+      }
+      if (!selected) continue;
+      std::vector<int32_t> pods;
+      for (const auto& [name, pod] : backends) {
+        d.backends.push_back(name);
+        pods.push_back(pod);
+      }
+      t.destinations.push_back(std::move(d));
+      p.backend_pods.push_back(std::move(pods));
+    }
+  }
+  t.cells.assign(t.sources.size() * t.destinations.size(), Cell{});
+  for (const auto& nm : mesh::not_modelled(w.resources(), &w.mesh_config())) t.not_modelled.push_back(nm.line());
+  return p;
+}
+
+// Resolves protocols left to the application (unnamed ports) from the
+// simulation's inferred server apps.
+void resolve_app_protocols(Prepared& p, const sim::MeshSimulation& ms, const mesh::World& w) {
+  const auto& apps = ms.inferred_apps();
+  for (size_t i = 0; i < p.table.destinations.size(); ++i) {
+    Destination& d = p.table.destinations[i];
+    if (d.protocol.empty()) {
+      d.protocol = "http";
+      d.protocol_reason = "port protocol not declared (Istio sniffs); the application speaks HTTP";
+    }
+    const mesh::WorldService* s = w.service_by_hostname(d.host);
+    if (!s || p.backend_pods[i].empty() || d.protocol == "grpc" || d.protocol == "tls") continue;
+    const mesh::WorldPod& pod = w.pods()[static_cast<size_t>(p.backend_pods[i].front())];
+    uint32_t target = 0;
+    auto it = s->endpoints.find(d.port);
+    if (it != s->endpoints.end()) {
+      for (const mesh::Endpoint& e : it->second) {
+        if (e.pod == p.backend_pods[i].front()) target = e.port;
+      }
+    }
+    auto a = apps.find(pod.namespace_ + "/" + pod.name + ":" + std::to_string(target));
+    if (a == apps.end()) continue;
+    // A client speaks what the server application speaks, whatever Istio
+    // thinks the port carries (a MySQL server on a port named "tcp" gets
+    // MySQL clients).
+    const char* by_app = a->second.kind == sim::ServerAppKind::kMysql     ? "mysql"
+                         : a->second.kind == sim::ServerAppKind::kTcpEcho ? "tcp"
+                                                                          : nullptr;
+    if (by_app && d.protocol != by_app) {
+      d.protocol = by_app;
+      d.protocol_reason += std::string("; the application is ") + sim::to_string(a->second.kind) + " (" + a->second.reason + ")";
+    }
+  }
+}
+
+// Probes one cell on a built simulation.
+Cell probe_cell(sim::MeshSimulation& ms, const Source& src, const Destination& d, const TableOptions& o) {
+  Cell cell;
+  if (d.protocol == "grpc" || d.protocol == "tls") {
+    Hop h;
+    h.reason = d.protocol == "grpc" ? "not probed: gRPC / HTTP/2 clients are not simulated yet (" + d.protocol_reason + ")"
+                                    : "not probed: TLS-originating application clients are not probed by whatif (" +
+                                          d.protocol_reason + "); use meshsim probe --client-tls tls";
+    cell.hops.push_back(std::move(h));
+    cell.symbol = '?';
+    return cell;
+  }
+  const mesh::World& w = ms.world();
+  std::vector<HttpRequest> requests = d.protocol == "http" ? o.requests : std::vector<HttpRequest>{HttpRequest{}};
+  for (const HttpRequest& rq : requests) {
+    std::set<std::string> seen;
+    size_t want = std::max<size_t>(1, d.backends.size());
+    for (size_t attempt = 0; attempt < 8 * want && seen.size() < want; ++attempt) {
+      sim::ProbeRequest req;
+      req.from = src.pod.empty() ? "external" : src.pod;
+      req.to = d.host + ":" + std::to_string(d.port);
+      req.protocol = d.protocol;
+      req.method = rq.method;
+      req.path = rq.path;
+      req.timeout = Duration::seconds(5);
+      auto r = sim::probe_on(ms, req);
+      Hop h;
+      if (!r.ok()) {
+        h.reason = "probe failed: " + r.message();
+        cell.hops.push_back(std::move(h));
+        break;
+      }
+      h = hop_of(*r, d.protocol);
+      if (d.protocol == "http") h.request = rq.method + " " + rq.path;
+      // Which backend answered: the server sidecar's pod, else the address the client reached.
+      const mesh::WorldPod* backend = nullptr;
+      if (r->server_sidecar) backend = sim::find_pod_ref(w, r->server_sidecar->pod);
+      if (!backend && r->client_sidecar && !r->client_sidecar->upstream_host.empty()) {
+        if (auto ip = parse_ipv4(r->client_sidecar->upstream_host.substr(0, r->client_sidecar->upstream_host.rfind(':'))); ip.ok()) {
+          backend = w.pod_by_ip(*ip);
+        }
+      }
+      if (!backend && r->wire.observed && !r->wire.to.empty()) {
+        if (auto ip = parse_ipv4(r->wire.to.substr(0, r->wire.to.rfind(':'))); ip.ok()) backend = w.pod_by_ip(*ip);
+      }
+      h.backend = backend ? workload_of(*backend) : "";
+      if (seen.insert(h.backend).second) cell.hops.push_back(std::move(h));
+      if (!backend) break;  // nothing answered: other tries would not reach another backend either
+    }
+  }
+  std::sort(cell.hops.begin(), cell.hops.end(), [](const Hop& a, const Hop& b) {
+    return std::tie(a.request, a.backend) < std::tie(b.request, b.backend);
+  });
+  cell.symbol = cell.hops.empty() ? '?' : cell.hops.front().symbol;
+  for (const Hop& h : cell.hops) {
+    if (h.symbol != cell.symbol) cell.symbol = '~';
+  }
+  return cell;
+}
+
+nlohmann::json hop_json(const Hop& h) {
+  return {{"symbol", std::string(1, h.symbol)}, {"backend", h.backend},         {"request", h.request},
+          {"outcome", h.outcome},               {"http_status", h.http_status}, {"reason", h.reason},
+          {"config_refs", h.config_refs}};
+}
+
+Hop hop_from(const nlohmann::json& j) {
+  Hop h;
+  h.symbol = j.at("symbol").get<std::string>().at(0);
+  h.backend = j.at("backend").get<std::string>();
+  h.request = j.at("request").get<std::string>();
+  h.outcome = j.at("outcome").get<std::string>();
+  h.http_status = j.at("http_status").get<int>();
+  h.reason = j.at("reason").get<std::string>();
+  h.config_refs = j.at("config_refs").get<std::vector<std::string>>();
+  return h;
+}
+
+// Worker processes: each builds its own simulation and probes its rows
+// (every jobs-th), writing one JSON line per cell to a pipe.
+struct Worker {
+  pid_t pid = -1;
+  int fd = -1;
+  std::string buf;
+};
+
+Status run_rows(std::shared_ptr<const mesh::World> w, Prepared& p, const TableOptions& o, size_t first, size_t step,
+                const std::function<void(size_t row, size_t col, Cell&&)>& emit) {
+  sim::MeshSimulationOptions mo;
+  mo.seed = o.seed;
+  mo.kubelet_probes = false;
+  sim::MeshSimulation ms(w, mo);
+  if (Status st = ms.build(); !st.ok()) return st;
+  resolve_app_protocols(p, ms, *w);
+  const Table& t = p.table;
+  for (size_t r = first; r < t.sources.size(); r += step) {
+    for (size_t c = 0; c < t.destinations.size(); ++c) emit(r, c, probe_cell(ms, t.sources[r], t.destinations[c], o));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Table plan_table(const mesh::World& w, const TableOptions& o) { return prepare(w, o).table; }
+
+Result<Table> compute_table(std::shared_ptr<const mesh::World> w, const TableOptions& o) {
+  Prepared p = prepare(*w, o);
+  Table& t = p.table;
+  const size_t total = t.cells.size();
+  size_t done = 0;
+  int jobs = std::max(1, std::min<int>(o.jobs, static_cast<int>(t.sources.size())));
+  if (jobs == 1 || total == 0) {
+    Status st = run_rows(w, p, o, 0, 1, [&](size_t r, size_t c, Cell&& cell) {
+      t.at(r, c) = std::move(cell);
+      ++done;
+      if (o.progress) o.progress(done, total);
+    });
+    if (!st.ok()) return Error{st.message()};
+    return std::move(p.table);
+  }
+  std::fflush(nullptr);
+  std::vector<Worker> workers(static_cast<size_t>(jobs));
+  for (int i = 0; i < jobs; ++i) {
+    int fds[2];
+    if (pipe(fds) != 0) return Error{std::string("pipe: ") + std::strerror(errno)};
+    pid_t pid = fork();
+    if (pid < 0) return Error{std::string("fork: ") + std::strerror(errno)};
+    if (pid == 0) {
+      close(fds[0]);
+      for (int k = 0; k < i; ++k) close(workers[static_cast<size_t>(k)].fd);
+      Prepared mine = p;
+      auto write_all = [&](const std::string& s) {
+        size_t off = 0;
+        while (off < s.size()) {
+          ssize_t n = write(fds[1], s.data() + off, s.size() - off);
+          if (n < 0 && errno == EINTR) continue;
+          if (n <= 0) _exit(3);
+          off += static_cast<size_t>(n);
+        }
+      };
+      Status st = run_rows(w, mine, o, static_cast<size_t>(i), static_cast<size_t>(jobs), [&](size_t r, size_t c, Cell&& cell) {
+        nlohmann::json j = {{"row", r}, {"col", c}, {"symbol", std::string(1, cell.symbol)}};
+        nlohmann::json hops = nlohmann::json::array();
+        for (const Hop& h : cell.hops) hops.push_back(hop_json(h));
+        j["hops"] = std::move(hops);
+        write_all(j.dump() + "\n");
+      });
+      if (!st.ok()) write_all(nlohmann::json({{"error", st.message()}}).dump() + "\n");
+      // Destination protocols resolved from the apps travel with row 0's worker.
+      if (i == 0) {
+        nlohmann::json protos = nlohmann::json::array();
+        for (const Destination& d : mine.table.destinations) protos.push_back({d.protocol, d.protocol_reason});
+        write_all(nlohmann::json({{"protocols", protos}}).dump() + "\n");
+      }
+      close(fds[1]);
+      _exit(st.ok() ? 0 : 2);
+    }
+    close(fds[1]);
+    workers[static_cast<size_t>(i)].pid = pid;
+    workers[static_cast<size_t>(i)].fd = fds[0];
+  }
+  std::string error;
+  size_t open = workers.size();
+  while (open > 0) {
+    std::vector<pollfd> pfds;
+    std::vector<size_t> idx;
+    for (size_t i = 0; i < workers.size(); ++i) {
+      if (workers[i].fd >= 0) {
+        pfds.push_back({workers[i].fd, POLLIN, 0});
+        idx.push_back(i);
+      }
+    }
+    if (poll(pfds.data(), pfds.size(), -1) < 0) {
+      if (errno == EINTR) continue;
+      error = std::string("poll: ") + std::strerror(errno);
+      break;
+    }
+    for (size_t k = 0; k < pfds.size(); ++k) {
+      if (!(pfds[k].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      Worker& wk = workers[idx[k]];
+      char chunk[65536];
+      ssize_t n = read(wk.fd, chunk, sizeof chunk);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        close(wk.fd);
+        wk.fd = -1;
+        --open;
+        continue;
+      }
+      wk.buf.append(chunk, static_cast<size_t>(n));
+      size_t nl;
+      while ((nl = wk.buf.find('\n')) != std::string::npos) {
+        auto j = nlohmann::json::parse(wk.buf.substr(0, nl), nullptr, false);
+        wk.buf.erase(0, nl + 1);
+        if (j.is_discarded()) {
+          error = "a worker process wrote a malformed result";
+          continue;
+        }
+        if (j.contains("error")) {
+          error = j["error"].get<std::string>();
+        } else if (j.contains("protocols")) {
+          for (size_t c = 0; c < t.destinations.size() && c < j["protocols"].size(); ++c) {
+            t.destinations[c].protocol = j["protocols"][c][0].get<std::string>();
+            t.destinations[c].protocol_reason = j["protocols"][c][1].get<std::string>();
+          }
+        } else {
+          Cell cell;
+          cell.symbol = j["symbol"].get<std::string>().at(0);
+          for (const auto& h : j["hops"]) cell.hops.push_back(hop_from(h));
+          t.at(j["row"].get<size_t>(), j["col"].get<size_t>()) = std::move(cell);
+          ++done;
+          if (o.progress) o.progress(done, total);
+        }
+      }
+    }
+  }
+  for (Worker& wk : workers) {
+    int status = 0;
+    if (wk.fd >= 0) close(wk.fd);
+    waitpid(wk.pid, &status, 0);
+    if (error.empty() && (!WIFEXITED(status) || WEXITSTATUS(status) != 0)) error = "a worker process failed";
+  }
+  if (!error.empty()) return Error{error};
+  if (done != total) return Error{"worker processes returned " + std::to_string(done) + " of " + std::to_string(total) + " cells"};
+  return std::move(p.table);
+}
+
+}  // namespace meshsim::whatif
