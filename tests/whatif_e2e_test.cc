@@ -1,0 +1,251 @@
+// End-to-end tests of `meshsim whatif` through the executable, on the mesh of
+// istio.io's mTLS migration task and security FAQ (tests/data/security-faq:
+// foo and bar with sidecars, legacy without; httpbin, sleep, a MySQL server,
+// an httpbin whose port 8080 is excluded from inbound capture).
+//
+// Expected answers and their sources (ISTIO_BEHAVIOR.md §2–3, docs/conformance/faq.md):
+//  * sidecar → sidecar: mTLS (M); legacy/external → PERMISSIVE server: plaintext (P);
+//  * legacy → a namespace switched to STRICT: connection reset (the inbound
+//    listener has only TLS chains; curl exit 56), blamed on the PeerAuthentication;
+//  * plaintext MySQL client → PERMISSIVE MySQL: ERROR 2013 'reading initial
+//    communication packet' (server-first behind protocol detection, F);
+//  * sidecar client → excluded inbound port: the client still sends mTLS, the
+//    plaintext app fails the handshake, Envoy answers 503 (5);
+//  * a DENY AuthorizationPolicy on source namespace legacy: 403 RBAC, D, with
+//    the policy and rule named.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "tests/shell_run.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using meshsim::testing::run_shell;
+
+const std::string kExe = MESHSIM_EXE;
+const std::string kSrc = MESHSIM_SOURCE_DIR;
+const std::string kFaq = " --mesh " + kSrc + "/tests/data/security-faq/00-namespaces.yaml --mesh " + kSrc +
+                         "/tests/data/security-faq/10-workloads.yaml";
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    path = fs::temp_directory_path() / ("meshsim-whatif-" + std::to_string(::getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(path);
+    fs::create_directories(path);
+  }
+  ~TempDir() { fs::remove_all(path); }
+  std::string write(const std::string& name, const std::string& text) const {
+    fs::path p = path / name;
+    fs::create_directories(p.parent_path());
+    std::ofstream(p) << text;
+    return p.string();
+  }
+};
+
+const char kStrictFoo[] =
+    "apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata:\n  name: default\n  namespace: foo\n"
+    "spec:\n  mtls:\n    mode: STRICT\n";
+
+nlohmann::json cell(const nlohmann::json& table, const std::string& from, const std::string& to) {
+  for (const auto& c : table["cells"]) {
+    if (c["from"] == from && c["to"] == to) return c;
+  }
+  ADD_FAILURE() << "no cell " << from << " → " << to;
+  return {};
+}
+
+const nlohmann::json* change(const nlohmann::json& j, const std::string& from, const std::string& to) {
+  for (const auto& c : j["changes"]) {
+    if (c["from"] == from && c["to"] == to) return &c;
+  }
+  return nullptr;
+}
+
+TEST(Whatif, TruthTableOfTheFaqMeshHasTheFaqAnswersWithTheEnginesReasons) {
+  auto r = run_shell(kExe + " whatif" + kFaq + " -o json 2>/dev/null");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  auto t = nlohmann::json::parse(r.out);
+  auto mtls = cell(t, "foo/sleep", "foo/httpbin:8000");
+  EXPECT_EQ(mtls["symbol"], "M");
+  EXPECT_NE(mtls["hops"][0]["reason"].get<std::string>().find("spiffe://cluster.local/ns/foo/sa/sleep → spiffe://cluster.local/ns/foo/sa/httpbin"),
+            std::string::npos) << mtls;
+  auto legacy = cell(t, "legacy/sleep", "foo/httpbin:8000");
+  EXPECT_EQ(legacy["symbol"], "P");
+  EXPECT_NE(legacy["hops"][0]["reason"].get<std::string>().find("PERMISSIVE"), std::string::npos) << legacy;
+  auto mysql = cell(t, "legacy/sleep", "foo/mysqldb:3306");
+  EXPECT_EQ(mysql["symbol"], "F");
+  EXPECT_NE(mysql["hops"][0]["reason"].get<std::string>().find("ERROR 2013 (HY000): Lost connection to MySQL server at 'reading initial communication packet'"),
+            std::string::npos) << mysql;
+  auto excluded = cell(t, "foo/sleep", "bar/httpbin-excluded:8000");
+  EXPECT_EQ(excluded["symbol"], "5");
+  EXPECT_NE(excluded["hops"][0]["reason"].get<std::string>().find("WRONG_VERSION_NUMBER"), std::string::npos) << excluded;
+  // The plaintext client outside the mesh has its own row; mesh clients of MySQL speak MySQL.
+  EXPECT_EQ(cell(t, "external", "bar/httpbin:8000")["symbol"], "P");
+  EXPECT_EQ(cell(t, "foo/sleep", "foo/mysqldb:3306")["symbol"], "M");
+  for (const auto& d : t["destinations"]) {
+    if (d["id"] == "foo/mysqldb:3306") {
+      EXPECT_EQ(d["protocol"], "mysql") << d;
+    }
+  }
+}
+
+TEST(Whatif, StrictNamespaceBreaksThePlaintextClientsAndBlamesThePeerAuthentication) {
+  TempDir tmp;
+  std::string change_file = tmp.write("strict.yaml", kStrictFoo);
+  auto r = run_shell(kExe + " whatif" + kFaq + " --apply " + change_file + " -o json 2>/dev/null");
+  EXPECT_EQ(r.exit_code, 1) << "a broken edge fails the check";
+  auto j = nlohmann::json::parse(r.out);
+  const auto* c = change(j, "legacy/sleep", "foo/httpbin:8000");
+  ASSERT_NE(c, nullptr) << r.out;
+  EXPECT_EQ((*c)["before"], "P");
+  EXPECT_EQ((*c)["after"], "R");
+  EXPECT_TRUE((*c)["broke"].get<bool>());
+  std::string why = (*c)["reason_after"];
+  EXPECT_NE(why.find("matched no filter chain"), std::string::npos) << why;
+  EXPECT_NE(why.find("PeerAuthentication foo/default (namespace level) sets STRICT"), std::string::npos) << why;
+  ASSERT_EQ((*c)["caused_by"].size(), 1u);
+  EXPECT_EQ((*c)["caused_by"][0]["object"], "PeerAuthentication foo/default");
+  EXPECT_TRUE((*c)["caused_by"][0]["named_by_engine"].get<bool>());
+  EXPECT_EQ((*c)["caused_by"][0]["location"], change_file + ":1:1");
+  // Mesh clients keep working over mTLS: not a change. A plaintext MySQL
+  // client fails as before: STRICT's inbound listener still waits for the
+  // client's first bytes (TLS inspector) and the server speaks first.
+  EXPECT_EQ(change(j, "foo/sleep", "foo/httpbin:8000"), nullptr);
+  EXPECT_EQ(change(j, "bar/httpbin", "foo/httpbin:8000"), nullptr);
+  EXPECT_EQ(j["summary"]["broken"], 3) << j["summary"];  // legacy/httpbin, legacy/sleep, external → foo/httpbin
+  EXPECT_EQ(change(j, "legacy/sleep", "foo/mysqldb:3306"), nullptr);
+  EXPECT_EQ(cell(j["head"], "legacy/sleep", "foo/mysqldb:3306")["symbol"], "F");
+
+  auto allowed = run_shell(kExe + " whatif" + kFaq + " --apply " + change_file + " --allow-breaks >/dev/null 2>&1");
+  EXPECT_EQ(allowed.exit_code, 0);
+  auto text = run_shell(kExe + " whatif" + kFaq + " --apply " + change_file + " --changed 2>/dev/null");
+  EXPECT_NE(text.out.find("BROKEN legacy/sleep → foo/httpbin:8000 (http): P → R"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("P>R"), std::string::npos) << text.out;
+  EXPECT_EQ(text.out.find("  foo/sleep "), std::string::npos) << "--changed hides rows without a change\n" << text.out;
+}
+
+TEST(Whatif, DenyPolicyIsNamedWithItsRule) {
+  TempDir tmp;
+  std::string change_file = tmp.write("deny.yaml",
+                                      "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: deny-legacy\n"
+                                      "  namespace: foo\nspec:\n  action: DENY\n  rules:\n  - from:\n    - source:\n"
+                                      "        namespaces: [bar]\n");
+  auto r = run_shell(kExe + " whatif" + kFaq + " --apply " + change_file + " --to foo/httpbin -o json 2>/dev/null");
+  EXPECT_EQ(r.exit_code, 1);
+  auto j = nlohmann::json::parse(r.out);
+  const auto* c = change(j, "bar/httpbin", "foo/httpbin:8000");
+  ASSERT_NE(c, nullptr) << r.out;
+  EXPECT_EQ((*c)["before"], "M");
+  EXPECT_EQ((*c)["after"], "D");
+  EXPECT_NE((*c)["reason_after"].get<std::string>().find("denied by DENY AuthorizationPolicy foo/deny-legacy rule 0"), std::string::npos)
+      << (*c)["reason_after"];
+  EXPECT_EQ((*c)["caused_by"][0]["object"], "AuthorizationPolicy foo/deny-legacy");
+  // Only bar's workloads are denied; plaintext clients carry no namespace and are not matched by a DENY on namespaces.
+  EXPECT_EQ(change(j, "foo/sleep", "foo/httpbin:8000"), nullptr);
+  EXPECT_EQ(change(j, "legacy/sleep", "foo/httpbin:8000"), nullptr);
+  for (const auto& d : j["head"]["destinations"]) EXPECT_EQ(d["id"], "foo/httpbin:8000") << "--to selects one Service";
+}
+
+TEST(Whatif, WorkerProcessesDoNotChangeTheAnswer) {
+  TempDir tmp;
+  std::string change_file = tmp.write("strict.yaml", kStrictFoo);
+  auto one = run_shell(kExe + " whatif" + kFaq + " --apply " + change_file + " -o json -j 1 2>/dev/null");
+  auto three = run_shell(kExe + " whatif" + kFaq + " --apply " + change_file + " -o json -j 3 2>/dev/null");
+  EXPECT_EQ(one.exit_code, 1);
+  EXPECT_EQ(one.out, three.out);
+}
+
+TEST(Whatif, SarifIsValidAndPointsAtTheChangedManifestLines) {
+  TempDir tmp;
+  std::string change_file = tmp.write("strict.yaml", std::string("# switch foo to STRICT\n") + kStrictFoo);
+  std::string sarif = (tmp.path / "whatif.sarif").string();
+  std::string md = (tmp.path / "comment.md").string();
+  auto r = run_shell(kExe + " whatif" + kFaq + " --apply " + change_file + " --sarif " + sarif + " --markdown " + md + " >/dev/null 2>&1");
+  EXPECT_EQ(r.exit_code, 1);
+  auto v = run_shell("python3 -c \"import json,jsonschema,sys; jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))); print('valid')\" " +
+                     sarif + " " + kSrc + "/tests/data/sarif/sarif-2.1.0-subset.schema.json 2>&1");
+  EXPECT_EQ(v.exit_code, 0) << v.out;
+  std::ifstream f(sarif);
+  auto j = nlohmann::json::parse(f);
+  size_t errors = 0;
+  for (const auto& res : j["runs"][0]["results"]) {
+    if (res["level"] != "error") continue;
+    ++errors;
+    EXPECT_EQ(res["ruleId"], "MSW001");
+    const auto& loc = res["locations"][0]["physicalLocation"];
+    EXPECT_EQ(loc["artifactLocation"]["uri"], change_file);
+    EXPECT_EQ(loc["region"]["startLine"], 2) << "the object starts after the comment line";
+  }
+  EXPECT_EQ(errors, 3u);
+  std::ifstream m(md);
+  std::string mds((std::istreambuf_iterator<char>(m)), std::istreambuf_iterator<char>());
+  EXPECT_NE(mds.find("**3 edge(s) broken**"), std::string::npos) << mds;
+  EXPECT_NE(mds.find("| ❌ | `legacy/sleep` | `foo/httpbin:8000` | P | R |"), std::string::npos) << mds;
+  // A schema-invalid file is caught by the same check (the oracle can fail).
+  std::string bad = tmp.write("bad.sarif", "{\"version\": \"2.1.0\", \"runs\": [{\"tool\": {\"driver\": {}}}]}");
+  auto vb = run_shell("python3 -c \"import json,jsonschema,sys; jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2])))\" " +
+                      bad + " " + kSrc + "/tests/data/sarif/sarif-2.1.0-subset.schema.json >/dev/null 2>&1");
+  EXPECT_NE(vb.exit_code, 0);
+}
+
+TEST(Whatif, GitRevisionsOfATemporaryRepository) {
+  TempDir tmp;
+  fs::path repo = tmp.path / "repo";
+  fs::create_directories(repo / "k8s");
+  fs::copy(kSrc + "/tests/data/security-faq/00-namespaces.yaml", repo / "k8s/00-namespaces.yaml");
+  fs::copy(kSrc + "/tests/data/security-faq/10-workloads.yaml", repo / "k8s/10-workloads.yaml");
+  std::string git = "cd " + repo.string() + " && git -c user.email=t@example.com -c user.name=t ";
+  ASSERT_EQ(run_shell(git + "init -q && " + git + "add . && " + git + "commit -qm base").exit_code, 0);
+  std::ofstream(repo / "k8s/20-strict.yaml") << kStrictFoo;
+  ASSERT_EQ(run_shell(git + "add . && " + git + "commit -qm strict").exit_code, 0);
+  auto r = run_shell("cd " + repo.string() + " && " + kExe + " whatif --git HEAD~1..HEAD -o sarif -- k8s/ 2>/dev/null");
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  auto j = nlohmann::json::parse(r.out);
+  ASSERT_FALSE(j["runs"][0]["results"].empty());
+  EXPECT_EQ(j["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"], "k8s/20-strict.yaml");
+  // No change between a revision and itself; the working tree as the head.
+  EXPECT_EQ(run_shell("cd " + repo.string() + " && " + kExe + " whatif --git HEAD..HEAD -- k8s/ >/dev/null 2>&1").exit_code, 0);
+  EXPECT_EQ(run_shell("cd " + repo.string() + " && " + kExe + " whatif --git HEAD~1.. -- k8s/ >/dev/null 2>&1").exit_code, 1);
+  auto bad = run_shell("cd " + repo.string() + " && " + kExe + " whatif --git nosuchrev..HEAD -- k8s/ 2>&1");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.out.find("\"nosuchrev\" is not a revision"), std::string::npos) << bad.out;
+}
+
+TEST(Whatif, PlanStrictForTheMigrationIsVerifiedAndSafe) {
+  auto r = run_shell(kExe + " whatif" + kFaq + " --plan-strict foo 2>/dev/null");
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  const std::string& o = r.out;
+  EXPECT_NE(o.find("switching right away: 3 edge(s) break"), std::string::npos) << o;
+  // Order: plaintext DestinationRule for the excluded port before injecting
+  // legacy (else its newly injected clients send mTLS there), the exception
+  // for the client outside the mesh, then the switch.
+  size_t dr = o.find("1. Send plaintext to ports whose server bypasses its sidecar");
+  size_t inject = o.find("2. Inject sidecars into namespace legacy");
+  size_t exception = o.find("3. Keep plaintext ports open for clients that cannot have a sidecar");
+  size_t strict = o.find("4. Switch namespace(s) foo to STRICT");
+  EXPECT_TRUE(dr != std::string::npos && inject > dr && exception > inject && strict > exception) << o;
+  EXPECT_NE(o.find("host: httpbin-excluded.bar.svc.cluster.local"), std::string::npos) << o;
+  EXPECT_NE(o.find("8080:\n           mode: PERMISSIVE"), std::string::npos) << o;
+  EXPECT_NE(o.find("plan is safe: every step verified"), std::string::npos) << o;
+  auto bad = run_shell(kExe + " whatif" + kFaq + " --plan-strict nosuchns 2>&1");
+  EXPECT_EQ(bad.exit_code, 2);
+}
+
+TEST(Whatif, BadInputIsExitTwo) {
+  EXPECT_EQ(run_shell(kExe + " whatif 2>/dev/null").exit_code, 2);
+  EXPECT_EQ(run_shell(kExe + " whatif" + kFaq + " --from foo/ 2>/dev/null").exit_code, 2);
+  EXPECT_EQ(run_shell(kExe + " whatif" + kFaq + " --requests GET 2>/dev/null").exit_code, 2);
+  EXPECT_EQ(run_shell(kExe + " whatif" + kFaq + " -o sarif 2>/dev/null").exit_code, 2);
+  EXPECT_EQ(run_shell(kExe + " whatif --base " + kSrc + "/tests/data/security-faq 2>/dev/null").exit_code, 2);
+}
+
+}  // namespace
