@@ -53,6 +53,18 @@ std::string unknown_name_message(const CLI::App& app, int argc, char** argv) {
     ++i;
     break;
   }
+  // Verbs with verbs of their own (bench record, conformance merge).
+  while (verb && i < argc) {
+    std::string a = argv[i];
+    if (a.empty() || a[0] == '-') break;
+    const CLI::App* inner = nullptr;
+    for (const CLI::App* sub : verb->get_subcommands([](const CLI::App*) { return true; })) {
+      if (sub->get_name() == a) inner = sub;
+    }
+    if (!inner) break;
+    verb = inner;
+    ++i;
+  }
   const CLI::App& scope = verb ? *verb : app;
   for (int j = verb ? i : 1; j < argc; ++j) {
     std::string a = argv[j];
@@ -68,7 +80,9 @@ std::string unknown_name_message(const CLI::App& app, int argc, char** argv) {
       for (const auto& sn : opt->get_snames()) flags.push_back("-" + sn);
     }
     std::string guess = mesh::closest_match(name, flags);
-    std::string where = verb ? "'meshsim " + verb->get_name() + "'" : "'meshsim'";
+    std::string path;
+    for (const CLI::App* v = verb; v && v != &app; v = v->get_parent()) path = " " + v->get_name() + path;
+    std::string where = "'meshsim" + path + "'";
     return "unknown flag " + name + " for " + where + (guess.empty() ? "" : " (did you mean " + guess + "?)");
   }
   return "";
@@ -107,6 +121,8 @@ int main_impl(int argc, char** argv) {
   app.require_subcommand(0, 1);
   app.fallthrough(false);
   VerbContext ctx;
+  ctx.command = "meshsim";
+  for (int i = 1; i < argc; ++i) ctx.command += std::string(" ") + argv[i];
   register_kernel_demo(app, ctx);
   register_analyze(app, ctx);
   register_proxy_config(app, ctx);
@@ -115,6 +131,8 @@ int main_impl(int argc, char** argv) {
   register_conformance(app, ctx);
   register_probe(app, ctx);
   register_token(app, ctx);
+  register_bench(app, ctx);
+  register_report(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -17,6 +17,7 @@ enum ExitCode : int { kExitOk = 0, kExitCheckFailed = 1, kExitBadInput = 2 };
 
 struct VerbContext {
   int exit_code = kExitOk;
+  std::string command;  // the command line, as typed (recorded with results)
 };
 
 // Prints "meshsim: error: <message>" to stderr.
@@ -35,5 +36,7 @@ void register_probe(CLI::App& app, VerbContext& ctx);
 void register_run(CLI::App& app, VerbContext& ctx);
 void register_conformance(CLI::App& app, VerbContext& ctx);
 void register_token(CLI::App& app, VerbContext& ctx);
+void register_bench(CLI::App& app, VerbContext& ctx);
+void register_report(CLI::App& app, VerbContext& ctx);
 
 }  // namespace meshsim::cli

@@ -127,6 +127,23 @@ std::vector<BenchComparison> compare_all(const std::map<std::string, std::vector
   return out;
 }
 
+// "5%", "5 %" → 0.05; "0.05" → 0.05; "5" → 0.05 (a bare number ≥ 1 is a percentage).
+Result<double> parse_threshold(const std::string& text) {
+  std::string t = text;
+  bool pct = false;
+  while (!t.empty() && (t.back() == '%' || t.back() == ' ')) pct |= t.back() == '%', t.pop_back();
+  try {
+    size_t used = 0;
+    double v = std::stod(t, &used);
+    if (used != t.size() || v < 0) throw std::invalid_argument("bad");
+    if (pct || v >= 1) v /= 100;
+    if (v >= 1) throw std::invalid_argument("too big");
+    return v;
+  } catch (...) {
+    return Error{"--threshold: expected a percentage such as 5% (or a fraction such as 0.05), got \"" + text + "\""};
+  }
+}
+
 bool metric_is_time(const std::string& metric) { return metric == "real_time" || metric == "cpu_time"; }
 
 bool metric_higher_is_better(const std::string& metric) {

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "proxy/base/result.h"
 #include "reports/bench_model.h"
 
 namespace meshsim::reports {
@@ -67,6 +68,8 @@ struct CompareHeader {
 };
 std::string render_comparison(const std::vector<BenchComparison>& rows, const CompareHeader& header,
                               CompareFormat format);
+// "5%", "5 %", "0.05" and "5" (a bare number >= 1 is a percentage) → 0.05.
+Result<double> parse_threshold(const std::string& text);
 // "1.23 ms" for a time metric, "%.4g" for others.
 std::string format_metric_value(double v, bool is_time);
 
