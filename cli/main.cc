@@ -61,7 +61,19 @@ std::string unknown_name_message(const CLI::App& app, int argc, char** argv) {
     for (const CLI::App* sub : verb->get_subcommands([](const CLI::App*) { return true; })) {
       if (sub->get_name() == a) inner = sub;
     }
-    if (!inner) break;
+    if (!inner) {
+      // A verb that takes no positional arguments has only its own verbs there.
+      std::vector<std::string> names;
+      for (const CLI::App* sub : verb->get_subcommands([](const CLI::App*) { return true; })) names.push_back(sub->get_name());
+      bool positionals = false;
+      for (const CLI::Option* opt : verb->get_options()) positionals |= opt->get_positional();
+      if (names.empty() || positionals) break;
+      std::string guess = mesh::closest_match(a, names);
+      std::string all;
+      for (const auto& v : names) all += (all.empty() ? "" : ", ") + v;
+      return "unknown verb \"" + a + "\" for 'meshsim " + verb->get_name() + "'" +
+             (guess.empty() ? "" : " (did you mean \"" + guess + "\"?)") + "; verbs: " + all;
+    }
     verb = inner;
     ++i;
   }
