@@ -101,9 +101,9 @@ BenchComparison compare_benchmark(const std::string& name, const std::vector<dou
     return c;
   }
   double spread = std::max(relative_spread(a), relative_spread(b));
-  if (!significant && spread > 2 * o.threshold) {
+  if (!significant && spread > 4 * o.threshold) {
     c.verdict = Verdict::kNoisy;
-    c.note = "spread (IQR/median) " + percent(spread) + " exceeds twice the threshold";
+    c.note = "spread (IQR/median) " + percent(spread) + " exceeds four times the threshold";
     return c;
   }
   c.verdict = Verdict::kUnchanged;

@@ -4,7 +4,7 @@
 // alpha 0.05) AND larger than the threshold (default 5 %). For a deterministic
 // metric (instructions retired) the test is not needed: any change beyond the
 // threshold counts. "noisy" says the samples cannot tell: too few for the test
-// to ever reach alpha, or a spread (interquartile range / median) above twice
+// to ever reach alpha, or a spread (interquartile range / median) above four times
 // the threshold without a significant difference. Pure functions of the samples.
 #pragma once
 

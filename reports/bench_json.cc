@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -74,9 +76,22 @@ Result<BenchJsonFile> parse_benchmark_json(std::string_view text, const std::str
   try {
     doc = json::parse(text.begin(), text.end());
   } catch (const json::parse_error& e) {
-    // e.byte counts the bytes read, the offending one included.
-    auto [line, col] = line_column(text, e.byte == 0 ? 0 : e.byte - 1);
+    // e.byte counts the bytes read, up to the end of the offending token. A
+    // parser error ("unexpected string literal") points at a whole token:
+    // step back to where it starts. Lexer errors point at the bad byte.
     std::string what = e.what();
+    size_t offset = e.byte == 0 ? 0 : std::min<size_t>(e.byte - 1, text.empty() ? 0 : text.size() - 1);
+    if (what.find("unexpected") != std::string::npos && offset < text.size()) {
+      auto literal = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '+' || c == '-'; };
+      if (text[offset] == '"') {
+        size_t open = offset;
+        while (open > 0 && !(text[open - 1] == '"' && (open < 2 || text[open - 2] != '\\'))) --open;
+        if (open > 0) offset = open - 1;
+      } else if (literal(text[offset])) {
+        while (offset > 0 && literal(text[offset - 1])) --offset;
+      }
+    }
+    auto [line, col] = line_column(text, offset);
     size_t at = what.find("column");
     size_t colon = at == std::string::npos ? std::string::npos : what.find(": ", at);
     std::string detail = colon == std::string::npos ? what : what.substr(colon + 2);
