@@ -143,17 +143,15 @@ std::string render_trend_svg(const BenchTrend& t, bool is_time) {
 
 std::string render_heatmap_svg(const Heatmap& m) {
   const double cell = m.columns.size() > 80 ? 6 : 12, label_w = 230, head = 16;
-  const double w = label_w + cell * static_cast<double>(m.columns.size()) + 10;
+  const double w = std::max(label_w + cell * static_cast<double>(m.columns.size()) + 10, label_w + 420);
   const double h = head + cell * static_cast<double>(m.rows.size()) + 4;
   std::string s;
   s.reserve(200 + m.rows.size() * m.columns.size() * 90);
   s += "<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"" + html_escape(m.id) + "\" width=\"" + num(w, "%.0f") +
        "\" height=\"" + num(h, "%.0f") + "\">";
   if (!m.columns.empty()) {
-    s += "<text x=\"" + num(label_w) + "\" y=\"11\">" + html_escape(m.columns.front()) + "</text>";
-    if (m.columns.size() > 1) {
-      s += "<text x=\"" + num(w - 10) + "\" y=\"11\" text-anchor=\"end\">" + html_escape(m.columns.back()) + "</text>";
-    }
+    std::string caption = m.columns.size() == 1 ? m.columns.front() : m.columns.front() + "  →  " + m.columns.back();
+    s += "<text x=\"" + num(label_w) + "\" y=\"11\">" + html_escape(caption) + "</text>";
   }
   for (size_t r = 0; r < m.rows.size(); ++r) {
     double yy = head + cell * static_cast<double>(r);
@@ -206,7 +204,7 @@ void benchmarks_section(std::string& o, const ReportData& d, const ReportOptions
        "flagged when the recording differs from the previous one on the same machine (Mann–Whitney U, p &lt; 0.05, "
        "and more than " + num(opt.threshold * 100, "%.3g") + " %): <span class=\"flag-regressed\">● regressed</span> "
        "<span class=\"flag-improved\">● improved</span>. <span id=\"regression-count\">" + std::to_string(flagged) +
-       "</span> regressions flagged. <label><input type=\"checkbox\" id=\"only-flagged\"> only flagged</label></p>";
+       "</span> regression" + (flagged == 1 ? "" : "s") + " flagged. <label><input type=\"checkbox\" id=\"only-flagged\"> only flagged</label></p>";
   o += "<div class=\"trends\">";
   const bool is_time = metric_is_time(opt.metric);
   std::string machine;

@@ -60,8 +60,11 @@ CREATE TABLE expectations (
 )sql";
 
 // Version 1 → 2: benchmark history. A recording is visible only once
-// `complete` is 1, which the recording's own transaction sets last.
+// `complete` is 1, which the recording's own transaction sets last. Plus the
+// indexes that reading a run back (merge, report) needs.
 constexpr const char* kMigrationV2 = R"sql(
+CREATE INDEX cases_by_run ON cases(run_id);
+CREATE INDEX expectations_by_case ON expectations(case_id);
 CREATE TABLE recordings (
   id                INTEGER PRIMARY KEY,
   recorded_at       TEXT NOT NULL,
