@@ -292,10 +292,13 @@ int record(const RecordFlags& f, const std::string& command) {
   if (rec.machine.build_type.empty()) rec.machine.build_type = "unknown";
   rec.context_json = nlohmann::json{{"user", user}, {"sources", sources}}.dump();
   std::map<std::string, int> benchmarks;
-  for (auto& file : files) {
+  for (size_t i = 0; i < files.size(); ++i) {
+    BenchJsonFile& file = files[i];
     for (const auto& w : file.warnings) print_warning(w);
+    // The binaries ran with --benchmark_filter; ingested files are filtered here.
+    const bool ingested = i < f.json.size();
     for (auto& s : file.samples) {
-      if (*filter && !std::regex_search(s.name, **filter)) continue;
+      if (ingested && *filter && !std::regex_search(s.name, **filter)) continue;
       ++benchmarks[s.name];
       rec.samples.push_back(std::move(s));
     }

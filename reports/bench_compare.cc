@@ -106,6 +106,11 @@ BenchComparison compare_benchmark(const std::string& name, const std::vector<dou
     c.note = "spread (IQR/median) " + percent(spread) + " exceeds four times the threshold";
     return c;
   }
+  if (!significant && o.confidence_interval && c.ci_low < 1 - o.threshold && c.ci_high > 1 + o.threshold) {
+    c.verdict = Verdict::kNoisy;
+    c.note = "the 95 % interval admits both a regression and an improvement beyond the threshold";
+    return c;
+  }
   c.verdict = Verdict::kUnchanged;
   if (significant) c.note = "significant but within the threshold";
   return c;

@@ -4,8 +4,10 @@
 // alpha 0.05) AND larger than the threshold (default 5 %). For a deterministic
 // metric (instructions retired) the test is not needed: any change beyond the
 // threshold counts. "noisy" says the samples cannot tell: too few for the test
-// to ever reach alpha, or a spread (interquartile range / median) above four times
-// the threshold without a significant difference. Pure functions of the samples.
+// to ever reach alpha, or — without a significant difference — a spread
+// (interquartile range / median) above four times the threshold, or a 95 %
+// interval of the ratio that reaches beyond the threshold on both sides.
+// Pure functions of the samples.
 #pragma once
 
 #include <map>

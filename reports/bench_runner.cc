@@ -250,6 +250,12 @@ Result<BenchRunOutput> run_benchmark_binary(const std::string& binary, const Ben
   if (!WIFEXITED(run.exit_status) || WEXITSTATUS(run.exit_status) != 0) {
     return Error{binary + ": " + describe_status(run.exit_status)};
   }
+  if (text.empty() && !o.filter.empty()) {
+    // Google Benchmark writes nothing when the filter matches none of its benchmarks.
+    out.json.context_json = "{}";
+    out.json.warnings.push_back(binary + ": no benchmark matches the filter " + o.filter);
+    return out;
+  }
   auto parsed = parse_benchmark_json(text, binary + " (--benchmark_out JSON)", name);
   if (!parsed.ok()) return parsed.error();
   out.json = std::move(*parsed);

@@ -124,6 +124,11 @@ TEST(Compare, TooFewSamplesOrHugeSpreadIsNoisy) {
   EXPECT_EQ(compare_benchmark("x", {100, 101, 99}, {150, 151, 149}, o).verdict, Verdict::kNoisy);
   EXPECT_EQ(compare_benchmark("x", {100, 180, 60, 140, 90}, {110, 50, 170, 95, 130}, o).verdict, Verdict::kNoisy);
   EXPECT_EQ(compare_benchmark("x", {}, {1, 2}, o).verdict, Verdict::kMissing);
+  // Five noisy samples a side: not significant, and the interval reaches past ±5 %.
+  BenchComparison wide = compare_benchmark("x", {100, 112, 95, 104, 91}, {99, 108, 90, 115, 96}, o);
+  EXPECT_LT(wide.ci_low, 0.95);
+  EXPECT_GT(wide.ci_high, 1.05);
+  EXPECT_EQ(wide.verdict, Verdict::kNoisy) << wide.note;
 }
 
 TEST(Compare, DeterministicMetricsNeedNoTest) {
