@@ -47,12 +47,6 @@ std::vector<std::string> default_binaries() {
   return out;
 }
 
-std::string now_rfc3339() {
-  std::time_t t = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  return buf;
-}
 
 Result<std::optional<std::regex>> parse_filter(const std::string& re) {
   if (re.empty()) return std::optional<std::regex>();

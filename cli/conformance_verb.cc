@@ -31,12 +31,19 @@ struct ConformanceOptions {
   std::string pcap_dir, pcap_filter;
 };
 
-std::string now_rfc3339() {
-  std::time_t t = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  return buf;
+// Opens the results database `db` into `store` (nothing when db is empty);
+// false, with the error printed, when it cannot be opened.
+bool open_store(const std::string& db, std::unique_ptr<reports::ResultStore>& store) {
+  if (db.empty()) return true;
+  auto st = reports::ResultStore::open(db);
+  if (!st.ok()) {
+    print_error(st.message());
+    return false;
+  }
+  store = std::move(*st);
+  return true;
 }
+
 // JUnit, the conformance report and the database row of a run, each named on
 // stderr; false if one could not be written.
 bool write_outputs(const reports::RunRecord& r, const std::string& junit, const std::string& report,
@@ -115,14 +122,9 @@ CLI::App* register_conformance_merge(CLI::App& conformance, VerbContext& ctx) {
       for (const auto& c : m.conflicts) std::printf("  ✗ %s\n", c.c_str());
     }
     std::unique_ptr<reports::ResultStore> store;
-    if (!o->db.empty()) {
-      auto st = reports::ResultStore::open(o->db);
-      if (!st.ok()) {
-        print_error(st.message());
-        ctx.exit_code = kExitBadInput;
-        return;
-      }
-      store = std::move(*st);
+    if (!open_store(o->db, store)) {
+      ctx.exit_code = kExitBadInput;
+      return;
     }
     if (!write_outputs(r, o->junit, o->report, store.get(), o->db)) {
       ctx.exit_code = kExitBadInput;
@@ -217,14 +219,9 @@ void register_conformance(CLI::App& app, VerbContext& ctx) {
       selected = conformance::select_shard(selected, *sh);
     }
     std::unique_ptr<reports::ResultStore> store;
-    if (!o->db.empty()) {
-      auto st = reports::ResultStore::open(o->db);
-      if (!st.ok()) {
-        print_error(st.message());
-        ctx.exit_code = kExitBadInput;
-        return;
-      }
-      store = std::move(*st);
+    if (!open_store(o->db, store)) {
+      ctx.exit_code = kExitBadInput;
+      return;
     }
     std::printf("%-10s %-40s %-16s %-7s %-7s %9s %7s %9s\n", "SUITE", "CASE", "PROFILE", "RESULT", "EXPECT",
                 "VIRTUAL", "WALL", "COMPRESS");

@@ -3,6 +3,7 @@
 
 #include <cctype>
 #include <cstdio>
+#include <ctime>
 #include <iostream>
 
 #include "cli/verb.h"
@@ -24,6 +25,13 @@ void print_wrote(const std::string& path, const std::string& what) {
 void print_warning(const std::string& message) {
   std::fflush(stdout);
   std::fprintf(stderr, "meshsim: warning: %s\n", message.c_str());
+}
+
+std::string now_rfc3339() {
+  std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
 }
 
 namespace {

@@ -27,6 +27,8 @@ void print_error(const std::string& message);
 void print_wrote(const std::string& path, const std::string& what);
 // Prints "meshsim: warning: <message>" to stderr.
 void print_warning(const std::string& message);
+// The wall-clock time as RFC 3339 UTC ("2026-12-01T10:00:00Z"): metadata of results, never simulated time.
+std::string now_rfc3339();
 
 void register_kernel_demo(CLI::App& app, VerbContext& ctx);
 void register_analyze(CLI::App& app, VerbContext& ctx);

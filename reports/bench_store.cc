@@ -36,11 +36,6 @@ Result<std::unique_ptr<BenchStore>> BenchStore::open(const std::string& path, Re
 Result<int64_t> BenchStore::record(const BenchRecording& rec) {
   ResultsDb& db = *db_;
   if (Status st = db.exec("BEGIN IMMEDIATE", "begin recording"); !st.ok()) return Error{st.message()};
-  auto fail = [&](const std::string& what) -> Result<int64_t> {
-    std::string msg = db.path() + ": " + what + ": " + db.last_error();
-    db.rollback();
-    return Error{msg};
-  };
   Statement r(db,
               "INSERT INTO recordings (recorded_at, git_revision, git_dirty, machine_id, cpu_model, cores, kernel, "
               "compiler, build_type, host_name, command, context, instructions_tool, complete) "
@@ -50,28 +45,28 @@ Result<int64_t> BenchStore::record(const BenchRecording& rec) {
               "iterations, real_time_ns, cpu_time_ns, label) VALUES (?,?,?,?,?,?,?,?,?,?,?)");
   Statement m(db, "INSERT INTO bench_metrics (result_id, name, value) VALUES (?,?,?)");
   Statement done(db, "UPDATE recordings SET complete = 1 WHERE id = ?");
-  if (!r.ok() || !s.ok() || !m.ok() || !done.ok()) return fail("prepare");
+  if (!r.ok() || !s.ok() || !m.ok() || !done.ok()) return db.abort("prepare");
   const MachineInfo& mi = rec.machine;
   r.text(1, rec.recorded_at).text(2, rec.git_revision).i64(3, rec.git_dirty ? 1 : 0).text(4, mi.id())
       .text(5, mi.cpu_model).i64(6, mi.cores).text(7, mi.kernel).text(8, mi.compiler).text(9, mi.build_type)
       .text(10, mi.host_name).text(11, rec.command).text(12, rec.context_json.empty() ? "{}" : rec.context_json)
       .text(13, rec.instructions_tool);
-  if (!r.run()) return fail("insert recording");
+  if (!r.run()) return db.abort("insert recording");
   int64_t id = db.last_insert_rowid();
   for (const BenchSample& b : rec.samples) {
     s.i64(1, id).text(2, b.source).text(3, b.name).text(4, b.run_type).text(5, b.aggregate).i64(6, b.repetition)
         .i64(7, b.threads).i64(8, b.iterations).real_or_null(9, b.real_time_ns).real_or_null(10, b.cpu_time_ns)
         .text(11, b.label);
-    if (!s.run()) return fail("insert sample " + b.name);
+    if (!s.run()) return db.abort("insert sample " + b.name);
     int64_t result_id = db.last_insert_rowid();
     for (const auto& [name, value] : b.metrics) {
       m.i64(1, result_id).text(2, name).real(3, value);
-      if (!m.run()) return fail("insert metric " + name + " of " + b.name);
+      if (!m.run()) return db.abort("insert metric " + name + " of " + b.name);
     }
   }
   done.i64(1, id);
-  if (!done.run()) return fail("complete recording");
-  if (Status st = db.exec("COMMIT", "commit recording"); !st.ok()) return fail("commit");
+  if (!done.run()) return db.abort("complete recording");
+  if (Status st = db.exec("COMMIT", "commit recording"); !st.ok()) return db.abort("commit");
   return id;
 }
 

@@ -5,23 +5,9 @@
 #include <cstdio>
 #include <ctime>
 
-namespace meshsim::reports {
+#include "reports/junit.h"
 
-std::string html_escape(std::string_view s) {
-  std::string o;
-  o.reserve(s.size() + 8);
-  for (char c : s) {
-    switch (c) {
-      case '&': o += "&amp;"; break;
-      case '<': o += "&lt;"; break;
-      case '>': o += "&gt;"; break;
-      case '"': o += "&quot;"; break;
-      case '\'': o += "&#39;"; break;
-      default: o += c;
-    }
-  }
-  return o;
-}
+namespace meshsim::reports {
 
 namespace {
 
@@ -91,14 +77,14 @@ std::string render_trend_svg(const BenchTrend& t, bool is_time) {
   std::string s;
   s.reserve(400 + n * 120);
   s += "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + num(w, "%.0f") + "\" height=\"" + num(h, "%.0f") +
-       "\" role=\"img\" aria-label=\"trend of " + html_escape(t.benchmark) + "\">";
+       "\" role=\"img\" aria-label=\"trend of " + xml_escape(t.benchmark) + "\">";
   // Axes and three value labels.
   s += "<line x1=\"" + num(left) + "\" y1=\"" + num(top) + "\" x2=\"" + num(left) + "\" y2=\"" + num(h - bottom) +
        "\" stroke=\"#d0d7de\"/>";
   for (double f : {0.0, 0.5, 1.0}) {
     double v = lo + pad + (hi - lo - 2 * pad) * f;
     s += "<text x=\"" + num(left - 4) + "\" y=\"" + num(y(v) + 4) + "\" text-anchor=\"end\">" +
-         html_escape(format_metric_value(v, is_time)) + "</text>";
+         xml_escape(format_metric_value(v, is_time)) + "</text>";
   }
   auto band = [&](const char* cls, auto lower, auto upper) {
     s += "<polygon class=\"";
@@ -122,8 +108,8 @@ std::string render_trend_svg(const BenchTrend& t, bool is_time) {
     s += "<circle class=\"";
     s += cls;
     s += "\" cx=\"" + num(x(i)) + "\" cy=\"" + num(y(p.median)) + "\" r=\"" + (flagged ? "4.5" : (n > 200 ? "1" : "2.5")) +
-         "\"><title>recording " + std::to_string(p.recording_id) + " · " + html_escape(short_rev(p.revision)) +
-         (p.dirty ? "-dirty" : "") + " · median " + html_escape(format_metric_value(p.median, is_time)) + " (n=" +
+         "\"><title>recording " + std::to_string(p.recording_id) + " · " + xml_escape(short_rev(p.revision)) +
+         (p.dirty ? "-dirty" : "") + " · median " + xml_escape(format_metric_value(p.median, is_time)) + " (n=" +
          std::to_string(p.n) + ")" + (flagged ? std::string(" · ") + to_string(p.verdict) + " ×" + num(p.ratio, "%.3f") : "") +
          "</title></circle>";
   }
@@ -131,11 +117,11 @@ std::string render_trend_svg(const BenchTrend& t, bool is_time) {
   size_t step = std::max<size_t>(1, (n + 4) / 5);
   for (size_t i = 0; i < n; i += step) {
     s += "<text x=\"" + num(x(i)) + "\" y=\"" + num(h - bottom + 14) + "\" text-anchor=\"middle\">" +
-         html_escape(pts[i].revision.substr(0, 7)) + "</text>";
+         xml_escape(pts[i].revision.substr(0, 7)) + "</text>";
   }
   if ((n - 1) % step != 0) {
     s += "<text x=\"" + num(x(n - 1)) + "\" y=\"" + num(h - bottom + 26) + "\" text-anchor=\"end\">" +
-         html_escape(pts[n - 1].revision.substr(0, 7)) + "</text>";
+         xml_escape(pts[n - 1].revision.substr(0, 7)) + "</text>";
   }
   s += "</svg>";
   return s;
@@ -147,20 +133,20 @@ std::string render_heatmap_svg(const Heatmap& m) {
   const double h = head + cell * static_cast<double>(m.rows.size()) + 4;
   std::string s;
   s.reserve(200 + m.rows.size() * m.columns.size() * 90);
-  s += "<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"" + html_escape(m.id) + "\" width=\"" + num(w, "%.0f") +
+  s += "<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"" + xml_escape(m.id) + "\" width=\"" + num(w, "%.0f") +
        "\" height=\"" + num(h, "%.0f") + "\">";
   if (!m.columns.empty()) {
     std::string caption = m.columns.size() == 1 ? m.columns.front() : m.columns.front() + "  →  " + m.columns.back();
-    s += "<text x=\"" + num(label_w) + "\" y=\"11\">" + html_escape(caption) + "</text>";
+    s += "<text x=\"" + num(label_w) + "\" y=\"11\">" + xml_escape(caption) + "</text>";
   }
   for (size_t r = 0; r < m.rows.size(); ++r) {
     double yy = head + cell * static_cast<double>(r);
     s += "<text x=\"" + num(label_w - 6) + "\" y=\"" + num(yy + cell - 2) + "\" text-anchor=\"end\">" +
-         html_escape(m.rows[r]) + "</text>";
+         xml_escape(m.rows[r]) + "</text>";
     for (size_t c = 0; c < m.columns.size(); ++c) {
       s += "<rect class=\"" + m.css_class[r][c] + "\" x=\"" + num(label_w + cell * static_cast<double>(c)) + "\" y=\"" +
            num(yy) + "\" width=\"" + num(cell - 1) + "\" height=\"" + num(cell - 1) + "\"><title>" +
-           html_escape(m.title[r][c]) + "</title></rect>";
+           xml_escape(m.title[r][c]) + "</title></rect>";
     }
   }
   s += "</svg>";
@@ -185,12 +171,12 @@ void benchmarks_section(std::string& o, const ReportData& d, const ReportOptions
   o += "<section id=\"benchmarks\"><h2>Benchmark trends</h2>";
   if (d.schema_version < 2) {
     o += "<p class=\"absent\">This database (schema version " + std::to_string(d.schema_version) +
-         ") holds no benchmark recordings. Record some with <code>meshsim bench record --db " + html_escape(d.db_path) +
+         ") holds no benchmark recordings. Record some with <code>meshsim bench record --db " + xml_escape(d.db_path) +
          "</code>.</p></section>";
     return;
   }
   if (d.trends.empty()) {
-    o += "<p class=\"absent\">No benchmark recordings with metric <code>" + html_escape(opt.metric) +
+    o += "<p class=\"absent\">No benchmark recordings with metric <code>" + xml_escape(opt.metric) +
          "</code> in this database.</p></section>";
     return;
   }
@@ -199,7 +185,7 @@ void benchmarks_section(std::string& o, const ReportData& d, const ReportOptions
     for (const auto& p : t.points) flagged += p.verdict == Verdict::kRegressed;
   }
   o += "<p>" + std::to_string(d.trends.size()) + " benchmark trends over " + std::to_string(d.recordings) +
-       " recordings, metric <code>" + html_escape(opt.metric) +
+       " recordings, metric <code>" + xml_escape(opt.metric) +
        "</code>. Line: median of the repetitions; dark band: interquartile range; light band: min–max. A point is "
        "flagged when the recording differs from the previous one on the same machine (Mann–Whitney U, p &lt; 0.05, "
        "and more than " + num(opt.threshold * 100, "%.3g") + " %): <span class=\"flag-regressed\">● regressed</span> "
@@ -212,7 +198,7 @@ void benchmarks_section(std::string& o, const ReportData& d, const ReportOptions
     const BenchTrend& t = d.trends[i];
     if (t.machine_id != machine) {
       machine = t.machine_id;
-      o += "</div><h3>Machine " + html_escape(t.machine_id) + " — " + html_escape(t.machine_label) +
+      o += "</div><h3>Machine " + xml_escape(t.machine_id) + " — " + xml_escape(t.machine_label) +
            "</h3><div class=\"trends\">";
     }
     bool any = std::any_of(t.points.begin(), t.points.end(), [](const TrendPoint& p) {
@@ -222,12 +208,12 @@ void benchmarks_section(std::string& o, const ReportData& d, const ReportOptions
     for (const auto& p : t.points) {
       if (p.verdict == Verdict::kRegressed) {
         flags += " <span class=\"flag-regressed\">regressed ×" + num(p.ratio, "%.3f") + " at " +
-                 html_escape(short_rev(p.revision)) + "</span>";
+                 xml_escape(short_rev(p.revision)) + "</span>";
       }
     }
     o += "<div class=\"trend\" id=\"bench-trend-" + std::to_string(i) + "\" data-flagged=\"" + (any ? "1" : "0") +
-         "\"><h3>" + html_escape(t.benchmark) + "</h3>" + render_trend_svg(t, is_time) + "<div>latest " +
-         html_escape(format_metric_value(t.points.back().median, is_time)) + flags + "</div></div>";
+         "\"><h3>" + xml_escape(t.benchmark) + "</h3>" + render_trend_svg(t, is_time) + "<div>latest " +
+         xml_escape(format_metric_value(t.points.back().median, is_time)) + flags + "</div></div>";
   }
   o += "</div></section>";
 }
@@ -288,9 +274,9 @@ void conformance_section(std::string& o, const ReportData& d, const ReportOption
       }
     }
     std::string st = last == 'P' ? "passed" : last == 'F' ? "failed" : last == 'E' ? "error" : last == 'S' ? "skipped" : "—";
-    o += "<tr><td>" + html_escape(c.suite + "/" + c.name) + "</td><td>" + html_escape(c.profile) +
+    o += "<tr><td>" + xml_escape(c.suite + "/" + c.name) + "</td><td>" + xml_escape(c.profile) +
          "</td><td class=\"status-" + st + "\">" + st + "</td><td>" +
-         (c.failing_now ? "<span class=\"flag-regressed\">" + html_escape(short_rev(c.failing_since_revision)) +
+         (c.failing_now ? "<span class=\"flag-regressed\">" + xml_escape(short_rev(c.failing_since_revision)) +
                               "</span> (run " + std::to_string(c.failing_since_run) + ")"
                         : "—") +
          "</td><td class=\"num\">" + num(dur, "%.2f") + " s</td><td>" + sparkline(c.wall_seconds, from) + "</td></tr>";
@@ -310,8 +296,8 @@ void runs_section(std::string& o, const ReportData& d) {
   for (const RunDetail& r : d.recent) {
     const RunRecord& run = r.run;
     o += "<section id=\"run-" + std::to_string(r.id) + "\"><h3>Run " + std::to_string(r.id) + " · " +
-         html_escape(short_rev(run.git_revision)) + " · " + html_escape(run.started_at) +
-         (run.shard.empty() ? "" : " · shard " + html_escape(run.shard)) + "</h3><p><code>" + html_escape(run.command) +
+         xml_escape(short_rev(run.git_revision)) + " · " + xml_escape(run.started_at) +
+         (run.shard.empty() ? "" : " · shard " + xml_escape(run.shard)) + "</h3><p><code>" + xml_escape(run.command) +
          "</code> — " + std::to_string(run.count(CaseStatus::kPassed)) + " passed, " +
          std::to_string(run.count(CaseStatus::kFailed)) + " failed, " + std::to_string(run.count(CaseStatus::kError)) +
          " errors, " + std::to_string(run.count(CaseStatus::kSkipped)) + " skipped in " + num(run.wall_seconds, "%.1f") +
@@ -325,11 +311,11 @@ void runs_section(std::string& o, const ReportData& d) {
         if (!e.passed) detail += (detail.empty() ? "" : "; ") + e.name + ": expected " + e.expected + ", actual " + e.actual;
       }
       std::string st = to_string(c.status);
-      o += "<tr><td>" + html_escape(c.suite + "/" + c.name) + "</td><td class=\"status-" + st + "\">" + st +
+      o += "<tr><td>" + xml_escape(c.suite + "/" + c.name) + "</td><td class=\"status-" + st + "\">" + st +
            "</td><td class=\"num\">" + std::to_string(ok) + "/" + std::to_string(c.expectations.size()) +
            "</td><td class=\"num\">" + num(c.virtual_seconds, "%.1f") + " s</td><td class=\"num\">" +
-           num(c.wall_seconds, "%.2f") + " s</td><td><code>" + html_escape(c.fingerprint) + "</code></td><td>" +
-           html_escape(detail) + "</td></tr>";
+           num(c.wall_seconds, "%.2f") + " s</td><td><code>" + xml_escape(c.fingerprint) + "</code></td><td>" +
+           xml_escape(detail) + "</td></tr>";
     }
     o += "</table></section>";
   }
@@ -355,8 +341,8 @@ std::string render_html_report(const ReportData& d, const ReportOptions& opt) {
   char when[32];
   std::strftime(when, sizeof when, "%Y-%m-%d %H:%M UTC", std::gmtime(&t));
   o += "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>meshsim report — " +
-       html_escape(d.db_path) + "</title><meta name=\"viewport\" content=\"width=device-width\"><style>" + kCss +
-       "</style></head><body><header><h1>meshsim report</h1><p id=\"summary\">" + html_escape(d.db_path) +
+       xml_escape(d.db_path) + "</title><meta name=\"viewport\" content=\"width=device-width\"><style>" + kCss +
+       "</style></head><body><header><h1>meshsim report</h1><p id=\"summary\">" + xml_escape(d.db_path) +
        " · schema version " + std::to_string(d.schema_version) + " · " + std::to_string(d.recordings) +
        " benchmark recordings · " + std::to_string(d.runs.size()) + " conformance runs · generated " + when +
        "</p><nav><a href=\"#benchmarks\">Benchmarks</a><a href=\"#conformance\">Conformance</a><a href=\"#runs\">Runs</a>"

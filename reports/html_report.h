@@ -96,9 +96,8 @@ struct ReportData {
 Result<ReportData> load_report_data(const std::string& db_path, const ReportOptions& options);
 std::string render_html_report(const ReportData& data, const ReportOptions& options);
 
-// The SVG pieces, exposed for the report benchmark's floor comparison and tests.
+// The SVG pieces of the report.
 std::string render_trend_svg(const BenchTrend& trend, bool is_time);
 std::string render_heatmap_svg(const Heatmap& map);
-std::string html_escape(std::string_view s);
 
 }  // namespace meshsim::reports

@@ -15,11 +15,6 @@ int ResultStore::schema_version() const { return db_->schema_version(); }
 Result<int64_t> ResultStore::record(const RunRecord& run) {
   ResultsDb& db = *db_;
   if (Status st = db.exec("BEGIN IMMEDIATE", "begin"); !st.ok()) return Error{st.message()};
-  auto fail = [&](const std::string& what) -> Result<int64_t> {
-    std::string msg = db.path() + ": " + what + ": " + db.last_error();
-    db.rollback();
-    return Error{msg};
-  };
   Statement r(db,
               "INSERT INTO runs (started_at, meshsim_version, git_revision, command, shard, wall_seconds, cases_total, "
               "cases_passed, cases_failed, cases_skipped, cases_error) VALUES (?,?,?,?,?,?,?,?,?,?,?)");
@@ -29,29 +24,29 @@ Result<int64_t> ResultStore::record(const RunRecord& run) {
                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
   Statement es(db,
                "INSERT INTO expectations (case_id, name, kind, passed, expected, actual, message) VALUES (?,?,?,?,?,?,?)");
-  if (!r.ok() || !cs.ok() || !es.ok()) return fail("prepare");
+  if (!r.ok() || !cs.ok() || !es.ok()) return db.abort("prepare");
   r.text(1, run.started_at).text(2, run.meshsim_version).text(3, run.git_revision).text(4, run.command)
       .text(5, run.shard).real(6, run.wall_seconds).i64(7, static_cast<int64_t>(run.cases.size()))
       .i64(8, static_cast<int64_t>(run.count(CaseStatus::kPassed)))
       .i64(9, static_cast<int64_t>(run.count(CaseStatus::kFailed)))
       .i64(10, static_cast<int64_t>(run.count(CaseStatus::kSkipped)))
       .i64(11, static_cast<int64_t>(run.count(CaseStatus::kError)));
-  if (!r.run()) return fail("insert run");
+  if (!r.run()) return db.abort("insert run");
   int64_t run_id = db.last_insert_rowid();
   for (const CaseResult& c : run.cases) {
     cs.i64(1, run_id).text(2, c.suite).text(3, c.classname).text(4, c.name).text(5, c.file).text(6, c.profile)
         .text(7, to_string(c.status)).text(8, c.message).i64(9, static_cast<int64_t>(c.seed)).text(10, c.fingerprint)
         .text(11, c.pinned_fingerprint).real(12, c.virtual_seconds).real(13, c.wall_seconds)
         .real(14, c.time_compression()).i64(15, static_cast<int64_t>(c.events));
-    if (!cs.run()) return fail("insert case");
+    if (!cs.run()) return db.abort("insert case");
     int64_t case_id = db.last_insert_rowid();
     for (const ExpectationResult& e : c.expectations) {
       es.i64(1, case_id).text(2, e.name).text(3, e.kind).i64(4, e.passed ? 1 : 0).text(5, e.expected)
           .text(6, e.actual).text(7, e.message);
-      if (!es.run()) return fail("insert expectation");
+      if (!es.run()) return db.abort("insert expectation");
     }
   }
-  if (Status st = db.exec("COMMIT", "commit"); !st.ok()) return fail("commit");
+  if (Status st = db.exec("COMMIT", "commit"); !st.ok()) return db.abort("commit");
   return run_id;
 }
 

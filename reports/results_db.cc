@@ -180,6 +180,12 @@ Status ResultsDb::exec(const char* sql, const std::string& what) {
   return Status::Ok();
 }
 
+Error ResultsDb::abort(const std::string& what) {
+  Error e{path_ + ": " + what + ": " + last_error()};
+  rollback();
+  return e;
+}
+
 void ResultsDb::rollback() { sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr); }
 
 std::string ResultsDb::last_error() const { return sqlite3_errmsg(db_); }

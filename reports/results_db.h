@@ -44,6 +44,8 @@ class ResultsDb {
   Status exec(const char* sql, const std::string& what = "SQL");
   // Abandons the open transaction (if any); keeps the error that caused it.
   void rollback();
+  // The error "<path>: <what>: <SQLite's last error>", after rolling back the open transaction.
+  Error abort(const std::string& what);
   // The last SQLite error message of this connection.
   std::string last_error() const;
   int64_t last_insert_rowid() const;
