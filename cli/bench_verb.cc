@@ -300,9 +300,14 @@ int record(const RecordFlags& f, const std::string& command) {
   if (rec.samples.empty()) return give_up("no benchmark results to record" + std::string(f.filter.empty() ? "" : " (--filter matched none)"));
   auto id = (*store)->record(rec);
   if (!id.ok()) return give_up(id.message());
-  std::printf("recorded %zu samples of %zu benchmarks at %s%s on machine %s (%s, %lld cores)%s\n", rec.samples.size(),
-              benchmarks.size(), rec.git_revision.substr(0, 12).c_str(), rec.git_dirty ? "-dirty" : "",
-              rec.machine.id().c_str(), rec.machine.cpu_model.c_str(), static_cast<long long>(rec.machine.cores),
+  size_t repetitions = 0;
+  for (const auto& smp : rec.samples) repetitions += smp.run_type == "iteration";
+  std::string what = std::to_string(repetitions) + " repetitions";
+  if (rec.samples.size() > repetitions) what += " and " + std::to_string(rec.samples.size() - repetitions) + " other rows";
+  std::printf("recorded %s of %zu benchmark%s at %s%s on machine %s (%s, %lld cores)%s\n", what.c_str(),
+              benchmarks.size(), benchmarks.size() == 1 ? "" : "s", rec.git_revision.substr(0, 12).c_str(),
+              rec.git_dirty ? "-dirty" : "", rec.machine.id().c_str(), rec.machine.cpu_model.c_str(),
+              static_cast<long long>(rec.machine.cores),
               rec.instructions_tool.empty() ? "" : (", instructions by " + rec.instructions_tool).c_str());
   print_wrote(db_path, "results database, recording " + std::to_string(*id));
   return kExitOk;
