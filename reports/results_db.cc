@@ -234,6 +234,7 @@ bool Statement::run() {
 }
 
 void Statement::reset() {
+  if (!stmt_) return;  // a statement that failed to prepare has nothing to reset
   sqlite3_reset(stmt_);
   sqlite3_clear_bindings(stmt_);
 }
