@@ -12,6 +12,7 @@
 #include "conformance/suite.h"
 #include "meshsim_version.h"
 #include "proxy/base/duration.h"
+#include "reports/conformance_merge.h"
 #include "reports/conformance_report.h"
 #include "reports/junit.h"
 #include "reports/result_store.h"
@@ -30,12 +31,111 @@ struct ConformanceOptions {
   std::string pcap_dir, pcap_filter;
 };
 
-std::string now_rfc3339() {
-  std::time_t t = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  return buf;
+// Opens the results database `db` into `store` (nothing when db is empty);
+// false, with the error printed, when it cannot be opened.
+bool open_store(const std::string& db, std::unique_ptr<reports::ResultStore>& store) {
+  if (db.empty()) return true;
+  auto st = reports::ResultStore::open(db);
+  if (!st.ok()) {
+    print_error(st.message());
+    return false;
+  }
+  store = std::move(*st);
+  return true;
 }
+
+// JUnit, the conformance report and the database row of a run, each named on
+// stderr; false if one could not be written.
+bool write_outputs(const reports::RunRecord& r, const std::string& junit, const std::string& report,
+                   reports::ResultStore* store, const std::string& db) {
+  bool ok = true;
+  const std::string cases_text = std::to_string(r.cases.size()) + (r.cases.size() == 1 ? " case" : " cases");
+  if (!junit.empty()) {
+    if (Status st = reports::write_junit(r, junit); !st.ok()) print_error(st.message()), ok = false;
+    else print_wrote(junit, "JUnit XML, " + cases_text);
+  }
+  if (!report.empty()) {
+    if (Status st = reports::write_conformance_report(r, report); !st.ok()) print_error(st.message()), ok = false;
+    else print_wrote(report, "conformance report, " + cases_text);
+  }
+  if (store) {
+    auto id = store->record(r);
+    if (!id.ok()) print_error(id.message()), ok = false;
+    else print_wrote(db, "results database, run " + std::to_string(*id));
+  }
+  return ok;
+}
+
+struct MergeOptions {
+  std::vector<std::string> shards;
+  std::string junit, report, db;
+};
+
+CLI::App* register_conformance_merge(CLI::App& conformance, VerbContext& ctx) {
+  auto o = std::make_shared<MergeOptions>();
+  CLI::App* sub = conformance.add_subcommand(
+      "merge",
+      "Merge the results databases of a sharded run (--shard I/N --db shard-I.db on N machines) into\n"
+      "one run: every case exactly once; conflicts (a case with different outcomes or fingerprints in\n"
+      "two shards, a shard of the series that is missing) are reported.\n\n"
+      "Example:\n"
+      "  meshsim conformance merge shard-*.db --junit junit.xml --report report.yaml --db all.db\n\n"
+      "Exit codes: 0 merged and every case passed, 1 a conflict or a failed case, 2 bad input\n"
+      "(a file that is not a results database, or one without a run).");
+  sub->add_option("shards", o->shards, "Results databases of the shards (read, never modified)")->required();
+  sub->add_option("--junit", o->junit, "Write the merged run's JUnit XML to FILE");
+  sub->add_option("--report", o->report, "Write the merged run's conformance report (YAML) to FILE");
+  sub->add_option("--db", o->db, "Record the merged run in this results database");
+  sub->callback([o, &ctx] {
+    std::vector<reports::ShardRun> shards;
+    for (const auto& path : o->shards) {
+      if (!std::filesystem::is_regular_file(path)) {
+        print_error(path + ": no such results database");
+        ctx.exit_code = kExitBadInput;
+        return;
+      }
+      auto s = reports::load_shard_run(path);
+      if (!s.ok()) {
+        print_error(s.message());
+        ctx.exit_code = kExitBadInput;
+        return;
+      }
+      shards.push_back(std::move(*s));
+    }
+    std::string cmd = "meshsim conformance merge";
+    for (const auto& p : o->shards) cmd += " " + p;
+    reports::MergeResult m = reports::merge_shard_runs(shards, cmd);
+    m.merged.started_at = m.merged.started_at.empty() ? now_rfc3339() : m.merged.started_at;
+    for (const auto& w : m.warnings) print_warning(w);
+    const auto& r = m.merged;
+    std::printf("merged %zu shard databases: %zu cases — %zu passed, %zu failed, %zu errors, %zu skipped\n",
+                shards.size(), r.cases.size(), r.count(reports::CaseStatus::kPassed),
+                r.count(reports::CaseStatus::kFailed), r.count(reports::CaseStatus::kError),
+                r.count(reports::CaseStatus::kSkipped));
+    for (const auto& c : r.cases) {
+      if (c.status == reports::CaseStatus::kFailed || c.status == reports::CaseStatus::kError) {
+        std::printf("  %s %s/%s: %s\n", reports::to_string(c.status), c.suite.c_str(), c.name.c_str(), c.message.c_str());
+      }
+    }
+    if (!m.conflicts.empty()) {
+      std::printf("%zu conflict%s:\n", m.conflicts.size(), m.conflicts.size() == 1 ? "" : "s");
+      for (const auto& c : m.conflicts) std::printf("  ✗ %s\n", c.c_str());
+    }
+    std::unique_ptr<reports::ResultStore> store;
+    if (!open_store(o->db, store)) {
+      ctx.exit_code = kExitBadInput;
+      return;
+    }
+    if (!write_outputs(r, o->junit, o->report, store.get(), o->db)) {
+      ctx.exit_code = kExitBadInput;
+      return;
+    }
+    bool bad = !m.conflicts.empty() || r.count(reports::CaseStatus::kFailed) + r.count(reports::CaseStatus::kError) > 0;
+    ctx.exit_code = bad ? kExitCheckFailed : kExitOk;
+  });
+  return sub;
+}
+
 }  // namespace
 
 void register_conformance(CLI::App& app, VerbContext& ctx) {
@@ -69,7 +169,9 @@ void register_conformance(CLI::App& app, VerbContext& ctx) {
                   "log for tshark -o tls.keylog_file:…)")
       ->group("Capture");
   sub->add_option("--pcap-filter", o->pcap_filter, "BPF filter for those captures (libpcap syntax)")->group("Capture");
-  sub->callback([o, &ctx] {
+  CLI::App* merge = register_conformance_merge(*sub, ctx);
+  sub->callback([o, merge, &ctx] {
+    if (merge->parsed()) return;
     auto wall0 = std::chrono::steady_clock::now();
     std::vector<std::string> inputs = o->inputs;
     if (inputs.empty()) {
@@ -117,14 +219,9 @@ void register_conformance(CLI::App& app, VerbContext& ctx) {
       selected = conformance::select_shard(selected, *sh);
     }
     std::unique_ptr<reports::ResultStore> store;
-    if (!o->db.empty()) {
-      auto st = reports::ResultStore::open(o->db);
-      if (!st.ok()) {
-        print_error(st.message());
-        ctx.exit_code = kExitBadInput;
-        return;
-      }
-      store = std::move(*st);
+    if (!open_store(o->db, store)) {
+      ctx.exit_code = kExitBadInput;
+      return;
     }
     std::printf("%-10s %-40s %-16s %-7s %-7s %9s %7s %9s\n", "SUITE", "CASE", "PROFILE", "RESULT", "EXPECT",
                 "VIRTUAL", "WALL", "COMPRESS");
@@ -176,21 +273,7 @@ void register_conformance(CLI::App& app, VerbContext& ctx) {
       std::printf("captures in %s/<suite>/<case>.pcap; decrypt with: tshark -r CASE.pcap -o tls.keylog_file:CASE.keys\n",
                   o->pcap_dir.c_str());
     }
-    bool write_failed = false;
-    const std::string cases_text = std::to_string(r.cases.size()) + (r.cases.size() == 1 ? " case" : " cases");
-    if (!o->junit.empty()) {
-      if (Status st = reports::write_junit(r, o->junit); !st.ok()) print_error(st.message()), write_failed = true;
-      else print_wrote(o->junit, "JUnit XML, " + cases_text);
-    }
-    if (!o->report.empty()) {
-      if (Status st = reports::write_conformance_report(r, o->report); !st.ok()) print_error(st.message()), write_failed = true;
-      else print_wrote(o->report, "conformance report, " + cases_text);
-    }
-    if (store) {
-      auto id = store->record(r);
-      if (!id.ok()) print_error(id.message()), write_failed = true;
-      else print_wrote(o->db, "results database, run " + std::to_string(*id));
-    }
+    bool write_failed = !write_outputs(r, o->junit, o->report, store.get(), o->db);
     if (run.input_errors || write_failed) {
       ctx.exit_code = kExitBadInput;
       return;

@@ -3,6 +3,7 @@
 
 #include <cctype>
 #include <cstdio>
+#include <ctime>
 #include <iostream>
 
 #include "cli/verb.h"
@@ -24,6 +25,13 @@ void print_wrote(const std::string& path, const std::string& what) {
 void print_warning(const std::string& message) {
   std::fflush(stdout);
   std::fprintf(stderr, "meshsim: warning: %s\n", message.c_str());
+}
+
+std::string now_rfc3339() {
+  std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
 }
 
 namespace {
@@ -53,6 +61,30 @@ std::string unknown_name_message(const CLI::App& app, int argc, char** argv) {
     ++i;
     break;
   }
+  // Verbs with verbs of their own (bench record, conformance merge).
+  while (verb && i < argc) {
+    std::string a = argv[i];
+    if (a.empty() || a[0] == '-') break;
+    const CLI::App* inner = nullptr;
+    for (const CLI::App* sub : verb->get_subcommands([](const CLI::App*) { return true; })) {
+      if (sub->get_name() == a) inner = sub;
+    }
+    if (!inner) {
+      // A verb that takes no positional arguments has only its own verbs there.
+      std::vector<std::string> names;
+      for (const CLI::App* sub : verb->get_subcommands([](const CLI::App*) { return true; })) names.push_back(sub->get_name());
+      bool positionals = false;
+      for (const CLI::Option* opt : verb->get_options()) positionals |= opt->get_positional();
+      if (names.empty() || positionals) break;
+      std::string guess = mesh::closest_match(a, names);
+      std::string all;
+      for (const auto& v : names) all += (all.empty() ? "" : ", ") + v;
+      return "unknown verb \"" + a + "\" for 'meshsim " + verb->get_name() + "'" +
+             (guess.empty() ? "" : " (did you mean \"" + guess + "\"?)") + "; verbs: " + all;
+    }
+    verb = inner;
+    ++i;
+  }
   const CLI::App& scope = verb ? *verb : app;
   for (int j = verb ? i : 1; j < argc; ++j) {
     std::string a = argv[j];
@@ -68,7 +100,9 @@ std::string unknown_name_message(const CLI::App& app, int argc, char** argv) {
       for (const auto& sn : opt->get_snames()) flags.push_back("-" + sn);
     }
     std::string guess = mesh::closest_match(name, flags);
-    std::string where = verb ? "'meshsim " + verb->get_name() + "'" : "'meshsim'";
+    std::string path;
+    for (const CLI::App* v = verb; v && v != &app; v = v->get_parent()) path = " " + v->get_name() + path;
+    std::string where = "'meshsim" + path + "'";
     return "unknown flag " + name + " for " + where + (guess.empty() ? "" : " (did you mean " + guess + "?)");
   }
   return "";
@@ -107,6 +141,8 @@ int main_impl(int argc, char** argv) {
   app.require_subcommand(0, 1);
   app.fallthrough(false);
   VerbContext ctx;
+  ctx.command = "meshsim";
+  for (int i = 1; i < argc; ++i) ctx.command += std::string(" ") + argv[i];
   register_kernel_demo(app, ctx);
   register_analyze(app, ctx);
   register_proxy_config(app, ctx);
@@ -116,6 +152,8 @@ int main_impl(int argc, char** argv) {
   register_probe(app, ctx);
   register_token(app, ctx);
   register_whatif(app, ctx);
+  register_bench(app, ctx);
+  register_report(app, ctx);
 
   try {
     app.parse(argc, argv);

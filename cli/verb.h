@@ -17,6 +17,7 @@ enum ExitCode : int { kExitOk = 0, kExitCheckFailed = 1, kExitBadInput = 2 };
 
 struct VerbContext {
   int exit_code = kExitOk;
+  std::string command;  // the command line, as typed (recorded with results)
 };
 
 // Prints "meshsim: error: <message>" to stderr.
@@ -26,6 +27,8 @@ void print_error(const std::string& message);
 void print_wrote(const std::string& path, const std::string& what);
 // Prints "meshsim: warning: <message>" to stderr.
 void print_warning(const std::string& message);
+// The wall-clock time as RFC 3339 UTC ("2026-12-01T10:00:00Z"): metadata of results, never simulated time.
+std::string now_rfc3339();
 
 void register_kernel_demo(CLI::App& app, VerbContext& ctx);
 void register_analyze(CLI::App& app, VerbContext& ctx);
@@ -36,5 +39,7 @@ void register_run(CLI::App& app, VerbContext& ctx);
 void register_conformance(CLI::App& app, VerbContext& ctx);
 void register_token(CLI::App& app, VerbContext& ctx);
 void register_whatif(CLI::App& app, VerbContext& ctx);
+void register_bench(CLI::App& app, VerbContext& ctx);
+void register_report(CLI::App& app, VerbContext& ctx);
 
 }  // namespace meshsim::cli

@@ -8,6 +8,26 @@
 namespace meshsim::reports {
 namespace {
 
+std::string seconds(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f", s);
+  return buf;
+}
+
+std::string failure_text(const CaseResult& c) {
+  std::string t;
+  for (const ExpectationResult& e : c.expectations) {
+    if (e.passed) continue;
+    t += "expectation \"" + e.name + "\" (" + e.kind + "): expected " + e.expected + ", actual " + e.actual;
+    if (!e.message.empty()) t += " — " + e.message;
+    t += "\n";
+  }
+  if (t.empty()) t = c.message;
+  return t;
+}
+
+}  // namespace
+
 std::string xml_escape(std::string_view s) {
   std::string o;
   o.reserve(s.size());
@@ -29,26 +49,6 @@ std::string xml_escape(std::string_view s) {
   }
   return o;
 }
-
-std::string seconds(double s) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.3f", s);
-  return buf;
-}
-
-std::string failure_text(const CaseResult& c) {
-  std::string t;
-  for (const ExpectationResult& e : c.expectations) {
-    if (e.passed) continue;
-    t += "expectation \"" + e.name + "\" (" + e.kind + "): expected " + e.expected + ", actual " + e.actual;
-    if (!e.message.empty()) t += " — " + e.message;
-    t += "\n";
-  }
-  if (t.empty()) t = c.message;
-  return t;
-}
-
-}  // namespace
 
 std::string render_junit(const RunRecord& run) {
   std::map<std::string, std::vector<const CaseResult*>> suites;

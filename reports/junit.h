@@ -6,11 +6,16 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "proxy/base/result.h"
 #include "reports/run_record.h"
 
 namespace meshsim::reports {
+
+// Escapes text for XML and HTML character data and attribute values; control
+// characters XML 1.0 forbids (even escaped) become "?".
+std::string xml_escape(std::string_view s);
 
 std::string render_junit(const RunRecord& run);
 Status write_junit(const RunRecord& run, const std::string& path);

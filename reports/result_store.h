@@ -1,29 +1,38 @@
-// ResultStore records runs in a SQLite database so that results, fingerprints
-// and timings can be compared across runs and commits (docs/formats/results-db.md
-// specifies the schema). The schema is versioned with PRAGMA user_version;
-// opening an older database migrates it, a newer one is refused. Each run is
-// written in one transaction: a failed write leaves nothing behind.
+// ResultStore records conformance runs in a results database so that results,
+// fingerprints and timings can be compared across runs and commits
+// (docs/formats/results-db.md specifies the schema; ResultsDb creates and
+// migrates it). Each run is written in one transaction: a failed write leaves
+// nothing behind. Single-threaded; one connection per store.
 #pragma once
 
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "proxy/base/result.h"
+#include "reports/results_db.h"
 #include "reports/run_record.h"
 
 namespace meshsim::reports {
 
-inline constexpr int kResultsSchemaVersion = 1;
-
 class ResultStore {
  public:
-  static Result<std::unique_ptr<ResultStore>> open(const std::string& path);
+  // Creates or migrates the file (read-write), or reads it as it is
+  // (read-only: a shard database being merged is never modified).
+  static Result<std::unique_ptr<ResultStore>> open(const std::string& path,
+                                                    ResultsDb::Mode mode = ResultsDb::Mode::kReadWrite);
   ~ResultStore();
 
   // Inserts the run, its cases and expectations; returns the run id.
   Result<int64_t> record(const RunRecord& run);
   int schema_version() const;
+
+  // Run ids, oldest first.
+  std::vector<int64_t> run_ids() const;
+  // A recorded run with its cases (in recording order) and their
+  // expectations; the not_modelled lists are not stored and come back empty.
+  Result<RunRecord> load_run(int64_t run_id) const;
 
   // The fingerprint recorded for (suite, case name) by the most recent run
   // before `before_run_id` (0 = the latest), or "" if none.
@@ -39,9 +48,8 @@ class ResultStore {
                                         const std::string& fingerprint);
 
  private:
-  struct Impl;
-  explicit ResultStore(std::unique_ptr<Impl> impl);
-  std::unique_ptr<Impl> impl_;
+  explicit ResultStore(std::unique_ptr<ResultsDb> db) : db_(std::move(db)) {}
+  std::unique_ptr<ResultsDb> db_;
 };
 
 }  // namespace meshsim::reports

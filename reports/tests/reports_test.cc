@@ -107,7 +107,7 @@ TEST(ResultStore, RecordsRunsCasesAndExpectationsWithASchemaVersion) {
   EXPECT_EQ(count("SELECT count(*) FROM runs"), 2);
   EXPECT_EQ(count("SELECT count(*) FROM cases WHERE status = 'failed'"), 2);
   EXPECT_EQ(count("SELECT count(*) FROM expectations WHERE passed = 0"), 2);
-  EXPECT_EQ(count("PRAGMA user_version"), 1);
+  EXPECT_EQ(count("PRAGMA user_version"), kResultsSchemaVersion);
   sqlite3_close(db);
   std::remove(path.c_str());
 }
