@@ -9,10 +9,12 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "cli/mesh_input.h"
 #include "cli/verb.h"
 #include "meshsim_version.h"
+#include "reports/whatif_store.h"
 #include "sim/whatif/diff.h"
 #include "sim/whatif/plan.h"
 #include "sim/whatif/render.h"
@@ -32,6 +34,8 @@ struct WhatifOptions {
   bool no_external = false;
   std::string output = "text";
   std::string sarif_file, markdown_file, json_file;
+  std::string db;
+  std::string command;
   bool changed = false;
   bool allow_breaks = false;
   int jobs = 0;
@@ -131,6 +135,51 @@ bool write_file(const std::string& path, const std::string& text, const std::str
   return true;
 }
 
+reports::WhatifCellRecord cell_record(const std::string& from, const std::string& to, const whatif::Cell& c, char before) {
+  reports::WhatifCellRecord r;
+  r.source = from;
+  r.destination = to;
+  r.symbol = std::string(1, c.symbol);
+  r.outcome = whatif::symbol_ok(c.symbol) ? "ok" : whatif::symbol_meaning(c.symbol);
+  r.reason = c.reason();
+  if (before) r.before = before == ' ' ? std::string("-") : std::string(1, before);
+  return r;
+}
+
+// The run as the results database keeps it: a single table, or the head of
+// a comparison with each changed cell's symbol before the change.
+reports::WhatifRunRecord run_record(const whatif::Table& t, const whatif::Comparison* cmp, const std::string& command) {
+  reports::WhatifRunRecord run;
+  run.started_at = now_rfc3339();
+  run.git_revision = MESHSIM_GIT_REVISION;
+  run.command = command;
+  run.comparison = cmp != nullptr;
+  std::map<std::pair<std::string, std::string>, char> before;
+  if (cmp) {
+    run.broken = cmp->broken();
+    run.fixed = cmp->fixed();
+    run.changed = cmp->changes.size();
+    for (const auto& ch : cmp->changes) before[{ch.source, ch.destination}] = ch.before;
+  }
+  for (size_t r = 0; r < t.sources.size(); ++r) {
+    for (size_t c = 0; c < t.destinations.size(); ++c) {
+      auto it = before.find({t.sources[r].id, t.destinations[c].id});
+      run.cells.push_back(cell_record(t.sources[r].id, t.destinations[c].id, t.at(r, c), it == before.end() ? 0 : it->second));
+    }
+  }
+  return run;
+}
+
+bool record(const std::string& db, const reports::WhatifRunRecord& run) {
+  auto id = reports::record_whatif(db, run);
+  if (!id.ok()) {
+    print_error(id.message());
+    return false;
+  }
+  print_wrote(db, "what-if run " + std::to_string(*id) + ", " + std::to_string(run.cells.size()) + " cells");
+  return true;
+}
+
 // A progress bar on a terminal.
 std::function<void(size_t, size_t)> progress_bar() {
   if (!isatty(STDERR_FILENO)) return {};
@@ -187,6 +236,7 @@ void register_whatif(CLI::App& app, VerbContext& ctx) {
   sub->add_option("--sarif", o->sarif_file, "Also write SARIF 2.1.0 (results at the changed manifests' lines) to FILE");
   sub->add_option("--markdown", o->markdown_file, "Also write the Markdown summary (for a pull-request comment) to FILE");
   sub->add_option("--json", o->json_file, "Also write the JSON result to FILE");
+  sub->add_option("--db", o->db, "Also record the table (after the change) in this results database, for `meshsim report`'s heatmap");
   sub->add_flag("--changed", o->changed, "Text: show only the rows with a changed cell");
   sub->add_flag("--allow-breaks", o->allow_breaks, "Exit 0 even when a change breaks an edge");
   sub->add_option("-j,--jobs", o->jobs, "Worker processes (default: the number of CPUs)");
@@ -210,6 +260,13 @@ void register_whatif(CLI::App& app, VerbContext& ctx) {
     if (single_table && (o->output == "sarif" || !o->sarif_file.empty())) {
       return bad("SARIF reports what a change breaks: give one (--apply, --base/--head or --git)");
     }
+    o->command = "meshsim whatif";
+    for (const auto& p : o->input.paths) o->command += " --mesh " + p;
+    for (const auto& p : o->apply) o->command += " --apply " + p;
+    for (const auto& p : o->base) o->command += " --base " + p;
+    for (const auto& p : o->head) o->command += " --head " + p;
+    if (!o->git.empty()) o->command += " --git " + o->git + " --";
+    for (const auto& p : o->git_paths) o->command += " " + p;
     whatif::TableOptions to;
     to.seed = o->seed;
     to.external = !o->no_external;
@@ -316,7 +373,9 @@ void register_whatif(CLI::App& app, VerbContext& ctx) {
                         : o->output == "markdown" ? whatif::table_markdown(*base_table)
                                                   : whatif::table_text(*base_table);
       std::fwrite(out.data(), 1, out.size(), stdout);
+      std::fflush(stdout);
       if (!o->json_file.empty() && !write_file(o->json_file, whatif::table_json(*base_table), "truth table, JSON")) ctx.exit_code = kExitBadInput;
+      if (!o->db.empty() && !record(o->db, run_record(*base_table, nullptr, o->command))) ctx.exit_code = kExitBadInput;
       return;
     }
     auto head_world = world_of(std::move(head_lr), o->input, true);
@@ -343,6 +402,7 @@ void register_whatif(CLI::App& app, VerbContext& ctx) {
     if (!o->sarif_file.empty()) ok &= write_file(o->sarif_file, whatif::comparison_sarif(cmp, ro), std::to_string(cmp.changes.size()) + " results, SARIF 2.1.0");
     if (!o->markdown_file.empty()) ok &= write_file(o->markdown_file, whatif::comparison_markdown(cmp, ro), "what-if summary, Markdown");
     if (!o->json_file.empty()) ok &= write_file(o->json_file, whatif::comparison_json(cmp), "what-if result, JSON");
+    if (!o->db.empty()) ok &= record(o->db, run_record(cmp.head, &cmp, o->command));
     if (!ok) {
       ctx.exit_code = kExitBadInput;
       return;

@@ -35,7 +35,7 @@ th{background:#f6f8fa}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .status-passed{color:#1a7f37}.status-failed,.status-error{color:#cf222e;font-weight:600}.status-skipped{color:#57606a}
 svg text{font:11px system-ui,sans-serif;fill:#57606a}
 rect.pass{fill:#2da44e}rect.fail{fill:#cf222e}rect.error{fill:#82071e}rect.skip{fill:#afb8c1}rect.absent{fill:#f6f8fa}
-rect.allow{fill:#2da44e}rect.deny{fill:#cf222e}
+rect.allow{fill:#2da44e}rect.deny{fill:#cf222e}rect.changed{stroke:#1f2328;stroke-width:2}
 .band-range{fill:#ddf4ff}.band-iqr{fill:#9ecbff}.median{fill:none;stroke:#0969da;stroke-width:1.5}
 circle.pt{fill:#0969da}circle.regressed{fill:#cf222e;stroke:#fff}circle.improved{fill:#1a7f37;stroke:#fff}
 code{font-family:ui-monospace,monospace;font-size:12px}
@@ -328,7 +328,8 @@ void whatif_section(std::string& o, const ReportData& d) {
     o += "<p class=\"absent\" id=\"whatif-none\">No what-if runs recorded in this database.</p></section>";
     return;
   }
-  o += "<p>What-if run " + std::to_string(d.whatif_run) + ": each cell is one source → destination probe.</p>" +
+  o += "<p>What-if run " + std::to_string(d.whatif_run) + ": each cell is one source → destination probe through the full "
+       "simulation (green: ok, red: not; outlined: changed by the change; hover for the symbol and the engine's reason).</p>" +
        render_heatmap_svg(*d.whatif) + "</section>";
 }
 

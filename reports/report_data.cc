@@ -156,12 +156,17 @@ std::optional<Heatmap> load_whatif(const ResultsDb& db, int64_t& run_id) {
   Statement latest(db, "SELECT max(run_id) FROM whatif_cells");
   if (!latest.step() || !latest.col_real_or_null(0)) return std::nullopt;
   run_id = latest.col_i64(0);
-  Statement s(db, "SELECT source, destination, outcome FROM whatif_cells WHERE run_id = ? ORDER BY source, destination");
+  const bool v3 = db.schema_version() >= 3;
+  Statement s(db, v3 ? "SELECT source, destination, outcome, symbol, before, reason FROM whatif_cells WHERE run_id = ? ORDER BY source, destination"
+                     : "SELECT source, destination, outcome, '', '', '' FROM whatif_cells WHERE run_id = ? ORDER BY source, destination");
   s.i64(1, run_id);
-  std::map<std::string, std::map<std::string, std::string>> cells;
+  struct C {
+    std::string outcome, symbol, before, reason;
+  };
+  std::map<std::string, std::map<std::string, C>> cells;
   std::vector<std::string> columns;
   while (s.step()) {
-    cells[s.col_text(0)][s.col_text(1)] = s.col_text(2);
+    cells[s.col_text(0)][s.col_text(1)] = C{s.col_text(2), s.col_text(3), s.col_text(4), s.col_text(5)};
     if (std::find(columns.begin(), columns.end(), s.col_text(1)) == columns.end()) columns.push_back(s.col_text(1));
   }
   std::sort(columns.begin(), columns.end());
@@ -173,9 +178,17 @@ std::optional<Heatmap> load_whatif(const ResultsDb& db, int64_t& run_id) {
     std::vector<std::string> cls, title;
     for (const auto& dst : columns) {
       auto it = row.find(dst);
-      std::string outcome = it == row.end() ? "" : it->second;
-      cls.push_back(outcome.empty() ? "absent" : (outcome == "allow" || outcome == "ok") ? "allow" : "deny");
-      title.push_back(src + " → " + dst + ": " + (outcome.empty() ? "not probed" : outcome));
+      if (it == row.end()) {
+        cls.push_back("absent");
+        title.push_back(src + " → " + dst + ": not probed");
+        continue;
+      }
+      const C& c = it->second;
+      std::string k = (c.outcome == "allow" || c.outcome == "ok") ? "allow" : "deny";
+      if (!c.before.empty()) k += " changed";
+      cls.push_back(k);
+      title.push_back(src + " → " + dst + ": " + (c.symbol.empty() ? "" : c.symbol + " ") + c.outcome +
+                      (c.before.empty() ? "" : " (was " + c.before + ")") + (c.reason.empty() ? "" : " — " + c.reason));
     }
     h.css_class.push_back(cls);
     h.title.push_back(title);

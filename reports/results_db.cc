@@ -107,6 +107,33 @@ CREATE TABLE bench_metrics (
 ) WITHOUT ROWID;
 )sql";
 
+// Version 2 → 3: what-if runs (`meshsim whatif --db`): one row per table
+// (a single table, or the base and head of a comparison), its cells with
+// symbol and reason, and for comparisons the symbol before the change.
+constexpr const char* kMigrationV3 = R"sql(
+CREATE TABLE whatif_runs (
+  id           INTEGER PRIMARY KEY,
+  started_at   TEXT NOT NULL,
+  git_revision TEXT NOT NULL,
+  command      TEXT NOT NULL,
+  kind         TEXT NOT NULL CHECK (kind IN ('table', 'comparison')),
+  cells        INTEGER NOT NULL,
+  broken       INTEGER NOT NULL,
+  fixed        INTEGER NOT NULL,
+  changed      INTEGER NOT NULL
+);
+CREATE TABLE whatif_cells (
+  run_id      INTEGER NOT NULL REFERENCES whatif_runs(id) ON DELETE CASCADE,
+  source      TEXT NOT NULL,
+  destination TEXT NOT NULL,
+  outcome     TEXT NOT NULL,
+  symbol      TEXT NOT NULL,
+  before      TEXT NOT NULL,
+  reason      TEXT NOT NULL,
+  PRIMARY KEY (run_id, source, destination)
+) WITHOUT ROWID;
+)sql";
+
 }  // namespace
 
 ResultsDb::~ResultsDb() {
@@ -153,6 +180,7 @@ Status ResultsDb::initialise(Mode mode) {
   Status st = Status::Ok();
   if (v < 1) st = exec(kSchemaV1, "create schema version 1");
   if (st.ok() && v < 2) st = exec(kMigrationV2, "migrate to schema version 2");
+  if (st.ok() && v < 3) st = exec(kMigrationV3, "migrate to schema version 3");
   if (st.ok()) st = exec(("PRAGMA user_version = " + std::to_string(kResultsSchemaVersion)).c_str(), "set version");
   if (st.ok()) st = exec("COMMIT", "commit migration");
   if (!st.ok()) rollback();

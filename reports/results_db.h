@@ -22,7 +22,8 @@ namespace meshsim::reports {
 
 // Version 1: runs, cases, expectations, traces (conformance).
 // Version 2: + recordings, bench_results, bench_metrics (benchmark history).
-inline constexpr int kResultsSchemaVersion = 2;
+// Version 3: + whatif_runs, whatif_cells (meshsim whatif --db).
+inline constexpr int kResultsSchemaVersion = 3;
 
 class ResultsDb {
  public:

@@ -240,6 +240,24 @@ TEST(Whatif, PlanStrictForTheMigrationIsVerifiedAndSafe) {
   EXPECT_EQ(bad.exit_code, 2);
 }
 
+TEST(Whatif, RecordedRunsDrawTheReportsHeatmap) {
+  TempDir tmp;
+  std::string change_file = tmp.write("strict.yaml", kStrictFoo);
+  std::string db = (tmp.path / "results.db").string(), html = (tmp.path / "report.html").string();
+  auto r = run_shell(kExe + " whatif" + kFaq + " --apply " + change_file + " --db " + db + " >/dev/null 2>&1");
+  EXPECT_EQ(r.exit_code, 1);
+  auto q = run_shell("sqlite3 " + db + " \"SELECT count(*), sum(before <> ''), (SELECT broken FROM whatif_runs) FROM whatif_cells; PRAGMA integrity_check\"");
+  EXPECT_EQ(q.out, "40|3|3\nok\n");
+  ASSERT_EQ(run_shell(kExe + " report --db " + db + " -o " + html + " 2>/dev/null").exit_code, 0);
+  std::ifstream f(html);
+  std::string page((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  EXPECT_NE(page.find("id=\"whatif-heatmap\""), std::string::npos);
+  size_t changed = 0;
+  for (size_t at = page.find("class=\"deny changed\""); at != std::string::npos; at = page.find("class=\"deny changed\"", at + 1)) ++changed;
+  EXPECT_EQ(changed, 3u);
+  EXPECT_NE(page.find("legacy/sleep → foo/httpbin:8000: R connection reset (was P) — reset: server sidecar"), std::string::npos);
+}
+
 TEST(Whatif, BadInputIsExitTwo) {
   EXPECT_EQ(run_shell(kExe + " whatif 2>/dev/null").exit_code, 2);
   EXPECT_EQ(run_shell(kExe + " whatif" + kFaq + " --from foo/ 2>/dev/null").exit_code, 2);

@@ -148,7 +148,7 @@ TEST(ResultsDb, MigratesVersion1KeepingItsRuns) {
   {
     auto store = ResultStore::open(path);
     ASSERT_TRUE(store.ok()) << store.message();
-    EXPECT_EQ((*store)->schema_version(), 2);
+    EXPECT_EQ((*store)->schema_version(), kResultsSchemaVersion);
     auto run = (*store)->load_run(1);
     ASSERT_TRUE(run.ok()) << run.message();
     ASSERT_EQ(run->cases.size(), 1u);
