@@ -258,6 +258,21 @@ TEST(Whatif, RecordedRunsDrawTheReportsHeatmap) {
   EXPECT_NE(page.find("legacy/sleep → foo/httpbin:8000: R connection reset (was P) — reset: server sidecar"), std::string::npos);
 }
 
+TEST(Whatif, PlanStrictKeepsPlaintextHealthProbesWorking) {
+  // rewriteAppHTTPProbers off: the kubelet's readiness probe is plaintext to
+  // 8080 and fails under STRICT (the FAQ); the rewritten one does not.
+  auto r = run_shell(kExe + " whatif --mesh " + kSrc + "/tests/data/whatif/health-probes.yaml --plan-strict foo 2>/dev/null");
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  const std::string& o = r.out;
+  EXPECT_NE(o.find("health probe kubelet/foo/direct-"), std::string::npos) << o;
+  EXPECT_NE(o.find("/app/readiness"), std::string::npos) << o;
+  EXPECT_EQ(o.find("health probe kubelet/foo/rewritten-"), std::string::npos) << "the rewritten probe goes to the status port\n" << o;
+  EXPECT_NE(o.find("the kubelet's readiness probe (plaintext: rewriteAppHTTPProbers is off)"), std::string::npos) << o;
+  EXPECT_NE(o.find("matchLabels: {app: \"direct\"}"), std::string::npos) << o;
+  EXPECT_EQ(o.find("health probe broken"), std::string::npos) << "no step breaks a probe\n" << o;
+  EXPECT_NE(o.find("plan is safe: every step verified"), std::string::npos) << o;
+}
+
 TEST(Whatif, BadInputIsExitTwo) {
   EXPECT_EQ(run_shell(kExe + " whatif 2>/dev/null").exit_code, 2);
   EXPECT_EQ(run_shell(kExe + " whatif" + kFaq + " --from foo/ 2>/dev/null").exit_code, 2);

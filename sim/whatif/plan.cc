@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <map>
+#include <cstdlib>
 #include <set>
 
 #include "mesh/loader.h"
+#include "sim/runtime/mesh_simulation.h"
 
 namespace meshsim::whatif {
 
@@ -12,7 +14,46 @@ bool StrictPlan::safe() const {
   return !steps.empty() && std::all_of(steps.begin(), steps.end(), [](const PlanStep& s) { return s.safe(); });
 }
 
+std::vector<HealthProbe> health_probes(std::shared_ptr<const mesh::World> w, uint64_t seed) {
+  sim::MeshSimulationOptions mo;
+  mo.seed = seed;
+  mo.kubelet_probes = true;
+  sim::MeshSimulation ms(w, mo);
+  std::map<std::string, HealthProbe> last;
+  if (!ms.build().ok()) return {};
+  int token = ms.sim().subscribe([&](const sim::Observation& o) {
+    const auto* a = std::get_if<sim::AppOutcomeObservation>(&o.payload);
+    if (!a || a->client.rfind("kubelet/", 0) != 0) return;
+    HealthProbe& h = last[std::string(a->client)];
+    h.id = a->client;
+    std::string rest(a->client.substr(8));  // ns/pod/container/kind
+    size_t second = rest.find('/', rest.find('/') + 1);
+    h.pod = rest.substr(0, second);
+    h.target = a->target;
+    h.ok = a->outcome == sim::AppOutcomeObservation::Outcome::kOk;
+    h.error = h.ok ? std::string() : std::string(a->error.empty() ? sim::to_string(a->outcome) : a->error);
+  });
+  // Long enough for initial delays and a few periods (the FAQ's probes: 2-10 s).
+  ms.run_until(Duration::seconds(60));
+  ms.sim().unsubscribe(token);
+  std::vector<HealthProbe> out;
+  for (auto& [id, h] : last) out.push_back(std::move(h));
+  return out;
+}
+
 namespace {
+
+// Probes that passed in `before` and fail in `after`.
+std::vector<HealthProbe> newly_failing(const std::vector<HealthProbe>& before, const std::vector<HealthProbe>& after) {
+  std::map<std::string, bool> ok;
+  for (const auto& h : before) ok[h.id] = h.ok;
+  std::vector<HealthProbe> out;
+  for (const auto& h : after) {
+    auto it = ok.find(h.id);
+    if (!h.ok && it != ok.end() && it->second) out.push_back(h);
+  }
+  return out;
+}
 
 Result<mesh::ResourceSet> parse(const std::string& yaml, const std::string& file) {
   mesh::ResourceSet rs;
@@ -104,6 +145,11 @@ Result<StrictPlan> plan_strict(const mesh::ResourceSet& base, const std::vector<
   }
   auto t0 = compute_table(*w0, options);
   if (!t0.ok()) return Error{t0.message()};
+  const std::vector<HealthProbe> probes0 = health_probes(*w0, options.seed);
+  auto probes_of = [&](const mesh::ResourceSet& rs) -> std::vector<HealthProbe> {
+    auto w = build(rs);
+    return w.ok() ? newly_failing(probes0, health_probes(*w, options.seed)) : std::vector<HealthProbe>{};
+  };
 
   std::string strict_text;
   for (const std::string& ns : namespaces) strict_text += (strict_text.empty() ? "" : "---\n") + strict_yaml(base, ns);
@@ -125,6 +171,7 @@ Result<StrictPlan> plan_strict(const mesh::ResourceSet& base, const std::vector<
   auto naive = compare(naive_rs);
   if (!naive.ok()) return Error{naive.message()};
   plan.naive = std::move(*naive);
+  plan.naive_broken_probes = probes_of(naive_rs);
 
   // Step 1: sidecars for the namespaces of plaintext clients that are in the mesh's cluster.
   std::map<std::string, std::vector<std::string>> inject;  // ns → edges
@@ -177,6 +224,7 @@ Result<StrictPlan> plan_strict(const mesh::ResourceSet& base, const std::vector<
       step.why = "once injected, these clients would send mTLS there: " + join(edges, ", ");
       step.action = text;
       step.verified = std::move(*cmp);
+      step.broken_probes = probes_of(next);
       plan.steps.push_back(std::move(step));
       current = std::move(next);
     }
@@ -191,6 +239,7 @@ Result<StrictPlan> plan_strict(const mesh::ResourceSet& base, const std::vector<
       step.why = "plaintext client(s) without a sidecar: " + join(why_edges, ", ");
       step.action = "kubectl label namespace " + ns + " istio-injection=enabled --overwrite && kubectl rollout restart deployment -n " + ns;
       step.verified = std::move(*cmp);
+      step.broken_probes = probes_of(next);
       plan.steps.push_back(std::move(step));
       current = std::move(next);
     }
@@ -219,6 +268,25 @@ Result<StrictPlan> plan_strict(const mesh::ResourceSet& base, const std::vector<
     }
     e.clients.insert(ch.source);
   }
+  // Health probes the kubelet sends in plaintext (rewriteAppHTTPProbers off)
+  // fail under STRICT: their ports get the same exception.
+  for (const HealthProbe& h : probes_of(with(current, *strict))) {
+    const mesh::WorldPod* pod = nullptr;
+    for (const auto& p : (*w0)->pods()) {
+      if (p.namespace_ + "/" + p.name == h.pod) pod = &p;
+    }
+    if (!pod || std::find(namespaces.begin(), namespaces.end(), pod->namespace_) == namespaces.end()) continue;
+    unsigned long port = std::strtoul(h.target.substr(h.target.rfind(':') + 1).c_str(), nullptr, 10);
+    std::string workload = pod->owner_name.empty() ? pod->name : pod->owner_name;
+    Exception& e = exceptions[pod->namespace_ + "/" + workload];
+    e.ns = pod->namespace_;
+    e.service = workload;
+    for (const auto& [k, v] : pod->labels) {
+      if (k != "pod-template-hash" && k.rfind("security.istio.io/", 0) != 0 && k.rfind("service.istio.io/", 0) != 0) e.selector[k] = v;
+    }
+    if (port) e.ports.insert(static_cast<uint32_t>(port));
+    e.clients.insert("the kubelet's " + h.id.substr(h.id.rfind('/') + 1) + " probe (plaintext: rewriteAppHTTPProbers is off)");
+  }
   mesh::ResourceSet final_rs = current;
   std::string exc_text;
   std::vector<std::string> exc_why;
@@ -238,6 +306,7 @@ Result<StrictPlan> plan_strict(const mesh::ResourceSet& base, const std::vector<
     step.why = join(exc_why, "; ");
     step.action = exc_text;
     step.verified = std::move(*cmp);
+    step.broken_probes = probes_of(final_rs);
     plan.steps.push_back(std::move(step));
   }
 
@@ -247,10 +316,12 @@ Result<StrictPlan> plan_strict(const mesh::ResourceSet& base, const std::vector<
   if (!last.ok()) return Error{last.message()};
   PlanStep step;
   step.title = "Switch namespace(s) " + join(namespaces, ", ") + " to STRICT";
-  step.why = plan.naive.broken() ? std::to_string(plan.naive.broken()) + " edge(s) would break if switched first; the steps above keep them"
-                                 : "no client depends on plaintext";
+  size_t naive_breaks = plan.naive.broken() + plan.naive_broken_probes.size();
+  step.why = naive_breaks ? std::to_string(naive_breaks) + " edge(s)/health probe(s) would break if switched first; the steps above keep them"
+                          : "no client depends on plaintext";
   step.action = strict_text;
   step.verified = std::move(*last);
+  step.broken_probes = probes_of(final_rs);
   plan.steps.push_back(std::move(step));
   return plan;
 }
@@ -263,6 +334,7 @@ std::string plan_text(const StrictPlan& p) {
     out += "  " + ch.source + " → " + ch.destination + ": " + std::string(1, ch.before) + " → " + std::string(1, ch.after) + "  " +
            ch.reason_after + "\n";
   }
+  for (const auto& h : p.naive_broken_probes) out += "  health probe " + h.id + " (" + h.target + ") fails: " + h.error + "\n";
   for (const auto& ch : p.naive.changes) {
     if (ch.fixed) out += "  fixed by STRICT: " + ch.source + " → " + ch.destination + ": " + ch.reason_after + "\n";
   }
@@ -284,6 +356,7 @@ std::string plan_text(const StrictPlan& p) {
     out += "   verified: " + std::to_string(s.verified.cells) + " cells probed after this step, " +
            (broken.empty() ? std::string("no edge that worked is broken") : std::to_string(broken.size()) + " broken: " + join(broken, ", ")) +
            (s.verified.fixed() ? ", " + std::to_string(s.verified.fixed()) + " fixed" : std::string()) + "\n";
+    for (const auto& h : s.broken_probes) out += "   health probe broken: " + h.id + " (" + h.target + "): " + h.error + "\n";
   }
   out += std::string("\n") + (p.safe() ? "plan is safe: every step verified" : "plan is NOT safe: a step still breaks edges (see above)") + "\n";
   return out;

@@ -25,17 +25,32 @@ namespace meshsim::whatif {
 // injection, diagnostics). Errors are bad input.
 using WorldBuilder = std::function<Result<std::shared_ptr<const mesh::World>>(const mesh::ResourceSet&)>;
 
+// A kubelet health probe (readiness, liveness, startup) of a pod, as the
+// simulated kubelet saw it after the pods settled (sim/runtime: probes are
+// rewritten to the agent's status port unless rewriteAppHTTPProbers is off).
+struct HealthProbe {
+  std::string id;      // "kubelet/ns/pod/container/readiness"
+  std::string pod;     // "ns/pod"
+  std::string target;  // "10.244.1.7:8080"
+  bool ok = false;
+  std::string error;   // what the kubelet's client saw when it failed
+};
+std::vector<HealthProbe> health_probes(std::shared_ptr<const mesh::World> w, uint64_t seed);
+
 struct PlanStep {
   std::string title;   // "Inject sidecars into namespace legacy"
   std::string why;     // which edges need it
   std::string action;  // YAML to apply or a command
   Comparison verified;  // the what-if run of everything up to this step vs. the start
-  bool safe() const { return verified.broken() == 0; }
+  // Health probes that passed at the start and fail after this step.
+  std::vector<HealthProbe> broken_probes;
+  bool safe() const { return verified.broken() == 0 && broken_probes.empty(); }
 };
 
 struct StrictPlan {
   std::vector<std::string> namespaces;
   Comparison naive;  // switching to STRICT right away
+  std::vector<HealthProbe> naive_broken_probes;
   std::vector<PlanStep> steps;
   bool safe() const;  // every step verified without a broken edge
 };
