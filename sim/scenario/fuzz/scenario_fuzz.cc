@@ -19,7 +19,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     o.strict = strict;
     ScenarioLoad l = load_scenario_text(text, "fuzz-scenario.yaml", "/nonexistent-meshsim-fuzz", o);
     for (const auto& d : l.diagnostics) total += d.format().size();
-    if (l.scenario && mesh::has_errors(l.diagnostics)) __builtin_trap();  // a scenario despite errors
+    if (l.scenario && meshsim::mesh::has_errors(l.diagnostics)) __builtin_trap();  // a scenario despite errors
   }
   return total == static_cast<size_t>(-1) ? 1 : 0;
 }
