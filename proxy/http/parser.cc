@@ -18,8 +18,9 @@ constexpr std::uint64_t kBodyLimit = 64ull * 1024 * 1024;
 template <bool IsRequest, typename Message>
 class BeastParser final : public beast_http::basic_parser<IsRequest> {
  public:
-  BeastParser(Message& m, std::vector<Headers::Field>& fields) : m_(m), fields_(fields) {
+  BeastParser(Message& m, std::vector<Headers::Field>& fields, bool& stashed) : m_(m), fields_(fields), stashed_(stashed) {
     fields_.clear();
+    stashed_ = false;
     this->header_limit(kHeaderLimit);
     this->body_limit(kBodyLimit);
     this->eager(true);
@@ -50,6 +51,26 @@ class BeastParser final : public beast_http::basic_parser<IsRequest> {
   }
   void on_header_impl(error_code&) override {
     if (fields_.empty()) return;
+    if (stashed_) {
+      // Some fields came in an earlier read (stashed by the core), the rest
+      // from this one: one block of their bytes, in order.
+      std::string block;
+      size_t total = 0;
+      for (const Headers::Field& f : fields_) total += f.name.size() + f.value.size();
+      block.reserve(total);
+      for (const Headers::Field& f : fields_) block.append(f.name).append(f.value);
+      size_t at = 0;
+      for (Headers::Field& f : fields_) {
+        size_t n = f.name.size(), v = f.value.size();
+        f.name = std::string_view(block).substr(at, n);
+        f.value = std::string_view(block).substr(at + n, v);
+        at += n + v;
+      }
+      m_.headers.add_block(block, fields_.data(), fields_.size());
+      fields_.clear();
+      stashed_ = false;
+      return;
+    }
     const char* lo = fields_.front().name.data();
     const char* hi = lo;
     for (const Headers::Field& f : fields_) {
@@ -75,6 +96,7 @@ class BeastParser final : public beast_http::basic_parser<IsRequest> {
 
   Message& m_;
   std::vector<Headers::Field>& fields_;  // owned by the ParserCore (capacity reused)
+  bool& stashed_;                        // some of fields_ point into the core's stash
 };
 
 // Shared machinery of both parsers: a byte buffer with a consumed prefix, a
@@ -89,6 +111,13 @@ struct ParserCore {
   Message msg;
   std::optional<BeastParser<IsRequest, Message>> p;
   std::vector<Headers::Field> fields;
+  // Beast delivers (and consumes) each complete field of a header block
+  // that is not complete yet; their views point into the read they came
+  // from, which the caller may reuse or free before the block completes
+  // (found by sidecar_http_fuzz: a request split inside its headers). Such
+  // fields are copied here when a read ends mid-header.
+  std::string stash;
+  bool stashed = false;
   bool started = false;
   bool failed = false;
   bool head = false;
@@ -97,7 +126,7 @@ struct ParserCore {
   void fresh() {
     msg.clear();
     p.reset();
-    p.emplace(msg, fields);
+    p.emplace(msg, fields, stashed);
     if constexpr (!IsRequest) p->skip(head);
     started = false;
   }
@@ -126,14 +155,37 @@ struct ParserCore {
       consumed += n;
       if (n > 0) started = true;
       if (ec == beast_http::error::need_more) {
-        if (n == 0) return ParseStatus::kNeedMore;
+        if (n == 0) {
+          stash_fields();
+          return ParseStatus::kNeedMore;
+        }
         continue;
       }
       if (ec) return fail(ec.message());
       if (p->is_done()) return ParseStatus::kComplete;
     }
     if (p->is_done()) return ParseStatus::kComplete;
+    stash_fields();
     return ParseStatus::kNeedMore;
+  }
+
+  // Copies the fields of an unfinished header block out of the caller's read.
+  void stash_fields() {
+    if (fields.empty()) return;
+    size_t total = 0;
+    for (const Headers::Field& f : fields) total += f.name.size() + f.value.size();
+    std::string nb;
+    nb.reserve(std::max<size_t>(total, 64));  // on the heap: the swap below keeps the buffer
+    for (const Headers::Field& f : fields) nb.append(f.name).append(f.value);
+    size_t at = 0;
+    for (Headers::Field& f : fields) {
+      size_t n = f.name.size(), v = f.value.size();
+      f.name = std::string_view(nb).substr(at, n);
+      f.value = std::string_view(nb).substr(at + n, v);
+      at += n + v;
+    }
+    stash.swap(nb);  // views into nb now point into stash (same buffer)
+    stashed = true;
   }
 
   ParseStatus next() {

@@ -30,7 +30,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   }
   for (size_t split : {size, size / 2}) {
-    ServerSession server(ServerConfig{}, 7, std::string(20, 'n'), "10.244.0.9");
+    static const ServerConfig kServer;  // the session keeps a reference
+    ServerSession server(kServer, 7, std::string(20, 'n'), "10.244.0.9");
     std::string out = server.greeting();
     out.clear();
     if (server.on_data(in.substr(0, split), out)) (void)server.on_data(in.substr(split), out);
