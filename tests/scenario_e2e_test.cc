@@ -228,7 +228,7 @@ TEST(Run, StoryExplainsAFailureWithThePolicyOfItsTime) {
   CliRun r = sh(exe() + " run -q " + data("strict-then-relaxed.yaml"));
   EXPECT_EQ(r.exit_code, 0) << r.out;
   std::string why = field(r.out, "no filter chain on virtualInbound");
-  EXPECT_NE(why.find("(STRICT: PeerAuthentication istio-system/default (mesh level) sets STRICT)"), std::string::npos)
+  EXPECT_NE(why.find("wants tls (HTTP port, STRICT (PeerAuthentication istio-system/default (mesh level) sets STRICT)"), std::string::npos)
       << r.out;
   EXPECT_NE(r.out.find("10.500s  legacy works again"), std::string::npos) << r.out;
 }

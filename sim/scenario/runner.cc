@@ -156,13 +156,6 @@ class Runner {
   // its time, not the final one.
   std::vector<std::pair<Duration, std::shared_ptr<const mesh::World>>> worlds_;
   Duration push_delay_;
-  const mesh::World& world_at(Duration t) const {
-    const mesh::World* w = world_.get();
-    for (const auto& [from, wp] : worlds_) {
-      if (from <= t) w = wp.get();
-    }
-    return *w;
-  }
   std::unique_ptr<MeshSimulation> ms_;
   // The scenario's user CA (DestinationRule MUTUAL/SIMPLE peers, app TLS):
   // created on first use, every random byte from the seed's "scenario/pki" stream.
@@ -572,13 +565,9 @@ std::string Runner::explain_failure(const OutcomeRec& o) const {
   if (e.connection_termination_details == "filter_chain_not_found") {
     why = "no filter chain on " + e.listener + " accepts this connection to port " +
           std::to_string(e.downstream_local.port);
-    const mesh::World& then = world_at(best->time);
-    const mesh::WorldPod* pod = then.find_pod(best->pod.substr(0, best->pod.find('/')),
-                                              best->pod.substr(best->pod.find('/') + 1));
-    if (pod) {
-      mesh::MtlsDecision m = mesh::effective_peer_authentication(then, *pod, e.downstream_local.port);
-      why += std::string(" (") + mesh::mtls_mode_name(m.mode) + ": " + m.reason + ")";
-    }
+    // The engine's own sieve: what the listener's chains for the port wanted
+    // (their descriptions name the PeerAuthentication behind them).
+    if (!e.filter_chain_miss.empty()) why += " (" + e.filter_chain_miss + ")";
   } else {
     why = "flags " + e.response_flags;
     if (e.http) why += ", HTTP " + std::to_string(e.response_code) + " " + e.response_code_details;
