@@ -18,7 +18,8 @@ constexpr std::uint64_t kBodyLimit = 64ull * 1024 * 1024;
 template <bool IsRequest, typename Message>
 class BeastParser final : public beast_http::basic_parser<IsRequest> {
  public:
-  BeastParser(Message& m, std::vector<Headers::Field>& fields, bool& stashed) : m_(m), fields_(fields), stashed_(stashed) {
+  BeastParser(Message& m, std::vector<Headers::Field>& fields, bool& stashed, const std::string_view& input)
+      : m_(m), fields_(fields), stashed_(stashed), input_(input) {
     fields_.clear();
     stashed_ = false;
     this->header_limit(kHeaderLimit);
@@ -51,9 +52,15 @@ class BeastParser final : public beast_http::basic_parser<IsRequest> {
   }
   void on_header_impl(error_code&) override {
     if (fields_.empty()) return;
-    if (stashed_) {
-      // Some fields came in an earlier read (stashed by the core), the rest
-      // from this one: one block of their bytes, in order.
+    // Views outside the bytes being parsed: fields stashed from an earlier
+    // read, or values Beast rebuilt in its own buffer (obsolete line folding,
+    // found by sidecar_http_fuzz).
+    bool outside = stashed_;
+    for (const Headers::Field& f : fields_) {
+      outside = outside || !within(f.name) || !within(f.value);
+    }
+    if (outside) {
+      // One block of their bytes, in order.
       std::string block;
       size_t total = 0;
       for (const Headers::Field& f : fields_) total += f.name.size() + f.value.size();
@@ -94,9 +101,14 @@ class BeastParser final : public beast_http::basic_parser<IsRequest> {
   }
   void on_finish_impl(error_code&) override {}
 
+  bool within(std::string_view v) const {
+    return v.empty() || (v.data() >= input_.data() && v.data() + v.size() <= input_.data() + input_.size());
+  }
+
   Message& m_;
   std::vector<Headers::Field>& fields_;  // owned by the ParserCore (capacity reused)
   bool& stashed_;                        // some of fields_ point into the core's stash
+  const std::string_view& input_;        // the bytes of the current put()
 };
 
 // Shared machinery of both parsers: a byte buffer with a consumed prefix, a
@@ -118,6 +130,7 @@ struct ParserCore {
   // fields are copied here when a read ends mid-header.
   std::string stash;
   bool stashed = false;
+  std::string_view input;  // what the current put() parses
   bool started = false;
   bool failed = false;
   bool head = false;
@@ -126,7 +139,7 @@ struct ParserCore {
   void fresh() {
     msg.clear();
     p.reset();
-    p.emplace(msg, fields, stashed);
+    p.emplace(msg, fields, stashed, input);
     if constexpr (!IsRequest) p->skip(head);
     started = false;
   }
@@ -151,6 +164,7 @@ struct ParserCore {
     consumed = 0;
     while (consumed < in.size()) {
       error_code ec;
+      input = in.substr(consumed);
       std::size_t n = p->put(boost::asio::const_buffer(in.data() + consumed, in.size() - consumed), ec);
       consumed += n;
       if (n > 0) started = true;

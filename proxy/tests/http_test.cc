@@ -54,6 +54,20 @@ TEST(HttpParser, HeadersSplitAcrossReadsFromReusedBuffersAreParsedFromLiveBytes)
   }
 }
 
+// Regression (sidecar_http_fuzz): an obsolete line fold (a header line that
+// starts with a space continues the previous value). Beast rebuilds such a
+// value in its own buffer, outside the bytes being parsed.
+TEST(HttpParser, ObsoleteLineFoldingIsParsedFromTheRebuiltValue) {
+  const std::string wire = "GET / HTTP/1.1\r\nHost: reviews\r\n jangth( 0\r\nX-A: b\r\n\r\n";
+  RequestParser p;
+  ASSERT_EQ(p.feed_next(wire), ParseStatus::kComplete);
+  Request r = p.take();
+  EXPECT_EQ(r.headers.size(), 2u);
+  EXPECT_EQ(r.host().substr(0, 7), "reviews");
+  EXPECT_NE(r.host().find("jangth( 0"), std::string_view::npos) << r.host();
+  EXPECT_EQ(r.headers.get("x-a").value_or(""), "b");
+}
+
 TEST(HttpParser, KeepsPipelinedRequestsApart) {
   RequestParser p;
   p.feed("GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
