@@ -172,6 +172,22 @@ json run_case(const CaseSpec& c, bool want_trace, bool updating, bool strict, co
   }
   j["expectations"] = ex;
   j["not_modelled"] = r->not_modelled;
+  json edges = json::array();
+  for (const auto& e : r->edges) {
+    std::string failures;
+    for (const auto& [outcome, n] : e.failures) failures += (failures.empty() ? "" : ", ") + outcome + "×" + std::to_string(n);
+    edges.push_back({{"from", e.from}, {"target", e.target}, {"protocol", e.protocol}, {"requests", e.requests},
+                     {"ok", e.ok}, {"judged", e.judged}, {"mtls", e.mtls}, {"p50_ms", e.p50.to_millis()},
+                     {"p99_ms", e.p99.to_millis()}, {"failures", failures}});
+  }
+  j["edges"] = edges;
+  json story = json::array();
+  for (const auto& line : r->story) {
+    std::string text = line.text;
+    for (const auto& d : line.details) text += "\n  " + d;
+    story.push_back({{"at", line.at.to_seconds()}, {"text", text}});
+  }
+  j["story"] = story;
   j["status"] = passed ? "passed" : "failed";
   j["message"] = first_failure;
   if (ro.record_trace) j["trace"] = trace_text(r->trace);
@@ -199,6 +215,16 @@ reports::CaseResult to_case(const json& j) {
   c.virtual_seconds = j.value("virtual_seconds", 0.0);
   c.wall_seconds = j.value("wall_seconds", 0.0);
   c.events = j.value("events", uint64_t{0});
+  if (j.contains("edges")) {
+    for (const auto& e : j["edges"]) {
+      c.edges.push_back({e.value("from", ""), e.value("target", ""), e.value("protocol", ""), e.value("requests", uint64_t{0}),
+                         e.value("ok", uint64_t{0}), e.value("judged", uint64_t{0}), e.value("mtls", uint64_t{0}),
+                         e.value("p50_ms", 0.0), e.value("p99_ms", 0.0), e.value("failures", "")});
+    }
+  }
+  if (j.contains("story")) {
+    for (const auto& line : j["story"]) c.story.push_back({line.value("at", 0.0), line.value("text", "")});
+  }
   if (j.contains("expectations")) {
     for (const auto& e : j["expectations"]) {
       c.expectations.push_back({e.value("name", ""), e.value("kind", ""), e.value("passed", false),

@@ -35,7 +35,7 @@ th{background:#f6f8fa}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .status-passed{color:#1a7f37}.status-failed,.status-error{color:#cf222e;font-weight:600}.status-skipped{color:#57606a}
 svg text{font:11px system-ui,sans-serif;fill:#57606a}
 rect.pass{fill:#2da44e}rect.fail{fill:#cf222e}rect.error{fill:#82071e}rect.skip{fill:#afb8c1}rect.absent{fill:#f6f8fa}
-rect.allow{fill:#2da44e}rect.deny{fill:#cf222e}rect.changed{stroke:#1f2328;stroke-width:2}
+rect.allow{fill:#2da44e}rect.deny{fill:#cf222e}ol.story{white-space:pre-wrap;font-size:90%}rect.changed{stroke:#1f2328;stroke-width:2}
 .band-range{fill:#ddf4ff}.band-iqr{fill:#9ecbff}.median{fill:none;stroke:#0969da;stroke-width:1.5}
 circle.pt{fill:#0969da}circle.regressed{fill:#cf222e;stroke:#fff}circle.improved{fill:#1a7f37;stroke:#fff}
 code{font-family:ui-monospace,monospace;font-size:12px}
@@ -290,9 +290,9 @@ void runs_section(std::string& o, const ReportData& d) {
     o += "<p class=\"absent\">No conformance runs recorded.</p></section>";
     return;
   }
-  o += "<p class=\"note\">Scenario timelines and per-edge success and latency statistics are not stored in the "
-       "results database (conformance <code>--db</code> records cases and expectations), so no run below has them; "
-       "<code>meshsim run SCENARIO --json FILE</code> writes both for one scenario.</p>";
+  o += "<p class=\"note\">Each case lists its edges (requests, success, mTLS on the wire, latency p50/p99, "
+       "failures) and its story, as the scenario runner reported them; runs recorded before schema version 4 have "
+       "neither.</p>";
   for (const RunDetail& r : d.recent) {
     const RunRecord& run = r.run;
     o += "<section id=\"run-" + std::to_string(r.id) + "\"><h3>Run " + std::to_string(r.id) + " · " +
@@ -317,7 +317,38 @@ void runs_section(std::string& o, const ReportData& d) {
            num(c.wall_seconds, "%.2f") + " s</td><td><code>" + xml_escape(c.fingerprint) + "</code></td><td>" +
            xml_escape(detail) + "</td></tr>";
     }
-    o += "</table></section>";
+    o += "</table>";
+    for (const CaseResult& c : run.cases) {
+      if (c.edges.empty() && c.story.empty()) continue;
+      o += "<details class=\"case-detail\" id=\"run-" + std::to_string(r.id) + "-" + xml_escape(c.suite + "-" + c.name) +
+           "\"><summary>" + xml_escape(c.suite + "/" + c.name) + ": " + std::to_string(c.edges.size()) + " edges, " +
+           std::to_string(c.story.size()) + " story lines</summary>";
+      if (!c.edges.empty()) {
+        o += "<table class=\"edges\"><tr><th>from</th><th>to</th><th>protocol</th><th>requests</th><th>success</th>"
+             "<th>mTLS</th><th>p50</th><th>p99</th><th>failures</th></tr>";
+        for (const EdgeRecord& e : c.edges) {
+          double ok = e.requests ? 100.0 * static_cast<double>(e.ok) / static_cast<double>(e.requests) : 0;
+          std::string mtls = e.judged ? num(100.0 * static_cast<double>(e.mtls) / static_cast<double>(e.judged), "%.0f") + " %" : "—";
+          // The success share as a bar: green ok, red the rest.
+          std::string bar = "<svg width=\"60\" height=\"8\"><rect class=\"deny\" width=\"60\" height=\"8\"/><rect class=\"allow\" width=\"" +
+                            num(0.6 * ok, "%.1f") + "\" height=\"8\"/></svg>";
+          o += "<tr><td>" + xml_escape(e.from) + "</td><td>" + xml_escape(e.target) + "</td><td>" + xml_escape(e.protocol) +
+               "</td><td class=\"num\">" + std::to_string(e.requests) + "</td><td class=\"num\">" + bar + " " +
+               num(ok, "%.0f") + " %</td><td class=\"num\">" + mtls + "</td><td class=\"num\">" + num(e.p50_ms, "%.2f") +
+               " ms</td><td class=\"num\">" + num(e.p99_ms, "%.2f") + " ms</td><td>" + xml_escape(e.failures) + "</td></tr>";
+        }
+        o += "</table>";
+      }
+      if (!c.story.empty()) {
+        o += "<ol class=\"story\">";
+        for (const StoryRecord& line : c.story) {
+          o += "<li><code>" + num(line.at_seconds, "%.3f") + " s</code> " + xml_escape(line.text) + "</li>";
+        }
+        o += "</ol>";
+      }
+      o += "</details>";
+    }
+    o += "</section>";
   }
   o += "</section>";
 }

@@ -24,7 +24,11 @@ Result<int64_t> ResultStore::record(const RunRecord& run) {
                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
   Statement es(db,
                "INSERT INTO expectations (case_id, name, kind, passed, expected, actual, message) VALUES (?,?,?,?,?,?,?)");
-  if (!r.ok() || !cs.ok() || !es.ok()) return db.abort("prepare");
+  Statement ed(db,
+               "INSERT INTO case_edges (case_id, ordinal, source, target, protocol, requests, ok, judged, mtls, p50_ms, "
+               "p99_ms, failures) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
+  Statement sl(db, "INSERT INTO case_story (case_id, ordinal, at_seconds, text) VALUES (?,?,?,?)");
+  if (!r.ok() || !cs.ok() || !es.ok() || !ed.ok() || !sl.ok()) return db.abort("prepare");
   r.text(1, run.started_at).text(2, run.meshsim_version).text(3, run.git_revision).text(4, run.command)
       .text(5, run.shard).real(6, run.wall_seconds).i64(7, static_cast<int64_t>(run.cases.size()))
       .i64(8, static_cast<int64_t>(run.count(CaseStatus::kPassed)))
@@ -44,6 +48,18 @@ Result<int64_t> ResultStore::record(const RunRecord& run) {
       es.i64(1, case_id).text(2, e.name).text(3, e.kind).i64(4, e.passed ? 1 : 0).text(5, e.expected)
           .text(6, e.actual).text(7, e.message);
       if (!es.run()) return db.abort("insert expectation");
+    }
+    for (size_t i = 0; i < c.edges.size(); ++i) {
+      const EdgeRecord& e = c.edges[i];
+      ed.i64(1, case_id).i64(2, static_cast<int64_t>(i)).text(3, e.from).text(4, e.target).text(5, e.protocol)
+          .i64(6, static_cast<int64_t>(e.requests)).i64(7, static_cast<int64_t>(e.ok))
+          .i64(8, static_cast<int64_t>(e.judged)).i64(9, static_cast<int64_t>(e.mtls)).real(10, e.p50_ms)
+          .real(11, e.p99_ms).text(12, e.failures);
+      if (!ed.run()) return db.abort("insert edge");
+    }
+    for (size_t i = 0; i < c.story.size(); ++i) {
+      sl.i64(1, case_id).i64(2, static_cast<int64_t>(i)).real(3, c.story[i].at_seconds).text(4, c.story[i].text);
+      if (!sl.run()) return db.abort("insert story line");
     }
   }
   if (Status st = db.exec("COMMIT", "commit"); !st.ok()) return db.abort("commit");
@@ -74,6 +90,12 @@ Result<RunRecord> ResultStore::load_run(int64_t run_id) const {
                "pinned_fingerprint, virtual_seconds, wall_seconds, events FROM cases WHERE run_id = ? ORDER BY id");
   Statement es(*db_,
                "SELECT name, kind, passed, expected, actual, message FROM expectations WHERE case_id = ? ORDER BY id");
+  // Version 4 databases carry each case's edges and story; older ones do not.
+  const bool v4 = db_->has_table("case_edges");
+  Statement ed(*db_, v4 ? "SELECT source, target, protocol, requests, ok, judged, mtls, p50_ms, p99_ms, failures "
+                          "FROM case_edges WHERE case_id = ? ORDER BY ordinal"
+                        : "SELECT 1 WHERE 0 = ?");
+  Statement sl(*db_, v4 ? "SELECT at_seconds, text FROM case_story WHERE case_id = ? ORDER BY ordinal" : "SELECT 1 WHERE 0 = ?");
   cs.i64(1, run_id);
   while (cs.step()) {
     CaseResult c;
@@ -100,6 +122,18 @@ Result<RunRecord> ResultStore::load_run(int64_t run_id) const {
                                 es.col_text(5)});
     }
     es.reset();
+    if (v4) {
+      ed.i64(1, cs.col_i64(0));
+      while (ed.step()) {
+        c.edges.push_back({ed.col_text(0), ed.col_text(1), ed.col_text(2), static_cast<uint64_t>(ed.col_i64(3)),
+                           static_cast<uint64_t>(ed.col_i64(4)), static_cast<uint64_t>(ed.col_i64(5)),
+                           static_cast<uint64_t>(ed.col_i64(6)), ed.col_real(7), ed.col_real(8), ed.col_text(9)});
+      }
+      ed.reset();
+      sl.i64(1, cs.col_i64(0));
+      while (sl.step()) c.story.push_back({sl.col_real(0), sl.col_text(1)});
+      sl.reset();
+    }
     run.cases.push_back(std::move(c));
   }
   return run;

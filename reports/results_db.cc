@@ -134,6 +134,33 @@ CREATE TABLE whatif_cells (
 ) WITHOUT ROWID;
 )sql";
 
+// Version 3 → 4: what each conformance case did — its edges (requests,
+// success, mTLS share, latency) and its story — for the report's run pages.
+constexpr const char* kMigrationV4 = R"sql(
+CREATE TABLE case_edges (
+  case_id   INTEGER NOT NULL REFERENCES cases(id) ON DELETE CASCADE,
+  ordinal   INTEGER NOT NULL,
+  source    TEXT NOT NULL,
+  target    TEXT NOT NULL,
+  protocol  TEXT NOT NULL,
+  requests  INTEGER NOT NULL,
+  ok        INTEGER NOT NULL,
+  judged    INTEGER NOT NULL,
+  mtls      INTEGER NOT NULL,
+  p50_ms    REAL NOT NULL,
+  p99_ms    REAL NOT NULL,
+  failures  TEXT NOT NULL,
+  PRIMARY KEY (case_id, ordinal)
+) WITHOUT ROWID;
+CREATE TABLE case_story (
+  case_id    INTEGER NOT NULL REFERENCES cases(id) ON DELETE CASCADE,
+  ordinal    INTEGER NOT NULL,
+  at_seconds REAL NOT NULL,
+  text       TEXT NOT NULL,
+  PRIMARY KEY (case_id, ordinal)
+) WITHOUT ROWID;
+)sql";
+
 }  // namespace
 
 ResultsDb::~ResultsDb() {
@@ -181,6 +208,7 @@ Status ResultsDb::initialise(Mode mode) {
   if (v < 1) st = exec(kSchemaV1, "create schema version 1");
   if (st.ok() && v < 2) st = exec(kMigrationV2, "migrate to schema version 2");
   if (st.ok() && v < 3) st = exec(kMigrationV3, "migrate to schema version 3");
+  if (st.ok() && v < 4) st = exec(kMigrationV4, "migrate to schema version 4");
   if (st.ok()) st = exec(("PRAGMA user_version = " + std::to_string(kResultsSchemaVersion)).c_str(), "set version");
   if (st.ok()) st = exec("COMMIT", "commit migration");
   if (!st.ok()) rollback();

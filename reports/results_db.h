@@ -23,7 +23,8 @@ namespace meshsim::reports {
 // Version 1: runs, cases, expectations, traces (conformance).
 // Version 2: + recordings, bench_results, bench_metrics (benchmark history).
 // Version 3: + whatif_runs, whatif_cells (meshsim whatif --db).
-inline constexpr int kResultsSchemaVersion = 3;
+// Version 4: + case_edges, case_story (each case's per-edge summary and story).
+inline constexpr int kResultsSchemaVersion = 4;
 
 class ResultsDb {
  public:

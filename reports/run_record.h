@@ -22,6 +22,21 @@ struct ExpectationResult {
   std::string message;   // extra detail for a failure
 };
 
+// One client → target edge of a case's run, as the runner summarised it.
+struct EdgeRecord {
+  std::string from, target, protocol;  // "ns/pod" or "external/<name>"; as the app addressed it
+  uint64_t requests = 0, ok = 0;
+  uint64_t judged = 0, mtls = 0;  // requests whose hop could be judged, and those over mTLS
+  double p50_ms = 0, p99_ms = 0;
+  std::string failures;  // "reset×12, timeout×3"
+};
+
+// One line of a case's story (what changed, who broke, when and why).
+struct StoryRecord {
+  double at_seconds = 0;  // virtual time
+  std::string text;
+};
+
 struct CaseResult {
   std::string suite;      // "faq"
   std::string classname;  // stable: "<suite>.<scenario name>"
@@ -39,6 +54,9 @@ struct CaseResult {
   std::vector<ExpectationResult> expectations;
   // The coverage report of the case's mesh: what its verdicts do not account for.
   std::vector<std::string> not_modelled;
+  // What the scenario did, for the report's per-run pages (schema version 4).
+  std::vector<EdgeRecord> edges;
+  std::vector<StoryRecord> story;
 
   double time_compression() const { return wall_seconds > 0 ? virtual_seconds / wall_seconds : 0; }
 };

@@ -124,7 +124,9 @@ TEST_F(ReportE2e, RendersInHeadlessChromiumWithEverySectionAndNoErrors) {
   EXPECT_NE(dom.out.find("class=\"fail\""), std::string::npos);
   EXPECT_NE(dom.out.find("(run 3)"), std::string::npos);
   EXPECT_NE(dom.out.find("No what-if runs recorded in this database."), std::string::npos);
-  EXPECT_NE(dom.out.find("per-edge success and latency statistics are not stored"), std::string::npos);
+  // Each run page holds its cases' edges and story (schema version 4).
+  EXPECT_NE(dom.out.find("<table class=\"edges\">"), std::string::npos);
+  EXPECT_NE(dom.out.find("<ol class=\"story\">"), std::string::npos);
   std::string errors = read(log);
   EXPECT_EQ(errors.find("Uncaught"), std::string::npos) << errors;
   EXPECT_EQ(errors.find(":CONSOLE"), std::string::npos) << "console output: " << errors;
@@ -146,6 +148,24 @@ TEST_F(ReportE2e, SaysWhatTheDatabaseDoesNotHold) {
   std::string page = read(html);
   EXPECT_NE(page.find("No benchmark recordings with metric <code>real_time</code>"), std::string::npos);
   EXPECT_NE(page.find("id=\"run-1\""), std::string::npos);
+}
+
+// Run pages: each case's edges and story as the runner reported them
+// (schema version 4), and the same after a sharded run is merged.
+TEST_F(ReportE2e, RunPagesShowEachCasesEdgesAndStory) {
+  std::string db = (dir_ / "edges.db").string();
+  ShellRun run = meshsim("conformance " + std::string(MESHSIM_SOURCE_DIR) + "/scenarios/pod-failure.yaml --db " + db);
+  ASSERT_EQ(run.exit_code, 0) << run.out;
+  ShellRun q = run_shell("sqlite3 " + db + " \"SELECT count(*) > 0, sum(requests) > 0 FROM case_edges; "
+                         "SELECT count(*) > 0 FROM case_story WHERE text LIKE 'timeline: %'\"");
+  EXPECT_EQ(q.out, "1|1\n1\n") << q.out;
+  fs::path html = dir_ / "r.html";
+  ASSERT_EQ(meshsim("report --db " + db + " -o " + html.string()).exit_code, 0);
+  std::string page = read(html);
+  EXPECT_NE(page.find("<table class=\"edges\">"), std::string::npos);
+  EXPECT_NE(page.find("<ol class=\"story\">"), std::string::npos);
+  EXPECT_NE(page.find(" s</code> timeline: "), std::string::npos);
+  EXPECT_EQ(page.find("are not stored in the results database"), std::string::npos);
 }
 
 TEST_F(ReportE2e, BadInputIsExit2AndWritesNothing) {
