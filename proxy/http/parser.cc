@@ -15,6 +15,26 @@ using boost::beast::error_code;
 constexpr std::size_t kHeaderLimit = 60 * 1024;
 constexpr std::uint64_t kBodyLimit = 64ull * 1024 * 1024;
 
+// Copies the bytes of `fields` (each name, then its value, in order) into
+// `out` and re-points the views there. The copy is built apart, then swapped
+// in, so fields may point into `out` itself; it lives on the heap (reserved
+// past the small-string buffer), so the swap keeps the views valid.
+void gather_fields(std::vector<Headers::Field>& fields, std::string& out) {
+  size_t total = 0;
+  for (const Headers::Field& f : fields) total += f.name.size() + f.value.size();
+  std::string copy;
+  copy.reserve(std::max<size_t>(total, 64));
+  for (const Headers::Field& f : fields) copy.append(f.name).append(f.value);
+  size_t at = 0;
+  for (Headers::Field& f : fields) {
+    size_t n = f.name.size(), v = f.value.size();
+    f.name = std::string_view(copy).substr(at, n);
+    f.value = std::string_view(copy).substr(at + n, v);
+    at += n + v;
+  }
+  out.swap(copy);
+}
+
 template <bool IsRequest, typename Message>
 class BeastParser final : public beast_http::basic_parser<IsRequest> {
  public:
@@ -62,17 +82,7 @@ class BeastParser final : public beast_http::basic_parser<IsRequest> {
     if (outside) {
       // One block of their bytes, in order.
       std::string block;
-      size_t total = 0;
-      for (const Headers::Field& f : fields_) total += f.name.size() + f.value.size();
-      block.reserve(total);
-      for (const Headers::Field& f : fields_) block.append(f.name).append(f.value);
-      size_t at = 0;
-      for (Headers::Field& f : fields_) {
-        size_t n = f.name.size(), v = f.value.size();
-        f.name = std::string_view(block).substr(at, n);
-        f.value = std::string_view(block).substr(at + n, v);
-        at += n + v;
-      }
+      gather_fields(fields_, block);
       m_.headers.add_block(block, fields_.data(), fields_.size());
       fields_.clear();
       stashed_ = false;
@@ -186,19 +196,7 @@ struct ParserCore {
   // Copies the fields of an unfinished header block out of the caller's read.
   void stash_fields() {
     if (fields.empty()) return;
-    size_t total = 0;
-    for (const Headers::Field& f : fields) total += f.name.size() + f.value.size();
-    std::string nb;
-    nb.reserve(std::max<size_t>(total, 64));  // on the heap: the swap below keeps the buffer
-    for (const Headers::Field& f : fields) nb.append(f.name).append(f.value);
-    size_t at = 0;
-    for (Headers::Field& f : fields) {
-      size_t n = f.name.size(), v = f.value.size();
-      f.name = std::string_view(nb).substr(at, n);
-      f.value = std::string_view(nb).substr(at + n, v);
-      at += n + v;
-    }
-    stash.swap(nb);  // views into nb now point into stash (same buffer)
+    gather_fields(fields, stash);
     stashed = true;
   }
 
