@@ -1,5 +1,7 @@
 #include "sim/whatif/render.h"
 
+#include "sim/whatif/hop_json.h"
+
 #include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -90,13 +92,7 @@ J table_to_json(const Table& t) {
       const Cell& cell = t.at(r, c);
       J hops = J::array();
       for (const Hop& h : cell.hops) {
-        hops.push_back({{"symbol", std::string(1, h.symbol)},
-                        {"backend", h.backend},
-                        {"request", h.request},
-                        {"outcome", h.outcome},
-                        {"http_status", h.http_status},
-                        {"reason", h.reason},
-                        {"config_refs", h.config_refs}});
+        hops.push_back(hop_to_json<J>(h));
       }
       cells.push_back({{"from", t.sources[r].id}, {"to", t.destinations[c].id}, {"symbol", std::string(1, cell.symbol)}, {"hops", hops}});
     }

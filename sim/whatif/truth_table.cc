@@ -15,6 +15,7 @@
 #include "mesh/coverage.h"
 #include "sim/runtime/mesh_simulation.h"
 #include "sim/runtime/probe.h"
+#include "sim/whatif/hop_json.h"
 
 namespace meshsim::whatif {
 
@@ -416,24 +417,6 @@ Cell probe_cell(sim::MeshSimulation& ms, const Source& src, const Destination& d
   return cell;
 }
 
-nlohmann::json hop_json(const Hop& h) {
-  return {{"symbol", std::string(1, h.symbol)}, {"backend", h.backend},         {"request", h.request},
-          {"outcome", h.outcome},               {"http_status", h.http_status}, {"reason", h.reason},
-          {"config_refs", h.config_refs}};
-}
-
-Hop hop_from(const nlohmann::json& j) {
-  Hop h;
-  h.symbol = j.at("symbol").get<std::string>().at(0);
-  h.backend = j.at("backend").get<std::string>();
-  h.request = j.at("request").get<std::string>();
-  h.outcome = j.at("outcome").get<std::string>();
-  h.http_status = j.at("http_status").get<int>();
-  h.reason = j.at("reason").get<std::string>();
-  h.config_refs = j.at("config_refs").get<std::vector<std::string>>();
-  return h;
-}
-
 // Worker processes: each builds its own simulation and probes its rows
 // (every jobs-th), writing one JSON line per cell to a pipe.
 struct Worker {
@@ -499,7 +482,7 @@ Result<Table> compute_table(std::shared_ptr<const mesh::World> w, const TableOpt
       Status st = run_rows(w, mine, o, static_cast<size_t>(i), static_cast<size_t>(jobs), [&](size_t r, size_t c, Cell&& cell) {
         nlohmann::json j = {{"row", r}, {"col", c}, {"symbol", std::string(1, cell.symbol)}};
         nlohmann::json hops = nlohmann::json::array();
-        for (const Hop& h : cell.hops) hops.push_back(hop_json(h));
+        for (const Hop& h : cell.hops) hops.push_back(hop_to_json<nlohmann::json>(h));
         j["hops"] = std::move(hops);
         write_all(j.dump() + "\n");
       });
@@ -564,7 +547,7 @@ Result<Table> compute_table(std::shared_ptr<const mesh::World> w, const TableOpt
         } else {
           Cell cell;
           cell.symbol = j["symbol"].get<std::string>().at(0);
-          for (const auto& h : j["hops"]) cell.hops.push_back(hop_from(h));
+          for (const auto& h : j["hops"]) cell.hops.push_back(hop_from_json(h));
           t.at(j["row"].get<size_t>(), j["col"].get<size_t>()) = std::move(cell);
           ++done;
           if (o.progress) o.progress(done, total);
