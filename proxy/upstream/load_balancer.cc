@@ -4,12 +4,38 @@
 
 namespace meshsim::proxy::upstream {
 
-const LbEndpoint* LoadBalancer::choose(const CompiledCluster& cc, const SocketAddress& original_destination,
-                                       const std::vector<SocketAddress>* avoid) {
+std::vector<const LbEndpoint*> LoadBalancer::priority_hosts(const CompiledCluster& cc) {
+  std::vector<const LbEndpoint*> pool;
+  uint32_t prio = UINT32_MAX;
+  for (const LbEndpoint* e : cc.endpoints) {
+    if (!e->healthy) continue;
+    if (e->priority < prio) {
+      prio = e->priority;
+      pool.clear();
+    }
+    if (e->priority == prio) pool.push_back(e);
+  }
+  return pool;
+}
+
+const LbEndpoint* LoadBalancer::choose(const CompiledCluster& cc, const Context& ctx) {
   const Cluster& c = *cc.cluster;
+  const std::vector<SocketAddress>* avoid = ctx.avoid;
   if (c.type == DiscoveryType::kOriginalDst) {
-    original_dst_endpoint_.address = original_destination;
+    original_dst_endpoint_.address = ctx.original_destination;
     return &original_dst_endpoint_;
+  }
+  if (c.lb_policy == LbPolicy::kRingHash || c.lb_policy == LbPolicy::kMaglev) {
+    if (!cc.hash_table) return nullptr;
+    // No hash: a random point of the table (effectively random balancing).
+    const uint64_t h = ctx.hash ? *ctx.hash : io_.random();
+    const uint32_t max_attempts = ctx.host_selection_retry_max_attempts + 1;
+    const LbEndpoint* host = nullptr;
+    for (uint32_t i = 0; i < max_attempts; ++i) {
+      host = cc.hash_table->choose(h, i);
+      if (!host || !avoid || std::find(avoid->begin(), avoid->end(), host->address) == avoid->end()) return host;
+    }
+    return host;
   }
   // Healthy hosts of the lowest priority level that has any (locality failover).
   std::vector<const LbEndpoint*>& pool = pool_;
