@@ -4,8 +4,10 @@
 
 namespace meshsim::proxy::upstream {
 
-std::vector<const LbEndpoint*> LoadBalancer::priority_hosts(const CompiledCluster& cc) {
-  std::vector<const LbEndpoint*> pool;
+namespace {
+// Healthy hosts of the lowest priority level that has any (locality failover).
+void collect_priority_hosts(const CompiledCluster& cc, std::vector<const LbEndpoint*>& pool) {
+  pool.clear();
   uint32_t prio = UINT32_MAX;
   for (const LbEndpoint* e : cc.endpoints) {
     if (!e->healthy) continue;
@@ -15,6 +17,12 @@ std::vector<const LbEndpoint*> LoadBalancer::priority_hosts(const CompiledCluste
     }
     if (e->priority == prio) pool.push_back(e);
   }
+}
+}  // namespace
+
+std::vector<const LbEndpoint*> LoadBalancer::priority_hosts(const CompiledCluster& cc) {
+  std::vector<const LbEndpoint*> pool;
+  collect_priority_hosts(cc, pool);
   return pool;
 }
 
@@ -37,18 +45,8 @@ const LbEndpoint* LoadBalancer::choose(const CompiledCluster& cc, const Context&
     }
     return host;
   }
-  // Healthy hosts of the lowest priority level that has any (locality failover).
   std::vector<const LbEndpoint*>& pool = pool_;
-  pool.clear();
-  uint32_t prio = UINT32_MAX;
-  for (const LbEndpoint* e : cc.endpoints) {
-    if (!e->healthy) continue;
-    if (e->priority < prio) {
-      prio = e->priority;
-      pool.clear();
-    }
-    if (e->priority == prio) pool.push_back(e);
-  }
+  collect_priority_hosts(cc, pool);
   if (pool.empty()) return nullptr;
   if (avoid && !avoid->empty()) {
     std::vector<const LbEndpoint*>& fresh = fresh_;
