@@ -80,8 +80,59 @@ const char* lb_name(LbPolicy p) {
     case LbPolicy::kLeastRequest: return "LEAST_REQUEST";
     case LbPolicy::kRandom: return "RANDOM";
     case LbPolicy::kClusterProvided: return "CLUSTER_PROVIDED";
+    case LbPolicy::kRingHash: return "RING_HASH";
+    case LbPolicy::kMaglev: return "MAGLEV";
   }
   return "ROUND_ROBIN";
+}
+
+// RouteAction.hash_policy as Envoy's config dump shows it.
+ordered_json hash_policy_json(const HashPolicy& h) {
+  ordered_json j;
+  switch (h.kind) {
+    case HashPolicy::Kind::kHeader: j["header"] = {{"header_name", h.name}}; break;
+    case HashPolicy::Kind::kCookie: {
+      ordered_json c = {{"name", h.name}};
+      if (h.ttl) c["ttl"] = duration_json(*h.ttl);
+      if (!h.path.empty()) c["path"] = h.path;
+      if (!h.attributes.empty()) {
+        ordered_json a = ordered_json::array();
+        for (const auto& at : h.attributes) a.push_back({{"name", at.name}, {"value", at.value}});
+        c["attributes"] = a;
+      }
+      j["cookie"] = c;
+      break;
+    }
+    case HashPolicy::Kind::kSourceIp: j["connection_properties"] = {{"source_ip", h.source_ip}}; break;
+    case HashPolicy::Kind::kQueryParameter: j["query_parameter"] = {{"name", h.name}}; break;
+  }
+  if (h.terminal) j["terminal"] = true;
+  return j;
+}
+
+// One line per hash policy entry for the text tables.
+std::string hash_policy_text(const HashPolicy& h) {
+  switch (h.kind) {
+    case HashPolicy::Kind::kHeader: return "header " + h.name;
+    case HashPolicy::Kind::kCookie: {
+      std::string t = "cookie " + h.name;
+      if (h.ttl) t += " ttl=" + std::to_string(h.ttl->ns() / 1'000'000'000) + "s";
+      if (!h.path.empty()) t += " path=" + h.path;
+      return t;
+    }
+    case HashPolicy::Kind::kSourceIp: return h.source_ip ? "source_ip" : "source_ip:false";
+    case HashPolicy::Kind::kQueryParameter: return "query_parameter " + h.name;
+  }
+  return "";
+}
+
+std::string lb_text(const Cluster& c) {
+  std::string t = lb_name(c.lb_policy);
+  if (c.ring_hash_lb_config && c.ring_hash_lb_config->minimum_ring_size)
+    t += " minimum_ring_size=" + std::to_string(*c.ring_hash_lb_config->minimum_ring_size);
+  if (c.maglev_lb_config && c.maglev_lb_config->table_size)
+    t += " table_size=" + std::to_string(*c.maglev_lb_config->table_size);
+  return t;
 }
 
 std::string tls_version(TlsVersion v) { return v == TlsVersion::kTls12 ? "TLSv1_2" : "TLSv1_3"; }
@@ -292,6 +343,11 @@ ordered_json route_config_json(const RouteConfiguration& rc) {
           }
           ra["request_mirror_policies"] = m;
         }
+        if (!a->hash_policy.empty()) {
+          ordered_json hp = ordered_json::array();
+          for (const auto& h : a->hash_policy) hp.push_back(hash_policy_json(h));
+          ra["hash_policy"] = hp;
+        }
         jr["route"] = ra;
       } else if (const auto* rd = std::get_if<RedirectAction>(&r.action)) {
         ordered_json j;
@@ -368,6 +424,18 @@ ordered_json route_config_json(const RouteConfiguration& rc) {
 ordered_json cluster_json(const Cluster& c) {
   ordered_json j = {{"name", c.name}, {"type", type_name(c.type)},
                     {"connect_timeout", duration_json(c.connect_timeout)}, {"lb_policy", lb_name(c.lb_policy)}};
+  if (c.ring_hash_lb_config) {
+    ordered_json r = ordered_json::object();
+    // UInt64Value fields print as strings in Envoy's JSON.
+    if (c.ring_hash_lb_config->minimum_ring_size) r["minimum_ring_size"] = std::to_string(*c.ring_hash_lb_config->minimum_ring_size);
+    if (c.ring_hash_lb_config->maximum_ring_size) r["maximum_ring_size"] = std::to_string(*c.ring_hash_lb_config->maximum_ring_size);
+    j["ring_hash_lb_config"] = r;
+  }
+  if (c.maglev_lb_config) {
+    ordered_json m = ordered_json::object();
+    if (c.maglev_lb_config->table_size) m["table_size"] = std::to_string(*c.maglev_lb_config->table_size);
+    j["maglev_lb_config"] = m;
+  }
   if (c.type == DiscoveryType::kEds) {
     j["eds_cluster_config"] = {{"eds_config", {{"ads", ordered_json::object()}}}, {"service_name", c.name}};
   }
@@ -482,11 +550,18 @@ std::string render_clusters_text(const ProxyConfig& cfg) {
     rows.push_back({fqdn, c->port ? std::to_string(c->port) : "-", c->subset.empty() ? "-" : c->subset, dir,
                     type_name(c->type), dr});
   }
-  return table(rows);
+  // istioctl's table has no LB column; consistent-hash clusters are listed below it.
+  std::string out = table(rows);
+  std::vector<std::vector<std::string>> lb = {{"CLUSTER", "LB POLICY"}};
+  for (const Cluster* c : cs)
+    if (c->lb_policy == LbPolicy::kRingHash || c->lb_policy == LbPolicy::kMaglev) lb.push_back({c->name, lb_text(*c)});
+  if (lb.size() > 1) out += "\n" + table(lb);
+  return out;
 }
 
 std::string render_routes_text(const ProxyConfig& cfg) {
   std::vector<std::vector<std::string>> rows = {{"NAME", "VHOST NAME", "DOMAINS", "MATCH", "VIRTUAL SERVICE"}};
+  std::vector<std::vector<std::string>> hashed = {{"NAME", "VHOST NAME", "MATCH", "HASH POLICY"}};
   auto add = [&](const RouteConfiguration& rc) {
     for (const auto& vh : rc.virtual_hosts) {
       std::string domains = vh.domains.empty() ? "-" : vh.domains.front();
@@ -501,6 +576,9 @@ std::string render_routes_text(const ProxyConfig& cfg) {
         }
         std::string vs = r.source;
         rows.push_back({rc.name, vh.name, domains, m, vs});
+        if (const auto* a = std::get_if<RouteAction>(&r.action)) {
+          for (const auto& h : a->hash_policy) hashed.push_back({rc.name, vh.name, m, hash_policy_text(h)});
+        }
       }
     }
   };
@@ -514,7 +592,9 @@ std::string render_routes_text(const ProxyConfig& cfg) {
       }
     }
   }
-  return table(rows);
+  std::string out = table(rows);
+  if (hashed.size() > 1) out += "\n" + table(hashed);
+  return out;
 }
 
 std::string render_endpoints_text(const ProxyConfig& cfg) {

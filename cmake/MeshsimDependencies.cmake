@@ -11,6 +11,7 @@ find_package(fmt REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(PCAP REQUIRED IMPORTED_TARGET libpcap)
 pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)   # Envoy's regex dialect
+pkg_check_modules(XXHASH REQUIRED IMPORTED_TARGET libxxhash)  # XXH64: ring hash / Maglev, hash policies
 if(MESHSIM_BUILD_TESTS)
   find_package(GTest REQUIRED)
 endif()

@@ -866,6 +866,15 @@ class Builder {
               a.retry_policy = default_retry_policy();
             }
           }
+          // consistentHash of each destination (route.go hashForHTTPDestination);
+          // a hashed route's retries have no previous_hosts predicate
+          // (retry.ConvertPolicy with consistentHash).
+          for (const auto& d : hr.route) {
+            if (hr.route.size() > 1 && d.weight == 0) continue;
+            if (auto h = consistent_hash_to_hash_policy(hash_for_destination(d.destination, vs->meta.namespace_)))
+              a.hash_policy.push_back(std::move(*h));
+          }
+          if (!a.hash_policy.empty() && a.retry_policy) a.retry_policy->previous_hosts_predicate = false;
           base.action = a;
         }
         if (matches.empty()) {
@@ -891,6 +900,10 @@ class Builder {
     RouteAction a;
     a.cluster = outbound_cluster_name(port, "", s.hostname);
     a.retry_policy = default_retry_policy();
+    // A service without VirtualService gets its DestinationRule's hash
+    // (httproute.go buildSidecarVirtualHostForService); the default retry
+    // policy is kept as it is. [inference: docs/istio/http-traffic-management.md §7.1]
+    if (auto h = consistent_hash_to_hash_policy(hash_for_service(s, port))) a.hash_policy.push_back(std::move(*h));
     r.action = a;
     out.push_back(r);
     return out;
@@ -900,6 +913,93 @@ class Builder {
     if (pct) return static_cast<uint32_t>(std::llround(std::clamp(*pct, 0.0, 100.0) * 10000.0));
     if (deprecated_percent) return static_cast<uint32_t>(std::clamp(*deprecated_percent, 0, 100)) * 10000u;
     return 0;  // no percentage: never fires
+  }
+
+  // cluster_traffic_policy.go ApplyRingHashLoadBalancer: maglev, ringHash,
+  // or the legacy form (RING_HASH with minimum_ring_size set, 1024 when 0).
+  static void apply_ring_hash_load_balancer(Cluster& c, const ConsistentHashLb& ch) {
+    if (ch.maglev) {
+      c.lb_policy = LbPolicy::kMaglev;
+      if (ch.maglev_table_size.value_or(0) != 0) c.maglev_lb_config = proxy::MaglevLbConfig{ch.maglev_table_size};
+    } else if (ch.ring_hash) {
+      c.lb_policy = LbPolicy::kRingHash;
+      if (ch.ring_hash_minimum_ring_size.value_or(0) != 0)
+        c.ring_hash_lb_config = proxy::RingHashLbConfig{ch.ring_hash_minimum_ring_size, std::nullopt};
+    } else {
+      c.lb_policy = LbPolicy::kRingHash;
+      uint64_t min = ch.minimum_ring_size.value_or(0) != 0 ? *ch.minimum_ring_size : 1024;
+      c.ring_hash_lb_config = proxy::RingHashLbConfig{min, std::nullopt};
+    }
+  }
+
+  // route.go ConsistentHashToHashPolicy (no terminal is ever set).
+  static std::optional<proxy::HashPolicy> consistent_hash_to_hash_policy(const ConsistentHashLb* ch) {
+    if (!ch) return std::nullopt;
+    proxy::HashPolicy h;
+    if (!ch->http_header_name.empty()) {
+      h.kind = proxy::HashPolicy::Kind::kHeader;
+      h.name = ch->http_header_name;
+    } else if (ch->http_cookie) {
+      h.kind = proxy::HashPolicy::Kind::kCookie;
+      h.name = ch->http_cookie->name;
+      h.path = ch->http_cookie->path;
+      h.ttl = ch->http_cookie->ttl;
+      for (const auto& [n, v] : ch->http_cookie->attributes) h.attributes.push_back({n, v});
+    } else if (!ch->http_query_parameter_name.empty()) {
+      h.kind = proxy::HashPolicy::Kind::kQueryParameter;
+      h.name = ch->http_query_parameter_name;
+    } else {
+      // useSourceIp (false still gives source_ip:false, which Envoy ignores).
+      h.kind = proxy::HashPolicy::Kind::kSourceIp;
+      h.source_ip = ch->use_source_ip;
+    }
+    return h;
+  }
+
+  static const ConsistentHashLb* consistent_hash_of(const std::optional<TrafficPolicy>& tp) {
+    return tp && tp->load_balancer && tp->load_balancer->consistent_hash ? &*tp->load_balancer->consistent_hash
+                                                                          : nullptr;
+  }
+  static const ConsistentHashLb* port_level_consistent_hash(const std::optional<TrafficPolicy>& tp,
+                                                            std::optional<uint32_t> port) {
+    if (!tp || !port) return nullptr;
+    for (const auto& p : tp->port_level_settings)
+      if (p.port == *port) return p.load_balancer && p.load_balancer->consistent_hash ? &*p.load_balancer->consistent_hash : nullptr;
+    return nullptr;
+  }
+
+  // route.go hashForHTTPDestination: the destination's DestinationRule,
+  // subset port-level → subset → port-level → top-level. Port-level
+  // settings count only when the destination names its port.
+  const ConsistentHashLb* hash_for_destination(const Destination& d, const std::string& vs_ns) {
+    const WorldService* svc = w_.service_by_hostname(w_.config_host_to_fqdn(d.host, vs_ns));
+    if (!svc) return nullptr;
+    const DestinationRule* dr = choose_destination_rule(w_, pod_.namespace_, *svc).rule;
+    if (!dr) return nullptr;
+    const ConsistentHashLb* top = consistent_hash_of(dr->traffic_policy);
+    const ConsistentHashLb* pls = port_level_consistent_hash(dr->traffic_policy, d.port);
+    const ConsistentHashLb *sub = nullptr, *sub_pls = nullptr;
+    for (const Subset& ss : dr->subsets) {
+      if (ss.name != d.subset) continue;
+      sub = consistent_hash_of(ss.traffic_policy);
+      sub_pls = port_level_consistent_hash(ss.traffic_policy, d.port);
+      break;
+    }
+    if (sub_pls) return sub_pls;
+    if (sub) return sub;
+    if (pls) return pls;
+    return top;
+  }
+
+  // route.go hashForService (a service without VirtualService): the top-level
+  // consistentHash, replaced by the service port's port-level settings.
+  const ConsistentHashLb* hash_for_service(const WorldService& s, uint32_t port) {
+    const DestinationRule* dr = choose_destination_rule(w_, pod_.namespace_, s).rule;
+    if (!dr || !dr->traffic_policy) return nullptr;
+    const ConsistentHashLb* ch = consistent_hash_of(dr->traffic_policy);
+    for (const auto& p : dr->traffic_policy->port_level_settings)
+      if (p.port == port) return p.load_balancer && p.load_balancer->consistent_hash ? &*p.load_balancer->consistent_hash : nullptr;
+    return ch;
   }
 
   static RetryPolicy vs_retry(const HttpRetry& r) {
@@ -1069,6 +1169,8 @@ class Builder {
         default: c.lb_policy = LbPolicy::kLeastRequest; break;
       }
     }
+    if (tp && tp->load_balancer && tp->load_balancer->consistent_hash)
+      apply_ring_hash_load_balancer(c, *tp->load_balancer->consistent_hash);
     bool headless_passthrough = s.headless && s.origin == WorldService::Origin::kKubernetes;
     if (passthrough_lb || headless_passthrough) {
       c.type = DiscoveryType::kOriginalDst;

@@ -23,9 +23,6 @@ void field(std::vector<NotModelled>& out, const Object& o, const std::string& pa
 
 void traffic_policy(std::vector<NotModelled>& out, const DestinationRule& dr, const TrafficPolicy& tp,
                     const std::string& at) {
-  if (tp.load_balancer && tp.load_balancer->consistent_hash) {
-    field(out, dr, at + ".loadBalancer.consistentHash", "consistent-hash load balancing is not simulated (the simple policy is used)");
-  }
   if (tp.load_balancer && tp.load_balancer->locality_lb_setting) {
     field(out, dr, at + ".loadBalancer.localityLbSetting", "locality failover and distribution are not simulated");
   }

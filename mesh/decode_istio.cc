@@ -192,7 +192,18 @@ void decode_lb(Decoder& d, YamlNode n, const PathSeg& p, std::optional<LoadBalan
             if (k3 == "name") d.str(v3, fp3, c.name);
             else if (k3 == "path") d.str(v3, fp3, c.path);
             else if (k3 == "ttl") d.duration(v3, fp3, c.ttl, true);
-            else if (k3 == "attributes") {}
+            else if (k3 == "attributes") {
+              d.items(v3, fp3, [&](YamlNode a, const PathSeg& fa) {
+                std::pair<std::string, std::string> attr;
+                d.fields(a, fa, [&](std::string_view k4, YamlNode v4, const PathSeg& fp4) {
+                  if (k4 == "name") d.str(v4, fp4, attr.first);
+                  else if (k4 == "value") d.str(v4, fp4, attr.second);
+                  else return false;
+                  return true;
+                });
+                c.attributes.push_back(std::move(attr));
+              });
+            }
             else return false;
             return true;
           });
@@ -201,9 +212,11 @@ void decode_lb(Decoder& d, YamlNode n, const PathSeg& p, std::optional<LoadBalan
         } else if (k2 == "useSourceIp") ++keys, d.boolean(v2, fp2, ch.use_source_ip);
         else if (k2 == "httpQueryParameterName") ++keys, d.str(v2, fp2, ch.http_query_parameter_name);
         else if (k2 == "ringHash") {
+          ch.ring_hash = true;
           YamlNode m = v2.get("minimumRingSize");
           if (m.valid()) d.opt_integer(m, fp2.child("minimumRingSize"), ch.ring_hash_minimum_ring_size, 0, INT64_MAX);
         } else if (k2 == "maglev") {
+          ch.maglev = true;
           YamlNode m = v2.get("tableSize");
           if (m.valid()) d.opt_integer(m, fp2.child("tableSize"), ch.maglev_table_size, 0, INT64_MAX);
         } else if (k2 == "minimumRingSize") d.opt_integer(v2, fp2, ch.minimum_ring_size, 0, INT64_MAX);

@@ -338,10 +338,13 @@ struct ConsistentHashLb {
   struct Cookie {
     std::string name, path;
     std::optional<Duration> ttl;
+    std::vector<std::pair<std::string, std::string>> attributes;  // {name, value}
   };
   std::optional<Cookie> http_cookie;
   bool use_source_ip = false;
   std::string http_query_parameter_name;
+  bool ring_hash = false;  // a ringHash block is present
+  bool maglev = false;     // a maglev block is present
   std::optional<uint64_t> ring_hash_minimum_ring_size;
   std::optional<uint64_t> maglev_table_size;
   std::optional<uint64_t> minimum_ring_size;  // deprecated field

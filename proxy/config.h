@@ -259,6 +259,26 @@ struct RequestMirrorPolicy {
   bool disable_shadow_host_suffix = true;
 };
 
+// RouteAction.hash_policy entry (Istio's consistentHash, route.go
+// ConsistentHashToHashPolicy): what the hash of a request is computed from
+// for RING_HASH / MAGLEV clusters (docs/istio/http-traffic-management.md §7.2).
+struct HashPolicy {
+  enum class Kind : uint8_t { kHeader, kCookie, kSourceIp, kQueryParameter };
+  struct CookieAttribute {
+    std::string name, value;
+    bool operator==(const CookieAttribute&) const = default;
+  };
+  Kind kind = Kind::kHeader;
+  std::string name;                      // header_name, cookie name or query parameter name
+  std::string path;                      // cookie: Path of a generated cookie
+  std::optional<Duration> ttl;           // cookie: set = generate a cookie when absent (0 = session cookie)
+  std::vector<CookieAttribute> attributes;  // cookie: appended to a generated Set-Cookie
+  bool source_ip = true;                 // connection_properties.source_ip (false: Envoy ignores the entry)
+  bool terminal = false;                 // stop at this entry when it produced a hash
+
+  bool operator==(const HashPolicy&) const = default;
+};
+
 struct RouteAction {
   std::string cluster;
   std::vector<WeightedCluster> weighted_clusters;
@@ -268,6 +288,7 @@ struct RouteAction {
   std::optional<RegexRewrite> regex_rewrite;
   std::string host_rewrite;                  // host_rewrite_literal
   std::vector<RequestMirrorPolicy> mirrors;
+  std::vector<HashPolicy> hash_policy;       // in order; combined as Envoy's HashPolicyImpl::generateHash
 };
 
 struct DirectResponse {
@@ -334,7 +355,24 @@ struct RouteConfiguration {
 // ----------------------------------------------------------- clusters ------
 
 enum class DiscoveryType : uint8_t { kEds, kStatic, kStrictDns, kOriginalDst };
-enum class LbPolicy : uint8_t { kRoundRobin, kLeastRequest, kRandom, kClusterProvided };
+enum class LbPolicy : uint8_t { kRoundRobin, kLeastRequest, kRandom, kClusterProvided, kRingHash, kMaglev };
+
+// ring_hash_lb_config; unset fields take Envoy's defaults (ring_hash_lb.h
+// DefaultMinRingSize, DefaultMaxRingSize). The hash function is XX_HASH.
+struct RingHashLbConfig {
+  static constexpr uint64_t kDefaultMinimumRingSize = 1024;
+  static constexpr uint64_t kDefaultMaximumRingSize = 1024 * 1024 * 8;
+  std::optional<uint64_t> minimum_ring_size;
+  std::optional<uint64_t> maximum_ring_size;
+  bool operator==(const RingHashLbConfig&) const = default;
+};
+
+// maglev_lb_config; table_size must be prime (Envoy default 65537).
+struct MaglevLbConfig {
+  static constexpr uint64_t kDefaultTableSize = 65537;
+  std::optional<uint64_t> table_size;
+  bool operator==(const MaglevLbConfig&) const = default;
+};
 
 struct TransportSocketMatch {
   std::string name;                                  // "tlsMode-istio", "tlsMode-disabled"
@@ -358,6 +396,8 @@ struct Cluster {
   DiscoveryType type = DiscoveryType::kEds;
   Duration connect_timeout = Duration::seconds(10);
   LbPolicy lb_policy = LbPolicy::kLeastRequest;
+  std::optional<RingHashLbConfig> ring_hash_lb_config;  // with kRingHash
+  std::optional<MaglevLbConfig> maglev_lb_config;       // with kMaglev
   std::optional<UpstreamTlsContext> tls;             // transport_socket (when no matches)
   std::vector<TransportSocketMatch> transport_socket_matches;
   CircuitBreakers circuit_breakers;

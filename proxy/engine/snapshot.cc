@@ -2,6 +2,7 @@
 
 #include "proxy/http/filter_registry.h"
 #include "proxy/rbac.h"
+#include "proxy/upstream/load_balancer.h"
 
 namespace meshsim::proxy::engine {
 
@@ -22,6 +23,10 @@ Snapshot::Snapshot(std::shared_ptr<const ProxyConfig> config) : config_(std::mov
     auto it = clusters_.find(cla.cluster_name);
     if (it == clusters_.end()) continue;
     for (const LbEndpoint& e : cla.endpoints) it->second.endpoints.push_back(&e);
+  }
+  for (auto& [name, cc] : clusters_) {
+    if (cc.cluster->lb_policy != LbPolicy::kRingHash && cc.cluster->lb_policy != LbPolicy::kMaglev) continue;
+    cc.hash_table = upstream::build_consistent_hash_table(*cc.cluster, upstream::LoadBalancer::priority_hosts(cc));
   }
   for (const auto& r : config_->routes) {
     if (!r) continue;

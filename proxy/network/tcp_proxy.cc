@@ -42,7 +42,7 @@ FilterStatus TcpProxyFilter::on_new_connection() {
     finish(CloseType::kFin);
     return FilterStatus::kStopIteration;
   }
-  const LbEndpoint* ep = cm.load_balancer().choose(*cc, conn_.info().original_destination, nullptr);
+  const LbEndpoint* ep = cm.load_balancer().choose(*cc, {conn_.info().original_destination, nullptr, std::nullopt, 0});
   if (!ep) {
     flags_ |= kNoHealthyUpstream;
     termination_ = "no healthy upstream";

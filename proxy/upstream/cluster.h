@@ -3,9 +3,11 @@
 // live in the snapshot's ProxyConfig.
 #pragma once
 
+#include <memory>
 #include <vector>
 
 #include "proxy/config.h"
+#include "proxy/upstream/consistent_hash.h"
 
 namespace meshsim::proxy::upstream {
 
@@ -14,6 +16,9 @@ struct ClusterResources;
 struct CompiledCluster {
   const Cluster* cluster = nullptr;
   std::vector<const LbEndpoint*> endpoints;
+  // RING_HASH / MAGLEV: the table over the healthy hosts of the lowest
+  // priority that has any, built once with the snapshot; nullptr otherwise.
+  std::shared_ptr<const ConsistentHashTable> hash_table;
   // The cluster manager's circuit-breaker counters for this cluster name,
   // looked up once (a cache; the snapshot is otherwise immutable).
   mutable ClusterResources* resources = nullptr;

@@ -4,15 +4,9 @@
 
 namespace meshsim::proxy::upstream {
 
-const LbEndpoint* LoadBalancer::choose(const CompiledCluster& cc, const SocketAddress& original_destination,
-                                       const std::vector<SocketAddress>* avoid) {
-  const Cluster& c = *cc.cluster;
-  if (c.type == DiscoveryType::kOriginalDst) {
-    original_dst_endpoint_.address = original_destination;
-    return &original_dst_endpoint_;
-  }
-  // Healthy hosts of the lowest priority level that has any (locality failover).
-  std::vector<const LbEndpoint*>& pool = pool_;
+namespace {
+// Healthy hosts of the lowest priority level that has any (locality failover).
+void collect_priority_hosts(const CompiledCluster& cc, std::vector<const LbEndpoint*>& pool) {
   pool.clear();
   uint32_t prio = UINT32_MAX;
   for (const LbEndpoint* e : cc.endpoints) {
@@ -23,6 +17,36 @@ const LbEndpoint* LoadBalancer::choose(const CompiledCluster& cc, const SocketAd
     }
     if (e->priority == prio) pool.push_back(e);
   }
+}
+}  // namespace
+
+std::vector<const LbEndpoint*> LoadBalancer::priority_hosts(const CompiledCluster& cc) {
+  std::vector<const LbEndpoint*> pool;
+  collect_priority_hosts(cc, pool);
+  return pool;
+}
+
+const LbEndpoint* LoadBalancer::choose(const CompiledCluster& cc, const Context& ctx) {
+  const Cluster& c = *cc.cluster;
+  const std::vector<SocketAddress>* avoid = ctx.avoid;
+  if (c.type == DiscoveryType::kOriginalDst) {
+    original_dst_endpoint_.address = ctx.original_destination;
+    return &original_dst_endpoint_;
+  }
+  if (c.lb_policy == LbPolicy::kRingHash || c.lb_policy == LbPolicy::kMaglev) {
+    if (!cc.hash_table) return nullptr;
+    // No hash: a random point of the table (effectively random balancing).
+    const uint64_t h = ctx.hash ? *ctx.hash : io_.random();
+    const uint32_t max_attempts = ctx.host_selection_retry_max_attempts + 1;
+    const LbEndpoint* host = nullptr;
+    for (uint32_t i = 0; i < max_attempts; ++i) {
+      host = cc.hash_table->choose(h, i);
+      if (!host || !avoid || std::find(avoid->begin(), avoid->end(), host->address) == avoid->end()) return host;
+    }
+    return host;
+  }
+  std::vector<const LbEndpoint*>& pool = pool_;
+  collect_priority_hosts(cc, pool);
   if (pool.empty()) return nullptr;
   if (avoid && !avoid->empty()) {
     std::vector<const LbEndpoint*>& fresh = fresh_;

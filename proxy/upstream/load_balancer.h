@@ -2,11 +2,16 @@
 // the healthy hosts of the lowest priority that has any (locality failover),
 // previous_hosts avoided when the retry policy asks, then round-robin,
 // least-request (power of two choices over active requests) or random. The
-// ORIGINAL_DST cluster yields the connection's original destination. Active
-// request counts per host are kept here (request_started/finished).
+// ORIGINAL_DST cluster yields the connection's original destination.
+// RING_HASH / MAGLEV clusters look the request's hash up in the cluster's
+// table (consistent_hash.h), a random value when the request has no hash;
+// a host the retry predicate rejects is re-chosen with attempt 1, 2, … up to
+// host_selection_retry_max_attempts (ThreadAwareLoadBalancerBase::chooseHost).
+// Active request counts per host are kept here (request_started/finished).
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -21,10 +26,21 @@ class LoadBalancer {
  public:
   explicit LoadBalancer(Io& io) : io_(io) {}
 
+  // What a choice may depend on (Envoy's LoadBalancerContext).
+  struct Context {
+    SocketAddress original_destination;             // ORIGINAL_DST
+    const std::vector<SocketAddress>* avoid = nullptr;  // previous_hosts predicate; nullptr = none
+    std::optional<uint64_t> hash;                   // the request's hash (hash_policy), RING_HASH / MAGLEV
+    uint32_t host_selection_retry_max_attempts = 0;
+  };
+
   // The pointer is valid until the next call (ORIGINAL_DST) or for the
   // snapshot's lifetime (EDS/static endpoints); nullptr: no healthy host.
-  const LbEndpoint* choose(const CompiledCluster& cc, const SocketAddress& original_destination,
-                           const std::vector<SocketAddress>* avoid);
+  const LbEndpoint* choose(const CompiledCluster& cc, const Context& ctx);
+
+  // The hosts a choice is made among: the healthy endpoints of the lowest
+  // priority that has any, in host-set order.
+  static std::vector<const LbEndpoint*> priority_hosts(const CompiledCluster& cc);
 
   void request_started(const SocketAddress& host);
   void request_finished(const SocketAddress& host);

@@ -90,7 +90,7 @@ bool ShadowWriter::shadow(const std::shared_ptr<const engine::Snapshot>& snap, c
                           const http::Request& request, const std::vector<std::string>& alpn) {
   const CompiledCluster* cc = snap->cluster(policy.cluster);
   if (!cc) return false;
-  const LbEndpoint* ep = cm_.load_balancer().choose(*cc, {}, nullptr);
+  const LbEndpoint* ep = cm_.load_balancer().choose(*cc, {});
   if (!ep) return false;
   http::Request copy = request;
   if (!policy.disable_shadow_host_suffix) {
@@ -112,7 +112,7 @@ ShadowRequest* ShadowWriter::send(const std::shared_ptr<const engine::Snapshot>&
                                   const http::Request& request, AsyncCallbacks* cb) {
   const CompiledCluster* cc = snap->cluster(cluster);
   if (!cc) return nullptr;
-  const LbEndpoint* ep = cm_.load_balancer().choose(*cc, {}, nullptr);
+  const LbEndpoint* ep = cm_.load_balancer().choose(*cc, {});
   if (!ep) return nullptr;
   auto r = std::make_unique<ShadowRequest>(ctx_, *this, snap, *cc->cluster, ep->address, request);
   ShadowRequest* raw = r.get();

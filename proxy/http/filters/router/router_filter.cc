@@ -23,6 +23,7 @@ RouterFilter::~RouterFilter() = default;
 void RouterFilter::reset() {
   retry_.reset(nullptr);
   tried_.clear();
+  hash_ = HashResult{};
   up_ = nullptr;
   request_sent_ = false;
   host_counted_ = false;
@@ -91,6 +92,14 @@ void RouterFilter::finalize_request_headers(Request& req) {
 void RouterFilter::start() {
   engine::EngineContext& ctx = callbacks_->engine();
   const RouteAction& action = *callbacks_->route_entry();
+  // The request's hash (computeHashKey), from the headers as the client sent
+  // them, before the route's header mutations; once per stream, so a
+  // generated cookie is asked for once even when the request is retried.
+  hash_ = HashResult{};
+  if (!action.hash_policy.empty()) {
+    const DownstreamInfo& di = callbacks_->connection().info();
+    hash_ = generate_hash(action.hash_policy, {&callbacks_->request(), di.remote, di.original_destination});
+  }
   finalize_request_headers(callbacks_->request());
   // Mirrors (maybeDoShadowing): decided once per request, after the header
   // mutations; a fraction below 100 % costs one draw per policy.
@@ -142,8 +151,10 @@ void RouterFilter::attempt() {
     return;
   }
   upstream::ClusterManager& cm = *ctx.clusters;
-  const LbEndpoint* ep = cm.load_balancer().choose(*cc, callbacks_->connection().info().original_destination,
-                                                   retry_.policy().previous_hosts_predicate ? &tried_ : nullptr);
+  const RetryPolicy& rp = retry_.policy();
+  const LbEndpoint* ep = cm.load_balancer().choose(
+      *cc, {callbacks_->connection().info().original_destination, rp.previous_hosts_predicate ? &tried_ : nullptr,
+            hash_.hash, rp.previous_hosts_predicate ? rp.host_selection_retry_max_attempts : 0});
   if (!ep) {
     callbacks_->send_local_reply(503, "no healthy upstream", "no_healthy_upstream", kNoHealthyUpstream);
     return;
@@ -364,6 +375,8 @@ void RouterFilter::response_complete() {
   }
   const HeaderMutations& rh = callbacks_->route()->headers;
   apply_header_mutations(r.headers, rh.response_add, rh.response_remove);
+  // A cookie the hash policy generated (Router::Filter::onUpstreamHeaders).
+  for (const std::string& c : hash_.set_cookies) r.headers.add("set-cookie", c);
   int64_t ms = (ctx.io.now() - callbacks_->stream_info().upstream_start).ns() / 1'000'000;
   char n[24];
   auto [e, ec] = std::to_chars(n, n + sizeof n, ms);

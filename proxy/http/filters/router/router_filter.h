@@ -13,6 +13,7 @@
 #include "proxy/engine/timers.h"
 #include "proxy/http/filter.h"
 #include "proxy/upstream/cluster.h"
+#include "proxy/http/hash_policy.h"
 #include "proxy/upstream/retry_state.h"
 #include "proxy/upstream/upstream_connection.h"
 
@@ -59,6 +60,7 @@ class RouterFilter final : public StreamFilter, public upstream::ConnectionOwner
 
   upstream::RetryState retry_;
   std::vector<SocketAddress> tried_;
+  HashResult hash_;  // the request's hash_policy result, computed in start()
   upstream::UpstreamConnection* up_ = nullptr;
   bool request_sent_ = false;  // this attempt's request went upstream
   bool host_counted_ = false;  // the attempt counts as active on its host
