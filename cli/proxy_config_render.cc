@@ -198,6 +198,17 @@ ordered_json network_filter_json(const NetworkFilter& f) {
     j["typed_config"] = c;
   } else if (const auto* rbac = std::get_if<NetworkRbac>(&f.config)) {
     if (rbac->config) j["typed_config"] = rbac_filter_typed_config(*rbac->config, true);
+  } else if (const auto* mx = std::get_if<NetworkMetadataExchange>(&f.config)) {
+    j["typed_config"] = {{"@type", "type.googleapis.com/envoy.tcp.metadataexchange.config.MetadataExchange"},
+                         {"protocol", mx->protocol},
+                         {"enable_discovery", true}};
+  } else if (const auto* st = std::get_if<NetworkIstioStats>(&f.config)) {
+    ordered_json c = {{"@type", "type.googleapis.com/stats.PluginConfig"}};
+    if (st->config) {
+      if (st->config->disable_host_header_fallback) c["disable_host_header_fallback"] = true;
+      c["tcp_reporting_duration"] = duration_json(st->config->tcp_reporting_duration);
+    }
+    j["typed_config"] = c;
   } else {
     const auto& h = std::get<HttpConnectionManager>(f.config);
     ordered_json c = {

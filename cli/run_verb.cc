@@ -13,6 +13,7 @@
 
 #include "cli/capture_flags.h"
 #include "cli/mesh_input.h"
+#include "cli/metrics_flags.h"
 #include "cli/verb.h"
 #include "sim/scenario/runner.h"
 
@@ -34,6 +35,7 @@ struct RunVerbOptions {
   bool verbose = false;
   std::vector<std::string> inject_namespaces;
   sim::CaptureOptions capture;
+  MetricsFlags metrics;
 };
 
 class ProgressBar {
@@ -89,6 +91,7 @@ void register_run(CLI::App& app, VerbContext& ctx) {
                 "Print every warning about the scenario's manifests (those that change the answer, such as pods\n"
                 "without a sidecar, are always printed)");
   add_capture_flags(sub, o->capture);
+  add_metrics_flags(sub, o->metrics);
   sub->callback([o, &ctx] {
     if (Status st = sim::validate_capture_options(o->capture); !st.ok()) {
       print_error(st.message());
@@ -131,7 +134,14 @@ void register_run(CLI::App& app, VerbContext& ctx) {
       }
       s.duration = *d;
     }
+    auto metrics = MetricsSession::start(o->metrics);
+    if (!metrics.ok()) {
+      print_error(metrics.message());
+      ctx.exit_code = kExitBadInput;
+      return;
+    }
     sim::RunOptions ro;
+    if (o->metrics.any()) ro.metrics = (*metrics)->recorder();
     ro.capture = o->capture;
     ro.events_file = o->events;
     std::unique_ptr<ProgressBar> bar;
@@ -140,6 +150,7 @@ void register_run(CLI::App& app, VerbContext& ctx) {
       ro.progress = [&bar](Duration now, uint64_t events) { bar->update(now, events); };
     }
     auto r = sim::run_scenario(s, ro);
+    (*metrics)->linger();
     if (!r.ok()) {
       print_error(r.message());
       ctx.exit_code = kExitBadInput;

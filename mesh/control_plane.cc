@@ -19,6 +19,9 @@ using proxy::DownstreamTlsContext;
 using proxy::FilterChain;
 using proxy::HttpConnectionManager;
 using proxy::HttpFilter;
+using proxy::IstioStatsConfig;
+using proxy::NetworkIstioStats;
+using proxy::NetworkMetadataExchange;
 using proxy::LbEndpoint;
 using proxy::LbPolicy;
 using proxy::Listener;
@@ -176,6 +179,87 @@ std::string sidecar_node_id(const WorldPod& pod, const MeshConfig& mesh) {
          mesh.cluster_domain;
 }
 
+// util.go AppendLbEndpointMetadata: "<workload>;<ns>;<canonical name>;<canonical
+// revision, "" for latest>;<cluster id>", with kubelabels.CanonicalService's
+// defaulting for pods without a sidecar.
+std::string endpoint_telemetry_label(const WorldPod& pod) {
+  auto label = [&](const char* k) -> const std::string* {
+    auto it = pod.labels.find(k);
+    return it == pod.labels.end() || it->second.empty() ? nullptr : &it->second;
+  };
+  std::string workload = pod.owner_name.empty() ? pod.name : pod.owner_name;
+  const std::string* name = label("service.istio.io/canonical-name");
+  if (!name) name = label("app.kubernetes.io/name");
+  if (!name) name = label("app");
+  const std::string* rev = label("service.istio.io/canonical-revision");
+  if (!rev) rev = label("app.kubernetes.io/version");
+  if (!rev) rev = label("version");
+  std::string revision = rev && *rev != "latest" ? *rev : "";
+  return workload + ";" + pod.namespace_ + ";" + (name ? *name : workload) + ";" + revision + ";Kubernetes";
+}
+
+// The metrics telemetry in force for a pod: the mesh's defaultProviders.metrics
+// (Istio's chart: prometheus), overridden by the most specific Telemetry
+// (root namespace, then the pod's namespace, then a selector that matches the
+// pod) that lists metrics providers; a metrics override disabling
+// ALL_METRICS for every mode turns it off. reportingInterval likewise.
+MetricsTelemetry metrics_telemetry(const World& w, const WorldPod& pod) {
+  const MeshConfig& mc = w.mesh_config();
+  MetricsTelemetry mt;
+  auto is_prometheus = [&](const std::string& p) {
+    if (p == "prometheus") return true;
+    auto it = mc.other_extension_providers.find(p);
+    return it != mc.other_extension_providers.end() && it->second == "prometheus";
+  };
+  auto enabled_by = [&](const std::vector<std::string>& providers) {
+    return std::any_of(providers.begin(), providers.end(), is_prometheus);
+  };
+  mt.enabled = enabled_by(mc.default_metrics_providers);
+  int best = -1;
+  for (const Telemetry& t : w.resources().telemetries) {
+    int level = -1;
+    if (t.meta.namespace_ == mc.root_namespace && !t.selector) level = 0;
+    else if (t.meta.namespace_ == pod.namespace_ && !t.selector) level = 1;
+    else if (t.meta.namespace_ == pod.namespace_ && t.selector && labels_subset_of(t.selector->match_labels, pod.labels)) level = 2;
+    if (level < best || t.metrics.empty()) continue;
+    best = level;
+    for (const TelemetryMetrics& m : t.metrics) {
+      if (!m.providers.empty()) mt.enabled = enabled_by(m.providers);
+      if (m.reporting_interval) mt.reporting_interval = *m.reporting_interval;
+      for (const auto& o : m.overrides) {
+        if ((o.metric.empty() || o.metric == "ALL_METRICS") && o.mode.empty() && o.disabled.value_or(false))
+          mt.enabled = false;
+      }
+    }
+  }
+  return mt;
+}
+
+// sidecar.istio.io/statsHistogramBuckets: {"istio":[1,5,10,…]} (the bootstrap's
+// histogram_bucket_settings for the "istio" prefix); empty = Envoy's defaults.
+std::vector<double> stats_histogram_buckets(const WorldPod& pod) {
+  std::vector<double> out;
+  auto it = pod.annotations.find("sidecar.istio.io/statsHistogramBuckets");
+  if (it == pod.annotations.end()) return out;
+  const std::string& v = it->second;
+  size_t key = v.find("\"istio\"");
+  if (key == std::string::npos) return out;
+  size_t open = v.find('[', key), close = v.find(']', key);
+  if (open == std::string::npos || close == std::string::npos || close < open) return out;
+  std::string list = v.substr(open + 1, close - open - 1);
+  size_t at = 0;
+  while (at < list.size()) {
+    size_t comma = list.find(',', at);
+    std::string item = list.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
+    char* end = nullptr;
+    double d = std::strtod(item.c_str(), &end);
+    if (end != item.c_str() && d > 0) out.push_back(d);
+    if (comma == std::string::npos) break;
+    at = comma + 1;
+  }
+  return out;
+}
+
 proxy::NodeMetadata sidecar_node_metadata(const World& w, const WorldPod& pod) {
   const MeshConfig& mesh = w.mesh_config();
   proxy::NodeMetadata n;
@@ -278,6 +362,7 @@ class Builder {
     build_inbound();
     build_static_listeners();
     build_special_clusters();
+    apply_telemetry();
     return cfg_;
   }
 
@@ -457,6 +542,13 @@ class Builder {
     c.lb_policy = LbPolicy::kClusterProvided;
     c.connect_timeout = mc_.connect_timeout;
     c.service = p.service_host;
+    for (const WorldService& ws : w_.services()) {
+      if (!c.service.empty() && ws.hostname == c.service) {
+        c.service_name = ws.name;
+        c.service_namespace = ws.namespace_;
+        break;
+      }
+    }
     c.port = static_cast<uint16_t>(p.target_port);
     c.http2 = p.protocol == Protocol::kHttp2 || p.protocol == Protocol::kGrpc;
     c.description = "inbound to the application on the original destination (pod IP), source 127.0.0.6";
@@ -1201,6 +1293,9 @@ class Builder {
     Cluster c;
     c.name = outbound_cluster_name(sp.port, subset, s.hostname);
     c.service = s.hostname;
+    c.service_name = s.name;
+    c.service_namespace = s.namespace_;
+    c.metadata_exchange = true;  // applyMetadataExchange: TCPClusterMx on every outbound cluster
     c.subset = subset;
     c.port = static_cast<uint16_t>(sp.port);
     c.connect_timeout = mc_.connect_timeout;
@@ -1321,7 +1416,7 @@ class Builder {
         le.weight = e.weight;
         le.locality = {e.locality.region, e.locality.zone, e.locality.subzone};
         if (e.pod >= 0) le.hostname = w_.pods()[static_cast<size_t>(e.pod)].name;
-        if (e.pod >= 0) le.metadata["workload"] = w_.pods()[static_cast<size_t>(e.pod)].owner_name;
+        if (e.pod >= 0) le.metadata["workload"] = endpoint_telemetry_label(w_.pods()[static_cast<size_t>(e.pod)]);
         if (auto_mtls) {
           ClientTlsDecision d = client_tls_decision(w_, &pod_, s, subset, sp.port, e);
           if (d.mode == ClientTlsDecision::Mode::kIstioMutual) le.metadata["tlsMode"] = "istio";
@@ -1367,6 +1462,53 @@ class Builder {
     u.alpn_protocols = h2 ? std::vector<std::string>{"istio-peer-exchange", "istio", "h2"}
                           : std::vector<std::string>{"istio-peer-exchange", "istio"};
     return u;
+  }
+
+  // ----------------------------------------------------------- telemetry --
+  // Istio's standard metrics (telemetry.go buildHTTPTelemetryFilter /
+  // buildTCPTelemetryFilter, networkfilter.go; docs/istio/telemetry.md §6,
+  // §7.2): with a metrics provider active for the pod, istio.stats on every
+  // HCM (already listed in http_filters) and before tcp_proxy on every TCP
+  // chain that proxies somewhere, and the metadata exchange listener filter
+  // first on inbound TCP chains; without one, no stats filter at all.
+  void apply_telemetry() {
+    MetricsTelemetry mt = metrics_telemetry(w_, pod_);
+    cfg_->stats_histogram_buckets = stats_histogram_buckets(pod_);
+    auto stats_config = [&](TrafficDirection d) {
+      auto c = std::make_shared<IstioStatsConfig>();
+      c->disable_host_header_fallback = d == TrafficDirection::kInbound;
+      c->tcp_reporting_duration = mt.reporting_interval;
+      return c;
+    };
+    auto inbound_cfg = stats_config(TrafficDirection::kInbound);
+    auto outbound_cfg = stats_config(TrafficDirection::kOutbound);
+    auto fix_chain = [&](FilterChain& fc, TrafficDirection d) {
+      if (fc.filters.empty()) return;
+      NetworkFilter& last = fc.filters.back();
+      if (auto* h = std::get_if<HttpConnectionManager>(&last.config)) {
+        auto& hf = h->http_filters;
+        if (!mt.enabled) {
+          hf.erase(std::remove_if(hf.begin(), hf.end(), [](const HttpFilter& f) { return f.name == "istio.stats"; }),
+                   hf.end());
+          return;
+        }
+        for (HttpFilter& f : hf)
+          if (f.name == "istio.stats") f.stats = d == TrafficDirection::kInbound ? inbound_cfg : outbound_cfg;
+        return;
+      }
+      const auto* tp = std::get_if<TcpProxy>(&last.config);
+      if (!tp || tp->cluster == proxy::kBlackHoleCluster) return;
+      if (mt.enabled) {
+        fc.filters.insert(fc.filters.end() - 1,
+                          {"istio.stats", NetworkIstioStats{d == TrafficDirection::kInbound ? inbound_cfg : outbound_cfg}});
+      }
+      if (d == TrafficDirection::kInbound) fc.filters.insert(fc.filters.begin(), {"istio.metadata_exchange", NetworkMetadataExchange{}});
+    };
+    for (Listener& l : cfg_->listeners) {
+      if (l.direction == TrafficDirection::kUnspecified) continue;
+      for (FilterChain& fc : l.filter_chains) fix_chain(fc, l.direction);
+      if (l.default_filter_chain) fix_chain(*l.default_filter_chain, l.direction);
+    }
   }
 
   // ------------------------------------------------------- the rest ------

@@ -49,7 +49,8 @@ const std::vector<std::string_view> kMeshConfigAcceptedFields = with_handled(
      "dnsRefreshRate", "outboundTrafficPolicy", "ingressClass", "ingressControllerMode", "ingressService",
      "ingressSelector", "localityLbSetting", "enableTracing", "defaultConfig", "proxyListenPort",
      "proxyInboundListenPort", "accessLogFile", "accessLogEncoding", "enablePrometheusMerge", "defaultServiceExportTo",
-     "defaultVirtualServiceExportTo", "defaultDestinationRuleExportTo", "pathNormalization", "extensionProviders"});
+     "defaultVirtualServiceExportTo", "defaultDestinationRuleExportTo", "pathNormalization", "extensionProviders",
+     "defaultProviders"});
 const std::vector<std::string_view> kProxyConfigAcceptedFields =
     with_handled(kProxyConfigIgnoredFields, {"proxyMetadata", "tracing", "holdApplicationUntilProxyStarts", "statusPort"});
 
@@ -102,7 +103,16 @@ void apply_mesh_config(YamlNode node, const std::string& resource, MeshConfig& m
       mc.trust_domain_aliases.clear();
       d.strings(v, fp, mc.trust_domain_aliases);
     } else if (k == "enableAutoMtls") d.boolean(v, fp, mc.enable_auto_mtls);
-    else if (k == "extensionProviders") {
+    else if (k == "defaultProviders") {
+      // Only metrics is read here (the other providers' kinds are not modelled).
+      d.fields(v, fp, [&](std::string_view k2, YamlNode v2, const PathSeg& fp2) {
+        if (k2 == "metrics") {
+          mc.default_metrics_providers.clear();
+          d.strings(v2, fp2, mc.default_metrics_providers);
+        }
+        return true;
+      });
+    } else if (k == "extensionProviders") {
       mc.ext_authz_http_providers.clear();
       mc.other_extension_providers.clear();
       d.items(v, fp, [&](YamlNode pn, const PathSeg& pp) {

@@ -64,6 +64,8 @@ struct MeshConfig {
     l.enabled = true;
     return l;
   }();
+  // defaultProviders.metrics (Istio's chart: [prometheus]).
+  std::vector<std::string> default_metrics_providers = {"prometheus"};
   bool enable_tracing = true;
   double tracing_sampling = 1.0;  // defaultConfig.tracing.sampling, percent (PILOT_TRACE_SAMPLING default)
   std::map<std::string, std::string> proxy_metadata;  // defaultConfig.proxyMetadata (SECRET_TTL, …)

@@ -110,6 +110,18 @@ struct TcpProxy {
 
 struct RouteConfiguration;
 
+// istio.stats (HTTP filter and network filter): Istio's stats plugin config
+// as istiod writes it (telemetry.go buildHTTPTelemetryFilter /
+// buildTCPTelemetryFilter; docs/istio/telemetry.md §6). The reporter follows
+// the listener's direction (inbound: destination, outbound: source).
+struct IstioStatsConfig {
+  // disable_host_header_fallback: true for sidecar inbound and gateways,
+  // false for sidecar outbound (disableHostHeaderFallback).
+  bool disable_host_header_fallback = false;
+  // tcp_reporting_duration (Telemetry metrics[].reportingInterval, default 5 s).
+  Duration tcp_reporting_duration = Duration::seconds(5);
+};
+
 struct RbacFilterConfig;
 struct JwtAuthnConfig;
 struct ExtAuthzConfig;
@@ -122,11 +134,24 @@ struct HttpFilter {
   std::shared_ptr<const JwtAuthnConfig> jwt_authn = nullptr;
   // typed_config of envoy.filters.http.ext_authz (proxy/ext_authz_config.h).
   std::shared_ptr<const ExtAuthzConfig> ext_authz = nullptr;
+  // typed_config of istio.stats.
+  std::shared_ptr<const IstioStatsConfig> stats = nullptr;
 };
 
 // envoy.filters.network.rbac (its config in proxy/rbac_config.h).
 struct NetworkRbac {
   std::shared_ptr<const RbacFilterConfig> config;
+};
+
+// istio.metadata_exchange as a listener network filter (inbound TCP chains):
+// the istio-peer-exchange preamble when ALPN negotiated `protocol`.
+struct NetworkMetadataExchange {
+  std::string protocol = "istio-peer-exchange";
+};
+
+// istio.stats as a network filter before tcp_proxy.
+struct NetworkIstioStats {
+  std::shared_ptr<const IstioStatsConfig> config;
 };
 
 // envoy.filters.network.http_connection_manager
@@ -160,7 +185,7 @@ struct HttpConnectionManager {
 struct NetworkFilter {
   // envoy.filters.network.rbac | envoy.filters.network.tcp_proxy | envoy.filters.network.http_connection_manager
   std::string name;
-  std::variant<TcpProxy, HttpConnectionManager, NetworkRbac> config;
+  std::variant<TcpProxy, HttpConnectionManager, NetworkRbac, NetworkMetadataExchange, NetworkIstioStats> config;
 };
 
 struct FilterChain {
@@ -409,7 +434,14 @@ struct Cluster {
   std::optional<Ipv4> upstream_bind;
   // istio metadata: the service and subset this cluster stands for.
   std::string service;  // FQDN, "" for special clusters
+  // filter_metadata istio.services[0] name and namespace (telemetry's
+  // destination_service_name / _namespace; addTelemetryMetadata).
+  std::string service_name, service_namespace;
   std::string subset;
+  // Cluster (upstream) network filter istio.metadata_exchange (TCPClusterMx):
+  // the istio-peer-exchange preamble on upstream connections whose ALPN
+  // negotiated istio-peer-exchange.
+  bool metadata_exchange = false;
   uint16_t port = 0;
   std::string description;  // why: "auto mTLS (PERMISSIVE at destination)", …
 
@@ -425,7 +457,9 @@ struct Locality {
 
 struct LbEndpoint {
   SocketAddress address;
-  std::map<std::string, std::string> metadata;  // "tlsMode" → "istio" | "disabled"; "workload" …
+  // "tlsMode" → "istio" | "disabled"; "workload" → Istio's telemetry label
+  // "<workload>;<namespace>;<canonical name>;<canonical revision, "" = latest>;<cluster id>".
+  std::map<std::string, std::string> metadata;
   Locality locality;
   uint32_t weight = 1;
   uint32_t priority = 0;
@@ -478,6 +512,9 @@ struct NodeMetadata {
 struct ProxyConfig {
   std::string node_id;  // sidecar~<ip>~<pod>.<ns>~<ns>.svc.cluster.local
   NodeMetadata node;
+  // Bootstrap histogram_bucket_settings for Istio's histograms (the pod's
+  // sidecar.istio.io/statsHistogramBuckets); empty = Envoy's defaults.
+  std::vector<double> stats_histogram_buckets;
   std::string version;  // push version, e.g. "2026-01-01T00:01:00Z/3"
   // proxyConfig.drainDuration (Istio default 45s): how long connections of a
   // removed or changed filter chain may live on after a push.

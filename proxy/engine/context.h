@@ -16,6 +16,8 @@
 #include "proxy/engine/stats.h"
 #include "proxy/engine/timers.h"
 #include "proxy/io.h"
+#include "proxy/istio_metrics.h"
+#include "proxy/peer_metadata.h"
 #include "proxy/transport.h"
 
 namespace meshsim::proxy::upstream {
@@ -43,6 +45,14 @@ struct EngineContext {
   ConnectionTable conns;
   upstream::ClusterManager* clusters = nullptr;
   std::shared_ptr<const Snapshot> current;  // the latest pushed configuration
+  // Istio telemetry: this proxy's standard-metrics registry (created at the
+  // first configuration, with its bootstrap histogram buckets; it lives as
+  // long as the Envoy process), and what metadata exchange announces about
+  // the local workload — precomputed per push (docs/istio/telemetry.md §6, §7).
+  std::unique_ptr<IstioMetrics> metrics;
+  WorkloadMetadata local_workload;
+  std::string peer_metadata_header;    // x-envoy-peer-metadata value
+  std::string peer_exchange_preamble;  // the istio-peer-exchange preamble
 
   // Whether the sink shows entries to anyone (else only the fields of the
   // run fingerprint's digest matter, and the TLS facts are not copied).

@@ -152,6 +152,10 @@ void DownstreamConnection::finish_inspection() {
     reject("filter chain has no network filter the engine runs");
     return;
   }
+  // Write filters run in the reverse order of the read filters (Envoy).
+  for (size_t i = read_filters_.size(); i-- > 0;) {
+    if (auto* w = dynamic_cast<network::WriteFilter*>(read_filters_[i].get())) write_filters_.push_back(w);
+  }
   for (auto& f : read_filters_) {
     if (closed() || f->on_new_connection() == network::FilterStatus::kStopIteration) break;
   }
@@ -221,6 +225,23 @@ void DownstreamConnection::write(std::string_view plaintext) {
   ctx_.write_through(*transport_, id(), plaintext);
 }
 
+void DownstreamConnection::continue_reading(const network::ReadFilter& from, std::string_view data) {
+  size_t i = 0;
+  while (i < read_filters_.size() && read_filters_[i].get() != &from) ++i;
+  for (++i; i < read_filters_.size(); ++i) {
+    if (closed() || read_filters_[i]->on_data(data) == network::FilterStatus::kStopIteration) break;
+  }
+}
+
+void DownstreamConnection::inject_write(const network::WriteFilter& from, std::string_view data) {
+  size_t i = 0;
+  while (i < write_filters_.size() && write_filters_[i] != &from) ++i;
+  for (++i; i < write_filters_.size(); ++i) {
+    if (write_filters_[i]->on_write(data) == network::FilterStatus::kStopIteration) return;
+  }
+  if (!closed()) ctx_.write_through(*transport_, id(), data);
+}
+
 void DownstreamConnection::half_close() { ctx_.half_close_through(*transport_, id()); }
 
 void DownstreamConnection::on_peer_closed(CloseType how) {
@@ -243,6 +264,8 @@ void DownstreamConnection::on_peer_closed(CloseType how) {
 
 void DownstreamConnection::close(CloseType how) {
   if (closed()) return;
+  closing_ = true;  // the filters see a closed connection from here on
+  for (auto& f : read_filters_) f->on_connection_closed();
   if (how == CloseType::kFin && transport_ && transport_->is_tls() && transport_->security().handshake_complete) {
     ctx_.shutdown_through(*transport_, id());
   }
@@ -282,6 +305,20 @@ void DownstreamConnection::close_by_filter(CloseType how, std::string_view detai
   e.protocol = "tcp";
   ctx_.log(e);
   close(how);
+}
+
+void DownstreamConnection::arm_filter_timer(Duration after, const network::ReadFilter& filter, uint32_t which) {
+  size_t index = 0;
+  while (index < read_filters_.size() && read_filters_[index].get() != &filter) ++index;
+  if (index == read_filters_.size()) return;
+  ConnId cid = id();
+  EngineContext* ctx = &ctx_;
+  ctx_.timers.arm_unowned(after, [ctx, cid, which, index] {
+    auto* c = ctx->conns.find(cid);
+    if (!c || c->is_upstream()) return;
+    auto* d = static_cast<DownstreamConnection*>(c);
+    if (!d->closed() && index < d->read_filters_.size()) d->read_filters_[index]->on_timer(which);
+  });
 }
 
 void DownstreamConnection::arm_timer(Duration after, uint32_t which) {

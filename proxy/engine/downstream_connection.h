@@ -54,6 +54,10 @@ class DownstreamConnection final : public Connection, public network::Connection
   void arm_timer(Duration after, uint32_t which) override;
   void close_by_filter(CloseType how, std::string_view details) override;
   std::vector<RbacVerdict>& rbac_verdicts() override { return rbac_; }
+  network::ConnectionFilterState& filter_state() override { return filter_state_; }
+  void continue_reading(const network::ReadFilter& from, std::string_view data) override;
+  void inject_write(const network::WriteFilter& from, std::string_view data) override;
+  void arm_filter_timer(Duration after, const network::ReadFilter& filter, uint32_t which) override;
 
  private:
   void run_inspectors();
@@ -81,6 +85,7 @@ class DownstreamConnection final : public Connection, public network::Connection
   std::vector<std::unique_ptr<network::ReadFilter>> read_filters_;
   std::vector<network::WriteFilter*> write_filters_;
   std::vector<RbacVerdict> rbac_;
+  network::ConnectionFilterState filter_state_;
 };
 
 }  // namespace meshsim::proxy::engine

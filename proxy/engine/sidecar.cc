@@ -18,6 +18,14 @@ class Sidecar::Impl {
   void apply_config(std::shared_ptr<const ProxyConfig> config) {
     bool had = ctx_.current != nullptr;
     ctx_.current = std::make_shared<engine::Snapshot>(std::move(config));
+    const ProxyConfig& pc = ctx_.current->config();
+    if (!ctx_.metrics) ctx_.metrics = std::make_unique<IstioMetrics>(pc.stats_histogram_buckets, pc.node.istio_version);
+    WorkloadMetadata local = workload_metadata_of(pc.node, ctx_.node_id.empty() ? std::string_view(pc.node_id) : ctx_.node_id);
+    if (!had || !(local == ctx_.local_workload)) {
+      ctx_.local_workload = std::move(local);
+      ctx_.peer_metadata_header = peer_metadata_header(ctx_.local_workload);
+      ctx_.peer_exchange_preamble = peer_exchange_preamble(ctx_.local_workload);
+    }
     // Drain the connections whose filter chain the push removed or changed,
     // in connection order (deterministic).
     std::vector<ConnId> ids;
@@ -69,6 +77,7 @@ class Sidecar::Impl {
   }
 
   const SidecarStats& stats() const { return ctx_.stats; }
+  const IstioMetrics* metrics() const { return ctx_.metrics.get(); }
   size_t open_connections() const { return ctx_.conns.size(); }
 
  private:
@@ -88,6 +97,7 @@ void Sidecar::on_upstream_connected(ConnId id) { impl_->on_upstream_connected(id
 void Sidecar::on_upstream_connect_failed(ConnId id, ConnectFailure why) { impl_->on_upstream_connect_failed(id, why); }
 void Sidecar::on_timer(TimerToken token) { impl_->on_timer(token); }
 const SidecarStats& Sidecar::stats() const { return impl_->stats(); }
+const IstioMetrics* Sidecar::metrics() const { return impl_->metrics(); }
 size_t Sidecar::open_connections() const { return impl_->open_connections(); }
 
 }  // namespace meshsim::proxy

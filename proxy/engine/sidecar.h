@@ -28,6 +28,7 @@
 #include "proxy/config.h"
 #include "proxy/engine/stats.h"
 #include "proxy/io.h"
+#include "proxy/istio_metrics.h"
 #include "proxy/transport.h"
 
 namespace meshsim::proxy {
@@ -60,6 +61,9 @@ class Sidecar {
   void on_timer(TimerToken token);
 
   const SidecarStats& stats() const;
+  // Istio's standard metrics this proxy recorded (nullptr before the first
+  // configuration); write them with proxy/prometheus_text.h.
+  const IstioMetrics* metrics() const;
   size_t open_connections() const;
 
  private:

@@ -52,6 +52,8 @@ class Http1ServerCodec final : public ServerCodec {
   const std::string& error() const override { return parser_.error(); }
   void encode(StreamId, const Response& r, std::string& out) override { serialize(r, out); }
   bool multiplexed() const override { return false; }
+  // Bytes of the request last taken (request line, headers, body framing).
+  uint64_t request_wire_bytes() const { return parser_.message_bytes(); }
 
  private:
   RequestParser parser_;

@@ -69,6 +69,7 @@ class ConnectionManager::ActiveStream final : public StreamDecoderFilterCallback
       filters_.back()->set_decoder_callbacks(*this);
       if (e.factory->encodes()) encoders_.push_back(filters_.back().get());
       if (e.factory->has_stream_state()) stateful_.push_back(filters_.back().get());
+      if (e.factory->logs()) loggers_.push_back(filters_.back().get());
     }
   }
 
@@ -99,6 +100,7 @@ class ConnectionManager::ActiveStream final : public StreamDecoderFilterCallback
     i.rbac.clear();
     i.metadata.clear();
     i.request_auth.clear();
+    i.wire_bytes_received = i.wire_bytes_sent = 0;
     for (StreamFilter* f : stateful_) f->reset();
   }
 
@@ -126,6 +128,9 @@ class ConnectionManager::ActiveStream final : public StreamDecoderFilterCallback
 
   void end_filters() {
     for (StreamFilter* f : stateful_) f->on_stream_end();
+  }
+  void log_filters() {
+    for (StreamFilter* f : loggers_) f->on_log();
   }
   void encode_filters() {
     bool end = resp.body.empty();
@@ -180,6 +185,7 @@ class ConnectionManager::ActiveStream final : public StreamDecoderFilterCallback
   std::vector<std::unique_ptr<StreamFilter>> filters_;
   std::vector<StreamFilter*> encoders_;  // filters with an encoder side, in chain order
   std::vector<StreamFilter*> stateful_;  // filters with per-stream state to reset and end
+  std::vector<StreamFilter*> loggers_;   // filters with an access-log callback (istio.stats)
 };
 
 // ==================================================== ConnectionManager ===
@@ -235,6 +241,7 @@ void ConnectionManager::process(ParseStatus st) {
     }
     ActiveStream& s = new_stream();
     codec_.take_into(s.req);
+    s.info.wire_bytes_received = codec_.request_wire_bytes();
     ++ctx_.stats.downstream_rq_total;
     start_stream(s);
     // The stream may have completed and closed the connection: this object
@@ -458,6 +465,7 @@ void ConnectionManager::send_response(ActiveStream& s, std::string_view details)
   std::string& wire = ctx_.wire;
   wire.clear();
   codec_.encode(0, r, wire);
+  s.info.wire_bytes_sent = wire.size();
   conn_.write(wire);
   bool close = close_after_ || !r.keep_alive();
   log_stream(s, code, details, body_bytes);
@@ -537,6 +545,8 @@ void ConnectionManager::idle_check() {
 }
 
 void ConnectionManager::log_stream(ActiveStream& s, int code, std::string_view details, uint64_t body_sent) {
+  s.info.response_code = code;
+  s.log_filters();
   const StreamInfo& i = s.info;
   if (!ctx_.detailed_log()) {
     // Nobody reads the details: only what the run's fingerprint digests.

@@ -95,6 +95,9 @@ class StreamFilter {
   virtual FilterHeadersStatus encode_headers(Response&, bool /*end_stream*/) { return FilterHeadersStatus::kContinue; }
   // The stream completed or was abandoned: disarm timers, release upstreams.
   virtual void on_stream_end() {}
+  // The stream is logged (Envoy's access-log callback of a filter, after the
+  // response went out or the stream was reset): StreamInfo is final.
+  virtual void on_log() {}
 
  protected:
   StreamDecoderFilterCallbacks* callbacks_ = nullptr;
@@ -110,6 +113,8 @@ class FilterFactory {
   // (the connection manager skips the calls otherwise).
   virtual bool encodes() const { return true; }
   virtual bool has_stream_state() const { return true; }
+  // Whether on_log does anything.
+  virtual bool logs() const { return false; }
 };
 
 // The filter chain of one HTTP connection manager, built by the registry

@@ -4,6 +4,7 @@
 #include "proxy/http/filters/cors/cors_filter.h"
 #include "proxy/http/filters/ext_authz/ext_authz_filter.h"
 #include "proxy/http/filters/fault/fault_filter.h"
+#include "proxy/http/filters/istio_stats/istio_stats_filter.h"
 #include "proxy/http/filters/jwt_authn/jwt_authn_filter.h"
 #include "proxy/http/filters/metadata_exchange/metadata_exchange_filter.h"
 #include "proxy/http/filters/rbac/rbac_filter.h"
@@ -44,6 +45,10 @@ std::unique_ptr<FilterFactory> make_jwt_authn(const HttpFilter& f, const HttpCon
   return std::make_unique<JwtAuthnFilterFactory>(f.jwt_authn);
 }
 
+std::unique_ptr<FilterFactory> make_istio_stats(const HttpFilter& f, const HttpConnectionManager&) {
+  return std::make_unique<IstioStatsFilterFactory>(f.stats);
+}
+
 std::unique_ptr<FilterFactory> make_rbac(const HttpFilter& f, const HttpConnectionManager& hcm) {
   return std::make_unique<RbacFilterFactory>(f.rbac, hcm);
 }
@@ -58,7 +63,7 @@ const Registration kRegistry[] = {
     {kRbacFilterName, true, &make_rbac},
     {kFaultFilterName, true, &make<FaultFilterFactory>},
     {kCorsFilterName, true, &make<CorsFilterFactory>},
-    {"istio.stats", false, &make<PassThroughFactory>},
+    {kIstioStatsFilterName, true, &make_istio_stats},
     {kRouterFilterName, true, &make<RouterFilterFactory>},
 };
 

@@ -142,6 +142,8 @@ struct ParserCore {
   bool stashed = false;
   std::string_view input;  // what the current put() parses
   bool started = false;
+  uint64_t msg_bytes = 0;    // consumed for the message being parsed
+  uint64_t taken_bytes = 0;  // of the message last taken
   bool failed = false;
   bool head = false;
   std::string err;
@@ -152,6 +154,7 @@ struct ParserCore {
     p.emplace(msg, fields, stashed, input);
     if constexpr (!IsRequest) p->skip(head);
     started = false;
+    msg_bytes = 0;
   }
 
   void compact() {
@@ -177,6 +180,7 @@ struct ParserCore {
       input = in.substr(consumed);
       std::size_t n = p->put(boost::asio::const_buffer(in.data() + consumed, in.size() - consumed), ec);
       consumed += n;
+      msg_bytes += n;
       if (n > 0) started = true;
       if (ec == beast_http::error::need_more) {
         if (n == 0) {
@@ -253,6 +257,8 @@ struct ParserCore {
     std::swap(out, msg);  // the parser reuses out's buffers for the next message
     p.reset();
     started = false;
+    taken_bytes = msg_bytes;
+    msg_bytes = 0;
   }
 
   bool mid_message() const { return started && !(p && p->is_done()); }
@@ -273,6 +279,7 @@ ParseStatus RequestParser::feed_next(std::string_view bytes) { return impl_->fee
 Request RequestParser::take() { return impl_->take(); }
 void RequestParser::take_into(Request& out) { impl_->take_into(out); }
 bool RequestParser::mid_message() const { return impl_->mid_message() || impl_->pos < impl_->buf.size(); }
+uint64_t RequestParser::message_bytes() const { return impl_->taken_bytes; }
 size_t RequestParser::buffered() const { return impl_->buf.size() - impl_->pos; }
 const std::string& RequestParser::error() const { return impl_->err; }
 

@@ -45,6 +45,8 @@ class RequestParser {
   bool mid_message() const;
   size_t buffered() const;
   const std::string& error() const;
+  // Wire bytes of the message last taken (start line, headers, body as framed).
+  uint64_t message_bytes() const;
 
  private:
   struct Impl;

@@ -15,6 +15,7 @@
 #include "proxy/access_log.h"
 #include "proxy/base/ip.h"
 #include "proxy/metadata.h"
+#include "proxy/peer_metadata.h"
 #include "proxy/transport.h"
 
 namespace meshsim::proxy::http {
@@ -43,6 +44,15 @@ struct StreamInfo {
   // What jwt_authn decided ("verified iss/sub (origins-0, …)", "no token: …",
   // "rejected: Jwt is expired (…)"); "" when no jwt_authn filter ran.
   std::string request_auth;
+  // Metadata exchange (istio.metadata_exchange filter state downstream_peer /
+  // upstream_peer): what the request (inbound) or the response (outbound)
+  // said about the peer workload.
+  PeerInfo downstream_peer, upstream_peer;
+  // Wire bytes of the downstream request and response, headers and body as
+  // the HTTP/1 codec parsed and wrote them (Envoy's downstream bytes meter).
+  uint64_t wire_bytes_received = 0, wire_bytes_sent = 0;
+  // The code logged for the stream (0: reset before a response).
+  int response_code = 0;
 };
 
 }  // namespace meshsim::proxy::http

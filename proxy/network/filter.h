@@ -23,6 +23,7 @@
 #include "proxy/config.h"
 #include "proxy/engine/stats.h"
 #include "proxy/io.h"
+#include "proxy/peer_metadata.h"
 #include "proxy/transport.h"
 
 namespace meshsim::proxy::engine {
@@ -32,6 +33,24 @@ class Snapshot;
 namespace meshsim::proxy::network {
 
 enum class FilterStatus : uint8_t { kContinue, kStopIteration };
+
+class ReadFilter;
+class WriteFilter;
+
+// Connection-level filter state the Istio filters share (Envoy's connection
+// FilterState and the upstream info tcp_proxy records): what metadata
+// exchange learnt about the downstream peer (listener filter) and the
+// upstream peer (the upstream connection's cluster filter), and which
+// upstream tcp_proxy chose. Read by the TCP istio.stats filter.
+struct ConnectionFilterState {
+  PeerInfo downstream_peer;
+  PeerInfo upstream_peer;
+  const Cluster* upstream_cluster = nullptr;  // views into the connection's snapshot
+  std::string_view upstream_cluster_name;
+  const LbEndpoint* upstream_endpoint = nullptr;
+  SecurityInfo upstream_tls;    // once the upstream is established
+  uint32_t response_flags = 0;  // tcp_proxy's, when the session ends
+};
 
 // The downstream connection as its network filters see it.
 class Connection {
@@ -72,6 +91,17 @@ class Connection {
   // Connection-level filter state: what the network RBAC filters decided,
   // copied into every access-log entry of the connection.
   virtual std::vector<RbacVerdict>& rbac_verdicts() = 0;
+  virtual ConnectionFilterState& filter_state() = 0;
+  // Envoy's injectReadDataToFilterChain: `data` goes to the read filters
+  // after `from` (a filter that buffered or drained its input resumes the
+  // chain with what is left).
+  virtual void continue_reading(const ReadFilter& from, std::string_view data) = 0;
+  // Envoy's injectWriteDataToFilterChain: `data` goes to the write filters
+  // after `from`, then to the transport (metadata exchange's preamble).
+  virtual void inject_write(const WriteFilter& from, std::string_view data) = 0;
+  // A one-shot timer for any read filter of the connection (arm_timer is the
+  // terminal filter's): `filter.on_timer(which)` while the connection is open.
+  virtual void arm_filter_timer(Duration after, const ReadFilter& filter, uint32_t which) = 0;
 };
 
 class ReadFilter {
@@ -89,6 +119,10 @@ class ReadFilter {
   // the terminal filter finishes its session and returns true; false lets
   // the connection log and close by itself.
   virtual bool on_local_close(CloseType /*how*/, std::string_view /*details*/) { return false; }
+  // The connection is closing (any reason, any side), once, after the
+  // terminal filter finished: every read filter sees it (Envoy raises the
+  // close event to all filters).
+  virtual void on_connection_closed() {}
 };
 
 class WriteFilter {

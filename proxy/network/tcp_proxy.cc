@@ -28,6 +28,8 @@ FilterStatus TcpProxyFilter::on_new_connection() {
     return FilterStatus::kStopIteration;
   }
   cluster_config_ = cc->cluster;
+  conn_.filter_state().upstream_cluster = cc->cluster;
+  conn_.filter_state().upstream_cluster_name = cc->cluster->name;
   if (cluster == kBlackHoleCluster) {
     termination_ = "BlackHoleCluster";
     finish(CloseType::kFin);
@@ -50,6 +52,7 @@ FilterStatus TcpProxyFilter::on_new_connection() {
     return FilterStatus::kStopIteration;
   }
   upstream_host_ = to_string(ep->address);
+  conn_.filter_state().upstream_endpoint = ep;
   up_ = cm.connect(conn_.snapshot(), *cc, *ep, {}, upstream::PoolKey{});
   up_->set_owner(this);
   return FilterStatus::kContinue;
@@ -58,8 +61,12 @@ FilterStatus TcpProxyFilter::on_new_connection() {
 FilterStatus TcpProxyFilter::on_data(std::string_view data) {
   bytes_received_ += data.size();
   if (!up_) return FilterStatus::kStopIteration;
-  if (up_->established()) up_->send(data);
-  else pending_.append(data);
+  if (up_->established()) {
+    up_->send(data);
+    sync_upstream_peer();
+  } else {
+    pending_.append(data);
+  }
   return FilterStatus::kStopIteration;
 }
 
@@ -108,17 +115,29 @@ bool TcpProxyFilter::on_local_close(CloseType how, std::string_view details) {
   return true;
 }
 
+// The upstream connection's metadata exchange result, as the stats filter
+// reads it (Envoy: upstreamInfo()->upstreamFilterState()).
+void TcpProxyFilter::sync_upstream_peer() {
+  if (!up_) return;
+  PeerInfo& mine = conn_.filter_state().upstream_peer;
+  const PeerInfo& theirs = up_->peer();
+  if (mine.state != theirs.state) mine = theirs;
+}
+
 void TcpProxyFilter::on_upstream_ready(upstream::UpstreamConnection& u) {
   upstream_tls_ = u.security();
+  conn_.filter_state().upstream_tls = u.security();
   if (!pending_.empty()) {
     std::string p;
     p.swap(pending_);
     u.send(p);
   }
+  sync_upstream_peer();
   if (pending_fin_) u.half_close();
 }
 
 void TcpProxyFilter::on_upstream_data(upstream::UpstreamConnection&, std::string_view data) {
+  sync_upstream_peer();
   bytes_sent_ += data.size();
   conn_.write(data);
 }
@@ -163,6 +182,8 @@ void TcpProxyFilter::finish(CloseType how) {
     e.upstream_tls = up_ ? up_->security() : upstream_tls_;
     e.cluster_description.assign(cluster_config_ ? std::string_view(cluster_config_->description) : std::string_view());
   }
+  sync_upstream_peer();
+  conn_.filter_state().response_flags = flags_;
   if (up_) {
     upstream::UpstreamConnection* u = up_;
     up_ = nullptr;

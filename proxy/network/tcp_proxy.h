@@ -40,6 +40,7 @@ class TcpProxyFilter final : public ReadFilter, public upstream::ConnectionOwner
 
  private:
   void finish(CloseType how);
+  void sync_upstream_peer();
 
   engine::EngineContext& ctx_;
   Connection& conn_;

@@ -14,11 +14,54 @@ UpstreamConnection::UpstreamConnection(engine::EngineContext& ctx, std::shared_p
       cluster_(&cluster),
       address_(address),
       transport_(std::move(transport)),
-      pool_key_(key) {}
+      pool_key_(key),
+      mx_(cluster.metadata_exchange ? Exchange::kPending : Exchange::kOff) {}
 
 UpstreamConnection::~UpstreamConnection() { ++ctx_.stats.deferred_deleted; }
 
-void UpstreamConnection::send(std::string_view plaintext) { ctx_.write_through(*transport_, id(), plaintext); }
+void UpstreamConnection::send(std::string_view plaintext) {
+  if (mx_ == Exchange::kPending) start_exchange();
+  ctx_.write_through(*transport_, id(), plaintext);
+}
+
+void UpstreamConnection::start_exchange() {
+  if (transport_->security().alpn != kPeerExchangeAlpn) {
+    peer_.state = PeerInfo::State::kNotFound;  // alpn_protocol_not_found
+    mx_ = Exchange::kDone;
+    return;
+  }
+  mx_ = Exchange::kReading;
+  ctx_.write_through(*transport_, id(), ctx_.peer_exchange_preamble);
+}
+
+void UpstreamConnection::deliver(std::string_view bytes) {
+  if (mx_ == Exchange::kPending) start_exchange();
+  std::string rest;
+  if (mx_ == Exchange::kReading) {
+    mx_buf_.append(bytes);
+    size_t consumed = 0;
+    PreambleStatus st = parse_peer_exchange_preamble(mx_buf_, consumed, peer_.md);
+    if (st == PreambleStatus::kNeedMore) return;
+    mx_ = Exchange::kDone;
+    if (st == PreambleStatus::kComplete) {
+      peer_.state = PeerInfo::State::kFound;
+    } else {
+      peer_.clear();
+      peer_.state = PeerInfo::State::kNotFound;
+    }
+    rest = mx_buf_.substr(consumed);
+    mx_buf_.clear();
+    mx_buf_.shrink_to_fit();
+    if (rest.empty()) return;
+    bytes = rest;
+  }
+  if (owner_) {
+    owner_->on_upstream_data(*this, bytes);
+    return;
+  }
+  // Data on an idle pooled connection: Envoy treats it as a protocol error.
+  ctx_.clusters->close(*this, CloseType::kReset);
+}
 
 void UpstreamConnection::half_close() { ctx_.half_close_through(*transport_, id()); }
 
@@ -52,14 +95,7 @@ void UpstreamConnection::fail(bool connect_failure, const std::string& reason, c
 }
 
 void UpstreamConnection::on_data(std::string_view data) {
-  auto app_data = [this](std::string_view bytes) {
-    if (owner_) {
-      owner_->on_upstream_data(*this, bytes);
-      return;
-    }
-    // Data on an idle pooled connection: Envoy treats it as a protocol error.
-    ctx_.clusters->close(*this, CloseType::kReset);
-  };
+  auto app_data = [this](std::string_view bytes) { deliver(bytes); };
   if (!transport_->is_tls()) {
     app_data(data);
     return;

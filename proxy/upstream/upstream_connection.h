@@ -15,6 +15,7 @@
 
 #include "proxy/engine/connection.h"
 #include "proxy/http/codec.h"
+#include "proxy/peer_metadata.h"
 #include "proxy/transport.h"
 
 namespace meshsim::proxy::engine {
@@ -76,6 +77,12 @@ class UpstreamConnection final : public engine::Connection {
   uint32_t requests_served() const { return requests_served_; }
   void count_request() { ++requests_served_; }
   http::Http1ClientCodec& codec() { return codec_; }
+  // The cluster network filter istio.metadata_exchange (Cluster::
+  // metadata_exchange, docs/istio/telemetry.md §7.2): on the first write or
+  // read after the connection is established, ALPN istio-peer-exchange ⇒ this
+  // proxy's preamble goes first and the server's preamble is drained from the
+  // first upstream bytes; any other ALPN ⇒ peer_not_found, bytes untouched.
+  const PeerInfo& peer() const { return peer_; }
 
   ConnectionOwner* owner() const { return owner_; }
   void set_owner(ConnectionOwner* o) { owner_ = o; }
@@ -94,6 +101,10 @@ class UpstreamConnection final : public engine::Connection {
  private:
   friend class ClusterManager;
   void fail(bool connect_failure, const std::string& reason, const std::string& transport);
+  void start_exchange();
+  // Upstream application bytes through the exchange; false: wait for more.
+  bool exchange_read(std::string_view& data);
+  void deliver(std::string_view bytes);
 
   engine::EngineContext& ctx_;
   std::shared_ptr<const engine::Snapshot> snap_;  // keeps cluster_ alive
@@ -110,6 +121,10 @@ class UpstreamConnection final : public engine::Connection {
   Duration idle_since_;
   bool idle_timer_armed_ = false;
   uint32_t requests_served_ = 0;
+  enum class Exchange : uint8_t { kOff, kPending, kReading, kDone };
+  Exchange mx_ = Exchange::kOff;
+  PeerInfo peer_;
+  std::string mx_buf_;
 };
 
 }  // namespace meshsim::proxy::upstream

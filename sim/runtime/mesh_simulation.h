@@ -74,6 +74,8 @@ class MeshSimulation {
   HostId external_host(const std::string& name = "client");
   AppPodInfo pod_info(HostId host) const;
   SidecarHost* sidecar(std::string_view ns, std::string_view pod);
+  // Every running sidecar by "ns/pod", in key order.
+  const std::map<std::string, std::unique_ptr<SidecarHost>, std::less<>>& sidecars() const { return sidecars_; }
   PodAgent* agent(std::string_view ns, std::string_view pod);
   const std::vector<std::unique_ptr<ServerApp>>& servers() const { return servers_; }
 

@@ -21,6 +21,7 @@
 #include "sim/runtime/event_log.h"
 #include "sim/runtime/mesh_simulation.h"
 #include "sim/runtime/probe.h"
+#include "sim/scenario/metrics_output.h"
 
 namespace meshsim::sim {
 
@@ -942,7 +943,8 @@ Result<ScenarioRunResult> Runner::run() {
   Duration step = std::max(Duration::millis(100), s_.duration / 200);
   for (Duration t = Duration::zero(); t < s_.duration;) {
     t = std::min(s_.duration, t + step);
-    ms_->run_until(t);
+    if (o_.metrics) o_.metrics->run_until(*ms_, t);
+    else ms_->run_until(t);
     if (o_.progress) o_.progress(t, ms_->sim().events_executed());
   }
   r_.fingerprint = ms_->sim().fingerprint();
@@ -952,6 +954,9 @@ Result<ScenarioRunResult> Runner::run() {
   if (cap) {
     if (Status st = cap->finish(); !st.ok()) return Error{st.message()};
     for (const auto& f : cap->summary()) r_.outputs.push_back(f.path + " (" + describe_capture_file(f) + ")");
+  }
+  if (o_.metrics) {
+    if (Status st = o_.metrics->finish(*ms_, r_.outputs); !st.ok()) return Error{st.message()};
   }
   if (events) {
     uint64_t lines = events->lines();

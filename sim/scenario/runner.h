@@ -18,12 +18,16 @@
 
 namespace meshsim::sim {
 
+class MetricsRecorder;
+
 struct RunOptions {
   CaptureOptions capture;
   std::string events_file;  // --events FILE.jsonl
   bool record_trace = false;
   // Called about every `progress_every` of wall time with (virtual now, events so far).
   std::function<void(Duration now, uint64_t events)> progress;
+  // --metrics / --metrics-interval / --serve (sim/scenario/metrics_output.h).
+  MetricsRecorder* metrics = nullptr;
 };
 
 struct EdgeSummary {

@@ -4,14 +4,47 @@
 
 namespace meshsim::proxy::http {
 
+namespace {
+// Reads the two headers into `peer` (first discovery method: istio_headers).
+void discover(const Headers& h, PeerInfo& peer) {
+  if (peer.found()) return;  // a peer is set once per stream
+  auto md = h.get(kPeerMetadataHeader);
+  if (!md) return;
+  auto id = h.get(kPeerMetadataIdHeader);
+  if (parse_peer_metadata_header(id.value_or(""), *md, peer.md)) peer.state = PeerInfo::State::kFound;
+  else peer.md.clear();
+}
+}  // namespace
+
 FilterHeadersStatus MetadataExchangeFilter::decode_headers(Request& req, bool) {
   TrafficDirection dir = callbacks_->manager_config().direction;
+  StreamInfo& info = callbacks_->stream_info();
+  const engine::EngineContext& ctx = callbacks_->engine();
   if (dir == TrafficDirection::kOutbound) {
-    const std::string& node_id = callbacks_->engine().node_id;
-    if (!node_id.empty()) req.headers.set("x-envoy-peer-metadata-id", node_id);
+    info.upstream_peer.clear();
+    if (!ctx.node_id.empty()) req.headers.set(kPeerMetadataIdHeader, ctx.node_id);
+    if (!ctx.peer_metadata_header.empty()) req.headers.set(kPeerMetadataHeader, ctx.peer_metadata_header);
   } else if (dir == TrafficDirection::kInbound) {
-    req.headers.remove("x-envoy-peer-metadata-id");
-    req.headers.remove("x-envoy-peer-metadata");
+    info.downstream_peer.clear();
+    received_id_ = req.headers.has(kPeerMetadataIdHeader);
+    received_md_ = req.headers.has(kPeerMetadataHeader);
+    discover(req.headers, info.downstream_peer);
+    req.headers.remove(kPeerMetadataIdHeader);
+    req.headers.remove(kPeerMetadataHeader);
+  }
+  return FilterHeadersStatus::kContinue;
+}
+
+FilterHeadersStatus MetadataExchangeFilter::encode_headers(Response& resp, bool) {
+  TrafficDirection dir = callbacks_->manager_config().direction;
+  const engine::EngineContext& ctx = callbacks_->engine();
+  if (dir == TrafficDirection::kOutbound) {
+    discover(resp.headers, callbacks_->stream_info().upstream_peer);
+    resp.headers.remove(kPeerMetadataIdHeader);
+    resp.headers.remove(kPeerMetadataHeader);
+  } else if (dir == TrafficDirection::kInbound) {
+    if (received_id_ && !ctx.node_id.empty()) resp.headers.set(kPeerMetadataIdHeader, ctx.node_id);
+    if (received_md_ && !ctx.peer_metadata_header.empty()) resp.headers.set(kPeerMetadataHeader, ctx.peer_metadata_header);
   }
   return FilterHeadersStatus::kContinue;
 }
