@@ -132,6 +132,16 @@ std::shared_ptr<const mesh::World> world_with_authz() {
   return w;
 }
 
+// The same mesh with Istio's standard metrics turned off (a mesh-wide
+// Telemetry disabling every metric): no istio.stats filter on any sidecar.
+std::shared_ptr<const mesh::World> world_without_stats() {
+  static std::shared_ptr<const mesh::World> w = make_world(
+      std::string(kMesh) +
+      "---\napiVersion: telemetry.istio.io/v1\nkind: Telemetry\nmetadata: {name: mesh-default, namespace: istio-system}\n"
+      "spec:\n  metrics:\n  - overrides:\n    - disabled: true\n");
+  return w;
+}
+
 // CPU time of this thread, in seconds: "on one core" means the simulation's
 // own CPU, whatever else the machine runs meanwhile.
 double thread_cpu_seconds() {
@@ -283,8 +293,9 @@ uint64_t rbac_count(const sim::SidecarHost& host, std::string_view suffix) {
 
 // (a) keep-alive HTTP/1.1 requests over mTLS through two sidecars;
 // (c) the same with 10 AuthorizationPolicies on the server (`authz`).
-void keep_alive(benchmark::State& state, bool authz) {
-  Mesh m("http", "httpbin:8000", static_cast<int>(state.range(0)), authz ? world_with_authz() : world());
+void keep_alive(benchmark::State& state, bool authz, bool stats = true) {
+  Mesh m("http", "httpbin:8000", static_cast<int>(state.range(0)),
+         authz ? world_with_authz() : (stats ? world() : world_without_stats()));
   if (!m.client) {
     state.SkipWithError("simulation did not build");
     return;
@@ -319,6 +330,23 @@ void keep_alive(benchmark::State& state, bool authz) {
   state.counters["mtls_connections"] = static_cast<double>(server->stats().ssl_handshake);
   double rate = static_cast<double>(done) / secs;
   auto& base = keep_alive_rates()[state.range(0)];
+  uint64_t recorded = 0;
+  if (const proxy::IstioMetrics* im = server->sidecar().metrics())
+    for (const auto& s : im->http_series()) recorded += s->requests;
+  state.counters["istio_requests_recorded"] = static_cast<double>(recorded);
+  if (!stats) {
+    if (recorded != 0) {
+      state.SkipWithError("the stats filter ran although metrics are disabled");
+      return;
+    }
+    // Requests per second with stats (the default run above) over without.
+    if (base.second > 0) {
+      double with = base.first / base.second;
+      state.counters["with_stats_vs_without"] = with / rate;
+      state.counters["stats_us_per_request"] = 1e6 / with - 1e6 / rate;
+    }
+    return;
+  }
   if (!authz) {
     base.first += rate;
     base.second += 1;
@@ -330,6 +358,12 @@ void keep_alive(benchmark::State& state, bool authz) {
 
 void BM_Sidecar_KeepAliveRequests(benchmark::State& state) { keep_alive(state, false); }
 BENCHMARK(BM_Sidecar_KeepAliveRequests)->ArgName("workers")->Arg(1)->Arg(8)->Unit(benchmark::kMillisecond);
+
+// The cost of istio.stats (both sidecars record every request): the same
+// keep-alive run with metrics disabled mesh-wide; with_stats_vs_without is the
+// request rate with the filter over the rate without it.
+void BM_Sidecar_KeepAliveRequests_WithoutStats(benchmark::State& state) { keep_alive(state, false, false); }
+BENCHMARK(BM_Sidecar_KeepAliveRequests_WithoutStats)->ArgName("workers")->Arg(1)->Arg(8)->Unit(benchmark::kMillisecond);
 
 // (c) Target: vs_no_policy >= 0.90 (issue 12 §6).
 void BM_Sidecar_KeepAliveRequests_10AuthzPolicies(benchmark::State& state) { keep_alive(state, true); }

@@ -106,7 +106,17 @@ std::vector<NotModelled> not_modelled(const ResourceSet& rs, const MeshConfig* m
             "Istio)");
     }
   }
-  for (const auto& t : rs.telemetries) object(out, t, "tracing, metrics and access-log settings are not simulated");
+  for (const auto& t : rs.telemetries) {
+    // Metrics providers, reportingInterval and turning every metric off are
+    // simulated (docs/model/telemetry.md); the rest is not.
+    bool metrics_only = t.tracing.empty() && t.access_logging.empty();
+    for (const auto& m : t.metrics)
+      for (const auto& o : m.overrides)
+        if (!((o.metric.empty() || o.metric == "ALL_METRICS") && o.mode.empty())) metrics_only = false;
+    if (!metrics_only) {
+      object(out, t, "tracing, access-log settings and per-metric or per-mode metric overrides are not simulated");
+    }
+  }
   for (const auto& g : rs.gateways) {
     object(out, g, "gateways are not simulated: no ingress/egress gateway proxy runs, and routes bound to it are not built");
   }

@@ -212,9 +212,10 @@ TEST_F(PeersRun, TcpOverMtlsExchangesPeersWithThePreamble) {
       {"connection_security_policy", "mutual_tls"}};
   EXPECT_EQ(total(find(s, "istio_tcp_connections_opened_total", server)), 2) << show(s, "istio_tcp_connections_opened_total");
   EXPECT_EQ(total(find(s, "istio_tcp_connections_closed_total", server)), 2);
-  // "hello\n" each way per connection, the preamble not counted.
-  EXPECT_EQ(total(find(s, "istio_tcp_received_bytes_total", server)), 12);
-  EXPECT_EQ(total(find(s, "istio_tcp_sent_bytes_total", server)), 12);
+  // Per connection "hello\n" in and tcp-echo's "hello hello\n" out: the
+  // preambles (about 400 bytes each way) are not counted.
+  EXPECT_EQ(total(find(s, "istio_tcp_received_bytes_total", server)), 2 * 6);
+  EXPECT_EQ(total(find(s, "istio_tcp_sent_bytes_total", server)), 2 * 12);
   std::map<std::string, std::string> client = {
       {"reporter", "source"}, {"source_workload", "sleep"}, {"destination_workload", "tcp-echo"},
       {"destination_app", "tcp-echo"}, {"destination_version", "v1"},
@@ -266,6 +267,10 @@ TEST(MetricsCli, IntervalWritesTimestampedSamplesOneBlockPerFamily) {
   ASSERT_EQ(r.exit_code, 0) << r.out;
   std::string text = slurp(path);
   std::filesystem::remove(path);
+  // Timestamps never change the run: same fingerprint as without sampling.
+  ShellRun plain = run_shell(exe() + " run -q " + scenario("metrics-peers.yaml") + " 2>&1");
+  auto fp = [](const std::string& out) { return out.substr(out.find("fingerprint "), 30); };
+  EXPECT_EQ(fp(r.out), fp(plain.out));
   size_t types = 0;
   for (size_t p = text.find("# TYPE istio_requests_total"); p != std::string::npos;
        p = text.find("# TYPE istio_requests_total", p + 1))
@@ -273,8 +278,12 @@ TEST(MetricsCli, IntervalWritesTimestampedSamplesOneBlockPerFamily) {
   EXPECT_EQ(types, 1u);
   EXPECT_NE(text.find("} 1 3000\n"), std::string::npos) << text.substr(0, 2000);  // istio_build at 3 s
   EXPECT_NE(text.find(" 12000\n"), std::string::npos);
-  ShellRun pt = run_shell("promtool check metrics 2>&1 <<'EOF'\n" + text + "EOF\n");
+  std::string copy = tmp("interval-copy.prom");
+  std::ofstream(copy, std::ios::binary) << text;
+  ShellRun pt = run_shell("promtool check metrics < " + copy + " 2>&1");
+  std::filesystem::remove(copy);
   EXPECT_EQ(pt.exit_code, 3) << pt.out.substr(0, 2000);
+  EXPECT_EQ(pt.out, "istio_request_duration_milliseconds use base unit \"seconds\" instead of \"milliseconds\"\n");
 }
 
 TEST(MetricsCli, BadFlagsAreUsageErrors) {

@@ -51,7 +51,7 @@ TEST(PeerMetadata, StructIsTheDeterministicProtobufEncoding) {
   std::string got;
   encode_workload_struct(m, got);
   // Value{string_value "a"} = 1a 01 61; entry{key "app", value} = 0a 03 "app" 12 03 1a 01 61
-  std::string app_entry = std::string("\x0a\x03" "app" "\x12\x03\x1a\x01" "a", 12);
+  std::string app_entry = std::string("\x0a\x03" "app" "\x12\x03\x1a\x01" "a", 10);
   std::string labels = "\x0a" + std::string(1, static_cast<char>(app_entry.size())) + app_entry;
   std::string labels_value = "\x2a" + std::string(1, static_cast<char>(labels.size())) + labels;
   std::string labels_entry = std::string("\x0a\x06" "LABELS", 8) + "\x12" +
