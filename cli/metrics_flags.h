@@ -23,7 +23,7 @@ struct MetricsFlags {
   std::string serve;   // "127.0.0.1:9464"
   double pace = 0;     // 0: 1 with --serve, as fast as possible without
   std::string linger;  // wall time to keep serving after the run
-  bool any() const { return !file.empty() || !serve.empty(); }
+  bool any() const { return !file.empty() || !serve.empty() || pace > 0; }
 };
 
 void add_metrics_flags(CLI::App* app, MetricsFlags& flags);

@@ -68,6 +68,9 @@ class TlsTransportSocket final : public TransportSocket {
     bool was_established = session_.established();
     session_.feed({reinterpret_cast<const uint8_t*>(in.data()), in.size()});
     TransportResult r = TransportResult::kOk;
+    // A server knows the ALPN once it processed the ClientHello (metadata
+    // exchange checks it when the upstream writes first, mid-handshake).
+    if (!was_established && info_.alpn.empty()) info_.alpn.assign(session_.selected_alpn());
     if (!was_established && session_.established()) {
       fill_info();
       r = TransportResult::kEstablished;

@@ -745,6 +745,13 @@ HandshakeState TlsSession::state() const {
 }
 
 const HandshakeInfo& TlsSession::info() const { return impl_->info; }
+std::string_view TlsSession::selected_alpn() const {
+  if (!impl_->ssl) return {};
+  const unsigned char* alpn = nullptr;
+  unsigned int len = 0;
+  SSL_get0_alpn_selected(impl_->ssl, &alpn, &len);
+  return alpn ? std::string_view(reinterpret_cast<const char*>(alpn), len) : std::string_view();
+}
 const TlsFailure& TlsSession::failure() const { return impl_->failure; }
 const TlsStats& TlsSession::stats() const { return impl_->stats; }
 

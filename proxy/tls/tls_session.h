@@ -105,6 +105,10 @@ class TlsSession {
   bool established() const { return state() == HandshakeState::kEstablished; }
   // Valid once established (and kept after close).
   const HandshakeInfo& info() const;
+  // The ALPN protocol selected so far: on a server, known as soon as it
+  // processed the ClientHello, before the handshake completes (what Envoy's
+  // nextProtocol() returns then); "" when none.
+  std::string_view selected_alpn() const;
   const TlsFailure& failure() const;
   const TlsStats& stats() const;
 
