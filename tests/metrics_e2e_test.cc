@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -258,6 +259,46 @@ TEST_F(PeersRun, PromtoolReportsOnlyIstiosMillisecondsName) {
   // Istio's own metric name (docs/istio/telemetry.md §8, option (a)).
   EXPECT_EQ(r.exit_code, 3) << r.out;
   EXPECT_EQ(r.out, "istio_request_duration_milliseconds use base unit \"seconds\" instead of \"milliseconds\"\n");
+}
+
+TEST_F(PeersRun, TheBucketAnnotationSetsTheSidecarsHistogramBounds) {
+  const auto& s = *samples_;
+  std::map<std::string, std::string> server = {{"reporter", "destination"}, {"source_workload", "sleep"},
+                                               {"destination_workload", "httpbin"}};
+  std::set<std::string> les;
+  for (const Sample* b : find(s, "istio_request_duration_milliseconds_bucket", server)) les.insert(b->labels.at("le"));
+  EXPECT_EQ(les, (std::set<std::string>{"1", "5", "10", "+Inf"}));
+  // The client's sidecar keeps Envoy's 19 default bounds.
+  std::set<std::string> client_les;
+  for (const Sample* b : find(s, "istio_request_duration_milliseconds_bucket",
+                              {{"reporter", "source"}, {"destination_workload", "httpbin"}}))
+    client_les.insert(b->labels.at("le"));
+  EXPECT_EQ(client_les.size(), 20u);
+  EXPECT_TRUE(client_les.count("0.5") && client_les.count("3600000"));
+}
+
+// A mesh-wide Telemetry that turns every metric off removes the stats
+// filters: only istio_build remains; metadata exchange still runs.
+TEST(MetricsCli, TelemetryDisablingAllMetricsLeavesOnlyTheBuildGauge) {
+  std::string text = slurp(scenario("metrics-peers.yaml"));
+  std::string marker = "mesh:\n  objects:\n";
+  size_t at = text.find(marker);
+  ASSERT_NE(at, std::string::npos);
+  text.insert(at + marker.size(),
+              "  - apiVersion: telemetry.istio.io/v1\n    kind: Telemetry\n    metadata: {name: mesh-default, namespace: istio-system}\n"
+              "    spec: {metrics: [{overrides: [{disabled: true}]}]}\n");
+  std::string file = std::string(MESHSIM_SOURCE_DIR) + "/tests/data/scenarios/.metrics-off-" + std::to_string(::getpid()) + ".yaml";
+  std::ofstream(file, std::ios::binary) << text;
+  std::string path = tmp("off.prom");
+  ShellRun r = run_shell(exe() + " run -q " + file + " --metrics " + path + " 2>&1");
+  std::filesystem::remove(file);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  auto s = parse(slurp(path));
+  std::filesystem::remove(path);
+  EXPECT_EQ(find(s, "istio_build", {}).size(), 4u);
+  EXPECT_TRUE(find(s, "istio_requests_total", {}).empty());
+  EXPECT_TRUE(find(s, "istio_tcp_connections_closed_total", {}).empty());
+  EXPECT_EQ(r.out.find("NOT MODELLED"), std::string::npos) << r.out;
 }
 
 TEST(MetricsCli, IntervalWritesTimestampedSamplesOneBlockPerFamily) {
