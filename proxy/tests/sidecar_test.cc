@@ -414,3 +414,55 @@ TEST_F(SidecarTest, OpenConnectionsKeepTheirSnapshotAcrossAPush) {
 
 }  // namespace
 }  // namespace meshsim::proxy
+
+namespace meshsim::proxy {
+namespace {
+
+// istio.stats before tcp_proxy (docs/istio/telemetry.md §6.2): nothing at
+// connect; on the 5 s report timer, once the upstream peer is known (here
+// plaintext: the cluster's metadata exchange marks peer_not_found on the
+// first write), opened +1 and the byte deltas; more deltas at 10 s; the rest
+// and closed +1 at close.
+TEST_F(SidecarTest, TcpStatsReportOnTheTimerOnceThePeerIsKnownAndAtClose) {
+  auto cfg = outbound_config();
+  for (Listener& l : cfg->listeners) {
+    if (l.name != "10.96.0.20_3306") continue;
+    l.direction = TrafficDirection::kOutbound;
+    auto& f = l.filter_chains[0].filters;
+    f.insert(f.begin(), {"istio.stats", NetworkIstioStats{std::make_shared<IstioStatsConfig>()}});
+  }
+  for (Cluster& c : cfg->clusters) c.metadata_exchange = true;
+  sidecar->apply_config(cfg);
+  auto series = [&]() -> const IstioMetrics::TcpSeries* {
+    const IstioMetrics* m = sidecar->metrics();
+    return m && !m->tcp_series().empty() ? m->tcp_series().front().get() : nullptr;
+  };
+  sidecar->on_downstream_accepted(1, outbound_to(kMysqlVip));
+  ConnId up = io.connects.at(0).id;
+  sidecar->on_upstream_connected(up);
+  sidecar->on_data(up, bytes("greeting"));  // 8 bytes to the client
+  sidecar->on_data(1, bytes("login"));      // 5 bytes from the client
+  EXPECT_EQ(series(), nullptr);             // no report at connect time
+  io.advance(*sidecar, 5_s);
+  ASSERT_NE(series(), nullptr);
+  EXPECT_EQ(series()->opened, 1u);
+  EXPECT_EQ(series()->received_bytes, 5u);
+  EXPECT_EQ(series()->sent_bytes, 8u);
+  EXPECT_EQ(series()->closed, 0u);
+  EXPECT_NE(series()->labels.find("reporter=\"source\""), std::string::npos);
+  EXPECT_NE(series()->labels.find("request_protocol=\"tcp\""), std::string::npos);
+  sidecar->on_data(1, bytes("query"));
+  io.advance(*sidecar, 10_s);
+  EXPECT_EQ(series()->received_bytes, 10u);
+  sidecar->on_data(up, bytes("rows"));
+  io.advance(*sidecar, 12_s);
+  sidecar->on_peer_closed(1, CloseType::kFin);
+  sidecar->on_peer_closed(up, CloseType::kFin);
+  EXPECT_EQ(series()->opened, 1u);
+  EXPECT_EQ(series()->closed, 1u);
+  EXPECT_EQ(series()->sent_bytes, 12u);
+  EXPECT_EQ(sidecar->metrics()->tcp_series().size(), 1u);
+}
+
+}  // namespace
+}  // namespace meshsim::proxy
