@@ -21,6 +21,11 @@ struct MetricsServer::Impl {
   std::mutex mu;
   std::string text;
   std::atomic<uint64_t> scrapes{0};
+  // The connection being served, so stopping can wake a blocked read (a
+  // Prometheus keeps its scrape connection alive).
+  std::mutex sock_mu;
+  tcp::socket* current = nullptr;
+  bool stopping = false;
 
   void accept() {
     acceptor.async_accept([this](beast::error_code ec, tcp::socket socket) {
@@ -34,6 +39,11 @@ struct MetricsServer::Impl {
   // scrape is small and Prometheus scrapes one target at a time).
   void serve(tcp::socket socket) {
     beast::error_code ec;
+    {
+      std::lock_guard<std::mutex> l(sock_mu);
+      if (stopping) return;
+      current = &socket;
+    }
     beast::flat_buffer buf;
     for (;;) {
       http::request<http::string_body> req;
@@ -59,6 +69,8 @@ struct MetricsServer::Impl {
       http::write(socket, res, ec);
       if (ec || !res.keep_alive()) break;
     }
+    std::lock_guard<std::mutex> l(sock_mu);
+    current = nullptr;
     socket.shutdown(tcp::socket::shutdown_send, ec);
   }
 };
@@ -83,6 +95,12 @@ Result<std::unique_ptr<MetricsServer>> MetricsServer::start(const std::string& h
 }
 
 MetricsServer::~MetricsServer() {
+  {
+    std::lock_guard<std::mutex> l(impl_->sock_mu);
+    impl_->stopping = true;
+    beast::error_code ec;
+    if (impl_->current) impl_->current->shutdown(tcp::socket::shutdown_both, ec);
+  }
   asio::post(impl_->ioc, [this] {
     beast::error_code ec;
     impl_->acceptor.close(ec);

@@ -392,8 +392,23 @@ TEST(MetricsServe, RealPrometheusScrapesTheRun) {
   std::string series = run_shell("curl -s 'http://127.0.0.1:" + prom_port +
                                  "/api/v1/series?match%5B%5D=istio_requests_total%7Bdestination_version%3D%22v2%22%7D'")
                            .out;
+  // meshsim ends by itself after the run and --serve-linger, although
+  // Prometheus still holds its keep-alive scrape connection.
+  auto exited = [](pid_t pid) {
+    std::ifstream st("/proc/" + std::to_string(pid) + "/stat");
+    std::string all;
+    if (!std::getline(st, all)) return true;
+    size_t paren = all.rfind(')');
+    return paren != std::string::npos && paren + 2 < all.size() && all[paren + 2] == 'Z';
+  };
+  bool meshsim_exited = false;
+  for (int i = 0; i < 80 && !meshsim_exited; ++i) {
+    meshsim_exited = exited(meshsim_pid);
+    if (!meshsim_exited) std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  EXPECT_TRUE(meshsim_exited) << "meshsim still running 20 s after the scrape";
   ::kill(prom_pid, SIGTERM);
-  ::kill(meshsim_pid, SIGTERM);
+  if (!meshsim_exited) ::kill(meshsim_pid, SIGTERM);
   run_shell("sleep 1");
   EXPECT_TRUE(found) << answer << "\n" << slurp(dir + "/prometheus.log").substr(0, 3000) << "\n" << slurp(dir + "/meshsim.log");
   EXPECT_NE(series.find("\"destination_workload\":\"reviews-v2\""), std::string::npos) << series;

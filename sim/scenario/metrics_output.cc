@@ -1,6 +1,9 @@
 #include "sim/scenario/metrics_output.h"
 
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
+#include <map>
 #include <thread>
 
 #include "proxy/engine/sidecar.h"
@@ -31,6 +34,73 @@ std::string metrics_exposition(MeshSimulation& ms, bool help) {
   std::string out;
   proxy::write_prometheus(metrics_sources(ms), out, help);
   return out;
+}
+
+namespace {
+// One sample line: name, labels (unescaped), value. False for comments.
+bool parse_sample(std::string_view line, std::string& name, std::map<std::string, std::string>& labels,
+                  double& value) {
+  labels.clear();
+  if (line.empty() || line[0] == '#') return false;
+  size_t i = line.find_first_of("{ ");
+  if (i == std::string_view::npos) return false;
+  name.assign(line.substr(0, i));
+  if (line[i] == '{') {
+    ++i;
+    while (i < line.size() && line[i] != '}') {
+      size_t eq = line.find('=', i);
+      if (eq == std::string_view::npos || eq + 1 >= line.size()) return false;
+      std::string key(line.substr(i, eq - i)), val;
+      size_t j = eq + 2;
+      for (; j < line.size() && line[j] != '"'; ++j) {
+        if (line[j] == '\\' && j + 1 < line.size()) {
+          ++j;
+          val.push_back(line[j] == 'n' ? '\n' : line[j]);
+        } else {
+          val.push_back(line[j]);
+        }
+      }
+      labels[key] = val;
+      i = j + 1;
+      if (i < line.size() && line[i] == ',') ++i;
+    }
+    ++i;
+  }
+  value = std::strtod(std::string(line.substr(i + 1)).c_str(), nullptr);
+  return true;
+}
+}  // namespace
+
+void evaluate_metric_expectation(const Expectation& x, MeshSimulation& ms, ExpectationVerdict& v) {
+  std::string text = metrics_exposition(ms, false);
+  std::string want;
+  for (const auto& [k, val] : x.metric_labels) want += (want.empty() ? "" : ",") + k + "=\"" + val + "\"";
+  v.expected = x.metric_name + "{" + want + "} " + (x.metric_value ? x.metric_value->text : std::string("?"));
+  double total = 0;
+  size_t matched = 0;
+  std::string name;
+  std::map<std::string, std::string> labels;
+  double value = 0;
+  size_t at = 0;
+  while (at < text.size()) {
+    size_t nl = text.find('\n', at);
+    std::string_view line(text.data() + at, (nl == std::string::npos ? text.size() : nl) - at);
+    at = nl == std::string::npos ? text.size() : nl + 1;
+    if (!parse_sample(line, name, labels, value) || name != x.metric_name) continue;
+    bool ok = true;
+    for (const auto& [k, val] : x.metric_labels) {
+      auto it = labels.find(k);
+      if (it == labels.end() || it->second != val) ok = false;
+    }
+    if (!ok) continue;
+    ++matched;
+    total += value;
+  }
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.15g", total);
+  v.actual = std::string(buf) + " (sum of " + std::to_string(matched) + " matching series)";
+  v.passed = x.metric_value && x.metric_value->holds(total);
+  if (!v.passed && matched == 0) v.message = "no series of " + x.metric_name + " has these labels";
 }
 
 MetricsRecorder::MetricsRecorder(MetricsOptions options) : o_(std::move(options)), next_sample_(o_.interval) {}

@@ -24,6 +24,7 @@
 #include "proxy/base/duration.h"
 #include "proxy/base/result.h"
 #include "proxy/prometheus_text.h"
+#include "sim/scenario/runner.h"
 
 namespace meshsim::sim {
 
@@ -41,6 +42,10 @@ struct MetricsOptions {
 // The sources of every running sidecar with their namespace/pod labels.
 std::vector<proxy::MetricsSource> metrics_sources(MeshSimulation& ms);
 std::string metrics_exposition(MeshSimulation& ms, bool help = true);
+
+// A `metric:` expectation against the end-of-run exposition of every sidecar
+// (with its namespace/pod labels): the sum of the matching samples.
+void evaluate_metric_expectation(const Expectation& x, MeshSimulation& ms, ExpectationVerdict& v);
 
 class MetricsRecorder {
  public:

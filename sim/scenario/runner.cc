@@ -868,6 +868,9 @@ void Runner::evaluate() {
       }
       case Expectation::Kind::kFingerprint:
         break;
+      case Expectation::Kind::kMetric:
+        evaluate_metric_expectation(x, *ms_, v);
+        break;
     }
     r_.expectations.push_back(std::move(v));
   }

@@ -34,6 +34,7 @@ const char* to_string(Expectation::Kind k) {
     case Expectation::Kind::kProbes: return "probes";
     case Expectation::Kind::kSidecar: return "sidecar";
     case Expectation::Kind::kFingerprint: return "fingerprint";
+    case Expectation::Kind::kMetric: return "metric";
   }
   return "?";
 }
@@ -719,6 +720,8 @@ const std::vector<ExpectationShape>& expectation_shapes() {
       {"probes", {"pod", "container", "window", "kind"},
        "{probes: {pod: NS/POD, kind: readiness|liveness|startup, container: C, window: [START, END]}, okRatio: \">= 0.99\"}"},
       {"sidecar", {"pod", "injected"}, "{sidecar: {pod: NS/POD, injected: true}}"},
+      {"metric", {"name", "labels", "value"},
+       "{metric: {name: istio_requests_total, labels: {reporter: destination}, value: \">= 1\"}}"},
   };
   return shapes;
 }
@@ -758,7 +761,7 @@ void parse_expect(Ctx& c, YamlNode n, const PathSeg& p, Scenario& s) {
         return misplaced_inner(sk, sp, "requests");
       });
     };
-    d.fields(item, ip, {"name", "requests", "okRatio", "count", "outcomes", "clientError", "wire", "identity", "latency", "certificates", "probes", "sidecar"}, [&](std::string_view k, YamlNode v, const PathSeg& cp) {
+    d.fields(item, ip, {"name", "requests", "okRatio", "count", "outcomes", "clientError", "wire", "identity", "latency", "certificates", "probes", "sidecar", "metric"}, [&](std::string_view k, YamlNode v, const PathSeg& cp) {
       if (k == "name") return d.str(v, cp, e.name), true;
       if (k == "requests") return ++kinds, (e.kind = Expectation::Kind::kRequests), selector(v, cp), true;
       if (k == "okRatio") return parse_comparison(d, v, cp, e.ok_ratio, false), true;
@@ -857,6 +860,27 @@ void parse_expect(Ctx& c, YamlNode n, const PathSeg& p, Scenario& s) {
           return misplaced_inner(pk, pp, "probes");
         });
         if (e.pod.empty()) d.error(v, cp.child("pod"), "required field is missing");
+        return true;
+      }
+      if (k == "metric") {
+        ++kinds;
+        e.kind = Expectation::Kind::kMetric;
+        d.fields(v, cp, {"name", "labels", "value"}, [&](std::string_view mk, YamlNode mv, const PathSeg& mp) {
+          if (mk == "name") return d.str(mv, mp, e.metric_name), true;
+          if (mk == "value") return parse_comparison(d, mv, mp, e.metric_value, false), true;
+          if (mk == "labels") {
+            d.fields(mv, mp, [&](std::string_view lk, YamlNode lv, const PathSeg& lp) {
+              std::string value;
+              d.str(lv, lp, value);
+              e.metric_labels[std::string(lk)] = value;
+              return true;
+            });
+            return true;
+          }
+          return misplaced_inner(mk, mp, "metric");
+        });
+        if (e.metric_name.empty()) d.error(v, cp.child("name"), "required field is missing");
+        if (!e.metric_value) d.error(v, cp.child("value"), "required field is missing");
         return true;
       }
       if (k == "sidecar") {

@@ -109,7 +109,7 @@ struct Comparison {
 
 struct Expectation {
   enum class Kind : uint8_t {
-    kRequests, kClientError, kWire, kIdentity, kLatency, kCertificates, kProbes, kSidecar, kFingerprint
+    kRequests, kClientError, kWire, kIdentity, kLatency, kCertificates, kProbes, kSidecar, kFingerprint, kMetric
   };
   Kind kind = Kind::kRequests;
   std::string name;
@@ -146,6 +146,11 @@ struct Expectation {
   bool injected = true;
   // kFingerprint
   std::string fingerprint;
+  // kMetric: the sum over every sidecar's samples of `metric_name` whose
+  // labels include all of `metric_labels` (docs/model/telemetry.md).
+  std::string metric_name;
+  std::map<std::string, std::string> metric_labels;
+  std::optional<Comparison> metric_value;
   mesh::Location location;
 };
 
