@@ -167,9 +167,54 @@ std::string istio_mtls_sni(uint32_t port, std::string_view subset, std::string_v
   return "outbound_." + std::to_string(port) + "_." + std::string(subset) + "_." + std::string(host);
 }
 
+// The Istio release whose behaviour meshsim reproduces (ISTIO_VERSION of
+// every simulated proxy; docs/istio/*.md name the sources read).
+constexpr const char* kModelledIstioVersion = "1.24.0";
+
 std::string sidecar_node_id(const WorldPod& pod, const MeshConfig& mesh) {
   return "sidecar~" + to_string(pod.ip) + "~" + pod.name + "." + pod.namespace_ + "~" + pod.namespace_ + ".svc." +
          mesh.cluster_domain;
+}
+
+proxy::NodeMetadata sidecar_node_metadata(const World& w, const WorldPod& pod) {
+  const MeshConfig& mesh = w.mesh_config();
+  proxy::NodeMetadata n;
+  auto label = [&](const char* k) -> const std::string* {
+    auto it = pod.labels.find(k);
+    return it == pod.labels.end() ? nullptr : &it->second;
+  };
+  n.name = pod.name;
+  n.namespace_ = pod.namespace_;
+  n.workload_name = pod.owner_name.empty() ? pod.name : pod.owner_name;
+  // pkg/bootstrap/config.go getServiceCluster: app label, else workload name.
+  const std::string* app = label("app.kubernetes.io/name");
+  if (!app) app = label("app");
+  n.cluster = (app ? *app : n.workload_name) + "." + pod.namespace_;
+  const char* kind = nullptr;
+  switch (pod.owner_kind) {
+    case Kind::kDeployment: case Kind::kReplicaSet: kind = "deployments"; break;
+    case Kind::kStatefulSet: kind = "statefulsets"; break;
+    case Kind::kDaemonSet: kind = "daemonsets"; break;
+    case Kind::kPod: kind = "pods"; break;
+    default: break;
+  }
+  if (kind) n.owner = "kubernetes://apis/apps/v1/namespaces/" + pod.namespace_ + "/" + kind + "/" + n.workload_name;
+  n.mesh_id = mesh.trust_domain;
+  n.identity = pod.spiffe_id(mesh.trust_domain);
+  n.istio_version = kModelledIstioVersion;
+  n.ip = to_string(pod.ip);
+  if (pod.scheduled()) {
+    const Locality& l = w.nodes()[static_cast<size_t>(pod.node)].locality;
+    n.region = l.region, n.zone = l.zone, n.subzone = l.subzone;
+  }
+  // convertWorkloadMetadataToStruct keeps only these labels (sorted by key).
+  const std::string* ver = label("app.kubernetes.io/version");
+  if (!ver) ver = label("version");
+  if (app) n.labels.emplace_back("app", *app);
+  if (const std::string* c = label("service.istio.io/canonical-name")) n.labels.emplace_back("service.istio.io/canonical-name", *c);
+  if (const std::string* c = label("service.istio.io/canonical-revision")) n.labels.emplace_back("service.istio.io/canonical-revision", *c);
+  if (ver) n.labels.emplace_back("version", *ver);
+  return n;
 }
 
 std::vector<InboundPortPlan> plan_inbound_ports(const World& w, const WorldPod& pod) {
@@ -226,6 +271,7 @@ class Builder {
   std::shared_ptr<ProxyConfig> build() {
     cfg_ = std::make_shared<ProxyConfig>();
     cfg_->node_id = sidecar_node_id(pod_, mc_);
+    cfg_->node = sidecar_node_metadata(w_, pod_);
     cfg_->version = o_.version;
     build_outbound();
     build_virtual_outbound();

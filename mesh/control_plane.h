@@ -59,5 +59,8 @@ std::string inbound_cluster_name(uint32_t target_port);
 std::string istio_mtls_sni(uint32_t port, std::string_view subset, std::string_view host);
 // sidecar~<ip>~<pod>.<ns>~<ns>.svc.cluster.local
 std::string sidecar_node_id(const WorldPod& pod, const MeshConfig& mesh);
+// The bootstrap node metadata of a pod's sidecar (proxy::NodeMetadata), as
+// pilot-agent and the injector fill it in.
+proxy::NodeMetadata sidecar_node_metadata(const World& w, const WorldPod& pod);
 
 }  // namespace meshsim::mesh

@@ -445,8 +445,39 @@ inline constexpr const char* kPassthroughCluster = "PassthroughCluster";
 inline constexpr const char* kInboundPassthroughCluster = "InboundPassthroughCluster";
 inline constexpr const char* kBlackHoleCluster = "BlackHoleCluster";
 
+// What the proxy knows about itself (Envoy's bootstrap node: id, cluster and
+// the ISTIO_META_* metadata the injector sets), read by tracing (span tags,
+// localEndpoint), the stats filter (the local half of every label set) and
+// metadata exchange (what a peer learns about this proxy).
+// docs/istio/telemetry.md §2.5, §6.3, §7.1.
+struct NodeMetadata {
+  std::string cluster;        // service cluster: <app>.<ns>, else <workload>.<ns>, else istio-proxy.<ns>
+  std::string name;           // NAME: the pod
+  std::string namespace_;     // NAMESPACE
+  std::string workload_name;  // WORKLOAD_NAME: the owning workload (the pod for bare pods)
+  std::string owner;          // OWNER: kubernetes://apis/apps/v1/namespaces/<ns>/deployments/<name> ("" unknown)
+  std::string cluster_id = "Kubernetes";  // CLUSTER_ID
+  std::string mesh_id = "cluster.local";  // MESH_ID (global.meshID, else the trust domain)
+  std::string identity;       // the workload's SPIFFE id
+  std::string istio_version;  // ISTIO_VERSION
+  std::string ip;             // the pod IP (INSTANCE_IPS)
+  std::string region, zone, subzone;  // locality of the node
+  // LABELS as metadata exchange carries them: app, version,
+  // service.istio.io/canonical-name, service.istio.io/canonical-revision
+  // (only those present; app/version from app.kubernetes.io/* when set).
+  std::vector<std::pair<std::string, std::string>> labels;
+  std::string_view label(std::string_view key) const {
+    for (const auto& [k, v] : labels)
+      if (k == key) return v;
+    return {};
+  }
+  std::string_view canonical_service() const { return label("service.istio.io/canonical-name"); }
+  std::string_view canonical_revision() const { return label("service.istio.io/canonical-revision"); }
+};
+
 struct ProxyConfig {
   std::string node_id;  // sidecar~<ip>~<pod>.<ns>~<ns>.svc.cluster.local
+  NodeMetadata node;
   std::string version;  // push version, e.g. "2026-01-01T00:01:00Z/3"
   // proxyConfig.drainDuration (Istio default 45s): how long connections of a
   // removed or changed filter chain may live on after a push.
