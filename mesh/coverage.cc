@@ -106,7 +106,17 @@ std::vector<NotModelled> not_modelled(const ResourceSet& rs, const MeshConfig* m
             "Istio)");
     }
   }
-  for (const auto& t : rs.telemetries) object(out, t, "tracing, metrics and access-log settings are not simulated");
+  for (const auto& t : rs.telemetries) {
+    // Tracing is simulated (mesh/tracing.h); custom tags other than literals,
+    // metrics and access logging are not.
+    for (size_t i = 0; i < t.tracing.size(); ++i) {
+      for (const std::string& tag : t.tracing[i].unsimulated_custom_tags)
+        field(out, t, "spec.tracing[" + std::to_string(i) + "].customTags." + tag,
+              "header and environment custom tags are not simulated (literal tags are): spans lack this tag");
+    }
+    if (!t.metrics.empty()) field(out, t, "spec.metrics", "metrics settings are not simulated");
+    if (!t.access_logging.empty()) field(out, t, "spec.accessLogging", "access-log settings are not simulated");
+  }
   for (const auto& g : rs.gateways) {
     object(out, g, "gateways are not simulated: no ingress/egress gateway proxy runs, and routes bound to it are not built");
   }

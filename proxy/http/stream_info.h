@@ -16,6 +16,7 @@
 #include "proxy/base/ip.h"
 #include "proxy/metadata.h"
 #include "proxy/transport.h"
+#include "proxy/tracing/tracer.h"
 
 namespace meshsim::proxy::http {
 
@@ -43,6 +44,14 @@ struct StreamInfo {
   // What jwt_authn decided ("verified iss/sub (origins-0, …)", "no token: …",
   // "rejected: Jwt is expired (…)"); "" when no jwt_authn filter ran.
   std::string request_auth;
+  // Tracing: the stream's span (the connection manager starts and finishes
+  // it, the router injects its context into every upstream attempt).
+  tracing::ActiveSpan span;
+  // The request's ordinal on its downstream connection (1-based), and the
+  // upstream connection of the last attempt with the request's ordinal on it.
+  uint64_t downstream_request = 0;
+  ConnId upstream_connection = 0;
+  uint64_t upstream_request = 0;
 };
 
 }  // namespace meshsim::proxy::http

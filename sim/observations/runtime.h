@@ -5,11 +5,15 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string_view>
 
 namespace meshsim::proxy {
 struct AccessLogEntry;
+namespace tracing {
+struct FinishedSpan;
 }
+}  // namespace meshsim::proxy
 
 namespace meshsim::sim {
 
@@ -17,6 +21,31 @@ namespace meshsim::sim {
 struct AccessLogObservation {
   std::string_view pod;  // "ns/name" of the sidecar's pod
   const proxy::AccessLogEntry* entry = nullptr;
+  uint64_t downstream_connection = 0;  // network connection number of the downstream connection (0: unknown)
+};
+
+// A span a sidecar's tracer finished (every real span, sampled or not; only
+// sampled ones are reported to the tracing backend).
+struct SpanObservation {
+  std::string_view pod;  // "ns/name" of the sidecar's pod
+  const proxy::tracing::FinishedSpan* span = nullptr;
+  // Network connection numbers of the connections the request arrived on
+  // and (last attempt) left on; 0 when none.
+  uint64_t downstream_connection = 0;
+  uint64_t upstream_connection = 0;
+};
+
+// A call a server application made while it handled a request (Bookinfo's
+// productpage calling details and reviews), with the trace headers it
+// forwarded and those it received but did not forward.
+struct AppCallObservation {
+  std::string_view pod;       // "ns/name"
+  std::string_view workload;  // "reviews-v2"
+  std::string_view target;    // "ratings:9080"
+  uint64_t inbound_connection = 0, inbound_request = 0;    // the request being handled (ordinal on its connection)
+  uint64_t outbound_connection = 0, outbound_request = 0;  // the call (ordinal on its connection)
+  std::span<const std::string_view> forwarded;
+  std::span<const std::string_view> dropped;
 };
 
 // What a client application saw for one request / connection attempt.

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "proxy/access_log.h"
+#include "proxy/tracing/tracer.h"
 
 namespace meshsim::sim {
 
@@ -159,6 +160,38 @@ void EventLog::write(const Observation& o) {
         } else if constexpr (std::is_same_v<T, ConfigPushObservation>) {
           j["pod"] = std::string(p.pod);
           j["version"] = std::string(p.version);
+        } else if constexpr (std::is_same_v<T, SpanObservation>) {
+          const proxy::tracing::FinishedSpan& f = *p.span;
+          const proxy::tracing::SpanContext& c = f.span.context;
+          char id[33];
+          j["pod"] = std::string(p.pod);
+          if (c.trace_id_high) {
+            std::snprintf(id, sizeof id, "%016" PRIx64 "%016" PRIx64, c.trace_id_high, c.trace_id);
+          } else {
+            std::snprintf(id, sizeof id, "%016" PRIx64, c.trace_id);
+          }
+          j["trace_id"] = id;
+          std::snprintf(id, sizeof id, "%016" PRIx64, c.span_id);
+          j["span_id"] = id;
+          if (c.has_parent) {
+            std::snprintf(id, sizeof id, "%016" PRIx64, c.parent_id);
+            j["parent_id"] = id;
+          }
+          j["span_kind"] = f.span.client ? "CLIENT" : "SERVER";
+          j["name"] = f.span.name;
+          j["sampled"] = c.sampled;
+          j["decision"] = std::string(proxy::tracing::to_string(f.span.reason));
+          j["duration_ns"] = (f.end - f.span.start).ns();
+          j["downstream_connection"] = p.downstream_connection;
+          if (p.upstream_connection) j["upstream_connection"] = p.upstream_connection;
+        } else if constexpr (std::is_same_v<T, AppCallObservation>) {
+          j["pod"] = std::string(p.pod);
+          j["target"] = std::string(p.target);
+          j["inbound_connection"] = p.inbound_connection;
+          j["outbound_connection"] = p.outbound_connection;
+          std::vector<std::string> fw(p.forwarded.begin(), p.forwarded.end()), dr(p.dropped.begin(), p.dropped.end());
+          j["forwarded"] = fw;
+          j["dropped"] = dr;
         } else if constexpr (std::is_same_v<T, CertificateObservation>) {
           j["pod"] = std::string(p.pod);
           j["spiffe"] = std::string(p.spiffe_id);

@@ -885,6 +885,8 @@ Result<ScenarioRunResult> Runner::run() {
     });
   }
   subscribe();
+  TraceRecorder tracer(o_.trace_format, !o_.trace_file.empty());
+  ms_->sim().subscribe([&tracer](const Observation& o) { tracer.on_observation(o); });
   // The event log listens from the start: the first certificates are issued while the mesh is built.
   std::unique_ptr<EventLog> events;
   if (!o_.events_file.empty()) {
@@ -957,6 +959,29 @@ Result<ScenarioRunResult> Runner::run() {
     uint64_t lines = events->lines();
     if (Status st = events->finish(); !st.ok()) return Error{st.message()};
     r_.outputs.push_back(o_.events_file + " (" + std::to_string(lines) + " events)");
+  }
+  if (!o_.trace_file.empty()) {
+    if (Status st = tracer.write(o_.trace_file); !st.ok()) return Error{st.message()};
+    r_.outputs.push_back(o_.trace_file + " (" + std::to_string(tracer.sampled_spans()) + " sampled spans, " +
+                         (o_.trace_format == TraceRecorder::Format::kOtlp ? "OTLP JSON" : "Zipkin v2 JSON") + ")");
+  }
+  if (tracer.any()) {
+    r_.traces = tracer.report();
+    const TraceReport& t = *r_.traces;
+    StoryEvent e;
+    e.at = ms_->sim().now();
+    e.text = "tracing: " + std::to_string(t.user_requests) + " user requests, " + std::to_string(t.spans) + " spans (" +
+             std::to_string(t.sampled_spans) + " sampled); " +
+             (t.broken ? std::to_string(t.broken) + " broken into more than one trace" : std::string("every trace whole"));
+    for (const auto& [f, n] : t.findings) e.details.push_back(f + " (" + std::to_string(n) + (n == 1 ? " request)" : " requests)"));
+    for (const auto& [f, n] : t.outbound_only) e.details.push_back(f + " (" + std::to_string(n) + (n == 1 ? " span)" : " spans)"));
+    for (const TraceTree& tt : t.trees) {
+      if (tt.trace_ids.size() < 2) break;
+      e.details.push_back("e.g. " + tt.client + " request #" + std::to_string(tt.request_index) + " to " + tt.target + ": 1 user request became " +
+                          std::to_string(tt.trace_ids.size()) + " traces (" + std::to_string(tt.spans) + " spans)");
+      break;
+    }
+    r_.story.push_back(std::move(e));
   }
   build_story_failures();
   build_edges();
@@ -1087,6 +1112,27 @@ std::string format_run_json(const ScenarioRunResult& r) {
                   {"actual", e.actual}, {"message", e.message}, {"location", e.location.str()}});
   }
   j["expectations"] = ex;
+  if (r.traces) {
+    const TraceReport& t = *r.traces;
+    nlohmann::ordered_json tr;
+    tr["spans"] = t.spans;
+    tr["sampled_spans"] = t.sampled_spans;
+    tr["user_requests"] = t.user_requests;
+    tr["broken"] = t.broken;
+    nlohmann::ordered_json findings = nlohmann::ordered_json::array();
+    for (const auto& [f, n] : t.findings) findings.push_back({{"finding", f}, {"requests", n}});
+    tr["findings"] = findings;
+    nlohmann::ordered_json outbound = nlohmann::ordered_json::array();
+    for (const auto& [f, n] : t.outbound_only) outbound.push_back({{"finding", f}, {"spans", n}});
+    tr["outbound_only"] = outbound;
+    nlohmann::ordered_json trees = nlohmann::ordered_json::array();
+    for (const TraceTree& tt : t.trees)
+      trees.push_back({{"client", tt.client}, {"target", tt.target}, {"request", tt.request_index},
+                       {"t", static_cast<double>(tt.at_ns) / 1e9}, {"spans", tt.spans}, {"trace_ids", tt.trace_ids},
+                       {"sampled", tt.sampled_any}, {"breaks", tt.breaks}});
+    tr["trees"] = trees;
+    j["traces"] = tr;
+  }
   j["outputs"] = r.outputs;
   return j.dump(2) + "\n";
 }
