@@ -627,9 +627,14 @@ void ServerApp::attempt(Handling& h) {
                                                 : AppOutcomeObservation::Outcome::kRefused,
               0, text);
   };
-  Upstream& u = *up;
   upstreams_[uid] = std::move(up);
-  u.socket = net_.connect(pod_.host, addr, ConnectOptions{}, std::move(cb));
+  TcpSocket sock = net_.connect(pod_.host, addr, ConnectOptions{}, std::move(cb));
+  // Look both up again: a failure reported from inside connect() would have
+  // finished the attempt already.
+  auto uit = upstreams_.find(uid);
+  if (uit == upstreams_.end() || !handlings_.count(hid)) return;
+  Upstream& u = *uit->second;
+  u.socket = sock;
   if (auto info = net_.info(u.socket)) {
     u.connection = info->connection;
     u.local = to_string(info->local);
