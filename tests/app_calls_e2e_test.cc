@@ -163,6 +163,22 @@ TEST(AppCalls, NoneDropsEverythingAListForwardsExactlyItAndOnErrorFailAnswers500
   EXPECT_EQ(fail[0]["error"], "curl: (6) Could not resolve host: nowhere");
 }
 
+// `meshsim probe` on Istio's Bookinfo manifest: the answer of productpage
+// names the calls it made.
+TEST(AppCalls, ProbeShowsTheCallsTheServerAppMade) {
+  std::string samples = std::string(MESHSIM_SOURCE_DIR) + "/tests/data/istio-samples";
+  ShellRun r = meshsim::testing::run_shell(
+      "timeout -s KILL 60 " + std::string(MESHSIM_EXE) + " probe --mesh " + samples +
+      "/bookinfo/platform/kube/bookinfo.yaml --mesh " + samples +
+      "/curl/curl.yaml --inject-namespace default --from default/curl --to productpage:9080 --path /productpage 2>&1");
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("server app saw    GET /productpage  Host: productpage:9080\n"
+                       "server app called GET details:9080/details/0 200\n"
+                       "server app called GET reviews:9080/reviews/0 200\n"),
+            std::string::npos)
+      << r.out;
+}
+
 TEST(AppCalls, BadCallsAndPropagateAreLocatedErrors) {
   fs::path dir = tmp("bad");
   fs::create_directories(dir);

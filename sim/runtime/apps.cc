@@ -188,7 +188,7 @@ struct ServerApp::Conn {
 struct ServerApp::Handling {
   uint64_t id = 0;
   uint64_t conn = 0;  // the accepted connection the request came on
-  std::string method, path, request_id;
+  std::string method, path, host, request_id;
   apps::PropagatedHeaders prop;  // computed once: the same for every call of the request
   std::vector<std::string_view> carried, forwarded, dropped;  // views into prop
   size_t call = 0;       // index into calls_
@@ -470,6 +470,7 @@ bool ServerApp::hold_request(void* conn, const proxy::http::Request& req) {
   h->conn = c->id;
   h->method = req.method;
   h->path = req.target;
+  h->host = std::string(req.host());
   h->request_id = std::string(req.headers.get("x-request-id").value_or(""));
   h->prop = apps::propagate_headers(app.propagate_, req.headers);
   for (const auto& n : h->prop.carried) h->carried.push_back(n);
@@ -741,6 +742,7 @@ void ServerApp::answer(uint64_t hid) {
     r.body.assign(static_cast<size_t>(o_.body_bytes), 'x');
   } else {
     r.body.append("ServiceVersion=").append(pod_.version).append("\n");
+    r.body.append("Host=").append(h->host).append("\n");
     r.body.append("URL=").append(h->path).append("\n");
     r.body.append("Method=").append(h->method).append("\n");
     r.body.append(h->summary);
