@@ -443,13 +443,14 @@ void parse_server_calls(Decoder& d, YamlNode n, const PathSeg& p, std::vector<Ap
 void parse_propagate(Decoder& d, YamlNode n, const PathSeg& p, std::optional<apps::HeaderPropagation>& out) {
   if (n.is_sequence()) {
     std::vector<std::string> names;
-    d.strings(n, p, names);
-    for (size_t i = 0; i < names.size(); ++i) {
-      const std::string& h = names[i];
+    for (size_t i = 0; i < n.size(); ++i) {
+      std::string h;
+      if (!d.str(n.item(i), p.at(i), h)) continue;
       bool token = !h.empty() && std::all_of(h.begin(), h.end(), [](char ch) {
         return std::isalnum(static_cast<unsigned char>(ch)) || std::string_view("!#$%&'*+-.^_`|~").find(ch) != std::string_view::npos;
       });
       if (!token) d.error(n.item(i), p.at(i), "not an HTTP header name: \"" + h + "\"");
+      else names.push_back(std::move(h));
     }
     out = apps::HeaderPropagation::list(std::move(names));
     return;
