@@ -82,10 +82,17 @@ void TraceRecorder::on_observation(const Observation& o) {
     call.workload.assign(c->workload);
     call.target.assign(c->target);
     call.inbound_connection = c->inbound_connection;
-    call.inbound_request = c->inbound_request;
-    call.outbound_connection = c->outbound_connection;
-    call.outbound_request = c->outbound_request;
-    for (std::string_view h : c->dropped) call.dropped.emplace_back(h);
+    call.inbound_request = c->inbound_connection_request;
+    call.outbound_connection = c->connection;
+    call.outbound_request = c->connection_request;
+    // Only the headers that carry trace context or the sampling decision.
+    static constexpr std::string_view kContext[] = {
+        "x-b3-traceid", "x-b3-spanid", "x-b3-parentspanid", "x-b3-sampled", "x-b3-flags", "b3", "traceparent",
+        "tracestate", "x-request-id", "x-ot-span-context", "x-cloud-trace-context", "grpc-trace-bin", "sw8",
+        "x-datadog-trace-id", "x-datadog-parent-id", "x-datadog-sampling-priority"};
+    for (std::string_view want : kContext)
+      for (std::string_view h : c->dropped)
+        if (h == want) call.dropped.emplace_back(h);
     calls_.push_back(std::move(call));
     return;
   }
