@@ -816,6 +816,71 @@ void Runner::evaluate() {
         if (n == 0) v.message = "no request reached " + server_key + "'s sidecar from " + (x.from.empty() ? "anyone" : x.from);
         break;
       }
+      case Expectation::Kind::kTraces: {
+        uint64_t n = 0, spans = 0, sampled_spans = 0, sampled_requests = 0, broken = 0, traces = 0;
+        if (r_.traces) {
+          for (const TreeSize& t : r_.traces->all) {
+            Duration at = Duration::nanos(t.at_ns);
+            if (!in_window(at) || !client_matches(x.from, t.client)) continue;
+            ++n;
+            spans += t.spans;
+            sampled_spans += t.sampled_spans;
+            sampled_requests += t.sampled_spans > 0;
+            broken += t.traces > 1;
+            traces += t.traces;
+          }
+        }
+        std::vector<std::string> ex, act;
+        v.passed = true;
+        auto check = [&](const std::optional<Comparison>& c, const char* what, double value, const std::string& shown) {
+          if (!c) return;
+          ex.push_back(std::string(what) + " " + c->text);
+          act.push_back(std::string(what) + " " + shown);
+          v.passed = v.passed && c->holds(value);
+        };
+        auto num = [](uint64_t u) { return std::to_string(u); };
+        check(x.user_requests, "user requests", static_cast<double>(n), num(n));
+        check(x.spans, "spans", static_cast<double>(spans), num(spans));
+        check(x.sampled_spans, "sampled spans", static_cast<double>(sampled_spans), num(sampled_spans));
+        check(x.sampled_requests, "sampled requests", static_cast<double>(sampled_requests), num(sampled_requests));
+        check(x.broken, "broken", static_cast<double>(broken), num(broken));
+        if (x.traces_per_request) {
+          double per = n ? static_cast<double>(traces) / static_cast<double>(n) : 0;
+          char b[32];
+          std::snprintf(b, sizeof b, "%.3f", per);
+          check(x.traces_per_request, "traces per request", per, b);
+        }
+        auto find = [&](const std::vector<std::pair<std::string, uint64_t>>& list, const std::string& text, const char* what) {
+          if (text.empty()) return;
+          ex.push_back(std::string(what) + " containing \"" + text + "\"");
+          const std::pair<std::string, uint64_t>* hit = nullptr;
+          if (r_.traces)
+            for (const auto& f : list)
+              if (f.first.find(text) != std::string::npos) hit = &f;
+          if (!hit) {
+            v.passed = false;
+            act.push_back(std::string("no such ") + what + (list.empty() ? "" : " (first: " + list.front().first + ")"));
+          } else {
+            act.push_back(hit->first);
+          }
+        };
+        if (r_.traces) {
+          find(r_.traces->findings, x.finding, "finding");
+          find(r_.traces->outbound_only, x.outbound_only, "outbound-only finding");
+        } else {
+          static const std::vector<std::pair<std::string, uint64_t>> none;
+          find(none, x.finding, "finding");
+          find(none, x.outbound_only, "outbound-only finding");
+        }
+        auto join = [](const std::vector<std::string>& l) {
+          std::string o;
+          for (const auto& e : l) o += (o.empty() ? "" : ", ") + e;
+          return o;
+        };
+        v.expected = join(ex);
+        v.actual = join(act) + " over " + num(n) + " user requests" + (r_.traces ? "" : " (no sidecar finished a span)");
+        break;
+      }
       case Expectation::Kind::kLatency: {
         auto sel = selected();
         std::vector<Duration> lats;

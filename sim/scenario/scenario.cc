@@ -35,6 +35,7 @@ const char* to_string(Expectation::Kind k) {
     case Expectation::Kind::kProbes: return "probes";
     case Expectation::Kind::kSidecar: return "sidecar";
     case Expectation::Kind::kFingerprint: return "fingerprint";
+    case Expectation::Kind::kTraces: return "traces";
   }
   return "?";
 }
@@ -810,6 +811,8 @@ const std::vector<ExpectationShape>& expectation_shapes() {
       {"probes", {"pod", "container", "window", "kind"},
        "{probes: {pod: NS/POD, kind: readiness|liveness|startup, container: C, window: [START, END]}, okRatio: \">= 0.99\"}"},
       {"sidecar", {"pod", "injected"}, "{sidecar: {pod: NS/POD, injected: true}}"},
+      {"traces", {"from", "window", "userRequests", "spans", "sampledSpans", "sampledRequests", "broken", "tracesPerRequest", "finding", "outboundOnly"},
+       "{traces: {from: CLIENT, window: [START, END], broken: \"== 0\", sampledRequests: \">= 81\", finding: \"reviews-v2 did not forward\"}}"},
   };
   return shapes;
 }
@@ -849,7 +852,7 @@ void parse_expect(Ctx& c, YamlNode n, const PathSeg& p, Scenario& s) {
         return misplaced_inner(sk, sp, "requests");
       });
     };
-    d.fields(item, ip, {"name", "requests", "okRatio", "count", "outcomes", "clientError", "wire", "identity", "latency", "certificates", "probes", "sidecar"}, [&](std::string_view k, YamlNode v, const PathSeg& cp) {
+    d.fields(item, ip, {"name", "requests", "okRatio", "count", "outcomes", "clientError", "wire", "identity", "latency", "certificates", "probes", "sidecar", "traces"}, [&](std::string_view k, YamlNode v, const PathSeg& cp) {
       if (k == "name") return d.str(v, cp, e.name), true;
       if (k == "requests") return ++kinds, (e.kind = Expectation::Kind::kRequests), selector(v, cp), true;
       if (k == "okRatio") return parse_comparison(d, v, cp, e.ok_ratio, false), true;
@@ -961,6 +964,28 @@ void parse_expect(Ctx& c, YamlNode n, const PathSeg& p, Scenario& s) {
         if (e.pod.empty()) d.error(v, cp.child("pod"), "required field is missing");
         return true;
       }
+      if (k == "traces") {
+        ++kinds;
+        e.kind = Expectation::Kind::kTraces;
+        bool any = false;
+        d.fields(v, cp, {"from", "window", "userRequests", "spans", "sampledSpans", "sampledRequests", "broken", "tracesPerRequest", "finding", "outboundOnly"},
+                 [&](std::string_view tk, YamlNode tv, const PathSeg& tp) {
+          if (tk == "from") return d.str(tv, tp, e.from), true;
+          if (tk == "window") return parse_window(d, tv, tp, e), true;
+          if (tk == "finding") return any = true, d.str(tv, tp, e.finding), true;
+          if (tk == "outboundOnly") return any = true, d.str(tv, tp, e.outbound_only), true;
+          std::optional<Comparison>* cmp = tk == "userRequests" ? &e.user_requests : tk == "spans" ? &e.spans
+                                       : tk == "sampledSpans" ? &e.sampled_spans : tk == "sampledRequests" ? &e.sampled_requests
+                                       : tk == "broken" ? &e.broken : tk == "tracesPerRequest" ? &e.traces_per_request : nullptr;
+          if (!cmp) return misplaced_inner(tk, tp, "traces");
+          any = true;
+          return parse_comparison(d, tv, tp, *cmp, false), true;
+        });
+        if (!any)
+          d.error(v, cp, "a traces expectation needs userRequests, spans, sampledSpans, sampledRequests, broken, "
+                         "tracesPerRequest, finding or outboundOnly — valid shape: " + std::string(shape_of("traces")->shape));
+        return true;
+      }
       // A field of some kind's inside written at the item level.
       if (item_shape && std::find(item_shape->inner.begin(), item_shape->inner.end(), k) != item_shape->inner.end()) {
         d.unknown_field(cp.key_node, cp, k, {},
@@ -980,7 +1005,7 @@ void parse_expect(Ctx& c, YamlNode n, const PathSeg& p, Scenario& s) {
     if (kinds != 1) {
       d.error(item, ip,
               std::string("an expectation needs exactly one of requests, clientError, wire, identity, latency, "
-                          "certificates, probes, sidecar") +
+                          "certificates, probes, sidecar, traces") +
                   (kinds == 0 ? std::string(", e.g. ") + expectation_shapes()[0].shape : std::string()));
     }
     if ((e.kind == Expectation::Kind::kRequests || e.kind == Expectation::Kind::kProbes) && !item.get("okRatio").valid() && !item.get("count").valid() &&

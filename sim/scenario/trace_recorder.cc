@@ -144,6 +144,7 @@ TraceReport TraceRecorder::report(size_t keep) const {
       stack.pop_back();
       const RecordedSpan& s = spans_[i];
       ++t.spans;
+      t.sampled_spans += s.sampled;
       t.sampled_any = t.sampled_any || s.sampled;
       std::string id = s.trace_id_hex();
       if (std::find(t.trace_ids.begin(), t.trace_ids.end(), id) == t.trace_ids.end()) t.trace_ids.push_back(id);
@@ -183,6 +184,8 @@ TraceReport TraceRecorder::report(size_t keep) const {
       }
     }
     ++rep.user_requests;
+    rep.all.push_back({t.client, t.at_ns, static_cast<uint32_t>(t.spans), t.sampled_spans,
+                       static_cast<uint32_t>(t.trace_ids.size())});
     if (t.trace_ids.size() > 1) {
       ++rep.broken;
       if (broken.size() < keep) broken.push_back(std::move(t));

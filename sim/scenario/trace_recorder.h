@@ -48,11 +48,19 @@ struct TraceTree {
   uint64_t request_index = 0;
   int64_t at_ns = 0;
   size_t spans = 0;
+  uint32_t sampled_spans = 0;
   std::vector<std::string> trace_ids;  // distinct, in order of appearance
   bool sampled_any = false;
   // "reviews-v2 (default/reviews-v2-…) did not forward x-b3-traceid, x-b3-spanid
   // to ratings:9080: new trace 3f…"; empty when the tree is one trace.
   std::vector<std::string> breaks;
+};
+
+// The size of one user request's tree (every request, for expectations).
+struct TreeSize {
+  std::string client;
+  int64_t at_ns = 0;
+  uint32_t spans = 0, sampled_spans = 0, traces = 0;
 };
 
 struct TraceReport {
@@ -61,6 +69,7 @@ struct TraceReport {
   uint64_t user_requests = 0;  // client-app requests that produced at least one span
   uint64_t broken = 0;         // of those, how many became more than one trace
   std::vector<TraceTree> trees;  // the broken ones first, then a sample of whole ones (at most `keep`)
+  std::vector<TreeSize> all;     // every user request's tree, in completion order
   // Distinct findings with counts, for the story: "reviews-v2 did not forward …: 412 requests".
   std::vector<std::pair<std::string, uint64_t>> findings;
   std::vector<std::pair<std::string, uint64_t>> outbound_only;  // spans only on the outbound side
