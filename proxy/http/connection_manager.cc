@@ -323,6 +323,12 @@ void ConnectionManager::trace_request(ActiveStream& s) {
   const TracingConfig& tc = *config_.tracing;
   Request& r = s.req;
   tracing::Reason reason = tracing::decide(r.headers, tc, ctx_.io);
+  switch (reason) {
+    case tracing::Reason::kSampling: ++ctx_.stats.tracing_random_sampling; break;
+    case tracing::Reason::kClientForced: ++ctx_.stats.tracing_client_enabled; break;
+    case tracing::Reason::kServiceForced: ++ctx_.stats.tracing_service_forced; break;
+    default: ++ctx_.stats.tracing_not_traceable; break;
+  }
   const bool egress = config_.direction == TrafficDirection::kOutbound;
   tracing::start_span(s.info.span, tc, r.headers, reason, egress, r.host(), s.info.start, ctx_.io);
   if (s.route_ && !s.route_->decorator_operation.empty()) {
@@ -371,16 +377,22 @@ void ConnectionManager::finish_span(ActiveStream& s, int code, uint64_t body_sen
   f.user_agent = r.headers.get("user-agent").value_or("");
   f.downstream_cluster = r.headers.get("x-envoy-downstream-service-cluster").value_or("");
   f.protocol = r.version == 10 ? "HTTP/1.0" : "HTTP/1.1";
-  char peer[16];
+  char peer[24];
   {
     const Ipv4 ip = conn_.info().remote.ip;
-    int n = std::snprintf(peer, sizeof peer, "%u.%u.%u.%u", (ip.value >> 24) & 0xff, (ip.value >> 16) & 0xff,
-                          (ip.value >> 8) & 0xff, ip.value & 0xff);
-    f.peer_address = std::string_view(peer, static_cast<size_t>(n));
+    char* p = peer;
+    for (int i = 3; i >= 0; --i) {
+      auto [e, ec] = std::to_chars(p, peer + sizeof peer, (ip.value >> (i * 8)) & 0xff);
+      (void)ec;
+      p = e;
+      if (i) *p++ = '.';
+    }
+    f.peer_address = std::string_view(peer, static_cast<size_t>(p - peer));
   }
   f.upstream_cluster = s.info.cluster;
-  std::string flags = s.info.response_flags ? format_response_flags(s.info.response_flags) : std::string("-");
-  f.response_flags = flags;
+  std::string flags;
+  if (s.info.response_flags) flags = format_response_flags(s.info.response_flags);
+  f.response_flags = flags.empty() ? std::string_view("-") : std::string_view(flags);
   f.status = code;
   f.request_size = r.body.size();
   f.response_size = body_sent;
@@ -391,6 +403,7 @@ void ConnectionManager::finish_span(ActiveStream& s, int code, uint64_t body_sen
   done.downstream_request = s.info.downstream_request;
   done.upstream = s.info.upstream_connection;
   done.upstream_request = s.info.upstream_request;
+  if (span.context.sampled) ++ctx_.stats.tracing_spans_sent;
   ctx_.spans->on_span(done);
 }
 

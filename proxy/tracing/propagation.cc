@@ -18,6 +18,23 @@ bool valid_sampling_flag(char c) { return c == '1' || c == '0' || c == 'd'; }
 }  // namespace
 
 std::optional<uint64_t> atoull16(std::string_view s) {
+  // Fast path: 1..16 plain hex digits (every id Envoy writes).
+  if (!s.empty() && s.size() <= 16) {
+    uint64_t v = 0;
+    bool plain = true;
+    for (char c : s) {
+      unsigned d;
+      if (c >= '0' && c <= '9') d = static_cast<unsigned>(c - '0');
+      else if (c >= 'a' && c <= 'f') d = static_cast<unsigned>(c - 'a' + 10);
+      else if (c >= 'A' && c <= 'F') d = static_cast<unsigned>(c - 'A' + 10);
+      else {
+        plain = false;
+        break;
+      }
+      v = (v << 4) | d;
+    }
+    if (plain) return v;
+  }
   char buf[72];
   if (s.empty() || s.size() >= sizeof buf || std::memchr(s.data(), '\0', s.size())) return std::nullopt;
   std::memcpy(buf, s.data(), s.size());

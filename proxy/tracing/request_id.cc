@@ -62,6 +62,19 @@ std::optional<std::string_view> with_trace_reason(std::string_view id, Reason r,
 }
 
 std::optional<uint64_t> request_id_integer(std::string_view id) {
+  // Fast path: eight hex digits (every UUID).
+  if (id.size() >= 8) {
+    uint64_t v = 0;
+    bool plain = true;
+    for (size_t i = 0; i < 8 && plain; ++i) {
+      char c = id[i];
+      if (c >= '0' && c <= '9') v = (v << 4) | static_cast<uint64_t>(c - '0');
+      else if (c >= 'a' && c <= 'f') v = (v << 4) | static_cast<uint64_t>(c - 'a' + 10);
+      else if (c >= 'A' && c <= 'F') v = (v << 4) | static_cast<uint64_t>(c - 'A' + 10);
+      else plain = false;
+    }
+    if (plain) return v;
+  }
   // UUIDRequestIDExtension::getInteger → StringUtil::atoull(first 8, 16):
   // empty fails, every character must be consumed by strtoull.
   char s[9];

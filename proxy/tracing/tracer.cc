@@ -139,9 +139,32 @@ void inject(const ActiveSpan& span, const TracingConfig& cfg, http::Headers& h) 
 }
 
 void span_tags(const SpanFacts& f, const TracingConfig& cfg, std::vector<Tag>& out) {
-  out.clear();
+  // Tags are emitted in name order (the built-in ones listed sorted, the
+  // custom ones — sorted by istiod — merged in), into strings reused from
+  // span to span: no sort and no allocation once warmed up.
+  size_t n = 0;
+  const auto& custom = cfg.custom_tags;
+  size_t ci = 0;
+  auto put = [&](std::string_view k) -> std::string& {
+    if (n == out.size()) out.emplace_back();
+    out[n].first.assign(k);
+    return out[n++].second;
+  };
+  // Custom tags whose names sort before `k` go first; one named `k` replaces it.
+  auto before = [&](std::string_view k) -> bool {
+    while (ci < custom.size() && custom[ci].first < k) {
+      if (!custom[ci].first.empty() && !custom[ci].second.empty()) put(custom[ci].first).assign(custom[ci].second);
+      ++ci;
+    }
+    if (ci < custom.size() && custom[ci].first == k) {
+      if (!custom[ci].second.empty()) put(k).assign(custom[ci].second);
+      ++ci;
+      return false;
+    }
+    return true;
+  };
   auto tag = [&](std::string_view k, std::string_view v) {
-    if (!k.empty() && !v.empty()) out.emplace_back(std::string(k), std::string(v));
+    if (before(k) && !v.empty()) put(k).assign(v);
   };
   auto num = [&](std::string_view k, uint64_t v) {
     char b[24];
@@ -149,35 +172,33 @@ void span_tags(const SpanFacts& f, const TracingConfig& cfg, std::vector<Tag>& o
     (void)ec;
     tag(k, std::string_view(b, static_cast<size_t>(e - b)));
   };
-  tag("node_id", f.node_id);
-  tag("zone", f.zone);
-  tag("guid:x-request-id", f.request_id);
-  std::string url;
-  url.append(f.scheme).append("://").append(f.authority);
-  std::string_view path = f.path;
-  if (path.size() > cfg.max_path_tag_length) path = path.substr(0, cfg.max_path_tag_length);
-  url.append(path);
-  tag("http.url", url);
-  tag("http.method", f.method);
-  tag("downstream_cluster", f.downstream_cluster.empty() ? std::string_view("-") : f.downstream_cluster);
-  tag("user_agent", f.user_agent.empty() ? std::string_view("-") : f.user_agent);
-  tag("http.protocol", f.protocol);
-  tag("peer.address", f.peer_address);
-  tag("guid:x-client-trace-id", f.client_trace_id);
-  num("request_size", f.request_size);
-  num("response_size", f.response_size);
   tag("component", "proxy");
+  tag("downstream_cluster", f.downstream_cluster.empty() ? std::string_view("-") : f.downstream_cluster);
+  if (f.status == 0 || (f.status >= 500 && f.status < 600)) tag("error", "true");
+  tag("guid:x-client-trace-id", f.client_trace_id);
+  tag("guid:x-request-id", f.request_id);
+  tag("http.method", f.method);
+  tag("http.protocol", f.protocol);
+  num("http.status_code", static_cast<uint64_t>(f.status < 0 ? 0 : f.status));
+  if (before("http.url")) {
+    std::string& url = put("http.url");
+    url.assign(f.scheme).append("://").append(f.authority);
+    std::string_view path = f.path;
+    if (path.size() > cfg.max_path_tag_length) path = path.substr(0, cfg.max_path_tag_length);
+    url.append(path);
+  }
+  tag("node_id", f.node_id);
+  tag("peer.address", f.peer_address);
+  num("request_size", f.request_size);
+  tag("response_flags", f.response_flags.empty() ? std::string_view("-") : f.response_flags);
+  num("response_size", f.response_size);
   tag("upstream_cluster", f.upstream_cluster);
   tag("upstream_cluster.name", f.upstream_cluster);
-  num("http.status_code", static_cast<uint64_t>(f.status < 0 ? 0 : f.status));
-  tag("response_flags", f.response_flags.empty() ? std::string_view("-") : f.response_flags);
-  if (f.status == 0 || (f.status >= 500 && f.status < 600)) tag("error", "true");
-  for (const auto& [k, v] : cfg.custom_tags) {
-    auto it = std::find_if(out.begin(), out.end(), [&](const Tag& t) { return t.first == k; });
-    if (it != out.end()) it->second = v;
-    else tag(k, v);
-  }
-  std::sort(out.begin(), out.end());
+  tag("user_agent", f.user_agent.empty() ? std::string_view("-") : f.user_agent);
+  tag("zone", f.zone);
+  for (; ci < custom.size(); ++ci)  // custom tags after every built-in one
+    if (!custom[ci].first.empty() && !custom[ci].second.empty()) put(custom[ci].first).assign(custom[ci].second);
+  out.resize(n);
 }
 
 }  // namespace meshsim::proxy::tracing
