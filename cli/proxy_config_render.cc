@@ -235,6 +235,39 @@ ordered_json network_filter_json(const NetworkFilter& f) {
     if (!h.server_name.empty()) c["server_name"] = h.server_name;
     c["server_header_transformation"] = h.server_name.empty() ? "PASS_THROUGH" : "OVERWRITE";
     if (h.accept_http_10) c["http_protocol_options"] = {{"accept_http_10", true}};
+    if (h.tracing) {
+      const proxy::TracingConfig& t = *h.tracing;
+      ordered_json tr;
+      tr["client_sampling"] = {{"value", t.client_sampling}};
+      tr["random_sampling"] = {{"value", static_cast<double>(t.random_sampling) / 100.0}};
+      tr["overall_sampling"] = {{"value", static_cast<double>(t.overall_sampling) / 100.0}};
+      ordered_json tags = ordered_json::array();
+      for (const auto& [k, v] : t.custom_tags) tags.push_back({{"tag", k}, {"literal", {{"value", v}}}});
+      if (!tags.empty()) tr["custom_tags"] = tags;
+      if (t.max_path_tag_length != 256) tr["max_path_tag_length"] = t.max_path_tag_length;
+      if (t.no_context_propagation) tr["no_context_propagation"] = true;
+      if (t.provider == proxy::TracingConfig::Provider::kZipkin) {
+        tr["provider"] = {{"name", "envoy.tracers.zipkin"},
+                          {"typed_config",
+                           {{"@type", "type.googleapis.com/envoy.config.trace.v3.ZipkinConfig"},
+                            {"collector_cluster", t.collector_cluster},
+                            {"collector_endpoint", t.collector_path},
+                            {"trace_id_128bit", t.trace_id_128bit},
+                            {"shared_span_context", false},
+                            {"collector_endpoint_version", "HTTP_JSON"},
+                            {"trace_context_option", t.w3c_propagation ? "USE_B3_WITH_W3C_PROPAGATION" : "USE_B3"}}}};
+      } else if (t.provider == proxy::TracingConfig::Provider::kOpenTelemetry) {
+        tr["provider"] = {{"name", "envoy.tracers.opentelemetry"},
+                          {"typed_config",
+                           {{"@type", "type.googleapis.com/envoy.config.trace.v3.OpenTelemetryConfig"},
+                            {"grpc_service", {{"envoy_grpc", {{"cluster_name", t.collector_cluster}}}}}}}};
+      }
+      c["tracing"] = tr;
+      c["request_id_extension"] = {
+          {"typed_config",
+           {{"@type", "type.googleapis.com/envoy.extensions.request_id.uuid.v3.UuidRequestIdConfig"},
+            {"use_request_id_for_trace_sampling", t.use_request_id_for_trace_sampling}}}};
+    }
     j["typed_config"] = c;
   }
   return j;

@@ -27,6 +27,8 @@ namespace {
 struct RunVerbOptions {
   std::string scenario;
   std::string events;
+  std::string trace;
+  std::string trace_format = "zipkin";
   std::string json;
   std::string duration;
   int64_t seed = -1;
@@ -75,12 +77,20 @@ void register_run(CLI::App& app, VerbContext& ctx) {
       "Examples:\n"
       "  meshsim run\n"
       "  meshsim run scenarios/bookinfo-migration.yaml --pcap mesh.pcap --keylog keys.log\n"
-      "  meshsim run my-migration.yaml --events events.jsonl --json result.json --seed 7\n\n"
+      "  meshsim run my-migration.yaml --events events.jsonl --json result.json --seed 7\n"
+      "  meshsim run bookinfo-tracing.yaml --trace spans.json\n\n"
       "Exit codes: 0 every expectation passed, 1 an expectation failed, 2 bad scenario or flags.");
   sub->add_option("scenario", o->scenario, "Scenario file (default: the bundled bookinfo-migration)");
   sub->add_option("--seed", o->seed, "Override the scenario's seed");
   sub->add_option("--duration", o->duration, "Override the scenario's duration (e.g. 30s)");
   sub->add_option("--events", o->events, "Write the event stream as JSON Lines to FILE");
+  sub->add_option("--trace", o->trace,
+                  "Write the spans the sidecars reported (sampled) to FILE: Zipkin v2 JSON, the body Envoy's Zipkin\n"
+                  "tracer POSTs to /api/v2/spans (load it into Zipkin or Jaeger), or OTLP JSON with --trace-format otlp.\n"
+                  "Spans exist only where a tracer is configured (Telemetry tracing provider, meshConfig\n"
+                  "defaultProviders.tracing, or defaultConfig.tracing.zipkin.address); the story reports broken traces");
+  sub->add_option("--trace-format", o->trace_format, "Trace file format: zipkin (default) or otlp")
+      ->check(CLI::IsMember({"zipkin", "otlp"}));
   sub->add_option("--json", o->json, "Write the result (story, edges, expectations) as JSON to FILE ('-' = stdout)");
   sub->add_flag("-q,--quiet", o->quiet, "No progress bar");
   sub->add_flag("--strict", o->strict,
@@ -144,6 +154,8 @@ void register_run(CLI::App& app, VerbContext& ctx) {
     if (o->metrics.any()) ro.metrics = (*metrics)->recorder();
     ro.capture = o->capture;
     ro.events_file = o->events;
+    ro.trace_file = o->trace;
+    ro.trace_format = o->trace_format == "otlp" ? sim::TraceRecorder::Format::kOtlp : sim::TraceRecorder::Format::kZipkin;
     std::unique_ptr<ProgressBar> bar;
     if (!o->quiet && isatty(2)) {
       bar = std::make_unique<ProgressBar>(s.duration);

@@ -1,5 +1,7 @@
 #include "mesh/analyzers.h"
 
+#include "mesh/tracing.h"
+
 #include "mesh/coverage.h"
 
 #include <algorithm>
@@ -59,6 +61,7 @@ const std::vector<AnalyzerCode>& analyzer_codes() {
       {"MS0132", "GatewayPortNotOnWorkload", "IST0104", Severity::kWarning, "A Gateway server port is not exposed by any Service of the gateway workload."},
       {"MS0133", "GatewayCredentialNotFound", "IST0101", Severity::kError, "A Gateway server's tls.credentialName names no Secret in the gateway workload's namespace."},
       {"MS0134", "AuthorizationIdentityOnPlaintextPort", "", Severity::kWarning, "An ALLOW rule requires a peer identity (principals, namespaces, serviceAccounts) on a PERMISSIVE or DISABLE port that plaintext clients reach: they are denied."},
+      {"MS0136", "TracingProviderNotUsable", "", Severity::kWarning, "A tracing provider's service is not in the registry (istiod needs its FQDN or <namespace>/<hostname>) or its kind is not simulated: sidecars get no tracing, not even x-request-id sampling decisions."},
       {"MS0135", "AuthorizationAllowsNothing", "", Severity::kInfo, "No ALLOW rule of a workload can match (spec: {}, or every rule skipped on TCP ports): every request or connection is denied."},
   };
   return kCodes;
@@ -98,6 +101,7 @@ class Analysis {
     virtual_services();
     sidecars();
     proxy_uid();
+    tracing_providers();
     not_modelled_findings();
     sort_diagnostics(out_);
     return std::move(out_);
@@ -114,6 +118,22 @@ class Analysis {
     const AnalyzerCode* c = find_analyzer_code(code);
     out_.push_back(Diagnostic{sev.value_or(c ? c->severity : Severity::kWarning), code, loc, std::move(resource),
                               std::move(path), std::move(msg)});
+  }
+
+  // istiod's "could not find service … in Istio service registry": the same
+  // decision the control plane makes for each sidecar (mesh/tracing.h).
+  void tracing_providers() {
+    std::set<std::string> seen;
+    for (const WorldPod& p : w_.pods()) {
+      if (!p.injected) continue;
+      for (bool outbound : {true, false}) {
+        TracingDecision d = sidecar_tracing(w_, p, outbound);
+        if (!d.lookup_failed || !seen.insert(d.reason).second) continue;
+        const IstioOperator* op = w_.resources().istio_operators.empty() ? nullptr : &w_.resources().istio_operators.front();
+        if (op) add("MS0136", *op, "spec.meshConfig.extensionProviders", d.reason);
+        else add_at("MS0136", Location{}, "MeshConfig", "extensionProviders", d.reason);
+      }
+    }
   }
 
   // The coverage report as Info findings (MS0009).

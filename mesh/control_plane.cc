@@ -1,5 +1,7 @@
 #include "mesh/control_plane.h"
 
+#include "mesh/tracing.h"
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -356,6 +358,8 @@ class Builder {
     cfg_ = std::make_shared<ProxyConfig>();
     cfg_->node_id = sidecar_node_id(pod_, mc_);
     cfg_->node = sidecar_node_metadata(w_, pod_);
+    tracing_out_ = sidecar_tracing(w_, pod_, true).config;
+    tracing_in_ = sidecar_tracing(w_, pod_, false).config;
     cfg_->version = o_.version;
     build_outbound();
     build_virtual_outbound();
@@ -530,6 +534,7 @@ class Builder {
     h.server_name = "istio-envoy";
     h.accept_http_10 = o_.http10;
     h.http_filters = inbound_http_filters(authz_.custom_http, jwt_, authz_.http);
+    h.tracing = tracing_in_;
     h.normalize_path = mc_.path_normalization != "NONE";
     h.merge_slashes = mc_.path_normalization == "MERGE_SLASHES" || mc_.path_normalization == "DECODE_AND_MERGE_SLASHES";
     return {kHcmName, h};
@@ -822,6 +827,7 @@ class Builder {
     h.server_name = "envoy";
     h.accept_http_10 = o_.http10;
     h.http_filters = outbound_http_filters();
+    h.tracing = tracing_out_;
     h.normalize_path = mc_.path_normalization != "NONE";
     h.merge_slashes = mc_.path_normalization == "MERGE_SLASHES" || mc_.path_normalization == "DECODE_AND_MERGE_SLASHES";
     return {kHcmName, h};
@@ -922,6 +928,28 @@ class Builder {
     cfg_->routes.push_back(rc);
   }
 
+  // route.go GetRouteOperation: the span name of a VirtualService route —
+  // host:port of its single cluster (else <VirtualService>:<listen port>)
+  // and its path match (prefix P → P*, exact, regex; none → /*).
+  static std::string route_operation(const Route& r, const std::string& vs_name, uint32_t port) {
+    std::string path = "/*";
+    switch (r.match.kind) {
+      case proxy::RouteMatch::Kind::kPrefix: path = r.match.value + "*"; break;
+      case proxy::RouteMatch::Kind::kPath: path = r.match.value; break;
+      case proxy::RouteMatch::Kind::kRegex: path = r.match.value; break;
+      case proxy::RouteMatch::Kind::kPathSeparatedPrefix: break;
+    }
+    if (const auto* a = std::get_if<RouteAction>(&r.action); a && a->weighted_clusters.empty()) {
+      // outbound|<port>|<subset>|<host>
+      std::string_view c = a->cluster;
+      size_t p1 = c.find('|'), p2 = p1 == std::string_view::npos ? p1 : c.find('|', p1 + 1),
+             p3 = p2 == std::string_view::npos ? p2 : c.find('|', p2 + 1);
+      if (c.substr(0, p1) == "outbound" && p3 != std::string_view::npos)
+        return std::string(c.substr(p3 + 1)) + ":" + std::string(c.substr(p1 + 1, p2 - p1 - 1)) + path;
+    }
+    return vs_name + ":" + std::to_string(port) + path;
+  }
+
   std::vector<Route> http_routes(const WorldService& s, uint32_t port) {
     std::string decorator = s.hostname + ":" + std::to_string(port) + "/*";
     const VirtualService* vs = virtual_service_for(s);
@@ -935,7 +963,6 @@ class Builder {
         if (!hr.match.empty() && matches.empty()) continue;  // no match applies to this port
         Route base;
         base.name = hr.name;
-        base.decorator_operation = hr.name.empty() ? decorator : hr.name;
         base.source = vs->meta.name + "." + vs->meta.namespace_;  // as istioctl shows it
         if (hr.cors_policy) base.cors = translate_cors(*hr.cors_policy);
         if (hr.headers) translate_headers(*hr.headers, base.headers);
@@ -1018,6 +1045,7 @@ class Builder {
         if (matches.empty()) {
           base.match.kind = proxy::RouteMatch::Kind::kPrefix;
           base.match.value = "/";
+          base.decorator_operation = route_operation(base, vs->meta.name, port);
           out.push_back(base);
           continue;
         }
@@ -1025,6 +1053,7 @@ class Builder {
           Route r = base;
           r.match = convert_match(*m);
           if (!m->name.empty()) r.name = hr.name.empty() ? m->name : hr.name + "." + m->name;
+          r.decorator_operation = route_operation(r, vs->meta.name, port);
           out.push_back(r);
         }
       }
@@ -1591,6 +1620,7 @@ class Builder {
   const WorldPod& pod_;
   const ControlPlaneOptions& o_;
   std::shared_ptr<ProxyConfig> cfg_;
+  std::shared_ptr<const proxy::TracingConfig> tracing_out_, tracing_in_;  // mesh/tracing.h, per side
   AuthzFilters authz_;  // the RBAC filters of every inbound chain
   std::optional<HttpFilter> jwt_;  // jwt_authn of every inbound HTTP chain
 };

@@ -107,15 +107,21 @@ std::vector<NotModelled> not_modelled(const ResourceSet& rs, const MeshConfig* m
     }
   }
   for (const auto& t : rs.telemetries) {
-    // Metrics providers, reportingInterval and turning every metric off are
-    // simulated (docs/model/telemetry.md); the rest is not.
-    bool metrics_only = t.tracing.empty() && t.access_logging.empty();
-    for (const auto& m : t.metrics)
-      for (const auto& o : m.overrides)
-        if (!((o.metric.empty() || o.metric == "ALL_METRICS") && o.mode.empty())) metrics_only = false;
-    if (!metrics_only) {
-      object(out, t, "tracing, access-log settings and per-metric or per-mode metric overrides are not simulated");
+    // Tracing is simulated (mesh/tracing.h) except non-literal custom tags;
+    // metrics providers, reportingInterval and turning every metric off are
+    // simulated (docs/model/telemetry.md); per-metric overrides and access
+    // logging are not.
+    for (size_t i = 0; i < t.tracing.size(); ++i) {
+      for (const std::string& tag : t.tracing[i].unsimulated_custom_tags)
+        field(out, t, "spec.tracing[" + std::to_string(i) + "].customTags." + tag,
+              "header and environment custom tags are not simulated (literal tags are): spans lack this tag");
     }
+    bool metric_overrides = false;
+    for (const auto& mm : t.metrics)
+      for (const auto& o : mm.overrides)
+        if (!((o.metric.empty() || o.metric == "ALL_METRICS") && o.mode.empty())) metric_overrides = true;
+    if (metric_overrides) field(out, t, "spec.metrics", "per-metric or per-mode metric overrides are not simulated");
+    if (!t.access_logging.empty()) field(out, t, "spec.accessLogging", "access-log settings are not simulated");
   }
   for (const auto& g : rs.gateways) {
     object(out, g, "gateways are not simulated: no ingress/egress gateway proxy runs, and routes bound to it are not built");

@@ -1418,7 +1418,23 @@ void decode_telemetry(Decoder& d, YamlNode root, Telemetry& o) {
             else if (k3 == "randomSamplingPercentage") d.opt_number(v3, fp3, t.random_sampling_percentage, 0, 100);
             else if (k3 == "disableSpanReporting") d.opt_bool(v3, fp3, t.disable_span_reporting);
             else if (k3 == "match") d.enum_str(v3.get("mode"), fp3.child("mode"), t.match_mode, {"CLIENT_AND_SERVER", "CLIENT", "SERVER"});
-            else if (k3 == "customTags" || k3 == "useRequestIdForTraceSampling" || k3 == "enableIstioTags") {}
+            else if (k3 == "useRequestIdForTraceSampling") d.opt_bool(v3, fp3, t.use_request_id_for_trace_sampling);
+            else if (k3 == "enableIstioTags") d.opt_bool(v3, fp3, t.enable_istio_tags);
+            else if (k3 == "disableContextPropagation") d.opt_bool(v3, fp3, t.disable_context_propagation);
+            else if (k3 == "customTags") {
+              t.custom_tags.emplace();
+              d.fields(v3, fp3, [&](std::string_view tag, YamlNode tv, const PathSeg& tpp) {
+                YamlNode lit = tv.get("literal");
+                if (lit.valid()) {
+                  std::string value;
+                  d.str(lit.get("value"), tpp.child("literal").child("value"), value);
+                  t.custom_tags->emplace_back(std::string(tag), value);
+                } else {
+                  t.unsimulated_custom_tags.emplace_back(tag);
+                }
+                return true;
+              });
+            }
             else return false;
             return true;
           });

@@ -296,7 +296,22 @@ struct Loader {
         fill(o);
         detail::decode_root(d, root, [&](std::string_view k, YamlNode v, const PathSeg& fp) {
           if (k != "spec") return false;
-          if (d.is_map(v, fp)) o.mesh_config = v.get("meshConfig");
+          if (d.is_map(v, fp)) {
+            o.mesh_config = v.get("meshConfig");
+            if (YamlNode pr = v.get("profile"); pr.valid()) d.str(pr, fp.child("profile"), o.profile);
+            YamlNode ts = v.get("values").get("pilot").get("traceSampling");
+            if (ts.valid()) {
+              double x = 0;
+              if (d.number(ts, fp.child("values").child("pilot").child("traceSampling"), x)) o.values_trace_sampling = x;
+            }
+            YamlNode env = v.get("components").get("pilot").get("k8s").get("env");
+            if (env.is_sequence()) {
+              for (uint32_t i = 0; i < env.size(); ++i) {
+                YamlNode e = env.item(i);
+                if (e.get("name").scalar() == "PILOT_TRACE_SAMPLING") o.env_trace_sampling = std::string(e.get("value").scalar());
+              }
+            }
+          }
           if (o.mesh_config.valid() && !o.mesh_config.is_map() && !o.mesh_config.is_null())
             d.error(o.mesh_config, fp.child("meshConfig"), std::string("expected a mapping, got ") + o.mesh_config.kind_name());
           return true;

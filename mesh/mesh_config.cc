@@ -1,5 +1,7 @@
 #include "mesh/mesh_config.h"
 
+#include <cstdlib>
+
 #include <algorithm>
 #include <fstream>
 #include <sstream>
@@ -21,7 +23,7 @@ bool one_of(std::string_view k, std::initializer_list<std::string_view> names) {
 // modelling them (they load silently), and every field it accepts at all (for
 // "did you mean" on the others).
 const std::vector<std::string_view> kMeshConfigIgnoredFields = {
-    "accessLogFormat", "defaultProviders", "discoverySelectors", "meshMTLS", "tlsDefaults",
+    "accessLogFormat", "discoverySelectors", "meshMTLS", "tlsDefaults",
     "tcpKeepalive", "serviceSettings", "caCertificates", "certificates",
     "inboundClusterStatName", "outboundClusterStatName", "verifyCertificateAtClient", "h2UpgradePolicy",
     "defaultHttpRetryPolicy", "meshNetworks", "configSources", "enableEnvoyAccessLogService", "proxyHttpPort",
@@ -49,8 +51,7 @@ const std::vector<std::string_view> kMeshConfigAcceptedFields = with_handled(
      "dnsRefreshRate", "outboundTrafficPolicy", "ingressClass", "ingressControllerMode", "ingressService",
      "ingressSelector", "localityLbSetting", "enableTracing", "defaultConfig", "proxyListenPort",
      "proxyInboundListenPort", "accessLogFile", "accessLogEncoding", "enablePrometheusMerge", "defaultServiceExportTo",
-     "defaultVirtualServiceExportTo", "defaultDestinationRuleExportTo", "pathNormalization", "extensionProviders",
-     "defaultProviders"});
+     "defaultVirtualServiceExportTo", "defaultDestinationRuleExportTo", "pathNormalization", "extensionProviders", "defaultProviders"});
 const std::vector<std::string_view> kProxyConfigAcceptedFields =
     with_handled(kProxyConfigIgnoredFields, {"proxyMetadata", "tracing", "holdApplicationUntilProxyStarts", "statusPort"});
 
@@ -71,9 +72,18 @@ void apply_proxy_config(Decoder& d, YamlNode n, const PathSeg& p, MeshConfig& mc
       d.fields(v, fp, [&](std::string_view k2, YamlNode v2, const PathSeg& fp2) {
         if (k2 == "sampling") {
           std::optional<double> s;
-          if (d.opt_number(v2, fp2, s, 0, 100)) mc.tracing_sampling = *s;
-        } else if (!one_of(k2, {"zipkin", "lightstep", "datadog", "stackdriver", "openCensusAgent", "customTags",
-                                "maxPathTagLength", "tlsSettings", "enableIstioTags"}))
+          if (d.opt_number(v2, fp2, s, 0, 100)) mc.default_tracing_sampling = *s;
+        } else if (k2 == "zipkin") {
+          d.fields(v2, fp2, [&](std::string_view k3, YamlNode v3, const PathSeg& fp3) {
+            if (k3 != "address") return false;
+            d.str(v3, fp3, mc.bootstrap_zipkin_address);
+            return true;
+          });
+        } else if (k2 == "maxPathTagLength") {
+          d.integer(v2, fp2, mc.tracing_max_path_tag_length, 0, 4294967295LL);
+        } else if (k2 == "enableIstioTags") {
+          d.opt_bool(v2, fp2, mc.tracing_enable_istio_tags);
+        } else if (!one_of(k2, {"lightstep", "datadog", "stackdriver", "openCensusAgent", "customTags", "tlsSettings"}))
           return false;
         return true;
       });
@@ -103,16 +113,7 @@ void apply_mesh_config(YamlNode node, const std::string& resource, MeshConfig& m
       mc.trust_domain_aliases.clear();
       d.strings(v, fp, mc.trust_domain_aliases);
     } else if (k == "enableAutoMtls") d.boolean(v, fp, mc.enable_auto_mtls);
-    else if (k == "defaultProviders") {
-      // Only metrics is read here (the other providers' kinds are not modelled).
-      d.fields(v, fp, [&](std::string_view k2, YamlNode v2, const PathSeg& fp2) {
-        if (k2 == "metrics") {
-          mc.default_metrics_providers.clear();
-          d.strings(v2, fp2, mc.default_metrics_providers);
-        }
-        return true;
-      });
-    } else if (k == "extensionProviders") {
+    else if (k == "extensionProviders") {
       mc.ext_authz_http_providers.clear();
       mc.other_extension_providers.clear();
       d.items(v, fp, [&](YamlNode pn, const PathSeg& pp) {
@@ -122,6 +123,30 @@ void apply_mesh_config(YamlNode node, const std::string& resource, MeshConfig& m
           if (k2 == "name") return true;
           if (k2 != "envoyExtAuthzHttp") {
             mc.other_extension_providers[name] = std::string(k2);
+            if (one_of(k2, {"zipkin", "opentelemetry", "datadog", "skywalking", "stackdriver", "opencensus", "lightstep"})) {
+              TracingProvider tp;
+              tp.name = name;
+              tp.kind_name = std::string(k2);
+              tp.kind = k2 == "zipkin" ? TracingProvider::Kind::kZipkin
+                        : k2 == "opentelemetry" ? TracingProvider::Kind::kOpenTelemetry
+                                                : TracingProvider::Kind::kOther;
+              d.fields(v2, fp2, [&](std::string_view k3, YamlNode v3, const PathSeg& fp3) {
+                if (k3 == "service") d.str(v3, fp3, tp.service);
+                else if (k3 == "port") d.port(v3, fp3, tp.port);
+                else if (k3 == "maxTagLength") d.integer(v3, fp3, tp.max_tag_length, 0, 4294967295LL);
+                else if (k3 == "enable64bitTraceId") d.boolean(v3, fp3, tp.enable_64bit_trace_id);
+                else if (k3 == "path") d.str(v3, fp3, tp.path);
+                else if (k3 == "traceContextOption") {
+                  d.str(v3, fp3, tp.trace_context_option);
+                  if (tp.trace_context_option != "USE_B3" && tp.trace_context_option != "USE_B3_WITH_W3C_PROPAGATION")
+                    d.error(v3, fp3, "invalid traceContextOption \"" + tp.trace_context_option +
+                                         "\" (valid: USE_B3, USE_B3_WITH_W3C_PROPAGATION)");
+                }
+                return true;  // timeout, headers, http, grpc, resourceDetectors, …: accepted
+              });
+              if (tp.service.empty()) d.error(v2, fp2, "tracing provider " + name + ": service is required");
+              mc.tracing_providers.push_back(std::move(tp));
+            }
             return true;
           }
           ExtAuthzHttpProvider e;
@@ -228,6 +253,23 @@ void apply_mesh_config(YamlNode node, const std::string& resource, MeshConfig& m
       if (!l.enabled) l.enabled = true;
       mc.locality_lb_setting = l;
     } else if (k == "enableTracing") d.boolean(v, fp, mc.enable_tracing);
+    else if (k == "defaultProviders") {
+      d.fields(v, fp, [&](std::string_view k2, YamlNode v2, const PathSeg& fp2) {
+        if (k2 == "tracing") {
+          mc.default_tracing_providers.clear();
+          d.strings(v2, fp2, mc.default_tracing_providers);
+        } else if (k2 == "metrics") {
+          mc.default_metrics_providers.clear();
+          d.strings(v2, fp2, mc.default_metrics_providers);
+        } else if (k2 == "accessLogging") {
+          mc.default_access_logging_providers.clear();
+          d.strings(v2, fp2, mc.default_access_logging_providers);
+        } else {
+          return false;
+        }
+        return true;
+      });
+    }
     else if (k == "defaultConfig") apply_proxy_config(d, v, fp, mc);
     else if (k == "proxyListenPort") d.port(v, fp, mc.proxy_listen_port);
     else if (k == "proxyInboundListenPort") d.port(v, fp, mc.proxy_inbound_listen_port);
@@ -247,8 +289,31 @@ MeshConfig resolve_mesh_config(const ResourceSet& rs, std::vector<Diagnostic>& d
   MeshConfig mc;
   // IstioOperators were validated (and their problems reported) by the loader.
   std::vector<Diagnostic> already_reported;
-  for (const auto& op : rs.istio_operators)
+  for (const auto& op : rs.istio_operators) {
     if (op.mesh_config.valid()) apply_mesh_config(op.mesh_config, op.display(), mc, already_reported);
+    // PILOT_TRACE_SAMPLING: the chart emits the env only for a non-zero
+    // values.pilot.traceSampling (default 1.0, demo profile 100); an explicit
+    // env entry wins; istiod falls back to 1.0 outside [0, 100].
+    if (op.profile == "demo") {
+      mc.pilot_trace_sampling = 100;
+      mc.pilot_trace_sampling_source = op.display() + " profile demo (values.pilot.traceSampling 100)";
+    }
+    if (op.values_trace_sampling && *op.values_trace_sampling != 0) {
+      mc.pilot_trace_sampling = *op.values_trace_sampling;
+      mc.pilot_trace_sampling_source = op.display() + " values.pilot.traceSampling";
+    }
+    if (op.env_trace_sampling) {
+      char* end = nullptr;
+      double x = std::strtod(op.env_trace_sampling->c_str(), &end);
+      bool ok = end && *end == '\0' && !op.env_trace_sampling->empty();
+      mc.pilot_trace_sampling = ok ? x : 1.0;
+      mc.pilot_trace_sampling_source = op.display() + " env PILOT_TRACE_SAMPLING";
+    }
+    if (mc.pilot_trace_sampling < 0 || mc.pilot_trace_sampling > 100) {
+      mc.pilot_trace_sampling = 1.0;
+      mc.pilot_trace_sampling_source += " (out of [0, 100]: istiod uses 1.0)";
+    }
+  }
   for (const auto& cm : rs.config_maps) {
     if (cm.meta.name != "istio" || cm.meta.namespace_ != mc.root_namespace) continue;
     auto it = cm.data.find("mesh");

@@ -39,6 +39,22 @@ struct ExtAuthzHttpProvider {
   std::vector<std::string> headers_to_downstream_on_allow;
 };
 
+// A tracing entry of meshConfig.extensionProviders (zipkin, opentelemetry —
+// the ones meshsim simulates — or another tracer kind, kept by name so that
+// a Telemetry naming it can say it is not simulated).
+struct TracingProvider {
+  enum class Kind : uint8_t { kZipkin, kOpenTelemetry, kOther };
+  std::string name;
+  Kind kind = Kind::kOther;
+  std::string kind_name;  // the YAML key: zipkin, opentelemetry, datadog, skywalking, …
+  std::string service;    // registry hostname, or <namespace>/<hostname>
+  uint32_t port = 0;
+  uint32_t max_tag_length = 0;     // 0 = unset
+  bool enable_64bit_trace_id = false;
+  std::string path;                // zipkin: "" = /api/v2/spans
+  std::string trace_context_option;  // zipkin: USE_B3 | USE_B3_WITH_W3C_PROPAGATION
+};
+
 struct MeshConfig {
   std::string root_namespace = "istio-system";
   std::string trust_domain = "cluster.local";
@@ -64,10 +80,20 @@ struct MeshConfig {
     l.enabled = true;
     return l;
   }();
-  // defaultProviders.metrics (Istio's chart: [prometheus]).
-  std::vector<std::string> default_metrics_providers = {"prometheus"};
   bool enable_tracing = true;
-  double tracing_sampling = 1.0;  // defaultConfig.tracing.sampling, percent (PILOT_TRACE_SAMPLING default)
+  // Tracing settings (mesh/tracing.h decides with them):
+  std::vector<TracingProvider> tracing_providers;      // extensionProviders with a tracer
+  std::vector<std::string> default_tracing_providers;  // defaultProviders.tracing
+  std::vector<std::string> default_metrics_providers = {"prometheus"};  // defaultProviders.metrics (the chart's default)
+  std::vector<std::string> default_access_logging_providers;            // defaultProviders.accessLogging
+  double default_tracing_sampling = 0;  // defaultConfig.tracing.sampling, percent; 0 = unset
+  std::string bootstrap_zipkin_address;  // defaultConfig.tracing.zipkin.address (the bootstrap tracer)
+  uint32_t tracing_max_path_tag_length = 0;     // defaultConfig.tracing.maxPathTagLength (0 = Envoy's 256)
+  std::optional<bool> tracing_enable_istio_tags;  // defaultConfig.tracing.enableIstioTags
+  // istiod's PILOT_TRACE_SAMPLING (Helm values.pilot.traceSampling; 100 in
+  // the demo profile), percent, and where the value came from.
+  double pilot_trace_sampling = 1.0;
+  std::string pilot_trace_sampling_source = "PILOT_TRACE_SAMPLING default";
   std::map<std::string, std::string> proxy_metadata;  // defaultConfig.proxyMetadata (SECRET_TTL, …)
   bool hold_application_until_proxy_starts = false;
   uint32_t proxy_listen_port = 15001;

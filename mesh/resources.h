@@ -659,7 +659,14 @@ struct TelemetryTracing {
   std::vector<std::string> providers;
   std::optional<double> random_sampling_percentage;
   std::optional<bool> disable_span_reporting;
+  std::optional<bool> use_request_id_for_trace_sampling;
+  std::optional<bool> enable_istio_tags;
+  std::optional<bool> disable_context_propagation;
   std::string match_mode;  // CLIENT_AND_SERVER | CLIENT | SERVER
+  // customTags: the literal ones (name → value); header and environment tags
+  // are named in `unsimulated_custom_tags` (the coverage report lists them).
+  std::optional<std::vector<std::pair<std::string, std::string>>> custom_tags;
+  std::vector<std::string> unsimulated_custom_tags;
 };
 struct TelemetryMetrics {
   std::vector<std::string> providers;
@@ -686,6 +693,12 @@ struct Telemetry : Object {
 // An IstioOperator; only spec.meshConfig is read (resolve_mesh_config()).
 struct IstioOperator : Object {
   YamlNode mesh_config;  // spec.meshConfig (absent handle if none); kept alive by source.doc
+  // Installation settings that change what istiod does: spec.profile, and
+  // istiod's PILOT_TRACE_SAMPLING from spec.values.pilot.traceSampling or
+  // spec.components.pilot.k8s.env.
+  std::string profile;
+  std::optional<double> values_trace_sampling;
+  std::optional<std::string> env_trace_sampling;
 };
 
 // ---- the set --------------------------------------------------------------------

@@ -57,6 +57,7 @@ std::string rbac_reason_text(std::string_view reason);
 std::pair<std::string, std::string> split_rbac_reason(std::string_view reason);
 
 struct AccessLogEntry {
+  uint64_t connection = 0;  // the downstream connection (proxy ConnId; 0: none)
   Duration start_time;
   Duration duration;
   TrafficDirection direction = TrafficDirection::kUnspecified;

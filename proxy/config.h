@@ -154,6 +154,30 @@ struct NetworkIstioStats {
   std::shared_ptr<const IstioStatsConfig> config;
 };
 
+// The connection manager's `tracing` block and the tracer it names, as
+// istiod writes them (mesh/tracing.h; docs/istio/telemetry.md §2).
+struct TracingConfig {
+  // kNone: a tracing block without a tracer (Istio >= 1.22's default
+  // install): the x-request-id decision is taken, no span is made.
+  enum class Provider : uint8_t { kNone, kZipkin, kOpenTelemetry };
+  Provider provider = Provider::kNone;
+  std::string provider_name;      // meshConfig.extensionProviders[].name
+  std::string collector_cluster;  // outbound|9411||zipkin.istio-system.svc.cluster.local
+  std::string collector_path = "/api/v2/spans";
+  bool trace_id_128bit = true;    // !enable64bitTraceId
+  bool w3c_propagation = false;   // Zipkin trace_context_option USE_B3_WITH_W3C_PROPAGATION
+  uint32_t random_sampling = 100;     // out of 10000: round(percent x 100)
+  uint32_t client_sampling = 100;     // out of 100
+  uint32_t overall_sampling = 10000;  // out of 10000
+  uint32_t max_path_tag_length = 256;
+  bool no_context_propagation = false;  // Telemetry disableContextPropagation
+  bool use_request_id_for_trace_sampling = true;
+  bool enable_istio_tags = true;
+  // Literal custom tags (istio.canonical_service, …), sorted by name.
+  std::vector<std::pair<std::string, std::string>> custom_tags;
+  std::string sampling_source;  // where the percentage came from, for explanations
+};
+
 // envoy.filters.network.http_connection_manager
 struct HttpConnectionManager {
   std::string stat_prefix;
@@ -180,6 +204,9 @@ struct HttpConnectionManager {
   // no active request for this long is closed. Envoy's default 1h; Istio
   // changes it only with the IDLE_TIMEOUT proxy metadata. 0 = disabled.
   Duration idle_timeout = Duration::hours(1);
+  // The tracing block (nullptr: none — tracing disabled for this side, and
+  // not even the x-request-id decision is taken).
+  std::shared_ptr<const TracingConfig> tracing;
 };
 
 struct NetworkFilter {

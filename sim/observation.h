@@ -33,7 +33,8 @@ using ObservationPayload =
                  TcpConnectionObservation, TcpDataObservation, TcpSegmentObservation, NodeStateObservation,
                  PartitionObservation, KeyLogLine,
                  // mesh runtime (sim/observations/runtime.h)
-                 AccessLogObservation, AppOutcomeObservation, ConfigPushObservation, CertificateObservation>;
+                 AccessLogObservation, AppOutcomeObservation, ConfigPushObservation, CertificateObservation,
+                 SpanObservation, AppCallObservation>;
 
 struct Observation {
   Time time;

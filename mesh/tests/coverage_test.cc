@@ -51,7 +51,9 @@ spec: {jwtRules: [{issuer: "https://example.com"}]}
 apiVersion: telemetry.istio.io/v1
 kind: Telemetry
 metadata: {name: mesh-default, namespace: default}
-spec: {tracing: [{randomSamplingPercentage: 100}]}
+spec:
+  tracing: [{randomSamplingPercentage: 100, customTags: {env: {literal: {value: prod}}, user: {header: {name: x-user}}}}]
+  metrics: [{providers: [{name: prometheus}], overrides: [{match: {metric: REQUEST_COUNT}, disabled: true}]}]
 ---
 apiVersion: networking.istio.io/v1
 kind: Gateway
@@ -124,7 +126,8 @@ TEST(Coverage, NamesExactlyWhatIsNotSimulated) {
   std::set<std::string> want = {
       "AuthorizationPolicy default/ext-authz",
       "RequestAuthentication default/jwt spec.jwtRules[0]",
-      "Telemetry default/mesh-default",
+      "Telemetry default/mesh-default spec.metrics",
+      "Telemetry default/mesh-default spec.tracing[0].customTags.user",
       "Gateway default/gw",
       "VirtualService default/reviews spec.gateways",
       "DestinationRule default/reviews spec.trafficPolicy.outlierDetection",

@@ -436,7 +436,8 @@ spec:
   EXPECT_EQ(mc.connect_timeout, Duration::seconds(10));
   EXPECT_EQ(mc.outbound_traffic_policy, MeshConfig::OutboundTrafficPolicy::kAllowAny);
   EXPECT_EQ(mc.ingress_class, "istio");
-  EXPECT_EQ(mc.tracing_sampling, 1.0);
+  EXPECT_EQ(mc.pilot_trace_sampling, 1.0);
+  EXPECT_EQ(mc.default_tracing_sampling, 0.0);
   EXPECT_TRUE(mc.locality_lb_setting.enabled.value_or(false));
   EXPECT_EQ(workload_cert_ttl(mc, {}), Duration::hours(12));
 

@@ -8,6 +8,8 @@
 
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "proxy/access_log.h"
 #include "proxy/engine/connection.h"
@@ -22,6 +24,9 @@
 
 namespace meshsim::proxy::upstream {
 class ClusterManager;
+}
+namespace meshsim::proxy::tracing {
+class SpanSink;
 }
 
 namespace meshsim::proxy::engine {
@@ -38,6 +43,7 @@ struct EngineContext {
   Io& io;
   TransportFactory* transport;
   AccessLogSink* access_log;
+  tracing::SpanSink* spans = nullptr;  // finished spans (optional)
   std::string node_id;  // this proxy's identity for Istio's metadata exchange
   SidecarStats stats;
   TimerManager timers;
@@ -96,6 +102,7 @@ struct EngineContext {
   std::string plain_up;  // plaintext from an upstream transport
   std::string wire;      // serialized HTTP messages
   std::string scratch;   // XFCC and other header values
+  std::vector<std::pair<std::string, std::string>> span_tags;  // a finishing span's tags
 };
 
 // Back to a default SecurityInfo, keeping string/vector capacity.

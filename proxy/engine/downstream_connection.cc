@@ -336,6 +336,7 @@ void DownstreamConnection::arm_timer(Duration after, uint32_t which) {
 
 AccessLogEntry& DownstreamConnection::access_log_entry() {
   AccessLogEntry& e = ctx_.entry;
+  e.connection = id();
   e.start_time = start_;
   e.duration = ctx_.io.now() - start_;
   e.direction = listener_ ? listener_->direction : TrafficDirection::kUnspecified;

@@ -12,6 +12,7 @@ namespace meshsim::proxy {
 class Sidecar::Impl {
  public:
   Impl(Io& io, Options o) : ctx_(io, o.transport, o.access_log, o.node_id), cm_(ctx_), name_(std::move(o.name)) {
+    ctx_.spans = o.spans;
     ctx_.clusters = &cm_;
   }
 

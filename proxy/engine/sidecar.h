@@ -33,12 +33,17 @@
 
 namespace meshsim::proxy {
 
+namespace tracing {
+class SpanSink;
+}
+
 class Sidecar {
  public:
   struct Options {
     std::string name;                      // "<pod>.<namespace>", for logs
     TransportFactory* transport = nullptr; // required for TLS chains and clusters
     AccessLogSink* access_log = nullptr;   // optional
+    tracing::SpanSink* spans = nullptr;    // optional: every finished span
     // Identity of this proxy for Istio's metadata exchange headers.
     std::string node_id;
   };

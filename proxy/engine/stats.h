@@ -40,6 +40,10 @@ struct SidecarStats {
   uint64_t upstream_rq_retry_overflow = 0;    // max_retries reached: the retriable outcome forwarded with UO
   uint64_t upstream_cx_max_requests = 0;      // connections closed at max_requests_per_connection
   uint64_t downstream_rq_total = 0;
+  // http.<prefix>.tracing.* (chargeTracingStats), summed over the HCMs, and
+  // tracing.zipkin.spans_sent: the spans handed to the tracer's reporter.
+  uint64_t tracing_random_sampling = 0, tracing_not_traceable = 0, tracing_client_enabled = 0,
+           tracing_service_forced = 0, tracing_spans_sent = 0;
   uint64_t downstream_rq_2xx = 0, downstream_rq_3xx = 0, downstream_rq_4xx = 0, downstream_rq_5xx = 0;
   uint64_t http_codec_errors = 0;
   uint64_t downstream_cx_idle_timeout = 0;

@@ -3,12 +3,14 @@
 #include "proxy/http/path_normalization.h"
 
 #include <charconv>
+#include <cstdio>
 
 #include "proxy/engine/context.h"
 #include "proxy/engine/snapshot.h"
 #include "proxy/http/filter.h"
 #include "proxy/http/headers_util.h"
 #include "proxy/route_match.h"
+#include "proxy/tracing/tracer.h"
 #include "proxy/upstream/cluster_manager.h"
 
 namespace meshsim::proxy::http {
@@ -16,27 +18,6 @@ namespace meshsim::proxy::http {
 namespace {
 
 constexpr uint32_t kIdleTimer = 1;
-
-// RFC 4122 version 4 layout, lower-case hex: 8-4-4-4-12 (36 characters).
-std::string_view format_uuid(uint64_t a, uint64_t b, char (&buf)[36]) {
-  a = (a & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;
-  b = (b & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;
-  static const char* d = "0123456789abcdef";
-  int pos = 0;
-  auto put = [&](uint64_t v, int nibbles) {
-    for (int i = nibbles - 1; i >= 0; --i) buf[pos++] = d[(v >> (i * 4)) & 0xf];
-  };
-  put(a >> 32, 8);
-  buf[pos++] = '-';
-  put((a >> 16) & 0xffff, 4);
-  buf[pos++] = '-';
-  put(a & 0xffff, 4);
-  buf[pos++] = '-';
-  put(b >> 48, 4);
-  buf[pos++] = '-';
-  put(b & 0xffffffffffffULL, 12);
-  return std::string_view(buf, 36);
-}
 
 // "a.b.c.d:port" into `out` (no allocation once out has capacity).
 void format_addr(const SocketAddress& a, std::string& out) {
@@ -101,6 +82,11 @@ class ConnectionManager::ActiveStream final : public StreamDecoderFilterCallback
     i.metadata.clear();
     i.request_auth.clear();
     i.wire_bytes_received = i.wire_bytes_sent = 0;
+    i.span.clear();
+    i.downstream_request = 0;
+    i.upstream_connection = 0;
+    i.upstream_request = 0;
+    decorated_ = nullptr;
     for (StreamFilter* f : stateful_) f->reset();
   }
 
@@ -179,6 +165,9 @@ class ConnectionManager::ActiveStream final : public StreamDecoderFilterCallback
   const WeightedCluster* weighted_ = nullptr;
   const CompiledRoutes* routes_ = nullptr;
   bool keep_alive_ = true;  // the downstream request keeps the connection open
+  // The route decorator's operation, when it names the span and goes to
+  // the response (ingress) — cleared when the client's overrides it.
+  const std::string* decorated_ = nullptr;
   bool done = false;
   bool decoding_data_ = false;
   size_t next_filter_ = 0;
@@ -276,6 +265,7 @@ const CompiledRoutes* ConnectionManager::routes_for_request(std::shared_ptr<cons
 }
 
 void ConnectionManager::start_stream(ActiveStream& s) {
+  s.info.downstream_request = ++requests_;
   // Decided before the hop-by-hop headers (Connection) are stripped.
   s.keep_alive_ = s.req.keep_alive();
   if (!s.keep_alive_) close_after_ = true;
@@ -286,51 +276,142 @@ void ConnectionManager::start_stream(ActiveStream& s) {
     local_reply(s, 426, "", "low_version");
     return;
   }
-  // Path normalization, then route resolution (Envoy's cached route,
-  // before the filters run).
+  // Path normalization, then route resolution (Envoy's cached route),
+  // request header mutation and the tracing decision, before the filters.
   normalize_request_path(s.req.target, config_.normalize_path, config_.merge_slashes);
-  const CompiledRoutes* routes = routes_for_request(s.snap);
-  if (!routes) {
+  resolve_route(s);
+  mutate_request_headers(s);
+  if (config_.tracing) trace_request(s);
+  if (!s.route_) {
     s.info.response_flags |= kNoRouteFound;
     local_reply(s, 404, "", "route_not_found");
     return;
   }
-  s.routes_ = routes;
-  s.info.route_config = routes->config().name;
-  const VirtualHost* vh = routes->match_virtual_host(s.req.host());
-  if (!vh) {
-    s.info.response_flags |= kNoRouteFound;
-    local_reply(s, 404, "", "route_not_found");
-    return;
-  }
-  s.vhost_ = vh;
-  s.info.virtual_host = vh->name;
-  const Route* route = routes->match_route(*vh, s.req);
-  if (!route) {
-    s.info.response_flags |= kNoRouteFound;
-    local_reply(s, 404, "", "route_not_found");
-    return;
-  }
-  s.route_ = route;
-  s.info.route_name = route->name;
-  if (const auto* dr = std::get_if<DirectResponse>(&route->action)) {
+  if (const auto* dr = std::get_if<DirectResponse>(&s.route_->action)) {
     local_reply(s, static_cast<int>(dr->status), dr->body, "direct_response");
     return;
   }
-  if (const auto* rd = std::get_if<RedirectAction>(&route->action)) {
+  if (const auto* rd = std::get_if<RedirectAction>(&s.route_->action)) {
     redirect(s, *rd);
     return;
   }
-  const RouteAction& a = std::get<RouteAction>(route->action);
-  s.action_ = &a;
-  if (a.weighted_clusters.empty()) {
-    s.info.cluster = a.cluster;
+  s.decode();
+}
+
+void ConnectionManager::resolve_route(ActiveStream& s) {
+  const CompiledRoutes* routes = routes_for_request(s.snap);
+  if (!routes) return;
+  s.routes_ = routes;
+  s.info.route_config = routes->config().name;
+  const VirtualHost* vh = routes->match_virtual_host(s.req.host());
+  if (!vh) return;
+  s.vhost_ = vh;
+  s.info.virtual_host = vh->name;
+  const Route* route = routes->match_route(*vh, s.req);
+  if (!route) return;
+  s.route_ = route;
+  s.info.route_name = route->name;
+  const RouteAction* a = std::get_if<RouteAction>(&route->action);
+  if (!a) return;
+  s.action_ = a;
+  if (a->weighted_clusters.empty()) {
+    s.info.cluster = a->cluster;
   } else {
-    s.weighted_ = &ctx_.clusters->pick_weighted_entry(a.weighted_clusters);
+    s.weighted_ = &ctx_.clusters->pick_weighted_entry(a->weighted_clusters);
     s.info.cluster = s.weighted_->name;
   }
-  mutate_request_headers(s);
-  s.decode();
+}
+
+// ActiveStream::traceRequest with ConnectionManagerUtility::
+// mutateTracingRequestHeader before it: the decision (packed into
+// x-request-id), the span, the route decorator's name; egress passes the
+// operation on in x-envoy-decorator-operation, ingress takes the client's.
+void ConnectionManager::trace_request(ActiveStream& s) {
+  const TracingConfig& tc = *config_.tracing;
+  Request& r = s.req;
+  tracing::Reason reason = tracing::decide(r.headers, tc, ctx_.io);
+  switch (reason) {
+    case tracing::Reason::kSampling: ++ctx_.stats.tracing_random_sampling; break;
+    case tracing::Reason::kClientForced: ++ctx_.stats.tracing_client_enabled; break;
+    case tracing::Reason::kServiceForced: ++ctx_.stats.tracing_service_forced; break;
+    default: ++ctx_.stats.tracing_not_traceable; break;
+  }
+  const bool egress = config_.direction == TrafficDirection::kOutbound;
+  tracing::start_span(s.info.span, tc, r.headers, reason, egress, r.host(), s.info.start, ctx_.io);
+  if (s.route_ && !s.route_->decorator_operation.empty()) {
+    s.info.span.name = s.route_->decorator_operation;
+    s.decorated_ = &s.route_->decorator_operation;
+  }
+  if (egress) {
+    if (s.decorated_) r.headers.set("x-envoy-decorator-operation", *s.decorated_);
+  } else if (auto op = r.headers.get("x-envoy-decorator-operation")) {
+    if (!op->empty()) {
+      s.info.span.name.assign(*op);
+      s.decorated_ = nullptr;
+    }
+    r.headers.remove("x-envoy-decorator-operation");
+  }
+}
+
+// encodeHeaders' tracing part: ingress tells the client its decorator's
+// operation; egress takes the server's and keeps it from the app.
+void ConnectionManager::trace_response(ActiveStream& s) {
+  Response& r = s.resp;
+  if (config_.direction != TrafficDirection::kOutbound) {
+    if (s.decorated_) r.headers.set("x-envoy-decorator-operation", *s.decorated_);
+    return;
+  }
+  if (auto op = r.headers.get("x-envoy-decorator-operation")) {
+    if (!op->empty() && s.info.span.state != tracing::ActiveSpan::State::kOff) s.info.span.name.assign(*op);
+    r.headers.remove("x-envoy-decorator-operation");
+  }
+}
+
+// finalizeDownstreamSpan: tags, then the sink.
+void ConnectionManager::finish_span(ActiveStream& s, int code, uint64_t body_sent) {
+  tracing::ActiveSpan& span = s.info.span;
+  if (!span.live() || !ctx_.spans) return;
+  const Request& r = s.req;
+  tracing::SpanFacts f;
+  f.node_id = ctx_.node_id;
+  f.zone = conn_.snapshot()->config().node.zone;
+  f.request_id = r.headers.get("x-request-id").value_or("");
+  f.client_trace_id = r.headers.get("x-client-trace-id").value_or("");
+  f.scheme = r.headers.get("x-forwarded-proto").value_or("http");
+  f.authority = r.host();
+  f.path = r.headers.get("x-envoy-original-path").value_or(std::string_view(r.target));
+  f.method = r.method;
+  f.user_agent = r.headers.get("user-agent").value_or("");
+  f.downstream_cluster = r.headers.get("x-envoy-downstream-service-cluster").value_or("");
+  f.protocol = r.version == 10 ? "HTTP/1.0" : "HTTP/1.1";
+  char peer[24];
+  {
+    const Ipv4 ip = conn_.info().remote.ip;
+    char* p = peer;
+    for (int i = 3; i >= 0; --i) {
+      auto [e, ec] = std::to_chars(p, peer + sizeof peer, (ip.value >> (i * 8)) & 0xff);
+      (void)ec;
+      p = e;
+      if (i) *p++ = '.';
+    }
+    f.peer_address = std::string_view(peer, static_cast<size_t>(p - peer));
+  }
+  f.upstream_cluster = s.info.cluster;
+  std::string flags;
+  if (s.info.response_flags) flags = format_response_flags(s.info.response_flags);
+  f.response_flags = flags.empty() ? std::string_view("-") : std::string_view(flags);
+  f.status = code;
+  f.request_size = r.body.size();
+  f.response_size = body_sent;
+  tracing::span_tags(f, *config_.tracing, ctx_.span_tags);
+  const NodeMetadata& node = conn_.snapshot()->config().node;
+  tracing::FinishedSpan done{span, ctx_.io.now(), ctx_.span_tags, node.cluster, node.ip, config_.tracing->provider_name};
+  done.downstream = conn_.id();
+  done.downstream_request = s.info.downstream_request;
+  done.upstream = s.info.upstream_connection;
+  done.upstream_request = s.info.upstream_request;
+  if (span.context.sampled) ++ctx_.stats.tracing_spans_sent;
+  ctx_.spans->on_span(done);
 }
 
 // Envoy's ConnectionManagerUtility::mutateRequestHeaders: hop-by-hop headers
@@ -339,11 +420,14 @@ void ConnectionManager::start_stream(ActiveStream& s) {
 void ConnectionManager::mutate_request_headers(ActiveStream& s) {
   Request& r = s.req;
   strip_hop_by_hop(r.headers);
+  // cleanInternalHeaders: a sidecar's requests are never "internal" (no
+  // internal_address_config since Envoy 1.33), so x-envoy-force-trace goes.
+  r.headers.remove("x-envoy-force-trace");
   if (!r.headers.has("x-request-id")) {
-    char uuid[36];
+    char uuid[tracing::kUuidLength];
     uint64_t a = ctx_.io.random();
     uint64_t b = ctx_.io.random();
-    r.headers.set("x-request-id", format_uuid(a, b, uuid));
+    r.headers.set("x-request-id", tracing::format_uuid(a, b, uuid));
   }
   const SecurityInfo& sec = conn_.security();
   if (!r.headers.has("x-forwarded-proto")) r.headers.set("x-forwarded-proto", sec.tls ? "https" : "http");
@@ -454,6 +538,7 @@ void ConnectionManager::send_upstream_response(ActiveStream& s, std::string_view
 
 void ConnectionManager::send_response(ActiveStream& s, std::string_view details) {
   Response& r = s.resp;
+  if (config_.tracing) trace_response(s);
   s.done = true;
   s.end_filters();
   int code = r.status;
@@ -547,6 +632,7 @@ void ConnectionManager::idle_check() {
 void ConnectionManager::log_stream(ActiveStream& s, int code, std::string_view details, uint64_t body_sent) {
   s.info.response_code = code;
   s.log_filters();
+  finish_span(s, code, body_sent);
   const StreamInfo& i = s.info;
   if (!ctx_.detailed_log()) {
     // Nobody reads the details: only what the run's fingerprint digests.

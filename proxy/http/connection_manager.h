@@ -53,7 +53,11 @@ class ConnectionManager final : public network::ReadFilter {
   void process_next();
   ActiveStream& new_stream();
   void start_stream(ActiveStream& s);
+  void resolve_route(ActiveStream& s);
   void mutate_request_headers(ActiveStream& s);
+  void trace_request(ActiveStream& s);
+  void trace_response(ActiveStream& s);
+  void finish_span(ActiveStream& s, int code, uint64_t body_sent);
   void local_reply(ActiveStream& s, int status, std::string_view body, std::string_view details,
                    const std::vector<std::pair<std::string, std::string>>* extra_headers = nullptr);
   void redirect(ActiveStream& s, const RedirectAction& rd);
@@ -79,6 +83,7 @@ class ConnectionManager final : public network::ReadFilter {
   // spare (reusable) from the next downstream read on.
   std::vector<std::unique_ptr<ActiveStream>> retired_, spare_;
   bool close_after_ = false;
+  uint64_t requests_ = 0;  // requests decoded on this connection
   // HCM idle timeout (common_http_protocol_options.idle_timeout): no active
   // stream for that long closes the connection. Lazily re-armed.
   Duration idle_since_;

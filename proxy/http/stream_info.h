@@ -17,6 +17,7 @@
 #include "proxy/metadata.h"
 #include "proxy/peer_metadata.h"
 #include "proxy/transport.h"
+#include "proxy/tracing/tracer.h"
 
 namespace meshsim::proxy::http {
 
@@ -53,6 +54,14 @@ struct StreamInfo {
   uint64_t wire_bytes_received = 0, wire_bytes_sent = 0;
   // The code logged for the stream (0: reset before a response).
   int response_code = 0;
+  // Tracing: the stream's span (the connection manager starts and finishes
+  // it, the router injects its context into every upstream attempt).
+  tracing::ActiveSpan span;
+  // The request's ordinal on its downstream connection (1-based), and the
+  // upstream connection of the last attempt with the request's ordinal on it.
+  uint64_t downstream_request = 0;
+  ConnId upstream_connection = 0;
+  uint64_t upstream_request = 0;
 };
 
 }  // namespace meshsim::proxy::http

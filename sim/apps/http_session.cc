@@ -157,6 +157,10 @@ bool EchoServerSession::on_data(std::string_view in, std::string& out) {
     out.append(in);
     return true;
   }
+  if (pending_) {  // a held request: keep the bytes for after its answer
+    parser_.feed(in);
+    return true;
+  }
   if (requests_ == 0 && parser_.buffered() == 0) {
     // Decide once, from the first bytes, whether the peer speaks HTTP.
     proxy::HttpInspection h = proxy::inspect_http(in);
@@ -166,7 +170,10 @@ bool EchoServerSession::on_data(std::string_view in, std::string& out) {
       return true;
     }
   }
-  ParseStatus st = parser_.feed_next(in);
+  return drain(parser_.feed_next(in), out);
+}
+
+bool EchoServerSession::drain(ParseStatus st, std::string& out) {
   for (;; st = parser_.next()) {
     if (st == ParseStatus::kNeedMore) return true;
     if (st == ParseStatus::kError) {
@@ -181,6 +188,11 @@ bool EchoServerSession::on_data(std::string_view in, std::string& out) {
     parser_.take_into(req_);
     const Request& req = req_;
     ++requests_;
+    delay_ = Duration::zero();
+    if (deferred_ && deferred_(deferred_ctx_, req)) {
+      pending_ = true;
+      return true;
+    }
     Response& r = resp_;
     r.clear();
     r.version = req.version;
@@ -191,12 +203,27 @@ bool EchoServerSession::on_data(std::string_view in, std::string& out) {
       delay_ = apply_echo_parameters(req, r, random_, random_ctx_);
       append_echo_body(id_, peer_ip_, req, r.body);
     }
-    bool keep = req.keep_alive();
-    if (!keep) r.headers.set("connection", "close");
-    else if (req.version == 10) r.headers.set("connection", "keep-alive");
-    proxy::http::serialize(r, out);
-    if (!keep) return false;
+    if (!finish_response(out)) return false;
   }
+}
+
+// Connection handling of the answer in resp_ to req_, serialised into `out`.
+bool EchoServerSession::finish_response(std::string& out) {
+  bool keep = req_.keep_alive();
+  if (!keep) resp_.headers.set("connection", "close");
+  else if (req_.version == 10) resp_.headers.set("connection", "keep-alive");
+  proxy::http::serialize(resp_, out);
+  return keep;
+}
+
+bool EchoServerSession::complete(const Response& answer, std::string& out) {
+  if (!pending_) return true;
+  pending_ = false;
+  resp_ = answer;
+  resp_.version = req_.version;
+  if (!resp_.headers.has("content-type")) resp_.headers.set("content-type", "text/plain");
+  if (!finish_response(out)) return false;
+  return drain(parser_.next(), out);
 }
 
 HttpClientSession::HttpClientSession(std::string host_for_errors, uint16_t port_for_errors)

@@ -53,7 +53,26 @@ class EchoServerSession {
   // holds the response that long.
   Duration requested_delay() const { return delay_; }
 
+  // Hook for apps that answer later (an app that calls other services while
+  // handling a request): returning true holds the request. The session then
+  // parses no further request — bytes that arrive are buffered — until
+  // complete() answers it; the request passed stays valid until then.
+  using DeferredHandler = bool (*)(void* ctx, const proxy::http::Request&);
+  void set_deferred_handler(DeferredHandler h, void* ctx) {
+    deferred_ = h;
+    deferred_ctx_ = ctx;
+  }
+  bool pending() const { return pending_; }
+  // Answers the held request with `r` (status, headers, body as the app made
+  // them; the session adds connection handling as for its own answers),
+  // appending the bytes to `out`, then handles requests already buffered
+  // (which may be held again). Returns false when the connection should be
+  // closed after `out` is sent. Precondition: pending().
+  bool complete(const proxy::http::Response& r, std::string& out);
+
  private:
+  bool drain(proxy::http::ParseStatus st, std::string& out);
+  bool finish_response(std::string& out);
   EchoIdentity id_;
   std::string peer_ip_;
   proxy::http::RequestParser parser_;
@@ -65,6 +84,9 @@ class EchoServerSession {
   void* handler_ctx_ = nullptr;
   Random random_ = nullptr;
   void* random_ctx_ = nullptr;
+  DeferredHandler deferred_ = nullptr;
+  void* deferred_ctx_ = nullptr;
+  bool pending_ = false;
   Duration delay_;
 };
 

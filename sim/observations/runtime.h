@@ -5,11 +5,15 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string_view>
 
 namespace meshsim::proxy {
 struct AccessLogEntry;
+namespace tracing {
+struct FinishedSpan;
 }
+}  // namespace meshsim::proxy
 
 namespace meshsim::sim {
 
@@ -17,7 +21,20 @@ namespace meshsim::sim {
 struct AccessLogObservation {
   std::string_view pod;  // "ns/name" of the sidecar's pod
   const proxy::AccessLogEntry* entry = nullptr;
+  uint64_t downstream_connection = 0;  // network connection number of the downstream connection (0: unknown)
 };
+
+// A span a sidecar's tracer finished (every real span, sampled or not; only
+// sampled ones are reported to the tracing backend).
+struct SpanObservation {
+  std::string_view pod;  // "ns/name" of the sidecar's pod
+  const proxy::tracing::FinishedSpan* span = nullptr;
+  // Network connection numbers of the connections the request arrived on
+  // and (last attempt) left on; 0 when none.
+  uint64_t downstream_connection = 0;
+  uint64_t upstream_connection = 0;
+};
+
 
 // What a client application saw for one request / connection attempt.
 struct AppOutcomeObservation {
@@ -33,6 +50,44 @@ struct AppOutcomeObservation {
   uint64_t request_index = 0; // per-client sequence number
 };
 const char* to_string(AppOutcomeObservation::Outcome o);
+
+// One outbound HTTP call (one attempt) a server application made while
+// handling an inbound request — productpage → details, reviews-v2 → ratings —
+// with what the app's header propagation did: which trace/context headers the
+// inbound request carried, which the call forwarded, which it dropped. The
+// sidecar tracing joins it to spans by the inbound x-request-id (and by
+// `local`, the app's side of the call's connection, which the client sidecar
+// sees as the downstream address).
+struct AppCallObservation {
+  std::string_view pod;              // "ns/name" of the calling app's pod
+  std::string_view workload;         // "reviews-v2" (the pod's workload, else the pod name)
+  uint16_t server_port = 0;          // the app port that received the inbound request
+  uint64_t inbound_request = 0;      // per-app sequence number of the inbound request (calls of one request share it)
+  std::string_view inbound_method;   // "GET"
+  std::string_view inbound_path;     // "/productpage"
+  std::string_view inbound_request_id;  // its x-request-id ("" when it had none)
+  std::string_view target;           // host:port as the app addressed it: "ratings:9080"
+  std::string_view path;             // "/ratings/0"
+  uint32_t call_index = 0;           // position in the app's call list, 0-based
+  uint32_t attempt = 1;              // 1, or 2 for productpage's second try of reviews
+  // Header names, lower case, each once: the inbound request's trace/context
+  // headers (arrival order), those the call carries because of the
+  // propagation policy (the order written), and carried − forwarded.
+  std::span<const std::string_view> carried;
+  std::span<const std::string_view> forwarded;
+  std::span<const std::string_view> dropped;
+  std::string_view propagation;      // the policy: "none", "all", "productpage", "[a, b]"
+  AppOutcomeObservation::Outcome outcome = AppOutcomeObservation::Outcome::kOk;
+  int http_status = 0;               // 0 when no response came
+  std::string_view error;            // "" on a response; else the client error text
+  int64_t latency_ns = 0;
+  uint64_t connection = 0;           // network connection number of the call (0 if none)
+  uint64_t connection_request = 0;   // the call's ordinal among the requests on that connection (1-based)
+  std::string_view local;            // "10.244.0.7:40001": the app's address on that connection ("" if none)
+  // The inbound request's connection (network number) and its ordinal on it:
+  // the server sidecar's upstream request that delivered it.
+  uint64_t inbound_connection = 0, inbound_connection_request = 0;
+};
 
 // A sidecar received a configuration push.
 struct ConfigPushObservation {

@@ -57,6 +57,17 @@ bool image_is(std::string_view image, std::string_view name) {
   return last == name;
 }
 
+namespace {
+
+AppInference inferred(ServerAppKind kind, std::string reason) {
+  AppInference a;
+  a.kind = kind;
+  a.reason = std::move(reason);
+  return a;
+}
+
+}  // namespace
+
 AppInference infer_server_app(const mesh::WorldPod& pod, uint32_t port, std::string_view port_name,
                               std::string_view app_protocol, std::string_view image) {
   if (!pod.app_model.empty()) {
@@ -66,25 +77,79 @@ AppInference infer_server_app(const mesh::WorldPod& pod, uint32_t port, std::str
     else if (a == "http-echo") k = ServerAppKind::kHttpEcho;
     else if (a == "tcp-echo") k = ServerAppKind::kTcpEcho;
     else if (a == "ext-authz") k = ServerAppKind::kExtAuthz;
-    return {k, "annotation meshsim.io/app=" + pod.app_model};
+    return inferred(k, "annotation meshsim.io/app=" + pod.app_model);
   }
   std::string name = lower(port_name);
   if (name == "mysql" || name.rfind("mysql-", 0) == 0 ||
       (name.size() > 6 && name.compare(name.size() - 6, 6, "-mysql") == 0)) {
-    return {ServerAppKind::kMysql, "port name \"" + std::string(port_name) + "\""};
+    return inferred(ServerAppKind::kMysql, "port name \"" + std::string(port_name) + "\"");
   }
-  if (lower(app_protocol) == "mysql") return {ServerAppKind::kMysql, "appProtocol mysql"};
-  if (port == 3306) return {ServerAppKind::kMysql, "port 3306"};
+  if (lower(app_protocol) == "mysql") return inferred(ServerAppKind::kMysql, "appProtocol mysql");
+  if (port == 3306) return inferred(ServerAppKind::kMysql, "port 3306");
   if (image_is(image, "mysql") || image_is(image, "mariadb")) {
-    return {ServerAppKind::kMysql, "container image " + std::string(image)};
+    return inferred(ServerAppKind::kMysql, "container image " + std::string(image));
   }
   if (image_is(image, "tcp-echo-server")) {
-    return {ServerAppKind::kTcpEcho, "container image " + std::string(image)};
+    return inferred(ServerAppKind::kTcpEcho, "container image " + std::string(image));
   }
   if (image_is(image, "ext-authz")) {
-    return {ServerAppKind::kExtAuthz, "container image " + std::string(image)};
+    return inferred(ServerAppKind::kExtAuthz, "container image " + std::string(image));
   }
-  return {ServerAppKind::kEcho, "default: Istio's echo app (HTTP echo, other bytes echoed)"};
+  if (AppInference b; bookinfo_app(image, b)) return b;
+  return inferred(ServerAppKind::kEcho, "default: Istio's echo app (HTTP echo, other bytes echoed)");
+}
+
+// docs/istio/telemetry.md §9: productpage.py (details then reviews, 3 s each,
+// reviews tried twice), LibertyRestEndpoint.java (ratings only with
+// ENABLE_RATINGS, i.e. the v2/v3 images; 10 s for v2's black stars, 2.5 s for
+// v3's red ones), details.rb and ratings.js (no HTTP calls).
+bool bookinfo_app(std::string_view image, AppInference& out) {
+  auto call = [](std::string host, std::string path, Duration timeout, int attempts) {
+    AppCall c;
+    c.host = std::move(host);
+    c.port = 9080;
+    c.path = std::move(path);
+    c.timeout = timeout;
+    c.attempts = attempts;
+    return c;
+  };
+  std::string what;
+  out = {};
+  out.kind = ServerAppKind::kEcho;
+  if (image_is(image, "examples-bookinfo-productpage-v1")) {
+    what = "productpage";
+    out.calls = {call("details", "/details/0", Duration::seconds(3), 1),
+                 call("reviews", "/reviews/0", Duration::seconds(3), 2)};
+    out.propagate = apps::HeaderPropagation::productpage();
+  } else if (image_is(image, "examples-bookinfo-details-v1")) {
+    what = "details";
+    out.propagate = apps::HeaderPropagation::all();
+  } else if (image_is(image, "examples-bookinfo-reviews-v1")) {
+    what = "reviews v1";
+    out.propagate = apps::HeaderPropagation::all();
+  } else if (image_is(image, "examples-bookinfo-reviews-v2") || image_is(image, "examples-bookinfo-reviews-v3")) {
+    bool v2 = image_is(image, "examples-bookinfo-reviews-v2");
+    what = v2 ? "reviews v2" : "reviews v3";
+    out.calls = {call("ratings", "/ratings/0", v2 ? Duration::seconds(10) : Duration::millis(2500), 1)};
+    out.propagate = apps::HeaderPropagation::all();
+  } else if (image_is(image, "examples-bookinfo-ratings-v1") || image_is(image, "examples-bookinfo-ratings-v2") ||
+             image_is(image, "examples-bookinfo-ratings-v2-mysql") ||
+             image_is(image, "examples-bookinfo-ratings-v2-mysql-vm")) {
+    what = "ratings";
+  } else {
+    return false;
+  }
+  out.reason = "container image " + std::string(image) + ": Bookinfo " + what;
+  if (out.calls.empty()) {
+    out.reason += " (no calls)";
+  } else {
+    out.reason += " (calls";
+    for (size_t i = 0; i < out.calls.size(); ++i) {
+      out.reason += (i ? ", " : " ") + out.calls[i].target() + out.calls[i].path;
+    }
+    out.reason += "; propagates " + out.propagate.text + ")";
+  }
+  return true;
 }
 
 Duration LatencyModel::sample(RandomStream& rng) const {
@@ -107,6 +172,11 @@ Duration LatencyModel::sample(RandomStream& rng) const {
 // ======================================================== server apps ===
 
 struct ServerApp::Conn {
+  ServerApp* app = nullptr;
+  uint64_t id = 0;
+  uint64_t network = 0;   // network connection number
+  uint64_t requests = 0;  // requests held on it so far
+  bool close_after_answer = false;  // the peer sent FIN while a request was held
   TcpSocket socket;
   std::unique_ptr<apps::EchoServerSession> echo;
   std::unique_ptr<mysql::ServerSession> mysql;
@@ -117,6 +187,43 @@ struct ServerApp::Conn {
   std::string line;        // tcp-echo: the line read so far
 };
 
+struct ServerApp::Handling {
+  uint64_t id = 0;
+  uint64_t conn = 0;  // the accepted connection the request came on
+  std::string method, path, host, request_id;
+  apps::PropagatedHeaders prop;  // computed once: the same for every call of the request
+  std::vector<std::string_view> carried, forwarded, dropped;  // views into prop
+  size_t call = 0;       // index into calls_
+  int attempt = 0;       // of the current call, 1-based
+  bool in_flight = false;
+  uint64_t upstream = 0;  // the connection carrying the attempt (0: none yet / gone)
+  uint64_t connection = 0;
+  uint64_t connection_request = 0;  // the attempt's ordinal on that connection
+  uint64_t inbound_connection = 0, inbound_connection_request = 0;
+  std::string local;
+  Duration started;
+  EventId timeout;
+  std::string summary;  // the answer's Call= lines
+  bool failed = false;
+};
+
+struct ServerApp::Upstream {
+  Upstream(const std::string& h, uint16_t p) : host(h), port(p), http(h, p) {}
+  uint64_t id = 0;
+  std::string host;
+  uint16_t port;
+  TcpSocket socket;
+  bool connected = false;
+  uint64_t handling = 0;  // the request whose attempt it carries (0: idle)
+  uint64_t connection = 0;
+  uint64_t requests = 0;  // requests sent on it
+  std::string local;
+  Duration opened;
+  apps::HttpClientSession http;
+  proxy::http::Request req;  // reused per request
+  std::string out;
+};
+
 ServerApp::ServerApp(Simulator& sim, Network& net, AppPodInfo pod, uint16_t port, ServerAppOptions options)
     : sim_(sim),
       net_(net),
@@ -125,7 +232,17 @@ ServerApp::ServerApp(Simulator& sim, Network& net, AppPodInfo pod, uint16_t port
       o_(std::move(options)),
       actor_(sim.actor("app/" + pod_.ns + "/" + pod_.pod + ":" + std::to_string(port))),
       k_(sim.kind("app.server")),
-      rng_(sim.rng("app/" + pod_.ns + "/" + pod_.pod + "/" + std::to_string(port))) {}
+      rng_(sim.rng("app/" + pod_.ns + "/" + pod_.pod + "/" + std::to_string(port))) {
+  pod_key_ = pod_.ns + "/" + pod_.pod;
+  if (o_.kind == ServerAppKind::kEcho || o_.kind == ServerAppKind::kHttpEcho) {
+    if (o_.calls) calls_ = *o_.calls;
+    if (o_.propagate) propagate_ = *o_.propagate;
+  }
+  if (!calls_.empty()) {
+    k_call_ = sim.kind("app.call");
+    k_call_timeout_ = sim.kind("app.call_timeout");
+  }
+}
 
 ServerApp::~ServerApp() { stop(); }
 
@@ -151,6 +268,12 @@ void ServerApp::stop() {
   if (listener_) net_.close_listener(listener_);
   listener_ = {};
   conns_.clear();
+  for (auto& [id, h] : handlings_) sim_.cancel(h->timeout);
+  handlings_.clear();
+  for (auto& [id, u] : upstreams_) {
+    if (u->socket) net_.close(u->socket);
+  }
+  upstreams_.clear();
 }
 
 // Istio's sample external authorizer (samples/extauthz, HTTP check on any
@@ -183,10 +306,49 @@ bool ServerApp::handle_http(void* self, const proxy::http::Request& req, proxy::
   return false;
 }
 
+// Sends `plain` on an accepted connection (through the app's TLS if it has
+// one), in order after any response still waiting for its latency; closes
+// afterwards if asked.
+void ServerApp::send_out(uint64_t id, std::string_view plain, bool close_after) {
+  auto it = conns_.find(id);
+  if (it == conns_.end()) return;
+  Conn& cn = *it->second;
+  std::string_view wire = plain;
+  std::string tls_out;
+  if (cn.tls) {
+    if (!plain.empty()) cn.tls->write({reinterpret_cast<const uint8_t*>(plain.data()), plain.size()});
+    if (close_after) cn.tls->close();
+    auto p = cn.tls->pending_output();
+    tls_out.assign(reinterpret_cast<const char*>(p.data()), p.size());
+    cn.tls->consume_output(p.size());
+    wire = tls_out;
+  }
+  Duration at = std::max(sim_.now(), cn.next_send);
+  cn.next_send = at;
+  if (at == sim_.now()) {
+    if (!wire.empty()) net_.send(TcpSocket{id}, {reinterpret_cast<const uint8_t*>(wire.data()), wire.size()});
+    if (close_after) {
+      net_.close(TcpSocket{id});
+      conns_.erase(it);
+    }
+    return;
+  }
+  sim_.schedule_at(at, actor_, k_, [this, id, bytes = std::string(wire), close_after] {
+    auto it2 = conns_.find(id);
+    if (it2 == conns_.end()) return;
+    if (!bytes.empty()) net_.send(TcpSocket{id}, {reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
+    if (close_after) {
+      net_.close(TcpSocket{id});
+      conns_.erase(it2);
+    }
+  });
+}
+
 TcpCallbacks ServerApp::accept(TcpSocket s, const ConnectionInfo& info) {
   ++connections_;
   auto c = std::make_unique<Conn>();
   c->socket = s;
+  c->network = info.connection;
   c->next_send = sim_.now();
   std::string peer = to_string(info.remote.ip);
   if (o_.kind == ServerAppKind::kMysql) {
@@ -199,48 +361,14 @@ TcpCallbacks ServerApp::accept(TcpSocket s, const ConnectionInfo& info) {
     if (o_.error_rate > 0 || o_.body_bytes >= 0 || o_.kind == ServerAppKind::kExtAuthz)
       c->echo->set_handler(&ServerApp::handle_http, this);
     c->echo->set_random([](void* self) { return static_cast<ServerApp*>(self)->rng_.next_u64(); }, this);
+    if (!calls_.empty()) c->echo->set_deferred_handler(&ServerApp::hold_request, c.get());
   }
   if (tls_ctx_) c->tls = std::make_unique<tls::TlsSession>(tls_ctx_);
   Conn* cp = c.get();
   uint64_t id = s.id;
+  c->app = this;
+  c->id = id;
   conns_[id] = std::move(c);
-
-  // Sends `plain` (through the app's TLS if it has one), in order after any
-  // response still waiting for its latency; closes afterwards if asked.
-  auto send_out = [this, id](std::string_view plain, bool close_after) {
-    auto it = conns_.find(id);
-    if (it == conns_.end()) return;
-    Conn& cn = *it->second;
-    std::string_view wire = plain;
-    std::string tls_out;
-    if (cn.tls) {
-      if (!plain.empty()) cn.tls->write({reinterpret_cast<const uint8_t*>(plain.data()), plain.size()});
-      if (close_after) cn.tls->close();
-      auto p = cn.tls->pending_output();
-      tls_out.assign(reinterpret_cast<const char*>(p.data()), p.size());
-      cn.tls->consume_output(p.size());
-      wire = tls_out;
-    }
-    Duration at = std::max(sim_.now(), cn.next_send);
-    cn.next_send = at;
-    if (at == sim_.now()) {
-      if (!wire.empty()) net_.send(TcpSocket{id}, {reinterpret_cast<const uint8_t*>(wire.data()), wire.size()});
-      if (close_after) {
-        net_.close(TcpSocket{id});
-        conns_.erase(it);
-      }
-      return;
-    }
-    sim_.schedule_at(at, actor_, k_, [this, id, bytes = std::string(wire), close_after] {
-      auto it2 = conns_.find(id);
-      if (it2 == conns_.end()) return;
-      if (!bytes.empty()) net_.send(TcpSocket{id}, {reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
-      if (close_after) {
-        net_.close(TcpSocket{id});
-        conns_.erase(it2);
-      }
-    });
-  };
 
   if (cp->mysql && !cp->tls) {
     // Server-first: the greeting leaves as soon as the connection is accepted.
@@ -249,7 +377,7 @@ TcpCallbacks ServerApp::accept(TcpSocket s, const ConnectionInfo& info) {
   }
 
   TcpCallbacks cb;
-  cb.on_data = [this, id, send_out](std::span<const uint8_t> bytes) {
+  cb.on_data = [this, id](std::span<const uint8_t> bytes) {
     auto it = conns_.find(id);
     if (it == conns_.end()) return;
     Conn& cn = *it->second;
@@ -269,7 +397,7 @@ TcpCallbacks ServerApp::accept(TcpSocket s, const ConnectionInfo& info) {
       }
       if (!was && cn.tls->established() && cn.mysql) {
         std::string g = cn.mysql->greeting();
-        send_out(g, false);
+        send_out(id, g, false);
       }
       uint8_t buf[16384];
       cn.plain.clear();
@@ -288,7 +416,7 @@ TcpCallbacks ServerApp::accept(TcpSocket s, const ConnectionInfo& info) {
     bool keep = true;
     if (cn.mysql) {
       keep = cn.mysql->on_data(plain, out);
-      send_out(out, !keep);
+      send_out(id, out, !keep);
       return;
     }
     if (!cn.echo) {
@@ -299,7 +427,7 @@ TcpCallbacks ServerApp::accept(TcpSocket s, const ConnectionInfo& info) {
         cn.line.clear();
       }
       cn.line.append(plain);
-      if (!out.empty()) send_out(out, false);
+      if (!out.empty()) send_out(id, out, false);
       return;
     }
     keep = cn.echo->on_data(plain, out);
@@ -312,12 +440,17 @@ TcpCallbacks ServerApp::accept(TcpSocket s, const ConnectionInfo& info) {
       if (cn.echo->requested_delay() > Duration::zero()) {
         cn.next_send = std::max(cn.next_send, sim_.now() + cn.echo->requested_delay());
       }
-      send_out(out, !keep);
+      send_out(id, out, !keep);
     }
   };
   cb.on_peer_fin = [this, id] {
     auto it = conns_.find(id);
     if (it == conns_.end()) return;
+    if (it->second->echo && it->second->echo->pending()) {
+      // A request is held for its calls: answer it, then close.
+      it->second->close_after_answer = true;
+      return;
+    }
     // Finish whatever is queued, then close our side too.
     Duration at = std::max(sim_.now(), it->second->next_send);
     sim_.schedule_at(at, actor_, k_, [this, id] {
@@ -329,6 +462,312 @@ TcpCallbacks ServerApp::accept(TcpSocket s, const ConnectionInfo& info) {
   };
   cb.on_reset = [this, id](ResetReason) { conns_.erase(id); };
   return cb;
+}
+
+// ================================================ calls of server apps ===
+
+// The echo session's deferred hook: every request of an app with calls is
+// held until its calls are done.
+bool ServerApp::hold_request(void* conn, const proxy::http::Request& req) {
+  auto* c = static_cast<Conn*>(conn);
+  ServerApp& app = *c->app;
+  auto h = std::make_unique<Handling>();
+  h->id = ++app.next_handling_;
+  h->conn = c->id;
+  h->inbound_connection = c->network;
+  h->inbound_connection_request = ++c->requests;
+  h->method = req.method;
+  h->path = req.target;
+  h->host = std::string(req.host());
+  h->request_id = std::string(req.headers.get("x-request-id").value_or(""));
+  h->prop = apps::propagate_headers(app.propagate_, req.headers);
+  for (const auto& n : h->prop.carried) h->carried.push_back(n);
+  for (const auto& n : h->prop.forwarded) h->forwarded.push_back(n);
+  for (const auto& n : h->prop.dropped) h->dropped.push_back(n);
+  uint64_t id = h->id;
+  app.handlings_[id] = std::move(h);
+  // Start from the event loop, not from inside the session's parse.
+  app.sim_.schedule_at(app.sim_.now(), app.actor_, app.k_call_, [a = &app, id] { a->next_call(id); });
+  return true;
+}
+
+void ServerApp::next_call(uint64_t hid) {
+  auto it = handlings_.find(hid);
+  if (it == handlings_.end()) return;
+  Handling& h = *it->second;
+  if (h.call >= calls_.size()) {
+    answer(hid);
+    return;
+  }
+  attempt(h);
+}
+
+void ServerApp::attempt(Handling& h) {
+  const AppCall& c = calls_[h.call];
+  ++h.attempt;
+  ++calls_made_;
+  h.in_flight = true;
+  h.started = sim_.now();
+  h.upstream = 0;
+  h.connection = 0;
+  h.connection_request = 0;
+  h.local.clear();
+  uint64_t hid = h.id;
+  int att = h.attempt;
+  h.timeout = sim_.schedule_after(c.timeout, actor_, k_call_timeout_, [this, hid, att] {
+    auto it = handlings_.find(hid);
+    if (it == handlings_.end() || !it->second->in_flight || it->second->attempt != att) return;
+    Handling& hh = *it->second;
+    int64_t ms = (sim_.now() - hh.started).ns() / 1'000'000;
+    const AppCall& cc = calls_[hh.call];
+    std::string err = "curl: (28) Failed to connect to " + cc.host + " port " + std::to_string(cc.port) + " after " +
+                      std::to_string(ms) + " ms: Timeout was reached";
+    if (auto u = upstreams_.find(hh.upstream); u != upstreams_.end()) {
+      u->second->http.on_timeout(ms);
+      if (u->second->connected) err = u->second->http.outcome().curl_error;
+      drop_upstream(hh.upstream);  // a timed-out connection is not reused
+    }
+    call_done(hid, AppOutcomeObservation::Outcome::kTimeout, 0, err);
+  });
+  // A keep-alive connection to the same target that is idle carries the call.
+  for (auto& [uid, u] : upstreams_) {
+    if (u->host == c.host && u->port == c.port && u->connected && u->handling == 0 && u->socket) {
+      u->handling = hid;
+      h.upstream = uid;
+      h.connection = u->connection;
+      h.local = u->local;
+      send_call(*u, h);
+      return;
+    }
+  }
+  SocketAddress addr;
+  if (auto ip = parse_ipv4(c.host); ip.ok()) {
+    addr = {*ip, c.port};
+  } else {
+    auto a = net_.dns().resolve(c.host, pod_.ns);
+    if (!a.found || a.addresses.empty()) {
+      std::string err = "curl: (6) Could not resolve host: " + c.host;
+      sim_.schedule_at(sim_.now(), actor_, k_call_, [this, hid, err] {
+        call_done(hid, AppOutcomeObservation::Outcome::kDnsError, 0, err);
+      });
+      return;
+    }
+    addr = {a.addresses.front(), c.port};
+  }
+  auto up = std::make_unique<Upstream>(c.host, c.port);
+  uint64_t uid = ++next_upstream_;
+  up->id = uid;
+  up->handling = hid;
+  up->opened = sim_.now();
+  ++call_connections_;
+  // The response (or its failure) of the attempt an upstream carries.
+  auto finish_attempt = [this, uid](bool closed, bool reset) {
+    auto it = upstreams_.find(uid);
+    if (it == upstreams_.end()) return;
+    Upstream& u = *it->second;
+    uint64_t hid2 = u.handling;
+    auto hit = handlings_.find(hid2);
+    int64_t ms = hit == handlings_.end() ? 0 : (sim_.now() - hit->second->started).ns() / 1'000'000;
+    if (closed) u.http.on_closed(reset, ms);
+    const apps::HttpOutcome& o = u.http.outcome();
+    int st = o.status;
+    AppOutcomeObservation::Outcome oc = AppOutcomeObservation::Outcome::kOk;
+    std::string err;
+    if (st == 0) {
+      oc = AppOutcomeObservation::Outcome::kReset;
+      err = o.curl_error;
+    } else if (st == 403 && o.response.body.find("RBAC: access denied") != std::string::npos) {
+      oc = AppOutcomeObservation::Outcome::kDenied;
+    } else if (st >= 400) {
+      oc = AppOutcomeObservation::Outcome::kHttpError;
+    }
+    u.handling = 0;
+    if (closed || st == 0 || !o.response.keep_alive()) {
+      if (!reset && u.socket) net_.close(u.socket);
+      u.socket = {};
+      upstreams_.erase(it);  // `u` is gone from here on
+    }
+    if (hid2) call_done(hid2, oc, st, err);
+  };
+  TcpCallbacks cb;
+  cb.on_connected = [this, uid] {
+    auto it = upstreams_.find(uid);
+    if (it == upstreams_.end()) return;
+    Upstream& u = *it->second;
+    u.connected = true;
+    auto h2 = handlings_.find(u.handling);
+    if (h2 != handlings_.end()) send_call(u, *h2->second);
+  };
+  cb.on_data = [this, uid, finish_attempt](std::span<const uint8_t> b) {
+    auto it = upstreams_.find(uid);
+    if (it == upstreams_.end() || it->second->handling == 0) return;
+    if (!it->second->http.on_data(std::string_view(reinterpret_cast<const char*>(b.data()), b.size()))) return;
+    finish_attempt(false, false);
+  };
+  cb.on_peer_fin = [this, uid, finish_attempt] {
+    auto it = upstreams_.find(uid);
+    if (it == upstreams_.end()) return;
+    if (it->second->handling == 0) {  // an idle pooled connection the peer closed
+      drop_upstream(uid);
+      return;
+    }
+    finish_attempt(true, false);
+  };
+  cb.on_reset = [this, uid, finish_attempt](ResetReason) {
+    auto it = upstreams_.find(uid);
+    if (it == upstreams_.end()) return;
+    it->second->socket = {};
+    if (it->second->handling == 0) {
+      upstreams_.erase(it);
+      return;
+    }
+    finish_attempt(true, true);
+  };
+  cb.on_connect_failed = [this, uid](ConnectError e) {
+    auto it = upstreams_.find(uid);
+    if (it == upstreams_.end()) return;
+    Upstream& u = *it->second;
+    u.socket = {};
+    uint64_t hid2 = u.handling;
+    int err = e == ConnectError::kRefused ? 111 : e == ConnectError::kTimeout ? 110 : 113;
+    u.http.on_connect_failed(err, (sim_.now() - u.opened).ns() / 1'000'000);
+    std::string text = u.http.outcome().curl_error;
+    upstreams_.erase(it);
+    call_done(hid2, e == ConnectError::kTimeout ? AppOutcomeObservation::Outcome::kTimeout
+                                                : AppOutcomeObservation::Outcome::kRefused,
+              0, text);
+  };
+  upstreams_[uid] = std::move(up);
+  TcpSocket sock = net_.connect(pod_.host, addr, ConnectOptions{}, std::move(cb));
+  // Look both up again: a failure reported from inside connect() would have
+  // finished the attempt already.
+  auto uit = upstreams_.find(uid);
+  if (uit == upstreams_.end() || !handlings_.count(hid)) return;
+  Upstream& u = *uit->second;
+  u.socket = sock;
+  if (auto info = net_.info(u.socket)) {
+    u.connection = info->connection;
+    u.local = to_string(info->local);
+  }
+  h.upstream = uid;
+  h.connection = u.connection;
+  h.local = u.local;
+}
+
+void ServerApp::send_call(Upstream& u, Handling& h) {
+  const AppCall& c = calls_[h.call];
+  proxy::http::Request& req = u.req;
+  req.clear();
+  req.method = c.method;
+  req.target = c.path;
+  // Host as an HTTP client library writes it for the URL http://host:port/path.
+  u.out.assign(c.host);
+  if (c.port != 80) u.out.append(":").append(std::to_string(c.port));
+  req.headers.add("Host", u.out);
+  for (const auto& [name, value] : h.prop.headers) req.headers.add(name, value);
+  u.out.clear();
+  h.connection_request = ++u.requests;
+  u.http.send(req, u.out);
+  net_.send(u.socket, {reinterpret_cast<const uint8_t*>(u.out.data()), u.out.size()});
+}
+
+void ServerApp::drop_upstream(uint64_t uid) {
+  auto it = upstreams_.find(uid);
+  if (it == upstreams_.end()) return;
+  if (it->second->socket) net_.reset(it->second->socket);
+  upstreams_.erase(it);
+}
+
+void ServerApp::call_done(uint64_t hid, AppOutcomeObservation::Outcome o, int status, const std::string& error) {
+  auto it = handlings_.find(hid);
+  if (it == handlings_.end() || !it->second->in_flight) return;
+  Handling& h = *it->second;
+  h.in_flight = false;
+  sim_.cancel(h.timeout);
+  const AppCall& c = calls_[h.call];
+  std::string target = c.target();
+  AppCallObservation ob;
+  ob.pod = pod_key_;
+  ob.workload = pod_.workload.empty() ? std::string_view(pod_.pod) : std::string_view(pod_.workload);
+  ob.server_port = port_;
+  ob.inbound_request = h.id;
+  ob.inbound_method = h.method;
+  ob.inbound_path = h.path;
+  ob.inbound_request_id = h.request_id;
+  ob.target = target;
+  ob.path = c.path;
+  ob.call_index = static_cast<uint32_t>(h.call);
+  ob.attempt = static_cast<uint32_t>(h.attempt);
+  ob.carried = h.carried;
+  ob.forwarded = h.forwarded;
+  ob.dropped = h.dropped;
+  ob.propagation = propagate_.text;
+  ob.outcome = o;
+  ob.http_status = status;
+  ob.error = error;
+  ob.latency_ns = (sim_.now() - h.started).ns();
+  ob.connection = h.connection;
+  ob.connection_request = h.connection_request;
+  ob.inbound_connection = h.inbound_connection;
+  ob.inbound_connection_request = h.inbound_connection_request;
+  ob.local = h.local;
+  uint64_t digest = hash_combine(fnv1a64(target), fnv1a64(c.path));
+  digest = hash_combine(digest, hash_combine(static_cast<uint64_t>(o), static_cast<uint64_t>(status)));
+  for (std::string_view n : h.forwarded) digest = hash_combine(digest, fnv1a64(n));
+  sim_.publish(actor_, k_call_, digest, ob);
+
+  bool ok = status >= 200 && status < 300;
+  if (h.attempt == 1) h.summary.append("Call=").append(c.method).append(" ").append(target).append(c.path);
+  h.summary.append(" ").append(status > 0 ? std::to_string(status) : std::string(to_string(o)));
+  if (!ok && h.attempt < c.attempts) {
+    attempt(h);
+    return;
+  }
+  h.summary.append("\n");
+  if (!ok && c.on_error == AppCall::OnError::kFail) {
+    h.failed = true;
+    answer(hid);
+    return;
+  }
+  ++h.call;
+  h.attempt = 0;
+  next_call(hid);
+}
+
+// The held request's answer once its calls are done: 200 (500 when a call
+// with onError: fail failed), or the app's configured error / fixed body.
+void ServerApp::answer(uint64_t hid) {
+  auto it = handlings_.find(hid);
+  if (it == handlings_.end()) return;
+  std::unique_ptr<Handling> h = std::move(it->second);
+  handlings_.erase(it);
+  sim_.cancel(h->timeout);
+  auto c = conns_.find(h->conn);
+  if (c == conns_.end() || !c->second->echo || !c->second->echo->pending()) return;  // the client went away
+  Conn& cn = *c->second;
+  proxy::http::Response r;
+  r.status = h->failed ? 500 : 200;
+  r.headers.set("content-type", "text/plain");
+  if (o_.error_rate > 0 && rng_.bernoulli(o_.error_rate)) {
+    r.status = o_.error_status;
+    r.body = "simulated error\n";
+  } else if (o_.body_bytes >= 0) {
+    r.body.assign(static_cast<size_t>(o_.body_bytes), 'x');
+  } else {
+    r.body.append("ServiceVersion=").append(pod_.version).append("\n");
+    r.body.append("Host=").append(h->host).append("\n");
+    r.body.append("URL=").append(h->path).append("\n");
+    r.body.append("Method=").append(h->method).append("\n");
+    r.body.append(h->summary);
+    r.body.append("Hostname=").append(pod_.pod).append("\n");
+  }
+  std::string out;
+  bool keep = cn.echo->complete(r, out);
+  if (o_.latency.a > Duration::zero() || o_.latency.b > Duration::zero()) {
+    cn.next_send = std::max(cn.next_send, sim_.now() + o_.latency.sample(rng_));
+  }
+  bool close = !keep || (cn.close_after_answer && !cn.echo->pending());
+  send_out(h->conn, out, close);
 }
 
 }  // namespace meshsim::sim

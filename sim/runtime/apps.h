@@ -10,7 +10,14 @@
 // docs/model/apps.md): the pod annotation meshsim.io/app (mysql-server,
 // http-echo, tcp-echo, echo) wins; else a MySQL server for a port named
 // "mysql" or "*-mysql"/"mysql-*", appProtocol mysql, port 3306, or a container
-// image named mysql / mariadb; else Istio's test echo app.
+// image named mysql / mariadb; else Istio's test echo app — which, for
+// Bookinfo's images, calls the services the real one calls and forwards the
+// headers it forwards (docs/istio/telemetry.md §9).
+//
+// An HTTP server app with `calls` answers each request only after making its
+// calls one after another (each through the pod's own network stack, so its
+// sidecar captures them like a client app's), on keep-alive connections kept
+// per target; every call attempt ends in an AppCallObservation.
 #pragma once
 
 #include <cstdint>
@@ -26,6 +33,7 @@
 #include "proxy/tls/certificates.h"
 #include "proxy/tls/tls_context.h"
 #include "sim/apps/mysql_session.h"
+#include "sim/apps/trace_headers.h"
 #include "sim/net/network.h"
 #include "sim/random.h"
 #include "sim/observations/runtime.h"
@@ -36,10 +44,38 @@ namespace meshsim::sim {
 enum class ServerAppKind : uint8_t { kEcho, kHttpEcho, kTcpEcho, kMysql, kExtAuthz };
 const char* to_string(ServerAppKind k);
 
+// One outbound HTTP call a server app makes while handling a request.
+struct AppCall {
+  std::string host;             // as the app addresses it: "details", "ratings.default", "10.96.0.7"
+  uint16_t port = 80;
+  std::string path = "/";
+  std::string method = "GET";
+  Duration timeout = Duration::seconds(3);  // per attempt (requests' timeout=, a Java client's read timeout)
+  // When the call gets no 2xx answer after its attempts: kIgnore makes the
+  // app carry on (Bookinfo: productpage renders an error box, reviews shows
+  // "ratings unavailable" — both still answer 200); kFail makes it stop and
+  // answer 500.
+  enum class OnError : uint8_t { kIgnore, kFail };
+  OnError on_error = OnError::kIgnore;
+  int attempts = 1;             // tried again while the answer is not 2xx, up to this many times
+  std::string target() const { return host + ":" + std::to_string(port); }
+};
+
 struct AppInference {
   ServerAppKind kind = ServerAppKind::kEcho;
   std::string reason;  // "port name \"mysql\"", "annotation meshsim.io/app=tcp-echo", "default: echo"
+  std::vector<AppCall> calls;            // Bookinfo images: the calls the real service makes
+  apps::HeaderPropagation propagate;     // and the headers it forwards (none for everything else)
 };
+
+// The calls and propagation of a Bookinfo image (docs/istio/telemetry.md §9),
+// or false when `image` is not one: examples-bookinfo-productpage-v1 calls
+// details:9080/details/0 then reviews:9080/reviews/0 (3 s each, reviews tried
+// twice) with productpage's propagation; -details-v1 and -reviews-v1 are
+// leaves that would forward the 20 names; -reviews-v2 / -v3 call
+// ratings:9080/ratings/0 (10 s / 2.5 s); -ratings-v1 and every -ratings-v2
+// variant are HTTP leaves.
+bool bookinfo_app(std::string_view image, AppInference& out);
 // The rule above, for one port of a pod. `port_name`/`app_protocol` come from
 // the container port or a Service port targeting it.
 AppInference infer_server_app(const mesh::WorldPod& pod, uint32_t port, std::string_view port_name,
@@ -86,6 +122,12 @@ struct ServerAppOptions {
   // tcp-echo (Istio's samples/tcp-echo server): every '\n'-terminated line
   // comes back as "<prefix> <line>"; the prefix is the image's second argument.
   std::string line_prefix = "hello";
+  // HTTP (echo and http-echo kinds): calls made, in order, for every request
+  // before it is answered, and the inbound headers copied into them. Unset in
+  // a scenario's or a test's override: the inferred ones (Bookinfo's images),
+  // else none.
+  std::optional<std::vector<AppCall>> calls;
+  std::optional<apps::HeaderPropagation> propagate;
 };
 
 class AppHost;
@@ -93,6 +135,7 @@ class AppHost;
 // Identity of the pod an app runs in.
 struct AppPodInfo {
   std::string ns, pod, version, service_account;
+  std::string workload;  // the owning workload's name ("" for a bare pod)
   HostId host = kNoHost;
   Ipv4 ip;
 };
@@ -107,14 +150,28 @@ class ServerApp {
   uint64_t connections() const { return connections_; }
   uint16_t port() const { return port_; }
   const ServerAppOptions& options() const { return o_; }
+  // Outbound calls made so far (attempts), and connections opened for them.
+  uint64_t calls_made() const { return calls_made_; }
+  uint64_t call_connections() const { return call_connections_; }
 
  private:
   struct Conn;
+  struct Handling;  // an inbound request whose calls are under way
+  struct Upstream;  // a keep-alive connection of the app's HTTP client
   TcpCallbacks accept(TcpSocket s, const ConnectionInfo& info);
   static bool handle_http(void* self, const proxy::http::Request& req, proxy::http::Response& resp);
+  static bool hold_request(void* conn, const proxy::http::Request& req);
+  void send_out(uint64_t conn, std::string_view plain, bool close_after);
+  void next_call(uint64_t handling);
+  void attempt(Handling& h);
+  void send_call(Upstream& u, Handling& h);
+  void call_done(uint64_t handling, AppOutcomeObservation::Outcome o, int status, const std::string& error);
+  void drop_upstream(uint64_t upstream);
+  void answer(uint64_t handling);
   Simulator& sim_;
   Network& net_;
   AppPodInfo pod_;
+  std::string pod_key_;  // "ns/name"
   uint16_t port_;
   ServerAppOptions o_;
   ActorId actor_;
@@ -124,6 +181,13 @@ class ServerApp {
   std::shared_ptr<tls::TlsContext> tls_ctx_;
   std::map<uint64_t, std::unique_ptr<Conn>> conns_;
   uint64_t connections_ = 0;
+  std::vector<AppCall> calls_;            // resolved from o_.calls
+  apps::HeaderPropagation propagate_;     // resolved from o_.propagate
+  EventKindId k_call_ = 0, k_call_timeout_ = 0;
+  std::map<uint64_t, std::unique_ptr<Handling>> handlings_;
+  std::map<uint64_t, std::unique_ptr<Upstream>> upstreams_;  // by id: reuse picks the oldest idle one
+  uint64_t next_handling_ = 0, next_upstream_ = 0;
+  uint64_t calls_made_ = 0, call_connections_ = 0;
 };
 
 // What a client application does.

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "proxy/access_log.h"
+#include "proxy/tracing/tracer.h"
 
 namespace meshsim::sim {
 
@@ -156,9 +157,60 @@ void EventLog::write(const Observation& o) {
           if (!p.error.empty()) j["error"] = std::string(p.error);
           j["latency_ns"] = p.latency_ns;
           j["connection"] = p.connection;
+        } else if constexpr (std::is_same_v<T, AppCallObservation>) {
+          auto names = [](std::span<const std::string_view> v) {
+            nlohmann::ordered_json a = nlohmann::ordered_json::array();
+            for (std::string_view n : v) a.push_back(std::string(n));
+            return a;
+          };
+          j["pod"] = std::string(p.pod);
+          j["workload"] = std::string(p.workload);
+          j["port"] = p.server_port;
+          j["inbound_request"] = p.inbound_request;
+          j["inbound_method"] = std::string(p.inbound_method);
+          j["inbound_path"] = std::string(p.inbound_path);
+          j["inbound_request_id"] = std::string(p.inbound_request_id);
+          j["target"] = std::string(p.target);
+          j["path"] = std::string(p.path);
+          j["call"] = p.call_index;
+          j["attempt"] = p.attempt;
+          j["propagation"] = std::string(p.propagation);
+          j["carried"] = names(p.carried);
+          j["forwarded"] = names(p.forwarded);
+          j["dropped"] = names(p.dropped);
+          j["outcome"] = to_string(p.outcome);
+          if (p.http_status) j["status"] = p.http_status;
+          if (!p.error.empty()) j["error"] = std::string(p.error);
+          j["latency_ns"] = p.latency_ns;
+          j["connection"] = p.connection;
+          if (!p.local.empty()) j["local"] = std::string(p.local);
         } else if constexpr (std::is_same_v<T, ConfigPushObservation>) {
           j["pod"] = std::string(p.pod);
           j["version"] = std::string(p.version);
+        } else if constexpr (std::is_same_v<T, SpanObservation>) {
+          const proxy::tracing::FinishedSpan& f = *p.span;
+          const proxy::tracing::SpanContext& c = f.span.context;
+          char id[33];
+          j["pod"] = std::string(p.pod);
+          if (c.trace_id_high) {
+            std::snprintf(id, sizeof id, "%016" PRIx64 "%016" PRIx64, c.trace_id_high, c.trace_id);
+          } else {
+            std::snprintf(id, sizeof id, "%016" PRIx64, c.trace_id);
+          }
+          j["trace_id"] = id;
+          std::snprintf(id, sizeof id, "%016" PRIx64, c.span_id);
+          j["span_id"] = id;
+          if (c.has_parent) {
+            std::snprintf(id, sizeof id, "%016" PRIx64, c.parent_id);
+            j["parent_id"] = id;
+          }
+          j["span_kind"] = f.span.client ? "CLIENT" : "SERVER";
+          j["name"] = f.span.name;
+          j["sampled"] = c.sampled;
+          j["decision"] = std::string(proxy::tracing::to_string(f.span.reason));
+          j["duration_ns"] = (f.end - f.span.start).ns();
+          j["downstream_connection"] = p.downstream_connection;
+          if (p.upstream_connection) j["upstream_connection"] = p.upstream_connection;
         } else if constexpr (std::is_same_v<T, CertificateObservation>) {
           j["pod"] = std::string(p.pod);
           j["spiffe"] = std::string(p.spiffe_id);

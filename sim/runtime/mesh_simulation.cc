@@ -254,13 +254,25 @@ void MeshSimulation::start_server_apps() {
       std::string id = k + ":" + std::to_string(port);
       ServerAppOptions so;
       auto ov = o_.server_overrides.find(id);
+      AppInference inf = infer_server_app(p, port, info.name, info.app_protocol, info.image);
       if (ov != o_.server_overrides.end()) {
         so = ov->second;
-        inferred_[id] = {so.kind, "scenario"};
+        // An override that says nothing about calls or propagation keeps the
+        // inferred ones (a Bookinfo image with added latency still calls).
+        bool http = so.kind == ServerAppKind::kEcho || so.kind == ServerAppKind::kHttpEcho;
+        std::string reason = "scenario";
+        if (http && !so.calls && !inf.calls.empty()) {
+          so.calls = inf.calls;
+          reason += "; calls from " + inf.reason;
+        }
+        if (http && !so.propagate) so.propagate = inf.propagate;
+        inferred_[id] = {so.kind, reason, so.calls.value_or(std::vector<AppCall>{}),
+                         so.propagate.value_or(apps::HeaderPropagation{})};
       } else {
-        AppInference inf = infer_server_app(p, port, info.name, info.app_protocol, info.image);
         so.kind = inf.kind;
         so.line_prefix = echo_prefix;
+        so.calls = inf.calls;
+        so.propagate = inf.propagate;
         inferred_[id] = inf;
       }
       if (add_server(host, static_cast<uint16_t>(port), so)) pod_servers_[k].push_back(servers_.size() - 1);
@@ -430,6 +442,7 @@ AppPodInfo MeshSimulation::pod_info(HostId host) const {
     auto v = p.labels.find("version");
     if (v != p.labels.end()) a.version = v->second;
     a.service_account = p.service_account;
+    a.workload = p.owner_name;
   }
   return a;
 }

@@ -485,6 +485,12 @@ std::string probe_result_text(const ProbeResult& r) {
       return r.response_body.substr(at, r.response_body.find('\n', at) - at);
     };
     line("server app saw", field("Method") + " " + field("URL") + "  Host: " + field("Host"));
+    // An app with calls names each call and its attempts' results.
+    for (size_t at = r.response_body.find("\nCall="); at != std::string::npos;
+         at = r.response_body.find("\nCall=", at + 1)) {
+      size_t from = at + 6;
+      line("server app called", r.response_body.substr(from, r.response_body.find('\n', from) - from));
+    }
   }
   auto side = [&](const char* title, const std::optional<ProbeSidecarView>& v, bool server) {
     if (!v) {

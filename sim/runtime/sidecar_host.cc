@@ -27,11 +27,13 @@ SidecarHost::SidecarHost(Simulator& sim, Network& net, HostId host, std::string 
       k_timer_(sim.kind("proxy.timer")),
       k_access_log_(sim.kind("proxy.access_log")),
       k_push_(sim.kind("proxy.config_push")),
+      k_span_(sim.kind("proxy.span")),
       rng_(sim.rng("proxy/" + pod_)),
       transport_(secrets_) {
   options_.name = pod_;
   options_.transport = &transport_;
   options_.access_log = this;
+  options_.spans = this;
   options_.node_id = std::move(node_id);
   sidecar_ = std::make_unique<proxy::Sidecar>(*this, options_);
 }
@@ -140,7 +142,21 @@ void SidecarHost::on_access_log(const proxy::AccessLogEntry& e) {
   digest = hash_combine(digest, fnv1a64(e.cluster));
   digest = hash_combine(digest, fnv1a64(e.response_flags));
   digest = hash_combine(digest, static_cast<uint64_t>(e.response_code));
-  sim_.publish(actor_, k_access_log_, digest, AccessLogObservation{pod_, &e});
+  sim_.publish(actor_, k_access_log_, digest, AccessLogObservation{pod_, &e, network_connection(e.connection)});
+}
+
+uint64_t SidecarHost::network_connection(proxy::ConnId id) const {
+  if (id == 0) return 0;
+  auto info = net_.info(TcpSocket{id});
+  return info ? info->connection : 0;
+}
+
+void SidecarHost::on_span(const proxy::tracing::FinishedSpan& f) {
+  const proxy::tracing::SpanContext& c = f.span.context;
+  uint64_t digest = hash_combine(c.trace_id ^ c.trace_id_high, c.span_id);
+  digest = hash_combine(digest, static_cast<uint64_t>(c.sampled) | (static_cast<uint64_t>(f.span.client) << 1));
+  sim_.publish(actor_, k_span_, digest,
+               SpanObservation{pod_, &f, network_connection(f.downstream), network_connection(f.upstream)});
 }
 
 }  // namespace meshsim::sim

@@ -17,13 +17,14 @@
 
 #include "proxy/engine/sidecar.h"
 #include "proxy/tls_transport.h"
+#include "proxy/tracing/tracer.h"
 #include "sim/net/network.h"
 #include "sim/random.h"
 #include "sim/simulator.h"
 
 namespace meshsim::sim {
 
-class SidecarHost final : public proxy::Io, public proxy::AccessLogSink {
+class SidecarHost final : public proxy::Io, public proxy::AccessLogSink, public proxy::tracing::SpanSink {
  public:
   SidecarHost(Simulator& sim, Network& net, HostId host, std::string pod_label, std::string node_id);
   ~SidecarHost() override;
@@ -56,6 +57,8 @@ class SidecarHost final : public proxy::Io, public proxy::AccessLogSink {
   // Details matter only when someone subscribes to the event stream; the
   // fingerprint digest uses the fields the engine always fills.
   bool wants_details() const override { return sim_.has_subscribers(); }
+  // proxy::tracing::SpanSink: every finished span becomes a SpanObservation.
+  void on_span(const proxy::tracing::FinishedSpan& span) override;
 
  private:
   TcpCallbacks callbacks_for(uint64_t id, bool upstream);
@@ -65,7 +68,8 @@ class SidecarHost final : public proxy::Io, public proxy::AccessLogSink {
   HostId host_;
   std::string pod_;
   ActorId actor_;
-  EventKindId k_timer_, k_access_log_, k_push_;
+  EventKindId k_timer_, k_access_log_, k_push_, k_span_;
+  uint64_t network_connection(proxy::ConnId id) const;
   RandomStream rng_;
   proxy::SecretStore secrets_;
   proxy::TlsTransportFactory transport_;

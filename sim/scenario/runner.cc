@@ -817,6 +817,71 @@ void Runner::evaluate() {
         if (n == 0) v.message = "no request reached " + server_key + "'s sidecar from " + (x.from.empty() ? "anyone" : x.from);
         break;
       }
+      case Expectation::Kind::kTraces: {
+        uint64_t n = 0, spans = 0, sampled_spans = 0, sampled_requests = 0, broken = 0, traces = 0;
+        if (r_.traces) {
+          for (const TreeSize& t : r_.traces->all) {
+            Duration at = Duration::nanos(t.at_ns);
+            if (!in_window(at) || !client_matches(x.from, t.client)) continue;
+            ++n;
+            spans += t.spans;
+            sampled_spans += t.sampled_spans;
+            sampled_requests += t.sampled_spans > 0;
+            broken += t.traces > 1;
+            traces += t.traces;
+          }
+        }
+        std::vector<std::string> ex, act;
+        v.passed = true;
+        auto check = [&](const std::optional<Comparison>& c, const char* what, double value, const std::string& shown) {
+          if (!c) return;
+          ex.push_back(std::string(what) + " " + c->text);
+          act.push_back(std::string(what) + " " + shown);
+          v.passed = v.passed && c->holds(value);
+        };
+        auto num = [](uint64_t u) { return std::to_string(u); };
+        check(x.user_requests, "user requests", static_cast<double>(n), num(n));
+        check(x.spans, "spans", static_cast<double>(spans), num(spans));
+        check(x.sampled_spans, "sampled spans", static_cast<double>(sampled_spans), num(sampled_spans));
+        check(x.sampled_requests, "sampled requests", static_cast<double>(sampled_requests), num(sampled_requests));
+        check(x.broken, "broken", static_cast<double>(broken), num(broken));
+        if (x.traces_per_request) {
+          double per = n ? static_cast<double>(traces) / static_cast<double>(n) : 0;
+          char b[32];
+          std::snprintf(b, sizeof b, "%.3f", per);
+          check(x.traces_per_request, "traces per request", per, b);
+        }
+        auto find = [&](const std::vector<std::pair<std::string, uint64_t>>& list, const std::string& text, const char* what) {
+          if (text.empty()) return;
+          ex.push_back(std::string(what) + " containing \"" + text + "\"");
+          const std::pair<std::string, uint64_t>* hit = nullptr;
+          if (r_.traces)
+            for (const auto& f : list)
+              if (f.first.find(text) != std::string::npos) hit = &f;
+          if (!hit) {
+            v.passed = false;
+            act.push_back(std::string("no such ") + what + (list.empty() ? "" : " (first: " + list.front().first + ")"));
+          } else {
+            act.push_back(hit->first);
+          }
+        };
+        if (r_.traces) {
+          find(r_.traces->findings, x.finding, "finding");
+          find(r_.traces->outbound_only, x.outbound_only, "outbound-only finding");
+        } else {
+          static const std::vector<std::pair<std::string, uint64_t>> none;
+          find(none, x.finding, "finding");
+          find(none, x.outbound_only, "outbound-only finding");
+        }
+        auto join = [](const std::vector<std::string>& l) {
+          std::string o;
+          for (const auto& e : l) o += (o.empty() ? "" : ", ") + e;
+          return o;
+        };
+        v.expected = join(ex);
+        v.actual = join(act) + " over " + num(n) + " user requests" + (r_.traces ? "" : " (no sidecar finished a span)");
+        break;
+      }
       case Expectation::Kind::kLatency: {
         auto sel = selected();
         std::vector<Duration> lats;
@@ -889,6 +954,8 @@ Result<ScenarioRunResult> Runner::run() {
     });
   }
   subscribe();
+  TraceRecorder tracer(o_.trace_format, !o_.trace_file.empty());
+  ms_->sim().subscribe([&tracer](const Observation& o) { tracer.on_observation(o); });
   // The event log listens from the start: the first certificates are issued while the mesh is built.
   std::unique_ptr<EventLog> events;
   if (!o_.events_file.empty()) {
@@ -965,6 +1032,29 @@ Result<ScenarioRunResult> Runner::run() {
     uint64_t lines = events->lines();
     if (Status st = events->finish(); !st.ok()) return Error{st.message()};
     r_.outputs.push_back(o_.events_file + " (" + std::to_string(lines) + " events)");
+  }
+  if (!o_.trace_file.empty()) {
+    if (Status st = tracer.write(o_.trace_file); !st.ok()) return Error{st.message()};
+    r_.outputs.push_back(o_.trace_file + " (" + std::to_string(tracer.sampled_spans()) + " sampled spans, " +
+                         (o_.trace_format == TraceRecorder::Format::kOtlp ? "OTLP JSON" : "Zipkin v2 JSON") + ")");
+  }
+  if (tracer.any()) {
+    r_.traces = tracer.report();
+    const TraceReport& t = *r_.traces;
+    StoryEvent e;
+    e.at = ms_->sim().now();
+    e.text = "tracing: " + std::to_string(t.user_requests) + " user requests, " + std::to_string(t.spans) + " spans (" +
+             std::to_string(t.sampled_spans) + " sampled); " +
+             (t.broken ? std::to_string(t.broken) + " broken into more than one trace" : std::string("every trace whole"));
+    for (const auto& [f, n] : t.findings) e.details.push_back(f + " (" + std::to_string(n) + (n == 1 ? " request)" : " requests)"));
+    for (const auto& [f, n] : t.outbound_only) e.details.push_back(f + " (" + std::to_string(n) + (n == 1 ? " span)" : " spans)"));
+    for (const TraceTree& tt : t.trees) {
+      if (tt.trace_ids.size() < 2) break;
+      e.details.push_back("e.g. " + tt.client + " request #" + std::to_string(tt.request_index) + " to " + tt.target + ": 1 user request became " +
+                          std::to_string(tt.trace_ids.size()) + " traces (" + std::to_string(tt.spans) + " spans)");
+      break;
+    }
+    r_.story.push_back(std::move(e));
   }
   build_story_failures();
   build_edges();
@@ -1095,6 +1185,27 @@ std::string format_run_json(const ScenarioRunResult& r) {
                   {"actual", e.actual}, {"message", e.message}, {"location", e.location.str()}});
   }
   j["expectations"] = ex;
+  if (r.traces) {
+    const TraceReport& t = *r.traces;
+    nlohmann::ordered_json tr;
+    tr["spans"] = t.spans;
+    tr["sampled_spans"] = t.sampled_spans;
+    tr["user_requests"] = t.user_requests;
+    tr["broken"] = t.broken;
+    nlohmann::ordered_json findings = nlohmann::ordered_json::array();
+    for (const auto& [f, n] : t.findings) findings.push_back({{"finding", f}, {"requests", n}});
+    tr["findings"] = findings;
+    nlohmann::ordered_json outbound = nlohmann::ordered_json::array();
+    for (const auto& [f, n] : t.outbound_only) outbound.push_back({{"finding", f}, {"spans", n}});
+    tr["outbound_only"] = outbound;
+    nlohmann::ordered_json trees = nlohmann::ordered_json::array();
+    for (const TraceTree& tt : t.trees)
+      trees.push_back({{"client", tt.client}, {"target", tt.target}, {"request", tt.request_index},
+                       {"t", static_cast<double>(tt.at_ns) / 1e9}, {"spans", tt.spans}, {"trace_ids", tt.trace_ids},
+                       {"sampled", tt.sampled_any}, {"breaks", tt.breaks}});
+    tr["trees"] = trees;
+    j["traces"] = tr;
+  }
   j["outputs"] = r.outputs;
   return j.dump(2) + "\n";
 }

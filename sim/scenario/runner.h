@@ -9,12 +9,14 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "proxy/base/result.h"
 #include "sim/net/capture_session.h"
 #include "sim/scenario/scenario.h"
+#include "sim/scenario/trace_recorder.h"
 
 namespace meshsim::sim {
 
@@ -23,6 +25,8 @@ class MetricsRecorder;
 struct RunOptions {
   CaptureOptions capture;
   std::string events_file;  // --events FILE.jsonl
+  std::string trace_file;   // --trace FILE: the sampled spans (Zipkin v2 JSON, or OTLP JSON)
+  TraceRecorder::Format trace_format = TraceRecorder::Format::kZipkin;
   bool record_trace = false;
   // Called about every `progress_every` of wall time with (virtual now, events so far).
   std::function<void(Duration now, uint64_t events)> progress;
@@ -88,6 +92,9 @@ struct ScenarioRunResult {
   // Random bytes OpenSSL drew outside every seeded stream during the run
   // (tls::unscoped_random_bytes()); non-zero means the run is not reproducible.
   uint64_t unscoped_random_bytes = 0;
+  // Tracing (when any sidecar had a tracer): spans, user requests and the
+  // broken traces among them.
+  std::optional<TraceReport> traces;
   // The coverage report (mesh/coverage.h) of every configuration of the run.
   std::vector<std::string> not_modelled;
   bool passed() const;

@@ -1,6 +1,7 @@
 #include "sim/scenario/scenario.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -35,6 +36,7 @@ const char* to_string(Expectation::Kind k) {
     case Expectation::Kind::kSidecar: return "sidecar";
     case Expectation::Kind::kFingerprint: return "fingerprint";
     case Expectation::Kind::kMetric: return "metric";
+    case Expectation::Kind::kTraces: return "traces";
   }
   return "?";
 }
@@ -385,6 +387,83 @@ void parse_latency_model(Decoder& d, YamlNode n, const PathSeg& p, LatencyModel&
   }
 }
 
+// calls: ["http://details:9080/details/0", {url, method, timeout, onError, attempts}, …]
+void parse_server_calls(Decoder& d, YamlNode n, const PathSeg& p, std::vector<AppCall>& out) {
+  out.clear();
+  d.items(n, p, [&](YamlNode item, const PathSeg& ip) {
+    AppCall c;
+    bool have_url = false;
+    auto url = [&](YamlNode v, const PathSeg& up) {
+      std::string u;
+      if (!d.str(v, up, u)) return;
+      have_url = true;
+      if (u.rfind("http://", 0) != 0) {
+        d.error(v, up, "expected a URL starting with http:// (the app's calls are plaintext; its sidecar does mTLS), got \"" + u + "\"");
+        return;
+      }
+      std::string rest = u.substr(7);
+      size_t slash = rest.find('/');
+      std::string hp = rest.substr(0, slash);
+      c.path = slash == std::string::npos ? "/" : rest.substr(slash);
+      if (hp.empty() || hp[0] == ':') {
+        d.error(v, up, "the URL names no host: \"" + u + "\"");
+        return;
+      }
+      if (hp.find(':') == std::string::npos) hp += ":80";
+      if (!valid_host_port(hp)) {
+        d.error(v, up, "the URL's port is not a number from 1 to 65535: \"" + u + "\"");
+        return;
+      }
+      size_t colon = hp.rfind(':');
+      c.host = hp.substr(0, colon);
+      uint32_t port = 0;
+      std::from_chars(hp.data() + colon + 1, hp.data() + hp.size(), port);  // validated above
+      c.port = static_cast<uint16_t>(port);
+    };
+    if (item.is_scalar()) {
+      url(item, ip);
+    } else {
+      d.fields(item, ip, {"url", "method", "timeout", "onError", "attempts"}, [&](std::string_view k, YamlNode v, const PathSeg& cp) {
+        if (k == "url") return url(v, cp), true;
+        if (k == "method") return d.str(v, cp, c.method), true;
+        if (k == "timeout") return parse_duration_field(d, v, cp, c.timeout, false), true;
+        if (k == "onError") {
+          std::string e;
+          if (d.enum_str(v, cp, e, {"ignore", "fail"})) c.on_error = e == "fail" ? AppCall::OnError::kFail : AppCall::OnError::kIgnore;
+          return true;
+        }
+        if (k == "attempts") return d.integer(v, cp, c.attempts, 1, 10), true;
+        return false;
+      });
+      if (!have_url && item.valid() && item.kind() == mesh::YamlKind::kMap) d.error(item, ip.child("url"), "required field is missing (e.g. http://ratings:9080/ratings/0)");
+    }
+    out.push_back(std::move(c));
+  });
+}
+
+// propagate: none | all | productpage | [header, …]
+void parse_propagate(Decoder& d, YamlNode n, const PathSeg& p, std::optional<apps::HeaderPropagation>& out) {
+  if (n.is_sequence()) {
+    std::vector<std::string> names;
+    for (size_t i = 0; i < n.size(); ++i) {
+      std::string h;
+      if (!d.str(n.item(i), p.at(i), h)) continue;
+      bool token = !h.empty() && std::all_of(h.begin(), h.end(), [](char ch) {
+        return std::isalnum(static_cast<unsigned char>(ch)) || std::string_view("!#$%&'*+-.^_`|~").find(ch) != std::string_view::npos;
+      });
+      if (!token) d.error(n.item(i), p.at(i), "not an HTTP header name: \"" + h + "\"");
+      else names.push_back(std::move(h));
+    }
+    out = apps::HeaderPropagation::list(std::move(names));
+    return;
+  }
+  std::string mode;
+  if (!d.enum_str(n, p, mode, {"none", "all", "productpage"})) return;
+  out = mode == "all" ? apps::HeaderPropagation::all()
+        : mode == "productpage" ? apps::HeaderPropagation::productpage()
+                                : apps::HeaderPropagation::none();
+}
+
 // pki: [{name, dnsNames, uriNames, mount: {pod, cert, key, ca} | [..]}]
 void parse_pki(Ctx& c, YamlNode n, const PathSeg& p, Scenario& s) {
   Decoder& d = c.d;
@@ -469,8 +548,14 @@ void parse_app(Ctx& c, YamlNode n, const PathSeg& p, Scenario& s) {
   ScenarioServer sv;
   sv.location = n.location();
   int kind_count = 0;
-  d.fields(n, p, {"server", "port", "kind", "http", "mysql", "tls"}, [&](std::string_view k, YamlNode v, const PathSeg& cp) {
+  d.fields(n, p, {"server", "port", "kind", "http", "mysql", "tls", "calls", "propagate"}, [&](std::string_view k, YamlNode v, const PathSeg& cp) {
     if (k == "server") return d.str(v, cp, sv.pod.text), true;
+    if (k == "calls") {
+      sv.options.calls.emplace();
+      parse_server_calls(d, v, cp, *sv.options.calls);
+      return true;
+    }
+    if (k == "propagate") return parse_propagate(d, v, cp, sv.options.propagate), true;
     if (k == "port") {
       uint32_t port = 0;
       if (d.port(v, cp, port)) sv.port = static_cast<uint16_t>(port);
@@ -537,6 +622,13 @@ void parse_app(Ctx& c, YamlNode n, const PathSeg& p, Scenario& s) {
   if (sv.pod.text.empty()) d.error(n, p.child("server"), "required field is missing");
   if (sv.port == 0) d.error(n, p.child("port"), "required field is missing");
   if (kind_count > 1) d.error(n, p, "a server is either http or mysql");
+  bool http = sv.options.kind == ServerAppKind::kEcho || sv.options.kind == ServerAppKind::kHttpEcho;
+  for (const char* f : {"calls", "propagate"}) {
+    if (!http && n.get(f).valid()) {
+      d.error(n.get(f), p.child(f), std::string(f) + " needs an HTTP server (kind echo or http-echo, or http:), not " +
+                                         to_string(sv.options.kind));
+    }
+  }
   s.servers.push_back(std::move(sv));
 }
 
@@ -722,6 +814,8 @@ const std::vector<ExpectationShape>& expectation_shapes() {
       {"sidecar", {"pod", "injected"}, "{sidecar: {pod: NS/POD, injected: true}}"},
       {"metric", {"name", "labels", "value"},
        "{metric: {name: istio_requests_total, labels: {reporter: destination}, value: \">= 1\"}}"},
+      {"traces", {"from", "window", "userRequests", "spans", "sampledSpans", "sampledRequests", "broken", "tracesPerRequest", "finding", "outboundOnly"},
+       "{traces: {from: CLIENT, window: [START, END], broken: \"== 0\", sampledRequests: \">= 81\", finding: \"reviews-v2 did not forward\"}}"},
   };
   return shapes;
 }
@@ -761,7 +855,7 @@ void parse_expect(Ctx& c, YamlNode n, const PathSeg& p, Scenario& s) {
         return misplaced_inner(sk, sp, "requests");
       });
     };
-    d.fields(item, ip, {"name", "requests", "okRatio", "count", "outcomes", "clientError", "wire", "identity", "latency", "certificates", "probes", "sidecar", "metric"}, [&](std::string_view k, YamlNode v, const PathSeg& cp) {
+    d.fields(item, ip, {"name", "requests", "okRatio", "count", "outcomes", "clientError", "wire", "identity", "latency", "certificates", "probes", "sidecar", "metric", "traces"}, [&](std::string_view k, YamlNode v, const PathSeg& cp) {
       if (k == "name") return d.str(v, cp, e.name), true;
       if (k == "requests") return ++kinds, (e.kind = Expectation::Kind::kRequests), selector(v, cp), true;
       if (k == "okRatio") return parse_comparison(d, v, cp, e.ok_ratio, false), true;
@@ -894,6 +988,28 @@ void parse_expect(Ctx& c, YamlNode n, const PathSeg& p, Scenario& s) {
         if (e.pod.empty()) d.error(v, cp.child("pod"), "required field is missing");
         return true;
       }
+      if (k == "traces") {
+        ++kinds;
+        e.kind = Expectation::Kind::kTraces;
+        bool any = false;
+        d.fields(v, cp, {"from", "window", "userRequests", "spans", "sampledSpans", "sampledRequests", "broken", "tracesPerRequest", "finding", "outboundOnly"},
+                 [&](std::string_view tk, YamlNode tv, const PathSeg& tp) {
+          if (tk == "from") return d.str(tv, tp, e.from), true;
+          if (tk == "window") return parse_window(d, tv, tp, e), true;
+          if (tk == "finding") return any = true, d.str(tv, tp, e.finding), true;
+          if (tk == "outboundOnly") return any = true, d.str(tv, tp, e.outbound_only), true;
+          std::optional<Comparison>* cmp = tk == "userRequests" ? &e.user_requests : tk == "spans" ? &e.spans
+                                       : tk == "sampledSpans" ? &e.sampled_spans : tk == "sampledRequests" ? &e.sampled_requests
+                                       : tk == "broken" ? &e.broken : tk == "tracesPerRequest" ? &e.traces_per_request : nullptr;
+          if (!cmp) return misplaced_inner(tk, tp, "traces");
+          any = true;
+          return parse_comparison(d, tv, tp, *cmp, false), true;
+        });
+        if (!any)
+          d.error(v, cp, "a traces expectation needs userRequests, spans, sampledSpans, sampledRequests, broken, "
+                         "tracesPerRequest, finding or outboundOnly — valid shape: " + std::string(shape_of("traces")->shape));
+        return true;
+      }
       // A field of some kind's inside written at the item level.
       if (item_shape && std::find(item_shape->inner.begin(), item_shape->inner.end(), k) != item_shape->inner.end()) {
         d.unknown_field(cp.key_node, cp, k, {},
@@ -913,7 +1029,7 @@ void parse_expect(Ctx& c, YamlNode n, const PathSeg& p, Scenario& s) {
     if (kinds != 1) {
       d.error(item, ip,
               std::string("an expectation needs exactly one of requests, clientError, wire, identity, latency, "
-                          "certificates, probes, sidecar") +
+                          "certificates, probes, sidecar, traces") +
                   (kinds == 0 ? std::string(", e.g. ") + expectation_shapes()[0].shape : std::string()));
     }
     if ((e.kind == Expectation::Kind::kRequests || e.kind == Expectation::Kind::kProbes) && !item.get("okRatio").valid() && !item.get("count").valid() &&

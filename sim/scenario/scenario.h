@@ -109,7 +109,7 @@ struct Comparison {
 
 struct Expectation {
   enum class Kind : uint8_t {
-    kRequests, kClientError, kWire, kIdentity, kLatency, kCertificates, kProbes, kSidecar, kFingerprint, kMetric
+    kRequests, kClientError, kWire, kIdentity, kLatency, kCertificates, kProbes, kSidecar, kFingerprint, kMetric, kTraces
   };
   Kind kind = Kind::kRequests;
   std::string name;
@@ -151,6 +151,11 @@ struct Expectation {
   std::string metric_name;
   std::map<std::string, std::string> metric_labels;
   std::optional<Comparison> metric_value;
+  // kTraces (from/window select user requests): counts over the trace trees
+  // of the selected requests, and findings of the broken-trace report.
+  std::optional<Comparison> user_requests, spans, sampled_spans, sampled_requests, broken, traces_per_request;
+  std::string finding;        // a broken-propagation finding containing this text
+  std::string outbound_only;  // a "spans only on the outbound side" finding containing this text
   mesh::Location location;
 };
 

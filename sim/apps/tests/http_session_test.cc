@@ -118,3 +118,53 @@ TEST(EchoParameters, MalformedValuesAreReportedInTheBody) {
 
 }  // namespace
 }  // namespace meshsim::sim::apps
+
+namespace meshsim::sim::apps {
+namespace {
+
+// An app that calls other services holds each request; the next pipelined
+// request waits in the session until the first is answered.
+TEST(EchoServer, DeferredRequestsAreAnsweredInOrderWhenCompleted) {
+  EchoServerSession s({}, "10.0.0.1");
+  int held = 0;
+  std::string last_target;
+  struct Ctx {
+    int* held;
+    std::string* target;
+  } ctx{&held, &last_target};
+  s.set_deferred_handler(
+      [](void* c, const proxy::http::Request& req) {
+        auto* x = static_cast<Ctx*>(c);
+        ++*x->held;
+        *x->target = req.target;
+        return true;
+      },
+      &ctx);
+  std::string out;
+  EXPECT_TRUE(s.on_data("GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n", out));
+  EXPECT_TRUE(out.empty());
+  EXPECT_TRUE(s.pending());
+  EXPECT_EQ(held, 1);
+  EXPECT_EQ(last_target, "/a");
+  EXPECT_TRUE(s.on_data("Connection: close\r\n\r\n", out));  // buffered while /a is held
+  EXPECT_EQ(held, 1);
+  proxy::http::Response r;
+  r.status = 200;
+  r.body = "first";
+  EXPECT_TRUE(s.complete(r, out));  // answers /a, then holds /b
+  EXPECT_EQ(held, 2);
+  EXPECT_EQ(last_target, "/b");
+  r.body = "second";
+  EXPECT_FALSE(s.complete(r, out));  // /b asked for Connection: close
+  proxy::http::ResponseParser p;
+  p.feed(out);
+  ASSERT_EQ(p.next(), proxy::http::ParseStatus::kComplete);
+  EXPECT_EQ(p.take().body, "first");
+  ASSERT_EQ(p.next(), proxy::http::ParseStatus::kComplete);
+  auto second = p.take();
+  EXPECT_EQ(second.body, "second");
+  EXPECT_EQ(second.headers.get("connection").value_or(""), "close");
+}
+
+}  // namespace
+}  // namespace meshsim::sim::apps

@@ -176,5 +176,137 @@ spec: {mtls: {mode: STRICT}}
   EXPECT_EQ(mesh->last().http_status, 200) << mesh->last().error;
 }
 
+constexpr const char* kFront = R"(
+---
+apiVersion: v1
+kind: Service
+metadata: {name: front, namespace: default}
+spec:
+  selector: {app: front}
+  ports: [{name: http, port: 8080}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: front, namespace: default}
+spec:
+  selector: {matchLabels: {app: front}}
+  template:
+    metadata: {labels: {app: front}}
+    spec:
+      containers: [{name: front, image: example/front, ports: [{containerPort: 8080}]}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: reviews-v2, namespace: default}
+spec:
+  selector: {matchLabels: {app: reviews, version: v2}}
+  template:
+    metadata: {labels: {app: reviews, version: v2}}
+    spec:
+      containers: [{name: reviews, image: docker.io/istio/examples-bookinfo-reviews-v2:1.20.2, ports: [{containerPort: 9080}]}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: reviews-v3, namespace: default}
+spec:
+  selector: {matchLabels: {app: reviews, version: v3}}
+  template:
+    metadata:
+      labels: {app: reviews, version: v3}
+      annotations: {meshsim.io/app: http-echo}
+    spec:
+      containers: [{name: reviews, image: docker.io/istio/examples-bookinfo-reviews-v3:1.20.2, ports: [{containerPort: 9080}]}]
+)";
+
+// The app's call times out after its own timeout (the backend holds the
+// answer longer), the timed-out connection is not reused, the next call is
+// still made, and the app answers 200 naming both results.
+TEST(MeshSimCalls, ACallTimesOutAndTheAppStillAnswers) {
+  auto w = world(kFront);
+  const mesh::WorldPod& front = *w->pods_matching("default", mesh::Labels{{"app", "front"}}).front();
+  MeshSimulationOptions mo;
+  ServerAppOptions so;
+  AppCall slow;
+  slow.host = "httpbin";
+  slow.port = 8000;
+  slow.path = "/slow?delay=2s";
+  slow.timeout = Duration::millis(500);
+  AppCall fast = slow;
+  fast.path = "/fast";
+  so.calls = std::vector<AppCall>{slow, fast};
+  so.propagate = apps::HeaderPropagation::list({"x-user"});
+  mo.server_overrides["default/" + front.name + ":8080"] = so;
+  MeshSimulation ms(w, mo);
+  ASSERT_TRUE(ms.build().ok());
+  struct Call {
+    AppOutcomeObservation::Outcome outcome;
+    int status;
+    int64_t latency_ns;
+    uint64_t connection;
+    std::string forwarded, dropped, workload;
+  };
+  std::vector<Call> calls;
+  ms.sim().subscribe([&](const Observation& o) {
+    if (const auto* c = std::get_if<AppCallObservation>(&o.payload)) {
+      Call k{c->outcome, c->http_status, c->latency_ns, c->connection, "", "", std::string(c->workload)};
+      for (auto n : c->forwarded) k.forwarded += std::string(n) + ";";
+      for (auto n : c->dropped) k.dropped += std::string(n) + ";";
+      calls.push_back(k);
+    }
+  });
+  const mesh::WorldPod& sleep = *w->pods_matching("default", mesh::Labels{{"app", "sleep"}}).front();
+  ClientRequestSpec spec = get("front:8080", "/page");
+  spec.headers = {{"x-user", "jason"}, {"traceparent", "00-463ac35c9f6413ad48485a3953bb6124-a2fb4a1d1a96d312-01"}};
+  ClientApp* c = ms.add_client(ms.host_of("default", sleep.name), "default/sleep", spec, {});
+  ms.run_until(Duration::seconds(5));
+  ASSERT_EQ(c->completed(), 1u);
+  EXPECT_EQ(c->last().http_status, 200) << c->last().error;
+  EXPECT_NE(c->last().response.body.find("Call=GET httpbin:8000/slow?delay=2s timeout\n"), std::string::npos)
+      << c->last().response.body;
+  EXPECT_NE(c->last().response.body.find("Call=GET httpbin:8000/fast 200\n"), std::string::npos)
+      << c->last().response.body;
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_EQ(calls[0].outcome, AppOutcomeObservation::Outcome::kTimeout);
+  EXPECT_EQ(calls[0].latency_ns, Duration::millis(500).ns());
+  EXPECT_EQ(calls[1].outcome, AppOutcomeObservation::Outcome::kOk);
+  EXPECT_NE(calls[0].connection, calls[1].connection);  // the timed-out connection was reset, not reused
+  EXPECT_EQ(calls[0].workload, "front");
+  EXPECT_EQ(calls[0].forwarded, "x-user;");
+  EXPECT_EQ(calls[0].dropped, "user-agent;traceparent;x-request-id;");  // arrival order
+}
+
+// Bookinfo's images bring their calls; the meshsim.io/app annotation
+// replaces the inference (no calls).
+TEST(MeshSimCalls, BookinfoImagesAreInferredAndTheAnnotationOverridesThem) {
+  MeshSimulation ms(world(kFront), MeshSimulationOptions{});
+  ASSERT_TRUE(ms.build().ok());
+  const AppInference* v2 = nullptr;
+  const AppInference* v3 = nullptr;
+  for (const auto& [id, inf] : ms.inferred_apps()) {
+    if (id.find("/reviews-v2-") != std::string::npos) v2 = &inf;
+    if (id.find("/reviews-v3-") != std::string::npos) v3 = &inf;
+  }
+  ASSERT_TRUE(v2 && v3);
+  ASSERT_EQ(v2->calls.size(), 1u);
+  EXPECT_EQ(v2->calls[0].target(), "ratings:9080");
+  EXPECT_EQ(v2->calls[0].path, "/ratings/0");
+  EXPECT_EQ(v2->calls[0].timeout, Duration::seconds(10));
+  EXPECT_EQ(v2->propagate.text, "all");
+  EXPECT_NE(v2->reason.find("Bookinfo reviews v2"), std::string::npos) << v2->reason;
+  EXPECT_TRUE(v3->calls.empty());
+  EXPECT_EQ(v3->kind, ServerAppKind::kHttpEcho);
+  EXPECT_EQ(v3->reason, "annotation meshsim.io/app=http-echo");
+  AppInference pp;
+  ASSERT_TRUE(bookinfo_app("registry.istio.io/release/examples-bookinfo-productpage-v1:1.20.3", pp));
+  ASSERT_EQ(pp.calls.size(), 2u);
+  EXPECT_EQ(pp.calls[1].target(), "reviews:9080");
+  EXPECT_EQ(pp.calls[1].attempts, 2);
+  EXPECT_EQ(pp.propagate.kind, apps::HeaderPropagation::Kind::kProductpage);
+  AppInference v3img;
+  ASSERT_TRUE(bookinfo_app("docker.io/istio/examples-bookinfo-reviews-v3:1.20.2", v3img));
+  EXPECT_EQ(v3img.calls[0].timeout, Duration::millis(2500));
+  EXPECT_FALSE(bookinfo_app("docker.io/istio/examples-bookinfo-mysqldb:1.20.2", pp));
+}
+
 }  // namespace
 }  // namespace meshsim::sim

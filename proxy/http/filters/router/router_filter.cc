@@ -1,5 +1,7 @@
 #include "proxy/http/filters/router/router_filter.h"
 
+#include "proxy/tracing/tracer.h"
+
 #include <algorithm>
 #include <charconv>
 
@@ -270,6 +272,10 @@ void RouterFilter::on_upstream_ready(upstream::UpstreamConnection& u) {
     (void)ec;
     req.headers.set("x-envoy-attempt-count", std::string_view(n, static_cast<size_t>(e - n)));
   }
+  // injectContext, per attempt (a retry carries the same span's context).
+  if (const auto& tc = callbacks_->manager_config().tracing) tracing::inject(info.span, *tc, req.headers);
+  info.upstream_connection = u.id();
+  info.upstream_request = u.requests_served();
   request_sent_ = true;
   std::string& wire = callbacks_->engine().wire;
   wire.clear();
