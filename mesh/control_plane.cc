@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cmath>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "mesh/authz_translation.h"
@@ -243,22 +244,10 @@ std::vector<double> stats_histogram_buckets(const WorldPod& pod) {
   std::vector<double> out;
   auto it = pod.annotations.find("sidecar.istio.io/statsHistogramBuckets");
   if (it == pod.annotations.end()) return out;
-  const std::string& v = it->second;
-  size_t key = v.find("\"istio\"");
-  if (key == std::string::npos) return out;
-  size_t open = v.find('[', key), close = v.find(']', key);
-  if (open == std::string::npos || close == std::string::npos || close < open) return out;
-  std::string list = v.substr(open + 1, close - open - 1);
-  size_t at = 0;
-  while (at < list.size()) {
-    size_t comma = list.find(',', at);
-    std::string item = list.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
-    char* end = nullptr;
-    double d = std::strtod(item.c_str(), &end);
-    if (end != item.c_str() && d > 0) out.push_back(d);
-    if (comma == std::string::npos) break;
-    at = comma + 1;
-  }
+  auto j = nlohmann::json::parse(it->second, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("istio") || !j["istio"].is_array()) return out;
+  for (const auto& b : j["istio"])
+    if (b.is_number() && b.get<double>() > 0) out.push_back(b.get<double>());
   return out;
 }
 

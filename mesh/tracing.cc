@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "mesh/control_plane.h"
+#include "proxy/base/ascii.h"
 #include "mesh/policy.h"
 
 namespace meshsim::mesh {
@@ -49,20 +50,10 @@ std::vector<AppliedTracing> applicable_tracing(const World& w, const WorldPod& p
   return out;
 }
 
-bool equal_fold(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
 
 const TracingProvider* find_provider(const MeshConfig& mc, std::string_view name) {
   for (const TracingProvider& p : mc.tracing_providers)
-    if (equal_fold(p.name, name)) return &p;
+    if (ascii_iequals(p.name, name)) return &p;
   return nullptr;
 }
 

@@ -50,24 +50,19 @@ void put_len(uint32_t field, std::string_view bytes, std::string& out) {
   out.append(bytes);
 }
 
-// A Struct map entry {key = 1, value = 2: Value{string_value = 3}}.
-void put_string_entry(std::string_view key, std::string_view value, std::string& out) {
+// A Struct map entry {key = 1, value = 2: Value{<value_field> = bytes}}:
+// string_value = 3, struct_value = 5.
+void put_entry(std::string_view key, uint32_t value_field, std::string_view bytes, std::string& out) {
   std::string v;
-  put_len(3, value, v);
+  put_len(value_field, bytes, v);
   std::string e;
   put_len(1, key, e);
   put_len(2, v, e);
   put_len(1, e, out);
 }
-
-// A Struct map entry whose Value is struct_value = 5.
+void put_string_entry(std::string_view key, std::string_view value, std::string& out) { put_entry(key, 3, value, out); }
 void put_struct_entry(std::string_view key, std::string_view struct_bytes, std::string& out) {
-  std::string v;
-  put_len(5, struct_bytes, v);
-  std::string e;
-  put_len(1, key, e);
-  put_len(2, v, e);
-  put_len(1, e, out);
+  put_entry(key, 5, struct_bytes, out);
 }
 
 // Reads protobuf fields one by one; every read is bounds-checked.

@@ -19,16 +19,23 @@ namespace {
 
 constexpr uint32_t kIdleTimer = 1;
 
+// "a.b.c.d" into buf (at least 16 bytes); returns its length.
+size_t format_ip(Ipv4 ip, char* buf) {
+  char* p = buf;
+  for (int i = 3; i >= 0; --i) {
+    auto [e, ec] = std::to_chars(p, buf + 16, (ip.value >> (i * 8)) & 0xff);
+    (void)ec;
+    p = e;
+    if (i) *p++ = '.';
+  }
+  return static_cast<size_t>(p - buf);
+}
+
 // "a.b.c.d:port" into `out` (no allocation once out has capacity).
 void format_addr(const SocketAddress& a, std::string& out) {
   char buf[24];
-  char* p = buf;
-  for (int i = 3; i >= 0; --i) {
-    auto [e, ec] = std::to_chars(p, buf + sizeof buf, (a.ip.value >> (i * 8)) & 0xff);
-    (void)ec;
-    p = e;
-    *p++ = i ? '.' : ':';
-  }
+  char* p = buf + format_ip(a.ip, buf);
+  *p++ = ':';
   auto [e, ec] = std::to_chars(p, buf + sizeof buf, a.port);
   (void)ec;
   out.assign(buf, static_cast<size_t>(e - buf));
@@ -384,18 +391,8 @@ void ConnectionManager::finish_span(ActiveStream& s, int code, uint64_t body_sen
   f.user_agent = r.headers.get("user-agent").value_or("");
   f.downstream_cluster = r.headers.get("x-envoy-downstream-service-cluster").value_or("");
   f.protocol = r.version == 10 ? "HTTP/1.0" : "HTTP/1.1";
-  char peer[24];
-  {
-    const Ipv4 ip = conn_.info().remote.ip;
-    char* p = peer;
-    for (int i = 3; i >= 0; --i) {
-      auto [e, ec] = std::to_chars(p, peer + sizeof peer, (ip.value >> (i * 8)) & 0xff);
-      (void)ec;
-      p = e;
-      if (i) *p++ = '.';
-    }
-    f.peer_address = std::string_view(peer, static_cast<size_t>(p - peer));
-  }
+  char peer[16];
+  f.peer_address = std::string_view(peer, format_ip(conn_.info().remote.ip, peer));
   f.upstream_cluster = s.info.cluster;
   std::string flags;
   if (s.info.response_flags) flags = format_response_flags(s.info.response_flags);

@@ -1,5 +1,7 @@
 #include "proxy/http/hash_policy.h"
 
+#include "proxy/base/ascii.h"
+
 #include <algorithm>
 #include <cstdio>
 #include <string_view>
@@ -12,16 +14,6 @@ namespace {
 
 using upstream::xxhash64;
 
-bool name_equals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -34,7 +26,7 @@ std::string_view trim(std::string_view s) {
 std::optional<uint64_t> header_hash(const Request& req, std::string_view name) {
   std::vector<std::string_view> values;
   for (const Headers::Field f : req.headers)
-    if (name_equals(f.name, name)) values.push_back(f.value);
+    if (ascii_iequals(f.name, name)) values.push_back(f.value);
   if (values.empty()) return std::nullopt;
   std::sort(values.begin(), values.end());
   std::string all;
@@ -87,7 +79,7 @@ std::string hex64(uint64_t v) {
 
 std::string cookie_value(const Request& req, std::string_view name) {
   for (const Headers::Field f : req.headers) {
-    if (!name_equals(f.name, "cookie")) continue;
+    if (!ascii_iequals(f.name, "cookie")) continue;
     std::string_view rest = f.value;
     while (!rest.empty()) {
       size_t semi = rest.find(';');

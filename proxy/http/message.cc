@@ -1,5 +1,7 @@
 #include "proxy/http/message.h"
 
+#include "proxy/base/ascii.h"
+
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -7,12 +9,6 @@
 
 namespace meshsim::proxy::http {
 namespace {
-
-constexpr auto kLower = [] {
-  std::array<unsigned char, 256> t{};
-  for (int i = 0; i < 256; ++i) t[static_cast<size_t>(i)] = static_cast<unsigned char>(i >= 'A' && i <= 'Z' ? i - 'A' + 'a' : i);
-  return t;
-}();
 
 bool connection_has(const Headers& h, std::string_view token) {
   auto v = h.get("connection");
@@ -61,15 +57,7 @@ void write_headers(const Headers& h, bool has_body_framing_needed, size_t body_s
 
 }  // namespace
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  const auto* x = reinterpret_cast<const unsigned char*>(a.data());
-  const auto* y = reinterpret_cast<const unsigned char*>(b.data());
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (x[i] != y[i] && kLower[x[i]] != kLower[y[i]]) return false;
-  }
-  return true;
-}
+bool iequals(std::string_view a, std::string_view b) { return ascii_iequals(a, b); }
 
 bool Headers::name_is(const Slot& s, std::string_view name) const {
   return s.name_len == name.size() && iequals(std::string_view(arena_.data() + s.name_off, s.name_len), name);

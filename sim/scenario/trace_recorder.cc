@@ -17,9 +17,9 @@ namespace meshsim::sim {
 namespace {
 
 std::string hex16(uint64_t v) {
-  char b[17];
-  std::snprintf(b, sizeof b, "%016llx", static_cast<unsigned long long>(v));
-  return b;
+  char b[16];
+  proxy::tracing::hex16(v, b);
+  return std::string(b, 16);
 }
 
 int64_t epoch_us(int64_t virtual_ns) { return kCaptureEpochSeconds * 1'000'000 + virtual_ns / 1000; }

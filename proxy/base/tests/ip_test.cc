@@ -30,3 +30,14 @@ TEST(Cidr, ContainsAndRejectsHostBits) {
 
 }  // namespace
 }  // namespace meshsim
+
+#include "proxy/base/ascii.h"
+
+TEST(Ascii, IequalsFoldsOnlyLetters) {
+  EXPECT_TRUE(meshsim::ascii_iequals("X-B3-TraceId", "x-b3-traceid"));
+  EXPECT_FALSE(meshsim::ascii_iequals("x-b3", "x-b4"));
+  EXPECT_FALSE(meshsim::ascii_iequals("@", "`"));   // 0x40 / 0x60 differ in the case bit but are not letters
+  EXPECT_FALSE(meshsim::ascii_iequals("[", "{"));
+  EXPECT_FALSE(meshsim::ascii_iequals("ab", "abc"));
+  EXPECT_TRUE(meshsim::ascii_iequals("", ""));
+}
