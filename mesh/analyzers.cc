@@ -1,6 +1,6 @@
 #include "mesh/analyzers.h"
 
-#include "mesh/tracing.h"
+#include "mesh/telemetry.h"
 
 #include "mesh/coverage.h"
 
@@ -121,7 +121,7 @@ class Analysis {
   }
 
   // istiod's "could not find service … in Istio service registry": the same
-  // decision the control plane makes for each sidecar (mesh/tracing.h).
+  // decision the control plane makes for each sidecar (mesh/telemetry.h).
   void tracing_providers() {
     std::set<std::string> seen;
     for (const WorldPod& p : w_.pods()) {

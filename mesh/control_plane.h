@@ -63,16 +63,5 @@ std::string sidecar_node_id(const WorldPod& pod, const MeshConfig& mesh);
 // pilot-agent and the injector fill it in.
 proxy::NodeMetadata sidecar_node_metadata(const World& w, const WorldPod& pod);
 
-// Istio's standard metrics for a pod (docs/istio/telemetry.md §6.1): whether
-// a metrics provider (prometheus) is active and the TCP reporting interval.
-struct MetricsTelemetry {
-  bool enabled = false;
-  Duration reporting_interval = Duration::seconds(5);
-};
-MetricsTelemetry metrics_telemetry(const World& w, const WorldPod& pod);
-// The pod's sidecar.istio.io/statsHistogramBuckets "istio" bounds (empty: defaults).
-std::vector<double> stats_histogram_buckets(const WorldPod& pod);
-// EDS endpoint metadata istio.workload of a pod: "wl;ns;canonical;rev;cluster".
-std::string endpoint_telemetry_label(const WorldPod& pod);
 
 }  // namespace meshsim::mesh

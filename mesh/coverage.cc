@@ -107,7 +107,7 @@ std::vector<NotModelled> not_modelled(const ResourceSet& rs, const MeshConfig* m
     }
   }
   for (const auto& t : rs.telemetries) {
-    // Tracing is simulated (mesh/tracing.h) except non-literal custom tags;
+    // Tracing is simulated (mesh/telemetry.h) except non-literal custom tags;
     // metrics providers, reportingInterval and turning every metric off are
     // simulated (docs/model/telemetry.md); per-metric overrides and access
     // logging are not.

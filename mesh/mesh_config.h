@@ -81,7 +81,7 @@ struct MeshConfig {
     return l;
   }();
   bool enable_tracing = true;
-  // Tracing settings (mesh/tracing.h decides with them):
+  // Tracing settings (mesh/telemetry.h decides with them):
   std::vector<TracingProvider> tracing_providers;      // extensionProviders with a tracer
   std::vector<std::string> default_tracing_providers;  // defaultProviders.tracing
   std::vector<std::string> default_metrics_providers = {"prometheus"};  // defaultProviders.metrics (the chart's default)

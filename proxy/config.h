@@ -155,7 +155,7 @@ struct NetworkIstioStats {
 };
 
 // The connection manager's `tracing` block and the tracer it names, as
-// istiod writes them (mesh/tracing.h; docs/istio/telemetry.md §2).
+// istiod writes them (mesh/telemetry.h; docs/istio/telemetry.md §2).
 struct TracingConfig {
   // kNone: a tracing block without a tracer (Istio >= 1.22's default
   // install): the x-request-id decision is taken, no span is made.

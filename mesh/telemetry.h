@@ -1,5 +1,6 @@
-// What istiod writes into the `tracing` block of each HTTP connection manager
-// of a sidecar (pilot/pkg/networking/core/tracing.go, model/telemetry.go;
+// Telemetry decisions of the control plane: the standard metrics a sidecar
+// records (below), and what istiod writes into the `tracing` block of each
+// HTTP connection manager of a sidecar (pilot/pkg/networking/core/tracing.go, model/telemetry.go;
 // docs/istio/telemetry.md §2):
 //  * Telemetry resources that apply to the pod (root namespace, then its
 //    namespace, then those selecting it, later ones overriding field by
@@ -19,8 +20,10 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "mesh/world.h"
+#include "proxy/base/duration.h"
 #include "proxy/config.h"
 
 namespace meshsim::mesh {
@@ -37,5 +40,17 @@ struct TracingDecision {
 // The tracing block of the sidecar of `pod` for its outbound (client) or
 // inbound (server) connection managers.
 TracingDecision sidecar_tracing(const World& w, const WorldPod& pod, bool outbound);
+
+// Istio's standard metrics for a pod (docs/istio/telemetry.md §6.1): whether
+// a metrics provider (prometheus) is active and the TCP reporting interval.
+struct MetricsTelemetry {
+  bool enabled = false;
+  Duration reporting_interval = Duration::seconds(5);
+};
+MetricsTelemetry metrics_telemetry(const World& w, const WorldPod& pod);
+// The pod's sidecar.istio.io/statsHistogramBuckets "istio" bounds (empty: defaults).
+std::vector<double> stats_histogram_buckets(const WorldPod& pod);
+// EDS endpoint metadata istio.workload of a pod: "wl;ns;canonical;rev;cluster".
+std::string endpoint_telemetry_label(const WorldPod& pod);
 
 }  // namespace meshsim::mesh

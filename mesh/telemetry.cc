@@ -1,8 +1,9 @@
-#include "mesh/tracing.h"
+#include "mesh/telemetry.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <nlohmann/json.hpp>
 
 #include "mesh/control_plane.h"
 #include "proxy/base/ascii.h"
@@ -229,6 +230,75 @@ TracingDecision sidecar_tracing(const World& w, const WorldPod& pod, bool outbou
              ") → " + c->collector_cluster + ", " + percent_text(pct) + " (" + sampling_source + ")";
   d.config = std::move(c);
   return d;
+}
+
+// util.go AppendLbEndpointMetadata: "<workload>;<ns>;<canonical name>;<canonical
+// revision, "" for latest>;<cluster id>", with kubelabels.CanonicalService's
+// defaulting for pods without a sidecar.
+std::string endpoint_telemetry_label(const WorldPod& pod) {
+  auto label = [&](const char* k) -> const std::string* {
+    auto it = pod.labels.find(k);
+    return it == pod.labels.end() || it->second.empty() ? nullptr : &it->second;
+  };
+  std::string workload = pod.owner_name.empty() ? pod.name : pod.owner_name;
+  const std::string* name = label("service.istio.io/canonical-name");
+  if (!name) name = label("app.kubernetes.io/name");
+  if (!name) name = label("app");
+  const std::string* rev = label("service.istio.io/canonical-revision");
+  if (!rev) rev = label("app.kubernetes.io/version");
+  if (!rev) rev = label("version");
+  std::string revision = rev && *rev != "latest" ? *rev : "";
+  return workload + ";" + pod.namespace_ + ";" + (name ? *name : workload) + ";" + revision + ";Kubernetes";
+}
+
+// The metrics telemetry in force for a pod: the mesh's defaultProviders.metrics
+// (Istio's chart: prometheus), overridden by the most specific Telemetry
+// (root namespace, then the pod's namespace, then a selector that matches the
+// pod) that lists metrics providers; a metrics override disabling
+// ALL_METRICS for every mode turns it off. reportingInterval likewise.
+MetricsTelemetry metrics_telemetry(const World& w, const WorldPod& pod) {
+  const MeshConfig& mc = w.mesh_config();
+  MetricsTelemetry mt;
+  auto is_prometheus = [&](const std::string& p) {
+    if (p == "prometheus") return true;
+    auto it = mc.other_extension_providers.find(p);
+    return it != mc.other_extension_providers.end() && it->second == "prometheus";
+  };
+  auto enabled_by = [&](const std::vector<std::string>& providers) {
+    return std::any_of(providers.begin(), providers.end(), is_prometheus);
+  };
+  mt.enabled = enabled_by(mc.default_metrics_providers);
+  int best = -1;
+  for (const Telemetry& t : w.resources().telemetries) {
+    int level = -1;
+    if (t.meta.namespace_ == mc.root_namespace && !t.selector) level = 0;
+    else if (t.meta.namespace_ == pod.namespace_ && !t.selector) level = 1;
+    else if (t.meta.namespace_ == pod.namespace_ && t.selector && labels_subset_of(t.selector->match_labels, pod.labels)) level = 2;
+    if (level < best || t.metrics.empty()) continue;
+    best = level;
+    for (const TelemetryMetrics& m : t.metrics) {
+      if (!m.providers.empty()) mt.enabled = enabled_by(m.providers);
+      if (m.reporting_interval) mt.reporting_interval = *m.reporting_interval;
+      for (const auto& o : m.overrides) {
+        if ((o.metric.empty() || o.metric == "ALL_METRICS") && o.mode.empty() && o.disabled.value_or(false))
+          mt.enabled = false;
+      }
+    }
+  }
+  return mt;
+}
+
+// sidecar.istio.io/statsHistogramBuckets: {"istio":[1,5,10,…]} (the bootstrap's
+// histogram_bucket_settings for the "istio" prefix); empty = Envoy's defaults.
+std::vector<double> stats_histogram_buckets(const WorldPod& pod) {
+  std::vector<double> out;
+  auto it = pod.annotations.find("sidecar.istio.io/statsHistogramBuckets");
+  if (it == pod.annotations.end()) return out;
+  auto j = nlohmann::json::parse(it->second, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("istio") || !j["istio"].is_array()) return out;
+  for (const auto& b : j["istio"])
+    if (b.is_number() && b.get<double>() > 0) out.push_back(b.get<double>());
+  return out;
 }
 
 }  // namespace meshsim::mesh
