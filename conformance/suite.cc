@@ -178,7 +178,9 @@ json run_case(const CaseSpec& c, bool want_trace, bool updating, bool strict, co
     for (const auto& [outcome, n] : e.failures) failures += (failures.empty() ? "" : ", ") + outcome + "×" + std::to_string(n);
     edges.push_back({{"from", e.from}, {"target", e.target}, {"protocol", e.protocol}, {"requests", e.requests},
                      {"ok", e.ok}, {"judged", e.judged}, {"mtls", e.mtls}, {"p50_ms", e.p50.to_millis()},
-                     {"p99_ms", e.p99.to_millis()}, {"failures", failures}});
+                     {"p99_ms", e.p99.to_millis()}, {"failures", failures},
+                     {"latency_histogram", {{"le_ms", sim::kEdgeLatencyBoundsMs}, {"ok", e.latency_ok},
+                                            {"failed", e.latency_failed}}}});
   }
   j["edges"] = edges;
   json story = json::array();
@@ -219,7 +221,13 @@ reports::CaseResult to_case(const json& j) {
     for (const auto& e : j["edges"]) {
       c.edges.push_back({e.value("from", ""), e.value("target", ""), e.value("protocol", ""), e.value("requests", uint64_t{0}),
                          e.value("ok", uint64_t{0}), e.value("judged", uint64_t{0}), e.value("mtls", uint64_t{0}),
-                         e.value("p50_ms", 0.0), e.value("p99_ms", 0.0), e.value("failures", "")});
+                         e.value("p50_ms", 0.0), e.value("p99_ms", 0.0), e.value("failures", ""), {}, {}, {}});
+      if (auto h = e.find("latency_histogram"); h != e.end() && h->is_object()) {
+        reports::EdgeRecord& rec = c.edges.back();
+        rec.latency_le_ms = h->value("le_ms", std::vector<double>{});
+        rec.latency_ok = h->value("ok", std::vector<uint64_t>{});
+        rec.latency_failed = h->value("failed", std::vector<uint64_t>{});
+      }
     }
   }
   if (j.contains("story")) {

@@ -35,7 +35,7 @@ th{background:#f6f8fa}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .status-passed{color:#1a7f37}.status-failed,.status-error{color:#cf222e;font-weight:600}.status-skipped{color:#57606a}
 svg text{font:11px system-ui,sans-serif;fill:#57606a}
 rect.pass{fill:#2da44e}rect.fail{fill:#cf222e}rect.error{fill:#82071e}rect.skip{fill:#afb8c1}rect.absent{fill:#f6f8fa}
-rect.allow{fill:#2da44e}rect.deny{fill:#cf222e}ol.story{white-space:pre-wrap;font-size:90%}rect.changed{stroke:#1f2328;stroke-width:2}
+rect.allow{fill:#2da44e}rect.deny{fill:#cf222e}td.histogram span.axis{display:block;font-size:10px;color:#57606a}ol.story{white-space:pre-wrap;font-size:90%}rect.changed{stroke:#1f2328;stroke-width:2}
 .band-range{fill:#ddf4ff}.band-iqr{fill:#9ecbff}.median{fill:none;stroke:#0969da;stroke-width:1.5}
 circle.pt{fill:#0969da}circle.regressed{fill:#cf222e;stroke:#fff}circle.improved{fill:#1a7f37;stroke:#fff}
 code{font-family:ui-monospace,monospace;font-size:12px}
@@ -284,15 +284,69 @@ void conformance_section(std::string& o, const ReportData& d, const ReportOption
   o += "</table></section>";
 }
 
+std::string bound_label(double ms) {
+  return ms < 1000 ? num(ms, ms < 1 ? "%.1f" : "%.0f") + " ms" : num(ms / 1000, "%.0f") + " s";
+}
+
+// An edge's latency histogram as inline SVG: one bar per bucket from the first
+// to the last non-empty one, successful requests green with the failed ones
+// stacked on them in red, heights on a log scale relative to the fullest
+// bucket (at least 2 px when not empty); each bar's title gives its range and
+// counts.
+std::string latency_histogram_svg(const EdgeRecord& e) {
+  const size_t n = e.latency_le_ms.size() + 1;
+  if (e.latency_le_ms.empty() || e.latency_ok.size() != n || e.latency_failed.size() != n) return "—";
+  size_t first = n, last = 0;
+  uint64_t top = 0;
+  for (size_t i = 0; i < n; ++i) {
+    uint64_t t = e.latency_ok[i] + e.latency_failed[i];
+    if (t == 0) continue;
+    first = std::min(first, i);
+    last = i;
+    top = std::max(top, t);
+  }
+  if (top == 0) return "—";
+  constexpr double kBar = 7, kHeight = 24;
+  const size_t bars = last - first + 1;
+  auto lower = [&](size_t i) { return i == 0 ? 0.0 : e.latency_le_ms[i - 1]; };
+  std::string svg = "<svg class=\"latency-histogram\" width=\"" + num(kBar * static_cast<double>(bars), "%.0f") +
+                    "\" height=\"" + num(kHeight, "%.0f") + "\">";
+  for (size_t i = first; i <= last; ++i) {
+    const double x = kBar * static_cast<double>(i - first);
+    // Log scale (a lone failure beside thousands of successes stays visible),
+    // split between the two series in proportion to their counts.
+    const double ok_n = static_cast<double>(e.latency_ok[i]), fail_n = static_cast<double>(e.latency_failed[i]);
+    const double total = ok_n + fail_n;
+    const double h = total == 0 ? 0 : std::max(2.0, kHeight * std::log1p(total) / std::log1p(static_cast<double>(top)));
+    const double hok = total == 0 ? 0 : h * ok_n / total;
+    const double hfail = h - hok;
+    std::string range = i + 1 == n ? "> " + bound_label(lower(i)) : bound_label(lower(i)) + " – " + bound_label(e.latency_le_ms[i]);
+    svg += "<g><title>" + xml_escape(range) + ": " + std::to_string(e.latency_ok[i]) + " ok, " +
+           std::to_string(e.latency_failed[i]) + " failed</title>";
+    if (e.latency_ok[i]) {
+      svg += "<rect class=\"allow\" x=\"" + num(x, "%.0f") + "\" y=\"" + num(kHeight - hok, "%.2f") + "\" width=\"" +
+             num(kBar - 1, "%.0f") + "\" height=\"" + num(hok, "%.2f") + "\"/>";
+    }
+    if (e.latency_failed[i]) {
+      svg += "<rect class=\"deny\" x=\"" + num(x, "%.0f") + "\" y=\"" + num(kHeight - hok - hfail, "%.2f") +
+             "\" width=\"" + num(kBar - 1, "%.0f") + "\" height=\"" + num(hfail, "%.2f") + "\"/>";
+    }
+    svg += "</g>";
+  }
+  svg += "</svg><span class=\"axis\">" + xml_escape(bound_label(lower(first))) + " – " +
+         xml_escape(last + 1 == n ? "∞" : bound_label(e.latency_le_ms[last])) + "</span>";
+  return svg;
+}
+
 void runs_section(std::string& o, const ReportData& d) {
   o += "<section id=\"runs\"><h2>Runs</h2>";
   if (d.recent.empty()) {
     o += "<p class=\"absent\">No conformance runs recorded.</p></section>";
     return;
   }
-  o += "<p class=\"note\">Each case lists its edges (requests, success, mTLS on the wire, latency p50/p99, "
-       "failures) and its story, as the scenario runner reported them; runs recorded before schema version 4 have "
-       "neither.</p>";
+  o += "<p class=\"note\">Each case lists its edges (requests, success, mTLS on the wire, latency p50/p99 and "
+       "histogram — successful requests green, failed ones red —, failures) and its story, as the scenario runner "
+       "reported them; runs recorded before schema version 4 have neither, before version 5 no histograms.</p>";
   for (const RunDetail& r : d.recent) {
     const RunRecord& run = r.run;
     o += "<section id=\"run-" + std::to_string(r.id) + "\"><h3>Run " + std::to_string(r.id) + " · " +
@@ -325,7 +379,7 @@ void runs_section(std::string& o, const ReportData& d) {
            std::to_string(c.story.size()) + " story lines</summary>";
       if (!c.edges.empty()) {
         o += "<table class=\"edges\"><tr><th>from</th><th>to</th><th>protocol</th><th>requests</th><th>success</th>"
-             "<th>mTLS</th><th>p50</th><th>p99</th><th>failures</th></tr>";
+             "<th>mTLS</th><th>p50</th><th>p99</th><th>latency</th><th>failures</th></tr>";
         for (const EdgeRecord& e : c.edges) {
           double ok = e.requests ? 100.0 * static_cast<double>(e.ok) / static_cast<double>(e.requests) : 0;
           std::string mtls = e.judged ? num(100.0 * static_cast<double>(e.mtls) / static_cast<double>(e.judged), "%.0f") + " %" : "—";
@@ -335,7 +389,8 @@ void runs_section(std::string& o, const ReportData& d) {
           o += "<tr><td>" + xml_escape(e.from) + "</td><td>" + xml_escape(e.target) + "</td><td>" + xml_escape(e.protocol) +
                "</td><td class=\"num\">" + std::to_string(e.requests) + "</td><td class=\"num\">" + bar + " " +
                num(ok, "%.0f") + " %</td><td class=\"num\">" + mtls + "</td><td class=\"num\">" + num(e.p50_ms, "%.2f") +
-               " ms</td><td class=\"num\">" + num(e.p99_ms, "%.2f") + " ms</td><td>" + xml_escape(e.failures) + "</td></tr>";
+               " ms</td><td class=\"num\">" + num(e.p99_ms, "%.2f") + " ms</td><td class=\"histogram\">" +
+               latency_histogram_svg(e) + "</td><td>" + xml_escape(e.failures) + "</td></tr>";
         }
         o += "</table>";
       }

@@ -1,6 +1,35 @@
 #include "reports/result_store.h"
 
+#include <nlohmann/json.hpp>
+
 namespace meshsim::reports {
+namespace {
+
+// case_edges.latency_histogram: {"le_ms": […], "ok": […], "failed": […]}, or '' when absent.
+std::string histogram_json(const EdgeRecord& e) {
+  if (e.latency_le_ms.empty()) return "";
+  return nlohmann::json{{"le_ms", e.latency_le_ms}, {"ok", e.latency_ok}, {"failed", e.latency_failed}}.dump();
+}
+
+// A histogram that does not parse, or whose series do not fit its bounds, is
+// left out (the edge reads as one recorded without histograms).
+void parse_histogram(const std::string& text, EdgeRecord& e) {
+  if (text.empty()) return;
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return;
+  try {
+    auto le = j.value("le_ms", std::vector<double>{});
+    auto ok = j.value("ok", std::vector<uint64_t>{});
+    auto failed = j.value("failed", std::vector<uint64_t>{});
+    if (ok.size() != le.size() + 1 || failed.size() != le.size() + 1) return;
+    e.latency_le_ms = std::move(le);
+    e.latency_ok = std::move(ok);
+    e.latency_failed = std::move(failed);
+  } catch (const nlohmann::json::exception&) {
+  }
+}
+
+}  // namespace
 
 ResultStore::~ResultStore() = default;
 
@@ -26,7 +55,7 @@ Result<int64_t> ResultStore::record(const RunRecord& run) {
                "INSERT INTO expectations (case_id, name, kind, passed, expected, actual, message) VALUES (?,?,?,?,?,?,?)");
   Statement ed(db,
                "INSERT INTO case_edges (case_id, ordinal, source, target, protocol, requests, ok, judged, mtls, p50_ms, "
-               "p99_ms, failures) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
+               "p99_ms, failures, latency_histogram) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)");
   Statement sl(db, "INSERT INTO case_story (case_id, ordinal, at_seconds, text) VALUES (?,?,?,?)");
   if (!r.ok() || !cs.ok() || !es.ok() || !ed.ok() || !sl.ok()) return db.abort("prepare");
   r.text(1, run.started_at).text(2, run.meshsim_version).text(3, run.git_revision).text(4, run.command)
@@ -54,7 +83,7 @@ Result<int64_t> ResultStore::record(const RunRecord& run) {
       ed.i64(1, case_id).i64(2, static_cast<int64_t>(i)).text(3, e.from).text(4, e.target).text(5, e.protocol)
           .i64(6, static_cast<int64_t>(e.requests)).i64(7, static_cast<int64_t>(e.ok))
           .i64(8, static_cast<int64_t>(e.judged)).i64(9, static_cast<int64_t>(e.mtls)).real(10, e.p50_ms)
-          .real(11, e.p99_ms).text(12, e.failures);
+          .real(11, e.p99_ms).text(12, e.failures).text(13, histogram_json(e));
       if (!ed.run()) return db.abort("insert edge");
     }
     for (size_t i = 0; i < c.story.size(); ++i) {
@@ -91,10 +120,15 @@ Result<RunRecord> ResultStore::load_run(int64_t run_id) const {
   Statement es(*db_,
                "SELECT name, kind, passed, expected, actual, message FROM expectations WHERE case_id = ? ORDER BY id");
   // Version 4 databases carry each case's edges and story; older ones do not.
+  // Version 4 databases carry each case's edges and story, version 5 the
+  // edges' latency histograms too; older ones do not.
   const bool v4 = db_->has_table("case_edges");
-  Statement ed(*db_, v4 ? "SELECT source, target, protocol, requests, ok, judged, mtls, p50_ms, p99_ms, failures "
-                          "FROM case_edges WHERE case_id = ? ORDER BY ordinal"
-                        : "SELECT 1 WHERE 0 = ?");
+  const bool v5 = db_->schema_version() >= 5;
+  Statement ed(*db_, !v4  ? "SELECT 1 WHERE 0 = ?"
+                     : v5 ? "SELECT source, target, protocol, requests, ok, judged, mtls, p50_ms, p99_ms, failures, "
+                            "latency_histogram FROM case_edges WHERE case_id = ? ORDER BY ordinal"
+                          : "SELECT source, target, protocol, requests, ok, judged, mtls, p50_ms, p99_ms, failures, '' "
+                            "FROM case_edges WHERE case_id = ? ORDER BY ordinal");
   Statement sl(*db_, v4 ? "SELECT at_seconds, text FROM case_story WHERE case_id = ? ORDER BY ordinal" : "SELECT 1 WHERE 0 = ?");
   cs.i64(1, run_id);
   while (cs.step()) {
@@ -127,7 +161,8 @@ Result<RunRecord> ResultStore::load_run(int64_t run_id) const {
       while (ed.step()) {
         c.edges.push_back({ed.col_text(0), ed.col_text(1), ed.col_text(2), static_cast<uint64_t>(ed.col_i64(3)),
                            static_cast<uint64_t>(ed.col_i64(4)), static_cast<uint64_t>(ed.col_i64(5)),
-                           static_cast<uint64_t>(ed.col_i64(6)), ed.col_real(7), ed.col_real(8), ed.col_text(9)});
+                           static_cast<uint64_t>(ed.col_i64(6)), ed.col_real(7), ed.col_real(8), ed.col_text(9), {}, {}, {}});
+        parse_histogram(ed.col_text(10), c.edges.back());
       }
       ed.reset();
       sl.i64(1, cs.col_i64(0));

@@ -161,6 +161,12 @@ CREATE TABLE case_story (
 ) WITHOUT ROWID;
 )sql";
 
+// Version 4 → 5: each edge's latency histograms, as JSON
+// {"le_ms": [bounds…], "ok": [counts…], "failed": [counts…]} ('' before v5).
+constexpr const char* kMigrationV5 = R"sql(
+ALTER TABLE case_edges ADD COLUMN latency_histogram TEXT NOT NULL DEFAULT '';
+)sql";
+
 }  // namespace
 
 ResultsDb::~ResultsDb() {
@@ -209,6 +215,7 @@ Status ResultsDb::initialise(Mode mode) {
   if (st.ok() && v < 2) st = exec(kMigrationV2, "migrate to schema version 2");
   if (st.ok() && v < 3) st = exec(kMigrationV3, "migrate to schema version 3");
   if (st.ok() && v < 4) st = exec(kMigrationV4, "migrate to schema version 4");
+  if (st.ok() && v < 5) st = exec(kMigrationV5, "migrate to schema version 5");
   if (st.ok()) st = exec(("PRAGMA user_version = " + std::to_string(kResultsSchemaVersion)).c_str(), "set version");
   if (st.ok()) st = exec("COMMIT", "commit migration");
   if (!st.ok()) rollback();

@@ -24,7 +24,8 @@ namespace meshsim::reports {
 // Version 2: + recordings, bench_results, bench_metrics (benchmark history).
 // Version 3: + whatif_runs, whatif_cells (meshsim whatif --db).
 // Version 4: + case_edges, case_story (each case's per-edge summary and story).
-inline constexpr int kResultsSchemaVersion = 4;
+// Version 5: + case_edges.latency_histogram (each edge's latency histograms).
+inline constexpr int kResultsSchemaVersion = 5;
 
 class ResultsDb {
  public:

@@ -29,6 +29,11 @@ struct EdgeRecord {
   uint64_t judged = 0, mtls = 0;  // requests whose hop could be judged, and those over mTLS
   double p50_ms = 0, p99_ms = 0;
   std::string failures;  // "reset×12, timeout×3"
+  // Latency histograms (schema version 5): the buckets' upper bounds, and per
+  // bucket (non-cumulative, one more for the overflow) the successful and the
+  // failed requests. Empty when the run did not record them.
+  std::vector<double> latency_le_ms;
+  std::vector<uint64_t> latency_ok, latency_failed;
 };
 
 // One line of a case's story (what changed, who broke, when and why).

@@ -127,6 +127,8 @@ TEST_F(ReportE2e, RendersInHeadlessChromiumWithEverySectionAndNoErrors) {
   // Each run page holds its cases' edges and story (schema version 4).
   EXPECT_NE(dom.out.find("<table class=\"edges\">"), std::string::npos);
   EXPECT_NE(dom.out.find("<ol class=\"story\">"), std::string::npos);
+  // …and each edge its latency histogram (schema version 5), as inline SVG the browser kept.
+  EXPECT_NE(dom.out.find("<svg class=\"latency-histogram\""), std::string::npos);
   std::string errors = read(log);
   EXPECT_EQ(errors.find("Uncaught"), std::string::npos) << errors;
   EXPECT_EQ(errors.find(":CONSOLE"), std::string::npos) << "console output: " << errors;
@@ -159,12 +161,33 @@ TEST_F(ReportE2e, RunPagesShowEachCasesEdgesAndStory) {
   ShellRun q = run_shell("sqlite3 " + db + " \"SELECT count(*) > 0, sum(requests) > 0 FROM case_edges; "
                          "SELECT count(*) > 0 FROM case_story WHERE text LIKE 'timeline: %'\"");
   EXPECT_EQ(q.out, "1|1\n1\n") << q.out;
+  // Every request of an edge is in exactly one bucket of its histograms (the
+  // successful ones in "ok"), and pod-failure's failed requests are there too.
+  ShellRun h = run_shell("sqlite3 " + db + " \"SELECT sum(requests), sum(ok), "
+                         "sum((SELECT sum(value) FROM json_each(latency_histogram, '$.ok'))), "
+                         "sum((SELECT sum(value) FROM json_each(latency_histogram, '$.failed'))), "
+                         "min(json_array_length(latency_histogram, '$.ok') = json_array_length(latency_histogram, '$.le_ms') + 1) "
+                         "FROM case_edges\"");
+  std::vector<std::string> f;
+  {
+    std::istringstream in(h.out);
+    for (std::string cell; std::getline(in, cell, '|');) f.push_back(cell);
+  }
+  ASSERT_EQ(f.size(), 5u) << h.out;
+  const long requests = std::stol(f[0]), ok = std::stol(f[1]), in_ok = std::stol(f[2]), in_failed = std::stol(f[3]);
+  EXPECT_EQ(in_ok, ok) << h.out;
+  EXPECT_EQ(in_ok + in_failed, requests) << h.out;
+  EXPECT_GT(in_failed, 0) << "pod-failure fails requests while the pod is down: " << h.out;
+  EXPECT_EQ(std::stol(f[4]), 1) << h.out;
   fs::path html = dir_ / "r.html";
   ASSERT_EQ(meshsim("report --db " + db + " -o " + html.string()).exit_code, 0);
   std::string page = read(html);
   EXPECT_NE(page.find("<table class=\"edges\">"), std::string::npos);
   EXPECT_NE(page.find("<ol class=\"story\">"), std::string::npos);
   EXPECT_NE(page.find(" s</code> timeline: "), std::string::npos);
+  EXPECT_NE(page.find("<svg class=\"latency-histogram\""), std::string::npos);
+  EXPECT_TRUE(std::regex_search(page, std::regex("<title>[^<]* ms: [0-9]+ ok, [1-9][0-9]* failed</title><rect class=\"(allow|deny)\"")))
+      << "a bucket holding failed requests";
   EXPECT_EQ(page.find("are not stored in the results database"), std::string::npos);
 }
 

@@ -112,6 +112,80 @@ TEST(ResultStore, RecordsRunsCasesAndExpectationsWithASchemaVersion) {
   std::remove(path.c_str());
 }
 
+EdgeRecord sample_edge() {
+  EdgeRecord e{"default/curl", "httpbin.default:8000", "http", 10, 8, 10, 10, 1.5, 4.0, "reset×2", {1, 2, 5}, {0, 6, 2, 0}, {1, 0, 0, 1}};
+  return e;
+}
+
+TEST(ResultStore, KeepsEachEdgesLatencyHistograms) {
+  std::string path = temp_path("histograms.db");
+  std::remove(path.c_str());
+  auto store = ResultStore::open(path);
+  ASSERT_TRUE(store.ok()) << store.message();
+  RunRecord run = sample();
+  EdgeRecord without = sample_edge();
+  without.latency_le_ms.clear();
+  without.latency_ok.clear();
+  without.latency_failed.clear();
+  run.cases[0].edges = {sample_edge(), without};
+  auto id = (*store)->record(run);
+  ASSERT_TRUE(id.ok()) << id.message();
+  auto back = (*store)->load_run(*id);
+  ASSERT_TRUE(back.ok()) << back.message();
+  ASSERT_EQ(back->cases[0].edges.size(), 2u);
+  const EdgeRecord& e = back->cases[0].edges[0];
+  EXPECT_EQ(e.latency_le_ms, (std::vector<double>{1, 2, 5}));
+  EXPECT_EQ(e.latency_ok, (std::vector<uint64_t>{0, 6, 2, 0}));
+  EXPECT_EQ(e.latency_failed, (std::vector<uint64_t>{1, 0, 0, 1}));
+  EXPECT_TRUE(back->cases[0].edges[1].latency_le_ms.empty());
+  std::remove(path.c_str());
+}
+
+// A version-4 database (edges without histograms) is migrated forward in
+// place: its edges load without histograms, new recordings keep theirs.
+TEST(ResultStore, MigratesAVersion4DatabaseForward) {
+  std::string path = temp_path("v4.db");
+  std::remove(path.c_str());
+  {
+    auto store = ResultStore::open(path);
+    ASSERT_TRUE(store.ok());
+    RunRecord run = sample();
+    run.cases[0].edges = {sample_edge()};
+    ASSERT_TRUE((*store)->record(run).ok());
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "ALTER TABLE case_edges DROP COLUMN latency_histogram; PRAGMA user_version = 4", nullptr,
+                         nullptr, nullptr),
+            SQLITE_OK)
+      << sqlite3_errmsg(db);
+  sqlite3_close(db);
+  {
+    auto old = ResultStore::open(path, ResultsDb::Mode::kReadOnly);
+    ASSERT_TRUE(old.ok()) << old.message();
+    EXPECT_EQ((*old)->schema_version(), 4);
+    auto run = (*old)->load_run(1);
+    ASSERT_TRUE(run.ok()) << run.message();
+    ASSERT_EQ(run->cases[0].edges.size(), 1u);
+    EXPECT_EQ(run->cases[0].edges[0].requests, 10u);
+    EXPECT_TRUE(run->cases[0].edges[0].latency_ok.empty());
+  }
+  auto store = ResultStore::open(path);
+  ASSERT_TRUE(store.ok()) << store.message();
+  EXPECT_EQ((*store)->schema_version(), 5);
+  RunRecord next = sample();
+  next.cases[0].edges = {sample_edge()};
+  auto id = (*store)->record(next);
+  ASSERT_TRUE(id.ok()) << id.message();
+  auto back = (*store)->load_run(*id);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->cases[0].edges[0].latency_ok, (std::vector<uint64_t>{0, 6, 2, 0}));
+  auto first = (*store)->load_run(1);
+  ASSERT_TRUE(first.ok());
+  EXPECT_TRUE(first->cases[0].edges[0].latency_ok.empty());
+  std::remove(path.c_str());
+}
+
 TEST(ResultStore, RefusesANewerSchemaAndForeignDatabases) {
   std::string path = temp_path("newer.db");
   std::remove(path.c_str());

@@ -620,6 +620,13 @@ void Runner::build_story_failures() {
   std::stable_sort(r_.story.begin(), r_.story.end(), [](const StoryEvent& a, const StoryEvent& b) { return a.at < b.at; });
 }
 
+// The histogram bucket of a latency: the first bound it does not exceed (le).
+size_t latency_bucket(Duration d) {
+  const double ms = d.to_millis();
+  return static_cast<size_t>(std::lower_bound(kEdgeLatencyBoundsMs.begin(), kEdgeLatencyBoundsMs.end(), ms) -
+                             kEdgeLatencyBoundsMs.begin());
+}
+
 void Runner::build_edges() {
   for (const auto& c : s_.clients) {
     EdgeSummary e;
@@ -636,6 +643,7 @@ void Runner::build_edges() {
       if (o.connection != 0) conns.push_back(o.connection);
       first = std::min(first, o.start);
       last = std::max(last, o.end);
+      ++(o.outcome == Outcome::kOk ? e.latency_ok : e.latency_failed)[latency_bucket(o.latency)];
       if (o.outcome == Outcome::kOk) {
         ++e.ok;
         lats.push_back(o.latency);
@@ -1175,8 +1183,9 @@ std::string format_run_json(const ScenarioRunResult& r) {
     edges.push_back({{"client", e.client}, {"from", e.from}, {"target", e.target}, {"protocol", e.protocol},
                      {"requests", e.requests}, {"connections", e.connections}, {"ok", e.ok}, {"judged", e.judged},
                      {"mtls", e.mtls}, {"tls", e.tls},
-                     {"p50_ms", e.p50.to_millis()}, {"p99_ms", e.p99.to_millis()}, {"failures", e.failures},
-                     {"last_error", e.last_error}});
+                     {"p50_ms", e.p50.to_millis()}, {"p99_ms", e.p99.to_millis()},
+                     {"latency_histogram", {{"le_ms", kEdgeLatencyBoundsMs}, {"ok", e.latency_ok}, {"failed", e.latency_failed}}},
+                     {"failures", e.failures}, {"last_error", e.last_error}});
   }
   j["edges"] = edges;
   nlohmann::ordered_json ex = nlohmann::ordered_json::array();

@@ -7,6 +7,7 @@
 // configuration that was supposed to cause them.
 #pragma once
 
+#include <array>
 #include <functional>
 #include <map>
 #include <optional>
@@ -34,6 +35,11 @@ struct RunOptions {
   MetricsRecorder* metrics = nullptr;
 };
 
+// The upper bounds (milliseconds) of an edge's latency histogram: a 1-2-5
+// series from 0.1 ms to 60 s; one more bucket counts what lies above.
+inline constexpr std::array<double, 18> kEdgeLatencyBoundsMs = {0.1, 0.2,  0.5,  1,    2,    5,     10,    20,    50,
+                                                                100, 200, 500, 1000, 2000, 5000, 10000, 20000, 60000};
+
 struct EdgeSummary {
   std::string client;
   std::string from;     // pod "ns/name" or "external/<name>"
@@ -49,6 +55,10 @@ struct EdgeSummary {
   uint64_t mtls = 0;
   uint64_t tls = 0;
   Duration p50, p99;
+  // Latency histograms: per kEdgeLatencyBoundsMs bucket (le, non-cumulative)
+  // plus the overflow bucket, of the successful requests and of the failed
+  // ones (the time until the client saw the failure).
+  std::array<uint64_t, kEdgeLatencyBoundsMs.size() + 1> latency_ok{}, latency_failed{};
   std::map<std::string, uint64_t> failures;  // outcome → count
   std::string last_error;
 };
