@@ -297,6 +297,32 @@ bool parse_peer_metadata_header(std::string_view id, std::string_view value, Wor
   return decode_workload_struct(bytes, out);
 }
 
+bool PeerMetadataCache::parse(std::string_view id, std::string_view value, WorkloadMetadata& out) {
+  for (size_t i = 0; i < used_; ++i) {
+    const Entry& e = entries_[i];
+    if (e.value != value) continue;
+    if (!e.ok) return false;
+    out = e.md;
+    out.id.assign(id);
+    return true;
+  }
+  size_t slot = used_;
+  if (used_ < kCapacity) {
+    ++used_;
+  } else {
+    slot = next_;
+    next_ = (next_ + 1) % kCapacity;
+  }
+  Entry& e = entries_[slot];
+  e.value.assign(value);
+  e.md.clear();
+  e.ok = parse_peer_metadata_header("", value, e.md);
+  if (!e.ok) return false;
+  out = e.md;
+  out.id.assign(id);
+  return true;
+}
+
 // -------------------------------------------------------------------- TCP --
 
 std::string peer_exchange_preamble(const WorkloadMetadata& md) {

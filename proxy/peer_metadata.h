@@ -15,7 +15,8 @@
 // decoder here speak the protobuf wire format directly: map entries sorted by
 // key (deterministic serialisation), Value.string_value = 3,
 // Value.struct_value = 5; the decoder skips fields it does not know and never
-// throws — malformed input is a failed parse. Pure functions, no state.
+// throws — malformed input is a failed parse. Pure functions, no state (the
+// cache below memoises one of them).
 #pragma once
 
 #include <cstdint>
@@ -71,6 +72,26 @@ std::string peer_metadata_header(const WorkloadMetadata& md);
 // Reads the two headers' values into `out` (id copied as given). False when
 // the metadata value does not decode.
 bool parse_peer_metadata_header(std::string_view id, std::string_view value, WorkloadMetadata& out);
+
+// parse_peer_metadata_header with a memo: a sidecar sees the same few peers'
+// headers on every request, and decoding them (base64, then the Struct) is a
+// pure function of the header text, so the last kCapacity distinct values
+// are kept with their result (replaced round-robin). One per sidecar
+// (EngineContext); single-threaded.
+class PeerMetadataCache {
+ public:
+  bool parse(std::string_view id, std::string_view value, WorkloadMetadata& out);
+
+ private:
+  struct Entry {
+    std::string value;  // the header text
+    bool ok = false;
+    WorkloadMetadata md;  // id left empty
+  };
+  static constexpr size_t kCapacity = 8;
+  Entry entries_[kCapacity];
+  size_t used_ = 0, next_ = 0;
+};
 
 // ---- TCP: istio-peer-exchange ----
 inline constexpr uint32_t kPeerExchangeMagic = 0x3D230467;

@@ -59,6 +59,9 @@ struct EngineContext {
   WorkloadMetadata local_workload;
   std::string peer_metadata_header;    // x-envoy-peer-metadata value
   std::string peer_exchange_preamble;  // the istio-peer-exchange preamble
+  // Peers' x-envoy-peer-metadata headers decoded before (a memo; filters
+  // reach it through their const view of the context).
+  mutable PeerMetadataCache peer_metadata_cache;
 
   // Whether the sink shows entries to anyone (else only the fields of the
   // run fingerprint's digest matter, and the TLS facts are not copied).

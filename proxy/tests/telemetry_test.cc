@@ -71,6 +71,35 @@ TEST(PeerMetadata, HeaderRoundTripsEveryField) {
   EXPECT_FALSE(parse_peer_metadata_header("x", "!!!", back));
 }
 
+// The memo answers exactly as the decoder does — for repeated, new, evicted
+// and undecodable values, with the id of each call.
+TEST(PeerMetadata, TheCacheAnswersAsTheDecoderDoes) {
+  PeerMetadataCache cache;
+  std::vector<std::pair<std::string, WorkloadMetadata>> peers;
+  for (int i = 0; i < 20; ++i) {
+    WorkloadMetadata m = reviews();
+    m.name = "reviews-v" + std::to_string(i);
+    m.id = "sidecar~10.0.0." + std::to_string(i) + "~" + m.name;
+    peers.emplace_back(peer_metadata_header(m), m);
+  }
+  for (int round = 0; round < 3; ++round) {
+    for (size_t i = 0; i < peers.size(); i += (round == 1 ? 7 : 1)) {
+      WorkloadMetadata got, want;
+      ASSERT_TRUE(cache.parse(peers[i].second.id, peers[i].first, got));
+      ASSERT_TRUE(parse_peer_metadata_header(peers[i].second.id, peers[i].first, want));
+      EXPECT_EQ(got, want);
+      EXPECT_EQ(got, peers[i].second);
+      WorkloadMetadata other_id;
+      ASSERT_TRUE(cache.parse("another-id", peers[i].first, other_id));
+      EXPECT_EQ(other_id.id, "another-id");
+      EXPECT_EQ(other_id.name, peers[i].second.name);
+    }
+    WorkloadMetadata bad;
+    EXPECT_FALSE(cache.parse("x", "!!!", bad));
+    EXPECT_FALSE(cache.parse("x", "!!!", bad));
+  }
+}
+
 TEST(PeerMetadata, PreambleHasTheMagicTheLengthAndAnAnyStruct) {
   WorkloadMetadata m = reviews();
   std::string p = peer_exchange_preamble(m);

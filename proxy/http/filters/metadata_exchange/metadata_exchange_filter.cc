@@ -6,12 +6,12 @@ namespace meshsim::proxy::http {
 
 namespace {
 // Reads the two headers into `peer` (first discovery method: istio_headers).
-void discover(const Headers& h, PeerInfo& peer) {
+void discover(const Headers& h, PeerInfo& peer, PeerMetadataCache& cache) {
   if (peer.found()) return;  // a peer is set once per stream
   auto md = h.get(kPeerMetadataHeader);
   if (!md) return;
   auto id = h.get(kPeerMetadataIdHeader);
-  if (parse_peer_metadata_header(id.value_or(""), *md, peer.md)) peer.state = PeerInfo::State::kFound;
+  if (cache.parse(id.value_or(""), *md, peer.md)) peer.state = PeerInfo::State::kFound;
   else peer.md.clear();
 }
 }  // namespace
@@ -28,7 +28,7 @@ FilterHeadersStatus MetadataExchangeFilter::decode_headers(Request& req, bool) {
     info.downstream_peer.clear();
     received_id_ = req.headers.has(kPeerMetadataIdHeader);
     received_md_ = req.headers.has(kPeerMetadataHeader);
-    discover(req.headers, info.downstream_peer);
+    discover(req.headers, info.downstream_peer, ctx.peer_metadata_cache);
     req.headers.remove(kPeerMetadataIdHeader);
     req.headers.remove(kPeerMetadataHeader);
   }
@@ -39,7 +39,7 @@ FilterHeadersStatus MetadataExchangeFilter::encode_headers(Response& resp, bool)
   TrafficDirection dir = callbacks_->manager_config().direction;
   const engine::EngineContext& ctx = callbacks_->engine();
   if (dir == TrafficDirection::kOutbound) {
-    discover(resp.headers, callbacks_->stream_info().upstream_peer);
+    discover(resp.headers, callbacks_->stream_info().upstream_peer, ctx.peer_metadata_cache);
     resp.headers.remove(kPeerMetadataIdHeader);
     resp.headers.remove(kPeerMetadataHeader);
   } else if (dir == TrafficDirection::kInbound) {
