@@ -129,6 +129,42 @@ TEST(TracingCli, TheAppSeesTheServerSpanInItsB3Headers) {
   EXPECT_EQ(rid[14], '9');
 }
 
+// The broken-trace report's findings are on the event stream too, exactly
+// as --json and the story give them: reviews forwards nothing, so the hop to
+// ratings starts new traces for the requests reviews-v2 and -v3 served.
+TEST(TracingCli, BrokenTraceFindingsAreOnTheEventStream) {
+  std::string events = tmp("findings.jsonl"), json = tmp("findings.json");
+  auto r = meshsim_cmd("run " + data("tracing/bookinfo-reviews-drops.yaml") + " --events " + events + " --json " + json +
+                       " 2>/dev/null");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  auto j = nlohmann::json::parse(slurp(json));
+  std::map<std::string, uint64_t> reported;
+  for (const auto& f : j["traces"]["findings"]) reported[f["finding"]] = f["requests"];
+  ASSERT_EQ(reported.size(), 2u) << j["traces"].dump();
+  std::map<std::string, uint64_t> streamed;
+  std::istringstream lines(slurp(events));
+  uint64_t last_t = 0;
+  for (std::string line; std::getline(lines, line);) {
+    auto e = nlohmann::json::parse(line);
+    uint64_t t = e["t_ns"];
+    EXPECT_GE(t, last_t) << "events in time order";
+    last_t = t;
+    if (e["kind"] != "trace.finding") continue;
+    EXPECT_EQ(e["actor"], "tracing");
+    EXPECT_EQ(e["finding_kind"], "broken_propagation");
+    EXPECT_EQ(t, 10'000'000'000u) << "published at the end of the run";
+    streamed[e["finding"]] = e["count"];
+  }
+  EXPECT_EQ(streamed, reported);
+  uint64_t broken = j["traces"]["broken"];
+  EXPECT_EQ(broken, reported.begin()->second + std::next(reported.begin())->second);
+  for (const auto& [f, n] : reported) {
+    EXPECT_NE(f.find("did not forward x-b3-traceid"), std::string::npos) << f;
+    EXPECT_NE(f.find("to ratings:9080"), std::string::npos) << f;
+    EXPECT_GT(n, 0u);
+  }
+}
+
 TEST(TracingCli, BadTraceFormatIsBadInput) {
   auto r = meshsim_cmd("run " + data("tracing/two-hops.yaml") + " -q --trace x.json --trace-format jaeger 2>&1");
   EXPECT_EQ(r.exit_code, 2) << r.out;

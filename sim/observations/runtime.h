@@ -35,6 +35,16 @@ struct SpanObservation {
   uint64_t upstream_connection = 0;
 };
 
+// A finding of the broken-trace report (sim/scenario/trace_recorder.h),
+// published once at the end of a run that traced, as a view: "reviews-v2 did
+// not forward x-b3-traceid … to ratings:9080" and how many user requests (or
+// spans, for outbound-only findings) it concerns.
+struct TraceFindingObservation {
+  enum class Kind : uint8_t { kBrokenPropagation, kOutboundOnly };
+  Kind kind = Kind::kBrokenPropagation;
+  std::string_view finding;
+  uint64_t count = 0;
+};
 
 // What a client application saw for one request / connection attempt.
 struct AppOutcomeObservation {

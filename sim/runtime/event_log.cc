@@ -187,6 +187,10 @@ void EventLog::write(const Observation& o) {
         } else if constexpr (std::is_same_v<T, ConfigPushObservation>) {
           j["pod"] = std::string(p.pod);
           j["version"] = std::string(p.version);
+        } else if constexpr (std::is_same_v<T, TraceFindingObservation>) {
+          j["finding_kind"] = p.kind == TraceFindingObservation::Kind::kOutboundOnly ? "outbound_only" : "broken_propagation";
+          j["finding"] = std::string(p.finding);
+          j["count"] = p.count;
         } else if constexpr (std::is_same_v<T, SpanObservation>) {
           const proxy::tracing::FinishedSpan& f = *p.span;
           const proxy::tracing::SpanContext& c = f.span.context;

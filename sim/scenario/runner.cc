@@ -1036,6 +1036,20 @@ Result<ScenarioRunResult> Runner::run() {
   if (o_.metrics) {
     if (Status st = o_.metrics->finish(*ms_, r_.outputs); !st.ok()) return Error{st.message()};
   }
+  // The broken-trace report's findings go on the event stream (a view, at
+  // the end of the run), before the event log closes.
+  if (tracer.any()) {
+    r_.traces = tracer.report();
+    Simulator& sim = ms_->sim();
+    ActorId actor = sim.actor("tracing");
+    EventKindId kind = sim.view_kind("trace.finding");
+    using Kind = TraceFindingObservation::Kind;
+    auto publish = [&](Kind k, const std::string& f, uint64_t n) {
+      sim.publish(actor, kind, hash_combine(fnv1a64(f), n), TraceFindingObservation{k, f, n});
+    };
+    for (const auto& [f, n] : r_.traces->findings) publish(Kind::kBrokenPropagation, f, n);
+    for (const auto& [f, n] : r_.traces->outbound_only) publish(Kind::kOutboundOnly, f, n);
+  }
   if (events) {
     uint64_t lines = events->lines();
     if (Status st = events->finish(); !st.ok()) return Error{st.message()};
@@ -1046,8 +1060,7 @@ Result<ScenarioRunResult> Runner::run() {
     r_.outputs.push_back(o_.trace_file + " (" + std::to_string(tracer.sampled_spans()) + " sampled spans, " +
                          (o_.trace_format == TraceRecorder::Format::kOtlp ? "OTLP JSON" : "Zipkin v2 JSON") + ")");
   }
-  if (tracer.any()) {
-    r_.traces = tracer.report();
+  if (r_.traces) {
     const TraceReport& t = *r_.traces;
     StoryEvent e;
     e.at = ms_->sim().now();
