@@ -39,6 +39,7 @@ struct WhatifOptions {
   bool changed = false;
   bool allow_breaks = false;
   int jobs = 0;
+  bool exhaustive = false;
   uint64_t seed = 1;
 };
 
@@ -240,6 +241,8 @@ void register_whatif(CLI::App& app, VerbContext& ctx) {
   sub->add_flag("--changed", o->changed, "Text: show only the rows with a changed cell");
   sub->add_flag("--allow-breaks", o->allow_breaks, "Exit 0 even when a change breaks an edge");
   sub->add_option("-j,--jobs", o->jobs, "Worker processes (default: the number of CPUs)");
+  sub->add_flag("--exhaustive", o->exhaustive, "Probe every cell, also for sources nothing in the mesh tells apart\n"
+                                               "(by default one workload per such class is probed for the others)");
   sub->add_option("--seed", o->seed, "Seed of every random stream")->capture_default_str();
   sub->add_option("--mesh-config", o->input.mesh_config_file, "MeshConfig file or IstioOperator");
   add_inject_namespace_flag(sub, o->input.inject_namespaces);
@@ -273,6 +276,7 @@ void register_whatif(CLI::App& app, VerbContext& ctx) {
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     to.jobs = o->jobs > 0 ? o->jobs : static_cast<int>(std::max(1L, cpus));
     to.progress = progress_bar();
+    to.group_sources = !o->exhaustive;
     for (const auto& s : o->from) {
       auto sel = whatif::parse_selector(s);
       if (!sel.ok()) return bad("--from " + s + ": " + sel.message());

@@ -164,6 +164,48 @@ TEST(Whatif, WorkerProcessesDoNotChangeTheAnswer) {
   EXPECT_EQ(one.out, three.out);
 }
 
+// Source classes: probing one workload per class of interchangeable clients
+// gives exactly the table that probing every cell gives — symbols, reasons
+// (with each member's own identity in them), backends, referenced objects —
+// on a mesh whose policies tell some clients apart (a principal named, an IP
+// block, a workload-selected Sidecar, clients that back a Service), on the
+// FAQ mesh, and with worker processes.
+TEST(Whatif, SourceClassesGiveTheExhaustiveTable) {
+  const std::string classes = " --mesh " + kSrc + "/tests/data/whatif-classes/mesh.yaml";
+  for (const std::string& mesh : {classes, kFaq}) {
+    auto exhaustive = run_shell(kExe + " whatif" + mesh + " -o json -j 1 --exhaustive 2>/dev/null");
+    ASSERT_EQ(exhaustive.exit_code, 0) << exhaustive.out;
+    auto e = nlohmann::json::parse(exhaustive.out);
+    EXPECT_EQ(e["probes"], e["cells"].size()) << "--exhaustive probes every cell";
+    for (const char* jobs : {"1", "3"}) {
+      auto grouped = run_shell(kExe + " whatif" + mesh + " -o json -j " + jobs + " 2>/dev/null");
+      ASSERT_EQ(grouped.exit_code, 0) << grouped.out;
+      auto g = nlohmann::json::parse(grouped.out);
+      EXPECT_LT(g["probes"].get<size_t>(), g["cells"].size()) << mesh;
+      ASSERT_EQ(g["cells"].size(), e["cells"].size());
+      for (size_t i = 0; i < e["cells"].size(); ++i) {
+        EXPECT_EQ(g["cells"][i], e["cells"][i]) << "cell " << e["cells"][i]["from"] << " → " << e["cells"][i]["to"] << " with -j " << jobs;
+      }
+    }
+  }
+  // Who is told apart: c2 (named by web's policy), c4 (its own Sidecar) and
+  // c5 (ipweb's DENY names its IP) are alone; c1 and c3 share a class
+  // (their calls to a-svc, which they back, are probed); so do b's three
+  // workloads and legacy's two.
+  auto g = nlohmann::json::parse(run_shell(kExe + " whatif" + classes + " -o json -j 1 2>/dev/null").out);
+  EXPECT_EQ(g["source_classes"], 7);
+  EXPECT_EQ(cell(g, "a/c5", "b/ipweb:8000")["symbol"], "D");
+  EXPECT_EQ(cell(g, "a/c1", "b/ipweb:8000")["symbol"], "M");
+  EXPECT_EQ(cell(g, "a/c2", "b/web:8000")["symbol"], "M");
+  EXPECT_EQ(cell(g, "a/c3", "b/web:8000")["symbol"], "D");
+  EXPECT_NE(cell(g, "a/c3", "b/web:8000")["hops"][0]["reason"].get<std::string>().find("peer is spiffe://cluster.local/ns/a/sa/c3,"),
+            std::string::npos)
+      << "the member's own identity in the reason";
+  EXPECT_EQ(cell(g, "a/c4", "b/web:8000")["symbol"], "D") << "c4's Sidecar does not import b: plaintext passthrough";
+  auto text = run_shell(kExe + " whatif" + classes + " -j 1 2>/dev/null");
+  EXPECT_NE(text.out.find(" cells probed; the others are their source class's probes (7 classes"), std::string::npos) << text.out;
+}
+
 TEST(Whatif, SarifIsValidAndPointsAtTheChangedManifestLines) {
   TempDir tmp;
   std::string change_file = tmp.write("strict.yaml", std::string("# switch foo to STRICT\n") + kStrictFoo);

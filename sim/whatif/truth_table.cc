@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <map>
@@ -236,6 +237,64 @@ Hop hop_of(const sim::ProbeResult& r, const std::string& protocol) {
   return h;
 }
 
+// Istio's string match of principals and service accounts: exact,
+// "prefix*", "*suffix", or "*" (presence).
+bool istio_string_match(std::string_view pattern, std::string_view v) {
+  if (pattern == "*") return !v.empty();
+  if (pattern.size() > 1 && pattern.front() == '*') return v.size() >= pattern.size() - 1 && v.ends_with(pattern.substr(1));
+  if (pattern.size() > 1 && pattern.back() == '*') return v.starts_with(pattern.substr(0, pattern.size() - 1));
+  return v == pattern;
+}
+
+bool token_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.'; }
+
+// Replaces `from` by `to` where it stands as a whole token (not inside a
+// longer name: "ns/svc1" is not replaced in "ns/svc10").
+void replace_token(std::string& s, const std::string& from, const std::string& to) {
+  if (from.empty() || from == to) return;
+  for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at)) {
+    bool left = at == 0 || !token_char(s[at - 1]);
+    bool right = at + from.size() >= s.size() || !token_char(s[at + from.size()]);
+    if (left && right) {
+      s.replace(at, from.size(), to);
+      at += to.size();
+    } else {
+      at += from.size();
+    }
+  }
+}
+
+// What names a source in the engine's reasons: its SPIFFE id, pod, workload, IP.
+struct SourceNames {
+  std::string spiffe, pod, workload, ip;
+};
+SourceNames names_of(const mesh::World& w, const Source& s) {
+  SourceNames n;
+  const mesh::WorldPod* pod = s.pod.empty() ? nullptr : sim::find_pod_ref(w, s.pod);
+  if (!pod) return n;
+  n.spiffe = pod->spiffe_id(w.mesh_config().trust_domain);
+  n.pod = s.pod;
+  n.workload = s.id;
+  n.ip = to_string(pod->ip);
+  return n;
+}
+
+// A representative's cell as a member of its class would have got it.
+Cell cell_for_member(const Cell& rep_cell, const SourceNames& rep, const SourceNames& member) {
+  Cell c = rep_cell;
+  for (Hop& h : c.hops) {
+    replace_token(h.reason, rep.spiffe, member.spiffe);
+    replace_token(h.reason, rep.pod, member.pod);
+    replace_token(h.reason, rep.workload, member.workload);
+    replace_token(h.reason, rep.ip, member.ip);
+  }
+  return c;
+}
+
+bool backs(const Destination& d, const Source& s) {
+  return std::find(d.backends.begin(), d.backends.end(), s.id) != d.backends.end();
+}
+
 struct Prepared {
   Table table;
   std::vector<std::vector<int32_t>> backend_pods;  // per destination: one pod index per backend (for app inference)
@@ -425,8 +484,10 @@ struct Worker {
   std::string buf;
 };
 
-Status run_rows(std::shared_ptr<const mesh::World> w, Prepared& p, const TableOptions& o, size_t first, size_t step,
-                const std::function<void(size_t row, size_t col, Cell&&)>& emit) {
+// Probes `rows` (ascending; a member's representative comes before it) on one
+// simulation. emit(row, col, cell, probed).
+Status run_rows(std::shared_ptr<const mesh::World> w, Prepared& p, const TableOptions& o, const std::vector<size_t>& rows,
+                const std::vector<size_t>& rep, const std::function<void(size_t row, size_t col, Cell&&, bool probed)>& emit) {
   sim::MeshSimulationOptions mo;
   mo.seed = o.seed;
   mo.kubelet_probes = false;
@@ -434,13 +495,126 @@ Status run_rows(std::shared_ptr<const mesh::World> w, Prepared& p, const TableOp
   if (Status st = ms.build(); !st.ok()) return st;
   resolve_app_protocols(p, ms, *w);
   const Table& t = p.table;
-  for (size_t r = first; r < t.sources.size(); r += step) {
-    for (size_t c = 0; c < t.destinations.size(); ++c) emit(r, c, probe_cell(ms, t.sources[r], t.destinations[c], o));
+  std::map<size_t, std::vector<Cell>> rep_cells;  // representatives with members still to come
+  std::map<size_t, size_t> members_left;
+  for (size_t r : rows) ++members_left[rep[r]];
+  for (size_t r : rows) {
+    const Source& src = t.sources[r];
+    const size_t R = rep[r];
+    if (R == r) {
+      std::vector<Cell>* keep = members_left[r] > 1 ? &rep_cells[r] : nullptr;
+      for (size_t c = 0; c < t.destinations.size(); ++c) {
+        Cell cell = probe_cell(ms, src, t.destinations[c], o);
+        if (keep) keep->push_back(cell);
+        emit(r, c, std::move(cell), true);
+      }
+    } else {
+      const std::vector<Cell>& cells = rep_cells.at(R);
+      const Source& rs = t.sources[R];
+      SourceNames rn = names_of(*w, rs), mn = names_of(*w, src);
+      for (size_t c = 0; c < t.destinations.size(); ++c) {
+        const Destination& d = t.destinations[c];
+        // A Service the client backs itself may be answered inside its own pod.
+        if (backs(d, src) || backs(d, rs)) emit(r, c, probe_cell(ms, src, d, o), true);
+        else emit(r, c, cell_for_member(cells[c], rn, mn), false);
+      }
+    }
+    if (--members_left[R] == 0) rep_cells.erase(R);
   }
   return Status::Ok();
 }
 
 }  // namespace
+
+std::vector<size_t> source_classes(const mesh::World& w, const Table& t) {
+  const mesh::ResourceSet& rs = w.resources();
+  // Label keys that client-side selectors read.
+  std::set<std::string> keys = {"istio.io/rev"};
+  auto add = [&](const std::optional<mesh::WorkloadSelector>& sel) {
+    if (sel)
+      for (const auto& [k, v] : sel->match_labels) keys.insert(k);
+  };
+  for (const auto& x : rs.sidecars) add(x.workload_selector);
+  for (const auto& x : rs.destination_rules) add(x.workload_selector);
+  for (const auto& x : rs.telemetries) add(x.selector);
+  for (const auto& x : rs.gateways)
+    for (const auto& [k, v] : x.selector) keys.insert(k);
+  // The source side of every AuthorizationPolicy: identity patterns and IP blocks.
+  std::vector<std::string> identities, ips;
+  auto append = [](std::vector<std::string>& to, const std::vector<std::string>& from) { to.insert(to.end(), from.begin(), from.end()); };
+  for (const auto& ap : rs.authorization_policies) {
+    for (const auto& rule : ap.rules) {
+      for (const auto& f : rule.from) {
+        append(identities, f.principals);
+        append(identities, f.not_principals);
+        append(identities, f.service_accounts);
+        append(identities, f.not_service_accounts);
+        append(ips, f.ip_blocks);
+        append(ips, f.not_ip_blocks);
+        append(ips, f.remote_ip_blocks);
+        append(ips, f.not_remote_ip_blocks);
+      }
+      for (const auto& c : rule.when) {
+        if (c.key == "source.principal" || c.key == "source.serviceAccount") {
+          append(identities, c.values);
+          append(identities, c.not_values);
+        } else if (c.key == "source.ip" || c.key == "remote.ip") {
+          append(ips, c.values);
+          append(ips, c.not_values);
+        }
+      }
+    }
+  }
+  std::vector<Cidr> blocks;
+  bool unparsed_ip = false;
+  for (const std::string& b : ips) {
+    auto c = parse_cidr(b.find('/') == std::string::npos ? b + "/32" : b);
+    if (c.ok()) blocks.push_back(*c);
+    else unparsed_ip = true;
+  }
+  const std::string& td = w.mesh_config().trust_domain;
+  std::map<std::string, size_t> first_of;
+  std::vector<size_t> rep(t.sources.size());
+  for (size_t r = 0; r < t.sources.size(); ++r) {
+    rep[r] = r;
+    const Source& s = t.sources[r];
+    const mesh::WorldPod* pod = s.pod.empty() ? nullptr : sim::find_pod_ref(w, s.pod);
+    if (!pod) continue;  // external: alone
+    std::string sig = pod->namespace_ + '\n' + (pod->injected ? "sidecar" : "no sidecar") + '\n';
+    for (const auto& [k, v] : pod->annotations) sig += "a:" + k + "=" + v + '\n';
+    for (const auto& [k, v] : pod->proxy_metadata) sig += "m:" + k + "=" + v + '\n';
+    sig += "app:" + pod->app_model + '\n';
+    if (pod->node >= 0) {
+      const mesh::Locality& l = w.nodes()[static_cast<size_t>(pod->node)].locality;
+      sig += "loc:" + l.region + "/" + l.zone + "/" + l.subzone + '\n';
+    }
+    for (const std::string& k : keys) {
+      auto it = pod->labels.find(k);
+      sig += "l:" + k + (it == pod->labels.end() ? std::string("∅") : "=" + it->second) + '\n';
+    }
+    // Identity: named by a policy ⇒ the account itself; else how each pattern evaluates.
+    const std::string& sa = pod->service_account;
+    std::string principal = td + "/ns/" + pod->namespace_ + "/sa/" + sa, spiffe = "spiffe://" + principal,
+                ns_sa = pod->namespace_ + "/" + sa;
+    bool named = false;
+    std::string bits;
+    for (const std::string& v : identities) {
+      named |= v.find(sa) != std::string::npos;
+      bits += istio_string_match(v, principal) || istio_string_match(v, spiffe) ? '1' : '0';
+      bits += istio_string_match(v, ns_sa) ? '1' : '0';
+    }
+    sig += named ? "sa:" + sa + '\n' : "id:" + bits + '\n';
+    if (unparsed_ip) {
+      sig += "ip:" + to_string(pod->ip) + '\n';
+    } else {
+      sig += "ipb:";
+      for (const Cidr& c : blocks) sig += c.contains(pod->ip) ? '1' : '0';
+      sig += '\n';
+    }
+    rep[r] = first_of.emplace(std::move(sig), r).first->second;
+  }
+  return rep;
+}
 
 Table plan_table(const mesh::World& w, const TableOptions& o) { return prepare(w, o).table; }
 
@@ -449,10 +623,29 @@ Result<Table> compute_table(std::shared_ptr<const mesh::World> w, const TableOpt
   Table& t = p.table;
   const size_t total = t.cells.size();
   size_t done = 0;
-  int jobs = std::max(1, std::min<int>(o.jobs, static_cast<int>(t.sources.size())));
+  std::vector<size_t> rep(t.sources.size());
+  if (o.group_sources) {
+    rep = source_classes(*w, t);
+  } else {
+    for (size_t r = 0; r < rep.size(); ++r) rep[r] = r;
+  }
+  // Whole classes go to one worker, round-robin over the classes.
+  std::vector<size_t> class_of(t.sources.size());
+  std::map<size_t, size_t> class_index;
+  for (size_t r = 0; r < rep.size(); ++r) class_of[r] = class_index.emplace(rep[r], class_index.size()).first->second;
+  t.source_classes = class_index.size();
+  int jobs = std::max(1, std::min<int>(o.jobs, static_cast<int>(class_index.size())));
+  auto rows_of = [&](size_t worker) {
+    std::vector<size_t> rows;
+    for (size_t r = 0; r < rep.size(); ++r) {
+      if (class_of[r] % static_cast<size_t>(jobs) == worker) rows.push_back(r);
+    }
+    return rows;
+  };
   if (jobs == 1 || total == 0) {
-    Status st = run_rows(w, p, o, 0, 1, [&](size_t r, size_t c, Cell&& cell) {
+    Status st = run_rows(w, p, o, rows_of(0), rep, [&](size_t r, size_t c, Cell&& cell, bool probed) {
       t.at(r, c) = std::move(cell);
+      t.probes += probed;
       ++done;
       if (o.progress) o.progress(done, total);
     });
@@ -479,8 +672,8 @@ Result<Table> compute_table(std::shared_ptr<const mesh::World> w, const TableOpt
           off += static_cast<size_t>(n);
         }
       };
-      Status st = run_rows(w, mine, o, static_cast<size_t>(i), static_cast<size_t>(jobs), [&](size_t r, size_t c, Cell&& cell) {
-        nlohmann::json j = {{"row", r}, {"col", c}, {"symbol", std::string(1, cell.symbol)}};
+      Status st = run_rows(w, mine, o, rows_of(static_cast<size_t>(i)), rep, [&](size_t r, size_t c, Cell&& cell, bool probed) {
+        nlohmann::json j = {{"row", r}, {"col", c}, {"symbol", std::string(1, cell.symbol)}, {"probed", probed}};
         nlohmann::json hops = nlohmann::json::array();
         for (const Hop& h : cell.hops) hops.push_back(hop_to_json<nlohmann::json>(h));
         j["hops"] = std::move(hops);
@@ -549,6 +742,7 @@ Result<Table> compute_table(std::shared_ptr<const mesh::World> w, const TableOpt
           cell.symbol = j["symbol"].get<std::string>().at(0);
           for (const auto& h : j["hops"]) cell.hops.push_back(hop_from_json(h));
           t.at(j["row"].get<size_t>(), j["col"].get<size_t>()) = std::move(cell);
+          t.probes += j.value("probed", true);
           ++done;
           if (o.progress) o.progress(done, total);
         }

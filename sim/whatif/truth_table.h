@@ -75,6 +75,10 @@ struct Table {
   std::vector<Cell> cells;  // row-major: sources × destinations
   // What the table does not account for (coverage report, unprobed ports).
   std::vector<std::string> not_modelled;
+  // How the cells were obtained: probes run through the simulation, and the
+  // classes of interchangeable sources (see TableOptions::group_sources).
+  size_t probes = 0;
+  size_t source_classes = 0;
   const Cell& at(size_t row, size_t col) const { return cells[row * destinations.size() + col]; }
   Cell& at(size_t row, size_t col) { return cells[row * destinations.size() + col]; }
 };
@@ -101,12 +105,30 @@ struct TableOptions {
   bool external = true;  // the "external" row (a plaintext client outside the mesh)
   uint64_t seed = 1;
   int jobs = 1;  // worker processes
+  // Sources that nothing in the mesh can tell apart (source_classes()) are
+  // probed once per class: the other members' cells are the representative's,
+  // with its identity replaced by theirs — except cells towards a Service that
+  // the member or the representative backs itself, which are probed. false
+  // (--exhaustive) probes every cell.
+  bool group_sources = true;
   // Called as cells finish (done, total), from the calling process.
   std::function<void(size_t, size_t)> progress;
 };
 
 // The rows and columns the options select, without probing.
 Table plan_table(const mesh::World& w, const TableOptions& o);
+
+// For each source row, the row of its class's representative (the first row
+// of the class; itself when alone). Two workloads are in one class only when
+// every input the engine reads about a client is the same for both:
+// namespace, sidecar or not, the pod annotations (capture, proxy config),
+// the node's locality, the values of the labels that client-side selectors
+// read (Sidecar, DestinationRule workloadSelector, Telemetry, Gateway), and
+// how every AuthorizationPolicy's source conditions (principals, service
+// accounts, namespaces, IP blocks, `when` on source.*) evaluate for them; an
+// identity that some policy names literally keeps its workload in a class of
+// its own. The external source is always alone.
+std::vector<size_t> source_classes(const mesh::World& w, const Table& t);
 
 // Probes every cell. Errors: the simulation cannot be built, or a worker
 // process failed.
