@@ -34,7 +34,7 @@ using ObservationPayload =
                  PartitionObservation, KeyLogLine,
                  // mesh runtime (sim/observations/runtime.h)
                  AccessLogObservation, AppOutcomeObservation, ConfigPushObservation, CertificateObservation,
-                 SpanObservation, AppCallObservation>;
+                 SpanObservation, AppCallObservation, OutlierObservation, PriorityLoadObservation>;
 
 struct Observation {
   Time time;
