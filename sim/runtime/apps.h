@@ -153,11 +153,7 @@ class ServerApp {
   // A fault from now on (scenario appFault): requests answered with
   // `error_status` at `error_rate`, and/or a new latency; unset ones keep theirs.
   void set_behavior(std::optional<double> error_rate, std::optional<int> error_status,
-                    const std::optional<LatencyModel>& latency) {
-    if (error_rate) o_.error_rate = *error_rate;
-    if (error_status) o_.error_status = *error_status;
-    if (latency) o_.latency = *latency;
-  }
+                    const std::optional<LatencyModel>& latency);
   // Outbound calls made so far (attempts), and connections opened for them.
   uint64_t calls_made() const { return calls_made_; }
   uint64_t call_connections() const { return call_connections_; }
