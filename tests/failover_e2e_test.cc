@@ -100,10 +100,21 @@ TEST(Failover, ProxyConfigShowsPrioritiesAndOutlierDetection) {
   std::ofstream(mesh) << "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: backend, namespace: default}\n"
                          "spec:\n  host: backend\n  trafficPolicy:\n    outlierDetection: {consecutive5xxErrors: 3}\n";
   std::string args = " default/sleep --mesh " + src("tests/data/failover/zones.yaml") + " --mesh " + mesh;
-  CliRun ep = sh(exe() + " proxy-config endpoint" + args);
+  CliRun ep = sh(exe() + " proxy-config endpoint" + args + " -o json");
   ASSERT_EQ(ep.exit_code, 0) << ep.out;
-  EXPECT_NE(ep.out.find("r1/z2    0"), std::string::npos) << ep.out;
-  EXPECT_NE(ep.out.find("r2/z3    1"), std::string::npos) << ep.out;
+  int groups = 0;
+  for (const auto& cla : nlohmann::json::parse(ep.out)) {
+    if (cla["cluster_name"] != "outbound|8080||backend.default.svc.cluster.local") continue;
+    for (const auto& g : cla["endpoints"]) {
+      ++groups;
+      // From sleep in r1/z1: r1/z2 is "same region" (2), r2/z3 "other" (3); compacted to 0 and 1.
+      EXPECT_EQ(g["priority"], g["locality"]["zone"] == "z2" ? 0 : 1) << g.dump();
+      EXPECT_EQ(g["load_balancing_weight"], 2) << g.dump();  // two pods of weight 1 per locality
+    }
+  }
+  EXPECT_EQ(groups, 4);
+  CliRun text = sh(exe() + " proxy-config endpoint" + args);
+  EXPECT_NE(text.out.find("LOCALITY WEIGHT"), std::string::npos) << text.out;
   CliRun cl = sh(exe() + " proxy-config cluster" + args + " -o json");
   ASSERT_EQ(cl.exit_code, 0) << cl.out;
   auto a = nlohmann::json::parse(cl.out);
