@@ -24,9 +24,13 @@ std::string tmp(const std::string& f) {
 }
 
 nlohmann::json run_json(const std::string& scenario) {
-  CliRun r = meshsim::testing::run_shell(exe() + " run -q --json " + scenario + " 2>/dev/null");
+  std::string out = tmp("run.json");
+  CliRun r = sh(exe() + " run -q --json " + out + " " + scenario);
   EXPECT_EQ(r.exit_code, 0) << r.out;
-  return nlohmann::json::parse(r.out);
+  std::ifstream in(out);
+  nlohmann::json j = nlohmann::json::parse(in);
+  std::filesystem::remove(out);
+  return j;
 }
 
 TEST(Failover, FailingHostIsEjectedAfterFiveConsecutive503sAndEachEjectionLastsLonger) {

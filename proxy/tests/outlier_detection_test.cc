@@ -34,13 +34,13 @@ std::vector<const LbEndpoint*> ptrs(const std::vector<LbEndpoint>& v) {
   return p;
 }
 
-struct Fixture : ::testing::Test {
+struct OutlierDetectorTest : ::testing::Test {
   testing::FakeIo io;
   SidecarStats stats;
   Recorder sink;
   OutlierDetection cfg;
   std::vector<LbEndpoint> eps = hosts(3);
-  Fixture() {
+  OutlierDetectorTest() {
     cfg.max_ejection_percent = 100;
     cfg.interval = Duration::seconds(10);
     cfg.base_ejection_time = Duration::seconds(30);
@@ -48,7 +48,7 @@ struct Fixture : ::testing::Test {
   uint64_t stat(const char* s) const { return stats.get(std::string("cluster.c.outlier_detection.") + s); }
 };
 
-TEST_F(Fixture, EjectsAfterExactlyFiveConsecutive5xxAndASuccessResetsTheCount) {
+TEST_F(OutlierDetectorTest, EjectsAfterExactlyFiveConsecutive5xxAndASuccessResetsTheCount) {
   OutlierDetector od("c", cfg, io, stats, &sink);
   od.sync_hosts(ptrs(eps));
   const SocketAddress h = eps[0].address;
@@ -64,7 +64,7 @@ TEST_F(Fixture, EjectsAfterExactlyFiveConsecutive5xxAndASuccessResetsTheCount) {
   EXPECT_EQ(sink.events[0].ejection_time, Duration::seconds(30));
 }
 
-TEST_F(Fixture, SecondEjectionLastsTwiceAsLongAndAHealthyIntervalLowersTheBackoff) {
+TEST_F(OutlierDetectorTest, SecondEjectionLastsTwiceAsLongAndAHealthyIntervalLowersTheBackoff) {
   OutlierDetector od("c", cfg, io, stats, &sink);
   od.sync_hosts(ptrs(eps));
   const SocketAddress h = eps[1].address;
@@ -89,7 +89,7 @@ TEST_F(Fixture, SecondEjectionLastsTwiceAsLongAndAHealthyIntervalLowersTheBackof
   EXPECT_EQ(od.num_ejections(h), 2u);
 }
 
-TEST_F(Fixture, EjectionTimeIsCappedAtMaxEjectionTime) {
+TEST_F(OutlierDetectorTest, EjectionTimeIsCappedAtMaxEjectionTime) {
   cfg.base_ejection_time = Duration::seconds(200);  // max = max(300 s, base)
   OutlierDetector od("c", cfg, io, stats, &sink);
   od.sync_hosts(ptrs(eps));
@@ -106,7 +106,7 @@ TEST_F(Fixture, EjectionTimeIsCappedAtMaxEjectionTime) {
   EXPECT_EQ(sink.events[4].ejection_time, Duration::seconds(300));
 }
 
-TEST_F(Fixture, MaxEjectionPercentIsCheckedBeforeEjecting) {
+TEST_F(OutlierDetectorTest, MaxEjectionPercentIsCheckedBeforeEjecting) {
   cfg.max_ejection_percent = 10;  // Istio's default: with 3 hosts, 33 % > 10 %
   OutlierDetector od("c", cfg, io, stats, &sink);
   od.sync_hosts(ptrs(eps));
@@ -123,7 +123,7 @@ TEST_F(Fixture, MaxEjectionPercentIsCheckedBeforeEjecting) {
   EXPECT_FALSE(one.ejected(packed(eps[1].address)));
 }
 
-TEST_F(Fixture, GatewayErrorsNeedIstiosEnforcingAndLocalOriginNeedsTheSplit) {
+TEST_F(OutlierDetectorTest, GatewayErrorsNeedIstiosEnforcingAndLocalOriginNeedsTheSplit) {
   // Envoy's default enforcing_consecutive_gateway_failure is 0: detected, not ejected.
   cfg.consecutive_5xx = 0;
   cfg.consecutive_gateway_failure = 3;

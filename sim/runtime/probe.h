@@ -7,6 +7,7 @@
 // identities). docs/cli/probe.md describes the fields.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
