@@ -94,7 +94,10 @@ TEST(Failover, WithoutOutlierDetectionThereAreNoPrioritiesAndNoEjections) {
   bool seen = false;
   for (const auto& cla : a) {
     if (cla["cluster_name"] != "outbound|8080||backend.default.svc.cluster.local") continue;
-    for (const auto& g : cla["endpoints"]) EXPECT_EQ(g["priority"], 0) << g.dump(), seen = true;
+    for (const auto& g : cla["endpoints"]) {
+      EXPECT_EQ(g["priority"], 0) << g.dump();
+      seen = true;
+    }
   }
   EXPECT_TRUE(seen);
 }
