@@ -23,6 +23,7 @@ struct ProbeOptions {
   std::string timeout = "10s";
   std::string output = "text";
   std::string expect;
+  uint32_t count = 1;
   sim::CaptureOptions capture;
 };
 // --to HOST:PORT naming a Service that does not expose PORT: say which ports
@@ -93,6 +94,11 @@ void register_probe(CLI::App& app, VerbContext& ctx) {
       ->capture_default_str();
   sub->add_option("--timeout", o->timeout, "Client timeout (curl --max-time; the mysql client's connect timeout)")
       ->capture_default_str();
+  sub->add_option("--count", o->count,
+                  "Send N probes one after the other on one simulation and show the distribution of\n"
+                  "endpoints, localities and outcomes (the client sidecar's own choices)")
+      ->check(CLI::Range(1u, 100000u))
+      ->capture_default_str();
   sub->add_option("--seed", o->req.seed, "Seed of every random stream")->capture_default_str();
   sub->add_option("-o,--output", o->output, "text or json")->check(CLI::IsMember({"text", "json"}))->capture_default_str();
   sub->add_option("--expect", o->expect, "Exit 1 unless the outcome is this (ok, refused, reset, timeout, tls_error, http_error, denied, dns_error)")
@@ -161,6 +167,24 @@ void register_probe(CLI::App& app, VerbContext& ctx) {
     }
     warn_about_unexposed_port(*world, client, o->req.to);
     auto w = std::make_shared<const mesh::World>(std::move(*world));
+    if (o->count > 1) {
+      if (o->capture.any()) {
+        print_error("--count: captures are written for a single probe only");
+        ctx.exit_code = kExitBadInput;
+        return;
+      }
+      auto d = sim::run_probe_count(w, o->req, o->count);
+      if (!d.ok()) {
+        print_error(d.message());
+        ctx.exit_code = kExitBadInput;
+        return;
+      }
+      std::string out = o->output == "json" ? sim::probe_distribution_json(*d) : sim::probe_distribution_text(*d);
+      std::fwrite(out.data(), 1, out.size(), stdout);
+      bool all = !o->expect.empty() && d->outcomes.size() == 1 && d->outcomes.count(o->expect);
+      ctx.exit_code = (!o->expect.empty() && !all) ? kExitCheckFailed : kExitOk;
+      return;
+    }
     auto r = sim::run_probe(w, o->req, &o->capture);
     if (!r.ok()) {
       print_error(r.message());

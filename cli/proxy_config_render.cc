@@ -1,5 +1,6 @@
 #include "cli/proxy_config_render.h"
 
+#include <cstdio>
 #include <map>
 #include <algorithm>
 #include <nlohmann/json.hpp>
@@ -499,6 +500,30 @@ ordered_json cluster_json(const Cluster& c) {
   } else if (c.tls) {
     j["transport_socket"] = upstream_tls_json(*c.tls);
   }
+  if (c.outlier_detection) {
+    const auto& o = *c.outlier_detection;
+    ordered_json od = {{"consecutive_5xx", o.consecutive_5xx},
+                       {"interval", duration_json(o.interval)},
+                       {"base_ejection_time", duration_json(o.base_ejection_time)},
+                       {"max_ejection_percent", o.max_ejection_percent},
+                       {"enforcing_consecutive_5xx", o.enforcing_consecutive_5xx},
+                       {"enforcing_success_rate", 0},
+                       {"consecutive_gateway_failure", o.consecutive_gateway_failure},
+                       {"enforcing_consecutive_gateway_failure", o.enforcing_consecutive_gateway_failure}};
+    if (o.split_external_local_origin_errors) {
+      od["split_external_local_origin_errors"] = true;
+      od["consecutive_local_origin_failure"] = o.consecutive_local_origin_failure;
+      od["enforcing_consecutive_local_origin_failure"] = o.enforcing_consecutive_local_origin_failure;
+      od["enforcing_local_origin_success_rate"] = 0;
+    }
+    j["outlier_detection"] = od;
+  }
+  {
+    ordered_json cl = ordered_json::object();
+    if (c.outlier_detection || c.healthy_panic_threshold != 50) cl["healthy_panic_threshold"] = {{"value", c.healthy_panic_threshold}};
+    if (c.locality_weighted_lb) cl["locality_weighted_lb_config"] = ordered_json::object();
+    if (!cl.empty()) j["common_lb_config"] = cl;
+  }
   if (c.upstream_bind) {
     j["upstream_bind_config"] = {{"source_address", {{"address", to_string(*c.upstream_bind)}, {"port_value", 0}}}};
   }
@@ -600,6 +625,22 @@ std::string render_clusters_text(const ProxyConfig& cfg) {
   for (const Cluster* c : cs)
     if (c->lb_policy == LbPolicy::kRingHash || c->lb_policy == LbPolicy::kMaglev) lb.push_back({c->name, lb_text(*c)});
   if (lb.size() > 1) out += "\n" + table(lb);
+  // Likewise the clusters whose outlier detection decides failover.
+  std::vector<std::vector<std::string>> od = {{"CLUSTER", "OUTLIER DETECTION", "PANIC THRESHOLD", "LOCALITY LB"}};
+  for (const Cluster* c : cs) {
+    if (!c->outlier_detection) continue;
+    const auto& o = *c->outlier_detection;
+    std::string d = "5xx " + std::to_string(o.consecutive_5xx) + (o.enforcing_consecutive_5xx ? "" : " (not enforced)") +
+                    ", gateway " + std::to_string(o.consecutive_gateway_failure) +
+                    (o.enforcing_consecutive_gateway_failure ? "" : " (not enforced)");
+    if (o.split_external_local_origin_errors) d += ", local-origin " + std::to_string(o.consecutive_local_origin_failure);
+    d += ", interval " + format_duration(o.interval) + ", base " + format_duration(o.base_ejection_time) + ", max " +
+         std::to_string(o.max_ejection_percent) + "%";
+    char panic[16];
+    std::snprintf(panic, sizeof panic, "%g%%", c->healthy_panic_threshold);
+    od.push_back({c->name, d, panic, c->locality_weighted_lb ? "locality-weighted" : "priorities"});
+  }
+  if (od.size() > 1) out += "\n" + table(od);
   return out;
 }
 
@@ -643,12 +684,26 @@ std::string render_routes_text(const ProxyConfig& cfg) {
 
 std::string render_endpoints_text(const ProxyConfig& cfg) {
   std::vector<std::vector<std::string>> rows = {{"ENDPOINT", "STATUS", "OUTLIER CHECK", "CLUSTER"}};
+  // Priorities and locality weights (what locality failover decides), for
+  // clusters where they are not all 0 / unweighted.
+  std::vector<std::vector<std::string>> prio = {{"ENDPOINT", "LOCALITY", "PRIORITY", "LOCALITY WEIGHT", "CLUSTER"}};
+  const Cluster* cl = nullptr;
   for (const auto& cla : cfg.endpoints) {
+    for (const auto& c : cfg.clusters)
+      if (c.name == cla.cluster_name) cl = &c;
+    bool show = false;
+    for (const auto& e : cla.endpoints) show = show || e.priority != 0;
+    show = show || (cl && cl->name == cla.cluster_name && (cl->locality_weighted_lb || cl->outlier_detection));
     for (const auto& e : cla.endpoints) {
       rows.push_back({to_string(e.address), e.healthy ? "HEALTHY" : "UNHEALTHY", "OK", cla.cluster_name});
+      if (!show) continue;
+      std::string loc = e.locality.region + "/" + e.locality.zone + (e.locality.subzone.empty() ? "" : "/" + e.locality.subzone);
+      prio.push_back({to_string(e.address), loc, std::to_string(e.priority), std::to_string(e.locality_weight), cla.cluster_name});
     }
   }
-  return table(rows);
+  std::string out = table(rows);
+  if (prio.size() > 1) out += "\n" + table(prio);
+  return out;
 }
 
 std::string render_secrets_text(const std::vector<SecretView>& secrets) {
@@ -689,7 +744,9 @@ std::string render_endpoints_json(const ProxyConfig& cfg) {
       if (!e.metadata.empty()) ep["metadata"] = {{"filter_metadata", {{"istio", e.metadata}}}};
       if (!e.hostname.empty()) ep["endpoint"]["hostname"] = e.hostname;
       ordered_json loc = {{"region", e.locality.region}, {"zone", e.locality.zone}, {"sub_zone", e.locality.subzone}};
-      eps.push_back({{"locality", loc}, {"priority", e.priority}, {"lb_endpoints", ordered_json::array({ep})}});
+      ordered_json group = {{"locality", loc}, {"priority", e.priority}, {"lb_endpoints", ordered_json::array({ep})}};
+      if (e.locality_weight) group["load_balancing_weight"] = e.locality_weight;
+      eps.push_back(std::move(group));
     }
     a.push_back({{"cluster_name", cla.cluster_name}, {"endpoints", eps}});
   }

@@ -1281,6 +1281,7 @@ class Builder {
         if (cp.http->idle_timeout) c.idle_timeout = *cp.http->idle_timeout;
       }
     }
+    if (tp && tp->outlier_detection && c.type != DiscoveryType::kOriginalDst) apply_outlier_detection(c, *tp->outlier_detection);
     std::string dr_name = drc.rule ? drc.rule->meta.name + "." + drc.rule->meta.namespace_ : "";
     // TLS: cluster layer (cluster_tls.go buildUpstreamTLSSettings).
     bool auto_mtls = false;
@@ -1353,15 +1354,18 @@ class Builder {
         if (x.name == subset) sub = &x;
       }
     }
-    bool locality_priorities = tp && tp->outlier_detection && locality_lb_enabled(tp);
     auto eps = s.endpoints.find(sp.port);
+    std::vector<Labels> ep_labels;  // the endpoints' labels with the topology labels (failoverPriority)
     if (eps != s.endpoints.end() && c.type != DiscoveryType::kOriginalDst) {
       for (const Endpoint& e : eps->second) {
         if (!e.has_ip) continue;
         if (sub && !labels_subset_of(sub->labels, e.labels)) continue;
+        // Not-ready endpoints are not sent (endpoint_builder.go: unless the
+        // service supports unhealthy endpoints, which it does not by default).
+        if (!e.ready) continue;
         LbEndpoint le;
         le.address = {e.ip, static_cast<uint16_t>(e.port)};
-        le.healthy = e.ready;
+        le.healthy = true;
         le.weight = e.weight;
         le.locality = {e.locality.region, e.locality.zone, e.locality.subzone};
         if (e.pod >= 0) le.hostname = w_.pods()[static_cast<size_t>(e.pod)].name;
@@ -1372,27 +1376,193 @@ class Builder {
         } else if (e.sidecar) {
           le.metadata["tlsMode"] = "istio";
         }
-        if (locality_priorities) le.priority = locality_priority(e.locality);
         cla.endpoints.push_back(std::move(le));
+        ep_labels.push_back(with_topology_labels(e.labels, e.locality));
       }
     }
+    apply_locality_lb(c, tp, cla, ep_labels);
     cfg_->endpoints.push_back(std::move(cla));
     cfg_->clusters.push_back(std::move(c));
   }
 
-  bool locality_lb_enabled(const std::optional<TrafficPolicy>& tp) const {
-    if (tp && tp->load_balancer && tp->load_balancer->locality_lb_setting) {
-      return tp->load_balancer->locality_lb_setting->enabled.value_or(true);
+  // ------------------------------------------------ outlier detection --
+  // applyOutlierDetection (cluster_traffic_policy.go): the consecutive
+  // detectors Istio sets, enforcing 100 when non-zero, success rate off;
+  // healthy_panic_threshold = minHealthPercent (0 unless set: panic off).
+  // Unset fields keep Envoy's defaults (proxy::OutlierDetection).
+  static void apply_outlier_detection(Cluster& c, const OutlierDetection& in) {
+    proxy::OutlierDetection od;
+    if (in.consecutive_5xx_errors) {
+      od.consecutive_5xx = *in.consecutive_5xx_errors;
+      od.enforcing_consecutive_5xx = od.consecutive_5xx > 0 ? 100 : 0;
     }
-    return mc_.locality_lb_setting.enabled.value_or(true);
+    if (in.consecutive_gateway_errors) {
+      od.consecutive_gateway_failure = *in.consecutive_gateway_errors;
+      od.enforcing_consecutive_gateway_failure = od.consecutive_gateway_failure > 0 ? 100 : 0;
+    }
+    if (in.interval) od.interval = *in.interval;
+    if (in.base_ejection_time) od.base_ejection_time = *in.base_ejection_time;
+    if (in.max_ejection_percent && *in.max_ejection_percent > 0) od.max_ejection_percent = static_cast<uint32_t>(*in.max_ejection_percent);
+    if (in.split_external_local_origin_errors) {
+      od.split_external_local_origin_errors = true;
+      if (in.consecutive_local_origin_failures && *in.consecutive_local_origin_failures > 0) {
+        od.consecutive_local_origin_failure = *in.consecutive_local_origin_failures;
+        od.enforcing_consecutive_local_origin_failure = 100;
+      }
+    }
+    c.outlier_detection = od;
+    c.healthy_panic_threshold = in.min_health_percent ? std::max(0, *in.min_health_percent) : 0;
   }
 
-  uint32_t locality_priority(const Locality& ep) const {
-    const Locality& me = pod_.scheduled() ? w_.nodes()[static_cast<size_t>(pod_.node)].locality : Locality{};
-    if (ep.region == me.region && ep.zone == me.zone && ep.subzone == me.subzone) return 0;
-    if (ep.region == me.region && ep.zone == me.zone) return 1;
-    if (ep.region == me.region) return 2;
-    return 3;
+  // ---------------------------------------------------- locality LB --
+  // The endpoint labels failoverPriority compares (AugmentLabels): the
+  // endpoint's own plus its node's topology.
+  static Labels with_topology_labels(Labels l, const Locality& loc) {
+    if (!loc.region.empty()) l.emplace("topology.kubernetes.io/region", loc.region);
+    if (!loc.zone.empty()) l.emplace("topology.kubernetes.io/zone", loc.zone);
+    if (!loc.subzone.empty()) l.emplace("topology.istio.io/subzone", loc.subzone);
+    return l;
+  }
+
+  // util.LocalityMatch: "region/zone/subzone" with "*" and missing parts matching anything.
+  static bool locality_match(const proxy::Locality& l, std::string_view rule) {
+    std::string parts[3];
+    size_t i = 0;
+    for (char ch : rule) {
+      if (ch == '/') {
+        if (++i == 3) break;
+      } else {
+        parts[i] += ch;
+      }
+    }
+    bool region = parts[0] == "*" || l.region == parts[0];
+    bool zone = parts[1] == "*" || parts[1].empty() || l.zone == parts[1];
+    bool subzone = parts[2] == "*" || parts[2].empty() || l.subzone == parts[2];
+    return region && zone && subzone;
+  }
+
+  // GetEffectiveLbSetting: the DR's localityLbSetting replaces the mesh's;
+  // enabled: false at either level turns locality LB off.
+  const LocalityLbSetting* effective_locality_setting(const std::optional<TrafficPolicy>& tp) const {
+    if (tp && tp->load_balancer && tp->load_balancer->locality_lb_setting) {
+      const LocalityLbSetting& l = *tp->load_balancer->locality_lb_setting;
+      return l.enabled.value_or(true) ? &l : nullptr;
+    }
+    return mc_.locality_lb_setting.enabled.value_or(true) ? &mc_.locality_lb_setting : nullptr;
+  }
+
+  // LocalityLBSettings.ApplyToCluster + ApplyLocalityLoadBalancer
+  // (loadbalancer.go): every locality's weight is the sum of its endpoints'
+  // weights; `distribute` re-weighs localities relative to this proxy's
+  // (dropping unmatched ones); otherwise, only with outlier detection
+  // ("failover needs outlier detection, otherwise Envoy will never drop down
+  // to a lower priority"), failoverPriority labels then region/zone/subzone
+  // priorities (failover[] moves unmatched other regions to 4), compacted.
+  void apply_locality_lb(Cluster& c, const std::optional<TrafficPolicy>& tp, ClusterLoadAssignment& cla,
+                         const std::vector<Labels>& ep_labels) const {
+    // Locality weights (createClusterLoadAssignment): Σ endpoint weights.
+    std::map<proxy::Locality, uint32_t> sums;
+    for (const LbEndpoint& e : cla.endpoints) sums[e.locality] += e.weight;
+    for (LbEndpoint& e : cla.endpoints) e.locality_weight = sums[e.locality];
+    const LocalityLbSetting* l = effective_locality_setting(tp);
+    if (!l || c.type == DiscoveryType::kOriginalDst) return;
+    const Locality me_m = pod_.scheduled() ? w_.nodes()[static_cast<size_t>(pod_.node)].locality : Locality{};
+    const proxy::Locality me{me_m.region, me_m.zone, me_m.subzone};
+    const bool failover = c.outlier_detection.has_value();
+    if (!l->distribute.empty() || (failover && (!l->failover.empty() || !l->failover_priority.empty()))) {
+      c.locality_weighted_lb = true;
+    }
+    if (!l->distribute.empty()) {
+      for (const auto& d : l->distribute) {
+        if (!locality_match(me, d.from)) continue;
+        std::vector<bool> matched(cla.endpoints.size(), false);
+        for (const auto& [to, weight] : d.to) {
+          // Localities (not endpoints) matched by this entry and not before.
+          std::map<proxy::Locality, uint32_t> dest;
+          uint32_t total = 0;
+          for (size_t i = 0; i < cla.endpoints.size(); ++i) {
+            const LbEndpoint& e = cla.endpoints[i];
+            if (matched[i] || !locality_match(e.locality, to)) continue;
+            if (!dest.count(e.locality)) {
+              dest[e.locality] = sums[e.locality];
+              total += sums[e.locality];
+            }
+          }
+          for (size_t i = 0; i < cla.endpoints.size(); ++i) {
+            LbEndpoint& e = cla.endpoints[i];
+            auto it = dest.find(e.locality);
+            if (it == dest.end()) continue;
+            matched[i] = true;
+            double w = total ? static_cast<double>(it->second) * weight / total : 0;
+            if (w > 0) e.locality_weight = static_cast<uint32_t>(std::ceil(w));
+          }
+        }
+        std::vector<LbEndpoint> kept;
+        for (size_t i = 0; i < cla.endpoints.size(); ++i) {
+          if (matched[i]) kept.push_back(std::move(cla.endpoints[i]));
+        }
+        cla.endpoints = std::move(kept);
+        break;
+      }
+      return;
+    }
+    if (!failover) return;
+    std::vector<uint32_t> prio(cla.endpoints.size(), 0);
+    if (!l->failover_priority.empty()) {
+      // applyFailoverPriorityPerLocality: the first label that differs from
+      // the proxy's decides (n − j); "label=value" overrides the proxy's value.
+      Labels mine = with_topology_labels(pod_.labels, me_m);
+      const uint32_t n = static_cast<uint32_t>(l->failover_priority.size());
+      for (size_t i = 0; i < cla.endpoints.size(); ++i) {
+        uint32_t p = 0;
+        for (uint32_t j = 0; j < n; ++j) {
+          const std::string& spec = l->failover_priority[j];
+          size_t eq = spec.find('=');
+          std::string key = spec.substr(0, eq);
+          std::string want;
+          if (eq != std::string::npos) want = spec.substr(eq + 1);
+          else if (auto it = mine.find(key); it != mine.end()) want = it->second;
+          auto have = ep_labels[i].find(key);
+          if ((have == ep_labels[i].end() ? std::string() : have->second) != want) {
+            if (j == 0 && key == "topology.istio.io/network") continue;  // network is ignored here
+            p = n - j;
+            break;
+          }
+        }
+        prio[i] = p;
+      }
+      compact(prio);
+      if (l->failover.empty()) {
+        for (size_t i = 0; i < cla.endpoints.size(); ++i) cla.endpoints[i].priority = prio[i];
+        return;
+      }
+    }
+    // applyLocalityFailover: 0 same subzone, 1 same zone, 2 same region, 3
+    // other; 4 for other regions that are not this region's failover target.
+    for (size_t i = 0; i < cla.endpoints.size(); ++i) {
+      const proxy::Locality& e = cla.endpoints[i].locality;
+      uint32_t p = 3;
+      if (e.region == me.region) p = e.zone == me.zone ? (e.subzone == me.subzone ? 0 : 1) : 2;
+      if (p == 3) {
+        for (const auto& f : l->failover) {
+          if (f.from == me.region) {
+            if (e.region != f.to) p = 4;
+            break;
+          }
+        }
+      }
+      prio[i] = prio[i] * 5 + p;
+    }
+    compact(prio);
+    for (size_t i = 0; i < cla.endpoints.size(); ++i) cla.endpoints[i].priority = prio[i];
+  }
+
+  // Priorities renumbered 0..N in order, without gaps.
+  static void compact(std::vector<uint32_t>& prio) {
+    std::vector<uint32_t> seen(prio);
+    std::sort(seen.begin(), seen.end());
+    seen.erase(std::unique(seen.begin(), seen.end()), seen.end());
+    for (uint32_t& p : prio) p = static_cast<uint32_t>(std::lower_bound(seen.begin(), seen.end(), p) - seen.begin());
   }
 
   UpstreamTlsContext istio_mutual(const WorldService& s, const ServicePortInfo& sp, const std::string& subset,

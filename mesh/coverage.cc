@@ -23,14 +23,8 @@ void field(std::vector<NotModelled>& out, const Object& o, const std::string& pa
 
 void traffic_policy(std::vector<NotModelled>& out, const DestinationRule& dr, const TrafficPolicy& tp,
                     const std::string& at) {
-  if (tp.load_balancer && tp.load_balancer->locality_lb_setting) {
-    field(out, dr, at + ".loadBalancer.localityLbSetting", "locality failover and distribution are not simulated");
-  }
   if (tp.load_balancer && tp.load_balancer->warmup_duration) {
     field(out, dr, at + ".loadBalancer.warmupDuration", "slow-start warm-up is not simulated");
-  }
-  if (tp.outlier_detection) {
-    field(out, dr, at + ".outlierDetection", "outlier detection (host ejection) is not simulated");
   }
   if (tp.connection_pool && tp.connection_pool->tcp) {
     const auto& t = *tp.connection_pool->tcp;

@@ -10,6 +10,7 @@
 // that are already open keep the snapshot (and filter chain) they matched.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -443,6 +444,33 @@ struct CircuitBreakers {
   bool operator==(const CircuitBreakers&) const = default;
 };
 
+// outlier_detection (envoy.config.cluster.v3.OutlierDetection) as istiod
+// writes it (applyOutlierDetection); unset fields take Envoy's defaults
+// (outlier_detection_impl.h DEFAULT_*). Success-rate and failure-percentage
+// detection are always off in Istio (enforcing_success_rate: 0) and not
+// modelled. docs/model/failover.md.
+struct OutlierDetection {
+  uint32_t consecutive_5xx = 5;
+  uint32_t enforcing_consecutive_5xx = 100;
+  uint32_t consecutive_gateway_failure = 5;
+  uint32_t enforcing_consecutive_gateway_failure = 0;
+  bool split_external_local_origin_errors = false;
+  uint32_t consecutive_local_origin_failure = 5;
+  uint32_t enforcing_consecutive_local_origin_failure = 100;
+  Duration interval = Duration::seconds(10);
+  Duration base_ejection_time = Duration::seconds(30);
+  // Unset: max(300 s, base_ejection_time) (DEFAULT_MAX_EJECTION_TIME_MS).
+  std::optional<Duration> max_ejection_time;
+  Duration max_ejection_time_jitter = Duration::zero();
+  uint32_t max_ejection_percent = 10;
+  bool always_eject_one_host = false;  // Istio never sets it
+
+  Duration effective_max_ejection_time() const {
+    return max_ejection_time ? *max_ejection_time : std::max(Duration::seconds(300), base_ejection_time);
+  }
+  bool operator==(const OutlierDetection&) const = default;
+};
+
 struct Cluster {
   std::string name;
   DiscoveryType type = DiscoveryType::kEds;
@@ -455,6 +483,15 @@ struct Cluster {
   CircuitBreakers circuit_breakers;
   bool http2 = false;                                // upstream protocol for HTTP
   uint32_t max_requests_per_connection = 0;          // 0 = unlimited
+  std::optional<OutlierDetection> outlier_detection;
+  // common_lb_config.healthy_panic_threshold, percent: Envoy's 50 unless
+  // istiod wrote it (outlierDetection.minHealthPercent, default 0 = never panic).
+  double healthy_panic_threshold = 50;
+  // common_lb_config.locality_weighted_lb_config: hosts are chosen by
+  // locality weight first (LbEndpoint::locality_weight).
+  bool locality_weighted_lb = false;
+  // The EDS overprovisioning factor (Envoy's default 140 = 1.4).
+  uint32_t overprovisioning_factor = 140;
   Duration idle_timeout = Duration::hours(1);
   // upstream_bind_config: source address of upstream connections (Istio binds
   // inbound clusters to 127.0.0.6 so the pod's iptables let them through).
@@ -490,6 +527,9 @@ struct LbEndpoint {
   Locality locality;
   uint32_t weight = 1;
   uint32_t priority = 0;
+  // load_balancing_weight of the endpoint's LocalityLbEndpoints (0 = unset;
+  // used with Cluster::locality_weighted_lb).
+  uint32_t locality_weight = 0;
   bool healthy = true;
   std::string hostname;  // pod name, for display
 };

@@ -34,7 +34,8 @@ using ObservationPayload =
                  PartitionObservation, KeyLogLine,
                  // mesh runtime (sim/observations/runtime.h)
                  AccessLogObservation, AppOutcomeObservation, ConfigPushObservation, CertificateObservation,
-                 SpanObservation, AppCallObservation, TraceFindingObservation>;
+                 SpanObservation, AppCallObservation, TraceFindingObservation, OutlierObservation,
+                 PriorityLoadObservation>;
 
 struct Observation {
   Time time;

@@ -121,7 +121,7 @@ TEST(Coverage, NamesExactlyWhatIsNotSimulated) {
     EXPECT_NE(nm.line().find("every-kind.yaml:"), std::string::npos) << nm.line();
   }
   // PeerAuthentication, ALLOW/DENY/AUDIT AuthorizationPolicies, the VirtualService's routes, mirror, CORS and
-  // retries, the connection pool, consistent-hash load balancing and the Sidecar's egress hosts are
+  // retries, the connection pool, consistent-hash load balancing, outlier detection and the Sidecar's egress hosts are
   // simulated, so they are not listed; neither is the Secret (no behaviour).
   std::set<std::string> want = {
       "AuthorizationPolicy default/ext-authz",
@@ -130,7 +130,6 @@ TEST(Coverage, NamesExactlyWhatIsNotSimulated) {
       "Telemetry default/mesh-default spec.tracing[0].customTags.user",
       "Gateway default/gw",
       "VirtualService default/reviews spec.gateways",
-      "DestinationRule default/reviews spec.trafficPolicy.outlierDetection",
       "Service default/reviews spec.ports[1]",
       "EnvoyFilter default/lua",
       "WasmPlugin default/wasm",

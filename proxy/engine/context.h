@@ -24,6 +24,7 @@
 
 namespace meshsim::proxy::upstream {
 class ClusterManager;
+class UpstreamEventSink;
 }
 namespace meshsim::proxy::tracing {
 class SpanSink;
@@ -44,6 +45,7 @@ struct EngineContext {
   TransportFactory* transport;
   AccessLogSink* access_log;
   tracing::SpanSink* spans = nullptr;  // finished spans (optional)
+  upstream::UpstreamEventSink* upstream_events = nullptr;  // outlier ejections, priority loads (optional)
   std::string node_id;  // this proxy's identity for Istio's metadata exchange
   SidecarStats stats;
   TimerManager timers;

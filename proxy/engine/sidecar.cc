@@ -13,6 +13,7 @@ class Sidecar::Impl {
  public:
   Impl(Io& io, Options o) : ctx_(io, o.transport, o.access_log, o.node_id), cm_(ctx_), name_(std::move(o.name)) {
     ctx_.spans = o.spans;
+    ctx_.upstream_events = o.upstream_events;
     ctx_.clusters = &cm_;
   }
 
@@ -38,6 +39,7 @@ class Sidecar::Impl {
       engine::Connection* c = ctx_.conns.find(id);
       if (c) static_cast<engine::DownstreamConnection*>(c)->on_config_changed(*ctx_.current);
     }
+    cm_.load_balancer().sync_clusters(*ctx_.current);
     if (had) cm_.repool_idle();
     ctx_.deleter.clear();
   }

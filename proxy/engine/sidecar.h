@@ -36,6 +36,9 @@ namespace meshsim::proxy {
 namespace tracing {
 class SpanSink;
 }
+namespace upstream {
+class UpstreamEventSink;
+}
 
 class Sidecar {
  public:
@@ -44,6 +47,8 @@ class Sidecar {
     TransportFactory* transport = nullptr; // required for TLS chains and clusters
     AccessLogSink* access_log = nullptr;   // optional
     tracing::SpanSink* spans = nullptr;    // optional: every finished span
+    // optional: outlier ejections and priority-load changes (upstream/outlier_detection.h)
+    upstream::UpstreamEventSink* upstream_events = nullptr;
     // Identity of this proxy for Istio's metadata exchange headers.
     std::string node_id;
   };

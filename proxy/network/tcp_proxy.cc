@@ -52,6 +52,8 @@ FilterStatus TcpProxyFilter::on_new_connection() {
     return FilterStatus::kStopIteration;
   }
   upstream_host_ = to_string(ep->address);
+  compiled_ = cc;
+  upstream_address_ = ep->address;
   conn_.filter_state().upstream_endpoint = ep;
   up_ = cm.connect(conn_.snapshot(), *cc, *ep, {}, upstream::PoolKey{});
   up_->set_owner(this);
@@ -125,6 +127,11 @@ void TcpProxyFilter::sync_upstream_peer() {
 }
 
 void TcpProxyFilter::on_upstream_ready(upstream::UpstreamConnection& u) {
+  // onGenericPoolReady: the connection is all tcp_proxy judges.
+  if (compiled_) {
+    ctx_.clusters->load_balancer().put_result(*compiled_, upstream_address_,
+                                              upstream::OutlierResult::kLocalOriginConnectSuccessFinal);
+  }
   upstream_tls_ = u.security();
   conn_.filter_state().upstream_tls = u.security();
   if (!pending_.empty()) {
@@ -157,6 +164,13 @@ void TcpProxyFilter::on_upstream_closed(upstream::UpstreamConnection&, CloseType
 void TcpProxyFilter::on_upstream_failed(upstream::UpstreamConnection& u, bool connect_failure,
                                         const std::string& reason, const std::string& transport) {
   flags_ |= connect_failure ? kUpstreamConnectionFailure : kUpstreamConnectionTermination;
+  // onConnectTimeout / a remote close while connecting.
+  if (connect_failure && compiled_) {
+    ctx_.clusters->load_balancer().put_result(*compiled_, upstream_address_,
+                                              reason == "connection timeout"
+                                                  ? upstream::OutlierResult::kLocalOriginTimeout
+                                                  : upstream::OutlierResult::kLocalOriginConnectFailed);
+  }
   failure_reason_ = transport;
   upstream_tls_ = u.security();
   termination_ = reason;

@@ -11,6 +11,7 @@
 
 #include "proxy/config.h"
 #include "proxy/network/filter.h"
+#include "proxy/upstream/cluster.h"
 #include "proxy/upstream/upstream_connection.h"
 
 namespace meshsim::proxy::engine {
@@ -48,6 +49,8 @@ class TcpProxyFilter final : public ReadFilter, public upstream::ConnectionOwner
   upstream::UpstreamConnection* up_ = nullptr;
   std::string cluster_;
   const Cluster* cluster_config_ = nullptr;  // from the connection's snapshot
+  const upstream::CompiledCluster* compiled_ = nullptr;  // the chosen cluster (outlier results)
+  SocketAddress upstream_address_;
   std::string upstream_host_;
   uint32_t flags_ = 0;
   uint64_t bytes_received_ = 0, bytes_sent_ = 0;

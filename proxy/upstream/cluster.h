@@ -12,6 +12,7 @@
 namespace meshsim::proxy::upstream {
 
 struct ClusterResources;
+struct ClusterLbState;
 
 struct CompiledCluster {
   const Cluster* cluster = nullptr;
@@ -22,6 +23,9 @@ struct CompiledCluster {
   // The cluster manager's circuit-breaker counters for this cluster name,
   // looked up once (a cache; the snapshot is otherwise immutable).
   mutable ClusterResources* resources = nullptr;
+  // The load balancer's state for this cluster name (priority loads, outlier
+  // detector), looked up once.
+  mutable ClusterLbState* lb_state = nullptr;
 };
 
 }  // namespace meshsim::proxy::upstream

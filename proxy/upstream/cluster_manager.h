@@ -35,7 +35,7 @@ struct ClusterResources {
 
 class ClusterManager {
  public:
-  explicit ClusterManager(engine::EngineContext& ctx) : ctx_(ctx), lb_(ctx.io), shadows_(ctx, *this) {}
+  explicit ClusterManager(engine::EngineContext& ctx) : ctx_(ctx), lb_(ctx), shadows_(ctx, *this) {}
 
   LoadBalancer& load_balancer() { return lb_; }
   ShadowWriter& shadows() { return shadows_; }

@@ -105,6 +105,38 @@ struct ConfigPushObservation {
   std::string_view version;
 };
 
+// A sidecar's outlier detector ejected a host of a cluster (or detected an
+// outlier it did not eject: `enforced` false, or max_ejection_percent
+// reached: kOverflow), or returned one to service at an interval sweep.
+struct OutlierObservation {
+  enum class Action : uint8_t { kEject, kUneject, kOverflow };
+  std::string_view pod;       // "ns/name" of the sidecar's pod
+  std::string_view cluster;   // "outbound|9080||reviews.default.svc.cluster.local"
+  std::string_view host;      // "10.244.1.7:9080"
+  std::string_view hostname;  // the endpoint's pod ("" when unknown)
+  std::string_view type;      // "CONSECUTIVE_5XX", "CONSECUTIVE_GATEWAY_FAILURE", "CONSECUTIVE_LOCAL_ORIGIN_FAILURE"
+  Action action = Action::kEject;
+  bool enforced = true;
+  uint32_t num_ejections = 0;    // times the host has been ejected
+  int64_t ejection_time_ns = 0;  // kEject: the least time it stays out (base × backoff, capped)
+  int64_t ejected_for_ns = 0;    // kUneject: how long it was out
+  uint32_t ejections_active = 0, hosts = 0, max_ejection_percent = 0;
+};
+const char* to_string(OutlierObservation::Action a);
+
+// The share of a cluster's requests each EDS priority gets changed in a
+// sidecar (an ejection, an un-ejection, an endpoint update): Envoy's
+// per-priority load with the overprovisioning factor and panic mode.
+struct PriorityLoadObservation {
+  std::string_view pod;
+  std::string_view cluster;
+  std::span<const uint32_t> load;     // percent per priority
+  std::span<const uint32_t> hosts;    // hosts per priority
+  std::span<const uint32_t> healthy;  // healthy hosts per priority
+  std::span<const uint8_t> panic;     // per priority
+  bool total_panic = false;
+};
+
 // The agent installed a workload certificate.
 struct CertificateObservation {
   std::string_view pod;

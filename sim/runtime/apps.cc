@@ -289,6 +289,19 @@ static bool ext_authz_check(const proxy::http::Request& req, proxy::http::Respon
   return true;
 }
 
+void ServerApp::set_behavior(std::optional<double> error_rate, std::optional<int> error_status,
+                             const std::optional<LatencyModel>& latency) {
+  if (error_rate) o_.error_rate = *error_rate;
+  if (error_status) o_.error_status = *error_status;
+  if (latency) o_.latency = *latency;
+  // Open keep-alive connections answer their next request the new way too.
+  if (o_.error_rate > 0) {
+    for (auto& [id, c] : conns_) {
+      if (c->echo) c->echo->set_handler(&ServerApp::handle_http, this);
+    }
+  }
+}
+
 bool ServerApp::handle_http(void* self, const proxy::http::Request& req, proxy::http::Response& r) {
   auto* app = static_cast<ServerApp*>(self);
   const ServerAppOptions& o = app->o_;

@@ -150,6 +150,10 @@ class ServerApp {
   uint64_t connections() const { return connections_; }
   uint16_t port() const { return port_; }
   const ServerAppOptions& options() const { return o_; }
+  // A fault from now on (scenario appFault): requests answered with
+  // `error_status` at `error_rate`, and/or a new latency; unset ones keep theirs.
+  void set_behavior(std::optional<double> error_rate, std::optional<int> error_status,
+                    const std::optional<LatencyModel>& latency);
   // Outbound calls made so far (attempts), and connections opened for them.
   uint64_t calls_made() const { return calls_made_; }
   uint64_t call_connections() const { return call_connections_; }

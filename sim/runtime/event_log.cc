@@ -215,6 +215,30 @@ void EventLog::write(const Observation& o) {
           j["duration_ns"] = (f.end - f.span.start).ns();
           j["downstream_connection"] = p.downstream_connection;
           if (p.upstream_connection) j["upstream_connection"] = p.upstream_connection;
+        } else if constexpr (std::is_same_v<T, OutlierObservation>) {
+          j["pod"] = std::string(p.pod);
+          j["cluster"] = std::string(p.cluster);
+          j["action"] = to_string(p.action);
+          j["host"] = std::string(p.host);
+          if (!p.hostname.empty()) j["hostname"] = std::string(p.hostname);
+          j["type"] = std::string(p.type);
+          j["enforced"] = p.enforced;
+          j["num_ejections"] = p.num_ejections;
+          if (p.action == OutlierObservation::Action::kEject && p.enforced) j["ejection_time_ns"] = p.ejection_time_ns;
+          if (p.action == OutlierObservation::Action::kUneject) j["ejected_for_ns"] = p.ejected_for_ns;
+          j["ejections_active"] = p.ejections_active;
+          j["hosts"] = p.hosts;
+          j["max_ejection_percent"] = p.max_ejection_percent;
+        } else if constexpr (std::is_same_v<T, PriorityLoadObservation>) {
+          j["pod"] = std::string(p.pod);
+          j["cluster"] = std::string(p.cluster);
+          j["load"] = std::vector<uint32_t>(p.load.begin(), p.load.end());
+          j["hosts"] = std::vector<uint32_t>(p.hosts.begin(), p.hosts.end());
+          j["healthy"] = std::vector<uint32_t>(p.healthy.begin(), p.healthy.end());
+          std::vector<bool> panic;
+          for (uint8_t x : p.panic) panic.push_back(x != 0);
+          j["panic"] = panic;
+          j["total_panic"] = p.total_panic;
         } else if constexpr (std::is_same_v<T, CertificateObservation>) {
           j["pod"] = std::string(p.pod);
           j["spiffe"] = std::string(p.spiffe_id);

@@ -477,4 +477,19 @@ ServerApp* MeshSimulation::add_server(HostId host, uint16_t port, ServerAppOptio
   return servers_.back().get();
 }
 
+size_t MeshSimulation::set_app_behavior(std::string_view ns, std::string_view pod, uint16_t port,
+                                        std::optional<double> error_rate, std::optional<int> error_status,
+                                        const std::optional<LatencyModel>& latency) {
+  auto it = pod_servers_.find(std::string(ns) + "/" + std::string(pod));
+  if (it == pod_servers_.end()) return 0;
+  size_t n = 0;
+  for (size_t i : it->second) {
+    ServerApp& app = *servers_[i];
+    if (port != 0 && app.port() != port) continue;
+    app.set_behavior(error_rate, error_status, latency);
+    ++n;
+  }
+  return n;
+}
+
 }  // namespace meshsim::sim

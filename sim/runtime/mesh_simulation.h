@@ -104,6 +104,10 @@ class MeshSimulation {
   Duration wall_clock_offset() const { return clock_offset_; }
   // The pod's agent stops renewing its certificate (e.g. istiod unreachable).
   bool stop_renewal(std::string_view ns, std::string_view pod);
+  // The pod's server apps on `port` (0: every port) change behaviour
+  // (ServerApp::set_behavior). Returns how many apps changed.
+  size_t set_app_behavior(std::string_view ns, std::string_view pod, uint16_t port, std::optional<double> error_rate,
+                          std::optional<int> error_status, const std::optional<LatencyModel>& latency);
 
   // Where the server apps came from: "ns/pod:port" → kind and reason.
   const std::map<std::string, AppInference>& inferred_apps() const { return inferred_; }

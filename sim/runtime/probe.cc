@@ -167,6 +167,69 @@ Result<ProbeResult> run_probe(std::shared_ptr<const mesh::World> world, const Pr
   return r;
 }
 
+Result<ProbeDistribution> run_probe_count(std::shared_ptr<const mesh::World> world, const ProbeRequest& req,
+                                          uint32_t count) {
+  MeshSimulationOptions mo;
+  mo.seed = req.seed;
+  mo.kubelet_probes = false;
+  MeshSimulation ms(world, mo);
+  if (Status st = ms.build(); !st.ok()) return Error{st.message()};
+  ProbeDistribution d;
+  for (uint32_t i = 0; i < count; ++i) {
+    auto r = probe_on(ms, req);
+    if (!r.ok()) return Error{r.message()};
+    ++d.count;
+    ++d.outcomes[r->outcome];
+    std::string ep = "-", loc = "-";
+    if (r->client_sidecar && !r->client_sidecar->upstream_host.empty()) {
+      const std::string& h = r->client_sidecar->upstream_host;
+      ep = h;
+      auto ip = parse_ipv4(h.substr(0, h.rfind(':')));
+      if (ip.ok()) {
+        if (const mesh::WorldPod* p = world->pod_by_ip(*ip)) {
+          ep += " (" + p->namespace_ + "/" + p->name + ")";
+          if (p->scheduled()) {
+            const mesh::Locality& l = world->nodes()[static_cast<size_t>(p->node)].locality;
+            loc = l.region + "/" + l.zone + (l.subzone.empty() ? "" : "/" + l.subzone);
+          }
+        }
+      }
+    }
+    ++d.endpoints[ep];
+    ++d.localities[loc];
+    d.probes.push_back(std::move(*r));
+  }
+  return d;
+}
+
+std::string probe_distribution_text(const ProbeDistribution& d) {
+  std::string t = std::to_string(d.count) + " probes\n";
+  auto section = [&](const char* title, const std::map<std::string, uint32_t>& m) {
+    t += std::string("\n") + title + "\n";
+    for (const auto& [k, n] : m) {
+      char pct[16];
+      std::snprintf(pct, sizeof pct, "%5.1f%%", d.count ? 100.0 * n / d.count : 0.0);
+      t += "  " + std::string(pct) + "  " + std::to_string(n) + "  " + k + "\n";
+    }
+  };
+  section("OUTCOMES", d.outcomes);
+  section("ENDPOINTS (the client sidecar's upstream host)", d.endpoints);
+  section("LOCALITIES", d.localities);
+  return t;
+}
+
+std::string probe_distribution_json(const ProbeDistribution& d) {
+  nlohmann::ordered_json j;
+  j["count"] = d.count;
+  j["outcomes"] = d.outcomes;
+  j["endpoints"] = d.endpoints;
+  j["localities"] = d.localities;
+  nlohmann::ordered_json probes = nlohmann::ordered_json::array();
+  for (const ProbeResult& r : d.probes) probes.push_back(nlohmann::ordered_json::parse(probe_result_json(r)));
+  j["probes"] = probes;
+  return j.dump(2) + "\n";
+}
+
 Result<ProbeResult> probe_on(MeshSimulation& ms, const ProbeRequest& req) {
   const mesh::World& w = ms.world();
 

@@ -7,6 +7,7 @@
 // identities). docs/cli/probe.md describes the fields.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -137,6 +138,22 @@ Result<ProbeResult> run_probe(std::shared_ptr<const mesh::World> world, const Pr
 // what this probe caused is reported. `request.seed` is ignored (the
 // simulation has its seed).
 Result<ProbeResult> probe_on(MeshSimulation& sim, const ProbeRequest& request);
+
+// `probe --count N`: N probes one after the other on one simulation (each
+// starts when the previous one has settled), and where they went as the
+// client sidecar's access log said: the upstream host, its pod and locality,
+// and the outcomes. The per-probe results are kept in order.
+struct ProbeDistribution {
+  uint32_t count = 0;
+  std::map<std::string, uint32_t> outcomes;     // "ok" → n
+  std::map<std::string, uint32_t> endpoints;    // "10.244.1.2:8080 (backend-z2-…)" → n ("-" = no upstream)
+  std::map<std::string, uint32_t> localities;   // "r1/z2" → n
+  std::vector<ProbeResult> probes;
+};
+Result<ProbeDistribution> run_probe_count(std::shared_ptr<const mesh::World> world, const ProbeRequest& request,
+                                          uint32_t count);
+std::string probe_distribution_text(const ProbeDistribution& d);
+std::string probe_distribution_json(const ProbeDistribution& d);
 
 std::string probe_result_json(const ProbeResult& r);
 std::string probe_result_text(const ProbeResult& r);

@@ -28,12 +28,15 @@ SidecarHost::SidecarHost(Simulator& sim, Network& net, HostId host, std::string 
       k_access_log_(sim.kind("proxy.access_log")),
       k_push_(sim.kind("proxy.config_push")),
       k_span_(sim.kind("proxy.span")),
+      k_outlier_(sim.kind("proxy.outlier")),
+      k_priority_(sim.kind("proxy.priority_load")),
       rng_(sim.rng("proxy/" + pod_)),
       transport_(secrets_) {
   options_.name = pod_;
   options_.transport = &transport_;
   options_.access_log = this;
   options_.spans = this;
+  options_.upstream_events = this;
   options_.node_id = std::move(node_id);
   sidecar_ = std::make_unique<proxy::Sidecar>(*this, options_);
 }
@@ -157,6 +160,50 @@ void SidecarHost::on_span(const proxy::tracing::FinishedSpan& f) {
   digest = hash_combine(digest, static_cast<uint64_t>(c.sampled) | (static_cast<uint64_t>(f.span.client) << 1));
   sim_.publish(actor_, k_span_, digest,
                SpanObservation{pod_, &f, network_connection(f.downstream), network_connection(f.upstream)});
+}
+
+}  // namespace meshsim::sim
+
+namespace meshsim::sim {
+
+void SidecarHost::on_outlier_event(const proxy::upstream::OutlierEvent& e) {
+  using A = proxy::upstream::OutlierEvent::Action;
+  OutlierObservation o;
+  o.pod = pod_;
+  o.cluster = e.cluster;
+  std::string host = to_string(e.host);
+  o.host = host;
+  o.hostname = e.hostname;
+  o.type = proxy::upstream::to_string(e.type);
+  o.action = e.action == A::kEject     ? OutlierObservation::Action::kEject
+             : e.action == A::kUneject ? OutlierObservation::Action::kUneject
+                                       : OutlierObservation::Action::kOverflow;
+  o.enforced = e.enforced;
+  o.num_ejections = e.num_ejections;
+  o.ejection_time_ns = e.ejection_time.ns();
+  o.ejected_for_ns = e.ejected_for.ns();
+  o.ejections_active = e.ejections_active;
+  o.hosts = e.hosts;
+  o.max_ejection_percent = e.max_ejection_percent;
+  uint64_t digest = fnv1a64(e.cluster) ^ (packed(e.host) * 0x9E3779B97F4A7C15ull) ^
+                    (static_cast<uint64_t>(o.action) << 56) ^ (static_cast<uint64_t>(e.num_ejections) << 40);
+  sim_.publish(actor_, k_outlier_, digest, o);
+}
+
+void SidecarHost::on_priority_load(const proxy::upstream::PriorityLoadEvent& e) {
+  PriorityLoadObservation o{pod_, e.cluster, e.load, e.hosts, e.healthy, e.panic, e.total_panic};
+  uint64_t digest = fnv1a64(e.cluster);
+  for (uint32_t l : e.load) digest = digest * 1099511628211ull ^ l;
+  sim_.publish(actor_, k_priority_, digest, o);
+}
+
+const char* to_string(OutlierObservation::Action a) {
+  switch (a) {
+    case OutlierObservation::Action::kEject: return "eject";
+    case OutlierObservation::Action::kUneject: return "uneject";
+    case OutlierObservation::Action::kOverflow: return "overflow";
+  }
+  return "?";
 }
 
 }  // namespace meshsim::sim

@@ -18,13 +18,17 @@
 #include "proxy/engine/sidecar.h"
 #include "proxy/tls_transport.h"
 #include "proxy/tracing/tracer.h"
+#include "proxy/upstream/outlier_detection.h"
 #include "sim/net/network.h"
 #include "sim/random.h"
 #include "sim/simulator.h"
 
 namespace meshsim::sim {
 
-class SidecarHost final : public proxy::Io, public proxy::AccessLogSink, public proxy::tracing::SpanSink {
+class SidecarHost final : public proxy::Io,
+                          public proxy::AccessLogSink,
+                          public proxy::tracing::SpanSink,
+                          public proxy::upstream::UpstreamEventSink {
  public:
   SidecarHost(Simulator& sim, Network& net, HostId host, std::string pod_label, std::string node_id);
   ~SidecarHost() override;
@@ -59,6 +63,10 @@ class SidecarHost final : public proxy::Io, public proxy::AccessLogSink, public 
   bool wants_details() const override { return sim_.has_subscribers(); }
   // proxy::tracing::SpanSink: every finished span becomes a SpanObservation.
   void on_span(const proxy::tracing::FinishedSpan& span) override;
+  // proxy::upstream::UpstreamEventSink: ejections and priority loads become
+  // OutlierObservation / PriorityLoadObservation.
+  void on_outlier_event(const proxy::upstream::OutlierEvent& e) override;
+  void on_priority_load(const proxy::upstream::PriorityLoadEvent& e) override;
 
  private:
   TcpCallbacks callbacks_for(uint64_t id, bool upstream);
@@ -68,7 +76,7 @@ class SidecarHost final : public proxy::Io, public proxy::AccessLogSink, public 
   HostId host_;
   std::string pod_;
   ActorId actor_;
-  EventKindId k_timer_, k_access_log_, k_push_, k_span_;
+  EventKindId k_timer_, k_access_log_, k_push_, k_span_, k_outlier_, k_priority_;
   uint64_t network_connection(proxy::ConnId id) const;
   RandomStream rng_;
   proxy::SecretStore secrets_;

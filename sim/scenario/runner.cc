@@ -140,6 +140,7 @@ class Runner {
   void evaluate();
   void build_edges();
   void build_story_failures();
+  void build_failover();
   std::string pod_key_of(const WorkloadRef& r, Status* err);
   HostId host_of_ref(const std::string& ref);
   bool client_matches(const std::string& sel, const std::string& client) const;
@@ -185,6 +186,7 @@ class Runner {
   std::map<std::string, std::pair<std::string, std::string>> client_meta_;  // name → (target, protocol)
   std::map<std::string, std::pair<Duration, uint64_t>> pushes_;  // version → first time, count
   std::map<std::string, uint32_t> partitions_;
+  std::vector<FailoverRecord> failover_;
   ActorId actor_ = 0;
   EventKindId k_timeline_ = 0;
 };
@@ -420,6 +422,40 @@ void Runner::schedule_timeline() {
           }
           ms_->net().refresh_link_profiles();  // open connections (sidecar pools) too
           break;
+        case K::kZoneDown:
+        case K::kZoneUp: {
+          std::string nodes;
+          for (const auto& n : world_->nodes()) {
+            if (n.locality.zone != a.zone) continue;
+            if (ms_->set_node_up(n.name, a.kind == K::kZoneUp)) nodes += (nodes.empty() ? "" : ", ") + n.name;
+          }
+          ev.details.push_back("zone " + a.zone + (a.kind == K::kZoneUp ? " up, nodes: " : " down, nodes: ") +
+                               (nodes.empty() ? "none" : nodes));
+          if (a.kind == K::kZoneDown) {
+            ev.details.push_back("their pods vanish without FIN or RST; endpoints stay ready until the node monitor grace period (40 s) has passed");
+          }
+          break;
+        }
+        case K::kAppFault:
+          for (const auto& p : a.pods) {
+            const mesh::WorldPod* wp = find_pod_ref(*world_, p.text);
+            if (!wp) {
+              ev.details.push_back("no pod " + p.text);
+              continue;
+            }
+            size_t n = ms_->set_app_behavior(wp->namespace_, wp->name, a.port, a.error_rate, a.error_status, a.app_latency);
+            std::string what;
+            if (a.error_rate) {
+              char b[64];
+              std::snprintf(b, sizeof b, "error rate %.3g", *a.error_rate);
+              what += b;
+            }
+            if (a.error_status) what += (what.empty() ? "" : ", ") + std::string("error status ") + std::to_string(*a.error_status);
+            if (a.app_latency) what += (what.empty() ? "" : ", ") + std::string("new latency");
+            ev.details.push_back(wp->namespace_ + "/" + wp->name + (a.port ? ":" + std::to_string(a.port) : "") + ": " + what +
+                                 " (" + std::to_string(n) + " server app" + (n == 1 ? "" : "s") + ")");
+          }
+          break;
         case K::kClockJump:
           ms_->jump_clock(a.jump);
           ev.details.push_back("wall clocks now " + format_duration(ms_->wall_clock_offset()) + " ahead of virtual time");
@@ -469,6 +505,33 @@ void Runner::subscribe() {
             auto& e = pushes_[std::string(p.version)];
             if (e.second == 0) e.first = o.time;
             if (o.time == e.first) ++e.second;  // a restarted pod getting it later is not this push
+          } else if constexpr (std::is_same_v<T, OutlierObservation>) {
+            FailoverRecord f;
+            f.at = o.time;
+            f.pod = p.pod;
+            f.cluster = p.cluster;
+            f.action = p.action == OutlierObservation::Action::kEject ? (p.enforced ? "eject" : "not-enforced")
+                                                                       : to_string(p.action);
+            f.host = p.host;
+            f.hostname = p.hostname;
+            f.type = p.type;
+            f.num_ejections = p.num_ejections;
+            f.ejections_active = p.ejections_active;
+            f.hosts = p.hosts;
+            f.ejection_time = Duration::nanos(p.ejection_time_ns);
+            f.ejected_for = Duration::nanos(p.ejected_for_ns);
+            failover_.push_back(std::move(f));
+          } else if constexpr (std::is_same_v<T, PriorityLoadObservation>) {
+            FailoverRecord f;
+            f.at = o.time;
+            f.pod = p.pod;
+            f.cluster = p.cluster;
+            f.action = "priority";
+            f.load.assign(p.load.begin(), p.load.end());
+            f.priority_hosts.assign(p.hosts.begin(), p.hosts.end());
+            f.priority_healthy.assign(p.healthy.begin(), p.healthy.end());
+            f.panic.assign(p.panic.begin(), p.panic.end());
+            failover_.push_back(std::move(f));
           } else if constexpr (std::is_same_v<T, CertificateObservation>) {
             certs_[std::string(p.pod)].push_back(
                 {Duration::nanos(p.not_before_ns), Duration::nanos(p.not_after_ns), p.rotation, o.time});
@@ -625,6 +688,59 @@ size_t latency_bucket(Duration d) {
   const double ms = d.to_millis();
   return static_cast<size_t>(std::lower_bound(kEdgeLatencyBoundsMs.begin(), kEdgeLatencyBoundsMs.end(), ms) -
                              kEdgeLatencyBoundsMs.begin());
+}
+
+// The failover timeline: the detectors' and balancers' own decisions as the
+// event stream carried them, with the clients' error rate per second.
+void Runner::build_failover() {
+  bool acted = false;
+  for (const FailoverRecord& f : failover_) {
+    // A priority load that only says "all on priority 0" at start-up is not an action.
+    if (f.action != "priority" || f.load.empty() || f.load[0] != 100) acted = true;
+  }
+  if (!acted) return;
+  FailoverTimeline t;
+  t.events = failover_;
+  const int64_t seconds = r_.virtual_time.ns() / 1'000'000'000 + 1;
+  t.per_second.resize(static_cast<size_t>(seconds));
+  for (int64_t i = 0; i < seconds; ++i) t.per_second[static_cast<size_t>(i)].second = i;
+  for (const OutcomeRec& o : outcomes_) {
+    int64_t sec = o.end.ns() / 1'000'000'000;
+    if (sec < 0 || sec >= seconds) continue;
+    ErrorRateSecond& e = t.per_second[static_cast<size_t>(sec)];
+    ++e.requests;
+    if (o.outcome != Outcome::kOk) ++e.failed;
+  }
+  for (const FailoverRecord& f : failover_) {
+    StoryEvent ev;
+    ev.at = f.at;
+    std::string who = f.hostname.empty() ? f.host : f.hostname + " (" + f.host + ")";
+    if (f.action == "eject") {
+      ev.text = "sidecar " + f.pod + " ejects " + who + " from " + f.cluster;
+      ev.details.push_back(f.type + ", ejection " + std::to_string(f.num_ejections) + ", out for at least " +
+                           format_duration(f.ejection_time) + "; " + std::to_string(f.ejections_active) + " of " +
+                           std::to_string(f.hosts) + " hosts ejected");
+    } else if (f.action == "uneject") {
+      ev.text = "sidecar " + f.pod + " returns " + who + " to " + f.cluster + " after " + format_duration(f.ejected_for);
+    } else if (f.action == "overflow") {
+      ev.text = "sidecar " + f.pod + " does not eject " + who + " from " + f.cluster + " (" + f.type + ")";
+      ev.details.push_back("max_ejection_percent: ejecting it would make " + std::to_string(f.ejections_active + 1) +
+                           " of " + std::to_string(f.hosts) + " hosts ejected");
+    } else if (f.action == "not-enforced") {
+      ev.text = "sidecar " + f.pod + " detects " + f.type + " on " + who + " (not enforced)";
+    } else {
+      std::string loads;
+      for (size_t i = 0; i < f.load.size(); ++i) {
+        loads += (i ? " · " : "") + std::string("P") + std::to_string(i) + " " + std::to_string(f.load[i]) + "% (" +
+                 std::to_string(f.priority_healthy[i]) + "/" + std::to_string(f.priority_hosts[i]) + " healthy" +
+                 (f.panic[i] ? ", panic" : "") + ")";
+      }
+      ev.text = "sidecar " + f.pod + " balances " + f.cluster + ": " + loads;
+    }
+    r_.story.push_back(std::move(ev));
+  }
+  std::stable_sort(r_.story.begin(), r_.story.end(), [](const StoryEvent& a, const StoryEvent& b) { return a.at < b.at; });
+  r_.failover = std::move(t);
 }
 
 void Runner::build_edges() {
@@ -939,6 +1055,46 @@ void Runner::evaluate() {
         v.passed = pod->injected == x.injected;
         break;
       }
+      case Expectation::Kind::kOutliers: {
+        std::string pod_key, host_pod;
+        if (!x.pod.empty()) {
+          if (const mesh::WorldPod* wp = find_pod_ref(*world_, x.pod)) pod_key = wp->namespace_ + "/" + wp->name;
+        }
+        if (!x.host.empty()) {
+          if (const mesh::WorldPod* wp = find_pod_ref(*world_, x.host)) host_pod = wp->name;
+        }
+        uint64_t ej = 0, un = 0, ov = 0;
+        std::vector<Duration> times;
+        for (const FailoverRecord& f : failover_) {
+          if (f.action == "priority" || !in_window(f.at)) continue;
+          if (!pod_key.empty() && f.pod != pod_key) continue;
+          if (!host_pod.empty() && f.hostname != host_pod) continue;
+          if (!x.cluster.empty() && f.cluster.find(x.cluster) == std::string::npos) continue;
+          if (f.action == "eject") ++ej, times.push_back(f.ejection_time);
+          else if (f.action == "uneject") ++un;
+          else if (f.action == "overflow") ++ov;
+        }
+        v.passed = true;
+        std::vector<std::string> ex;
+        if (x.ejections) ex.push_back("ejections " + x.ejections->text), v.passed &= x.ejections->holds(static_cast<double>(ej));
+        if (x.unejections) ex.push_back("unejections " + x.unejections->text), v.passed &= x.unejections->holds(static_cast<double>(un));
+        if (x.overflows) ex.push_back("overflows " + x.overflows->text), v.passed &= x.overflows->holds(static_cast<double>(ov));
+        std::string got_times;
+        for (Duration d : times) got_times += (got_times.empty() ? "" : ", ") + format_duration(d);
+        if (!x.ejection_times.empty()) {
+          std::string want;
+          for (Duration d : x.ejection_times) want += (want.empty() ? "" : ", ") + format_duration(d);
+          ex.push_back("ejection times [" + want + "]");
+          if (times.size() < x.ejection_times.size() ||
+              !std::equal(x.ejection_times.begin(), x.ejection_times.end(), times.begin())) {
+            v.passed = false;
+          }
+        }
+        for (size_t i = 0; i < ex.size(); ++i) v.expected += (i ? ", " : "") + ex[i];
+        v.actual = std::to_string(ej) + " ejections, " + std::to_string(un) + " unejections, " + std::to_string(ov) +
+                   " overflows; ejection times [" + got_times + "]";
+        break;
+      }
       case Expectation::Kind::kFingerprint:
         break;
       case Expectation::Kind::kMetric:
@@ -1078,6 +1234,7 @@ Result<ScenarioRunResult> Runner::run() {
     r_.story.push_back(std::move(e));
   }
   build_story_failures();
+  build_failover();
   build_edges();
   evaluate();
   if (s_.pinned_fingerprint) {
@@ -1121,6 +1278,35 @@ std::string format_run_text(const ScenarioRunResult& r) {
   for (const StoryEvent& e : r.story) {
     t += fmt_time(e.at) + "  " + e.text + "\n";
     for (const auto& d : e.details) t += std::string(14, ' ') + d + "\n";
+  }
+  if (r.failover) {
+    const FailoverTimeline& f = *r.failover;
+    size_t ej = 0, un = 0, ov = 0, pr = 0;
+    for (const auto& e : f.events) {
+      if (e.action == "eject") ++ej;
+      else if (e.action == "uneject") ++un;
+      else if (e.action == "overflow") ++ov;
+      else if (e.action == "priority") ++pr;
+    }
+    t += "\nFAILOVER  " + std::to_string(ej) + " ejections, " + std::to_string(un) + " returns, " + std::to_string(ov) +
+         " refused by maxEjectionPercent, " + std::to_string(pr) + " priority-load changes\n";
+    t += "  client-visible errors per second (seconds with a failed request):\n";
+    size_t shown = 0, with_errors = 0;
+    uint64_t failed = 0, total = 0;
+    for (const auto& s : f.per_second) {
+      failed += s.failed;
+      total += s.requests;
+      if (!s.failed) continue;
+      ++with_errors;
+      if (shown++ >= 40) continue;
+      char line[96];
+      std::snprintf(line, sizeof line, "  %6" PRId64 "s  %" PRIu64 "/%" PRIu64 " failed (%.0f%%)\n", s.second, s.failed,
+                    s.requests, 100.0 * static_cast<double>(s.failed) / static_cast<double>(s.requests));
+      t += line;
+    }
+    if (shown > 40) t += "  … " + std::to_string(shown - 40) + " more seconds with errors\n";
+    if (!with_errors) t += "  none\n";
+    t += "  in all: " + std::to_string(failed) + " of " + std::to_string(total) + " requests failed\n";
   }
   t += "\nEDGES\n";
   std::vector<std::vector<std::string>> rows = {{"CLIENT", "REQUESTS", "CONNS", "SUCCESS", "mTLS", "p50", "p99", "ERRORS"}};
@@ -1227,6 +1413,43 @@ std::string format_run_json(const ScenarioRunResult& r) {
                        {"sampled", tt.sampled_any}, {"breaks", tt.breaks}});
     tr["trees"] = trees;
     j["traces"] = tr;
+  }
+  if (r.failover) {
+    nlohmann::ordered_json fo;
+    nlohmann::ordered_json evs = nlohmann::ordered_json::array();
+    for (const FailoverRecord& e : r.failover->events) {
+      nlohmann::ordered_json x;
+      x["t"] = e.at.to_seconds();
+      x["pod"] = e.pod;
+      x["cluster"] = e.cluster;
+      x["action"] = e.action;
+      if (e.action == "priority") {
+        x["load"] = e.load;
+        x["hosts"] = e.priority_hosts;
+        x["healthy"] = e.priority_healthy;
+        std::vector<bool> panic;
+        for (uint8_t p : e.panic) panic.push_back(p != 0);
+        x["panic"] = panic;
+      } else {
+        x["host"] = e.host;
+        x["hostname"] = e.hostname;
+        x["type"] = e.type;
+        x["num_ejections"] = e.num_ejections;
+        if (e.action == "eject") x["ejection_time_s"] = e.ejection_time.to_seconds();
+        if (e.action == "uneject") x["ejected_for_s"] = e.ejected_for.to_seconds();
+        x["ejections_active"] = e.ejections_active;
+        x["hosts_total"] = e.hosts;
+      }
+      evs.push_back(std::move(x));
+    }
+    fo["events"] = evs;
+    nlohmann::ordered_json ps = nlohmann::ordered_json::array();
+    for (const auto& s : r.failover->per_second) {
+      ps.push_back({{"second", s.second}, {"requests", s.requests}, {"failed", s.failed},
+                    {"error_rate", s.requests ? static_cast<double>(s.failed) / static_cast<double>(s.requests) : 0.0}});
+    }
+    fo["error_rate_per_second"] = ps;
+    j["failover"] = fo;
   }
   j["outputs"] = r.outputs;
   return j.dump(2) + "\n";

@@ -79,6 +79,33 @@ struct ExpectationVerdict {
   mesh::Location location;
 };
 
+// One decision of a sidecar's outlier detector or load balancer, copied from
+// the event stream (OutlierObservation / PriorityLoadObservation).
+struct FailoverRecord {
+  Duration at;
+  std::string pod;      // the sidecar that decided
+  std::string cluster;
+  std::string action;   // eject | uneject | overflow | not-enforced | priority
+  std::string host, hostname, type;
+  uint32_t num_ejections = 0, ejections_active = 0, hosts = 0;
+  Duration ejection_time, ejected_for;
+  std::vector<uint32_t> load, priority_hosts, priority_healthy;  // action "priority"
+  std::vector<uint8_t> panic;
+};
+
+// What the clients saw in one second of virtual time (by request end).
+struct ErrorRateSecond {
+  int64_t second = 0;
+  uint64_t requests = 0, failed = 0;
+};
+
+// Ejections, priority shifts and the client-visible error rate per second;
+// present when some sidecar's outlier detection or priority load balancing acted.
+struct FailoverTimeline {
+  std::vector<FailoverRecord> events;
+  std::vector<ErrorRateSecond> per_second;  // every second from 0 to the end
+};
+
 struct TraceLine {
   int64_t time_ns = 0;
   std::string actor, kind;
@@ -105,6 +132,7 @@ struct ScenarioRunResult {
   // Tracing (when any sidecar had a tracer): spans, user requests and the
   // broken traces among them.
   std::optional<TraceReport> traces;
+  std::optional<FailoverTimeline> failover;
   // The coverage report (mesh/coverage.h) of every configuration of the run.
   std::vector<std::string> not_modelled;
   bool passed() const;

@@ -37,6 +37,7 @@ const char* to_string(Expectation::Kind k) {
     case Expectation::Kind::kFingerprint: return "fingerprint";
     case Expectation::Kind::kMetric: return "metric";
     case Expectation::Kind::kTraces: return "traces";
+    case Expectation::Kind::kOutliers: return "outliers";
   }
   return "?";
 }
@@ -54,6 +55,9 @@ const char* to_string(TimelineAction::Kind k) {
     case TimelineAction::Kind::kLatency: return "latency";
     case TimelineAction::Kind::kClockJump: return "clockJump";
     case TimelineAction::Kind::kStopRenewal: return "stopRenewal";
+    case TimelineAction::Kind::kZoneDown: return "zoneDown";
+    case TimelineAction::Kind::kZoneUp: return "zoneUp";
+    case TimelineAction::Kind::kAppFault: return "appFault";
   }
   return "?";
 }
@@ -686,6 +690,8 @@ void parse_timeline(Ctx& c, YamlNode n, const PathSeg& p, Scenario& s) {
     a.location = item.location();
     bool have_at = false;
     int actions = 0;
+    bool flap = false;
+    Duration flap_down, flap_up, flap_until;
     auto pods = [&](YamlNode v, const PathSeg& vp, std::vector<WorkloadRef>& out) {
       std::vector<std::string> list;
       if (v.is_scalar()) {
@@ -696,7 +702,7 @@ void parse_timeline(Ctx& c, YamlNode n, const PathSeg& p, Scenario& s) {
       }
       for (auto& x : list) out.push_back({x});
     };
-    d.fields(item, ip, {"at", "name", "apply", "delete", "killPod", "restartPod", "stopRenewal", "nodeDown", "nodeUp", "heal", "clockJump", "latency", "partition"}, [&](std::string_view k, YamlNode v, const PathSeg& cp) {
+    d.fields(item, ip, {"at", "name", "apply", "delete", "killPod", "restartPod", "stopRenewal", "nodeDown", "nodeUp", "heal", "clockJump", "latency", "partition", "zoneDown", "zoneUp", "appFault", "flapPod"}, [&](std::string_view k, YamlNode v, const PathSeg& cp) {
       if (k == "at") return parse_duration_field(d, v, cp, a.at), (have_at = true), true;
       if (k == "name") return d.str(v, cp, a.name), true;
       if (k == "apply") {
@@ -752,6 +758,60 @@ void parse_timeline(Ctx& c, YamlNode n, const PathSeg& p, Scenario& s) {
       if (k == "nodeDown") return ++actions, (a.kind = TimelineAction::Kind::kNodeDown), d.str(v, cp, a.node), true;
       if (k == "nodeUp") return ++actions, (a.kind = TimelineAction::Kind::kNodeUp), d.str(v, cp, a.node), true;
       if (k == "heal") return ++actions, (a.kind = TimelineAction::Kind::kHeal), d.str(v, cp, a.partition), true;
+      if (k == "zoneDown") return ++actions, (a.kind = TimelineAction::Kind::kZoneDown), d.str(v, cp, a.zone), true;
+      if (k == "zoneUp") return ++actions, (a.kind = TimelineAction::Kind::kZoneUp), d.str(v, cp, a.zone), true;
+      if (k == "appFault") {
+        ++actions;
+        a.kind = TimelineAction::Kind::kAppFault;
+        bool any = false;
+        d.fields(v, cp, {"pod", "port", "errorRate", "errorStatus", "latency"}, [&](std::string_view fk, YamlNode fv, const PathSeg& fp) {
+          if (fk == "pod") return pods(fv, fp, a.pods), true;
+          if (fk == "port") {
+            int port = 0;
+            if (d.integer(fv, fp, port, 1, 65535)) a.port = static_cast<uint16_t>(port);
+            return true;
+          }
+          if (fk == "errorRate") {
+            std::optional<double> x;
+            if (d.opt_number(fv, fp, x, 0.0, 1.0)) a.error_rate = x, any = true;
+            return true;
+          }
+          if (fk == "errorStatus") {
+            int st = 503;
+            if (d.integer(fv, fp, st, 100, 599)) a.error_status = st, any = true;
+            return true;
+          }
+          if (fk == "latency") {
+            LatencyModel m;
+            parse_latency_model(d, fv, fp, m);
+            a.app_latency = m;
+            any = true;
+            return true;
+          }
+          return false;
+        });
+        if (a.pods.empty()) d.error(v, cp.child("pod"), "required field is missing");
+        if (!any) d.error(v, cp, "an appFault needs errorRate, errorStatus or latency");
+        return true;
+      }
+      if (k == "flapPod") {
+        // Expanded below into killPod / restartPod pairs.
+        ++actions;
+        a.kind = TimelineAction::Kind::kKillPod;
+        flap = true;
+        d.fields(v, cp, {"pod", "down", "up", "until"}, [&](std::string_view fk, YamlNode fv, const PathSeg& fp) {
+          if (fk == "pod") return pods(fv, fp, a.pods), true;
+          if (fk == "down") return parse_duration_field(d, fv, fp, flap_down, false), true;
+          if (fk == "up") return parse_duration_field(d, fv, fp, flap_up, false), true;
+          if (fk == "until") return parse_duration_field(d, fv, fp, flap_until, false), true;
+          return false;
+        });
+        if (a.pods.empty()) d.error(v, cp.child("pod"), "required field is missing");
+        if (flap_down <= Duration::zero()) d.error(v, cp.child("down"), "required: how long the pod stays down each time (> 0)");
+        if (flap_up <= Duration::zero()) d.error(v, cp.child("up"), "required: how long the pod stays up each time (> 0)");
+        if (flap_until <= Duration::zero()) d.error(v, cp.child("until"), "required: when the flapping stops (a virtual time)");
+        return true;
+      }
       if (k == "clockJump") return ++actions, (a.kind = TimelineAction::Kind::kClockJump), parse_duration_field(d, v, cp, a.jump, false), true;
       if (k == "latency") {
         ++actions;
@@ -782,8 +842,27 @@ void parse_timeline(Ctx& c, YamlNode n, const PathSeg& p, Scenario& s) {
     if (!have_at) d.error(item, ip.child("at"), "required field is missing");
     if (actions != 1) {
       d.error(item, ip,
-              "a timeline entry needs exactly one action: apply, delete, killPod, restartPod, nodeDown, nodeUp, "
-              "partition, heal, latency, clockJump or stopRenewal");
+              "a timeline entry needs exactly one action: apply, delete, killPod, restartPod, flapPod, nodeDown, "
+              "nodeUp, zoneDown, zoneUp, appFault, partition, heal, latency, clockJump or stopRenewal");
+    }
+    if (flap && actions == 1) {
+      if (flap_until <= a.at && flap_until > Duration::zero()) d.error(item, ip.child("flapPod").child("until"), "must be after at");
+      if (flap_down <= Duration::zero() || flap_up <= Duration::zero() || flap_until <= a.at) return;
+      // Down for `down`, up for `up`, from `at` until `until` (the pod ends up).
+      std::string base = a.name.empty() ? "flapPod" : a.name;
+      for (Duration t = a.at; t < flap_until; t += flap_down + flap_up) {
+        TimelineAction kill = a;
+        kill.at = t;
+        kill.kind = TimelineAction::Kind::kKillPod;
+        kill.name = base + " (down)";
+        TimelineAction up = a;
+        up.at = t + flap_down;
+        up.kind = TimelineAction::Kind::kRestartPod;
+        up.name = base + " (up)";
+        s.timeline.push_back(std::move(kill));
+        s.timeline.push_back(std::move(up));
+      }
+      return;
     }
     if (a.name.empty()) a.name = to_string(a.kind);
     s.timeline.push_back(std::move(a));
@@ -812,6 +891,8 @@ const std::vector<ExpectationShape>& expectation_shapes() {
       {"probes", {"pod", "container", "window", "kind"},
        "{probes: {pod: NS/POD, kind: readiness|liveness|startup, container: C, window: [START, END]}, okRatio: \">= 0.99\"}"},
       {"sidecar", {"pod", "injected"}, "{sidecar: {pod: NS/POD, injected: true}}"},
+      {"outliers", {"pod", "host", "cluster", "window"},
+       "{outliers: {pod: NS/POD, host: NS/POD, cluster: TEXT, window: [START, END]}, ejections: \"== 2\", unejections: \">= 1\", overflows: \"== 0\", ejectionTimes: [30s, 60s]}"},
       {"metric", {"name", "labels", "value"},
        "{metric: {name: istio_requests_total, labels: {reporter: destination}, value: \">= 1\"}}"},
       {"traces", {"from", "window", "userRequests", "spans", "sampledSpans", "sampledRequests", "broken", "tracesPerRequest", "finding", "outboundOnly"},
@@ -855,7 +936,7 @@ void parse_expect(Ctx& c, YamlNode n, const PathSeg& p, Scenario& s) {
         return misplaced_inner(sk, sp, "requests");
       });
     };
-    d.fields(item, ip, {"name", "requests", "okRatio", "count", "outcomes", "clientError", "wire", "identity", "latency", "certificates", "probes", "sidecar", "metric", "traces"}, [&](std::string_view k, YamlNode v, const PathSeg& cp) {
+    d.fields(item, ip, {"name", "requests", "okRatio", "count", "outcomes", "clientError", "wire", "identity", "latency", "certificates", "probes", "sidecar", "metric", "traces", "outliers", "ejections", "unejections", "overflows", "ejectionTimes"}, [&](std::string_view k, YamlNode v, const PathSeg& cp) {
       if (k == "name") return d.str(v, cp, e.name), true;
       if (k == "requests") return ++kinds, (e.kind = Expectation::Kind::kRequests), selector(v, cp), true;
       if (k == "okRatio") return parse_comparison(d, v, cp, e.ok_ratio, false), true;
@@ -977,6 +1058,29 @@ void parse_expect(Ctx& c, YamlNode n, const PathSeg& p, Scenario& s) {
         if (!e.metric_value) d.error(v, cp.child("value"), "required field is missing");
         return true;
       }
+      if (k == "outliers") {
+        ++kinds;
+        e.kind = Expectation::Kind::kOutliers;
+        d.fields(v, cp, {"pod", "host", "cluster", "window"}, [&](std::string_view sk, YamlNode sv, const PathSeg& sp) {
+          if (sk == "pod") return d.str(sv, sp, e.pod), true;
+          if (sk == "host") return d.str(sv, sp, e.host), true;
+          if (sk == "cluster") return d.str(sv, sp, e.cluster), true;
+          if (sk == "window") return parse_window(d, sv, sp, e), true;
+          return misplaced_inner(sk, sp, "outliers");
+        });
+        return true;
+      }
+      if (k == "ejections") return parse_comparison(d, v, cp, e.ejections, false), true;
+      if (k == "unejections") return parse_comparison(d, v, cp, e.unejections, false), true;
+      if (k == "overflows") return parse_comparison(d, v, cp, e.overflows, false), true;
+      if (k == "ejectionTimes") {
+        d.items(v, cp, [&](YamlNode tv, const PathSeg& tp) {
+          Duration t;
+          parse_duration_field(d, tv, tp, t, false);
+          e.ejection_times.push_back(t);
+        });
+        return true;
+      }
       if (k == "sidecar") {
         ++kinds;
         e.kind = Expectation::Kind::kSidecar;
@@ -1029,13 +1133,17 @@ void parse_expect(Ctx& c, YamlNode n, const PathSeg& p, Scenario& s) {
     if (kinds != 1) {
       d.error(item, ip,
               std::string("an expectation needs exactly one of requests, clientError, wire, identity, latency, "
-                          "certificates, probes, sidecar, traces") +
+                          "certificates, probes, sidecar, outliers, traces") +
                   (kinds == 0 ? std::string(", e.g. ") + expectation_shapes()[0].shape : std::string()));
     }
     if ((e.kind == Expectation::Kind::kRequests || e.kind == Expectation::Kind::kProbes) && !item.get("okRatio").valid() && !item.get("count").valid() &&
         !item.get("outcomes").valid()) {
       d.error(item, ip, std::string("a ") + to_string(e.kind) + " expectation needs okRatio, count or outcomes beside \"" +
                             to_string(e.kind) + ":\" — valid shape: " + shape_of(to_string(e.kind))->shape);
+    }
+    if (e.kind == Expectation::Kind::kOutliers && !e.ejections && !e.unejections && !e.overflows && e.ejection_times.empty()) {
+      d.error(item, ip, std::string("an outliers expectation needs ejections, unejections, overflows or ejectionTimes beside \"outliers:\" — valid shape: ") +
+                            shape_of("outliers")->shape);
     }
     if (e.name.empty()) {
       e.name = std::string(to_string(e.kind)) + " " + (e.pod.empty() ? e.from : e.pod) + (e.to.empty() ? "" : " → " + e.to);
@@ -1104,12 +1212,28 @@ void check_references(const Scenario& s, const std::string& display, std::vector
     for (const auto& r : a.a_pods) pod(r, a.location, where + ".a.pods");
     for (const auto& r : a.b_pods) pod(r, a.location, where + ".b.pods");
     if (a.kind == TimelineAction::Kind::kNodeDown || a.kind == TimelineAction::Kind::kNodeUp) node(a.node, a.location, where);
+    if (a.kind == TimelineAction::Kind::kZoneDown || a.kind == TimelineAction::Kind::kZoneUp) {
+      std::vector<std::string> zones;
+      for (const auto& x : w.nodes())
+        if (!x.locality.zone.empty() && std::find(zones.begin(), zones.end(), x.locality.zone) == zones.end())
+          zones.push_back(x.locality.zone);
+      if (std::find(zones.begin(), zones.end(), a.zone) == zones.end()) {
+        std::string list;
+        for (const auto& z : zones) list += (list.empty() ? "" : ", ") + z;
+        diags.push_back({mesh::Severity::kError, "MS0002", a.location, display, where,
+                         "no node in zone \"" + a.zone + "\"" + mesh::did_you_mean(a.zone, zones) +
+                             " (zones, from the nodes' topology.kubernetes.io/zone: " + (list.empty() ? "none" : list) + ")"});
+      }
+    }
     for (const auto& n : a.a_nodes) node(n, a.location, where + ".a.nodes");
     for (const auto& n : a.b_nodes) node(n, a.location, where + ".b.nodes");
   }
   for (const auto& e : s.expectations) {
+    if (e.kind == Expectation::Kind::kOutliers && !e.host.empty()) {
+      pod(WorkloadRef{e.host}, e.location, "expect.outliers.host");
+    }
     if (e.kind == Expectation::Kind::kCertificates || e.kind == Expectation::Kind::kProbes ||
-        e.kind == Expectation::Kind::kSidecar) {
+        e.kind == Expectation::Kind::kSidecar || (e.kind == Expectation::Kind::kOutliers && !e.pod.empty())) {
       pod(WorkloadRef{e.pod}, e.location, std::string("expect.") + to_string(e.kind) + ".pod");
     }
   }

@@ -70,7 +70,8 @@ struct PkiCertificate {
 
 struct TimelineAction {
   enum class Kind : uint8_t {
-    kApply, kDelete, kKillPod, kRestartPod, kNodeDown, kNodeUp, kPartition, kHeal, kLatency, kClockJump, kStopRenewal
+    kApply, kDelete, kKillPod, kRestartPod, kNodeDown, kNodeUp, kPartition, kHeal, kLatency, kClockJump, kStopRenewal,
+    kZoneDown, kZoneUp, kAppFault
   };
   Kind kind = Kind::kApply;
   Duration at;
@@ -94,6 +95,14 @@ struct TimelineAction {
   std::map<Relation, Duration> latency;
   // clock jump
   Duration jump;
+  // zoneDown / zoneUp: every node whose topology.kubernetes.io/zone is this
+  std::string zone;
+  // appFault: the server app of `pods` on `port` (0 = every port) changes
+  // its HTTP behaviour from now on (unset fields keep theirs)
+  uint16_t port = 0;
+  std::optional<double> error_rate;
+  std::optional<int> error_status;
+  std::optional<LatencyModel> app_latency;
   mesh::Location location;
 };
 
@@ -109,7 +118,8 @@ struct Comparison {
 
 struct Expectation {
   enum class Kind : uint8_t {
-    kRequests, kClientError, kWire, kIdentity, kLatency, kCertificates, kProbes, kSidecar, kFingerprint, kMetric, kTraces
+    kRequests, kClientError, kWire, kIdentity, kLatency, kCertificates, kProbes, kSidecar, kFingerprint, kMetric, kTraces,
+    kOutliers
   };
   Kind kind = Kind::kRequests;
   std::string name;
@@ -156,6 +166,14 @@ struct Expectation {
   std::optional<Comparison> user_requests, spans, sampled_spans, sampled_requests, broken, traces_per_request;
   std::string finding;        // a broken-propagation finding containing this text
   std::string outbound_only;  // a "spans only on the outbound side" finding containing this text
+  // kOutliers: the outlier detectors' decisions (OutlierObservations) of the
+  // sidecar of `pod` ("" = every sidecar), about the endpoint pod `host`
+  // ("" = any), in clusters whose name contains `cluster`, during the window.
+  std::string host, cluster;
+  std::optional<Comparison> ejections;  // enforced ejections
+  std::optional<Comparison> unejections;
+  std::optional<Comparison> overflows;  // detected, but max_ejection_percent said no
+  std::vector<Duration> ejection_times;  // the enforced ejections' times, in order
   mesh::Location location;
 };
 

@@ -277,6 +277,8 @@ void RouterFilter::on_upstream_ready(upstream::UpstreamConnection& u) {
   info.upstream_connection = u.id();
   info.upstream_request = u.requests_served();
   request_sent_ = true;
+  // UpstreamRequest::onPoolReady.
+  report(upstream::OutlierResult::kLocalOriginConnectSuccess, 0);
   std::string& wire = callbacks_->engine().wire;
   wire.clear();
   u.codec().encode(req, wire);
@@ -310,6 +312,7 @@ void RouterFilter::on_upstream_data(upstream::UpstreamConnection& u, std::string
     detach();
     cm.close(u, CloseType::kReset);
     release_host();
+    report(upstream::OutlierResult::kLocalOriginConnectFailed, 0);  // onUpstreamReset(ProtocolError)
     callbacks_->send_local_reply(
         503, "upstream connect error or disconnect/reset before headers. reset reason: protocol error",
         "upstream_reset_before_response_started{protocol_error}", kUpstreamProtocolError);
@@ -362,6 +365,10 @@ void RouterFilter::response_complete() {
   Response& r = callbacks_->response();
   release_host();
   if (per_try_.armed()) ctx.timers.disarm(per_try_);
+  // onUpstreamHeaders: the host's outlier detector sees every attempt's status.
+  report(r.status >= 500 ? upstream::OutlierResult::kExtOriginRequestFailed
+                         : upstream::OutlierResult::kExtOriginRequestSuccess,
+         static_cast<uint32_t>(r.status));
   if (retry_.would_retry_status(r.status)) {
     if (!retry_.can_retry()) {
       // Retriable, but the budget is spent: forwarded with URX.
@@ -430,6 +437,8 @@ void RouterFilter::attempt_failed(bool connect_failure, const std::string& reaso
   StreamInfo& info = callbacks_->stream_info();
   release_host();
   if (per_try_.armed()) ctx.timers.disarm(per_try_);
+  // onUpstreamReset: every reset but an overflow counts against the host.
+  report(upstream::OutlierResult::kLocalOriginConnectFailed, 0);
   info.upstream_transport_failure_reason = transport;
   bool retriable = retry_.would_retry_reset(connect_failure, /*before_request=*/!request_sent_);
   uint32_t flags = connect_failure ? kUpstreamConnectionFailure : kUpstreamConnectionTermination;
@@ -457,6 +466,8 @@ void RouterFilter::on_timeout(bool per_try) {
   if (per_try) per_try_ = engine::Timer{};
   else timeout_ = engine::Timer{};
   bool before_request = !request_sent_;
+  // onPerTryTimeout / onResponseTimeout: the attempt in flight timed out.
+  if (host_counted_) report(upstream::OutlierResult::kLocalOriginTimeout, 0);
   if (up_) {
     upstream::UpstreamConnection* u = up_;
     detach();
@@ -477,6 +488,12 @@ void RouterFilter::on_timeout(bool per_try) {
   }
   uint32_t flags = kUpstreamRequestTimeout | (retriable ? uint32_t{kUpstreamRetryLimitExceeded} : 0u);
   callbacks_->send_local_reply(504, "upstream request timeout", "upstream_per_try_timeout", flags);
+}
+
+void RouterFilter::report(upstream::OutlierResult r, uint32_t code) {
+  if (!cluster_) return;
+  callbacks_->engine().clusters->load_balancer().put_result(*cluster_, callbacks_->stream_info().upstream_host, r,
+                                                             code);
 }
 
 void RouterFilter::on_stream_end() {

@@ -13,6 +13,7 @@
 #include "proxy/engine/timers.h"
 #include "proxy/http/filter.h"
 #include "proxy/upstream/cluster.h"
+#include "proxy/upstream/outlier_detection.h"
 #include "proxy/http/hash_policy.h"
 #include "proxy/upstream/retry_state.h"
 #include "proxy/upstream/upstream_connection.h"
@@ -57,6 +58,8 @@ class RouterFilter final : public StreamFilter, public upstream::ConnectionOwner
   void overflow();
   bool retry_slot();
   void end_retry();
+  // Tells the cluster's outlier detector how this attempt went.
+  void report(upstream::OutlierResult r, uint32_t code);
 
   upstream::RetryState retry_;
   std::vector<SocketAddress> tried_;
