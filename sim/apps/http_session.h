@@ -5,7 +5,9 @@
 //    request as the app saw it (host, URL, method, protocol, peer IP, every
 //    request header, the serving pod) — so a test can see exactly what reached
 //    the application, e.g. whether X-Forwarded-Client-Cert carried an identity.
-//    Non-HTTP bytes are echoed back verbatim.
+//    Non-HTTP bytes are echoed back verbatim. A connection that starts with
+//    the HTTP/2 preface is served as h2c (Istio's echo serves h2c on every
+//    HTTP port: h2c.NewHandler), each stream answered as it completes.
 //  * ClientSession sends requests on one keep-alive connection and reports
 //    each outcome like curl does: the status code, or curl's exit code and
 //    message when no response came ("curl: (56) Recv failure: Connection
@@ -13,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,6 +23,10 @@
 #include "proxy/base/duration.h"
 #include "proxy/http/message.h"
 #include "proxy/http/parser.h"
+
+namespace meshsim::proxy::http {
+class Http2ServerCodec;
+}
 
 namespace meshsim::sim::apps {
 
@@ -33,6 +40,7 @@ struct EchoIdentity {
 class EchoServerSession {
  public:
   EchoServerSession(EchoIdentity id, std::string peer_ip);
+  ~EchoServerSession();
   // Bytes in; response bytes appended to `out`. Returns false when the
   // connection should be closed after `out` is sent.
   bool on_data(std::string_view in, std::string& out);
@@ -72,7 +80,10 @@ class EchoServerSession {
 
  private:
   bool drain(proxy::http::ParseStatus st, std::string& out);
+  bool drain_h2(proxy::http::ParseStatus st, std::string& out);
   bool finish_response(std::string& out);
+  std::unique_ptr<proxy::http::Http2ServerCodec> h2_;  // h2c (prior knowledge)
+  uint32_t stream_ = 0;  // h2c: the stream of req_
   EchoIdentity id_;
   std::string peer_ip_;
   proxy::http::RequestParser parser_;
@@ -99,6 +110,17 @@ class EchoServerSession {
 // delay.
 Duration apply_echo_parameters(const proxy::http::Request& req, proxy::http::Response& r, uint64_t (*random)(void*),
                                void* random_ctx);
+
+// gRPC on the echo app's h2c connections (Istio's echo serves
+// proto.EchoTestService; every gRPC server of grpc-go serves the health
+// service): /grpc.health.v1.Health/Check answers HealthCheckResponse
+// {status: SERVING}; /proto.EchoTestService/Echo answers EchoResponse
+// {message: "Echo=<request message>" + the echo text}; other methods
+// UNIMPLEMENTED with grpc-go's message. Status in trailers.
+inline constexpr std::string_view kGrpcHealthCheck = "/grpc.health.v1.Health/Check";
+inline constexpr std::string_view kGrpcEcho = "/proto.EchoTestService/Echo";
+void answer_grpc(const EchoIdentity& id, std::string_view peer_ip, const proxy::http::Request& req,
+                 proxy::http::Response& r);
 
 // The body Istio's echo app would return for `req`.
 std::string echo_body(const EchoIdentity& id, const std::string& peer_ip, const proxy::http::Request& req);
