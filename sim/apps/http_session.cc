@@ -321,23 +321,99 @@ bool EchoServerSession::complete(const Response& answer, std::string& out) {
   return drain(parser_.next(), out);
 }
 
-HttpClientSession::HttpClientSession(std::string host_for_errors, uint16_t port_for_errors)
-    : host_(std::move(host_for_errors)), port_(port_for_errors) {}
+const char* grpc_go_code_name(int code) {
+  static const char* kNames[] = {"OK",       "Canceled",          "Unknown",           "InvalidArgument",
+                                 "DeadlineExceeded", "NotFound",   "AlreadyExists",     "PermissionDenied",
+                                 "ResourceExhausted", "FailedPrecondition", "Aborted",   "OutOfRange",
+                                 "Unimplemented", "Internal",      "Unavailable",       "DataLoss",
+                                 "Unauthenticated"};
+  return code >= 0 && code <= 16 ? kNames[code] : "Unknown";
+}
+
+HttpClientSession::HttpClientSession(std::string host_for_errors, uint16_t port_for_errors, bool grpc)
+    : host_(std::move(host_for_errors)), port_(port_for_errors), grpc_(grpc) {}
+
+HttpClientSession::~HttpClientSession() = default;
 
 void HttpClientSession::send(const Request& req, std::string& out) {
-  proxy::http::serialize(req, out);
-  parser_.expect_head_response(req.method == "HEAD");
   waiting_ = true;
   bytes_received_ = 0;
   outcome_.status = 0;
+  outcome_.grpc_status = -1;
   outcome_.curl_exit = 0;
   outcome_.curl_error.clear();
   outcome_.response.clear();
+  if (grpc_) {
+    if (!h2_) h2_ = std::make_unique<proxy::http::Http2ClientCodec>();
+    stream_ = h2_->submit(req, /*tls=*/false, out);
+    if (stream_ == 0) fail(14, "rpc error: code = Unavailable desc = the connection is draining");
+    return;
+  }
+  proxy::http::serialize(req, out);
+  parser_.expect_head_response(req.method == "HEAD");
+}
+
+void HttpClientSession::take_output(std::string& out) {
+  if (h2_) h2_->drain_output(out);
+}
+
+// grpc-go's status of a completed call: grpc-status (trailers, or the
+// headers of a trailers-only response); a non-200 :status maps by gRPC's
+// HTTP → status table with grpc-go's "unexpected HTTP status code" text.
+void HttpClientSession::grpc_outcome() {
+  namespace grpc = proxy::http::grpc;
+  const Response& r = outcome_.response;
+  outcome_.status = r.status;
+  if (r.status != 200) {
+    int code = grpc::http_to_grpc_status(r.status);
+    outcome_.grpc_status = code;
+    outcome_.curl_error = "rpc error: code = " + std::string(grpc_go_code_name(code)) +
+                          " desc = unexpected HTTP status code received from server: " + std::to_string(r.status) +
+                          " (" + std::string(proxy::http::reason_phrase(r.status)) + ")";
+    return;
+  }
+  auto st = grpc::call_status(r);
+  if (!st) {
+    outcome_.grpc_status = grpc::kInternal;
+    outcome_.curl_error = "rpc error: code = Internal desc = server closed the stream without sending trailers";
+    return;
+  }
+  outcome_.grpc_status = st->code;
+  if (st->code != 0) {
+    outcome_.curl_error = "rpc error: code = " + std::string(grpc_go_code_name(st->code)) + " desc = " + st->message;
+  }
 }
 
 bool HttpClientSession::on_data(std::string_view in) {
   if (!waiting_) return false;
   bytes_received_ += in.size();
+  if (grpc_) {
+    if (!h2_->feed(in)) {
+      fail(14, "rpc error: code = Unavailable desc = connection error: " + h2_->error());
+      return true;
+    }
+    proxy::http::Http2ClientCodec::Event e;
+    while (h2_->next_event(e)) {
+      if (e.stream != stream_) continue;
+      if (e.kind == proxy::http::Http2ClientCodec::Event::Kind::kReset) {
+        // grpc-go: RST_STREAM → "stream terminated by RST_STREAM with error code: X".
+        int code = e.error_code == proxy::http::kH2RefusedStream ? 14 : e.error_code == proxy::http::kH2Cancel ? 1 : 13;
+        waiting_ = false;
+        outcome_.status = 0;
+        outcome_.grpc_status = code;
+        outcome_.curl_exit = 0;
+        outcome_.curl_error = "rpc error: code = " + std::string(grpc_go_code_name(code)) +
+                              " desc = stream terminated by RST_STREAM with error code: " +
+                              proxy::http::h2_error_name(e.error_code);
+        return true;
+      }
+      h2_->take_response(e.stream, outcome_.response);
+      waiting_ = false;
+      grpc_outcome();
+      return true;
+    }
+    return false;
+  }
   ParseStatus st = parser_.feed_next(in);
   if (st == ParseStatus::kNeedMore) return false;
   if (st == ParseStatus::kError) {
@@ -354,6 +430,23 @@ void HttpClientSession::fail(int exit, std::string message) {
   waiting_ = false;
   outcome_.status = 0;
   outcome_.curl_exit = exit;
+  if (grpc_) {
+    // grpc-go's words for the transport failures curl reports by exit code.
+    int code = exit == 28 ? 4 : 14;
+    outcome_.grpc_status = code;
+    if (message.rfind("rpc error:", 0) != 0) {
+      std::string why;
+      switch (exit) {
+        case 7: why = "connection error: desc = \"transport: Error while dialing: dial tcp " + host_ + ":" +
+                      std::to_string(port_) + ": connect: connection refused\""; break;
+        case 28: why = "context deadline exceeded"; break;
+        case 52: case 18: why = "error reading from server: EOF"; break;
+        case 56: why = "error reading from server: read: connection reset by peer"; break;
+        default: why = message; break;
+      }
+      message = "rpc error: code = " + std::string(grpc_go_code_name(code)) + " desc = " + why;
+    }
+  }
   outcome_.curl_error = std::move(message);
 }
 

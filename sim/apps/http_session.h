@@ -7,7 +7,7 @@
 //    the application, e.g. whether X-Forwarded-Client-Cert carried an identity.
 //    Non-HTTP bytes are echoed back verbatim. A connection that starts with
 //    the HTTP/2 preface is served as h2c (Istio's echo serves h2c on every
-//    HTTP port: h2c.NewHandler), each stream answered as it completes.
+//    HTTP port: protocols.SetUnencryptedHTTP2), each stream answered as it completes.
 //  * ClientSession sends requests on one keep-alive connection and reports
 //    each outcome like curl does: the status code, or curl's exit code and
 //    message when no response came ("curl: (56) Recv failure: Connection
@@ -26,6 +26,7 @@
 
 namespace meshsim::proxy::http {
 class Http2ServerCodec;
+class Http2ClientCodec;
 }
 
 namespace meshsim::sim::apps {
@@ -127,18 +128,28 @@ std::string echo_body(const EchoIdentity& id, const std::string& peer_ip, const 
 void append_echo_body(const EchoIdentity& id, std::string_view peer_ip, const proxy::http::Request& req,
                       std::string& out);
 
+// grpc-go's name of a status code ("Unavailable", "PermissionDenied", …).
+const char* grpc_go_code_name(int code);
+
 // One request's result as a client application sees it.
 struct HttpOutcome {
   int status = 0;           // 0 when no response (curl prints 000)
+  int grpc_status = -1;     // gRPC calls: the call's status (-1: not a gRPC call)
   int curl_exit = 0;        // 0 on a response; 7, 28, 52, 56, 35 … otherwise
   std::string curl_error;   // "curl: (56) Recv failure: Connection reset by peer"
   proxy::http::Response response;
 };
 
+// HTTP/1.1 like curl, or — constructed with grpc = true — a gRPC client
+// like grpc-go over h2c (prior knowledge): one HTTP/2 connection, a stream
+// per call, the call's status from grpc-status (trailers or trailers-only
+// headers; a non-200 :status maps as grpc-go maps it), failures in
+// grpc-go's words ("rpc error: code = Unavailable desc = …").
 class HttpClientSession {
  public:
   // A request to send; the caller has connected (or is connecting).
-  explicit HttpClientSession(std::string host_for_errors, uint16_t port_for_errors);
+  explicit HttpClientSession(std::string host_for_errors, uint16_t port_for_errors, bool grpc = false);
+  ~HttpClientSession();
   // Serialises `req` into `out` (after the connection is up) and waits.
   void send(const proxy::http::Request& req, std::string& out);
   // Names another host/port in error texts (a session reused for a new connection).
@@ -148,6 +159,10 @@ class HttpClientSession {
   }
   // Response bytes in. Returns true when the awaited response completed.
   bool on_data(std::string_view in);
+  // gRPC: frames the HTTP/2 codec wants sent after on_data (SETTINGS ACK,
+  // WINDOW_UPDATE, PING ACK), appended to `out`.
+  void take_output(std::string& out);
+  bool grpc() const { return grpc_; }
   // The connection failed or ended before a response: errno as the kernel says.
   void on_connect_failed(int errno_value, int64_t elapsed_ms);
   void on_closed(bool reset, int64_t elapsed_ms);
@@ -160,8 +175,12 @@ class HttpClientSession {
 
  private:
   void fail(int exit, std::string message);
+  void grpc_outcome();
   std::string host_;
   uint16_t port_;
+  bool grpc_ = false;
+  std::unique_ptr<proxy::http::Http2ClientCodec> h2_;
+  uint32_t stream_ = 0;
   proxy::http::ResponseParser parser_;
   bool waiting_ = false;
   uint64_t bytes_received_ = 0;

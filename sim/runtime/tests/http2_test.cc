@@ -20,7 +20,7 @@ namespace {
 
 using testing::world_from;
 
-constexpr const char* kMesh = R"(
+const std::string kMesh = R"(
 apiVersion: v1
 kind: Namespace
 metadata: {name: istio-system}
@@ -70,13 +70,21 @@ spec:
   - {name: http, port: 80, targetPort: 8080}
   - {name: http2, port: 81, targetPort: 8081}
   - {name: grpc, port: 9090, targetPort: 9090}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: ghost, namespace: foo}
+spec:
+  selector: {app: ghost}
+  ports:
+  - {name: grpc, port: 9090}
 )";
 
 struct Sim {
-  Sim() {
+  explicit Sim(const std::string& extra = "") {
     MeshSimulationOptions o;
     o.kubelet_probes = false;
-    ms = std::make_unique<MeshSimulation>(world_from(kMesh), o);
+    ms = std::make_unique<MeshSimulation>(world_from(kMesh + extra), o);
     Status st = ms->build();
     EXPECT_TRUE(st.ok()) << st.message();
     ms->sim().subscribe([this](const Observation& obs) {
@@ -85,11 +93,15 @@ struct Sim {
       }
     });
   }
-  ProbeResult probe(const std::string& to) {
+  ProbeResult probe(const std::string& to, const std::string& protocol = "http", const std::string& method = "Check",
+                    const std::string& service = "grpc.health.v1.Health", const std::string& message = "") {
     ProbeRequest r;
     r.from = "foo/sleep";
     r.to = to;
-    r.protocol = "http";
+    r.protocol = protocol;
+    r.grpc_service = service;
+    r.grpc_method = method;
+    r.grpc_message = message;
     auto res = probe_on(*ms, r);
     EXPECT_TRUE(res.ok()) << res.message();
     return res.ok() ? *res : ProbeResult{};
@@ -177,6 +189,83 @@ TEST(Http2, SixteenConcurrentClientsShareOneMultiplexedUpstreamConnection) {
     }
     EXPECT_EQ(s.stats("sleep").downstream_rq_total, 64u);
   }
+}
+
+// ------------------------------------------------------------------ gRPC --
+
+// A gRPC client (h2c to its sidecar, prior knowledge) calls the health
+// service of the echo app: HealthCheckResponse{status: SERVING} is field 1
+// varint 1, framed with the 5-byte length prefix; grpc-status 0 in trailers.
+TEST(Grpc, HealthCheckThroughTwoSidecarsIsServingWithStatusInTrailers) {
+  Sim s;
+  ProbeResult r = s.probe("echo.foo:9090", "grpc");
+  EXPECT_EQ(r.outcome, "ok") << r.client_error;
+  EXPECT_EQ(r.http_status, 200);
+  EXPECT_EQ(r.grpc_status, 0);
+  EXPECT_EQ(r.grpc_status_name, "OK");
+  EXPECT_EQ(r.response_body, std::string("\0\0\0\0\x02\x08\x01", 7));
+  bool trailer = false;
+  for (const auto& [k, v] : r.response_headers) trailer |= k == "grpc-status" && v == "0";
+  EXPECT_TRUE(trailer);
+  // Downstream HTTP/2 on both sidecars (h2c from the app, h2 over mTLS).
+  EXPECT_EQ(s.stats("sleep").downstream_cx_http2, 1u);
+  EXPECT_EQ(s.stats("echo").downstream_cx_http2, 1u);
+  for (const auto& e : s.logs) EXPECT_EQ(e.protocol, "HTTP/2");
+}
+
+TEST(Grpc, EchoCallCarriesTheRequestMessageToTheApp) {
+  Sim s;
+  ProbeResult r = s.probe("echo.foo:9090", "grpc", "Echo", "proto.EchoTestService", "hello grpc");
+  EXPECT_EQ(r.grpc_status, 0) << r.client_error;
+  EXPECT_NE(r.response_body.find("Echo=hello grpc"), std::string::npos);
+  EXPECT_NE(r.response_body.find("Proto=HTTP/2.0"), std::string::npos);
+  EXPECT_NE(r.response_body.find("RequestHeader=content-type:application/grpc"), std::string::npos);
+}
+
+TEST(Grpc, UnknownMethodIsUnimplementedFromTheServer) {
+  Sim s;
+  ProbeResult r = s.probe("echo.foo:9090", "grpc", "Watch");
+  EXPECT_EQ(r.outcome, "http_error");
+  EXPECT_EQ(r.grpc_status, 12);
+  EXPECT_EQ(r.grpc_message, "unknown method Watch for service grpc.health.v1.Health");
+  EXPECT_EQ(r.client_error, "rpc error: code = Unimplemented desc = unknown method Watch for service grpc.health.v1.Health");
+}
+
+// Envoy answers a gRPC request locally with a trailers-only response: HTTP
+// 200, grpc-status from httpToGrpcStatus (503 → UNAVAILABLE 14), the body
+// text as grpc-message; the response flag stays what it was (UH).
+TEST(Grpc, NoHealthyUpstreamIsUnavailableWithEnvoysText) {
+  Sim s;
+  ProbeResult r = s.probe("ghost.foo:9090", "grpc");
+  EXPECT_EQ(r.http_status, 200);
+  EXPECT_EQ(r.grpc_status, 14);
+  EXPECT_EQ(r.grpc_status_name, "UNAVAILABLE");
+  EXPECT_EQ(r.grpc_message, "no healthy upstream");
+  EXPECT_EQ(r.client_error, "rpc error: code = Unavailable desc = no healthy upstream");
+  ASSERT_TRUE(r.client_sidecar);
+  EXPECT_EQ(r.client_sidecar->response_flags, "UH");
+  EXPECT_EQ(r.client_sidecar->response_code, 200);
+  bool ct = false;
+  for (const auto& [k, v] : r.response_headers) ct |= k == "content-type" && v == "application/grpc";
+  EXPECT_TRUE(ct);
+}
+
+TEST(Grpc, RbacDenialIsPermissionDenied) {
+  Sim s(R"(
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: deny-all, namespace: foo}
+spec:
+  selector: {matchLabels: {app: echo}}
+  action: DENY
+  rules: [{}]
+)");
+  ProbeResult r = s.probe("echo.foo:9090", "grpc");
+  EXPECT_EQ(r.outcome, "denied");
+  EXPECT_EQ(r.grpc_status, 7);
+  EXPECT_EQ(r.grpc_message, "RBAC: access denied");
+  EXPECT_EQ(s.stats("echo").get("http.inbound_0.0.0.0_9090.rbac.denied"), 1u);
 }
 
 }  // namespace
