@@ -265,7 +265,14 @@ spec:
   EXPECT_EQ(r.outcome, "denied");
   EXPECT_EQ(r.grpc_status, 7);
   EXPECT_EQ(r.grpc_message, "RBAC: access denied");
-  EXPECT_EQ(s.stats("echo").get("http.inbound_0.0.0.0_9090.rbac.denied"), 1u);
+  // The server sidecar's RBAC filter denied it (http.<stat_prefix>.rbac.denied).
+  uint64_t denied = 0;
+  for (const auto& [name, n] : s.stats("echo").named) {
+    if (name.size() > 12 && name.compare(name.size() - 12, 12, ".rbac.denied") == 0 && name.rfind("http.", 0) == 0) denied += n;
+  }
+  EXPECT_EQ(denied, 1u);
+  ASSERT_TRUE(r.server_sidecar);
+  EXPECT_EQ(r.server_sidecar->response_code, 200);  // the gRPC local reply's :status
 }
 
 }  // namespace
