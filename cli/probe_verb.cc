@@ -24,8 +24,25 @@ struct ProbeOptions {
   std::string output = "text";
   std::string expect;
   uint32_t count = 1;
+  std::string grpc_method = "grpc.health.v1.Health/Check";
   sim::CaptureOptions capture;
 };
+
+// The Service port --to HOST:PORT names (the client's DNS search path), or nullptr.
+const mesh::ServicePortInfo* target_service_port(const mesh::World& w, const mesh::WorldPod* client,
+                                                 const std::string& to) {
+  size_t colon = to.rfind(':');
+  if (colon == std::string::npos || colon == 0) return nullptr;
+  std::string host = to.substr(0, colon);
+  unsigned long port = std::strtoul(to.c_str() + colon + 1, nullptr, 10);
+  if (host.find('/') != std::string::npos || parse_ipv4(host).ok() || port == 0 || port > 65535) return nullptr;
+  const std::string ns = client ? client->namespace_ : "default";
+  const std::string domain = w.mesh_config().cluster_domain;
+  for (const std::string& candidate : {host + "." + ns + ".svc." + domain, host + ".svc." + domain, host + "." + domain, host}) {
+    if (const mesh::WorldService* svc = w.service_by_hostname(candidate)) return svc->port(static_cast<uint32_t>(port));
+  }
+  return nullptr;
+}
 // --to HOST:PORT naming a Service that does not expose PORT: say which ports
 // it does expose. The probe still runs — a sidecar sends such a connection to
 // PassthroughCluster (the original destination), which is what Istio does.
@@ -65,6 +82,7 @@ void register_probe(CLI::App& app, VerbContext& ctx) {
       "  meshsim probe --mesh bookinfo/ --from default/productpage --to reviews:9080 --path /reviews/0\n"
       "  meshsim probe --mesh k8s/ --from legacy/sleep --to httpbin.foo:8000 -o json\n"
       "  meshsim probe --mesh k8s/ --from external --to default/mysqldb:3306 --protocol mysql\n"
+      "  meshsim probe --mesh k8s/ --from default/sleep --to echo:9090 --grpc-method proto.EchoTestService/Echo\n"
       "  meshsim probe --mesh k8s/ --from external --to 10.244.1.7:8080 --client-tls mtls\n\n"
       "Exit codes: 0 the probe ran (whatever its outcome; use --expect to check it),\n"
       "1 --expect did not match, 2 bad input.");
@@ -73,9 +91,14 @@ void register_probe(CLI::App& app, VerbContext& ctx) {
   sub->add_option("--from", o->req.from, "NS/WORKLOAD (pod, workload or app name) or 'external'")
       ->capture_default_str();
   sub->add_option("--to", o->req.to, "HOST:PORT, IP:PORT or NS/WORKLOAD:PORT (a pod's IP, no Service)")->required();
-  sub->add_option("--protocol", o->req.protocol, "What the client speaks: http, tcp or mysql")
-      ->check(CLI::IsMember({"http", "tcp", "mysql"}))
-      ->capture_default_str();
+  auto* protocol = sub->add_option("--protocol", o->req.protocol,
+                                   "What the client speaks: http, grpc (h2c, like grpc-go), tcp or mysql\n"
+                                   "(default: grpc when --to names a Service port declared grpc, else http)")
+                       ->check(CLI::IsMember({"http", "grpc", "tcp", "mysql"}))
+                       ->capture_default_str();
+  sub->add_option("--grpc-method", o->grpc_method, "grpc: the unary call SERVICE/METHOD")->capture_default_str();
+  sub->add_option("--grpc-message", o->req.grpc_message,
+                  "grpc: field 1 of the request message (EchoRequest.message, HealthCheckRequest.service)");
   sub->add_option("--method", o->req.method, "HTTP method")->capture_default_str();
   sub->add_option("--path", o->req.path, "HTTP path")->capture_default_str();
   sub->add_option("-H,--header", o->headers, "HTTP header 'Name: value' (repeatable)");
@@ -109,7 +132,7 @@ void register_probe(CLI::App& app, VerbContext& ctx) {
                 "Also print every warning and note about the manifests (those that change the answer, such as\n"
                 "pods without a sidecar, are always printed)");
   add_capture_flags(sub, o->capture);
-  sub->callback([o, &ctx] {
+  sub->callback([o, &ctx, protocol] {
     auto at = parse_duration(o->at);
     auto timeout = parse_duration(o->timeout);
     if (!at.ok() || at->ns() < 0) {
@@ -166,6 +189,24 @@ void register_probe(CLI::App& app, VerbContext& ctx) {
       }
     }
     warn_about_unexposed_port(*world, client, o->req.to);
+    // A port declared grpc is probed with a gRPC call unless --protocol says otherwise.
+    if (protocol->count() == 0) {
+      const mesh::ServicePortInfo* sp = target_service_port(*world, client, o->req.to);
+      if (sp && sp->protocol == mesh::Protocol::kGrpc) o->req.protocol = "grpc";
+    }
+    if (o->req.protocol == "grpc") {
+      std::string m = o->grpc_method;
+      if (!m.empty() && m.front() == '/') m.erase(0, 1);
+      size_t slash = m.find('/');
+      if (slash == std::string::npos || slash == 0 || slash + 1 == m.size()) {
+        print_error("--grpc-method: expected SERVICE/METHOD (e.g. grpc.health.v1.Health/Check), got \"" +
+                    o->grpc_method + "\"");
+        ctx.exit_code = kExitBadInput;
+        return;
+      }
+      o->req.grpc_service = m.substr(0, slash);
+      o->req.grpc_method = m.substr(slash + 1);
+    }
     auto w = std::make_shared<const mesh::World>(std::move(*world));
     if (o->count > 1) {
       if (o->capture.any()) {

@@ -12,6 +12,7 @@ find_package(PkgConfig REQUIRED)
 pkg_check_modules(PCAP REQUIRED IMPORTED_TARGET libpcap)
 pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)   # Envoy's regex dialect
 pkg_check_modules(XXHASH REQUIRED IMPORTED_TARGET libxxhash)  # XXH64: ring hash / Maglev, hash policies
+pkg_check_modules(NGHTTP2 REQUIRED IMPORTED_TARGET libnghttp2)  # HTTP/2 codec (proxy/http/http2_codec.cc only)
 if(MESHSIM_BUILD_TESTS)
   find_package(GTest REQUIRED)
 endif()

@@ -38,10 +38,12 @@ void traffic_policy(std::vector<NotModelled>& out, const DestinationRule& dr, co
   }
 }
 
-bool is_http2(const ServicePort& p) {
-  std::string proto = p.app_protocol ? *p.app_protocol : p.name.substr(0, p.name.find('-'));
+// gRPC-Web (a port named grpc-web or appProtocol grpc-web): HTTP/2 and gRPC
+// are simulated (docs/model/http2.md), the gRPC-Web translation is not.
+bool is_grpc_web(const ServicePort& p) {
+  std::string proto = p.app_protocol ? *p.app_protocol : p.name;
   for (char& c : proto) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return proto == "grpc" || proto == "http2" || proto == "grpc-web" || proto == "kubernetes.io/h2c";
+  return proto == "grpc-web" || proto.rfind("grpc-web-", 0) == 0;
 }
 
 }  // namespace
@@ -140,9 +142,9 @@ std::vector<NotModelled> not_modelled(const ResourceSet& rs, const MeshConfig* m
   }
   for (const auto& svc : rs.services) {
     for (size_t i = 0; i < svc.ports.size(); ++i) {
-      if (is_http2(svc.ports[i])) {
+      if (is_grpc_web(svc.ports[i])) {
         field(out, svc, "spec.ports[" + std::to_string(i) + "]",
-              "HTTP/2 and gRPC are not simulated: the sidecars speak HTTP/1.1 on this port");
+              "gRPC-Web translation (envoy.filters.http.grpc_web) is not simulated: requests are proxied as they are");
       }
     }
   }

@@ -19,6 +19,7 @@ std::string format_response_flags(uint32_t flags) {
       {kDownstreamProtocolError, "DPE"}, {kUpstreamMaxStreamDurationReached, "UMSDR"},
       {kNoFilterConfigFound, "NFCF"}, {kDurationTimeout, "DT"},
       {kUpstreamProtocolError, "UPE"}, {kNoClusterFound, "NC"},
+      {kDownstreamRemoteReset, "DR"},
   };
   std::string out;
   for (const auto& [bit, name] : kOrder) {

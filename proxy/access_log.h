@@ -139,6 +139,7 @@ enum ResponseFlag : uint32_t {
   kUpstreamProtocolError = 1u << 23,   // UPE
   kNoFilterConfigFound = 1u << 24,     // NFCF
   kDurationTimeout = 1u << 25,         // DT
+  kDownstreamRemoteReset = 1u << 26,   // DR (an HTTP/2 client reset its stream)
 };
 
 class AccessLogSink {

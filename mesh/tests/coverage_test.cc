@@ -26,7 +26,7 @@ kind: Service
 metadata: {name: reviews, namespace: default}
 spec:
   selector: {app: reviews}
-  ports: [{name: http, port: 9080}, {name: grpc-api, port: 9090}]
+  ports: [{name: http, port: 9080}, {name: grpc-web, port: 9090}]
 ---
 apiVersion: security.istio.io/v1
 kind: PeerAuthentication

@@ -106,6 +106,7 @@ struct EngineContext {
   std::string plain;     // plaintext from a downstream transport
   std::string plain_up;  // plaintext from an upstream transport
   std::string wire;      // serialized HTTP messages
+  std::string h2_out;    // frames an upstream HTTP/2 codec sends on its own (ACKs, WINDOW_UPDATE, RST_STREAM)
   std::string scratch;   // XFCC and other header values
   std::vector<std::pair<std::string, std::string>> span_tags;  // a finishing span's tags
 };

@@ -46,6 +46,11 @@ struct SidecarStats {
            tracing_service_forced = 0, tracing_spans_sent = 0;
   uint64_t downstream_rq_2xx = 0, downstream_rq_3xx = 0, downstream_rq_4xx = 0, downstream_rq_5xx = 0;
   uint64_t http_codec_errors = 0;
+  // HTTP/2 (Envoy's downstream_cx_http2_total, downstream_rq_http2_total,
+  // downstream_rq_rx_reset; upstream_cx_http2_total; http2.rx_reset /
+  // http2.tx_reset and http2.goaway_sent of the codec stats).
+  uint64_t downstream_cx_http2 = 0, downstream_rq_http2_total = 0, downstream_rq_rx_reset = 0;
+  uint64_t upstream_cx_http2_total = 0, upstream_rq_rx_reset = 0, upstream_rq_tx_reset = 0;
   uint64_t downstream_cx_idle_timeout = 0;
   uint64_t deferred_deleted = 0;  // objects destroyed after the entry point that closed them
   // Counters whose names depend on the config, as Envoy prints them

@@ -38,6 +38,20 @@ class ServerCodec {
   virtual void encode(StreamId stream, const Response& r, std::string& out) = 0;
   // Whether several streams may be in flight at once.
   virtual bool multiplexed() const = 0;
+  // Bytes of the request last taken (HTTP/1: request line, headers, body
+  // framing; HTTP/2: its HEADERS, CONTINUATION and DATA frames).
+  virtual uint64_t request_wire_bytes() const = 0;
+  // Frames the codec wants to send on its own (HTTP/2: SETTINGS and their
+  // ACKs, PING ACKs, WINDOW_UPDATE, flow-controlled DATA), appended to `out`.
+  virtual void drain_output(std::string& /*out*/) {}
+  // A stream the peer reset (HTTP/2 RST_STREAM) before it was answered.
+  virtual bool take_reset(StreamId& /*stream*/, uint32_t& /*error_code*/) { return false; }
+  // Resets one stream (HTTP/2 RST_STREAM); HTTP/1 has no such thing.
+  virtual void reset_stream(StreamId /*stream*/, uint32_t /*error_code*/, std::string& /*out*/) {}
+  // Graceful shutdown (HTTP/2 GOAWAY with the last stream processed).
+  virtual void shutdown(std::string& /*out*/) {}
+  // The codec is done with the connection (HTTP/2: GOAWAY sent after an error).
+  virtual bool wants_close() const { return false; }
 };
 
 class Http1ServerCodec final : public ServerCodec {
@@ -52,8 +66,7 @@ class Http1ServerCodec final : public ServerCodec {
   const std::string& error() const override { return parser_.error(); }
   void encode(StreamId, const Response& r, std::string& out) override { serialize(r, out); }
   bool multiplexed() const override { return false; }
-  // Bytes of the request last taken (request line, headers, body framing).
-  uint64_t request_wire_bytes() const { return parser_.message_bytes(); }
+  uint64_t request_wire_bytes() const override { return parser_.message_bytes(); }
 
  private:
   RequestParser parser_;

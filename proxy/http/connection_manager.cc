@@ -9,6 +9,8 @@
 #include "proxy/engine/snapshot.h"
 #include "proxy/http/filter.h"
 #include "proxy/http/headers_util.h"
+#include "proxy/http/grpc.h"
+#include "proxy/http/http2_codec.h"
 #include "proxy/route_match.h"
 #include "proxy/tracing/tracer.h"
 #include "proxy/upstream/cluster_manager.h"
@@ -178,6 +180,7 @@ class ConnectionManager::ActiveStream final : public StreamDecoderFilterCallback
   bool done = false;
   bool decoding_data_ = false;
   size_t next_filter_ = 0;
+  StreamId id = 0;  // the codec's stream id
   std::vector<std::unique_ptr<StreamFilter>> filters_;
   std::vector<StreamFilter*> encoders_;  // filters with an encoder side, in chain order
   std::vector<StreamFilter*> stateful_;  // filters with per-stream state to reset and end
@@ -205,57 +208,135 @@ network::FilterStatus ConnectionManager::on_new_connection() {
   return network::FilterStatus::kContinue;
 }
 
+// Envoy's codec_type AUTO: ALPN "h2" from the TLS handshake, else the
+// prior-knowledge preface's first 12 bytes; anything else is HTTP/1.1.
+void ConnectionManager::choose_codec(std::string_view first) {
+  codec_chosen_ = true;
+  const SecurityInfo& sec = conn_.security();
+  bool h2 = (sec.tls && sec.alpn == "h2") ||
+            (first.size() >= kH2PrefacePrefix.size() && first.substr(0, kH2PrefacePrefix.size()) == kH2PrefacePrefix);
+  if (!h2) return;
+  h2_ = std::make_unique<Http2ServerCodec>();
+  codec_ = h2_.get();
+  ++ctx_.stats.downstream_cx_http2;
+}
+
 network::FilterStatus ConnectionManager::on_data(std::string_view data) {
   if (!retired_.empty()) {
     for (auto& s : retired_) spare_.push_back(std::move(s));
     retired_.clear();
   }
-  if (active_) {
-    codec_.feed(data);  // a request is in flight: parse the next one after it
+  if (!codec_chosen_) choose_codec(data);
+  if (!http2() && !active_.empty()) {
+    codec_->feed(data);  // a request is in flight: parse the next one after it
     return network::FilterStatus::kStopIteration;
   }
-  process(codec_.feed_next(data));
+  process(codec_->feed_next(data));
+  if (http2() && !conn_.closed()) {
+    handle_resets();
+    flush_codec();
+  }
   return network::FilterStatus::kStopIteration;
 }
 
+void ConnectionManager::flush_codec() {
+  if (conn_.closed()) return;
+  std::string& wire = ctx_.wire;
+  wire.clear();
+  codec_->drain_output(wire);
+  if (!wire.empty()) conn_.write(wire);
+  if (codec_->wants_close() && !conn_.closed()) conn_.close(CloseType::kFin);
+}
+
+// RST_STREAM from the client: the stream ends without a response (Envoy:
+// onResetStream, response flag DR, details "downstream_remote_reset").
+void ConnectionManager::handle_resets() {
+  StreamId id;
+  uint32_t code;
+  while (codec_->take_reset(id, code)) {
+    ++ctx_.stats.downstream_rq_rx_reset;
+    for (auto& a : active_) {
+      if (a->id != id || a->done) continue;
+      ActiveStream& s = *a;
+      s.info.response_flags |= kDownstreamRemoteReset;
+      log_stream(s, 0, "http2.remote_reset", 0);
+      abandon(s);
+      retire(s);
+      break;
+    }
+  }
+}
+
+void ConnectionManager::retire(ActiveStream& s) {
+  for (size_t i = 0; i < active_.size(); ++i) {
+    if (active_[i].get() != &s) continue;
+    retired_.push_back(std::move(active_[i]));
+    active_.erase(active_.begin() + static_cast<std::ptrdiff_t>(i));
+    return;
+  }
+}
+
 void ConnectionManager::process_next() {
-  if (active_ || conn_.closed()) return;
-  process(codec_.next());
+  if (!active_.empty() || conn_.closed()) return;
+  process(codec_->next());
 }
 
 void ConnectionManager::process(ParseStatus st) {
   for (;;) {
-    if (active_ || conn_.closed()) return;
+    if (conn_.closed()) return;
+    if (!http2() && !active_.empty()) return;
     if (st == ParseStatus::kNeedMore) return;
+    if (st == ParseStatus::kError && http2()) {
+      // A connection-level HTTP/2 error: nghttp2 queued GOAWAY; the streams
+      // in flight end with the connection (Envoy: codec protocol error).
+      ++ctx_.stats.http_codec_errors;
+      while (!active_.empty()) {
+        ActiveStream& s = *active_.front();
+        s.info.response_flags |= kDownstreamProtocolError;
+        log_stream(s, 0, "codec_error:" + codec_->error(), 0);
+        abandon(s);
+        retire(s);
+      }
+      std::string& wire = ctx_.wire;
+      wire.clear();
+      codec_->drain_output(wire);
+      if (!wire.empty()) conn_.write(wire);
+      conn_.close(CloseType::kFin);
+      return;
+    }
     if (st == ParseStatus::kError) {
       ++ctx_.stats.http_codec_errors;
       ActiveStream& s = new_stream();
       s.info.response_flags |= kDownstreamProtocolError;
       close_after_ = true;
-      local_reply(s, 400, "Bad Request", "codec_error:" + codec_.error());
+      local_reply(s, 400, "Bad Request", "codec_error:" + codec_->error());
       return;
     }
     ActiveStream& s = new_stream();
-    codec_.take_into(s.req);
-    s.info.wire_bytes_received = codec_.request_wire_bytes();
+    s.id = codec_->take_into(s.req);
+    s.info.wire_bytes_received = codec_->request_wire_bytes();
     ++ctx_.stats.downstream_rq_total;
+    if (http2()) ++ctx_.stats.downstream_rq_http2_total;
     start_stream(s);
     // The stream may have completed and closed the connection: this object
     // lives on until the entry point returns (deferred deletion).
-    if (active_ || conn_.closed()) return;
-    st = codec_.next();
+    if (conn_.closed()) return;
+    if (!http2() && !active_.empty()) return;
+    st = codec_->next();
   }
 }
 
 ConnectionManager::ActiveStream& ConnectionManager::new_stream() {
+  std::unique_ptr<ActiveStream> s;
   if (!spare_.empty()) {
-    active_ = std::move(spare_.back());
+    s = std::move(spare_.back());
     spare_.pop_back();
   } else {
-    active_ = std::make_unique<ActiveStream>(*this);
+    s = std::make_unique<ActiveStream>(*this);
   }
-  active_->reset(ctx_.io.now());
-  return *active_;
+  s->reset(ctx_.io.now());
+  active_.push_back(std::move(s));
+  return *active_.back();
 }
 
 const CompiledRoutes* ConnectionManager::routes_for_request(std::shared_ptr<const engine::Snapshot>& snap) {
@@ -390,7 +471,7 @@ void ConnectionManager::finish_span(ActiveStream& s, int code, uint64_t body_sen
   f.method = r.method;
   f.user_agent = r.headers.get("user-agent").value_or("");
   f.downstream_cluster = r.headers.get("x-envoy-downstream-service-cluster").value_or("");
-  f.protocol = r.version == 10 ? "HTTP/1.0" : "HTTP/1.1";
+  f.protocol = r.version == 10 ? "HTTP/1.0" : r.version == 20 ? "HTTP/2" : "HTTP/1.1";
   char peer[16];
   f.peer_address = std::string_view(peer, format_ip(conn_.info().remote.ip, peer));
   f.upstream_cluster = s.info.cluster;
@@ -505,8 +586,31 @@ void ConnectionManager::local_reply(ActiveStream& s, int status, std::string_vie
                                     const std::vector<std::pair<std::string, std::string>>* extra) {
   Response& r = s.resp;
   r.clear();
-  r.status = status;
   r.version = s.req.version == 10 ? 10 : 11;
+  if (grpc::is_grpc_request(s.req)) {
+    // Envoy's local reply to a gRPC request (Utility::encodeLocalReply,
+    // is_grpc): a trailers-only response — :status 200, content-type
+    // application/grpc, grpc-status mapped from the HTTP code
+    // (httpToGrpcStatus: 503 → UNAVAILABLE, 403 → PERMISSION_DENIED, …),
+    // grpc-message the percent-encoded body; no body, no content-length.
+    r.status = 200;
+    r.headers.set("content-type", "application/grpc");
+    char g[8];
+    auto [ge, gec] = std::to_chars(g, g + sizeof g, grpc::http_to_grpc_status(status));
+    (void)gec;
+    r.headers.set("grpc-status", std::string_view(g, static_cast<size_t>(ge - g)));
+    if (!body.empty() && s.req.method != "HEAD") r.headers.set("grpc-message", grpc::percent_encode(body));
+    r.headers.set("date", "Thu, 01 Jan 2026 00:00:00 GMT");
+    std::string_view server = config_.server_name;
+    r.headers.set("server", server.empty() ? "envoy" : server);
+    if (extra)
+      for (const auto& [k, v] : *extra) r.headers.set(k, v);
+    if (close_after_ || !s.keep_alive_) r.headers.set("connection", "close");
+    s.encode_filters();
+    send_response(s, details);
+    return;
+  }
+  r.status = status;
   if (!body.empty()) r.headers.set("content-type", "text/plain");
   char n[24];
   auto [e, ec] = std::to_chars(n, n + sizeof n, body.size());
@@ -546,16 +650,24 @@ void ConnectionManager::send_response(ActiveStream& s, std::string_view details)
   uint64_t body_bytes = r.body.size();
   std::string& wire = ctx_.wire;
   wire.clear();
-  codec_.encode(0, r, wire);
+  codec_->encode(s.id, r, wire);
   s.info.wire_bytes_sent = wire.size();
   conn_.write(wire);
-  bool close = close_after_ || !r.keep_alive();
+  // HTTP/2: the connection outlives the stream; it closes once drained (or
+  // the client half-closed) and no stream is left.
+  bool close = http2() ? false : close_after_ || !r.keep_alive();
   log_stream(s, code, details, body_bytes);
   // The stream may still be on the call stack (a filter's callback): it is
   // reusable from the next downstream read on.
-  retired_.push_back(std::move(active_));
-  idle_since_ = ctx_.io.now();
-  if (!idle_timer_armed_) arm_idle(config_.idle_timeout);
+  retire(s);
+  if (active_.empty()) {
+    idle_since_ = ctx_.io.now();
+    if (!idle_timer_armed_) arm_idle(config_.idle_timeout);
+  }
+  if (http2()) {
+    if (active_.empty() && (close_after_ || conn_.peer_half_closed())) conn_.close(CloseType::kFin);
+    return;
+  }
   if (close || conn_.peer_half_closed()) {
     conn_.close(CloseType::kFin);
     return;
@@ -570,23 +682,29 @@ void ConnectionManager::abandon(ActiveStream& s) {
 
 void ConnectionManager::on_remote_close(CloseType how) {
   conn_.set_peer_half_closed();
-  if (active_ && !active_->done) {
-    ActiveStream& s = *active_;
-    s.info.response_flags |= kDownstreamConnectionTermination;
-    log_stream(s, 0, "downstream_remote_disconnect", 0);
-    abandon(s);
+  while (!active_.empty()) {
+    ActiveStream& s = *active_.front();
+    if (!s.done) {
+      s.info.response_flags |= kDownstreamConnectionTermination;
+      log_stream(s, 0, "downstream_remote_disconnect", 0);
+      abandon(s);
+    }
+    retire(s);
   }
   conn_.close(how == CloseType::kReset ? CloseType::kReset : CloseType::kFin);
 }
 
 void ConnectionManager::on_transport_failure(std::string_view reason) {
-  if (active_ && !active_->done) {
+  while (!active_.empty()) {
     // A TLS record failure mid-request: the stream is reset with the
     // connection (its upstream request is cancelled).
-    ActiveStream& s = *active_;
-    s.info.response_flags |= kDownstreamConnectionTermination;
-    log_stream(s, 0, "downstream_remote_disconnect", 0);
-    abandon(s);
+    ActiveStream& s = *active_.front();
+    if (!s.done) {
+      s.info.response_flags |= kDownstreamConnectionTermination;
+      log_stream(s, 0, "downstream_remote_disconnect", 0);
+      abandon(s);
+    }
+    retire(s);
   }
   AccessLogEntry& e = conn_.access_log_entry();
   e.connection_termination_details = "TLS error: ";
@@ -599,9 +717,18 @@ void ConnectionManager::on_transport_failure(std::string_view reason) {
 
 // Listener drain (a push removed or changed the chain): an HTTP/1 connection
 // closes after its current response ("connection: close"), or at once when idle.
+// HTTP/2: GOAWAY (last stream id processed), then the close once the
+// streams in flight are answered (Envoy's drain: ConnectionManagerImpl::
+// startDrainSequence → goAway).
 void ConnectionManager::on_drain(Duration) {
   close_after_ = true;
-  if (!active_) conn_.close(CloseType::kFin);
+  if (http2() && !conn_.closed()) {
+    std::string& wire = ctx_.wire;
+    wire.clear();
+    codec_->shutdown(wire);
+    if (!wire.empty()) conn_.write(wire);
+  }
+  if (active_.empty()) conn_.close(CloseType::kFin);
 }
 
 void ConnectionManager::arm_idle(Duration after) {
@@ -616,7 +743,7 @@ void ConnectionManager::on_timer(uint32_t which) {
 
 void ConnectionManager::idle_check() {
   idle_timer_armed_ = false;
-  if (active_) return;  // a stream is active; re-armed when it ends
+  if (!active_.empty()) return;  // a stream is active; re-armed when it ends
   Duration idle_for = ctx_.io.now() - idle_since_;
   if (idle_for >= config_.idle_timeout) {
     ++ctx_.stats.downstream_cx_idle_timeout;
@@ -649,7 +776,7 @@ void ConnectionManager::log_stream(ActiveStream& s, int code, std::string_view d
   e.start_time = i.start;
   e.duration = ctx_.io.now() - i.start;
   e.http = true;
-  e.protocol = s.req.version == 10 ? "HTTP/1.0" : "HTTP/1.1";
+  e.protocol = s.req.version == 10 ? "HTTP/1.0" : s.req.version == 20 ? "HTTP/2" : "HTTP/1.1";
   e.method = s.req.method;
   e.path = s.req.target;
   e.authority.assign(s.req.host());

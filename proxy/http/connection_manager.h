@@ -8,7 +8,14 @@
 // http_filters (http/filter.h), then encodes the response, logs the stream,
 // and applies keep-alive, connection: close, drain and the idle timeout.
 //
+// The codec is chosen on the first bytes as Envoy's codec_type AUTO does
+// (ConnectionManagerImpl::createCodec → ConnectionManagerUtility::
+// determineNextProtocol): HTTP/2 when TLS negotiated ALPN "h2" or the bytes
+// start with the prior-knowledge preface "PRI * HTTP/2", else HTTP/1.1.
 // HTTP/1.1: one stream at a time; pipelined requests wait in the codec.
+// HTTP/2: every complete request starts a stream at once; a RST_STREAM from
+// the client ends its stream (DR); drain sends GOAWAY and closes when the
+// last stream is answered.
 // Stream objects and their filters are recycled across the requests of a
 // connection, so a keep-alive request allocates nothing once warmed up.
 #pragma once
@@ -51,6 +58,12 @@ class ConnectionManager final : public network::ReadFilter {
 
   void process(ParseStatus st);
   void process_next();
+  void choose_codec(std::string_view first);
+  bool http2() const { return h2_ != nullptr; }
+  // HTTP/2: the codec's own frames to the connection; client resets.
+  void flush_codec();
+  void handle_resets();
+  void retire(ActiveStream& s);
   ActiveStream& new_stream();
   void start_stream(ActiveStream& s);
   void resolve_route(ActiveStream& s);
@@ -73,12 +86,16 @@ class ConnectionManager final : public network::ReadFilter {
   network::Connection& conn_;
   const HttpConnectionManager& config_;
   const FilterChainFactory* chain_ = nullptr;
-  Http1ServerCodec codec_;
+  Http1ServerCodec h1_;
+  std::unique_ptr<ServerCodec> h2_;
+  ServerCodec* codec_ = &h1_;
+  bool codec_chosen_ = false;
   const CompiledRoutes* inline_routes_ = nullptr;  // nullptr = RDS
   // RDS: the compiled route config of `rds_snap_` (re-resolved after a push).
   const engine::Snapshot* rds_snap_ = nullptr;
   const CompiledRoutes* rds_routes_ = nullptr;
-  std::unique_ptr<ActiveStream> active_;
+  // Streams in flight (HTTP/1: at most one), in the order they started.
+  std::vector<std::unique_ptr<ActiveStream>> active_;
   // Completed streams: retired while they may still be on the call stack,
   // spare (reusable) from the next downstream read on.
   std::vector<std::unique_ptr<ActiveStream>> retired_, spare_;

@@ -144,6 +144,7 @@ std::string_view Request::path() const {
 }
 
 bool Request::keep_alive() const {
+  if (version >= 20) return true;  // HTTP/2: a stream ends, not the connection
   if (version >= 11) return !connection_has(headers, "close");
   return connection_has(headers, "keep-alive");
 }
@@ -154,6 +155,7 @@ void Request::clear() {
   version = 11;
   headers.clear();
   body.clear();
+  trailers.clear();
 }
 
 void Response::clear() {
@@ -162,9 +164,11 @@ void Response::clear() {
   version = 11;
   headers.clear();
   body.clear();
+  trailers.clear();
 }
 
 bool Response::keep_alive() const {
+  if (version >= 20) return true;
   if (version >= 11) return !connection_has(headers, "close");
   return connection_has(headers, "keep-alive");
 }

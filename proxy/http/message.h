@@ -103,9 +103,10 @@ class Headers {
 struct Request {
   std::string method = "GET";
   std::string target = "/";
-  int version = 11;  // 10 = HTTP/1.0, 11 = HTTP/1.1
+  int version = 11;  // 10 = HTTP/1.0, 11 = HTTP/1.1, 20 = HTTP/2
   Headers headers;
   std::string body;
+  Headers trailers;  // HTTP/2 trailers (HTTP/1: not sent, as Envoy's default)
 
   // Host header (HTTP/1.1 authority), "" if absent.
   std::string_view host() const;
@@ -124,6 +125,7 @@ struct Response {
   int version = 11;
   Headers headers;
   std::string body;
+  Headers trailers;  // HTTP/2 trailers: grpc-status, grpc-message (HTTP/1: not sent)
 
   bool keep_alive() const;
   void clear();

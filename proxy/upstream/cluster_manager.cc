@@ -40,6 +40,52 @@ UpstreamConnection* ClusterManager::connect(const std::shared_ptr<const engine::
   return ctx_.conns.add(id, std::move(c));
 }
 
+UpstreamConnection* ClusterManager::h2_connection(const std::shared_ptr<const engine::Snapshot>& snap,
+                                                  const CompiledCluster& cc, const LbEndpoint& ep,
+                                                  const std::vector<std::string>& alpn_override, const PoolKey& key,
+                                                  bool& opened) {
+  opened = false;
+  auto it = h2_.find(key);
+  if (it != h2_.end()) {
+    std::vector<ConnId> ids = it->second;  // current_cluster() may re-key entries
+    for (ConnId id : ids) {
+      engine::Connection* c = ctx_.conns.find(id);
+      if (!c || !c->is_upstream()) continue;
+      auto& u = static_cast<UpstreamConnection&>(*c);
+      if (u.closed() || u.draining()) continue;
+      if (!current_cluster(u)) {
+        u.set_draining();  // its cluster changed: no new streams, closes when the last ends
+        continue;
+      }
+      uint32_t max_rq = u.cluster().max_requests_per_connection;
+      if (max_rq != 0 && u.requests_served() >= max_rq) {
+        u.set_draining();
+        ++ctx_.stats.upstream_cx_max_requests;
+        continue;
+      }
+      uint32_t limit = u.established() ? u.h2()->peer_max_concurrent_streams() : 100u;
+      if (u.streams() >= limit) continue;
+      return &u;
+    }
+  }
+  UpstreamConnection* u = connect(snap, cc, ep, alpn_override, key);
+  u->enable_http2();
+  h2_[key].push_back(u->id());
+  opened = true;
+  return u;
+}
+
+void ClusterManager::h2_idle(UpstreamConnection& u) {
+  if (u.closed()) return;
+  if (u.draining() || !current_cluster(u)) {
+    close(u, CloseType::kFin);
+    return;
+  }
+  u.idle_ = true;
+  u.idle_since_ = ctx_.io.now();
+  arm_idle(u, u.cluster_->idle_timeout);
+}
+
 UpstreamConnection* ClusterManager::take_idle(const PoolKey& key, ConnectionOwner& owner) {
   auto it = idle_.find(key);
   if (it == idle_.end() || it->second.empty()) return nullptr;
@@ -74,6 +120,15 @@ void ClusterManager::release(UpstreamConnection& u) {
 
 void ClusterManager::close(UpstreamConnection& u, CloseType how) {
   if (u.closed()) return;
+  if (u.http2()) {
+    auto it = h2_.find(u.pool_key_);
+    if (it != h2_.end()) {
+      auto& v = it->second;
+      v.erase(std::remove(v.begin(), v.end(), u.id()), v.end());
+      if (v.empty()) h2_.erase(it);
+    }
+    u.idle_ = false;
+  }
   if (u.idle_) {
     auto it = idle_.find(u.pool_key_);
     if (it != idle_.end()) {
@@ -116,12 +171,36 @@ bool ClusterManager::current_cluster(UpstreamConnection& u) {
   u.cluster_ = cc->cluster;
   auto o = open_.find(u.pool_key_);
   if (o != open_.end() && o->second > 0 && --o->second == 0) open_.erase(o);
+  PoolKey old = u.pool_key_;
   u.pool_key_.cluster = cc->cluster;
   ++open_[u.pool_key_];
+  if (u.http2()) {
+    auto it = h2_.find(old);
+    if (it != h2_.end()) {
+      auto& v = it->second;
+      v.erase(std::remove(v.begin(), v.end(), u.id()), v.end());
+      if (v.empty()) h2_.erase(it);
+    }
+    h2_[u.pool_key_].push_back(u.id());
+  }
   return true;
 }
 
 void ClusterManager::repool_idle() {
+  // HTTP/2 connections: unchanged clusters keep theirs; a changed cluster's
+  // connection closes when idle, or drains (no new stream) until its last
+  // stream ends.
+  std::vector<ConnId> h2;
+  for (auto& [key, ids] : h2_) h2.insert(h2.end(), ids.begin(), ids.end());
+  std::sort(h2.begin(), h2.end());
+  for (ConnId id : h2) {
+    engine::Connection* c = ctx_.conns.find(id);
+    if (!c || !c->is_upstream()) continue;
+    auto& u = static_cast<UpstreamConnection&>(*c);
+    if (current_cluster(u)) continue;
+    if (u.streams() == 0) close(u, CloseType::kFin);
+    else u.set_draining();
+  }
   std::vector<ConnId> idle;
   for (auto& [key, ids] : idle_) idle.insert(idle.end(), ids.begin(), ids.end());
   std::sort(idle.begin(), idle.end());  // deterministic order
@@ -152,6 +231,7 @@ void ClusterManager::idle_check(ConnId id) {
   auto& u = static_cast<UpstreamConnection&>(*c);
   u.idle_timer_armed_ = false;
   if (!u.idle_) return;  // busy again; armed anew when it next becomes idle
+  if (u.http2() && u.streams() > 0) return;
   Duration timeout = u.cluster_->idle_timeout;
   Duration idle_for = ctx_.io.now() - u.idle_since_;
   if (idle_for >= timeout) {

@@ -51,6 +51,18 @@ class ClusterManager {
                               const LbEndpoint& ep, const std::vector<std::string>& alpn_override,
                               const PoolKey& key);
 
+  // HTTP/2 pool (Envoy's Http2::ConnPoolImpl): the pool's connection that
+  // may take another stream (not draining, fewer streams than the peer's
+  // SETTINGS_MAX_CONCURRENT_STREAMS and max_requests_per_connection), else a
+  // new one — one multiplexed connection per (cluster, host) in the steady
+  // state. `opened` says whether it is new.
+  UpstreamConnection* h2_connection(const std::shared_ptr<const engine::Snapshot>& snap, const CompiledCluster& cc,
+                                    const LbEndpoint& ep, const std::vector<std::string>& alpn_override,
+                                    const PoolKey& key, bool& opened);
+  // An HTTP/2 connection's last stream ended: idle (the cluster's idle
+  // timeout runs) or, when draining, closed.
+  void h2_idle(UpstreamConnection& c);
+
   // HTTP/1 pool: the most recently idle connection for `key`, now owned by
   // `owner`; nullptr when none.
   UpstreamConnection* take_idle(const PoolKey& key, ConnectionOwner& owner);
@@ -91,6 +103,8 @@ class ClusterManager {
   std::unordered_map<PoolKey, std::vector<ConnId>, PoolKeyHash> idle_;
   std::unordered_map<PoolKey, uint32_t, PoolKeyHash> open_;  // open connections per pool key
   std::unordered_map<PoolKey, std::vector<ConnectionOwner*>, PoolKeyHash> waiters_;
+  // HTTP/2 pools: the open connections of each key, oldest first.
+  std::unordered_map<PoolKey, std::vector<ConnId>, PoolKeyHash> h2_;
   std::unordered_map<std::string, ClusterResources> resources_;
 };
 

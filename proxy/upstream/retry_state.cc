@@ -31,8 +31,9 @@ bool RetryState::would_retry_status(int status) const {
   return false;
 }
 
-bool RetryState::would_retry_reset(bool connect_failure, bool before_request) const {
+bool RetryState::would_retry_reset(bool connect_failure, bool before_request, bool refused_stream) const {
   const RetryPolicy& p = *policy_;
+  if (refused_stream && retry_on_has(p, "refused-stream")) return true;
   if (retry_on_has(p, "5xx") || retry_on_has(p, "gateway-error") || retry_on_has(p, "reset")) return true;
   if (before_request && retry_on_has(p, "reset-before-request")) return true;
   return connect_failure && retry_on_has(p, "connect-failure");

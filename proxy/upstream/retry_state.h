@@ -33,7 +33,8 @@ class RetryState {
   // reset (a per-try timeout too), reset-before-request one before any
   // request byte went upstream, connect-failure connection failures and
   // connect timeouts.
-  bool would_retry_reset(bool connect_failure, bool before_request) const;
+  // refused-stream retries an HTTP/2 REFUSED_STREAM reset.
+  bool would_retry_reset(bool connect_failure, bool before_request, bool refused_stream = false) const;
   // The same, retries permitting.
   bool should_retry_status(int status) const { return retries_left_ > 0 && would_retry_status(status); }
   bool should_retry_reset(bool connect_failure, bool before_request) const {

@@ -55,12 +55,137 @@ void UpstreamConnection::deliver(std::string_view bytes) {
     if (rest.empty()) return;
     bytes = rest;
   }
+  if (h2_) {
+    deliver_h2(bytes);
+    return;
+  }
   if (owner_) {
     owner_->on_upstream_data(*this, bytes);
     return;
   }
   // Data on an idle pooled connection: Envoy treats it as a protocol error.
   ctx_.clusters->close(*this, CloseType::kReset);
+}
+
+// ---------------------------------------------------------------- HTTP/2 --
+
+void UpstreamConnection::enable_http2() {
+  h2_ = std::make_unique<http::Http2ClientCodec>();
+  ++ctx_.stats.upstream_cx_http2_total;
+}
+
+bool UpstreamConnection::draining() const { return draining_ || (h2_ && h2_->goaway_received()); }
+
+void UpstreamConnection::attach_stream(ConnectionOwner& o) {
+  idle_ = false;
+  if (established_) {
+    o.on_upstream_ready(*this);
+    return;
+  }
+  waiting_.push_back(&o);
+}
+
+void UpstreamConnection::bind_stream(uint32_t id, ConnectionOwner& o) {
+  idle_ = false;
+  streams_.emplace_back(id, &o);
+}
+
+void UpstreamConnection::abandon_stream(ConnectionOwner& o) {
+  for (size_t i = 0; i < waiting_.size(); ++i) {
+    if (waiting_[i] != &o) continue;
+    waiting_.erase(waiting_.begin() + static_cast<std::ptrdiff_t>(i));
+    stream_done();
+    return;
+  }
+  for (size_t i = 0; i < streams_.size(); ++i) {
+    if (streams_[i].second != &o) continue;
+    uint32_t id = streams_[i].first;
+    streams_.erase(streams_.begin() + static_cast<std::ptrdiff_t>(i));
+    // Envoy resets the upstream stream of a request it gives up (a timeout,
+    // the client went away): RST_STREAM(CANCEL); the connection stays.
+    ++ctx_.stats.upstream_rq_tx_reset;
+    std::string& wire = ctx_.h2_out;
+    wire.clear();
+    h2_->reset_stream(id, http::kH2Cancel, wire);
+    if (!wire.empty()) ctx_.write_through(*transport_, this->id(), wire);
+    stream_done();
+    return;
+  }
+}
+
+// The last stream ended: the connection is idle (its cluster's idle timeout
+// runs), or closes when it may take no new stream.
+void UpstreamConnection::stream_done() {
+  if (closed() || !streams_.empty() || !waiting_.empty()) return;
+  ctx_.clusters->h2_idle(*this);
+}
+
+void UpstreamConnection::ready_h2() {
+  std::vector<ConnectionOwner*> w;
+  w.swap(waiting_);
+  for (ConnectionOwner* o : w) {
+    if (closed()) {
+      // A stream's submit failed the connection: the rest learn it.
+      o->on_upstream_failed(*this, false, "connection termination", "");
+      continue;
+    }
+    o->on_upstream_ready(*this);
+  }
+  if (!closed() && w.empty()) stream_done();
+}
+
+void UpstreamConnection::deliver_h2(std::string_view bytes) {
+  std::string& wire = ctx_.h2_out;
+  wire.clear();
+  bool ok = h2_->feed(bytes);
+  h2_->drain_output(wire);  // SETTINGS ACK, WINDOW_UPDATE, PING ACK, GOAWAY on an error
+  if (!wire.empty()) ctx_.write_through(*transport_, id(), wire);
+  if (!ok) {
+    // A connection-level protocol error: every stream is reset (Envoy's
+    // reset reason "protocol error", UPE).
+    fail_streams(false, "protocol error", "");
+    if (!closed()) ctx_.clusters->close(*this, CloseType::kReset);
+    return;
+  }
+  http::Http2ClientCodec::Event e;
+  while (!closed() && h2_->next_event(e)) {
+    ConnectionOwner* o = nullptr;
+    for (size_t i = 0; i < streams_.size(); ++i) {
+      if (streams_[i].first != e.stream) continue;
+      o = streams_[i].second;
+      streams_.erase(streams_.begin() + static_cast<std::ptrdiff_t>(i));
+      break;
+    }
+    if (!o) {
+      if (e.kind == http::Http2ClientCodec::Event::Kind::kResponse) {
+        discard_.clear();
+        h2_->take_response(e.stream, discard_);
+      }
+      continue;
+    }
+    if (e.kind == http::Http2ClientCodec::Event::Kind::kResponse) {
+      o->on_stream_response(*this, e.stream);
+    } else {
+      ++ctx_.stats.upstream_rq_rx_reset;
+      o->on_stream_reset(*this, e.stream, e.error_code);
+    }
+  }
+  if (closed()) return;
+  if (h2_->wants_close() || (h2_->goaway_received() && streams_.empty() && waiting_.empty())) {
+    fail_streams(false, "connection termination", "");
+    if (!closed()) ctx_.clusters->close(*this, CloseType::kFin);
+    return;
+  }
+  stream_done();
+}
+
+void UpstreamConnection::fail_streams(bool connect_failure, const std::string& reason, const std::string& transport) {
+  std::vector<ConnectionOwner*> all;
+  for (auto& [id, o] : streams_) all.push_back(o);
+  streams_.clear();
+  all.insert(all.end(), waiting_.begin(), waiting_.end());
+  waiting_.clear();
+  for (ConnectionOwner* o : all) o->on_upstream_failed(*this, connect_failure, reason, transport);
 }
 
 void UpstreamConnection::half_close() { ctx_.half_close_through(*transport_, id()); }
@@ -74,6 +199,10 @@ void UpstreamConnection::on_connected() {
     return;
   }
   established_ = true;
+  if (h2_) {
+    ready_h2();
+    return;
+  }
   if (owner_) owner_->on_upstream_ready(*this);
 }
 
@@ -87,6 +216,11 @@ void UpstreamConnection::on_connect_failed(ConnectFailure why) {
 }
 
 void UpstreamConnection::fail(bool connect_failure, const std::string& reason, const std::string& transport) {
+  if (h2_) {
+    fail_streams(connect_failure, reason, transport);
+    if (!closed()) ctx_.clusters->close(*this, CloseType::kReset);
+    return;
+  }
   if (owner_) {
     owner_->on_upstream_failed(*this, connect_failure, reason, transport);
     return;
@@ -121,7 +255,8 @@ void UpstreamConnection::on_data(std::string_view data) {
     established_ = true;
     std::string app;
     app.swap(plain);  // the owner may send (and a TLS 1.3 server may answer at once)
-    if (owner_) owner_->on_upstream_ready(*this);
+    if (h2_) ready_h2();
+    else if (owner_) owner_->on_upstream_ready(*this);
     if (closed()) return;
     if (!app.empty()) app_data(app);
   } else if (!plain.empty()) {
@@ -131,6 +266,14 @@ void UpstreamConnection::on_data(std::string_view data) {
 }
 
 void UpstreamConnection::on_peer_closed(CloseType how) {
+  if (h2_) {
+    // Envoy's codec client: streams in flight end with "connection
+    // termination" (UC), or "remote connection failure" before the
+    // connection was established (UF).
+    fail_streams(!established_, established_ ? "connection termination" : "remote connection failure", "");
+    if (!closed()) ctx_.clusters->close(*this, how == CloseType::kReset ? CloseType::kReset : CloseType::kFin);
+    return;
+  }
   if (owner_) {
     owner_->on_upstream_closed(*this, how);
     return;

@@ -4,6 +4,9 @@
 // cluster manager's connection pool. Whoever uses it now — a tcp_proxy
 // session or a router's upstream request — is its ConnectionOwner and gets
 // the connection's events; an idle pooled connection has no owner.
+// A connection of a cluster with http2_protocol_options (Envoy's HTTP/2 pool)
+// has no single owner: it multiplexes streams, each bound to the router that
+// opened it; routers attached before the connection is ready wait on it.
 //
 // Closing goes through the cluster manager (which unlinks it from the pool);
 // the object is destroyed after the current engine entry point returns.
@@ -12,9 +15,12 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "proxy/engine/connection.h"
 #include "proxy/http/codec.h"
+#include "proxy/http/http2_codec.h"
 #include "proxy/peer_metadata.h"
 #include "proxy/transport.h"
 
@@ -42,6 +48,11 @@ class ConnectionOwner {
   // A request queued for a connection (max_connections reached) may now
   // open one: a connection of its pool closed.
   virtual void on_pool_capacity() {}
+  // HTTP/2: the response of the owner's stream is complete (take it with
+  // c.h2()->take_response(stream, …)); or the stream was reset by the peer
+  // (RST_STREAM, or refused by a GOAWAY). The stream is unbound first.
+  virtual void on_stream_response(UpstreamConnection& /*c*/, uint32_t /*stream*/) {}
+  virtual void on_stream_reset(UpstreamConnection& /*c*/, uint32_t /*stream*/, uint32_t /*h2_error_code*/) {}
 };
 
 // Envoy keeps one HTTP connection pool per (cluster, host, protocol): here
@@ -77,6 +88,23 @@ class UpstreamConnection final : public engine::Connection {
   uint32_t requests_served() const { return requests_served_; }
   void count_request() { ++requests_served_; }
   http::Http1ClientCodec& codec() { return codec_; }
+  // ---- HTTP/2 (clusters with http2_protocol_options) ----
+  bool http2() const { return h2_ != nullptr; }
+  http::Http2ClientCodec* h2() { return h2_.get(); }
+  // Makes this an HTTP/2 connection (before it is connected).
+  void enable_http2();
+  // `o` wants a stream: on_upstream_ready(o) now when the connection is
+  // established, else when it is.
+  void attach_stream(ConnectionOwner& o);
+  // The owner's stream `id` (submitted on h2()) delivers to `o`.
+  void bind_stream(uint32_t id, ConnectionOwner& o);
+  // The owner gives up its stream (RST_STREAM CANCEL) or its wait.
+  void abandon_stream(ConnectionOwner& o);
+  // Streams bound plus owners waiting.
+  size_t streams() const { return streams_.size() + waiting_.size(); }
+  // No new stream may start here (GOAWAY from the peer, or its cluster changed).
+  bool draining() const;
+  void set_draining() { draining_ = true; }
   // The cluster network filter istio.metadata_exchange (Cluster::
   // metadata_exchange, docs/istio/telemetry.md §7.2): on the first write or
   // read after the connection is established, ALPN istio-peer-exchange ⇒ this
@@ -105,6 +133,11 @@ class UpstreamConnection final : public engine::Connection {
   // Upstream application bytes through the exchange; false: wait for more.
   bool exchange_read(std::string_view& data);
   void deliver(std::string_view bytes);
+  void deliver_h2(std::string_view bytes);
+  void ready_h2();
+  // HTTP/2: every stream and waiter learns the connection ended.
+  void fail_streams(bool connect_failure, const std::string& reason, const std::string& transport);
+  void stream_done();
 
   engine::EngineContext& ctx_;
   std::shared_ptr<const engine::Snapshot> snap_;  // keeps cluster_ alive
@@ -113,6 +146,11 @@ class UpstreamConnection final : public engine::Connection {
   std::unique_ptr<TransportSocket> transport_;
   PoolKey pool_key_;
   http::Http1ClientCodec codec_;
+  std::unique_ptr<http::Http2ClientCodec> h2_;
+  std::vector<std::pair<uint32_t, ConnectionOwner*>> streams_;  // HTTP/2 streams in flight, by id
+  std::vector<ConnectionOwner*> waiting_;                       // HTTP/2 owners waiting for the connection
+  bool draining_ = false;
+  http::Response discard_;  // a response whose stream's owner went away
   ConnectionOwner* owner_ = nullptr;
   bool connected_ = false;
   bool established_ = false;

@@ -5,7 +5,9 @@
 //    request as the app saw it (host, URL, method, protocol, peer IP, every
 //    request header, the serving pod) — so a test can see exactly what reached
 //    the application, e.g. whether X-Forwarded-Client-Cert carried an identity.
-//    Non-HTTP bytes are echoed back verbatim.
+//    Non-HTTP bytes are echoed back verbatim. A connection that starts with
+//    the HTTP/2 preface is served as h2c (Istio's echo serves h2c on every
+//    HTTP port: protocols.SetUnencryptedHTTP2), each stream answered as it completes.
 //  * ClientSession sends requests on one keep-alive connection and reports
 //    each outcome like curl does: the status code, or curl's exit code and
 //    message when no response came ("curl: (56) Recv failure: Connection
@@ -13,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,6 +23,11 @@
 #include "proxy/base/duration.h"
 #include "proxy/http/message.h"
 #include "proxy/http/parser.h"
+
+namespace meshsim::proxy::http {
+class Http2ServerCodec;
+class Http2ClientCodec;
+}
 
 namespace meshsim::sim::apps {
 
@@ -33,6 +41,7 @@ struct EchoIdentity {
 class EchoServerSession {
  public:
   EchoServerSession(EchoIdentity id, std::string peer_ip);
+  ~EchoServerSession();
   // Bytes in; response bytes appended to `out`. Returns false when the
   // connection should be closed after `out` is sent.
   bool on_data(std::string_view in, std::string& out);
@@ -72,7 +81,10 @@ class EchoServerSession {
 
  private:
   bool drain(proxy::http::ParseStatus st, std::string& out);
+  bool drain_h2(proxy::http::ParseStatus st, std::string& out);
   bool finish_response(std::string& out);
+  std::unique_ptr<proxy::http::Http2ServerCodec> h2_;  // h2c (prior knowledge)
+  uint32_t stream_ = 0;  // h2c: the stream of req_
   EchoIdentity id_;
   std::string peer_ip_;
   proxy::http::RequestParser parser_;
@@ -100,23 +112,44 @@ class EchoServerSession {
 Duration apply_echo_parameters(const proxy::http::Request& req, proxy::http::Response& r, uint64_t (*random)(void*),
                                void* random_ctx);
 
+// gRPC on the echo app's h2c connections (Istio's echo serves
+// proto.EchoTestService; every gRPC server of grpc-go serves the health
+// service): /grpc.health.v1.Health/Check answers HealthCheckResponse
+// {status: SERVING}; /proto.EchoTestService/Echo answers EchoResponse
+// {message: "Echo=<request message>" + the echo text}; other methods
+// UNIMPLEMENTED with grpc-go's message. Status in trailers.
+inline constexpr std::string_view kGrpcHealthCheck = "/grpc.health.v1.Health/Check";
+inline constexpr std::string_view kGrpcEcho = "/proto.EchoTestService/Echo";
+void answer_grpc(const EchoIdentity& id, std::string_view peer_ip, const proxy::http::Request& req,
+                 proxy::http::Response& r);
+
 // The body Istio's echo app would return for `req`.
 std::string echo_body(const EchoIdentity& id, const std::string& peer_ip, const proxy::http::Request& req);
 void append_echo_body(const EchoIdentity& id, std::string_view peer_ip, const proxy::http::Request& req,
                       std::string& out);
 
+// grpc-go's name of a status code ("Unavailable", "PermissionDenied", …).
+const char* grpc_go_code_name(int code);
+
 // One request's result as a client application sees it.
 struct HttpOutcome {
   int status = 0;           // 0 when no response (curl prints 000)
+  int grpc_status = -1;     // gRPC calls: the call's status (-1: not a gRPC call)
   int curl_exit = 0;        // 0 on a response; 7, 28, 52, 56, 35 … otherwise
   std::string curl_error;   // "curl: (56) Recv failure: Connection reset by peer"
   proxy::http::Response response;
 };
 
+// HTTP/1.1 like curl, or — constructed with grpc = true — a gRPC client
+// like grpc-go over h2c (prior knowledge): one HTTP/2 connection, a stream
+// per call, the call's status from grpc-status (trailers or trailers-only
+// headers; a non-200 :status maps as grpc-go maps it), failures in
+// grpc-go's words ("rpc error: code = Unavailable desc = …").
 class HttpClientSession {
  public:
   // A request to send; the caller has connected (or is connecting).
-  explicit HttpClientSession(std::string host_for_errors, uint16_t port_for_errors);
+  explicit HttpClientSession(std::string host_for_errors, uint16_t port_for_errors, bool grpc = false);
+  ~HttpClientSession();
   // Serialises `req` into `out` (after the connection is up) and waits.
   void send(const proxy::http::Request& req, std::string& out);
   // Names another host/port in error texts (a session reused for a new connection).
@@ -126,6 +159,10 @@ class HttpClientSession {
   }
   // Response bytes in. Returns true when the awaited response completed.
   bool on_data(std::string_view in);
+  // gRPC: frames the HTTP/2 codec wants sent after on_data (SETTINGS ACK,
+  // WINDOW_UPDATE, PING ACK), appended to `out`.
+  void take_output(std::string& out);
+  bool grpc() const { return grpc_; }
   // The connection failed or ended before a response: errno as the kernel says.
   void on_connect_failed(int errno_value, int64_t elapsed_ms);
   void on_closed(bool reset, int64_t elapsed_ms);
@@ -138,8 +175,12 @@ class HttpClientSession {
 
  private:
   void fail(int exit, std::string message);
+  void grpc_outcome();
   std::string host_;
   uint16_t port_;
+  bool grpc_ = false;
+  std::unique_ptr<proxy::http::Http2ClientCodec> h2_;
+  uint32_t stream_ = 0;
   proxy::http::ResponseParser parser_;
   bool waiting_ = false;
   uint64_t bytes_received_ = 0;

@@ -54,6 +54,7 @@ struct AppOutcomeObservation {
   std::string_view protocol;  // "http", "tcp", "mysql"
   Outcome outcome = Outcome::kOk;
   int http_status = 0;
+  int grpc_status = -1;       // grpc: the call's status (grpc-status, or grpc-go's for transport failures); -1 otherwise
   std::string_view error;     // verbatim client error text ("" on success)
   int64_t latency_ns = 0;
   uint64_t connection = 0;    // network connection number used (0 if none)

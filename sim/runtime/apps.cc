@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "proxy/base/hash.h"
+#include "proxy/http/grpc.h"
 #include "proxy/http_inspector.h"
 #include "proxy/tls/tls_session.h"
 #include "sim/apps/http_session.h"
@@ -837,6 +838,7 @@ struct ClientApp::Worker {
   uint64_t conn_generation = 0;  // bumps per connection; callbacks of older sockets are ignored
   proxy::http::Request req;      // reused request message and output buffer
   std::string out;
+  int grpc_status = -1;          // the attempt's gRPC status (grpc clients)
 };
 
 ClientApp::ClientApp(Simulator& sim, Network& net, AppPodInfo pod, std::string name, ClientRequestSpec spec,
@@ -932,7 +934,8 @@ void ClientApp::launch(int wi) {
   uint64_t gen = ++w.generation;
   // A keep-alive HTTP connection that is still up carries the next request
   // without a new name lookup (curl reuses the connection for the same host).
-  bool reuse = w.socket && w.connected && spec_.protocol == "http";
+  bool reuse = w.socket && w.connected && (spec_.protocol == "http" || spec_.protocol == "grpc");
+  w.grpc_status = -1;
   SocketAddress addr;
   if (!reuse) {
     std::string err_host;
@@ -966,6 +969,7 @@ void ClientApp::launch(int wi) {
     ww.connected = false;
     if (ww.http) {
       ww.http->on_timeout(ms);
+      ww.grpc_status = ww.http->outcome().grpc_status;
       finish(ww, AppOutcomeObservation::Outcome::kTimeout, 0, ww.http->outcome().curl_error);
       return;
     }
@@ -1022,6 +1026,32 @@ void ClientApp::launch(int wi) {
       else ww.http->retarget(ww.host_for_errors, ww.port);
       ww.http->send(req, ww.out);
       send_plain(ww.out);
+    } else if (spec_.protocol == "grpc") {
+      // A unary call as grpc-go makes it over h2c: POST /service/method,
+      // content-type application/grpc, te: trailers, one length-prefixed
+      // message (HealthCheckRequest{service} or EchoRequest{message}).
+      proxy::http::Request& req = ww.req;
+      req.clear();
+      req.method = "POST";
+      req.target = "/" + spec_.grpc_service + "/" + spec_.grpc_method;
+      ww.out.assign(ww.host_for_errors).append(":").append(std::to_string(ww.port));
+      req.headers.add("host", spec_.host_header.empty() ? ww.out : spec_.host_header);
+      req.headers.add("content-type", "application/grpc");
+      req.headers.add("user-agent", "grpc-go/1.60.1");
+      req.headers.add("te", "trailers");
+      for (const auto& [k, v] : spec_.headers) req.headers.add(k, v);
+      std::string message;
+      if (!spec_.grpc_message.empty()) proxy::http::grpc::append_bytes_field(1, spec_.grpc_message, message);
+      proxy::http::grpc::append_frame(message, req.body);
+      ww.out.clear();
+      if (!ww.http) ww.http = std::make_unique<apps::HttpClientSession>(ww.host_for_errors, ww.port, /*grpc=*/true);
+      else ww.http->retarget(ww.host_for_errors, ww.port);
+      ww.http->send(req, ww.out);
+      send_plain(ww.out);
+      if (!ww.http->waiting()) {
+        ww.grpc_status = ww.http->outcome().grpc_status;
+        finish(ww, AppOutcomeObservation::Outcome::kReset, 0, ww.http->outcome().curl_error);
+      }
     } else if (spec_.protocol == "tcp") {
       ww.tcp_reply.clear();
       send_plain(spec_.tcp_payload);
@@ -1032,6 +1062,22 @@ void ClientApp::launch(int wi) {
   auto on_app_bytes = [this, wi, send_plain](std::string_view plain) {
     Worker& ww = *workers_[static_cast<size_t>(wi)];
     if (!ww.busy) return;
+    if (spec_.protocol == "grpc" && ww.http) {
+      bool done = ww.http->on_data(plain);
+      ww.out.clear();
+      ww.http->take_output(ww.out);
+      send_plain(ww.out);
+      if (!done) return;
+      const auto& o = ww.http->outcome();
+      last_.response = o.response;
+      ww.grpc_status = o.grpc_status;
+      AppOutcomeObservation::Outcome oc = o.grpc_status == 0   ? AppOutcomeObservation::Outcome::kOk
+                                          : o.grpc_status == 7 ? AppOutcomeObservation::Outcome::kDenied
+                                          : o.status == 0      ? AppOutcomeObservation::Outcome::kReset
+                                                               : AppOutcomeObservation::Outcome::kHttpError;
+      finish(ww, oc, o.status, o.curl_error);
+      return;
+    }
     if (spec_.protocol == "http" && ww.http) {
       if (!ww.http->on_data(plain)) return;
       const auto& o = ww.http->outcome();
@@ -1174,7 +1220,8 @@ void ClientApp::launch(int wi) {
     } else if (ww.http) {
       ww.http->on_closed(reset, ms);
       const auto& o = ww.http->outcome();
-      if (o.status > 0) {
+      ww.grpc_status = o.grpc_status;
+      if (o.status > 0 && !ww.http->grpc()) {
         last_.response = o.response;
         finish(ww, o.status >= 400 ? AppOutcomeObservation::Outcome::kHttpError : AppOutcomeObservation::Outcome::kOk,
                o.status, "");
@@ -1209,11 +1256,12 @@ void ClientApp::launch(int wi) {
     if (ww.mysql) {
       ww.mysql->on_connect_failed(err);
       finish(ww, oc, 0, ww.mysql->error());
-    } else if (spec_.protocol == "http") {
-      apps::HttpClientSession h(ww.host_for_errors, ww.port);
+    } else if (spec_.protocol == "http" || spec_.protocol == "grpc") {
+      apps::HttpClientSession h(ww.host_for_errors, ww.port, spec_.protocol == "grpc");
       std::string ignored;
       h.send({}, ignored);
       h.on_connect_failed(err, ms);
+      ww.grpc_status = h.outcome().grpc_status;
       finish(ww, oc, 0, h.outcome().curl_error);
     } else {
       finish(ww, oc, 0,
@@ -1234,6 +1282,7 @@ void ClientApp::finish(Worker& w, AppOutcomeObservation::Outcome o, int status, 
   if (o == AppOutcomeObservation::Outcome::kOk) ++succeeded_;
   last_.outcome = o;
   last_.http_status = status;
+  last_.grpc_status = w.grpc_status;
   last_.error = error;
   last_.latency = sim_.now() - w.started;
   last_.connection = w.connection;
@@ -1243,11 +1292,13 @@ void ClientApp::finish(Worker& w, AppOutcomeObservation::Outcome o, int status, 
   obs.protocol = spec_.protocol;
   obs.outcome = o;
   obs.http_status = status;
+  obs.grpc_status = w.grpc_status;
   obs.error = error;
   obs.latency_ns = last_.latency.ns();
   obs.connection = w.connection;
   obs.request_index = completed_;
   uint64_t digest = hash_combine(static_cast<uint64_t>(o), static_cast<uint64_t>(status));
+  if (w.grpc_status >= 0) digest = hash_combine(digest, static_cast<uint64_t>(w.grpc_status));
   sim_.publish(actor_, k_outcome_, hash_combine(digest, fnv1a64(error)), obs);
   // Next request of this worker.
   if (stopped_) return;

@@ -196,7 +196,7 @@ class ServerApp {
 
 // What a client application does.
 struct ClientRequestSpec {
-  std::string protocol = "http";  // http | tcp | mysql
+  std::string protocol = "http";  // http | grpc | tcp | mysql
   std::string target;             // "reviews:9080", "10.96.0.3:3306", "http://reviews:9080/path"
   std::string method = "GET";
   std::string path = "/";
@@ -205,6 +205,9 @@ struct ClientRequestSpec {
   std::string host_header;        // default: the target's host[:port]
   std::string body;
   std::string tcp_payload = "hello meshsim\n";  // tcp: bytes sent (and expected back from an echo)
+  // grpc: the unary call /<service>/<method>; `grpc_message` fills field 1
+  // of the request message (EchoRequest.message, HealthCheckRequest.service).
+  std::string grpc_service = "grpc.health.v1.Health", grpc_method = "Check", grpc_message;
   bool keep_alive = true;         // http: reuse one connection for consecutive requests
   Duration timeout = Duration::seconds(10);     // per attempt (curl --max-time; mysql connect_timeout)
   Duration connect_timeout = Duration::zero();  // 0 = the kernel's 127 s
@@ -234,6 +237,7 @@ class ClientApp {
   struct Last {
     AppOutcomeObservation::Outcome outcome = AppOutcomeObservation::Outcome::kOk;
     int http_status = 0;
+    int grpc_status = -1;  // grpc clients: the call's status
     std::string error;
     Duration latency;
     uint64_t connection = 0;

@@ -154,6 +154,7 @@ void EventLog::write(const Observation& o) {
           j["protocol"] = std::string(p.protocol);
           j["outcome"] = to_string(p.outcome);
           if (p.http_status) j["status"] = p.http_status;
+          if (p.grpc_status >= 0) j["grpc_status"] = p.grpc_status;
           if (!p.error.empty()) j["error"] = std::string(p.error);
           j["latency_ns"] = p.latency_ns;
           j["connection"] = p.connection;

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "proxy/access_log.h"
+#include "proxy/http/grpc.h"
 #include "proxy/tls/client_hello_inspector.h"
 #include "sim/runtime/mesh_simulation.h"
 
@@ -279,6 +280,9 @@ Result<ProbeResult> probe_on(MeshSimulation& ms, const ProbeRequest& req) {
   spec.keep_alive = false;
   spec.timeout = req.timeout;
   spec.tcp_payload = req.payload;
+  spec.grpc_service = req.grpc_service;
+  spec.grpc_method = req.grpc_method;
+  spec.grpc_message = req.grpc_message;
   if (req.protocol == "mysql") spec.mysql.query = "SELECT * FROM ratings";
   if (req.client_tls != "plaintext") {
     spec.tls.enabled = true;
@@ -286,9 +290,11 @@ Result<ProbeResult> probe_on(MeshSimulation& ms, const ProbeRequest& req) {
     if (!req.alpn.empty()) {
       spec.tls.alpn = split_commas(req.alpn);
     } else if (req.client_tls == "mtls") {
-      spec.tls.alpn = {req.protocol == "http" ? "istio-http/1.1" : "istio"};
+      spec.tls.alpn = {req.protocol == "http" ? "istio-http/1.1" : req.protocol == "grpc" ? "istio-h2" : "istio"};
     } else if (req.protocol == "http") {
       spec.tls.alpn = {"http/1.1"};
+    } else if (req.protocol == "grpc") {
+      spec.tls.alpn = {"h2"};
     }
     if (req.client_tls == "mtls") {
       std::string ns = client_pod ? client_pod->namespace_ : "external";
@@ -351,11 +357,17 @@ Result<ProbeResult> probe_on(MeshSimulation& ms, const ProbeRequest& req) {
   const ClientApp::Last& last = app->last();
   r.outcome = app->completed() ? to_string(last.outcome) : "timeout";
   r.http_status = last.http_status;
+  if (req.protocol == "grpc") {
+    r.grpc_status = last.grpc_status;
+    r.grpc_status_name = last.grpc_status >= 0 ? proxy::http::grpc::status_name(last.grpc_status) : "";
+    if (auto st = proxy::http::grpc::call_status(last.response)) r.grpc_message = st->message;
+  }
   r.client_error = last.error;
   r.elapsed_ms = last.latency.to_millis();
   r.response_body = req.protocol == "tcp" ? last.tcp_reply : last.response.body;
   if (req.protocol != "tcp" && last.http_status) {
     for (const auto& f : last.response.headers) r.response_headers.emplace_back(f.name, f.value);
+    for (const auto& f : last.response.trailers) r.response_headers.emplace_back(f.name, f.value);
   }
   r.fingerprint = [&] {
     char buf[32];
@@ -436,6 +448,11 @@ std::string probe_result_json(const ProbeResult& r) {
   nlohmann::ordered_json j;
   j["outcome"] = r.outcome;
   j["http_status"] = r.http_status;
+  if (r.grpc_status >= 0) {
+    j["grpc_status"] = r.grpc_status;
+    j["grpc_status_name"] = r.grpc_status_name;
+    j["grpc_message"] = r.grpc_message;
+  }
   j["client_error"] = r.client_error;
   j["elapsed_ms"] = std::round(r.elapsed_ms * 1000.0) / 1000.0;
   j["response_body"] = r.response_body;
@@ -518,6 +535,10 @@ std::string probe_result_text(const ProbeResult& r) {
   line("to", r.to_description);
   std::string out = r.outcome;
   if (r.http_status) out += " (HTTP " + std::to_string(r.http_status) + ")";
+  if (r.grpc_status >= 0) {
+    out += " grpc-status " + std::to_string(r.grpc_status) + " " + r.grpc_status_name;
+    if (!r.grpc_message.empty()) out += " \"" + r.grpc_message + "\"";
+  }
   char ms[32];
   std::snprintf(ms, sizeof ms, "%.3f ms", r.elapsed_ms);
   line("outcome", out + " after " + ms);

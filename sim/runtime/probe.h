@@ -24,7 +24,10 @@ class MeshSimulation;
 struct ProbeRequest {
   std::string from = "external";  // "NS/WORKLOAD" (a pod, workload or app name) or "external"
   std::string to;                 // "HOST:PORT", "IP:PORT" or "NS/WORKLOAD:PORT"
-  std::string protocol = "http";  // http | tcp | mysql
+  std::string protocol = "http";  // http | grpc | tcp | mysql
+  // grpc: the unary call (h2c from the client app, like grpc-go) and field 1
+  // of its request message.
+  std::string grpc_service = "grpc.health.v1.Health", grpc_method = "Check", grpc_message;
   std::string method = "GET";
   std::string path = "/";
   std::string payload = "hello meshsim\n";  // tcp: what the client writes (like `echo … | nc HOST PORT`)
@@ -105,6 +108,11 @@ struct ProbeWireView {
 struct ProbeResult {
   std::string outcome;  // ok | refused | reset | timeout | tls_error | http_error | denied | dns_error
   int http_status = 0;
+  // grpc: the call's status as the client saw it (grpc-status, or grpc-go's
+  // code for a transport failure) and its name; -1 when not a gRPC probe.
+  int grpc_status = -1;
+  std::string grpc_status_name;
+  std::string grpc_message;
   std::string client_error;
   double elapsed_ms = 0;
   std::string response_body;

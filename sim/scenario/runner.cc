@@ -17,6 +17,7 @@
 #include "mesh/policy.h"
 #include "proxy/access_log.h"
 #include "proxy/base/hash.h"
+#include "proxy/http/grpc.h"
 #include "proxy/tls/client_hello_inspector.h"
 #include "sim/runtime/event_log.h"
 #include "sim/runtime/mesh_simulation.h"
@@ -47,6 +48,7 @@ struct OutcomeRec {
   std::string error;
   Duration latency;
   uint64_t connection = 0;  // the app's network connection (0: none)
+  int grpc_status = -1;     // grpc clients: the call's status
 };
 
 struct WireConn {
@@ -480,7 +482,8 @@ void Runner::subscribe() {
               return;
             }
             if (!client_meta_.count(client)) return;
-            outcomes_.push_back({client, o.time - lat, o.time, p.outcome, p.http_status, std::string(p.error), lat, p.connection});
+            outcomes_.push_back(
+                {client, o.time - lat, o.time, p.outcome, p.http_status, std::string(p.error), lat, p.connection, p.grpc_status});
           } else if constexpr (std::is_same_v<T, TcpConnectionObservation>) {
             if (p.client_side && p.event == TcpEvent::kConnect) {
               WireConn& w = wire_[p.connection];
@@ -760,6 +763,7 @@ void Runner::build_edges() {
       first = std::min(first, o.start);
       last = std::max(last, o.end);
       ++(o.outcome == Outcome::kOk ? e.latency_ok : e.latency_failed)[latency_bucket(o.latency)];
+      if (o.grpc_status >= 0) ++e.grpc_statuses[proxy::http::grpc::status_name(o.grpc_status)];
       if (o.outcome == Outcome::kOk) {
         ++e.ok;
         lats.push_back(o.latency);
@@ -1320,6 +1324,10 @@ std::string format_run_text(const ScenarioRunResult& r) {
     }
     std::string errs;
     for (const auto& [k, n] : e.failures) errs += (errs.empty() ? "" : ", ") + k + " " + std::to_string(n);
+    // gRPC edges: the calls' statuses other than OK (grpc UNAVAILABLE 3).
+    for (const auto& [k, n] : e.grpc_statuses) {
+      if (k != "OK") errs += (errs.empty() ? "" : ", ") + std::string("grpc ") + k + " " + std::to_string(n);
+    }
     rows.push_back({e.client, std::to_string(e.requests), std::to_string(e.connections), ok, mtls, e.ok ? fmt_ms(e.p50) : "-", e.ok ? fmt_ms(e.p99) : "-",
                     errs.empty() ? "-" : errs});
   }
@@ -1385,6 +1393,7 @@ std::string format_run_json(const ScenarioRunResult& r) {
                      {"p50_ms", e.p50.to_millis()}, {"p99_ms", e.p99.to_millis()},
                      {"latency_histogram", {{"le_ms", kEdgeLatencyBoundsMs}, {"ok", e.latency_ok}, {"failed", e.latency_failed}}},
                      {"failures", e.failures}, {"last_error", e.last_error}});
+    if (!e.grpc_statuses.empty()) edges.back()["grpc_statuses"] = e.grpc_statuses;
   }
   j["edges"] = edges;
   nlohmann::ordered_json ex = nlohmann::ordered_json::array();

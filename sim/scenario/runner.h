@@ -60,6 +60,7 @@ struct EdgeSummary {
   // ones (the time until the client saw the failure).
   std::array<uint64_t, kEdgeLatencyBoundsMs.size() + 1> latency_ok{}, latency_failed{};
   std::map<std::string, uint64_t> failures;  // outcome → count
+  std::map<std::string, uint64_t> grpc_statuses;  // grpc edges: status name ("OK", "UNAVAILABLE") → calls
   std::string last_error;
 };
 

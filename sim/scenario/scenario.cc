@@ -344,6 +344,41 @@ void parse_tcp_client(Decoder& d, YamlNode n, const PathSeg& p, ScenarioClient& 
   }
 }
 
+// grpc: {target: "echo:9090", service: grpc.health.v1.Health, method: Check,
+// message: "", headers, host, keepAlive, timeout, connectTimeout}: unary
+// calls over h2c as grpc-go makes them.
+void parse_grpc_client(Decoder& d, YamlNode n, const PathSeg& p, ScenarioClient& cl) {
+  ClientRequestSpec& r = cl.request;
+  r.protocol = "grpc";
+  d.fields(n, p, {"target", "service", "method", "message", "headers", "host", "keepAlive", "timeout", "connectTimeout"}, [&](std::string_view k, YamlNode v, const PathSeg& cp) {
+    if (k == "target") return d.str(v, cp, r.target), true;
+    if (k == "service") return d.str(v, cp, r.grpc_service), true;
+    if (k == "method") return d.str(v, cp, r.grpc_method), true;
+    if (k == "message") return d.str(v, cp, r.grpc_message), true;
+    if (k == "host") return d.str(v, cp, r.host_header), true;
+    if (k == "keepAlive") return d.boolean(v, cp, r.keep_alive), true;
+    if (k == "timeout") return parse_duration_field(d, v, cp, r.timeout, false), true;
+    if (k == "connectTimeout") return parse_duration_field(d, v, cp, r.connect_timeout), true;
+    if (k == "headers") {
+      mesh::Labels h;
+      d.string_map(v, cp, h, false);
+      for (const auto& [hk, hv] : h) r.headers.emplace_back(hk, hv);
+      return true;
+    }
+    return false;
+  });
+  if (r.target.empty()) d.error(n, p.child("target"), "required field is missing");
+  else if (!valid_host_port(r.target)) {
+    d.error(n.get("target"), p.child("target"), "expected HOST:PORT with a port from 1 to 65535, got \"" + r.target + "\"");
+  }
+  if (r.grpc_service.empty() || r.grpc_service.find('/') != std::string::npos) {
+    d.error(n.get("service"), p.child("service"), "expected a fully qualified service name like grpc.health.v1.Health");
+  }
+  if (r.grpc_method.empty() || r.grpc_method.find('/') != std::string::npos) {
+    d.error(n.get("method"), p.child("method"), "expected a method name like Check");
+  }
+}
+
 void parse_mysql_client(Decoder& d, YamlNode n, const PathSeg& p, ScenarioClient& cl) {
   ClientRequestSpec& r = cl.request;
   r.protocol = "mysql";
@@ -517,7 +552,7 @@ void parse_app(Ctx& c, YamlNode n, const PathSeg& p, Scenario& s) {
   bool is_client = n.get("client").valid() || n.get("from").valid();
   bool is_server = n.get("server").valid();
   if (is_client == is_server) {
-    d.error(n, p, "an app is either a client (client/from + http|tcp|mysql) or a server (server + port)");
+    d.error(n, p, "an app is either a client (client/from + http|grpc|tcp|mysql) or a server (server + port)");
     return;
   }
   if (is_client) {
@@ -526,11 +561,12 @@ void parse_app(Ctx& c, YamlNode n, const PathSeg& p, Scenario& s) {
     std::optional<double> rate;
     bool kinds = 0;
     int kind_count = 0;
-    d.fields(n, p, {"client", "from", "http", "tcp", "mysql", "rate", "interval", "concurrency", "count", "start", "stop"}, [&](std::string_view k, YamlNode v, const PathSeg& cp) {
+    d.fields(n, p, {"client", "from", "http", "grpc", "tcp", "mysql", "rate", "interval", "concurrency", "count", "start", "stop"}, [&](std::string_view k, YamlNode v, const PathSeg& cp) {
       if (k == "client") return d.str(v, cp, cl.name), true;
       if (k == "from") return d.str(v, cp, cl.from.text), true;
       if (k == "http") return parse_http_client(d, v, cp, cl), ++kind_count, true;
       if (k == "tcp") return parse_tcp_client(d, v, cp, cl), ++kind_count, true;
+      if (k == "grpc") return parse_grpc_client(d, v, cp, cl), ++kind_count, true;
       if (k == "mysql") return parse_mysql_client(d, v, cp, cl), ++kind_count, true;
       if (k == "rate") return parse_rate(d, v, cp, cl.schedule.interval), true;
       if (k == "interval") return parse_duration_field(d, v, cp, cl.schedule.interval), true;
@@ -543,7 +579,7 @@ void parse_app(Ctx& c, YamlNode n, const PathSeg& p, Scenario& s) {
     (void)kinds;
     (void)rate;
     if (cl.from.text.empty()) d.error(n, p.child("from"), "required field is missing (a pod/workload like default/productpage, or external)");
-    if (kind_count != 1) d.error(n, p, "a client needs exactly one of http, tcp or mysql");
+    if (kind_count != 1) d.error(n, p, "a client needs exactly one of http, grpc, tcp or mysql");
     if (!n.get("count").valid()) cl.schedule.count = -1;
     if (cl.name.empty()) cl.name = cl.from.text + "→" + cl.request.target;
     s.clients.push_back(std::move(cl));

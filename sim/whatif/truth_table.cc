@@ -124,9 +124,10 @@ void choose_protocol(Destination& d, mesh::Protocol p) {
   using mesh::Protocol;
   switch (p) {
     case Protocol::kMysql: d.protocol = "mysql"; break;
-    case Protocol::kGrpc:
-    case Protocol::kGrpcWeb:
-    case Protocol::kHttp2: d.protocol = "grpc"; break;
+    // A grpc port gets a gRPC client (a health check over h2c); an http2
+    // or grpc-web port an HTTP/1.1 client, which its sidecar sends on as
+    // HTTP/2 (docs/model/http2.md).
+    case Protocol::kGrpc: d.protocol = "grpc"; break;
     case Protocol::kHttps:
     case Protocol::kTls: d.protocol = "tls"; break;
     case Protocol::kUnsupported: d.protocol = ""; break;  // decided by the app, later
@@ -204,6 +205,19 @@ Hop hop_of(const sim::ProbeResult& r, const std::string& protocol) {
     h.symbol = 'F';
     h.reason = "protocol failure: " + server_name() + " was still waiting for the client's first bytes (server-first protocol behind protocol detection)" +
                (r.client_error.empty() ? "" : "; client: " + r.client_error);
+  } else if (protocol == "grpc" && r.grpc_status > 0 && (r.outcome == "http_error" || r.outcome == "denied")) {
+    // A gRPC status (Envoy's local replies map HTTP codes to it: 503 →
+    // UNAVAILABLE): the server-error statuses read as 5, the others as 4.
+    int g = r.grpc_status;
+    bool server_error = g == 2 || g == 4 || g == 13 || g == 14 || g == 15;
+    h.symbol = server_error ? '5' : '4';
+    std::string flags = cs ? cs->response_flags : ss ? ss->response_flags : "-";
+    std::string details = cs ? cs->details : ss ? ss->details : "";
+    h.reason = "gRPC " + std::to_string(g) + " " + r.grpc_status_name +
+               (r.grpc_message.empty() ? "" : " \"" + r.grpc_message + "\"") + (flags == "-" || flags.empty() ? "" : " " + flags) +
+               (details.empty() ? "" : " (" + details + ")");
+    if (cs && !cs->transport_failure.empty()) h.reason += "; transport: " + cs->transport_failure;
+    h.reason += "; " + client_part + "; " + server_part;
   } else if (r.outcome == "http_error" || r.outcome == "denied") {
     h.symbol = r.http_status >= 500 ? '5' : '4';
     std::string flags = cs ? cs->response_flags : ss ? ss->response_flags : "-";
@@ -419,11 +433,10 @@ void resolve_app_protocols(Prepared& p, const sim::MeshSimulation& ms, const mes
 // Probes one cell on a built simulation.
 Cell probe_cell(sim::MeshSimulation& ms, const Source& src, const Destination& d, const TableOptions& o) {
   Cell cell;
-  if (d.protocol == "grpc" || d.protocol == "tls") {
+  if (d.protocol == "tls") {
     Hop h;
-    h.reason = d.protocol == "grpc" ? "not probed: gRPC / HTTP/2 clients are not simulated yet (" + d.protocol_reason + ")"
-                                    : "not probed: TLS-originating application clients are not probed by whatif (" +
-                                          d.protocol_reason + "); use meshsim probe --client-tls tls";
+    h.reason = "not probed: TLS-originating application clients are not probed by whatif (" + d.protocol_reason +
+               "); use meshsim probe --client-tls tls";
     cell.hops.push_back(std::move(h));
     cell.symbol = '?';
     return cell;

@@ -10,6 +10,7 @@
 #include "proxy/engine/context.h"
 #include "proxy/engine/snapshot.h"
 #include "proxy/http/headers_util.h"
+#include "proxy/http/http2_codec.h"
 #include "proxy/network/filter.h"
 #include "proxy/route_match.h"
 #include "proxy/upstream/cluster_manager.h"
@@ -27,6 +28,7 @@ void RouterFilter::reset() {
   tried_.clear();
   hash_ = HashResult{};
   up_ = nullptr;
+  h2_ = false;
   request_sent_ = false;
   host_counted_ = false;
   pending_ = queued_ = attached_ = overloaded_ = false;
@@ -176,13 +178,35 @@ void RouterFilter::attempt() {
   const CircuitBreakers& cb = cc->cluster->circuit_breakers;
   upstream::ClusterResources& res = cm.resources(*cc);
   res_ = &res;
-  key_ = upstream::PoolKey{cc->cluster, packed(ep->address), req.version < 11};
+  key_ = upstream::PoolKey{cc->cluster, packed(ep->address), req.version < 11 && !cc->cluster->http2};
+  h2_ = cc->cluster->http2;
   cluster_ = cc;
   endpoint_ = ep;
   // max_requests: the cluster's attached requests (http2MaxRequests, which
   // limits HTTP/1 clusters too).
   if (res.requests >= cb.max_requests) {
     overflow();
+    return;
+  }
+  if (h2_) {
+    // HTTP/2 pool: a stream on the host's multiplexed connection; the
+    // request is pending until that connection is ready.
+    if (per_try_timeout_ > Duration::zero()) per_try_ = ctx.timers.arm(per_try_timeout_, [this] { on_timeout(true); });
+    const std::vector<std::string>& alpn = info.upstream_alpn ? *info.upstream_alpn : kNoAlpnOverride;
+    bool opened = false;
+    upstream::UpstreamConnection* c = cm.h2_connection(callbacks_->route_snapshot_ptr(), *cc, *ep, alpn, key_, opened);
+    if (!c->established()) {
+      if (res.pending >= cb.max_pending_requests) {
+        if (per_try_.armed()) ctx.timers.disarm(per_try_);
+        if (opened) cm.close(*c, CloseType::kFin);
+        overflow();
+        return;
+      }
+      ++res.pending;
+      pending_ = true;
+    }
+    up_ = c;
+    c->attach_stream(*this);
     return;
   }
   // Reuse an idle keep-alive connection to this host if there is one.
@@ -264,7 +288,7 @@ void RouterFilter::on_upstream_ready(upstream::UpstreamConnection& u) {
   attached_ = true;
   u.count_request();
   info.upstream_tls = u.security();
-  u.codec().expect_head_response(req.method == "HEAD");
+  if (!h2_) u.codec().expect_head_response(req.method == "HEAD");
   const VirtualHost* vh = callbacks_->virtual_host();
   if (vh && vh->include_request_attempt_count) {
     char n[12];
@@ -281,8 +305,49 @@ void RouterFilter::on_upstream_ready(upstream::UpstreamConnection& u) {
   report(upstream::OutlierResult::kLocalOriginConnectSuccess, 0);
   std::string& wire = callbacks_->engine().wire;
   wire.clear();
+  if (h2_) {
+    uint32_t stream = u.h2()->submit(req, u.security().tls, wire);
+    if (stream == 0) {
+      // GOAWAY arrived first: the stream is refused before any byte went up.
+      request_sent_ = false;
+      up_ = nullptr;
+      attempt_failed(false, "remote refused stream reset", "", kUpstreamRemoteReset, /*refused_stream=*/true);
+      return;
+    }
+    u.bind_stream(stream, *this);
+    u.send(wire);
+    return;
+  }
   u.codec().encode(req, wire);
   u.send(wire);
+}
+
+void RouterFilter::on_stream_response(upstream::UpstreamConnection& u, uint32_t stream) {
+  up_ = nullptr;
+  u.h2()->take_response(stream, callbacks_->response());
+  release_host();
+  response_complete();
+}
+
+// Envoy's stream reset reasons: RST_STREAM(REFUSED_STREAM) (or a stream a
+// GOAWAY did not process) is "remote refused stream reset", any other code
+// "remote reset"; both are UR (Router::Filter::streamResetReasonToResponseFlag).
+void RouterFilter::on_stream_reset(upstream::UpstreamConnection&, uint32_t, uint32_t code) {
+  up_ = nullptr;
+  bool refused = code == kH2RefusedStream;
+  attempt_failed(false, refused ? "remote refused stream reset" : "remote reset", "", kUpstreamRemoteReset, refused);
+}
+
+void RouterFilter::drop_upstream() {
+  if (!up_) return;
+  upstream::UpstreamConnection* u = up_;
+  if (h2_) {
+    up_ = nullptr;
+    u->abandon_stream(*this);
+    return;
+  }
+  detach();
+  callbacks_->engine().clusters->close(*u, CloseType::kReset);
 }
 
 void RouterFilter::detach() {
@@ -355,6 +420,12 @@ void RouterFilter::on_upstream_closed(upstream::UpstreamConnection& u, CloseType
 void RouterFilter::on_upstream_failed(upstream::UpstreamConnection& u, bool connect_failure,
                                       const std::string& reason, const std::string& transport) {
   callbacks_->stream_info().upstream_tls = u.security();
+  if (h2_) {
+    // The connection is failing every stream it carries; it closes itself.
+    up_ = nullptr;
+    attempt_failed(connect_failure, reason, transport, reason == "protocol error" ? uint32_t{kUpstreamProtocolError} : 0u);
+    return;
+  }
   detach();
   callbacks_->engine().clusters->close(u, CloseType::kReset);
   attempt_failed(connect_failure, reason, transport);
@@ -432,7 +503,8 @@ void RouterFilter::end_retry() {
   retrying_ = nullptr;
 }
 
-void RouterFilter::attempt_failed(bool connect_failure, const std::string& reason, const std::string& transport) {
+void RouterFilter::attempt_failed(bool connect_failure, const std::string& reason, const std::string& transport,
+                                  uint32_t reset_flag, bool refused_stream) {
   engine::EngineContext& ctx = callbacks_->engine();
   StreamInfo& info = callbacks_->stream_info();
   release_host();
@@ -440,8 +512,10 @@ void RouterFilter::attempt_failed(bool connect_failure, const std::string& reaso
   // onUpstreamReset: every reset but an overflow counts against the host.
   report(upstream::OutlierResult::kLocalOriginConnectFailed, 0);
   info.upstream_transport_failure_reason = transport;
-  bool retriable = retry_.would_retry_reset(connect_failure, /*before_request=*/!request_sent_);
-  uint32_t flags = connect_failure ? kUpstreamConnectionFailure : kUpstreamConnectionTermination;
+  bool retriable = retry_.would_retry_reset(connect_failure, /*before_request=*/!request_sent_, refused_stream);
+  uint32_t flags = reset_flag          ? reset_flag
+                   : connect_failure ? kUpstreamConnectionFailure
+                                     : kUpstreamConnectionTermination;
   if (retriable && retry_.can_retry()) {
     if (retry_slot()) {
       schedule_retry();
@@ -462,16 +536,13 @@ void RouterFilter::attempt_failed(bool connect_failure, const std::string& reaso
 }
 
 void RouterFilter::on_timeout(bool per_try) {
-  engine::EngineContext& ctx = callbacks_->engine();
   if (per_try) per_try_ = engine::Timer{};
   else timeout_ = engine::Timer{};
   bool before_request = !request_sent_;
   // onPerTryTimeout / onResponseTimeout: the attempt in flight timed out.
   if (host_counted_) report(upstream::OutlierResult::kLocalOriginTimeout, 0);
   if (up_) {
-    upstream::UpstreamConnection* u = up_;
-    detach();
-    ctx.clusters->close(*u, CloseType::kReset);
+    drop_upstream();
     release_host();
   }
   if (!per_try) {
@@ -505,9 +576,7 @@ void RouterFilter::on_stream_end() {
   if (cluster_) leave_pending();
   if (up_) {
     // Abandoned with a request in flight (the client went away).
-    upstream::UpstreamConnection* u = up_;
-    detach();
-    ctx.clusters->close(*u, CloseType::kReset);
+    drop_upstream();
     release_host();
   }
 }

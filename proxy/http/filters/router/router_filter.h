@@ -41,12 +41,18 @@ class RouterFilter final : public StreamFilter, public upstream::ConnectionOwner
   void on_upstream_failed(upstream::UpstreamConnection& c, bool connect_failure, const std::string& reason,
                           const std::string& transport) override;
   void on_pool_capacity() override;
+  void on_stream_response(upstream::UpstreamConnection& c, uint32_t stream) override;
+  void on_stream_reset(upstream::UpstreamConnection& c, uint32_t stream, uint32_t h2_error_code) override;
 
  private:
   void start();
   void attempt();
   void response_complete();
-  void attempt_failed(bool connect_failure, const std::string& reason, const std::string& transport);
+  void attempt_failed(bool connect_failure, const std::string& reason, const std::string& transport,
+                      uint32_t reset_flag = 0, bool refused_stream = false);
+  // The attempt's upstream goes away: HTTP/1 closes the connection, HTTP/2
+  // resets the stream (the connection serves others).
+  void drop_upstream();
   void schedule_retry();
   void on_timeout(bool per_try);
   void detach();
@@ -65,6 +71,7 @@ class RouterFilter final : public StreamFilter, public upstream::ConnectionOwner
   std::vector<SocketAddress> tried_;
   HashResult hash_;  // the request's hash_policy result, computed in start()
   upstream::UpstreamConnection* up_ = nullptr;
+  bool h2_ = false;  // the attempt goes over an HTTP/2 pool (up_ multiplexes)
   bool request_sent_ = false;  // this attempt's request went upstream
   bool host_counted_ = false;  // the attempt counts as active on its host
   // Circuit-breaker state of the current attempt.
