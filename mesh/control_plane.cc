@@ -6,9 +6,11 @@
 #include <charconv>
 #include <cmath>
 #include <map>
+#include <deque>
 #include <set>
 
 #include "mesh/authz_translation.h"
+#include "mesh/gateway.h"
 #include "mesh/policy.h"
 
 namespace meshsim::mesh {
@@ -734,9 +736,17 @@ class Builder {
     return {kTcpProxyName, tp};
   }
 
+  // route.go GetDestinationCluster: the destination's port, else the
+  // service's only port, else the listener port.
   std::string destination_cluster(const Destination& d, uint32_t port, const std::string& vs_ns) {
     std::string host = w_.config_host_to_fqdn(d.host, vs_ns);
-    return outbound_cluster_name(d.port.value_or(port), d.subset, host);
+    uint32_t p = port;
+    if (d.port) {
+      p = *d.port;
+    } else if (const WorldService* svc = w_.service_by_hostname(host); svc && svc->ports.size() == 1) {
+      p = svc->ports.front().port;
+    }
+    return outbound_cluster_name(p, d.subset, host);
   }
 
   NetworkFilter outbound_hcm(const std::string& rds, uint32_t port) {
@@ -873,12 +883,49 @@ class Builder {
   std::vector<Route> http_routes(const WorldService& s, uint32_t port) {
     std::string decorator = s.hostname + ":" + std::to_string(port) + "/*";
     const VirtualService* vs = virtual_service_for(s);
+    if (vs && !vs->http.empty()) return vs_http_routes(*vs, port, "");
     std::vector<Route> out;
-    if (vs && !vs->http.empty()) {
+    Route r;
+    r.name = "default";
+    r.match.kind = proxy::RouteMatch::Kind::kPrefix;
+    r.match.value = "/";
+    r.decorator_operation = decorator;
+    RouteAction a;
+    a.cluster = outbound_cluster_name(port, "", s.hostname);
+    a.retry_policy = default_retry_policy();
+    // A service without VirtualService gets its DestinationRule's hash
+    // (httproute.go buildSidecarVirtualHostForService); the default retry
+    // policy is kept as it is. [inference: docs/istio/http-traffic-management.md §7.1]
+    if (auto h = consistent_hash_to_hash_policy(hash_for_service(s, port))) a.hash_policy.push_back(std::move(*h));
+    r.action = a;
+    out.push_back(r);
+    return out;
+  }
+
+  // A match's `gateways` (route.go: a match naming gateways applies only at
+  // those; short names are in the VirtualService's namespace). `gateway` ""
+  // = no filtering (the sidecar path keeps its behaviour).
+  bool match_applies_at(const std::vector<std::string>& gateways, const std::string& vs_ns,
+                        const std::string& gateway) const {
+    if (gateway.empty() || gateways.empty()) return true;
+    for (const std::string& g : gateways) {
+      std::string full = g.find('/') == std::string::npos && g != "mesh" ? vs_ns + "/" + g : g;
+      if (full == gateway) return true;
+    }
+    return false;
+  }
+
+  // The http routes of one VirtualService for a listener port (route.go
+  // BuildHTTPRoutesForVirtualService); `gateway` "ns/name" at a gateway.
+  std::vector<Route> vs_http_routes(const VirtualService& vs_ref, uint32_t port, const std::string& gateway) {
+    const VirtualService* vs = &vs_ref;
+    std::vector<Route> out;
+    {
       for (const HttpRoute& hr : vs->http) {
         std::vector<const HttpMatchRequest*> matches;
         for (const auto& m : hr.match) {
-          if (!m.port || *m.port == port) matches.push_back(&m);
+          if ((!m.port || *m.port == port) && match_applies_at(m.gateways, vs->meta.namespace_, gateway))
+            matches.push_back(&m);
         }
         if (!hr.match.empty() && matches.empty()) continue;  // no match applies to this port
         Route base;
@@ -977,22 +1024,7 @@ class Builder {
           out.push_back(r);
         }
       }
-      return out;
     }
-    Route r;
-    r.name = "default";
-    r.match.kind = proxy::RouteMatch::Kind::kPrefix;
-    r.match.value = "/";
-    r.decorator_operation = decorator;
-    RouteAction a;
-    a.cluster = outbound_cluster_name(port, "", s.hostname);
-    a.retry_policy = default_retry_policy();
-    // A service without VirtualService gets its DestinationRule's hash
-    // (httproute.go buildSidecarVirtualHostForService); the default retry
-    // policy is kept as it is. [inference: docs/istio/http-traffic-management.md §7.1]
-    if (auto h = consistent_hash_to_hash_policy(hash_for_service(s, port))) a.hash_policy.push_back(std::move(*h));
-    r.action = a;
-    out.push_back(r);
     return out;
   }
 
@@ -1460,6 +1492,526 @@ class Builder {
     }
   }
 
+  // ------------------------------------------------------------- gateway --
+  // A gateway proxy (`proxy router`): docs/model/ingress.md. Sources:
+  // I:pilot/pkg/networking/core/gateway.go (listeners, filter chains, route
+  // configs, the 404 vhost), I:pilot/pkg/model/gateway.go (mergeGateways,
+  // resolvePorts, gatewayRDSRouteName), I:pilot/pkg/config/kube/ingress
+  // (Kubernetes Ingress → Gateway + VirtualService).
+ public:
+  std::shared_ptr<ProxyConfig> build_gateway() {
+    cfg_ = std::make_shared<ProxyConfig>();
+    cfg_->node_id = "router~" + to_string(pod_.ip) + "~" + pod_.name + "." + pod_.namespace_ + "~" + pod_.namespace_ +
+                    ".svc." + mc_.cluster_domain;
+    cfg_->node = sidecar_node_metadata(w_, pod_);
+    tracing_out_ = sidecar_tracing(w_, pod_, true).config;
+    cfg_->version = o_.version;
+    convert_ingresses();
+    // A gateway gets the clusters of every service visible to its namespace.
+    for (const WorldService& s : w_.services()) {
+      if (!exported_to(s.export_to, s.namespace_, pod_.namespace_)) continue;
+      for (const ServicePortInfo& sp : s.ports)
+        if (sp.protocol != Protocol::kUdp) add_clusters(s, sp);
+    }
+    build_gateway_listeners();
+    build_static_listeners();
+    build_special_clusters();
+    apply_telemetry();
+    return cfg_;
+  }
+
+ private:
+  struct GatewayServerRef {
+    const Gateway* gw = nullptr;
+    const GatewayServer* server = nullptr;
+    uint32_t port = 0;       // the port the gateway listens on (resolvePorts)
+    std::string route_name;  // RDS name; "" for TCP / TLS passthrough servers
+  };
+  std::deque<Gateway> ingress_gateways_;             // converted from Kubernetes Ingresses
+  std::deque<VirtualService> ingress_virtual_services_;
+
+  static std::string gateway_key(const Gateway& g) { return g.meta.namespace_ + "/" + g.meta.name; }
+
+  static bool tls_passthrough(const GatewayServer& s) {
+    return s.tls && (s.tls->mode == ServerTlsMode::kPassthrough || s.tls->mode == ServerTlsMode::kAutoPassthrough);
+  }
+
+  // The Gateways whose selector matches this pod (any namespace: Istio's
+  // default PILOT_SCOPE_GATEWAY_TO_NAMESPACE=false), oldest first.
+  std::vector<const Gateway*> gateways_for_pod() {
+    std::vector<const Gateway*> out;
+    for (const Gateway& g : w_.resources().gateways)
+      if (labels_subset_of(g.selector, pod_.labels)) out.push_back(&g);
+    std::stable_sort(out.begin(), out.end(), [](const Gateway* a, const Gateway* b) { return created_before(*a, *b); });
+    for (const Gateway& g : ingress_gateways_)
+      if (labels_subset_of(g.selector, pod_.labels)) out.push_back(&g);
+    return out;
+  }
+
+  // resolvePorts (legacy selector): the targetPort of the first Service port
+  // of this pod numbered like the server port, else the number itself.
+  uint32_t resolve_gateway_port(uint32_t number) {
+    int32_t idx = w_.pod_index(&pod_);
+    if (idx < 0 || static_cast<size_t>(idx) >= w_.pods().size()) return number;
+    std::vector<const WorldService*> svcs = w_.services_of_pod(idx);
+    std::stable_sort(svcs.begin(), svcs.end(),
+                     [](const WorldService* a, const WorldService* b) { return a->source_index < b->source_index; });
+    for (const WorldService* s : svcs) {
+      if (s->origin != WorldService::Origin::kKubernetes) continue;
+      for (const ServicePortInfo& sp : s->ports) {
+        if (sp.port != number) continue;
+        auto eps = s->endpoints.find(sp.port);
+        if (eps == s->endpoints.end()) continue;
+        for (const Endpoint& e : eps->second)
+          if (e.pod == idx) return e.port;
+      }
+    }
+    return number;
+  }
+
+  // VirtualServicesForGateway: bound by `gateways` ("ns/name", or "name" in
+  // the VirtualService's namespace), visible to the gateway's namespace.
+  std::vector<const VirtualService*> virtual_services_for_gateway(const std::string& key) {
+    std::vector<const VirtualService*> out;
+    auto consider = [&](const VirtualService& vs) {
+      if (!exported_to(vs.export_to, vs.meta.namespace_, pod_.namespace_)) return;
+      for (const std::string& g : vs.gateways) {
+        std::string full = g.find('/') == std::string::npos ? vs.meta.namespace_ + "/" + g : g;
+        if (full == key) {
+          out.push_back(&vs);
+          return;
+        }
+      }
+    };
+    for (const VirtualService& vs : w_.resources().virtual_services) consider(vs);
+    std::stable_sort(out.begin(), out.end(),
+                     [](const VirtualService* a, const VirtualService* b) { return created_before(*a, *b); });
+    for (const VirtualService& vs : ingress_virtual_services_) consider(vs);
+    return out;
+  }
+
+  // host.Name.SubsetOf.
+  static bool host_subset_of(std::string_view a, std::string_view b) {
+    if (a == b || b == "*") return true;
+    if (b.size() > 1 && b[0] == '*') {
+      std::string_view suffix = b.substr(1);  // ".example.com"
+      std::string_view rest = a[0] == '*' ? a.substr(1) : a;
+      if (a[0] == '*' && rest.size() < suffix.size()) return false;
+      return rest.size() >= suffix.size() && rest.substr(rest.size() - suffix.size()) == suffix &&
+             (a[0] == '*' || rest.size() > suffix.size());
+    }
+    return false;
+  }
+  // host.Names.Intersection.
+  static std::vector<std::string> intersect_hosts(const std::vector<std::string>& a, const std::vector<std::string>& b) {
+    std::vector<std::string> out;
+    auto add = [&](const std::string& h) {
+      if (std::find(out.begin(), out.end(), h) == out.end()) out.push_back(h);
+    };
+    for (const auto& x : a)
+      for (const auto& y : b) {
+        if (host_subset_of(x, y)) add(x);
+        else if (host_subset_of(y, x)) add(y);
+      }
+    return out;
+  }
+  // host.NamesForNamespace: the server's hosts that apply to a namespace
+  // ("ns/host", "./host" = the Gateway's namespace, "*/host", "host").
+  static std::vector<std::string> server_hosts_for(const GatewayServer& s, const std::string& gw_ns, const std::string& ns) {
+    std::vector<std::string> out;
+    for (const std::string& h : s.hosts) {
+      size_t slash = h.find('/');
+      if (slash == std::string::npos) {
+        out.push_back(h);
+        continue;
+      }
+      std::string hns = h.substr(0, slash);
+      if (hns == ".") hns = gw_ns;
+      if (hns == "*" || hns == ns) out.push_back(h.substr(slash + 1));
+    }
+    return out;
+  }
+  // GetSNIHostsForServer: the hosts without their namespace. A "*" host
+  // leaves the chain without an SNI match. [inference: Envoy has no "*" server name]
+  static std::vector<std::string> sni_hosts(const GatewayServer& s) {
+    std::vector<std::string> out;
+    for (const std::string& h : s.hosts) {
+      std::string host = h.find('/') == std::string::npos ? h : h.substr(h.find('/') + 1);
+      if (host == "*") return {};
+      if (std::find(out.begin(), out.end(), host) == out.end()) out.push_back(host);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
+  void build_gateway_listeners() {
+    std::map<uint32_t, std::vector<GatewayServerRef>> by_port;
+    for (const Gateway* g : gateways_for_pod()) {
+      for (const GatewayServer& sv : g->servers) {
+        GatewayServerRef ref;
+        ref.gw = g;
+        ref.server = &sv;
+        ref.port = resolve_gateway_port(sv.port.number);
+        Protocol p = parse_protocol(sv.port.protocol);
+        std::string bind = sv.bind.empty() ? "" : "." + sv.bind;
+        if (is_http_protocol(p)) ref.route_name = "http." + std::to_string(ref.port) + bind;
+        else if (p == Protocol::kHttps && sv.tls && !tls_passthrough(sv))
+          ref.route_name = "https." + std::to_string(sv.port.number) + "." + sv.port.name + "." + g->meta.name + "." +
+                           g->meta.namespace_ + bind;
+        auto& list = by_port[ref.port];
+        if (!list.empty()) {
+          // canMergeProtocols: HTTP with HTTP, HTTPS/TLS with HTTPS/TLS.
+          Protocol cur = parse_protocol(list.front().server->port.protocol);
+          bool tls_class = [](Protocol x) { return x == Protocol::kHttps || x == Protocol::kTls; }(cur) &&
+                           (p == Protocol::kHttps || p == Protocol::kTls);
+          if (!(is_http_protocol(cur) && is_http_protocol(p)) && !tls_class) continue;  // istiod rejects the server
+        }
+        list.push_back(std::move(ref));
+      }
+    }
+    for (auto& [port, servers] : by_port) build_gateway_listener(port, servers);
+  }
+
+  NetworkFilter gateway_hcm(const std::string& rds, uint32_t port, const std::string& stat_prefix) {
+    HttpConnectionManager h;
+    h.stat_prefix = stat_prefix.empty() ? "outbound_0.0.0.0_" + std::to_string(port) : stat_prefix;
+    h.route_config_name = rds;
+    h.direction = TrafficDirection::kOutbound;
+    h.server_name = "istio-envoy";
+    h.forward_client_cert = HttpConnectionManager::ForwardClientCert::kSanitizeSet;
+    h.accept_http_10 = o_.http10;
+    h.http_filters = outbound_http_filters();
+    h.tracing = tracing_out_;
+    h.normalize_path = mc_.path_normalization != "NONE";
+    h.merge_slashes = mc_.path_normalization == "MERGE_SLASHES" || mc_.path_normalization == "DECODE_AND_MERGE_SLASHES";
+    return {kHcmName, h};
+  }
+
+  // buildGatewayListenerTLSContext: credentialName → SDS kubernetes://<name>
+  // (+ kubernetes://<name>-cacert for MUTUAL), file paths → file-cert/file-root,
+  // ISTIO_MUTUAL → the workload certificate and the mesh root.
+  static DownstreamTlsContext gateway_tls_context(const ServerTls& t) {
+    DownstreamTlsContext c;
+    c.alpn_protocols = {"h2", "http/1.1"};
+    if (t.mode == ServerTlsMode::kIstioMutual) {
+      c.certificate_secret = proxy::kSdsDefault;
+      c.validation_secret = proxy::kSdsRootCa;
+      c.require_client_certificate = true;
+    } else {
+      bool mutual = t.mode == ServerTlsMode::kMutual || t.mode == ServerTlsMode::kOptionalMutual;
+      if (!t.credential_name.empty()) {
+        c.certificate_secret = "kubernetes://" + t.credential_name;
+        c.validation_secret = mutual ? "kubernetes://" + t.credential_name + "-cacert" : "";
+      } else {
+        c.certificate_secret = "file-cert:" + t.server_certificate + "~" + t.private_key;
+        c.validation_secret = mutual && !t.ca_certificates.empty() ? "file-root:" + t.ca_certificates : "";
+      }
+      c.require_client_certificate = t.mode == ServerTlsMode::kMutual;
+    }
+    if (t.min_protocol_version == "TLSV1_3") c.min_version = proxy::TlsVersion::kTls13;
+    if (t.max_protocol_version == "TLSV1_2") c.max_version = proxy::TlsVersion::kTls12;
+    return c;
+  }
+
+  static const char* tls_mode_word(ServerTlsMode m) {
+    switch (m) {
+      case ServerTlsMode::kPassthrough: return "PASSTHROUGH";
+      case ServerTlsMode::kSimple: return "SIMPLE";
+      case ServerTlsMode::kMutual: return "MUTUAL";
+      case ServerTlsMode::kAutoPassthrough: return "AUTO_PASSTHROUGH";
+      case ServerTlsMode::kIstioMutual: return "ISTIO_MUTUAL";
+      case ServerTlsMode::kOptionalMutual: return "OPTIONAL_MUTUAL";
+    }
+    return "";
+  }
+
+  void build_gateway_listener(uint32_t port, const std::vector<GatewayServerRef>& servers) {
+    Listener l;
+    l.name = "0.0.0.0_" + std::to_string(port);
+    l.address = {Ipv4::any(), static_cast<uint16_t>(port)};
+    l.direction = TrafficDirection::kOutbound;
+    l.bind_to_port = true;
+    l.continue_on_listener_filters_timeout = true;
+    Protocol first = parse_protocol(servers.front().server->port.protocol);
+    if (is_http_protocol(first)) {
+      // Plaintext HTTP servers of every Gateway on this port share one chain and route config.
+      FilterChain fc;
+      fc.filters.push_back(gateway_hcm(servers.front().route_name, port, ""));
+      std::string names;
+      for (const auto& r : servers) names += (names.empty() ? "" : ", ") + gateway_key(*r.gw);
+      fc.description = "HTTP server(s) of Gateway " + names + " (port " + std::to_string(servers.front().server->port.number) +
+                       " listens on " + std::to_string(port) + ")";
+      l.filter_chains.push_back(std::move(fc));
+      build_gateway_route(servers.front().route_name, servers);
+    } else {
+      bool tls_inspector = false;
+      for (const GatewayServerRef& ref : servers) {
+        const GatewayServer& sv = *ref.server;
+        Protocol p = parse_protocol(sv.port.protocol);
+        std::vector<std::string> sni = sni_hosts(sv);
+        std::string who = "Gateway " + gateway_key(*ref.gw) + " server " +
+                          (sv.name.empty() ? sv.port.name : sv.name) + " (" + sv.port.protocol +
+                          (sv.tls ? std::string(" ") + tls_mode_word(sv.tls->mode) : std::string()) + ")";
+        if (p == Protocol::kHttps && sv.tls && !tls_passthrough(sv)) {
+          FilterChain fc;
+          fc.match.server_names = sni;
+          fc.tls = gateway_tls_context(*sv.tls);
+          fc.filters.push_back(gateway_hcm(ref.route_name, port, sv.name));
+          fc.description = who + ", terminates TLS";
+          l.filter_chains.push_back(std::move(fc));
+          build_gateway_route(ref.route_name, {ref});
+          tls_inspector = true;
+          continue;
+        }
+        if (sv.tls && sv.tls->mode == ServerTlsMode::kAutoPassthrough) continue;  // not simulated (coverage report)
+        for (FilterChain& fc : gateway_tcp_chains(ref, sni, who)) {
+          tls_inspector |= sv.tls.has_value();
+          l.filter_chains.push_back(std::move(fc));
+        }
+      }
+      if (tls_inspector) l.listener_filters.push_back({proxy::kTlsInspectorFilter, {}});
+    }
+    if (l.filter_chains.empty()) return;  // istiod drops a listener without chains
+    cfg_->listeners.push_back(std::move(l));
+  }
+
+  // TCP servers, TLS servers terminating TLS, and PASSTHROUGH servers: the
+  // chains of the bound VirtualServices' tcp / tls routes
+  // (buildGatewayNetworkFiltersFromTCPRoutes / ...FromTLSRoutes).
+  std::vector<FilterChain> gateway_tcp_chains(const GatewayServerRef& ref, const std::vector<std::string>& sni,
+                                              const std::string& who) {
+    std::vector<FilterChain> out;
+    const GatewayServer& sv = *ref.server;
+    std::string key = gateway_key(*ref.gw);
+    auto port_ok = [&](const std::optional<uint32_t>& mp) { return !mp || *mp == sv.port.number; };
+    for (const VirtualService* vs : virtual_services_for_gateway(key)) {
+      std::vector<std::string> vs_hosts;
+      for (const auto& h : vs->hosts) vs_hosts.push_back(w_.config_host_to_fqdn(h, vs->meta.namespace_));
+      std::vector<std::string> hosts = server_hosts_for(sv, ref.gw->meta.namespace_, vs->meta.namespace_);
+      if (intersect_hosts(hosts, vs_hosts).empty()) continue;
+      if (tls_passthrough(sv)) {
+        for (const TlsRoute& tr : vs->tls) {
+          for (const TlsMatchAttributes& m : tr.match) {
+            if (!port_ok(m.port) || !match_applies_at(m.gateways, vs->meta.namespace_, key)) continue;
+            std::vector<std::string> names = intersect_hosts(m.sni_hosts, hosts);
+            if (names.empty()) continue;
+            FilterChain fc;
+            if (std::find(names.begin(), names.end(), "*") == names.end()) fc.match.server_names = names;
+            fc.filters.push_back(tcp_route_filter(tr.route, sv.port.number, vs->meta.namespace_, ""));
+            fc.description = who + ": VirtualService " + vs->meta.namespace_ + "/" + vs->meta.name + " tls route (SNI)";
+            out.push_back(std::move(fc));
+          }
+        }
+        continue;
+      }
+      for (const TcpRoute& tr : vs->tcp) {
+        bool applies = tr.match.empty();
+        for (const auto& m : tr.match) applies |= port_ok(m.port) && match_applies_at(m.gateways, vs->meta.namespace_, key);
+        if (!applies) continue;
+        FilterChain fc;
+        fc.match.server_names = sv.tls ? sni : std::vector<std::string>{};
+        if (sv.tls) fc.tls = gateway_tls_context(*sv.tls);
+        fc.filters.push_back(tcp_route_filter(tr.route, sv.port.number, vs->meta.namespace_, ""));
+        fc.description = who + ": VirtualService " + vs->meta.namespace_ + "/" + vs->meta.name + " tcp route";
+        out.push_back(std::move(fc));
+        return out;  // the first matching tcp route wins
+      }
+    }
+    return out;
+  }
+
+  // buildGatewayHTTPRouteConfig: one virtual host per host in both a
+  // server's hosts and a bound VirtualService's hosts, the routes of every
+  // such VirtualService (oldest first, catch-alls last); httpsRedirect →
+  // require_tls ALL; nothing bound → vhost blackhole:<port> with no routes (404).
+  void build_gateway_route(const std::string& name, const std::vector<GatewayServerRef>& servers) {
+    for (const auto& existing : cfg_->routes)
+      if (existing->name == name) return;
+    std::map<std::string, VirtualHost> vhosts;
+    for (const GatewayServerRef& ref : servers) {
+      const GatewayServer& sv = *ref.server;
+      uint32_t port = sv.port.number;
+      std::string key = gateway_key(*ref.gw);
+      bool redirect = sv.tls && sv.tls->https_redirect;
+      for (const VirtualService* vs : virtual_services_for_gateway(key)) {
+        std::vector<std::string> vs_hosts;
+        for (const auto& h : vs->hosts) vs_hosts.push_back(w_.config_host_to_fqdn(h, vs->meta.namespace_));
+        std::vector<std::string> hosts =
+            intersect_hosts(server_hosts_for(sv, ref.gw->meta.namespace_, vs->meta.namespace_), vs_hosts);
+        if (hosts.empty()) continue;
+        std::vector<Route> routes = vs_http_routes(*vs, port, key);
+        if (vs->meta.annotations.count("internal.istio.io/route-semantics")) {
+          // Ingress semantics (route.go TranslateRouteMatch): a prefix other
+          // than "/" is a path-separated prefix, its trailing "/" trimmed.
+          for (Route& r : routes) {
+            if (r.match.kind != proxy::RouteMatch::Kind::kPrefix || r.match.value == "/") continue;
+            r.match.kind = proxy::RouteMatch::Kind::kPathSeparatedPrefix;
+            while (r.match.value.size() > 1 && r.match.value.back() == '/') r.match.value.pop_back();
+          }
+        }
+        for (std::string h : hosts) {
+          std::transform(h.begin(), h.end(), h.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+          auto it = vhosts.find(h);
+          if (it == vhosts.end()) {
+            VirtualHost vh;
+            vh.name = h + ":" + std::to_string(port);
+            vh.domains = {h};
+            vh.include_request_attempt_count = true;
+            it = vhosts.emplace(h, std::move(vh)).first;
+          }
+          it->second.routes.insert(it->second.routes.end(), routes.begin(), routes.end());
+          if (redirect) it->second.require_tls = true;
+        }
+      }
+      if (redirect) {
+        for (const std::string& raw : sv.hosts) {
+          std::string h = raw.find('/') == std::string::npos ? raw : raw.substr(raw.find('/') + 1);
+          std::transform(h.begin(), h.end(), h.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+          auto it = vhosts.find(h);
+          if (it != vhosts.end()) {
+            it->second.require_tls = true;
+            continue;
+          }
+          VirtualHost vh;
+          vh.name = h + ":" + std::to_string(port);
+          vh.domains = {h};
+          vh.include_request_attempt_count = true;
+          vh.require_tls = true;
+          vhosts.emplace(h, std::move(vh));
+        }
+      }
+    }
+    auto rc = std::make_shared<RouteConfiguration>();
+    rc->name = name;
+    rc->ignore_port_in_host_matching = true;
+    if (vhosts.empty()) {
+      VirtualHost vh;
+      vh.name = "blackhole:" + std::to_string(servers.front().server->port.number);
+      vh.domains = {"*"};
+      rc->virtual_hosts.push_back(std::move(vh));
+    } else {
+      for (auto& [h, vh] : vhosts) {
+        // SortVHostRoutes: catch-all routes move to the end.
+        std::stable_partition(vh.routes.begin(), vh.routes.end(), [](const Route& r) {
+          bool catch_all = (r.match.kind == proxy::RouteMatch::Kind::kPrefix && r.match.value == "/") &&
+                           r.match.headers.empty() && r.match.query_parameters.empty();
+          return !catch_all;
+        });
+        rc->virtual_hosts.push_back(std::move(vh));
+      }
+      std::sort(rc->virtual_hosts.begin(), rc->virtual_hosts.end(),
+                [](const VirtualHost& a, const VirtualHost& b) { return a.name < b.name; });
+    }
+    cfg_->routes.push_back(rc);
+  }
+
+  // Kubernetes Ingresses of class istio → one Gateway per Ingress and one
+  // VirtualService per host (pilot/pkg/config/kube/ingress gateways.go,
+  // virtualservices.go), built in memory for this gateway only.
+  void convert_ingresses() {
+    struct RuleRef {
+      const Ingress* ing;
+      const IngressRule* rule;
+      size_t index;
+    };
+    std::map<std::string, std::vector<RuleRef>> by_host;
+    const std::string ingress_ns = mc_.root_namespace;  // istiod's namespace (IngressNamespace)
+    const std::string suffix = "-istio-autogenerated-k8s-ingress";
+    for (const Ingress& ing : w_.resources().ingresses) {
+      if (!istio_processes_ingress(w_, ing)) continue;
+      Gateway g;
+      g.kind = Kind::kGateway;
+      g.api_version = "networking.istio.io/v1";
+      g.meta.name = ing.meta.name + suffix + "-" + ing.meta.namespace_;
+      g.meta.namespace_ = ingress_ns;
+      g.source = ing.source;
+      g.selector = {{"istio", "ingressgateway"}};
+      for (size_t i = 0; i < ing.tls.size(); ++i) {
+        const IngressTls& t = ing.tls[i];
+        if (t.secret_name.empty()) continue;
+        GatewayServer s;
+        s.port = {443, "HTTPS", "https-443-ingress-" + ing.meta.name + "-" + ing.meta.namespace_ + "-" + std::to_string(i), 0};
+        s.hosts = t.hosts.empty() ? std::vector<std::string>{"*"} : t.hosts;
+        ServerTls st;
+        st.mode = ServerTlsMode::kSimple;
+        st.credential_name = t.secret_name;
+        s.tls = st;
+        g.servers.push_back(std::move(s));
+      }
+      GatewayServer http;
+      http.port = {80, "HTTP", "http-80-ingress-" + ing.meta.name + "-" + ing.meta.namespace_, 0};
+      http.hosts = {"*"};
+      g.servers.push_back(std::move(http));
+      ingress_gateways_.push_back(std::move(g));
+      for (size_t i = 0; i < ing.rules.size(); ++i)
+        by_host[ing.rules[i].host.empty() ? "*" : ing.rules[i].host].push_back({&ing, &ing.rules[i], i});
+    }
+    for (auto& [host, rules] : by_host) {
+      std::stable_sort(rules.begin(), rules.end(), [](const RuleRef& a, const RuleRef& b) {
+        if (created_before(*a.ing, *b.ing) != created_before(*b.ing, *a.ing)) return created_before(*a.ing, *b.ing);
+        if (a.ing->meta.name != b.ing->meta.name) return a.ing->meta.name < b.ing->meta.name;
+        if (a.ing->meta.namespace_ != b.ing->meta.namespace_) return a.ing->meta.namespace_ < b.ing->meta.namespace_;
+        return a.index < b.index;
+      });
+      const Ingress& first = *rules.front().ing;
+      VirtualService vs;
+      vs.kind = Kind::kVirtualService;
+      vs.api_version = "networking.istio.io/v1";
+      std::string dashed = host;
+      std::replace(dashed.begin(), dashed.end(), '.', '-');
+      vs.meta.name = dashed + "-" + first.meta.name + suffix;
+      vs.meta.namespace_ = first.meta.namespace_;
+      vs.meta.annotations["internal.istio.io/route-semantics"] = "ingress";
+      vs.source = first.source;
+      vs.hosts = {host};
+      vs.gateways = {ingress_ns + "/" + first.meta.name + suffix + "-" + first.meta.namespace_};
+      for (const RuleRef& rr : rules) {
+        for (const IngressPath& p : rr.rule->paths) {
+          const IngressBackend& b = p.backend;
+          if (b.service_name.empty()) continue;
+          std::string fqdn = b.service_name + "." + rr.ing->meta.namespace_ + ".svc." + mc_.cluster_domain;
+          uint32_t port = 0;
+          if (b.service_port.is_int) {
+            port = static_cast<uint32_t>(b.service_port.int_value);
+          } else if (const WorldService* svc = w_.service_by_hostname(fqdn)) {
+            if (const ServicePortInfo* sp = svc->port_by_name(b.service_port.str_value)) port = sp->port;
+          }
+          if (port == 0) continue;  // resolveNamedPort failed: the path is dropped
+          HttpRoute hr;
+          IngressPathMatch m = ingress_path_match(p);
+          if (m.type != IngressPathMatch::Type::kAny) {
+            HttpMatchRequest mr;
+            mr.uri = StringMatch{m.type == IngressPathMatch::Type::kExact ? StringMatch::Type::kExact : StringMatch::Type::kPrefix,
+                                 m.value};
+            hr.match.push_back(std::move(mr));
+          }
+          HttpRouteDestination d;
+          d.destination.host = fqdn;
+          d.destination.port = port;
+          d.weight = 100;
+          hr.route.push_back(std::move(d));
+          hr.location = p.location;
+          vs.http.push_back(std::move(hr));
+        }
+      }
+      // sortHTTPRoutes: longer URI matches first, exact before prefix.
+      auto uri_len = [](const HttpRoute& r) -> std::pair<int, bool> {
+        if (r.match.empty() || !r.match[0].uri) return {0, false};
+        const StringMatch& u = *r.match[0].uri;
+        if (u.type == StringMatch::Type::kExact) return {static_cast<int>(u.value.size()), true};
+        if (u.type == StringMatch::Type::kPrefix) return {static_cast<int>(u.value.size()), false};
+        return {-1, false};
+      };
+      std::stable_sort(vs.http.begin(), vs.http.end(), [&](const HttpRoute& a, const HttpRoute& b) {
+        auto [al, ae] = uri_len(a);
+        auto [bl, be] = uri_len(b);
+        if (al == bl) return ae && !be;
+        return al > bl;
+      });
+      ingress_virtual_services_.push_back(std::move(vs));
+    }
+  }
+
   // ------------------------------------------------------- the rest ------
   void build_virtual_outbound() {
     Listener l;
@@ -1549,6 +2101,7 @@ class Builder {
 
 std::shared_ptr<proxy::ProxyConfig> build_sidecar_config(const World& w, const WorldPod& pod,
                                                          const ControlPlaneOptions& options) {
+  if (is_gateway_pod(pod)) return Builder(w, pod, options).build_gateway();
   return Builder(w, pod, options).build();
 }
 

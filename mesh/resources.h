@@ -719,6 +719,16 @@ struct ResourceSet {
   // Secrets are not modelled, but their names are kept ("namespace/name"):
   // Gateway credentialName references are checked against them.
   std::vector<std::string> secrets;
+  // The data of those Secrets (base64-decoded; stringData as written): the TLS
+  // material Gateway credentialNames refer to (tls.crt, tls.key, ca.crt).
+  struct SecretData {
+    std::string namespace_, name, type;
+    std::map<std::string, std::string> data;
+    std::map<std::string, Location> locations;  // where each key was written
+    Location location;
+  };
+  std::vector<SecretData> secret_data;
+  const SecretData* find_secret(std::string_view namespace_, std::string_view name) const;
   // Objects of kinds that change Istio's behaviour but that meshsim does not
   // decode (EnvoyFilter, WasmPlugin, Gateway API routes, …): kept for the
   // coverage report (mesh/coverage.h).

@@ -60,7 +60,9 @@ kind: Gateway
 metadata: {name: gw, namespace: default}
 spec:
   selector: {istio: ingressgateway}
-  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ["*"]}]
+  servers:
+  - {port: {number: 80, name: http, protocol: HTTP}, hosts: ["*"]}
+  - {port: {number: 15443, name: tls, protocol: TLS}, hosts: ["*.local"], tls: {mode: AUTO_PASSTHROUGH}}
 ---
 apiVersion: networking.istio.io/v1
 kind: VirtualService
@@ -121,15 +123,15 @@ TEST(Coverage, NamesExactlyWhatIsNotSimulated) {
     EXPECT_NE(nm.line().find("every-kind.yaml:"), std::string::npos) << nm.line();
   }
   // PeerAuthentication, ALLOW/DENY/AUDIT AuthorizationPolicies, the VirtualService's routes, mirror, CORS and
-  // retries, the connection pool, consistent-hash load balancing and the Sidecar's egress hosts are
-  // simulated, so they are not listed; neither is the Secret (no behaviour).
+  // retries, the connection pool, consistent-hash load balancing, the Sidecar's egress hosts, the
+  // Gateway's HTTP server and the VirtualService's gateway binding are simulated, so they are not
+  // listed; neither is the Secret (its TLS material is served by gateways).
   std::set<std::string> want = {
       "AuthorizationPolicy default/ext-authz",
       "RequestAuthentication default/jwt spec.jwtRules[0]",
       "Telemetry default/mesh-default spec.metrics",
       "Telemetry default/mesh-default spec.tracing[0].customTags.user",
-      "Gateway default/gw",
-      "VirtualService default/reviews spec.gateways",
+      "Gateway default/gw spec.servers[1].tls.mode",
       "DestinationRule default/reviews spec.trafficPolicy.outlierDetection",
       "Service default/reviews spec.ports[1]",
       "EnvoyFilter default/lua",

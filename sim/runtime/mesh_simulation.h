@@ -116,6 +116,8 @@ class MeshSimulation {
   void stop_pod_processes(const std::string& key);
   std::shared_ptr<const mesh::World> effective_world() const;
   void resync_kube_proxy(const mesh::World& w);
+  void add_external_addresses(const mesh::World& w, const mesh::WorldService& s);
+  Status install_gateway_secrets(const std::string& key, const mesh::World& w);
 
   std::shared_ptr<const mesh::World> world_;
   MeshSimulationOptions o_;

@@ -1,0 +1,211 @@
+#include "mesh/gateway.h"
+
+#include <algorithm>
+
+#include "mesh/loader.h"
+#include "mesh/policy.h"
+#include "mesh/world.h"
+
+namespace meshsim::mesh {
+
+namespace {
+
+const std::string* label(const Labels& l, std::string_view k) {
+  auto it = l.find(k);
+  return it == l.end() ? nullptr : &it->second;
+}
+
+// Istio's default profile (manifests/charts/gateways/istio-ingress, as
+// `istioctl install` renders it), reduced to what the model reads.
+constexpr std::string_view kDefaultIngressGateway = R"(apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: istio-ingressgateway-service-account
+  namespace: istio-system
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: istio-ingressgateway
+  namespace: istio-system
+  labels:
+    app: istio-ingressgateway
+    istio: ingressgateway
+spec:
+  replicas: 1
+  selector:
+    matchLabels:
+      app: istio-ingressgateway
+      istio: ingressgateway
+  template:
+    metadata:
+      labels:
+        app: istio-ingressgateway
+        istio: ingressgateway
+        sidecar.istio.io/inject: "false"
+        service.istio.io/canonical-name: istio-ingressgateway
+    spec:
+      serviceAccountName: istio-ingressgateway-service-account
+      containers:
+      - name: istio-proxy
+        image: docker.io/istio/proxyv2:1.24.0
+        args: ["proxy", "router"]
+        ports:
+        - containerPort: 15021
+        - containerPort: 8080
+        - containerPort: 8443
+        - containerPort: 15090
+          name: http-envoy-prom
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: istio-ingressgateway
+  namespace: istio-system
+  labels:
+    app: istio-ingressgateway
+    istio: ingressgateway
+spec:
+  type: LoadBalancer
+  selector:
+    app: istio-ingressgateway
+    istio: ingressgateway
+  ports:
+  - name: status-port
+    port: 15021
+    targetPort: 15021
+  - name: http2
+    port: 80
+    targetPort: 8080
+  - name: https
+    port: 443
+    targetPort: 8443
+)";
+
+bool ingress_class_istio(const ResourceSet& rs, const Ingress& ing) {
+  // The default mesh config (ingressClass istio, ingressControllerMode STRICT);
+  // the world's own check (policy.h istio_processes_ingress) decides routing.
+  auto it = ing.meta.annotations.find("kubernetes.io/ingress.class");
+  if (it != ing.meta.annotations.end()) return it->second == "istio";
+  if (ing.ingress_class_name) {
+    for (const auto& ic : rs.ingress_classes)
+      if (ic.meta.name == *ing.ingress_class_name) return ic.controller == "istio.io/ingress-controller";
+  }
+  return false;
+}
+
+}  // namespace
+
+bool is_gateway_pod(const WorldPod& pod) {
+  if (const std::string* v = label(pod.labels, "istio"); v && (*v == "ingressgateway" || *v == "egressgateway")) return true;
+  if (const std::string* t = label(pod.annotations, "inject.istio.io/templates"); t && *t == "gateway") return true;
+  if (!pod.spec) return false;
+  for (const auto& c : pod.spec->containers) {
+    if (c.name != "istio-proxy") continue;
+    if (std::find(c.args.begin(), c.args.end(), "router") != c.args.end()) return true;
+  }
+  return false;
+}
+
+bool add_default_ingress_gateway(ResourceSet& rs, std::vector<Diagnostic>& diags) {
+  const Labels want{{"istio", "ingressgateway"}};
+  const Object* asker = nullptr;
+  for (const auto& g : rs.gateways)
+    if (!asker && labels_subset_of(g.selector, want) && !g.selector.empty()) asker = &g;
+  for (const auto& ing : rs.ingresses)
+    if (!asker && ingress_class_istio(rs, ing)) asker = &ing;
+  if (!asker) return false;
+  for (const auto& p : rs.pods)
+    if (labels_subset_of(want, p.meta.labels)) return false;
+  for (const auto& w : rs.workloads)
+    if (labels_subset_of(want, w.tmpl.labels)) return false;
+  std::string display = asker->display();
+  Location where = asker->source.location;
+  load_text(kDefaultIngressGateway, "<meshsim: Istio's default ingress gateway>", rs, diags);
+  Diagnostic d;
+  d.severity = Severity::kWarning;
+  d.code = "MS0137";
+  d.location = where;
+  d.resource = display;
+  d.message =
+      "no ingress gateway deployment (a pod labelled istio=ingressgateway) in the input: meshsim runs Istio's default "
+      "one, istio-system/istio-ingressgateway (Service type LoadBalancer, ports 80→8080, 443→8443, 15021), as "
+      "`istioctl install` creates it. Add your gateway's Deployment and Service to simulate it instead.";
+  diags.push_back(std::move(d));
+  return true;
+}
+
+std::optional<Ipv4> load_balancer_ip(const World& w, const WorldService& s) {
+  if (s.origin != WorldService::Origin::kKubernetes || s.source_index < 0) return std::nullopt;
+  const auto& svcs = w.resources().services;
+  if (static_cast<size_t>(s.source_index) >= svcs.size() || svcs[static_cast<size_t>(s.source_index)].type != "LoadBalancer")
+    return std::nullopt;
+  uint32_t n = 0;
+  for (const WorldService& o : w.services()) {
+    if (&o == &s) break;
+    if (o.origin == WorldService::Origin::kKubernetes && o.source_index >= 0 &&
+        static_cast<size_t>(o.source_index) < svcs.size() && svcs[static_cast<size_t>(o.source_index)].type == "LoadBalancer")
+      ++n;
+  }
+  if (n > 54) return std::nullopt;
+  return Ipv4::of(172, 18, 255, static_cast<uint8_t>(200 + n));
+}
+
+const WorldService* ingress_gateway_service(const World& w) {
+  const auto& svcs = w.resources().services;
+  for (const WorldService& s : w.services()) {
+    if (s.origin != WorldService::Origin::kKubernetes || s.source_index < 0) continue;
+    const std::string& type = svcs[static_cast<size_t>(s.source_index)].type;
+    if (type != "LoadBalancer" && type != "NodePort") continue;
+    for (const auto& [port, eps] : s.endpoints) {
+      for (const Endpoint& e : eps) {
+        if (e.pod < 0) continue;
+        const WorldPod& p = w.pods()[static_cast<size_t>(e.pod)];
+        if (const std::string* v = label(p.labels, "istio"); v && *v == "ingressgateway") return &s;
+      }
+    }
+  }
+  return nullptr;
+}
+
+std::optional<CredentialMaterial> find_credential(const ResourceSet& rs, std::string_view ns, std::string_view sds_name) {
+  constexpr std::string_view kPrefix = "kubernetes://";
+  if (sds_name.substr(0, kPrefix.size()) != kPrefix) return std::nullopt;
+  std::string name(sds_name.substr(kPrefix.size()));
+  auto get = [](const ResourceSet::SecretData& s, std::initializer_list<const char*> keys) -> const std::string* {
+    for (const char* k : keys) {
+      auto it = s.data.find(k);
+      if (it != s.data.end()) return &it->second;
+    }
+    return nullptr;
+  };
+  constexpr std::string_view kCa = "-cacert";
+  bool ca = name.size() > kCa.size() && std::string_view(name).substr(name.size() - kCa.size()) == kCa;
+  if (ca) {
+    std::string base = name.substr(0, name.size() - kCa.size());
+    for (const std::string& candidate : {base, name}) {
+      const ResourceSet::SecretData* s = rs.find_secret(ns, candidate);
+      if (!s) continue;
+      if (const std::string* pem = get(*s, {"ca.crt", "cacert"})) {
+        CredentialMaterial m;
+        m.secret = std::string(ns) + "/" + candidate;
+        m.ca_pem = *pem;
+        m.location = s->location;
+        return m;
+      }
+    }
+  }
+  const ResourceSet::SecretData* s = rs.find_secret(ns, name);
+  if (!s) return std::nullopt;
+  const std::string* cert = get(*s, {"tls.crt", "cert"});
+  const std::string* key = get(*s, {"tls.key", "key"});
+  if (!cert || !key) return std::nullopt;
+  CredentialMaterial m;
+  m.secret = std::string(ns) + "/" + name;
+  m.cert_pem = *cert;
+  m.key_pem = *key;
+  m.location = s->location;
+  return m;
+}
+
+}  // namespace meshsim::mesh
