@@ -1,5 +1,7 @@
 #include "sim/scenario/runner.h"
 
+#include "mesh/gateway.h"
+
 #include <set>
 
 #include "mesh/coverage.h"
@@ -267,9 +269,22 @@ Status Runner::start_apps() {
     HostId host = c.from.external() ? ms_->external_host(c.from.external_name()) : host_of_ref(c.from.text);
     if (host == kNoHost) return Error{c.location.str() + ": apps: client " + c.name + ": the pod is not running"};
     ClientRequestSpec spec = c.request;
+    std::string host_part = spec.target.substr(0, spec.target.rfind(':'));
+    if (c.via == "ingress") {
+      // The ingress gateway Service's load-balancer address (else a node's
+      // NodePort), the URL's host in Host and SNI (mesh/gateway.h).
+      uint32_t port = static_cast<uint32_t>(std::stoul(spec.target.substr(spec.target.rfind(':') + 1)));
+      const mesh::WorldService* gw = mesh::ingress_gateway_service(*world_);
+      if (!gw) return Error{c.location.str() + ": apps: client " + c.name + ": via ingress: the mesh has no ingress gateway Service"};
+      std::optional<Ipv4> lb = mesh::load_balancer_ip(*world_, *gw);
+      if (!lb || !gw->port(port))
+        return Error{c.location.str() + ": apps: client " + c.name + ": via ingress: Service " + gw->namespace_ + "/" +
+                     gw->name + " has no load-balancer port " + std::to_string(port)};
+      if (spec.host_header.empty()) spec.host_header = port == 80 || port == 443 ? host_part : spec.target;
+      spec.target = to_string(*lb) + ":" + std::to_string(port);
+    }
     if (c.client_tls != "plaintext") {
       spec.tls.enabled = true;
-      std::string host_part = spec.target.substr(0, spec.target.rfind(':'));
       if (!parse_ipv4(host_part).ok()) spec.tls.sni = host_part;
       if (c.client_tls == "mtls") {
         spec.tls.alpn = {spec.protocol == "http" ? "istio-http/1.1" : "istio"};

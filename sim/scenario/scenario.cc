@@ -273,7 +273,8 @@ void parse_http_client(Decoder& d, YamlNode n, const PathSeg& p, ScenarioClient&
   ClientRequestSpec& r = cl.request;
   r.protocol = "http";
   bool https = false, tls_given = false;
-  d.fields(n, p, {"url", "method", "paths", "body", "host", "keepAlive", "timeout", "connectTimeout", "headers", "tls"}, [&](std::string_view k, YamlNode v, const PathSeg& cp) {
+  d.fields(n, p, {"url", "method", "paths", "body", "host", "keepAlive", "timeout", "connectTimeout", "headers", "tls", "via"}, [&](std::string_view k, YamlNode v, const PathSeg& cp) {
+    if (k == "via") return d.enum_str(v, cp, cl.via, {"ingress"}), true;
     if (k == "url") {
       std::string url;
       if (!d.str(v, cp, url)) return true;

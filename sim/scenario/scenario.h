@@ -40,6 +40,9 @@ struct ScenarioClient {
   ClientRequestSpec request;
   ClientSchedule schedule;
   std::string client_tls = "plaintext";  // what the app itself speaks: plaintext | tls | mtls
+  // "ingress": connect to the ingress gateway Service's external address, the
+  // URL's host being the Host header and SNI (curl --resolve); "" = DNS.
+  std::string via;
   mesh::Location location;
 };
 

