@@ -1387,6 +1387,42 @@ class Builder {
     }
     bool locality_priorities = tp && tp->outlier_detection && locality_lb_enabled(tp);
     auto eps = s.endpoints.find(sp.port);
+    bool dns = s.origin == WorldService::Origin::kServiceEntry &&
+               (s.resolution == ServiceEntryResolution::kDns || s.resolution == ServiceEntryResolution::kDnsRoundRobin);
+    if (dns && c.type != DiscoveryType::kOriginalDst) {
+      // cluster_builder.go: DNS resolution → STRICT_DNS (LOGICAL_DNS for
+      // DNS_ROUND_ROBIN); Envoy resolves the endpoint names. Here they resolve
+      // through the DNS outside the cluster (ResourceSet::external_dns); a
+      // name it does not know leaves the cluster without hosts (503 UH).
+      c.type = DiscoveryType::kStrictDns;
+      if (eps != s.endpoints.end()) {
+        ClusterLoadAssignment dcla;
+        dcla.cluster_name = c.name;
+        for (const Endpoint& e : eps->second) {
+          std::vector<Ipv4> ips;
+          if (e.has_ip) {
+            ips.push_back(e.ip);
+          } else if (auto r = w_.resources().external_dns.find(e.address); r != w_.resources().external_dns.end()) {
+            for (const std::string& a : r->second)
+              if (auto ip = parse_ipv4(a); ip.ok()) ips.push_back(*ip);
+          }
+          for (Ipv4 ip : ips) {
+            LbEndpoint le;
+            le.address = {ip, static_cast<uint16_t>(e.port)};
+            le.healthy = e.ready;
+            le.weight = e.weight;
+            le.hostname = e.address;
+            dcla.endpoints.push_back(std::move(le));
+          }
+        }
+        c.description += "; STRICT_DNS: " +
+                         (dcla.endpoints.empty() ? std::string("the name resolves to nothing (no hosts)")
+                                                 : std::to_string(dcla.endpoints.size()) + " address(es) resolved");
+        cfg_->endpoints.push_back(std::move(dcla));
+      }
+      cfg_->clusters.push_back(std::move(c));
+      return;
+    }
     if (eps != s.endpoints.end() && c.type != DiscoveryType::kOriginalDst) {
       for (const Endpoint& e : eps->second) {
         if (!e.has_ip) continue;

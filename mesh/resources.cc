@@ -193,6 +193,7 @@ void ResourceSet::merge(ResourceSet&& o) {
   for (auto& u : o.unmodelled) unmodelled.push_back(std::move(u));
   for (auto& x : o.secrets) secrets.push_back(std::move(x));
   for (auto& x : o.secret_data) secret_data.push_back(std::move(x));
+  for (auto& [k, v] : o.external_dns) external_dns[k] = std::move(v);
   next_load_order = base + o.next_load_order;
 }
 

@@ -751,6 +751,11 @@ struct ResourceSet {
   // would fetch them (uri → JSON). meshsim never reaches the network: only
   // what the user names (--jwks URI=FILE, a scenario's mesh.jwks) is known.
   std::map<std::string, std::string> jwks_documents;
+  // Names outside the cluster and their IPv4 addresses, as the DNS beyond
+  // the cluster answers them (a scenario's external servers declare them;
+  // meshsim never reaches the network). DNS-resolution ServiceEntry clusters
+  // resolve through it, as Envoy's STRICT_DNS clusters would.
+  std::map<std::string, std::vector<std::string>> external_dns;
   // IstioOperator objects contribute only their spec.meshConfig (see mesh_config.h).
   std::vector<IstioOperator> istio_operators;
 

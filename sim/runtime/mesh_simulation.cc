@@ -499,15 +499,15 @@ HostId MeshSimulation::kubelet_host(std::string_view node) const {
   return it == kubelets_.end() ? kNoHost : it->second;
 }
 
-HostId MeshSimulation::external_host(const std::string& name) {
+HostId MeshSimulation::external_host(const std::string& name, std::optional<Ipv4> ip) {
   std::string k = "external/" + name;
   auto it = hosts_.find(k);
-  if (it != hosts_.end()) return it->second;
+  if (it != hosts_.end()) return !ip || net_->topology().host(it->second).ip == *ip ? it->second : kNoHost;
   // 10.255.x.y: outside the pod and service ranges; on the first node.
   HostSpec h;
   h.ns = "external";
   h.name = name;
-  h.ip = Ipv4::of(10, 255, 0, static_cast<uint8_t>(10 + hosts_.size() % 200));
+  h.ip = ip ? *ip : Ipv4::of(10, 255, 0, static_cast<uint8_t>(10 + hosts_.size() % 200));
   h.node = world_->nodes().empty() ? "" : world_->nodes().front().name;
   auto id = net_->add_host(std::move(h));
   if (!id.ok()) return kNoHost;

@@ -71,7 +71,9 @@ class MeshSimulation {
   HostId host_of(std::string_view ns, std::string_view pod) const;
   HostId kubelet_host(std::string_view node) const;
   // A host outside the mesh (namespace "external", not injected), created on demand.
-  HostId external_host(const std::string& name = "client");
+  // `ip`: its address (a server outside the cluster); kNoHost when a host
+  // named so exists at another address, or the address is taken.
+  HostId external_host(const std::string& name = "client", std::optional<Ipv4> ip = std::nullopt);
   AppPodInfo pod_info(HostId host) const;
   SidecarHost* sidecar(std::string_view ns, std::string_view pod);
   // Every running sidecar by "ns/pod", in key order.

@@ -137,6 +137,7 @@ class Runner {
  private:
   Status setup_world();
   Status start_apps();
+  std::vector<std::pair<const ScenarioServer*, ServerAppOptions>> external_servers_;
   void schedule_timeline();
   void subscribe();
   void evaluate();
@@ -253,6 +254,10 @@ Status Runner::setup_world() {
       // A server that asks for client certificates trusts the user CA.
       if (so.tls.require_client_certificate && so.tls.roots.empty()) so.tls.roots = {user_ca().root()};
     }
+    if (sv.pod.external()) {
+      external_servers_.emplace_back(&sv, std::move(so));  // started once the network exists
+      continue;
+    }
     mo.server_overrides[key + ":" + std::to_string(sv.port)] = so;
   }
   ms_ = std::make_unique<MeshSimulation>(world_, mo);
@@ -262,6 +267,19 @@ Status Runner::setup_world() {
 }
 
 Status Runner::start_apps() {
+  // Servers outside the mesh: a host at the given address (else an
+  // allocated one) whose name the DNS beyond the cluster resolves.
+  for (auto& [sv, so] : external_servers_) {
+    std::optional<Ipv4> ip;
+    if (!sv->address.empty()) ip = *parse_ipv4(sv->address);
+    HostId host = ms_->external_host(sv->pod.external_name(), ip);
+    if (host == kNoHost)
+      return Error{sv->location.str() + ": apps: server " + sv->pod.text + ": cannot place it at " + sv->address +
+                   " (the address is taken)"};
+    if (!sv->hostname.empty()) (void)ms_->net().dns().add_name(sv->hostname, {*ip});
+    if (!ms_->add_server(host, sv->port, so))
+      return Error{sv->location.str() + ": apps: server " + sv->pod.text + ": port " + std::to_string(sv->port) + " is taken"};
+  }
   for (const auto& c : s_.clients) {
     Status err;
     std::string key = pod_key_of(c.from, &err);

@@ -52,6 +52,9 @@ struct ScenarioServer {
   ServerAppOptions options;
   std::vector<std::string> tls_dns_names;  // app terminates TLS with a non-mesh certificate for these names
   std::string tls_certificate;             // or with this certificate of the scenario's pki
+  // An external server (`server: external/NAME`): the address of its host and
+  // the DNS name outside the cluster that resolves to it (ResourceSet::external_dns).
+  std::string hostname, address;
   mesh::Location location;
 };
 
