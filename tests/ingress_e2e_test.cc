@@ -16,7 +16,12 @@
 //    "this-will-not-work" the regex is literal, so /helloworld is 404.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
@@ -43,13 +48,20 @@ struct Probe {
   std::string err;
 };
 
+// A file of this process's own (ctest runs the cases in parallel processes).
+std::string temp_file(const std::string& what) {
+  return (std::filesystem::temp_directory_path() / ("meshsim-ingress-" + std::to_string(::getpid()) + "-" + what)).string();
+}
+
 Probe probe(const std::string& args) {
-  ShellRun r = sh("timeout -s KILL 60 " + std::string(MESHSIM_EXE) + " probe " + args + " -o json 2>/tmp/ingress-e2e.err");
+  std::string err = temp_file("probe.err");
+  ShellRun r = sh("timeout -s KILL 60 " + std::string(MESHSIM_EXE) + " probe " + args + " -o json 2>" + err);
   Probe p;
   p.code = r.exit_code;
   p.j = nlohmann::json::parse(r.out, nullptr, false);
-  ShellRun e = sh("cat /tmp/ingress-e2e.err");
-  p.err = e.out;
+  std::ifstream f(err);
+  p.err.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+  std::filesystem::remove(err);
   return p;
 }
 
@@ -196,12 +208,16 @@ TEST(IngressGateway, ProxyConfigShowsTheGatewaysListenersRoutesAndSecrets) {
 }
 
 TEST(IngressGateway, ABrokenSecretIsBadInputWithItsLocation) {
-  ShellRun r = sh("printf 'apiVersion: v1\\nkind: Secret\\nmetadata: {name: bad, namespace: istio-system}\\n"
-                  "data:\\n  tls.crt: \"%%%%not base64\"\\n' > /tmp/ingress-bad-secret.yaml; " +
-                  std::string(MESHSIM_EXE) + " probe " + kBookinfo + " --mesh /tmp/ingress-bad-secret.yaml"
+  std::string file = temp_file("bad-secret.yaml");
+  {
+    std::ofstream f(file);
+    f << "apiVersion: v1\nkind: Secret\nmetadata: {name: bad, namespace: istio-system}\ndata:\n  tls.crt: \"%%not base64\"\n";
+  }
+  ShellRun r = sh(std::string(MESHSIM_EXE) + " probe " + kBookinfo + " --mesh " + file +
                   " --from external --to productpage:9080 2>&1");
+  std::filesystem::remove(file);
   EXPECT_EQ(r.exit_code, 2) << r.out;
-  EXPECT_NE(r.out.find("ingress-bad-secret.yaml:5:12"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("bad-secret.yaml:5:12"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("data.tls.crt"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("base64"), std::string::npos) << r.out;
 }
