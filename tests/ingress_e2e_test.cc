@@ -99,6 +99,18 @@ TEST(IngressGateway, BookinfoSampleReachesProductpageFromOutside) {
   EXPECT_EQ(p.j["wire"]["dst"], "10.244.0.4:8080");  // kube LB → the gateway pod's targetPort
 }
 
+TEST(IngressGateway, ANodePortGatewayIsReachedOnANodesAddress) {
+  Probe p = probe(kBookinfo + " --mesh " + data("istio-samples/bookinfo/networking/bookinfo-gateway.yaml") + " --mesh " +
+                  data("ingress/istio-ingressgateway-nodeport.yaml") +
+                  " --from external --to bookinfo.example.com:80 --via ingress --path /productpage");
+  ASSERT_EQ(p.code, 0) << p.err;
+  EXPECT_EQ(p.j["http_status"], 200);
+  EXPECT_EQ(p.err.find("no ingress gateway deployment"), std::string::npos) << "the input has one: " << p.err;
+  std::string to = p.j["to"];
+  EXPECT_NE(to.find(":30080 (NodePort)"), std::string::npos) << to;
+  EXPECT_EQ(p.j["gateway"]["listener"], "0.0.0.0_8080");
+}
+
 TEST(IngressGateway, UnmatchedPathAndHostAre404AtTheGateway) {
   std::string mesh = kBookinfo + " --mesh " + data("istio-samples/bookinfo/networking/bookinfo-gateway.yaml");
   Probe path = probe(mesh + " --from external --to bookinfo.example.com:80 --via ingress --path /nothing");

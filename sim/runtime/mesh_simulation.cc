@@ -191,12 +191,13 @@ void MeshSimulation::add_external_addresses(const mesh::World& w, const mesh::Wo
       for (const auto& e : it->second)
         if (e.has_ip && e.ready) eps.push_back({e.ip, static_cast<uint16_t>(e.port)});
     }
-    auto program = [&](SocketAddress a) {
-      if (!net_->set_service_endpoints(a, eps).ok()) (void)net_->add_service_vip(a, eps);
-    };
-    if (lb) program({*lb, static_cast<uint16_t>(sp.port)});
+    if (lb && !net_->set_service_endpoints({*lb, static_cast<uint16_t>(sp.port)}, eps).ok())
+      (void)net_->add_service_vip({*lb, static_cast<uint16_t>(sp.port)}, eps);
     if (node_port > 0 && (svc.type == "NodePort" || svc.type == "LoadBalancer")) {
-      for (const auto& n : w.nodes()) program({n.ip, static_cast<uint16_t>(node_port)});
+      for (const auto& n : w.nodes()) {
+        SocketAddress a{n.ip, static_cast<uint16_t>(node_port)};
+        if (!net_->set_service_endpoints(a, eps).ok()) (void)net_->add_node_port(a, eps);
+      }
     }
   }
 }
