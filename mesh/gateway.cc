@@ -168,6 +168,31 @@ const WorldService* ingress_gateway_service(const World& w) {
   return nullptr;
 }
 
+Result<IngressAddress> ingress_address(const World& w, uint32_t service_port) {
+  const WorldService* gw = ingress_gateway_service(w);
+  if (!gw)
+    return Error{"no ingress gateway Service (type LoadBalancer or NodePort, selecting pods labelled istio=ingressgateway) "
+                 "in the mesh"};
+  std::string name = gw->namespace_ + "/" + gw->name;
+  if (!gw->port(service_port)) return Error{"Service " + name + " has no port " + std::to_string(service_port)};
+  IngressAddress a;
+  a.service = gw;
+  if (std::optional<Ipv4> lb = load_balancer_ip(w, *gw)) {
+    a.ip = *lb;
+    a.port = static_cast<uint16_t>(service_port);
+    a.load_balancer = true;
+    return a;
+  }
+  int32_t node_port = 0;
+  for (const auto& p : w.resources().services[static_cast<size_t>(gw->source_index)].ports)
+    if (static_cast<uint32_t>(p.port) == service_port) node_port = p.node_port;
+  if (node_port == 0 || w.nodes().empty())
+    return Error{"Service " + name + " port " + std::to_string(service_port) + " has no load balancer and no nodePort"};
+  a.ip = w.nodes().front().ip;
+  a.port = static_cast<uint16_t>(node_port);
+  return a;
+}
+
 std::optional<CredentialMaterial> find_credential(const ResourceSet& rs, std::string_view ns, std::string_view sds_name) {
   constexpr std::string_view kPrefix = "kubernetes://";
   if (sds_name.substr(0, kPrefix.size()) != kPrefix) return std::nullopt;

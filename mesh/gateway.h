@@ -18,6 +18,7 @@
 #include "mesh/diagnostics.h"
 #include "mesh/resources.h"
 #include "proxy/base/ip.h"
+#include "proxy/base/result.h"
 
 namespace meshsim::mesh {
 
@@ -47,6 +48,17 @@ std::optional<Ipv4> load_balancer_ip(const World& w, const WorldService& s);
 // The ingress gateway Service: the first LoadBalancer or NodePort Service
 // selecting a pod labelled istio=ingressgateway; nullptr if none.
 const WorldService* ingress_gateway_service(const World& w);
+
+// Where a client outside the cluster reaches the ingress gateway on a
+// Service port: the load-balancer address, else the port's nodePort on the
+// first node. Errors say why there is none.
+struct IngressAddress {
+  const WorldService* service = nullptr;
+  Ipv4 ip;
+  uint16_t port = 0;
+  bool load_balancer = false;  // else a NodePort
+};
+Result<IngressAddress> ingress_address(const World& w, uint32_t service_port);
 
 // TLS material a gateway SDS name refers to, from the Secrets of the input
 // (Istio's credentialName lookup, pilot/pkg/credentials/kube/secrets.go):

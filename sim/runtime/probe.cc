@@ -210,29 +210,12 @@ Result<ProbeResult> probe_on(MeshSimulation& ms, const ProbeRequest& req) {
   std::string connect_to = host_part + ":" + std::to_string(port);
   std::string host_header;
   if (req.via == "ingress") {
-    const mesh::WorldService* gw = mesh::ingress_gateway_service(w);
-    if (!gw)
-      return Error{"--via ingress: no ingress gateway Service (type LoadBalancer or NodePort, selecting pods labelled "
-                   "istio=ingressgateway) in the mesh"};
-    const mesh::ServicePortInfo* sp = gw->port(static_cast<uint32_t>(port));
-    if (!sp) return Error{"--via ingress: Service " + gw->namespace_ + "/" + gw->name + " has no port " + std::to_string(port)};
-    std::optional<Ipv4> lb = mesh::load_balancer_ip(w, *gw);
-    std::string addr;
-    if (lb) {
-      addr = to_string(*lb) + ":" + std::to_string(port);
-    } else {
-      int32_t node_port = 0;
-      const mesh::Service& svc = w.resources().services[static_cast<size_t>(gw->source_index)];
-      for (const auto& p : svc.ports)
-        if (static_cast<uint32_t>(p.port) == port) node_port = p.node_port;
-      if (node_port == 0 || w.nodes().empty())
-        return Error{"--via ingress: Service " + gw->namespace_ + "/" + gw->name + " port " + std::to_string(port) +
-                     " has no nodePort"};
-      addr = to_string(w.nodes().front().ip) + ":" + std::to_string(node_port);
-    }
+    auto a = mesh::ingress_address(w, static_cast<uint32_t>(port));
+    if (!a.ok()) return Error{"--via ingress: " + a.message()};
+    std::string addr = to_string(a->ip) + ":" + std::to_string(a->port);
     host_header = port == 80 || port == 443 ? host_part : host_part + ":" + std::to_string(port);
-    r.to_description = req.to + " via the ingress gateway " + gw->namespace_ + "/" + gw->name + " at " + addr +
-                       (lb ? " (load balancer)" : " (NodePort)");
+    r.to_description = req.to + " via the ingress gateway " + a->service->namespace_ + "/" + a->service->name + " at " +
+                       addr + (a->load_balancer ? " (load balancer)" : " (NodePort)");
     connect_to = addr;
   } else if (!req.via.empty()) {
     return Error{"--via: expected \"ingress\", got \"" + req.via + "\""};

@@ -292,14 +292,10 @@ Status Runner::start_apps() {
       // The ingress gateway Service's load-balancer address (else a node's
       // NodePort), the URL's host in Host and SNI (mesh/gateway.h).
       uint32_t port = static_cast<uint32_t>(std::stoul(spec.target.substr(spec.target.rfind(':') + 1)));
-      const mesh::WorldService* gw = mesh::ingress_gateway_service(*world_);
-      if (!gw) return Error{c.location.str() + ": apps: client " + c.name + ": via ingress: the mesh has no ingress gateway Service"};
-      std::optional<Ipv4> lb = mesh::load_balancer_ip(*world_, *gw);
-      if (!lb || !gw->port(port))
-        return Error{c.location.str() + ": apps: client " + c.name + ": via ingress: Service " + gw->namespace_ + "/" +
-                     gw->name + " has no load-balancer port " + std::to_string(port)};
+      auto a = mesh::ingress_address(*world_, port);
+      if (!a.ok()) return Error{c.location.str() + ": apps: client " + c.name + ": via ingress: " + a.message()};
       if (spec.host_header.empty()) spec.host_header = port == 80 || port == 443 ? host_part : spec.target;
-      spec.target = to_string(*lb) + ":" + std::to_string(port);
+      spec.target = to_string(a->ip) + ":" + std::to_string(a->port);
     }
     if (c.client_tls != "plaintext") {
       spec.tls.enabled = true;
