@@ -6,7 +6,6 @@
 #include <charconv>
 #include <cmath>
 #include <map>
-#include <deque>
 #include <set>
 
 #include "mesh/authz_translation.h"
@@ -1542,7 +1541,7 @@ class Builder {
     cfg_->node = sidecar_node_metadata(w_, pod_);
     tracing_out_ = sidecar_tracing(w_, pod_, true).config;
     cfg_->version = o_.version;
-    convert_ingresses();
+    ingress_ = convert_ingresses(w_);
     // A gateway gets the clusters of every service visible to its namespace.
     for (const WorldService& s : w_.services()) {
       if (!exported_to(s.export_to, s.namespace_, pod_.namespace_)) continue;
@@ -1563,8 +1562,7 @@ class Builder {
     uint32_t port = 0;       // the port the gateway listens on (resolvePorts)
     std::string route_name;  // RDS name; "" for TCP / TLS passthrough servers
   };
-  std::deque<Gateway> ingress_gateways_;             // converted from Kubernetes Ingresses
-  std::deque<VirtualService> ingress_virtual_services_;
+  IngressConversion ingress_;  // Kubernetes Ingresses as Gateways + VirtualServices (mesh/gateway.h)
 
   static std::string gateway_key(const Gateway& g) { return g.meta.namespace_ + "/" + g.meta.name; }
 
@@ -1579,7 +1577,7 @@ class Builder {
     for (const Gateway& g : w_.resources().gateways)
       if (labels_subset_of(g.selector, pod_.labels)) out.push_back(&g);
     std::stable_sort(out.begin(), out.end(), [](const Gateway* a, const Gateway* b) { return created_before(*a, *b); });
-    for (const Gateway& g : ingress_gateways_)
+    for (const Gateway& g : ingress_.gateways)
       if (labels_subset_of(g.selector, pod_.labels)) out.push_back(&g);
     return out;
   }
@@ -1622,61 +1620,7 @@ class Builder {
     for (const VirtualService& vs : w_.resources().virtual_services) consider(vs);
     std::stable_sort(out.begin(), out.end(),
                      [](const VirtualService* a, const VirtualService* b) { return created_before(*a, *b); });
-    for (const VirtualService& vs : ingress_virtual_services_) consider(vs);
-    return out;
-  }
-
-  // host.Name.SubsetOf.
-  static bool host_subset_of(std::string_view a, std::string_view b) {
-    if (a == b || b == "*") return true;
-    if (b.size() > 1 && b[0] == '*') {
-      std::string_view suffix = b.substr(1);  // ".example.com"
-      std::string_view rest = a[0] == '*' ? a.substr(1) : a;
-      if (a[0] == '*' && rest.size() < suffix.size()) return false;
-      return rest.size() >= suffix.size() && rest.substr(rest.size() - suffix.size()) == suffix &&
-             (a[0] == '*' || rest.size() > suffix.size());
-    }
-    return false;
-  }
-  // host.Names.Intersection.
-  static std::vector<std::string> intersect_hosts(const std::vector<std::string>& a, const std::vector<std::string>& b) {
-    std::vector<std::string> out;
-    auto add = [&](const std::string& h) {
-      if (std::find(out.begin(), out.end(), h) == out.end()) out.push_back(h);
-    };
-    for (const auto& x : a)
-      for (const auto& y : b) {
-        if (host_subset_of(x, y)) add(x);
-        else if (host_subset_of(y, x)) add(y);
-      }
-    return out;
-  }
-  // host.NamesForNamespace: the server's hosts that apply to a namespace
-  // ("ns/host", "./host" = the Gateway's namespace, "*/host", "host").
-  static std::vector<std::string> server_hosts_for(const GatewayServer& s, const std::string& gw_ns, const std::string& ns) {
-    std::vector<std::string> out;
-    for (const std::string& h : s.hosts) {
-      size_t slash = h.find('/');
-      if (slash == std::string::npos) {
-        out.push_back(h);
-        continue;
-      }
-      std::string hns = h.substr(0, slash);
-      if (hns == ".") hns = gw_ns;
-      if (hns == "*" || hns == ns) out.push_back(h.substr(slash + 1));
-    }
-    return out;
-  }
-  // GetSNIHostsForServer: the hosts without their namespace. A "*" host
-  // leaves the chain without an SNI match. [inference: Envoy has no "*" server name]
-  static std::vector<std::string> sni_hosts(const GatewayServer& s) {
-    std::vector<std::string> out;
-    for (const std::string& h : s.hosts) {
-      std::string host = h.find('/') == std::string::npos ? h : h.substr(h.find('/') + 1);
-      if (host == "*") return {};
-      if (std::find(out.begin(), out.end(), host) == out.end()) out.push_back(host);
-    }
-    std::sort(out.begin(), out.end());
+    for (const VirtualService& vs : ingress_.virtual_services) consider(vs);
     return out;
   }
 
@@ -1784,7 +1728,7 @@ class Builder {
       for (const GatewayServerRef& ref : servers) {
         const GatewayServer& sv = *ref.server;
         Protocol p = parse_protocol(sv.port.protocol);
-        std::vector<std::string> sni = sni_hosts(sv);
+        std::vector<std::string> sni = server_sni_hosts(sv);
         std::string who = "Gateway " + gateway_key(*ref.gw) + " server " +
                           (sv.name.empty() ? sv.port.name : sv.name) + " (" + sv.port.protocol +
                           (sv.tls ? std::string(" ") + tls_mode_word(sv.tls->mode) : std::string()) + ")";
@@ -1939,113 +1883,6 @@ class Builder {
                 [](const VirtualHost& a, const VirtualHost& b) { return a.name < b.name; });
     }
     cfg_->routes.push_back(rc);
-  }
-
-  // Kubernetes Ingresses of class istio → one Gateway per Ingress and one
-  // VirtualService per host (pilot/pkg/config/kube/ingress gateways.go,
-  // virtualservices.go), built in memory for this gateway only.
-  void convert_ingresses() {
-    struct RuleRef {
-      const Ingress* ing;
-      const IngressRule* rule;
-      size_t index;
-    };
-    std::map<std::string, std::vector<RuleRef>> by_host;
-    const std::string ingress_ns = mc_.root_namespace;  // istiod's namespace (IngressNamespace)
-    const std::string suffix = "-istio-autogenerated-k8s-ingress";
-    for (const Ingress& ing : w_.resources().ingresses) {
-      if (!istio_processes_ingress(w_, ing)) continue;
-      Gateway g;
-      g.kind = Kind::kGateway;
-      g.api_version = "networking.istio.io/v1";
-      g.meta.name = ing.meta.name + suffix + "-" + ing.meta.namespace_;
-      g.meta.namespace_ = ingress_ns;
-      g.source = ing.source;
-      g.selector = {{"istio", "ingressgateway"}};
-      for (size_t i = 0; i < ing.tls.size(); ++i) {
-        const IngressTls& t = ing.tls[i];
-        if (t.secret_name.empty()) continue;
-        GatewayServer s;
-        s.port = {443, "HTTPS", "https-443-ingress-" + ing.meta.name + "-" + ing.meta.namespace_ + "-" + std::to_string(i), 0};
-        s.hosts = t.hosts.empty() ? std::vector<std::string>{"*"} : t.hosts;
-        ServerTls st;
-        st.mode = ServerTlsMode::kSimple;
-        st.credential_name = t.secret_name;
-        s.tls = st;
-        g.servers.push_back(std::move(s));
-      }
-      GatewayServer http;
-      http.port = {80, "HTTP", "http-80-ingress-" + ing.meta.name + "-" + ing.meta.namespace_, 0};
-      http.hosts = {"*"};
-      g.servers.push_back(std::move(http));
-      ingress_gateways_.push_back(std::move(g));
-      for (size_t i = 0; i < ing.rules.size(); ++i)
-        by_host[ing.rules[i].host.empty() ? "*" : ing.rules[i].host].push_back({&ing, &ing.rules[i], i});
-    }
-    for (auto& [host, rules] : by_host) {
-      std::stable_sort(rules.begin(), rules.end(), [](const RuleRef& a, const RuleRef& b) {
-        if (created_before(*a.ing, *b.ing) != created_before(*b.ing, *a.ing)) return created_before(*a.ing, *b.ing);
-        if (a.ing->meta.name != b.ing->meta.name) return a.ing->meta.name < b.ing->meta.name;
-        if (a.ing->meta.namespace_ != b.ing->meta.namespace_) return a.ing->meta.namespace_ < b.ing->meta.namespace_;
-        return a.index < b.index;
-      });
-      const Ingress& first = *rules.front().ing;
-      VirtualService vs;
-      vs.kind = Kind::kVirtualService;
-      vs.api_version = "networking.istio.io/v1";
-      std::string dashed = host;
-      std::replace(dashed.begin(), dashed.end(), '.', '-');
-      vs.meta.name = dashed + "-" + first.meta.name + suffix;
-      vs.meta.namespace_ = first.meta.namespace_;
-      vs.meta.annotations["internal.istio.io/route-semantics"] = "ingress";
-      vs.source = first.source;
-      vs.hosts = {host};
-      vs.gateways = {ingress_ns + "/" + first.meta.name + suffix + "-" + first.meta.namespace_};
-      for (const RuleRef& rr : rules) {
-        for (const IngressPath& p : rr.rule->paths) {
-          const IngressBackend& b = p.backend;
-          if (b.service_name.empty()) continue;
-          std::string fqdn = b.service_name + "." + rr.ing->meta.namespace_ + ".svc." + mc_.cluster_domain;
-          uint32_t port = 0;
-          if (b.service_port.is_int) {
-            port = static_cast<uint32_t>(b.service_port.int_value);
-          } else if (const WorldService* svc = w_.service_by_hostname(fqdn)) {
-            if (const ServicePortInfo* sp = svc->port_by_name(b.service_port.str_value)) port = sp->port;
-          }
-          if (port == 0) continue;  // resolveNamedPort failed: the path is dropped
-          HttpRoute hr;
-          IngressPathMatch m = ingress_path_match(p);
-          if (m.type != IngressPathMatch::Type::kAny) {
-            HttpMatchRequest mr;
-            mr.uri = StringMatch{m.type == IngressPathMatch::Type::kExact ? StringMatch::Type::kExact : StringMatch::Type::kPrefix,
-                                 m.value};
-            hr.match.push_back(std::move(mr));
-          }
-          HttpRouteDestination d;
-          d.destination.host = fqdn;
-          d.destination.port = port;
-          d.weight = 100;
-          hr.route.push_back(std::move(d));
-          hr.location = p.location;
-          vs.http.push_back(std::move(hr));
-        }
-      }
-      // sortHTTPRoutes: longer URI matches first, exact before prefix.
-      auto uri_len = [](const HttpRoute& r) -> std::pair<int, bool> {
-        if (r.match.empty() || !r.match[0].uri) return {0, false};
-        const StringMatch& u = *r.match[0].uri;
-        if (u.type == StringMatch::Type::kExact) return {static_cast<int>(u.value.size()), true};
-        if (u.type == StringMatch::Type::kPrefix) return {static_cast<int>(u.value.size()), false};
-        return {-1, false};
-      };
-      std::stable_sort(vs.http.begin(), vs.http.end(), [&](const HttpRoute& a, const HttpRoute& b) {
-        auto [al, ae] = uri_len(a);
-        auto [bl, be] = uri_len(b);
-        if (al == bl) return ae && !be;
-        return al > bl;
-      });
-      ingress_virtual_services_.push_back(std::move(vs));
-    }
   }
 
   // ------------------------------------------------------- the rest ------
