@@ -38,7 +38,7 @@ void add_jwks_flag(CLI::App* sub, std::vector<std::string>& jwks) {
 
 bool changes_the_answer(const mesh::Diagnostic& d) {
   if (d.severity != mesh::Severity::kWarning) return false;
-  return d.code == "MS0124" || (d.code == "MS0004" && d.message.rfind("unknown kind", 0) == 0);
+  return d.code == "MS0124" || d.code == "MS0137" || (d.code == "MS0004" && d.message.rfind("unknown kind", 0) == 0);
 }
 
 void print_warnings(const std::vector<mesh::Diagnostic>& diags, bool verbose) {

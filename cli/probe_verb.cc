@@ -1,6 +1,9 @@
 // `meshsim probe` — one connection (and one request) through the full
 // simulation: the client's sidecar (if any), real TLS on the virtual wire, the
 // server's sidecar, the server application. See docs/cli/probe.md.
+#include <fstream>
+#include <iterator>
+#include <tuple>
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -25,6 +28,7 @@ struct ProbeOptions {
   std::string expect;
   uint32_t count = 1;
   std::string grpc_method = "grpc.health.v1.Health/Check";
+  std::string cacert, cert, key;  // files
   sim::CaptureOptions capture;
 };
 
@@ -113,6 +117,13 @@ void register_probe(CLI::App& app, VerbContext& ctx) {
       ->capture_default_str();
   sub->add_option("--alpn", o->req.alpn, "ALPN the client's own TLS offers (comma list)");
   sub->add_option("--sni", o->req.sni, "SNI the client's own TLS sends (default: the target host)");
+  sub->add_option("--via", o->req.via,
+                  "ingress: connect to the ingress gateway Service's external address (LoadBalancer IP, else a\n"
+                  "NodePort), the host of --to being the Host header and SNI (curl --resolve)")
+      ->check(CLI::IsMember({"ingress"}));
+  sub->add_option("--cacert", o->cacert, "--client-tls tls: verify the server's certificate against this CA (PEM file)");
+  sub->add_option("--cert", o->cert, "--client-tls tls: present this client certificate (PEM file; needs --key)");
+  sub->add_option("--key", o->key, "--client-tls tls: the private key of --cert (PEM file)");
   sub->add_option("--at", o->at, "Virtual time at which the probe starts (e.g. 25h, after certificates expire)")
       ->capture_default_str();
   sub->add_option("--timeout", o->timeout, "Client timeout (curl --max-time; the mysql client's connect timeout)")
@@ -147,6 +158,23 @@ void register_probe(CLI::App& app, VerbContext& ctx) {
     }
     o->req.at = *at;
     o->req.timeout = *timeout;
+    for (auto [flag, file, out] : {std::tuple{"--cacert", &o->cacert, &o->req.ca_pem},
+                                   std::tuple{"--cert", &o->cert, &o->req.cert_pem},
+                                   std::tuple{"--key", &o->key, &o->req.key_pem}}) {
+      if (file->empty()) continue;
+      std::ifstream f(*file);
+      if (!f) {
+        print_error(std::string(flag) + ": cannot read " + *file);
+        ctx.exit_code = kExitBadInput;
+        return;
+      }
+      out->assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+    }
+    if (o->cert.empty() != o->key.empty()) {
+      print_error("--cert and --key go together");
+      ctx.exit_code = kExitBadInput;
+      return;
+    }
     // --payload 'world\n' as typed in a shell: backslash escapes like echo -e.
     std::string payload;
     for (size_t i = 0; i < o->req.payload.size(); ++i) {

@@ -231,6 +231,9 @@ ordered_json network_filter_json(const NetworkFilter& f) {
     if (h.forward_client_cert == HttpConnectionManager::ForwardClientCert::kAppendForward) {
       c["forward_client_cert_details"] = "APPEND_FORWARD";
       c["set_current_client_cert_details"] = {{"subject", true}, {"dns", true}, {"uri", true}};
+    } else if (h.forward_client_cert == HttpConnectionManager::ForwardClientCert::kSanitizeSet) {
+      c["forward_client_cert_details"] = "SANITIZE_SET";
+      c["set_current_client_cert_details"] = {{"subject", true}, {"dns", true}, {"uri", true}};
     }
     c["stream_idle_timeout"] = duration_json(h.stream_idle_timeout);
     if (!h.server_name.empty()) c["server_name"] = h.server_name;
@@ -459,6 +462,7 @@ ordered_json route_config_json(const RouteConfiguration& rc) {
     }
     ordered_json jv = {{"name", vh.name}, {"domains", vh.domains}, {"routes", routes}};
     if (vh.include_request_attempt_count) jv["include_request_attempt_count"] = true;
+    if (vh.require_tls) jv["require_tls"] = "ALL";
     vhs.push_back(jv);
   }
   ordered_json j = {{"name", rc.name}, {"virtual_hosts", vhs}, {"validate_clusters", false}};

@@ -10,6 +10,7 @@
 #include "cli/mesh_input.h"
 #include "cli/proxy_config_render.h"
 #include "cli/verb.h"
+#include "mesh/gateway.h"
 #include "mesh/authz_translation.h"
 #include "mesh/control_plane.h"
 #include "mesh/coverage.h"
@@ -187,7 +188,10 @@ void register_proxy_config(CLI::App& app, VerbContext& ctx) {
       ctx.exit_code = kExitBadInput;
       return;
     }
-    if (!pod->injected) {
+    if (mesh::is_gateway_pod(*pod)) {
+      std::fprintf(stderr, "note: %s/%s is a gateway proxy (router): its listeners come from the Gateways selecting it\n",
+                   pod->namespace_.c_str(), pod->name.c_str());
+    } else if (!pod->injected) {
       std::fprintf(stderr, "note: %s/%s has no sidecar (%s); showing the config it would get if injected\n",
                    pod->namespace_.c_str(), pod->name.c_str(), pod->injection_reason.c_str());
     }

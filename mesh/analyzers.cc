@@ -62,6 +62,7 @@ const std::vector<AnalyzerCode>& analyzer_codes() {
       {"MS0133", "GatewayCredentialNotFound", "IST0101", Severity::kError, "A Gateway server's tls.credentialName names no Secret in the gateway workload's namespace."},
       {"MS0134", "AuthorizationIdentityOnPlaintextPort", "", Severity::kWarning, "An ALLOW rule requires a peer identity (principals, namespaces, serviceAccounts) on a PERMISSIVE or DISABLE port that plaintext clients reach: they are denied."},
       {"MS0136", "TracingProviderNotUsable", "", Severity::kWarning, "A tracing provider's service is not in the registry (istiod needs its FQDN or <namespace>/<hostname>) or its kind is not simulated: sidecars get no tracing, not even x-request-id sampling decisions."},
+      {"MS0137", "DefaultIngressGatewayAdded", "", Severity::kWarning, "A Gateway selects istio=ingressgateway (or an Ingress is of class istio) but the input has no gateway deployment: meshsim runs Istio's default istio-system/istio-ingressgateway."},
       {"MS0135", "AuthorizationAllowsNothing", "", Severity::kInfo, "No ALLOW rule of a workload can match (spec: {}, or every rule skipped on TCP ports): every request or connection is denied."},
   };
   return kCodes;

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "mesh/authz_translation.h"
+#include "mesh/gateway.h"
 #include "mesh/policy.h"
 
 namespace meshsim::mesh {
@@ -734,9 +735,17 @@ class Builder {
     return {kTcpProxyName, tp};
   }
 
+  // route.go GetDestinationCluster: the destination's port, else the
+  // service's only port, else the listener port.
   std::string destination_cluster(const Destination& d, uint32_t port, const std::string& vs_ns) {
     std::string host = w_.config_host_to_fqdn(d.host, vs_ns);
-    return outbound_cluster_name(d.port.value_or(port), d.subset, host);
+    uint32_t p = port;
+    if (d.port) {
+      p = *d.port;
+    } else if (const WorldService* svc = w_.service_by_hostname(host); svc && svc->ports.size() == 1) {
+      p = svc->ports.front().port;
+    }
+    return outbound_cluster_name(p, d.subset, host);
   }
 
   NetworkFilter outbound_hcm(const std::string& rds, uint32_t port) {
@@ -873,12 +882,49 @@ class Builder {
   std::vector<Route> http_routes(const WorldService& s, uint32_t port) {
     std::string decorator = s.hostname + ":" + std::to_string(port) + "/*";
     const VirtualService* vs = virtual_service_for(s);
+    if (vs && !vs->http.empty()) return vs_http_routes(*vs, port, "");
     std::vector<Route> out;
-    if (vs && !vs->http.empty()) {
+    Route r;
+    r.name = "default";
+    r.match.kind = proxy::RouteMatch::Kind::kPrefix;
+    r.match.value = "/";
+    r.decorator_operation = decorator;
+    RouteAction a;
+    a.cluster = outbound_cluster_name(port, "", s.hostname);
+    a.retry_policy = default_retry_policy();
+    // A service without VirtualService gets its DestinationRule's hash
+    // (httproute.go buildSidecarVirtualHostForService); the default retry
+    // policy is kept as it is. [inference: docs/istio/http-traffic-management.md §7.1]
+    if (auto h = consistent_hash_to_hash_policy(hash_for_service(s, port))) a.hash_policy.push_back(std::move(*h));
+    r.action = a;
+    out.push_back(r);
+    return out;
+  }
+
+  // A match's `gateways` (route.go: a match naming gateways applies only at
+  // those; short names are in the VirtualService's namespace). `gateway` ""
+  // = no filtering (the sidecar path keeps its behaviour).
+  bool match_applies_at(const std::vector<std::string>& gateways, const std::string& vs_ns,
+                        const std::string& gateway) const {
+    if (gateway.empty() || gateways.empty()) return true;
+    for (const std::string& g : gateways) {
+      std::string full = g.find('/') == std::string::npos && g != "mesh" ? vs_ns + "/" + g : g;
+      if (full == gateway) return true;
+    }
+    return false;
+  }
+
+  // The http routes of one VirtualService for a listener port (route.go
+  // BuildHTTPRoutesForVirtualService); `gateway` "ns/name" at a gateway.
+  std::vector<Route> vs_http_routes(const VirtualService& vs_ref, uint32_t port, const std::string& gateway) {
+    const VirtualService* vs = &vs_ref;
+    std::vector<Route> out;
+    {
       for (const HttpRoute& hr : vs->http) {
         std::vector<const HttpMatchRequest*> matches;
         for (const auto& m : hr.match) {
-          if (!m.port || *m.port == port) matches.push_back(&m);
+          if ((!m.port || *m.port == port) && match_applies_at(m.gateways, vs->meta.namespace_, gateway))
+            matches.push_back(&m);
         }
         if (!hr.match.empty() && matches.empty()) continue;  // no match applies to this port
         Route base;
@@ -977,22 +1023,7 @@ class Builder {
           out.push_back(r);
         }
       }
-      return out;
     }
-    Route r;
-    r.name = "default";
-    r.match.kind = proxy::RouteMatch::Kind::kPrefix;
-    r.match.value = "/";
-    r.decorator_operation = decorator;
-    RouteAction a;
-    a.cluster = outbound_cluster_name(port, "", s.hostname);
-    a.retry_policy = default_retry_policy();
-    // A service without VirtualService gets its DestinationRule's hash
-    // (httproute.go buildSidecarVirtualHostForService); the default retry
-    // policy is kept as it is. [inference: docs/istio/http-traffic-management.md §7.1]
-    if (auto h = consistent_hash_to_hash_policy(hash_for_service(s, port))) a.hash_policy.push_back(std::move(*h));
-    r.action = a;
-    out.push_back(r);
     return out;
   }
 
@@ -1356,6 +1387,42 @@ class Builder {
     }
     auto eps = s.endpoints.find(sp.port);
     std::vector<Labels> ep_labels;  // the endpoints' labels with the topology labels (failoverPriority)
+    bool dns = s.origin == WorldService::Origin::kServiceEntry &&
+               (s.resolution == ServiceEntryResolution::kDns || s.resolution == ServiceEntryResolution::kDnsRoundRobin);
+    if (dns && c.type != DiscoveryType::kOriginalDst) {
+      // cluster_builder.go: DNS resolution → STRICT_DNS (LOGICAL_DNS for
+      // DNS_ROUND_ROBIN); Envoy resolves the endpoint names. Here they resolve
+      // through the DNS outside the cluster (ResourceSet::external_dns); a
+      // name it does not know leaves the cluster without hosts (503 UH).
+      c.type = DiscoveryType::kStrictDns;
+      if (eps != s.endpoints.end()) {
+        ClusterLoadAssignment dcla;
+        dcla.cluster_name = c.name;
+        for (const Endpoint& e : eps->second) {
+          std::vector<Ipv4> ips;
+          if (e.has_ip) {
+            ips.push_back(e.ip);
+          } else if (auto r = w_.resources().external_dns.find(e.address); r != w_.resources().external_dns.end()) {
+            for (const std::string& a : r->second)
+              if (auto ip = parse_ipv4(a); ip.ok()) ips.push_back(*ip);
+          }
+          for (Ipv4 ip : ips) {
+            LbEndpoint le;
+            le.address = {ip, static_cast<uint16_t>(e.port)};
+            le.healthy = e.ready;
+            le.weight = e.weight;
+            le.hostname = e.address;
+            dcla.endpoints.push_back(std::move(le));
+          }
+        }
+        c.description += "; STRICT_DNS: " +
+                         (dcla.endpoints.empty() ? std::string("the name resolves to nothing (no hosts)")
+                                                 : std::to_string(dcla.endpoints.size()) + " address(es) resolved");
+        cfg_->endpoints.push_back(std::move(dcla));
+      }
+      cfg_->clusters.push_back(std::move(c));
+      return;
+    }
     if (eps != s.endpoints.end() && c.type != DiscoveryType::kOriginalDst) {
       for (const Endpoint& e : eps->second) {
         if (!e.has_ip) continue;
@@ -1630,6 +1697,364 @@ class Builder {
     }
   }
 
+  // ------------------------------------------------------------- gateway --
+  // A gateway proxy (`proxy router`): docs/model/ingress.md. Sources:
+  // I:pilot/pkg/networking/core/gateway.go (listeners, filter chains, route
+  // configs, the 404 vhost), I:pilot/pkg/model/gateway.go (mergeGateways,
+  // resolvePorts, gatewayRDSRouteName), I:pilot/pkg/config/kube/ingress
+  // (Kubernetes Ingress → Gateway + VirtualService).
+ public:
+  std::shared_ptr<ProxyConfig> build_gateway() {
+    cfg_ = std::make_shared<ProxyConfig>();
+    cfg_->node_id = "router~" + to_string(pod_.ip) + "~" + pod_.name + "." + pod_.namespace_ + "~" + pod_.namespace_ +
+                    ".svc." + mc_.cluster_domain;
+    cfg_->node = sidecar_node_metadata(w_, pod_);
+    tracing_out_ = sidecar_tracing(w_, pod_, true).config;
+    cfg_->version = o_.version;
+    ingress_ = convert_ingresses(w_);
+    // A gateway gets the clusters of every service visible to its namespace.
+    for (const WorldService& s : w_.services()) {
+      if (!exported_to(s.export_to, s.namespace_, pod_.namespace_)) continue;
+      for (const ServicePortInfo& sp : s.ports)
+        if (sp.protocol != Protocol::kUdp) add_clusters(s, sp);
+    }
+    build_gateway_listeners();
+    build_static_listeners();
+    build_special_clusters();
+    apply_telemetry();
+    return cfg_;
+  }
+
+ private:
+  struct GatewayServerRef {
+    const Gateway* gw = nullptr;
+    const GatewayServer* server = nullptr;
+    uint32_t port = 0;       // the port the gateway listens on (resolvePorts)
+    std::string route_name;  // RDS name; "" for TCP / TLS passthrough servers
+  };
+  IngressConversion ingress_;  // Kubernetes Ingresses as Gateways + VirtualServices (mesh/gateway.h)
+
+  static std::string gateway_key(const Gateway& g) { return g.meta.namespace_ + "/" + g.meta.name; }
+
+  static bool tls_passthrough(const GatewayServer& s) {
+    return s.tls && (s.tls->mode == ServerTlsMode::kPassthrough || s.tls->mode == ServerTlsMode::kAutoPassthrough);
+  }
+
+  // The Gateways whose selector matches this pod (any namespace: Istio's
+  // default PILOT_SCOPE_GATEWAY_TO_NAMESPACE=false), oldest first.
+  std::vector<const Gateway*> gateways_for_pod() {
+    std::vector<const Gateway*> out;
+    for (const Gateway& g : w_.resources().gateways)
+      if (labels_subset_of(g.selector, pod_.labels)) out.push_back(&g);
+    std::stable_sort(out.begin(), out.end(), [](const Gateway* a, const Gateway* b) { return created_before(*a, *b); });
+    for (const Gateway& g : ingress_.gateways)
+      if (labels_subset_of(g.selector, pod_.labels)) out.push_back(&g);
+    return out;
+  }
+
+  // resolvePorts (legacy selector): the targetPort of the first Service port
+  // of this pod numbered like the server port, else the number itself.
+  uint32_t resolve_gateway_port(uint32_t number) {
+    int32_t idx = w_.pod_index(&pod_);
+    if (idx < 0 || static_cast<size_t>(idx) >= w_.pods().size()) return number;
+    std::vector<const WorldService*> svcs = w_.services_of_pod(idx);
+    std::stable_sort(svcs.begin(), svcs.end(),
+                     [](const WorldService* a, const WorldService* b) { return a->source_index < b->source_index; });
+    for (const WorldService* s : svcs) {
+      if (s->origin != WorldService::Origin::kKubernetes) continue;
+      for (const ServicePortInfo& sp : s->ports) {
+        if (sp.port != number) continue;
+        auto eps = s->endpoints.find(sp.port);
+        if (eps == s->endpoints.end()) continue;
+        for (const Endpoint& e : eps->second)
+          if (e.pod == idx) return e.port;
+      }
+    }
+    return number;
+  }
+
+  // VirtualServicesForGateway: bound by `gateways` ("ns/name", or "name" in
+  // the VirtualService's namespace), visible to the gateway's namespace.
+  std::vector<const VirtualService*> virtual_services_for_gateway(const std::string& key) {
+    std::vector<const VirtualService*> out;
+    auto consider = [&](const VirtualService& vs) {
+      if (!exported_to(vs.export_to, vs.meta.namespace_, pod_.namespace_)) return;
+      for (const std::string& g : vs.gateways) {
+        std::string full = g.find('/') == std::string::npos ? vs.meta.namespace_ + "/" + g : g;
+        if (full == key) {
+          out.push_back(&vs);
+          return;
+        }
+      }
+    };
+    for (const VirtualService& vs : w_.resources().virtual_services) consider(vs);
+    std::stable_sort(out.begin(), out.end(),
+                     [](const VirtualService* a, const VirtualService* b) { return created_before(*a, *b); });
+    for (const VirtualService& vs : ingress_.virtual_services) consider(vs);
+    return out;
+  }
+
+  void build_gateway_listeners() {
+    std::map<uint32_t, std::vector<GatewayServerRef>> by_port;
+    for (const Gateway* g : gateways_for_pod()) {
+      for (const GatewayServer& sv : g->servers) {
+        GatewayServerRef ref;
+        ref.gw = g;
+        ref.server = &sv;
+        ref.port = resolve_gateway_port(sv.port.number);
+        Protocol p = parse_protocol(sv.port.protocol);
+        std::string bind = sv.bind.empty() ? "" : "." + sv.bind;
+        if (is_http_protocol(p)) ref.route_name = "http." + std::to_string(ref.port) + bind;
+        else if (p == Protocol::kHttps && sv.tls && !tls_passthrough(sv))
+          ref.route_name = "https." + std::to_string(sv.port.number) + "." + sv.port.name + "." + g->meta.name + "." +
+                           g->meta.namespace_ + bind;
+        auto& list = by_port[ref.port];
+        if (!list.empty()) {
+          // canMergeProtocols: HTTP with HTTP, HTTPS/TLS with HTTPS/TLS.
+          Protocol cur = parse_protocol(list.front().server->port.protocol);
+          bool tls_class = [](Protocol x) { return x == Protocol::kHttps || x == Protocol::kTls; }(cur) &&
+                           (p == Protocol::kHttps || p == Protocol::kTls);
+          if (!(is_http_protocol(cur) && is_http_protocol(p)) && !tls_class) continue;  // istiod rejects the server
+        }
+        list.push_back(std::move(ref));
+      }
+    }
+    for (auto& [port, servers] : by_port) build_gateway_listener(port, servers);
+  }
+
+  NetworkFilter gateway_hcm(const std::string& rds, uint32_t port, const std::string& stat_prefix) {
+    HttpConnectionManager h;
+    h.stat_prefix = stat_prefix.empty() ? "outbound_0.0.0.0_" + std::to_string(port) : stat_prefix;
+    h.route_config_name = rds;
+    h.direction = TrafficDirection::kOutbound;
+    h.server_name = "istio-envoy";
+    h.forward_client_cert = HttpConnectionManager::ForwardClientCert::kSanitizeSet;
+    h.accept_http_10 = o_.http10;
+    h.http_filters = outbound_http_filters();
+    h.tracing = tracing_out_;
+    h.normalize_path = mc_.path_normalization != "NONE";
+    h.merge_slashes = mc_.path_normalization == "MERGE_SLASHES" || mc_.path_normalization == "DECODE_AND_MERGE_SLASHES";
+    return {kHcmName, h};
+  }
+
+  // buildGatewayListenerTLSContext: credentialName → SDS kubernetes://<name>
+  // (+ kubernetes://<name>-cacert for MUTUAL), file paths → file-cert/file-root,
+  // ISTIO_MUTUAL → the workload certificate and the mesh root.
+  static DownstreamTlsContext gateway_tls_context(const ServerTls& t) {
+    DownstreamTlsContext c;
+    c.alpn_protocols = {"h2", "http/1.1"};
+    if (t.mode == ServerTlsMode::kIstioMutual) {
+      c.certificate_secret = proxy::kSdsDefault;
+      c.validation_secret = proxy::kSdsRootCa;
+      c.require_client_certificate = true;
+    } else {
+      bool mutual = t.mode == ServerTlsMode::kMutual || t.mode == ServerTlsMode::kOptionalMutual;
+      if (!t.credential_name.empty()) {
+        c.certificate_secret = "kubernetes://" + t.credential_name;
+        c.validation_secret = mutual ? "kubernetes://" + t.credential_name + "-cacert" : "";
+      } else {
+        c.certificate_secret = "file-cert:" + t.server_certificate + "~" + t.private_key;
+        c.validation_secret = mutual && !t.ca_certificates.empty() ? "file-root:" + t.ca_certificates : "";
+      }
+      c.require_client_certificate = t.mode == ServerTlsMode::kMutual;
+    }
+    if (t.min_protocol_version == "TLSV1_3") c.min_version = proxy::TlsVersion::kTls13;
+    if (t.max_protocol_version == "TLSV1_2") c.max_version = proxy::TlsVersion::kTls12;
+    return c;
+  }
+
+  static const char* tls_mode_word(ServerTlsMode m) {
+    switch (m) {
+      case ServerTlsMode::kPassthrough: return "PASSTHROUGH";
+      case ServerTlsMode::kSimple: return "SIMPLE";
+      case ServerTlsMode::kMutual: return "MUTUAL";
+      case ServerTlsMode::kAutoPassthrough: return "AUTO_PASSTHROUGH";
+      case ServerTlsMode::kIstioMutual: return "ISTIO_MUTUAL";
+      case ServerTlsMode::kOptionalMutual: return "OPTIONAL_MUTUAL";
+    }
+    return "";
+  }
+
+  void build_gateway_listener(uint32_t port, const std::vector<GatewayServerRef>& servers) {
+    Listener l;
+    l.name = "0.0.0.0_" + std::to_string(port);
+    l.address = {Ipv4::any(), static_cast<uint16_t>(port)};
+    l.direction = TrafficDirection::kOutbound;
+    l.bind_to_port = true;
+    l.continue_on_listener_filters_timeout = true;
+    Protocol first = parse_protocol(servers.front().server->port.protocol);
+    if (is_http_protocol(first)) {
+      // Plaintext HTTP servers of every Gateway on this port share one chain and route config.
+      FilterChain fc;
+      fc.filters.push_back(gateway_hcm(servers.front().route_name, port, ""));
+      std::string names;
+      for (const auto& r : servers) names += (names.empty() ? "" : ", ") + gateway_key(*r.gw);
+      fc.description = "HTTP server(s) of Gateway " + names + " (port " + std::to_string(servers.front().server->port.number) +
+                       " listens on " + std::to_string(port) + ")";
+      l.filter_chains.push_back(std::move(fc));
+      build_gateway_route(servers.front().route_name, servers);
+    } else {
+      bool tls_inspector = false;
+      for (const GatewayServerRef& ref : servers) {
+        const GatewayServer& sv = *ref.server;
+        Protocol p = parse_protocol(sv.port.protocol);
+        std::vector<std::string> sni = server_sni_hosts(sv);
+        std::string who = "Gateway " + gateway_key(*ref.gw) + " server " +
+                          (sv.name.empty() ? sv.port.name : sv.name) + " (" + sv.port.protocol +
+                          (sv.tls ? std::string(" ") + tls_mode_word(sv.tls->mode) : std::string()) + ")";
+        if (p == Protocol::kHttps && sv.tls && !tls_passthrough(sv)) {
+          FilterChain fc;
+          fc.match.server_names = sni;
+          fc.tls = gateway_tls_context(*sv.tls);
+          fc.filters.push_back(gateway_hcm(ref.route_name, port, sv.name));
+          fc.description = who + ", terminates TLS";
+          l.filter_chains.push_back(std::move(fc));
+          build_gateway_route(ref.route_name, {ref});
+          tls_inspector = true;
+          continue;
+        }
+        if (sv.tls && sv.tls->mode == ServerTlsMode::kAutoPassthrough) continue;  // not simulated (coverage report)
+        for (FilterChain& fc : gateway_tcp_chains(ref, sni, who)) {
+          tls_inspector |= sv.tls.has_value();
+          l.filter_chains.push_back(std::move(fc));
+        }
+      }
+      if (tls_inspector) l.listener_filters.push_back({proxy::kTlsInspectorFilter, {}});
+    }
+    if (l.filter_chains.empty()) return;  // istiod drops a listener without chains
+    cfg_->listeners.push_back(std::move(l));
+  }
+
+  // TCP servers, TLS servers terminating TLS, and PASSTHROUGH servers: the
+  // chains of the bound VirtualServices' tcp / tls routes
+  // (buildGatewayNetworkFiltersFromTCPRoutes / ...FromTLSRoutes).
+  std::vector<FilterChain> gateway_tcp_chains(const GatewayServerRef& ref, const std::vector<std::string>& sni,
+                                              const std::string& who) {
+    std::vector<FilterChain> out;
+    const GatewayServer& sv = *ref.server;
+    std::string key = gateway_key(*ref.gw);
+    auto port_ok = [&](const std::optional<uint32_t>& mp) { return !mp || *mp == sv.port.number; };
+    for (const VirtualService* vs : virtual_services_for_gateway(key)) {
+      std::vector<std::string> vs_hosts;
+      for (const auto& h : vs->hosts) vs_hosts.push_back(w_.config_host_to_fqdn(h, vs->meta.namespace_));
+      std::vector<std::string> hosts = server_hosts_for(sv, ref.gw->meta.namespace_, vs->meta.namespace_);
+      if (intersect_hosts(hosts, vs_hosts).empty()) continue;
+      if (tls_passthrough(sv)) {
+        for (const TlsRoute& tr : vs->tls) {
+          for (const TlsMatchAttributes& m : tr.match) {
+            if (!port_ok(m.port) || !match_applies_at(m.gateways, vs->meta.namespace_, key)) continue;
+            std::vector<std::string> names = intersect_hosts(m.sni_hosts, hosts);
+            if (names.empty()) continue;
+            FilterChain fc;
+            if (std::find(names.begin(), names.end(), "*") == names.end()) fc.match.server_names = names;
+            fc.filters.push_back(tcp_route_filter(tr.route, sv.port.number, vs->meta.namespace_, ""));
+            fc.description = who + ": VirtualService " + vs->meta.namespace_ + "/" + vs->meta.name + " tls route (SNI)";
+            out.push_back(std::move(fc));
+          }
+        }
+        continue;
+      }
+      for (const TcpRoute& tr : vs->tcp) {
+        bool applies = tr.match.empty();
+        for (const auto& m : tr.match) applies |= port_ok(m.port) && match_applies_at(m.gateways, vs->meta.namespace_, key);
+        if (!applies) continue;
+        FilterChain fc;
+        fc.match.server_names = sv.tls ? sni : std::vector<std::string>{};
+        if (sv.tls) fc.tls = gateway_tls_context(*sv.tls);
+        fc.filters.push_back(tcp_route_filter(tr.route, sv.port.number, vs->meta.namespace_, ""));
+        fc.description = who + ": VirtualService " + vs->meta.namespace_ + "/" + vs->meta.name + " tcp route";
+        out.push_back(std::move(fc));
+        return out;  // the first matching tcp route wins
+      }
+    }
+    return out;
+  }
+
+  // buildGatewayHTTPRouteConfig: one virtual host per host in both a
+  // server's hosts and a bound VirtualService's hosts, the routes of every
+  // such VirtualService (oldest first, catch-alls last); httpsRedirect →
+  // require_tls ALL; nothing bound → vhost blackhole:<port> with no routes (404).
+  void build_gateway_route(const std::string& name, const std::vector<GatewayServerRef>& servers) {
+    for (const auto& existing : cfg_->routes)
+      if (existing->name == name) return;
+    std::map<std::string, VirtualHost> vhosts;
+    for (const GatewayServerRef& ref : servers) {
+      const GatewayServer& sv = *ref.server;
+      uint32_t port = sv.port.number;
+      std::string key = gateway_key(*ref.gw);
+      bool redirect = sv.tls && sv.tls->https_redirect;
+      for (const VirtualService* vs : virtual_services_for_gateway(key)) {
+        std::vector<std::string> vs_hosts;
+        for (const auto& h : vs->hosts) vs_hosts.push_back(w_.config_host_to_fqdn(h, vs->meta.namespace_));
+        std::vector<std::string> hosts =
+            intersect_hosts(server_hosts_for(sv, ref.gw->meta.namespace_, vs->meta.namespace_), vs_hosts);
+        if (hosts.empty()) continue;
+        std::vector<Route> routes = vs_http_routes(*vs, port, key);
+        if (vs->meta.annotations.count("internal.istio.io/route-semantics")) {
+          // Ingress semantics (route.go TranslateRouteMatch): a prefix other
+          // than "/" is a path-separated prefix, its trailing "/" trimmed.
+          for (Route& r : routes) {
+            if (r.match.kind != proxy::RouteMatch::Kind::kPrefix || r.match.value == "/") continue;
+            r.match.kind = proxy::RouteMatch::Kind::kPathSeparatedPrefix;
+            while (r.match.value.size() > 1 && r.match.value.back() == '/') r.match.value.pop_back();
+          }
+        }
+        for (std::string h : hosts) {
+          std::transform(h.begin(), h.end(), h.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+          auto it = vhosts.find(h);
+          if (it == vhosts.end()) {
+            VirtualHost vh;
+            vh.name = h + ":" + std::to_string(port);
+            vh.domains = {h};
+            vh.include_request_attempt_count = true;
+            it = vhosts.emplace(h, std::move(vh)).first;
+          }
+          it->second.routes.insert(it->second.routes.end(), routes.begin(), routes.end());
+          if (redirect) it->second.require_tls = true;
+        }
+      }
+      if (redirect) {
+        for (const std::string& raw : sv.hosts) {
+          std::string h = raw.find('/') == std::string::npos ? raw : raw.substr(raw.find('/') + 1);
+          std::transform(h.begin(), h.end(), h.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+          auto it = vhosts.find(h);
+          if (it != vhosts.end()) {
+            it->second.require_tls = true;
+            continue;
+          }
+          VirtualHost vh;
+          vh.name = h + ":" + std::to_string(port);
+          vh.domains = {h};
+          vh.include_request_attempt_count = true;
+          vh.require_tls = true;
+          vhosts.emplace(h, std::move(vh));
+        }
+      }
+    }
+    auto rc = std::make_shared<RouteConfiguration>();
+    rc->name = name;
+    rc->ignore_port_in_host_matching = true;
+    if (vhosts.empty()) {
+      VirtualHost vh;
+      vh.name = "blackhole:" + std::to_string(servers.front().server->port.number);
+      vh.domains = {"*"};
+      rc->virtual_hosts.push_back(std::move(vh));
+    } else {
+      for (auto& [h, vh] : vhosts) {
+        // SortVHostRoutes: catch-all routes move to the end.
+        std::stable_partition(vh.routes.begin(), vh.routes.end(), [](const Route& r) {
+          bool catch_all = (r.match.kind == proxy::RouteMatch::Kind::kPrefix && r.match.value == "/") &&
+                           r.match.headers.empty() && r.match.query_parameters.empty();
+          return !catch_all;
+        });
+        rc->virtual_hosts.push_back(std::move(vh));
+      }
+      std::sort(rc->virtual_hosts.begin(), rc->virtual_hosts.end(),
+                [](const VirtualHost& a, const VirtualHost& b) { return a.name < b.name; });
+    }
+    cfg_->routes.push_back(rc);
+  }
+
   // ------------------------------------------------------- the rest ------
   void build_virtual_outbound() {
     Listener l;
@@ -1719,6 +2144,7 @@ class Builder {
 
 std::shared_ptr<proxy::ProxyConfig> build_sidecar_config(const World& w, const WorldPod& pod,
                                                          const ControlPlaneOptions& options) {
+  if (is_gateway_pod(pod)) return Builder(w, pod, options).build_gateway();
   return Builder(w, pod, options).build();
 }
 

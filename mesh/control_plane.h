@@ -7,9 +7,10 @@
 // merge, auto mTLS per endpoint), so there is one place for each rule.
 //
 // Pure function of (World, pod, options): deterministic, no caching, safe to
-// call from several threads on one World. Not modelled yet: Sidecar egress
-// host filtering beyond ALLOW/REGISTRY_ONLY, Gateways, HTTP redirects and
-// header manipulation, mirroring, CORS and AuthorizationPolicy (later issues).
+// call from several threads on one World. A gateway pod (mesh/gateway.h
+// is_gateway_pod) gets a router configuration: listeners and routes from the
+// Gateways selecting it and the VirtualServices bound to them, Kubernetes
+// Ingresses converted (docs/model/ingress.md).
 #pragma once
 
 #include <memory>

@@ -10,6 +10,7 @@
 
 #include "mesh/decode.h"
 #include "mesh/suggest.h"
+#include "proxy/peer_metadata.h"
 
 namespace meshsim::mesh {
 
@@ -134,6 +135,51 @@ struct Loader {
     list.push_back(std::move(obj));
   }
 
+  // A Secret's data (base64) and stringData (as written), kept for the TLS
+  // material gateways serve (mesh/gateway.h). Only the values are checked
+  // here; whether they are PEM is checked where they are used.
+  void decode_secret_data(Decoder& d, YamlNode root, const PathSeg& top, const std::string& ns, const std::string& name,
+                          ResourceSet& rs) {
+    ResourceSet::SecretData sd;
+    sd.namespace_ = ns;
+    sd.name = name;
+    sd.location = root.location();
+    d.str(root.get("type"), top.child("type"), sd.type);
+    for (const char* field : {"data", "stringData"}) {
+      YamlNode m = root.get(field);
+      if (!m.valid() || m.is_null()) continue;
+      PathSeg fp = top.child(field);
+      if (!m.is_map()) {
+        d.error(m, fp, std::string("expected a mapping of keys to values, got ") + m.kind_name());
+        continue;
+      }
+      for (uint32_t i = 0; i < m.size(); ++i) {
+        std::string key(m.key(i).scalar());
+        YamlNode v = m.value(i);
+        PathSeg kp = fp.child(key);
+        if (!v.is_scalar()) {
+          d.error(v, kp, std::string("expected a string, got ") + v.kind_name());
+          continue;
+        }
+        std::string value;
+        if (std::string_view(field) == "data") {
+          std::string compact;
+          for (char c : v.scalar())
+            if (c != '\n' && c != ' ' && c != '\r') compact.push_back(c);
+          if (!proxy::base64_decode(compact, value)) {
+            d.error(v, kp, "not valid base64 (a Secret's data values are base64-encoded; use stringData for plain text)");
+            continue;
+          }
+        } else {
+          value = std::string(v.scalar());
+        }
+        sd.data[key] = std::move(value);
+        sd.locations[key] = v.location();
+      }
+    }
+    rs.secret_data.push_back(std::move(sd));
+  }
+
   void object(const std::shared_ptr<const YamlDocument>& doc, YamlNode root, int list_index) {
     PathSeg top;
     Decoder d(diags, "");
@@ -188,8 +234,11 @@ struct Loader {
     decode_meta(d, md, top.child("metadata"), meta);
     std::string display = kind + " " + (meta.namespace_.empty() ? std::string() : meta.namespace_ + "/") + meta.name;
     if (!info) {
-      if (kind == "Secret")
-        out.secrets.push_back((meta.namespace_.empty() ? std::string(default_ns()) : meta.namespace_) + "/" + meta.name);
+      if (kind == "Secret") {
+        std::string ns = meta.namespace_.empty() ? std::string(default_ns()) : meta.namespace_;
+        out.secrets.push_back(ns + "/" + meta.name);
+        decode_secret_data(d, root, top, ns, meta.name, out);
+      }
       if (is_behaviour_kind(kind)) {
         out.unmodelled.push_back({kind, api_version, meta.namespace_.empty() ? std::string(default_ns()) : meta.namespace_,
                                   meta.name, root.location()});

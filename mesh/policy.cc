@@ -1,5 +1,7 @@
 #include "mesh/policy.h"
 
+#include "mesh/gateway.h"
+
 #include <algorithm>
 #include <tuple>
 
@@ -301,13 +303,15 @@ std::optional<ClientTlsMode> endpoint_tls_mode_from_rule(const DestinationRule* 
 ClientTlsDecision client_tls_decision(const World& w, const WorldPod* client, const WorldService& svc,
                                       std::string_view subset, uint32_t service_port, const Endpoint& ep) {
   ClientTlsDecision d;
-  if (!client || !client->injected) {
+  // A gateway proxy originates its upstream connections itself (no capture).
+  bool gateway = client && is_gateway_pod(*client);
+  if (!client || (!client->injected && !gateway)) {
     d.reason = client ? "client pod " + client->name + " has no sidecar: the app's own bytes go out (plaintext)"
                       : "client is outside the mesh (no sidecar): plaintext";
     return d;
   }
   Ipv4 dst = svc.has_vip && !svc.headless ? svc.vip : ep.ip;
-  if (!captures_outbound(client->interception, client->ip, dst, static_cast<uint16_t>(service_port))) {
+  if (!gateway && !captures_outbound(client->interception, client->ip, dst, static_cast<uint16_t>(service_port))) {
     d.reason = "client pod " + client->name + " excludes " + to_string(dst) + ":" + std::to_string(service_port) +
                " from outbound capture: its sidecar is bypassed (plaintext)";
     return d;

@@ -161,6 +161,13 @@ bool erase(std::vector<T>& list, Kind kind, std::string_view ns, std::string_vie
 }
 }  // namespace
 
+const ResourceSet::SecretData* ResourceSet::find_secret(std::string_view ns, std::string_view name) const {
+  const SecretData* found = nullptr;
+  for (const auto& s : secret_data)
+    if (s.namespace_ == ns && s.name == name) found = &s;  // the last definition wins, as kubectl apply
+  return found;
+}
+
 void ResourceSet::merge(ResourceSet&& o) {
   uint64_t base = next_load_order;
   append(namespaces, o.namespaces, base);
@@ -184,6 +191,9 @@ void ResourceSet::merge(ResourceSet&& o) {
   append(telemetries, o.telemetries, base);
   append(istio_operators, o.istio_operators, base);
   for (auto& u : o.unmodelled) unmodelled.push_back(std::move(u));
+  for (auto& x : o.secrets) secrets.push_back(std::move(x));
+  for (auto& x : o.secret_data) secret_data.push_back(std::move(x));
+  for (auto& [k, v] : o.external_dns) external_dns[k] = std::move(v);
   next_load_order = base + o.next_load_order;
 }
 

@@ -719,6 +719,16 @@ struct ResourceSet {
   // Secrets are not modelled, but their names are kept ("namespace/name"):
   // Gateway credentialName references are checked against them.
   std::vector<std::string> secrets;
+  // The data of those Secrets (base64-decoded; stringData as written): the TLS
+  // material Gateway credentialNames refer to (tls.crt, tls.key, ca.crt).
+  struct SecretData {
+    std::string namespace_, name, type;
+    std::map<std::string, std::string> data;
+    std::map<std::string, Location> locations;  // where each key was written
+    Location location;
+  };
+  std::vector<SecretData> secret_data;
+  const SecretData* find_secret(std::string_view namespace_, std::string_view name) const;
   // Objects of kinds that change Istio's behaviour but that meshsim does not
   // decode (EnvoyFilter, WasmPlugin, Gateway API routes, …): kept for the
   // coverage report (mesh/coverage.h).
@@ -741,6 +751,11 @@ struct ResourceSet {
   // would fetch them (uri → JSON). meshsim never reaches the network: only
   // what the user names (--jwks URI=FILE, a scenario's mesh.jwks) is known.
   std::map<std::string, std::string> jwks_documents;
+  // Names outside the cluster and their IPv4 addresses, as the DNS beyond
+  // the cluster answers them (a scenario's external servers declare them;
+  // meshsim never reaches the network). DNS-resolution ServiceEntry clusters
+  // resolve through it, as Envoy's STRICT_DNS clusters would.
+  std::map<std::string, std::vector<std::string>> external_dns;
   // IstioOperator objects contribute only their spec.meshConfig (see mesh_config.h).
   std::vector<IstioOperator> istio_operators;
 

@@ -1,5 +1,7 @@
 #include "mesh/world.h"
 
+#include "mesh/gateway.h"
+
 #include <algorithm>
 #include <cctype>
 #include <nlohmann/json.hpp>
@@ -1035,6 +1037,7 @@ World build_world_impl(std::shared_ptr<const ResourceSet> rsp, MeshConfig mc, st
 }
 
 World build_world(ResourceSet resources, MeshConfig mesh, std::vector<Diagnostic>& diags, const World* previous) {
+  add_default_ingress_gateway(resources, diags);  // mesh/gateway.h
   return build_world_impl(std::make_shared<const ResourceSet>(std::move(resources)), std::move(mesh), diags, previous);
 }
 

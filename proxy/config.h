@@ -187,9 +187,10 @@ struct HttpConnectionManager {
   std::vector<HttpFilter> http_filters;
   TrafficDirection direction = TrafficDirection::kUnspecified;
   // forward_client_cert_details: SANITIZE (Envoy's default: strip any incoming
-  // x-forwarded-client-cert) or APPEND_FORWARD (Istio inbound: append the
-  // mTLS peer's By/Hash/Subject/URI element).
-  enum class ForwardClientCert : uint8_t { kSanitize, kAppendForward };
+  // x-forwarded-client-cert), APPEND_FORWARD (Istio inbound: append the
+  // mTLS peer's By/Hash/Subject/URI element) or SANITIZE_SET (Istio gateways:
+  // replace it with that element when the client presented a certificate).
+  enum class ForwardClientCert : uint8_t { kSanitize, kAppendForward, kSanitizeSet };
   ForwardClientCert forward_client_cert = ForwardClientCert::kSanitize;
   Duration stream_idle_timeout;  // 0 = disabled (Istio sidecars)
   Duration request_timeout;      // 0 = disabled
@@ -394,6 +395,8 @@ struct VirtualHost {
   std::string name;
   std::vector<std::string> domains;  // "reviews.default.svc.cluster.local", "reviews", "10.96.0.30", "*"
   std::vector<Route> routes;
+  // require_tls ALL: a request that did not arrive over TLS is answered with a
+  // 301 to https://<host><path> (Envoy's SslRedirectRoute; Istio's httpsRedirect).
   bool require_tls = false;
   bool include_request_attempt_count = false;  // x-envoy-attempt-count on upstream requests
 };

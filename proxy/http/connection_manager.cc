@@ -370,6 +370,22 @@ void ConnectionManager::start_stream(ActiveStream& s) {
   resolve_route(s);
   mutate_request_headers(s);
   if (config_.tracing) trace_request(s);
+  if (s.vhost_ && s.vhost_->require_tls && !conn_.security().tls) {
+    // VirtualHost require_tls ALL (config_impl.cc SslRedirectRoute, whatever
+    // route would match): 301 to https://<Host><path> (Utility::createSslRedirectPath).
+    RedirectAction rd;
+    rd.scheme_redirect = "https";
+    rd.response_code = 301;
+    rd.host_redirect = std::string(s.req.host());
+    rd.path_redirect = s.req.target;
+    rd.strip_query = true;  // the path above already carries the query
+    s.route_ = nullptr;
+    s.info.route_name = {};
+    s.info.cluster = {};
+    s.action_ = nullptr;
+    redirect(s, rd);
+    return;
+  }
   if (!s.route_) {
     s.info.response_flags |= kNoRouteFound;
     local_reply(s, 404, "", "route_not_found");
@@ -511,11 +527,13 @@ void ConnectionManager::mutate_request_headers(ActiveStream& s) {
   if (!r.headers.has("x-forwarded-proto")) r.headers.set("x-forwarded-proto", sec.tls ? "https" : "http");
   // x-forwarded-client-cert: SANITIZE strips it; APPEND_FORWARD appends the
   // mTLS peer's element, and strips it when the connection is not mTLS.
-  if (config_.forward_client_cert == HttpConnectionManager::ForwardClientCert::kAppendForward && sec.tls &&
-      sec.peer_certificate) {
+  using Fcc = HttpConnectionManager::ForwardClientCert;
+  if (config_.forward_client_cert != Fcc::kSanitize && sec.tls && sec.peer_certificate) {
     std::string& element = ctx_.scratch;
     element.clear();
-    if (auto existing = r.headers.get("x-forwarded-client-cert")) element.append(*existing).append(",");
+    if (auto existing = r.headers.get("x-forwarded-client-cert");
+        existing && config_.forward_client_cert == Fcc::kAppendForward)
+      element.append(*existing).append(",");
     element.append("By=").append(sec.local_uri_san).append(";Hash=").append(sec.peer_certificate_sha256);
     element.append(";Subject=\"").append(sec.peer_subject).append("\";URI=");
     if (!sec.peer_uri_sans.empty()) element.append(sec.peer_uri_sans.front());

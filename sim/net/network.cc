@@ -118,6 +118,12 @@ Result<HostId> Network::add_host(HostSpec spec) {
   return r;
 }
 
+Status Network::add_node_port(SocketAddress node_port, std::vector<SocketAddress> endpoints) {
+  if (impl_->vips.count(node_port)) return Error{"NodePort " + to_string(node_port) + ": defined twice"};
+  impl_->vips.emplace(node_port, std::move(endpoints));
+  return Status::Ok();
+}
+
 Status Network::add_service_vip(SocketAddress vip, std::vector<SocketAddress> endpoints) {
   if (impl_->vips.count(vip)) return Error{"ClusterIP " + to_string(vip) + ": defined twice"};
   if (topo_.host_by_ip(vip.ip) != kNoHost) return Error{"ClusterIP " + to_string(vip) + ": is a pod IP"};

@@ -92,6 +92,9 @@ class Network {
   // `endpoints`, chosen uniformly ("net/kube-proxy"), as iptables mode does.
   // An empty list makes kube-proxy REJECT: connects are refused.
   Status add_service_vip(SocketAddress vip, std::vector<SocketAddress> endpoints);
+  // kube-proxy's NodePort rule: connections to a node's IP on `node_port.port`
+  // go to `endpoints`; other ports of that IP stay the node's own.
+  Status add_node_port(SocketAddress node_port, std::vector<SocketAddress> endpoints);
   // A process died: every open connection of `host` is reset (RST to the
   // peers). Listeners are left to their owners. Returns the sockets reset.
   size_t reset_host_connections(HostId host);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 
+#include "mesh/gateway.h"
 #include "proxy/base/hash.h"
 #include "sim/net/capture_rules.h"
 
@@ -68,7 +69,8 @@ Status MeshSimulation::build() {
     h.name = p.name;
     h.ip = p.ip;
     h.node = w.nodes()[static_cast<size_t>(p.node)].name;
-    h.injected = p.injected;
+    // A gateway pod runs Envoy as its application: no capture rules.
+    h.injected = p.injected && !mesh::is_gateway_pod(p);
     h.interception = p.interception;
     for (const auto& [k, v] : p.labels) h.labels.emplace_back(k, v);
     auto id = net_->add_host(std::move(h));
@@ -102,6 +104,7 @@ Status MeshSimulation::build() {
       }
       continue;
     }
+    add_external_addresses(w, s);
     if (!s.has_vip) continue;
     (void)net_->dns().add_service(s.namespace_, s.name, s.vip);
     for (const auto& sp : s.ports) {
@@ -121,8 +124,10 @@ Status MeshSimulation::build() {
                                                       Duration::hours(24 * 3650)});
   for (const auto& [k, host] : hosts_) {
     const mesh::WorldPod& p = w.pods()[static_cast<size_t>(host_pod_.at(host))];
-    if (!p.injected) continue;
+    bool gateway = mesh::is_gateway_pod(p);
+    if (!p.injected && !gateway) continue;
     auto sc = std::make_unique<SidecarHost>(*sim_, *net_, host, k, mesh::sidecar_node_id(p, w.mesh_config()));
+    sc->set_router(gateway);
     if (!sc->start()) return Error{"pod " + k + ": a sidecar port (15001/15006/15021/15090) is taken"};
     auto agent = std::make_unique<PodAgent>(*sim_, *net_, host, p, w.mesh_config(), *ca_, sc->secrets(),
                                             [this] { return sim_->now() + clock_offset_; });
@@ -131,6 +136,10 @@ Status MeshSimulation::build() {
     agents_[k] = std::move(agent);
   }
   push_configs(true);
+  for (const auto& [k, sc] : sidecars_) {
+    if (!sc->router()) continue;
+    if (Status st = install_gateway_secrets(k, *world_); !st.ok()) return st;
+  }
   if (o_.server_apps) start_server_apps();
   if (o_.kubelet_probes) start_probes();
   return Status::Ok();
@@ -160,7 +169,81 @@ void MeshSimulation::resync_kube_proxy(const mesh::World& w) {
       }
       (void)net_->set_service_endpoints({s.vip, static_cast<uint16_t>(sp.port)}, std::move(eps));
     }
+    add_external_addresses(w, s);
   }
+}
+
+// A LoadBalancer Service's external address (mesh/gateway.h) and every
+// NodePort on every node's IP lead to the Service's endpoints, as the cloud
+// load balancer and kube-proxy's NodePort rules do.
+void MeshSimulation::add_external_addresses(const mesh::World& w, const mesh::WorldService& s) {
+  if (s.origin != mesh::WorldService::Origin::kKubernetes || s.headless || s.source_index < 0) return;
+  const mesh::Service& svc = w.resources().services[static_cast<size_t>(s.source_index)];
+  std::optional<Ipv4> lb = mesh::load_balancer_ip(w, s);
+  for (const auto& sp : s.ports) {
+    int32_t node_port = 0;
+    for (const auto& p : svc.ports)
+      if (static_cast<uint32_t>(p.port) == sp.port && p.protocol == sp.k8s_protocol) node_port = p.node_port;
+    if (sp.protocol == mesh::Protocol::kUdp) continue;
+    std::vector<SocketAddress> eps;
+    auto it = s.endpoints.find(sp.port);
+    if (it != s.endpoints.end()) {
+      for (const auto& e : it->second)
+        if (e.has_ip && e.ready) eps.push_back({e.ip, static_cast<uint16_t>(e.port)});
+    }
+    if (lb && !net_->set_service_endpoints({*lb, static_cast<uint16_t>(sp.port)}, eps).ok())
+      (void)net_->add_service_vip({*lb, static_cast<uint16_t>(sp.port)}, eps);
+    if (node_port > 0 && (svc.type == "NodePort" || svc.type == "LoadBalancer")) {
+      for (const auto& n : w.nodes()) {
+        SocketAddress a{n.ip, static_cast<uint16_t>(node_port)};
+        if (!net_->set_service_endpoints(a, eps).ok()) (void)net_->add_node_port(a, eps);
+      }
+    }
+  }
+}
+
+// The TLS material a gateway's listeners name (kubernetes://<credentialName>
+// and kubernetes://<credentialName>-cacert), from the input's Secrets in the
+// gateway's namespace, as istiod's SDS serves it (mesh/gateway.h
+// find_credential). A Secret that is not PEM is bad input; a Secret that is
+// missing leaves the secret unset: the chain's handshakes fail, as Envoy's
+// do while SDS has nothing to send.
+Status MeshSimulation::install_gateway_secrets(const std::string& k, const mesh::World& w) {
+  auto sc = sidecars_.find(k);
+  auto cfg = configs_.find(k);
+  if (sc == sidecars_.end() || cfg == configs_.end() || !cfg->second) return Status::Ok();
+  std::string ns = k.substr(0, k.find('/'));
+  std::set<std::string> names;
+  for (const auto& l : cfg->second->listeners) {
+    for (const auto& fc : l.filter_chains) {
+      if (!fc.tls) continue;
+      names.insert(fc.tls->certificate_secret);
+      names.insert(fc.tls->validation_secret);
+    }
+  }
+  tls::EnvironmentScope scope(&env_);
+  for (const std::string& name : names) {
+    auto m = mesh::find_credential(w.resources(), ns, name);
+    if (!m) continue;
+    std::string where = m->location.known() ? m->location.str() + ": " : std::string();
+    if (!m->ca_pem.empty()) {
+      auto roots = tls::Certificate::chain_from_pem(m->ca_pem);
+      if (!roots.ok() || roots->empty())
+        return Error{where + "Secret " + m->secret + ": ca.crt is not a PEM certificate" +
+                     (roots.ok() ? std::string() : ": " + roots.message())};
+      sc->second->secrets().set_trusted(name, std::move(*roots));
+      continue;
+    }
+    auto chain = tls::Certificate::chain_from_pem(m->cert_pem);
+    if (!chain.ok() || chain->empty())
+      return Error{where + "Secret " + m->secret + ": tls.crt is not a PEM certificate" +
+                   (chain.ok() ? std::string() : ": " + chain.message())};
+    auto key = tls::PrivateKey::from_pem(m->key_pem);
+    if (!key.ok()) return Error{where + "Secret " + m->secret + ": tls.key is not a PEM private key: " + key.message()};
+    tls::CertifiedKey ck{chain->front(), std::vector<tls::Certificate>(chain->begin() + 1, chain->end()), std::move(*key)};
+    sc->second->secrets().set_certified_key(name, std::move(ck));
+  }
+  return Status::Ok();
 }
 
 void MeshSimulation::push_configs(bool initial) {
@@ -186,6 +269,9 @@ void MeshSimulation::push_configs(bool initial) {
       sc->apply_config(cfg, version);
     } else {
       SidecarHost* target = sc.get();
+      // A gateway's secrets follow its configuration (SDS); a Secret that
+      // became unusable keeps the previous material.
+      if (sc->router()) (void)install_gateway_secrets(k, w);
       sim_->schedule_after(o_.push_delay, actor_, k_push_, [target, cfg, version] { target->apply_config(cfg, version); });
     }
   }
@@ -204,6 +290,7 @@ void MeshSimulation::start_server_apps() {
     int32_t pi = host_pod_.at(host);
     const mesh::WorldPod& p = w.pods()[static_cast<size_t>(pi)];
     if (!p.spec) continue;
+    if (mesh::is_gateway_pod(p)) continue;  // its Envoy is the application
     // Ports to serve: declared container ports, plus Service target ports.
     struct PortInfo {
       std::string name, app_protocol, image;
@@ -413,15 +500,15 @@ HostId MeshSimulation::kubelet_host(std::string_view node) const {
   return it == kubelets_.end() ? kNoHost : it->second;
 }
 
-HostId MeshSimulation::external_host(const std::string& name) {
+HostId MeshSimulation::external_host(const std::string& name, std::optional<Ipv4> ip) {
   std::string k = "external/" + name;
   auto it = hosts_.find(k);
-  if (it != hosts_.end()) return it->second;
+  if (it != hosts_.end()) return !ip || net_->topology().host(it->second).ip == *ip ? it->second : kNoHost;
   // 10.255.x.y: outside the pod and service ranges; on the first node.
   HostSpec h;
   h.ns = "external";
   h.name = name;
-  h.ip = Ipv4::of(10, 255, 0, static_cast<uint8_t>(10 + hosts_.size() % 200));
+  h.ip = ip ? *ip : Ipv4::of(10, 255, 0, static_cast<uint8_t>(10 + hosts_.size() % 200));
   h.node = world_->nodes().empty() ? "" : world_->nodes().front().name;
   auto id = net_->add_host(std::move(h));
   if (!id.ok()) return kNoHost;

@@ -71,7 +71,9 @@ class MeshSimulation {
   HostId host_of(std::string_view ns, std::string_view pod) const;
   HostId kubelet_host(std::string_view node) const;
   // A host outside the mesh (namespace "external", not injected), created on demand.
-  HostId external_host(const std::string& name = "client");
+  // `ip`: its address (a server outside the cluster); kNoHost when a host
+  // named so exists at another address, or the address is taken.
+  HostId external_host(const std::string& name = "client", std::optional<Ipv4> ip = std::nullopt);
   AppPodInfo pod_info(HostId host) const;
   SidecarHost* sidecar(std::string_view ns, std::string_view pod);
   // Every running sidecar by "ns/pod", in key order.
@@ -120,6 +122,8 @@ class MeshSimulation {
   void stop_pod_processes(const std::string& key);
   std::shared_ptr<const mesh::World> effective_world() const;
   void resync_kube_proxy(const mesh::World& w);
+  void add_external_addresses(const mesh::World& w, const mesh::WorldService& s);
+  Status install_gateway_secrets(const std::string& key, const mesh::World& w);
 
   std::shared_ptr<const mesh::World> world_;
   MeshSimulationOptions o_;

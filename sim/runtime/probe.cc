@@ -1,6 +1,7 @@
 #include "sim/runtime/probe.h"
 
 #include "mesh/coverage.h"
+#include "mesh/gateway.h"
 
 #include <cctype>
 #include <cinttypes>
@@ -270,10 +271,24 @@ Result<ProbeResult> probe_on(MeshSimulation& ms, const ProbeRequest& req) {
   } else {
     r.to_description = req.to;
   }
+  std::string connect_to = host_part + ":" + std::to_string(port);
+  std::string host_header;
+  if (req.via == "ingress") {
+    auto a = mesh::ingress_address(w, static_cast<uint32_t>(port));
+    if (!a.ok()) return Error{"--via ingress: " + a.message()};
+    std::string addr = to_string(a->ip) + ":" + std::to_string(a->port);
+    host_header = port == 80 || port == 443 ? host_part : host_part + ":" + std::to_string(port);
+    r.to_description = req.to + " via the ingress gateway " + a->service->namespace_ + "/" + a->service->name + " at " +
+                       addr + (a->load_balancer ? " (load balancer)" : " (NodePort)");
+    connect_to = addr;
+  } else if (!req.via.empty()) {
+    return Error{"--via: expected \"ingress\", got \"" + req.via + "\""};
+  }
 
   ClientRequestSpec spec;
   spec.protocol = req.protocol;
-  spec.target = host_part + ":" + std::to_string(port);
+  spec.target = connect_to;
+  spec.host_header = host_header;
   spec.method = req.method;
   spec.path = req.path;
   spec.headers = req.headers;
@@ -295,6 +310,18 @@ Result<ProbeResult> probe_on(MeshSimulation& ms, const ProbeRequest& req) {
       spec.tls.alpn = {"http/1.1"};
     } else if (req.protocol == "grpc") {
       spec.tls.alpn = {"h2"};
+    }
+    if (!req.ca_pem.empty()) {
+      auto roots = tls::Certificate::chain_from_pem(req.ca_pem);
+      if (!roots.ok() || roots->empty()) return Error{"--cacert: not a PEM certificate" + (roots.ok() ? std::string() : ": " + roots.message())};
+      spec.tls.roots = std::move(*roots);
+    }
+    if (!req.cert_pem.empty() || !req.key_pem.empty()) {
+      auto chain = tls::Certificate::chain_from_pem(req.cert_pem);
+      if (!chain.ok() || chain->empty()) return Error{"--cert: not a PEM certificate" + (chain.ok() ? std::string() : ": " + chain.message())};
+      auto key = tls::PrivateKey::from_pem(req.key_pem);
+      if (!key.ok()) return Error{"--key: not a PEM private key: " + key.message()};
+      spec.tls.identity = tls::CertifiedKey{chain->front(), std::vector<tls::Certificate>(chain->begin() + 1, chain->end()), std::move(*key)};
     }
     if (req.client_tls == "mtls") {
       std::string ns = client_pod ? client_pod->namespace_ : "external";
@@ -407,6 +434,28 @@ Result<ProbeResult> probe_on(MeshSimulation& ms, const ProbeRequest& req) {
   if (client_log) {
     r.client_sidecar = view_of(client_key, *client_log, false);
   }
+  // The gateway hop: the first entry of a gateway proxy; the server is then
+  // the sidecar the gateway's request arrived at.
+  const proxy::AccessLogEntry* gateway_log = nullptr;
+  for (auto& [pod, e] : logs) {
+    SidecarHost* sc = ms.sidecar(pod.substr(0, pod.find('/')), pod.substr(pod.find('/') + 1));
+    if (!sc || !sc->router() || pod == client_key) continue;
+    gateway_log = &e;
+    r.gateway = view_of(pod, e, true);
+    ProbeSidecarView up = view_of(pod, e, false);  // its upstream side: the transport socket the engine chose
+    r.gateway->tls_mode = up.tls_mode;
+    r.gateway->transport_socket = up.transport_socket;
+    r.gateway->cluster_description = up.cluster_description;
+    const mesh::WorldPod* gp = w.find_pod(pod.substr(0, pod.find('/')), pod.substr(pod.find('/') + 1));
+    server_log = nullptr;
+    for (auto& [spod, se] : logs) {
+      if (se.direction != proxy::TrafficDirection::kInbound || !gp || !(se.downstream_remote.ip == gp->ip)) continue;
+      server_log = &se;
+      server_key = spod;
+      break;
+    }
+    break;
+  }
   if (server_log) r.server_sidecar = view_of(server_key, *server_log, true);
 
   if (wire) {
@@ -432,6 +481,20 @@ Result<ProbeResult> probe_on(MeshSimulation& ms, const ProbeRequest& req) {
     // What the server sidecar presented (seen by a client without a sidecar,
     // whose own TLS has no access log).
     r.wire.server_identity = server_log->downstream_tls.local_uri_san;
+  }
+  if (gateway_log && gateway_log->downstream_tls.handshake_complete) {
+    // The wire is the client's hop to the gateway.
+    r.wire.mtls = gateway_log->downstream_tls.peer_certificate;
+    r.wire.client_identity = gateway_log->downstream_tls.peer_principal();
+    r.wire.negotiated_alpn = gateway_log->downstream_tls.alpn;
+    r.wire.tls_version = gateway_log->downstream_tls.version;
+    r.wire.server_identity = gateway_log->downstream_tls.local_uri_san;
+  } else if (gateway_log) {
+    r.wire.mtls = false;
+    r.wire.client_identity.clear();
+    r.wire.negotiated_alpn.clear();
+    r.wire.tls_version.clear();
+    r.wire.server_identity.clear();
   }
   if (client_log && client_log->upstream_tls.handshake_complete) {
     if (std::string p = client_log->upstream_tls.peer_principal(); !p.empty()) r.wire.server_identity = p;
@@ -474,6 +537,7 @@ std::string probe_result_json(const ProbeResult& r) {
     if (server) s["result"] = v->result;
     if (server) s["tls_termination"] = v->tls_termination;
     if (server) s["transport_protocol"] = v->transport_protocol;
+    if (server && !v->tls_mode.empty()) s["upstream_tls_mode"] = v->tls_mode;
     s["response_flags"] = v->response_flags;
     s["details"] = v->details;
     if (!server) s["mirrored_to"] = v->mirrored_to;
@@ -507,6 +571,7 @@ std::string probe_result_json(const ProbeResult& r) {
     return s;
   };
   j["client_sidecar"] = side(r.client_sidecar, false);
+  if (r.gateway) j["gateway"] = side(r.gateway, true);
   j["server_sidecar"] = side(r.server_sidecar, true);
   nlohmann::ordered_json wire;
   wire["tls"] = r.wire.tls;
@@ -597,6 +662,8 @@ std::string probe_result_text(const ProbeResult& r) {
       if (!v->filter_chain_description.empty()) line("  why", v->filter_chain_description);
       if (!v->filter_chain_miss.empty()) line("  no chain", v->filter_chain_miss);
       if (!v->tls_termination.empty()) line("  tls", v->tls_termination + " (detected " + v->transport_protocol + ")");
+      if (!v->tls_mode.empty())  // a gateway: its upstream hop
+        line("  upstream tls", v->tls_mode + (v->transport_socket.empty() ? "" : "  (transport socket " + v->transport_socket + ")"));
     }
     line("  flags", v->response_flags + (v->details.empty() ? "" : "  (" + v->details + ")"));
     for (const std::string& m : v->mirrored_to) line("  mirrored to", m + "  (response discarded)");
@@ -609,6 +676,7 @@ std::string probe_result_text(const ProbeResult& r) {
     if (!v->transport_failure.empty()) line("  transport", v->transport_failure);
   };
   side("client sidecar", r.client_sidecar, false);
+  if (r.gateway) side("gateway", r.gateway, true);
   side("server sidecar", r.server_sidecar, true);
   if (r.wire.observed) {
     std::string w = r.wire.tls ? (r.wire.mtls ? "mTLS" : "TLS") : "plaintext";

@@ -35,6 +35,14 @@ struct ProbeRequest {
   std::string client_tls = "plaintext";  // what a client without sidecar speaks: plaintext | tls | mtls
   std::string alpn;  // comma list; default by protocol and client_tls
   std::string sni;   // default: the target host
+  // "ingress": connect to the ingress gateway Service's external address
+  // (its LoadBalancer IP, else a node's NodePort), as `curl --resolve`
+  // would; the host of `to` is the Host header and the SNI. "" = resolve `to`.
+  std::string via;
+  // A client without sidecar speaking TLS: verify the server against this
+  // CA (PEM; "" = no verification, like curl -k), present this certificate
+  // and key (PEM; a gateway server in MUTUAL mode asks for one).
+  std::string ca_pem, cert_pem, key_pem;
   Duration at;       // virtual time the probe starts
   Duration timeout = Duration::seconds(10);
   uint64_t seed = 1;
@@ -119,6 +127,9 @@ struct ProbeResult {
   // The response headers the client received, in order (HTTP only).
   std::vector<std::pair<std::string, std::string>> response_headers;
   std::optional<ProbeSidecarView> client_sidecar;
+  // The gateway the request went through (its listener, route, cluster), as
+  // its access log says; a server-side view (result, TLS termination).
+  std::optional<ProbeSidecarView> gateway;
   std::optional<ProbeSidecarView> server_sidecar;
   ProbeWireView wire;
   std::string from_description, to_description;

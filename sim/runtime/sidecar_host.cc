@@ -1,5 +1,7 @@
 #include "sim/runtime/sidecar_host.h"
 
+#include <algorithm>
+
 #include "proxy/base/hash.h"
 #include "sim/observations/runtime.h"
 
@@ -49,25 +51,34 @@ bool SidecarHost::start() {
   // configuration of the one that died (the next push configures it).
   if (stopped_) sidecar_ = std::make_unique<proxy::Sidecar>(*this, options_);
   for (uint16_t port : kListenPorts) {
-    ListenerId l = net_.listen(host_, {Ipv4::any(), port}, [this, port](TcpSocket s, const ConnectionInfo& info) {
-      proxy::DownstreamInfo d;
-      d.listener_port = port;
-      d.remote = info.remote;
-      d.original_destination = info.original_dst.value_or(info.local);
-      uint64_t id = s.id;
-      if (running_) sidecar_->on_downstream_accepted(id, d);
-      return callbacks_for(id, false);
-    });
-    if (!l) return false;
-    listeners_.push_back(l);
+    if (router_ && (port == 15001 || port == 15006)) continue;  // a gateway has no capture listeners
+    if (!listen_on(port)) return false;
   }
   running_ = true;
+  return true;
+}
+
+bool SidecarHost::listen_on(uint16_t port) {
+  if (std::find(listening_.begin(), listening_.end(), port) != listening_.end()) return true;
+  ListenerId l = net_.listen(host_, {Ipv4::any(), port}, [this, port](TcpSocket s, const ConnectionInfo& info) {
+    proxy::DownstreamInfo d;
+    d.listener_port = port;
+    d.remote = info.remote;
+    d.original_destination = info.original_dst.value_or(info.local);
+    uint64_t id = s.id;
+    if (running_) sidecar_->on_downstream_accepted(id, d);
+    return callbacks_for(id, false);
+  });
+  if (!l) return false;
+  listeners_.push_back(l);
+  listening_.push_back(port);
   return true;
 }
 
 void SidecarHost::stop() {
   for (ListenerId l : listeners_) net_.close_listener(l);
   listeners_.clear();
+  listening_.clear();
   for (auto& [h, ev] : timers_) sim_.cancel(ev);
   timers_.clear();
   running_ = false;
@@ -75,6 +86,12 @@ void SidecarHost::stop() {
 }
 
 void SidecarHost::apply_config(std::shared_ptr<const proxy::ProxyConfig> cfg, std::string_view version) {
+  if (router_ && running_) {
+    // Envoy binds a listener's port when the listener arrives (LDS). A port
+    // another process holds stays unbound (the listener is not served).
+    for (const proxy::Listener& l : cfg->listeners)
+      if (l.bind_to_port && !l.use_original_dst) (void)listen_on(l.address.port);
+  }
   sidecar_->apply_config(std::move(cfg));
   sim_.publish(actor_, k_push_, fnv1a64(version), ConfigPushObservation{pod_, version});
 }

@@ -33,6 +33,12 @@ class SidecarHost final : public proxy::Io,
   SidecarHost(Simulator& sim, Network& net, HostId host, std::string pod_label, std::string node_id);
   ~SidecarHost() override;
 
+  // A gateway proxy (`proxy router`): no traffic capture, so besides 15021
+  // and 15090 it listens on the ports of its configuration's listeners
+  // (bind_to_port), opened as configurations arrive. Call before start().
+  void set_router(bool router) { router_ = router; }
+  bool router() const { return router_; }
+
   // Starts listening. Returns false if a port is taken.
   bool start();
   // The pod went away: listeners close, connections are dropped.
@@ -86,6 +92,9 @@ class SidecarHost final : public proxy::Io,
   std::vector<ListenerId> listeners_;
   std::unordered_map<uint64_t, EventId> timers_;  // handle → event
   uint64_t next_timer_ = 1;
+  bool listen_on(uint16_t port);
+  bool router_ = false;
+  std::vector<uint16_t> listening_;  // ports with a listener
   bool running_ = false;
   bool stopped_ = false;  // stopped once: the next start is a new process
 };

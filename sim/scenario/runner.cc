@@ -1,5 +1,7 @@
 #include "sim/scenario/runner.h"
 
+#include "mesh/gateway.h"
+
 #include <set>
 
 #include "mesh/coverage.h"
@@ -137,6 +139,7 @@ class Runner {
  private:
   Status setup_world();
   Status start_apps();
+  std::vector<std::pair<const ScenarioServer*, ServerAppOptions>> external_servers_;
   void schedule_timeline();
   void subscribe();
   void evaluate();
@@ -255,6 +258,10 @@ Status Runner::setup_world() {
       // A server that asks for client certificates trusts the user CA.
       if (so.tls.require_client_certificate && so.tls.roots.empty()) so.tls.roots = {user_ca().root()};
     }
+    if (sv.pod.external()) {
+      external_servers_.emplace_back(&sv, std::move(so));  // started once the network exists
+      continue;
+    }
     mo.server_overrides[key + ":" + std::to_string(sv.port)] = so;
   }
   ms_ = std::make_unique<MeshSimulation>(world_, mo);
@@ -264,6 +271,19 @@ Status Runner::setup_world() {
 }
 
 Status Runner::start_apps() {
+  // Servers outside the mesh: a host at the given address (else an
+  // allocated one) whose name the DNS beyond the cluster resolves.
+  for (auto& [sv, so] : external_servers_) {
+    std::optional<Ipv4> ip;
+    if (!sv->address.empty()) ip = *parse_ipv4(sv->address);
+    HostId host = ms_->external_host(sv->pod.external_name(), ip);
+    if (host == kNoHost)
+      return Error{sv->location.str() + ": apps: server " + sv->pod.text + ": cannot place it at " + sv->address +
+                   " (the address is taken)"};
+    if (!sv->hostname.empty()) (void)ms_->net().dns().add_name(sv->hostname, {*ip});
+    if (!ms_->add_server(host, sv->port, so))
+      return Error{sv->location.str() + ": apps: server " + sv->pod.text + ": port " + std::to_string(sv->port) + " is taken"};
+  }
   for (const auto& c : s_.clients) {
     Status err;
     std::string key = pod_key_of(c.from, &err);
@@ -271,9 +291,18 @@ Status Runner::start_apps() {
     HostId host = c.from.external() ? ms_->external_host(c.from.external_name()) : host_of_ref(c.from.text);
     if (host == kNoHost) return Error{c.location.str() + ": apps: client " + c.name + ": the pod is not running"};
     ClientRequestSpec spec = c.request;
+    std::string host_part = spec.target.substr(0, spec.target.rfind(':'));
+    if (c.via == "ingress") {
+      // The ingress gateway Service's load-balancer address (else a node's
+      // NodePort), the URL's host in Host and SNI (mesh/gateway.h).
+      uint32_t port = static_cast<uint32_t>(std::stoul(spec.target.substr(spec.target.rfind(':') + 1)));
+      auto a = mesh::ingress_address(*world_, port);
+      if (!a.ok()) return Error{c.location.str() + ": apps: client " + c.name + ": via ingress: " + a.message()};
+      if (spec.host_header.empty()) spec.host_header = port == 80 || port == 443 ? host_part : spec.target;
+      spec.target = to_string(a->ip) + ":" + std::to_string(a->port);
+    }
     if (c.client_tls != "plaintext") {
       spec.tls.enabled = true;
-      std::string host_part = spec.target.substr(0, spec.target.rfind(':'));
       if (!parse_ipv4(host_part).ok()) spec.tls.sni = host_part;
       if (c.client_tls == "mtls") {
         spec.tls.alpn = {spec.protocol == "http" ? "istio-http/1.1" : "istio"};

@@ -277,7 +277,8 @@ void parse_http_client(Decoder& d, YamlNode n, const PathSeg& p, ScenarioClient&
   ClientRequestSpec& r = cl.request;
   r.protocol = "http";
   bool https = false, tls_given = false;
-  d.fields(n, p, {"url", "method", "paths", "body", "host", "keepAlive", "timeout", "connectTimeout", "headers", "tls"}, [&](std::string_view k, YamlNode v, const PathSeg& cp) {
+  d.fields(n, p, {"url", "method", "paths", "body", "host", "keepAlive", "timeout", "connectTimeout", "headers", "tls", "via"}, [&](std::string_view k, YamlNode v, const PathSeg& cp) {
+    if (k == "via") return d.enum_str(v, cp, cl.via, {"ingress"}), true;
     if (k == "url") {
       std::string url;
       if (!d.str(v, cp, url)) return true;
@@ -588,8 +589,14 @@ void parse_app(Ctx& c, YamlNode n, const PathSeg& p, Scenario& s) {
   ScenarioServer sv;
   sv.location = n.location();
   int kind_count = 0;
-  d.fields(n, p, {"server", "port", "kind", "http", "mysql", "tls", "calls", "propagate"}, [&](std::string_view k, YamlNode v, const PathSeg& cp) {
+  d.fields(n, p, {"server", "port", "kind", "http", "mysql", "tls", "calls", "propagate", "hostname", "address"}, [&](std::string_view k, YamlNode v, const PathSeg& cp) {
     if (k == "server") return d.str(v, cp, sv.pod.text), true;
+    if (k == "hostname") return d.str(v, cp, sv.hostname), true;
+    if (k == "address") {
+      if (d.str(v, cp, sv.address) && !parse_ipv4(sv.address).ok())
+        d.error(v, cp, "expected an IPv4 address, got \"" + sv.address + "\"");
+      return true;
+    }
     if (k == "calls") {
       sv.options.calls.emplace();
       parse_server_calls(d, v, cp, *sv.options.calls);
@@ -660,6 +667,12 @@ void parse_app(Ctx& c, YamlNode n, const PathSeg& p, Scenario& s) {
     return false;
   });
   if (sv.pod.text.empty()) d.error(n, p.child("server"), "required field is missing");
+  for (const char* f : {"hostname", "address"}) {
+    if (n.get(f).valid() && !sv.pod.text.empty() && !sv.pod.external())
+      d.error(n.get(f), p.child(f), std::string(f) + " is for a server outside the mesh (server: external/NAME), not a pod");
+  }
+  if (!sv.hostname.empty() && sv.address.empty()) d.error(n, p.child("address"), "required with hostname (what the name resolves to)");
+  if (!sv.hostname.empty() && !sv.address.empty()) s.resources.external_dns[sv.hostname].push_back(sv.address);
   if (sv.port == 0) d.error(n, p.child("port"), "required field is missing");
   if (kind_count > 1) d.error(n, p, "a server is either http or mysql");
   bool http = sv.options.kind == ServerAppKind::kEcho || sv.options.kind == ServerAppKind::kHttpEcho;

@@ -40,6 +40,9 @@ struct ScenarioClient {
   ClientRequestSpec request;
   ClientSchedule schedule;
   std::string client_tls = "plaintext";  // what the app itself speaks: plaintext | tls | mtls
+  // "ingress": connect to the ingress gateway Service's external address, the
+  // URL's host being the Host header and SNI (curl --resolve); "" = DNS.
+  std::string via;
   mesh::Location location;
 };
 
@@ -49,6 +52,9 @@ struct ScenarioServer {
   ServerAppOptions options;
   std::vector<std::string> tls_dns_names;  // app terminates TLS with a non-mesh certificate for these names
   std::string tls_certificate;             // or with this certificate of the scenario's pki
+  // An external server (`server: external/NAME`): the address of its host and
+  // the DNS name outside the cluster that resolves to it (ResourceSet::external_dns).
+  std::string hostname, address;
   mesh::Location location;
 };
 
