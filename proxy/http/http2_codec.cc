@@ -130,20 +130,40 @@ class Http2Session {
 
   // Header list of a message: pseudo-headers first, then the fields
   // (lower-cased as HTTP/2 requires), connection-specific ones dropped.
+  // The lower-cased names go into one reused buffer (no allocation once
+  // warmed up); the views are taken after the last append.
   void build_nv(const Headers& h, std::vector<nghttp2_nv>& nv) {
     lower_.clear();
-    lower_.reserve(h.size());
     for (Headers::Field f : h) {
       if (connection_specific(f.name, f.value)) continue;
-      std::string& n = lower_.emplace_back(f.name);
-      for (char& c : n) c = static_cast<char>(lower(c));
+      for (char c : f.name) lower_.push_back(lower(c));
     }
-    size_t i = 0;
+    size_t off = 0;
     for (Headers::Field f : h) {
       if (connection_specific(f.name, f.value)) continue;
-      const std::string& n = lower_[i++];
-      nv.push_back(make_nv(n, f.value));
+      nv.push_back(make_nv(std::string_view(lower_).substr(off, f.name.size()), f.value));
+      off += f.name.size();
     }
+  }
+
+  // A stream's state, recycled from closed streams (their message buffers
+  // keep their capacity).
+  Stream fresh() {
+    if (free_.empty()) return Stream{};
+    Stream st = std::move(free_.back());
+    free_.pop_back();
+    st.req.clear();
+    st.resp.clear();
+    st.in_trailers = st.final_headers = st.complete = st.answered = false;
+    st.wire_in = 0;
+    st.body_out.clear();
+    st.body_off = 0;
+    st.trailers_out.clear();
+    return st;
+  }
+  void recycle(std::map<int32_t, Stream>::iterator it) {
+    if (free_.size() < 64) free_.push_back(std::move(it->second));
+    streams_.erase(it);
   }
 
   static nghttp2_nv make_nv(std::string_view n, std::string_view v) {
@@ -179,8 +199,8 @@ class Http2Session {
     char status[8];
     auto [e, ec] = std::to_chars(status, status + sizeof status, r.status);
     (void)ec;
-    std::vector<nghttp2_nv> nv;
-    nv.reserve(r.headers.size() + 1);
+    std::vector<nghttp2_nv>& nv = nv_;
+    nv.clear();
     nv.push_back(make_nv(":status", std::string_view(status, static_cast<size_t>(e - status))));
     build_nv(r.headers, nv);
     if (r.body.empty() && r.trailers.empty()) {
@@ -196,8 +216,8 @@ class Http2Session {
   StreamId request(const Request& r, bool tls, std::string& out) {
     if (goaway_ || !nghttp2_session_check_request_allowed(session_)) return 0;
     std::string_view authority = r.headers.get("host").value_or("");
-    std::vector<nghttp2_nv> nv;
-    nv.reserve(r.headers.size() + 4);
+    std::vector<nghttp2_nv>& nv = nv_;
+    nv.clear();
     nv.push_back(make_nv(":method", r.method));
     nv.push_back(make_nv(":scheme", tls ? "https" : "http"));
     nv.push_back(make_nv(":authority", authority));
@@ -206,7 +226,7 @@ class Http2Session {
     // nghttp2 assigns the id at submit time; the response state goes under
     // it (its callbacks come later, in recv). A body's data provider reads
     // from a separately allocated Stream whose address is stable.
-    Stream pending;
+    Stream pending = fresh();
     int32_t id;
     if (r.body.empty() && r.trailers.empty()) {
       id = nghttp2_submit_request(session_, nullptr, nv.data(), nv.size(), nullptr, nullptr);
@@ -248,6 +268,8 @@ class Http2Session {
   StreamId goaway_last_ = 0;
   std::string error_;
   std::map<int32_t, Stream> streams_;
+  std::vector<Stream> free_;       // recycled stream states
+  std::vector<nghttp2_nv> nv_;     // the header list being submitted
   // Client streams with a body: the data provider's source (stable address).
   std::map<int32_t, std::unique_ptr<Stream>> bodies_;
   std::deque<int32_t> ready_;  // streams whose inbound message is complete, in order
@@ -257,7 +279,7 @@ class Http2Session {
     bool remote;
   };
   std::deque<Reset> resets_;
-  std::vector<std::string> lower_;
+  std::string lower_;
 
  private:
   Stream* stream(int32_t id) {
@@ -288,7 +310,9 @@ class Http2Session {
     if (frame->hd.type != NGHTTP2_HEADERS) return 0;
     int32_t id = frame->hd.stream_id;
     if (self.server_ && frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
-      Stream& s = self.streams_[id];
+      auto it = self.streams_.find(id);
+      if (it == self.streams_.end()) it = self.streams_.emplace(id, self.fresh()).first;
+      Stream& s = it->second;
       s.req.clear();
       s.req.version = 20;
       return 0;
@@ -394,12 +418,12 @@ class Http2Session {
           }
         }
       }
-      self.streams_.erase(it);
+      self.recycle(it);
       return 0;
     }
     if (!s.complete) {
       self.resets_.push_back({id, code == 0 ? kH2RefusedStream : code, !s.answered});
-      self.streams_.erase(it);
+      self.recycle(it);
     }
     // Complete: kept until take_response() moves the message out.
     return 0;
@@ -479,7 +503,8 @@ void Http2ClientCodec::reset_stream(StreamId stream, uint32_t error_code, std::s
   auto it = s_->streams_.find(static_cast<int32_t>(stream));
   if (it != s_->streams_.end()) it->second.complete = true;  // no reset event for a stream this side gave up
   s_->reset(stream, error_code, out);
-  s_->streams_.erase(static_cast<int32_t>(stream));
+  auto gone = s_->streams_.find(static_cast<int32_t>(stream));
+  if (gone != s_->streams_.end()) s_->recycle(gone);
 }
 
 void Http2ClientCodec::shutdown(std::string& out) { s_->goaway(out); }
@@ -512,7 +537,7 @@ void Http2ClientCodec::take_response(StreamId stream, Response& out) {
     return;
   }
   std::swap(out, it->second.resp);
-  s_->streams_.erase(it);
+  s_->recycle(it);
 }
 
 size_t Http2ClientCodec::active_streams() const { return s_->streams_.size(); }

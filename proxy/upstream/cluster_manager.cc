@@ -47,7 +47,8 @@ UpstreamConnection* ClusterManager::h2_connection(const std::shared_ptr<const en
   opened = false;
   auto it = h2_.find(key);
   if (it != h2_.end()) {
-    std::vector<ConnId> ids = it->second;  // current_cluster() may re-key entries
+    std::vector<ConnId>& ids = h2_scratch_;  // current_cluster() may re-key entries
+    ids.assign(it->second.begin(), it->second.end());
     for (ConnId id : ids) {
       engine::Connection* c = ctx_.conns.find(id);
       if (!c || !c->is_upstream()) continue;

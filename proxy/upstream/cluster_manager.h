@@ -105,6 +105,7 @@ class ClusterManager {
   std::unordered_map<PoolKey, std::vector<ConnectionOwner*>, PoolKeyHash> waiters_;
   // HTTP/2 pools: the open connections of each key, oldest first.
   std::unordered_map<PoolKey, std::vector<ConnId>, PoolKeyHash> h2_;
+  std::vector<ConnId> h2_scratch_;  // h2_connection()'s copy of a pool's ids
   std::unordered_map<std::string, ClusterResources> resources_;
 };
 
