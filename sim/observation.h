@@ -34,7 +34,9 @@ using ObservationPayload =
                  PartitionObservation, KeyLogLine,
                  // mesh runtime (sim/observations/runtime.h)
                  AccessLogObservation, AppOutcomeObservation, ConfigPushObservation, CertificateObservation,
-                 SpanObservation, AppCallObservation>;
+                 SpanObservation, AppCallObservation,
+                 // scenario runner (sim/scenario/runner.h), view kinds
+                 RequestVerdictObservation, ScenarioActionObservation>;
 
 struct Observation {
   Time time;
