@@ -1090,7 +1090,8 @@ Status Runner::start() {
   tracer_ = std::make_unique<TraceRecorder>(o_.trace_format, !o_.trace_file.empty());
   ms_->sim().subscribe([t = tracer_.get()](const Observation& o) { t->on_observation(o); });
   if (o_.observer) {
-    ms_->sim().subscribe([this](const Observation& o) { o_.observer(ms_->sim(), o); });
+    // The simulator by reference: ms_ is already null while the mesh is torn down.
+    ms_->sim().subscribe([this, &sim = ms_->sim()](const Observation& o) { o_.observer(sim, o); });
   }
   // The event log listens from the start: the first certificates are issued while the mesh is built.
   if (!o_.events_file.empty()) {
