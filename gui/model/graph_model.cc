@@ -223,6 +223,7 @@ void GraphModel::advance(int64_t t_ns) {
   for (GraphEdge& e : edges_) {
     while (!e.recent.empty() && e.recent.front().at_ns <= horizon) {
       e.recent.pop_front();
+      ++e.version;
       changed = true;
     }
   }
@@ -284,6 +285,8 @@ void GraphModel::apply(const RequestRecord& r) {
     e.why_ns = r.end_ns;
   }
   e.recent.push_back({at, r.latency_ns, ok, wire});
+  ++e.version;
+  if (!ok) e.last_failure_at_ns = at;
   if (r.transition == "fails" || r.transition == "recovers") {
     TimelineMark m;
     m.t_ns = r.end_ns;

@@ -118,6 +118,10 @@ struct GraphEdge {
   };
   std::deque<Recent> recent;
   std::vector<uint64_t> seen_connections;  // sorted
+  // Bumped whenever the window changes (a request in or out): a view that
+  // has seen this version only needs to recompute while a failure flashes.
+  uint64_t version = 0;
+  int64_t last_failure_at_ns = -1;  // at_ns of the window's latest failure
 };
 
 // What the view shows for one edge at the model's time.

@@ -10,7 +10,7 @@ namespace {
 
 constexpr double kPad = 30;          // inside a namespace box, around its columns
 constexpr double kHeader = 34;       // the box's title
-constexpr double kColumnGap = 150;   // between the workload and the service column (room for edges)
+constexpr double kColumnGap = 300;   // between the workload and the service column (room for edge labels)
 constexpr double kRowGap = 26;
 constexpr double kBoxGap = 120;      // between namespace boxes
 constexpr double kMaxRowWidth = 3200;
@@ -64,7 +64,9 @@ GraphLayout layout_graph(const GraphModel& model) {
     int wc = columns(workloads.size()), sc = columns(services.size());
     int used_rows = static_cast<int>(std::min<size_t>(std::max(workloads.size(), services.size()), rows));
     int total_columns = std::max(1, wc + sc);
-    double box_w = 2 * kPad + total_columns * w + (total_columns - 1) * kColumnGap;
+    // Wide enough for the title ("namespace NAME  (no sidecars)", ~7.5 px a character).
+    double title_w = 2 * kPad + 7.5 * static_cast<double>(spaces[ns].name.size() + 26);
+    double box_w = std::max(title_w, 2 * kPad + total_columns * w + (total_columns - 1) * kColumnGap);
     double box_h = kHeader + 2 * kPad + std::max(1, used_rows) * step_y - kRowGap;
     if (x > x0 && x + box_w > kMaxRowWidth) {
       x = x0;

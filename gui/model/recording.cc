@@ -4,7 +4,7 @@
 #include <charconv>
 #include <cstdio>
 #include <cstring>
-#include <nlohmann/json.hpp>
+#include <type_traits>
 
 #include "sim/observation.h"
 #include "sim/simulator.h"
@@ -70,37 +70,205 @@ namespace {
 constexpr std::string_view kPrefix = "{\"t_ns\":";
 constexpr std::string_view kKindKey = "\"kind\":\"";
 
-Result<Record> parse_record(std::string_view line, bool request) {
-  try {
-    nlohmann::json j = nlohmann::json::parse(line);
-    if (request) {
-      RequestRecord r;
-      r.published_ns = j.at("t_ns").get<int64_t>();
-      r.end_ns = j.at("end_ns").get<int64_t>();
-      r.call = j.value("source", std::string("client")) == "call";
-      r.client = j.value("client", std::string());
-      r.from = j.at("from").get<std::string>();
-      r.target = j.at("target").get<std::string>();
-      r.protocol = j.value("protocol", std::string());
-      r.outcome = j.at("outcome").get<std::string>();
-      r.http_status = j.value("status", 0);
-      r.error = j.value("error", std::string());
-      r.latency_ns = j.value("latency_ns", int64_t{0});
-      r.connection = j.value("connection", uint64_t{0});
-      r.wire = j.value("wire", std::string("unjudged"));
-      r.transition = j.value("transition", std::string());
-      r.why = j.value("why", std::string());
-      return Record{std::move(r)};
+// A reader for the flat objects EventLog writes (one level of keys; values
+// are strings, numbers, booleans or arrays of strings): one pass, no DOM, so a
+// verdict line costs about as much as reading it. Anything else is an error.
+class FlatJson {
+ public:
+  explicit FlatJson(std::string_view text) : s_(text) {}
+
+  // Calls on_field(key, value, is_string, items) for every top-level field:
+  // `value` is the decoded string or the number's text; an array of strings
+  // comes in `items`.
+  template <typename F>
+  Status parse(F&& on_field) {
+    skip_ws();
+    if (!eat('{')) return Error{"expected an object"};
+    skip_ws();
+    if (eat('}')) return Status::Ok();
+    for (;;) {
+      skip_ws();
+      std::string key;
+      if (!string(&key)) return Error{"expected a field name"};
+      skip_ws();
+      if (!eat(':')) return Error{"expected ':' after \"" + key + "\""};
+      skip_ws();
+      std::string value;
+      bool is_string = false;
+      items_.clear();
+      if (!this->value(&value, &is_string)) return Error{"bad value of \"" + key + "\""};
+      on_field(key, value, is_string, items_);
+      skip_ws();
+      if (eat(',')) continue;
+      if (eat('}')) return Status::Ok();
+      return Error{"expected ',' or '}'"};
     }
-    ActionRecord a;
-    a.published_ns = j.at("t_ns").get<int64_t>();
-    a.name = j.at("name").get<std::string>();
-    a.category = j.value("category", std::string("config"));
-    a.details = j.value("details", std::vector<std::string>{});
-    return Record{std::move(a)};
-  } catch (const std::exception& e) {
-    return Error{e.what()};
   }
+
+ private:
+  void skip_ws() {
+    while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\r')) ++i_;
+  }
+  bool eat(char c) {
+    if (i_ < s_.size() && s_[i_] == c) {
+      ++i_;
+      return true;
+    }
+    return false;
+  }
+  static void utf8(uint32_t cp, std::string* out) {
+    if (cp < 0x80) {
+      out->push_back(static_cast<char>(cp));
+    } else if (cp < 0x800) {
+      out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
+      out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else if (cp < 0x10000) {
+      out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
+      out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+      out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else {
+      out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
+      out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+      out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+      out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    }
+  }
+  bool hex4(uint32_t* v) {
+    if (i_ + 4 > s_.size()) return false;
+    *v = 0;
+    for (int k = 0; k < 4; ++k) {
+      char c = s_[i_++];
+      *v <<= 4;
+      if (c >= '0' && c <= '9') *v |= static_cast<uint32_t>(c - '0');
+      else if (c >= 'a' && c <= 'f') *v |= static_cast<uint32_t>(c - 'a' + 10);
+      else if (c >= 'A' && c <= 'F') *v |= static_cast<uint32_t>(c - 'A' + 10);
+      else return false;
+    }
+    return true;
+  }
+  bool string(std::string* out) {
+    if (!eat('"')) return false;
+    for (;;) {
+      size_t stop = s_.find_first_of("\"\\", i_);
+      if (stop == std::string_view::npos) return false;
+      out->append(s_.substr(i_, stop - i_));
+      i_ = stop + 1;
+      if (s_[stop] == '"') return true;
+      if (i_ >= s_.size()) return false;
+      char e = s_[i_++];
+      switch (e) {
+        case '"': out->push_back('"'); break;
+        case '\\': out->push_back('\\'); break;
+        case '/': out->push_back('/'); break;
+        case 'b': out->push_back('\b'); break;
+        case 'f': out->push_back('\f'); break;
+        case 'n': out->push_back('\n'); break;
+        case 'r': out->push_back('\r'); break;
+        case 't': out->push_back('\t'); break;
+        case 'u': {
+          uint32_t cp;
+          if (!hex4(&cp)) return false;
+          if (cp >= 0xD800 && cp < 0xDC00) {  // a surrogate pair
+            uint32_t lo;
+            if (!eat('\\') || !eat('u') || !hex4(&lo) || lo < 0xDC00 || lo > 0xDFFF) return false;
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+          }
+          utf8(cp, out);
+          break;
+        }
+        default: return false;
+      }
+    }
+  }
+  bool value(std::string* out, bool* is_string) {
+    if (i_ >= s_.size()) return false;
+    char c = s_[i_];
+    if (c == '"') {
+      *is_string = true;
+      return string(out);
+    }
+    if (c == '[') {
+      ++i_;
+      skip_ws();
+      if (eat(']')) return true;
+      for (;;) {
+        skip_ws();
+        std::string item;
+        if (!string(&item)) return false;
+        items_.push_back(std::move(item));
+        skip_ws();
+        if (eat(',')) continue;
+        return eat(']');
+      }
+    }
+    size_t start = i_;
+    while (i_ < s_.size() && s_[i_] != ',' && s_[i_] != '}' && s_[i_] != ' ') ++i_;
+    *out = std::string(s_.substr(start, i_ - start));
+    return !out->empty();
+  }
+  std::string_view s_;
+  size_t i_ = 0;
+  std::vector<std::string> items_;
+};
+
+Result<int64_t> to_int(const std::string& key, const std::string& v) {
+  int64_t n = 0;
+  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+  if (ec != std::errc() || end != v.data() + v.size()) return Error{"\"" + key + "\" is not an integer"};
+  return n;
+}
+
+Result<Record> parse_record(std::string_view line, bool request) {
+  RequestRecord r;
+  ActionRecord a;
+  a.category = "config";
+  r.wire = "unjudged";
+  bool has_t = false, has_end = false, has_from = false, has_target = false, has_outcome = false, has_name = false;
+  std::string bad;
+  auto number = [&](const std::string& key, const std::string& v, auto* field) {
+    auto n = to_int(key, v);
+    if (!n.ok()) bad = n.message();
+    else *field = static_cast<std::remove_pointer_t<decltype(field)>>(*n);
+  };
+  Status st = FlatJson(line).parse([&](const std::string& key, const std::string& v, bool is_string,
+                                      const std::vector<std::string>& items) {
+    if (key == "t_ns") {
+      number(key, v, &r.published_ns);
+      a.published_ns = r.published_ns;
+      has_t = true;
+      return;
+    }
+    if (request) {
+      if (key == "end_ns") number(key, v, &r.end_ns), has_end = true;
+      else if (key == "source") r.call = v == "call";
+      else if (key == "client") r.client = v;
+      else if (key == "from") r.from = v, has_from = is_string;
+      else if (key == "target") r.target = v, has_target = is_string;
+      else if (key == "protocol") r.protocol = v;
+      else if (key == "outcome") r.outcome = v, has_outcome = is_string;
+      else if (key == "status") number(key, v, &r.http_status);
+      else if (key == "error") r.error = v;
+      else if (key == "latency_ns") number(key, v, &r.latency_ns);
+      else if (key == "connection") number(key, v, &r.connection);
+      else if (key == "wire") r.wire = v;
+      else if (key == "transition") r.transition = v;
+      else if (key == "why") r.why = v;
+    } else {
+      if (key == "name") a.name = v, has_name = is_string;
+      else if (key == "category") a.category = v;
+      else if (key == "details") a.details = items;
+    }
+  });
+  if (!st.ok()) return Error{st.message()};
+  if (!bad.empty()) return Error{bad};
+  if (!has_t) return Error{"no \"t_ns\""};
+  if (request) {
+    if (!has_end || !has_from || !has_target || !has_outcome)
+      return Error{"a scenario.request line needs end_ns, from, target and outcome (docs/formats/events.md)"};
+    return Record{std::move(r)};
+  }
+  if (!has_name) return Error{"a scenario.action line needs a name"};
+  return Record{std::move(a)};
 }
 
 }  // namespace

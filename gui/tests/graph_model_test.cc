@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 #include <string>
 
 #include "gui/model/graph_model.h"
@@ -24,10 +25,9 @@ namespace {
 constexpr int64_t kS = 1'000'000'000;
 
 sim::Scenario load_default(Duration duration = Duration::seconds(80)) {
-  const char* src = std::getenv("MESHSIM_SOURCE_DIR");
-  std::string dir = src ? src : ".";
-  sim::ScenarioLoad l = sim::load_scenario(dir + "/scenarios/bookinfo-migration.yaml");
-  EXPECT_TRUE(l.scenario.has_value());
+  std::string path = std::string(MESHSIM_SOURCE_DIR) + "/scenarios/bookinfo-migration.yaml";
+  sim::ScenarioLoad l = sim::load_scenario(path);
+  if (!l.scenario) throw std::runtime_error("cannot load " + path);
   sim::Scenario s = *l.scenario;
   s.duration = duration;  // past the switch at 60 s, shorter than the file's 120 s
   return s;
@@ -202,6 +202,37 @@ TEST(Recording, ReplayOfTheEventFileEqualsTheLiveModelAndTheEdgesTable) {
     const GraphEdge& edge = m.edges()[e];
     EXPECT_EQ(edge.total.requests, edge.total.mtls + edge.total.tls + edge.total.plaintext + edge.total.unjudged);
   }
+  std::filesystem::remove(file);
+}
+
+TEST(Recording, ReadsEscapesAndArraysAsEventLogWritesThem) {
+  std::string file = tmp("escapes.jsonl");
+  {
+    std::ofstream f(file);
+    f << R"({"t_ns":7,"t":"7ns","actor":"scenario","kind":"scenario.action","digest":"0","name":"say \"hi\"\n","category":"fault","details":["caf\u00e9 \ud83d\ude00","b\\c"]})"
+      << "\n";
+    f << R"({"t_ns":9,"t":"9ns","actor":"scenario","kind":"scenario.request","digest":"0","source":"call","from":"default/a","target":"b:80","protocol":"http","outcome":"reset","error":"x\ty","latency_ns":3,"end_ns":4,"connection":12,"wire":"plaintext"})"
+      << "\n";
+  }
+  auto r = Recording::load_jsonl(file);
+  ASSERT_TRUE(r.ok()) << r.message();
+  ASSERT_EQ(r->records().size(), 2u);
+  const auto* req = std::get_if<RequestRecord>(&r->records()[0]);
+  const auto* act = std::get_if<ActionRecord>(&r->records()[0]);
+  if (!act) act = std::get_if<ActionRecord>(&r->records()[1]);
+  if (!req) req = std::get_if<RequestRecord>(&r->records()[1]);
+  ASSERT_NE(act, nullptr);
+  ASSERT_NE(req, nullptr);
+  EXPECT_EQ(act->name, "say \"hi\"\n");
+  EXPECT_EQ(act->category, "fault");
+  EXPECT_EQ(act->details, (std::vector<std::string>{"caf\xc3\xa9 \xf0\x9f\x98\x80", "b\\c"}));
+  EXPECT_TRUE(req->call);
+  EXPECT_EQ(req->error, "x\ty");
+  EXPECT_EQ(req->connection, 12u);
+  EXPECT_EQ(req->end_ns, 4);
+  EXPECT_EQ(req->wire, "plaintext");
+  // Records are in counting order: the action at 7 ns before the request counted at 4 ns + 5 ms.
+  EXPECT_NE(std::get_if<ActionRecord>(&r->records()[0]), nullptr);
   std::filesystem::remove(file);
 }
 

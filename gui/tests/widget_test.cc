@@ -35,8 +35,7 @@ class Widgets : public ::testing::Test {
     if (!QApplication::instance()) app_ = new QApplication(argc, argv);
   }
   void SetUp() override {
-    const char* src = std::getenv("MESHSIM_SOURCE_DIR");
-    sim::ScenarioLoad l = sim::load_scenario(std::string(src ? src : ".") + "/scenarios/bookinfo-migration.yaml");
+    sim::ScenarioLoad l = sim::load_scenario(std::string(MESHSIM_SOURCE_DIR) + "/scenarios/bookinfo-migration.yaml");
     ASSERT_TRUE(l.scenario.has_value());
     l.scenario->duration = Duration::seconds(80);
     auto v = ViewerSession::open_live(*l.scenario);

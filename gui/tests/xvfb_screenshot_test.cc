@@ -75,8 +75,7 @@ TEST(Xvfb, ScreenshotShowsTheLegacyEdgeRedAndLabelledPlaintextFailedAfterStrict)
   char* argv[] = {name, nullptr};
   QApplication app(argc, argv);
   ASSERT_EQ(QGuiApplication::platformName(), "xcb");
-  const char* src = std::getenv("MESHSIM_SOURCE_DIR");
-  sim::ScenarioLoad l = sim::load_scenario(std::string(src ? src : ".") + "/scenarios/bookinfo-migration.yaml");
+  sim::ScenarioLoad l = sim::load_scenario(std::string(MESHSIM_SOURCE_DIR) + "/scenarios/bookinfo-migration.yaml");
   ASSERT_TRUE(l.scenario.has_value());
   auto v = ViewerSession::open_live(*l.scenario);  // the default scenario, as `meshsim gui` opens it
   ASSERT_TRUE(v.ok()) << v.message();

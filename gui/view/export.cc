@@ -58,6 +58,12 @@ Status export_graph(const std::string& path, GraphScene& scene, const GraphModel
     return write_whole(path, QByteArray(t.data(), static_cast<qsizetype>(t.size())));
   }
   QRectF source = picture_rect(scene);
+  // Vector output: the items paint themselves, not their cached pixmaps.
+  struct Uncached {
+    GraphScene& s;
+    explicit Uncached(GraphScene& scene) : s(scene) { s.set_item_caching(false); }
+    ~Uncached() { s.set_item_caching(true); }
+  } uncached(scene);
   if (s == "svg") {
     QBuffer buffer;
     buffer.open(QIODevice::WriteOnly);

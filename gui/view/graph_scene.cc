@@ -1,6 +1,7 @@
 #include "gui/view/graph_scene.h"
 
 #include <QGraphicsSceneMouseEvent>
+#include <QFontMetricsF>
 #include <QPainter>
 #include <QPainterPath>
 #include <QStyleOptionGraphicsItem>
@@ -110,13 +111,25 @@ void EdgeItem::adjust() {
   EdgeGeometry g = edge_geometry({from_->pos().x(), from_->pos().y()}, {to_->pos().x(), to_->pos().y()});
   a_ = QPointF(g.from.x, g.from.y);
   b_ = QPointF(g.to.x, g.to.y);
+  if (label_) label_->setPos((a_ + b_) / 2);
 }
 
 void EdgeItem::set_view(const EdgeView& v) {
   bool label_changed = v.label != view_.label;
+  bool look_changed = label_changed || v.health != view_.health || v.mtls != view_.mtls;
   view_ = v;
-  if (label_changed) setToolTip(QString::fromStdString(v.label));
+  if (label_changed) {
+    setToolTip(QString::fromStdString(v.label));
+    if (label_) {
+      QFont f;
+      f.setPointSizeF(7.5);
+      f.setBold(true);  // the widest the label gets
+      QFontMetricsF fm(f);
+      label_->set_text_size(fm.boundingRect(QRectF(0, 0, 600, 80), Qt::AlignCenter, QString::fromStdString(v.label)).size());
+    }
+  }
   update();
+  if (label_ && look_changed) label_->update();
 }
 
 void EdgeItem::set_phase(double phase) {
@@ -129,21 +142,14 @@ QColor EdgeItem::color() const { return edge_color(view_); }
 
 QPointF EdgeItem::point_at(double f) const { return a_ + (b_ - a_) * f; }
 
-QRectF EdgeItem::boundingRect() const {
-  QRectF r = QRectF(a_, b_).normalized().adjusted(-14, -14, 14, 14);
-  QPointF m = (a_ + b_) / 2;
-  return r.united(QRectF(m.x() - 110, m.y() - 22, 220, 44));
-}
+QRectF EdgeItem::boundingRect() const { return QRectF(a_, b_).normalized().adjusted(-14, -14, 14, 14); }
 
 QPainterPath EdgeItem::shape() const {
   QPainterPath line(a_);
   line.lineTo(b_);
   QPainterPathStroker s;
   s.setWidth(12);
-  QPainterPath p = s.createStroke(line);
-  QPointF m = (a_ + b_) / 2;
-  p.addRect(QRectF(m.x() - 90, m.y() - 16, 180, 32));
-  return p;
+  return s.createStroke(line);
 }
 
 void EdgeItem::paint(QPainter* p, const QStyleOptionGraphicsItem*, QWidget*) {
@@ -180,20 +186,33 @@ void EdgeItem::paint(QPainter* p, const QStyleOptionGraphicsItem*, QWidget*) {
       }
     }
   }
-  // The label, on a light plate at the middle.
-  QString text = QString::fromStdString(view_.label);
+}
+
+void EdgeItem::set_label(EdgeLabelItem* l) {
+  label_ = l;
+  adjust();
+}
+
+void EdgeLabelItem::set_text_size(QSizeF s) {
+  QRectF r(-s.width() / 2 - 4, -s.height() / 2 - 2, s.width() + 8, s.height() + 4);
+  if (r == rect_) return;
+  prepareGeometryChange();
+  rect_ = r;
+}
+
+void EdgeLabelItem::paint(QPainter* p, const QStyleOptionGraphicsItem*, QWidget*) {
+  const EdgeView& v = edge_->view();
+  QColor c = edge_->color();
   QFont f = p->font();
   f.setPointSizeF(7.5);
-  f.setBold(view_.health == Health::kFailed);
+  f.setBold(v.health == Health::kFailed);
   p->setFont(f);
-  QRectF br = p->fontMetrics().boundingRect(QRect(0, 0, 400, 60), Qt::AlignCenter, text);
-  QPointF m = (a_ + b_) / 2;
-  QRectF plate(m.x() - br.width() / 2 - 4, m.y() - br.height() / 2 - 2, br.width() + 8, br.height() + 4);
+  QString text = QString::fromStdString(v.label);
   p->setPen(QPen(c, 1));
   p->setBrush(QColor(255, 255, 255, 225));
-  p->drawRoundedRect(plate, 4, 4);
-  p->setPen(view_.health == Health::kFailed ? QColor(0xb7, 0x1c, 0x1c) : QColor(0x21, 0x21, 0x21));
-  p->drawText(plate, Qt::AlignCenter, text);
+  p->drawRoundedRect(rect_, 4, 4);
+  p->setPen(v.health == Health::kFailed ? QColor(0xb7, 0x1c, 0x1c) : QColor(0x21, 0x21, 0x21));
+  p->drawText(rect_, Qt::AlignCenter, text);
 }
 
 // ---- NamespaceItem ----------------------------------------------------------
@@ -229,6 +248,7 @@ void GraphScene::rebuild(const GraphModel& model) {
   clear();
   nodes_.clear();
   edges_.clear();
+  edge_versions_.clear();
   layout_ = layout_graph(model);
   for (size_t i = 0; i < model.namespaces().size(); ++i) addItem(new NamespaceItem(model.namespaces()[i], layout_.namespace_box[i]));
   for (size_t n = 0; n < model.nodes().size(); ++n) ensure_node(model, n);
@@ -264,9 +284,30 @@ void GraphScene::refresh(const GraphModel& model) {
     auto* item = new EdgeItem(static_cast<int>(e), ensure_node(model, edges[e].from), ensure_node(model, edges[e].to));
     item->set_phase(phase_);
     addItem(item);
+    auto* label = new EdgeLabelItem(item);
+    addItem(label);
+    item->set_label(label);
     edges_.push_back(item);
   }
-  for (size_t e = 0; e < edges.size(); ++e) edges_[e]->set_view(model.edge_view(e));
+  edge_versions_.resize(edges.size(), ~uint64_t{0});
+  for (size_t e = 0; e < edges.size(); ++e) {
+    // A view changes only with its window — or while a failure flashes.
+    bool flashing = edges_[e]->view().flashing ||
+                    (edges[e].last_failure_at_ns >= 0 && model.now_ns() - edges[e].last_failure_at_ns < GraphModel::kFlashNs);
+    if (edges[e].version == edge_versions_[e] && !flashing) continue;
+    edge_versions_[e] = edges[e].version;
+    edges_[e]->set_view(model.edge_view(e));
+  }
+}
+
+void GraphScene::set_item_caching(bool on) {
+  QGraphicsItem::CacheMode mode = on ? QGraphicsItem::DeviceCoordinateCache : QGraphicsItem::NoCache;
+  for (NodeItem* n : nodes_) {
+    if (n) n->setCacheMode(mode);
+  }
+  for (EdgeItem* e : edges_) {
+    if (e->label()) e->label()->setCacheMode(mode);
+  }
 }
 
 void GraphScene::set_phase(double phase) {
@@ -291,6 +332,10 @@ void GraphScene::mousePressEvent(QGraphicsSceneMouseEvent* e) {
     }
     if (item->type() == EdgeItem::Type) {
       emit edgeActivated(static_cast<EdgeItem*>(item)->index());
+      return;
+    }
+    if (item->type() == EdgeLabelItem::Type) {
+      emit edgeActivated(static_cast<const EdgeLabelItem*>(item)->edge()->index());
       return;
     }
   }

@@ -23,6 +23,26 @@ namespace meshsim::gui {
 
 class EdgeItem;
 
+// An edge's label plate, drawn above the nodes so that no node hides it; it
+// sits at the middle of its edge and paints the edge's current view.
+class EdgeLabelItem : public QGraphicsItem {
+ public:
+  enum { Type = UserType + 4 };
+  explicit EdgeLabelItem(const EdgeItem* edge) : edge_(edge) {
+    setZValue(4);
+    setCacheMode(DeviceCoordinateCache);  // repainted only when the label changes
+  }
+  int type() const override { return Type; }
+  const EdgeItem* edge() const { return edge_; }
+  void set_text_size(QSizeF s);
+  QRectF boundingRect() const override { return rect_; }
+  void paint(QPainter* p, const QStyleOptionGraphicsItem* option, QWidget* widget) override;
+
+ private:
+  const EdgeItem* edge_;
+  QRectF rect_;
+};
+
 class NodeItem : public QGraphicsItem {
  public:
   enum { Type = UserType + 1 };
@@ -46,6 +66,9 @@ class EdgeItem : public QGraphicsItem {
  public:
   enum { Type = UserType + 2 };
   EdgeItem(int index, NodeItem* from, NodeItem* to);
+  // The label item (owned by the scene); created with the edge.
+  EdgeLabelItem* label() const { return label_; }
+  void set_label(EdgeLabelItem* l);
   int type() const override { return Type; }
   int index() const { return index_; }
   // Recomputes the geometry from the nodes' positions.
@@ -68,6 +91,7 @@ class EdgeItem : public QGraphicsItem {
   QPointF a_, b_;
   EdgeView view_;
   double phase_ = -1;
+  EdgeLabelItem* label_ = nullptr;
 };
 
 class NamespaceItem : public QGraphicsItem {
@@ -93,6 +117,9 @@ class GraphScene : public QGraphicsScene {
   // Creates items for new nodes and edges and hands every edge its view.
   void refresh(const GraphModel& model);
   void set_phase(double phase);
+  // Nodes and labels are cached as pixmaps for the window's redraw; an
+  // export turns that off so that SVG gets text and lines, not pictures.
+  void set_item_caching(bool on);
   EdgeItem* edge_item(int edge) const;
   NodeItem* node_item(int node) const;
   const GraphLayout& layout() const { return layout_; }
@@ -110,6 +137,7 @@ class GraphScene : public QGraphicsScene {
   GraphLayout layout_;
   std::vector<NodeItem*> nodes_;
   std::vector<EdgeItem*> edges_;
+  std::vector<uint64_t> edge_versions_;  // GraphEdge::version each item shows
   uint64_t revision_ = ~uint64_t{0};
   double phase_ = -1;
 };
