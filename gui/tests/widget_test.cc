@@ -70,6 +70,19 @@ TEST_F(Widgets, SceneHasOneItemPerNodeAndEdgeOfTheModel) {
   }
 }
 
+TEST_F(Widgets, SeekingBackHidesEdgesThatDidNotExistYet) {
+  window_->seek(75 * kS);
+  size_t later = window_->session().model().edges().size();
+  window_->seek(600'000'000);  // 0.6 s: only the first requests have finished
+  size_t early = window_->session().model().edges().size();
+  ASSERT_LT(early, later);
+  for (size_t e = 0; e < later; ++e) {
+    EXPECT_EQ(window_->scene().edge_item(static_cast<int>(e))->isVisible(), e < early) << e;
+  }
+  window_->seek(75 * kS);
+  for (size_t e = 0; e < later; ++e) EXPECT_TRUE(window_->scene().edge_item(static_cast<int>(e))->isVisible()) << e;
+}
+
 TEST_F(Widgets, ClickingTheStrictMarkOnTheTimelineJumpsToIt) {
   window_->seek(70 * kS);  // the mark exists once the switch has happened
   TimelineWidget& tl = window_->timeline();

@@ -289,6 +289,17 @@ void GraphScene::refresh(const GraphModel& model) {
     item->set_label(label);
     edges_.push_back(item);
   }
+  // After a seek backwards the model may not have reached edges (or hosts)
+  // the scene already shows: those are hidden until the model has them again.
+  // The model creates them in stream order, so indices always agree.
+  for (size_t e = 0; e < edges_.size(); ++e) {
+    bool present = e < edges.size();
+    edges_[e]->setVisible(present);
+    if (edges_[e]->label()) edges_[e]->label()->setVisible(present);
+  }
+  for (size_t n = 0; n < nodes_.size(); ++n) {
+    if (nodes_[n]) nodes_[n]->setVisible(n < model.nodes().size());
+  }
   edge_versions_.resize(edges.size(), ~uint64_t{0});
   for (size_t e = 0; e < edges.size(); ++e) {
     // A view changes only with its window — or while a failure flashes.

@@ -123,6 +123,7 @@ class GraphScene : public QGraphicsScene {
   EdgeItem* edge_item(int edge) const;
   NodeItem* node_item(int node) const;
   const GraphLayout& layout() const { return layout_; }
+  // Edge items created so far (some may be hidden after a seek backwards).
   size_t edge_count() const { return edges_.size(); }
 
  signals:
