@@ -154,6 +154,7 @@ int main_impl(int argc, char** argv) {
   register_whatif(app, ctx);
   register_bench(app, ctx);
   register_report(app, ctx);
+  register_gui(app, ctx);
 
   try {
     app.parse(argc, argv);

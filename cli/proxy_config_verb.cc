@@ -8,7 +8,6 @@
 #include <cstdio>
 
 #include "cli/mesh_input.h"
-#include "cli/proxy_config_render.h"
 #include "cli/verb.h"
 #include "mesh/gateway.h"
 #include "mesh/authz_translation.h"
@@ -16,8 +15,25 @@
 #include "mesh/coverage.h"
 #include "proxy/tls/environment.h"
 #include "sim/runtime/mesh_simulation.h"
+#include "sim/runtime/proxy_config_render.h"
 
 namespace meshsim::cli {
+
+using sim::SecretView;
+using sim::add_not_modelled_json;
+using sim::render_all_json;
+using sim::render_clusters_json;
+using sim::render_clusters_text;
+using sim::render_endpoints_json;
+using sim::render_endpoints_text;
+using sim::render_listeners_json;
+using sim::render_listeners_text;
+using sim::render_rbac_json;
+using sim::render_rbac_text;
+using sim::render_routes_json;
+using sim::render_routes_text;
+using sim::render_secrets_json;
+using sim::render_secrets_text;
 
 namespace {
 struct ProxyConfigOptions {

@@ -41,5 +41,6 @@ void register_token(CLI::App& app, VerbContext& ctx);
 void register_whatif(CLI::App& app, VerbContext& ctx);
 void register_bench(CLI::App& app, VerbContext& ctx);
 void register_report(CLI::App& app, VerbContext& ctx);
+void register_gui(CLI::App& app, VerbContext& ctx);
 
 }  // namespace meshsim::cli

@@ -35,7 +35,9 @@ using ObservationPayload =
                  // mesh runtime (sim/observations/runtime.h)
                  AccessLogObservation, AppOutcomeObservation, ConfigPushObservation, CertificateObservation,
                  SpanObservation, AppCallObservation, TraceFindingObservation, OutlierObservation,
-                 PriorityLoadObservation>;
+                 PriorityLoadObservation,
+                 // scenario runner (sim/scenario/runner.h), view kinds
+                 RequestVerdictObservation, ScenarioActionObservation>;
 
 struct Observation {
   Time time;

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 
 namespace meshsim::proxy {
@@ -136,6 +137,56 @@ struct PriorityLoadObservation {
   std::span<const uint32_t> healthy;  // healthy hosts per priority
   std::span<const uint8_t> panic;     // per priority
   bool total_panic = false;
+};
+
+// The scenario runner's judgement of one finished request (kind
+// `scenario.request`, a view kind: it never changes the fingerprint). It is
+// published once the evidence is in — the request's outcome plus every
+// sidecar access log up to 5 ms after it — and is the very record the run's
+// EDGES table and STORY are built from, so every view shows the same answer:
+//  * `wire`: how the request left the client's pod — from the first bytes of
+//    the app's own connection when no sidecar captured it, else from the
+//    client sidecar's upstream TLS (mTLS = TLS with a workload certificate);
+//    kUnjudged when neither exists (no connection, no bytes, no upstream).
+//  * `transition`: whether this request changed its source from working to
+//    failing (or back), with `why` — the story's explanation from the access
+//    logs of that very request ("" when none could be found).
+// Sources are the scenario's client apps (`client` = the app's name) and the
+// outbound calls server apps make (`client` = "", `source` = kCall).
+struct RequestVerdictObservation {
+  // A verdict is published at the first step of the run at or after
+  // end + kEvidenceDelayNs; views that replay a run place it exactly there, so
+  // what they show does not depend on how the run was stepped.
+  static constexpr int64_t kEvidenceDelayNs = 5'000'000;
+  enum class Source : uint8_t { kClient, kCall };
+  enum class Wire : uint8_t { kUnjudged, kPlaintext, kTls, kMtls };
+  enum class Transition : uint8_t { kNone, kFails, kRecovers };
+  Source source = Source::kClient;
+  std::string_view client;    // scenario client name ("" for a call)
+  std::string_view from;      // "ns/pod" or "external/<name>"
+  std::string_view target;    // as the app addressed it: "productpage.default:9080"
+  std::string_view protocol;  // "http", "tcp", "mysql"
+  AppOutcomeObservation::Outcome outcome = AppOutcomeObservation::Outcome::kOk;
+  int http_status = 0;
+  std::string_view error;
+  int64_t latency_ns = 0;
+  int64_t end_ns = 0;         // when the app saw the outcome (the verdict is published later)
+  uint64_t connection = 0;
+  Wire wire = Wire::kUnjudged;
+  Transition transition = Transition::kNone;
+  std::string_view why;
+};
+const char* to_string(RequestVerdictObservation::Wire w);
+const char* to_string(RequestVerdictObservation::Transition t);
+
+// A timeline action the scenario runner played (kind `scenario.action`, a
+// view kind): its name, what kind of change it is, and the STORY's details
+// (objects applied or deleted, pods killed, ...).
+struct ScenarioActionObservation {
+  enum class Category : uint8_t { kConfig, kFault };
+  std::string_view name;
+  Category category = Category::kConfig;
+  std::span<const std::string> details;
 };
 
 // The agent installed a workload certificate.

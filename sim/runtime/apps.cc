@@ -38,6 +38,25 @@ const char* to_string(AppOutcomeObservation::Outcome o) {
   return "ok";
 }
 
+const char* to_string(RequestVerdictObservation::Wire w) {
+  switch (w) {
+    case RequestVerdictObservation::Wire::kUnjudged: return "unjudged";
+    case RequestVerdictObservation::Wire::kPlaintext: return "plaintext";
+    case RequestVerdictObservation::Wire::kTls: return "tls";
+    case RequestVerdictObservation::Wire::kMtls: return "mtls";
+  }
+  return "unjudged";
+}
+
+const char* to_string(RequestVerdictObservation::Transition t) {
+  switch (t) {
+    case RequestVerdictObservation::Transition::kNone: return "none";
+    case RequestVerdictObservation::Transition::kFails: return "fails";
+    case RequestVerdictObservation::Transition::kRecovers: return "recovers";
+  }
+  return "none";
+}
+
 namespace {
 
 std::string lower(std::string_view s) {

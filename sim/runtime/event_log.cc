@@ -240,6 +240,27 @@ void EventLog::write(const Observation& o) {
           for (uint8_t x : p.panic) panic.push_back(x != 0);
           j["panic"] = panic;
           j["total_panic"] = p.total_panic;
+        } else if constexpr (std::is_same_v<T, RequestVerdictObservation>) {
+          j["source"] = p.source == RequestVerdictObservation::Source::kClient ? "client" : "call";
+          if (!p.client.empty()) j["client"] = std::string(p.client);
+          j["from"] = std::string(p.from);
+          j["target"] = std::string(p.target);
+          j["protocol"] = std::string(p.protocol);
+          j["outcome"] = to_string(p.outcome);
+          if (p.http_status) j["status"] = p.http_status;
+          if (!p.error.empty()) j["error"] = std::string(p.error);
+          j["latency_ns"] = p.latency_ns;
+          j["end_ns"] = p.end_ns;
+          j["connection"] = p.connection;
+          j["wire"] = to_string(p.wire);
+          if (p.transition != RequestVerdictObservation::Transition::kNone) j["transition"] = to_string(p.transition);
+          if (!p.why.empty()) j["why"] = std::string(p.why);
+        } else if constexpr (std::is_same_v<T, ScenarioActionObservation>) {
+          j["name"] = std::string(p.name);
+          j["category"] = p.category == ScenarioActionObservation::Category::kConfig ? "config" : "fault";
+          nlohmann::ordered_json d = nlohmann::ordered_json::array();
+          for (const std::string& line : p.details) d.push_back(line);
+          j["details"] = d;
         } else if constexpr (std::is_same_v<T, CertificateObservation>) {
           j["pod"] = std::string(p.pod);
           j["spiffe"] = std::string(p.spiffe_id);

@@ -18,6 +18,7 @@
 
 #include "mesh/policy.h"
 #include "proxy/access_log.h"
+#include "proxy/base/check.h"
 #include "proxy/base/hash.h"
 #include "proxy/http/grpc.h"
 #include "proxy/tls/client_hello_inspector.h"
@@ -124,19 +125,50 @@ std::string classify_wire(const std::string& bytes, std::vector<std::string>* al
   return "tls";
 }
 
+// A request's access logs come up to 5 ms after its outcome.
+constexpr Duration kLogGrace = Duration::nanos(RequestVerdictObservation::kEvidenceDelayNs);
+
 class Runner {
  public:
   Runner(const Scenario& s, const RunOptions& o) : s_(s), o_(o) {}
   // The simulation goes first: tearing it down still publishes observations
   // (sockets closing) to subscribers that write into this object.
   ~Runner() {
+    // The captures and the event log unsubscribe from the simulator (a run
+    // that stopped early leaves no half-written file).
+    cap_.reset();
+    events_.reset();
     if (ms_) ms_->sim().set_tracer(nullptr);
     ms_.reset();
   }
 
   Result<ScenarioRunResult> run();
+  // The steps of run(), for ScenarioSession.
+  Status start();
+  void advance(Duration t);
+  Result<ScenarioRunResult> finish();
+  MeshSimulation& mesh() { return *ms_; }
+  Duration duration() const { return s_.duration; }
+  std::shared_ptr<const mesh::World> world_at(Duration t) const {
+    std::shared_ptr<const mesh::World> w = worlds_.empty() ? world_ : worlds_.front().second;
+    for (const auto& [from, world] : worlds_) {
+      if (from <= t) w = world;
+    }
+    return w;
+  }
 
  private:
+  using Wire = RequestVerdictObservation::Wire;
+  // An outbound call a server app made (AppCallObservation), waiting for its verdict.
+  struct CallRec {
+    OutcomeRec o;
+    std::string pod, target;
+  };
+  // How the request left the client's pod (see RequestVerdictObservation).
+  Wire judge_wire(const OutcomeRec& o) const;
+  // Publishes the verdict of every request whose evidence is complete at
+  // `now` (its outcome plus 5 ms of access logs), or of all when `all`.
+  void judge_ready(Duration now, bool all);
   Status setup_world();
   Status start_apps();
   std::vector<std::pair<const ScenarioServer*, ServerAppOptions>> external_servers_;
@@ -152,7 +184,8 @@ class Runner {
   std::string explain_failure(const OutcomeRec& o) const;
   const LogRec* outbound_log_for(const OutcomeRec& o, const SocketAddress& app_addr) const;
   // Access-log entries by downstream address (ip << 16 | port), built on first use.
-  mutable std::unordered_map<uint64_t, std::vector<uint32_t>> logs_by_downstream_;
+  // Kept up to date as entries arrive (verdicts are judged during the run).
+  std::unordered_map<uint64_t, std::vector<uint32_t>> logs_by_downstream_;
 
   const Scenario& s_;
   const RunOptions& o_;
@@ -194,6 +227,23 @@ class Runner {
   std::vector<FailoverRecord> failover_;
   ActorId actor_ = 0;
   EventKindId k_timeline_ = 0;
+  EventKindId k_action_ = 0;   // scenario.action (view)
+  EventKindId k_verdict_ = 0;  // scenario.request (view)
+  // Verdicts: one wire judgement per entry of outcomes_ (judged_ of them so
+  // far), the calls of server apps still waiting, and each source's state
+  // (working, or the outcome|error it fails with) for the story's transitions.
+  std::vector<Wire> wires_;
+  size_t judged_ = 0;
+  std::vector<CallRec> calls_;
+  size_t calls_judged_ = 0;
+  std::map<std::string, std::string> source_state_;
+  std::vector<StoryEvent> failure_story_;
+  // run()'s state between start() and finish().
+  std::chrono::steady_clock::time_point wall0_;
+  uint64_t unscoped0_ = 0;
+  std::unique_ptr<TraceRecorder> tracer_;
+  std::unique_ptr<EventLog> events_;
+  std::unique_ptr<CaptureSession> cap_;
 };
 
 std::string Runner::pod_key_of(const WorkloadRef& r, Status* err) {
@@ -325,7 +375,6 @@ Status Runner::start_apps() {
 }
 
 void Runner::schedule_timeline() {
-  actor_ = ms_->sim().actor("scenario");
   k_timeline_ = ms_->sim().kind("scenario.timeline");
   for (size_t i = 0; i < s_.timeline.size(); ++i) {
     ms_->sim().schedule_at(s_.timeline[i].at, actor_, k_timeline_, [this, i] {
@@ -492,6 +541,14 @@ void Runner::schedule_timeline() {
           ev.details.push_back("wall clocks now " + format_duration(ms_->wall_clock_offset()) + " ahead of virtual time");
           break;
       }
+      if (ms_->sim().has_subscribers()) {
+        ScenarioActionObservation action;
+        action.name = a.name;
+        action.category = a.kind == K::kApply || a.kind == K::kDelete ? ScenarioActionObservation::Category::kConfig
+                                                                      : ScenarioActionObservation::Category::kFault;
+        action.details = ev.details;
+        ms_->sim().publish(actor_, k_action_, fnv1a64(a.name), action);
+      }
       r_.story.push_back(std::move(ev));
     });
   }
@@ -513,6 +570,11 @@ void Runner::subscribe() {
             if (!client_meta_.count(client)) return;
             outcomes_.push_back(
                 {client, o.time - lat, o.time, p.outcome, p.http_status, std::string(p.error), lat, p.connection, p.grpc_status});
+                      } else if constexpr (std::is_same_v<T, AppCallObservation>) {
+            Duration lat = Duration::nanos(p.latency_ns);
+            calls_.push_back({{"", o.time - lat, o.time, p.outcome, p.http_status, std::string(p.error), lat, p.connection, 0},
+                              std::string(p.pod),
+                              std::string(p.target)});
           } else if constexpr (std::is_same_v<T, TcpConnectionObservation>) {
             if (p.client_side && p.event == TcpEvent::kConnect) {
               WireConn& w = wire_[p.connection];
@@ -533,6 +595,9 @@ void Runner::subscribe() {
                                           std::min<size_t>(p.bytes.size(), 2048));
           } else if constexpr (std::is_same_v<T, AccessLogObservation>) {
             logs_.push_back({std::string(p.pod), o.time, *p.entry});
+            const SocketAddress& d = p.entry->downstream_remote;
+            logs_by_downstream_[(static_cast<uint64_t>(d.ip.value) << 16) | d.port].push_back(
+                static_cast<uint32_t>(logs_.size() - 1));
           } else if constexpr (std::is_same_v<T, ConfigPushObservation>) {
             auto& e = pushes_[std::string(p.version)];
             if (e.second == 0) e.first = o.time;
@@ -594,15 +659,12 @@ bool Runner::client_matches(const std::string& sel, const std::string& client) c
 // whose downstream is the app's connection, logged while the request was open.
 const LogRec* Runner::outbound_log_for(const OutcomeRec& o, const SocketAddress& app_addr) const {
   auto key = [](const SocketAddress& a) { return (static_cast<uint64_t>(a.ip.value) << 16) | a.port; };
-  if (logs_by_downstream_.empty()) {
-    for (uint32_t i = 0; i < logs_.size(); ++i) logs_by_downstream_[key(logs_[i].e.downstream_remote)].push_back(i);
-  }
   auto it = logs_by_downstream_.find(key(app_addr));
   if (it == logs_by_downstream_.end()) return nullptr;
   const LogRec* found = nullptr;
   for (uint32_t i : it->second) {
     const LogRec& l = logs_[i];
-    if (l.time < o.start || l.time > o.end + Duration::millis(5)) continue;
+    if (l.time < o.start || l.time > o.end + kLogGrace) continue;
     if (l.e.direction == proxy::TrafficDirection::kOutbound) found = &l;
   }
   return found;
@@ -629,7 +691,7 @@ std::string Runner::explain_failure(const OutcomeRec& o) const {
   const LogRec* best = nullptr;
   const LogRec* link = nullptr;  // the client sidecar's entry of this request, problem or not
   for (const LogRec& l : logs_) {
-    if (l.time < o.start || l.time > o.end + Duration::millis(5)) continue;
+    if (l.time < o.start || l.time > o.end + kLogGrace) continue;
     bool mine = app_addr ? l.e.downstream_remote == *app_addr
                          : (l.pod == client_pod && l.e.direction == proxy::TrafficDirection::kOutbound) ||
                                (l.e.direction == proxy::TrafficDirection::kInbound && l.e.downstream_remote.ip == client_ip);
@@ -643,7 +705,7 @@ std::string Runner::explain_failure(const OutcomeRec& o) const {
   // even when the client side saw nothing wrong (a TCP session cut short).
   if (const LogRec* out = best && best->e.direction == proxy::TrafficDirection::kOutbound ? best : (!best ? link : nullptr)) {
     for (const LogRec& l : logs_) {
-      if (l.time < o.start || l.time > o.end + Duration::millis(5)) continue;
+      if (l.time < o.start || l.time > o.end + kLogGrace) continue;
       if (l.e.direction != proxy::TrafficDirection::kInbound || to_string(l.e.downstream_local) != out->e.upstream_host)
         continue;
       // An HTTP request is the same on both sides by its x-request-id.
@@ -685,29 +747,98 @@ std::string Runner::explain_failure(const OutcomeRec& o) const {
   return side + best->pod + ": " + why;
 }
 
-void Runner::build_story_failures() {
-  // Per client: each change between working and failing (by outcome and error).
-  std::map<std::string, std::string> state;
-  for (const OutcomeRec& o : outcomes_) {
-    std::string now = o.outcome == Outcome::kOk ? "ok" : std::string(to_string(o.outcome)) + "|" + o.error;
-    auto it = state.find(o.client);
-    std::string before = it == state.end() ? "ok" : it->second;
-    if (now == before) continue;
-    state[o.client] = now;
-    StoryEvent ev;
-    ev.at = o.end;
-    if (o.outcome == Outcome::kOk) {
-      ev.text = o.client + " works again";
-    } else {
-      std::string err = o.error.empty() ? (o.status ? "HTTP " + std::to_string(o.status) : "") : o.error;
-      size_t nl = err.find('\n');
-      if (nl != std::string::npos) err = err.substr(0, nl);
-      ev.text = o.client + " fails (" + to_string(o.outcome) + "): " + err;
-      std::string why = explain_failure(o);
-      if (!why.empty()) ev.details.push_back(why);
-    }
-    r_.story.push_back(std::move(ev));
+Runner::Wire Runner::judge_wire(const OutcomeRec& o) const {
+  if (o.connection == 0) return Wire::kUnjudged;
+  auto w = wire_.find(o.connection);
+  if (w == wire_.end()) return Wire::kUnjudged;
+  std::string kind;
+  if (w->second.server_host != w->second.client_host) {
+    if (w->second.first_bytes.empty()) return Wire::kUnjudged;
+    kind = classify_wire(w->second.first_bytes, nullptr);  // the app's own connection left the pod
+  } else if (const LogRec* l = outbound_log_for(o, w->second.client_local)) {
+    const proxy::SecurityInfo& t = l->e.upstream_tls;
+    if (l->e.cluster.empty() || l->e.upstream_host.empty()) return Wire::kUnjudged;
+    kind = !t.tls ? "plaintext" : !t.local_uri_san.empty() ? "mtls" : "tls";
+  } else {
+    return Wire::kUnjudged;
   }
+  return kind == "mtls" ? Wire::kMtls : kind == "tls" ? Wire::kTls : Wire::kPlaintext;
+}
+
+void Runner::judge_ready(Duration now, bool all) {
+  using Transition = RequestVerdictObservation::Transition;
+  auto ready = [&](const OutcomeRec& o) { return all || o.end + kLogGrace <= now; };
+  const bool publish = ms_->sim().has_subscribers();
+  for (;;) {
+    bool client_next = judged_ < outcomes_.size() && ready(outcomes_[judged_]);
+    bool call_next = calls_judged_ < calls_.size() && ready(calls_[calls_judged_].o);
+    if (client_next && call_next) client_next = outcomes_[judged_].end <= calls_[calls_judged_].o.end;
+    if (!client_next && !call_next) break;
+    const OutcomeRec& o = client_next ? outcomes_[judged_] : calls_[calls_judged_].o;
+    const CallRec* call = client_next ? nullptr : &calls_[calls_judged_];
+    Wire wire = judge_wire(o);
+    // Each change of a source between working and failing (by outcome and
+    // error): the story's lines for client apps, a transition for every source.
+    std::string key = call ? "call " + call->pod + " " + call->target : o.client;
+    std::string state = o.outcome == Outcome::kOk ? "ok" : std::string(to_string(o.outcome)) + "|" + o.error;
+    auto it = source_state_.find(key);
+    std::string before = it == source_state_.end() ? "ok" : it->second;
+    Transition transition = Transition::kNone;
+    std::string why;
+    if (state != before) {
+      source_state_[key] = state;
+      transition = o.outcome == Outcome::kOk ? Transition::kRecovers : Transition::kFails;
+      if (transition == Transition::kFails) why = explain_failure(o);
+      if (!call) {
+        StoryEvent ev;
+        ev.at = o.end;
+        if (o.outcome == Outcome::kOk) {
+          ev.text = o.client + " works again";
+        } else {
+          std::string err = o.error.empty() ? (o.status ? "HTTP " + std::to_string(o.status) : "") : o.error;
+          size_t nl = err.find('\n');
+          if (nl != std::string::npos) err = err.substr(0, nl);
+          ev.text = o.client + " fails (" + to_string(o.outcome) + "): " + err;
+          if (!why.empty()) ev.details.push_back(why);
+        }
+        failure_story_.push_back(std::move(ev));
+      }
+    }
+    if (publish) {
+      RequestVerdictObservation v;
+      v.source = call ? RequestVerdictObservation::Source::kCall : RequestVerdictObservation::Source::kClient;
+      v.client = o.client;
+      if (call) {
+        v.from = call->pod;
+        v.target = call->target;
+        v.protocol = "http";
+      } else {
+        v.from = client_pod_[o.client];
+        v.target = client_meta_[o.client].first;
+        v.protocol = client_meta_[o.client].second;
+      }
+      v.outcome = o.outcome;
+      v.http_status = o.status;
+      v.error = o.error;
+      v.latency_ns = o.latency.ns();
+      v.end_ns = o.end.ns();
+      v.connection = o.connection;
+      v.wire = wire;
+      v.transition = transition;
+      v.why = why;
+      ms_->sim().publish(actor_, k_verdict_, fnv1a64(key) ^ static_cast<uint64_t>(o.end.ns()), v);
+    }
+    if (client_next) {
+      wires_.push_back(wire);
+      ++judged_;
+    } else {
+      ++calls_judged_;
+    }
+  }
+}
+
+void Runner::build_story_failures() {
+  for (StoryEvent& ev : failure_story_) r_.story.push_back(std::move(ev));
   for (const auto& [version, p] : pushes_) {
     if (version == "1") continue;
     r_.story.push_back({p.first, "config version " + version + " pushed to " + std::to_string(p.second) + " sidecar(s)", {}});
@@ -805,25 +936,12 @@ void Runner::build_edges() {
     e.connections = static_cast<uint64_t>(std::unique(conns.begin(), conns.end()) - conns.begin());
     e.p50 = percentile(lats, 50);
     e.p99 = percentile(lats, 99);
-    HostId h = client_host_[c.name];
-    for (const OutcomeRec& o : outcomes_) {
-      if (o.client != c.name || o.connection == 0) continue;
-      auto w = wire_.find(o.connection);
-      if (w == wire_.end()) continue;
-      std::string kind;
-      if (w->second.server_host != h) {
-        if (w->second.first_bytes.empty()) continue;
-        kind = classify_wire(w->second.first_bytes, nullptr);  // the app's own connection left the pod
-      } else if (const LogRec* l = outbound_log_for(o, w->second.client_local)) {
-        const proxy::SecurityInfo& t = l->e.upstream_tls;
-        if (l->e.cluster.empty() || l->e.upstream_host.empty()) continue;
-        kind = !t.tls ? "plaintext" : !t.local_uri_san.empty() ? "mtls" : "tls";
-      } else {
-        continue;
-      }
+    // The verdicts published during the run (judge_ready), counted.
+    for (size_t i = 0; i < outcomes_.size(); ++i) {
+      if (outcomes_[i].client != c.name || wires_[i] == Wire::kUnjudged) continue;
       ++e.judged;
-      if (kind == "mtls") ++e.mtls;
-      else if (kind == "tls") ++e.tls;
+      if (wires_[i] == Wire::kMtls) ++e.mtls;
+      else if (wires_[i] == Wire::kTls) ++e.tls;
     }
     r_.edges.push_back(std::move(e));
   }
@@ -1139,9 +1257,21 @@ void Runner::evaluate() {
 }
 
 Result<ScenarioRunResult> Runner::run() {
-  auto wall0 = std::chrono::steady_clock::now();
-  const uint64_t unscoped0 = tls::unscoped_random_bytes();
-  if (Status st = setup_world(); !st.ok()) return Error{st.message()};
+  if (Status st = start(); !st.ok()) return Error{st.message()};
+  // Run in steps so progress can be reported.
+  Duration step = std::max(Duration::millis(100), s_.duration / 200);
+  for (Duration t = Duration::zero(); t < s_.duration;) {
+    t = std::min(s_.duration, t + step);
+    advance(t);
+    if (o_.progress) o_.progress(t, ms_->sim().events_executed());
+  }
+  return finish();
+}
+
+Status Runner::start() {
+  wall0_ = std::chrono::steady_clock::now();
+  unscoped0_ = tls::unscoped_random_bytes();
+  if (Status st = setup_world(); !st.ok()) return st;
   r_.name = s_.name;
   r_.seed = s_.seed;
   if (o_.record_trace) {
@@ -1150,17 +1280,23 @@ Result<ScenarioRunResult> Runner::run() {
                           t.digest, t.publication, t.fingerprint});
     });
   }
+  actor_ = ms_->sim().actor("scenario");
+  k_action_ = ms_->sim().view_kind("scenario.action");
+  k_verdict_ = ms_->sim().view_kind("scenario.request");
   subscribe();
-  TraceRecorder tracer(o_.trace_format, !o_.trace_file.empty());
-  ms_->sim().subscribe([&tracer](const Observation& o) { tracer.on_observation(o); });
+  tracer_ = std::make_unique<TraceRecorder>(o_.trace_format, !o_.trace_file.empty());
+  ms_->sim().subscribe([t = tracer_.get()](const Observation& o) { t->on_observation(o); });
+  if (o_.observer) {
+    // The simulator by reference: ms_ is already null while the mesh is torn down.
+    ms_->sim().subscribe([this, &sim = ms_->sim()](const Observation& o) { o_.observer(sim, o); });
+  }
   // The event log listens from the start: the first certificates are issued while the mesh is built.
-  std::unique_ptr<EventLog> events;
   if (!o_.events_file.empty()) {
     auto e = EventLog::open(o_.events_file, ms_->sim());
     if (!e.ok()) return Error{e.message()};
-    events = std::move(*e);
+    events_ = std::move(*e);
   }
-  if (Status st = ms_->build(); !st.ok()) return Error{st.message()};
+  if (Status st = ms_->build(); !st.ok()) return st;
   // pki mounts: files in a sidecar, as sidecar.istio.io/userVolumeMount would put them.
   for (const PkiCertificate& pc : s_.pki) {
     for (const auto& m : pc.mounts) {
@@ -1174,14 +1310,13 @@ Result<ScenarioRunResult> Runner::run() {
       if (!m.ca.empty()) sc->secrets().set_trusted("file-root:" + m.ca, {user_ca().root()});
     }
   }
-  std::unique_ptr<CaptureSession> cap;
   if (o_.capture.any()) {
     auto c = CaptureSession::start(resolve_pod_captures(o_.capture, *world_), ms_->sim(), ms_->net());
     if (!c.ok()) return Error{c.message()};
-    cap = std::move(*c);
-    if (cap->keylog()) ms_->enable_keylog();
+    cap_ = std::move(*c);
+    if (cap_->keylog()) ms_->enable_keylog();
   }
-  if (Status st = start_apps(); !st.ok()) return Error{st.message()};
+  if (Status st = start_apps(); !st.ok()) return st;
   schedule_timeline();
   {
     const mesh::World& w = *world_;
@@ -1206,29 +1341,35 @@ Result<ScenarioRunResult> Runner::run() {
                             " client apps",
                         std::move(details)});
   }
-  // Run in steps so progress can be reported.
-  Duration step = std::max(Duration::millis(100), s_.duration / 200);
-  for (Duration t = Duration::zero(); t < s_.duration;) {
-    t = std::min(s_.duration, t + step);
-    if (o_.metrics) o_.metrics->run_until(*ms_, t);
-    else ms_->run_until(t);
-    if (o_.progress) o_.progress(t, ms_->sim().events_executed());
-  }
+  return Status::Ok();
+}
+
+void Runner::advance(Duration t) {
+  t = std::min(t, s_.duration);
+  if (t <= ms_->sim().now()) return;
+  if (o_.metrics) o_.metrics->run_until(*ms_, t);
+  else ms_->run_until(t);
+  judge_ready(t, false);
+}
+
+Result<ScenarioRunResult> Runner::finish() {
+  // What finished in the last few milliseconds is judged with the logs there are.
+  judge_ready(ms_->sim().now(), true);
   r_.fingerprint = ms_->sim().fingerprint();
-  r_.unscoped_random_bytes = tls::unscoped_random_bytes() - unscoped0;
+  r_.unscoped_random_bytes = tls::unscoped_random_bytes() - unscoped0_;
   r_.events = ms_->sim().events_executed();
   r_.virtual_time = ms_->sim().now();
-  if (cap) {
-    if (Status st = cap->finish(); !st.ok()) return Error{st.message()};
-    for (const auto& f : cap->summary()) r_.outputs.push_back(f.path + " (" + describe_capture_file(f) + ")");
+  if (cap_) {
+    if (Status st = cap_->finish(); !st.ok()) return Error{st.message()};
+    for (const auto& f : cap_->summary()) r_.outputs.push_back(f.path + " (" + describe_capture_file(f) + ")");
   }
   if (o_.metrics) {
     if (Status st = o_.metrics->finish(*ms_, r_.outputs); !st.ok()) return Error{st.message()};
   }
   // The broken-trace report's findings go on the event stream (a view, at
   // the end of the run), before the event log closes.
-  if (tracer.any()) {
-    r_.traces = tracer.report();
+  if (tracer_->any()) {
+    r_.traces = tracer_->report();
     Simulator& sim = ms_->sim();
     ActorId actor = sim.actor("tracing");
     EventKindId kind = sim.view_kind("trace.finding");
@@ -1239,14 +1380,14 @@ Result<ScenarioRunResult> Runner::run() {
     for (const auto& [f, n] : r_.traces->findings) publish(Kind::kBrokenPropagation, f, n);
     for (const auto& [f, n] : r_.traces->outbound_only) publish(Kind::kOutboundOnly, f, n);
   }
-  if (events) {
-    uint64_t lines = events->lines();
-    if (Status st = events->finish(); !st.ok()) return Error{st.message()};
+  if (events_) {
+    uint64_t lines = events_->lines();
+    if (Status st = events_->finish(); !st.ok()) return Error{st.message()};
     r_.outputs.push_back(o_.events_file + " (" + std::to_string(lines) + " events)");
   }
   if (!o_.trace_file.empty()) {
-    if (Status st = tracer.write(o_.trace_file); !st.ok()) return Error{st.message()};
-    r_.outputs.push_back(o_.trace_file + " (" + std::to_string(tracer.sampled_spans()) + " sampled spans, " +
+    if (Status st = tracer_->write(o_.trace_file); !st.ok()) return Error{st.message()};
+    r_.outputs.push_back(o_.trace_file + " (" + std::to_string(tracer_->sampled_spans()) + " sampled spans, " +
                          (o_.trace_format == TraceRecorder::Format::kOtlp ? "OTLP JSON" : "Zipkin v2 JSON") + ")");
   }
   if (r_.traces) {
@@ -1292,7 +1433,7 @@ Result<ScenarioRunResult> Runner::run() {
   };
   if (world_) report(*world_);
   for (const auto& [at, w] : worlds_) report(*w);
-  r_.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
+  r_.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0_).count();
   ms_->sim().set_tracer(nullptr);
   return std::move(r_);
 }
@@ -1302,6 +1443,37 @@ Result<ScenarioRunResult> Runner::run() {
 Result<ScenarioRunResult> run_scenario(const Scenario& s, const RunOptions& options) {
   Runner r(s, options);
   return r.run();
+}
+
+struct ScenarioSession::Impl {
+  Impl(Scenario sc, RunOptions op) : scenario(std::move(sc)), options(std::move(op)), runner(scenario, options) {}
+  Scenario scenario;
+  RunOptions options;
+  Runner runner;
+};
+
+ScenarioSession::ScenarioSession(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ScenarioSession::~ScenarioSession() = default;
+
+Result<std::unique_ptr<ScenarioSession>> ScenarioSession::start(Scenario s, RunOptions options) {
+  auto impl = std::make_unique<Impl>(std::move(s), std::move(options));
+  if (Status st = impl->runner.start(); !st.ok()) return Error{st.message()};
+  return std::unique_ptr<ScenarioSession>(new ScenarioSession(std::move(impl)));
+}
+
+void ScenarioSession::run_until(Duration t) {
+  MESHSIM_CHECK(!finished_, "ScenarioSession::run_until after finish()");
+  impl_->runner.advance(t);
+}
+Duration ScenarioSession::now() const { return impl_->runner.mesh().sim().now(); }
+Duration ScenarioSession::duration() const { return impl_->runner.duration(); }
+const Scenario& ScenarioSession::scenario() const { return impl_->scenario; }
+MeshSimulation& ScenarioSession::mesh() { return impl_->runner.mesh(); }
+std::shared_ptr<const mesh::World> ScenarioSession::world_at(Duration t) const { return impl_->runner.world_at(t); }
+Result<ScenarioRunResult> ScenarioSession::finish() {
+  MESHSIM_CHECK(!finished_, "ScenarioSession::finish called twice");
+  finished_ = true;
+  return impl_->runner.finish();
 }
 
 std::string format_run_text(const ScenarioRunResult& r) {

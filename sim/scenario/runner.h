@@ -9,6 +9,7 @@
 
 #include <array>
 #include <functional>
+#include <memory>
 #include <map>
 #include <optional>
 #include <string>
@@ -33,6 +34,11 @@ struct RunOptions {
   std::function<void(Duration now, uint64_t events)> progress;
   // --metrics / --metrics-interval / --serve (sim/scenario/metrics_output.h).
   MetricsRecorder* metrics = nullptr;
+  // Sees every observation of the run, from before the mesh is built (the
+  // first certificates) to the last verdict; subscribed after the runner's
+  // own bookkeeping. It must outlive the run (tearing the mesh down still
+  // publishes connection closes).
+  std::function<void(const Simulator&, const Observation&)> observer;
 };
 
 // The upper bounds (milliseconds) of an edge's latency histogram: a 1-2-5
@@ -143,6 +149,41 @@ struct ScenarioRunResult {
 // Runs the scenario. Errors are problems that only show at run time (an
 // unknown pod in an app or timeline entry, a capture that cannot be written).
 Result<ScenarioRunResult> run_scenario(const Scenario& s, const RunOptions& options);
+
+class MeshSimulation;
+
+// ScenarioSession is run_scenario() one step at a time, for viewers that show
+// a run as it happens (meshsim-gui): start() builds the mesh and the
+// timeline, run_until() advances virtual time and publishes the verdicts whose
+// evidence is complete (scenario.request), finish() produces the same result
+// run_scenario() would. Same (scenario, seed) ⇒ the same stream, whatever the
+// steps. Single-threaded, like the Simulator it owns.
+class ScenarioSession {
+ public:
+  static Result<std::unique_ptr<ScenarioSession>> start(Scenario s, RunOptions options);
+  ~ScenarioSession();
+  ScenarioSession(const ScenarioSession&) = delete;
+  ScenarioSession& operator=(const ScenarioSession&) = delete;
+
+  // Advances to min(t, duration()); a t at or before now() does nothing.
+  void run_until(Duration t);
+  Duration now() const;
+  Duration duration() const;
+  bool at_end() const { return now() >= duration(); }
+  const Scenario& scenario() const;
+  MeshSimulation& mesh();
+  // The world the sidecars ran with at virtual time t (a timeline apply takes
+  // effect when its push reaches them).
+  std::shared_ptr<const mesh::World> world_at(Duration t) const;
+  // Judges what is still pending and returns the run's result; call once.
+  Result<ScenarioRunResult> finish();
+
+ private:
+  struct Impl;
+  explicit ScenarioSession(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+  bool finished_ = false;
+};
 
 std::string format_fingerprint(uint64_t fp);
 // Human-readable report: story, edge table, expectations, footer.

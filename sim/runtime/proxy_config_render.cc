@@ -1,11 +1,11 @@
-#include "cli/proxy_config_render.h"
+#include "sim/runtime/proxy_config_render.h"
 
 #include <cstdio>
 #include <map>
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
-namespace meshsim::cli {
+namespace meshsim::sim {
 
 // proxy_config_rbac.cc
 nlohmann::ordered_json rbac_filter_typed_config(const proxy::RbacFilterConfig& c, bool network);
@@ -799,4 +799,4 @@ std::string render_all_json(const ProxyConfig& cfg, const std::vector<SecretView
   return dump.dump(2) + "\n";
 }
 
-}  // namespace meshsim::cli
+}  // namespace meshsim::sim

@@ -3,12 +3,12 @@
 // dump prints them (snake_case JSON) and as a readable table.
 #include <nlohmann/json.hpp>
 
-#include "cli/proxy_config_render.h"
+#include "sim/runtime/proxy_config_render.h"
 #include "proxy/rbac.h"
 #include "proxy/rbac_config.h"
 #include "proxy/ext_authz_config.h"
 
-namespace meshsim::cli {
+namespace meshsim::sim {
 
 using nlohmann::ordered_json;
 using proxy::RbacMatcher;
@@ -275,4 +275,4 @@ std::string render_rbac_text(const proxy::ProxyConfig& cfg, const std::vector<st
   return out;
 }
 
-}  // namespace meshsim::cli
+}  // namespace meshsim::sim

@@ -1,7 +1,8 @@
 // Renders a sidecar's generated configuration the way `istioctl proxy-config`
 // does: text tables (listener, cluster, route, endpoint, secret) and JSON
 // shaped like Envoy's config protos (snake_case field names, socket_address,
-// filter_chain_match, typed_config with @type). Only used by cli/.
+// filter_chain_match, typed_config with @type). Used by `meshsim proxy-config`
+// and by meshsim-gui's pod inspector.
 #pragma once
 
 #include <string>
@@ -9,7 +10,7 @@
 
 #include "proxy/config.h"
 
-namespace meshsim::cli {
+namespace meshsim::sim {
 
 // A secret as the sidecar holds it (from the agent / SDS).
 struct SecretView {
@@ -44,4 +45,4 @@ std::string render_all_json(const proxy::ProxyConfig& cfg, const std::vector<Sec
 // `json` (an object) with "not_modelled": the coverage report's lines.
 std::string add_not_modelled_json(const std::string& json, const std::vector<std::string>& lines);
 
-}  // namespace meshsim::cli
+}  // namespace meshsim::sim
