@@ -273,6 +273,22 @@ bool valid_host_port(const std::string& t) {
   return ec == std::errc() && e == t.data() + t.size() && port >= 1 && port <= 65535;
 }
 
+// The request fields HTTP and gRPC clients share: host, keepAlive, timeout,
+// connectTimeout, headers. True when `k` was one of them.
+bool parse_request_common_field(Decoder& d, std::string_view k, YamlNode v, const PathSeg& cp, ClientRequestSpec& r) {
+    if (k == "host") return d.str(v, cp, r.host_header), true;
+    if (k == "keepAlive") return d.boolean(v, cp, r.keep_alive), true;
+    if (k == "timeout") return parse_duration_field(d, v, cp, r.timeout, false), true;
+    if (k == "connectTimeout") return parse_duration_field(d, v, cp, r.connect_timeout), true;
+    if (k == "headers") {
+      mesh::Labels h;
+      d.string_map(v, cp, h, false);
+      for (const auto& [hk, hv] : h) r.headers.emplace_back(hk, hv);
+      return true;
+    }
+    return false;
+}
+
 void parse_http_client(Decoder& d, YamlNode n, const PathSeg& p, ScenarioClient& cl) {
   ClientRequestSpec& r = cl.request;
   r.protocol = "http";
@@ -310,16 +326,7 @@ void parse_http_client(Decoder& d, YamlNode n, const PathSeg& p, ScenarioClient&
       return true;
     }
     if (k == "body") return d.str(v, cp, r.body), true;
-    if (k == "host") return d.str(v, cp, r.host_header), true;
-    if (k == "keepAlive") return d.boolean(v, cp, r.keep_alive), true;
-    if (k == "timeout") return parse_duration_field(d, v, cp, r.timeout, false), true;
-    if (k == "connectTimeout") return parse_duration_field(d, v, cp, r.connect_timeout), true;
-    if (k == "headers") {
-      mesh::Labels h;
-      d.string_map(v, cp, h, false);
-      for (const auto& [hk, hv] : h) r.headers.emplace_back(hk, hv);
-      return true;
-    }
+    if (parse_request_common_field(d, k, v, cp, r)) return true;
     if (k == "tls") return tls_given = true, d.enum_str(v, cp, cl.client_tls, {"plaintext", "tls", "mtls"}), true;
     return false;
   });
@@ -356,16 +363,7 @@ void parse_grpc_client(Decoder& d, YamlNode n, const PathSeg& p, ScenarioClient&
     if (k == "service") return d.str(v, cp, r.grpc_service), true;
     if (k == "method") return d.str(v, cp, r.grpc_method), true;
     if (k == "message") return d.str(v, cp, r.grpc_message), true;
-    if (k == "host") return d.str(v, cp, r.host_header), true;
-    if (k == "keepAlive") return d.boolean(v, cp, r.keep_alive), true;
-    if (k == "timeout") return parse_duration_field(d, v, cp, r.timeout, false), true;
-    if (k == "connectTimeout") return parse_duration_field(d, v, cp, r.connect_timeout), true;
-    if (k == "headers") {
-      mesh::Labels h;
-      d.string_map(v, cp, h, false);
-      for (const auto& [hk, hv] : h) r.headers.emplace_back(hk, hv);
-      return true;
-    }
+    if (parse_request_common_field(d, k, v, cp, r)) return true;
     return false;
   });
   if (r.target.empty()) d.error(n, p.child("target"), "required field is missing");
