@@ -96,22 +96,6 @@ void filter_config(proxy::ProxyConfig& cfg, const ProxyConfigOptions& o, bool ro
   }
 }
 
-SecretView view_of(const std::string& name, const std::string& type, const tls::Certificate& leaf,
-                   const std::string& pem, Duration now) {
-  tls::CertificateInfo info = leaf.info();
-  SecretView v;
-  v.name = name;
-  v.type = type;
-  v.valid = info.not_before <= now && now < info.not_after;
-  v.serial = info.serial_hex;
-  v.not_before = tls::format_rfc3339(info.not_before);
-  v.not_after = tls::format_rfc3339(info.not_after);
-  v.uri_sans = info.uri_sans;
-  v.dns_sans = info.dns_sans;
-  v.pem = pem;
-  return v;
-}
-
 // The secrets the pod's sidecar holds at virtual time `at`: the simulation
 // runs (pilot-agent issues the workload certificate at start and renews it)
 // until then, and the sidecar's SDS cache is read — like `istioctl
@@ -127,15 +111,7 @@ Result<std::vector<SecretView>> secrets_at(std::shared_ptr<const mesh::World> wo
   ms.run_until(at);
   sim::SidecarHost* sc = ms.sidecar(pod.namespace_, pod.name);
   if (!sc) return Error{pod.namespace_ + "/" + pod.name + " has no sidecar: it holds no secrets"};
-  const proxy::SecretStore& s = sc->secrets();
-  std::vector<SecretView> out;
-  if (s.identity()) out.push_back(view_of("default", "Cert Chain", s.identity()->certificate, s.identity()->chain_pem(), at));
-  for (const tls::Certificate& root : s.roots()) out.push_back(view_of("ROOTCA", "CA", root, root.to_pem(), at));
-  for (const auto& [name, key] : s.certified_keys()) out.push_back(view_of(name, "Cert Chain", key.certificate, key.chain_pem(), at));
-  for (const auto& [name, roots] : s.trusted_sets()) {
-    for (const tls::Certificate& root : roots) out.push_back(view_of(name, "CA", root, root.to_pem(), at));
-  }
-  return out;
+  return sim::sidecar_secrets(*sc, at);
 }
 }  // namespace
 

@@ -105,23 +105,7 @@ Result<std::string> ViewerSession::pod_config_text(const std::string& pod) const
          "\nROUTES\n" + sim::render_routes_text(*cfg);
   if (session_ && session_->now().ns() == t.ns()) {
     if (sim::SidecarHost* sc = session_->mesh().sidecar(ns, name)) {
-      std::vector<sim::SecretView> secrets;
-      const proxy::SecretStore& s = sc->secrets();
-      auto view = [&](const std::string& n, const std::string& type, const tls::Certificate& leaf) {
-        tls::CertificateInfo info = leaf.info();
-        sim::SecretView v;
-        v.name = n;
-        v.type = type;
-        v.valid = info.not_before <= t && t < info.not_after;
-        v.serial = info.serial_hex;
-        v.not_before = tls::format_rfc3339(info.not_before);
-        v.not_after = tls::format_rfc3339(info.not_after);
-        v.uri_sans = info.uri_sans;
-        v.dns_sans = info.dns_sans;
-        secrets.push_back(std::move(v));
-      };
-      if (s.identity()) view("default", "Cert Chain", s.identity()->certificate);
-      for (const tls::Certificate& root : s.roots()) view("ROOTCA", "CA", root);
+      std::vector<sim::SecretView> secrets = sim::sidecar_secrets(*sc, t);
       out += "\nSECRETS\n" + sim::render_secrets_text(secrets);
     }
   } else {

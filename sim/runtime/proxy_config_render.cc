@@ -5,6 +5,10 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "proxy/tls/certificates.h"
+#include "proxy/tls/environment.h"
+#include "sim/runtime/sidecar_host.h"
+
 namespace meshsim::sim {
 
 // proxy_config_rbac.cc
@@ -797,6 +801,38 @@ std::string render_all_json(const ProxyConfig& cfg, const std::vector<SecretView
        {{"@type", "type.googleapis.com/envoy.admin.v3.SecretsConfigDump"},
         {"dynamic_active_secrets", ordered_json::parse(render_secrets_json(secrets))}}});
   return dump.dump(2) + "\n";
+}
+
+namespace {
+SecretView secret_view(const std::string& name, const std::string& type, const tls::Certificate& leaf,
+                       const std::string& pem, Duration now) {
+  tls::CertificateInfo info = leaf.info();
+  SecretView v;
+  v.name = name;
+  v.type = type;
+  v.valid = info.not_before <= now && now < info.not_after;
+  v.serial = info.serial_hex;
+  v.not_before = tls::format_rfc3339(info.not_before);
+  v.not_after = tls::format_rfc3339(info.not_after);
+  v.uri_sans = info.uri_sans;
+  v.dns_sans = info.dns_sans;
+  v.pem = pem;
+  return v;
+}
+}  // namespace
+
+std::vector<SecretView> sidecar_secrets(SidecarHost& sidecar, Duration now) {
+  const proxy::SecretStore& s = sidecar.secrets();
+  std::vector<SecretView> out;
+  if (s.identity()) out.push_back(secret_view("default", "Cert Chain", s.identity()->certificate, s.identity()->chain_pem(), now));
+  for (const tls::Certificate& root : s.roots()) out.push_back(secret_view("ROOTCA", "CA", root, root.to_pem(), now));
+  for (const auto& [name, key] : s.certified_keys()) {
+    out.push_back(secret_view(name, "Cert Chain", key.certificate, key.chain_pem(), now));
+  }
+  for (const auto& [name, roots] : s.trusted_sets()) {
+    for (const tls::Certificate& root : roots) out.push_back(secret_view(name, "CA", root, root.to_pem(), now));
+  }
+  return out;
 }
 
 }  // namespace meshsim::sim

@@ -8,9 +8,12 @@
 #include <string>
 #include <vector>
 
+#include "proxy/base/duration.h"
 #include "proxy/config.h"
 
 namespace meshsim::sim {
+
+class SidecarHost;
 
 // A secret as the sidecar holds it (from the agent / SDS).
 struct SecretView {
@@ -24,6 +27,12 @@ struct SecretView {
   std::vector<std::string> dns_sans;
   std::string pem;        // certificate PEM (no private key)
 };
+
+// Every secret the sidecar's SDS cache holds, valid or not at `now`: the
+// workload certificate, the roots, and the certificates and trust sets mounted
+// for DestinationRule / Gateway TLS — as `istioctl proxy-config secret` lists
+// them from Envoy's secrets config dump.
+std::vector<SecretView> sidecar_secrets(SidecarHost& sidecar, Duration now);
 
 std::string render_listeners_text(const proxy::ProxyConfig& cfg);
 std::string render_clusters_text(const proxy::ProxyConfig& cfg);
