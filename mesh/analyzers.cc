@@ -63,6 +63,7 @@ const std::vector<AnalyzerCode>& analyzer_codes() {
       {"MS0134", "AuthorizationIdentityOnPlaintextPort", "", Severity::kWarning, "An ALLOW rule requires a peer identity (principals, namespaces, serviceAccounts) on a PERMISSIVE or DISABLE port that plaintext clients reach: they are denied."},
       {"MS0136", "TracingProviderNotUsable", "", Severity::kWarning, "A tracing provider's service is not in the registry (istiod needs its FQDN or <namespace>/<hostname>) or its kind is not simulated: sidecars get no tracing, not even x-request-id sampling decisions."},
       {"MS0137", "DefaultIngressGatewayAdded", "", Severity::kWarning, "A Gateway selects istio=ingressgateway (or an Ingress is of class istio) but the input has no gateway deployment: meshsim runs Istio's default istio-system/istio-ingressgateway."},
+      {"MS0145", "VirtualServiceDelegateNotUsed", "", Severity::kWarning, "A root VirtualService's delegating route uses nothing of its delegate: the delegate VirtualService is missing or not exported to the root's namespace, or a delegate route's match is not a subset of the root route's (istiod drops such routes with only a log line)."},
       {"MS0135", "AuthorizationAllowsNothing", "", Severity::kInfo, "No ALLOW rule of a workload can match (spec: {}, or every rule skipped on TCP ports): every request or connection is denied."},
   };
   return kCodes;
@@ -100,6 +101,7 @@ class Analysis {
         reported_);
     ingresses();
     virtual_services();
+    delegations();
     sidecars();
     proxy_uid();
     tracing_providers();
@@ -1089,6 +1091,26 @@ class Analysis {
                 " is not used (duplicate/overlapping match in rule " + prefixes[a].match + " of prefix " + prefixes[a].prefix +
                 " on " + prefixes[a].route + ").");
       }
+  }
+
+  // The control plane's own merge decisions (mesh/vs_delegation.h).
+  void delegations() {
+    auto find = [&](const std::string& key) -> const VirtualService* {
+      for (const auto& vs : w_.resources().virtual_services)
+        if (vs.meta.namespace_ + "/" + vs.meta.name == key) return &vs;
+      return nullptr;
+    };
+    for (const DelegationIssue& is : w_.delegation_issues()) {
+      if (is.kind == DelegationIssue::Kind::kMatchConflict) {
+        if (const VirtualService* d = find(is.delegate))
+          add("MS0145", *d, route_path("http", is.delegate_route) + ".match",
+              is.message + " (root " + is.root + "); istiod leaves this route out of " + is.root + ".");
+        continue;
+      }
+      if (const VirtualService* r = find(is.root))
+        add("MS0145", *r, route_path("http", is.route) + ".delegate",
+            is.message + "; istiod leaves this route out, so requests it would take fall through to the next route.");
+    }
   }
 
   void virtual_services() {

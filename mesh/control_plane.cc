@@ -766,7 +766,7 @@ class Builder {
   // The oldest VirtualService (bound to the mesh, visible here) naming s.
   const VirtualService* virtual_service_for(const WorldService& s) {
     const VirtualService* best = nullptr;
-    for (const VirtualService& vs : w_.resources().virtual_services) {
+    for (const VirtualService& vs : w_.virtual_services()) {
       if (!vs.gateways.empty() && std::find(vs.gateways.begin(), vs.gateways.end(), "mesh") == vs.gateways.end()) continue;
       if (!exported_to(vs.export_to, vs.meta.namespace_, pod_.namespace_)) continue;
       bool names = false;
@@ -1609,7 +1609,7 @@ class Builder {
         }
       }
     };
-    for (const VirtualService& vs : w_.resources().virtual_services) consider(vs);
+    for (const VirtualService& vs : w_.virtual_services()) consider(vs);
     std::stable_sort(out.begin(), out.end(),
                      [](const VirtualService* a, const VirtualService* b) { return created_before(*a, *b); });
     for (const VirtualService& vs : ingress_.virtual_services) consider(vs);

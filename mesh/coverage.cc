@@ -145,12 +145,6 @@ std::vector<NotModelled> not_modelled(const ResourceSet& rs, const MeshConfig* m
       }
     }
   }
-  for (const auto& vs : rs.virtual_services) {
-    for (size_t i = 0; i < vs.http.size(); ++i) {
-      const HttpRoute& r = vs.http[i];
-      if (r.delegate) field(out, vs, "spec.http[" + std::to_string(i) + "].delegate", "delegate VirtualServices are not simulated");
-    }
-  }
   for (const auto& svc : rs.services) {
     for (size_t i = 0; i < svc.ports.size(); ++i) {
       if (is_grpc_web(svc.ports[i])) {

@@ -755,12 +755,33 @@ void decode_http_route(Decoder& d, YamlNode n, const PathSeg& p, HttpRoute& r) {
     else return false;
     return true;
   });
+}
+
+// validateHTTPRouteConflict (pkg/config/validation/virtualservice.go): a root
+// route (one with `delegate`, in a VirtualService with hosts) may carry no
+// route or redirect; a delegate VirtualService's (no hosts) routes may not
+// delegate again; every other route needs a route, redirect or directResponse.
+void check_http_route_kind(Decoder& d, YamlNode n, const PathSeg& p, const HttpRoute& r, bool in_delegate) {
   if (!n.is_map()) return;
-  int kinds = (r.route.empty() ? 0 : 1) + (r.redirect ? 1 : 0) + (r.direct_response ? 1 : 0) + (r.delegate ? 1 : 0);
-  if (kinds == 0) d.error(n, p, "HTTP route must have one of route, redirect, directResponse or delegate");
-  if (kinds > 1 && !(r.redirect && r.direct_response == std::nullopt && r.route.empty() && !r.delegate))
-    d.error(n, p, "HTTP route may have only one of route, redirect, directResponse or delegate");
-  if (r.redirect && r.rewrite) d.error(n, p, "HTTP route cannot contain both rewrite and redirect");
+  if (r.delegate && !in_delegate) {
+    std::string name = r.name.empty() ? "" : r.name + " ";
+    if (r.redirect) d.error(n, p, "root HTTP route " + name + "must not specify redirect");
+    if (!r.route.empty()) d.error(n, p, "root HTTP route " + name + "must not specify route");
+    return;
+  }
+  if (r.delegate) d.error(n.get("delegate"), p.child("delegate"), "delegate HTTP route cannot contain delegate");
+  if (r.redirect) {
+    if (!r.route.empty()) d.error(n, p, "HTTP route cannot contain both route and redirect");
+    if (r.fault) d.error(n, p, "HTTP route cannot contain both fault and redirect");
+    if (r.rewrite) d.error(n, p, "HTTP route rule cannot contain both rewrite and redirect");
+    if (r.direct_response) d.error(n, p, "HTTP route rule cannot contain both direct_response and redirect");
+  } else if (r.direct_response) {
+    if (!r.route.empty()) d.error(n, p, "HTTP route cannot contain both route and direct_response");
+    if (r.fault) d.error(n, p, "HTTP route cannot contain both fault and direct_response");
+    if (r.rewrite) d.error(n, p, "HTTP route rule cannot contain both rewrite and direct_response");
+  } else if (r.route.empty() && !r.delegate) {
+    d.error(n, p, "HTTP route, redirect or direct_response is required");
+  }
   if (r.mirror && !r.mirrors.empty()) d.error(n, p, "HTTP route cannot contain both mirror and mirrors");
 }
 
@@ -872,9 +893,21 @@ void decode_virtual_service(Decoder& d, YamlNode root, VirtualService& o) {
     return true;
   });
   YamlNode spec = root.get("spec");
-  if (o.hosts.empty() && !spec.get("hosts").valid())
-    d.error(spec.valid() ? spec : root, PathSeg().child("spec").child("hosts"),
-            "virtual service must have at least one host");
+  // No hosts: a delegate VirtualService (used only through a root's
+  // `delegate`), with validation's delegate rules.
+  bool delegate = o.hosts.empty();
+  if (delegate && !o.gateways.empty())
+    d.error(spec.get("gateways"), PathSeg().child("spec").child("gateways"), "delegate virtual service must have no gateways specified");
+  if (delegate && !o.tls.empty())
+    d.error(spec.get("tls"), PathSeg().child("spec").child("tls"), "delegate virtual service must have no tls route specified");
+  if (delegate && !o.tcp.empty())
+    d.error(spec.get("tcp"), PathSeg().child("spec").child("tcp"), "delegate virtual service must have no tcp route specified");
+  if (YamlNode http = spec.get("http"); http.is_sequence()) {
+    PathSeg sp = PathSeg().child("spec");
+    PathSeg hp = sp.child("http");
+    for (uint32_t i = 0; i < http.size() && i < o.http.size(); ++i)
+      check_http_route_kind(d, http.item(i), hp.at(static_cast<int64_t>(i)), o.http[i], delegate);
+  }
   bool mesh_bound = o.gateways.empty() || std::find(o.gateways.begin(), o.gateways.end(), "mesh") != o.gateways.end();
   if (mesh_bound && std::find(o.hosts.begin(), o.hosts.end(), "*") != o.hosts.end())
     d.error(spec.get("hosts"), PathSeg().child("spec").child("hosts"),

@@ -1019,6 +1019,15 @@ World build_world_impl(std::shared_ptr<const ResourceSet> rsp, MeshConfig mc, st
     }
   }
 
+  // VirtualServices as istiod merges them with their delegates.
+  {
+    MergedVirtualServices m = merge_virtual_services(
+        rs.virtual_services, w.mesh_.default_virtual_service_export_to,
+        [&w](std::string_view h, std::string_view ns) { return w.config_host_to_fqdn(h, ns); });
+    w.virtual_services_ = std::move(m.services);
+    w.delegation_issues_ = std::move(m.issues);
+  }
+
   // Indexes.
   w.services_of_pod_.assign(w.pods_.size(), {});
   for (size_t i = 0; i < w.services_.size(); ++i) {

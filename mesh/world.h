@@ -28,6 +28,7 @@
 #include "mesh/interception.h"
 #include "mesh/mesh_config.h"
 #include "mesh/resources.h"
+#include "mesh/vs_delegation.h"
 #include "proxy/base/ip.h"
 
 namespace meshsim::mesh {
@@ -213,6 +214,11 @@ class World {
   const std::vector<WorldService>& services() const { return services_; }
   // DestinationRules as istiod uses them (merged per namespace and host), in namespace/host order.
   const std::vector<ConsolidatedDestinationRule>& destination_rules() const { return destination_rules_; }
+  // VirtualServices as istiod routes with them (mesh/vs_delegation.h): roots
+  // merged with their delegates, delegates (no hosts) left out; and the
+  // delegating routes that were dropped, with why.
+  const std::vector<VirtualService>& virtual_services() const { return virtual_services_; }
+  const std::vector<DelegationIssue>& delegation_issues() const { return delegation_issues_; }
 
   const WorldNamespace* find_namespace(std::string_view name) const;
   const WorldNode* find_node(std::string_view name) const;
@@ -252,6 +258,8 @@ class World {
   std::vector<WorldPod> pods_;
   std::vector<WorldService> services_;
   std::vector<ConsolidatedDestinationRule> destination_rules_;
+  std::vector<VirtualService> virtual_services_;
+  std::vector<DelegationIssue> delegation_issues_;
   std::unordered_map<std::string, int32_t> pod_index_;      // "ns/name"
   std::unordered_map<uint32_t, int32_t> pod_by_ip_;
   std::unordered_map<std::string, int32_t> service_by_host_;  // hostname

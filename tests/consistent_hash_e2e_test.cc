@@ -28,22 +28,19 @@ std::string meshes(const std::string& dr) {
   return out;
 }
 
-// The pod that answered (the echo app's Hostname line).
+// The pod that answered: the endpoint address the request reached on the wire
+// (the client sidecar's upstream, or kube-proxy's pick without sidecars).
 std::string served_by(const std::string& dr, const std::string& args, int seed) {
   auto r = meshsim::testing::run_shell("timeout -s KILL 60 " + std::string(MESHSIM_EXE) + " probe" + meshes(dr) +
                                        " --from default/curl --to httpbin:8000 --path /get --seed " +
                                        std::to_string(seed) + " " + args + " -o json 2>/dev/null");
   EXPECT_EQ(r.exit_code, 0) << r.out;
   auto j = nlohmann::json::parse(r.out, nullptr, false);
-  if (j.is_discarded() || j["http_status"] != 200) {
+  if (j.is_discarded() || j["http_status"] != 200 || !j["wire"].is_object()) {
     ADD_FAILURE() << r.out;
     return "";
   }
-  std::string body = j["response_body"];
-  size_t at = body.find("\nHostname=");
-  if (at == std::string::npos) return "";
-  at += 10;
-  return body.substr(at, body.find('\n', at) - at);
+  return j["wire"]["dst"].get<std::string>();
 }
 
 TEST(ConsistentHashCli, TheSameHeaderValueAlwaysReachesTheSamePod) {
@@ -76,6 +73,7 @@ TEST(ConsistentHashCli, UseSourceIpPinsTheClient) {
   for (int seed = 1; seed <= 6; ++seed)
     pods.insert(served_by("source-ip.yaml", "-H 'x-user: user-" + std::to_string(seed) + "'", seed));
   EXPECT_EQ(pods.size(), 1u);
+  EXPECT_FALSE(pods.begin()->empty());
 }
 
 // The generated config for the Istio mapping (§7.1): the cluster's lb policy

@@ -285,7 +285,7 @@ spec:
 )");
   std::string all = dump(l.diags);
   EXPECT_THAT(all, HasSubstr("wildcard host * is not allowed for virtual services bound to the mesh gateway"));
-  EXPECT_THAT(all, HasSubstr("may have only one of route, redirect"));
+  EXPECT_THAT(all, HasSubstr("HTTP route cannot contain both route and redirect"));
   EXPECT_THAT(all, HasSubstr("httpStatus must be in range 200 - 599"));
   EXPECT_THAT(all, HasSubstr("weight must not be negative"));
   EXPECT_THAT(all, HasSubstr("spec.http[1].timeout: expected a duration string"));

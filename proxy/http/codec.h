@@ -61,6 +61,7 @@ class Http1ServerCodec final : public ServerCodec {
   ParseStatus next() override { return parser_.next(); }
   StreamId take_into(Request& out) override {
     parser_.take_into(out);
+    out.headers.lowercase_names();  // Envoy's header map keys
     return ++streams_;
   }
   const std::string& error() const override { return parser_.error(); }
@@ -81,7 +82,10 @@ class Http1ClientCodec {
   ParseStatus feed_next(std::string_view bytes) { return parser_.feed_next(bytes); }
   // The peer closed: completes a close-delimited body, or errors.
   ParseStatus finish_eof() { return parser_.finish_eof(); }
-  void take_into(Response& out) { parser_.take_into(out); }
+  void take_into(Response& out) {
+    parser_.take_into(out);
+    out.headers.lowercase_names();  // Envoy's header map keys
+  }
   bool mid_message() const { return parser_.mid_message(); }
   size_t buffered() const { return parser_.buffered(); }
   const std::string& error() const { return parser_.error(); }

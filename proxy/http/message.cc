@@ -70,6 +70,14 @@ size_t Headers::find(std::string_view name, size_t from) const {
   return kNone;
 }
 
+void Headers::lowercase_names() {
+  for (const Slot& sl : slots_) {
+    char* n = arena_.data() + sl.name_off;
+    for (uint32_t i = 0; i < sl.name_len; ++i)
+      if (n[i] >= 'A' && n[i] <= 'Z') n[i] = static_cast<char>(n[i] | 0x20);
+  }
+}
+
 uint32_t Headers::append(std::string_view bytes) {
   uint32_t off = static_cast<uint32_t>(arena_.size());
   arena_.append(bytes);

@@ -53,6 +53,10 @@ class Headers {
   // into it), copying the block into the arena once.
   void add_block(std::string_view block, const Field* fields, size_t n);
 
+  // Lower-cases every field name in place. Envoy keys its header maps by
+  // lower-case names, so what an HTTP/1 peer sends as "Content-Type" it
+  // forwards (and logs, and matches) as "content-type".
+  void lowercase_names();
   size_t size() const { return slots_.size(); }
   bool empty() const { return slots_.empty(); }
   Field operator[](size_t i) const {

@@ -5,6 +5,7 @@
 #include "proxy/http/grpc.h"
 #include "proxy/http/http2_codec.h"
 #include "proxy/http_inspector.h"
+#include "sim/apps/httpbin.h"
 
 namespace meshsim::sim::apps {
 
@@ -194,8 +195,8 @@ void answer_grpc(const EchoIdentity& id, std::string_view peer_ip, const Request
   r.trailers.set("grpc-status", "0");
 }
 
-EchoServerSession::EchoServerSession(EchoIdentity id, std::string peer_ip)
-    : id_(std::move(id)), peer_ip_(std::move(peer_ip)) {}
+EchoServerSession::EchoServerSession(EchoIdentity id, std::string peer_ip, uint16_t peer_port)
+    : id_(std::move(id)), peer_ip_(std::move(peer_ip)), peer_port_(peer_port) {}
 
 EchoServerSession::~EchoServerSession() = default;
 
@@ -250,6 +251,8 @@ bool EchoServerSession::drain_h2(ParseStatus st, std::string& out) {
     bool handled = handler_ && handler_(handler_ctx_, req_, r);
     if (!handled && proxy::http::grpc::is_grpc_request(req_)) {
       answer_grpc(id_, peer_ip_, req_, r);
+    } else if (!handled && id_.httpbin) {
+      delay_ = answer_httpbin({peer_ip_, peer_port_}, req_, r, random_, random_ctx_);
     } else if (!handled) {
       r.status = 200;
       delay_ = apply_echo_parameters(req_, r, random_, random_ctx_);
@@ -286,7 +289,9 @@ bool EchoServerSession::drain(ParseStatus st, std::string& out) {
     r.version = req.version;
     r.headers.set("content-type", "text/plain");
     bool handled = handler_ && handler_(handler_ctx_, req, r);
-    if (!handled) {
+    if (!handled && id_.httpbin) {
+      delay_ = answer_httpbin({peer_ip_, peer_port_}, req, r, random_, random_ctx_);
+    } else if (!handled) {
       r.status = 200;
       delay_ = apply_echo_parameters(req, r, random_, random_ctx_);
       append_echo_body(id_, peer_ip_, req, r.body);

@@ -36,11 +36,14 @@ struct EchoIdentity {
   std::string namespace_;
   std::string version;    // ServiceVersion= (the pod's "version" label)
   uint16_t port = 0;      // ServicePort=
+  // The server is go-httpbin (Istio's samples/httpbin, sim/apps/httpbin.h)
+  // rather than Istio's echo: requests are answered as go-httpbin does.
+  bool httpbin = false;
 };
 
 class EchoServerSession {
  public:
-  EchoServerSession(EchoIdentity id, std::string peer_ip);
+  EchoServerSession(EchoIdentity id, std::string peer_ip, uint16_t peer_port = 0);
   ~EchoServerSession();
   // Bytes in; response bytes appended to `out`. Returns false when the
   // connection should be closed after `out` is sent.
@@ -87,6 +90,7 @@ class EchoServerSession {
   uint32_t stream_ = 0;  // h2c: the stream of req_
   EchoIdentity id_;
   std::string peer_ip_;
+  uint16_t peer_port_ = 0;
   proxy::http::RequestParser parser_;
   proxy::http::Request req_;    // reused per request (buffers kept)
   proxy::http::Response resp_;

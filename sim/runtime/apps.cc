@@ -20,6 +20,7 @@ const char* to_string(ServerAppKind k) {
     case ServerAppKind::kExtAuthz: return "ext-authz";
     case ServerAppKind::kTcpEcho: return "tcp-echo";
     case ServerAppKind::kMysql: return "mysql-server";
+    case ServerAppKind::kHttpbin: return "httpbin";
   }
   return "echo";
 }
@@ -97,6 +98,7 @@ AppInference infer_server_app(const mesh::WorldPod& pod, uint32_t port, std::str
     else if (a == "http-echo") k = ServerAppKind::kHttpEcho;
     else if (a == "tcp-echo") k = ServerAppKind::kTcpEcho;
     else if (a == "ext-authz") k = ServerAppKind::kExtAuthz;
+    else if (a == "httpbin") k = ServerAppKind::kHttpbin;
     return inferred(k, "annotation meshsim.io/app=" + pod.app_model);
   }
   std::string name = lower(port_name);
@@ -114,6 +116,9 @@ AppInference infer_server_app(const mesh::WorldPod& pod, uint32_t port, std::str
   }
   if (image_is(image, "ext-authz")) {
     return inferred(ServerAppKind::kExtAuthz, "container image " + std::string(image));
+  }
+  if (image_is(image, "go-httpbin")) {
+    return inferred(ServerAppKind::kHttpbin, "container image " + std::string(image) + ": go-httpbin");
   }
   if (AppInference b; bookinfo_app(image, b)) return b;
   return inferred(ServerAppKind::kEcho, "default: Istio's echo app (HTTP echo, other bytes echoed)");
@@ -254,7 +259,7 @@ ServerApp::ServerApp(Simulator& sim, Network& net, AppPodInfo pod, uint16_t port
       k_(sim.kind("app.server")),
       rng_(sim.rng("app/" + pod_.ns + "/" + pod_.pod + "/" + std::to_string(port))) {
   pod_key_ = pod_.ns + "/" + pod_.pod;
-  if (o_.kind == ServerAppKind::kEcho || o_.kind == ServerAppKind::kHttpEcho) {
+  if (is_http_server(o_.kind)) {
     if (o_.calls) calls_ = *o_.calls;
     if (o_.propagate) propagate_ = *o_.propagate;
   }
@@ -390,7 +395,8 @@ TcpCallbacks ServerApp::accept(TcpSocket s, const ConnectionInfo& info) {
     c->mysql = std::make_unique<mysql::ServerSession>(o_.mysql, static_cast<uint32_t>(connections_), scramble, peer);
   } else if (o_.kind != ServerAppKind::kTcpEcho) {
     c->echo = std::make_unique<apps::EchoServerSession>(
-        apps::EchoIdentity{pod_.pod, pod_.ns, pod_.version, port_}, peer);
+        apps::EchoIdentity{pod_.pod, pod_.ns, pod_.version, port_, o_.kind == ServerAppKind::kHttpbin}, peer,
+        info.remote.port);
     if (o_.error_rate > 0 || o_.body_bytes >= 0 || o_.kind == ServerAppKind::kExtAuthz)
       c->echo->set_handler(&ServerApp::handle_http, this);
     c->echo->set_random([](void* self) { return static_cast<ServerApp*>(self)->rng_.next_u64(); }, this);

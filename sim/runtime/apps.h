@@ -41,8 +41,13 @@
 
 namespace meshsim::sim {
 
-enum class ServerAppKind : uint8_t { kEcho, kHttpEcho, kTcpEcho, kMysql, kExtAuthz };
+enum class ServerAppKind : uint8_t { kEcho, kHttpEcho, kTcpEcho, kMysql, kExtAuthz, kHttpbin };
 const char* to_string(ServerAppKind k);
+// The kinds that answer HTTP with app logic a scenario can extend (calls,
+// header propagation, latency): Istio's echo, http-echo and go-httpbin.
+inline bool is_http_server(ServerAppKind k) {
+  return k == ServerAppKind::kEcho || k == ServerAppKind::kHttpEcho || k == ServerAppKind::kHttpbin;
+}
 
 // One outbound HTTP call a server app makes while handling a request.
 struct AppCall {

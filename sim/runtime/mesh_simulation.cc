@@ -346,7 +346,7 @@ void MeshSimulation::start_server_apps() {
         so = ov->second;
         // An override that says nothing about calls or propagation keeps the
         // inferred ones (a Bookinfo image with added latency still calls).
-        bool http = so.kind == ServerAppKind::kEcho || so.kind == ServerAppKind::kHttpEcho;
+        bool http = is_http_server(so.kind);
         std::string reason = "scenario";
         if (http && !so.calls && !inf.calls.empty()) {
           so.calls = inf.calls;

@@ -608,9 +608,10 @@ void parse_app(Ctx& c, YamlNode n, const PathSeg& p, Scenario& s) {
     }
     if (k == "kind") {
       std::string kind;
-      if (d.enum_str(v, cp, kind, {"echo", "http-echo", "tcp-echo", "mysql-server"})) {
+      if (d.enum_str(v, cp, kind, {"echo", "http-echo", "tcp-echo", "mysql-server", "httpbin"})) {
         sv.options.kind = kind == "mysql-server" ? ServerAppKind::kMysql
                           : kind == "http-echo"  ? ServerAppKind::kHttpEcho
+                          : kind == "httpbin"    ? ServerAppKind::kHttpbin
                           : kind == "tcp-echo"   ? ServerAppKind::kTcpEcho
                                                  : ServerAppKind::kEcho;
       }
@@ -673,10 +674,10 @@ void parse_app(Ctx& c, YamlNode n, const PathSeg& p, Scenario& s) {
   if (!sv.hostname.empty() && !sv.address.empty()) s.resources.external_dns[sv.hostname].push_back(sv.address);
   if (sv.port == 0) d.error(n, p.child("port"), "required field is missing");
   if (kind_count > 1) d.error(n, p, "a server is either http or mysql");
-  bool http = sv.options.kind == ServerAppKind::kEcho || sv.options.kind == ServerAppKind::kHttpEcho;
+  bool http = is_http_server(sv.options.kind);
   for (const char* f : {"calls", "propagate"}) {
     if (!http && n.get(f).valid()) {
-      d.error(n.get(f), p.child(f), std::string(f) + " needs an HTTP server (kind echo or http-echo, or http:), not " +
+      d.error(n.get(f), p.child(f), std::string(f) + " needs an HTTP server (kind echo, http-echo or httpbin, or http:), not " +
                                          to_string(sv.options.kind));
     }
   }
