@@ -176,7 +176,8 @@ std::vector<NotModelled> not_modelled(const ResourceSet& rs, const MeshConfig* m
   for (const auto& p : rs.pods) use_waypoint(p);
   for (const auto& ns : rs.namespaces) {
     auto m = ns.meta.labels.find("istio.io/dataplane-mode");
-    if (sidecars && m != ns.meta.labels.end() && m->second == "ambient")
+    bool injects = ns.meta.labels.count("istio-injection") || ns.meta.labels.count("istio.io/rev");
+    if (sidecars && !injects && m != ns.meta.labels.end() && m->second == "ambient")
       field(out, ns, "metadata.labels.istio.io/dataplane-mode",
             "Istio's sidecars send HBONE to ambient pods (PILOT_ENABLE_SENDING_HBONE); meshsim's send plaintext, "
             "which the pod's ztunnel takes on 15006 — rejected under PeerAuthentication STRICT, where Istio succeeds");

@@ -248,7 +248,11 @@ Result<ProbeResult> probe_on(MeshSimulation& ms, const ProbeRequest& req) {
     client_host = ms.host_of(client_pod->namespace_, client_pod->name);
     if (client_host == kNoHost) return Error{"--from: pod " + client_pod->namespace_ + "/" + client_pod->name + " is not running (unscheduled or hostNetwork)"};
     r.from_description = client_pod->namespace_ + "/" + client_pod->name + " (" + to_string(client_pod->ip) + ", " +
-                         (client_pod->injected ? "sidecar" : "no sidecar") + ")";
+                         (client_pod->injected ? std::string("sidecar")
+                          : client_pod->ambient
+                              ? "ambient, ztunnel " + mesh::ztunnel_pod_name(w.nodes()[static_cast<size_t>(client_pod->node)].name)
+                              : std::string("no sidecar")) +
+                         ")";
   }
 
   // --- the target ---

@@ -80,6 +80,7 @@ struct Ztunnel::Impl {
     bool tunnel_up = false;   // 200 received (or the TCP upstream connected)
     std::string pending;      // app bytes before the tunnel was up
     bool app_fin = false;
+    bool up_end = false;      // the far side finished sending (END_STREAM / FIN)
     std::unique_ptr<proxy::TransportSocket> tls;
     std::unique_ptr<proxy::http::HboneConnection> h2;
     uint32_t stream = 0;
@@ -101,6 +102,7 @@ struct Ztunnel::Impl {
       bool connected = false;
       std::string pending;  // tunnel bytes before the app connection was up
       bool end = false;     // the client's END_STREAM arrived
+      bool app_fin = false; // the app finished sending
     };
     std::map<uint32_t, Stream> streams;
   };
@@ -300,7 +302,10 @@ struct Ztunnel::Impl {
       };
       ucb.on_peer_fin = [this, id] {
         auto it = outbound.find(id);
-        if (it != outbound.end()) net.shutdown_write(it->second->app);
+        if (it == outbound.end()) return;
+        it->second->up_end = true;
+        net.shutdown_write(it->second->app);
+        if (it->second->app_fin) out_close(id, false, false);
       };
       ucb.on_reset = [this, id](ResetReason) { out_close(id, false, true); };
       ucb.on_connect_failed = [this, id](ConnectError e) { out_connect_failed(id, e); };
@@ -380,7 +385,9 @@ struct Ztunnel::Impl {
         } else if (e.kind == K::kData) {
           net.send(o.app, as_span(e.data));
         } else if (e.kind == K::kEnd) {
+          o.up_end = true;
           net.shutdown_write(o.app);
+          if (o.app_fin) return out_close(id, false, false);
         } else if (e.kind == K::kReset) {
           return out_close(id, false, true);
         }
@@ -421,11 +428,12 @@ struct Ztunnel::Impl {
     if (!o.tunnel_up) return;
     if (!o.hbone) {
       net.shutdown_write(o.up);
-      return;
+    } else {
+      std::string out;
+      o.h2->close_stream(o.stream, out);
+      send_tls(o.up, *o.tls, out);
     }
-    std::string out;
-    o.h2->close_stream(o.stream, out);
-    send_tls(o.up, *o.tls, out);
+    if (o.up_end) out_close(id, true, false);
   }
 
   void out_connect_failed(uint64_t id, ConnectError e) {
@@ -518,6 +526,10 @@ struct Ztunnel::Impl {
         if (s == c.streams.end()) continue;
         s->second.end = true;
         if (s->second.connected) net.shutdown_write(s->second.app);
+        if (s->second.app_fin) {
+          net.close(s->second.app);
+          c.streams.erase(s);
+        }
       } else if (e.kind == K::kReset) {
         auto s = c.streams.find(e.stream);
         if (s == c.streams.end()) continue;
@@ -598,6 +610,13 @@ struct Ztunnel::Impl {
       std::string out;
       it->second->h2->close_stream(stream, out);
       send_tls(it->second->down, *it->second->tls, out);
+      auto s = it->second->streams.find(stream);
+      if (s == it->second->streams.end()) return;
+      s->second.app_fin = true;
+      if (s->second.end) {
+        net.close(s->second.app);
+        it->second->streams.erase(s);
+      }
     };
     cb.on_reset = [this, id, stream](ResetReason) {
       auto it = hbone.find(id);
