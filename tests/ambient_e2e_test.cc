@@ -39,6 +39,13 @@ TEST(AmbientCli, AmbientPodsHaveNoSidecarAndTheirNodesZtunnelServesThem) {
   EXPECT_NE(r.out.find("identity spiffe://cluster.local/ns/amb/sa/sleep protocol HBONE"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("workload amb/httpbin-1 "), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("workload amb/httpbin-2 "), std::string::npos) << "httpbin-2 runs on node-2\n" << r.out;
+  // Enrolment by pod label; a pod label `none` opts out of its namespace's ambient mode.
+  ShellRun in = sh(exe() + " proxy-config all legacy/opted-in --mesh " + data("mesh.yaml") + " 2>&1");
+  EXPECT_NE(in.out.find("legacy/opted-in is an ambient pod (pod label istio.io/dataplane-mode=ambient)"), std::string::npos)
+      << in.out;
+  ShellRun out = sh(exe() + " proxy-config all amb/opted-out --mesh " + data("mesh.yaml") + " 2>&1");
+  EXPECT_EQ(out.out.find("ambient pod"), std::string::npos) << out.out;
+  EXPECT_NE(out.out.find("amb/opted-out has no sidecar"), std::string::npos) << out.out;
   // A listener view of a ztunnel does not exist.
   ShellRun l = sh(exe() + " proxy-config listener amb/sleep --mesh " + data("mesh.yaml") + " 2>&1");
   EXPECT_EQ(l.exit_code, 2) << l.out;
@@ -120,6 +127,22 @@ TEST(AmbientCli, ZtunnelLossIsLimitedToItsNode) {
   EXPECT_NE(r.out.find("on node node-1 killed: ambient pods amb/httpbin-1, amb/sleep lose their connections"),
             std::string::npos)
       << r.out;
+  EXPECT_NE(r.out.find("all 6 expectations passed"), std::string::npos) << r.out;
+  // The event stream carries the ztunnels' decisions: HBONE outbound, and the
+  // refused HBONE connect from node-2 to the dead ztunnel's pod.
+  fs::path edir = fs::temp_directory_path() / ("meshsim-ambient-ev-" + std::to_string(::getpid()));
+  fs::create_directories(edir);
+  std::string events = (edir / "events.jsonl").string();
+  ShellRun ev = sh(exe() + " run -q " + src("conformance/suites/resilience/ztunnel-loss-one-node.yaml") + " --events " +
+                   events + " 2>&1");
+  EXPECT_EQ(ev.exit_code, 0) << ev.out;
+  ShellRun stopped = sh("grep -c '\"kind\":\"ztunnel.event\".*\"event\":\"stopped\"' " + events);
+  EXPECT_EQ(stopped.out, "1\n") << stopped.out;
+  ShellRun hbone = sh("grep '\"event\":\"outbound\"' " + events + " | grep -c '\"protocol\":\"HBONE\"'");
+  EXPECT_NE(hbone.out, "0\n") << hbone.out;
+  ShellRun refused = sh("grep '\"event\":\"failed\"' " + events + " | grep -c '(HBONE 15008) failed: '");
+  EXPECT_NE(refused.out, "0\n") << refused.out;
+  fs::remove_all(edir);
   // A bad node is bad input.
   fs::path dir = fs::temp_directory_path() / ("meshsim-ambient-bad-" + std::to_string(::getpid()));
   fs::create_directories(dir);

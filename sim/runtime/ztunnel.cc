@@ -667,7 +667,9 @@ struct Ztunnel::Impl {
     mesh::MtlsDecision pa = mesh::effective_peer_authentication(*world, dst, target.port);
     if (pa.mode == mesh::MtlsMode::kStrict) {
       publish(ZtunnelObservation::Event::kDenied, w.key, "TCP", addr(info.remote), "",
-              "plaintext rejected: " + pa.reason, cn);
+              "plaintext rejected: DENY policy istio-system/istio_converted_static_strict (no peer identity) — " +
+                  pa.reason,
+              cn);
       sim.schedule_after(Duration::zero(), actor, k_event, [this, id] { plain_close(id, true); });
       return cb;
     }
