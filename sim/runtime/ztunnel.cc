@@ -165,13 +165,23 @@ struct Ztunnel::Impl {
     return w.origin->pods()[static_cast<size_t>(w.pod_index)];
   }
 
+  // ztunnel's SecretManager: one certificate per local workload (24 h, the
+  // CA's default), refreshed at half its lifetime (src/tls/certificate.rs
+  // refresh_at: not_before + validity / 2).
   void issue(Workload& w) {
     const mesh::WorldPod& p = pod_of(w);
     Duration now = wall();
+    const Duration ttl = Duration::hours(24);
     w.secrets.set_identity(ca.issue_workload(world->mesh_config().trust_domain, p.namespace_, p.service_account, now,
-                                             now + Duration::hours(24)));
+                                             now + ttl));
     w.secrets.set_roots({ca.root()});
+    Workload* wp = &w;
+    uint64_t gen = generation;
+    sim.schedule_after(Duration::nanos(ttl.ns() / 2), actor, k_event, [this, wp, gen] {
+      if (running && gen == generation) issue(*wp);
+    });
   }
+  uint64_t generation = 0;  // bumped by every stop: refresh timers of a dead process do nothing
 
   // ---- listeners ----
   bool listen(Workload& w) {
@@ -793,6 +803,7 @@ void Ztunnel::stop() {
     w->listeners.clear();
   }
   m_->reset_all();
+  ++m_->generation;
   running_ = false;
   m_->running = false;
   m_->publish(ZtunnelObservation::Event::kStopped, "", "", "", "",
