@@ -81,13 +81,29 @@ struct Ztunnel::Impl {
     std::string pending;      // app bytes before the tunnel was up
     bool app_fin = false;
     bool up_end = false;      // the far side finished sending (END_STREAM / FIN)
-    std::unique_ptr<proxy::TransportSocket> tls;
-    std::unique_ptr<proxy::http::HboneConnection> h2;
+    uint64_t pooled = 0;      // HBONE: the pooled connection carrying the stream
     uint32_t stream = 0;
-    bool tls_up = false;
     std::string authority, dst_identity, peer;
     uint64_t app_conn = 0;
   };
+
+  // A pooled HBONE connection (ztunnel src/proxy/pool.rs WorkloadHBONEPool):
+  // one per (source identity, destination identity, source IP, destination
+  // IP), up to 100 CONNECT streams; released after 5 minutes without a stream
+  // (POOL_UNUSED_RELEASE_TIMEOUT).
+  struct Pooled {
+    Workload* src = nullptr;
+    std::string key, dst_identity, peer;
+    TcpSocket up;
+    std::unique_ptr<proxy::TransportSocket> tls;
+    std::unique_ptr<proxy::http::HboneConnection> h2;
+    bool tls_up = false;
+    std::vector<uint64_t> waiting;         // outbound connections waiting for the handshake
+    std::map<uint32_t, uint64_t> streams;  // stream id → outbound connection
+    uint64_t idle_epoch = 0;
+  };
+  std::map<uint64_t, std::unique_ptr<Pooled>> pool;
+  static constexpr size_t kMaxStreams = 100;
 
   // One inbound HBONE connection (TLS + HTTP/2 server), any number of streams.
   struct InboundHbone {
@@ -284,23 +300,10 @@ struct Ztunnel::Impl {
       ob.authority = addr(u.addr);
       ob.dst_identity = u.pod->spiffe_id(world->mesh_config().trust_domain);
       ob.peer = ob.authority;
-      SocketAddress to{u.addr.ip, kHbonePort};
-      proxy::UpstreamTlsContext ctx;
-      ctx.alpn_protocols = {"h2"};
-      ctx.certificate_secret = proxy::kSdsDefault;
-      ctx.validation_secret = proxy::kSdsRootCa;
-      ctx.match_subject_alt_names = {ob.dst_identity};
-      ctx.min_version = proxy::TlsVersion::kTls13;
-      ctx.istio_mode = "ISTIO_MUTUAL";
-      ob.tls = w.tls->make_client(ctx, {}, w.spiffe + ">" + ob.dst_identity);
-      ob.h2 = std::make_unique<proxy::http::HboneConnection>(proxy::http::HboneConnection::Role::kClient);
-      TcpCallbacks ucb;
-      ucb.on_connected = [this, id] { out_up_connected(id); };
-      ucb.on_data = [this, id](std::span<const uint8_t> b) { out_up_data(id, b); };
-      ucb.on_peer_fin = [this, id] { out_close(id, false, false); };
-      ucb.on_reset = [this, id](ResetReason) { out_close(id, false, true); };
-      ucb.on_connect_failed = [this, id](ConnectError e) { out_connect_failed(id, e); };
-      ob.up = net.connect(w.host, to, opt, std::move(ucb));
+      Pooled& pc = pool_for(w, ob.dst_identity, u.addr.ip, opt);
+      ob.pooled = pool_id_of(pc);
+      if (pc.tls_up) open_stream(pc, id);
+      else pc.waiting.push_back(id);
       (void)src;
     } else {
       ob.peer = addr(u.addr);
@@ -328,82 +331,182 @@ struct Ztunnel::Impl {
     auto it = outbound.find(id);
     if (it == outbound.end()) return;
     Outbound& o = *it->second;
-    if (!o.hbone) {
-      o.tunnel_up = true;
-      publish(ZtunnelObservation::Event::kOutbound, o.src->key, "TCP", o.peer, "", "passthrough (destination is not ambient)",
-              o.app_conn);
-      if (!o.pending.empty()) net.send(o.up, as_span(o.pending));
-      o.pending.clear();
-      if (o.app_fin) net.shutdown_write(o.up);
-      return;
-    }
-    std::string wire;
-    o.tls->start(wire);
-    if (!wire.empty()) net.send(o.up, as_span(wire));
+    o.tunnel_up = true;
+    publish(ZtunnelObservation::Event::kOutbound, o.src->key, "TCP", o.peer, "", "passthrough (destination is not ambient)",
+            o.app_conn);
+    if (!o.pending.empty()) net.send(o.up, as_span(o.pending));
+    o.pending.clear();
+    if (o.app_fin) net.shutdown_write(o.up);
   }
 
-  void out_up_data(uint64_t id, std::span<const uint8_t> b) {
-    auto it = outbound.find(id);
+  // ---- the HBONE pool ----
+  uint64_t pool_id_of(const Pooled& pc) const {
+    for (const auto& [pid, p] : pool)
+      if (p.get() == &pc) return pid;
+    return 0;
+  }
+
+  Pooled& pool_for(Workload& w, const std::string& dst_identity, Ipv4 dst_ip, const ConnectOptions& opt) {
+    const mesh::WorldPod& src = pod_of(w);
+    std::string key = w.spiffe + "|" + dst_identity + "|" + to_string(src.ip) + "|" + to_string(dst_ip);
+    for (auto& [pid, p] : pool) {
+      if (p->key == key && !p->h2->goaway_received() && p->streams.size() + p->waiting.size() < kMaxStreams) return *p;
+    }
+    uint64_t pid = next_id++;
+    auto p = std::make_unique<Pooled>();
+    p->src = &w;
+    p->key = key;
+    p->dst_identity = dst_identity;
+    SocketAddress to{dst_ip, kHbonePort};
+    p->peer = addr(to);
+    proxy::UpstreamTlsContext ctx;
+    ctx.alpn_protocols = {"h2"};
+    ctx.certificate_secret = proxy::kSdsDefault;
+    ctx.validation_secret = proxy::kSdsRootCa;
+    ctx.match_subject_alt_names = {dst_identity};
+    ctx.min_version = proxy::TlsVersion::kTls13;
+    ctx.istio_mode = "ISTIO_MUTUAL";
+    p->tls = w.tls->make_client(ctx, {}, w.spiffe + ">" + dst_identity);
+    p->h2 = std::make_unique<proxy::http::HboneConnection>(proxy::http::HboneConnection::Role::kClient);
+    Pooled& ref = *p;
+    pool[pid] = std::move(p);
+    TcpCallbacks ucb;
+    ucb.on_connected = [this, pid] {
+      auto it = pool.find(pid);
+      if (it == pool.end()) return;
+      std::string wire;
+      it->second->tls->start(wire);
+      if (!wire.empty()) net.send(it->second->up, as_span(wire));
+    };
+    ucb.on_data = [this, pid](std::span<const uint8_t> b) { pool_data(pid, b); };
+    ucb.on_peer_fin = [this, pid] { pool_fail(pid, "", false); };
+    ucb.on_reset = [this, pid](ResetReason) { pool_fail(pid, "", true); };
+    ucb.on_connect_failed = [this, pid](ConnectError e) {
+      auto it = pool.find(pid);
+      if (it == pool.end()) return;
+      it->second->up = {};
+      pool_fail(pid, std::string("connect to ") + it->second->peer + " (HBONE 15008) failed: " + sim::to_string(e), true);
+    };
+    ref.up = net.connect(w.host, to, opt, std::move(ucb));
+    return ref;
+  }
+
+  void open_stream(Pooled& pc, uint64_t oid) {
+    auto it = outbound.find(oid);
     if (it == outbound.end()) return;
     Outbound& o = *it->second;
-    std::string plain, wire;
-    proxy::TransportResult r = o.tls->on_network(bytes_view(b), plain, wire);
-    if (!wire.empty()) net.send(o.up, as_span(wire));
-    if (r == proxy::TransportResult::kFailed) {
+    const mesh::WorldPod& src = pod_of(*o.src);
+    auto app_info = net.info(o.app);
+    std::string fwd = "for=\"" + (app_info ? addr(app_info->remote) : std::string()) + "\"";
+    char tp[64];
+    std::snprintf(tp, sizeof tp, "00-%016llx%016llx-%016llx-00", static_cast<unsigned long long>(rng.next_u64()),
+                  static_cast<unsigned long long>(rng.next_u64()), static_cast<unsigned long long>(rng.next_u64()));
+    std::string h2out;
+    o.stream = pc.h2->open(o.authority, {{"baggage", baggage(src)}, {"forwarded", fwd}, {"traceparent", tp}}, h2out);
+    send_tls(pc.up, *pc.tls, h2out);
+    if (o.stream == 0) {
       publish(ZtunnelObservation::Event::kFailed, o.src->key, "HBONE", o.peer, o.dst_identity,
-              "TLS handshake failed: " + o.tls->security().failure_reason, o.app_conn);
-      return out_close(id, false, true);
+              "the pooled HBONE connection refused a new stream", o.app_conn);
+      return out_close(oid, false, true);
     }
-    if (r == proxy::TransportResult::kEstablished && !o.tls_up) {
-      o.tls_up = true;
-      std::string h2out;
-      const mesh::WorldPod& src = pod_of(*o.src);
-      auto app_info = net.info(o.app);
-      std::string fwd = "for=\"" + (app_info ? addr(app_info->remote) : std::string()) + "\"";
-      char tp[64];
-      std::snprintf(tp, sizeof tp, "00-%016llx%016llx-%016llx-00", static_cast<unsigned long long>(rng.next_u64()),
-                    static_cast<unsigned long long>(rng.next_u64()), static_cast<unsigned long long>(rng.next_u64()));
-      o.stream = o.h2->open(o.authority, {{"baggage", baggage(src)}, {"forwarded", fwd}, {"traceparent", tp}}, h2out);
-      send_tls(o.up, *o.tls, h2out);
+    pc.streams[o.stream] = oid;
+    ++pc.idle_epoch;
+  }
+
+  // The pooled connection is gone (or failed): every stream on it and every
+  // connection waiting for it fails.
+  void pool_fail(uint64_t pid, const std::string& detail, bool abort) {
+    auto it = pool.find(pid);
+    if (it == pool.end()) return;
+    std::unique_ptr<Pooled> pc = std::move(it->second);
+    pool.erase(it);
+    std::vector<uint64_t> ids = pc->waiting;
+    for (const auto& [sid, oid] : pc->streams) ids.push_back(oid);
+    for (uint64_t oid : ids) {
+      auto o = outbound.find(oid);
+      if (o == outbound.end()) continue;
+      if (!detail.empty())
+        publish(ZtunnelObservation::Event::kFailed, o->second->src->key, "HBONE", o->second->peer, o->second->dst_identity,
+                detail, o->second->app_conn);
+      out_close(oid, false, true);
+    }
+    if (pc->up) abort ? (void)net.reset(pc->up) : (void)net.close(pc->up);
+  }
+
+  void pool_data(uint64_t pid, std::span<const uint8_t> b) {
+    auto pit = pool.find(pid);
+    if (pit == pool.end()) return;
+    Pooled& pc = *pit->second;
+    std::string plain, wire;
+    proxy::TransportResult r = pc.tls->on_network(bytes_view(b), plain, wire);
+    if (!wire.empty()) net.send(pc.up, as_span(wire));
+    if (r == proxy::TransportResult::kFailed)
+      return pool_fail(pid, "TLS handshake failed: " + pc.tls->security().failure_reason, true);
+    if (r == proxy::TransportResult::kEstablished && !pc.tls_up) {
+      pc.tls_up = true;
+      std::vector<uint64_t> waiting;
+      waiting.swap(pc.waiting);
+      for (uint64_t oid : waiting) open_stream(pc, oid);
     }
     if (!plain.empty()) {
-      if (!o.h2->feed(plain)) {
-        publish(ZtunnelObservation::Event::kFailed, o.src->key, "HBONE", o.peer, o.dst_identity,
-                "HTTP/2 error: " + o.h2->error(), o.app_conn);
-        return out_close(id, false, true);
-      }
+      if (!pc.h2->feed(plain)) return pool_fail(pid, "HTTP/2 error: " + pc.h2->error(), true);
       std::string h2out;
-      o.h2->drain_output(h2out);
-      send_tls(o.up, *o.tls, h2out);
+      pc.h2->drain_output(h2out);
+      send_tls(pc.up, *pc.tls, h2out);
       proxy::http::HboneConnection::Event e;
-      while (o.h2->next_event(e)) {
+      while (pool.count(pid) && pc.h2->next_event(e)) {
         using K = proxy::http::HboneConnection::Event::Kind;
+        auto sit = pc.streams.find(e.stream);
+        if (sit == pc.streams.end()) continue;
+        uint64_t id = sit->second;
+        auto it = outbound.find(id);
+        if (it == outbound.end()) continue;
+        Outbound& o = *it->second;
         if (e.kind == K::kResponse) {
           if (e.status != 200) {
             publish(e.status == 401 ? ZtunnelObservation::Event::kDenied : ZtunnelObservation::Event::kFailed, o.src->key,
                     "HBONE", o.peer, o.dst_identity, "CONNECT answered " + std::to_string(e.status), o.app_conn);
-            return out_close(id, false, true);
+            out_close(id, false, true);
+            continue;
           }
           o.tunnel_up = true;
           publish(ZtunnelObservation::Event::kOutbound, o.src->key, "HBONE", o.peer, o.dst_identity,
                   "CONNECT " + o.authority + " → 200", o.app_conn);
           std::string out2;
-          if (!o.pending.empty()) o.h2->write(o.stream, o.pending, out2);
+          if (!o.pending.empty()) pc.h2->write(o.stream, o.pending, out2);
           o.pending.clear();
-          if (o.app_fin) o.h2->close_stream(o.stream, out2);
-          send_tls(o.up, *o.tls, out2);
+          if (o.app_fin) pc.h2->close_stream(o.stream, out2);
+          send_tls(pc.up, *pc.tls, out2);
         } else if (e.kind == K::kData) {
           net.send(o.app, as_span(e.data));
         } else if (e.kind == K::kEnd) {
           o.up_end = true;
           net.shutdown_write(o.app);
-          if (o.app_fin) return out_close(id, false, false);
+          if (o.app_fin) out_close(id, false, false);
         } else if (e.kind == K::kReset) {
-          return out_close(id, false, true);
+          out_close(id, false, true);
         }
       }
     }
-    if (r == proxy::TransportResult::kPeerClosed) out_close(id, false, false);
+    if (r == proxy::TransportResult::kPeerClosed) pool_fail(pid, "", false);
+  }
+
+  // A stream left the pooled connection: an idle connection is released
+  // after POOL_UNUSED_RELEASE_TIMEOUT (5 minutes).
+  void stream_done(Pooled& pc, uint64_t pid) {
+    if (!pc.streams.empty() || !pc.waiting.empty()) return;
+    uint64_t epoch = ++pc.idle_epoch;
+    uint64_t gen = generation;
+    sim.schedule_after(Duration::seconds(300), actor, k_event, [this, pid, epoch, gen] {
+      auto it = pool.find(pid);
+      if (gen != generation || it == pool.end() || it->second->idle_epoch != epoch) return;
+      std::string out;
+      it->second->h2->shutdown(out);
+      send_tls(it->second->up, *it->second->tls, out);
+      TcpSocket up = it->second->up;
+      pool.erase(it);
+      net.close(up);
+    });
   }
 
   void send_tls(TcpSocket s, proxy::TransportSocket& t, const std::string& plain) {
@@ -425,9 +528,11 @@ struct Ztunnel::Impl {
       net.send(o.up, b);
       return;
     }
+    auto p = pool.find(o.pooled);
+    if (p == pool.end()) return;
     std::string out;
-    o.h2->write(o.stream, bytes_view(b), out);
-    send_tls(o.up, *o.tls, out);
+    p->second->h2->write(o.stream, bytes_view(b), out);
+    send_tls(p->second->up, *p->second->tls, out);
   }
 
   void out_app_fin(uint64_t id) {
@@ -438,10 +543,10 @@ struct Ztunnel::Impl {
     if (!o.tunnel_up) return;
     if (!o.hbone) {
       net.shutdown_write(o.up);
-    } else {
+    } else if (auto p = pool.find(o.pooled); p != pool.end()) {
       std::string out;
-      o.h2->close_stream(o.stream, out);
-      send_tls(o.up, *o.tls, out);
+      p->second->h2->close_stream(o.stream, out);
+      send_tls(p->second->up, *p->second->tls, out);
     }
     if (o.up_end) out_close(id, true, false);
   }
@@ -451,9 +556,8 @@ struct Ztunnel::Impl {
     if (it == outbound.end()) return;
     Outbound& o = *it->second;
     o.up = {};
-    publish(ZtunnelObservation::Event::kFailed, o.src->key, o.hbone ? "HBONE" : "TCP", o.peer, o.dst_identity,
-            std::string("connect to ") + o.peer + (o.hbone ? " (HBONE 15008)" : "") + " failed: " + sim::to_string(e),
-            o.app_conn);
+    publish(ZtunnelObservation::Event::kFailed, o.src->key, "TCP", o.peer, "",
+            std::string("connect to ") + o.peer + " failed: " + sim::to_string(e), o.app_conn);
     out_close(id, false, true);
   }
 
@@ -463,6 +567,28 @@ struct Ztunnel::Impl {
     auto it = outbound.find(id);
     if (it == outbound.end()) return;
     Outbound& o = *it->second;
+    if (o.hbone) {
+      if (auto p = pool.find(o.pooled); p != pool.end()) {
+        Pooled& pc = *p->second;
+        pc.waiting.erase(std::remove(pc.waiting.begin(), pc.waiting.end(), id), pc.waiting.end());
+        if (auto sit = pc.streams.find(o.stream); o.stream && sit != pc.streams.end()) {
+          pc.streams.erase(sit);
+          if (from_app && !(o.app_fin && o.up_end)) {  // the app gave up: RST_STREAM(CANCEL)
+            std::string out;
+            pc.h2->reset_stream(o.stream, 0x8, out);
+            send_tls(pc.up, *pc.tls, out);
+          }
+        }
+        stream_done(pc, p->first);
+      }
+      if (o.app) {
+        if (!from_app) abort ? (void)net.reset(o.app) : (void)net.close(o.app);
+        else if (abort) net.reset(o.app);
+        else net.close(o.app);
+      }
+      outbound.erase(it);
+      return;
+    }
     if (from_app) {
       if (o.up) abort ? (void)net.reset(o.up) : (void)net.close(o.up);
       if (abort && o.app) net.reset(o.app);
@@ -734,6 +860,9 @@ struct Ztunnel::Impl {
       if (o->up) net.reset(o->up);
     }
     outbound.clear();
+    for (auto& [id, p] : pool)
+      if (p->up) net.reset(p->up);
+    pool.clear();
     for (auto& [id, c] : hbone) {
       for (auto& [sid, s] : c->streams)
         if (s.app) net.reset(s.app);
