@@ -44,7 +44,7 @@ TEST(AmbientCli, AmbientPodsHaveNoSidecarAndTheirNodesZtunnelServesThem) {
   EXPECT_NE(in.out.find("legacy/opted-in is an ambient pod (pod label istio.io/dataplane-mode=ambient)"), std::string::npos)
       << in.out;
   ShellRun out = sh(exe() + " proxy-config all amb/opted-out --mesh " + data("mesh.yaml") + " 2>&1");
-  EXPECT_EQ(out.out.find("ambient pod"), std::string::npos) << out.out;
+  EXPECT_EQ(out.out.find("is an ambient pod"), std::string::npos) << out.out;
   EXPECT_NE(out.out.find("amb/opted-out has no sidecar"), std::string::npos) << out.out;
   // A listener view of a ztunnel does not exist.
   ShellRun l = sh(exe() + " proxy-config listener amb/sleep --mesh " + data("mesh.yaml") + " 2>&1");
@@ -53,7 +53,7 @@ TEST(AmbientCli, AmbientPodsHaveNoSidecarAndTheirNodesZtunnelServesThem) {
   // Labelled for both: the injector gives it a sidecar, istio-cni leaves it alone.
   ShellRun both = sh(exe() + " proxy-config listener both/sleep --mesh " + data("mesh.yaml") + " 2>&1");
   EXPECT_EQ(both.exit_code, 0) << both.out;
-  EXPECT_EQ(both.out.find("ambient pod"), std::string::npos) << both.out;
+  EXPECT_EQ(both.out.find("is an ambient pod"), std::string::npos) << both.out;
   EXPECT_EQ(both.out.find("has no sidecar"), std::string::npos) << both.out;
   EXPECT_NE(both.out.find("15001"), std::string::npos) << both.out;
 }

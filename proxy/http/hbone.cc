@@ -297,6 +297,7 @@ bool HboneConnection::next_event(Event& e) {
   return true;
 }
 size_t HboneConnection::active_streams() const { return s_->streams_.size(); }
+bool HboneConnection::stream_open(uint32_t stream) const { return s_->streams_.count(static_cast<int32_t>(stream)) != 0; }
 bool HboneConnection::goaway_received() const { return s_->goaway_; }
 const std::string& HboneConnection::error() const { return s_->error_; }
 

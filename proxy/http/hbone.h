@@ -85,6 +85,10 @@ class HboneConnection {
   bool next_event(Event& e);
 
   size_t active_streams() const;
+  // The stream is not closed yet (either direction may still send). A
+  // client whose CONNECT was answered with an error keeps its own side open
+  // until it resets the stream, as hyper's dropped stream does (CANCEL).
+  bool stream_open(uint32_t stream) const;
   bool goaway_received() const;
   const std::string& error() const;
 

@@ -101,7 +101,14 @@ TEST(Hbone, ErrorStatusEndsTheStreamAndStreamsShareAConnection) {
   EXPECT_EQ(p.to_client[0].status, 401);
   EXPECT_EQ(p.to_client[1].kind, K::kEnd);
   EXPECT_EQ(p.to_client[2].status, 200);
+  // The refused stream is half-closed until the client cancels it.
+  EXPECT_TRUE(p.client.stream_open(a));
+  out.clear();
+  p.client.reset_stream(a, 0x8, out);
+  p.pump(out);
+  EXPECT_FALSE(p.client.stream_open(a));
   EXPECT_EQ(p.client.active_streams(), 1u);
+  EXPECT_EQ(p.server.active_streams(), 1u);
   // A big write is split into frames and reassembled in order.
   std::string big(300000, 'x');
   for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>('a' + i % 26);

@@ -573,7 +573,9 @@ struct Ztunnel::Impl {
         pc.waiting.erase(std::remove(pc.waiting.begin(), pc.waiting.end(), id), pc.waiting.end());
         if (auto sit = pc.streams.find(o.stream); o.stream && sit != pc.streams.end()) {
           pc.streams.erase(sit);
-          if (from_app && !(o.app_fin && o.up_end)) {  // the app gave up: RST_STREAM(CANCEL)
+          // Not finished both ways (the app gave up, an error status, a
+          // reset): the stream is cancelled, as hyper does when it is dropped.
+          if (pc.h2->stream_open(o.stream)) {
             std::string out;
             pc.h2->reset_stream(o.stream, 0x8, out);
             send_tls(pc.up, *pc.tls, out);
