@@ -61,6 +61,12 @@ TEST(AmbientCli, AmbientPodsHaveNoSidecarAndTheirNodesZtunnelServesThem) {
 TEST(AmbientCli, ProbesAcrossNodesGoThroughBothZtunnels) {
   ShellRun r = probe("", "--from amb/sleep --to httpbin-2.amb:8000 --path /get --expect ok");
   EXPECT_EQ(r.exit_code, 0) << r.out;
+  // Both ztunnels report: node-1's sends HBONE to httpbin-2's identity, node-2's delivers it.
+  EXPECT_NE(r.out.find("(node-1) outbound HBONE amb/sleep → "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("[spiffe://cluster.local/ns/amb/sa/httpbin]: CONNECT "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("(node-2) inbound HBONE amb/httpbin-2 ← "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("[spiffe://cluster.local/ns/amb/sa/sleep]: CONNECT → 200"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(":15008  TLS  ALPN offered [h2]"), std::string::npos) << r.out;
   // ambient → a pod without mesh: passthrough TCP; and back: plaintext into 15006.
   EXPECT_EQ(probe("", "--from amb/sleep --to web.legacy:8000 --expect ok").exit_code, 0);
   EXPECT_EQ(probe("", "--from legacy/client --to httpbin.amb:8000 --expect ok").exit_code, 0);
@@ -77,6 +83,11 @@ TEST(AmbientCli, ZtunnelEnforcesL4PolicyAndStrict) {
   // An HTTP attribute in an ALLOW rule: ztunnel omits the rule and denies everything.
   ShellRun l7 = probe(" --mesh " + data("allow-get.yaml"), "--from amb/sleep --to httpbin.amb:8000 --expect reset");
   EXPECT_EQ(l7.exit_code, 0) << l7.out;
+  EXPECT_NE(l7.out.find("denied HBONE amb/httpbin-1 ← "), std::string::npos) << l7.out;
+  EXPECT_NE(l7.out.find("RBAC: no ALLOW policy matched (amb/allow-get uses HTTP attributes, which ztunnel omits from "
+                        "ALLOW rules: a waypoint is needed) → 401"),
+            std::string::npos)
+      << l7.out;
   ShellRun pc = sh(exe() + " proxy-config rbac amb/httpbin-1 --mesh " + data("mesh.yaml") + " --mesh " +
                    data("allow-get.yaml") + " 2>/dev/null");
   EXPECT_NE(pc.out.find("policy ALLOW amb/allow-get: 0 L4 rule(s) [ztunnel does not support HTTP attributes (found: methods)"),
@@ -86,6 +97,8 @@ TEST(AmbientCli, ZtunnelEnforcesL4PolicyAndStrict) {
   EXPECT_EQ(probe(strict, "--from amb/sleep --to httpbin.amb:8000 --expect ok").exit_code, 0);
   ShellRun plain = probe(strict, "--from legacy/client --to httpbin.amb:8000 --expect reset");
   EXPECT_EQ(plain.exit_code, 0) << plain.out;
+  EXPECT_NE(plain.out.find("plaintext rejected: DENY policy istio-system/istio_converted_static_strict"), std::string::npos)
+      << plain.out;
 }
 
 TEST(AmbientCli, HboneCaptureDecodesInTshark) {
