@@ -226,6 +226,10 @@ void register_proxy_config(CLI::App& app, VerbContext& ctx) {
       ctx.exit_code = kExitBadInput;
       return;
     }
+    if (!pod->ambient && !pod->ambient_reason.empty()) {
+      std::fprintf(stderr, "note: %s/%s is not in ambient mode: %s\n", pod->namespace_.c_str(), pod->name.c_str(),
+                   pod->ambient_reason.c_str());
+    }
     if (mesh::is_gateway_pod(*pod)) {
       std::fprintf(stderr, "note: %s/%s is a gateway proxy (router): its listeners come from the Gateways selecting it\n",
                    pod->namespace_.c_str(), pod->name.c_str());

@@ -46,6 +46,9 @@ TEST(AmbientCli, AmbientPodsHaveNoSidecarAndTheirNodesZtunnelServesThem) {
   ShellRun out = sh(exe() + " proxy-config all amb/opted-out --mesh " + data("mesh.yaml") + " 2>&1");
   EXPECT_EQ(out.out.find("is an ambient pod"), std::string::npos) << out.out;
   EXPECT_NE(out.out.find("amb/opted-out has no sidecar"), std::string::npos) << out.out;
+  EXPECT_NE(out.out.find("pod label istio.io/dataplane-mode=none opts out of the namespace's ambient mode"),
+            std::string::npos)
+      << out.out;
   // A listener view of a ztunnel does not exist.
   ShellRun l = sh(exe() + " proxy-config listener amb/sleep --mesh " + data("mesh.yaml") + " 2>&1");
   EXPECT_EQ(l.exit_code, 2) << l.out;
@@ -56,6 +59,10 @@ TEST(AmbientCli, AmbientPodsHaveNoSidecarAndTheirNodesZtunnelServesThem) {
   EXPECT_EQ(both.out.find("is an ambient pod"), std::string::npos) << both.out;
   EXPECT_EQ(both.out.find("has no sidecar"), std::string::npos) << both.out;
   EXPECT_NE(both.out.find("15001"), std::string::npos) << both.out;
+  EXPECT_NE(both.out.find("note: both/sleep is not in ambient mode: namespace label istio.io/dataplane-mode=ambient, but "
+                          "the pod has a sidecar: istio-cni never enrols a pod with a sidecar"),
+            std::string::npos)
+      << both.out;
 }
 
 TEST(AmbientCli, ProbesAcrossNodesGoThroughBothZtunnels) {
