@@ -712,7 +712,8 @@ struct Ztunnel::Impl {
     opt.source_ip = c.remote.ip;  // freebind: the app sees the original source IP
     opt.connect_timeout = Duration::seconds(10);
     TcpCallbacks cb;
-    cb.on_connected = [this, id, stream] {
+    std::string allowed = "CONNECT → 200 (" + d.reason + ")";
+    cb.on_connected = [this, id, stream, allowed] {
       auto it = hbone.find(id);
       if (it == hbone.end()) return;
       InboundHbone& h = *it->second;
@@ -721,7 +722,7 @@ struct Ztunnel::Impl {
       s->second.connected = true;
       hb_respond(h, stream, 200);
       publish(ZtunnelObservation::Event::kInbound, h.dst->key, "HBONE", addr(h.remote), h.peer_identity,
-              "CONNECT → 200 (" + (std::string)"RBAC allowed" + ")", conn_no(h.down));
+              allowed, conn_no(h.down));
       if (!s->second.pending.empty()) net.send(s->second.app, as_span(s->second.pending));
       s->second.pending.clear();
       if (s->second.end) net.shutdown_write(s->second.app);
