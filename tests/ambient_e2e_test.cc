@@ -175,4 +175,16 @@ TEST(AmbientCli, ZtunnelLossIsLimitedToItsNode) {
   fs::remove_all(dir);
 }
 
+TEST(AmbientCli, AKilledAmbientPodIsReenrolledWhenItRestarts) {
+  fs::path dir = fs::temp_directory_path() / ("meshsim-ambient-kp-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  std::string events = (dir / "events.jsonl").string();
+  ShellRun r = sh(exe() + " run " + data("kill-pod.yaml") + " --events " + events + " 2>&1");
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("all 3 expectations passed"), std::string::npos) << r.out;
+  ShellRun none = sh("grep -c 'no healthy upstream: service httpbin-2.amb.svc.cluster.local has no ready endpoint' " + events);
+  EXPECT_NE(none.out, "0\n") << none.out;
+  fs::remove_all(dir);
+}
+
 }  // namespace

@@ -395,7 +395,16 @@ void MeshSimulation::start_server_apps() {
   }
 }
 
+Ztunnel* MeshSimulation::ztunnel_of_pod(const std::string& key) {
+  auto h = hosts_.find(key);
+  if (h == hosts_.end() || ztunnels_.empty()) return nullptr;
+  const mesh::WorldPod& p = world_->pods()[static_cast<size_t>(host_pod_.at(h->second))];
+  if (!p.ambient) return nullptr;
+  return ztunnel(world_->nodes()[static_cast<size_t>(p.node)].name);
+}
+
 void MeshSimulation::stop_pod_processes(const std::string& key) {
+  if (Ztunnel* z = ztunnel_of_pod(key)) z->pod_stopped(key);
   if (auto it = sidecars_.find(key); it != sidecars_.end()) it->second->stop();
   if (auto it = agents_.find(key); it != agents_.end()) it->second->stop();
   for (size_t i : pod_servers_[key]) servers_[i]->stop();
@@ -403,6 +412,7 @@ void MeshSimulation::stop_pod_processes(const std::string& key) {
 
 void MeshSimulation::start_pod_processes(const std::string& key, bool) {
   tls::EnvironmentScope scope(&env_);
+  if (Ztunnel* z = ztunnel_of_pod(key)) z->pod_started(key);
   if (auto it = agents_.find(key); it != agents_.end()) it->second->start();
   if (auto it = sidecars_.find(key); it != sidecars_.end()) {
     it->second->start();

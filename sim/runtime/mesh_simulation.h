@@ -132,6 +132,7 @@ class MeshSimulation {
   void start_probes();
   void start_pod_processes(const std::string& key, bool first_start);
   void stop_pod_processes(const std::string& key);
+  Ztunnel* ztunnel_of_pod(const std::string& key);  // the ztunnel serving an ambient pod, else nullptr
   std::shared_ptr<const mesh::World> effective_world() const;
   void resync_kube_proxy(const mesh::World& w);
   void add_external_addresses(const mesh::World& w, const mesh::WorldService& s);

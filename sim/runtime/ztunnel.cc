@@ -70,6 +70,7 @@ struct Ztunnel::Impl {
     proxy::SecretStore secrets;
     std::unique_ptr<proxy::TlsTransportFactory> tls;
     std::vector<ListenerId> listeners;
+    bool pod_up = true;  // its network namespace exists (not killed)
   };
 
   // An outbound connection of an app: plain TCP or one HBONE tunnel.
@@ -914,12 +915,27 @@ void Ztunnel::add_workload(HostId host, int32_t pod_index) {
   }
 }
 
+void Ztunnel::pod_stopped(std::string_view key) {
+  auto it = m_->workloads.find(std::string(key));
+  if (it == m_->workloads.end()) return;
+  it->second->pod_up = false;
+  for (ListenerId l : it->second->listeners) m_->net.close_listener(l);
+  it->second->listeners.clear();
+}
+
+void Ztunnel::pod_started(std::string_view key) {
+  auto it = m_->workloads.find(std::string(key));
+  if (it == m_->workloads.end()) return;
+  it->second->pod_up = true;
+  if (running_ && it->second->listeners.empty()) (void)m_->listen(*it->second);
+}
+
 bool Ztunnel::start() {
   if (running_) return true;
   bool ok = true;
   for (auto& [k, w] : m_->workloads) {
     m_->issue(*w);
-    ok = m_->listen(*w) && ok;
+    if (w->pod_up) ok = m_->listen(*w) && ok;
   }
   running_ = true;
   m_->running = true;

@@ -71,6 +71,12 @@ class Ztunnel {
   // Enrols an ambient pod of this node (its host = its network namespace).
   void add_workload(HostId host, int32_t pod_index);
 
+  // The pod's network namespace went away (killPod) / came back
+  // (restartPod): istio-cni removes it from ztunnel and enrols it again, so
+  // its in-pod listeners close and reopen (while ztunnel runs).
+  void pod_stopped(std::string_view ns_slash_name);
+  void pod_started(std::string_view ns_slash_name);
+
   // Starts (or restarts) the process: certificates for every enrolled
   // workload, listeners in every pod. False if a port is taken.
   bool start();
