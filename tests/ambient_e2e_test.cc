@@ -114,10 +114,6 @@ TEST(AmbientCli, HboneCaptureDecodesInTshark) {
   std::string pcap = (dir / "hbone.pcap").string(), keys = (dir / "keys.log").string();
   ShellRun r = sh(exe() + " run -q " + data("capture.yaml") + " --pcap " + pcap + " --keylog " + keys + " --json - 2>/dev/null");
   ASSERT_EQ(r.exit_code, 0) << r.out;
-  // The pod IPs, from the model.
-  ShellRun ip = sh(exe() + " proxy-config all amb/httpbin-2 --mesh " + data("mesh.yaml") + " 2>/dev/null | grep '^workload amb/httpbin-2 ' | cut -d' ' -f3");
-  std::string httpbin2 = ip.out.substr(0, ip.out.find('\n'));
-  ASSERT_FALSE(httpbin2.empty());
   std::string tshark = "tshark -n -r " + pcap + " -o tls.keylog_file:" + keys + " -d tcp.port==15008,tls ";
   // TLS to 15008, ALPN h2 offered and chosen, TLS 1.3.
   ShellRun hello = sh(tshark + "-Y 'tls.handshake.type==1 && tcp.dstport==15008' -T fields -e tls.handshake.extensions_alpn_str 2>/dev/null");
@@ -128,7 +124,12 @@ TEST(AmbientCli, HboneCaptureDecodesInTshark) {
   // destination workload's identity, the client (ztunnel) the source workload's.
   ShellRun sans = sh(tshark + "-Y 'tls.handshake.type==11' -T fields -e x509ce.uniformResourceIdentifier 2>/dev/null");
   EXPECT_EQ(sans.out, "spiffe://cluster.local/ns/amb/sa/httpbin\nspiffe://cluster.local/ns/amb/sa/sleep\n") << sans.out;
-  // HTTP/2 CONNECT with the destination pod's address, answered 200.
+  // HTTP/2 CONNECT with the destination pod's address — the address the
+  // HBONE connection itself goes to (port 15008) — answered 200.
+  ShellRun dst = sh(tshark + "-Y 'tcp.flags.syn==1 && tcp.flags.ack==0 && tcp.dstport==15008' -T fields -e ip.dst 2>/dev/null");
+  std::string httpbin2 = dst.out.substr(0, dst.out.find('\n'));
+  ASSERT_FALSE(httpbin2.empty()) << dst.out;
+  EXPECT_EQ(dst.out, httpbin2 + "\n") << "one HBONE connection: " << dst.out;
   ShellRun connect = sh(tshark + "-Y 'http2.type==1 && http2.headers.method' -T fields -e http2.headers.method -e http2.headers.authority 2>/dev/null");
   EXPECT_EQ(connect.out, "CONNECT\t" + httpbin2 + ":8080\n") << connect.out;
   ShellRun status = sh(tshark + "-Y 'http2.headers.status' -T fields -e http2.headers.status 2>/dev/null");
