@@ -153,6 +153,29 @@ std::vector<NotModelled> not_modelled(const ResourceSet& rs, const MeshConfig* m
       }
     }
   }
+  // Ambient (docs/model/ambient.md): waypoints are not simulated, nor
+  // sidecars sending HBONE to ambient pods.
+  auto use_waypoint = [&](const Object& o) {
+    if (o.meta.labels.count("istio.io/use-waypoint"))
+      field(out, o, "metadata.labels.istio.io/use-waypoint",
+            "waypoints are not simulated: traffic goes straight to the destination's ztunnel and the waypoint's L7 "
+            "policy is not applied");
+  };
+  bool sidecars = false;
+  for (const auto& ns : rs.namespaces) {
+    use_waypoint(ns);
+    sidecars = sidecars || ns.meta.labels.count("istio-injection") || ns.meta.labels.count("istio.io/rev");
+  }
+  for (const auto& svc : rs.services) use_waypoint(svc);
+  for (const auto& p : rs.pods) use_waypoint(p);
+  for (const auto& ns : rs.namespaces) {
+    auto m = ns.meta.labels.find("istio.io/dataplane-mode");
+    bool injects = ns.meta.labels.count("istio-injection") || ns.meta.labels.count("istio.io/rev");
+    if (sidecars && !injects && m != ns.meta.labels.end() && m->second == "ambient")
+      field(out, ns, "metadata.labels.istio.io/dataplane-mode",
+            "Istio's sidecars send HBONE to ambient pods (PILOT_ENABLE_SENDING_HBONE); meshsim's send plaintext, "
+            "which the pod's ztunnel takes on 15006 — rejected under PeerAuthentication STRICT, where Istio succeeds");
+  }
   for (const auto& u : rs.unmodelled) {
     out.push_back({u.kind, group_of(u.api_version), u.namespace_.empty() ? u.name : u.namespace_ + "/" + u.name, "",
                    u.kind == "NetworkPolicy" ? "Kubernetes NetworkPolicy is not enforced by the virtual network"

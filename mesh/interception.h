@@ -105,6 +105,14 @@ enum class CaptureReason : uint8_t {
   kIncludedInboundPort,
   kInboundPortNotIncluded,
   kInboundCaptureDisabled,    // includeInboundPorts ""
+  // ambient (istio-cni in-pod rules, classify_ambient_*)
+  kZtunnelMark,               // the socket carries ztunnel's mark 0x539: never redirected
+  kAmbientLocalDestination,   // ! -d 127.0.0.1 -o lo: the app to its own pod address
+  kAmbientLoopback,           // -d 127.0.0.1
+  kAmbientOutbound,           // REDIRECT --to-ports 15001
+  kAmbientHbonePort,          // dport 15008: straight to ztunnel's HBONE listener
+  kAmbientProbeSnat,          // from the node (kubelet probe, SNAT 169.254.7.127): ACCEPT
+  kAmbientInboundPlaintext,   // REDIRECT --to-ports 15006
 };
 
 struct CaptureDecision {
@@ -164,6 +172,13 @@ inline const char* to_string(CaptureReason r) {
     case CaptureReason::kIncludedInboundPort: return "port in includeInboundPorts";
     case CaptureReason::kInboundPortNotIncluded: return "port not in includeInboundPorts";
     case CaptureReason::kInboundCaptureDisabled: return "includeInboundPorts empty";
+    case CaptureReason::kZtunnelMark: return "ztunnel's own socket (mark 0x539)";
+    case CaptureReason::kAmbientLocalDestination: return "ambient: app to its own pod address (-o lo)";
+    case CaptureReason::kAmbientLoopback: return "ambient: destination 127.0.0.1";
+    case CaptureReason::kAmbientOutbound: return "ambient: redirected to ztunnel outbound 15001";
+    case CaptureReason::kAmbientHbonePort: return "ambient: port 15008 goes to ztunnel's HBONE listener";
+    case CaptureReason::kAmbientProbeSnat: return "ambient: kubelet probe from the node (SNAT 169.254.7.127)";
+    case CaptureReason::kAmbientInboundPlaintext: return "ambient: redirected to ztunnel inbound plaintext 15006";
   }
   return "?";
 }
@@ -214,6 +229,35 @@ inline CaptureDecision classify_inbound(const TrafficInterception& rules, uint16
   }
   if (interception_detail::contains(rules.include_inbound_ports, port)) return {A::kRedirectInbound, R::kIncludedInboundPort};
   return {A::kNone, R::kInboundPortNotIncluded};
+}
+
+// Ambient pods: the in-pod rules istio-cni installs in the pod's network
+// namespace (I:cni/pkg/iptables/iptables.go AppendInpodRules), first match.
+// ztunnel's sockets carry mark 0x539; meshsim gives them the proxy uid 1337
+// (ConnectOptions::uid), so `uid == proxy_uid` is "-m mark --mark 0x539".
+//   nat OUTPUT:  mark 0x111 (connections ztunnel accepted, restored) → ACCEPT
+//                ! -d 127.0.0.1 -o lo                               → ACCEPT
+//                ! -d 127.0.0.1 -p tcp -m mark ! --mark 0x539       → REDIRECT 15001
+//   nat PREROUTING: -s 169.254.7.127 (the node's probes, SNATed)    → ACCEPT
+//                ! -d 127.0.0.1 -p tcp ! --dport 15008 ! mark 0x539 → REDIRECT 15006
+//   (15008 is not redirected: ztunnel listens on it in the pod's netns.)
+inline constexpr uint32_t kZtunnelUid = 1337;
+
+inline CaptureDecision classify_ambient_outbound(const OutboundConnection& c) {
+  using A = CaptureAction;
+  using R = CaptureReason;
+  if (c.uid == kZtunnelUid) return {A::kNone, R::kZtunnelMark};
+  if (c.destination.ip == Ipv4::loopback()) return {A::kNone, R::kAmbientLoopback};
+  if (c.destination_local) return {A::kNone, R::kAmbientLocalDestination};
+  return {A::kRedirectOutbound, R::kAmbientOutbound};
+}
+
+inline CaptureDecision classify_ambient_inbound(uint16_t port, bool from_own_node_host) {
+  using A = CaptureAction;
+  using R = CaptureReason;
+  if (from_own_node_host) return {A::kNone, R::kAmbientProbeSnat};
+  if (port == kInboundTunnelPort) return {A::kNone, R::kAmbientHbonePort};
+  return {A::kRedirectInbound, R::kAmbientInboundPlaintext};
 }
 
 // Shorthands over the same decision, for the control plane and analyzers.

@@ -433,6 +433,37 @@ std::string random_suffix(uint64_t seed) {
   return out;
 }
 
+}  // namespace
+
+AmbientDecision decide_ambient(std::string_view ns, const Labels& ns_labels, const Labels& pod_labels, bool host_network,
+                               bool injected) {
+  auto get = [](const Labels& l, std::string_view k) -> const std::string* {
+    auto it = l.find(k);
+    return it == l.end() ? nullptr : &it->second;
+  };
+  const std::string* pod_mode = get(pod_labels, "istio.io/dataplane-mode");
+  const std::string* ns_mode = get(ns_labels, "istio.io/dataplane-mode");
+  std::string why;
+  if (pod_mode && *pod_mode == "ambient") why = "pod label istio.io/dataplane-mode=ambient";
+  else if (ns_mode && *ns_mode == "ambient" && !(pod_mode && *pod_mode == "none"))
+    why = "namespace label istio.io/dataplane-mode=ambient";
+  if (why.empty()) {
+    if (ns_mode && *ns_mode == "ambient" && pod_mode && *pod_mode == "none")
+      return {false, "pod label istio.io/dataplane-mode=none opts out of the namespace's ambient mode"};
+    return {};
+  }
+  if (host_network) return {false, why + ", but hostNetwork pods cannot be captured"};
+  if (injected) return {false, why + ", but the pod has a sidecar: istio-cni never enrols a pod with a sidecar"};
+  if (ns == "kube-system") return {false, why + ", but istio-cni excludes namespace kube-system"};
+  return {true, why};
+}
+
+std::string ztunnel_pod_name(std::string_view node) {
+  return "ztunnel-" + random_suffix(hash_combine(fnv1a64("ztunnel"), fnv1a64(node)));
+}
+
+namespace {
+
 struct PodDraft {
   WorldPod pod;
   const PodSpec* spec = nullptr;
@@ -764,6 +795,9 @@ World build_world_impl(std::shared_ptr<const ResourceSet> rsp, MeshConfig mc, st
                                 inject_by_default);
     p.injected = dec.injected;
     p.injection_reason = dec.reason;
+    auto amb = decide_ambient(p.namespace_, ns_labels(p.namespace_), p.labels, p.host_network, p.injected);
+    p.ambient = amb.ambient;
+    p.ambient_reason = amb.reason;
     if (forced_labels.count(p.namespace_) && p.injection_reason == "namespace label istio-injection=enabled") {
       p.injection_reason = "namespace " + p.namespace_ + " treated as labelled istio-injection=enabled (--inject-namespace)";
     }

@@ -74,6 +74,26 @@ bool enable_namespaces_by_default(const ResourceSet& rs, std::string_view revisi
 InjectionDecision decide_injection(std::string_view namespace_, const Labels& namespace_labels,
                                    const Labels& pod_labels, const Labels& pod_annotations, bool host_network, bool enable_namespaces_by_default = false);
 
+// Ambient enrolment as istio-cni decides it (I:cni/pkg/util/enablement_selector.go
+// Matches; manifests/charts/istio-cni/values.yaml enablementSelectors and
+// excludeNamespaces): hostNetwork pods never; pods with a sidecar never
+// ("ztunnel and sidecar for a single pod is currently not supported") — the
+// injector does not look at istio.io/dataplane-mode, so the sidecar wins;
+// namespaces in excludeNamespaces (kube-system) never; then pod label
+// istio.io/dataplane-mode=ambient, or namespace label
+// istio.io/dataplane-mode=ambient unless the pod says
+// istio.io/dataplane-mode=none.
+struct AmbientDecision {
+  bool ambient = false;
+  std::string reason;  // "" when no ambient label is involved
+};
+AmbientDecision decide_ambient(std::string_view namespace_, const Labels& namespace_labels, const Labels& pod_labels,
+                               bool host_network, bool injected);
+// The name the ztunnel DaemonSet (istio-system/ztunnel) gives its pod on
+// `node`: "ztunnel-" and the DaemonSet controller's 5-character suffix, as
+// meshsim names every DaemonSet pod.
+std::string ztunnel_pod_name(std::string_view node);
+
 // Parses the traffic.sidecar.istio.io/* and status.sidecar.istio.io/port
 // annotations. Problems are returned as (annotation key, message) pairs.
 TrafficInterception parse_interception(const Labels& annotations, uint32_t default_status_port,
@@ -124,6 +144,8 @@ struct WorldPod {
   std::string hostname, subdomain;
   bool injected = false;
   std::string injection_reason;
+  bool ambient = false;               // enrolled in ambient (decide_ambient): ztunnel captures it
+  std::string ambient_reason;
   TrafficInterception interception;   // meaningful only when injected
   bool rewrite_app_http_probers = true;
   Labels proxy_metadata;              // from the proxy.istio.io/config annotation

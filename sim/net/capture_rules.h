@@ -12,6 +12,8 @@ namespace meshsim::sim {
 using mesh::CaptureAction;
 using mesh::CaptureDecision;
 using mesh::CaptureReason;
+using mesh::classify_ambient_inbound;
+using mesh::classify_ambient_outbound;
 using mesh::classify_inbound;
 using mesh::classify_outbound;
 using mesh::default_interception;

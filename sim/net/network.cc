@@ -329,8 +329,9 @@ TcpSocket Network::connect(HostId from, SocketAddress to, const ConnectOptions& 
   const HostSpec& hs = topo_.host(from);
   const Ipv4 src_ip = options.source_ip ? *options.source_ip : (to.ip.is_loopback() ? Ipv4::loopback() : hs.ip);
   const bool dst_local = to.ip.is_loopback() || to.ip == hs.ip;
-  c.out_cap = hs.injected ? classify_outbound(hs.interception, {options.uid, src_ip, to, dst_local})
-                          : CaptureDecision{CaptureAction::kNone, CaptureReason::kNotInjected};
+  c.out_cap = hs.injected  ? classify_outbound(hs.interception, {options.uid, src_ip, to, dst_local})
+              : hs.ambient ? classify_ambient_outbound({options.uid, src_ip, to, dst_local})
+                           : CaptureDecision{CaptureAction::kNone, CaptureReason::kNotInjected};
   c.in_cap = {CaptureAction::kNone, CaptureReason::kNotInjected};
   c.client_dst = to;
 
@@ -370,8 +371,10 @@ TcpSocket Network::connect(HostId from, SocketAddress to, const ConnectOptions& 
         hairpin = server_host == from;
         server_local = server_on_wire;
         const HostSpec& ts = topo_.host(server_host);
-        if (ts.injected) {
-          c.in_cap = classify_inbound(ts.interception, server_on_wire.port);
+        if (ts.injected || ts.ambient) {
+          c.in_cap = ts.injected ? classify_inbound(ts.interception, server_on_wire.port)
+                                 : classify_ambient_inbound(server_on_wire.port,
+                                                            hs.node_host && topo_.node_of(from) == topo_.node_of(server_host));
           if (c.in_cap.action == CaptureAction::kRedirectInbound) {
             server_local = SocketAddress{ts.ip, kProxyInboundPort};  // REDIRECT in PREROUTING: pod IP
             c.original_dst = server_on_wire;

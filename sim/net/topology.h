@@ -43,6 +43,8 @@ struct HostSpec {
   Ipv4 ip;                 // pod IP (unique in the network)
   std::string node;        // NodeSpec::name
   bool injected = false;   // has a sidecar: the interception rules apply
+  bool ambient = false;    // enrolled in ambient: istio-cni's in-pod rules apply (ztunnel)
+  bool node_host = false;  // the node's own network namespace (the kubelet's)
   mesh::TrafficInterception interception;
   std::vector<std::pair<std::string, std::string>> labels;
 };

@@ -101,6 +101,29 @@ struct AppCallObservation {
   uint64_t inbound_connection = 0, inbound_connection_request = 0;
 };
 
+// A ztunnel (sim/runtime/ztunnel.h) decided something about one connection
+// of an ambient pod, or the ztunnel process started or died.
+struct ZtunnelObservation {
+  enum class Event : uint8_t {
+    kStarted,     // the ztunnel process came up (listeners in every enrolled pod)
+    kStopped,     // the process died: listeners gone, its connections reset
+    kOutbound,    // outbound connection proxied (protocol HBONE or TCP); `detail` says where
+    kInbound,     // inbound connection (HBONE stream or plaintext) delivered to the app
+    kDenied,      // refused by policy (AuthorizationPolicy, PeerAuthentication STRICT)
+    kFailed,      // could not be proxied (no upstream, connect failure, TLS, HBONE status)
+  };
+  std::string_view ztunnel;   // "istio-system/ztunnel-xxxxx"
+  std::string_view node;
+  Event event = Event::kOutbound;
+  std::string_view pod;       // "ns/name" of the ambient pod the connection belongs to
+  std::string_view protocol;  // "HBONE", "TCP" ("" for start/stop)
+  std::string_view peer;      // the other side: "10.244.1.5:8080"
+  std::string_view identity;  // the peer's SPIFFE identity when known
+  std::string_view detail;    // reason / policy / status text
+  uint64_t connection = 0;    // network connection number of the app's side (0 if none)
+};
+const char* to_string(ZtunnelObservation::Event e);
+
 // A sidecar received a configuration push.
 struct ConfigPushObservation {
   std::string_view pod;

@@ -240,6 +240,16 @@ void EventLog::write(const Observation& o) {
           for (uint8_t x : p.panic) panic.push_back(x != 0);
           j["panic"] = panic;
           j["total_panic"] = p.total_panic;
+        } else if constexpr (std::is_same_v<T, ZtunnelObservation>) {
+          j["ztunnel"] = std::string(p.ztunnel);
+          j["node"] = std::string(p.node);
+          j["event"] = to_string(p.event);
+          if (!p.pod.empty()) j["pod"] = std::string(p.pod);
+          if (!p.protocol.empty()) j["protocol"] = std::string(p.protocol);
+          if (!p.peer.empty()) j["peer"] = std::string(p.peer);
+          if (!p.identity.empty()) j["identity"] = std::string(p.identity);
+          if (!p.detail.empty()) j["detail"] = std::string(p.detail);
+          if (p.connection) j["connection"] = p.connection;
         } else if constexpr (std::is_same_v<T, RequestVerdictObservation>) {
           j["source"] = p.source == RequestVerdictObservation::Source::kClient ? "client" : "call";
           if (!p.client.empty()) j["client"] = std::string(p.client);

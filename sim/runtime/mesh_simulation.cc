@@ -43,6 +43,7 @@ MeshSimulation::~MeshSimulation() {
   servers_.clear();
   agents_.clear();
   sidecars_.clear();
+  ztunnels_.clear();
 }
 
 Status MeshSimulation::build() {
@@ -54,6 +55,7 @@ Status MeshSimulation::build() {
     // The kubelet lives in the node's host network namespace.
     HostSpec k;
     k.ns = "kube-node";
+    k.node_host = true;
     k.name = n.name;
     k.ip = n.ip;
     k.node = n.name;
@@ -72,6 +74,7 @@ Status MeshSimulation::build() {
     // A gateway pod runs Envoy as its application: no capture rules.
     h.injected = p.injected && !mesh::is_gateway_pod(p);
     h.interception = p.interception;
+    h.ambient = p.ambient;
     for (const auto& [k, v] : p.labels) h.labels.emplace_back(k, v);
     auto id = net_->add_host(std::move(h));
     if (!id.ok()) return Error{"pod " + key(p.namespace_, p.name) + ": " + id.message()};
@@ -134,6 +137,22 @@ Status MeshSimulation::build() {
     if (!agent->start()) return Error{"pod " + k + ": the status port is taken"};
     sidecars_[k] = std::move(sc);
     agents_[k] = std::move(agent);
+  }
+  // Ambient: the ztunnel DaemonSet runs on every node once any pod is enrolled.
+  bool ambient = std::any_of(w.pods().begin(), w.pods().end(), [](const mesh::WorldPod& p) { return p.ambient && p.scheduled(); });
+  if (ambient) {
+    for (const auto& n : w.nodes()) {
+      auto z = std::make_unique<Ztunnel>(*sim_, *net_, *ca_, n.name, [this] { return sim_->now() + clock_offset_; });
+      z->set_world(world_);
+      ztunnels_[n.name] = std::move(z);
+    }
+    for (const auto& [k, host] : hosts_) {
+      int32_t pi = host_pod_.at(host);
+      const mesh::WorldPod& p = w.pods()[static_cast<size_t>(pi)];
+      if (p.ambient) ztunnels_.at(w.nodes()[static_cast<size_t>(p.node)].name)->add_workload(host, pi);
+    }
+    for (auto& [n, z] : ztunnels_)
+      if (!z->start()) return Error{"ztunnel on node " + n + ": a port (15001/15006/15008) of an ambient pod is taken"};
   }
   push_configs(true);
   for (const auto& [k, sc] : sidecars_) {
@@ -254,6 +273,15 @@ void MeshSimulation::push_configs(bool initial) {
     resync_kube_proxy(w);
   }
   std::string version = std::to_string(++push_version_);
+  // ztunnel's WDS (workloads, services, endpoints, policies) follows the same push.
+  for (auto& [n, z] : ztunnels_) {
+    if (initial) {
+      z->set_world(eff);
+    } else {
+      Ztunnel* target = z.get();
+      sim_->schedule_after(o_.push_delay, actor_, k_push_, [target, eff] { target->set_world(eff); });
+    }
+  }
   mesh::ControlPlaneOptions cpo = o_.control_plane;
   cpo.version = version;
   for (auto& [k, sc] : sidecars_) {
@@ -367,7 +395,16 @@ void MeshSimulation::start_server_apps() {
   }
 }
 
+Ztunnel* MeshSimulation::ztunnel_of_pod(const std::string& key) {
+  auto h = hosts_.find(key);
+  if (h == hosts_.end() || ztunnels_.empty()) return nullptr;
+  const mesh::WorldPod& p = world_->pods()[static_cast<size_t>(host_pod_.at(h->second))];
+  if (!p.ambient) return nullptr;
+  return ztunnel(world_->nodes()[static_cast<size_t>(p.node)].name);
+}
+
 void MeshSimulation::stop_pod_processes(const std::string& key) {
+  if (Ztunnel* z = ztunnel_of_pod(key)) z->pod_stopped(key);
   if (auto it = sidecars_.find(key); it != sidecars_.end()) it->second->stop();
   if (auto it = agents_.find(key); it != agents_.end()) it->second->stop();
   for (size_t i : pod_servers_[key]) servers_[i]->stop();
@@ -375,6 +412,7 @@ void MeshSimulation::stop_pod_processes(const std::string& key) {
 
 void MeshSimulation::start_pod_processes(const std::string& key, bool) {
   tls::EnvironmentScope scope(&env_);
+  if (Ztunnel* z = ztunnel_of_pod(key)) z->pod_started(key);
   if (auto it = agents_.find(key); it != agents_.end()) it->second->start();
   if (auto it = sidecars_.find(key); it != sidecars_.end()) {
     it->second->start();
@@ -382,6 +420,36 @@ void MeshSimulation::start_pod_processes(const std::string& key, bool) {
     if (cfg != configs_.end()) it->second->apply_config(cfg->second, std::to_string(push_version_));
   }
   for (size_t i : pod_servers_[key]) servers_[i]->start();
+}
+
+Ztunnel* MeshSimulation::ztunnel(std::string_view node) {
+  auto it = ztunnels_.find(node);
+  return it == ztunnels_.end() ? nullptr : it->second.get();
+}
+
+Ztunnel* MeshSimulation::find_ztunnel(std::string_view what) {
+  if (Ztunnel* z = ztunnel(what)) return z;
+  for (auto& [n, z] : ztunnels_) {
+    std::string_view pod = z->pod();
+    if (what == pod || what == pod.substr(pod.find('/') + 1)) return z.get();
+  }
+  return nullptr;
+}
+
+bool MeshSimulation::kill_ztunnel(std::string_view what) {
+  Ztunnel* z = find_ztunnel(what);
+  if (!z) return false;
+  tls::EnvironmentScope scope(&env_);
+  z->stop();
+  return true;
+}
+
+bool MeshSimulation::restart_ztunnel(std::string_view what) {
+  Ztunnel* z = find_ztunnel(what);
+  if (!z) return false;
+  tls::EnvironmentScope scope(&env_);
+  (void)z->start();
+  return true;
 }
 
 bool MeshSimulation::kill_pod(std::string_view ns, std::string_view pod) {
@@ -418,6 +486,10 @@ bool MeshSimulation::set_node_up(std::string_view node, bool up) {
     // The processes vanish with the node; Kubernetes notices after the node
     // monitor grace period and marks the pods' endpoints not ready.
     for (const auto& k : pods) stop_pod_processes(k);
+    if (Ztunnel* z = ztunnel(node)) {
+      tls::EnvironmentScope scope(&env_);
+      z->stop();
+    }
     sim_->schedule_after(Duration::seconds(40), actor_, k_push_, [this, pods, n] {
       if (net_->node_up(n)) return;
       for (const auto& k : pods) {
@@ -432,6 +504,7 @@ bool MeshSimulation::set_node_up(std::string_view node, bool up) {
       unready_.erase(std::remove(unready_.begin(), unready_.end(), k), unready_.end());
     }
     tls::EnvironmentScope scope(&env_);
+    if (Ztunnel* z = ztunnel(node)) (void)z->start();
     push_configs(false);
   }
   return true;

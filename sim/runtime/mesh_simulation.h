@@ -30,6 +30,7 @@
 #include "sim/runtime/apps.h"
 #include "sim/runtime/pod_agent.h"
 #include "sim/runtime/sidecar_host.h"
+#include "sim/runtime/ztunnel.h"
 #include "sim/simulator.h"
 
 namespace meshsim::sim {
@@ -79,6 +80,12 @@ class MeshSimulation {
   // Every running sidecar by "ns/pod", in key order.
   const std::map<std::string, std::unique_ptr<SidecarHost>, std::less<>>& sidecars() const { return sidecars_; }
   PodAgent* agent(std::string_view ns, std::string_view pod);
+  // Ambient: the ztunnel of a node (nullptr when the mesh has no ambient pod
+  // or the node is unknown), and every ztunnel by node name.
+  Ztunnel* ztunnel(std::string_view node);
+  // Accepts the node name or the ztunnel pod ("istio-system/ztunnel-xxxxx", "ztunnel-xxxxx").
+  Ztunnel* find_ztunnel(std::string_view node_or_pod);
+  const std::map<std::string, std::unique_ptr<Ztunnel>, std::less<>>& ztunnels() const { return ztunnels_; }
   const std::vector<std::unique_ptr<ServerApp>>& servers() const { return servers_; }
 
   // The control plane's current config for a pod's sidecar.
@@ -97,6 +104,11 @@ class MeshSimulation {
   bool kill_pod(std::string_view ns, std::string_view pod);
   // The pod comes back (same IP): new certificate, listeners, ready again.
   bool restart_pod(std::string_view ns, std::string_view pod);
+  // The ztunnel of a node dies / comes back (scenario faults killZtunnel /
+  // restartZtunnel): only that node's ambient pods lose their connections
+  // and cannot open new ones. False when the node has no ztunnel.
+  bool kill_ztunnel(std::string_view node_or_pod);
+  bool restart_ztunnel(std::string_view node_or_pod);
   // Node down: every pod on it vanishes (no FIN, no RST); after the node
   // monitor grace period (40 s) its pods' endpoints become not ready.
   bool set_node_up(std::string_view node, bool up);
@@ -120,6 +132,7 @@ class MeshSimulation {
   void start_probes();
   void start_pod_processes(const std::string& key, bool first_start);
   void stop_pod_processes(const std::string& key);
+  Ztunnel* ztunnel_of_pod(const std::string& key);  // the ztunnel serving an ambient pod, else nullptr
   std::shared_ptr<const mesh::World> effective_world() const;
   void resync_kube_proxy(const mesh::World& w);
   void add_external_addresses(const mesh::World& w, const mesh::WorldService& s);
@@ -137,6 +150,7 @@ class MeshSimulation {
   std::map<HostId, int32_t> host_pod_;                     // host → pod index in world
   std::map<std::string, std::unique_ptr<SidecarHost>, std::less<>> sidecars_;
   std::map<std::string, std::unique_ptr<PodAgent>, std::less<>> agents_;
+  std::map<std::string, std::unique_ptr<Ztunnel>, std::less<>> ztunnels_;  // by node name
   std::map<std::string, std::shared_ptr<const proxy::ProxyConfig>, std::less<>> configs_;
   std::vector<std::unique_ptr<ServerApp>> servers_;
   std::vector<std::unique_ptr<ClientApp>> clients_;

@@ -248,7 +248,11 @@ Result<ProbeResult> probe_on(MeshSimulation& ms, const ProbeRequest& req) {
     client_host = ms.host_of(client_pod->namespace_, client_pod->name);
     if (client_host == kNoHost) return Error{"--from: pod " + client_pod->namespace_ + "/" + client_pod->name + " is not running (unscheduled or hostNetwork)"};
     r.from_description = client_pod->namespace_ + "/" + client_pod->name + " (" + to_string(client_pod->ip) + ", " +
-                         (client_pod->injected ? "sidecar" : "no sidecar") + ")";
+                         (client_pod->injected ? std::string("sidecar")
+                          : client_pod->ambient
+                              ? "ambient, ztunnel " + mesh::ztunnel_pod_name(w.nodes()[static_cast<size_t>(client_pod->node)].name)
+                              : std::string("no sidecar")) +
+                         ")";
   }
 
   // --- the target ---
@@ -342,6 +346,7 @@ Result<ProbeResult> probe_on(MeshSimulation& ms, const ProbeRequest& req) {
   };
   std::map<uint64_t, ConnFacts> conns;
   std::vector<std::pair<std::string, proxy::AccessLogEntry>> logs;
+  std::vector<std::string> ztunnel_lines;
   int token = ms.sim().subscribe([&](const Observation& o) {
     if (const auto* c = std::get_if<TcpConnectionObservation>(&o.payload)) {
       ConnFacts& f = conns[c->connection];
@@ -363,6 +368,15 @@ Result<ProbeResult> probe_on(MeshSimulation& ms, const ProbeRequest& req) {
       }
     } else if (const auto* a = std::get_if<AccessLogObservation>(&o.payload)) {
       logs.emplace_back(std::string(a->pod), *a->entry);
+    } else if (const auto* z = std::get_if<ZtunnelObservation>(&o.payload)) {
+      if (z->event == ZtunnelObservation::Event::kStarted || z->event == ZtunnelObservation::Event::kStopped) return;
+      std::string_view zt = z->ztunnel.substr(z->ztunnel.find('/') + 1);
+      std::string line = std::string(zt) + " (" + std::string(z->node) + ") " + to_string(z->event) + " " +
+                         std::string(z->protocol) + " " + std::string(z->pod) + (z->event == ZtunnelObservation::Event::kOutbound ? " → " : " ← ") +
+                         std::string(z->peer);
+      if (!z->identity.empty()) line += " [" + std::string(z->identity) + "]";
+      if (!z->detail.empty()) line += ": " + std::string(z->detail);
+      ztunnel_lines.push_back(std::move(line));
     }
   });
 
@@ -457,6 +471,7 @@ Result<ProbeResult> probe_on(MeshSimulation& ms, const ProbeRequest& req) {
     break;
   }
   if (server_log) r.server_sidecar = view_of(server_key, *server_log, true);
+  r.ztunnel = std::move(ztunnel_lines);
 
   if (wire) {
     const ConnFacts& f = *wire;
@@ -573,6 +588,7 @@ std::string probe_result_json(const ProbeResult& r) {
   j["client_sidecar"] = side(r.client_sidecar, false);
   if (r.gateway) j["gateway"] = side(r.gateway, true);
   j["server_sidecar"] = side(r.server_sidecar, true);
+  if (!r.ztunnel.empty()) j["ztunnel"] = r.ztunnel;
   nlohmann::ordered_json wire;
   wire["tls"] = r.wire.tls;
   wire["mtls"] = r.wire.mtls;
@@ -678,6 +694,7 @@ std::string probe_result_text(const ProbeResult& r) {
   side("client sidecar", r.client_sidecar, false);
   if (r.gateway) side("gateway", r.gateway, true);
   side("server sidecar", r.server_sidecar, true);
+  for (size_t i = 0; i < r.ztunnel.size(); ++i) line(i == 0 ? "ztunnel" : "", r.ztunnel[i]);
   if (r.wire.observed) {
     std::string w = r.wire.tls ? (r.wire.mtls ? "mTLS" : "TLS") : "plaintext";
     if (r.wire.tls) {

@@ -131,6 +131,9 @@ struct ProbeResult {
   // its access log says; a server-side view (result, TLS termination).
   std::optional<ProbeSidecarView> gateway;
   std::optional<ProbeSidecarView> server_sidecar;
+  // Ambient: what the ztunnels decided for this request's connections
+  // (ZtunnelObservation), in order: "ztunnel-6974g (node-1) outbound HBONE …".
+  std::vector<std::string> ztunnel;
   ProbeWireView wire;
   std::string from_description, to_description;
   std::string fingerprint;

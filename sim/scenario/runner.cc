@@ -217,6 +217,9 @@ class Runner {
   std::vector<OutcomeRec> outcomes_;
   std::vector<OutcomeRec> probe_outcomes_;  // kubelet probes: client "kubelet/<ns>/<pod>/<container>/<kind>"
   std::map<uint64_t, WireConn> wire_;
+  // Ambient: the app connections a ztunnel proxied, by network connection
+  // number → true for HBONE (mTLS), false for plain TCP (ZtunnelObservation).
+  std::map<uint64_t, bool> ztunnel_wire_;
   std::vector<LogRec> logs_;
   std::map<std::string, std::vector<CertRec>> certs_;
   std::map<std::string, std::string> client_pod_;   // client name → pod key or external/<name>
@@ -459,6 +462,32 @@ void Runner::schedule_timeline() {
             }
           }
           break;
+        case K::kKillZtunnel:
+        case K::kRestartZtunnel: {
+          Ztunnel* z = ms_->ztunnel(a.node);
+          if (!z) {
+            ev.details.push_back("no ztunnel on node " + a.node);
+            break;
+          }
+          std::string pods;
+          const auto& nodes = world_->nodes();
+          for (const auto& p : world_->pods()) {
+            if (!p.ambient || p.node < 0 || nodes[static_cast<size_t>(p.node)].name != a.node) continue;
+            pods += (pods.empty() ? "" : ", ") + p.namespace_ + "/" + p.name;
+          }
+          if (a.kind == K::kKillZtunnel) {
+            ms_->kill_ztunnel(a.node);
+            ev.details.push_back("ztunnel " + z->pod() + " on node " + a.node + " killed: ambient pods " +
+                                 (pods.empty() ? "none" : pods) +
+                                 " lose their connections (reset) and cannot open new ones (no listener behind the "
+                                 "in-pod redirect); other nodes are not affected");
+          } else {
+            ms_->restart_ztunnel(a.node);
+            ev.details.push_back("ztunnel " + z->pod() + " on node " + a.node + " restarted: serving " +
+                                 (pods.empty() ? "no ambient pods" : pods) + " again");
+          }
+          break;
+        }
         case K::kPartition: {
           PartitionSide sa, sb;
           auto fill = [&](PartitionSide& side, const std::vector<std::string>& nodes, const std::vector<WorkloadRef>& pods) {
@@ -629,6 +658,9 @@ void Runner::subscribe() {
             f.priority_healthy.assign(p.healthy.begin(), p.healthy.end());
             f.panic.assign(p.panic.begin(), p.panic.end());
             failover_.push_back(std::move(f));
+          } else if constexpr (std::is_same_v<T, ZtunnelObservation>) {
+            if (p.event == ZtunnelObservation::Event::kOutbound && p.connection)
+              ztunnel_wire_[p.connection] = p.protocol == "HBONE";
           } else if constexpr (std::is_same_v<T, CertificateObservation>) {
             certs_[std::string(p.pod)].push_back(
                 {Duration::nanos(p.not_before_ns), Duration::nanos(p.not_after_ns), p.rotation, o.time});
@@ -755,6 +787,8 @@ Runner::Wire Runner::judge_wire(const OutcomeRec& o) const {
   if (w->second.server_host != w->second.client_host) {
     if (w->second.first_bytes.empty()) return Wire::kUnjudged;
     kind = classify_wire(w->second.first_bytes, nullptr);  // the app's own connection left the pod
+  } else if (auto z = ztunnel_wire_.find(o.connection); z != ztunnel_wire_.end()) {
+    kind = z->second ? "mtls" : "plaintext";  // what the pod's ztunnel sent: HBONE, or passthrough TCP
   } else if (const LogRec* l = outbound_log_for(o, w->second.client_local)) {
     const proxy::SecurityInfo& t = l->e.upstream_tls;
     if (l->e.cluster.empty() || l->e.upstream_host.empty()) return Wire::kUnjudged;

@@ -58,6 +58,8 @@ const char* to_string(TimelineAction::Kind k) {
     case TimelineAction::Kind::kZoneDown: return "zoneDown";
     case TimelineAction::Kind::kZoneUp: return "zoneUp";
     case TimelineAction::Kind::kAppFault: return "appFault";
+    case TimelineAction::Kind::kKillZtunnel: return "killZtunnel";
+    case TimelineAction::Kind::kRestartZtunnel: return "restartZtunnel";
   }
   return "?";
 }
@@ -750,7 +752,7 @@ void parse_timeline(Ctx& c, YamlNode n, const PathSeg& p, Scenario& s) {
       }
       for (auto& x : list) out.push_back({x});
     };
-    d.fields(item, ip, {"at", "name", "apply", "delete", "killPod", "restartPod", "stopRenewal", "nodeDown", "nodeUp", "heal", "clockJump", "latency", "partition", "zoneDown", "zoneUp", "appFault", "flapPod"}, [&](std::string_view k, YamlNode v, const PathSeg& cp) {
+    d.fields(item, ip, {"at", "name", "apply", "delete", "killPod", "restartPod", "stopRenewal", "nodeDown", "nodeUp", "heal", "clockJump", "latency", "partition", "zoneDown", "zoneUp", "appFault", "flapPod", "killZtunnel", "restartZtunnel"}, [&](std::string_view k, YamlNode v, const PathSeg& cp) {
       if (k == "at") return parse_duration_field(d, v, cp, a.at), (have_at = true), true;
       if (k == "name") return d.str(v, cp, a.name), true;
       if (k == "apply") {
@@ -806,6 +808,8 @@ void parse_timeline(Ctx& c, YamlNode n, const PathSeg& p, Scenario& s) {
       if (k == "nodeDown") return ++actions, (a.kind = TimelineAction::Kind::kNodeDown), d.str(v, cp, a.node), true;
       if (k == "nodeUp") return ++actions, (a.kind = TimelineAction::Kind::kNodeUp), d.str(v, cp, a.node), true;
       if (k == "heal") return ++actions, (a.kind = TimelineAction::Kind::kHeal), d.str(v, cp, a.partition), true;
+      if (k == "killZtunnel") return ++actions, (a.kind = TimelineAction::Kind::kKillZtunnel), d.str(v, cp, a.node), true;
+      if (k == "restartZtunnel") return ++actions, (a.kind = TimelineAction::Kind::kRestartZtunnel), d.str(v, cp, a.node), true;
       if (k == "zoneDown") return ++actions, (a.kind = TimelineAction::Kind::kZoneDown), d.str(v, cp, a.zone), true;
       if (k == "zoneUp") return ++actions, (a.kind = TimelineAction::Kind::kZoneUp), d.str(v, cp, a.zone), true;
       if (k == "appFault") {
@@ -891,7 +895,8 @@ void parse_timeline(Ctx& c, YamlNode n, const PathSeg& p, Scenario& s) {
     if (actions != 1) {
       d.error(item, ip,
               "a timeline entry needs exactly one action: apply, delete, killPod, restartPod, flapPod, nodeDown, "
-              "nodeUp, zoneDown, zoneUp, appFault, partition, heal, latency, clockJump or stopRenewal");
+              "nodeUp, zoneDown, zoneUp, appFault, killZtunnel, restartZtunnel, partition, heal, latency, clockJump or "
+              "stopRenewal");
     }
     if (flap && actions == 1) {
       if (flap_until <= a.at && flap_until > Duration::zero()) d.error(item, ip.child("flapPod").child("until"), "must be after at");
@@ -1260,6 +1265,14 @@ void check_references(const Scenario& s, const std::string& display, std::vector
     for (const auto& r : a.a_pods) pod(r, a.location, where + ".a.pods");
     for (const auto& r : a.b_pods) pod(r, a.location, where + ".b.pods");
     if (a.kind == TimelineAction::Kind::kNodeDown || a.kind == TimelineAction::Kind::kNodeUp) node(a.node, a.location, where);
+    if (a.kind == TimelineAction::Kind::kKillZtunnel || a.kind == TimelineAction::Kind::kRestartZtunnel) {
+      node(a.node, a.location, where);
+      bool ambient = std::any_of(w.pods().begin(), w.pods().end(), [](const mesh::WorldPod& p) { return p.ambient && p.scheduled(); });
+      if (!ambient)
+        diags.push_back({mesh::Severity::kError, "MS0002", a.location, display, where,
+                         "the mesh has no ambient pod, so no ztunnel runs (label a namespace or pod "
+                         "istio.io/dataplane-mode=ambient)"});
+    }
     if (a.kind == TimelineAction::Kind::kZoneDown || a.kind == TimelineAction::Kind::kZoneUp) {
       std::vector<std::string> zones;
       for (const auto& x : w.nodes())

@@ -77,7 +77,7 @@ struct PkiCertificate {
 struct TimelineAction {
   enum class Kind : uint8_t {
     kApply, kDelete, kKillPod, kRestartPod, kNodeDown, kNodeUp, kPartition, kHeal, kLatency, kClockJump, kStopRenewal,
-    kZoneDown, kZoneUp, kAppFault
+    kZoneDown, kZoneUp, kAppFault, kKillZtunnel, kRestartZtunnel
   };
   Kind kind = Kind::kApply;
   Duration at;
@@ -92,7 +92,7 @@ struct TimelineAction {
   std::vector<DeleteRef> deletes;
   // pods / nodes
   std::vector<WorkloadRef> pods;
-  std::string node;
+  std::string node;  // nodeDown / nodeUp / killZtunnel / restartZtunnel
   // partition
   std::string partition;
   std::vector<std::string> a_nodes, b_nodes;
