@@ -1,6 +1,7 @@
 #include "mesh/world.h"
 
 #include "mesh/gateway.h"
+#include "mesh/gateway_api.h"
 
 #include <algorithm>
 #include <cctype>
@@ -1037,7 +1038,8 @@ World build_world_impl(std::shared_ptr<const ResourceSet> rsp, MeshConfig mc, st
 }
 
 World build_world(ResourceSet resources, MeshConfig mesh, std::vector<Diagnostic>& diags, const World* previous) {
-  add_default_ingress_gateway(resources, diags);  // mesh/gateway.h
+  add_default_ingress_gateway(resources, diags);   // mesh/gateway.h
+  add_gateway_api_deployments(resources, diags);   // mesh/gateway_api.h
   return build_world_impl(std::make_shared<const ResourceSet>(std::move(resources)), std::move(mesh), diags, previous);
 }
 
