@@ -119,8 +119,18 @@ void register_gateway_status(CLI::App& app, VerbContext& ctx) {
             for (const auto& mm : r.match) m.push_back(match_text(mm));
             routes.push_back({{"name", r.name}, {"match", m}, {"route", dests}});
           }
+          auto l4 = [](const auto& list) {
+            nlohmann::json a = nlohmann::json::array();
+            for (const auto& t : list) {
+              nlohmann::json dests = nlohmann::json::array();
+              for (const auto& d : t.route)
+                dests.push_back({{"host", d.destination.host}, {"port", d.destination.port.value_or(0)}, {"weight", d.weight}});
+              a.push_back({{"route", dests}});
+            }
+            return a;
+          };
           doc["virtualServices"].push_back({{"name", vs.meta.name}, {"namespace", vs.meta.namespace_}, {"hosts", vs.hosts},
-                                            {"gateways", vs.gateways}, {"http", routes},
+                                            {"gateways", vs.gateways}, {"http", routes}, {"tcp", l4(vs.tcp)}, {"tls", l4(vs.tls)},
                                             {"parents", vs.meta.annotations.at("internal.istio.io/parents")}});
         }
       }

@@ -492,6 +492,8 @@ class Converter {
         Destination d = build_destination(f.mirror, r, e, hard);
         if (e) mirror_err = e;
         else h.mirrors.push_back({d, f.mirror_percent});
+      } else if (f.type == "CORS") {
+        // createCorsFilter: Istio applies it; meshsim does not translate it (coverage names it).
       } else {
         err = ConfigError{"InvalidFilter", "unsupported filter type \"" + f.type + "\""};
         return std::nullopt;

@@ -62,8 +62,8 @@ const std::vector<std::pair<std::string_view, KindInfo>>& known_kinds() {
       {"Gateway", {Kind::kK8sGateway, "gateway.networking.k8s.io", {"v1", "v1beta1"}, true}},
       {"HTTPRoute", {Kind::kHttpRoute, "gateway.networking.k8s.io", {"v1", "v1beta1"}, true}},
       {"GRPCRoute", {Kind::kGrpcRoute, "gateway.networking.k8s.io", {"v1"}, true}},
-      {"TLSRoute", {Kind::kTlsRoute, "gateway.networking.k8s.io", {"v1alpha2", "v1alpha3"}, true}},
-      {"TCPRoute", {Kind::kTcpRoute, "gateway.networking.k8s.io", {"v1alpha2"}, true}},
+      {"TLSRoute", {Kind::kTlsRoute, "gateway.networking.k8s.io", {"v1", "v1alpha2"}, true}},
+      {"TCPRoute", {Kind::kTcpRoute, "gateway.networking.k8s.io", {"v1", "v1alpha2"}, true}},
       {"ReferenceGrant", {Kind::kReferenceGrant, "gateway.networking.k8s.io", {"v1beta1", "v1alpha2"}, true}},
   };
   return kKinds;
