@@ -1294,7 +1294,10 @@ class Builder {
     }
     if (tp && tp->load_balancer && tp->load_balancer->consistent_hash)
       apply_ring_hash_load_balancer(c, *tp->load_balancer->consistent_hash);
-    bool headless_passthrough = s.headless && s.origin == WorldService::Origin::kKubernetes;
+    // Resolution NONE (a headless Service, a ServiceEntry with resolution
+    // NONE) is ORIGINAL_DST (cluster_builder.go convertResolution).
+    bool headless_passthrough = (s.headless && s.origin == WorldService::Origin::kKubernetes) ||
+                                (s.origin == WorldService::Origin::kServiceEntry && s.resolution == ServiceEntryResolution::kNone);
     if (passthrough_lb || headless_passthrough) {
       c.type = DiscoveryType::kOriginalDst;
       c.lb_policy = LbPolicy::kClusterProvided;

@@ -936,7 +936,10 @@ World build_world_impl(std::shared_ptr<const ResourceSet> rsp, MeshConfig mc, st
       ws.location = se.source.location;
       if (se.workload_selector) ws.selector = se.workload_selector->match_labels;
       for (const auto& a : se.addresses) {
-        auto ip = parse_ipv4(a);
+        // A /32 CIDR is one address (Istio binds the listener to it).
+        std::string_view addr = a;
+        if (addr.size() > 3 && addr.substr(addr.size() - 3) == "/32") addr.remove_suffix(3);
+        auto ip = parse_ipv4(addr);
         if (ip.ok()) {
           ws.vip = *ip;
           ws.has_vip = true;
