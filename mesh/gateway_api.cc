@@ -346,7 +346,7 @@ class Converter {
     }
     std::pair<std::string, std::string> want{std::string(kGroup), kind_of(r)};
     if (std::find(p.allowed_kinds.begin(), p.allowed_kinds.end(), want) == p.allowed_kinds.end())
-      return Denied{"NotAllowedByListeners", "kind " + std::string(kGroup) + "/v1, Kind=" + kind_of(r) + " is not allowed", 1};
+      return Denied{"NotAllowedByListeners", "kind " + std::string(kGroup) + "/v1/" + kind_of(r) + " is not allowed", 1};
     return std::nullopt;
   }
 

@@ -283,3 +283,67 @@ TEST(GatewayApi, AnalyzeReportsRoutesThatDoNotAttach) {
 }
 
 }  // namespace
+
+namespace {
+
+const std::string kFilters = "--mesh " + data("istio-samples/bookinfo/platform/kube/bookinfo.yaml") +
+                             " --inject-namespace default --mesh " + data("gateway-api/filters.yaml");
+
+Run probe_host(const std::string& mesh, const std::string& host, const std::string& path, const std::string& extra = "") {
+  return run("probe " + mesh + " --from external --to " + host + ":80 --via ingress --path " + path + " " + extra + " -o json");
+}
+
+std::string response_header(const nlohmann::json& j, const std::string& name) {
+  for (const auto& h : j["response_headers"])
+    if (h["name"] == name) return h["value"];
+  return "";
+}
+
+TEST(GatewayApiFilters, MethodMatchAndResponseHeaderModifier) {
+  Run post = probe_host(kFilters, "filters.example.com", "/headers/x", "--method POST");
+  ASSERT_EQ(post.code, 0) << post.err << post.out;
+  EXPECT_EQ(post.j["http_status"], 200);
+  EXPECT_EQ(response_header(post.j, "x-resp"), "set-by-route");
+  Run get = probe_host(kFilters, "filters.example.com", "/headers/x");
+  EXPECT_EQ(get.j["http_status"], 404) << get.out;  // the method does not match
+}
+
+TEST(GatewayApiFilters, UrlRewriteReplacesThePrefix) {
+  Run p = probe_host(kFilters, "filters.example.com", "/old/page");
+  ASSERT_EQ(p.code, 0) << p.err << p.out;
+  EXPECT_EQ(p.j["http_status"], 200);
+  EXPECT_NE(p.j["response_body"].get<std::string>().find("URL=/productpage/page"), std::string::npos) << p.j["response_body"];
+}
+
+TEST(GatewayApiFilters, RequestRedirect) {
+  Run p = probe_host(kFilters, "filters.example.com", "/moved");
+  EXPECT_EQ(p.j["http_status"], 301) << p.out;
+  EXPECT_EQ(response_header(p.j, "location"), "https://new.example.com/moved");
+}
+
+TEST(GatewayApiFilters, MissingBackendIs500AndReported) {
+  Run p = probe_host(kFilters, "filters.example.com", "/missing");
+  EXPECT_EQ(p.j["http_status"], 500) << p.out;  // cluster_not_found_response_code INTERNAL_SERVER_ERROR
+  Run st = run("gateway-status " + kFilters + " -o json");
+  EXPECT_EQ(st.code, 1);
+  std::string dump = st.j.dump();
+  EXPECT_NE(dump.find("backend(does-not-exist.default.svc.cluster.local) not found"), std::string::npos) << dump;
+  EXPECT_NE(dump.find("BackendNotFound"), std::string::npos);
+  // sectionName names no listener: NoMatchingParent.
+  EXPECT_NE(dump.find("sectionName \\\"https\\\" not found"), std::string::npos) << dump;
+}
+
+TEST(GatewayApiFilters, CrossNamespaceBackendNeedsAReferenceGrant) {
+  Run denied = probe_host(kFilters, "cross.example.com", "/productpage");
+  EXPECT_EQ(denied.j["http_status"], 500) << denied.out;
+  Run st = run("gateway-status " + kFilters + " -o json");
+  EXPECT_NE(st.j.dump().find("backendRef productpage/default not accessible to a HTTPRoute in namespace \\\"other\\\" "
+                             "(missing a ReferenceGrant?)"),
+            std::string::npos)
+      << st.out;
+  std::string granted = kFilters + " --mesh " + data("gateway-api/filters-grant.yaml");
+  Run ok = probe_host(granted, "cross.example.com", "/productpage");
+  EXPECT_EQ(ok.j["http_status"], 200) << ok.out << ok.err;
+}
+
+}  // namespace
