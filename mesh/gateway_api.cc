@@ -128,6 +128,7 @@ class Converter {
     std::string parent_name;  // HTTPRoute/<name>.<ns>
   };
   std::vector<PendingVs> pending_;
+  std::vector<VirtualService> l4_;  // TCP/TLS route VirtualServices (not merged)
 
   bool grant_allows(const std::string& from_kind, const std::string& from_ns, const std::string& to_group,
                     const std::string& to_kind, const std::string& to_ns, const std::string& to_name) const {
@@ -384,6 +385,11 @@ class Converter {
       }
       hostname = b.name;
       if (!w_.service_by_host(hostname, ns)) err = ConfigError{"BackendNotFound", "backend(" + hostname + ") not found"};
+    } else if (b.group == "inference.networking.k8s.io" && b.kind == "InferencePool") {
+      // ENABLE_GATEWAY_API_INFERENCE_EXTENSION defaults to false (pilot/pkg/features/experimental.go).
+      err = ConfigError{"InvalidKind",
+                        "InferencePool is not enabled. To enable, set ENABLE_GATEWAY_API_INFERENCE_EXTENSION to true in istiod"};
+      return d;
     } else {
       err = ConfigError{"InvalidKind", "referencing unsupported backendRef: group \"" + b.group + "\" kind \"" + b.kind + "\""};
       return d;
@@ -625,12 +631,22 @@ class Converter {
           if (hard) continue;
           dests.push_back({d, action.size() == 1 ? 0 : b->weight});
         }
+        if (action.empty()) {
+          // No >0 weight backend: a destination that does not exist (connections are rejected).
+          Destination d;
+          d.host = "internal.cluster.local";
+          d.subset = "zero-weight";
+          d.port = 65535;
+          dests.push_back({d, 0});
+        }
         if (r.kind == Kind::kTlsRoute) {
           TlsRoute t;
           t.location = rule.location;
-          TlsMatchAttributes ma;
-          ma.sni_hosts = r.hostnames.empty() ? std::vector<std::string>{"*"} : r.hostnames;
-          t.match.push_back(std::move(ma));
+          if (!action.empty()) {
+            TlsMatchAttributes ma;
+            ma.sni_hosts = r.hostnames.empty() ? std::vector<std::string>{"*"} : r.hostnames;
+            t.match.push_back(std::move(ma));
+          }
           t.route = std::move(dests);
           tls.push_back(std::move(t));
         } else {
@@ -639,7 +655,6 @@ class Converter {
           t.route = std::move(dests);
           tcp.push_back(std::move(t));
         }
-        break;  // Istio converts the first rule of a TCP/TLS route (one rule is allowed)
       }
     }
     for (auto& ps : st.parents) {
@@ -647,6 +662,9 @@ class Converter {
       else ps.conditions.push_back({"ResolvedRefs", true, "ResolvedRefs", "All references resolved"});
     }
     // One VirtualService per (listener, hostname) (filteredReferences dedups by listener).
+    // filteredReferences: sorted by the internal (listener) Gateway name.
+    std::stable_sort(attached.begin(), attached.end(),
+                     [](const Attached& a, const Attached& b) { return a.parent->internal_name < b.parent->internal_name; });
     std::set<std::string> seen;
     int count = 0;
     std::string parent_name = kind_of(r) + "/" + r.meta.name + "." + r.meta.namespace_;
@@ -655,6 +673,44 @@ class Converter {
       if (http.empty() && tls.empty() && tcp.empty()) continue;
       std::vector<std::string> hosts = r.hostnames.empty() ? std::vector<std::string>{"*"} : r.hostnames;
       if (r.kind == Kind::kTcpRoute) hosts = {"*"};
+      if (r.kind == Kind::kTcpRoute || r.kind == Kind::kTlsRoute) {
+        // TCPRouteCollection / TLSRouteCollection: one VirtualService per
+        // parent and host, not merged; TLS hosts and SNI names constrained to
+        // the listener's hostname (constrainTLSRoutesToListenerHost).
+        std::vector<TlsRoute> tls_here = tls;
+        const std::string& lh = a.parent->listener->hostname;
+        if (r.kind == Kind::kTlsRoute && !lh.empty()) {
+          hosts = intersect_hosts(hosts, {lh});
+          std::vector<TlsRoute> kept;
+          for (TlsRoute t : tls_here) {
+            bool has = t.match.empty();
+            for (auto& m : t.match) {
+              m.sni_hosts = intersect_hosts(m.sni_hosts, {lh});
+              has = has || !m.sni_hosts.empty();
+            }
+            if (has) kept.push_back(std::move(t));
+          }
+          tls_here = std::move(kept);
+        }
+        for (const std::string& h : hosts) {
+          VirtualService vs;
+          vs.kind = Kind::kVirtualService;
+          vs.api_version = "networking.istio.io/v1";
+          vs.meta.name = r.meta.name + (r.kind == Kind::kTcpRoute ? "~tcp~" : "~tls~") + std::to_string(count++) + "~" +
+                         std::string(kSuffix);
+          vs.meta.namespace_ = r.meta.namespace_;
+          vs.meta.creation_timestamp = r.meta.creation_timestamp;
+          vs.meta.annotations["internal.istio.io/route-semantics"] = "gateway";
+          vs.meta.annotations["internal.istio.io/parents"] = parent_name;
+          vs.source = r.source;
+          vs.hosts = {h};
+          vs.gateways = {a.parent->internal_name};
+          if (r.kind == Kind::kTcpRoute) vs.tcp = tcp;
+          else vs.tls = tls_here;
+          l4_.push_back(std::move(vs));
+        }
+        continue;
+      }
       for (const std::string& h : hosts) {
         VirtualService vs;
         vs.kind = Kind::kVirtualService;
@@ -729,6 +785,7 @@ class Converter {
       base.meta.name = name;
       out_.virtual_services.push_back(std::move(base));
     }
+    for (auto& vs : l4_) out_.virtual_services.push_back(std::move(vs));
   }
 };
 

@@ -46,16 +46,16 @@ std::string temp_file(const std::string& what) {
   return (std::filesystem::temp_directory_path() / ("meshsim-gwapi-" + std::to_string(::getpid()) + "-" + what)).string();
 }
 
-struct Run {
+struct CliRun {
   int code = 0;
   nlohmann::json j;
   std::string out, err;
 };
 
-Run run(const std::string& args) {
+CliRun run(const std::string& args) {
   std::string err = temp_file("err");
   ShellRun r = sh("timeout -s KILL 120 " + exe() + " " + args + " 2>" + err);
-  Run p;
+  CliRun p;
   p.code = r.exit_code;
   p.out = r.out;
   p.j = nlohmann::json::parse(r.out, nullptr, false);
@@ -65,12 +65,12 @@ Run run(const std::string& args) {
   return p;
 }
 
-Run probe(const std::string& mesh, const std::string& path) {
+CliRun probe(const std::string& mesh, const std::string& path) {
   return run("probe " + mesh + " --from external --to bookinfo.example.com:80 --via ingress --path " + path + " -o json");
 }
 
 TEST(GatewayApi, BookinfoSampleReachesProductpageThroughTheAutomatedDeployment) {
-  Run p = probe(kBookinfo, "/productpage");
+  CliRun p = probe(kBookinfo, "/productpage");
   ASSERT_EQ(p.code, 0) << p.err << p.out;
   ASSERT_FALSE(p.j.is_discarded());
   EXPECT_EQ(p.j["outcome"], "ok");
@@ -93,12 +93,12 @@ TEST(GatewayApi, BookinfoSampleReachesProductpageThroughTheAutomatedDeployment) 
 TEST(GatewayApi, BookinfoMatchesAreExactAndPathSeparatedPrefixes) {
   // PathPrefix /static matches /static and /static/… (path-separated), not /staticx;
   // Exact /productpage does not match /productpage/x.
-  Run st = probe(kBookinfo, "/static/img/izzy.png");
+  CliRun st = probe(kBookinfo, "/static/img/izzy.png");
   ASSERT_EQ(st.code, 0) << st.err;
   EXPECT_EQ(st.j["http_status"], 200);
   EXPECT_EQ(st.j["gateway"]["cluster"], "outbound|9080||productpage.default.svc.cluster.local");
   for (const char* path : {"/staticx", "/productpage/x", "/"}) {
-    Run p = probe(kBookinfo, path);
+    CliRun p = probe(kBookinfo, path);
     EXPECT_EQ(p.j["http_status"], 404) << path << " " << p.out;
     EXPECT_EQ(p.j["gateway"]["result"], "no_route") << path;
     EXPECT_EQ(p.j["gateway"]["response_flags"], "NR") << path;
@@ -106,7 +106,7 @@ TEST(GatewayApi, BookinfoMatchesAreExactAndPathSeparatedPrefixes) {
 }
 
 TEST(GatewayApi, ProxyConfigOnTheGatewayPodShowsTheTranslatedRoutes) {
-  Run r = run("proxy-config route default/bookinfo-gateway-istio " + kBookinfo + " -o json");
+  CliRun r = run("proxy-config route default/bookinfo-gateway-istio " + kBookinfo + " -o json");
   ASSERT_EQ(r.code, 0) << r.err;
   ASSERT_FALSE(r.j.is_discarded()) << r.out;
   std::string dump = r.j.dump();
@@ -115,7 +115,7 @@ TEST(GatewayApi, ProxyConfigOnTheGatewayPodShowsTheTranslatedRoutes) {
   EXPECT_NE(dump.find("default.bookinfo.0"), std::string::npos);
   EXPECT_NE(dump.find("/productpage"), std::string::npos);
   EXPECT_NE(dump.find("/api/v1/products"), std::string::npos);
-  Run l = run("proxy-config listener default/bookinfo-gateway-istio " + kBookinfo);
+  CliRun l = run("proxy-config listener default/bookinfo-gateway-istio " + kBookinfo);
   ASSERT_EQ(l.code, 0) << l.err;
   EXPECT_NE(l.out.find("0.0.0.0"), std::string::npos);
   EXPECT_NE(l.out.find("80"), std::string::npos);
@@ -172,7 +172,7 @@ StatusMap meshsim_route_status(const nlohmann::json& objects) {
   return m;
 }
 
-Run gateway_status(const std::string& testcase, const std::string& extra = "") {
+CliRun gateway_status(const std::string& testcase, const std::string& extra = "") {
   return run("gateway-status --mesh " + data("gateway-api/istio-test-env.yaml") + " --mesh " +
              data("gateway-api/" + testcase + ".yaml") + " " + extra + " -o json");
 }
@@ -180,7 +180,7 @@ Run gateway_status(const std::string& testcase, const std::string& extra = "") {
 TEST(GatewayApi, RouteBindingStatusIsIstios) {
   // sectionName / port / hostname / allowedRoutes (Same, All, Selector with
   // matchLabels and matchExpressions) / kinds: Istio's route-binding case.
-  Run r = gateway_status("route-binding");
+  CliRun r = gateway_status("route-binding");
   ASSERT_FALSE(r.j.is_discarded()) << r.err << r.out;
   EXPECT_EQ(r.code, 1) << r.err;  // some routes are not accepted
   StatusMap want = golden_route_status(data("gateway-api/route-binding.status.yaml.golden"));
@@ -195,7 +195,7 @@ TEST(GatewayApi, RouteBindingStatusIsIstios) {
 TEST(GatewayApi, ListenerStatusIsIstios) {
   // The listener conditions of route-binding's Gateway: "scope-route" admits
   // only TCPRoute on an HTTP listener → ResolvedRefs False InvalidRouteKinds.
-  Run r = gateway_status("route-binding");
+  CliRun r = gateway_status("route-binding");
   ASSERT_FALSE(r.j.is_discarded()) << r.err;
   std::map<std::string, std::map<std::string, std::string>> want, got;
   for (const YAML::Node& doc : YAML::LoadAllFromFile(data("gateway-api/route-binding.status.yaml.golden"))) {
@@ -262,7 +262,7 @@ std::string with_domain(std::string s) {
 class TranslationIsIstios : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(TranslationIsIstios, VirtualServicesMatchTheGolden) {
-  Run r = gateway_status(GetParam(), "--translated");
+  CliRun r = gateway_status(GetParam(), "--translated");
   ASSERT_FALSE(r.j.is_discarded()) << r.err << r.out;
   auto want = golden_virtual_services(data(std::string("gateway-api/") + GetParam() + ".yaml.golden"));
   ASSERT_FALSE(want.empty());
@@ -275,7 +275,7 @@ TEST_P(TranslationIsIstios, VirtualServicesMatchTheGolden) {
 INSTANTIATE_TEST_SUITE_P(Istio, TranslationIsIstios, ::testing::Values("weighted", "tcp", "tls", "reference-policy-service"));
 
 TEST(GatewayApi, AnalyzeReportsRoutesThatDoNotAttach) {
-  Run r = run("analyze " + data("gateway-api/istio-test-env.yaml") + " " + data("gateway-api/route-binding.yaml"));
+  CliRun r = run("analyze " + data("gateway-api/istio-test-env.yaml") + " " + data("gateway-api/route-binding.yaml"));
   EXPECT_NE(r.out.find("MS0141"), std::string::npos) << r.out << r.err;
   EXPECT_NE(r.out.find("HTTPRoute default/host-mismatch"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("NoMatchingListenerHostname"), std::string::npos) << r.out;
@@ -289,7 +289,7 @@ namespace {
 const std::string kFilters = "--mesh " + data("istio-samples/bookinfo/platform/kube/bookinfo.yaml") +
                              " --inject-namespace default --mesh " + data("gateway-api/filters.yaml");
 
-Run probe_host(const std::string& mesh, const std::string& host, const std::string& path, const std::string& extra = "") {
+CliRun probe_host(const std::string& mesh, const std::string& host, const std::string& path, const std::string& extra = "") {
   return run("probe " + mesh + " --from external --to " + host + ":80 --via ingress --path " + path + " " + extra + " -o json");
 }
 
@@ -300,31 +300,31 @@ std::string response_header(const nlohmann::json& j, const std::string& name) {
 }
 
 TEST(GatewayApiFilters, MethodMatchAndResponseHeaderModifier) {
-  Run post = probe_host(kFilters, "filters.example.com", "/headers/x", "--method POST");
+  CliRun post = probe_host(kFilters, "filters.example.com", "/headers/x", "--method POST");
   ASSERT_EQ(post.code, 0) << post.err << post.out;
   EXPECT_EQ(post.j["http_status"], 200);
   EXPECT_EQ(response_header(post.j, "x-resp"), "set-by-route");
-  Run get = probe_host(kFilters, "filters.example.com", "/headers/x");
+  CliRun get = probe_host(kFilters, "filters.example.com", "/headers/x");
   EXPECT_EQ(get.j["http_status"], 404) << get.out;  // the method does not match
 }
 
 TEST(GatewayApiFilters, UrlRewriteReplacesThePrefix) {
-  Run p = probe_host(kFilters, "filters.example.com", "/old/page");
+  CliRun p = probe_host(kFilters, "filters.example.com", "/old/page");
   ASSERT_EQ(p.code, 0) << p.err << p.out;
   EXPECT_EQ(p.j["http_status"], 200);
   EXPECT_NE(p.j["response_body"].get<std::string>().find("URL=/productpage/page"), std::string::npos) << p.j["response_body"];
 }
 
 TEST(GatewayApiFilters, RequestRedirect) {
-  Run p = probe_host(kFilters, "filters.example.com", "/moved");
+  CliRun p = probe_host(kFilters, "filters.example.com", "/moved");
   EXPECT_EQ(p.j["http_status"], 301) << p.out;
   EXPECT_EQ(response_header(p.j, "location"), "https://new.example.com/moved");
 }
 
 TEST(GatewayApiFilters, MissingBackendIs500AndReported) {
-  Run p = probe_host(kFilters, "filters.example.com", "/missing");
+  CliRun p = probe_host(kFilters, "filters.example.com", "/missing");
   EXPECT_EQ(p.j["http_status"], 500) << p.out;  // cluster_not_found_response_code INTERNAL_SERVER_ERROR
-  Run st = run("gateway-status " + kFilters + " -o json");
+  CliRun st = run("gateway-status " + kFilters + " -o json");
   EXPECT_EQ(st.code, 1);
   std::string dump = st.j.dump();
   EXPECT_NE(dump.find("backend(does-not-exist.default.svc.cluster.local) not found"), std::string::npos) << dump;
@@ -334,15 +334,15 @@ TEST(GatewayApiFilters, MissingBackendIs500AndReported) {
 }
 
 TEST(GatewayApiFilters, CrossNamespaceBackendNeedsAReferenceGrant) {
-  Run denied = probe_host(kFilters, "cross.example.com", "/productpage");
+  CliRun denied = probe_host(kFilters, "cross.example.com", "/productpage");
   EXPECT_EQ(denied.j["http_status"], 500) << denied.out;
-  Run st = run("gateway-status " + kFilters + " -o json");
+  CliRun st = run("gateway-status " + kFilters + " -o json");
   EXPECT_NE(st.j.dump().find("backendRef productpage/default not accessible to a HTTPRoute in namespace \\\"other\\\" "
                              "(missing a ReferenceGrant?)"),
             std::string::npos)
       << st.out;
   std::string granted = kFilters + " --mesh " + data("gateway-api/filters-grant.yaml");
-  Run ok = probe_host(granted, "cross.example.com", "/productpage");
+  CliRun ok = probe_host(granted, "cross.example.com", "/productpage");
   EXPECT_EQ(ok.j["http_status"], 200) << ok.out << ok.err;
 }
 
