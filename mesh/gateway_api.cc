@@ -385,6 +385,10 @@ class Converter {
       }
       hostname = b.name;
       if (!w_.service_by_host(hostname, ns)) err = ConfigError{"BackendNotFound", "backend(" + hostname + ") not found"};
+    } else if (b.group == "multicluster.x-k8s.io" && b.kind == "ServiceImport") {
+      // MCS: the Service of that name (ENABLE_MCS_HOST is off by default: cluster.local, not clusterset.local).
+      hostname = b.name + "." + ns + ".svc." + domain_;
+      if (!k8s_service(ns, b.name)) err = ConfigError{"BackendNotFound", "backend(" + hostname + ") not found"};
     } else if (b.group == "inference.networking.k8s.io" && b.kind == "InferencePool") {
       // ENABLE_GATEWAY_API_INFERENCE_EXTENSION defaults to false (pilot/pkg/features/experimental.go).
       err = ConfigError{"InvalidKind",
@@ -538,6 +542,7 @@ class Converter {
     GatewayApiStatus st{r.kind, r.meta.namespace_, r.meta.name, r.source.location, {}, {}, {}, {}};
     struct Attached {
       const ParentInfo* parent;
+      const std::vector<ParentInfo>* siblings;  // every listener of its Gateway
     };
     std::vector<Attached> attached;
     // Group by parentRef; rank the results (createRouteStatus).
@@ -569,7 +574,7 @@ class Converter {
         std::optional<Denied> d = reference_allowed(p, ref, r);
         if (!d) {
           ++success;
-          if (p.ok) attached.push_back({&p});
+          if (p.ok) attached.push_back({&p, &it->second});
           if (p.status) ++p.status->attached_routes;
         }
         int rank = d ? d->rank : 0;
@@ -712,6 +717,7 @@ class Converter {
         continue;
       }
       for (const std::string& h : hosts) {
+        if (!allowed_by_isolation(a, h)) continue;
         VirtualService vs;
         vs.kind = Kind::kVirtualService;
         vs.api_version = "networking.istio.io/v1";
@@ -730,6 +736,26 @@ class Converter {
       }
     }
     route_statuses_.push_back(std::move(st));
+  }
+
+  // hostnameAllowedByIsolation: a route host that a more specific listener
+  // on the same port and protocol (BannedHostnames) covers stays off a
+  // wildcard listener.
+  template <typename A>
+  static bool allowed_by_isolation(const A& a, const std::string& route_host) {
+    const std::string& ours = a.parent->listener->hostname;
+    if (!ours.empty() && ours[0] != '*') return true;
+    if (!ours.empty() && !hosts_match(route_host, ours)) return false;
+    for (const ParentInfo& other : *a.siblings) {
+      if (&other == a.parent || other.listener->port != a.parent->listener->port ||
+          other.listener->protocol != a.parent->listener->protocol)
+        continue;
+      const std::string& check = other.listener->hostname;
+      if (check == ours) continue;  // BannedHostnames minus our own hostname
+      if (ours.size() > check.size()) continue;
+      if (host_subset_of(route_host, check)) return false;
+    }
+    return true;
   }
 
   // sortHTTPRoutes.

@@ -272,7 +272,7 @@ TEST_P(TranslationIsIstios, VirtualServicesMatchTheGolden) {
   EXPECT_EQ(got, want_local);
 }
 
-INSTANTIATE_TEST_SUITE_P(Istio, TranslationIsIstios, ::testing::Values("weighted", "tcp", "tls", "reference-policy-service"));
+INSTANTIATE_TEST_SUITE_P(Istio, TranslationIsIstios, ::testing::Values("http", "weighted", "tcp", "tls", "reference-policy-service"));
 
 TEST(GatewayApi, AnalyzeReportsRoutesThatDoNotAttach) {
   CliRun r = run("analyze " + data("gateway-api/istio-test-env.yaml") + " " + data("gateway-api/route-binding.yaml"));
