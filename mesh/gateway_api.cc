@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <tuple>
 
 #include "mesh/gateway.h"
 #include "mesh/loader.h"
@@ -796,7 +797,12 @@ class Converter {
     std::sort(order.begin(), order.end());
     for (const std::string& key : order) {
       auto& list = by_key[key];
-      std::stable_sort(list.begin(), list.end(), [](const PendingVs* a, const PendingVs* b) { return created_before(a->vs, b->vs); });
+      // sortRoutesByCreationTime: creation time, then namespace, then name.
+      std::stable_sort(list.begin(), list.end(), [](const PendingVs* a, const PendingVs* b) {
+        constexpr int64_t kNow = INT64_MAX;
+        int64_t ta = a->vs.meta.creation_timestamp.value_or(kNow), tb = b->vs.meta.creation_timestamp.value_or(kNow);
+        return std::tie(ta, a->vs.meta.namespace_, a->vs.meta.name) < std::tie(tb, b->vs.meta.namespace_, b->vs.meta.name);
+      });
       VirtualService base = list.front()->vs;
       for (size_t i = 1; i < list.size(); ++i) {
         const VirtualService& o = list[i]->vs;

@@ -271,7 +271,7 @@ TEST_P(TranslationIsIstios, VirtualServicesMatchTheGolden) {
   EXPECT_EQ(got, want_local);
 }
 
-INSTANTIATE_TEST_SUITE_P(Istio, TranslationIsIstios, ::testing::Values("http", "weighted", "tcp", "tls", "reference-policy-service"));
+INSTANTIATE_TEST_SUITE_P(Istio, TranslationIsIstios, ::testing::Values("route-binding", "http", "weighted", "tcp", "tls", "reference-policy-service"));
 
 TEST(GatewayApi, AnalyzeNamesTheAutomatedDeployment) {
   CliRun r = run("analyze " + data("istio-samples/bookinfo/platform/kube/bookinfo.yaml") + " " +
