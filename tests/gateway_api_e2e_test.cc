@@ -376,3 +376,20 @@ TEST(GatewayApiFilters, CrossNamespaceBackendNeedsAReferenceGrant) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(GatewayApiInput, BadRouteIsExitTwoWithItsLocation) {
+  CliRun r = run("gateway-status --mesh " + data("gateway-api/bad-route.yaml"));
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("bad-route.yaml:9:14: HTTPRoute default/bad: spec.rules[0].matches[0].path.type: unknown value \"Regex\" "
+                       "(valid: Exact, PathPrefix, RegularExpression)"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("bad-route.yaml:10:31: HTTPRoute default/bad: spec.rules[0].backendRefs[0].port: expected an integer"),
+            std::string::npos)
+      << r.err;
+  EXPECT_TRUE(r.out.empty()) << r.out;  // nothing half-written
+}
+
+}  // namespace
