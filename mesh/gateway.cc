@@ -338,8 +338,21 @@ IngressConversion convert_ingresses(const World& w) {
   return out;
 }
 
-Result<IngressAddress> ingress_address(const World& w, uint32_t service_port) {
-  const WorldService* gw = ingress_gateway_service(w);
+Result<IngressAddress> ingress_address(const World& w, uint32_t service_port, std::string_view service) {
+  const WorldService* gw = nullptr;
+  if (!service.empty()) {
+    size_t slash = service.find('/');
+    std::string_view ns = service.substr(0, slash), name = slash == std::string_view::npos ? "" : service.substr(slash + 1);
+    for (const WorldService& s : w.services())
+      if (s.origin == WorldService::Origin::kKubernetes && s.namespace_ == ns && s.name == name) gw = &s;
+    if (!gw) return Error{"no Service " + std::string(service) + " in the mesh"};
+    const std::string& type = w.resources().services[static_cast<size_t>(gw->source_index)].type;
+    if (type != "LoadBalancer" && type != "NodePort")
+      return Error{"Service " + std::string(service) + " is of type " + (type.empty() ? std::string("ClusterIP") : type) +
+                   ": clients outside the cluster reach only LoadBalancer and NodePort Services"};
+  } else {
+    gw = ingress_gateway_service(w);
+  }
   if (!gw)
     return Error{"no ingress gateway Service (type LoadBalancer or NodePort, selecting pods labelled istio=ingressgateway "
                  "or a Gateway API Gateway's pods) in the mesh"};

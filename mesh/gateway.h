@@ -84,7 +84,9 @@ struct IngressAddress {
   uint16_t port = 0;
   bool load_balancer = false;  // else a NodePort
 };
-Result<IngressAddress> ingress_address(const World& w, uint32_t service_port);
+// `service` "NS/NAME" names the gateway Service instead (any LoadBalancer or
+// NodePort Service, e.g. a Gateway API gateway's `<name>-istio`).
+Result<IngressAddress> ingress_address(const World& w, uint32_t service_port, std::string_view service = {});
 
 // TLS material a gateway SDS name refers to, from the Secrets of the input
 // (Istio's credentialName lookup, pilot/pkg/credentials/kube/secrets.go):

@@ -393,3 +393,24 @@ TEST(GatewayApiInput, BadRouteIsExitTwoWithItsLocation) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(GatewayApiVia, NamedGatewayServiceNextToIstiosIngressGateway) {
+  // Both Istio's ingress gateway (Bookinfo's classic Gateway) and the Gateway
+  // API gateway: --via ingress picks istio=ingressgateway, --via NS/NAME the other.
+  std::string both = kBookinfo + " --mesh " + data("istio-samples/bookinfo/networking/bookinfo-gateway.yaml");
+  CliRun classic = run("probe " + both + " --from external --to bookinfo.example.com:80 --via ingress --path /productpage -o json");
+  ASSERT_EQ(classic.code, 0) << classic.err;
+  EXPECT_EQ(classic.j["gateway"]["pod"].get<std::string>().rfind("istio-system/istio-ingressgateway-", 0), 0u) << classic.j["gateway"];
+  CliRun api = run("probe " + both +
+                   " --from external --to bookinfo.example.com:80 --via default/bookinfo-gateway-istio --path /productpage -o json");
+  ASSERT_EQ(api.code, 0) << api.err;
+  EXPECT_EQ(api.j["http_status"], 200);
+  EXPECT_EQ(api.j["gateway"]["pod"].get<std::string>().rfind("default/bookinfo-gateway-istio-", 0), 0u) << api.j["gateway"];
+  CliRun clusterip = run("probe " + both + " --from external --to bookinfo.example.com:80 --via default/productpage -o json");
+  EXPECT_NE(clusterip.code, 0);
+  EXPECT_NE(clusterip.err.find("is of type ClusterIP"), std::string::npos) << clusterip.err;
+}
+
+}  // namespace
