@@ -155,6 +155,7 @@ int main_impl(int argc, char** argv) {
   register_bench(app, ctx);
   register_report(app, ctx);
   register_gui(app, ctx);
+  register_gateway_status(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -119,8 +119,12 @@ void register_probe(CLI::App& app, VerbContext& ctx) {
   sub->add_option("--sni", o->req.sni, "SNI the client's own TLS sends (default: the target host)");
   sub->add_option("--via", o->req.via,
                   "ingress: connect to the ingress gateway Service's external address (LoadBalancer IP, else a\n"
-                  "NodePort), the host of --to being the Host header and SNI (curl --resolve)")
-      ->check(CLI::IsMember({"ingress"}));
+                  "NodePort), the host of --to being the Host header and SNI (curl --resolve); NS/NAME: that\n"
+                  "gateway Service instead (e.g. default/bookinfo-gateway-istio, a Gateway API gateway)")
+      ->check([](const std::string& v) {
+        return v == "ingress" || v.find('/') != std::string::npos ? std::string()
+                                                                  : std::string("expected ingress or NS/NAME");
+      });
   sub->add_option("--cacert", o->cacert, "--client-tls tls: verify the server's certificate against this CA (PEM file)");
   sub->add_option("--cert", o->cert, "--client-tls tls: present this client certificate (PEM file; needs --key)");
   sub->add_option("--key", o->key, "--client-tls tls: the private key of --cert (PEM file)");

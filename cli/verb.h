@@ -42,5 +42,6 @@ void register_whatif(CLI::App& app, VerbContext& ctx);
 void register_bench(CLI::App& app, VerbContext& ctx);
 void register_report(CLI::App& app, VerbContext& ctx);
 void register_gui(CLI::App& app, VerbContext& ctx);
+void register_gateway_status(CLI::App& app, VerbContext& ctx);
 
 }  // namespace meshsim::cli

@@ -1,4 +1,5 @@
 #include "mesh/analyzers.h"
+#include "mesh/gateway_api.h"
 
 #include "mesh/telemetry.h"
 
@@ -64,6 +65,10 @@ const std::vector<AnalyzerCode>& analyzer_codes() {
       {"MS0136", "TracingProviderNotUsable", "", Severity::kWarning, "A tracing provider's service is not in the registry (istiod needs its FQDN or <namespace>/<hostname>) or its kind is not simulated: sidecars get no tracing, not even x-request-id sampling decisions."},
       {"MS0137", "DefaultIngressGatewayAdded", "", Severity::kWarning, "A Gateway selects istio=ingressgateway (or an Ingress is of class istio) but the input has no gateway deployment: meshsim runs Istio's default istio-system/istio-ingressgateway."},
       {"MS0145", "VirtualServiceDelegateNotUsed", "", Severity::kWarning, "A root VirtualService's delegating route uses nothing of its delegate: the delegate VirtualService is missing or not exported to the root's namespace, or a delegate route's match is not a subset of the root route's (istiod drops such routes with only a log line)."},
+      {"MS0140", "GatewayApiDeploymentAdded", "", Severity::kInfo, "A Gateway API Gateway of class istio has no Hostname address: Istio's gateway controller deploys it (<name>-istio Deployment and LoadBalancer Service), and so does meshsim."},
+      {"MS0141", "GatewayApiRouteNotAttached", "", Severity::kWarning, "A Gateway API route is not accepted by a parent (NoMatchingParent, NotAllowedByListeners, NoMatchingListenerHostname) or has unresolved references (BackendNotFound, RefNotPermitted, …): the status istiod would write."},
+      {"MS0142", "GatewayApiFieldNotSimulated", "", Severity::kWarning, "A Gateway API field Istio honours (timeouts, retry, backendRef filters, …) is not simulated by meshsim."},
+      {"MS0143", "GatewayApiGatewayNotReady", "", Severity::kWarning, "A Gateway API Gateway or one of its listeners is not Accepted / Programmed / ResolvedRefs (unsupported protocol, bad certificateRef, missing Service): the status istiod would write."},
       {"MS0135", "AuthorizationAllowsNothing", "", Severity::kInfo, "No ALLOW rule of a workload can match (spec: {}, or every rule skipped on TCP ports): every request or connection is denied."},
   };
   return kCodes;
@@ -105,6 +110,7 @@ class Analysis {
     sidecars();
     proxy_uid();
     tracing_providers();
+    gateway_api();
     not_modelled_findings();
     sort_diagnostics(out_);
     return std::move(out_);
@@ -121,6 +127,40 @@ class Analysis {
     const AnalyzerCode* c = find_analyzer_code(code);
     out_.push_back(Diagnostic{sev.value_or(c ? c->severity : Severity::kWarning), code, loc, std::move(resource),
                               std::move(path), std::move(msg)});
+  }
+
+  // The conditions Istio's gateway controller would write that are not
+  // True (mesh/gateway_api.h, the same conversion the gateway pods run).
+  void gateway_api() {
+    const ResourceSet& rs = w_.resources();
+    if (rs.k8s_gateways.empty() && rs.gateway_routes.empty()) return;
+    GatewayApiConversion c = convert_gateway_api(w_);
+    auto display = [](const GatewayApiStatus& st) {
+      return std::string(kind_name(st.kind)) + " " + (st.namespace_.empty() ? "" : st.namespace_ + "/") + st.name;
+    };
+    for (const GatewayApiStatus& st : c.statuses) {
+      auto bad = [](const GatewayApiCondition& k) {
+        return k.type == "Conflicted" ? k.status : !k.status;
+      };
+      for (const auto& k : st.conditions)
+        if (bad(k))
+          add_at("MS0143", st.location, display(st), "status.conditions",
+                 k.type + "=" + (k.status ? "True" : "False") + " reason " + k.reason + ": " + k.message);
+      for (const auto& l : st.listeners)
+        for (const auto& k : l.conditions)
+          if (bad(k))
+            add_at("MS0143", st.location, display(st), "status.listeners[" + l.name + "]",
+                   "listener " + l.name + ": " + k.type + "=" + (k.status ? "True" : "False") + " reason " + k.reason +
+                       ": " + k.message);
+      for (const auto& p : st.parents)
+        for (const auto& k : p.conditions)
+          if (!k.status)
+            add_at("MS0141", p.location, display(st), "spec.parentRefs",
+                   "parent " + p.ref + ": " + k.type + "=False reason " + k.reason + ": " + k.message +
+                       (k.type == "Accepted" ? " (the route is not attached to that parent)"
+                                             : " (requests to that backend are answered 500)"));
+      for (const auto& [loc, why] : st.ignored_parents) add_at("MS0141", loc, display(st), "spec.parentRefs", why);
+    }
   }
 
   // istiod's "could not find service … in Istio service registry": the same

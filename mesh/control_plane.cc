@@ -10,6 +10,7 @@
 
 #include "mesh/authz_translation.h"
 #include "mesh/gateway.h"
+#include "mesh/gateway_api.h"
 #include "mesh/load_balancing.h"
 #include "mesh/policy.h"
 
@@ -1293,7 +1294,10 @@ class Builder {
     }
     if (tp && tp->load_balancer && tp->load_balancer->consistent_hash)
       apply_ring_hash_load_balancer(c, *tp->load_balancer->consistent_hash);
-    bool headless_passthrough = s.headless && s.origin == WorldService::Origin::kKubernetes;
+    // Resolution NONE (a headless Service, a ServiceEntry with resolution
+    // NONE) is ORIGINAL_DST (cluster_builder.go convertResolution).
+    bool headless_passthrough = (s.headless && s.origin == WorldService::Origin::kKubernetes) ||
+                                (s.origin == WorldService::Origin::kServiceEntry && s.resolution == ServiceEntryResolution::kNone);
     if (passthrough_lb || headless_passthrough) {
       c.type = DiscoveryType::kOriginalDst;
       c.lb_policy = LbPolicy::kClusterProvided;
@@ -1534,6 +1538,7 @@ class Builder {
     tracing_out_ = sidecar_tracing(w_, pod_, true).config;
     cfg_->version = o_.version;
     ingress_ = convert_ingresses(w_);
+    gwapi_ = convert_gateway_api(w_);  // mesh/gateway_api.h
     // A gateway gets the clusters of every service visible to its namespace.
     for (const WorldService& s : w_.services()) {
       if (!exported_to(s.export_to, s.namespace_, pod_.namespace_)) continue;
@@ -1555,6 +1560,18 @@ class Builder {
     std::string route_name;  // RDS name; "" for TCP / TLS passthrough servers
   };
   IngressConversion ingress_;  // Kubernetes Ingresses as Gateways + VirtualServices (mesh/gateway.h)
+  GatewayApiConversion gwapi_;  // Gateway API resources as Gateways + VirtualServices (mesh/gateway_api.h)
+
+  // A Gateway bound through Services (Gateway API): this pod is an endpoint
+  // of one of them, in the Gateway's namespace (push_context.go, gateway-service).
+  bool selects_pod(const Gateway& g) {
+    if (g.gateway_services.empty()) return labels_subset_of(g.selector, pod_.labels);
+    for (const WorldService* s : w_.services_of_pod(w_.pod_index(&pod_)))
+      if (s->namespace_ == g.meta.namespace_ &&
+          std::find(g.gateway_services.begin(), g.gateway_services.end(), s->hostname) != g.gateway_services.end())
+        return true;
+    return false;
+  }
 
   static std::string gateway_key(const Gateway& g) { return g.meta.namespace_ + "/" + g.meta.name; }
 
@@ -1568,6 +1585,8 @@ class Builder {
     std::vector<const Gateway*> out;
     for (const Gateway& g : w_.resources().gateways)
       if (labels_subset_of(g.selector, pod_.labels)) out.push_back(&g);
+    for (const Gateway& g : gwapi_.gateways)
+      if (selects_pod(g)) out.push_back(&g);
     std::stable_sort(out.begin(), out.end(), [](const Gateway* a, const Gateway* b) { return created_before(*a, *b); });
     for (const Gateway& g : ingress_.gateways)
       if (labels_subset_of(g.selector, pod_.labels)) out.push_back(&g);
@@ -1576,14 +1595,19 @@ class Builder {
 
   // resolvePorts (legacy selector): the targetPort of the first Service port
   // of this pod numbered like the server port, else the number itself.
-  uint32_t resolve_gateway_port(uint32_t number) {
+  // Gateways bound through Services (not legacy): only those Services' ports,
+  // 0 when none is numbered so (no listener).
+  uint32_t resolve_gateway_port(uint32_t number, const Gateway& g) {
     int32_t idx = w_.pod_index(&pod_);
-    if (idx < 0 || static_cast<size_t>(idx) >= w_.pods().size()) return number;
+    bool legacy = g.gateway_services.empty();
+    if (idx < 0 || static_cast<size_t>(idx) >= w_.pods().size()) return legacy ? number : 0;
     std::vector<const WorldService*> svcs = w_.services_of_pod(idx);
     std::stable_sort(svcs.begin(), svcs.end(),
                      [](const WorldService* a, const WorldService* b) { return a->source_index < b->source_index; });
     for (const WorldService* s : svcs) {
       if (s->origin != WorldService::Origin::kKubernetes) continue;
+      if (!legacy && std::find(g.gateway_services.begin(), g.gateway_services.end(), s->hostname) == g.gateway_services.end())
+        continue;
       for (const ServicePortInfo& sp : s->ports) {
         if (sp.port != number) continue;
         auto eps = s->endpoints.find(sp.port);
@@ -1592,7 +1616,7 @@ class Builder {
           if (e.pod == idx) return e.port;
       }
     }
-    return number;
+    return legacy ? number : 0;
   }
 
   // VirtualServicesForGateway: bound by `gateways` ("ns/name", or "name" in
@@ -1612,6 +1636,7 @@ class Builder {
     for (const VirtualService& vs : w_.virtual_services()) consider(vs);
     std::stable_sort(out.begin(), out.end(),
                      [](const VirtualService* a, const VirtualService* b) { return created_before(*a, *b); });
+    for (const VirtualService& vs : gwapi_.virtual_services) consider(vs);
     for (const VirtualService& vs : ingress_.virtual_services) consider(vs);
     return out;
   }
@@ -1623,7 +1648,8 @@ class Builder {
         GatewayServerRef ref;
         ref.gw = g;
         ref.server = &sv;
-        ref.port = resolve_gateway_port(sv.port.number);
+        ref.port = resolve_gateway_port(sv.port.number, *g);
+        if (ref.port == 0) continue;
         Protocol p = parse_protocol(sv.port.protocol);
         std::string bind = sv.bind.empty() ? "" : "." + sv.bind;
         if (is_http_protocol(p)) ref.route_name = "http." + std::to_string(ref.port) + bind;
@@ -1659,6 +1685,17 @@ class Builder {
     return {kHcmName, h};
   }
 
+  // regexp.QuoteMeta.
+  static std::string regex_quote_meta(const std::string& s) {
+    std::string out;
+    for (char c : s) {
+      if (std::string_view("\\.+*?()|[]{}^$").find(c) != std::string_view::npos) out += '\\';
+      out += c;
+    }
+    return out;
+  }
+
+
   // buildGatewayListenerTLSContext: credentialName → SDS kubernetes://<name>
   // (+ kubernetes://<name>-cacert for MUTUAL), file paths → file-cert/file-root,
   // ISTIO_MUTUAL → the workload certificate and the mesh root.
@@ -1671,7 +1708,9 @@ class Builder {
       c.require_client_certificate = true;
     } else {
       bool mutual = t.mode == ServerTlsMode::kMutual || t.mode == ServerTlsMode::kOptionalMutual;
-      if (!t.credential_name.empty()) {
+      if (t.credential_name.find("://") != std::string::npos) {
+        c.certificate_secret = t.credential_name;  // kubernetes-gateway://ns/name (Gateway API)
+      } else if (!t.credential_name.empty()) {
         c.certificate_secret = "kubernetes://" + t.credential_name;
         c.validation_secret = mutual ? "kubernetes://" + t.credential_name + "-cacert" : "";
       } else {
@@ -1812,13 +1851,24 @@ class Builder {
             intersect_hosts(server_hosts_for(sv, ref.gw->meta.namespace_, vs->meta.namespace_), vs_hosts);
         if (hosts.empty()) continue;
         std::vector<Route> routes = vs_http_routes(*vs, port, key);
-        if (vs->meta.annotations.count("internal.istio.io/route-semantics")) {
-          // Ingress semantics (route.go TranslateRouteMatch): a prefix other
-          // than "/" is a path-separated prefix, its trailing "/" trimmed.
+        if (auto sem = vs->meta.annotations.find("internal.istio.io/route-semantics"); sem != vs->meta.annotations.end()) {
+          // Ingress and gateway semantics (route.go TranslateRouteMatch): a
+          // prefix other than "/" is a path-separated prefix, its trailing "/" trimmed.
+          bool gateway_api = sem->second == "gateway";
           for (Route& r : routes) {
-            if (r.match.kind != proxy::RouteMatch::Kind::kPrefix || r.match.value == "/") continue;
-            r.match.kind = proxy::RouteMatch::Kind::kPathSeparatedPrefix;
-            while (r.match.value.size() > 1 && r.match.value.back() == '/') r.match.value.pop_back();
+            if (r.match.kind == proxy::RouteMatch::Kind::kPrefix && r.match.value != "/") {
+              r.match.kind = proxy::RouteMatch::Kind::kPathSeparatedPrefix;
+              while (r.match.value.size() > 1 && r.match.value.back() == '/') r.match.value.pop_back();
+            }
+            auto* a = std::get_if<proxy::RouteAction>(&r.action);
+            if (!gateway_api || !a) continue;
+            // Gateway semantics (applyHTTPRouteDestination): invalid backends
+            // (no cluster) answer 500; a prefix rewrite to "/" removes the prefix.
+            a->cluster_not_found_response_code = 500;
+            if (a->prefix_rewrite == "/" && r.match.kind == proxy::RouteMatch::Kind::kPathSeparatedPrefix) {
+              a->prefix_rewrite.clear();
+              a->regex_rewrite = proxy::RegexRewrite{"^" + regex_quote_meta(r.match.value) + "(/?)(.*)", "/\\2"};
+            }
           }
         }
         for (std::string h : hosts) {

@@ -176,6 +176,35 @@ std::vector<NotModelled> not_modelled(const ResourceSet& rs, const MeshConfig* m
             "Istio's sidecars send HBONE to ambient pods (PILOT_ENABLE_SENDING_HBONE); meshsim's send plaintext, "
             "which the pod's ztunnel takes on 15006 — rejected under PeerAuthentication STRICT, where Istio succeeds");
   }
+  // Gateway API: routes attached to the mesh (a Service or ServiceEntry
+  // parent: GAMMA, waypoints) and Gateways of classes other than Istio's
+  // gateway controller (istio-waypoint, istio-east-west, istio-remote, another
+  // implementation) are not simulated; CORS and ExtensionRef filters neither.
+  for (const auto& r : rs.gateway_routes) {
+    for (size_t i = 0; i < r.parent_refs.size(); ++i)
+      if (r.parent_refs[i].kind != "Gateway")
+        field(out, r, "spec.parentRefs[" + std::to_string(i) + "]",
+              "a " + r.parent_refs[i].kind + " parent (mesh routing, GAMMA) is not simulated: sidecars do not use this route");
+    for (size_t i = 0; i < r.rules.size(); ++i)
+      for (size_t j = 0; j < r.rules[i].filters.size(); ++j) {
+        const std::string& t = r.rules[i].filters[j].type;
+        if (t == "CORS" || t == "ExtensionRef")
+          field(out, r, "spec.rules[" + std::to_string(i) + "].filters[" + std::to_string(j) + "]",
+                "filter " + t + " is not simulated (Istio applies CORS; ExtensionRef is rejected as InvalidFilter)");
+      }
+  }
+  for (const auto& g : rs.k8s_gateways) {
+    bool istio = g.gateway_class_name == "istio";
+    bool ours = false;
+    for (const auto& c : rs.gateway_classes)
+      if (c.meta.name == g.gateway_class_name) {
+        istio = false;
+        ours = c.controller_name == "istio.io/gateway-controller";
+      }
+    if (!istio && !ours)
+      field(out, g, "spec.gatewayClassName",
+            "class " + g.gateway_class_name + " is not handled by Istio's gateway controller as meshsim simulates it (waypoints, east-west and remote gateways, other implementations): no gateway runs for it");
+  }
   for (const auto& u : rs.unmodelled) {
     out.push_back({u.kind, group_of(u.api_version), u.namespace_.empty() ? u.name : u.namespace_ + "/" + u.name, "",
                    u.kind == "NetworkPolicy" ? "Kubernetes NetworkPolicy is not enforced by the virtual network"

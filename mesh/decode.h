@@ -49,6 +49,12 @@ void decode_sidecar(Decoder& d, YamlNode root, SidecarResource& o);
 void decode_workload_entry(Decoder& d, YamlNode root, WorkloadEntry& o);
 void decode_telemetry(Decoder& d, YamlNode root, Telemetry& o);
 
+// Gateway API kinds (decode_gateway_api.cc).
+void decode_gateway_class(Decoder& d, YamlNode root, GatewayClass& o);
+void decode_k8s_gateway(Decoder& d, YamlNode root, K8sGateway& o);
+void decode_gateway_route(Decoder& d, YamlNode root, GatewayApiRoute& o);  // by o.kind
+void decode_reference_grant(Decoder& d, YamlNode root, ReferenceGrant& o);
+
 // Stable hash of a YAML subtree (keys in document order), for pod-template-hash.
 uint64_t hash_yaml(YamlNode n);
 

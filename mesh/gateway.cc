@@ -153,15 +153,20 @@ std::optional<Ipv4> load_balancer_ip(const World& w, const WorldService& s) {
 
 const WorldService* ingress_gateway_service(const World& w) {
   const auto& svcs = w.resources().services;
-  for (const WorldService& s : w.services()) {
-    if (s.origin != WorldService::Origin::kKubernetes || s.source_index < 0) continue;
-    const std::string& type = svcs[static_cast<size_t>(s.source_index)].type;
-    if (type != "LoadBalancer" && type != "NodePort") continue;
-    for (const auto& [port, eps] : s.endpoints) {
-      for (const Endpoint& e : eps) {
-        if (e.pod < 0) continue;
-        const WorldPod& p = w.pods()[static_cast<size_t>(e.pod)];
-        if (const std::string* v = label(p.labels, "istio"); v && *v == "ingressgateway") return &s;
+  // First a Service of Istio's ingress gateway (istio=ingressgateway), then
+  // one of a Gateway API Gateway's deployment (gateway.networking.k8s.io/gateway-name).
+  for (const char* key : {"istio", "gateway.networking.k8s.io/gateway-name"}) {
+    for (const WorldService& s : w.services()) {
+      if (s.origin != WorldService::Origin::kKubernetes || s.source_index < 0) continue;
+      const std::string& type = svcs[static_cast<size_t>(s.source_index)].type;
+      if (type != "LoadBalancer" && type != "NodePort") continue;
+      for (const auto& [port, eps] : s.endpoints) {
+        for (const Endpoint& e : eps) {
+          if (e.pod < 0) continue;
+          const WorldPod& p = w.pods()[static_cast<size_t>(e.pod)];
+          const std::string* v = label(p.labels, key);
+          if (v && (std::string_view(key) != "istio" || *v == "ingressgateway")) return &s;
+        }
       }
     }
   }
@@ -333,11 +338,24 @@ IngressConversion convert_ingresses(const World& w) {
   return out;
 }
 
-Result<IngressAddress> ingress_address(const World& w, uint32_t service_port) {
-  const WorldService* gw = ingress_gateway_service(w);
+Result<IngressAddress> ingress_address(const World& w, uint32_t service_port, std::string_view service) {
+  const WorldService* gw = nullptr;
+  if (!service.empty()) {
+    size_t slash = service.find('/');
+    std::string_view ns = service.substr(0, slash), name = slash == std::string_view::npos ? "" : service.substr(slash + 1);
+    for (const WorldService& s : w.services())
+      if (s.origin == WorldService::Origin::kKubernetes && s.namespace_ == ns && s.name == name) gw = &s;
+    if (!gw) return Error{"no Service " + std::string(service) + " in the mesh"};
+    const std::string& type = w.resources().services[static_cast<size_t>(gw->source_index)].type;
+    if (type != "LoadBalancer" && type != "NodePort")
+      return Error{"Service " + std::string(service) + " is of type " + (type.empty() ? std::string("ClusterIP") : type) +
+                   ": clients outside the cluster reach only LoadBalancer and NodePort Services"};
+  } else {
+    gw = ingress_gateway_service(w);
+  }
   if (!gw)
-    return Error{"no ingress gateway Service (type LoadBalancer or NodePort, selecting pods labelled istio=ingressgateway) "
-                 "in the mesh"};
+    return Error{"no ingress gateway Service (type LoadBalancer or NodePort, selecting pods labelled istio=ingressgateway "
+                 "or a Gateway API Gateway's pods) in the mesh"};
   std::string name = gw->namespace_ + "/" + gw->name;
   if (!gw->port(service_port)) return Error{"Service " + name + " has no port " + std::to_string(service_port)};
   IngressAddress a;
@@ -360,8 +378,22 @@ Result<IngressAddress> ingress_address(const World& w, uint32_t service_port) {
 
 std::optional<CredentialMaterial> find_credential(const ResourceSet& rs, std::string_view ns, std::string_view sds_name) {
   constexpr std::string_view kPrefix = "kubernetes://";
-  if (sds_name.substr(0, kPrefix.size()) != kPrefix) return std::nullopt;
-  std::string name(sds_name.substr(kPrefix.size()));
+  // Gateway API certificateRefs: kubernetes-gateway://<ns>/<name> (creds.ToKubernetesGatewayResource).
+  constexpr std::string_view kGatewayPrefix = "kubernetes-gateway://";
+  std::string gw_ns;
+  if (sds_name.substr(0, kGatewayPrefix.size()) == kGatewayPrefix) {
+    std::string_view rest = sds_name.substr(kGatewayPrefix.size());
+    size_t slash = rest.find('/');
+    if (slash == std::string_view::npos) return std::nullopt;
+    gw_ns = std::string(rest.substr(0, slash));
+    ns = gw_ns;
+    sds_name = rest.substr(slash + 1);
+  } else if (sds_name.substr(0, kPrefix.size()) != kPrefix) {
+    return std::nullopt;
+  } else {
+    sds_name = sds_name.substr(kPrefix.size());
+  }
+  std::string name(sds_name);
   auto get = [](const ResourceSet::SecretData& s, std::initializer_list<const char*> keys) -> const std::string* {
     for (const char* k : keys) {
       auto it = s.data.find(k);

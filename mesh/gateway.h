@@ -47,7 +47,9 @@ bool add_default_ingress_gateway(ResourceSet& rs, std::vector<Diagnostic>& diags
 std::optional<Ipv4> load_balancer_ip(const World& w, const WorldService& s);
 
 // The ingress gateway Service: the first LoadBalancer or NodePort Service
-// selecting a pod labelled istio=ingressgateway; nullptr if none.
+// selecting a pod labelled istio=ingressgateway, else the first selecting a
+// Gateway API Gateway's pod (label gateway.networking.k8s.io/gateway-name,
+// the automated deployment's); nullptr if none.
 const WorldService* ingress_gateway_service(const World& w);
 
 // Istio's host-name algebra for gateways (pkg/config/host): a ⊆ b
@@ -82,13 +84,17 @@ struct IngressAddress {
   uint16_t port = 0;
   bool load_balancer = false;  // else a NodePort
 };
-Result<IngressAddress> ingress_address(const World& w, uint32_t service_port);
+// `service` "NS/NAME" names the gateway Service instead (any LoadBalancer or
+// NodePort Service, e.g. a Gateway API gateway's `<name>-istio`).
+Result<IngressAddress> ingress_address(const World& w, uint32_t service_port, std::string_view service = {});
 
 // TLS material a gateway SDS name refers to, from the Secrets of the input
 // (Istio's credentialName lookup, pilot/pkg/credentials/kube/secrets.go):
 // "kubernetes://<name>" → tls.crt + tls.key (or cert + key) of Secret
 // <name> in `ns`; "kubernetes://<name>-cacert" → ca.crt (or cacert) of
-// Secret <name>, else of a Secret named <name>-cacert.
+// Secret <name>, else of a Secret named <name>-cacert;
+// "kubernetes-gateway://<ns>/<name>" (a Gateway API certificateRef) →
+// tls.crt + tls.key of Secret <name> in <ns>.
 struct CredentialMaterial {
   std::string secret;           // "ns/name" of the Secret it came from
   std::string cert_pem, key_pem;  // certificate secrets

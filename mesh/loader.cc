@@ -57,14 +57,28 @@ const std::vector<std::pair<std::string_view, KindInfo>>& known_kinds() {
       {"WorkloadEntry", {Kind::kWorkloadEntry, "networking.istio.io", {"v1", "v1beta1", "v1alpha3"}, true}},
       {"Telemetry", {Kind::kTelemetry, "telemetry.istio.io", {"v1", "v1alpha1"}, true}},
       {"IstioOperator", {Kind::kIstioOperator, "install.istio.io", {"v1alpha1"}, true}},
+      // Gateway API (the versions Istio's controller reads: pkg/config/schema).
+      {"GatewayClass", {Kind::kGatewayClass, "gateway.networking.k8s.io", {"v1", "v1beta1"}, false}},
+      {"Gateway", {Kind::kK8sGateway, "gateway.networking.k8s.io", {"v1", "v1beta1"}, true}},
+      {"HTTPRoute", {Kind::kHttpRoute, "gateway.networking.k8s.io", {"v1", "v1beta1"}, true}},
+      {"GRPCRoute", {Kind::kGrpcRoute, "gateway.networking.k8s.io", {"v1"}, true}},
+      {"TLSRoute", {Kind::kTlsRoute, "gateway.networking.k8s.io", {"v1", "v1alpha2"}, true}},
+      {"TCPRoute", {Kind::kTcpRoute, "gateway.networking.k8s.io", {"v1", "v1alpha2"}, true}},
+      {"ReferenceGrant", {Kind::kReferenceGrant, "gateway.networking.k8s.io", {"v1beta1", "v1alpha2"}, true}},
   };
   return kKinds;
 }
 
-const KindInfo* find_kind(std::string_view kind) {
-  for (const auto& [name, info] : known_kinds())
-    if (name == kind) return &info;
-  return nullptr;
+// The kind of that name in `group` (Gateway is both Istio's and the Gateway
+// API's), else the first of that name (its apiVersion error lists what is served).
+const KindInfo* find_kind(std::string_view kind, std::string_view group) {
+  const KindInfo* first = nullptr;
+  for (const auto& [name, info] : known_kinds()) {
+    if (name != kind) continue;
+    if (info.group == group) return &info;
+    if (!first) first = &info;
+  }
+  return first;
 }
 
 // Kinds that are common in manifests but have no effect on the mesh model.
@@ -73,15 +87,13 @@ const std::vector<std::string_view> kIgnoredKinds = {"Secret", "Role", "RoleBind
                        "NetworkPolicy", "Endpoints", "EndpointSlice", "MutatingWebhookConfiguration",
                        "ValidatingWebhookConfiguration", "PersistentVolumeClaim", "PersistentVolume", "StorageClass",
                        "LimitRange", "ResourceQuota", "PriorityClass", "EnvoyFilter", "WorkloadGroup", "ProxyConfig",
-                       "WasmPlugin", "GatewayClass", "HTTPRoute", "GRPCRoute", "TCPRoute", "TLSRoute",
-                       "ReferenceGrant", "Certificate", "Issuer", "ClusterIssuer", "ServiceMonitor", "PodMonitor"};
+                       "WasmPlugin", "Certificate", "Issuer", "ClusterIssuer", "ServiceMonitor", "PodMonitor"};
 
 // Ignored kinds whose objects change what Istio does (the others — RBAC,
 // storage, CRDs — do not): reported as not modelled.
 bool is_behaviour_kind(std::string_view kind) {
   static const std::vector<std::string_view> k = {"EnvoyFilter", "WasmPlugin", "WorkloadGroup", "ProxyConfig",
-                                                  "GatewayClass", "HTTPRoute", "GRPCRoute", "TCPRoute", "TLSRoute",
-                                                  "ReferenceGrant", "NetworkPolicy"};
+                                                  "NetworkPolicy"};
   return std::find(k.begin(), k.end(), kind) != k.end();
 }
 
@@ -221,7 +233,7 @@ struct Loader {
       group = std::string_view(api_version).substr(0, slash);
       version = std::string_view(api_version).substr(slash + 1);
     }
-    const KindInfo* info = find_kind(kind);
+    const KindInfo* info = find_kind(kind, group);
     ObjectMeta meta;
     YamlNode md = root.get("metadata");
     {
@@ -339,6 +351,13 @@ struct Loader {
       MESH_KIND(Kind::kSidecar, SidecarResource, sidecars, decode_sidecar)
       MESH_KIND(Kind::kWorkloadEntry, WorkloadEntry, workload_entries, decode_workload_entry)
       MESH_KIND(Kind::kTelemetry, Telemetry, telemetries, decode_telemetry)
+      MESH_KIND(Kind::kGatewayClass, GatewayClass, gateway_classes, decode_gateway_class)
+      MESH_KIND(Kind::kK8sGateway, K8sGateway, k8s_gateways, decode_k8s_gateway)
+      MESH_KIND(Kind::kHttpRoute, GatewayApiRoute, gateway_routes, decode_gateway_route)
+      MESH_KIND(Kind::kGrpcRoute, GatewayApiRoute, gateway_routes, decode_gateway_route)
+      MESH_KIND(Kind::kTlsRoute, GatewayApiRoute, gateway_routes, decode_gateway_route)
+      MESH_KIND(Kind::kTcpRoute, GatewayApiRoute, gateway_routes, decode_gateway_route)
+      MESH_KIND(Kind::kReferenceGrant, ReferenceGrant, reference_grants, decode_reference_grant)
 #undef MESH_KIND
       case Kind::kIstioOperator: {
         IstioOperator o;
@@ -420,7 +439,8 @@ void index_existing(Loader& l, const ResourceSet& out) {
   index(out.peer_authentications); index(out.destination_rules); index(out.virtual_services);
   index(out.authorization_policies); index(out.request_authentications); index(out.gateways);
   index(out.service_entries); index(out.sidecars); index(out.workload_entries); index(out.telemetries);
-  index(out.istio_operators);
+  index(out.istio_operators); index(out.gateway_classes); index(out.k8s_gateways); index(out.gateway_routes);
+  index(out.reference_grants);
 }
 }  // namespace
 

@@ -30,6 +30,13 @@ const char* kind_name(Kind k) {
     case Kind::kWorkloadEntry: return "WorkloadEntry";
     case Kind::kTelemetry: return "Telemetry";
     case Kind::kIstioOperator: return "IstioOperator";
+    case Kind::kGatewayClass: return "GatewayClass";
+    case Kind::kK8sGateway: return "Gateway";
+    case Kind::kHttpRoute: return "HTTPRoute";
+    case Kind::kGrpcRoute: return "GRPCRoute";
+    case Kind::kTlsRoute: return "TLSRoute";
+    case Kind::kTcpRoute: return "TCPRoute";
+    case Kind::kReferenceGrant: return "ReferenceGrant";
   }
   return "?";
 }
@@ -138,7 +145,8 @@ size_t ResourceSet::object_count() const {
          workloads.size() + ingresses.size() + ingress_classes.size() + config_maps.size() +
          peer_authentications.size() + destination_rules.size() + virtual_services.size() +
          authorization_policies.size() + request_authentications.size() + gateways.size() + service_entries.size() +
-         sidecars.size() + workload_entries.size() + telemetries.size() + istio_operators.size();
+         sidecars.size() + workload_entries.size() + telemetries.size() + istio_operators.size() + gateway_classes.size() + k8s_gateways.size() +
+         gateway_routes.size() + reference_grants.size();
 }
 
 namespace {
@@ -190,6 +198,10 @@ void ResourceSet::merge(ResourceSet&& o) {
   append(workload_entries, o.workload_entries, base);
   append(telemetries, o.telemetries, base);
   append(istio_operators, o.istio_operators, base);
+  append(gateway_classes, o.gateway_classes, base);
+  append(k8s_gateways, o.k8s_gateways, base);
+  append(gateway_routes, o.gateway_routes, base);
+  append(reference_grants, o.reference_grants, base);
   for (auto& u : o.unmodelled) unmodelled.push_back(std::move(u));
   for (auto& x : o.secrets) secrets.push_back(std::move(x));
   for (auto& x : o.secret_data) secret_data.push_back(std::move(x));
@@ -222,6 +234,13 @@ bool ResourceSet::remove(Kind kind, std::string_view ns, std::string_view name) 
     case Kind::kWorkloadEntry: return erase(workload_entries, kind, ns, name);
     case Kind::kTelemetry: return erase(telemetries, kind, ns, name);
     case Kind::kIstioOperator: return erase(istio_operators, kind, ns, name);
+    case Kind::kGatewayClass: return erase(gateway_classes, kind, ns, name);
+    case Kind::kK8sGateway: return erase(k8s_gateways, kind, ns, name);
+    case Kind::kHttpRoute:
+    case Kind::kGrpcRoute:
+    case Kind::kTlsRoute:
+    case Kind::kTcpRoute: return erase(gateway_routes, kind, ns, name);
+    case Kind::kReferenceGrant: return erase(reference_grants, kind, ns, name);
   }
   return false;
 }

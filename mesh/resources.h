@@ -39,6 +39,8 @@ enum class Kind : uint8_t {
   kIngress, kIngressClass, kConfigMap,
   kPeerAuthentication, kDestinationRule, kVirtualService, kAuthorizationPolicy, kRequestAuthentication,
   kGateway, kServiceEntry, kSidecar, kWorkloadEntry, kTelemetry, kIstioOperator,
+  // Gateway API (gateway.networking.k8s.io); kK8sGateway is its Gateway.
+  kGatewayClass, kK8sGateway, kHttpRoute, kGrpcRoute, kTlsRoute, kTcpRoute, kReferenceGrant,
 };
 const char* kind_name(Kind k);
 
@@ -601,6 +603,99 @@ struct GatewayServer {
 struct Gateway : Object {
   Labels selector;
   std::vector<GatewayServer> servers;
+  // Gateways translated from a Gateway API Gateway select their pods through
+  // Services instead of a label selector (Istio's internal
+  // `internal.istio.io/gateway-service` annotation): the pods behind these
+  // Service hostnames in the Gateway's namespace; listener ports are the
+  // Service ports, translated to their target ports (resolvePorts, not legacy).
+  std::vector<std::string> gateway_services;
+};
+
+// ---- Gateway API (gateway.networking.k8s.io) ------------------------------------
+// Decoded as written (mesh/decode_gateway_api.cc); mesh/gateway_api.h
+// translates them into Gateways and VirtualServices as Istio's controller does.
+
+struct GatewayClass : Object {
+  std::string controller_name;
+};
+struct GwSecretRef {  // certificateRefs (a SecretObjectReference)
+  std::string group, kind = "Secret", name, namespace_;
+  Location location;
+};
+struct GwListener {
+  std::string name, hostname, protocol;
+  uint32_t port = 0;
+  std::optional<std::string> tls_mode;  // Terminate (default when tls is set) | Passthrough
+  std::vector<GwSecretRef> certificate_refs;
+  std::string allowed_from = "Same";    // Same | All | Selector
+  LabelSelector allowed_selector;
+  std::vector<std::pair<std::string, std::string>> allowed_kinds;  // group, kind; empty = by protocol
+  Location location;
+};
+struct K8sGateway : Object {
+  std::string gateway_class_name;
+  std::vector<GwListener> listeners;
+  std::vector<std::pair<std::string, std::string>> addresses;  // type (default IPAddress), value
+};
+struct GwParentRef {
+  std::string group = "gateway.networking.k8s.io", kind = "Gateway", namespace_, name, section_name;
+  std::optional<uint32_t> port;
+  Location location;
+};
+struct GwBackendRef {
+  std::string group, kind = "Service", namespace_, name;
+  std::optional<uint32_t> port;
+  int32_t weight = 1;
+  Location location;
+};
+struct GwHeaderModifier {
+  std::vector<std::pair<std::string, std::string>> set, add;
+  std::vector<std::string> remove;
+};
+struct GwHttpFilter {
+  std::string type;  // RequestHeaderModifier | ResponseHeaderModifier | RequestRedirect | URLRewrite | RequestMirror | …
+  GwHeaderModifier headers;
+  // RequestRedirect / URLRewrite
+  std::string scheme, hostname, path_type, path_value;
+  std::optional<uint32_t> port, status_code;
+  // RequestMirror
+  GwBackendRef mirror;
+  std::optional<double> mirror_percent;
+  Location location;
+};
+struct GwRouteMatch {
+  // HTTPRoute: path (type Exact | PathPrefix | RegularExpression; default PathPrefix "/");
+  // GRPCRoute: method (type Exact | RegularExpression, service, method).
+  std::string path_type, path_value;
+  std::string grpc_type, grpc_service, grpc_method;
+  struct Kv {
+    std::string type = "Exact", name, value;
+  };
+  std::vector<Kv> headers, query_params;
+  std::string method;
+  bool has_path = false, has_grpc_method = false;
+};
+struct GwRouteRule {
+  std::string name;
+  std::vector<GwRouteMatch> matches;
+  std::vector<GwHttpFilter> filters;
+  std::vector<GwBackendRef> backend_refs;
+  Location location;
+};
+struct GatewayApiRoute : Object {  // HTTPRoute, GRPCRoute, TLSRoute, TCPRoute (by kind)
+  std::vector<GwParentRef> parent_refs;
+  std::vector<std::string> hostnames;
+  std::vector<GwRouteRule> rules;
+};
+struct ReferenceGrant : Object {
+  struct From {
+    std::string group, kind, namespace_;
+  };
+  struct To {
+    std::string group, kind, name;
+  };
+  std::vector<From> from;
+  std::vector<To> to;
 };
 
 struct ServicePortSpec {  // ServiceEntry / Sidecar port
@@ -747,6 +842,10 @@ struct ResourceSet {
   std::vector<SidecarResource> sidecars;
   std::vector<WorkloadEntry> workload_entries;
   std::vector<Telemetry> telemetries;
+  std::vector<GatewayClass> gateway_classes;
+  std::vector<K8sGateway> k8s_gateways;
+  std::vector<GatewayApiRoute> gateway_routes;  // every route kind, in load order
+  std::vector<ReferenceGrant> reference_grants;
   // JWKS documents at RequestAuthentication jwksUri addresses, as istiod
   // would fetch them (uri → JSON). meshsim never reaches the network: only
   // what the user names (--jwks URI=FILE, a scenario's mesh.jwks) is known.

@@ -1,6 +1,7 @@
 #include "mesh/world.h"
 
 #include "mesh/gateway.h"
+#include "mesh/gateway_api.h"
 
 #include <algorithm>
 #include <cctype>
@@ -969,7 +970,10 @@ World build_world_impl(std::shared_ptr<const ResourceSet> rsp, MeshConfig mc, st
       ws.location = se.source.location;
       if (se.workload_selector) ws.selector = se.workload_selector->match_labels;
       for (const auto& a : se.addresses) {
-        auto ip = parse_ipv4(a);
+        // A /32 CIDR is one address (Istio binds the listener to it).
+        std::string_view addr = a;
+        if (addr.size() > 3 && addr.substr(addr.size() - 3) == "/32") addr.remove_suffix(3);
+        auto ip = parse_ipv4(addr);
         if (ip.ok()) {
           ws.vip = *ip;
           ws.has_vip = true;
@@ -1080,7 +1084,8 @@ World build_world_impl(std::shared_ptr<const ResourceSet> rsp, MeshConfig mc, st
 }
 
 World build_world(ResourceSet resources, MeshConfig mesh, std::vector<Diagnostic>& diags, const World* previous) {
-  add_default_ingress_gateway(resources, diags);  // mesh/gateway.h
+  add_default_ingress_gateway(resources, diags);   // mesh/gateway.h
+  add_gateway_api_deployments(resources, diags);   // mesh/gateway_api.h
   return build_world_impl(std::make_shared<const ResourceSet>(std::move(resources)), std::move(mesh), diags, previous);
 }
 

@@ -343,6 +343,9 @@ struct RouteAction {
   std::string host_rewrite;                  // host_rewrite_literal
   std::vector<RequestMirrorPolicy> mirrors;
   std::vector<HashPolicy> hash_policy;       // in order; combined as Envoy's HashPolicyImpl::generateHash
+  // cluster_not_found_response_code: the answer when the cluster does not
+  // exist (Envoy's default 503; Istio sets 500 for Gateway API routes).
+  uint16_t cluster_not_found_response_code = 503;
 };
 
 struct DirectResponse {

@@ -104,7 +104,10 @@ spec: {url: "oci://example/plugin"}
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: {name: route, namespace: default}
-spec: {}
+spec:
+  parentRefs:
+  - {name: gw}
+  - {group: "", kind: Service, name: reviews}
 ---
 apiVersion: v1
 kind: Secret
@@ -135,7 +138,7 @@ TEST(Coverage, NamesExactlyWhatIsNotSimulated) {
       "Service default/reviews spec.ports[1]",
       "EnvoyFilter default/lua",
       "WasmPlugin default/wasm",
-      "HTTPRoute default/route",
+      "HTTPRoute default/route spec.parentRefs[1]",
   };
   EXPECT_EQ(got, want);
 }

@@ -277,16 +277,16 @@ Result<ProbeResult> probe_on(MeshSimulation& ms, const ProbeRequest& req) {
   }
   std::string connect_to = host_part + ":" + std::to_string(port);
   std::string host_header;
-  if (req.via == "ingress") {
-    auto a = mesh::ingress_address(w, static_cast<uint32_t>(port));
-    if (!a.ok()) return Error{"--via ingress: " + a.message()};
+  if (req.via == "ingress" || req.via.find('/') != std::string::npos) {
+    auto a = mesh::ingress_address(w, static_cast<uint32_t>(port), req.via == "ingress" ? "" : req.via);
+    if (!a.ok()) return Error{"--via " + req.via + ": " + a.message()};
     std::string addr = to_string(a->ip) + ":" + std::to_string(a->port);
     host_header = port == 80 || port == 443 ? host_part : host_part + ":" + std::to_string(port);
     r.to_description = req.to + " via the ingress gateway " + a->service->namespace_ + "/" + a->service->name + " at " +
                        addr + (a->load_balancer ? " (load balancer)" : " (NodePort)");
     connect_to = addr;
   } else if (!req.via.empty()) {
-    return Error{"--via: expected \"ingress\", got \"" + req.via + "\""};
+    return Error{"--via: expected \"ingress\" or a gateway Service NS/NAME, got \"" + req.via + "\""};
   }
 
   ClientRequestSpec spec;

@@ -386,6 +386,8 @@ ordered_json route_config_json(const RouteConfiguration& rc) {
                                  {"substitution", a->regex_rewrite->substitution}};
         }
         if (!a->host_rewrite.empty()) ra["host_rewrite_literal"] = a->host_rewrite;
+        if (a->cluster_not_found_response_code == 500) ra["cluster_not_found_response_code"] = "INTERNAL_SERVER_ERROR";
+        else if (a->cluster_not_found_response_code == 404) ra["cluster_not_found_response_code"] = "NOT_FOUND";
         if (!a->mirrors.empty()) {
           ordered_json m = ordered_json::array();
           for (const auto& p : a->mirrors) {

@@ -345,12 +345,13 @@ Status Runner::start_apps() {
     if (host == kNoHost) return Error{c.location.str() + ": apps: client " + c.name + ": the pod is not running"};
     ClientRequestSpec spec = c.request;
     std::string host_part = spec.target.substr(0, spec.target.rfind(':'));
-    if (c.via == "ingress") {
-      // The ingress gateway Service's load-balancer address (else a node's
-      // NodePort), the URL's host in Host and SNI (mesh/gateway.h).
+    if (!c.via.empty()) {
+      // The ingress gateway Service's (or the named gateway Service's)
+      // load-balancer address, else a node's NodePort; the URL's host in
+      // Host and SNI (mesh/gateway.h).
       uint32_t port = static_cast<uint32_t>(std::stoul(spec.target.substr(spec.target.rfind(':') + 1)));
-      auto a = mesh::ingress_address(*world_, port);
-      if (!a.ok()) return Error{c.location.str() + ": apps: client " + c.name + ": via ingress: " + a.message()};
+      auto a = mesh::ingress_address(*world_, port, c.via == "ingress" ? "" : c.via);
+      if (!a.ok()) return Error{c.location.str() + ": apps: client " + c.name + ": via " + c.via + ": " + a.message()};
       if (spec.host_header.empty()) spec.host_header = port == 80 || port == 443 ? host_part : spec.target;
       spec.target = to_string(a->ip) + ":" + std::to_string(a->port);
     }

@@ -296,7 +296,12 @@ void parse_http_client(Decoder& d, YamlNode n, const PathSeg& p, ScenarioClient&
   r.protocol = "http";
   bool https = false, tls_given = false;
   d.fields(n, p, {"url", "method", "paths", "body", "host", "keepAlive", "timeout", "connectTimeout", "headers", "tls", "via"}, [&](std::string_view k, YamlNode v, const PathSeg& cp) {
-    if (k == "via") return d.enum_str(v, cp, cl.via, {"ingress"}), true;
+    if (k == "via") {
+      // ingress, or the gateway Service NS/NAME.
+      if (d.str(v, cp, cl.via) && cl.via != "ingress" && cl.via.find('/') == std::string::npos)
+        d.error(v, cp, "unknown value \"" + cl.via + "\" (valid: ingress, or a gateway Service NS/NAME)");
+      return true;
+    }
     if (k == "url") {
       std::string url;
       if (!d.str(v, cp, url)) return true;

@@ -146,7 +146,8 @@ void RouterFilter::attempt() {
   std::string_view cluster = info.cluster;
   const upstream::CompiledCluster* cc = callbacks_->route_snapshot().cluster(cluster);
   if (!cc) {
-    callbacks_->send_local_reply(503, "", "cluster_not_found", kNoClusterFound);
+    callbacks_->send_local_reply(callbacks_->route_entry()->cluster_not_found_response_code, "", "cluster_not_found",
+                                 kNoClusterFound);
     return;
   }
   info.cluster_description = cc->cluster->description;

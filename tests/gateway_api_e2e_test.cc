@@ -1,0 +1,416 @@
+// End-to-end tests of the Gateway API through the executable (`meshsim
+// probe`, `proxy-config`, `gateway-status`, `analyze`):
+//  * Istio's Bookinfo Gateway API sample (samples/bookinfo/gateway-api/
+//    bookinfo-gateway.yaml) from an external client through the automated
+//    deployment default/bookinfo-gateway-istio to productpage;
+//  * route attachment and its status against Istio's own expected output:
+//    the inputs of Istio's conversion test (tests/data/gateway-api/*.yaml)
+//    and the goldens istiod's controller produces from them
+//    (*.status.yaml.golden, *.yaml.golden) — the oracle is Istio's, read with
+//    yaml-cpp, never meshsim's output;
+//  * filters, weights and ReferenceGrant on traffic through the gateway.
+// Expected answers and their sources: docs/model/ingress.md, "Gateway API".
+#include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "tests/shell_run.h"
+
+namespace {
+
+using ShellRun = meshsim::testing::ShellRun;
+ShellRun sh(const std::string& cmd) { return meshsim::testing::run_shell(cmd); }
+
+std::string src() {
+  const char* s = std::getenv("MESHSIM_SOURCE_DIR");
+  return std::string(s ? s : ".");
+}
+std::string data(const std::string& p) { return src() + "/tests/data/" + p; }
+std::string exe() { return std::string(MESHSIM_EXE); }
+
+const std::string kBookinfo = "--mesh " + data("istio-samples/bookinfo/platform/kube/bookinfo.yaml") +
+                              " --inject-namespace default --mesh " +
+                              data("istio-samples/bookinfo/gateway-api/bookinfo-gateway.yaml");
+
+std::string temp_file(const std::string& what) {
+  return (std::filesystem::temp_directory_path() / ("meshsim-gwapi-" + std::to_string(::getpid()) + "-" + what)).string();
+}
+
+struct CliRun {
+  int code = 0;
+  nlohmann::json j;
+  std::string out, err;
+};
+
+CliRun run(const std::string& args) {
+  std::string err = temp_file("err");
+  ShellRun r = sh("timeout -s KILL 120 " + exe() + " " + args + " 2>" + err);
+  CliRun p;
+  p.code = r.exit_code;
+  p.out = r.out;
+  p.j = nlohmann::json::parse(r.out, nullptr, false);
+  std::ifstream f(err);
+  p.err.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+  std::filesystem::remove(err);
+  return p;
+}
+
+CliRun probe(const std::string& mesh, const std::string& path) {
+  return run("probe " + mesh + " --from external --to bookinfo.example.com:80 --via ingress --path " + path + " -o json");
+}
+
+TEST(GatewayApi, BookinfoSampleReachesProductpageThroughTheAutomatedDeployment) {
+  CliRun p = probe(kBookinfo, "/productpage");
+  ASSERT_EQ(p.code, 0) << p.err << p.out;
+  ASSERT_FALSE(p.j.is_discarded());
+  EXPECT_EQ(p.j["outcome"], "ok");
+  EXPECT_EQ(p.j["http_status"], 200);
+  // The external address is the automated Service's (type LoadBalancer).
+  EXPECT_NE(p.j["to"].get<std::string>().find("default/bookinfo-gateway-istio at 172.18.255.200:80"), std::string::npos)
+      << p.j["to"];
+  const auto& g = p.j["gateway"];
+  EXPECT_EQ(g["pod"].get<std::string>().rfind("default/bookinfo-gateway-istio-", 0), 0u) << g;
+  EXPECT_EQ(g["listener"], "0.0.0.0_80");  // the listener port itself (the Service's targetPort)
+  EXPECT_EQ(g["route_config"], "http.80");
+  EXPECT_EQ(g["virtual_host"], "*:80");
+  EXPECT_EQ(g["cluster"], "outbound|9080||productpage.default.svc.cluster.local");
+  EXPECT_EQ(g["upstream_tls_mode"], "ISTIO_MUTUAL");
+  EXPECT_EQ(p.j["server_sidecar"]["tls_termination"], "mtls");
+}
+
+TEST(GatewayApi, BookinfoMatchesAreExactAndPathSeparatedPrefixes) {
+  // PathPrefix /static matches /static and /static/… (path-separated), not /staticx;
+  // Exact /productpage does not match /productpage/x.
+  CliRun st = probe(kBookinfo, "/static/img/izzy.png");
+  ASSERT_EQ(st.code, 0) << st.err;
+  EXPECT_EQ(st.j["http_status"], 200);
+  EXPECT_EQ(st.j["gateway"]["cluster"], "outbound|9080||productpage.default.svc.cluster.local");
+  for (const char* path : {"/staticx", "/productpage/x", "/"}) {
+    CliRun p = probe(kBookinfo, path);
+    EXPECT_EQ(p.j["http_status"], 404) << path << " " << p.out;
+    EXPECT_EQ(p.j["gateway"]["result"], "no_route") << path;
+    EXPECT_EQ(p.j["gateway"]["response_flags"], "NR") << path;
+  }
+}
+
+TEST(GatewayApi, ProxyConfigOnTheGatewayPodShowsTheTranslatedRoutes) {
+  CliRun r = run("proxy-config route default/bookinfo-gateway-istio " + kBookinfo + " -o json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  ASSERT_FALSE(r.j.is_discarded()) << r.out;
+  std::string dump = r.j.dump();
+  EXPECT_NE(dump.find("\"http.80\""), std::string::npos);
+  // The HTTPRoute's rule, split per match and named <ns>.<name>.<rule index> (convertHTTPRoute).
+  EXPECT_NE(dump.find("default.bookinfo.0"), std::string::npos);
+  EXPECT_NE(dump.find("/productpage"), std::string::npos);
+  EXPECT_NE(dump.find("/api/v1/products"), std::string::npos);
+  CliRun l = run("proxy-config listener default/bookinfo-gateway-istio " + kBookinfo);
+  ASSERT_EQ(l.code, 0) << l.err;
+  EXPECT_NE(l.out.find("0.0.0.0"), std::string::npos);
+  EXPECT_NE(l.out.find("80"), std::string::npos);
+}
+
+// ---- Istio's conversion test data as the oracle ---------------------------------
+
+std::string ref_string(const YAML::Node& p, const std::string& route_ns) {
+  std::string ns = p["namespace"] ? p["namespace"].as<std::string>() : route_ns;
+  std::string s = ns + "/" + p["name"].as<std::string>();
+  if (p["sectionName"]) s += "/" + p["sectionName"].as<std::string>();
+  if (p["port"]) s += ":" + p["port"].as<std::string>();
+  return s;
+}
+
+// kind/ns/name → parentRef → (condition type → "status reason message").
+using StatusMap = std::map<std::string, std::map<std::string, std::map<std::string, std::string>>>;
+
+StatusMap golden_route_status(const std::string& file) {
+  StatusMap m;
+  for (const YAML::Node& doc : YAML::LoadAllFromFile(file)) {
+    if (!doc.IsMap()) continue;
+    std::string kind = doc["kind"].as<std::string>();
+    if (kind == "Gateway" || kind == "GatewayClass" || kind == "ListenerSet") continue;
+    std::string ns = doc["metadata"]["namespace"].as<std::string>();
+    std::string key = kind + "/" + ns + "/" + doc["metadata"]["name"].as<std::string>();
+    auto& per = m[key];
+    for (const YAML::Node& p : doc["status"]["parents"]) {
+      auto& conds = per[ref_string(p["parentRef"], ns)];
+      for (const YAML::Node& c : p["conditions"]) {
+        std::string type = c["type"].as<std::string>();
+        if (type != "Accepted" && type != "ResolvedRefs") continue;
+        conds[type] = c["status"].as<std::string>() + " " + c["reason"].as<std::string>() + " " + c["message"].as<std::string>();
+      }
+    }
+  }
+  return m;
+}
+
+StatusMap meshsim_route_status(const nlohmann::json& objects) {
+  StatusMap m;
+  for (const auto& o : objects) {
+    std::string kind = o["kind"];
+    if (kind == "Gateway" || kind == "GatewayClass") continue;
+    std::string key = kind + "/" + o["namespace"].get<std::string>() + "/" + o["name"].get<std::string>();
+    auto& per = m[key];
+    if (!o.contains("status")) continue;
+    for (const auto& p : o["status"]["parents"]) {
+      auto& conds = per[p["parentRef"].get<std::string>()];
+      for (const auto& c : p["conditions"])
+        conds[c["type"].get<std::string>()] = c["status"].get<std::string>() + " " + c["reason"].get<std::string>() + " " +
+                                               c["message"].get<std::string>();
+    }
+  }
+  return m;
+}
+
+std::string with_domain(std::string s) {
+  // Istio's test uses the domain suffix "domain.suffix"; meshsim's default is cluster.local.
+  for (size_t p; (p = s.find("domain.suffix")) != std::string::npos;) s.replace(p, 13, "cluster.local");
+  return s;
+}
+
+CliRun gateway_status(const std::string& testcase, const std::string& extra = "") {
+  return run("gateway-status --mesh " + data("gateway-api/istio-test-env.yaml") + " --mesh " +
+             data("gateway-api/" + testcase + ".yaml") + " " + extra + " -o json");
+}
+
+// Istio's conversion test cases whose every route parent meshsim simulates
+// (not: mesh/GAMMA parents, InferencePool backends, ListenerSets, other
+// controllers' status entries).
+const std::vector<const char*> kIstioCases = {"route-binding", "tcp", "tls", "weighted", "reference-policy-service",
+                                              "zero", "redirect-only", "isolation", "grpc", "delegated", "tls-terminate",
+                                              "http-grpc-same-host", "empty-backend-refs", "reference-policy-tls"};
+
+class StatusIsIstios : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(StatusIsIstios, RouteParentConditionsMatchTheGolden) {
+  // sectionName / port / hostname / allowedRoutes (Same, All, Selector with
+  // matchLabels and matchExpressions) / kinds / backends / ReferenceGrants.
+  CliRun r = gateway_status(GetParam());
+  ASSERT_FALSE(r.j.is_discarded()) << r.err << r.out;
+  StatusMap want = golden_route_status(data(std::string("gateway-api/") + GetParam() + ".status.yaml.golden"));
+  StatusMap got = meshsim_route_status(r.j["objects"]);
+  ASSERT_FALSE(want.empty());
+  for (auto& [route, parents] : want) {
+    for (auto& [ref, conds] : parents)
+      for (auto& [type, text] : conds) text = with_domain(text);
+    ASSERT_TRUE(got.count(route)) << route;
+    EXPECT_EQ(got[route], parents) << route;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Istio, StatusIsIstios, ::testing::ValuesIn(kIstioCases));
+
+TEST(GatewayApi, RouteBindingExitsOneWhenARouteDoesNotAttach) {
+  EXPECT_EQ(gateway_status("route-binding").code, 1);
+  EXPECT_EQ(gateway_status("weighted").code, 0);
+}
+
+TEST(GatewayApi, ListenerStatusIsIstios) {
+  // The listener conditions of route-binding's Gateway: "scope-route" admits
+  // only TCPRoute on an HTTP listener → ResolvedRefs False InvalidRouteKinds.
+  CliRun r = gateway_status("route-binding");
+  ASSERT_FALSE(r.j.is_discarded()) << r.err;
+  std::map<std::string, std::map<std::string, std::string>> want, got;
+  for (const YAML::Node& doc : YAML::LoadAllFromFile(data("gateway-api/route-binding.status.yaml.golden"))) {
+    if (!doc.IsMap() || doc["kind"].as<std::string>() != "Gateway") continue;
+    for (const YAML::Node& l : doc["status"]["listeners"])
+      for (const YAML::Node& c : l["conditions"])
+        want[l["name"].as<std::string>()][c["type"].as<std::string>()] =
+            c["status"].as<std::string>() + " " + c["reason"].as<std::string>();
+  }
+  for (const auto& o : r.j["objects"]) {
+    if (o["kind"] != "Gateway") continue;
+    for (const auto& l : o["status"]["listeners"])
+      for (const auto& c : l["conditions"])
+        got[l["name"].get<std::string>()][c["type"].get<std::string>()] =
+            c["status"].get<std::string>() + " " + c["reason"].get<std::string>();
+  }
+  ASSERT_FALSE(want.empty());
+  EXPECT_EQ(got, want);
+}
+
+// The VirtualServices of a golden: "ns/name" → hosts, gateways and the http
+// route names in order.
+std::map<std::string, std::string> golden_virtual_services(const std::string& file) {
+  std::map<std::string, std::string> m;
+  for (const YAML::Node& doc : YAML::LoadAllFromFile(file)) {
+    if (!doc.IsMap() || doc["kind"].as<std::string>() != "VirtualService") continue;
+    std::string s;
+    for (const auto& h : doc["spec"]["hosts"]) s += "host " + h.as<std::string>() + ";";
+    for (const auto& g : doc["spec"]["gateways"]) s += "gateway " + g.as<std::string>() + ";";
+    for (const auto& r : doc["spec"]["http"]) s += "route " + (r["name"] ? r["name"].as<std::string>() : "") + ";";
+    for (const auto& kind : {"tcp", "tls"})
+      for (const auto& r : doc["spec"][kind])
+        for (const auto& d : r["route"]) {
+          std::string host = d["destination"]["host"] ? d["destination"]["host"].as<std::string>() : "";
+          s += std::string(kind) + " " + host + ":" + d["destination"]["port"]["number"].as<std::string>() + ";";
+        }
+    m[doc["metadata"]["namespace"].as<std::string>() + "/" + doc["metadata"]["name"].as<std::string>()] = s;
+  }
+  return m;
+}
+
+std::map<std::string, std::string> meshsim_virtual_services(const nlohmann::json& j) {
+  std::map<std::string, std::string> m;
+  for (const auto& vs : j["virtualServices"]) {
+    std::string s;
+    for (const auto& h : vs["hosts"]) s += "host " + h.get<std::string>() + ";";
+    for (const auto& g : vs["gateways"]) s += "gateway " + g.get<std::string>() + ";";
+    for (const auto& r : vs["http"]) s += "route " + r["name"].get<std::string>() + ";";
+    for (const auto& kind : {"tcp", "tls"})
+      for (const auto& r : vs[kind])
+        for (const auto& d : r["route"])
+          s += std::string(kind) + " " + d["host"].get<std::string>() + ":" + std::to_string(d["port"].get<int>()) + ";";
+    m[vs["namespace"].get<std::string>() + "/" + vs["name"].get<std::string>()] = s;
+  }
+  return m;
+}
+
+class TranslationIsIstios : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(TranslationIsIstios, VirtualServicesMatchTheGolden) {
+  CliRun r = gateway_status(GetParam(), "--translated");
+  ASSERT_FALSE(r.j.is_discarded()) << r.err << r.out;
+  auto want = golden_virtual_services(data(std::string("gateway-api/") + GetParam() + ".yaml.golden"));
+  ASSERT_FALSE(want.empty());
+  auto got = meshsim_virtual_services(r.j);
+  std::map<std::string, std::string> want_local;
+  for (const auto& [k, v] : want) want_local[k] = with_domain(v);
+  EXPECT_EQ(got, want_local);
+}
+
+std::vector<const char*> translation_cases() {
+  std::vector<const char*> v = kIstioCases;
+  v.push_back("http");  // its InferencePool routes are translated (as 500s) but their status differs
+  return v;
+}
+INSTANTIATE_TEST_SUITE_P(Istio, TranslationIsIstios, ::testing::ValuesIn(translation_cases()));
+
+TEST(GatewayApi, AnalyzeNamesTheAutomatedDeployment) {
+  CliRun r = run("analyze " + data("istio-samples/bookinfo/platform/kube/bookinfo.yaml") + " " +
+                 data("istio-samples/bookinfo/gateway-api/bookinfo-gateway.yaml"));
+  EXPECT_NE(r.out.find("MS0140"), std::string::npos) << r.out << r.err;
+  EXPECT_EQ(r.out.find("MS0141"), std::string::npos) << r.out;  // the sample's route attaches
+}
+
+TEST(GatewayApi, AnalyzeReportsRoutesThatDoNotAttach) {
+  CliRun r = run("analyze " + data("gateway-api/istio-test-env.yaml") + " " + data("gateway-api/route-binding.yaml"));
+  EXPECT_NE(r.out.find("MS0141"), std::string::npos) << r.out << r.err;
+  EXPECT_NE(r.out.find("HTTPRoute default/host-mismatch"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("NoMatchingListenerHostname"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("NotAllowedByListeners"), std::string::npos) << r.out;
+}
+
+}  // namespace
+
+namespace {
+
+const std::string kFilters = "--mesh " + data("istio-samples/bookinfo/platform/kube/bookinfo.yaml") +
+                             " --inject-namespace default --mesh " + data("gateway-api/filters.yaml");
+
+CliRun probe_host(const std::string& mesh, const std::string& host, const std::string& path, const std::string& extra = "") {
+  return run("probe " + mesh + " --from external --to " + host + ":80 --via ingress --path " + path + " " + extra + " -o json");
+}
+
+std::string response_header(const nlohmann::json& j, const std::string& name) {
+  for (const auto& h : j["response_headers"])
+    if (h["name"] == name) return h["value"];
+  return "";
+}
+
+TEST(GatewayApiFilters, MethodMatchAndResponseHeaderModifier) {
+  CliRun post = probe_host(kFilters, "filters.example.com", "/headers/x", "--method POST");
+  ASSERT_EQ(post.code, 0) << post.err << post.out;
+  EXPECT_EQ(post.j["http_status"], 200);
+  EXPECT_EQ(response_header(post.j, "x-resp"), "set-by-route");
+  CliRun get = probe_host(kFilters, "filters.example.com", "/headers/x");
+  EXPECT_EQ(get.j["http_status"], 404) << get.out;  // the method does not match
+}
+
+TEST(GatewayApiFilters, UrlRewriteReplacesThePrefix) {
+  CliRun p = probe_host(kFilters, "filters.example.com", "/old/page");
+  ASSERT_EQ(p.code, 0) << p.err << p.out;
+  EXPECT_EQ(p.j["http_status"], 200);
+  EXPECT_NE(p.j["response_body"].get<std::string>().find("URL=/productpage/page"), std::string::npos) << p.j["response_body"];
+}
+
+TEST(GatewayApiFilters, RequestRedirect) {
+  CliRun p = probe_host(kFilters, "filters.example.com", "/moved");
+  EXPECT_EQ(p.j["http_status"], 301) << p.out;
+  EXPECT_EQ(response_header(p.j, "location"), "https://new.example.com/moved");
+}
+
+TEST(GatewayApiFilters, MissingBackendIs500AndReported) {
+  CliRun p = probe_host(kFilters, "filters.example.com", "/missing");
+  EXPECT_EQ(p.j["http_status"], 500) << p.out;  // cluster_not_found_response_code INTERNAL_SERVER_ERROR
+  CliRun st = run("gateway-status " + kFilters + " -o json");
+  EXPECT_EQ(st.code, 1);
+  std::string dump = st.j.dump();
+  EXPECT_NE(dump.find("backend(does-not-exist.default.svc.cluster.local) not found"), std::string::npos) << dump;
+  EXPECT_NE(dump.find("BackendNotFound"), std::string::npos);
+  // sectionName names no listener: NoMatchingParent.
+  EXPECT_NE(dump.find("sectionName \\\"https\\\" not found"), std::string::npos) << dump;
+}
+
+TEST(GatewayApiFilters, CrossNamespaceBackendNeedsAReferenceGrant) {
+  CliRun denied = probe_host(kFilters, "cross.example.com", "/productpage");
+  EXPECT_EQ(denied.j["http_status"], 500) << denied.out;
+  CliRun st = run("gateway-status " + kFilters + " -o json");
+  EXPECT_NE(st.j.dump().find("backendRef productpage/default not accessible to a HTTPRoute in namespace \\\"other\\\" "
+                             "(missing a ReferenceGrant?)"),
+            std::string::npos)
+      << st.out;
+  std::string granted = kFilters + " --mesh " + data("gateway-api/filters-grant.yaml");
+  CliRun ok = probe_host(granted, "cross.example.com", "/productpage");
+  EXPECT_EQ(ok.j["http_status"], 200) << ok.out << ok.err;
+}
+
+}  // namespace
+
+namespace {
+
+TEST(GatewayApiInput, BadRouteIsExitTwoWithItsLocation) {
+  CliRun r = run("gateway-status --mesh " + data("gateway-api/bad-route.yaml"));
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("bad-route.yaml:9:14: HTTPRoute default/bad: spec.rules[0].matches[0].path.type: unknown value \"Regex\" "
+                       "(valid: Exact, PathPrefix, RegularExpression)"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("bad-route.yaml:10:31: HTTPRoute default/bad: spec.rules[0].backendRefs[0].port: expected an integer"),
+            std::string::npos)
+      << r.err;
+  EXPECT_TRUE(r.out.empty()) << r.out;  // nothing half-written
+}
+
+}  // namespace
+
+namespace {
+
+TEST(GatewayApiVia, NamedGatewayServiceNextToIstiosIngressGateway) {
+  // Both Istio's ingress gateway (Bookinfo's classic Gateway) and the Gateway
+  // API gateway: --via ingress picks istio=ingressgateway, --via NS/NAME the other.
+  std::string both = kBookinfo + " --mesh " + data("istio-samples/bookinfo/networking/bookinfo-gateway.yaml");
+  CliRun classic = run("probe " + both + " --from external --to bookinfo.example.com:80 --via ingress --path /productpage -o json");
+  ASSERT_EQ(classic.code, 0) << classic.err;
+  EXPECT_EQ(classic.j["gateway"]["pod"].get<std::string>().rfind("istio-system/istio-ingressgateway-", 0), 0u) << classic.j["gateway"];
+  CliRun api = run("probe " + both +
+                   " --from external --to bookinfo.example.com:80 --via default/bookinfo-gateway-istio --path /productpage -o json");
+  ASSERT_EQ(api.code, 0) << api.err;
+  EXPECT_EQ(api.j["http_status"], 200);
+  EXPECT_EQ(api.j["gateway"]["pod"].get<std::string>().rfind("default/bookinfo-gateway-istio-", 0), 0u) << api.j["gateway"];
+  CliRun clusterip = run("probe " + both + " --from external --to bookinfo.example.com:80 --via default/productpage -o json");
+  EXPECT_NE(clusterip.code, 0);
+  EXPECT_NE(clusterip.err.find("is of type ClusterIP"), std::string::npos) << clusterip.err;
+}
+
+}  // namespace
