@@ -262,45 +262,99 @@ bool istio_string_match(std::string_view pattern, std::string_view v) {
 
 bool token_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.'; }
 
-// Replaces `from` by `to` where it stands as a whole token (not inside a
-// longer name: "ns/svc1" is not replaced in "ns/svc10").
-void replace_token(std::string& s, const std::string& from, const std::string& to) {
-  if (from.empty() || from == to) return;
-  for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at)) {
-    bool left = at == 0 || !token_char(s[at - 1]);
-    bool right = at + from.size() >= s.size() || !token_char(s[at + from.size()]);
-    if (left && right) {
-      s.replace(at, from.size(), to);
-      at += to.size();
-    } else {
-      at += from.size();
-    }
-  }
+// What names a source or a destination in the engine's reasons, in a fixed
+// order so that two lists of one kind pair up form by form: a source's SPIFFE
+// id, principal, pod, workload and IP; a destination's host, ClusterIP,
+// Service, and its backend's SPIFFE id, principal, pod, workload and IP.
+std::vector<std::string> source_names(const mesh::World& w, const Source& s) {
+  const mesh::WorldPod* pod = s.pod.empty() ? nullptr : sim::find_pod_ref(w, s.pod);
+  if (!pod) return {};
+  std::string spiffe = pod->spiffe_id(w.mesh_config().trust_domain);
+  return {spiffe, spiffe.substr(spiffe.find("://") + 3), s.pod, s.id, to_string(pod->ip)};
 }
 
-// What names a source in the engine's reasons: its SPIFFE id, pod, workload, IP.
-struct SourceNames {
-  std::string spiffe, pod, workload, ip;
-};
-SourceNames names_of(const mesh::World& w, const Source& s) {
-  SourceNames n;
-  const mesh::WorldPod* pod = s.pod.empty() ? nullptr : sim::find_pod_ref(w, s.pod);
+std::vector<std::string> destination_names(const mesh::World& w, const Destination& d) {
+  std::vector<std::string> n = {d.host, "", d.namespace_ + "/" + d.service};
+  if (const mesh::WorldService* s = w.service_by_hostname(d.host); s && s->has_vip) n[1] = to_string(s->vip);
+  const mesh::WorldService* s = w.service_by_hostname(d.host);
+  const mesh::WorldPod* pod = nullptr;
+  if (s) {
+    if (auto it = s->endpoints.find(d.port); it != s->endpoints.end() && it->second.size() == 1 && it->second[0].pod >= 0)
+      pod = &w.pods()[static_cast<size_t>(it->second[0].pod)];
+  }
   if (!pod) return n;
-  n.spiffe = pod->spiffe_id(w.mesh_config().trust_domain);
-  n.pod = s.pod;
-  n.workload = s.id;
-  n.ip = to_string(pod->ip);
+  std::string spiffe = pod->spiffe_id(w.mesh_config().trust_domain);
+  n.insert(n.end(), {spiffe, spiffe.substr(spiffe.find("://") + 3), pod->namespace_ + "/" + pod->name, workload_of(*pod),
+                     to_string(pod->ip)});
   return n;
 }
 
-// A representative's cell as a member of its class would have got it.
-Cell cell_for_member(const Cell& rep_cell, const SourceNames& rep, const SourceNames& member) {
-  Cell c = rep_cell;
+using NameMap = std::vector<std::pair<std::string, std::string>>;
+
+// The renaming that turns the names of a probed cell's source and
+// destination into another cell's: from[i] → to[i] for each pair of lists.
+// nullopt when the lists do not pair up, a name would have to become two
+// different names, or a name that stays would also be the image of another
+// (the renamed text would be ambiguous): that cell is then probed.
+std::optional<NameMap> name_map(const std::vector<std::pair<const std::vector<std::string>*, const std::vector<std::string>*>>& lists) {
+  NameMap m;
+  std::set<std::string> stays;
+  for (const auto& [from, to] : lists) {
+    if (from->size() != to->size()) return std::nullopt;
+    for (size_t i = 0; i < from->size(); ++i) {
+      const std::string &f = (*from)[i], &t = (*to)[i];
+      if (f == t) {
+        if (!f.empty()) stays.insert(f);
+        continue;
+      }
+      if (f.empty() || t.empty()) return std::nullopt;
+      bool known = false;
+      for (const auto& [mf, mt] : m) {
+        if (mf == f && mt != t) return std::nullopt;
+        known |= mf == f;
+      }
+      if (!known) m.emplace_back(f, t);
+    }
+  }
+  for (const auto& [f, t] : m) {
+    if (stays.count(f) || stays.count(t)) return std::nullopt;
+  }
+  return m;
+}
+
+// Replaces every name of `m` where it stands as a whole token, in one pass
+// (so a swap a ↔ b is a swap); at each place the longest name wins.
+std::string rename(const std::string& s, const NameMap& m) {
+  if (m.empty()) return s;
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size();) {
+    const std::pair<std::string, std::string>* best = nullptr;
+    if (i == 0 || !token_char(s[i - 1])) {
+      for (const auto& p : m) {
+        const std::string& f = p.first;
+        if (f.size() > s.size() - i || (best && best->first.size() >= f.size())) continue;
+        if (s.compare(i, f.size(), f) != 0) continue;
+        if (i + f.size() < s.size() && token_char(s[i + f.size()])) continue;
+        best = &p;
+      }
+    }
+    if (best) {
+      out += best->second;
+      i += best->first.size();
+    } else {
+      out += s[i++];
+    }
+  }
+  return out;
+}
+
+// A probed cell as another (source, destination) of the same classes would have got it.
+Cell renamed_cell(const Cell& probed, const NameMap& m) {
+  Cell c = probed;
   for (Hop& h : c.hops) {
-    replace_token(h.reason, rep.spiffe, member.spiffe);
-    replace_token(h.reason, rep.pod, member.pod);
-    replace_token(h.reason, rep.workload, member.workload);
-    replace_token(h.reason, rep.ip, member.ip);
+    h.reason = rename(h.reason, m);
+    h.backend = rename(h.backend, m);
   }
   return c;
 }
@@ -497,44 +551,140 @@ struct Worker {
   std::string buf;
 };
 
-// Probes `rows` (ascending; a member's representative comes before it) on one
-// simulation. emit(row, col, cell, probed).
-Status run_rows(std::shared_ptr<const mesh::World> w, Prepared& p, const TableOptions& o, const std::vector<size_t>& rows,
-                const std::vector<size_t>& rep, const std::function<void(size_t row, size_t col, Cell&&, bool probed)>& emit) {
+// Probes `cells` (row-major indices) on one simulation, in order.
+// `sidecar_pods`: the pods whose sidecars are built (unset: every one).
+Status run_probes(std::shared_ptr<const mesh::World> w, Prepared& p, const TableOptions& o, const std::vector<size_t>& cells,
+                  const std::optional<std::set<std::string>>& sidecar_pods, const std::function<void(size_t cell, Cell&&)>& emit) {
   sim::MeshSimulationOptions mo;
   mo.seed = o.seed;
   mo.kubelet_probes = false;
+  mo.sidecar_pods = sidecar_pods;
   sim::MeshSimulation ms(w, mo);
   if (Status st = ms.build(); !st.ok()) return st;
   resolve_app_protocols(p, ms, *w);
   const Table& t = p.table;
-  std::map<size_t, std::vector<Cell>> rep_cells;  // representatives with members still to come
-  std::map<size_t, size_t> members_left;
-  for (size_t r : rows) ++members_left[rep[r]];
-  for (size_t r : rows) {
-    const Source& src = t.sources[r];
-    const size_t R = rep[r];
-    if (R == r) {
-      std::vector<Cell>* keep = members_left[r] > 1 ? &rep_cells[r] : nullptr;
-      for (size_t c = 0; c < t.destinations.size(); ++c) {
-        Cell cell = probe_cell(ms, src, t.destinations[c], o);
-        if (keep) keep->push_back(cell);
-        emit(r, c, std::move(cell), true);
+  const size_t cols = t.destinations.size();
+  // Never a silent wrong answer: a probe from or to a pod whose sidecar was
+  // left out would see no sidecar.
+  if (sidecar_pods) {
+    for (size_t i : cells) {
+      std::vector<std::string> pods = {t.sources[i / cols].pod};
+      if (const mesh::WorldService* s = w->service_by_hostname(t.destinations[i % cols].host)) {
+        if (auto it = s->endpoints.find(t.destinations[i % cols].port); it != s->endpoints.end())
+          for (const mesh::Endpoint& e : it->second)
+            if (e.pod >= 0) pods.push_back(w->pods()[static_cast<size_t>(e.pod)].namespace_ + "/" + w->pods()[static_cast<size_t>(e.pod)].name);
       }
-    } else {
-      const std::vector<Cell>& cells = rep_cells.at(R);
-      const Source& rs = t.sources[R];
-      SourceNames rn = names_of(*w, rs), mn = names_of(*w, src);
-      for (size_t c = 0; c < t.destinations.size(); ++c) {
-        const Destination& d = t.destinations[c];
-        // A Service the client backs itself may be answered inside its own pod.
-        if (backs(d, src) || backs(d, rs)) emit(r, c, probe_cell(ms, src, d, o), true);
-        else emit(r, c, cell_for_member(cells[c], rn, mn), false);
+      for (const std::string& k : pods) {
+        if (k.empty() || sidecar_pods->count(k)) continue;
+        const mesh::WorldPod* pod = sim::find_pod_ref(*w, k);
+        if (pod && pod->injected) return Error{"internal: whatif left out the sidecar of " + k + ", which a probe reaches"};
       }
     }
-    if (--members_left[R] == 0) rep_cells.erase(R);
+  }
+  for (size_t i : cells) {
+    const Source& src = t.sources[i / cols];
+    emit(i, probe_cell(ms, src, t.destinations[i % cols], o));
   }
   return Status::Ok();
+}
+
+// Which cells are probed, and where the others come from.
+struct ProbePlan {
+  std::vector<size_t> probed;       // row-major cell indices, ascending
+  std::vector<int64_t> from;        // per cell: -1 probed, else the probed cell it is renamed from
+  std::vector<NameMap> renames;     // per cell (empty when probed)
+  std::optional<std::set<std::string>> sidecar_pods;  // the pods the probes can reach (unset: all)
+  size_t destination_classes = 0;
+};
+
+// A cell is the probe of the first cell (row-major) with the same source
+// class, destination class and relation between the two — whether the source
+// backs the destination, shares its ServiceAccount, runs on its node — renamed;
+// a source that backs a Service with several workloads behind it is probed.
+ProbePlan plan_probes(const mesh::World& w, const Prepared& p, const std::vector<size_t>& src_rep, const std::vector<size_t>& dst_rep,
+                      bool grouped) {
+  const Table& t = p.table;
+  const size_t rows = t.sources.size(), cols = t.destinations.size();
+  ProbePlan plan;
+  plan.from.assign(rows * cols, -1);
+  plan.renames.resize(rows * cols);
+  std::set<size_t> dclasses(dst_rep.begin(), dst_rep.end());
+  plan.destination_classes = dclasses.size();
+  std::vector<const mesh::WorldPod*> src_pod(rows, nullptr);
+  for (size_t r = 0; r < rows; ++r) src_pod[r] = t.sources[r].pod.empty() ? nullptr : sim::find_pod_ref(w, t.sources[r].pod);
+  // The pods behind each destination (every endpoint of its port).
+  std::vector<std::vector<const mesh::WorldPod*>> dst_pods(cols);
+  for (size_t c = 0; c < cols; ++c) {
+    const mesh::WorldService* s = w.service_by_hostname(t.destinations[c].host);
+    if (!s) continue;
+    if (auto it = s->endpoints.find(t.destinations[c].port); it != s->endpoints.end()) {
+      for (const mesh::Endpoint& e : it->second)
+        if (e.pod >= 0) dst_pods[c].push_back(&w.pods()[static_cast<size_t>(e.pod)]);
+    }
+  }
+  std::vector<std::vector<std::string>> sn(rows), dn(cols);
+  for (size_t r = 0; r < rows; ++r) sn[r] = source_names(w, t.sources[r]);
+  for (size_t c = 0; c < cols; ++c) dn[c] = destination_names(w, t.destinations[c]);
+  std::map<std::string, size_t> first;
+  for (size_t r = 0; r < rows; ++r) {
+    for (size_t c = 0; c < cols; ++c) {
+      const size_t i = r * cols + c;
+      const Destination& d = t.destinations[c];
+      std::string key = std::to_string(src_rep[r]) + "/" + std::to_string(dst_rep[c]) + "/";
+      bool b = backs(d, t.sources[r]);
+      key += b ? 'b' : '-';
+      if (const mesh::WorldPod* sp = src_pod[r]) {
+        bool same_sa = false, same_node = false;
+        for (const mesh::WorldPod* bp : dst_pods[c]) {
+          same_sa |= bp->namespace_ == sp->namespace_ && bp->service_account == sp->service_account;
+          same_node |= bp->node == sp->node;
+        }
+        key += same_sa ? 's' : '-';
+        key += same_node ? 'n' : '-';
+      }
+      if (!grouped || (b && d.backends.size() > 1)) key += "/" + std::to_string(i);
+      auto [it, fresh] = first.emplace(key, i);
+      if (fresh) continue;
+      const size_t j = it->second, r0 = j / cols, c0 = j % cols;
+      std::vector<std::pair<const std::vector<std::string>*, const std::vector<std::string>*>> lists;
+      if (r0 != r) lists.emplace_back(&sn[r0], &sn[r]);
+      if (c0 != c) lists.emplace_back(&dn[c0], &dn[c]);
+      auto m = name_map(lists);
+      if (!m) continue;  // the names do not rename unambiguously: probed
+      plan.from[i] = static_cast<int64_t>(j);
+      plan.renames[i] = std::move(*m);
+    }
+  }
+  for (size_t i = 0; i < rows * cols; ++i)
+    if (plan.from[i] < 0) plan.probed.push_back(i);
+  // Only the pods a probe can reach need a sidecar: the probed sources and
+  // every pod behind a probed destination. The others are the sole backends of
+  // destinations in a class, which no object names, so no route leads to them.
+  bool every_destination_probed = true;
+  std::vector<bool> dst_probed(cols, false);
+  for (size_t i : plan.probed) dst_probed[i % cols] = true;
+  for (size_t c = 0; c < cols; ++c) every_destination_probed &= dst_probed[c] || dst_rep[c] != c;
+  if (grouped && every_destination_probed) {
+    std::set<std::string> pods;
+    for (size_t i : plan.probed) {
+      if (src_pod[i / cols]) pods.insert(src_pod[i / cols]->namespace_ + "/" + src_pod[i / cols]->name);
+    }
+    std::vector<bool> member(w.pods().size(), false);
+    for (size_t c = 0; c < cols; ++c) {
+      if (dst_probed[c]) continue;
+      for (const mesh::WorldPod* bp : dst_pods[c]) member[static_cast<size_t>(bp - w.pods().data())] = true;
+    }
+    for (size_t c = 0; c < cols; ++c) {
+      if (!dst_probed[c]) continue;
+      for (const mesh::WorldPod* bp : dst_pods[c]) member[static_cast<size_t>(bp - w.pods().data())] = false;
+    }
+    for (size_t k = 0; k < w.pods().size(); ++k) {
+      const mesh::WorldPod& pod = w.pods()[k];
+      if (!member[k]) pods.insert(pod.namespace_ + "/" + pod.name);
+    }
+    plan.sidecar_pods = std::move(pods);
+  }
+  return plan;
 }
 
 }  // namespace
@@ -635,34 +785,53 @@ Result<Table> compute_table(std::shared_ptr<const mesh::World> w, const TableOpt
   Prepared p = prepare(*w, o);
   Table& t = p.table;
   const size_t total = t.cells.size();
-  size_t done = 0;
-  std::vector<size_t> rep(t.sources.size());
+  const size_t cols = t.destinations.size();
+  std::vector<size_t> rep(t.sources.size()), drep(cols);
+  for (size_t r = 0; r < rep.size(); ++r) rep[r] = r;
+  for (size_t c = 0; c < cols; ++c) drep[c] = c;
   if (o.group_sources) {
     rep = source_classes(*w, t);
-  } else {
-    for (size_t r = 0; r < rep.size(); ++r) rep[r] = r;
+    drep = destination_classes(*w, t);
   }
-  // Whole classes go to one worker, round-robin over the classes.
-  std::vector<size_t> class_of(t.sources.size());
-  std::map<size_t, size_t> class_index;
-  for (size_t r = 0; r < rep.size(); ++r) class_of[r] = class_index.emplace(rep[r], class_index.size()).first->second;
-  t.source_classes = class_index.size();
-  int jobs = std::max(1, std::min<int>(o.jobs, static_cast<int>(class_index.size())));
-  auto rows_of = [&](size_t worker) {
-    std::vector<size_t> rows;
-    for (size_t r = 0; r < rep.size(); ++r) {
-      if (class_of[r] % static_cast<size_t>(jobs) == worker) rows.push_back(r);
-    }
-    return rows;
+  t.source_classes = std::set<size_t>(rep.begin(), rep.end()).size();
+  ProbePlan plan = plan_probes(*w, p, rep, drep, o.group_sources);
+  t.destination_classes = plan.destination_classes;
+  const size_t probes = plan.probed.size();
+  size_t done = 0;
+  // The probes go to the workers by source row, round-robin over the rows
+  // that have probes: a row's probes run in one simulation, in order.
+  std::vector<size_t> worker_of_row(t.sources.size(), 0);
+  size_t probed_rows = 0;
+  {
+    std::vector<bool> has(t.sources.size(), false);
+    for (size_t i : plan.probed) has[i / std::max<size_t>(cols, 1)] = true;
+    for (size_t r = 0; r < has.size(); ++r)
+      if (has[r]) worker_of_row[r] = probed_rows++;
+  }
+  int jobs = std::max(1, std::min<int>(o.jobs, static_cast<int>(probed_rows)));
+  auto cells_of = [&](size_t worker) {
+    std::vector<size_t> cells;
+    for (size_t i : plan.probed)
+      if (worker_of_row[i / cols] % static_cast<size_t>(jobs) == worker) cells.push_back(i);
+    return cells;
   };
-  if (jobs == 1 || total == 0) {
-    Status st = run_rows(w, p, o, rows_of(0), rep, [&](size_t r, size_t c, Cell&& cell, bool probed) {
-      t.at(r, c) = std::move(cell);
-      t.probes += probed;
+  // The probed cells, then the others renamed from them.
+  auto fill_renamed = [&] {
+    for (size_t i = 0; i < total; ++i) {
+      if (plan.from[i] < 0) continue;
+      t.cells[i] = renamed_cell(t.cells[static_cast<size_t>(plan.from[i])], plan.renames[i]);
+    }
+    t.probes = probes;
+    if (o.progress) o.progress(probes, probes);
+  };
+  if (jobs == 1 || probes == 0) {
+    Status st = run_probes(w, p, o, cells_of(0), plan.sidecar_pods, [&](size_t i, Cell&& cell) {
+      t.cells[i] = std::move(cell);
       ++done;
-      if (o.progress) o.progress(done, total);
+      if (o.progress && done < probes) o.progress(done, probes);
     });
     if (!st.ok()) return Error{st.message()};
+    fill_renamed();
     return std::move(p.table);
   }
   std::fflush(nullptr);
@@ -685,15 +854,15 @@ Result<Table> compute_table(std::shared_ptr<const mesh::World> w, const TableOpt
           off += static_cast<size_t>(n);
         }
       };
-      Status st = run_rows(w, mine, o, rows_of(static_cast<size_t>(i)), rep, [&](size_t r, size_t c, Cell&& cell, bool probed) {
-        nlohmann::json j = {{"row", r}, {"col", c}, {"symbol", std::string(1, cell.symbol)}, {"probed", probed}};
+      Status st = run_probes(w, mine, o, cells_of(static_cast<size_t>(i)), plan.sidecar_pods, [&](size_t cell_index, Cell&& cell) {
+        nlohmann::json j = {{"cell", cell_index}, {"symbol", std::string(1, cell.symbol)}};
         nlohmann::json hops = nlohmann::json::array();
         for (const Hop& h : cell.hops) hops.push_back(hop_to_json<nlohmann::json>(h));
         j["hops"] = std::move(hops);
         write_all(j.dump() + "\n");
       });
       if (!st.ok()) write_all(nlohmann::json({{"error", st.message()}}).dump() + "\n");
-      // Destination protocols resolved from the apps travel with row 0's worker.
+      // Destination protocols resolved from the apps travel with worker 0's results.
       if (i == 0) {
         nlohmann::json protos = nlohmann::json::array();
         for (const Destination& d : mine.table.destinations) protos.push_back({d.protocol, d.protocol_reason});
@@ -754,10 +923,10 @@ Result<Table> compute_table(std::shared_ptr<const mesh::World> w, const TableOpt
           Cell cell;
           cell.symbol = j["symbol"].get<std::string>().at(0);
           for (const auto& h : j["hops"]) cell.hops.push_back(hop_from_json(h));
-          t.at(j["row"].get<size_t>(), j["col"].get<size_t>()) = std::move(cell);
-          t.probes += j.value("probed", true);
+          size_t ci = j["cell"].get<size_t>();
+          if (ci < total) t.cells[ci] = std::move(cell);
           ++done;
-          if (o.progress) o.progress(done, total);
+          if (o.progress && done < probes) o.progress(done, probes);
         }
       }
     }
@@ -769,7 +938,8 @@ Result<Table> compute_table(std::shared_ptr<const mesh::World> w, const TableOpt
     if (error.empty() && (!WIFEXITED(status) || WEXITSTATUS(status) != 0)) error = "a worker process failed";
   }
   if (!error.empty()) return Error{error};
-  if (done != total) return Error{"worker processes returned " + std::to_string(done) + " of " + std::to_string(total) + " cells"};
+  if (done != probes) return Error{"worker processes returned " + std::to_string(done) + " of " + std::to_string(probes) + " probes"};
+  fill_renamed();
   return std::move(p.table);
 }
 
