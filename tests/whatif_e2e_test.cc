@@ -231,10 +231,11 @@ TEST(Whatif, DestinationClassesGiveTheExhaustiveTable) {
     }
   }
   auto g = nlohmann::json::parse(run_shell(kExe + " whatif" + mesh + " -o json -j 1 2>/dev/null").out);
-  // s1-s3, m1-m2, t1-t2, q1-q2 and w1-w2 are five classes; p1, u1, v1, v2,
-  // x1, l1 and l2 are alone (l1 and l2: the namespace "legacy" has no other
-  // object naming them, but they are … checked below).
-  EXPECT_LT(g["destination_classes"].get<size_t>(), g["destinations"].size());
+  // s1-s3, m1-m2, t1-t2, q1-q2, w1-w2 and l1-l2 are six classes; p1 (named by
+  // deny-p1), u1 (two pods), v1 and v2 (their account "shared" is named by
+  // both) and x1 (named by a DestinationRule) are alone.
+  EXPECT_EQ(g["destination_classes"], 11);
+  EXPECT_EQ(g["destinations"].size(), 18u);
   EXPECT_LT(g["probes"].get<size_t>() * 3, g["cells"].size()) << g["probes"];
   EXPECT_EQ(cell(g, "e/w1", "d/q2:8000")["symbol"], "M") << "the ALLOW policy admits namespace e";
   EXPECT_EQ(cell(g, "d/s2", "d/q2:8000")["symbol"], "D");

@@ -497,10 +497,24 @@ Cell probe_cell(sim::MeshSimulation& ms, const Source& src, const Destination& d
   }
   const mesh::World& w = ms.world();
   std::vector<HttpRequest> requests = d.protocol == "http" ? o.requests : std::vector<HttpRequest>{HttpRequest{}};
+  // The pods behind the port (each endpoint's pod, once).
+  size_t pods = 0;
+  if (const mesh::WorldService* s = w.service_by_hostname(d.host)) {
+    std::set<int32_t> ps;
+    if (auto it = s->endpoints.find(d.port); it != s->endpoints.end())
+      for (const mesh::Endpoint& e : it->second)
+        if (e.pod >= 0) ps.insert(e.pod);
+    pods = ps.size();
+  }
   for (const HttpRequest& rq : requests) {
-    std::set<std::string> seen;
-    size_t want = std::max<size_t>(1, d.backends.size());
-    for (size_t attempt = 0; attempt < 8 * want && seen.size() < want; ++attempt) {
+    // Tried until every pod behind the port has answered (8 tries per pod at
+    // most). A workload's hop is the one of its first pod by name, so which
+    // replica a load balancer happened to pick first — a draw that depends
+    // on what the simulation did before — does not show in the cell.
+    std::map<std::string, std::pair<std::string, Hop>> by_backend;  // workload → (pod, hop)
+    std::set<std::string> pods_seen;
+    size_t want = std::max<size_t>(1, std::max(pods, d.backends.size()));
+    for (size_t attempt = 0; attempt < 8 * want && pods_seen.size() < want; ++attempt) {
       sim::ProbeRequest req;
       req.from = src.pod.empty() ? "external" : src.pod;
       req.to = d.host + ":" + std::to_string(d.port);
@@ -512,7 +526,7 @@ Cell probe_cell(sim::MeshSimulation& ms, const Source& src, const Destination& d
       Hop h;
       if (!r.ok()) {
         h.reason = "probe failed: " + r.message();
-        cell.hops.push_back(std::move(h));
+        by_backend.emplace("", std::make_pair(std::string(), std::move(h)));
         break;
       }
       h = hop_of(*r, d.protocol);
@@ -529,9 +543,13 @@ Cell probe_cell(sim::MeshSimulation& ms, const Source& src, const Destination& d
         if (auto ip = parse_ipv4(r->wire.to.substr(0, r->wire.to.rfind(':'))); ip.ok()) backend = w.pod_by_ip(*ip);
       }
       h.backend = backend ? workload_of(*backend) : "";
-      if (seen.insert(h.backend).second) cell.hops.push_back(std::move(h));
+      std::string pod = backend ? backend->namespace_ + "/" + backend->name : "";
+      pods_seen.insert(pod);
+      auto [it, fresh] = by_backend.emplace(h.backend, std::make_pair(pod, h));
+      if (!fresh && pod < it->second.first) it->second = {pod, std::move(h)};
       if (!backend) break;  // nothing answered: other tries would not reach another backend either
     }
+    for (auto& [name, ph] : by_backend) cell.hops.push_back(std::move(ph.second));
   }
   std::sort(cell.hops.begin(), cell.hops.end(), [](const Hop& a, const Hop& b) {
     return std::tie(a.request, a.backend) < std::tie(b.request, b.backend);
