@@ -12,6 +12,8 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
+#include <string_view>
+#include <tuple>
 
 #include "mesh/coverage.h"
 #include "sim/runtime/mesh_simulation.h"
@@ -289,72 +291,131 @@ std::vector<std::string> destination_names(const mesh::World& w, const Destinati
   return n;
 }
 
-using NameMap = std::vector<std::pair<std::string, std::string>>;
+using NameMap = std::vector<std::pair<std::string_view, std::string_view>>;
+using NameLists = std::vector<std::pair<const std::vector<std::string>*, const std::vector<std::string>*>>;
 
 // The renaming that turns the names of a probed cell's source and
 // destination into another cell's: from[i] → to[i] for each pair of lists.
-// nullopt when the lists do not pair up, a name would have to become two
+// false when the lists do not pair up, a name would have to become two
 // different names, or a name that stays would also be the image of another
 // (the renamed text would be ambiguous): that cell is then probed.
-std::optional<NameMap> name_map(const std::vector<std::pair<const std::vector<std::string>*, const std::vector<std::string>*>>& lists) {
-  NameMap m;
-  std::set<std::string> stays;
+bool name_map(const NameLists& lists, NameMap& m) {
+  m.clear();
+  std::vector<std::string_view> stays;
   for (const auto& [from, to] : lists) {
-    if (from->size() != to->size()) return std::nullopt;
+    if (from->size() != to->size()) return false;
     for (size_t i = 0; i < from->size(); ++i) {
-      const std::string &f = (*from)[i], &t = (*to)[i];
+      std::string_view f = (*from)[i], t = (*to)[i];
       if (f == t) {
-        if (!f.empty()) stays.insert(f);
+        if (!f.empty()) stays.push_back(f);
         continue;
       }
-      if (f.empty() || t.empty()) return std::nullopt;
+      if (f.empty() || t.empty()) return false;
       bool known = false;
       for (const auto& [mf, mt] : m) {
-        if (mf == f && mt != t) return std::nullopt;
+        if (mf == f && mt != t) return false;
         known |= mf == f;
       }
       if (!known) m.emplace_back(f, t);
     }
   }
   for (const auto& [f, t] : m) {
-    if (stays.count(f) || stays.count(t)) return std::nullopt;
+    for (std::string_view st : stays)
+      if (st == f || st == t) return false;
   }
-  return m;
+  return true;
 }
 
-// Replaces every name of `m` where it stands as a whole token, in one pass
-// (so a swap a ↔ b is a swap); at each place the longest name wins.
-std::string rename(const std::string& s, const NameMap& m) {
-  if (m.empty()) return s;
-  std::string out;
-  out.reserve(s.size());
+// A probed text cut at every place one of the probed cell's names stands as
+// a whole token (the longest name at each place): literal pieces and names.
+struct Template {
+  struct Piece {
+    std::string_view text;
+    bool name = false;
+  };
+  std::vector<Piece> pieces;
+  size_t size = 0;
+};
+
+Template make_template(const std::string& s, const std::vector<std::string_view>& names) {
+  Template t;
+  t.size = s.size();
+  size_t lit = 0;
   for (size_t i = 0; i < s.size();) {
-    const std::pair<std::string, std::string>* best = nullptr;
+    std::string_view best;
     if (i == 0 || !token_char(s[i - 1])) {
-      for (const auto& p : m) {
-        const std::string& f = p.first;
-        if (f.size() > s.size() - i || (best && best->first.size() >= f.size())) continue;
+      for (std::string_view f : names) {
+        if (f.size() > s.size() - i || f.size() <= best.size()) continue;
         if (s.compare(i, f.size(), f) != 0) continue;
         if (i + f.size() < s.size() && token_char(s[i + f.size()])) continue;
-        best = &p;
+        best = f;
       }
     }
-    if (best) {
-      out += best->second;
-      i += best->first.size();
-    } else {
-      out += s[i++];
+    if (best.empty()) {
+      ++i;
+      continue;
     }
+    if (i > lit) t.pieces.push_back({std::string_view(s).substr(lit, i - lit), false});
+    t.pieces.push_back({best, true});
+    i += best.size();
+    lit = i;
+  }
+  if (lit < s.size()) t.pieces.push_back({std::string_view(s).substr(lit), false});
+  return t;
+}
+
+// The text with each name replaced by its image under `m` (all at once, so a
+// swap a ↔ b is a swap).
+std::string render(const Template& t, const NameMap& m) {
+  std::string out;
+  out.reserve(t.size + 32);
+  for (const auto& p : t.pieces) {
+    std::string_view v = p.text;
+    if (p.name) {
+      for (const auto& [f, to] : m) {
+        if (f == v) {
+          v = to;
+          break;
+        }
+      }
+    }
+    out.append(v);
   }
   return out;
 }
 
+// A probed cell prepared for renaming: each hop's reason and backend cut at
+// the probed source's and destination's names.
+struct CellTemplate {
+  std::vector<std::pair<Template, Template>> hops;  // reason, backend
+};
+
+CellTemplate make_cell_template(const Cell& probed, const std::vector<std::string>& src, const std::vector<std::string>& dst) {
+  std::vector<std::string_view> names;
+  for (const auto* l : {&src, &dst})
+    for (const std::string& n : *l)
+      if (!n.empty()) names.push_back(n);
+  CellTemplate ct;
+  for (const Hop& h : probed.hops) ct.hops.emplace_back(make_template(h.reason, names), make_template(h.backend, names));
+  return ct;
+}
+
 // A probed cell as another (source, destination) of the same classes would have got it.
-Cell renamed_cell(const Cell& probed, const NameMap& m) {
-  Cell c = probed;
-  for (Hop& h : c.hops) {
-    h.reason = rename(h.reason, m);
-    h.backend = rename(h.backend, m);
+Cell renamed_cell(const Cell& probed, const CellTemplate& ct, const NameMap& m) {
+  Cell c;
+  c.symbol = probed.symbol;
+  c.hops.reserve(probed.hops.size());
+  for (size_t k = 0; k < probed.hops.size(); ++k) {
+    const Hop& ph = probed.hops[k];
+    Hop h;
+    h.symbol = ph.symbol;
+    h.request = ph.request;
+    h.outcome = ph.outcome;
+    h.http_status = ph.http_status;
+    h.config_refs = ph.config_refs;
+    h.reason = render(ct.hops[k].first, m);
+    h.backend = render(ct.hops[k].second, m);
+    c.hops.push_back(std::move(h));
   }
   return c;
 }
@@ -610,7 +671,7 @@ Status run_probes(std::shared_ptr<const mesh::World> w, Prepared& p, const Table
 struct ProbePlan {
   std::vector<size_t> probed;       // row-major cell indices, ascending
   std::vector<int64_t> from;        // per cell: -1 probed, else the probed cell it is renamed from
-  std::vector<NameMap> renames;     // per cell (empty when probed)
+  std::vector<std::vector<std::string>> source_names, destination_names;  // per row, per column
   std::optional<std::set<std::string>> sidecar_pods;  // the pods the probes can reach (unset: all)
   size_t destination_classes = 0;
 };
@@ -625,7 +686,6 @@ ProbePlan plan_probes(const mesh::World& w, const Prepared& p, const std::vector
   const size_t rows = t.sources.size(), cols = t.destinations.size();
   ProbePlan plan;
   plan.from.assign(rows * cols, -1);
-  plan.renames.resize(rows * cols);
   std::set<size_t> dclasses(dst_rep.begin(), dst_rep.end());
   plan.destination_classes = dclasses.size();
   std::vector<const mesh::WorldPod*> src_pod(rows, nullptr);
@@ -640,37 +700,39 @@ ProbePlan plan_probes(const mesh::World& w, const Prepared& p, const std::vector
         if (e.pod >= 0) dst_pods[c].push_back(&w.pods()[static_cast<size_t>(e.pod)]);
     }
   }
-  std::vector<std::vector<std::string>> sn(rows), dn(cols);
+  std::vector<std::vector<std::string>>& sn = plan.source_names;
+  std::vector<std::vector<std::string>>& dn = plan.destination_names;
+  sn.resize(rows);
+  dn.resize(cols);
   for (size_t r = 0; r < rows; ++r) sn[r] = source_names(w, t.sources[r]);
   for (size_t c = 0; c < cols; ++c) dn[c] = destination_names(w, t.destinations[c]);
-  std::map<std::string, size_t> first;
+  // Relation bits per cell: backs, same ServiceAccount, same node.
+  std::map<std::tuple<size_t, size_t, int, size_t>, size_t> first;
+  NameMap m;
+  NameLists lists;
   for (size_t r = 0; r < rows; ++r) {
     for (size_t c = 0; c < cols; ++c) {
       const size_t i = r * cols + c;
       const Destination& d = t.destinations[c];
-      std::string key = std::to_string(src_rep[r]) + "/" + std::to_string(dst_rep[c]) + "/";
       bool b = backs(d, t.sources[r]);
-      key += b ? 'b' : '-';
+      int rel = b ? 1 : 0;
       if (const mesh::WorldPod* sp = src_pod[r]) {
         bool same_sa = false, same_node = false;
         for (const mesh::WorldPod* bp : dst_pods[c]) {
           same_sa |= bp->namespace_ == sp->namespace_ && bp->service_account == sp->service_account;
           same_node |= bp->node == sp->node;
         }
-        key += same_sa ? 's' : '-';
-        key += same_node ? 'n' : '-';
+        rel |= (same_sa ? 2 : 0) | (same_node ? 4 : 0) | 8;
       }
-      if (!grouped || (b && d.backends.size() > 1)) key += "/" + std::to_string(i);
-      auto [it, fresh] = first.emplace(key, i);
+      size_t alone = (!grouped || (b && d.backends.size() > 1)) ? i + 1 : 0;
+      auto [it, fresh] = first.emplace(std::make_tuple(src_rep[r], dst_rep[c], rel, alone), i);
       if (fresh) continue;
       const size_t j = it->second, r0 = j / cols, c0 = j % cols;
-      std::vector<std::pair<const std::vector<std::string>*, const std::vector<std::string>*>> lists;
+      lists.clear();
       if (r0 != r) lists.emplace_back(&sn[r0], &sn[r]);
       if (c0 != c) lists.emplace_back(&dn[c0], &dn[c]);
-      auto m = name_map(lists);
-      if (!m) continue;  // the names do not rename unambiguously: probed
+      if (!name_map(lists, m)) continue;  // the names do not rename unambiguously: probed
       plan.from[i] = static_cast<int64_t>(j);
-      plan.renames[i] = std::move(*m);
     }
   }
   for (size_t i = 0; i < rows * cols; ++i)
@@ -835,9 +897,20 @@ Result<Table> compute_table(std::shared_ptr<const mesh::World> w, const TableOpt
   };
   // The probed cells, then the others renamed from them.
   auto fill_renamed = [&] {
+    std::map<size_t, CellTemplate> templates;  // by probed cell
+    NameMap m;
+    NameLists lists;
     for (size_t i = 0; i < total; ++i) {
       if (plan.from[i] < 0) continue;
-      t.cells[i] = renamed_cell(t.cells[static_cast<size_t>(plan.from[i])], plan.renames[i]);
+      const size_t j = static_cast<size_t>(plan.from[i]), r = i / cols, c = i % cols, r0 = j / cols, c0 = j % cols;
+      auto tit = templates.find(j);
+      if (tit == templates.end())
+        tit = templates.emplace(j, make_cell_template(t.cells[j], plan.source_names[r0], plan.destination_names[c0])).first;
+      lists.clear();
+      if (r0 != r) lists.emplace_back(&plan.source_names[r0], &plan.source_names[r]);
+      if (c0 != c) lists.emplace_back(&plan.destination_names[c0], &plan.destination_names[c]);
+      name_map(lists, m);  // succeeded when planned
+      t.cells[i] = renamed_cell(t.cells[j], tit->second, m);
     }
     t.probes = probes;
     if (o.progress) o.progress(probes, probes);
