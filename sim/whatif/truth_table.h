@@ -14,10 +14,11 @@
 //   ~ mixed (the backends or requests of the cell disagree; each is listed)
 //   ? not probed (a protocol meshsim does not simulate yet; the note says which)
 //
-// Determinism: each cell is probed until every workload behind the Service
-// port has answered (or 8 tries per workload), so its symbol does not depend
-// on which endpoint a load balancer happened to pick; the same input gives the
-// same table whatever --jobs is.
+// Determinism: each cell is probed until every pod behind the Service port
+// has answered (or 8 tries per pod), and a workload's hop is its first pod's
+// (by name), so neither symbol nor reason depends on which endpoint a load
+// balancer happened to pick first; the same input gives the same table
+// whatever --jobs is.
 #pragma once
 
 #include <cstdint>
