@@ -154,9 +154,11 @@ std::vector<size_t> destination_classes(const mesh::World& w, const Table& t) {
     const std::string& sa = pod.service_account;
     const mesh::Object* sa_obj = sa_object(pod.namespace_, sa);
     // No other object may name the Service, the workload or its account.
-    std::set<uint32_t> own = {id_of.at(&svc_obj)};
-    if (auto it = id_of.find(pod.object); it != id_of.end()) own.insert(it->second);
-    if (sa_obj) own.insert(id_of.at(sa_obj));
+    auto svc_id = id_of.find(&svc_obj), wl_id = id_of.find(pod.object);
+    auto sa_id = sa_obj ? id_of.find(sa_obj) : id_of.end();
+    if (svc_id == id_of.end() || wl_id == id_of.end() || (sa_obj && sa_id == id_of.end())) continue;
+    std::set<uint32_t> own = {svc_id->second, wl_id->second};
+    if (sa_obj) own.insert(sa_id->second);
     bool named = false;
     for (const std::string* n : {&s->name, &wl, &sa}) {
       auto it = mentioned_by.find(*n);
@@ -169,9 +171,9 @@ std::vector<size_t> destination_classes(const mesh::World& w, const Table& t) {
     std::vector<std::pair<std::string, std::string>> ph = {{s->name, "\x01S"}, {wl, "\x01W"}, {sa, "\x01A"}};
     std::string sig = "ns:" + d.namespace_ + "\nport:" + std::to_string(d.port) + "\nproto:" + d.protocol + "\n";
     sig += std::string("eq:") + (s->name == wl ? '1' : '0') + (sa == wl ? '1' : '0') + (sa == s->name ? '1' : '0') + "\n";
-    sig += "svc:" + placeholders(texts[id_of.at(&svc_obj)], ph) + "\n";
-    sig += "wl:" + placeholders(texts[id_of.at(pod.object)], ph) + "\n";
-    sig += "sa:" + (sa_obj ? placeholders(texts[id_of.at(sa_obj)], ph) : std::string("∅")) + "\n";
+    sig += "svc:" + placeholders(texts[svc_id->second], ph) + "\n";
+    sig += "wl:" + placeholders(texts[wl_id->second], ph) + "\n";
+    sig += "sa:" + (sa_obj ? placeholders(texts[sa_id->second], ph) : std::string("∅")) + "\n";
     sig += std::string("pod:") + (pod.injected ? "sidecar" : "no sidecar") + " " + std::to_string(pod.ordinal) + " " +
            mesh::kind_name(pod.owner_kind) + " app=" + pod.app_model + "\n";
     for (const auto& [k, v] : pod.labels)
