@@ -245,6 +245,38 @@ TEST(Whatif, DestinationClassesGiveTheExhaustiveTable) {
   EXPECT_EQ(cell(g, "d/s3", "d/s2:8000")["hops"][0]["backend"], "d/s2");
 }
 
+// The benchmark's shape (bench/whatif_bench.cc), small: 30 workloads with a
+// Service each over 10 namespaces and the nodes meshsim spreads them on, so
+// sources and destinations share nodes or not. 31 × 30 cells from a few
+// hundred probes, equal to the exhaustive table, with only the probed pods'
+// sidecars built.
+TEST(Whatif, DestinationClassesAtTheBenchmarksShapeGiveTheExhaustiveTable) {
+  TempDir tmp;
+  std::string y;
+  for (int n = 0; n < 10; ++n)
+    y += "apiVersion: v1\nkind: Namespace\nmetadata: {name: ns" + std::to_string(n) + ", labels: {istio-injection: enabled}}\n---\n";
+  for (int i = 0; i < 30; ++i) {
+    std::string ns = "ns" + std::to_string(i % 10), name = "svc" + std::to_string(i);
+    y += "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: " + name + ", namespace: " + ns + "}\n---\n";
+    y += "apiVersion: v1\nkind: Service\nmetadata: {name: " + name + ", namespace: " + ns + "}\nspec:\n  selector: {app: " + name +
+         "}\n  ports: [{name: http, port: 8000, targetPort: 8080}]\n---\n";
+    y += "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: " + name + ", namespace: " + ns +
+         "}\nspec:\n  replicas: 1\n  selector: {matchLabels: {app: " + name + "}}\n  template:\n    metadata: {labels: {app: " + name +
+         "}}\n    spec:\n      serviceAccountName: " + name + "\n      containers: [{name: app, image: echo, ports: [{containerPort: 8080}]}]\n---\n";
+  }
+  const std::string mesh = " --mesh " + tmp.write("mesh.yaml", y);
+  auto e = nlohmann::json::parse(run_shell(kExe + " whatif" + mesh + " -o json -j 1 --exhaustive 2>/dev/null").out);
+  auto g = nlohmann::json::parse(run_shell(kExe + " whatif" + mesh + " -o json -j 2 2>/dev/null").out);
+  ASSERT_EQ(e["cells"].size(), 31u * 30u);
+  ASSERT_EQ(g["cells"].size(), e["cells"].size());
+  EXPECT_EQ(g["source_classes"], 11);
+  EXPECT_EQ(g["destination_classes"], 10);
+  EXPECT_LT(g["probes"].get<size_t>() * 3, g["cells"].size());
+  for (size_t i = 0; i < e["cells"].size(); ++i) {
+    EXPECT_EQ(g["cells"][i], e["cells"][i]) << "cell " << e["cells"][i]["from"] << " → " << e["cells"][i]["to"];
+  }
+}
+
 TEST(Whatif, SarifIsValidAndPointsAtTheChangedManifestLines) {
   TempDir tmp;
   std::string change_file = tmp.write("strict.yaml", std::string("# switch foo to STRICT\n") + kStrictFoo);
