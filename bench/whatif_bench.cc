@@ -11,7 +11,8 @@
 // simulation that is already built: the work a cell cannot avoid today. Counters: cells, cells_per_s,
 // us_per_cell, floor_us (one probe), vs_floor (us_per_cell / floor_us:
 // table bookkeeping, simulation build and per-backend retries on top),
-// BM_TruthTable/K:1000/grouped:1 is the 1,000 × 1,000 table.
+// BM_TruthTable/K:1000/grouped:1/jobs:1 is the 1,000 × 1,000 table
+// (jobs:2 the same with two worker processes).
 //
 //   build/default/bench/whatif_bench --benchmark_repetitions=3
 #include <benchmark/benchmark.h>
@@ -78,15 +79,16 @@ void BM_ProbeOnBuiltSimulation(benchmark::State& state) {
 }
 BENCHMARK(BM_ProbeOnBuiltSimulation)->Unit(benchmark::kMicrosecond)->Iterations(380);  // 20 × 19 distinct pairs
 
-// BM_TruthTable/K/grouped: the whole table, as `meshsim whatif -j 1` computes
-// it (grouped = 1: one probe per class of interchangeable sources, the
-// default; 0: --exhaustive). K = 1000 grouped is the 1,000 × 1,000.
+// BM_TruthTable/K/grouped/jobs: the whole table, as `meshsim whatif -j JOBS`
+// computes it (grouped = 1: one probe per source class × destination class ×
+// relation, the default; 0: --exhaustive). K = 1000 grouped is the issue's
+// 1,000 × 1,000.
 void BM_TruthTable(benchmark::State& state) {
   auto w = mesh_of(static_cast<int>(state.range(0)));
   whatif::TableOptions o;
-  o.jobs = 1;
+  o.jobs = static_cast<int>(state.range(2));
   o.group_sources = state.range(1) != 0;
-  size_t cells = 0, probes = 0, classes = 0;
+  size_t cells = 0, probes = 0, classes = 0, dclasses = 0;
   auto start = std::chrono::steady_clock::now();
   int64_t n = 0;
   for (auto _ : state) {
@@ -95,6 +97,7 @@ void BM_TruthTable(benchmark::State& state) {
     cells = t->cells.size();
     probes = t->probes;
     classes = t->source_classes;
+    dclasses = t->destination_classes;
     ++n;
   }
   double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count() / static_cast<double>(n);
@@ -102,6 +105,7 @@ void BM_TruthTable(benchmark::State& state) {
   state.counters["cells"] = static_cast<double>(cells);
   state.counters["probes"] = static_cast<double>(probes);
   state.counters["source_classes"] = static_cast<double>(classes);
+  state.counters["destination_classes"] = static_cast<double>(dclasses);
   state.counters["table_s"] = us / 1e6;
   state.counters["us_per_cell"] = per_cell;
   state.counters["us_per_probe"] = us / static_cast<double>(probes);
@@ -110,11 +114,12 @@ void BM_TruthTable(benchmark::State& state) {
   if (g_floor_us > 0) state.counters["probe_vs_floor"] = us / static_cast<double>(probes) / g_floor_us;
 }
 BENCHMARK(BM_TruthTable)
-    ->ArgNames({"K", "grouped"})
-    ->Args({60, 0})
-    ->Args({60, 1})
-    ->Args({300, 1})
-    ->Args({1000, 1})
+    ->ArgNames({"K", "grouped", "jobs"})
+    ->Args({60, 0, 1})
+    ->Args({60, 1, 1})
+    ->Args({300, 1, 1})
+    ->Args({1000, 1, 1})
+    ->Args({1000, 1, 2})
     ->Unit(benchmark::kMillisecond)
     ->Iterations(1);
 

@@ -189,7 +189,7 @@ std::function<void(size_t, size_t)> progress_bar() {
     if (pct == last && done != total) return;
     last = pct;
     std::string bar(pct / 4, '#');
-    std::fprintf(stderr, "\r  probing [%-25s] %zu/%zu cells", bar.c_str(), done, total);
+    std::fprintf(stderr, "\r  probing [%-25s] %zu/%zu probes", bar.c_str(), done, total);
     if (done == total) std::fprintf(stderr, "\r%*s\r", 60, "");
     std::fflush(stderr);
   };

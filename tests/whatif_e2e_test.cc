@@ -203,7 +203,78 @@ TEST(Whatif, SourceClassesGiveTheExhaustiveTable) {
       << "the member's own identity in the reason";
   EXPECT_EQ(cell(g, "a/c4", "b/web:8000")["symbol"], "D") << "c4's Sidecar does not import b: plaintext passthrough";
   auto text = run_shell(kExe + " whatif" + classes + " -j 1 2>/dev/null");
-  EXPECT_NE(text.out.find(" cells probed; the others are their source class's probes (7 classes"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find(" cells probed; the others are their classes' probes, renamed (7 classes of sources and "), std::string::npos) << text.out;
+}
+
+// Destination classes: Service ports nothing tells apart are probed once per
+// (source class, destination class, relation) and the other cells renamed —
+// the source's and the destination's SPIFFE ids, pods, workloads, IPs, hosts
+// and ClusterIPs — and the table is still exactly the exhaustive one: HTTP,
+// MySQL and tcp-echo classes, a class behind a label-selected ALLOW policy, a
+// STRICT namespace, each workload calling its own Service, sources that share
+// a destination's ServiceAccount, with one and three worker processes.
+TEST(Whatif, DestinationClassesGiveTheExhaustiveTable) {
+  const std::string mesh = " --mesh " + kSrc + "/tests/data/whatif-classes/destinations.yaml";
+  auto exhaustive = run_shell(kExe + " whatif" + mesh + " -o json -j 1 --exhaustive 2>/dev/null");
+  ASSERT_EQ(exhaustive.exit_code, 0) << exhaustive.out;
+  auto e = nlohmann::json::parse(exhaustive.out);
+  EXPECT_EQ(e["probes"], e["cells"].size());
+  EXPECT_EQ(e["destination_classes"], e["destinations"].size()) << "--exhaustive: every destination alone";
+  for (const char* jobs : {"1", "3"}) {
+    auto grouped = run_shell(kExe + " whatif" + mesh + " -o json -j " + jobs + " 2>/dev/null");
+    ASSERT_EQ(grouped.exit_code, 0) << grouped.out;
+    auto g = nlohmann::json::parse(grouped.out);
+    ASSERT_EQ(g["cells"].size(), e["cells"].size());
+    EXPECT_EQ(g["destinations"], e["destinations"]);
+    for (size_t i = 0; i < e["cells"].size(); ++i) {
+      EXPECT_EQ(g["cells"][i], e["cells"][i]) << "cell " << e["cells"][i]["from"] << " → " << e["cells"][i]["to"] << " with -j " << jobs;
+    }
+  }
+  auto g = nlohmann::json::parse(run_shell(kExe + " whatif" + mesh + " -o json -j 1 2>/dev/null").out);
+  // s1-s3, m1-m2, t1-t2, q1-q2, w1-w2 and l1-l2 are six classes; p1 (named by
+  // deny-p1), u1 (two pods), v1 and v2 (their account "shared" is named by
+  // both) and x1 (named by a DestinationRule) are alone.
+  EXPECT_EQ(g["destination_classes"], 11);
+  EXPECT_EQ(g["destinations"].size(), 18u);
+  EXPECT_LT(g["probes"].get<size_t>() * 3, g["cells"].size()) << g["probes"];
+  EXPECT_EQ(cell(g, "e/w1", "d/q2:8000")["symbol"], "M") << "the ALLOW policy admits namespace e";
+  EXPECT_EQ(cell(g, "d/s2", "d/q2:8000")["symbol"], "D");
+  EXPECT_NE(cell(g, "d/s3", "d/s2:8000")["hops"][0]["reason"].get<std::string>().find("spiffe://cluster.local/ns/d/sa/s3 → spiffe://cluster.local/ns/d/sa/s2"),
+            std::string::npos)
+      << "the member's and the destination's own identities in the reason: " << cell(g, "d/s3", "d/s2:8000");
+  EXPECT_EQ(cell(g, "d/s3", "d/s2:8000")["hops"][0]["backend"], "d/s2");
+}
+
+// The benchmark's shape (bench/whatif_bench.cc), small: 30 workloads with a
+// Service each over 10 namespaces and the nodes meshsim spreads them on, so
+// sources and destinations share nodes or not. 31 × 30 cells from a few
+// hundred probes, equal to the exhaustive table, with only the probed pods'
+// sidecars built.
+TEST(Whatif, DestinationClassesAtTheBenchmarksShapeGiveTheExhaustiveTable) {
+  TempDir tmp;
+  std::string y;
+  for (int n = 0; n < 10; ++n)
+    y += "apiVersion: v1\nkind: Namespace\nmetadata: {name: ns" + std::to_string(n) + ", labels: {istio-injection: enabled}}\n---\n";
+  for (int i = 0; i < 30; ++i) {
+    std::string ns = "ns" + std::to_string(i % 10), name = "svc" + std::to_string(i);
+    y += "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: " + name + ", namespace: " + ns + "}\n---\n";
+    y += "apiVersion: v1\nkind: Service\nmetadata: {name: " + name + ", namespace: " + ns + "}\nspec:\n  selector: {app: " + name +
+         "}\n  ports: [{name: http, port: 8000, targetPort: 8080}]\n---\n";
+    y += "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: " + name + ", namespace: " + ns +
+         "}\nspec:\n  replicas: 1\n  selector: {matchLabels: {app: " + name + "}}\n  template:\n    metadata: {labels: {app: " + name +
+         "}}\n    spec:\n      serviceAccountName: " + name + "\n      containers: [{name: app, image: echo, ports: [{containerPort: 8080}]}]\n---\n";
+  }
+  const std::string mesh = " --mesh " + tmp.write("mesh.yaml", y);
+  auto e = nlohmann::json::parse(run_shell(kExe + " whatif" + mesh + " -o json -j 1 --exhaustive 2>/dev/null").out);
+  auto g = nlohmann::json::parse(run_shell(kExe + " whatif" + mesh + " -o json -j 2 2>/dev/null").out);
+  ASSERT_EQ(e["cells"].size(), 31u * 30u);
+  ASSERT_EQ(g["cells"].size(), e["cells"].size());
+  EXPECT_EQ(g["source_classes"], 11);
+  EXPECT_EQ(g["destination_classes"], 10);
+  EXPECT_LT(g["probes"].get<size_t>() * 3, g["cells"].size());
+  for (size_t i = 0; i < e["cells"].size(); ++i) {
+    EXPECT_EQ(g["cells"][i], e["cells"][i]) << "cell " << e["cells"][i]["from"] << " → " << e["cells"][i]["to"];
+  }
 }
 
 TEST(Whatif, SarifIsValidAndPointsAtTheChangedManifestLines) {

@@ -129,6 +129,7 @@ Status MeshSimulation::build() {
     const mesh::WorldPod& p = w.pods()[static_cast<size_t>(host_pod_.at(host))];
     bool gateway = mesh::is_gateway_pod(p);
     if (!p.injected && !gateway) continue;
+    if (!gateway && o_.sidecar_pods && !o_.sidecar_pods->count(k)) continue;
     auto sc = std::make_unique<SidecarHost>(*sim_, *net_, host, k, mesh::sidecar_node_id(p, w.mesh_config()));
     sc->set_router(gateway);
     if (!sc->start()) return Error{"pod " + k + ": a sidecar port (15001/15006/15021/15090) is taken"};

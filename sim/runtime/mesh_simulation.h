@@ -18,6 +18,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,11 @@ struct MeshSimulationOptions {
   Duration push_delay = Duration::millis(100);
   bool server_apps = true;      // start the inferred server app on every pod port
   bool kubelet_probes = true;   // run the kubelet's readiness/liveness/startup probes
+  // The injected pods ("ns/pod") that get a sidecar and agent; unset = every
+  // one. Other injected pods keep their host, capture rules and server apps
+  // but run no sidecar: for callers that know no traffic reaches them
+  // (`whatif` builds only the pods its probes touch). Gateway pods always run.
+  std::optional<std::set<std::string>> sidecar_pods;
   // Per-pod overrides of the inferred server apps: "ns/pod:port" → options.
   std::map<std::string, ServerAppOptions> server_overrides;
 };

@@ -1,6 +1,7 @@
 #include "sim/whatif/diff.h"
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -59,15 +60,16 @@ void canonical(const mesh::YamlNode& n, std::string& out, int depth) {
   out += '}';
 }
 
-struct Entry {
-  std::string kind, namespace_, name;
-  std::string content;
-  mesh::Location location;
-};
+}  // namespace
 
-// Calls f(object) for every decoded object of the set.
-template <typename F>
-void for_each_object(const mesh::ResourceSet& rs, F&& f) {
+std::string canonical_text(const mesh::Object& o) {
+  std::string out;
+  // metadata is at depth 1 of the object (its annotations' keys at depth 2).
+  if (o.source.doc) canonical(mesh::YamlNode(o.source.doc.get(), o.source.root), out, 0);
+  return out;
+}
+
+void for_each_object(const mesh::ResourceSet& rs, const std::function<void(const mesh::Object&)>& f) {
   auto each = [&](const auto& v) {
     for (const auto& o : v) f(static_cast<const mesh::Object&>(o));
   };
@@ -93,12 +95,18 @@ void for_each_object(const mesh::ResourceSet& rs, F&& f) {
   each(rs.istio_operators);
 }
 
+namespace {
+
+struct Entry {
+  std::string kind, namespace_, name;
+  std::string content;
+  mesh::Location location;
+};
+
 std::map<std::string, Entry> index(const mesh::ResourceSet& rs) {
   std::map<std::string, Entry> m;
   for_each_object(rs, [&](const mesh::Object& o) {
-    Entry e{mesh::kind_name(o.kind), o.meta.namespace_, o.meta.name, {}, o.source.location};
-    // metadata is at depth 1 of the object (its annotations' keys at depth 2).
-    if (o.source.doc) canonical(mesh::YamlNode(o.source.doc.get(), o.source.root), e.content, 0);
+    Entry e{mesh::kind_name(o.kind), o.meta.namespace_, o.meta.name, canonical_text(o), o.source.location};
     m[o.display()] = std::move(e);
   });
   for (const auto& u : rs.unmodelled) {

@@ -8,6 +8,7 @@
 // root namespace ("in scope").
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,13 @@ struct ObjectChange {
   std::string ref() const;             // "PeerAuthentication foo/default"
   const char* type_name() const;       // added | modified | deleted
 };
+
+// An object's YAML content with map keys sorted and server-managed metadata
+// (status, resourceVersion, uid, last-applied-configuration …) left out: two
+// objects with the same text are the same desired state.
+std::string canonical_text(const mesh::Object& o);
+// Calls f(object) for every decoded object of the set (not the unmodelled ones).
+void for_each_object(const mesh::ResourceSet& rs, const std::function<void(const mesh::Object&)>& f);
 
 // `kubectl apply` of `change` onto `base`: each object of the change replaces
 // the object of the same kind, namespace and name, or is added.

@@ -102,6 +102,7 @@ J table_to_json(const Table& t) {
   j["cells"] = cells;
   j["probes"] = t.probes;
   j["source_classes"] = t.source_classes;
+  j["destination_classes"] = t.destination_classes;
   j["not_modelled"] = t.not_modelled;
   return j;
 }
@@ -155,8 +156,9 @@ std::string table_text(const Table& t, const RenderOptions&) {
   if (!failing.empty()) out += "\nnot working\n" + failing;
   if (t.probes < t.cells.size()) {
     out += "\n" + std::to_string(t.probes) + " of " + std::to_string(t.cells.size()) +
-           " cells probed; the others are their source class's probes (" + std::to_string(t.source_classes) +
-           " classes of sources nothing in the mesh tells apart; --exhaustive probes every cell)\n";
+           " cells probed; the others are their classes' probes, renamed (" + std::to_string(t.source_classes) +
+           " classes of sources and " + std::to_string(t.destination_classes) +
+           " of destinations nothing in the mesh tells apart; --exhaustive probes every cell)\n";
   }
   return out + notes(t.not_modelled);
 }

@@ -12,6 +12,8 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
+#include <string_view>
+#include <tuple>
 
 #include "mesh/coverage.h"
 #include "sim/runtime/mesh_simulation.h"
@@ -262,45 +264,158 @@ bool istio_string_match(std::string_view pattern, std::string_view v) {
 
 bool token_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.'; }
 
-// Replaces `from` by `to` where it stands as a whole token (not inside a
-// longer name: "ns/svc1" is not replaced in "ns/svc10").
-void replace_token(std::string& s, const std::string& from, const std::string& to) {
-  if (from.empty() || from == to) return;
-  for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at)) {
-    bool left = at == 0 || !token_char(s[at - 1]);
-    bool right = at + from.size() >= s.size() || !token_char(s[at + from.size()]);
-    if (left && right) {
-      s.replace(at, from.size(), to);
-      at += to.size();
-    } else {
-      at += from.size();
-    }
-  }
+// What names a source or a destination in the engine's reasons, in a fixed
+// order so that two lists of one kind pair up form by form: a source's SPIFFE
+// id, principal, pod, workload and IP; a destination's host, ClusterIP,
+// Service, and its backend's SPIFFE id, principal, pod, workload and IP.
+std::vector<std::string> source_names(const mesh::World& w, const Source& s) {
+  const mesh::WorldPod* pod = s.pod.empty() ? nullptr : sim::find_pod_ref(w, s.pod);
+  if (!pod) return {};
+  std::string spiffe = pod->spiffe_id(w.mesh_config().trust_domain);
+  return {spiffe, spiffe.substr(spiffe.find("://") + 3), s.pod, s.id, to_string(pod->ip)};
 }
 
-// What names a source in the engine's reasons: its SPIFFE id, pod, workload, IP.
-struct SourceNames {
-  std::string spiffe, pod, workload, ip;
-};
-SourceNames names_of(const mesh::World& w, const Source& s) {
-  SourceNames n;
-  const mesh::WorldPod* pod = s.pod.empty() ? nullptr : sim::find_pod_ref(w, s.pod);
+std::vector<std::string> destination_names(const mesh::World& w, const Destination& d) {
+  std::vector<std::string> n = {d.host, "", d.namespace_ + "/" + d.service};
+  if (const mesh::WorldService* s = w.service_by_hostname(d.host); s && s->has_vip) n[1] = to_string(s->vip);
+  const mesh::WorldService* s = w.service_by_hostname(d.host);
+  const mesh::WorldPod* pod = nullptr;
+  if (s) {
+    if (auto it = s->endpoints.find(d.port); it != s->endpoints.end() && it->second.size() == 1 && it->second[0].pod >= 0)
+      pod = &w.pods()[static_cast<size_t>(it->second[0].pod)];
+  }
   if (!pod) return n;
-  n.spiffe = pod->spiffe_id(w.mesh_config().trust_domain);
-  n.pod = s.pod;
-  n.workload = s.id;
-  n.ip = to_string(pod->ip);
+  std::string spiffe = pod->spiffe_id(w.mesh_config().trust_domain);
+  n.insert(n.end(), {spiffe, spiffe.substr(spiffe.find("://") + 3), pod->namespace_ + "/" + pod->name, workload_of(*pod),
+                     to_string(pod->ip)});
   return n;
 }
 
-// A representative's cell as a member of its class would have got it.
-Cell cell_for_member(const Cell& rep_cell, const SourceNames& rep, const SourceNames& member) {
-  Cell c = rep_cell;
-  for (Hop& h : c.hops) {
-    replace_token(h.reason, rep.spiffe, member.spiffe);
-    replace_token(h.reason, rep.pod, member.pod);
-    replace_token(h.reason, rep.workload, member.workload);
-    replace_token(h.reason, rep.ip, member.ip);
+using NameMap = std::vector<std::pair<std::string_view, std::string_view>>;
+using NameLists = std::vector<std::pair<const std::vector<std::string>*, const std::vector<std::string>*>>;
+
+// The renaming that turns the names of a probed cell's source and
+// destination into another cell's: from[i] → to[i] for each pair of lists.
+// false when the lists do not pair up, a name would have to become two
+// different names, or a name that stays would also be the image of another
+// (the renamed text would be ambiguous): that cell is then probed.
+bool name_map(const NameLists& lists, NameMap& m) {
+  m.clear();
+  std::vector<std::string_view> stays;
+  for (const auto& [from, to] : lists) {
+    if (from->size() != to->size()) return false;
+    for (size_t i = 0; i < from->size(); ++i) {
+      std::string_view f = (*from)[i], t = (*to)[i];
+      if (f == t) {
+        if (!f.empty()) stays.push_back(f);
+        continue;
+      }
+      if (f.empty() || t.empty()) return false;
+      bool known = false;
+      for (const auto& [mf, mt] : m) {
+        if (mf == f && mt != t) return false;
+        known |= mf == f;
+      }
+      if (!known) m.emplace_back(f, t);
+    }
+  }
+  for (const auto& [f, t] : m) {
+    for (std::string_view st : stays)
+      if (st == f || st == t) return false;
+  }
+  return true;
+}
+
+// A probed text cut at every place one of the probed cell's names stands as
+// a whole token (the longest name at each place): literal pieces and names.
+struct Template {
+  struct Piece {
+    std::string_view text;
+    bool name = false;
+  };
+  std::vector<Piece> pieces;
+  size_t size = 0;
+};
+
+Template make_template(const std::string& s, const std::vector<std::string_view>& names) {
+  Template t;
+  t.size = s.size();
+  size_t lit = 0;
+  for (size_t i = 0; i < s.size();) {
+    std::string_view best;
+    if (i == 0 || !token_char(s[i - 1])) {
+      for (std::string_view f : names) {
+        if (f.size() > s.size() - i || f.size() <= best.size()) continue;
+        if (s.compare(i, f.size(), f) != 0) continue;
+        if (i + f.size() < s.size() && token_char(s[i + f.size()])) continue;
+        best = f;
+      }
+    }
+    if (best.empty()) {
+      ++i;
+      continue;
+    }
+    if (i > lit) t.pieces.push_back({std::string_view(s).substr(lit, i - lit), false});
+    t.pieces.push_back({best, true});
+    i += best.size();
+    lit = i;
+  }
+  if (lit < s.size()) t.pieces.push_back({std::string_view(s).substr(lit), false});
+  return t;
+}
+
+// The text with each name replaced by its image under `m` (all at once, so a
+// swap a ↔ b is a swap).
+std::string render(const Template& t, const NameMap& m) {
+  std::string out;
+  out.reserve(t.size + 32);
+  for (const auto& p : t.pieces) {
+    std::string_view v = p.text;
+    if (p.name) {
+      for (const auto& [f, to] : m) {
+        if (f == v) {
+          v = to;
+          break;
+        }
+      }
+    }
+    out.append(v);
+  }
+  return out;
+}
+
+// A probed cell prepared for renaming: each hop's reason and backend cut at
+// the probed source's and destination's names.
+struct CellTemplate {
+  std::vector<std::pair<Template, Template>> hops;  // reason, backend
+};
+
+CellTemplate make_cell_template(const Cell& probed, const std::vector<std::string>& src, const std::vector<std::string>& dst) {
+  std::vector<std::string_view> names;
+  for (const auto* l : {&src, &dst})
+    for (const std::string& n : *l)
+      if (!n.empty()) names.push_back(n);
+  CellTemplate ct;
+  for (const Hop& h : probed.hops) ct.hops.emplace_back(make_template(h.reason, names), make_template(h.backend, names));
+  return ct;
+}
+
+// A probed cell as another (source, destination) of the same classes would have got it.
+Cell renamed_cell(const Cell& probed, const CellTemplate& ct, const NameMap& m) {
+  Cell c;
+  c.symbol = probed.symbol;
+  c.hops.reserve(probed.hops.size());
+  for (size_t k = 0; k < probed.hops.size(); ++k) {
+    const Hop& ph = probed.hops[k];
+    Hop h;
+    h.symbol = ph.symbol;
+    h.request = ph.request;
+    h.outcome = ph.outcome;
+    h.http_status = ph.http_status;
+    h.config_refs = ph.config_refs;
+    h.reason = render(ct.hops[k].first, m);
+    h.backend = render(ct.hops[k].second, m);
+    c.hops.push_back(std::move(h));
   }
   return c;
 }
@@ -443,10 +558,24 @@ Cell probe_cell(sim::MeshSimulation& ms, const Source& src, const Destination& d
   }
   const mesh::World& w = ms.world();
   std::vector<HttpRequest> requests = d.protocol == "http" ? o.requests : std::vector<HttpRequest>{HttpRequest{}};
+  // The pods behind the port (each endpoint's pod, once).
+  size_t pods = 0;
+  if (const mesh::WorldService* s = w.service_by_hostname(d.host)) {
+    std::set<int32_t> ps;
+    if (auto it = s->endpoints.find(d.port); it != s->endpoints.end())
+      for (const mesh::Endpoint& e : it->second)
+        if (e.pod >= 0) ps.insert(e.pod);
+    pods = ps.size();
+  }
   for (const HttpRequest& rq : requests) {
-    std::set<std::string> seen;
-    size_t want = std::max<size_t>(1, d.backends.size());
-    for (size_t attempt = 0; attempt < 8 * want && seen.size() < want; ++attempt) {
+    // Tried until every pod behind the port has answered (8 tries per pod at
+    // most). A workload's hop is the one of its first pod by name, so which
+    // replica a load balancer happened to pick first — a draw that depends
+    // on what the simulation did before — does not show in the cell.
+    std::map<std::string, std::pair<std::string, Hop>> by_backend;  // workload → (pod, hop)
+    std::set<std::string> pods_seen;
+    size_t want = std::max<size_t>(1, std::max(pods, d.backends.size()));
+    for (size_t attempt = 0; attempt < 8 * want && pods_seen.size() < want; ++attempt) {
       sim::ProbeRequest req;
       req.from = src.pod.empty() ? "external" : src.pod;
       req.to = d.host + ":" + std::to_string(d.port);
@@ -458,7 +587,7 @@ Cell probe_cell(sim::MeshSimulation& ms, const Source& src, const Destination& d
       Hop h;
       if (!r.ok()) {
         h.reason = "probe failed: " + r.message();
-        cell.hops.push_back(std::move(h));
+        by_backend.emplace("", std::make_pair(std::string(), std::move(h)));
         break;
       }
       h = hop_of(*r, d.protocol);
@@ -475,9 +604,13 @@ Cell probe_cell(sim::MeshSimulation& ms, const Source& src, const Destination& d
         if (auto ip = parse_ipv4(r->wire.to.substr(0, r->wire.to.rfind(':'))); ip.ok()) backend = w.pod_by_ip(*ip);
       }
       h.backend = backend ? workload_of(*backend) : "";
-      if (seen.insert(h.backend).second) cell.hops.push_back(std::move(h));
+      std::string pod = backend ? backend->namespace_ + "/" + backend->name : "";
+      pods_seen.insert(pod);
+      auto [it, fresh] = by_backend.emplace(h.backend, std::make_pair(pod, h));
+      if (!fresh && pod < it->second.first) it->second = {pod, std::move(h)};
       if (!backend) break;  // nothing answered: other tries would not reach another backend either
     }
+    for (auto& [name, ph] : by_backend) cell.hops.push_back(std::move(ph.second));
   }
   std::sort(cell.hops.begin(), cell.hops.end(), [](const Hop& a, const Hop& b) {
     return std::tie(a.request, a.backend) < std::tie(b.request, b.backend);
@@ -497,44 +630,141 @@ struct Worker {
   std::string buf;
 };
 
-// Probes `rows` (ascending; a member's representative comes before it) on one
-// simulation. emit(row, col, cell, probed).
-Status run_rows(std::shared_ptr<const mesh::World> w, Prepared& p, const TableOptions& o, const std::vector<size_t>& rows,
-                const std::vector<size_t>& rep, const std::function<void(size_t row, size_t col, Cell&&, bool probed)>& emit) {
+// Probes `cells` (row-major indices) on one simulation, in order.
+// `sidecar_pods`: the pods whose sidecars are built (unset: every one).
+Status run_probes(std::shared_ptr<const mesh::World> w, Prepared& p, const TableOptions& o, const std::vector<size_t>& cells,
+                  const std::optional<std::set<std::string>>& sidecar_pods, const std::function<void(size_t cell, Cell&&)>& emit) {
   sim::MeshSimulationOptions mo;
   mo.seed = o.seed;
   mo.kubelet_probes = false;
+  mo.sidecar_pods = sidecar_pods;
   sim::MeshSimulation ms(w, mo);
   if (Status st = ms.build(); !st.ok()) return st;
   resolve_app_protocols(p, ms, *w);
   const Table& t = p.table;
-  std::map<size_t, std::vector<Cell>> rep_cells;  // representatives with members still to come
-  std::map<size_t, size_t> members_left;
-  for (size_t r : rows) ++members_left[rep[r]];
-  for (size_t r : rows) {
-    const Source& src = t.sources[r];
-    const size_t R = rep[r];
-    if (R == r) {
-      std::vector<Cell>* keep = members_left[r] > 1 ? &rep_cells[r] : nullptr;
-      for (size_t c = 0; c < t.destinations.size(); ++c) {
-        Cell cell = probe_cell(ms, src, t.destinations[c], o);
-        if (keep) keep->push_back(cell);
-        emit(r, c, std::move(cell), true);
+  const size_t cols = t.destinations.size();
+  // Never a silent wrong answer: a probe from or to a pod whose sidecar was
+  // left out would see no sidecar.
+  if (sidecar_pods) {
+    for (size_t i : cells) {
+      std::vector<std::string> pods = {t.sources[i / cols].pod};
+      if (const mesh::WorldService* s = w->service_by_hostname(t.destinations[i % cols].host)) {
+        if (auto it = s->endpoints.find(t.destinations[i % cols].port); it != s->endpoints.end())
+          for (const mesh::Endpoint& e : it->second)
+            if (e.pod >= 0) pods.push_back(w->pods()[static_cast<size_t>(e.pod)].namespace_ + "/" + w->pods()[static_cast<size_t>(e.pod)].name);
       }
-    } else {
-      const std::vector<Cell>& cells = rep_cells.at(R);
-      const Source& rs = t.sources[R];
-      SourceNames rn = names_of(*w, rs), mn = names_of(*w, src);
-      for (size_t c = 0; c < t.destinations.size(); ++c) {
-        const Destination& d = t.destinations[c];
-        // A Service the client backs itself may be answered inside its own pod.
-        if (backs(d, src) || backs(d, rs)) emit(r, c, probe_cell(ms, src, d, o), true);
-        else emit(r, c, cell_for_member(cells[c], rn, mn), false);
+      for (const std::string& k : pods) {
+        if (k.empty() || sidecar_pods->count(k)) continue;
+        const mesh::WorldPod* pod = sim::find_pod_ref(*w, k);
+        if (pod && pod->injected) return Error{"internal: whatif left out the sidecar of " + k + ", which a probe reaches"};
       }
     }
-    if (--members_left[R] == 0) rep_cells.erase(R);
+  }
+  for (size_t i : cells) {
+    const Source& src = t.sources[i / cols];
+    emit(i, probe_cell(ms, src, t.destinations[i % cols], o));
   }
   return Status::Ok();
+}
+
+// Which cells are probed, and where the others come from.
+struct ProbePlan {
+  std::vector<size_t> probed;       // row-major cell indices, ascending
+  std::vector<int64_t> from;        // per cell: -1 probed, else the probed cell it is renamed from
+  std::vector<std::vector<std::string>> source_names, destination_names;  // per row, per column
+  std::optional<std::set<std::string>> sidecar_pods;  // the pods the probes can reach (unset: all)
+  size_t destination_classes = 0;
+};
+
+// A cell is the probe of the first cell (row-major) with the same source
+// class, destination class and relation between the two — whether the source
+// backs the destination, shares its ServiceAccount, runs on its node — renamed;
+// a source that backs a Service with several workloads behind it is probed.
+ProbePlan plan_probes(const mesh::World& w, const Prepared& p, const std::vector<size_t>& src_rep, const std::vector<size_t>& dst_rep,
+                      bool grouped) {
+  const Table& t = p.table;
+  const size_t rows = t.sources.size(), cols = t.destinations.size();
+  ProbePlan plan;
+  plan.from.assign(rows * cols, -1);
+  std::set<size_t> dclasses(dst_rep.begin(), dst_rep.end());
+  plan.destination_classes = dclasses.size();
+  std::vector<const mesh::WorldPod*> src_pod(rows, nullptr);
+  for (size_t r = 0; r < rows; ++r) src_pod[r] = t.sources[r].pod.empty() ? nullptr : sim::find_pod_ref(w, t.sources[r].pod);
+  // The pods behind each destination (every endpoint of its port).
+  std::vector<std::vector<const mesh::WorldPod*>> dst_pods(cols);
+  for (size_t c = 0; c < cols; ++c) {
+    const mesh::WorldService* s = w.service_by_hostname(t.destinations[c].host);
+    if (!s) continue;
+    if (auto it = s->endpoints.find(t.destinations[c].port); it != s->endpoints.end()) {
+      for (const mesh::Endpoint& e : it->second)
+        if (e.pod >= 0) dst_pods[c].push_back(&w.pods()[static_cast<size_t>(e.pod)]);
+    }
+  }
+  std::vector<std::vector<std::string>>& sn = plan.source_names;
+  std::vector<std::vector<std::string>>& dn = plan.destination_names;
+  sn.resize(rows);
+  dn.resize(cols);
+  for (size_t r = 0; r < rows; ++r) sn[r] = source_names(w, t.sources[r]);
+  for (size_t c = 0; c < cols; ++c) dn[c] = destination_names(w, t.destinations[c]);
+  // Relation bits per cell: backs, same ServiceAccount, same node.
+  std::map<std::tuple<size_t, size_t, int, size_t>, size_t> first;
+  NameMap m;
+  NameLists lists;
+  for (size_t r = 0; r < rows; ++r) {
+    for (size_t c = 0; c < cols; ++c) {
+      const size_t i = r * cols + c;
+      const Destination& d = t.destinations[c];
+      bool b = backs(d, t.sources[r]);
+      int rel = b ? 1 : 0;
+      if (const mesh::WorldPod* sp = src_pod[r]) {
+        bool same_sa = false, same_node = false;
+        for (const mesh::WorldPod* bp : dst_pods[c]) {
+          same_sa |= bp->namespace_ == sp->namespace_ && bp->service_account == sp->service_account;
+          same_node |= bp->node == sp->node;
+        }
+        rel |= (same_sa ? 2 : 0) | (same_node ? 4 : 0) | 8;
+      }
+      size_t alone = (!grouped || (b && d.backends.size() > 1)) ? i + 1 : 0;
+      auto [it, fresh] = first.emplace(std::make_tuple(src_rep[r], dst_rep[c], rel, alone), i);
+      if (fresh) continue;
+      const size_t j = it->second, r0 = j / cols, c0 = j % cols;
+      lists.clear();
+      if (r0 != r) lists.emplace_back(&sn[r0], &sn[r]);
+      if (c0 != c) lists.emplace_back(&dn[c0], &dn[c]);
+      if (!name_map(lists, m)) continue;  // the names do not rename unambiguously: probed
+      plan.from[i] = static_cast<int64_t>(j);
+    }
+  }
+  for (size_t i = 0; i < rows * cols; ++i)
+    if (plan.from[i] < 0) plan.probed.push_back(i);
+  // Only the pods a probe can reach need a sidecar: the probed sources and
+  // every pod behind a probed destination. The others are the sole backends of
+  // destinations in a class, which no object names, so no route leads to them.
+  bool every_destination_probed = true;
+  std::vector<bool> dst_probed(cols, false);
+  for (size_t i : plan.probed) dst_probed[i % cols] = true;
+  for (size_t c = 0; c < cols; ++c) every_destination_probed &= dst_probed[c] || dst_rep[c] != c;
+  if (grouped && every_destination_probed) {
+    std::set<std::string> pods;
+    for (size_t i : plan.probed) {
+      if (src_pod[i / cols]) pods.insert(src_pod[i / cols]->namespace_ + "/" + src_pod[i / cols]->name);
+    }
+    std::vector<bool> member(w.pods().size(), false);
+    for (size_t c = 0; c < cols; ++c) {
+      if (dst_probed[c]) continue;
+      for (const mesh::WorldPod* bp : dst_pods[c]) member[static_cast<size_t>(bp - w.pods().data())] = true;
+    }
+    for (size_t c = 0; c < cols; ++c) {
+      if (!dst_probed[c]) continue;
+      for (const mesh::WorldPod* bp : dst_pods[c]) member[static_cast<size_t>(bp - w.pods().data())] = false;
+    }
+    for (size_t k = 0; k < w.pods().size(); ++k) {
+      const mesh::WorldPod& pod = w.pods()[k];
+      if (!member[k]) pods.insert(pod.namespace_ + "/" + pod.name);
+    }
+    plan.sidecar_pods = std::move(pods);
+  }
+  return plan;
 }
 
 }  // namespace
@@ -635,34 +865,64 @@ Result<Table> compute_table(std::shared_ptr<const mesh::World> w, const TableOpt
   Prepared p = prepare(*w, o);
   Table& t = p.table;
   const size_t total = t.cells.size();
-  size_t done = 0;
-  std::vector<size_t> rep(t.sources.size());
+  const size_t cols = t.destinations.size();
+  std::vector<size_t> rep(t.sources.size()), drep(cols);
+  for (size_t r = 0; r < rep.size(); ++r) rep[r] = r;
+  for (size_t c = 0; c < cols; ++c) drep[c] = c;
   if (o.group_sources) {
     rep = source_classes(*w, t);
-  } else {
-    for (size_t r = 0; r < rep.size(); ++r) rep[r] = r;
+    drep = destination_classes(*w, t);
   }
-  // Whole classes go to one worker, round-robin over the classes.
-  std::vector<size_t> class_of(t.sources.size());
-  std::map<size_t, size_t> class_index;
-  for (size_t r = 0; r < rep.size(); ++r) class_of[r] = class_index.emplace(rep[r], class_index.size()).first->second;
-  t.source_classes = class_index.size();
-  int jobs = std::max(1, std::min<int>(o.jobs, static_cast<int>(class_index.size())));
-  auto rows_of = [&](size_t worker) {
-    std::vector<size_t> rows;
-    for (size_t r = 0; r < rep.size(); ++r) {
-      if (class_of[r] % static_cast<size_t>(jobs) == worker) rows.push_back(r);
-    }
-    return rows;
+  t.source_classes = std::set<size_t>(rep.begin(), rep.end()).size();
+  ProbePlan plan = plan_probes(*w, p, rep, drep, o.group_sources);
+  t.destination_classes = plan.destination_classes;
+  const size_t probes = plan.probed.size();
+  size_t done = 0;
+  // The probes go to the workers by source row, round-robin over the rows
+  // that have probes: a row's probes run in one simulation, in order.
+  std::vector<size_t> worker_of_row(t.sources.size(), 0);
+  size_t probed_rows = 0;
+  {
+    std::vector<bool> has(t.sources.size(), false);
+    for (size_t i : plan.probed) has[i / std::max<size_t>(cols, 1)] = true;
+    for (size_t r = 0; r < has.size(); ++r)
+      if (has[r]) worker_of_row[r] = probed_rows++;
+  }
+  int jobs = std::max(1, std::min<int>(o.jobs, static_cast<int>(probed_rows)));
+  auto cells_of = [&](size_t worker) {
+    std::vector<size_t> cells;
+    for (size_t i : plan.probed)
+      if (worker_of_row[i / cols] % static_cast<size_t>(jobs) == worker) cells.push_back(i);
+    return cells;
   };
-  if (jobs == 1 || total == 0) {
-    Status st = run_rows(w, p, o, rows_of(0), rep, [&](size_t r, size_t c, Cell&& cell, bool probed) {
-      t.at(r, c) = std::move(cell);
-      t.probes += probed;
+  // The probed cells, then the others renamed from them.
+  auto fill_renamed = [&] {
+    std::map<size_t, CellTemplate> templates;  // by probed cell
+    NameMap m;
+    NameLists lists;
+    for (size_t i = 0; i < total; ++i) {
+      if (plan.from[i] < 0) continue;
+      const size_t j = static_cast<size_t>(plan.from[i]), r = i / cols, c = i % cols, r0 = j / cols, c0 = j % cols;
+      auto tit = templates.find(j);
+      if (tit == templates.end())
+        tit = templates.emplace(j, make_cell_template(t.cells[j], plan.source_names[r0], plan.destination_names[c0])).first;
+      lists.clear();
+      if (r0 != r) lists.emplace_back(&plan.source_names[r0], &plan.source_names[r]);
+      if (c0 != c) lists.emplace_back(&plan.destination_names[c0], &plan.destination_names[c]);
+      name_map(lists, m);  // succeeded when planned
+      t.cells[i] = renamed_cell(t.cells[j], tit->second, m);
+    }
+    t.probes = probes;
+    if (o.progress) o.progress(probes, probes);
+  };
+  if (jobs == 1 || probes == 0) {
+    Status st = run_probes(w, p, o, cells_of(0), plan.sidecar_pods, [&](size_t i, Cell&& cell) {
+      t.cells[i] = std::move(cell);
       ++done;
-      if (o.progress) o.progress(done, total);
+      if (o.progress && done < probes) o.progress(done, probes);
     });
     if (!st.ok()) return Error{st.message()};
+    fill_renamed();
     return std::move(p.table);
   }
   std::fflush(nullptr);
@@ -685,15 +945,15 @@ Result<Table> compute_table(std::shared_ptr<const mesh::World> w, const TableOpt
           off += static_cast<size_t>(n);
         }
       };
-      Status st = run_rows(w, mine, o, rows_of(static_cast<size_t>(i)), rep, [&](size_t r, size_t c, Cell&& cell, bool probed) {
-        nlohmann::json j = {{"row", r}, {"col", c}, {"symbol", std::string(1, cell.symbol)}, {"probed", probed}};
+      Status st = run_probes(w, mine, o, cells_of(static_cast<size_t>(i)), plan.sidecar_pods, [&](size_t cell_index, Cell&& cell) {
+        nlohmann::json j = {{"cell", cell_index}, {"symbol", std::string(1, cell.symbol)}};
         nlohmann::json hops = nlohmann::json::array();
         for (const Hop& h : cell.hops) hops.push_back(hop_to_json<nlohmann::json>(h));
         j["hops"] = std::move(hops);
         write_all(j.dump() + "\n");
       });
       if (!st.ok()) write_all(nlohmann::json({{"error", st.message()}}).dump() + "\n");
-      // Destination protocols resolved from the apps travel with row 0's worker.
+      // Destination protocols resolved from the apps travel with worker 0's results.
       if (i == 0) {
         nlohmann::json protos = nlohmann::json::array();
         for (const Destination& d : mine.table.destinations) protos.push_back({d.protocol, d.protocol_reason});
@@ -754,10 +1014,10 @@ Result<Table> compute_table(std::shared_ptr<const mesh::World> w, const TableOpt
           Cell cell;
           cell.symbol = j["symbol"].get<std::string>().at(0);
           for (const auto& h : j["hops"]) cell.hops.push_back(hop_from_json(h));
-          t.at(j["row"].get<size_t>(), j["col"].get<size_t>()) = std::move(cell);
-          t.probes += j.value("probed", true);
+          size_t ci = j["cell"].get<size_t>();
+          if (ci < total) t.cells[ci] = std::move(cell);
           ++done;
-          if (o.progress) o.progress(done, total);
+          if (o.progress && done < probes) o.progress(done, probes);
         }
       }
     }
@@ -769,7 +1029,8 @@ Result<Table> compute_table(std::shared_ptr<const mesh::World> w, const TableOpt
     if (error.empty() && (!WIFEXITED(status) || WEXITSTATUS(status) != 0)) error = "a worker process failed";
   }
   if (!error.empty()) return Error{error};
-  if (done != total) return Error{"worker processes returned " + std::to_string(done) + " of " + std::to_string(total) + " cells"};
+  if (done != probes) return Error{"worker processes returned " + std::to_string(done) + " of " + std::to_string(probes) + " probes"};
+  fill_renamed();
   return std::move(p.table);
 }
 

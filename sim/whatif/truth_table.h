@@ -14,10 +14,11 @@
 //   ~ mixed (the backends or requests of the cell disagree; each is listed)
 //   ? not probed (a protocol meshsim does not simulate yet; the note says which)
 //
-// Determinism: each cell is probed until every workload behind the Service
-// port has answered (or 8 tries per workload), so its symbol does not depend
-// on which endpoint a load balancer happened to pick; the same input gives the
-// same table whatever --jobs is.
+// Determinism: each cell is probed until every pod behind the Service port
+// has answered (or 8 tries per pod), and a workload's hop is its first pod's
+// (by name), so neither symbol nor reason depends on which endpoint a load
+// balancer happened to pick first; the same input gives the same table
+// whatever --jobs is.
 #pragma once
 
 #include <cstdint>
@@ -79,6 +80,7 @@ struct Table {
   // classes of interchangeable sources (see TableOptions::group_sources).
   size_t probes = 0;
   size_t source_classes = 0;
+  size_t destination_classes = 0;  // classes of interchangeable destinations (TableOptions::group_sources)
   const Cell& at(size_t row, size_t col) const { return cells[row * destinations.size() + col]; }
   Cell& at(size_t row, size_t col) { return cells[row * destinations.size() + col]; }
 };
@@ -105,11 +107,15 @@ struct TableOptions {
   bool external = true;  // the "external" row (a plaintext client outside the mesh)
   uint64_t seed = 1;
   int jobs = 1;  // worker processes
-  // Sources that nothing in the mesh can tell apart (source_classes()) are
-  // probed once per class: the other members' cells are the representative's,
-  // with its identity replaced by theirs — except cells towards a Service that
-  // the member or the representative backs itself, which are probed. false
-  // (--exhaustive) probes every cell.
+  // Sources that nothing in the mesh can tell apart (source_classes()), and
+  // destinations likewise (destination_classes()), are probed once per
+  // (source class, destination class, relation): the other cells are that
+  // probe's, with the source's and destination's names (SPIFFE id, pod,
+  // workload, IP, host, ClusterIP) replaced by theirs. The relation is whether
+  // the source backs the destination, shares its ServiceAccount or its node;
+  // a source that backs a Service with several workloads behind it is always
+  // probed. Only the pods a probe reaches get a sidecar. false (--exhaustive)
+  // probes every cell.
   bool group_sources = true;
   // Called as cells finish (done, total), from the calling process.
   std::function<void(size_t, size_t)> progress;
@@ -129,6 +135,19 @@ Table plan_table(const mesh::World& w, const TableOptions& o);
 // identity that some policy names literally keeps its workload in a class of
 // its own. The external source is always alone.
 std::vector<size_t> source_classes(const mesh::World& w, const Table& t);
+
+// For each destination column, the column of its class's representative
+// (itself when alone). A Service port joins a class only when it has exactly
+// one ready pod behind it, selected by no other Service, not a gateway; no
+// object other than the Service, the pod's workload and its ServiceAccount
+// names any of the three (by name, anywhere in its YAML, between
+// non-alphanumeric characters); and with those three names replaced by
+// placeholders, the Service's and the workload's YAML, the ServiceAccount,
+// the pod's labels, annotations, locality and app model, the port, and how
+// AuthorizationPolicy `destination.ip` conditions evaluate for the pod and
+// ClusterIP are all equal. Any undecoded kind (EnvoyFilter, …) or extension
+// provider in the mesh config keeps every destination alone.
+std::vector<size_t> destination_classes(const mesh::World& w, const Table& t);
 
 // Probes every cell. Errors: the simulation cannot be built, or a worker
 // process failed.
