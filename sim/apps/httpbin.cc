@@ -343,14 +343,20 @@ Json sorted(const Json& j) {
   return j;
 }
 
-// RequestWithBody: bodyResponse (also /anything and /delay).
-void body_response(HttpbinPeer peer, const Request& req, Response& r) {
+// The fields noBodyResponse and bodyResponse share, in their struct order.
+Json request_fields(HttpbinPeer peer, const Request& req) {
   Json j = Json::object();
   j["args"] = values_json(parse_query(query_of(req)));
   j["headers"] = headers_json(req);
   j["method"] = req.method;
   j["origin"] = client_ip(peer, req);
   j["url"] = request_url(req);
+  return j;
+}
+
+// RequestWithBody: bodyResponse (also /anything and /delay).
+void body_response(HttpbinPeer peer, const Request& req, Response& r) {
+  Json j = request_fields(peer, req);
   j["data"] = req.body;
   j["files"] = Json::object();
   j["form"] = Json::object();
@@ -374,15 +380,8 @@ void body_response(HttpbinPeer peer, const Request& req, Response& r) {
   write_json(r, 200, j);
 }
 
-void no_body_response(HttpbinPeer peer, const Request& req, Response& r) {
-  Json j = Json::object();
-  j["args"] = values_json(parse_query(query_of(req)));
-  j["headers"] = headers_json(req);
-  j["method"] = req.method;
-  j["origin"] = client_ip(peer, req);
-  j["url"] = request_url(req);
-  write_json(r, 200, j);
-}
+// Get (and HEAD on /anything): noBodyResponse.
+void no_body_response(HttpbinPeer peer, const Request& req, Response& r) { write_json(r, 200, request_fields(peer, req)); }
 
 std::string uuid4(uint64_t (*random)(void*), void* ctx) {
   uint64_t a = random ? random(ctx) : 0, b = random ? random(ctx) : 0;
