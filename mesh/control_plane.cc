@@ -9,6 +9,7 @@
 #include <set>
 
 #include "mesh/authz_translation.h"
+#include "mesh/export_to.h"
 #include "mesh/gateway.h"
 #include "mesh/gateway_api.h"
 #include "mesh/load_balancing.h"
@@ -153,14 +154,6 @@ std::string mode_word(MtlsMode m) { return mtls_mode_name(m); }
 std::string spiffe(const MeshConfig& mc, const std::string& ns_sa) {
   size_t slash = ns_sa.find('/');
   return "spiffe://" + mc.trust_domain + "/ns/" + ns_sa.substr(0, slash) + "/sa/" + ns_sa.substr(slash + 1);
-}
-
-bool exported_to(const std::vector<std::string>& export_to, const std::string& owner_ns, const std::string& client_ns) {
-  if (export_to.empty()) return true;
-  for (const std::string& e : export_to) {
-    if (e == "*" || e == client_ns || (e == "." && owner_ns == client_ns)) return true;
-  }
-  return false;
 }
 
 }  // namespace
@@ -517,7 +510,7 @@ class Builder {
     bool registry_only = registry_only_mode();
     const auto& services = w_.services();
     for (const WorldService& s : services) {
-      if (!exported_to(s.export_to, s.namespace_, pod_.namespace_)) continue;
+      if (!export_visible(s.export_to, mc_.default_service_export_to, s.namespace_, pod_.namespace_)) continue;
       if (!imported(s)) continue;
       for (const ServicePortInfo& sp : s.ports) {
         if (sp.protocol == Protocol::kUdp) continue;
@@ -769,7 +762,7 @@ class Builder {
     const VirtualService* best = nullptr;
     for (const VirtualService& vs : w_.virtual_services()) {
       if (!vs.gateways.empty() && std::find(vs.gateways.begin(), vs.gateways.end(), "mesh") == vs.gateways.end()) continue;
-      if (!exported_to(vs.export_to, vs.meta.namespace_, pod_.namespace_)) continue;
+      if (!export_visible(vs.export_to, mc_.default_virtual_service_export_to, vs.meta.namespace_, pod_.namespace_)) continue;
       bool names = false;
       for (const std::string& h : vs.hosts) names |= host_matches(w_.config_host_to_fqdn(h, vs.meta.namespace_), s.hostname);
       if (!names) continue;
@@ -1541,7 +1534,7 @@ class Builder {
     gwapi_ = convert_gateway_api(w_);  // mesh/gateway_api.h
     // A gateway gets the clusters of every service visible to its namespace.
     for (const WorldService& s : w_.services()) {
-      if (!exported_to(s.export_to, s.namespace_, pod_.namespace_)) continue;
+      if (!export_visible(s.export_to, mc_.default_service_export_to, s.namespace_, pod_.namespace_)) continue;
       for (const ServicePortInfo& sp : s.ports)
         if (sp.protocol != Protocol::kUdp) add_clusters(s, sp);
     }
@@ -1624,7 +1617,7 @@ class Builder {
   std::vector<const VirtualService*> virtual_services_for_gateway(const std::string& key) {
     std::vector<const VirtualService*> out;
     auto consider = [&](const VirtualService& vs) {
-      if (!exported_to(vs.export_to, vs.meta.namespace_, pod_.namespace_)) return;
+      if (!export_visible(vs.export_to, mc_.default_virtual_service_export_to, vs.meta.namespace_, pod_.namespace_)) return;
       for (const std::string& g : vs.gateways) {
         std::string full = g.find('/') == std::string::npos ? vs.meta.namespace_ + "/" + g : g;
         if (full == key) {

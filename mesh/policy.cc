@@ -1,5 +1,6 @@
 #include "mesh/policy.h"
 
+#include "mesh/export_to.h"
 #include "mesh/gateway.h"
 
 #include <algorithm>
@@ -170,17 +171,6 @@ bool host_matches(std::string_view config_host, std::string_view hostname) {
 
 namespace {
 
-bool exported_to(const std::vector<std::string>& export_to, const std::vector<std::string>& mesh_default,
-                 std::string_view own_ns, std::string_view client_ns) {
-  const auto& list = export_to.empty() ? mesh_default : export_to;
-  for (const auto& e : list) {
-    if (e == "*") return true;
-    if (e == "." && own_ns == client_ns) return true;
-    if (e == client_ns) return true;
-  }
-  return false;
-}
-
 // Most specific match among the DRs of one namespace: an exact host beats a
 // wildcard, a longer wildcard beats a shorter one; same host → oldest.
 const DestinationRule* most_specific(const World& w, std::string_view ns, const std::string& hostname,
@@ -192,7 +182,7 @@ const DestinationRule* most_specific(const World& w, std::string_view ns, const 
     const DestinationRule& dr = c.rule;
     if (dr.meta.namespace_ != ns) continue;
     if (require_export &&
-        !exported_to(dr.export_to, w.mesh_config().default_destination_rule_export_to, dr.meta.namespace_, client_ns))
+        !export_visible(dr.export_to, w.mesh_config().default_destination_rule_export_to, dr.meta.namespace_, client_ns))
       continue;
     const std::string& h = c.host_fqdn;
     if (!host_matches(h, hostname)) continue;

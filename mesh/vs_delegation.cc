@@ -1,5 +1,7 @@
 #include "mesh/vs_delegation.h"
 
+#include "mesh/export_to.h"
+
 #include <map>
 #include <set>
 
@@ -56,15 +58,6 @@ std::string joined_name(const std::string& root, const std::string& leaf) {
   if (leaf.empty()) return root;
   if (root.empty()) return leaf;
   return root + "-" + leaf;
-}
-
-bool exported(const VirtualService& vs, const std::vector<std::string>& default_export_to, const std::string& to_ns) {
-  const std::vector<std::string>& list = vs.export_to.empty() ? default_export_to : vs.export_to;
-  for (const std::string& e : list) {
-    if (e == "*") return true;
-    if (e == "." ? vs.meta.namespace_ == to_ns : e == to_ns) return true;
-  }
-  return false;
 }
 
 }  // namespace
@@ -157,7 +150,7 @@ MergedVirtualServices merge_virtual_services(
         continue;
       }
       const VirtualService& d = *it->second;
-      if (!exported(d, default_export_to, vs.meta.namespace_)) {
+      if (!export_visible(d.export_to, default_export_to, d.meta.namespace_, vs.meta.namespace_)) {
         issue(DelegationIssue::Kind::kNotExported, "delegate virtual service " + dkey + " of " + root_key +
                                                        " is not exported to " + vs.meta.namespace_);
         continue;

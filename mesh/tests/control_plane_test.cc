@@ -335,3 +335,72 @@ spec:
 
 }  // namespace
 }  // namespace meshsim::mesh
+
+namespace meshsim::mesh {
+namespace {
+
+// meshConfig's defaultServiceExportTo / defaultVirtualServiceExportTo apply to
+// objects without exportTo, as istiod's exportToDefaults do ("." = the object's
+// own namespace); an object's own exportTo still wins.
+TEST(ControlPlaneExportTo, MeshDefaultsApplyToObjectsWithoutExportTo) {
+  const std::string others = R"(
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: other, labels: {istio-injection: enabled}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: bar, namespace: other}
+spec: {selector: {app: bar}, ports: [{name: http, port: 80}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: baz, namespace: other, annotations: {networking.istio.io/exportTo: "*"}}
+spec: {selector: {app: baz}, ports: [{name: http, port: 80}]}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: foo-from-other, namespace: other}
+spec:
+  hosts: [foo.default.svc.cluster.local]
+  http:
+  - name: from-other
+    route: [{destination: {host: foo.default.svc.cluster.local}}]
+)";
+  const std::string private_defaults = R"(
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: istio, namespace: istio-system}
+data:
+  mesh: |
+    defaultServiceExportTo: ["."]
+    defaultVirtualServiceExportTo: ["."]
+)";
+  auto has_cluster = [](const proxy::ProxyConfig& c, const std::string& needle) {
+    for (const auto& cl : c.clusters)
+      if (cl.name.find(needle) != std::string::npos) return true;
+    return false;
+  };
+  auto first_route_name = [](const proxy::ProxyConfig& c) {
+    auto rc = c.find_route("80");
+    if (!rc) return std::string("no route 80");
+    for (const auto& vh : rc->virtual_hosts)
+      if (vh.name == "foo.default.svc.cluster.local:80" && !vh.routes.empty()) return vh.routes.front().name;
+    return std::string("no virtual host for foo");
+  };
+
+  Built open = build(others);
+  EXPECT_TRUE(has_cluster(*open.client, "bar.other.svc.cluster.local"));
+  EXPECT_EQ(first_route_name(*open.client), "from-other") << "by default a VirtualService is visible everywhere";
+
+  Built closed = build(others + private_defaults);
+  EXPECT_FALSE(has_cluster(*closed.client, "bar.other.svc.cluster.local")) << "defaultServiceExportTo [.]";
+  EXPECT_TRUE(has_cluster(*closed.client, "baz.other.svc.cluster.local")) << "the Service's own exportTo wins";
+  EXPECT_TRUE(has_cluster(*closed.client, "foo.default.svc.cluster.local")) << "own namespace";
+  EXPECT_EQ(first_route_name(*closed.client), "default") << "defaultVirtualServiceExportTo [.] hides other's VirtualService";
+}
+
+}  // namespace
+}  // namespace meshsim::mesh
