@@ -139,7 +139,9 @@ void choose_protocol(Destination& d, mesh::Protocol p) {
 }
 
 std::vector<std::string> extract_refs(const std::vector<std::string>& texts) {
-  static const std::regex kRef(R"((PeerAuthentication|DestinationRule|VirtualService|AuthorizationPolicy|Sidecar) ([A-Za-z0-9.\-]+(/[A-Za-z0-9.\-]+)?))");
+  // Objects are named "Kind namespace/name" by the engine's texts; a bare word
+  // after a kind is prose ("no PeerAuthentication applies"), not a reference.
+  static const std::regex kRef(R"((PeerAuthentication|DestinationRule|VirtualService|AuthorizationPolicy|Sidecar) ([A-Za-z0-9.\-]+/[A-Za-z0-9.\-]+))");
   std::vector<std::string> out;
   for (const std::string& t : texts) {
     for (auto it = std::sregex_iterator(t.begin(), t.end(), kRef); it != std::sregex_iterator(); ++it) {
