@@ -1,6 +1,6 @@
 #include "proxy/http/hbone.h"
 
-#include <nghttp2/nghttp2.h>
+#include "proxy/http/nghttp2_session.h"
 
 #include <algorithm>
 #include <charconv>
@@ -12,6 +12,8 @@ namespace meshsim::proxy::http {
 
 class HboneSession {
  public:
+  friend nghttp2_session* h2::new_session<HboneSession>(bool, HboneSession*);  // reads the callbacks
+
   struct Stream {
     std::string out;        // tunnel bytes waiting for the data provider
     bool end_out = false;   // END_STREAM once `out` is drained
@@ -22,33 +24,14 @@ class HboneSession {
     std::vector<std::pair<std::string, std::string>> headers;
   };
 
-  HboneSession(bool server, const HboneSettings& st) : server_(server) {
-    nghttp2_session_callbacks* cb = nullptr;
-    nghttp2_session_callbacks_new(&cb);
-    nghttp2_session_callbacks_set_on_begin_headers_callback(cb, &on_begin_headers);
-    nghttp2_session_callbacks_set_on_header_callback(cb, &on_header);
-    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, &on_data_chunk);
-    nghttp2_session_callbacks_set_on_frame_recv_callback(cb, &on_frame_recv);
-    nghttp2_session_callbacks_set_on_stream_close_callback(cb, &on_stream_close);
-    nghttp2_option* opt = nullptr;
-    nghttp2_option_new(&opt);
-    nghttp2_option_set_peer_max_concurrent_streams(opt, 100);
-    if (server) nghttp2_session_server_new2(&session_, cb, this, opt);
-    else nghttp2_session_client_new2(&session_, cb, this, opt);
-    nghttp2_option_del(opt);
-    nghttp2_session_callbacks_del(cb);
-    nghttp2_settings_entry iv[4] = {
+  HboneSession(bool server, const HboneSettings& st) : session_(h2::new_session(server, this)), server_(server) {
+    const nghttp2_settings_entry iv[4] = {
         {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, st.initial_stream_window_size},
         {NGHTTP2_SETTINGS_MAX_FRAME_SIZE, st.max_frame_size},
         {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, st.max_header_list_size},
         {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, st.max_concurrent_streams},
     };
-    nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, iv, server ? 4 : 3);
-    if (st.initial_connection_window_size > 65535) {
-      nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0,
-                                            static_cast<int32_t>(std::min<uint32_t>(st.initial_connection_window_size,
-                                                                                    2147483647u)));
-    }
+    h2::submit_settings(session_, std::span(iv, server ? 4 : 3), st.initial_connection_window_size);
   }
   ~HboneSession() { nghttp2_session_del(session_); }
 
@@ -64,19 +47,9 @@ class HboneSession {
     return true;
   }
 
-  void send(std::string& out) {
-    for (;;) {
-      const uint8_t* data = nullptr;
-      ssize_t n = nghttp2_session_mem_send(session_, &data);
-      if (n <= 0) return;
-      out.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
-    }
-  }
+  void send(std::string& out) { h2::drain(session_, out); }
 
-  static nghttp2_nv nv(std::string_view n, std::string_view v) {
-    return {const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(n.data())),
-            const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(v.data())), n.size(), v.size(), NGHTTP2_NV_FLAG_NONE};
-  }
+  static nghttp2_nv nv(std::string_view n, std::string_view v) { return h2::nv(n, v); }
 
   nghttp2_data_provider provider(int32_t) {
     nghttp2_data_provider p;

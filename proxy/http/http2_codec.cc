@@ -1,6 +1,5 @@
 #include "proxy/http/http2_codec.h"
 
-#include <nghttp2/nghttp2.h>
 
 #include <algorithm>
 #include <charconv>
@@ -10,6 +9,7 @@
 #include <vector>
 
 #include "proxy/base/ascii.h"
+#include "proxy/http/nghttp2_session.h"
 
 namespace meshsim::proxy::http {
 
@@ -51,6 +51,8 @@ char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c | 0x20) :
 // One nghttp2 session (either role) and the messages of its streams.
 class Http2Session {
  public:
+  friend nghttp2_session* h2::new_session<Http2Session>(bool, Http2Session*);  // reads the callbacks
+
   struct Stream {
     // Inbound message (server: the request; client: the response).
     Request req;
@@ -66,37 +68,13 @@ class Http2Session {
     std::vector<std::pair<std::string, std::string>> trailers_out;
   };
 
-  Http2Session(bool server, const Http2Settings& st) : server_(server) {
-    nghttp2_session_callbacks* cb = nullptr;
-    nghttp2_session_callbacks_new(&cb);
-    nghttp2_session_callbacks_set_on_begin_headers_callback(cb, &on_begin_headers);
-    nghttp2_session_callbacks_set_on_header_callback(cb, &on_header);
-    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, &on_data_chunk);
-    nghttp2_session_callbacks_set_on_frame_recv_callback(cb, &on_frame_recv);
-    nghttp2_session_callbacks_set_on_stream_close_callback(cb, &on_stream_close);
-    nghttp2_option* opt = nullptr;
-    nghttp2_option_new(&opt);
-    // Until the peer's SETTINGS arrive nghttp2 assumes 100 concurrent
-    // streams (as Envoy's codec does); HTTP messaging checks (pseudo-header
-    // validation, content-length) stay on.
-    nghttp2_option_set_peer_max_concurrent_streams(opt, 100);
-    if (server) nghttp2_session_server_new2(&session_, cb, this, opt);
-    else nghttp2_session_client_new2(&session_, cb, this, opt);
-    nghttp2_option_del(opt);
-    nghttp2_session_callbacks_del(cb);
-    nghttp2_settings_entry iv[3] = {
+  Http2Session(bool server, const Http2Settings& st) : session_(h2::new_session(server, this)), server_(server) {
+    const nghttp2_settings_entry iv[3] = {
         {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, st.max_concurrent_streams},
         {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, st.initial_stream_window_size},
         {NGHTTP2_SETTINGS_HEADER_TABLE_SIZE, st.hpack_table_size},
     };
-    nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, iv, 3);
-    // The connection window is raised with a WINDOW_UPDATE on stream 0
-    // (Envoy: initial_connection_window_size).
-    if (st.initial_connection_window_size > 65535) {
-      nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0,
-                                            static_cast<int32_t>(std::min<uint32_t>(st.initial_connection_window_size,
-                                                                                    2147483647u)));
-    }
+    h2::submit_settings(session_, iv, st.initial_connection_window_size);
   }
   ~Http2Session() { nghttp2_session_del(session_); }
   Http2Session(const Http2Session&) = delete;
@@ -119,14 +97,7 @@ class Http2Session {
     return true;
   }
 
-  void send(std::string& out) {
-    for (;;) {
-      const uint8_t* data = nullptr;
-      ssize_t n = nghttp2_session_mem_send(session_, &data);
-      if (n <= 0) return;
-      out.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
-    }
-  }
+  void send(std::string& out) { h2::drain(session_, out); }
 
   // Header list of a message: pseudo-headers first, then the fields
   // (lower-cased as HTTP/2 requires), connection-specific ones dropped.
@@ -166,11 +137,7 @@ class Http2Session {
     streams_.erase(it);
   }
 
-  static nghttp2_nv make_nv(std::string_view n, std::string_view v) {
-    return {const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(n.data())),
-            const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(v.data())), n.size(), v.size(),
-            NGHTTP2_NV_FLAG_NONE};
-  }
+  static nghttp2_nv make_nv(std::string_view n, std::string_view v) { return h2::nv(n, v); }
 
   nghttp2_data_provider provider(Stream& s, const std::string& body, const Headers& trailers) {
     s.body_out.assign(body);
