@@ -37,6 +37,40 @@ void print_conditions(const std::vector<mesh::GatewayApiCondition>& cs, const ch
                 c.message.c_str());
 }
 
+nlohmann::json string_match_json(const mesh::StringMatch& s) {
+  const char* type = s.type == mesh::StringMatch::Type::kExact ? "exact" : s.type == mesh::StringMatch::Type::kPrefix ? "prefix" : "regex";
+  return {{type, s.value}};
+}
+
+// The VirtualService fields in Istio's YAML names (what `kubectl get virtualservice -o yaml` shows).
+nlohmann::json headers_json(const mesh::Headers& h) {
+  auto ops = [](const mesh::HeaderOperations& o) {
+    nlohmann::json j = nlohmann::json::object();
+    if (!o.set.empty()) j["set"] = o.set;
+    if (!o.add.empty()) j["add"] = o.add;
+    if (!o.remove.empty()) j["remove"] = o.remove;
+    return j;
+  };
+  nlohmann::json j = nlohmann::json::object();
+  if (!h.request.set.empty() || !h.request.add.empty() || !h.request.remove.empty()) j["request"] = ops(h.request);
+  if (!h.response.set.empty() || !h.response.add.empty() || !h.response.remove.empty()) j["response"] = ops(h.response);
+  return j;
+}
+
+nlohmann::json cors_json(const mesh::CorsPolicy& c) {
+  nlohmann::json j = nlohmann::json::object();
+  nlohmann::json origins = nlohmann::json::array();
+  for (const auto& o : c.allow_origins) origins.push_back(string_match_json(o));
+  if (!origins.empty()) j["allowOrigins"] = origins;
+  if (!c.allow_methods.empty()) j["allowMethods"] = c.allow_methods;
+  if (!c.allow_headers.empty()) j["allowHeaders"] = c.allow_headers;
+  if (!c.expose_headers.empty()) j["exposeHeaders"] = c.expose_headers;
+  if (c.max_age) j["maxAge"] = format_duration(*c.max_age);
+  if (c.allow_credentials) j["allowCredentials"] = *c.allow_credentials;
+  if (!c.unmatched_preflights.empty()) j["unmatchedPreflights"] = c.unmatched_preflights;
+  return j;
+}
+
 std::string match_text(const mesh::HttpMatchRequest& m) {
   std::string s;
   if (m.uri) {
@@ -113,11 +147,23 @@ void register_gateway_status(CLI::App& app, VerbContext& ctx) {
           nlohmann::json routes = nlohmann::json::array();
           for (const auto& r : vs.http) {
             nlohmann::json dests = nlohmann::json::array();
-            for (const auto& d : r.route)
-              dests.push_back({{"host", d.destination.host}, {"port", d.destination.port.value_or(0)}, {"weight", d.weight}});
+            for (const auto& d : r.route) {
+              nlohmann::json dj = {{"host", d.destination.host}, {"port", d.destination.port.value_or(0)}, {"weight", d.weight}};
+              if (d.headers) dj["headers"] = headers_json(*d.headers);
+              dests.push_back(std::move(dj));
+            }
             nlohmann::json m = nlohmann::json::array();
             for (const auto& mm : r.match) m.push_back(match_text(mm));
-            routes.push_back({{"name", r.name}, {"match", m}, {"route", dests}});
+            nlohmann::json rj = {{"name", r.name}, {"match", m}, {"route", dests}};
+            if (r.timeout) rj["timeout"] = format_duration(*r.timeout);
+            if (r.retries) {
+              rj["retries"] = {{"attempts", r.retries->attempts}, {"retryOn", r.retries->retry_on}};
+              if (r.retries->per_try_timeout) rj["retries"]["perTryTimeout"] = format_duration(*r.retries->per_try_timeout);
+              if (r.retries->backoff) rj["retries"]["backoff"] = format_duration(*r.retries->backoff);
+            }
+            if (r.cors_policy) rj["corsPolicy"] = cors_json(*r.cors_policy);
+            if (r.headers) rj["headers"] = headers_json(*r.headers);
+            routes.push_back(std::move(rj));
           }
           auto l4 = [](const auto& list) {
             nlohmann::json a = nlohmann::json::array();
@@ -172,6 +218,12 @@ void register_gateway_status(CLI::App& app, VerbContext& ctx) {
                        ":" + std::to_string(d.destination.port.value_or(0)) + (d.weight ? " w" + std::to_string(d.weight) : "");
             if (r.direct_response) dests = "direct response " + std::to_string(r.direct_response->status);
             if (r.redirect) dests = "redirect " + std::to_string(r.redirect->redirect_code);
+            if (r.timeout) dests += "  timeout " + format_duration(*r.timeout);
+            if (r.retries)
+              dests += "  retries " + std::to_string(r.retries->attempts) + (r.retries->retry_on.empty() ? "" : " on " + r.retries->retry_on) +
+                       (r.retries->per_try_timeout ? " per try " + format_duration(*r.retries->per_try_timeout) : "") +
+                       (r.retries->backoff ? " backoff " + format_duration(*r.retries->backoff) : "");
+            if (r.cors_policy) dests += "  cors";
             std::printf("    %-24s %-40s → %s\n", r.name.c_str(), r.match.empty() ? "(any)" : match_text(r.match[0]).c_str(),
                         dests.c_str());
           }

@@ -1119,6 +1119,7 @@ class Builder {
     RetryPolicy p;
     p.num_retries = static_cast<uint32_t>(r.attempts);
     if (r.per_try_timeout) p.per_try_timeout = *r.per_try_timeout;
+    if (r.backoff) p.back_off_base_interval = *r.backoff;  // retry.go ConvertPolicy: RetryBackOff.BaseInterval
     std::string on = r.retry_on.empty() ? "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes"
                                         : std::string();
     bool codes = false;

@@ -179,19 +179,13 @@ std::vector<NotModelled> not_modelled(const ResourceSet& rs, const MeshConfig* m
   // Gateway API: routes attached to the mesh (a Service or ServiceEntry
   // parent: GAMMA, waypoints) and Gateways of classes other than Istio's
   // gateway controller (istio-waypoint, istio-east-west, istio-remote, another
-  // implementation) are not simulated; CORS and ExtensionRef filters neither.
+  // implementation) are not simulated. (Filters are: CORS is translated as
+  // istiod does, ExtensionRef is rejected as InvalidFilter as istiod does.)
   for (const auto& r : rs.gateway_routes) {
     for (size_t i = 0; i < r.parent_refs.size(); ++i)
       if (r.parent_refs[i].kind != "Gateway")
         field(out, r, "spec.parentRefs[" + std::to_string(i) + "]",
               "a " + r.parent_refs[i].kind + " parent (mesh routing, GAMMA) is not simulated: sidecars do not use this route");
-    for (size_t i = 0; i < r.rules.size(); ++i)
-      for (size_t j = 0; j < r.rules[i].filters.size(); ++j) {
-        const std::string& t = r.rules[i].filters[j].type;
-        if (t == "CORS" || t == "ExtensionRef")
-          field(out, r, "spec.rules[" + std::to_string(i) + "].filters[" + std::to_string(j) + "]",
-                "filter " + t + " is not simulated (Istio applies CORS; ExtensionRef is rejected as InvalidFilter)");
-      }
   }
   for (const auto& g : rs.k8s_gateways) {
     bool istio = g.gateway_class_name == "istio";

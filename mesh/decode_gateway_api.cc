@@ -29,8 +29,7 @@ void decode_parent_ref(Decoder& d, YamlNode n, const PathSeg& p, GwParentRef& r)
   if (n.is_map() && !n.get("name").valid()) d.error(n, p.child("name"), "required field is missing");
 }
 
-void decode_backend_ref(Decoder& d, YamlNode n, const PathSeg& p, GwBackendRef& r, bool allow_filters,
-                        std::vector<GwHttpFilter>* filters);
+void decode_backend_ref(Decoder& d, YamlNode n, const PathSeg& p, GwBackendRef& r, bool allow_filters);
 
 void decode_header_modifier(Decoder& d, YamlNode n, const PathSeg& p, GwHeaderModifier& h) {
   auto pairs = [&](YamlNode v, const PathSeg& fp, std::vector<std::pair<std::string, std::string>>& out) {
@@ -96,7 +95,7 @@ void decode_filter(Decoder& d, YamlNode n, const PathSeg& p, GwHttpFilter& f) {
                });
              } else if (k == "requestMirror") {
                d.fields(v, fp, {"backendRef", "percent", "fraction"}, [&](std::string_view k2, YamlNode v2, const PathSeg& fp2) {
-                 if (k2 == "backendRef") decode_backend_ref(d, v2, fp2, f.mirror, false, nullptr);
+                 if (k2 == "backendRef") decode_backend_ref(d, v2, fp2, f.mirror, false);
                  else if (k2 == "percent") {
                    double x = 0;
                    if (d.number(v2, fp2, x)) f.mirror_percent = x;
@@ -108,16 +107,27 @@ void decode_filter(Decoder& d, YamlNode n, const PathSeg& p, GwHttpFilter& f) {
                  } else return false;
                  return true;
                });
-             } else if (k == "cors" || k == "extensionRef") {
-               // Kept by type: the conversion reports what it does not simulate.
+             } else if (k == "cors") {
+               d.fields(v, fp, {"allowOrigins", "allowCredentials", "allowMethods", "allowHeaders", "exposeHeaders", "maxAge"},
+                        [&](std::string_view k2, YamlNode v2, const PathSeg& fp2) {
+                          if (k2 == "allowOrigins") d.strings(v2, fp2, f.cors_allow_origins);
+                          else if (k2 == "allowCredentials") d.boolean(v2, fp2, f.cors_allow_credentials);
+                          else if (k2 == "allowMethods") d.strings(v2, fp2, f.cors_allow_methods);
+                          else if (k2 == "allowHeaders") d.strings(v2, fp2, f.cors_allow_headers);
+                          else if (k2 == "exposeHeaders") d.strings(v2, fp2, f.cors_expose_headers);
+                          else if (k2 == "maxAge") d.integer(v2, fp2, f.cors_max_age, int64_t{0}, int64_t{86400 * 365});
+                          else return false;
+                          return true;
+                        });
+             } else if (k == "extensionRef") {
+               // Kept by type: the conversion rejects it as Istio does (InvalidFilter).
              } else return false;
              return true;
            });
   if (n.is_map() && f.type.empty()) d.error(n, p.child("type"), "required field is missing");
 }
 
-void decode_backend_ref(Decoder& d, YamlNode n, const PathSeg& p, GwBackendRef& r, bool allow_filters,
-                        std::vector<GwHttpFilter>* filters) {
+void decode_backend_ref(Decoder& d, YamlNode n, const PathSeg& p, GwBackendRef& r, bool allow_filters) {
   r.location = n.location();
   d.fields(n, p, {"group", "kind", "namespace", "name", "port", "weight", "filters"},
            [&](std::string_view k, YamlNode v, const PathSeg& fp) {
@@ -129,11 +139,11 @@ void decode_backend_ref(Decoder& d, YamlNode n, const PathSeg& p, GwBackendRef& 
                uint32_t x = 0;
                if (d.port(v, fp, x)) r.port = x;
              } else if (k == "weight") d.integer(v, fp, r.weight, 0, 1000000);
-             else if (k == "filters" && allow_filters && filters) {
+             else if (k == "filters" && allow_filters) {
                d.items(v, fp, [&](YamlNode fn, const PathSeg& fpp) {
                  GwHttpFilter f;
                  decode_filter(d, fn, fpp, f);
-                 filters->push_back(std::move(f));
+                 r.filters.push_back(std::move(f));
                });
              } else return false;
              return true;
@@ -339,15 +349,38 @@ void decode_gateway_route(Decoder& d, YamlNode root, GatewayApiRoute& o) {
             } else if (k3 == "backendRefs") {
               d.items(v3, fp3, [&](YamlNode bn, const PathSeg& bp) {
                 GwBackendRef b;
-                std::vector<GwHttpFilter> ignored;
-                decode_backend_ref(d, bn, bp, b, http || grpc, &ignored);
-                if (!ignored.empty())
-                  d.warn(bn.get("filters"), bp.child("filters"),
-                         "backendRef filters are not simulated by meshsim; the backend is used without them", "MS0142");
+                decode_backend_ref(d, bn, bp, b, http || grpc);
                 r.backend_refs.push_back(std::move(b));
               });
-            } else if ((k3 == "timeouts" || k3 == "retry" || k3 == "sessionPersistence") && (http || grpc)) {
-              d.warn(v3, fp3, std::string(k3) + " is not simulated by meshsim (Istio would apply it); ignored", "MS0142");
+            } else if (k3 == "timeouts" && http) {
+              // GEP-1742; Istio reads them with Go's time.ParseDuration (convertHTTPRoute).
+              d.fields(v3, fp3, {"request", "backendRequest"}, [&](std::string_view k4, YamlNode v4, const PathSeg& fp4) {
+                if (k4 == "request") d.duration(v4, fp4, r.timeout_request, true);
+                else if (k4 == "backendRequest") d.duration(v4, fp4, r.timeout_backend_request, true);
+                else return false;
+                return true;
+              });
+            } else if (k3 == "retry" && http) {
+              GwRouteRule::Retry rt;
+              d.fields(v3, fp3, {"attempts", "backoff", "codes"}, [&](std::string_view k4, YamlNode v4, const PathSeg& fp4) {
+                if (k4 == "attempts") {
+                  int32_t a = 0;
+                  if (d.integer(v4, fp4, a, 0, 1000000)) rt.attempts = a;
+                } else if (k4 == "backoff") d.duration(v4, fp4, rt.backoff, true);
+                else if (k4 == "codes") {
+                  d.items(v4, fp4, [&](YamlNode cn, const PathSeg& cp) {
+                    uint32_t c = 0;
+                    if (d.integer(cn, cp, c, 400, 599)) rt.codes.push_back(c);
+                  });
+                } else return false;
+                return true;
+              });
+              r.retry = std::move(rt);
+            } else if (k3 == "sessionPersistence" && (http || grpc)) {
+              // istiod's route conversion does not read it (convertHTTPRoute / convertGRPCRoute), so no
+              // session affinity results — in a cluster as here.
+              d.warn(v3, fp3, "sessionPersistence is not implemented by Istio's Gateway API controller: requests get no session affinity",
+                     "MS0142");
             } else return false;
             return true;
           });

@@ -655,7 +655,18 @@ void decode_http_route(Decoder& d, YamlNode n, const PathSeg& p, HttpRoute& r) {
             }
           }
         } else if (k2 == "retryRemoteLocalities") d.opt_bool(v2, fp2, rt.retry_remote_localities);
-        else if (k2 == "backoff") {}
+        else if (k2 == "backoff") {
+          // ValidateHTTPRetry → ValidateDuration: at least 1ms, whole milliseconds.
+          if (d.duration(v2, fp2, rt.backoff)) {
+            if (rt.backoff->ns() < 1'000'000) {
+              d.error(v2, fp2, "duration must be greater than 1ms");
+              rt.backoff.reset();
+            } else if (rt.backoff->ns() % 1'000'000 != 0) {
+              d.error(v2, fp2, "only durations to ms precision are supported");
+              rt.backoff.reset();
+            }
+          }
+        }
         else return false;
         return true;
       });

@@ -417,6 +417,40 @@ class Converter {
     return h;
   }
 
+  // createCorsFilter: origins become exact, prefix (one trailing `*`) or
+  // anchored regex matches (`*` alone: any syntactically valid origin);
+  // unmatchedPreflights IGNORE: a preflight whose origin matches none is
+  // answered by the proxy without CORS headers, not forwarded to the backend.
+  static CorsPolicy cors_policy(const GwHttpFilter& f) {
+    CorsPolicy c;
+    for (const std::string& o : f.cors_allow_origins) {
+      if (o.empty()) continue;
+      size_t stars = std::count(o.begin(), o.end(), '*');
+      if (o == "*") {
+        c.allow_origins.push_back({StringMatch::Type::kRegex, R"(^[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s?#]+$)"});
+      } else if (stars == 0) {
+        c.allow_origins.push_back({StringMatch::Type::kExact, o});
+      } else if (stars == 1 && o.back() == '*') {
+        c.allow_origins.push_back({StringMatch::Type::kPrefix, o.substr(0, o.size() - 1)});
+      } else {
+        std::string re = "^";
+        for (char ch : o) {  // Go's regexp.QuoteMeta, then `\*` → `.*`
+          if (ch == '*') re += ".*";
+          else if (std::string_view(R"(\.+?()|[]{}^$)").find(ch) != std::string_view::npos) re += std::string("\\") + ch;
+          else re += ch;
+        }
+        c.allow_origins.push_back({StringMatch::Type::kRegex, re + "$"});
+      }
+    }
+    if (f.cors_allow_credentials) c.allow_credentials = true;
+    c.allow_methods = f.cors_allow_methods;
+    c.allow_headers = f.cors_allow_headers;
+    c.expose_headers = f.cors_expose_headers;
+    if (f.cors_max_age > 0) c.max_age = Duration::seconds(f.cors_max_age);
+    c.unmatched_preflights = "IGNORE";
+    return c;
+  }
+
   static StringMatch string_match(const std::string& type, const std::string& value) {
     StringMatch m;
     m.type = type == "RegularExpression" ? StringMatch::Type::kRegex : StringMatch::Type::kExact;
@@ -503,12 +537,28 @@ class Converter {
         Destination d = build_destination(f.mirror, r, e, hard);
         if (e) mirror_err = e;
         else h.mirrors.push_back({d, f.mirror_percent});
-      } else if (f.type == "CORS") {
-        // createCorsFilter: Istio applies it; meshsim does not translate it (coverage names it).
+      } else if (f.type == "CORS" && r.kind == Kind::kHttpRoute) {
+        h.cors_policy = cors_policy(f);
       } else {
         err = ConfigError{"InvalidFilter", "unsupported filter type \"" + f.type + "\""};
         return std::nullopt;
       }
+    }
+    if (rule.retry) {
+      // "Implementations SHOULD retry on connection errors … if a retry stanza is configured";
+      // unset attempts are Istio's default 2 (convertHTTPRoute).
+      HttpRetry rt;
+      rt.attempts = rule.retry->attempts.value_or(2);
+      rt.retry_on = "connect-failure,refused-stream,unavailable,cancelled";
+      for (uint32_t c : rule.retry->codes) rt.retry_on += "," + std::to_string(c);
+      if (rt.attempts == 0) rt.retry_on.clear();
+      rt.backoff = rule.retry->backoff;
+      h.retries = rt;
+    }
+    if (rule.timeout_request && rule.timeout_request->ns() != 0) h.timeout = rule.timeout_request;
+    if (rule.timeout_backend_request && rule.timeout_backend_request->ns() != 0) {
+      if (h.retries) h.retries->per_try_timeout = rule.timeout_backend_request;
+      else h.timeout = rule.timeout_backend_request;
     }
     int sum = 0;
     for (const auto& b : rule.backend_refs) sum += b.weight;
@@ -533,6 +583,18 @@ class Converter {
       HttpRouteDestination hd;
       hd.destination = d;
       hd.weight = action.size() == 1 ? 0 : b->weight;
+      for (const GwHttpFilter& f : b->filters) {  // buildHTTPDestination: header modifiers only
+        if (f.type == "RequestHeaderModifier") {
+          if (!hd.headers) hd.headers = Headers{};
+          hd.headers->request = header_ops(f.headers);
+        } else if (f.type == "ResponseHeaderModifier") {
+          if (!hd.headers) hd.headers = Headers{};
+          hd.headers->response = header_ops(f.headers);
+        } else {
+          err = ConfigError{"InvalidFilter", "unsupported filter type \"" + f.type + "\""};
+          return std::nullopt;
+        }
+      }
       h.route.push_back(std::move(hd));
     }
     err = backend_err ? backend_err : mirror_err;

@@ -489,6 +489,7 @@ struct HttpRewrite {
 struct HttpRetry {
   int32_t attempts = 0;
   std::optional<Duration> per_try_timeout;
+  std::optional<Duration> backoff;  // Envoy retry_back_off.base_interval
   std::string retry_on;
   std::optional<bool> retry_remote_localities;
 };
@@ -642,10 +643,12 @@ struct GwParentRef {
   std::optional<uint32_t> port;
   Location location;
 };
+struct GwHttpFilter;
 struct GwBackendRef {
   std::string group, kind = "Service", namespace_, name;
   std::optional<uint32_t> port;
   int32_t weight = 1;
+  std::vector<GwHttpFilter> filters;  // HTTPRoute/GRPCRoute backendRefs[].filters
   Location location;
 };
 struct GwHeaderModifier {
@@ -661,6 +664,10 @@ struct GwHttpFilter {
   // RequestMirror
   GwBackendRef mirror;
   std::optional<double> mirror_percent;
+  // CORS (HTTPCORSFilter)
+  std::vector<std::string> cors_allow_origins, cors_allow_methods, cors_allow_headers, cors_expose_headers;
+  bool cors_allow_credentials = false;
+  int64_t cors_max_age = 0;  // seconds
   Location location;
 };
 struct GwRouteMatch {
@@ -680,6 +687,14 @@ struct GwRouteRule {
   std::vector<GwRouteMatch> matches;
   std::vector<GwHttpFilter> filters;
   std::vector<GwBackendRef> backend_refs;
+  // HTTPRoute only: timeouts.request / timeouts.backendRequest and retry.
+  std::optional<Duration> timeout_request, timeout_backend_request;
+  struct Retry {
+    std::optional<int32_t> attempts;
+    std::optional<Duration> backoff;
+    std::vector<uint32_t> codes;
+  };
+  std::optional<Retry> retry;
   Location location;
 };
 struct GatewayApiRoute : Object {  // HTTPRoute, GRPCRoute, TLSRoute, TCPRoute (by kind)

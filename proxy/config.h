@@ -284,6 +284,9 @@ struct RetryPolicy {
   uint32_t num_retries = 0;
   Duration per_try_timeout;  // 0 = none
   std::vector<uint32_t> retriable_status_codes;
+  // retry_back_off.base_interval; zero = Envoy's default 25 ms. The cap
+  // (max_interval) is 10 × the base, Envoy's default when unset.
+  Duration back_off_base_interval;
   bool previous_hosts_predicate = false;
   uint32_t host_selection_retry_max_attempts = 0;
 };

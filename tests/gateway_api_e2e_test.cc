@@ -239,8 +239,58 @@ TEST(GatewayApi, ListenerStatusIsIstios) {
   EXPECT_EQ(got, want);
 }
 
+// The traffic policy of a route (timeout, retries, corsPolicy) as one
+// canonical string: every scalar as text, durations in milliseconds, so
+// Istio's "0.001s" equals meshsim's "1ms".
+std::string duration_ms(std::string d) {
+  double scale = 1000;  // seconds
+  if (d.size() > 2 && d.compare(d.size() - 2, 2, "ms") == 0) scale = 1, d.resize(d.size() - 2);
+  else if (d.size() > 2 && d.compare(d.size() - 2, 2, "us") == 0) scale = 0.001, d.resize(d.size() - 2);
+  else if (!d.empty() && d.back() == 's') d.pop_back();
+  else if (!d.empty() && d.back() == 'm') scale = 60000, d.pop_back();
+  else if (!d.empty() && d.back() == 'h') scale = 3600000, d.pop_back();
+  return std::to_string(static_cast<long long>(std::stod(d) * scale + 0.5)) + "ms";
+}
+
+nlohmann::json yaml_json(const YAML::Node& n) {
+  if (n.IsMap()) {
+    nlohmann::json j = nlohmann::json::object();
+    for (const auto& kv : n) j[kv.first.as<std::string>()] = yaml_json(kv.second);
+    return j;
+  }
+  if (n.IsSequence()) {
+    nlohmann::json j = nlohmann::json::array();
+    for (const auto& e : n) j.push_back(yaml_json(e));
+    return j;
+  }
+  return n.as<std::string>();
+}
+
+nlohmann::json scalars_as_text(const nlohmann::json& j, const std::string& key = "") {
+  if (j.is_object()) {
+    nlohmann::json o = nlohmann::json::object();
+    for (const auto& [k, v] : j.items()) o[k] = scalars_as_text(v, k);
+    return o;
+  }
+  if (j.is_array()) {
+    nlohmann::json a = nlohmann::json::array();
+    for (const auto& e : j) a.push_back(scalars_as_text(e));
+    return a;
+  }
+  std::string text = j.is_string() ? j.get<std::string>() : j.dump();
+  if (key == "timeout" || key == "perTryTimeout" || key == "backoff" || key == "maxAge") return duration_ms(text);
+  return text;
+}
+
+std::string route_policy(const nlohmann::json& route) {
+  nlohmann::json p = nlohmann::json::object();
+  for (const char* k : {"timeout", "retries", "corsPolicy"})
+    if (route.contains(k)) p[k] = route[k];
+  return p.empty() ? "" : " " + scalars_as_text(p).dump();
+}
+
 // The VirtualServices of a golden: "ns/name" → hosts, gateways and the http
-// route names in order.
+// route names in order, each with its timeout, retries and CORS policy.
 std::map<std::string, std::string> golden_virtual_services(const std::string& file) {
   std::map<std::string, std::string> m;
   for (const YAML::Node& doc : YAML::LoadAllFromFile(file)) {
@@ -248,7 +298,8 @@ std::map<std::string, std::string> golden_virtual_services(const std::string& fi
     std::string s;
     for (const auto& h : doc["spec"]["hosts"]) s += "host " + h.as<std::string>() + ";";
     for (const auto& g : doc["spec"]["gateways"]) s += "gateway " + g.as<std::string>() + ";";
-    for (const auto& r : doc["spec"]["http"]) s += "route " + (r["name"] ? r["name"].as<std::string>() : "") + ";";
+    for (const auto& r : doc["spec"]["http"])
+      s += "route " + (r["name"] ? r["name"].as<std::string>() : "") + route_policy(yaml_json(r)) + ";";
     for (const auto& kind : {"tcp", "tls"})
       for (const auto& r : doc["spec"][kind])
         for (const auto& d : r["route"]) {
@@ -266,7 +317,7 @@ std::map<std::string, std::string> meshsim_virtual_services(const nlohmann::json
     std::string s;
     for (const auto& h : vs["hosts"]) s += "host " + h.get<std::string>() + ";";
     for (const auto& g : vs["gateways"]) s += "gateway " + g.get<std::string>() + ";";
-    for (const auto& r : vs["http"]) s += "route " + r["name"].get<std::string>() + ";";
+    for (const auto& r : vs["http"]) s += "route " + r["name"].get<std::string>() + route_policy(r) + ";";
     for (const auto& kind : {"tcp", "tls"})
       for (const auto& r : vs[kind])
         for (const auto& d : r["route"])

@@ -22,6 +22,7 @@
 
 #include <cstdlib>
 #include <nlohmann/json.hpp>
+#include <fstream>
 #include <string>
 
 #include "tests/shell_run.h"
@@ -170,6 +171,21 @@ TEST(HttpTrafficCli, RetryOn5xxRetriesThenForwardsTheLast503WithUrx) {
   EXPECT_EQ(ok["client_sidecar"]["response_flags"], "-");
 }
 
+TEST(HttpTrafficCli, RetryBackoffBelowAMillisecondIsRejectedAtItsLine) {
+  // Istio's ValidateHTTPRetry: backoff ≥ 1ms, whole milliseconds.
+  std::string bad = ::testing::TempDir() + "/bad-backoff.yaml";
+  {
+    std::ofstream f(bad);
+    f << "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: b, namespace: default}\n"
+         "spec:\n  hosts: [httpbin]\n  http:\n  - route: [{destination: {host: httpbin}}]\n"
+         "    retries: {attempts: 2, backoff: 1500us}\n";
+  }
+  auto r = meshsim::testing::run_shell(std::string(MESHSIM_EXE) + " analyze " + bad + " 2>&1");
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_NE(r.out.find(":8:"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("ms precision"), std::string::npos) << r.out;
+}
+
 TEST(HttpTrafficCli, ProxyConfigRouteShowsWhatTheEngineRuns) {
   auto pod = probe("--path /get")["client_sidecar"]["pod"].get<std::string>();
   auto r = meshsim::testing::run_shell(std::string(MESHSIM_EXE) + " proxy-config route " + pod + mesh_args() +
@@ -192,6 +208,8 @@ TEST(HttpTrafficCli, ProxyConfigRouteShowsWhatTheEngineRuns) {
   EXPECT_EQ(routes[3]["route"]["regex_rewrite"]["substitution"], "/anything/profile/\\1");
   EXPECT_EQ(routes[4]["route"]["timeout"], "1s");
   EXPECT_EQ(routes[5]["route"]["retry_policy"]["num_retries"], 3);
+  // VirtualService retries.backoff → Envoy's retry_back_off.base_interval.
+  EXPECT_EQ(routes[5]["route"]["retry_policy"]["retry_back_off"]["base_interval"], "0.04s");
   EXPECT_EQ(routes[6]["route"]["request_mirror_policies"][0]["cluster"], "outbound|8000||httpbin.default.svc.cluster.local");
   EXPECT_FALSE(routes[7]["route"].contains("request_mirror_policies"));
   EXPECT_EQ(routes[8]["request_headers_to_remove"][0], "x-secret");

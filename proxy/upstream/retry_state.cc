@@ -41,7 +41,7 @@ bool RetryState::would_retry_reset(bool connect_failure, bool before_request, bo
 
 Duration RetryState::consume(uint32_t attempts, uint64_t random) {
   --retries_left_;
-  int64_t base = 25'000'000;
+  int64_t base = policy_->back_off_base_interval > Duration::zero() ? policy_->back_off_base_interval.ns() : 25'000'000;
   int64_t bound = std::min<int64_t>(base * ((int64_t{1} << std::min<uint32_t>(attempts, 10)) - 1), 10 * base);
   return Duration::nanos(static_cast<int64_t>(random % static_cast<uint64_t>(bound)));
 }

@@ -1,7 +1,8 @@
 // RetryState is Envoy's RetryStateImpl for one downstream request: which
 // outcomes the route's retry policy retries (retry_on tokens, retriable
 // status codes), how many retries are left, and the fully jittered
-// exponential back-off between attempts (base 25 ms, cap 10 × base = 250 ms,
+// exponential back-off between attempts (base: the route's retry_back_off
+// base_interval, else Envoy's 25 ms; cap 10 × base, 250 ms by default;
 // drawn from the pod's random stream).
 #pragma once
 

@@ -375,6 +375,8 @@ ordered_json route_config_json(const RouteConfiguration& rc) {
           if (!a->retry_policy->retriable_status_codes.empty()) {
             rp["retriable_status_codes"] = a->retry_policy->retriable_status_codes;
           }
+          if (a->retry_policy->back_off_base_interval > Duration::zero())
+            rp["retry_back_off"] = {{"base_interval", duration_json(a->retry_policy->back_off_base_interval)}};
           if (a->retry_policy->per_try_timeout > Duration::zero()) {
             rp["per_try_timeout"] = duration_json(a->retry_policy->per_try_timeout);
           }
