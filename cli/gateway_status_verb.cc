@@ -37,10 +37,12 @@ void print_conditions(const std::vector<mesh::GatewayApiCondition>& cs, const ch
                 c.message.c_str());
 }
 
-nlohmann::json string_match_json(const mesh::StringMatch& s) {
-  const char* type = s.type == mesh::StringMatch::Type::kExact ? "exact" : s.type == mesh::StringMatch::Type::kPrefix ? "prefix" : "regex";
-  return {{type, s.value}};
+// Istio's StringMatch field name: exact, prefix or regex.
+const char* match_type(const mesh::StringMatch& s) {
+  return s.type == mesh::StringMatch::Type::kExact ? "exact" : s.type == mesh::StringMatch::Type::kPrefix ? "prefix" : "regex";
 }
+
+nlohmann::json string_match_json(const mesh::StringMatch& s) { return {{match_type(s), s.value}}; }
 
 // The VirtualService fields in Istio's YAML names (what `kubectl get virtualservice -o yaml` shows).
 nlohmann::json headers_json(const mesh::Headers& h) {
@@ -74,8 +76,7 @@ nlohmann::json cors_json(const mesh::CorsPolicy& c) {
 std::string match_text(const mesh::HttpMatchRequest& m) {
   std::string s;
   if (m.uri) {
-    const char* t = m.uri->type == mesh::StringMatch::Type::kExact ? "exact" : m.uri->type == mesh::StringMatch::Type::kPrefix ? "prefix" : "regex";
-    s += std::string("uri ") + t + " " + m.uri->value;
+    s += std::string("uri ") + match_type(*m.uri) + " " + m.uri->value;
   }
   for (const auto& [k, v] : m.headers) s += (s.empty() ? "" : ", ") + std::string("header ") + k + "=" + v.value;
   for (const auto& [k, v] : m.query_params) s += (s.empty() ? "" : ", ") + std::string("query ") + k + "=" + v.value;

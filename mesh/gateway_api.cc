@@ -417,6 +417,16 @@ class Converter {
     return h;
   }
 
+  // A Request/ResponseHeaderModifier filter, on a rule or a backendRef, sets
+  // that side's header operations; false for any other filter type.
+  static bool apply_header_filter(const GwHttpFilter& f, std::optional<Headers>& headers) {
+    bool request = f.type == "RequestHeaderModifier";
+    if (!request && f.type != "ResponseHeaderModifier") return false;
+    if (!headers) headers = Headers{};
+    (request ? headers->request : headers->response) = header_ops(f.headers);
+    return true;
+  }
+
   // createCorsFilter: origins become exact, prefix (one trailing `*`) or
   // anchored regex matches (`*` alone: any syntactically valid origin);
   // unmatchedPreflights IGNORE: a preflight whose origin matches none is
@@ -504,13 +514,8 @@ class Converter {
     }
     std::optional<ConfigError> mirror_err;
     for (const GwHttpFilter& f : rule.filters) {
-      if (f.type == "RequestHeaderModifier") {
-        if (!h.headers) h.headers = Headers{};
-        h.headers->request = header_ops(f.headers);
-      } else if (f.type == "ResponseHeaderModifier") {
-        if (!h.headers) h.headers = Headers{};
-        h.headers->response = header_ops(f.headers);
-      } else if (f.type == "RequestRedirect" && r.kind == Kind::kHttpRoute) {
+      if (apply_header_filter(f, h.headers)) continue;
+      if (f.type == "RequestRedirect" && r.kind == Kind::kHttpRoute) {
         HttpRedirect red;
         red.redirect_code = f.status_code.value_or(301);
         red.authority = f.hostname;
@@ -584,13 +589,7 @@ class Converter {
       hd.destination = d;
       hd.weight = action.size() == 1 ? 0 : b->weight;
       for (const GwHttpFilter& f : b->filters) {  // buildHTTPDestination: header modifiers only
-        if (f.type == "RequestHeaderModifier") {
-          if (!hd.headers) hd.headers = Headers{};
-          hd.headers->request = header_ops(f.headers);
-        } else if (f.type == "ResponseHeaderModifier") {
-          if (!hd.headers) hd.headers = Headers{};
-          hd.headers->response = header_ops(f.headers);
-        } else {
+        if (!apply_header_filter(f, hd.headers)) {
           err = ConfigError{"InvalidFilter", "unsupported filter type \"" + f.type + "\""};
           return std::nullopt;
         }
