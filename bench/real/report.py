@@ -96,7 +96,10 @@ if a.soak == 0:
     loads = [r["loadavg_before"] for r in runs]
     out += ["", f"load average before the runs: {min(loads):.2f}–{max(loads):.2f}"]
 else:
-    rows = list(csv.DictReader((work / "soak.csv").open()))
+    every = list(csv.DictReader((work / "soak.csv").open()))
+    rows = [x for x in every if x["phase"] == "during"]
+    before = [x for x in every if x["phase"] == "before"]
+    after = [x for x in every if x["phase"] == "after"]
     third = max(1, len(rows) // 3)
     first, last = rows[:third], rows[-third:]
     soak = {"samples": len(rows), "third": third, "processes": {}}
@@ -110,13 +113,14 @@ else:
             ok = False
     else:
         ok = False
-    out.append(f"soak: {len(rows)} samples, 1 per second; first third = samples 0–{third - 1}, "
-               f"last third = samples {len(rows) - third}–{len(rows) - 1}")
+    out.append(f"soak: {len(rows)} samples under load, 1 per second; first third = seconds "
+               f"{rows[0]['t_s']}–{rows[third - 1]['t_s']}, last third = seconds "
+               f"{rows[-third]['t_s']}–{rows[-1]['t_s']}")
     if r:
         out.append(f"wrk: {r['requests']:,} requests, {rps(r):,.0f}/s, p50 {r['lat_p50_us'] / 1000:.2f} ms, "
                    f"p99 {r['lat_p99_us'] / 1000:.2f} ms, errors {soak['errors'] or 0}")
-    out += ["", "| process | RSS first third (mean) | RSS last third (mean) | growth | RSS min–max | fds first third (max) | fds last third (max) | verdict |",
-            "|---|---|---|---|---|---|---|---|"]
+    out += ["", "| process | RSS first third (mean) | RSS last third (mean) | growth | RSS min–max | fds first third (max) | fds last third (max) | verdict | idle before → after: RSS, fds |",
+            "|---|---|---|---|---|---|---|---|---|"]
     for who in ("client", "server"):
         rss = lambda rs: statistics.mean(int(x[f"{who}_rss_kb"]) for x in rs)
         fds = lambda rs: max(int(x[f"{who}_fds"]) for x in rs)
@@ -130,11 +134,20 @@ else:
             "rss_growth_pct": g, "rss_kb_min": min(all_rss), "rss_kb_max": max(all_rss),
             "fds_first_third_max": fds(first), "fds_last_third_max": fds(last),
             "grew": grew}
+        idle = "—"
+        if before and after:
+            b, f = before[0], after[0]
+            soak["processes"][who].update(
+                idle_before_rss_kb=int(b[f"{who}_rss_kb"]), idle_after_rss_kb=int(f[f"{who}_rss_kb"]),
+                idle_before_fds=int(b[f"{who}_fds"]), idle_after_fds=int(f[f"{who}_fds"]))
+            idle = (f"{int(b[f'{who}_rss_kb']) / 1024:.1f} → {int(f[f'{who}_rss_kb']) / 1024:.1f} MiB, "
+                    f"{b[f'{who}_fds']} → {f[f'{who}_fds']}")
         out.append(f"| meshsim proxy ({who}) | {rss(first) / 1024:.1f} MiB | {rss(last) / 1024:.1f} MiB | "
                    f"{g:+.2f} % | {min(all_rss) / 1024:.1f}–{max(all_rss) / 1024:.1f} MiB | {fds(first)} | "
-                   f"{fds(last)} | {'GROWS' if grew else 'no growth'} |")
-    out.append(f"\n(growth fails above {a.soak_rss_tolerance} % RSS or any rise of the fd maximum; "
-               f"samples in soak.csv)")
+                   f"{fds(last)} | {'GROWS' if grew else 'no growth'} | {idle} |")
+    out.append(f"\n(growth fails above {a.soak_rss_tolerance} % RSS or any rise of the fd maximum under load; "
+               f"idle = 1 s before wrk starts and 1 s after it ends: pooled upstream connections may stay "
+               f"open; samples in soak.csv)")
     result["soak"] = soak
 
 text = "\n".join(out) + "\n"

@@ -79,6 +79,7 @@ done
 [ "$duration" -ge 1 ] && [ "$connections" -ge 1 ] && [ "$threads" -ge 1 ] && [ "$rounds" -ge 1 ] \
   || die "duration, connections, threads and rounds must be ≥ 1"
 [ "$connections" -ge "$threads" ] || die "wrk needs connections ≥ threads"
+[ "$soak" -eq 0 ] || [ "$soak" -ge 4 ] || die "--soak wants at least 4 seconds (3 samples under load)"
 case $ha_client_tls in verify|sni) ;; *) die "--haproxy-client-tls wants verify or sni" ;; esac
 if [ "$soak" -gt 0 ]; then paths=meshsim; fi
 IFS=, read -r -a path_list <<< "$paths"
@@ -336,24 +337,26 @@ if [ "$soak" -eq 0 ]; then
   done
 else
   echo "run.sh: soak: wrk -t$threads -c$connections for ${soak}s through the meshsim pair; sampling RSS and fds every second"
-  echo "t_s,client_rss_kb,client_fds,server_rss_kb,server_fds" > "$work/soak.csv"
-  sample() {  # sample T — one CSV row
-    local row=$1 p
+  echo "phase,t_s,client_rss_kb,client_fds,server_rss_kb,server_fds" > "$work/soak.csv"
+  sample() {  # sample PHASE T — one CSV row
+    local row="$1,$2" p
     for p in "${pid_of[meshsim-client]}" "${pid_of[meshsim-server]}"; do
       row+=",$(awk '/^VmRSS:/{print $2}' "/proc/$p/status"),$(find "/proc/$p/fd" -mindepth 1 -maxdepth 1 | wc -l)"
     done
     echo "$row" >> "$work/soak.csv"
   }
+  sample before 0
   run_wrk meshsim soak "$soak" &
   soak_wrk=$!
   t0=$(date +%s.%N)
-  for i in $(seq 0 $((soak - 1))); do
-    sample "$i"
-    # sleep until the next whole second since t0
-    sleep "$(python3 -c "import time; print(max(0.0, $t0 + $i + 1 - time.time()))")"
+  # one sample a second while wrk runs (from 1 s in, when its connections are up)
+  for i in $(seq 1 $((soak - 1))); do
+    sleep "$(python3 -c "import time; print(max(0.0, $t0 + $i - time.time()))")"
+    sample during "$i"
   done
   wait "$soak_wrk" || true
-  sample "$soak"
+  sleep 1
+  sample after $((soak + 1))
 fi
 
 # ---------------------------------------------------------------------------------------------
