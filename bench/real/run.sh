@@ -93,7 +93,7 @@ for prog in wrk haproxy openssl curl python3 ss; do
 done
 if want meshsim; then
   [ -x "$meshsim" ] || die "no meshsim binary at $meshsim (build it, or pass --meshsim / MESHSIM)"
-  "$meshsim" proxy --help >/dev/null 2>&1 || die "$meshsim has no 'proxy' subcommand"
+  "$meshsim" --help 2>/dev/null | grep -Eq '^  proxy( |$)' || die "$meshsim has no 'proxy' verb (its --help lists none)"
 fi
 for f in httpbin/httpbin.yaml curl/curl.yaml; do
   [ -f "$samples/$f" ] || die "missing Istio sample $samples/$f (set ISTIO_SAMPLES)"
