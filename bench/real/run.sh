@@ -32,7 +32,7 @@
 #                          (haproxy 2.6 cannot do both with SPIFFE-only certificates)
 #   --meshsim PATH         the meshsim binary (default: $MESHSIM, else build/default/cli/meshsim)
 #   --meshsim-arg ARG      extra argument for both `meshsim proxy` processes (repeatable)
-#   --port-base P          first of 7 consecutive loopback ports used (default 18080)
+#   --port-base P          first of 7 consecutive loopback ports used (default 41080)
 #   -o, --out DIR          where configs, certificates, logs and results go (default: a new
 #                          directory under ${TMPDIR:-/tmp}); results.md and results.json there
 #   -h, --help
@@ -46,7 +46,7 @@ repo=$(cd "$here/../.." && pwd)
 samples=${ISTIO_SAMPLES:-/work/shared/istio-samples}
 
 duration=10 connections=16 threads=2 warmup=2 rounds=1 paths=meshsim,haproxy,direct
-soak=0 soak_tol=5 ha_client_tls=verify ha_threads=1 backend_threads=1 port_base=18080 out=""
+soak=0 soak_tol=5 ha_client_tls=verify ha_threads=1 backend_threads=1 port_base=41080 out=""
 meshsim=${MESHSIM:-$repo/build/default/cli/meshsim}
 meshsim_extra=()
 
@@ -196,16 +196,19 @@ PY
   [ "$server_port" = 8080 ] || die "httpbin's endpoint port is $server_port, expected targetPort 8080"
   echo "run.sh: meshsim pods default/$client_pod → default/$server_pod ($server_ip:$server_port)"
   mkdir -p "$work/ca" "$client_certs" "$server_certs"
-  # Server first: it creates the mesh CA in --ca-dir, the client then uses the same one.
+  # Server first: it creates the mesh CA in --ca-dir, the client then uses the same one. The
+  # server's inbound cluster reaches the app at the pod IP or 127.0.0.1 (both mapped to the
+  # backend). No access log: Istio's default profile has none, and neither has haproxy here.
   start meshsim-server "$meshsim" proxy "${mesh_args[@]}" --pod "default/$server_pod" \
     --listen-inbound "127.0.0.1:$ms_server_port=$server_port" \
     --upstream-map "$server_ip:$server_port=127.0.0.1:$backend_port" \
+    --upstream-map "127.0.0.1:$server_port=127.0.0.1:$backend_port" --access-log off \
     --admin "127.0.0.1:$ms_server_admin" --ca-dir "$work/ca" --certs-dir "$server_certs" \
     ${meshsim_extra[@]+"${meshsim_extra[@]}"}
   wait_ready meshsim-server "$ms_server_admin"
   start meshsim-client "$meshsim" proxy "${mesh_args[@]}" --pod "default/$client_pod" \
     --listen-outbound "127.0.0.1:$ms_client_port=$host:8000" \
-    --upstream-map "$server_ip:$server_port=127.0.0.1:$ms_server_port" \
+    --upstream-map "$server_ip:$server_port=127.0.0.1:$ms_server_port" --access-log off \
     --admin "127.0.0.1:$ms_client_admin" --ca-dir "$work/ca" --certs-dir "$client_certs" \
     ${meshsim_extra[@]+"${meshsim_extra[@]}"}
   wait_ready meshsim-client "$ms_client_admin"
