@@ -252,7 +252,7 @@ url_of() { case $1 in meshsim) echo "http://127.0.0.1:$ms_client_port/" ;;
                        haproxy) echo "http://127.0.0.1:$ha_client_port/" ;;
                        direct) echo "http://127.0.0.1:$backend_port/" ;; esac; }
 for p in "${path_list[@]}"; do
-  body=$(curl -s -D "$work/check-$p.headers" -H "Host: $host" -H 'x-bench-check: 1' "$(url_of "$p")" || true)
+  body=$(curl -s -m 10 -D "$work/check-$p.headers" -H "Host: $host" -H 'x-bench-check: 1' "$(url_of "$p")" || true)
   code=$(head -1 "$work/check-$p.headers" 2>/dev/null | awk '{print $2}')
   if [ "$code" = 200 ] && [ "$body" = ok ]; then echo "run.sh: check $p: 200 ok"
   else fail "$p: curl $(url_of "$p") got '${code:-no response}' '$body' (headers in $work/check-$p.headers)"; fi
