@@ -15,6 +15,7 @@ ap.add_argument("--soak", type=int, default=0)
 ap.add_argument("--soak-rss-tolerance", type=float, default=5.0)
 ap.add_argument("--context", default="")
 ap.add_argument("--versions", default="")
+ap.add_argument("--connections", type=int, default=16)
 a = ap.parse_args()
 work = Path(a.work)
 runs = [json.loads(l) for l in (work / "runs.jsonl").read_text().splitlines() if l.strip()]
@@ -52,6 +53,7 @@ if a.soak == 0:
             "p99_us": statistics.median(r["lat_p99_us"] for r in rs),
             "proxy_cpu_us_per_request": statistics.median(r["proxy_cpu_s"] * 1e6 / r["requests"] for r in rs) if p != "direct" else None,
             "backend_cpu_us_per_request": statistics.median(r["backend_cpu_s"] * 1e6 / r["requests"] for r in rs),
+            "machine_busy": statistics.median(r["machine_busy"] for r in rs),
             "errors": {},
         }
         for r in rs:
@@ -61,14 +63,14 @@ if a.soak == 0:
             ok = False
         summary[p] = s
     result["summary"] = summary
-    hdr = "| path | requests/s | p50 | p99 | CPU of the two proxies per request | errors |"
-    out += [hdr, "|---|---|---|---|---|---|"]
+    hdr = "| path | requests/s | p50 | p99 | CPU of the two proxies per request | machine busy | errors |"
+    out += [hdr, "|---|---|---|---|---|---|---|"]
     for p, s in summary.items():
         allr = "" if s["rounds"] == 1 else " (" + ", ".join(f"{x:,}" for x in s["requests_per_s_all"]) + ")"
         cpu = "—" if s["proxy_cpu_us_per_request"] is None else f"{s['proxy_cpu_us_per_request']:.1f} µs"
         err = ", ".join(f"{k} {v}" for k, v in s["errors"].items()) or "0"
         out.append(f"| {p} | {s['requests_per_s']:,.0f}{allr} | {s['p50_us'] / 1000:.2f} ms | "
-                   f"{s['p99_us'] / 1000:.2f} ms | {cpu} | {err} |")
+                   f"{s['p99_us'] / 1000:.2f} ms | {cpu} | {s['machine_busy'] * 100:.0f} % | {err} |")
     ratios = {}
 
     def ratio(num, den):
@@ -149,6 +151,44 @@ else:
                f"idle = 1 s before wrk starts and 1 s after it ends: pooled upstream connections may stay "
                f"open; samples in soak.csv)")
     result["soak"] = soak
+
+# The meshsim server sidecar's own count of what it served (istio_requests_total, reporter
+# destination) against what was sent through the pair: every wrk run's completed requests
+# (warm-ups included), the check's curl and the openssl s_client probe. wrk stops with up to one
+# request per connection in flight, which the server may still count.
+prom = work / "meshsim-server-prometheus.txt"
+if prom.exists():
+    import re
+    mtls = dc = other = 0
+    for line in prom.read_text().splitlines():
+        if line.startswith("istio_requests_total{"):
+            n = int(float(line.rsplit(" ", 1)[1]))
+            if 'connection_security_policy="mutual_tls"' in line and 'response_code="200"' in line \
+                    and 'source_principal="spiffe://cluster.local/ns/default/sa/curl"' in line:
+                mtls += n
+            elif 'response_flags="DC"' in line and 'response_code="0"' in line:
+                dc += n  # the client (wrk, stopping) closed with the request in flight
+            else:
+                other += n
+    sent = 2
+    wrk_runs = 0
+    for f in work.glob("wrk-meshsim-*.txt"):
+        for line in f.read_text().splitlines():
+            if line.startswith("WRKJSON "):
+                sent += json.loads(line[8:])["requests"]
+                wrk_runs += 1
+    slack = wrk_runs * a.connections
+    good = sent <= mtls and mtls + dc <= sent + slack and other == 0
+    result["meshsim_server_account"] = {"mutual_tls_200_from_curl": mtls, "downstream_closed": dc, "other": other,
+                                        "sent": sent, "in_flight_slack": slack, "ok": good}
+    out.append("")
+    out.append(f"meshsim server sidecar, istio_requests_total (reporter destination): {mtls:,} requests "
+               f"200 over mutual_tls from spiffe://cluster.local/ns/default/sa/curl, {dc} closed by wrk "
+               f"in flight (DC), {other} others; "
+               f"sent {sent:,} (+ up to {slack} in flight when wrk stopped): "
+               f"{'consistent' if good else 'INCONSISTENT'}")
+    if not good:
+        ok = False
 
 text = "\n".join(out) + "\n"
 print(text, end="")

@@ -93,7 +93,8 @@ for prog in wrk haproxy openssl curl python3 ss; do
 done
 if want meshsim; then
   [ -x "$meshsim" ] || die "no meshsim binary at $meshsim (build it, or pass --meshsim / MESHSIM)"
-  "$meshsim" --help 2>/dev/null | grep -Eq '^  proxy( |$)' || die "$meshsim has no 'proxy' verb (its --help lists none)"
+  help=$("$meshsim" --help 2>/dev/null || true)
+  grep -Eq '^  proxy( |$)' <<< "$help" || die "$meshsim has no 'proxy' verb (its --help lists none)"
 fi
 for f in httpbin/httpbin.yaml curl/curl.yaml; do
   [ -f "$samples/$f" ] || die "missing Istio sample $samples/$f (set ISTIO_SAMPLES)"
@@ -307,22 +308,27 @@ cpu_ticks() {  # cpu_ticks PID… — utime+stime in clock ticks, summed
 proxy_pids() { case $1 in meshsim) echo "${pid_of[meshsim-client]} ${pid_of[meshsim-server]}" ;;
                           haproxy) echo "${pid_of[haproxy-client]} ${pid_of[haproxy-server]}" ;;
                           direct) echo "" ;; esac; }
+machine_ticks() {  # machine_ticks — "busy total" jiffies of all CPUs from /proc/stat
+  awk '/^cpu /{t=0; for (i=2; i<=NF; i++) t+=$i; print t-$5-$6, t}' /proc/stat
+}
 wrk_args=(-t"$threads" -c"$connections" -H "Host: $host" -s "$here/report.lua" --latency)
 run_wrk() {  # run_wrk PATH LABEL SECONDS — measured run, one JSON line appended to runs.jsonl
   local p=$1 label=$2 secs=$3 log=$work/wrk-$1-$2.txt
   local pids; pids=$(proxy_pids "$p")
   local c0 b0; c0=$(cpu_ticks $pids); b0=$(cpu_ticks "${pid_of[backend]}")
   local load0; load0=$(cut -d' ' -f1 /proc/loadavg)
+  local m0; m0=$(machine_ticks)
   wrk "${wrk_args[@]}" -d"${secs}s" "$(url_of "$p")" > "$log" 2>&1 || { fail "wrk on $p failed (see $log)"; return; }
-  local c1 b1; c1=$(cpu_ticks $pids); b1=$(cpu_ticks "${pid_of[backend]}")
+  local c1 b1 m1; c1=$(cpu_ticks $pids); b1=$(cpu_ticks "${pid_of[backend]}"); m1=$(machine_ticks)
   local line; line=$(sed -n 's/^WRKJSON //p' "$log")
   [ -n "$line" ] || { fail "wrk on $p printed no result (see $log)"; return; }
   python3 - "$p" "$label" "$line" $((c1 - c0)) $((b1 - b0)) "$(getconf CLK_TCK)" "$load0" \
-    "$(cut -d' ' -f1 /proc/loadavg)" >> "$work/runs.jsonl" <<'PY'
+    "$(cut -d' ' -f1 /proc/loadavg)" "$m0" "$m1" >> "$work/runs.jsonl" <<'PY'
 import json, sys
-p, label, line, proxy_ticks, backend_ticks, hz, l0, l1 = sys.argv[1:]
+p, label, line, proxy_ticks, backend_ticks, hz, l0, l1, m0, m1 = sys.argv[1:]
 r = json.loads(line)
-r.update(path=p, label=label, proxy_cpu_s=int(proxy_ticks) / int(hz),
+(b0, t0), (b1, t1) = (map(int, m0.split()), map(int, m1.split()))
+r.update(path=p, label=label, proxy_cpu_s=int(proxy_ticks) / int(hz), machine_busy=(b1 - b0) / max(1, t1 - t0),
          backend_cpu_s=int(backend_ticks) / int(hz), loadavg_before=float(l0), loadavg_after=float(l1))
 print(json.dumps(r))
 PY
@@ -363,9 +369,14 @@ else
 fi
 
 # ---------------------------------------------------------------------------------------------
-# drain: SIGTERM each meshsim proxy, which must exit 0
+# the meshsim pair's own account (admin endpoints), then drain: SIGTERM each, which must exit 0
 drain_codes=""
 if want meshsim; then
+  for side in client server; do
+    port=$ms_client_admin; [ $side = server ] && port=$ms_server_admin
+    curl -s -m 10 "http://127.0.0.1:$port/stats" > "$work/meshsim-$side-stats.txt" || fail "meshsim-$side /stats"
+    curl -s -m 10 "http://127.0.0.1:$port/stats/prometheus" > "$work/meshsim-$side-prometheus.txt" || fail "meshsim-$side /stats/prometheus"
+  done
   for name in meshsim-client meshsim-server; do
     kill -TERM "${pid_of[$name]}"
     rc=0; wait "${pid_of[$name]}" || rc=$?
@@ -376,7 +387,7 @@ if want meshsim; then
   echo "run.sh: SIGTERM drain: $drain_codes"
 fi
 
-python3 "$here/report.py" --work "$work" --soak "$soak" --soak-rss-tolerance "$soak_tol" \
+python3 "$here/report.py" --work "$work" --soak "$soak" --soak-rss-tolerance "$soak_tol" --connections "$connections" \
   --context "$(printf 'wrk -t%s -c%s -d%ss (+%ss warm-up), %s round(s); haproxy pair nbthread %s (client TLS: %s), backend nbthread %s; certificates: %s; %s cores; %s' \
      "$threads" "$connections" "$duration" "$warmup" "$rounds" "$ha_threads" "$ha_client_tls" "$backend_threads" "$cert_source" "$(nproc)" \
      "$(date -u +%Y-%m-%dT%H:%M:%SZ)")" \
