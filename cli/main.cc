@@ -156,6 +156,8 @@ int main_impl(int argc, char** argv) {
   register_report(app, ctx);
   register_gui(app, ctx);
   register_gateway_status(app, ctx);
+  register_proxy(app, ctx);
+  register_up(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -43,5 +43,7 @@ void register_bench(CLI::App& app, VerbContext& ctx);
 void register_report(CLI::App& app, VerbContext& ctx);
 void register_gui(CLI::App& app, VerbContext& ctx);
 void register_gateway_status(CLI::App& app, VerbContext& ctx);
+void register_proxy(CLI::App& app, VerbContext& ctx);
+void register_up(CLI::App& app, VerbContext& ctx);
 
 }  // namespace meshsim::cli

@@ -31,6 +31,28 @@ std::string format_response_flags(uint32_t flags) {
   return out.empty() ? "-" : out;
 }
 
+std::string istio_text_access_log(const AccessLogEntry& e, std::string_view start_time) {
+  auto or_dash = [](std::string_view v) { return v.empty() ? std::string("-") : std::string(v); };
+  std::string out;
+  out.reserve(256);
+  out += '[';
+  out += start_time;
+  out += "] \"";
+  if (e.http) {
+    out += or_dash(e.method) + ' ' + or_dash(e.path) + ' ' + or_dash(e.protocol);
+  } else {
+    out += "- - -";
+  }
+  out += "\" " + std::to_string(e.response_code) + ' ' + or_dash(e.response_flags) + ' ' +
+         or_dash(e.response_code_details) + ' ' + or_dash(e.connection_termination_details) + " \"" +
+         or_dash(e.upstream_transport_failure_reason) + "\" " + std::to_string(e.bytes_received) + ' ' +
+         std::to_string(e.bytes_sent) + ' ' + std::to_string(e.duration.ns() / 1'000'000) + " - \"-\" \"-\" \"" +
+         or_dash(e.request_id) + "\" \"" + or_dash(e.authority) + "\" \"" + or_dash(e.upstream_host) + "\" " +
+         or_dash(e.cluster) + " - " + to_string(e.downstream_local) + ' ' + to_string(e.downstream_remote) + ' ' +
+         or_dash(e.downstream_tls.sni) + ' ' + or_dash(e.route);
+  return out;
+}
+
 AuthzRuleRef parse_authz_policy_name(std::string_view p) {
   AuthzRuleRef r;
   // CUSTOM rules: "istio-ext-authz-<provider>-ns[…]-policy[…]-rule[…]".

@@ -114,6 +114,16 @@ struct AccessLogEntry {
 // Flags as Envoy prints them (%RESPONSE_FLAGS%), in Envoy's order.
 std::string format_response_flags(uint32_t flags);
 
+// One line of Istio's default TEXT access-log format (meshConfig
+// accessLogFile with accessLogEncoding TEXT), from the fields the entry has:
+//   [START] "METHOD PATH PROTOCOL" CODE FLAGS DETAILS TERMINATION "UPSTREAM_FAILURE"
+//   RX TX DURATION - "-" "-" "REQUEST_ID" "AUTHORITY" "UPSTREAM_HOST" CLUSTER -
+//   DOWNSTREAM_LOCAL DOWNSTREAM_REMOTE SNI ROUTE
+// Fields the engine does not record (upstream service time, X-Forwarded-For,
+// user agent, upstream local address) print as "-". `start_time` is the
+// RFC 3339 start (the caller's clock: wall or virtual).
+std::string istio_text_access_log(const AccessLogEntry& e, std::string_view start_time);
+
 enum ResponseFlag : uint32_t {
   kFailedLocalHealthCheck = 1u << 0,   // LH
   kNoHealthyUpstream = 1u << 1,        // UH

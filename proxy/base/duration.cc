@@ -1,6 +1,7 @@
 #include "proxy/base/duration.h"
 
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 
 namespace meshsim {
@@ -153,6 +154,38 @@ std::string format_duration(Duration d) {
     out = s;
   }
   return neg ? "-" + out : out;
+}
+
+}  // namespace meshsim
+
+namespace meshsim {
+
+std::string format_http_date(Duration since_epoch) {
+  static constexpr const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+  static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  int64_t secs = kVirtualEpochUnixSeconds + since_epoch.ns() / 1'000'000'000;
+  // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+  int64_t days = secs / 86400, rem = secs % 86400;
+  if (rem < 0) {
+    rem += 86400;
+    --days;
+  }
+  int weekday = static_cast<int>((days % 7 + 11) % 7);  // 1970-01-01 was a Thursday
+  int64_t z = days + 719468;
+  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  int64_t doe = z - era * 146097;
+  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  int64_t mp = (5 * doy + 2) / 153;
+  int64_t day = doy - (153 * mp + 2) / 5 + 1;
+  int64_t month = mp < 10 ? mp + 3 : mp - 9;
+  int64_t year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d GMT", kDays[weekday], static_cast<int>(day),
+                kMonths[month - 1], static_cast<int>(year), static_cast<int>(rem / 3600), static_cast<int>(rem / 60 % 60),
+                static_cast<int>(rem % 60));
+  return buf;
 }
 
 }  // namespace meshsim

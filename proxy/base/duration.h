@@ -64,6 +64,13 @@ Duration scale(Duration d, double factor);
 // the bare string "0" is also accepted. Errors name the offending text.
 Result<Duration> parse_duration(std::string_view text);
 
+// Unix time of virtual time zero, 2026-01-01T00:00:00Z: the simulation's
+// clocks (certificates, Date headers) are Durations since it.
+inline constexpr int64_t kVirtualEpochUnixSeconds = 1'767'225'600;
+// An HTTP Date (IMF-fixdate, RFC 9110 §5.6.7) of `since_epoch` after virtual
+// time zero: "Thu, 01 Jan 2026 00:00:00 GMT".
+std::string format_http_date(Duration since_epoch);
+
 // Formats like Go's time.Duration.String(): "0s", "1.5s", "150ms", "2us",
 // "1h30m0s". parse_duration(format_duration(d)) == d for every d.
 std::string format_duration(Duration d);

@@ -62,16 +62,20 @@ class Http1ServerCodec final : public ServerCodec {
   StreamId take_into(Request& out) override {
     parser_.take_into(out);
     out.headers.lowercase_names();  // Envoy's header map keys
+    request_version_ = out.version == 10 ? 10 : 11;
     return ++streams_;
   }
   const std::string& error() const override { return parser_.error(); }
-  void encode(StreamId, const Response& r, std::string& out) override { serialize(r, out); }
+  // The status line carries the downstream protocol (Envoy's RESPONSE_PREFIX
+  // "HTTP/1.1 ", HTTP/1.0 only to an HTTP/1.0 client), not the upstream's.
+  void encode(StreamId, const Response& r, std::string& out) override { serialize(r, out, request_version_); }
   bool multiplexed() const override { return false; }
   uint64_t request_wire_bytes() const override { return parser_.message_bytes(); }
 
  private:
   RequestParser parser_;
   StreamId streams_ = 0;
+  int request_version_ = 11;
 };
 
 class Http1ClientCodec {

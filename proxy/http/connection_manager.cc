@@ -592,7 +592,7 @@ void ConnectionManager::redirect(ActiveStream& s, const RedirectAction& rd) {
   r.version = req.version == 10 ? 10 : 11;
   r.headers.set("location", location);
   r.headers.set("content-length", "0");
-  r.headers.set("date", "Thu, 01 Jan 2026 00:00:00 GMT");
+  r.headers.set("date", format_http_date(ctx_.io.now()));
   r.headers.set("server", config_.server_name.empty() ? std::string_view("envoy") : std::string_view(config_.server_name));
   if (s.route_) apply_header_mutations(r.headers, s.route_->headers.response_add, s.route_->headers.response_remove);
   if (close_after_ || !s.keep_alive_) r.headers.set("connection", "close");
@@ -618,7 +618,7 @@ void ConnectionManager::local_reply(ActiveStream& s, int status, std::string_vie
     (void)gec;
     r.headers.set("grpc-status", std::string_view(g, static_cast<size_t>(ge - g)));
     if (!body.empty() && s.req.method != "HEAD") r.headers.set("grpc-message", grpc::percent_encode(body));
-    r.headers.set("date", "Thu, 01 Jan 2026 00:00:00 GMT");
+    r.headers.set("date", format_http_date(ctx_.io.now()));
     std::string_view server = config_.server_name;
     r.headers.set("server", server.empty() ? "envoy" : server);
     if (extra)
@@ -634,7 +634,7 @@ void ConnectionManager::local_reply(ActiveStream& s, int status, std::string_vie
   auto [e, ec] = std::to_chars(n, n + sizeof n, body.size());
   (void)ec;
   r.headers.set("content-length", std::string_view(n, static_cast<size_t>(e - n)));
-  r.headers.set("date", "Thu, 01 Jan 2026 00:00:00 GMT");
+  r.headers.set("date", format_http_date(ctx_.io.now()));
   std::string_view server = config_.server_name;
   r.headers.set("server", server.empty() ? "envoy" : server);
   r.body.assign(body);

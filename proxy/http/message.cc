@@ -225,12 +225,12 @@ void serialize(const Request& r, std::string& out) {
   out.append(r.body);
 }
 
-void serialize(const Response& r, std::string& out) {
+void serialize(const Response& r, std::string& out, int version) {
   out.reserve(out.size() + 64 + r.headers.size() * 32 + r.body.size());
   char code[16];
   auto [end, ec] = std::to_chars(code, code + sizeof code, r.status);
   (void)ec;
-  out.append(r.version >= 11 ? "HTTP/1.1 " : "HTTP/1.0 ").append(code, static_cast<size_t>(end - code)).append(" ");
+  out.append((version ? version : r.version) >= 11 ? "HTTP/1.1 " : "HTTP/1.0 ").append(code, static_cast<size_t>(end - code)).append(" ");
   out.append(r.reason.empty() ? reason_phrase(r.status) : std::string_view(r.reason)).append("\r\n");
   bool bodiless = r.status < 200 || r.status == 204 || r.status == 304;
   write_headers(r.headers, !bodiless, r.body.size(), out);

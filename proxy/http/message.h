@@ -141,7 +141,10 @@ std::string_view reason_phrase(int status);
 // is a response) and declares neither Content-Length nor Transfer-Encoding;
 // a chunked body is re-encoded as Content-Length (bodies are buffered).
 void serialize(const Request& r, std::string& out);
-void serialize(const Response& r, std::string& out);
+// `version` (10 or 11) overrides r.version in the status line: Envoy's HTTP/1
+// server codec writes the downstream connection's protocol (HTTP/1.1, or
+// HTTP/1.0 to an HTTP/1.0 client), whatever version the upstream answered in.
+void serialize(const Response& r, std::string& out, int version = 0);
 std::string serialize(const Request& r);
 std::string serialize(const Response& r);
 

@@ -39,7 +39,7 @@
 namespace meshsim::tls {
 
 // Unix time of virtual time zero: 2026-01-01T00:00:00Z.
-inline constexpr int64_t kEpochUnixSeconds = 1'767'225'600;
+inline constexpr int64_t kEpochUnixSeconds = kVirtualEpochUnixSeconds;
 
 // Fills out[0..n) with bytes (the simulator passes RandomStream::fill).
 using RandomSource = std::function<void(unsigned char* out, std::size_t n)>;

@@ -665,8 +665,13 @@ IoResult TlsSession::read(std::span<uint8_t> out) {
   }
   if (s.state == HandshakeState::kFailed) return {0, IoStatus::kError};
   if (s.peer_closed && SSL_pending(s.ssl) == 0) return {0, IoStatus::kClosed};
-  // Nothing buffered anywhere: no need to enter OpenSSL.
-  if (s.in_pos == s.in.size() && !s.eof && SSL_pending(s.ssl) == 0) return {0, IoStatus::kWouldBlock};
+  // Nothing buffered anywhere: no need to enter OpenSSL. SSL_has_pending, not
+  // SSL_pending: with read-ahead the handshake may have pulled the records
+  // that follow the peer's Finished (a TLS 1.3 client's first request sent
+  // with it) into OpenSSL's buffer, still undecrypted — SSL_pending counts
+  // only decrypted bytes and would leave that request unread until more
+  // bytes arrived (found by real clients on loopback, `meshsim proxy`).
+  if (s.in_pos == s.in.size() && !s.eof && !SSL_has_pending(s.ssl)) return {0, IoStatus::kWouldBlock};
   std::size_t n = 0;
   if (SSL_read_ex(s.ssl, out.data(), out.size(), &n) == 1) {
     s.stats.plaintext_in += n;

@@ -825,8 +825,9 @@ SecretView secret_view(const std::string& name, const std::string& type, const t
 }
 }  // namespace
 
-std::vector<SecretView> sidecar_secrets(SidecarHost& sidecar, Duration now) {
-  const proxy::SecretStore& s = sidecar.secrets();
+std::vector<SecretView> sidecar_secrets(SidecarHost& sidecar, Duration now) { return secret_views(sidecar.secrets(), now); }
+
+std::vector<SecretView> secret_views(const proxy::SecretStore& s, Duration now) {
   std::vector<SecretView> out;
   if (s.identity()) out.push_back(secret_view("default", "Cert Chain", s.identity()->certificate, s.identity()->chain_pem(), now));
   for (const tls::Certificate& root : s.roots()) out.push_back(secret_view("ROOTCA", "CA", root, root.to_pem(), now));

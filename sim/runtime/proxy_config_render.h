@@ -11,6 +11,10 @@
 #include "proxy/base/duration.h"
 #include "proxy/config.h"
 
+namespace meshsim::proxy {
+class SecretStore;
+}
+
 namespace meshsim::sim {
 
 class SidecarHost;
@@ -33,6 +37,8 @@ struct SecretView {
 // for DestinationRule / Gateway TLS — as `istioctl proxy-config secret` lists
 // them from Envoy's secrets config dump.
 std::vector<SecretView> sidecar_secrets(SidecarHost& sidecar, Duration now);
+// The same, from any secret store (a real-socket sidecar's, proxy/asio).
+std::vector<SecretView> secret_views(const proxy::SecretStore& secrets, Duration now);
 
 std::string render_listeners_text(const proxy::ProxyConfig& cfg);
 std::string render_clusters_text(const proxy::ProxyConfig& cfg);

@@ -77,5 +77,12 @@ TEST(Duration, ScaleRoundsToNearestNanosecond) {
   EXPECT_EQ(scale(3_ns, 0.5), Duration::nanos(2));  // llround rounds half away from zero
 }
 
+// Expected values from Python's email.utils.formatdate(1767225600 + s, usegmt=True).
+TEST(FormatHttpDate, ImfFixdateOfVirtualTime) {
+  EXPECT_EQ(format_http_date(Duration::zero()), "Thu, 01 Jan 2026 00:00:00 GMT");
+  EXPECT_EQ(format_http_date(Duration::seconds(29156709)), "Fri, 04 Dec 2026 11:05:09 GMT");
+  EXPECT_EQ(format_http_date(Duration::seconds(68169601) + Duration::millis(999)), "Tue, 29 Feb 2028 00:00:01 GMT");
+}
+
 }  // namespace
 }  // namespace meshsim

@@ -1,0 +1,240 @@
+#include "real/mesh_up.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "mesh/gateway.h"
+#include "proxy/asio/asio_host.h"
+#include "proxy/asio/http_server.h"
+#include "real/local_apps.h"
+#include "real/pod_proxy.h"
+
+namespace meshsim::real {
+
+using proxy::asio::ListenSpec;
+
+struct MeshUp::PodPlan {
+  const mesh::WorldPod* pod = nullptr;
+  int32_t index = -1;
+  std::map<uint32_t, mesh::Protocol> ports;  // target port → protocol of the Service port
+  std::map<uint32_t, SocketAddress> apps;    // target port → the real app
+  std::map<uint32_t, SocketAddress> inbound; // target port → its virtualInbound listener (injected)
+  std::vector<ListenSpec> specs;
+  std::vector<std::pair<std::string, std::string>> outbound_services;  // per outbound spec: service host:port, protocol
+  std::unique_ptr<PodProxy> proxy;
+};
+
+MeshUp::MeshUp(proxy::asio::EventLoop& loop, std::shared_ptr<const mesh::World> world, tls::CertificateAuthority& ca,
+               UpOptions options)
+    : loop_(loop), world_(std::move(world)), ca_(ca), options_(std::move(options)) {}
+
+MeshUp::~MeshUp() = default;
+
+std::vector<PodProxy*> MeshUp::proxies() const {
+  std::vector<PodProxy*> out;
+  for (const auto& p : plans_)
+    if (p->proxy) out.push_back(p->proxy.get());
+  return out;
+}
+
+const std::vector<ListenSpec>& MeshUp::listen_specs(const PodProxy* p) const {
+  static const std::vector<ListenSpec> kNone;
+  for (const auto& plan : plans_)
+    if (plan->proxy.get() == p) return plan->specs;
+  return kNone;
+}
+
+Status MeshUp::start() {
+  const mesh::World& w = *world_;
+  std::map<int32_t, PodPlan*> by_index;
+  for (size_t i = 0; i < w.pods().size(); ++i) {
+    const mesh::WorldPod& p = w.pods()[i];
+    if (!p.scheduled() || p.ip.is_any()) continue;
+    if (mesh::is_gateway_pod(p)) {
+      std::fprintf(stderr, "meshsim up: %s/%s is a gateway: gateways do not run on real sockets yet (skipped)\n",
+                   p.namespace_.c_str(), p.name.c_str());
+      continue;
+    }
+    auto plan = std::make_unique<PodPlan>();
+    plan->pod = &p;
+    plan->index = static_cast<int32_t>(i);
+    by_index[plan->index] = plan.get();
+    plans_.push_back(std::move(plan));
+  }
+  // The ports each pod serves: the target ports of the Services selecting it.
+  for (const mesh::WorldService& s : w.services()) {
+    for (const auto& [svc_port, eps] : s.endpoints) {
+      const mesh::ServicePortInfo* sp = s.port(svc_port);
+      for (const mesh::Endpoint& ep : eps) {
+        auto it = by_index.find(ep.pod);
+        if (it == by_index.end() || ep.port == 0) continue;
+        it->second->ports.emplace(ep.port, sp ? sp->protocol : mesh::Protocol::kUnsupported);
+      }
+    }
+  }
+  // Applications.
+  for (auto& plan : plans_) {
+    const mesh::WorldPod& p = *plan->pod;
+    std::string name = p.namespace_ + "/" + p.name;
+    for (const auto& [port, proto] : plan->ports) {
+      std::string key = name + ":" + std::to_string(port);
+      auto given = options_.apps.find(key);
+      if (given == options_.apps.end() && !p.owner_name.empty())
+        given = options_.apps.find(p.namespace_ + "/" + p.owner_name + ":" + std::to_string(port));
+      if (given != options_.apps.end()) {
+        plan->apps[port] = given->second;
+        continue;
+      }
+      bool mysql = proto == mesh::Protocol::kMysql || port == 3306;
+      if (mysql) {
+        if (!options_.mariadb || !MariaDbServer::available()) {
+          std::fprintf(stderr,
+                       "meshsim up: %s port %u is MySQL and no real server stands for it (install mariadb-server, or "
+                       "--app %s=ADDR:PORT)\n",
+                       name.c_str(), port, key.c_str());
+          continue;
+        }
+        std::string dir = (std::filesystem::path(options_.work_dir) / ("mariadb-" + p.namespace_ + "-" + p.name)).string();
+        auto db = MariaDbServer::start(dir);
+        if (!db.ok()) return Error{name + " port " + std::to_string(port) + ": " + db.message()};
+        plan->apps[port] = (*db)->address();
+        std::fprintf(stderr, "meshsim up: %s port %u: MariaDB on %s (data in %s)\n", name.c_str(), port,
+                     to_string((*db)->address()).c_str(), dir.c_str());
+        databases_.push_back(std::move(*db));
+        continue;
+      }
+      auto app = start_echo_app(loop_, name, static_cast<uint16_t>(port));
+      if (!app.ok()) return Error{name + " port " + std::to_string(port) + ": " + app.message()};
+      plan->apps[port] = {Ipv4::loopback(), (*app)->port()};
+      echo_apps_.push_back(std::move(*app));
+    }
+  }
+  // Sidecars: inbound listeners per served port, outbound per Service port.
+  for (auto& plan : plans_) {
+    const mesh::WorldPod& p = *plan->pod;
+    if (!p.injected) continue;
+    for (const auto& [port, proto] : plan->ports) {
+      ListenSpec s;
+      s.bind = {Ipv4::loopback(), 0};
+      s.listener_port = 15006;
+      s.original_destination = SocketAddress{p.ip, static_cast<uint16_t>(port)};
+      plan->specs.push_back(s);
+    }
+    for (const mesh::WorldService& s : w.services()) {
+      if (!s.has_vip || s.origin != mesh::WorldService::Origin::kKubernetes) continue;
+      for (const mesh::ServicePortInfo& sp : s.ports) {
+        ListenSpec l;
+        l.bind = {Ipv4::loopback(), 0};
+        l.listener_port = 15001;
+        l.original_destination = SocketAddress{s.vip, static_cast<uint16_t>(sp.port)};
+        plan->specs.push_back(l);
+        plan->outbound_services.emplace_back(s.hostname + ":" + std::to_string(sp.port), mesh::protocol_name(sp.protocol));
+      }
+    }
+    PodProxyOptions po;
+    po.listeners = plan->specs;
+    po.seed = options_.seed + static_cast<uint64_t>(plan->index) * 0x9e3779b97f4a7c15ULL;
+    po.access_log = options_.access_log;
+    po.on_quit = options_.on_quit;
+    plan->proxy = std::make_unique<PodProxy>(loop_, world_, p, ca_, po);
+    if (Status st = plan->proxy->start(); !st.ok()) return st;
+    size_t i = 0;
+    for (const auto& [port, proto] : plan->ports) plan->inbound[port] = {Ipv4::loopback(), plan->proxy->ports()[i++]};
+  }
+  // Where each sidecar's upstream connections really go.
+  for (auto& plan : plans_) {
+    if (!plan->proxy) continue;
+    for (auto& other : plans_) {
+      for (const auto& [port, proto] : other->ports) {
+        SocketAddress pod_addr{other->pod->ip, static_cast<uint16_t>(port)};
+        const auto& real = (other->proxy && other.get() != plan.get()) ? other->inbound : other->apps;
+        auto it = real.find(port);
+        if (it != real.end()) plan->proxy->host().map_upstream(pod_addr, it->second);
+      }
+    }
+    for (const auto& [port, addr] : plan->apps)
+      plan->proxy->host().map_upstream({Ipv4::loopback(), static_cast<uint16_t>(port)}, addr);
+    // kube-proxy: a connection to a ClusterIP (PassthroughCluster, a Host
+    // header no route matches) reaches one of the Service's pods — here the
+    // first, through its sidecar when it has one.
+    for (const mesh::WorldService& s : w.services()) {
+      if (!s.has_vip) continue;
+      for (const auto& [svc_port, eps] : s.endpoints) {
+        for (const mesh::Endpoint& ep : eps) {
+          auto q = by_index.find(ep.pod);
+          if (q == by_index.end()) continue;
+          const auto& real = (q->second->proxy && q->second != plan.get()) ? q->second->inbound : q->second->apps;
+          auto it = real.find(ep.port);
+          if (it == real.end()) continue;
+          plan->proxy->host().map_upstream({s.vip, static_cast<uint16_t>(svc_port)}, it->second);
+          break;
+        }
+      }
+    }
+  }
+  // Entry points for real clients.
+  for (auto& plan : plans_) {
+    if (!plan->proxy) continue;
+    std::string name = plan->pod->namespace_ + "/" + plan->pod->name;
+    size_t first_outbound = plan->ports.size();
+    for (size_t k = 0; k < plan->outbound_services.size(); ++k) {
+      UpEntry e;
+      e.kind = "outbound";
+      e.from = name;
+      e.service = plan->outbound_services[k].first;
+      e.protocol = plan->outbound_services[k].second;
+      e.address = {Ipv4::loopback(), plan->proxy->ports()[first_outbound + k]};
+      entries_.push_back(std::move(e));
+    }
+  }
+  for (const mesh::WorldService& s : w.services()) {
+    for (const mesh::ServicePortInfo& sp : s.ports) {
+      auto eps = s.endpoints.find(sp.port);
+      if (eps == s.endpoints.end()) continue;
+      for (const mesh::Endpoint& ep : eps->second) {
+        auto it = by_index.find(ep.pod);
+        if (it == by_index.end()) continue;
+        PodPlan& q = *it->second;
+        const auto& real = q.proxy ? q.inbound : q.apps;
+        auto addr = real.find(ep.port);
+        if (addr == real.end()) continue;
+        UpEntry e;
+        e.kind = "direct";
+        e.service = s.hostname + ":" + std::to_string(sp.port);
+        e.target = q.pod->namespace_ + "/" + q.pod->name + (q.proxy ? " (its sidecar's virtualInbound)" : " (no sidecar: the app)");
+        e.protocol = mesh::protocol_name(sp.protocol);
+        e.address = addr->second;
+        entries_.push_back(std::move(e));
+        break;  // the first endpoint stands for the Service
+      }
+    }
+  }
+  for (auto& plan : plans_) {
+    for (const auto& [port, addr] : plan->apps) {
+      UpEntry e;
+      e.kind = "app";
+      e.target = plan->pod->namespace_ + "/" + plan->pod->name + ":" + std::to_string(port);
+      e.address = addr;
+      entries_.push_back(std::move(e));
+    }
+  }
+  return Status::Ok();
+}
+
+std::string MeshUp::entries_json() const {
+  nlohmann::json j;
+  j["entries"] = nlohmann::json::array();
+  for (const UpEntry& e : entries_) {
+    nlohmann::json x = {{"kind", e.kind}, {"address", to_string(e.address)}};
+    if (!e.from.empty()) x["from"] = e.from;
+    if (!e.service.empty()) x["service"] = e.service;
+    if (!e.target.empty()) x["target"] = e.target;
+    if (!e.protocol.empty()) x["protocol"] = e.protocol;
+    j["entries"].push_back(std::move(x));
+  }
+  return j.dump();
+}
+
+}  // namespace meshsim::real

@@ -1,0 +1,89 @@
+// PodProxy is one pod's sidecar on real sockets: the configuration istiod
+// would push to it (mesh::build_sidecar_config — what `meshsim proxy-config`
+// shows and the simulation runs), a workload certificate from the mesh CA as
+// pilot-agent would fetch it (SPIFFE URI SAN, 24 h), and the engine on an
+// AsioHost. It answers Envoy's admin endpoints (/ready, /stats,
+// /stats/prometheus, /clusters, /config_dump, POST /quitquitquit,
+// POST /drain_listeners) through admin(), and writes the pod's certificates
+// in the layout of /etc/certs so real clients can present them.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "mesh/world.h"
+#include "proxy/asio/asio_host.h"
+#include "proxy/asio/http_server.h"
+#include "proxy/base/result.h"
+
+namespace meshsim::tls {
+class CertificateAuthority;
+}
+
+namespace meshsim::real {
+
+struct PodProxyOptions {
+  std::vector<proxy::asio::ListenSpec> listeners;
+  std::map<SocketAddress, SocketAddress> upstream_map;
+  uint64_t seed = 1;
+  // One line per access-log entry (Istio's default TEXT format); empty: none.
+  std::function<void(const std::string&)> access_log;
+  // Called when /quitquitquit is posted (the owner exits after draining).
+  std::function<void()> on_quit;
+};
+
+class PodProxy {
+ public:
+  PodProxy(proxy::asio::EventLoop& loop, std::shared_ptr<const mesh::World> world, const mesh::WorldPod& pod,
+           tls::CertificateAuthority& ca, PodProxyOptions options);
+  ~PodProxy();
+  PodProxy(const PodProxy&) = delete;
+  PodProxy& operator=(const PodProxy&) = delete;
+
+  // Issues the certificate, applies the configuration, opens the listeners.
+  Status start();
+  // The ports the listeners are bound to, in ListenSpec order.
+  const std::vector<uint16_t>& ports() const { return ports_; }
+  const std::string& name() const { return name_; }  // "NS/POD"
+  const std::string& spiffe_id() const { return spiffe_; }
+
+  // Envoy's admin interface.
+  void admin(const proxy::asio::HttpServerRequest& req, proxy::asio::HttpServerResponse& res);
+  // Writes cert-chain.pem, key.pem, root-cert.pem (Istio's /etc/certs names).
+  Status write_certs(const std::string& dir) const;
+
+  // Drain (SIGTERM): stop accepting; true once no connection is open.
+  void drain();
+  bool draining() const { return draining_; }
+  size_t open_connections() const;
+  proxy::asio::AsioHost& host() { return *host_; }
+
+  std::string stats_text() const;
+  std::string prometheus_text() const;
+  std::string clusters_text() const;
+  std::string config_dump() const;
+
+ private:
+  struct Sinks;
+  proxy::asio::EventLoop& loop_;
+  std::shared_ptr<const mesh::World> world_;
+  const mesh::WorldPod& pod_;
+  tls::CertificateAuthority& ca_;
+  PodProxyOptions options_;
+  std::string name_, spiffe_;
+  std::unique_ptr<Sinks> sinks_;
+  std::unique_ptr<proxy::asio::AsioHost> host_;
+  std::shared_ptr<const proxy::ProxyConfig> config_;
+  std::vector<uint16_t> ports_;
+  bool draining_ = false;
+};
+
+// Envoy's counter names of a sidecar's stats, summed over their scopes, as
+// "name: value" lines sorted by name (the /stats text format).
+std::string render_stats_text(const proxy::SidecarStats& stats);
+
+}  // namespace meshsim::real
