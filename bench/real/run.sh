@@ -24,6 +24,10 @@
 #                          reports growth, first third vs last third
 #   --soak-rss-tolerance P RSS growth (last-third mean over first-third mean) above P % fails the
 #                          soak (default 5)
+#   --valgrind             run both meshsim proxy processes under valgrind memcheck (leak check
+#                          at exit: any error or definitely/indirectly lost byte fails the run);
+#                          slow — use with a short --soak, e.g. --soak 15 --valgrind (RSS and fds
+#                          are then valgrind's: no growth verdict)
 #   --haproxy-threads N    nbthread of each haproxy of the pair (default 1: meshsim proxy runs one
 #                          io_context thread per process)
 #   --backend-threads N    nbthread of the backend haproxy (default 1)
@@ -46,7 +50,7 @@ repo=$(cd "$here/../.." && pwd)
 samples=${ISTIO_SAMPLES:-/work/shared/istio-samples}
 
 duration=10 connections=16 threads=2 warmup=2 rounds=1 paths=meshsim,haproxy,direct
-soak=0 soak_tol=5 ha_client_tls=verify ha_threads=1 backend_threads=1 port_base=41080 out=""
+soak=0 soak_tol=5 use_valgrind=0 ha_client_tls=verify ha_threads=1 backend_threads=1 port_base=41080 out=""
 meshsim=${MESHSIM:-$repo/build/default/cli/meshsim}
 meshsim_extra=()
 
@@ -62,6 +66,7 @@ while [ $# -gt 0 ]; do
     --paths) paths=$2; shift 2 ;;
     --soak) soak=$2; shift 2 ;;
     --soak-rss-tolerance) soak_tol=$2; shift 2 ;;
+    --valgrind) use_valgrind=1; shift ;;
     --haproxy-threads) ha_threads=$2; shift 2 ;;
     --backend-threads) backend_threads=$2; shift 2 ;;
     --haproxy-client-tls) ha_client_tls=$2; shift 2 ;;
@@ -88,6 +93,10 @@ for p in "${path_list[@]}"; do
 done
 want() { [[ ",$paths," == *",$1,"* ]]; }
 
+vg=()
+if [ "$use_valgrind" = 1 ]; then
+  command -v valgrind >/dev/null || die "valgrind is not installed (ci/setup installs it)"
+fi
 for prog in wrk haproxy openssl curl python3 ss; do
   command -v "$prog" >/dev/null || die "$prog is not installed (ci/setup installs it)"
 done
@@ -115,6 +124,13 @@ done
 # The Host the client app (curl) sends; the client sidecar's route "8000" matches it.
 host=httpbin.default.svc.cluster.local
 sni=outbound_.8000_._.httpbin.default.svc.cluster.local
+valgrind_for() {  # valgrind_for NAME — the command prefix for one meshsim process
+  vg=()
+  if [ "$use_valgrind" = 1 ]; then
+    vg=(valgrind --leak-check=full --show-leak-kinds=definite,indirect
+        --errors-for-leak-kinds=definite,indirect --log-file="$work/valgrind-$1.txt")
+  fi
+}
 mesh_args=(--mesh "$samples/httpbin/httpbin.yaml" --mesh "$samples/curl/curl.yaml" --inject-namespace default)
 
 # ---------------------------------------------------------------------------------------------
@@ -200,14 +216,16 @@ PY
   # Server first: it creates the mesh CA in --ca-dir, the client then uses the same one. The
   # server's inbound cluster reaches the app at the pod IP or 127.0.0.1 (both mapped to the
   # backend). No access log: Istio's default profile has none, and neither has haproxy here.
-  start meshsim-server "$meshsim" proxy "${mesh_args[@]}" --pod "default/$server_pod" \
+  valgrind_for meshsim-server
+  start meshsim-server ${vg[@]+"${vg[@]}"} "$meshsim" proxy "${mesh_args[@]}" --pod "default/$server_pod" \
     --listen-inbound "127.0.0.1:$ms_server_port=$server_port" \
     --upstream-map "$server_ip:$server_port=127.0.0.1:$backend_port" \
     --upstream-map "127.0.0.1:$server_port=127.0.0.1:$backend_port" --access-log off \
     --admin "127.0.0.1:$ms_server_admin" --ca-dir "$work/ca" --certs-dir "$server_certs" \
     ${meshsim_extra[@]+"${meshsim_extra[@]}"}
   wait_ready meshsim-server "$ms_server_admin"
-  start meshsim-client "$meshsim" proxy "${mesh_args[@]}" --pod "default/$client_pod" \
+  valgrind_for meshsim-client
+  start meshsim-client ${vg[@]+"${vg[@]}"} "$meshsim" proxy "${mesh_args[@]}" --pod "default/$client_pod" \
     --listen-outbound "127.0.0.1:$ms_client_port=$host:8000" \
     --upstream-map "$server_ip:$server_port=127.0.0.1:$ms_server_port" --access-log off \
     --admin "127.0.0.1:$ms_client_admin" --ca-dir "$work/ca" --certs-dir "$client_certs" \
@@ -385,9 +403,19 @@ if want meshsim; then
     [ "$rc" = 0 ] || fail "$name exited $rc on SIGTERM (log $work/$name.log)"
   done
   echo "run.sh: SIGTERM drain: $drain_codes"
+  if [ "$use_valgrind" = 1 ]; then
+    for name in meshsim-client meshsim-server; do
+      f=$work/valgrind-$name.txt
+      summary=$(grep -E 'ERROR SUMMARY|definitely lost|indirectly lost' "$f" | sed 's/^==[0-9]*== *//' | tr '\n' ';')
+      echo "run.sh: valgrind $name: $summary"
+      grep -q 'ERROR SUMMARY: 0 errors' "$f" || fail "valgrind found errors in $name ($f)"
+      if grep -Eq '(definitely|indirectly) lost: [1-9]' "$f"; then fail "valgrind: $name leaks ($f)"; fi
+    done
+  fi
 fi
 
 python3 "$here/report.py" --work "$work" --soak "$soak" --soak-rss-tolerance "$soak_tol" --connections "$connections" \
+  $([ "$use_valgrind" = 1 ] && echo --valgrind) \
   --context "$(printf 'wrk -t%s -c%s -d%ss (+%ss warm-up), %s round(s); haproxy pair nbthread %s (client TLS: %s), backend nbthread %s; certificates: %s; %s cores; %s' \
      "$threads" "$connections" "$duration" "$warmup" "$rounds" "$ha_threads" "$ha_client_tls" "$backend_threads" "$cert_source" "$(nproc)" \
      "$(date -u +%Y-%m-%dT%H:%M:%SZ)")" \
