@@ -50,7 +50,7 @@ Result<SocketAddress> parse_address(const std::string& text, bool allow_port0) {
   std::string_view p = std::string_view(text).substr(colon + 1);
   auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), port);
   if (ec != std::errc() || end != p.data() + p.size() || port > 65535 || (port == 0 && !allow_port0))
-    return Error{"\"" + text + "\": the port must be 1-65535"};
+    return Error{"\"" + text + "\": the port must be " + (allow_port0 ? "0-65535 (0: any free port)" : "1-65535")};
   return SocketAddress{*ip, static_cast<uint16_t>(port)};
 }
 
