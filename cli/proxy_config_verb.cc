@@ -5,6 +5,8 @@
 #include <set>
 #include <CLI/CLI.hpp>
 
+#include <nlohmann/json.hpp>
+
 #include <cstdio>
 
 #include "cli/mesh_input.h"
@@ -12,6 +14,7 @@
 #include "mesh/gateway.h"
 #include "mesh/authz_translation.h"
 #include "mesh/control_plane.h"
+#include "mesh/istio_iptables.h"
 #include "mesh/coverage.h"
 #include "proxy/tls/environment.h"
 #include "sim/runtime/mesh_simulation.h"
@@ -121,7 +124,7 @@ void register_proxy_config(CLI::App& app, VerbContext& ctx) {
       "proxy-config",
       "Show the configuration istiod would push to a pod's sidecar — the same config meshsim's\n"
       "engine runs — like `istioctl proxy-config`, from manifests instead of a live cluster.\n\n"
-      "KIND is listener, cluster, route, endpoint, secret, rbac or all. POD is NS/NAME or NAME\n"
+      "KIND is listener, cluster, route, endpoint, secret, rbac, iptables or all. POD is NS/NAME or NAME\n"
       "(namespace default); a workload or app name picks its first pod.\n\n"
       "secret (and all) runs the simulation until --at (virtual time since 2026-01-01T00:00:00Z)\n"
       "so pilot-agent has issued — and by then renewed — the workload certificate; the sidecar's\n"
@@ -136,10 +139,12 @@ void register_proxy_config(CLI::App& app, VerbContext& ctx) {
       "  meshsim proxy-config secret default/productpage-v1 --mesh samples/bookinfo/ --at 30h\n"
       "  meshsim proxy-config rbac default/httpbin --mesh k8s/ -o json");
   sub->alias("pc");
-  sub->add_option("kind", o->kind, "listener | cluster | route | endpoint | secret | rbac | all")
+  sub->add_option("kind", o->kind,
+                  "listener | cluster | route | endpoint | secret | rbac | all | iptables (istio-init's args and the\n"
+                  "iptables-restore input istio-iptables builds from them: what `meshsim up --netns` applies)")
       ->required()
       ->check(CLI::IsMember({"listener", "listeners", "cluster", "clusters", "route", "routes", "endpoint",
-                             "endpoints", "secret", "secrets", "rbac", "all"}));
+                             "endpoints", "secret", "secrets", "rbac", "all", "iptables"}));
   sub->add_option("pod", o->pod, "NS/POD (or POD in namespace default, or a workload/app name)")->required();
   sub->add_option("--mesh", o->input.paths, "Manifest files or directories (repeatable)")->required();
   sub->add_option("--mesh-config", o->input.mesh_config_file, "MeshConfig file or IstioOperator");
@@ -236,6 +241,29 @@ void register_proxy_config(CLI::App& app, VerbContext& ctx) {
     } else if (!pod->injected) {
       std::fprintf(stderr, "note: %s/%s has no sidecar (%s); showing the config it would get if injected\n",
                    pod->namespace_.c_str(), pod->name.c_str(), pod->injection_reason.c_str());
+    }
+    if (o->kind == "iptables") {
+      mesh::IstioIptablesConfig ic = mesh::istio_init_config(*pod, world->mesh_config().status_port);
+      auto rules = mesh::istio_iptables_restore(ic);
+      if (!rules.ok()) {
+        print_error(pod->namespace_ + "/" + pod->name + ": istio-iptables: " + rules.message());
+        ctx.exit_code = kExitBadInput;
+        return;
+      }
+      std::vector<std::string> args = mesh::istio_init_args(ic);
+      std::string out;
+      if (o->output == "json") {
+        nlohmann::json j = {{"pod", pod->namespace_ + "/" + pod->name}, {"istioInit", {{"args", args}}},
+                            {"iptablesRestore", *rules}};
+        out = j.dump(2) + "\n";
+      } else {
+        out = "# istio-init:";
+        for (const std::string& a : args) out += " " + (a.empty() || a == "*" ? "\"" + a + "\"" : a);
+        out += "\n# iptables-restore --noflush input (IPv4):\n" + *rules;
+      }
+      std::fwrite(out.data(), 1, out.size(), stdout);
+      ctx.exit_code = kExitOk;
+      return;
     }
     auto cfg = mesh::build_sidecar_config(*world, *pod);
     // --name selects route configurations, so it applies to the route view only.

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 
 #include "cli/mesh_input.h"
 #include "cli/real_flags.h"
@@ -13,6 +14,7 @@
 #include "mesh/world.h"
 #include "proxy/asio/event_loop.h"
 #include "real/mesh_up.h"
+#include "real/pod_network.h"
 #include "real/pod_proxy.h"
 #include "sim/scenario/scenario.h"
 
@@ -29,6 +31,8 @@ struct UpVerbOptions {
   std::vector<std::string> apps;
   bool no_mariadb = false;
   std::string work_dir;
+  bool netns = false;
+  std::string netns_prefix = "ms";
   RealCommonOptions common;
 };
 
@@ -50,6 +54,35 @@ std::optional<mesh::World> world_from_scenario(const UpVerbOptions& o) {
   std::vector<mesh::Diagnostic> diags;
   return mesh::build_world(load.scenario->resources, load.scenario->mesh_config, diags);
 }
+// --netns: one line per pod (its namespace, sidecar or not), one per Service
+// (ClusterIP), and how to run a client inside a pod.
+void print_namespaces(const real::MeshUp& up) {
+  std::map<std::string, std::string> pods;  // from → netns
+  std::map<std::string, std::pair<std::string, std::string>> services;  // name:port → address, protocol
+  for (const real::UpEntry& e : up.entries()) {
+    if (e.kind != "pod") continue;
+    pods.emplace(e.from, e.netns);
+    services.emplace(e.service, std::make_pair(to_string(e.address), e.protocol));
+  }
+  std::printf("%-50s %s\n", "POD", "NETWORK NAMESPACE");
+  for (const auto& [pod, ns] : pods) std::printf("%-50s %s\n", pod.c_str(), ns.c_str());
+  std::printf("\n%-40s %-22s %s\n", "SERVICE", "CLUSTER-IP", "PROTOCOL");
+  for (const auto& [svc, v] : services) std::printf("%-40s %-22s %s\n", svc.c_str(), v.first.c_str(), v.second.c_str());
+  if (!pods.empty() && !services.empty()) {
+    // An example with a Service the example pod is not itself behind.
+    const auto& [pod, ns] = *pods.begin();
+    std::string svc = services.begin()->first;
+    for (const auto& [name, v] : services)
+      if (v.second == "HTTP" && pod.find("/" + name.substr(0, name.find('.'))) == std::string::npos) {
+        svc = name;
+        break;
+      }
+    std::printf("\nclients run inside a pod: ip netns exec %s curl http://%s/\n"
+                "capture rules of a pod:   ip netns exec %s iptables-save -t nat\n",
+                ns.c_str(), svc.c_str(), ns.c_str());
+  }
+}
+
 }  // namespace
 
 void register_up(CLI::App& app, VerbContext& ctx) {
@@ -72,7 +105,16 @@ void register_up(CLI::App& app, VerbContext& ctx) {
       "  mariadb -h 127.0.0.1 -P <direct mysqldb port> -uroot --connect-timeout 5 -e 'select 1'\n"
       "      # ERROR 2013 (HY000): Lost connection … 'handshake: reading initial communication packet'\n"
       "  curl http://127.0.0.1:<outbound port, from productpage to reviews>/reviews/0\n"
-      "  meshsim up --mesh samples/httpbin/httpbin.yaml --mesh samples/curl/curl.yaml --inject-namespace default");
+      "  meshsim up --mesh samples/httpbin/httpbin.yaml --mesh samples/curl/curl.yaml --inject-namespace default\n\n"
+      "With --netns (root; iproute2 and iptables) every pod gets its own network namespace, wired as a\n"
+      "CNI plugin does, with the iptables rules istio-init applies in injected pods (see\n"
+      "`meshsim proxy-config iptables POD`) and kube-proxy's ClusterIP rules on the node, and each\n"
+      "sidecar runs in its pod's namespace as uid 1337 behind real REDIRECT capture. Run clients inside a\n"
+      "pod, as `kubectl exec` would, by Service name:\n"
+      "  meshsim up default --netns &\n"
+      "  ip netns exec ms-default-productpage-v1-<hash> curl -s http://reviews:9080/reviews/0\n"
+      "  ip netns exec ms-default-legacy-<hash> mariadb -h mysqldb -uroot -e 'select 1'   # ERROR 2013\n"
+      "  ip netns exec ms-default-productpage-v1-<hash> iptables-save -t nat");
   sub->add_option("scenario", o->scenario, "Scenario file, or 'default' (the bundled Bookinfo + MySQL scenario)");
   sub->add_option("--mesh", o->input.paths, "Manifest files or directories (instead of a scenario; repeatable)");
   sub->add_option("--mesh-config", o->input.mesh_config_file, "MeshConfig file or IstioOperator (with --mesh)");
@@ -81,6 +123,10 @@ void register_up(CLI::App& app, VerbContext& ctx) {
                   "NS/POD:PORT=ADDR:PORT: a real server already running for that container port (repeatable;\n"
                   "POD may be a workload name)");
   sub->add_flag("--no-mariadb", o->no_mariadb, "Do not start MariaDB for MySQL ports (they get no app unless --app)");
+  sub->add_flag("--netns", o->netns,
+                "Each pod in its own network namespace with istio-init's iptables capture (needs root, ip, iptables)");
+  sub->add_option("--netns-prefix", o->netns_prefix,
+                  "Prefix of the namespaces' names (default ms: ms-node, ms-<namespace>-<pod>)");
   sub->add_option("--work-dir", o->work_dir, "Where MariaDB keeps its data and logs (default: a new /tmp/meshsim-up-*)");
   add_real_common_flags(sub, o->common);
   o->common.admin = "127.0.0.1:0";
@@ -110,6 +156,16 @@ void register_up(CLI::App& app, VerbContext& ctx) {
       uo.apps[a.substr(0, eq)] = *addr;
     }
     uo.mariadb = !o->no_mariadb;
+    if (o->netns) {
+      std::string why = real::PodNetwork::unavailable_reason();
+      if (!why.empty()) {
+        print_error("--netns: " + why);
+        ctx.exit_code = kExitBadInput;
+        return;
+      }
+      uo.netns = true;
+      uo.netns_prefix = o->netns_prefix;
+    }
     uo.work_dir = o->work_dir;
     if (uo.work_dir.empty()) {
       char tmpl[] = "/tmp/meshsim-up-XXXXXX";
@@ -149,8 +205,13 @@ void register_up(CLI::App& app, VerbContext& ctx) {
       }
       print_wrote(o->common.certs_dir, "one NS_POD/ directory of cert-chain.pem key.pem root-cert.pem per sidecar");
     }
-    std::printf("%-9s %-40s %-48s %-22s %s\n", "ENTRY", "FROM/TARGET", "SERVICE", "ADDRESS", "PROTOCOL");
+    if (up.network()) {
+      print_namespaces(up);
+    } else {
+      std::printf("%-9s %-40s %-48s %-22s %s\n", "ENTRY", "FROM/TARGET", "SERVICE", "ADDRESS", "PROTOCOL");
+    }
     for (const real::UpEntry& e : up.entries()) {
+      if (e.kind == "pod") continue;
       std::printf("%-9s %-40s %-48s %-22s %s\n", e.kind.c_str(), (e.kind == "outbound" ? e.from : e.target).c_str(),
                   e.service.empty() ? "-" : e.service.c_str(), to_string(e.address).c_str(),
                   e.protocol.empty() ? "-" : e.protocol.c_str());

@@ -25,9 +25,10 @@ using proxy::asio::HttpServer;
 using proxy::asio::HttpServerRequest;
 using proxy::asio::HttpServerResponse;
 
-Result<std::unique_ptr<HttpServer>> start_echo_app(proxy::asio::EventLoop& loop, const std::string& pod, uint16_t port) {
+Result<std::unique_ptr<HttpServer>> start_echo_app(proxy::asio::EventLoop& loop, const std::string& pod, uint16_t port,
+                                                   SocketAddress bind, const proxy::asio::SocketPlace& place) {
   return HttpServer::start(
-      loop, SocketAddress{Ipv4::loopback(), 0},
+      loop, bind,
       [pod, port](const HttpServerRequest& req, HttpServerResponse& res) {
         nlohmann::ordered_json j;
         j["pod"] = pod;
@@ -41,7 +42,7 @@ Result<std::unique_ptr<HttpServer>> start_echo_app(proxy::asio::EventLoop& loop,
         res.content_type = "application/json";
         res.body = j.dump(2) + "\n";
       },
-      "meshsim-echo");
+      "meshsim-echo", place);
 }
 
 namespace {
@@ -83,8 +84,12 @@ int spawn(const std::vector<std::string>& argv, const std::string& log) {
   return rc == 0 ? pid : -1;
 }
 
-bool accepts(uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+bool accepts(uint16_t port, const proxy::asio::SocketPlace& place) {
+  int fd = -1;
+  {
+    proxy::asio::SocketPlaceScope in(place);
+    if (in.error().empty()) fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  }
   if (fd < 0) return false;
   sockaddr_in sa{};
   sa.sin_family = AF_INET;
@@ -114,7 +119,7 @@ Result<uint16_t> pick_free_port() {
 
 bool MariaDbServer::available() { return on_path("mariadbd") && on_path("mariadb-install-db"); }
 
-Result<std::unique_ptr<MariaDbServer>> MariaDbServer::start(const std::string& dir) {
+Result<std::unique_ptr<MariaDbServer>> MariaDbServer::start(const std::string& dir, const MariaDbPlacement* in) {
   namespace fs = std::filesystem;
   std::error_code ec;
   fs::create_directories(dir, ec);
@@ -129,17 +134,22 @@ Result<std::unique_ptr<MariaDbServer>> MariaDbServer::start(const std::string& d
     if (pid < 0 || ::waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
       return Error{"mariadb-install-db failed (see " + log + ")"};
   }
-  auto port = pick_free_port();
+  auto port = in ? Result<uint16_t>(in->port) : pick_free_port();
   if (!port.ok()) return Error{port.message()};
   auto s = std::unique_ptr<MariaDbServer>(new MariaDbServer());
   s->address_ = {Ipv4::loopback(), *port};
-  s->pid_ = spawn({find_program("mariadbd"), "--no-defaults", "--datadir=" + data, "--port=" + std::to_string(*port),
-                   "--bind-address=127.0.0.1", "--socket=" + (base / "mysqld.sock").string(), "--user=root",
-                   "--skip-grant-tables", "--skip-name-resolve", "--pid-file=" + (base / "mysqld.pid").string()},
-                  log);
+  std::vector<std::string> argv;
+  if (in) argv = {find_program("ip"), "netns", "exec", in->netns};  // execs mariadbd in the pod's namespace
+  const std::vector<std::string> server = {
+      find_program("mariadbd"), "--no-defaults", "--datadir=" + data, "--port=" + std::to_string(*port),
+      in ? "--bind-address=0.0.0.0" : "--bind-address=127.0.0.1", "--socket=" + (base / "mysqld.sock").string(),
+      "--user=root", "--skip-grant-tables", "--skip-name-resolve", "--pid-file=" + (base / "mysqld.pid").string()};
+  argv.insert(argv.end(), server.begin(), server.end());
+  s->pid_ = spawn(argv, log);
   if (s->pid_ < 0) return Error{"cannot start mariadbd"};
+  const proxy::asio::SocketPlace here;
   for (int i = 0; i < 200; ++i) {
-    if (accepts(*port)) return s;
+    if (accepts(*port, in ? in->place : here)) return s;
     int status = 0;
     if (::waitpid(s->pid_, &status, WNOHANG) == s->pid_) {
       s->pid_ = -1;

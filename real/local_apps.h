@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "proxy/asio/socket_place.h"
 #include "proxy/base/ip.h"
 #include "proxy/base/result.h"
 
@@ -22,16 +23,26 @@ namespace meshsim::real {
 
 // 200 with a JSON body: the pod, the port, the request line and headers
 // (httpbin's /anything shape: {"method","url","headers","pod"}).
+// It listens on `bind` (default 127.0.0.1, any free port) in `place` (a pod's
+// network namespace with `up --netns`: 0.0.0.0:<the container port>).
 Result<std::unique_ptr<proxy::asio::HttpServer>> start_echo_app(proxy::asio::EventLoop& loop, const std::string& pod,
-                                                                uint16_t port);
+                                                                uint16_t port, SocketAddress bind = {Ipv4::loopback(), 0},
+                                                                const proxy::asio::SocketPlace& place = {});
 
 // A MariaDB server on 127.0.0.1:<free port>, root without a password
 // (--skip-grant-tables), data under `dir`; stopped (SIGTERM, waited for) on
-// destruction.
+// destruction. In a network namespace (`netns` non-empty: started through
+// `ip netns exec`), it listens on 0.0.0.0:`port` there; `place` is that
+// namespace, for the readiness check.
+struct MariaDbPlacement {
+  std::string netns;
+  uint16_t port = 3306;
+  proxy::asio::SocketPlace place;
+};
 class MariaDbServer {
  public:
   static bool available();  // mariadbd and mariadb-install-db are on PATH
-  static Result<std::unique_ptr<MariaDbServer>> start(const std::string& dir);
+  static Result<std::unique_ptr<MariaDbServer>> start(const std::string& dir, const MariaDbPlacement* in = nullptr);
   ~MariaDbServer();
   SocketAddress address() const { return address_; }
 

@@ -35,6 +35,7 @@ struct ListenSpec;
 namespace meshsim::real {
 
 class PodProxy;
+class PodNetwork;
 class MariaDbServer;
 
 struct UpOptions {
@@ -45,11 +46,19 @@ struct UpOptions {
   uint64_t seed = 1;
   std::function<void(const std::string&)> access_log;
   std::function<void()> on_quit;
+  // Pods in network namespaces with istio-init's and kube-proxy's iptables
+  // rules (real/pod_network.h) instead of loopback listeners.
+  bool netns = false;
+  std::string netns_prefix = "ms";
 };
 
 struct UpEntry {
-  std::string kind;     // "outbound" (through the client pod's sidecar), "direct" (no sidecar), "app"
-  std::string from;     // client pod for outbound, "" otherwise
+  // "outbound" (through the client pod's sidecar), "direct" (no sidecar),
+  // "app"; with --netns "pod": run a client inside pod FROM's namespace
+  // (`ip netns exec NETNS …`) and connect to the Service's ClusterIP.
+  std::string kind;
+  std::string from;     // client pod for outbound and pod, "" otherwise
+  std::string netns;    // pod: the namespace to run the client in
   std::string service;  // "productpage.default.svc.cluster.local:9080"
   std::string target;   // the pod behind it for direct/app
   SocketAddress address;
@@ -67,13 +76,20 @@ class MeshUp {
   // The ListenSpecs of one proxy (for the ready lines).
   const std::vector<proxy::asio::ListenSpec>& listen_specs(const PodProxy* p) const;
   std::string entries_json() const;
+  // --netns: the namespaces (nullptr otherwise).
+  PodNetwork* network() const { return net_.get(); }
 
  private:
   struct PodPlan;
+  Status start_in_namespaces();
+  Status start_apps(bool in_namespaces);
   proxy::asio::EventLoop& loop_;
   std::shared_ptr<const mesh::World> world_;
   tls::CertificateAuthority& ca_;
   UpOptions options_;
+  // Declared before the sidecars and apps so that it is destroyed after them:
+  // they hold sockets (and mariadbd runs) in its namespaces.
+  std::unique_ptr<PodNetwork> net_;
   std::vector<std::unique_ptr<PodPlan>> plans_;
   std::vector<std::unique_ptr<proxy::asio::HttpServer>> echo_apps_;
   std::vector<std::unique_ptr<MariaDbServer>> databases_;

@@ -74,6 +74,7 @@ PodProxy::PodProxy(EventLoop& loop, std::shared_ptr<const mesh::World> world, co
   ho.sidecar.node_id = mesh::sidecar_node_id(pod, world_->mesh_config());
   ho.upstream_map = options_.upstream_map;
   ho.seed = options_.seed;
+  ho.place = options_.place;
   host_ = std::make_unique<proxy::asio::AsioHost>(loop, std::move(ho));
 }
 

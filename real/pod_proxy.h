@@ -29,6 +29,8 @@ namespace meshsim::real {
 struct PodProxyOptions {
   std::vector<proxy::asio::ListenSpec> listeners;
   std::map<SocketAddress, SocketAddress> upstream_map;
+  // Where its sockets are created (`up --netns`: the pod's namespace, uid/gid 1337).
+  proxy::asio::SocketPlace place;
   uint64_t seed = 1;
   // One line per access-log entry (Istio's default TEXT format); empty: none.
   std::function<void(const std::string&)> access_log;

@@ -129,7 +129,11 @@ Result<uint16_t> AsioHost::listen(const ListenSpec& spec) {
   a->acceptor = std::make_unique<tcp::acceptor>(impl_->ioc);
   error_code ec;
   tcp::endpoint ep = to_endpoint(spec.bind);
-  a->acceptor->open(ep.protocol(), ec);
+  {
+    SocketPlaceScope in(impl_->options.place);
+    if (!in.error().empty()) return Error{"cannot listen on " + to_string(spec.bind) + ": " + in.error()};
+    a->acceptor->open(ep.protocol(), ec);
+  }
   if (!ec) a->acceptor->set_option(net::socket_base::reuse_address(true), ec);
   if (!ec) a->acceptor->bind(ep, ec);
   if (!ec) a->acceptor->listen(net::socket_base::max_listen_connections, ec);
@@ -313,7 +317,11 @@ ConnId AsioHost::connect(const SocketAddress& to, Duration timeout, std::optiona
     impl->engine().on_upstream_connect_failed(c->id, to_failure(ec, c->timed_out));
   };
   error_code ec;
-  c->sock.open(tcp::v4(), ec);
+  {
+    SocketPlaceScope in(impl_->options.place);
+    if (!in.error().empty()) ec = net::error::access_denied;
+    else c->sock.open(tcp::v4(), ec);
+  }
   if (!ec && source && !source->is_any()) c->sock.bind(tcp::endpoint(net::ip::address_v4(source->value), 0), ec);
   if (ec) {
     net::post(impl_->ioc, [fail, ec] { fail(ec); });

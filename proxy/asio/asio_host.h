@@ -35,6 +35,7 @@
 #include "proxy/base/result.h"
 #include "proxy/engine/sidecar.h"
 #include "proxy/io.h"
+#include "proxy/asio/socket_place.h"
 
 namespace meshsim::proxy::asio {
 
@@ -52,6 +53,9 @@ struct AsioHostOptions {
   uint64_t seed = 1;                                 // the engine's random stream (LB picks, request ids)
   size_t high_watermark = 1 << 20;                   // bytes queued towards one socket
   size_t low_watermark = 256 << 10;
+  // Where listeners and upstream sockets are created (a pod's network
+  // namespace, uid/gid 1337); default: this process's namespace and identity.
+  SocketPlace place;
 };
 
 struct AsioHostCounters {

@@ -92,13 +92,17 @@ HttpServer::HttpServer(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
 HttpServer::~HttpServer() { stop(); }
 
 Result<std::unique_ptr<HttpServer>> HttpServer::start(EventLoop& loop, const SocketAddress& at, HttpHandler handler,
-                                                      std::string server_header) {
+                                                      std::string server_header, const SocketPlace& place) {
   auto impl = std::make_shared<Impl>(io_context_of(loop));
   impl->handler = std::move(handler);
   impl->server_header = std::move(server_header);
   beast::error_code ec;
   tcp::endpoint ep(net::ip::address_v4(at.ip.value), at.port);
-  impl->acceptor.open(ep.protocol(), ec);
+  {
+    SocketPlaceScope in(place);
+    if (!in.error().empty()) return Error{"cannot listen on " + to_string(at) + ": " + in.error()};
+    impl->acceptor.open(ep.protocol(), ec);
+  }
   if (!ec) impl->acceptor.set_option(net::socket_base::reuse_address(true), ec);
   if (!ec) impl->acceptor.bind(ep, ec);
   if (!ec) impl->acceptor.listen(net::socket_base::max_listen_connections, ec);

@@ -14,6 +14,7 @@
 
 #include "proxy/base/ip.h"
 #include "proxy/base/result.h"
+#include "proxy/asio/socket_place.h"
 
 namespace meshsim::proxy::asio {
 
@@ -40,9 +41,10 @@ using HttpHandler = std::function<void(const HttpServerRequest&, HttpServerRespo
 
 class HttpServer {
  public:
-  // Binds `at` (port 0: any free port) and serves until destroyed or stop().
+  // Binds `at` (port 0: any free port) and serves until destroyed or stop();
+  // the listening socket is created in `place` (e.g. a pod's network namespace).
   static Result<std::unique_ptr<HttpServer>> start(EventLoop& loop, const SocketAddress& at, HttpHandler handler,
-                                                   std::string server_header = "meshsim");
+                                                   std::string server_header = "meshsim", const SocketPlace& place = {});
   ~HttpServer();
   uint16_t port() const;
   void stop();
