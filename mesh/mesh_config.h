@@ -128,5 +128,10 @@ void apply_mesh_config_file(const std::string& path, MeshConfig& inout, std::vec
 
 // The SECRET_TTL proxy metadata as a duration (24h when unset or invalid).
 Duration workload_cert_ttl(const MeshConfig& mc, const Labels& pod_proxy_metadata);
+// pilot-agent renews the workload certificate when its remaining lifetime
+// falls under SECRET_GRACE_PERIOD_RATIO of the TTL, jittered by
+// ± SECRET_GRACE_PERIOD_RATIO_JITTER (istio-agent's defaults).
+inline constexpr double kSecretGracePeriodRatio = 0.5;
+inline constexpr double kSecretGracePeriodRatioJitter = 0.01;
 
 }  // namespace meshsim::mesh

@@ -4,9 +4,11 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "mesh/control_plane.h"
+#include "mesh/mesh_config.h"
 #include "proxy/asio/event_loop.h"
 #include "proxy/prometheus_text.h"
 #include "proxy/tls/certificates.h"
@@ -82,12 +84,9 @@ PodProxy::~PodProxy() = default;
 
 Status PodProxy::start() {
   // pilot-agent: the workload certificate (SDS "default") and the mesh root
-  // (SDS "ROOTCA"), valid from now for 24 h in wall time.
-  Duration now = EventLoop::wall_since_epoch();
+  // (SDS "ROOTCA"), valid from now for the workload TTL in wall time.
   sinks_->secrets.set_roots({ca_.root()});
-  sinks_->secrets.set_identity(ca_.issue_workload(world_->mesh_config().trust_domain, pod_.namespace_,
-                                                  pod_.service_account, now - Duration::minutes(1),
-                                                  now + Duration::hours(24)));
+  issue_certificate(false);
   config_ = mesh::build_sidecar_config(*world_, pod_);
   host_->sidecar().apply_config(config_);
   ports_.clear();
@@ -99,6 +98,30 @@ Status PodProxy::start() {
   return Status::Ok();
 }
 
+void PodProxy::issue_certificate(bool rotation) {
+  Duration now = EventLoop::wall_since_epoch();
+  ttl_ = mesh::workload_cert_ttl(world_->mesh_config(), pod_.proxy_metadata);
+  sinks_->secrets.set_identity(ca_.issue_workload(world_->mesh_config().trust_domain, pod_.namespace_,
+                                                  pod_.service_account, now - Duration::minutes(1), now + ttl_));
+  ++issued_;
+  if (rotation) {
+    const auto& id = sinks_->secrets.identity();
+    std::fprintf(stderr, "meshsim proxy: %s: workload certificate renewed (serial %s, valid %s)\n", name_.c_str(),
+                 id ? id->certificate.info().serial_hex.c_str() : "?", format_duration(ttl_).c_str());
+    if (!certs_dir_.empty()) {
+      if (Status s = write_certs(certs_dir_); !s.ok()) std::fprintf(stderr, "meshsim proxy: %s\n", s.message().c_str());
+    }
+  }
+  // Renew when the remaining lifetime drops under the grace ratio (± jitter),
+  // as pilot-agent does; the jitter is drawn from the pod's own stream.
+  double u = static_cast<double>(host_->random() >> 11) / static_cast<double>(1ull << 53);
+  double ratio = mesh::kSecretGracePeriodRatio + (2 * u - 1) * mesh::kSecretGracePeriodRatioJitter;
+  Duration wait = scale(ttl_, 1.0 - ratio);
+  loop_.after(wait, [this, guard = std::weak_ptr<int>(alive_)] {
+    if (!guard.expired() && !draining_) issue_certificate(true);
+  });
+}
+
 size_t PodProxy::open_connections() const { return host_->sidecar().open_connections(); }
 
 void PodProxy::drain() {
@@ -106,7 +129,8 @@ void PodProxy::drain() {
   host_->close_listeners();
 }
 
-Status PodProxy::write_certs(const std::string& dir) const {
+Status PodProxy::write_certs(const std::string& dir) {
+  certs_dir_ = dir;
   namespace fs = std::filesystem;
   std::error_code ec;
   fs::create_directories(dir, ec);
@@ -206,6 +230,29 @@ std::string PodProxy::clusters_text() const {
   return out;
 }
 
+std::string PodProxy::certs_json() const {
+  // Envoy's /certs: per TLS context the CA and the chain, with serial, SANs
+  // and validity (RFC 3339, days until expiration).
+  nlohmann::ordered_json certs = nlohmann::ordered_json::array();
+  Duration now = EventLoop::wall_since_epoch();
+  auto detail = [&](const sim::SecretView& v) {
+    nlohmann::ordered_json sans = nlohmann::ordered_json::array();
+    for (const auto& u : v.uri_sans) sans.push_back({{"uri", u}});
+    for (const auto& d : v.dns_sans) sans.push_back({{"dns", d}});
+    return nlohmann::ordered_json{{"path", "<inline>"}, {"serial_number", v.serial}, {"subject_alt_names", sans},
+                                  {"valid_from", v.not_before}, {"expiration_time", v.not_after}};
+  };
+  nlohmann::ordered_json ctx = {{"ca_cert", nlohmann::ordered_json::array()}, {"cert_chain", nlohmann::ordered_json::array()}};
+  for (const sim::SecretView& v : sim::secret_views(sinks_->secrets, now))
+    ctx[v.name == "ROOTCA" ? "ca_cert" : "cert_chain"].push_back(detail(v));
+  if (const auto& id = sinks_->secrets.identity()) {
+    int64_t days = (id->certificate.info().not_after - now).ns() / Duration::hours(24).ns();
+    for (auto& c : ctx["cert_chain"]) c["days_until_expiration"] = std::to_string(days);
+  }
+  certs.push_back(std::move(ctx));
+  return nlohmann::ordered_json{{"certificates", certs}}.dump(1);
+}
+
 std::string PodProxy::config_dump() const {
   if (!config_) return "{}";
   return sim::render_all_json(*config_, sim::secret_views(sinks_->secrets, EventLoop::wall_since_epoch()));
@@ -224,6 +271,9 @@ void PodProxy::admin(const HttpServerRequest& req, HttpServerResponse& res) {
     res.body = prometheus_text();
   } else if (path == "/clusters") {
     res.body = clusters_text();
+  } else if (path == "/certs") {
+    res.content_type = "application/json";
+    res.body = certs_json() + "\n";
   } else if (path == "/config_dump") {
     res.content_type = "application/json";
     res.body = config_dump() + "\n";
@@ -234,6 +284,7 @@ void PodProxy::admin(const HttpServerRequest& req, HttpServerResponse& res) {
   } else if (path == "/" || path == "/help") {
     res.body =
         "admin commands are:\n"
+        "  /certs: print certs on machine\n"
         "  /clusters: upstream cluster status\n"
         "  /config_dump: dump current Envoy configs (meshsim's ProxyConfig, as proxy-config -o json)\n"
         "  /drain_listeners (POST): stop accepting connections\n"

@@ -1,11 +1,14 @@
 // PodProxy is one pod's sidecar on real sockets: the configuration istiod
 // would push to it (mesh::build_sidecar_config — what `meshsim proxy-config`
 // shows and the simulation runs), a workload certificate from the mesh CA as
-// pilot-agent would fetch it (SPIFFE URI SAN, 24 h), and the engine on an
-// AsioHost. It answers Envoy's admin endpoints (/ready, /stats,
-// /stats/prometheus, /clusters, /config_dump, POST /quitquitquit,
-// POST /drain_listeners) through admin(), and writes the pod's certificates
-// in the layout of /etc/certs so real clients can present them.
+// pilot-agent would fetch it (SPIFFE URI SAN, TTL SECRET_TTL or 24 h) and
+// renew it (at SECRET_GRACE_PERIOD_RATIO of its lifetime, in wall time: new
+// handshakes present the new certificate, open connections keep theirs), and
+// the engine on an AsioHost. It answers Envoy's admin endpoints (/ready,
+// /stats, /stats/prometheus, /clusters, /certs, /config_dump,
+// POST /quitquitquit, POST /drain_listeners) through admin(), and writes the
+// pod's certificates in the layout of /etc/certs so real clients can present
+// them (rewritten at each renewal).
 #pragma once
 
 #include <cstdint>
@@ -56,7 +59,8 @@ class PodProxy {
   // Envoy's admin interface.
   void admin(const proxy::asio::HttpServerRequest& req, proxy::asio::HttpServerResponse& res);
   // Writes cert-chain.pem, key.pem, root-cert.pem (Istio's /etc/certs names).
-  Status write_certs(const std::string& dir) const;
+  // Remembers `dir`: each renewal rewrites the files there.
+  Status write_certs(const std::string& dir);
 
   // Drain (SIGTERM): stop accepting; true once no connection is open.
   void drain();
@@ -67,7 +71,9 @@ class PodProxy {
   std::string stats_text() const;
   std::string prometheus_text() const;
   std::string clusters_text() const;
+  std::string certs_json() const;  // Envoy's /certs
   std::string config_dump() const;
+  uint64_t certificates_issued() const { return issued_; }
 
  private:
   struct Sinks;
@@ -82,6 +88,11 @@ class PodProxy {
   std::shared_ptr<const proxy::ProxyConfig> config_;
   std::vector<uint16_t> ports_;
   bool draining_ = false;
+  void issue_certificate(bool rotation);
+  Duration ttl_;
+  uint64_t issued_ = 0;
+  std::string certs_dir_;  // where write_certs() last wrote (rewritten on renewal)
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // renewal timers check it
 };
 
 // Envoy's counter names of a sidecar's stats, summed over their scopes, as

@@ -167,7 +167,7 @@ TEST(CliTypos, UnknownVerbAndFlagGetDidYouMeanAndExit2) {
   ShellRun value = both("proxy-config clustr default/productpage --mesh " + kBookinfo);
   EXPECT_EQ(value.exit_code, 2);
   EXPECT_TRUE(has(value.out, "kind: clustr not in {listener,listeners,cluster,clusters,route,routes,endpoint,endpoints,"
-                             "secret,secrets,rbac,all} (did you mean cluster?)"))
+                             "secret,secrets,rbac,all,iptables} (did you mean cluster?)"))
       << value.out;
   ShellRun far = both("analyze --frobnicate x");
   EXPECT_EQ(far.exit_code, 2);

@@ -239,6 +239,42 @@ TEST(RealSockets, ProxyServesEnvoyAdminEndpointsAndDrainsOnSigterm) {
   fs::remove_all(dir);
 }
 
+// pilot-agent's renewal on real sockets: with SECRET_TTL 6s the certificate is
+// renewed after about half its lifetime; /certs, the certificate files and
+// the TLS handshakes all show the new serial, and requests keep working.
+TEST(RealSockets, ProxyRenewsTheWorkloadCertificateAtHalfItsLifetime) {
+  fs::path dir = fs::temp_directory_path() / ("meshsim-real-" + std::to_string(::getpid()) + "-renew");
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  std::string cmd = "cd " + dir.string() + "; " + MESHSIM_EXE + " proxy " + kHttpbinCurl + " --mesh-config " +
+                    data("real/short-cert-ttl.yaml") +
+                    " --pod default/httpbin --listen-inbound 127.0.0.1:0=8080 --admin 127.0.0.1:0 --ports-file p.json"
+                    " --certs-dir certs --access-log off 2>err.txt & P=$!; for i in $(seq 100); do [ -f p.json ] && break; sleep 0.05; done; "
+                    "A=$(python3 -c 'import json;print(json.load(open(\"p.json\"))[\"pods\"][0][\"admin\"])'); "
+                    "curl -s http://$A/certs > before.json; openssl x509 -in certs/cert-chain.pem -noout -serial > before.txt; "
+                    "sleep 4.5; curl -s http://$A/certs > after.json; openssl x509 -in certs/cert-chain.pem -noout -serial > after.txt; "
+                    "kill -TERM $P; wait $P; echo rc=$?";
+  ShellRun r = run_shell(cmd);
+  EXPECT_NE(r.out.find("rc=0"), std::string::npos) << r.out << slurp(dir / "err.txt");
+  auto before = nlohmann::json::parse(slurp(dir / "before.json"), nullptr, false);
+  auto after = nlohmann::json::parse(slurp(dir / "after.json"), nullptr, false);
+  ASSERT_TRUE(before.is_object() && after.is_object()) << slurp(dir / "before.json") << slurp(dir / "after.json");
+  const auto& chain_before = before["certificates"][0]["cert_chain"][0];
+  const auto& chain_after = after["certificates"][0]["cert_chain"][0];
+  EXPECT_EQ(chain_before["subject_alt_names"][0]["uri"], "spiffe://cluster.local/ns/default/sa/httpbin");
+  EXPECT_NE(chain_before["serial_number"], chain_after["serial_number"]);
+  EXPECT_EQ(after["certificates"][0]["ca_cert"][0]["serial_number"], before["certificates"][0]["ca_cert"][0]["serial_number"]);
+  // The files a real client would present were rewritten with the new certificate.
+  EXPECT_NE(slurp(dir / "before.txt"), slurp(dir / "after.txt"));
+  std::string serial_after = slurp(dir / "after.txt");
+  std::string hex = chain_after["serial_number"];
+  std::string upper;
+  for (char ch : hex) upper += static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  EXPECT_NE(serial_after.find(upper), std::string::npos) << serial_after << " vs " << hex;
+  EXPECT_NE(slurp(dir / "err.txt").find("workload certificate renewed"), std::string::npos) << slurp(dir / "err.txt");
+  fs::remove_all(dir);
+}
+
 // The security FAQ's matrix — sleep.{foo,legacy} → httpbin.{foo,bar,legacy}
 // with bar STRICT — answered twice: by the simulation (`meshsim probe`) and by
 // real curl on real sockets; `curl_to(from, to)` is the real client's command.

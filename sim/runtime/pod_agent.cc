@@ -8,8 +8,8 @@
 namespace meshsim::sim {
 
 namespace {
-constexpr double kGraceRatio = 0.5;     // SECRET_GRACE_PERIOD_RATIO
-constexpr double kGraceJitter = 0.01;   // SECRET_GRACE_PERIOD_RATIO_JITTER
+constexpr double kGraceRatio = mesh::kSecretGracePeriodRatio;         // SECRET_GRACE_PERIOD_RATIO
+constexpr double kGraceJitter = mesh::kSecretGracePeriodRatioJitter;  // SECRET_GRACE_PERIOD_RATIO_JITTER
 }  // namespace
 
 struct PodAgent::Pending {
