@@ -19,6 +19,7 @@ using proxy::asio::ListenSpec;
 
 struct MeshUp::PodPlan {
   const mesh::WorldPod* pod = nullptr;
+  bool gateway = false;  // a gateway pod: router-mode proxy, no apps, no capture
   int32_t index = -1;
   std::map<uint32_t, mesh::Protocol> ports;  // target port → protocol of the Service port
   std::map<uint32_t, SocketAddress> apps;    // target port → the real app
@@ -54,13 +55,9 @@ Status MeshUp::start() {
   for (size_t i = 0; i < w.pods().size(); ++i) {
     const mesh::WorldPod& p = w.pods()[i];
     if (!p.scheduled() || p.ip.is_any()) continue;
-    if (mesh::is_gateway_pod(p)) {
-      std::fprintf(stderr, "meshsim up: %s/%s is a gateway: gateways do not run on real sockets yet (skipped)\n",
-                   p.namespace_.c_str(), p.name.c_str());
-      continue;
-    }
     auto plan = std::make_unique<PodPlan>();
     plan->pod = &p;
+    plan->gateway = mesh::is_gateway_pod(p);  // its Envoy is the application
     plan->index = static_cast<int32_t>(i);
     by_index[plan->index] = plan.get();
     plans_.push_back(std::move(plan));
@@ -78,10 +75,31 @@ Status MeshUp::start() {
   }
   if (options_.netns) return start_in_namespaces();
   if (Status st = start_apps(false); !st.ok()) return st;
+  // Gateways: their listeners on loopback, each told the pod IP:port a
+  // client of the gateway's Service would have reached.
+  for (auto& plan : plans_) {
+    if (!plan->gateway) continue;
+    const mesh::WorldPod& p = *plan->pod;
+    PodProxyOptions po;
+    po.router_listen = [ip = p.ip](uint16_t port) {
+      ListenSpec l;
+      l.bind = {Ipv4::loopback(), 0};
+      l.listener_port = port;
+      l.original_destination = SocketAddress{ip, port};
+      return l;
+    };
+    po.seed = options_.seed + static_cast<uint64_t>(plan->index) * 0x9e3779b97f4a7c15ULL;
+    po.access_log = options_.access_log;
+    po.on_quit = options_.on_quit;
+    plan->proxy = std::make_unique<PodProxy>(loop_, world_, p, ca_, po);
+    if (Status st = plan->proxy->start(); !st.ok()) return st;
+    for (const ListenSpec& l : plan->proxy->listened()) plan->inbound[l.listener_port] = l.bind;
+    plan->specs = plan->proxy->listened();
+  }
   // Sidecars: inbound listeners per served port, outbound per Service port.
   for (auto& plan : plans_) {
     const mesh::WorldPod& p = *plan->pod;
-    if (!p.injected) continue;
+    if (!p.injected || plan->gateway) continue;
     for (const auto& [port, proto] : plan->ports) {
       ListenSpec s;
       s.bind = {Ipv4::loopback(), 0};
@@ -170,7 +188,8 @@ Status MeshUp::start() {
         UpEntry e;
         e.kind = "direct";
         e.service = s.hostname + ":" + std::to_string(sp.port);
-        e.target = q.pod->namespace_ + "/" + q.pod->name + (q.proxy ? " (its sidecar's virtualInbound)" : " (no sidecar: the app)");
+        e.target = q.pod->namespace_ + "/" + q.pod->name +
+                   (q.gateway ? " (the gateway's listener)" : q.proxy ? " (its sidecar's virtualInbound)" : " (no sidecar: the app)");
         e.protocol = mesh::protocol_name(sp.protocol);
         e.address = addr->second;
         entries_.push_back(std::move(e));
@@ -280,16 +299,36 @@ Status MeshUp::start_in_namespaces() {
   // istio-init: the pod's capture rules, before its containers start.
   for (auto& plan : plans_) {
     const mesh::WorldPod& p = *plan->pod;
-    if (!p.injected || !with_netns.count(plan->index)) continue;
+    if (!p.injected || plan->gateway || !with_netns.count(plan->index)) continue;
     auto rules = mesh::istio_iptables_restore(mesh::istio_init_config(p, w.mesh_config().status_port));
     if (!rules.ok()) return Error{pod_key(p) + ": istio-iptables: " + rules.message()};
     if (Status st = net_->restore_iptables(pod_key(p), *rules); !st.ok()) return Error{pod_key(p) + ": " + st.message()};
   }
   if (Status st = start_apps(true); !st.ok()) return st;
+  // Gateways: Envoy binds its listeners' ports in the pod; no capture rules.
+  for (auto& plan : plans_) {
+    const mesh::WorldPod& p = *plan->pod;
+    if (!plan->gateway || !with_netns.count(plan->index)) continue;
+    PodProxyOptions po;
+    po.router_listen = [](uint16_t port) {
+      ListenSpec l;
+      l.bind = {Ipv4::any(), port};
+      l.listener_port = port;
+      return l;
+    };
+    auto place = net_->place(pod_key(p));
+    if (!place.ok()) return Error{place.message()};
+    po.place = *place;
+    po.seed = options_.seed + static_cast<uint64_t>(plan->index) * 0x9e3779b97f4a7c15ULL;
+    po.access_log = options_.access_log;
+    po.on_quit = options_.on_quit;
+    plan->proxy = std::make_unique<PodProxy>(loop_, world_, p, ca_, po);
+    if (Status st = plan->proxy->start(); !st.ok()) return st;
+  }
   // Sidecars: Envoy's two capture listeners on 0.0.0.0, sockets as uid/gid 1337.
   for (auto& plan : plans_) {
     const mesh::WorldPod& p = *plan->pod;
-    if (!p.injected || !with_netns.count(plan->index)) continue;
+    if (!p.injected || plan->gateway || !with_netns.count(plan->index)) continue;
     for (uint16_t port : {mesh::kProxyOutboundPort, mesh::kProxyInboundPort}) {
       ListenSpec l;
       l.bind = {Ipv4::any(), port};
@@ -329,6 +368,7 @@ Status MeshUp::start_in_namespaces() {
 
 Status MeshUp::start_apps(bool in_namespaces) {
   for (auto& plan : plans_) {
+    if (plan->gateway) continue;
     const mesh::WorldPod& p = *plan->pod;
     std::string name = p.namespace_ + "/" + p.name;
     for (const auto& [port, proto] : plan->ports) {

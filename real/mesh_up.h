@@ -11,7 +11,8 @@
 // inbound listener (injected) or its app (no sidecar). Entry points for real
 // clients are listed: from a pod's sidecar (outbound), and "without a
 // sidecar" (straight to the server pod's inbound listener, as a client
-// outside the mesh would arrive).
+// outside the mesh would arrive). Gateway pods run the engine in router mode
+// (their own listeners, credentials from the mesh's Secrets) and get no apps.
 #pragma once
 
 #include <functional>

@@ -13,6 +13,7 @@
 #include "proxy/prometheus_text.h"
 #include "proxy/tls/certificates.h"
 #include "proxy/tls_transport.h"
+#include "sim/runtime/gateway_secrets.h"
 #include "sim/runtime/proxy_config_render.h"
 
 namespace meshsim::real {
@@ -90,10 +91,19 @@ Status PodProxy::start() {
   config_ = mesh::build_sidecar_config(*world_, pod_);
   host_->sidecar().apply_config(config_);
   ports_.clear();
-  for (const auto& spec : options_.listeners) {
+  std::vector<proxy::asio::ListenSpec> specs = options_.listeners;
+  if (options_.router_listen) {
+    if (Status st = sim::install_gateway_secrets(*config_, *world_, pod_.namespace_, sinks_->secrets); !st.ok())
+      return Error{name_ + ": " + st.message()};
+    for (const proxy::Listener& l : config_->listeners)
+      if (l.bind_to_port && !l.use_original_dst) specs.push_back(options_.router_listen(l.address.port));
+  }
+  for (const auto& spec : specs) {
     auto port = host_->listen(spec);
     if (!port.ok()) return Error{name_ + ": " + port.message()};
     ports_.push_back(*port);
+    listened_.push_back(spec);
+    listened_.back().bind.port = *port;
   }
   return Status::Ok();
 }

@@ -39,6 +39,11 @@ struct PodProxyOptions {
   std::function<void(const std::string&)> access_log;
   // Called when /quitquitquit is posted (the owner exits after draining).
   std::function<void()> on_quit;
+  // A gateway (router mode): no capture listeners; each listener of its
+  // configuration that binds a port gets the ListenSpec this returns for the
+  // port (listener_port = the port), and the credentials its TLS contexts name
+  // are loaded from the mesh's Secrets. Empty: a sidecar.
+  std::function<proxy::asio::ListenSpec(uint16_t port)> router_listen;
 };
 
 class PodProxy {
@@ -49,10 +54,13 @@ class PodProxy {
   PodProxy(const PodProxy&) = delete;
   PodProxy& operator=(const PodProxy&) = delete;
 
-  // Issues the certificate, applies the configuration, opens the listeners.
+  // Issues the certificate, applies the configuration, opens the listeners
+  // (options.listeners, then a gateway's own).
   Status start();
   // The ports the listeners are bound to, in ListenSpec order.
   const std::vector<uint16_t>& ports() const { return ports_; }
+  // Every listener opened (options.listeners, then a gateway's), bound ports filled in.
+  const std::vector<proxy::asio::ListenSpec>& listened() const { return listened_; }
   const std::string& name() const { return name_; }  // "NS/POD"
   const std::string& spiffe_id() const { return spiffe_; }
 
@@ -87,6 +95,7 @@ class PodProxy {
   std::unique_ptr<proxy::asio::AsioHost> host_;
   std::shared_ptr<const proxy::ProxyConfig> config_;
   std::vector<uint16_t> ports_;
+  std::vector<proxy::asio::ListenSpec> listened_;
   bool draining_ = false;
   void issue_certificate(bool rotation);
   Duration ttl_;
