@@ -426,6 +426,39 @@ TEST(GatewayApiFilters, CrossNamespaceBackendNeedsAReferenceGrant) {
   EXPECT_EQ(ok.j["http_status"], 200) << ok.out << ok.err;
 }
 
+// Route policy at the gateway, seen by a client: timeouts.request cuts a slow
+// httpbin answer with 504 UT at 500 ms; retry re-sends a 503 (3 attempts
+// after the first) and forwards the last with URX.
+const std::string kTimeouts = "--mesh " + data("istio-samples/httpbin/httpbin.yaml") + " --inject-namespace default --mesh " +
+                              data("gateway-api/timeouts.yaml");
+
+TEST(GatewayApiRoutePolicy, RequestTimeoutGives504AtTheGateway) {
+  CliRun slow = probe_host(kTimeouts, "httpbin.example.com", "/delay/2");
+  ASSERT_EQ(slow.code, 0) << slow.err << slow.out;
+  EXPECT_EQ(slow.j["http_status"], 504) << slow.out;
+  EXPECT_EQ(slow.j["response_body"], "upstream request timeout");
+  EXPECT_EQ(slow.j["gateway"]["response_flags"], "UT") << slow.j["gateway"];
+  EXPECT_NEAR(slow.j["elapsed_ms"].get<double>(), 500.0, 10.0);
+  CliRun quick = probe_host(kTimeouts, "httpbin.example.com", "/delay/0.1");
+  EXPECT_EQ(quick.j["http_status"], 200) << quick.out;
+}
+
+TEST(GatewayApiRoutePolicy, RetryResendsA503AndForwardsTheLastWithUrx) {
+  CliRun p = probe_host(kTimeouts, "httpbin.example.com", "/status/503");
+  ASSERT_EQ(p.code, 0) << p.err << p.out;
+  EXPECT_EQ(p.j["http_status"], 503) << p.out;
+  EXPECT_EQ(p.j["gateway"]["response_flags"], "URX") << p.j["gateway"];
+  CliRun ok = probe_host(kTimeouts, "httpbin.example.com", "/status/200");
+  EXPECT_EQ(ok.j["http_status"], 200);
+  // What the gateway runs is what proxy-config shows: the route's timeout and retry policy.
+  CliRun route = run("proxy-config route " + p.j["gateway"]["pod"].get<std::string>() + " " + kTimeouts + " -o json");
+  ASSERT_EQ(route.code, 0) << route.err;
+  std::string dump = route.j.dump();
+  EXPECT_NE(dump.find("\"timeout\":\"0.500s\""), std::string::npos) << dump;  // protojson's 3 digits
+  EXPECT_NE(dump.find("connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes"), std::string::npos) << dump;
+  EXPECT_NE(dump.find("\"num_retries\":3"), std::string::npos) << dump;
+}
+
 }  // namespace
 
 namespace {

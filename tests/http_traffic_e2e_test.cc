@@ -209,7 +209,7 @@ TEST(HttpTrafficCli, ProxyConfigRouteShowsWhatTheEngineRuns) {
   EXPECT_EQ(routes[4]["route"]["timeout"], "1s");
   EXPECT_EQ(routes[5]["route"]["retry_policy"]["num_retries"], 3);
   // VirtualService retries.backoff → Envoy's retry_back_off.base_interval.
-  EXPECT_EQ(routes[5]["route"]["retry_policy"]["retry_back_off"]["base_interval"], "0.04s");
+  EXPECT_EQ(routes[5]["route"]["retry_policy"]["retry_back_off"]["base_interval"], "0.040s");  // protojson: 3 fractional digits
   EXPECT_EQ(routes[6]["route"]["request_mirror_policies"][0]["cluster"], "outbound|8000||httpbin.default.svc.cluster.local");
   EXPECT_FALSE(routes[7]["route"].contains("request_mirror_policies"));
   EXPECT_EQ(routes[8]["request_headers_to_remove"][0], "x-secret");

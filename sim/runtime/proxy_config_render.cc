@@ -48,14 +48,16 @@ std::string join(const std::vector<std::string>& v, const char* sep = ",") {
 }
 
 std::string duration_json(Duration d) {
-  // protobuf JSON Duration: seconds with up to 9 fractional digits and "s".
+  // protobuf's JSON mapping of Duration, as istioctl (Go protojson) and
+  // Envoy's config dump print it: seconds, then 0, 3, 6 or 9 fractional
+  // digits — as many groups of three as the value needs ("0.500s", "1.000001s").
   int64_t ns = d.ns();
   std::string s = std::to_string(ns / 1'000'000'000);
   int64_t frac = ns % 1'000'000'000;
   if (frac != 0) {
     std::string f = std::to_string(frac);
     f.insert(0, 9 - f.size(), '0');
-    while (!f.empty() && f.back() == '0') f.pop_back();
+    while (f.size() > 3 && f.compare(f.size() - 3, 3, "000") == 0) f.resize(f.size() - 3);
     s += "." + f;
   }
   return s + "s";
