@@ -49,6 +49,15 @@ const std::vector<ListenSpec>& MeshUp::listen_specs(const PodProxy* p) const {
   return kNone;
 }
 
+Status MeshUp::start_proxy(PodPlan& plan, PodProxyOptions po) {
+  // Each pod's engine draws from its own stream of the run's seed.
+  po.seed = options_.seed + static_cast<uint64_t>(plan.index) * 0x9e3779b97f4a7c15ULL;
+  po.access_log = options_.access_log;
+  po.on_quit = options_.on_quit;
+  plan.proxy = std::make_unique<PodProxy>(loop_, world_, *plan.pod, ca_, std::move(po));
+  return plan.proxy->start();
+}
+
 Status MeshUp::start() {
   const mesh::World& w = *world_;
   std::map<int32_t, PodPlan*> by_index;
@@ -88,11 +97,7 @@ Status MeshUp::start() {
       l.original_destination = SocketAddress{ip, port};
       return l;
     };
-    po.seed = options_.seed + static_cast<uint64_t>(plan->index) * 0x9e3779b97f4a7c15ULL;
-    po.access_log = options_.access_log;
-    po.on_quit = options_.on_quit;
-    plan->proxy = std::make_unique<PodProxy>(loop_, world_, p, ca_, po);
-    if (Status st = plan->proxy->start(); !st.ok()) return st;
+    if (Status st = start_proxy(*plan, std::move(po)); !st.ok()) return st;
     for (const ListenSpec& l : plan->proxy->listened()) plan->inbound[l.listener_port] = l.bind;
     plan->specs = plan->proxy->listened();
   }
@@ -120,11 +125,7 @@ Status MeshUp::start() {
     }
     PodProxyOptions po;
     po.listeners = plan->specs;
-    po.seed = options_.seed + static_cast<uint64_t>(plan->index) * 0x9e3779b97f4a7c15ULL;
-    po.access_log = options_.access_log;
-    po.on_quit = options_.on_quit;
-    plan->proxy = std::make_unique<PodProxy>(loop_, world_, p, ca_, po);
-    if (Status st = plan->proxy->start(); !st.ok()) return st;
+    if (Status st = start_proxy(*plan, std::move(po)); !st.ok()) return st;
     size_t i = 0;
     for (const auto& [port, proto] : plan->ports) plan->inbound[port] = {Ipv4::loopback(), plan->proxy->ports()[i++]};
   }
@@ -319,11 +320,7 @@ Status MeshUp::start_in_namespaces() {
     auto place = net_->place(pod_key(p));
     if (!place.ok()) return Error{place.message()};
     po.place = *place;
-    po.seed = options_.seed + static_cast<uint64_t>(plan->index) * 0x9e3779b97f4a7c15ULL;
-    po.access_log = options_.access_log;
-    po.on_quit = options_.on_quit;
-    plan->proxy = std::make_unique<PodProxy>(loop_, world_, p, ca_, po);
-    if (Status st = plan->proxy->start(); !st.ok()) return st;
+    if (Status st = start_proxy(*plan, std::move(po)); !st.ok()) return st;
   }
   // Sidecars: Envoy's two capture listeners on 0.0.0.0, sockets as uid/gid 1337.
   for (auto& plan : plans_) {
@@ -340,11 +337,7 @@ Status MeshUp::start_in_namespaces() {
     auto place = net_->place(pod_key(p), static_cast<int>(p.interception.proxy_uid), static_cast<int>(p.interception.proxy_uid));
     if (!place.ok()) return Error{place.message()};
     po.place = *place;
-    po.seed = options_.seed + static_cast<uint64_t>(plan->index) * 0x9e3779b97f4a7c15ULL;
-    po.access_log = options_.access_log;
-    po.on_quit = options_.on_quit;
-    plan->proxy = std::make_unique<PodProxy>(loop_, world_, p, ca_, po);
-    if (Status st = plan->proxy->start(); !st.ok()) return st;
+    if (Status st = start_proxy(*plan, std::move(po)); !st.ok()) return st;
   }
   // Entry points: a client in any pod's namespace, to any Service.
   for (auto& plan : plans_) {

@@ -36,6 +36,7 @@ struct ListenSpec;
 namespace meshsim::real {
 
 class PodProxy;
+struct PodProxyOptions;
 class PodNetwork;
 class MariaDbServer;
 
@@ -83,6 +84,7 @@ class MeshUp {
  private:
   struct PodPlan;
   Status start_in_namespaces();
+  Status start_proxy(PodPlan& plan, PodProxyOptions po);
   Status start_apps(bool in_namespaces);
   proxy::asio::EventLoop& loop_;
   std::shared_ptr<const mesh::World> world_;

@@ -91,6 +91,13 @@ class RealMesh {
     return "";
   }
   std::string access_log() const { return slurp(dir_ / "access.log"); }
+  // The access log once it holds `needle` (a sidecar logs a connection when it
+  // ends, which may come a moment after the client's exit), or after 5 s.
+  std::string access_log_with(const std::string& needle) const {
+    for (int i = 0; i < 100 && access_log().find(needle) == std::string::npos; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    return access_log();
+  }
   // --netns: the network namespace of the first pod whose "NS/NAME" starts with `pod`.
   std::string netns_of(const std::string& pod) const {
     for (const auto& e : ports_["entries"])
@@ -104,6 +111,34 @@ class RealMesh {
   nlohmann::json ports_;
 };
 
+// tcpdump in the background (`prefix` e.g. "ip netns exec NS "), writing
+// `pcap`; capturing once the constructor returns, flushed once stop() returns.
+class Tcpdump {
+ public:
+  Tcpdump(const std::string& prefix, const std::string& iface, const fs::path& pcap, const fs::path& err) : err_(err) {
+    ShellRun cap = run_shell("(" + prefix + "tcpdump -Z root --immediate-mode -i " + iface + " -U -w " + pcap.string() +
+                             " tcp >/dev/null 2>" + err.string() + " & echo $!)");
+    pid_ = std::atoi(cap.out.c_str());
+    // tcpdump captures once it says so ("listening on lo, …").
+    for (int i = 0; i < 250 && !listening(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  ~Tcpdump() { stop(); }
+  bool listening() const { return slurp(err_).find("listening on") != std::string::npos; }
+  std::string messages() const { return slurp(err_); }
+  void stop() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGINT);
+    for (int i = 0; i < 150 && slurp(err_).find("packets captured") == std::string::npos; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    pid_ = -1;
+  }
+
+ private:
+  fs::path err_;
+  int pid_ = -1;
+};
+
 std::string host_of(const std::string& a) { return a.substr(0, a.rfind(':')); }
 std::string port_of(const std::string& a) { return a.substr(a.rfind(':') + 1); }
 
@@ -113,20 +148,12 @@ TEST(RealSockets, CurlThroughTwoSidecarsGets200OverMutualTlsThatTsharkSeesAndDec
   std::string out = m.entry("outbound", "default/curl", "httpbin.default");
   ASSERT_FALSE(out.empty());
   std::string pcap = (m.dir() / "lo.pcap").string();
-  std::string tcpdump_err = (m.dir() / "tcpdump.err").string();
-  ShellRun cap = run_shell("(tcpdump -Z root --immediate-mode -i lo -U -w " + pcap + " tcp >/dev/null 2>" + tcpdump_err + " & echo $!)");
-  int tcpdump = std::atoi(cap.out.c_str());
-  // tcpdump captures once it says so ("listening on lo, …").
-  for (int i = 0; i < 250 && slurp(tcpdump_err).find("listening on") == std::string::npos; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  ASSERT_NE(slurp(tcpdump_err).find("listening on"), std::string::npos) << slurp(tcpdump_err);
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  Tcpdump tcpdump("", "lo", pcap, m.dir() / "tcpdump.err");
+  ASSERT_TRUE(tcpdump.listening()) << tcpdump.messages();
   std::string body = (m.dir() / "body.json").string();
   ShellRun c = run_shell("curl -sS -m 10 -o " + body + " -w '%{http_code}' http://" + out + "/headers -H 'Host: httpbin:8000' 2>&1");
   std::this_thread::sleep_for(std::chrono::milliseconds(1000));
-  ::kill(tcpdump, SIGINT);
-  for (int i = 0; i < 150 && slurp(tcpdump_err).find("packets captured") == std::string::npos; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  tcpdump.stop();
   EXPECT_EQ(c.exit_code, 0) << c.out;
   EXPECT_EQ(c.out, "200");
   // The server's echo app saw the request the server sidecar forwarded, with
@@ -141,14 +168,14 @@ TEST(RealSockets, CurlThroughTwoSidecarsGets200OverMutualTlsThatTsharkSeesAndDec
                              " -Y 'tls.handshake.type == 1' -T fields -e tls.handshake.extensions_server_name "
                              "-e tls.handshake.extensions_alpn_str 2>/dev/null");
   EXPECT_NE(hello.out.find("outbound_.8000_._.httpbin.default.svc.cluster.local"), std::string::npos)
-      << hello.out << slurp(tcpdump_err) << run_shell("tshark -r " + pcap + " 2>&1 | head -40").out;
+      << hello.out << tcpdump.messages() << run_shell("tshark -r " + pcap + " 2>&1 | head -40").out;
   EXPECT_NE(hello.out.find("istio-http/1.1"), std::string::npos) << hello.out;
   // … and with the key log the request inside the TLS stream decrypts.
   ShellRun dec = run_shell("tshark -r " + pcap + " -o tls.keylog_file:" + (m.dir() / "keys.log").string() +
                            " -Y 'tls && http.request' -T fields -e http.request.uri -e http.host 2>/dev/null");
   EXPECT_NE(dec.out.find("/headers\thttpbin:8000"), std::string::npos) << dec.out;
   // Both sidecars logged the request in Istio's access-log format.
-  std::string log = m.access_log();
+  std::string log = m.access_log_with("inbound|8080||");
   EXPECT_NE(log.find("\"GET /headers HTTP/1.1\" 200 - via_upstream"), std::string::npos) << log;
   EXPECT_NE(log.find("outbound|8000||httpbin.default.svc.cluster.local"), std::string::npos) << log;
   EXPECT_NE(log.find("inbound|8080||"), std::string::npos) << log;
@@ -164,7 +191,8 @@ TEST(RealSockets, StrictResetsPlaintextCurlWithExit56AndServesTheMeshClient) {
   std::string out = m.entry("outbound", "default/curl", "httpbin.default");
   ShellRun mesh = run_shell("curl -sS -m 10 -o /dev/null -w '%{http_code}' http://" + out + "/get -H 'Host: httpbin:8000'");
   EXPECT_EQ(mesh.out, "200");
-  EXPECT_NE(m.access_log().find("filter_chain_not_found"), std::string::npos) << m.access_log();
+  std::string log = m.access_log_with("filter_chain_not_found");
+  EXPECT_NE(log.find("filter_chain_not_found"), std::string::npos) << log;
 }
 
 TEST(RealSockets, OpensslSClientNeedsAMeshCertificateOnAStrictPort) {
@@ -201,7 +229,7 @@ TEST(RealSockets, RealMariaDbBehindAPermissiveSidecarGivesThePlaintextClientErro
                             " -uroot --connect-timeout=5 -N -e 'select 40+2' 2>&1");
   EXPECT_EQ(mesh.exit_code, 0) << mesh.out;
   EXPECT_NE(mesh.out.find("42"), std::string::npos) << mesh.out;
-  std::string log = m.access_log();
+  std::string log = m.access_log_with("closed by the client while the listener filters");
   EXPECT_NE(log.find("closed by the client while the listener filters"), std::string::npos) << log;
   EXPECT_NE(log.find("inbound|3306||"), std::string::npos) << log;
 }
@@ -421,22 +449,15 @@ TEST(RealSockets, NetnsIptablesCaptureCarriesCurlByServiceNameOverMutualTls) {
   EXPECT_EQ(istio_rule_lines(saved.out), istio_rule_lines(shown.out)) << saved.out << "\n---\n" << shown.out;
   EXPECT_NE(saved.out.find("-A ISTIO_OUTPUT -j ISTIO_REDIRECT"), std::string::npos) << saved.out;
   // Capture on the server pod's eth0: the wire into the pod, as tcpdump in a pod sees it.
-  std::string pcap = (m.dir() / "pod.pcap").string(), tcpdump_err = (m.dir() / "tcpdump.err").string();
-  ShellRun cap = run_shell("(ip netns exec " + server + " tcpdump -Z root --immediate-mode -i eth0 -U -w " + pcap +
-                           " tcp >/dev/null 2>" + tcpdump_err + " & echo $!)");
-  int tcpdump = std::atoi(cap.out.c_str());
-  for (int i = 0; i < 250 && slurp(tcpdump_err).find("listening on") == std::string::npos; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  ASSERT_NE(slurp(tcpdump_err).find("listening on"), std::string::npos) << slurp(tcpdump_err);
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  std::string pcap = (m.dir() / "pod.pcap").string();
+  Tcpdump tcpdump("ip netns exec " + server + " ", "eth0", pcap, m.dir() / "tcpdump.err");
+  ASSERT_TRUE(tcpdump.listening()) << tcpdump.messages();
   // A plain client in the curl pod, by Service name, as `kubectl exec` would run it.
   std::string body = (m.dir() / "body.json").string();
   ShellRun c = run_shell("ip netns exec " + client + " curl -sS -m 10 -o " + body +
                          " -w '%{http_code}' http://httpbin:8000/headers 2>&1");
   std::this_thread::sleep_for(std::chrono::milliseconds(800));
-  ::kill(tcpdump, SIGINT);
-  for (int i = 0; i < 150 && slurp(tcpdump_err).find("packets captured") == std::string::npos; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  tcpdump.stop();
   EXPECT_EQ(c.exit_code, 0) << c.out << m.diagnostics();
   EXPECT_EQ(c.out, "200");
   auto j = nlohmann::json::parse(slurp(body), nullptr, false);
