@@ -113,7 +113,7 @@ void register_up(CLI::App& app, VerbContext& ctx) {
       "pod, as `kubectl exec` would, by Service name:\n"
       "  meshsim up default --netns &\n"
       "  ip netns exec ms-default-productpage-v1-<hash> curl -s http://reviews:9080/reviews/0\n"
-      "  ip netns exec ms-default-legacy-<hash> mariadb -h mysqldb -uroot -e 'select 1'   # ERROR 2013\n"
+      "  ip netns exec ms-legacy-mysql-client-<hash> mariadb -h mysqldb.default -uroot -e 'select 1'  # ERROR 2013\n"
       "  ip netns exec ms-default-productpage-v1-<hash> iptables-save -t nat");
   sub->add_option("scenario", o->scenario, "Scenario file, or 'default' (the bundled Bookinfo + MySQL scenario)");
   sub->add_option("--mesh", o->input.paths, "Manifest files or directories (instead of a scenario; repeatable)");
