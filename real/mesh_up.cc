@@ -301,7 +301,11 @@ Status MeshUp::start_in_namespaces() {
   for (auto& plan : plans_) {
     const mesh::WorldPod& p = *plan->pod;
     if (!p.injected || plan->gateway || !with_netns.count(plan->index)) continue;
-    auto rules = mesh::istio_iptables_restore(mesh::istio_init_config(p, w.mesh_config().status_port));
+    mesh::IstioIptablesConfig init = mesh::istio_init_config(p, w.mesh_config().status_port);
+    if (init.inbound_interception_mode == "TPROXY")
+      return Error{pod_key(p) + ": sidecar.istio.io/interceptionMode TPROXY is not run on real sockets (its listeners would "
+                                "have to be transparent); `meshsim proxy-config iptables` shows its rules, or run without --netns"};
+    auto rules = mesh::istio_iptables_restore(init);
     if (!rules.ok()) return Error{pod_key(p) + ": istio-iptables: " + rules.message()};
     if (Status st = net_->restore_iptables(pod_key(p), *rules); !st.ok()) return Error{pod_key(p) + ": " + st.message()};
   }
