@@ -64,6 +64,11 @@ Status MeshUp::start() {
   for (size_t i = 0; i < w.pods().size(); ++i) {
     const mesh::WorldPod& p = w.pods()[i];
     if (!p.scheduled() || p.ip.is_any()) continue;
+    if (p.ambient)
+      std::fprintf(stderr,
+                   "meshsim up: %s/%s is an ambient pod: ztunnel does not run on real sockets, so its traffic here is "
+                   "plain, as outside the mesh (the simulation carries it over HBONE: meshsim probe/run)\n",
+                   p.namespace_.c_str(), p.name.c_str());
     auto plan = std::make_unique<PodPlan>();
     plan->pod = &p;
     plan->gateway = mesh::is_gateway_pod(p);  // its Envoy is the application
