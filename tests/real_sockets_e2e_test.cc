@@ -515,6 +515,50 @@ TEST(RealSockets, NetnsIngressGatewayIsReachedThroughKubeProxyFromAPodOutsideThe
   EXPECT_EQ(istio_rule_lines(run_shell("ip netns exec " + gw_ns + " iptables-save -t nat").out), 0u);
 }
 
+// The FAQ's server-first matrix (ISTIO_BEHAVIOR.md §3.5) — MySQL behind a
+// sidecar under PERMISSIVE / STRICT / DISABLE, from a pod without a sidecar and
+// from the ratings pod's sidecar — answered by the simulation (`meshsim probe
+// --protocol mysql`) and by the real mariadb client in the pods' namespaces.
+TEST(RealSockets, NetnsParityWithTheSimulationOnTheMysqlServerFirstMatrix) {
+  if (std::string why = netns_unavailable(); !why.empty()) GTEST_SKIP() << "network namespaces unavailable: " << why;
+  const std::string base = kMysql + " --mesh " + data("real/legacy-client.yaml");
+  struct Mode {
+    const char* name;
+    std::string extra;
+  };
+  const Mode modes[] = {{"PERMISSIVE", ""}, {"STRICT", " --mesh " + data("real/strict.yaml")}, {"DISABLE", " --mesh " + data("real/disable.yaml")}};
+  std::string differences, verdicts;
+  int n = 0;
+  for (const Mode& mode : modes) {
+    const std::string mesh = base + mode.extra;
+    RealMesh m(std::string("netns-mysql-") + mode.name, mesh + " --netns --netns-prefix " + netns_prefix("e" + std::to_string(n++)));
+    ASSERT_TRUE(m.ready()) << m.diagnostics();
+    for (const char* from : {"legacy/client", "default/ratings-v2-mysql"}) {
+      ShellRun sim = run_shell("timeout -s KILL 60 " + std::string(MESHSIM_EXE) + " probe " + mesh + " --from " + from +
+                               " --to mysqldb.default:3306 --protocol mysql -o json 2>/dev/null");
+      auto j = nlohmann::json::parse(sim.out, nullptr, false);
+      ASSERT_TRUE(j.is_object()) << sim.out;
+      bool sim_ok = j.value("outcome", "") == "ok";
+      std::string ns = m.netns_of(from);
+      ASSERT_FALSE(ns.empty()) << from;
+      ShellRun real = run_shell("ip netns exec " + ns + " mariadb -h mysqldb.default -uroot --connect-timeout=3 -N -e 'select 40+2' 2>&1");
+      bool real_ok = real.exit_code == 0 && real.out.find("42") != std::string::npos;
+      verdicts += std::string(mode.name) + " " + from + ": " + (real_ok ? "ok" : "fails") + "\n";
+      if (!real_ok) {
+        EXPECT_NE(real.out.find("ERROR 2013"), std::string::npos) << mode.name << " " << from << ": " << real.out;
+      }
+      if (sim_ok != real_ok)
+        differences += std::string(mode.name) + " " + from + ": simulation " + j.value("outcome", "?") + ", real mariadb " + real.out + "\n";
+    }
+  }
+  EXPECT_EQ(differences, "") << "cells that differ:\n" << differences;
+  // The matrix itself: only DISABLE lets the plaintext client in; the sidecar'd client always works.
+  EXPECT_EQ(verdicts,
+            "PERMISSIVE legacy/client: fails\nPERMISSIVE default/ratings-v2-mysql: ok\n"
+            "STRICT legacy/client: fails\nSTRICT default/ratings-v2-mysql: ok\n"
+            "DISABLE legacy/client: ok\nDISABLE default/ratings-v2-mysql: ok\n");
+}
+
 TEST(RealSockets, NetnsMariaDbClientOutsideTheMeshGetsError2013AndASidecarClientWorks) {
   if (std::string why = netns_unavailable(); !why.empty()) GTEST_SKIP() << "network namespaces unavailable: " << why;
   RealMesh m("netns-mysql", kMysql + " --mesh " + data("real/legacy-client.yaml") + " --netns --netns-prefix " + netns_prefix("c"));
