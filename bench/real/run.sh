@@ -29,10 +29,12 @@
 #                          slow — use with a short --soak, e.g. --soak 15 --valgrind (RSS and fds
 #                          are then valgrind's: no growth verdict)
 #   --callgrind            run both meshsim proxies and both haproxy of the pair under valgrind
-#                          callgrind (instrumentation on only during each measured wrk run) and
-#                          report instructions per request of each pair (callgrind.jsonl, and
-#                          a line per run); requests/s are then callgrind's, not the machine's
-#                          (and wrk gets --timeout 30s)
+#                          callgrind (instrumented from each path's warm-up on, counted during
+#                          its measured wrk run) and report user-space instructions per request
+#                          of each pair, and how many of them went to TLS handshakes
+#                          (callgrind.jsonl, a line per run); requests/s are then callgrind's,
+#                          not the machine's (and wrk gets --timeout 30s). Give the warm-up time
+#                          to open the connections under valgrind: e.g. -w 20 -d 10
 #   --haproxy-threads N    nbthread of each haproxy of the pair (default 1: meshsim proxy runs one
 #                          io_context thread per process)
 #   --backend-threads N    nbthread of the backend haproxy (default 1)
@@ -362,25 +364,30 @@ callgrind_zero() {
   for p in "$@"; do callgrind_control -z "$p" >/dev/null 2>&1; done
 }
 callgrind_off() {
-  local path=$1 label=$2 log=$3 p ir=() f; shift 3
+  local path=$1 label=$2 log=$3 p ir=() hs=() f; shift 3
   for p in "$@"; do
     callgrind_control -d "cg-$label" "$p" >/dev/null 2>&1
     callgrind_control -i off "$p" >/dev/null 2>&1
     f=$(ls -t "$work"/callgrind-*.out.* 2>/dev/null | head -1)
     ir+=("$(grep -m1 -E '^(summary|totals):' "$f" | awk '{print $2}')")
+    # TLS handshakes inside the window (a new upstream connection) cost millions of instructions
+    # each: counted apart (inclusive cost of SSL_do_handshake), so a window with one is readable.
+    hs+=("$( (callgrind_annotate --inclusive=yes --auto=no "$f" 2>/dev/null || true) |
+             awk '/SSL_do_handshake/ && !n {gsub(",", "", $1); print $1; n = 1}')")
     mv "$f" "$work/callgrind-$path-$label-$p.out"
   done
-  python3 - "$work/callgrind.jsonl" "$path" "$label" "$(sed -n 's/^WRKJSON //p' "$log")" "${ir[@]}" <<'PY'
+  python3 - "$work/callgrind.jsonl" "$path" "$label" "$(sed -n 's/^WRKJSON //p' "$log")" "${#ir[@]}" "${ir[@]}" "${hs[@]}" <<'PY'
 import json, sys
-out, path, label, line, *ir = sys.argv[1:]
-n = json.loads(line)["requests"]
-ir = [int(x) for x in ir]
-r = dict(path=path, label=label, requests=n, ir=ir, ir_per_request=sum(ir) / max(1, n),
-         ir_per_request_each=[x / max(1, n) for x in ir])
+out, path, label, line, k, *rest = sys.argv[1:]
+k = int(k)
+ir, hs = [int(x) for x in rest[:k]], [int(x or 0) for x in (rest[k:] + [""] * k)[:k]]
+n = max(1, json.loads(line)["requests"])
+r = dict(path=path, label=label, requests=n, ir=ir, ir_handshake=hs, ir_per_request=sum(ir) / n,
+         ir_per_request_each=[x / n for x in ir], ir_per_request_without_handshakes=(sum(ir) - sum(hs)) / n)
 open(out, "a").write(json.dumps(r) + "\n")
 each = ", ".join(f"{x:,.0f}" for x in r["ir_per_request_each"])
 print(f"run.sh:   callgrind {label} {path}: {r['ir_per_request']:,.0f} instructions/request over {n} requests "
-      f"(client, server: {each})")
+      f"(client, server: {each}); {sum(hs) / n:,.0f} of them in TLS handshakes")
 PY
 }
 wrk_args=(-t"$threads" -c"$connections" -H "Host: $host" -s "$here/report.lua" --latency)
