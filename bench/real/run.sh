@@ -28,6 +28,13 @@
 #                          at exit: any error or definitely/indirectly lost byte fails the run);
 #                          slow — use with a short --soak, e.g. --soak 15 --valgrind (RSS and fds
 #                          are then valgrind's: no growth verdict)
+#   --callgrind            run both meshsim proxies and both haproxy of the pair under valgrind
+#                          callgrind (instrumented from each path's warm-up on, counted during
+#                          its measured wrk run) and report user-space instructions per request
+#                          of each pair, and how many of them went to TLS handshakes
+#                          (callgrind.jsonl, a line per run); requests/s are then callgrind's,
+#                          not the machine's (and wrk gets --timeout 30s). Give the warm-up time
+#                          to open the connections under valgrind: e.g. -w 20 -d 10
 #   --haproxy-threads N    nbthread of each haproxy of the pair (default 1: meshsim proxy runs one
 #                          io_context thread per process)
 #   --backend-threads N    nbthread of the backend haproxy (default 1)
@@ -50,7 +57,7 @@ repo=$(cd "$here/../.." && pwd)
 samples=${ISTIO_SAMPLES:-/work/shared/istio-samples}
 
 duration=10 connections=16 threads=2 warmup=2 rounds=1 paths=meshsim,haproxy,direct
-soak=0 soak_tol=5 use_valgrind=0 ha_client_tls=verify ha_threads=1 backend_threads=1 port_base=41080 out=""
+soak=0 soak_tol=5 use_valgrind=0 use_callgrind=0 ha_client_tls=verify ha_threads=1 backend_threads=1 port_base=41080 out=""
 meshsim=${MESHSIM:-$repo/build/default/cli/meshsim}
 meshsim_extra=()
 
@@ -67,6 +74,7 @@ while [ $# -gt 0 ]; do
     --soak) soak=$2; shift 2 ;;
     --soak-rss-tolerance) soak_tol=$2; shift 2 ;;
     --valgrind) use_valgrind=1; shift ;;
+    --callgrind) use_callgrind=1; shift ;;
     --haproxy-threads) ha_threads=$2; shift 2 ;;
     --backend-threads) backend_threads=$2; shift 2 ;;
     --haproxy-client-tls) ha_client_tls=$2; shift 2 ;;
@@ -94,7 +102,8 @@ done
 want() { [[ ",$paths," == *",$1,"* ]]; }
 
 vg=()
-if [ "$use_valgrind" = 1 ]; then
+[ "$use_valgrind" = 1 ] && [ "$use_callgrind" = 1 ] && die "--valgrind and --callgrind exclude each other"
+if [ "$use_valgrind" = 1 ] || [ "$use_callgrind" = 1 ]; then
   command -v valgrind >/dev/null || die "valgrind is not installed (ci/setup installs it)"
 fi
 for prog in wrk haproxy openssl curl python3 ss; do
@@ -129,6 +138,9 @@ valgrind_for() {  # valgrind_for NAME — the command prefix for one meshsim pro
   if [ "$use_valgrind" = 1 ]; then
     vg=(valgrind --leak-check=full --show-leak-kinds=definite,indirect
         --errors-for-leak-kinds=definite,indirect --log-file="$work/valgrind-$1.txt")
+  elif [ "$use_callgrind" = 1 ]; then
+    vg=(valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$work/callgrind-$1.out"
+        --log-file="$work/callgrind-$1.txt")
   fi
 }
 mesh_args=(--mesh "$samples/httpbin/httpbin.yaml" --mesh "$samples/curl/curl.yaml" --inject-namespace default)
@@ -260,8 +272,10 @@ if want haproxy; then
   cp "$server_certs/root-cert.pem" "$work/haproxy-root.pem"
   render "$here/haproxy-server.cfg.in" "$work/haproxy-server.cfg"
   render "$here/haproxy-client.cfg.in" "$work/haproxy-client.cfg"
-  start haproxy-server haproxy -db -f "$work/haproxy-server.cfg"
-  start haproxy-client haproxy -db -f "$work/haproxy-client.cfg"
+  valgrind_for haproxy-server; [ "$use_valgrind" = 1 ] && vg=()  # memcheck is for meshsim only
+  start haproxy-server ${vg[@]+"${vg[@]}"} haproxy -db -f "$work/haproxy-server.cfg"
+  valgrind_for haproxy-client; [ "$use_valgrind" = 1 ] && vg=()
+  start haproxy-client ${vg[@]+"${vg[@]}"} haproxy -db -f "$work/haproxy-client.cfg"
   wait_port haproxy-server "$ha_server_port"; wait_port haproxy-client "$ha_client_port"
 fi
 
@@ -315,6 +329,14 @@ fi
 if [ ${#failures[@]} -gt 0 ]; then echo "run.sh: ${#failures[@]} check(s) failed; not measuring" >&2; exit 1; fi
 
 # ---------------------------------------------------------------------------------------------
+sys_ticks() {  # sys_ticks PID… — stime (kernel time) alone in clock ticks, summed
+  local t=0 p f
+  for p in "$@"; do
+    f=$(cut -d' ' -f15 < "/proc/$p/stat" 2>/dev/null) || continue
+    t=$((t + f))
+  done
+  echo $t
+}
 cpu_ticks() {  # cpu_ticks PID… — utime+stime in clock ticks, summed
   local t=0 p f
   for p in "$@"; do
@@ -329,24 +351,70 @@ proxy_pids() { case $1 in meshsim) echo "${pid_of[meshsim-client]} ${pid_of[mesh
 machine_ticks() {  # machine_ticks — "busy total" jiffies of all CPUs from /proc/stat
   awk '/^cpu /{t=0; for (i=2; i<=NF; i++) t+=$i; print t-$5-$6, t}' /proc/stat
 }
+# callgrind_on PID… — instrumentation on (before the warm-up: valgrind then translates the code
+# anew, slowly); callgrind_zero PID… — counters zeroed at the start of the measured run;
+# callgrind_off PATH LABEL WRKLOG PID… — dump each process (its Ir since callgrind_zero),
+# instrumentation off, one line to callgrind.jsonl
+callgrind_on() {
+  local p
+  for p in "$@"; do callgrind_control -i on "$p" >/dev/null 2>&1; done
+}
+callgrind_zero() {
+  local p
+  for p in "$@"; do callgrind_control -z "$p" >/dev/null 2>&1; done
+}
+callgrind_off() {
+  local path=$1 label=$2 log=$3 p ir=() hs=() f; shift 3
+  for p in "$@"; do
+    callgrind_control -d "cg-$label" "$p" >/dev/null 2>&1
+    callgrind_control -i off "$p" >/dev/null 2>&1
+    f=$(ls -t "$work"/callgrind-*.out.* 2>/dev/null | head -1)
+    ir+=("$(grep -m1 -E '^(summary|totals):' "$f" | awk '{print $2}')")
+    # TLS handshakes inside the window (a new upstream connection) cost millions of instructions
+    # each: counted apart (inclusive cost of SSL_do_handshake), so a window with one is readable.
+    hs+=("$( (callgrind_annotate --inclusive=yes --auto=no "$f" 2>/dev/null || true) |
+             awk '/SSL_do_handshake/ && !n {gsub(",", "", $1); print $1; n = 1}')")
+    mv "$f" "$work/callgrind-$path-$label-$p.out"
+  done
+  python3 - "$work/callgrind.jsonl" "$path" "$label" "$(sed -n 's/^WRKJSON //p' "$log")" "${#ir[@]}" "${ir[@]}" "${hs[@]}" <<'PY'
+import json, sys
+out, path, label, line, k, *rest = sys.argv[1:]
+k = int(k)
+ir, hs = [int(x) for x in rest[:k]], [int(x or 0) for x in (rest[k:] + [""] * k)[:k]]
+n = max(1, json.loads(line)["requests"])
+r = dict(path=path, label=label, requests=n, ir=ir, ir_handshake=hs, ir_per_request=sum(ir) / n,
+         ir_per_request_each=[x / n for x in ir], ir_per_request_without_handshakes=(sum(ir) - sum(hs)) / n)
+open(out, "a").write(json.dumps(r) + "\n")
+each = ", ".join(f"{x:,.0f}" for x in r["ir_per_request_each"])
+print(f"run.sh:   callgrind {label} {path}: {r['ir_per_request']:,.0f} instructions/request over {n} requests "
+      f"(client, server: {each}); {sum(hs) / n:,.0f} of them in TLS handshakes")
+PY
+}
 wrk_args=(-t"$threads" -c"$connections" -H "Host: $host" -s "$here/report.lua" --latency)
+# Under callgrind a proxy is ~50x slower, and slower still while valgrind translates code anew
+# after instrumentation is switched on: wrk's 2 s default timeout would count those requests as
+# errors. The instruction counts do not depend on it; requests/s under callgrind mean nothing.
+[ "$use_callgrind" = 1 ] && wrk_args+=(--timeout 30s)
 run_wrk() {  # run_wrk PATH LABEL SECONDS — measured run, one JSON line appended to runs.jsonl
   local p=$1 label=$2 secs=$3 log=$work/wrk-$1-$2.txt
   local pids; pids=$(proxy_pids "$p")
-  local c0 b0; c0=$(cpu_ticks $pids); b0=$(cpu_ticks "${pid_of[backend]}")
+  local c0 b0 s0; c0=$(cpu_ticks $pids); b0=$(cpu_ticks "${pid_of[backend]}"); s0=$(sys_ticks $pids)
   local load0; load0=$(cut -d' ' -f1 /proc/loadavg)
   local m0; m0=$(machine_ticks)
+  local cg_pids=""
+  if [ "$use_callgrind" = 1 ] && [ -n "$pids" ]; then cg_pids=$pids; callgrind_zero $cg_pids; fi
   wrk "${wrk_args[@]}" -d"${secs}s" "$(url_of "$p")" > "$log" 2>&1 || { fail "wrk on $p failed (see $log)"; return; }
-  local c1 b1 m1; c1=$(cpu_ticks $pids); b1=$(cpu_ticks "${pid_of[backend]}"); m1=$(machine_ticks)
+  [ -n "$cg_pids" ] && callgrind_off "$p" "$label" "$log" $cg_pids
+  local c1 b1 m1 s1; c1=$(cpu_ticks $pids); b1=$(cpu_ticks "${pid_of[backend]}"); m1=$(machine_ticks); s1=$(sys_ticks $pids)
   local line; line=$(sed -n 's/^WRKJSON //p' "$log")
   [ -n "$line" ] || { fail "wrk on $p printed no result (see $log)"; return; }
   python3 - "$p" "$label" "$line" $((c1 - c0)) $((b1 - b0)) "$(getconf CLK_TCK)" "$load0" \
-    "$(cut -d' ' -f1 /proc/loadavg)" "$m0" "$m1" >> "$work/runs.jsonl" <<'PY'
+    "$(cut -d' ' -f1 /proc/loadavg)" "$m0" "$m1" $((s1 - s0)) >> "$work/runs.jsonl" <<'PY'
 import json, sys
-p, label, line, proxy_ticks, backend_ticks, hz, l0, l1, m0, m1 = sys.argv[1:]
+p, label, line, proxy_ticks, backend_ticks, hz, l0, l1, m0, m1, sys_ticks = sys.argv[1:]
 r = json.loads(line)
 (b0, t0), (b1, t1) = (map(int, m0.split()), map(int, m1.split()))
-r.update(path=p, label=label, proxy_cpu_s=int(proxy_ticks) / int(hz), machine_busy=(b1 - b0) / max(1, t1 - t0),
+r.update(path=p, label=label, proxy_cpu_s=int(proxy_ticks) / int(hz), proxy_sys_s=int(sys_ticks) / int(hz), machine_busy=(b1 - b0) / max(1, t1 - t0),
          backend_cpu_s=int(backend_ticks) / int(hz), loadavg_before=float(l0), loadavg_after=float(l1))
 print(json.dumps(r))
 PY
@@ -357,6 +425,7 @@ if [ "$soak" -eq 0 ]; then
   echo "run.sh: measuring ${path_list[*]}: wrk -t$threads -c$connections, ${warmup}s warm-up + ${duration}s, $rounds round(s)"
   for round in $(seq 1 "$rounds"); do
     for p in "${path_list[@]}"; do
+      [ "$use_callgrind" = 1 ] && callgrind_on $(proxy_pids "$p")
       [ "$warmup" -gt 0 ] && wrk "${wrk_args[@]}" -d"${warmup}s" "$(url_of "$p")" > "$work/wrk-$p-warmup-$round.txt" 2>&1
       run_wrk "$p" "round$round" "$duration"
       echo "run.sh:   round $round $p: $(sed -n 's/^Requests\/sec: *//p' "$work/wrk-$p-round$round.txt") requests/s"

@@ -57,14 +57,16 @@ struct Conn {
   bool open = true;         // the engine still knows this id
   bool connected = false;   // upstream: the handshake finished
   bool timed_out = false;   // upstream: the connect timer fired first
-  bool reading = false;
+  bool reading = false;     // an async_read_some is pending
   bool read_done = false;   // peer FIN or error seen
-  bool writing = false;
+  bool writing = false;     // an async_wait(write) is pending: the socket was full
+  bool dirty = false;       // in Impl::dirty: queued bytes or a FIN/close to flush
   bool fin_after_flush = false;
   bool close_after_flush = false;
   bool over_watermark = false;
-  std::string queued;       // bytes not yet handed to the socket
-  std::string in_flight;    // bytes of the current async_write
+  std::string queued;       // bytes not yet handed to the socket, from queued_pos on
+  size_t queued_pos = 0;
+  size_t pending() const { return queued.size() - queued_pos; }
   std::array<uint8_t, 16 * 1024> buf;
 };
 
@@ -101,8 +103,29 @@ struct AsioHost::Impl {
   Sidecar& engine() { return host->sidecar(); }
   AsioHostCounters& counters() { return host->counters_; }
 
+  // Writes are gathered: send() appends to the connection's queue and marks it
+  // dirty; the queue goes to the socket in one write when the loop handler
+  // that called into the engine returns (HandlerScope), so the several sends
+  // of one engine entry (headers, body, TLS records) cost one syscall. A send
+  // from outside any of our handlers (e.g. a drain started by a signal
+  // handler) posts the flush instead.
+  std::vector<std::shared_ptr<Conn>> dirty;
+  int handler_depth = 0;
+  bool flush_posted = false;
+  struct HandlerScope {
+    explicit HandlerScope(Impl& i) : impl(i) { ++impl.handler_depth; }
+    ~HandlerScope() {
+      if (impl.handler_depth == 1) impl.flush_dirty();  // still "inside": sends it causes join the walk
+      --impl.handler_depth;
+    }
+    Impl& impl;
+  };
+  void mark_dirty(const std::shared_ptr<Conn>& c);
+  void flush_dirty();
+
   void accept(Acceptor& a);
   void read(const std::shared_ptr<Conn>& c);
+  void on_read(const std::shared_ptr<Conn>& c, const boost::system::error_code& ec, size_t n);
   void flush(const std::shared_ptr<Conn>& c);
   void finish_close(Conn& c);
   void watermark(const std::shared_ptr<Conn>& c);
@@ -148,6 +171,7 @@ Result<uint16_t> AsioHost::listen(const ListenSpec& spec) {
 void AsioHost::Impl::accept(Acceptor& a) {
   a.acceptor->async_accept([this, &a, guard = std::weak_ptr<int>(alive)](const error_code& ec, tcp::socket s) {
     if (guard.expired() || ec == net::error::operation_aborted) return;
+    HandlerScope scope(*this);
     if (!ec) {
       auto c = std::make_shared<Conn>(ioc);
       c->sock = std::move(s);
@@ -155,6 +179,7 @@ void AsioHost::Impl::accept(Acceptor& a) {
       c->connected = true;
       error_code ignored;
       c->sock.set_option(tcp::no_delay(true), ignored);
+      c->sock.non_blocking(true, ignored);  // write_some returns would_block, never waits
       DownstreamInfo d;
       d.listener_port = a.spec.listener_port;
       d.remote = from_endpoint(c->sock.remote_endpoint(ignored));
@@ -176,25 +201,34 @@ void AsioHost::Impl::accept(Acceptor& a) {
 void AsioHost::Impl::read(const std::shared_ptr<Conn>& c) {
   if (!c->open || c->reading || c->read_done || !c->connected || over_watermark > 0) return;
   c->reading = true;
+  // Asio tries the read at once and waits for readiness only if it would
+  // block: after a short read that try returns EAGAIN (one recvfrom per
+  // arrival). Waiting for readiness instead (async_wait) costs the same — Asio
+  // re-arms the descriptor with epoll_ctl(MOD) — so the plain read stays.
   c->sock.async_read_some(net::buffer(c->buf), [this, c, guard = std::weak_ptr<int>(alive)](const error_code& ec, size_t n) {
     c->reading = false;
     if (guard.expired() || !c->open) return;
-    if (n > 0) {
-      counters().bytes_in += n;
-      log("on_data", c->id, n);
-      engine().on_data(c->id, std::span<const uint8_t>(c->buf.data(), n));
-      if (!c->open) return;
-    }
-    if (ec == net::error::eof) {
-      log("peer_fin", c->id);
-      c->read_done = true;
-      engine().on_peer_closed(c->id, CloseType::kFin);
-    } else if (ec) {
-      if (ec != net::error::operation_aborted) peer_closed(c, CloseType::kReset);
-    } else {
-      read(c);
-    }
+    HandlerScope scope(*this);
+    on_read(c, ec, n);
   });
+}
+
+void AsioHost::Impl::on_read(const std::shared_ptr<Conn>& c, const error_code& ec, size_t n) {
+  if (n > 0) {
+    counters().bytes_in += n;
+    log("on_data", c->id, n);
+    engine().on_data(c->id, std::span<const uint8_t>(c->buf.data(), n));
+    if (!c->open) return;
+  }
+  if (ec == net::error::eof) {
+    log("peer_fin", c->id);
+    c->read_done = true;
+    engine().on_peer_closed(c->id, CloseType::kFin);
+  } else if (ec) {
+    if (ec != net::error::operation_aborted) peer_closed(c, CloseType::kReset);
+  } else {
+    read(c);
+  }
 }
 
 void AsioHost::Impl::peer_closed(const std::shared_ptr<Conn>& c, CloseType how) {
@@ -211,28 +245,54 @@ void AsioHost::Impl::peer_closed(const std::shared_ptr<Conn>& c, CloseType how) 
   }
 }
 
-void AsioHost::Impl::flush(const std::shared_ptr<Conn>& c) {
-  if (c->writing) return;
-  if (c->queued.empty()) {
-    if (c->fin_after_flush || c->close_after_flush) {
-      error_code ignored;
-      c->sock.shutdown(tcp::socket::shutdown_send, ignored);
-      c->fin_after_flush = false;
-      if (c->close_after_flush) c->sock.close(ignored);
-    }
-    return;
+void AsioHost::Impl::mark_dirty(const std::shared_ptr<Conn>& c) {
+  if (c->dirty) return;
+  c->dirty = true;
+  dirty.push_back(c);
+  if (handler_depth == 0 && !flush_posted) {
+    flush_posted = true;
+    net::post(ioc, [this, guard = std::weak_ptr<int>(alive)] {
+      if (guard.expired()) return;
+      flush_posted = false;
+      HandlerScope scope(*this);
+    });
   }
-  c->in_flight.swap(c->queued);
-  c->queued.clear();
-  c->writing = true;
-  net::async_write(c->sock, net::buffer(c->in_flight), [this, c, guard = std::weak_ptr<int>(alive)](const error_code& ec, size_t n) {
-    c->writing = false;
-    c->in_flight.clear();
-    if (guard.expired()) return;
-    counters().bytes_out += n;
-    watermark(c);
+}
+
+void AsioHost::Impl::flush_dirty() {
+  // flush() may call into the engine (a reset seen while writing), which may
+  // send on other connections: the list can grow while we walk it.
+  for (size_t i = 0; i < dirty.size(); ++i) {
+    std::shared_ptr<Conn> c = std::move(dirty[i]);
+    c->dirty = false;
+    flush(c);
+  }
+  dirty.clear();
+}
+
+// Writes what is queued now, without waiting: a full socket arms one
+// async_wait(write) that resumes here. Never calls the engine for a
+// connection the engine closed, so close() may call it.
+void AsioHost::Impl::flush(const std::shared_ptr<Conn>& c) {
+  if (c->writing || !c->connected) return;
+  while (c->pending() > 0) {
+    error_code ec;
+    size_t n = c->sock.write_some(net::buffer(c->queued.data() + c->queued_pos, c->pending()), ec);
+    if (ec == net::error::would_block || ec == net::error::try_again) {
+      c->writing = true;
+      c->sock.async_wait(tcp::socket::wait_write, [this, c, guard = std::weak_ptr<int>(alive)](const error_code& e) {
+        c->writing = false;
+        if (guard.expired()) return;
+        HandlerScope scope(*this);
+        if (e == net::error::operation_aborted && !c->open) return;
+        flush(c);
+      });
+      return;
+    }
     if (ec) {
       c->queued.clear();
+      c->queued_pos = 0;
+      watermark(c);
       if (c->open && ec != net::error::operation_aborted) peer_closed(c, CloseType::kReset);
       if (!c->open) {
         error_code ignored;
@@ -240,12 +300,22 @@ void AsioHost::Impl::flush(const std::shared_ptr<Conn>& c) {
       }
       return;
     }
-    flush(c);
-  });
+    c->queued_pos += n;
+    counters().bytes_out += n;
+  }
+  c->queued.clear();
+  c->queued_pos = 0;
+  watermark(c);
+  if (c->fin_after_flush || c->close_after_flush) {
+    error_code ignored;
+    c->sock.shutdown(tcp::socket::shutdown_send, ignored);
+    c->fin_after_flush = false;
+    if (c->close_after_flush) c->sock.close(ignored);
+  }
 }
 
 void AsioHost::Impl::watermark(const std::shared_ptr<Conn>& c) {
-  size_t pending = c->queued.size() + c->in_flight.size();
+  size_t pending = c->pending();
   if (!c->over_watermark && pending > options.high_watermark) {
     c->over_watermark = true;
     if (over_watermark++ == 0) ++counters().read_pauses;
@@ -288,6 +358,8 @@ void AsioHost::abort_all() {
     c->connect_timer.cancel();
   }
   impl_->conns.clear();
+  for (auto& c : impl_->dirty) c->dirty = false;
+  impl_->dirty.clear();
   for (auto& [h, t] : impl_->timers) t->cancel();
   impl_->timers.clear();
   impl_->over_watermark = 0;
@@ -309,6 +381,7 @@ ConnId AsioHost::connect(const SocketAddress& to, Duration timeout, std::optiona
   Impl* impl = impl_.get();
   auto fail = [impl, c, guard = std::weak_ptr<int>(impl_->alive)](const error_code& ec) {
     if (guard.expired() || !c->open) return;
+    Impl::HandlerScope scope(*impl);
     impl->conns.erase(c->id);
     c->open = false;
     ++impl->counters().connect_failures;
@@ -343,13 +416,15 @@ ConnId AsioHost::connect(const SocketAddress& to, Duration timeout, std::optiona
       fail(e ? e : net::error::timed_out);
       return;
     }
+    Impl::HandlerScope scope(*impl);
     c->connected = true;
     error_code ignored;
     c->sock.set_option(tcp::no_delay(true), ignored);
+    c->sock.non_blocking(true, ignored);
     impl->log("connected", c->id);
     impl->engine().on_upstream_connected(c->id);
     impl->read(c);
-    if (c->open) impl->flush(c);
+    if (c->open) impl->mark_dirty(c);
   });
   return c->id;
 }
@@ -361,14 +436,14 @@ void AsioHost::send(ConnId id, std::span<const uint8_t> bytes) {
   impl_->log("send", id, bytes.size());
   c->queued.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
   impl_->watermark(c);
-  if (c->connected) impl_->flush(c);
+  if (c->connected) impl_->mark_dirty(c);
 }
 
 void AsioHost::shutdown_write(ConnId id) {
   auto it = impl_->conns.find(id);
   if (it == impl_->conns.end()) return;
   it->second->fin_after_flush = true;
-  if (it->second->connected) impl_->flush(it->second);
+  if (it->second->connected) impl_->mark_dirty(it->second);
 }
 
 void AsioHost::close(ConnId id, CloseType how) {
@@ -383,6 +458,7 @@ void AsioHost::close(ConnId id, CloseType how) {
   error_code ignored;
   if (how == CloseType::kReset || !c->connected) {
     c->queued.clear();
+    c->queued_pos = 0;
     c->sock.set_option(net::socket_base::linger(true, 0), ignored);
     c->sock.close(ignored);
     return;
@@ -398,6 +474,7 @@ uint64_t AsioHost::arm_timer(Duration after, TimerToken token) {
   Impl* impl = impl_.get();
   t->async_wait([impl, handle, token, guard = std::weak_ptr<int>(impl_->alive)](const error_code& ec) {
     if (ec || guard.expired()) return;
+    Impl::HandlerScope scope(*impl);
     impl->timers.erase(handle);
     impl->log("timer", token);
     impl->engine().on_timer(token);

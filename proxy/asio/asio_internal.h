@@ -13,7 +13,12 @@
 namespace meshsim::proxy::asio {
 
 struct EventLoop::Impl {
-  boost::asio::io_context ioc{1};
+  // One thread runs the loop and owns every socket on it (see event_loop.h):
+  // no locking of each descriptor's state in the reactor, which would cost a
+  // mutex lock and unlock on every start and completion of a socket
+  // operation. The scheduler keeps its lock, so stop() and post() from
+  // another thread stay safe.
+  boost::asio::io_context ioc{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   std::optional<boost::asio::signal_set> signals;
   std::function<void(int)> on_signal;
   std::function<void(std::string_view)> keylog;
