@@ -1,5 +1,7 @@
 #include "proxy/asio/http_server.h"
 
+#include <optional>
+
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
@@ -34,11 +36,16 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     beast::flat_buffer buf;
     http::request<http::string_body> req;
     http::response<http::string_body> res;
+    std::optional<http::request_parser<http::string_body>> parser;
 
     void read() {
-      req = {};
-      http::async_read(sock, buf, req, [self = shared_from_this()](beast::error_code ec, size_t) {
+      // Bodies up to 64 MiB, as the engine's own parser takes (Beast's request
+      // default is 1 MiB: an app that refused larger uploads would not be httpbin).
+      parser.emplace();
+      parser->body_limit(64u << 20);
+      http::async_read(sock, buf, *parser, [self = shared_from_this()](beast::error_code ec, size_t) {
         if (ec || self->server->stopped) return;
+        self->req = self->parser->release();
         self->answer();
       });
     }

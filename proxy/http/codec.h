@@ -52,6 +52,9 @@ class ServerCodec {
   virtual void shutdown(std::string& /*out*/) {}
   // The codec is done with the connection (HTTP/2: GOAWAY sent after an error).
   virtual bool wants_close() const { return false; }
+  // HTTP/1.1: a request's headers asked for `Expect: 100-continue` and its
+  // body has not come yet (true once per request). HTTP/2 has no such wait here.
+  virtual bool take_continue() { return false; }
 };
 
 class Http1ServerCodec final : public ServerCodec {
@@ -71,6 +74,7 @@ class Http1ServerCodec final : public ServerCodec {
   void encode(StreamId, const Response& r, std::string& out) override { serialize(r, out, request_version_); }
   bool multiplexed() const override { return false; }
   uint64_t request_wire_bytes() const override { return parser_.message_bytes(); }
+  bool take_continue() override { return parser_.take_continue(); }
 
  private:
   RequestParser parser_;

@@ -285,7 +285,14 @@ void ConnectionManager::process(ParseStatus st) {
   for (;;) {
     if (conn_.closed()) return;
     if (!http2() && !active_.empty()) return;
-    if (st == ParseStatus::kNeedMore) return;
+    if (st == ParseStatus::kNeedMore) {
+      // Envoy with proxy_100_continue false (Istio's setting): the HCM answers
+      // `Expect: 100-continue` itself with an interim 100 as soon as the
+      // headers are in, and removes Expect before the request goes upstream
+      // (start_stream), so the client sends its body without waiting.
+      if (codec_->take_continue()) conn_.write("HTTP/1.1 100 Continue\r\n\r\n");
+      return;
+    }
     if (st == ParseStatus::kError && http2()) {
       // A connection-level HTTP/2 error: nghttp2 queued GOAWAY; the streams
       // in flight end with the connection (Envoy: codec protocol error).
@@ -357,6 +364,11 @@ void ConnectionManager::start_stream(ActiveStream& s) {
   // Decided before the hop-by-hop headers (Connection) are stripped.
   s.keep_alive_ = s.req.keep_alive();
   if (!s.keep_alive_) close_after_ = true;
+  if (std::optional<std::string_view> e = s.req.headers.get("expect"); e && e->size() == 12 &&
+      std::equal(e->begin(), e->end(), "100-continue", [](char a, char b) {
+        return std::tolower(static_cast<unsigned char>(a)) == b;
+      }))
+    s.req.headers.remove("expect");  // answered here (process): not handled again upstream
   if (s.req.version == 10 && !config_.accept_http_10) {
     // Envoy's HTTP/1 codec refuses HTTP/1.0 unless accept_http_10 is set.
     close_after_ = true;

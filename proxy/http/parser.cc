@@ -146,9 +146,11 @@ struct ParserCore {
   uint64_t taken_bytes = 0;  // of the message last taken
   bool failed = false;
   bool head = false;
+  bool continue_checked = false;  // take_continue() looked at this message
   std::string err;
 
   void fresh() {
+    continue_checked = false;
     msg.clear();
     p.reset();
     p.emplace(msg, fields, stashed, input);
@@ -262,6 +264,16 @@ struct ParserCore {
   }
 
   bool mid_message() const { return started && !(p && p->is_done()); }
+
+  bool take_continue() {
+    if (continue_checked || failed || !p || !p->is_header_done() || p->is_done()) return false;
+    continue_checked = true;
+    std::optional<std::string_view> expect = msg.headers.get("expect");
+    if (!expect || expect->size() != 12) return false;
+    for (size_t i = 0; i < 12; ++i)
+      if (std::tolower(static_cast<unsigned char>((*expect)[i])) != "100-continue"[i]) return false;
+    return true;
+  }
 };
 
 }  // namespace
@@ -276,6 +288,7 @@ RequestParser& RequestParser::operator=(RequestParser&&) noexcept = default;
 void RequestParser::feed(std::string_view bytes) { impl_->feed(bytes); }
 ParseStatus RequestParser::next() { return impl_->next(); }
 ParseStatus RequestParser::feed_next(std::string_view bytes) { return impl_->feed_next(bytes); }
+bool RequestParser::take_continue() { return impl_->take_continue(); }
 Request RequestParser::take() { return impl_->take(); }
 void RequestParser::take_into(Request& out) { impl_->take_into(out); }
 bool RequestParser::mid_message() const { return impl_->mid_message() || impl_->pos < impl_->buf.size(); }

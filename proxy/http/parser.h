@@ -47,6 +47,10 @@ class RequestParser {
   const std::string& error() const;
   // Wire bytes of the message last taken (start line, headers, body as framed).
   uint64_t message_bytes() const;
+  // True once per message, when its header block is complete, it carries
+  // `Expect: 100-continue` (case-insensitive) and it is not complete yet: the
+  // client waits for an interim 100 before it sends the body.
+  bool take_continue();
 
  private:
   struct Impl;

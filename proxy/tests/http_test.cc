@@ -28,6 +28,27 @@ TEST(HttpParser, ParsesARequestFedByteByByte) {
   EXPECT_TRUE(r.keep_alive());
 }
 
+// Expect: 100-continue — the parser says so once, when the headers are in and
+// the body is not (the HCM then answers 100 itself, as Envoy does).
+TEST(HttpParser, ExpectContinueIsReportedOnceBetweenHeadersAndBody) {
+  RequestParser p;
+  EXPECT_EQ(p.feed_next("POST /post HTTP/1.1\r\nHost: x\r\nExpect: 100-Continue\r\nContent-"), ParseStatus::kNeedMore);
+  EXPECT_FALSE(p.take_continue());  // headers not complete yet
+  EXPECT_EQ(p.feed_next("Length: 5\r\n\r\n"), ParseStatus::kNeedMore);
+  EXPECT_TRUE(p.take_continue());
+  EXPECT_FALSE(p.take_continue());  // once
+  EXPECT_EQ(p.feed_next("hello"), ParseStatus::kComplete);
+  Request r = p.take();
+  EXPECT_EQ(r.body, "hello");
+  RequestParser q;  // without Expect, or with the whole body at once: no interim response
+  EXPECT_EQ(q.feed_next("POST /post HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n"), ParseStatus::kNeedMore);
+  EXPECT_FALSE(q.take_continue());
+  RequestParser whole;
+  EXPECT_EQ(whole.feed_next("POST /post HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nhi"),
+            ParseStatus::kComplete);
+  EXPECT_FALSE(whole.take_continue());
+}
+
 // Regression (sidecar_http_fuzz): a request split inside its header block,
 // fed with feed_next from buffers the caller reuses. Beast reports the fields
 // of the incomplete block, then parses the block again from the next buffer;
