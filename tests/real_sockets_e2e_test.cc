@@ -202,6 +202,23 @@ TEST(RealSockets, LargePostWithExpectContinueIsAnsweredByTheSidecarWithoutWaitin
   ASSERT_TRUE(j.is_object());
   EXPECT_FALSE(j["headers"].contains("expect")) << j["headers"].dump();
   EXPECT_EQ(j.value("data", "").size(), 2097152u);
+  // A client that sends its body with the headers still gets the interim 100
+  // first, as from Envoy's decodeHeaders.
+  {
+    std::ofstream py(m.dir() / "raw.py");
+    py << "import socket, sys\n"
+          "s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)\n"
+          "s.sendall(b'POST /post HTTP/1.1\\r\\nHost: httpbin:8000\\r\\nExpect: 100-continue\\r\\n'\n"
+          "          b'Content-Length: 2\\r\\nConnection: close\\r\\n\\r\\nhi')\n"
+          "out = b''\n"
+          "while True:\n"
+          "    b = s.recv(65536)\n"
+          "    if not b: break\n"
+          "    out += b\n"
+          "sys.stdout.write(out.decode('latin-1'))\n";
+  }
+  ShellRun raw = run_shell("python3 " + (m.dir() / "raw.py").string() + " " + host_of(out) + " " + port_of(out));
+  EXPECT_EQ(raw.out.rfind("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n", 0), 0u) << raw.out;
 }
 
 TEST(RealSockets, StrictResetsPlaintextCurlWithExit56AndServesTheMeshClient) {

@@ -54,7 +54,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-samples=${ISTIO_SAMPLES:-/work/shared/istio-samples}
+samples=${ISTIO_SAMPLES:-$repo/tests/data/istio-samples}
 
 duration=10 connections=16 threads=2 warmup=2 rounds=1 paths=meshsim,haproxy,direct
 soak=0 soak_tol=5 use_valgrind=0 use_callgrind=0 ha_client_tls=verify ha_threads=1 backend_threads=1 port_base=41080 out=""

@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cstdio>
 
+#include "proxy/base/ascii.h"
 #include "proxy/engine/context.h"
 #include "proxy/engine/snapshot.h"
 #include "proxy/http/filter.h"
@@ -18,6 +19,9 @@
 namespace meshsim::proxy::http {
 
 namespace {
+
+// The interim response to `Expect: 100-continue` (HTTP/1.1 downstreams).
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
 constexpr uint32_t kIdleTimer = 1;
 
@@ -290,7 +294,10 @@ void ConnectionManager::process(ParseStatus st) {
       // `Expect: 100-continue` itself with an interim 100 as soon as the
       // headers are in, and removes Expect before the request goes upstream
       // (start_stream), so the client sends its body without waiting.
-      if (codec_->take_continue()) conn_.write("HTTP/1.1 100 Continue\r\n\r\n");
+      if (codec_->take_continue()) {
+        conn_.write(kContinue);
+        continue_sent_ = true;
+      }
       return;
     }
     if (st == ParseStatus::kError && http2()) {
@@ -364,11 +371,13 @@ void ConnectionManager::start_stream(ActiveStream& s) {
   // Decided before the hop-by-hop headers (Connection) are stripped.
   s.keep_alive_ = s.req.keep_alive();
   if (!s.keep_alive_) close_after_ = true;
-  if (std::optional<std::string_view> e = s.req.headers.get("expect"); e && e->size() == 12 &&
-      std::equal(e->begin(), e->end(), "100-continue", [](char a, char b) {
-        return std::tolower(static_cast<unsigned char>(a)) == b;
-      }))
-    s.req.headers.remove("expect");  // answered here (process): not handled again upstream
+  if (std::optional<std::string_view> e = s.req.headers.get("expect"); e && ascii_iequals(*e, "100-continue")) {
+    // Envoy answers in decodeHeaders whether or not the body came along:
+    // the 100 goes out here unless process() sent it while the body was awaited.
+    if (!continue_sent_ && !http2()) conn_.write(kContinue);
+    s.req.headers.remove("expect");  // answered here: not handled again upstream
+  }
+  continue_sent_ = false;
   if (s.req.version == 10 && !config_.accept_http_10) {
     // Envoy's HTTP/1 codec refuses HTTP/1.0 unless accept_http_10 is set.
     close_after_ = true;

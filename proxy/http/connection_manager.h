@@ -99,6 +99,7 @@ class ConnectionManager final : public network::ReadFilter {
   // Completed streams: retired while they may still be on the call stack,
   // spare (reusable) from the next downstream read on.
   std::vector<std::unique_ptr<ActiveStream>> retired_, spare_;
+  bool continue_sent_ = false;  // HTTP/1: the interim 100 of the request being parsed went out
   bool close_after_ = false;
   uint64_t requests_ = 0;  // requests decoded on this connection
   // HCM idle timeout (common_http_protocol_options.idle_timeout): no active

@@ -6,6 +6,8 @@
 #include <optional>
 #include <vector>
 
+#include "proxy/base/ascii.h"
+
 namespace meshsim::proxy::http {
 namespace {
 
@@ -269,10 +271,7 @@ struct ParserCore {
     if (continue_checked || failed || !p || !p->is_header_done() || p->is_done()) return false;
     continue_checked = true;
     std::optional<std::string_view> expect = msg.headers.get("expect");
-    if (!expect || expect->size() != 12) return false;
-    for (size_t i = 0; i < 12; ++i)
-      if (std::tolower(static_cast<unsigned char>((*expect)[i])) != "100-continue"[i]) return false;
-    return true;
+    return expect && ascii_iequals(*expect, "100-continue");
   }
 };
 
