@@ -11,10 +11,6 @@ namespace meshsim::mesh::detail {
 
 namespace {
 
-bool one_of(std::string_view k, std::initializer_list<std::string_view> names) {
-  return std::find(names.begin(), names.end(), k) != names.end();
-}
-
 constexpr std::initializer_list<EnumValue<MtlsMode>> kMtlsModes = {
     {"UNSET", MtlsMode::kUnset}, {"DISABLE", MtlsMode::kDisable}, {"PERMISSIVE", MtlsMode::kPermissive},
     {"STRICT", MtlsMode::kStrict}};

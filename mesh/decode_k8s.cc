@@ -9,14 +9,6 @@
 
 namespace meshsim::mesh::detail {
 
-namespace {
-
-bool one_of(std::string_view k, std::initializer_list<std::string_view> names) {
-  return std::find(names.begin(), names.end(), k) != names.end();
-}
-
-}  // namespace
-
 uint64_t hash_yaml(YamlNode n) {
   uint64_t h = 0x6d657368;  // "mesh"
   if (!n.valid()) return h;

@@ -10,6 +10,7 @@
 // path never formats a string. Internal to mesh/ (not for other folders).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
@@ -25,6 +26,12 @@
 #include "proxy/base/duration.h"
 
 namespace meshsim::mesh::detail {
+
+// Whether k is one of names (a field name among the accepted ones).
+inline bool one_of(std::string_view k, std::initializer_list<std::string_view> names) {
+  return std::find(names.begin(), names.end(), k) != names.end();
+}
+
 
 struct PathSeg {
   const PathSeg* parent = nullptr;

@@ -43,7 +43,7 @@ std::vector<std::string> split(const std::string& s) {
   return out;
 }
 
-struct Rule {
+struct ChainRule {
   std::string chain, table;
   std::vector<std::string> params;  // "-A chain …" or "-I chain N …"
 };
@@ -69,15 +69,15 @@ class RuleBuilder {
   std::string restore() const {
     std::map<std::string, std::vector<std::string>> tables;
     std::set<std::string> seen;
-    for (const Rule& r : rules_) {
+    for (const ChainRule& r : rules_) {
       if (seen.insert(r.chain + ":" + r.table).second && !builtin(r.chain)) tables[r.table].push_back("-N " + r.chain);
     }
-    for (const Rule& r : rules_) {
+    for (const ChainRule& r : rules_) {
       if (r.params.size() < 2 || r.params[r.params.size() - 2] != "-j") continue;
       const std::string& target = r.params.back();
       if (seen.insert(target + ":" + r.table).second && !builtin(target)) tables[r.table].push_back("-N " + target);
     }
-    for (const Rule& r : rules_) {
+    for (const ChainRule& r : rules_) {
       std::string line;
       for (const std::string& p : r.params) {
         if (!line.empty()) line += ' ';
@@ -96,7 +96,7 @@ class RuleBuilder {
   }
 
  private:
-  std::vector<Rule> rules_;
+  std::vector<ChainRule> rules_;
 };
 
 struct Ranges {

@@ -16,14 +16,11 @@ namespace meshsim::mesh {
 
 using detail::Decoder;
 using detail::PathSeg;
+using detail::one_of;
 
 namespace {
 
 namespace fs = std::filesystem;
-
-bool one_of(std::string_view k, std::initializer_list<std::string_view> names) {
-  return std::find(names.begin(), names.end(), k) != names.end();
-}
 
 struct KindInfo {
   Kind kind;

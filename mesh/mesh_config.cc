@@ -12,12 +12,9 @@ namespace meshsim::mesh {
 
 using detail::Decoder;
 using detail::PathSeg;
+using detail::one_of;
 
 namespace {
-
-bool one_of(std::string_view k, std::initializer_list<std::string_view> names) {
-  return std::find(names.begin(), names.end(), k) != names.end();
-}
 
 // MeshConfig / ProxyConfig fields Istio defines that meshsim accepts without
 // modelling them (they load silently), and every field it accepts at all (for

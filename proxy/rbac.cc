@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 
+#include "proxy/base/ascii.h"
 #include "proxy/http/message.h"
 
 namespace meshsim::proxy {
@@ -22,14 +23,8 @@ const char* rbac_action_name(RbacAction a) {
 
 namespace {
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
 bool eq(std::string_view a, std::string_view b, bool icase) {
-  if (a.size() != b.size()) return false;
-  if (!icase) return a == b;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (lower(a[i]) != lower(b[i])) return false;
-  return true;
+  return icase ? ascii_iequals(a, b) : a == b;
 }
 
 std::string join(const std::vector<std::string>& v, std::string_view sep) {

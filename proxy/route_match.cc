@@ -4,14 +4,14 @@
 
 #include <re2/re2.h>
 
+#include "proxy/base/ascii.h"
+
 namespace meshsim::proxy {
 namespace {
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
 std::string lowercase(std::string_view s) {
   std::string o(s);
-  for (char& c : o) c = lower(c);
+  for (char& c : o) c = ascii_lower(c);
   return o;
 }
 
@@ -100,7 +100,7 @@ const VirtualHost* CompiledRoutes::match_virtual_host(std::string_view host_head
   std::string heap;
   std::string_view host;
   if (host_header.size() <= sizeof buf) {
-    for (size_t i = 0; i < host_header.size(); ++i) buf[i] = lower(host_header[i]);
+    for (size_t i = 0; i < host_header.size(); ++i) buf[i] = ascii_lower(host_header[i]);
     host = std::string_view(buf, host_header.size());
   } else {
     heap = lowercase(host_header);

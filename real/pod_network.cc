@@ -32,7 +32,7 @@ std::string program_path(const std::string& name) {
   return "";
 }
 
-std::string slurp(const std::string& path) {
+std::string read_text(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   std::stringstream ss;
   ss << f.rdbuf();
@@ -122,7 +122,7 @@ Result<std::string> run_program(const std::vector<std::string>& argv, const std:
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  std::string out = slurp(out_tmpl), err = slurp(err_tmpl);
+  std::string out = read_text(out_tmpl), err = read_text(err_tmpl);
   cleanup();
   std::string cmd;
   for (const auto& a : argv) cmd += (cmd.empty() ? "" : " ") + a;

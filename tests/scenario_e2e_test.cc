@@ -6,7 +6,9 @@
 #include "tests/shell_run.h"
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <array>
+#include <cctype>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -147,27 +149,45 @@ std::string faq(const std::string& f) { return std::string(MESHSIM_SOURCE_DIR) +
 
 // Every FAQ scenario and every example in scenarios/, run twice: the same
 // fingerprint, and no random byte drawn outside the seed's streams (OpenSSL's
-// DRBG would make TLS bytes, and with them verdicts, differ between runs).
-TEST(FaqSuite, EveryScenarioIsReproducible) {
+// DRBG would make TLS bytes, and with them verdicts, differ between runs). One
+// TEST per file, so that ctest spreads them over the cores.
+std::vector<std::string> reproducible_files() {
   std::vector<std::string> files;
   for (const char* dir : {"/conformance/suites/faq", "/scenarios"}) {
     for (const auto& e : std::filesystem::directory_iterator(std::string(MESHSIM_SOURCE_DIR) + dir)) {
       if (e.path().extension() == ".yaml") files.push_back(e.path().string());
     }
   }
-  ASSERT_GE(files.size(), 19u);
-  for (const std::string& f : files) {
-    CliRun a = sh(exe() + " run -q --json - " + f);
-    CliRun b = sh(exe() + " run -q --json - " + f);
-    ASSERT_EQ(a.exit_code, 0) << f << "\n" << a.out;
-    auto ja = nlohmann::json::parse(a.out, nullptr, false);
-    auto jb = nlohmann::json::parse(b.out, nullptr, false);
-    ASSERT_FALSE(ja.is_discarded()) << a.out;
-    ASSERT_FALSE(jb.is_discarded()) << b.out;
-    EXPECT_EQ(ja["fingerprint"], jb["fingerprint"]) << f;
-    EXPECT_EQ(ja["unscoped_random_bytes"], 0) << f;
-  }
+  std::sort(files.begin(), files.end());
+  return files;
 }
+
+TEST(FaqSuite, EveryFaqScenarioAndExampleIsCovered) { EXPECT_GE(reproducible_files().size(), 19u); }
+
+class Reproducible : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(Reproducible, SameFingerprintTwiceAndNoUnscopedRandomBytes) {
+  const std::string& f = GetParam();
+  CliRun a = sh(exe() + " run -q --json - " + f);
+  CliRun b = sh(exe() + " run -q --json - " + f);
+  ASSERT_EQ(a.exit_code, 0) << f << "\n" << a.out;
+  auto ja = nlohmann::json::parse(a.out, nullptr, false);
+  auto jb = nlohmann::json::parse(b.out, nullptr, false);
+  ASSERT_FALSE(ja.is_discarded()) << a.out;
+  ASSERT_FALSE(jb.is_discarded()) << b.out;
+  EXPECT_EQ(ja["fingerprint"], jb["fingerprint"]) << f;
+  EXPECT_EQ(ja["unscoped_random_bytes"], 0) << f;
+}
+
+std::string file_case_name(const ::testing::TestParamInfo<std::string>& info) {
+  std::filesystem::path p(info.param);
+  std::string n = p.parent_path().filename().string() + "_" + p.stem().string();
+  for (char& ch : n)
+    if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+  return n;
+}
+
+INSTANTIATE_TEST_SUITE_P(FaqSuite, Reproducible, ::testing::ValuesIn(reproducible_files()), file_case_name);
 
 // The encryption claim, checked with tshark on the capture meshsim wrote:
 // every ClientHello from the mesh client offers Istio's ALPN, and the legacy

@@ -6,6 +6,9 @@
 
 namespace meshsim {
 
+// c in lower case (A–Z only; every other byte as it is).
+constexpr char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c | 0x20) : c; }
+
 // a == b ignoring ASCII case (A–Z only; other bytes compare as they are).
 inline bool ascii_iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;

@@ -44,8 +44,6 @@ bool connection_specific(std::string_view name, std::string_view value) {
          (ascii_iequals(name, "te") && !ascii_iequals(value, "trailers"));
 }
 
-char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c | 0x20) : c; }
-
 }  // namespace
 
 // One nghttp2 session (either role) and the messages of its streams.
@@ -107,7 +105,7 @@ class Http2Session {
     lower_.clear();
     for (Headers::Field f : h) {
       if (connection_specific(f.name, f.value)) continue;
-      for (char c : f.name) lower_.push_back(lower(c));
+      for (char c : f.name) lower_.push_back(ascii_lower(c));
     }
     size_t off = 0;
     for (Headers::Field f : h) {
@@ -145,7 +143,7 @@ class Http2Session {
     s.trailers_out.clear();
     for (Headers::Field f : trailers) {
       std::string n(f.name);
-      for (char& c : n) c = static_cast<char>(lower(c));
+      for (char& c : n) c = ascii_lower(c);
       s.trailers_out.emplace_back(std::move(n), std::string(f.value));
     }
     nghttp2_data_provider p;

@@ -11,7 +11,9 @@
 #include <vector>
 
 namespace meshsim::proxy::http {
-namespace {
+// Named, not anonymous: in a unity build this file shares a translation unit with
+// other tests whose file-local helpers have the same names.
+namespace hbone_test {
 
 using K = HboneConnection::Event::Kind;
 
@@ -122,5 +124,5 @@ TEST(Hbone, ErrorStatusEndsTheStreamAndStreamsShareAConnection) {
   EXPECT_EQ(got, big);
 }
 
-}  // namespace
+}  // namespace hbone_test
 }  // namespace meshsim::proxy::http

@@ -11,7 +11,9 @@
 #include "proxy/tests/fake_io.h"
 
 namespace meshsim::proxy {
-namespace {
+// Named, not anonymous: in a unity build this file shares a translation unit with
+// other tests whose file-local helpers have the same names.
+namespace http_engine_test {
 
 using namespace meshsim::literals;
 using testing::bytes;
@@ -619,5 +621,5 @@ TEST_F(HttpEngineTest, PipelinedRequestsAreAnsweredInOrderOneAtATime) {
   EXPECT_EQ(sidecar->stats().downstream_rq_2xx, 2u);
 }
 
-}  // namespace
+}  // namespace http_engine_test
 }  // namespace meshsim::proxy

@@ -14,7 +14,9 @@
 #include "reports/result_store.h"
 
 namespace meshsim::reports {
-namespace {
+// Named, not anonymous: in a unity build this file shares a translation unit with
+// other tests whose file-local helpers have the same names.
+namespace bench_store_test {
 
 std::string temp_path(const std::string& name) {
   return (std::filesystem::temp_directory_path() / ("meshsim-bench-" + std::to_string(::getpid()) + "-" + name)).string();
@@ -258,5 +260,5 @@ TEST(MachineInfo, IdIgnoresTheHostName) {
   EXPECT_NE(a.id(), b.id());
 }
 
-}  // namespace
+}  // namespace bench_store_test
 }  // namespace meshsim::reports

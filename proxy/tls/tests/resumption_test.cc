@@ -10,7 +10,9 @@
 #include "proxy/tls/tls_session.h"
 
 namespace meshsim::tls {
-namespace {
+// Named, not anonymous: in a unity build this file shares a translation unit with
+// other tests whose file-local helpers have the same names.
+namespace resumption_test {
 
 using testing::bytes_of;
 using testing::istio_client;
@@ -198,5 +200,5 @@ TEST_F(ResumptionTest, ResumptionCanBeDisabled) {
   EXPECT_EQ(server->ticket_keys_created(), 0u);
 }
 
-}  // namespace
+}  // namespace resumption_test
 }  // namespace meshsim::tls
