@@ -277,6 +277,9 @@ class Builder {
     tracing_out_ = sidecar_tracing(w_, pod_, true).config;
     tracing_in_ = sidecar_tracing(w_, pod_, false).config;
     cfg_->version = o_.version;
+    // Gateway API routes whose parent is a Service (GAMMA) bind to the mesh:
+    // their VirtualServices (gateways: [mesh]) are this sidecar's too.
+    if (!w_.resources().gateway_routes.empty()) gwapi_ = convert_gateway_api(w_);
     build_outbound();
     build_virtual_outbound();
     build_inbound();
@@ -760,15 +763,56 @@ class Builder {
   // The oldest VirtualService (bound to the mesh, visible here) naming s.
   const VirtualService* virtual_service_for(const WorldService& s) {
     const VirtualService* best = nullptr;
-    for (const VirtualService& vs : w_.virtual_services()) {
-      if (!vs.gateways.empty() && std::find(vs.gateways.begin(), vs.gateways.end(), "mesh") == vs.gateways.end()) continue;
-      if (!export_visible(vs.export_to, mc_.default_virtual_service_export_to, vs.meta.namespace_, pod_.namespace_)) continue;
+    bool best_consumer = false;
+    auto consider = [&](const VirtualService& vs) {
+      if (!vs.gateways.empty() && std::find(vs.gateways.begin(), vs.gateways.end(), "mesh") == vs.gateways.end()) return;
+      if (!export_visible(vs.export_to, mc_.default_virtual_service_export_to, vs.meta.namespace_, pod_.namespace_)) return;
       bool names = false;
       for (const std::string& h : vs.hosts) names |= host_matches(w_.config_host_to_fqdn(h, vs.meta.namespace_), s.hostname);
-      if (!names) continue;
-      if (!best || created_before(vs, *best)) best = &vs;
-    }
+      if (!names) return;
+      // Gateway semantics (a GAMMA route, route.go BuildSidecarVirtualHostWrapper):
+      // it applies only to proxies in its own namespace (a consumer route, and
+      // preferred there) or to the Service of its namespace (a producer route).
+      bool gateway_api = gateway_semantics(vs);
+      if (gateway_api && vs.meta.namespace_ != s.namespace_ && vs.meta.namespace_ != pod_.namespace_) return;
+      bool consumer = gateway_api && vs.meta.namespace_ == pod_.namespace_;
+      if (!best || (consumer && !best_consumer) || (consumer == best_consumer && created_before(vs, *best))) {
+        best = &vs;
+        best_consumer = consumer;
+      }
+    };
+    for (const VirtualService& vs : w_.virtual_services()) consider(vs);
+    for (const VirtualService& vs : gwapi_.virtual_services) consider(vs);
     return best;
+  }
+
+  static bool gateway_semantics(const VirtualService& vs) {
+    auto sem = vs.meta.annotations.find("internal.istio.io/route-semantics");
+    return sem != vs.meta.annotations.end() && sem->second == "gateway";
+  }
+
+  // Ingress and Gateway API semantics of a translated VirtualService's routes
+  // (route.go TranslateRouteMatch, applyHTTPRouteDestination), at gateways and,
+  // for GAMMA routes, at sidecars: a prefix other than "/" is a path-separated
+  // prefix with its trailing "/" trimmed; Gateway API routes answer 500 for an
+  // invalid backend (no cluster) and a prefix rewrite to "/" removes the prefix.
+  static void apply_route_semantics(const VirtualService& vs, std::vector<Route>& routes) {
+    auto sem = vs.meta.annotations.find("internal.istio.io/route-semantics");
+    if (sem == vs.meta.annotations.end()) return;
+    bool gateway_api = sem->second == "gateway";
+    for (Route& r : routes) {
+      if (r.match.kind == proxy::RouteMatch::Kind::kPrefix && r.match.value != "/") {
+        r.match.kind = proxy::RouteMatch::Kind::kPathSeparatedPrefix;
+        while (r.match.value.size() > 1 && r.match.value.back() == '/') r.match.value.pop_back();
+      }
+      auto* a = std::get_if<proxy::RouteAction>(&r.action);
+      if (!gateway_api || !a) continue;
+      a->cluster_not_found_response_code = 500;
+      if (a->prefix_rewrite == "/" && r.match.kind == proxy::RouteMatch::Kind::kPathSeparatedPrefix) {
+        a->prefix_rewrite.clear();
+        a->regex_rewrite = proxy::RegexRewrite{"^" + regex_quote_meta(r.match.value) + "(/?)(.*)", "/\\2"};
+      }
+    }
   }
 
   std::vector<std::string> vhost_domains(const WorldService& s) {
@@ -877,7 +921,11 @@ class Builder {
   std::vector<Route> http_routes(const WorldService& s, uint32_t port) {
     std::string decorator = s.hostname + ":" + std::to_string(port) + "/*";
     const VirtualService* vs = virtual_service_for(s);
-    if (vs && !vs->http.empty()) return vs_http_routes(*vs, port, "");
+    if (vs && !vs->http.empty()) {
+      std::vector<Route> routes = vs_http_routes(*vs, port, "");
+      apply_route_semantics(*vs, routes);
+      return routes;
+    }
     std::vector<Route> out;
     Route r;
     r.name = "default";
@@ -1845,26 +1893,7 @@ class Builder {
             intersect_hosts(server_hosts_for(sv, ref.gw->meta.namespace_, vs->meta.namespace_), vs_hosts);
         if (hosts.empty()) continue;
         std::vector<Route> routes = vs_http_routes(*vs, port, key);
-        if (auto sem = vs->meta.annotations.find("internal.istio.io/route-semantics"); sem != vs->meta.annotations.end()) {
-          // Ingress and gateway semantics (route.go TranslateRouteMatch): a
-          // prefix other than "/" is a path-separated prefix, its trailing "/" trimmed.
-          bool gateway_api = sem->second == "gateway";
-          for (Route& r : routes) {
-            if (r.match.kind == proxy::RouteMatch::Kind::kPrefix && r.match.value != "/") {
-              r.match.kind = proxy::RouteMatch::Kind::kPathSeparatedPrefix;
-              while (r.match.value.size() > 1 && r.match.value.back() == '/') r.match.value.pop_back();
-            }
-            auto* a = std::get_if<proxy::RouteAction>(&r.action);
-            if (!gateway_api || !a) continue;
-            // Gateway semantics (applyHTTPRouteDestination): invalid backends
-            // (no cluster) answer 500; a prefix rewrite to "/" removes the prefix.
-            a->cluster_not_found_response_code = 500;
-            if (a->prefix_rewrite == "/" && r.match.kind == proxy::RouteMatch::Kind::kPathSeparatedPrefix) {
-              a->prefix_rewrite.clear();
-              a->regex_rewrite = proxy::RegexRewrite{"^" + regex_quote_meta(r.match.value) + "(/?)(.*)", "/\\2"};
-            }
-          }
-        }
+        apply_route_semantics(*vs, routes);
         for (std::string h : hosts) {
           std::transform(h.begin(), h.end(), h.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
           auto it = vhosts.find(h);

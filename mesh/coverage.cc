@@ -176,16 +176,20 @@ std::vector<NotModelled> not_modelled(const ResourceSet& rs, const MeshConfig* m
             "Istio's sidecars send HBONE to ambient pods (PILOT_ENABLE_SENDING_HBONE); meshsim's send plaintext, "
             "which the pod's ztunnel takes on 15006 — rejected under PeerAuthentication STRICT, where Istio succeeds");
   }
-  // Gateway API: routes attached to the mesh (a Service or ServiceEntry
-  // parent: GAMMA, waypoints) and Gateways of classes other than Istio's
-  // gateway controller (istio-waypoint, istio-east-west, istio-remote, another
-  // implementation) are not simulated. (Filters are: CORS is translated as
-  // istiod does, ExtensionRef is rejected as InvalidFilter as istiod does.)
+  // Gateway API: routes attached to the mesh through a ServiceEntry parent
+  // (a Service parent is simulated: the sidecars apply it, GAMMA) and Gateways
+  // of classes other than Istio's gateway controller (istio-waypoint,
+  // istio-east-west, istio-remote, another implementation) are not simulated.
+  // (Filters are: CORS is translated as istiod does, ExtensionRef is rejected
+  // as InvalidFilter as istiod does.)
   for (const auto& r : rs.gateway_routes) {
-    for (size_t i = 0; i < r.parent_refs.size(); ++i)
-      if (r.parent_refs[i].kind != "Gateway")
+    for (size_t i = 0; i < r.parent_refs.size(); ++i) {
+      const auto& ref = r.parent_refs[i];
+      bool service = (ref.group.empty() || ref.group == "core") && ref.kind == "Service";
+      if (ref.kind != "Gateway" && !service)
         field(out, r, "spec.parentRefs[" + std::to_string(i) + "]",
-              "a " + r.parent_refs[i].kind + " parent (mesh routing, GAMMA) is not simulated: sidecars do not use this route");
+              "a " + ref.kind + " parent (mesh routing) is not simulated: sidecars do not use this route");
+    }
   }
   for (const auto& g : rs.k8s_gateways) {
     bool istio = g.gateway_class_name == "istio";

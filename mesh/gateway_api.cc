@@ -130,6 +130,7 @@ class Converter {
   };
   std::vector<PendingVs> pending_;
   std::vector<VirtualService> l4_;  // TCP/TLS route VirtualServices (not merged)
+  bool enforce_ref_grant_ = true;   // gateway semantics; mesh (Service parent) routes need no grant
 
   bool grant_allows(const std::string& from_kind, const std::string& from_ns, const std::string& to_group,
                     const std::string& to_kind, const std::string& to_ns, const std::string& to_name) const {
@@ -363,7 +364,7 @@ class Converter {
     d.location = b.location;
     std::string ns = b.namespace_.empty() ? r.meta.namespace_ : b.namespace_;
     bool service = (b.group.empty() || b.group == "core") && b.kind == "Service";
-    if (!b.namespace_.empty() && b.namespace_ != r.meta.namespace_ &&
+    if (enforce_ref_grant_ && !b.namespace_.empty() && b.namespace_ != r.meta.namespace_ &&
         !grant_allows(kind_of(r), r.meta.namespace_, service ? "" : b.group, b.kind, ns, b.name)) {
       err = ConfigError{"RefNotPermitted", "backendRef " + b.name + "/" + ns + " not accessible to a " + kind_of(r) +
                                                " in namespace \"" + r.meta.namespace_ + "\" (missing a ReferenceGrant?)"};
@@ -600,71 +601,22 @@ class Converter {
     return h;
   }
 
-  void convert_route(const GatewayApiRoute& r) {
-    GatewayApiStatus st{r.kind, r.meta.namespace_, r.meta.name, r.source.location, {}, {}, {}, {}};
-    struct Attached {
-      const ParentInfo* parent;
-      const std::vector<ParentInfo>* siblings;  // every listener of its Gateway
-    };
-    std::vector<Attached> attached;
-    // Group by parentRef; rank the results (createRouteStatus).
-    for (const GwParentRef& ref : r.parent_refs) {
-      std::string ns = ref.namespace_.empty() ? r.meta.namespace_ : ref.namespace_;
-      std::string key = ns + "/" + ref.name;
-      std::string shown = key + (ref.section_name.empty() ? "" : "/" + ref.section_name) +
-                          (ref.port ? ":" + std::to_string(*ref.port) : "");
-      if (ref.group != kGroup || ref.kind != "Gateway") {
-        st.ignored_parents.push_back(
-            {ref.location, "parentRef " + ref.kind + " " + shown +
-                               " (the mesh / a waypoint, GAMMA) is not simulated by meshsim: the route applies to no gateway here"});
-        continue;
-      }
-      auto it = parents_.find(key);
-      if (it == parents_.end()) {
-        bool exists = false;
-        for (const K8sGateway& g : rs_.k8s_gateways)
-          if (g.meta.namespace_ == ns && g.meta.name == ref.name) exists = true;
-        st.ignored_parents.push_back(
-            {ref.location, exists ? "parentRef Gateway " + shown + " is not of a class Istio handles: Istio writes no status for it"
-                                  : "parentRef Gateway " + shown + " does not exist: Istio writes no status for it and the route attaches nowhere"});
-        continue;
-      }
-      std::optional<Denied> best;
-      int success = 0;
-      bool have = false;
-      for (const ParentInfo& p : it->second) {
-        std::optional<Denied> d = reference_allowed(p, ref, r);
-        if (!d) {
-          ++success;
-          if (p.ok) attached.push_back({&p, &it->second});
-          if (p.status) ++p.status->attached_routes;
-        }
-        int rank = d ? d->rank : 0;
-        if (!have) {
-          best = d;
-          have = true;
-        } else {
-          int best_rank = best ? best->rank : 0;
-          if (rank < best_rank) best = d;
-          else if (rank == best_rank && best && d) best->message += "; " + d->message;
-        }
-      }
-      GatewayApiStatus::Parent ps;
-      ps.ref = shown;
-      ps.location = ref.location;
-      if (best) {
-        ps.conditions.push_back({"Accepted", false, best->reason, best->message});
-      } else {
-        ps.conditions.push_back({"Accepted", true, "Accepted",
-                                 success > 1 ? "Route was valid, bound to " + std::to_string(success) + " parents" : "Route was valid"});
-      }
-      st.parents.push_back(std::move(ps));
-    }
-    // Translate the rules once (gateway semantics: ReferenceGrants enforced).
-    std::optional<ConfigError> route_err;
+  struct Translated {
     std::vector<HttpRoute> http;
     std::vector<TlsRoute> tls;
     std::vector<TcpRoute> tcp;
+    std::optional<ConfigError> error;
+  };
+
+  // The route's rules as Istio routes (convertHTTPRoute / TCP / TLS); a hard
+  // error leaves no HTTP routes. enforce_ref_grant: gateway semantics.
+  Translated translate_rules(const GatewayApiRoute& r, bool enforce_ref_grant) {
+    enforce_ref_grant_ = enforce_ref_grant;
+    Translated out;
+    std::optional<ConfigError>& route_err = out.error;
+    std::vector<HttpRoute>& http = out.http;
+    std::vector<TlsRoute>& tls = out.tls;
+    std::vector<TcpRoute>& tcp = out.tcp;
     bool hard_error = false;
     if (r.kind == Kind::kHttpRoute || r.kind == Kind::kGrpcRoute) {
       for (size_t n = 0; n < r.rules.size() && !hard_error; ++n) {
@@ -724,10 +676,162 @@ class Converter {
         }
       }
     }
-    for (auto& ps : st.parents) {
-      if (route_err) ps.conditions.push_back({"ResolvedRefs", false, route_err->reason, route_err->message});
+    enforce_ref_grant_ = true;
+    return out;
+  }
+
+  // Service parents (GAMMA, HTTPRouteCollection's mesh branch): one
+  // VirtualService per (route namespace, parent port, Service host) bound to
+  // the mesh gateway, merged with the other routes of the same key; a parent
+  // port becomes a port match on every rule. TCP and TLS routes: one
+  // VirtualService per parent, not merged.
+  void convert_mesh_parents(const GatewayApiRoute& r, const std::vector<const GwParentRef*>& parents,
+                            const Translated& t) {
+    std::string parent_name = kind_of(r) + "/" + r.meta.name + "." + r.meta.namespace_;
+    int count = 0;
+    for (const GwParentRef* ref : parents) {
+      std::string ns = ref->namespace_.empty() ? r.meta.namespace_ : ref->namespace_;
+      std::string host = ref->name + "." + ns + ".svc." + domain_;
+      VirtualService vs;
+      vs.kind = Kind::kVirtualService;
+      vs.api_version = "networking.istio.io/v1";
+      vs.meta.namespace_ = r.meta.namespace_;
+      vs.meta.creation_timestamp = r.meta.creation_timestamp;
+      vs.meta.annotations["internal.istio.io/route-semantics"] = "gateway";
+      vs.meta.annotations["internal.istio.io/parents"] = parent_name;
+      vs.source = r.source;
+      vs.hosts = {host};
+      vs.gateways = {"mesh"};
+      if (r.kind == Kind::kTcpRoute || r.kind == Kind::kTlsRoute) {
+        vs.meta.name = r.meta.name + (r.kind == Kind::kTcpRoute ? "~tcp~" : "~tls~") + std::to_string(count++) + "~" +
+                       std::string(kSuffix);
+        if (r.kind == Kind::kTcpRoute) {
+          vs.tcp = t.tcp;
+          if (ref->port)  // augmentTCPPortMatch
+            for (TcpRoute& tr : vs.tcp) {
+              if (tr.match.empty()) tr.match.emplace_back();
+              for (auto& m : tr.match) m.port = *ref->port;
+            }
+        } else {
+          vs.tls = t.tls;
+          if (ref->port)  // augmentTLSPortMatch
+            for (TlsRoute& tr : vs.tls)
+              for (auto& m : tr.match) m.port = *ref->port;
+        }
+        if (vs.tcp.empty() && vs.tls.empty()) continue;
+        l4_.push_back(std::move(vs));
+        continue;
+      }
+      if (t.http.empty()) continue;
+      std::string key = r.meta.namespace_ + (ref->port ? "/" + std::to_string(*ref->port) : "");
+      vs.meta.name = r.meta.name + "~" + std::to_string(count++) + "~" + std::string(kSuffix);
+      vs.http = t.http;
+      if (ref->port) {  // augmentPortMatch
+        for (HttpRoute& h : vs.http) {
+          if (h.match.empty()) h.match.emplace_back();
+          for (HttpMatchRequest& m : h.match) m.port = *ref->port;
+        }
+      }
+      pending_.push_back({key + "/" + host, std::move(vs), parent_name});
+    }
+  }
+
+  void convert_route(const GatewayApiRoute& r) {
+    GatewayApiStatus st{r.kind, r.meta.namespace_, r.meta.name, r.source.location, {}, {}, {}, {}};
+    struct Attached {
+      const ParentInfo* parent;
+      const std::vector<ParentInfo>* siblings;  // every listener of its Gateway
+    };
+    std::vector<Attached> attached;
+    std::vector<const GwParentRef*> mesh_parents;  // Service parents: the mesh (GAMMA)
+    std::set<size_t> mesh_status;                  // their entries in st.parents
+    // Group by parentRef; rank the results (createRouteStatus).
+    for (const GwParentRef& ref : r.parent_refs) {
+      std::string ns = ref.namespace_.empty() ? r.meta.namespace_ : ref.namespace_;
+      std::string key = ns + "/" + ref.name;
+      std::string shown = key + (ref.section_name.empty() ? "" : "/" + ref.section_name) +
+                          (ref.port ? ":" + std::to_string(*ref.port) : "");
+      if ((ref.group.empty() || ref.group == "core") && ref.kind == "Service") {
+        // A Service parent binds the route to the mesh: every sidecar calling
+        // that Service (referenceAllowed: the Service must exist).
+        GatewayApiStatus::Parent ps;
+        ps.ref = "Service " + shown;
+        ps.location = ref.location;
+        if (k8s_service(ns, ref.name)) {
+          mesh_parents.push_back(&ref);
+          ps.conditions.push_back({"Accepted", true, "Accepted", "Route was valid"});
+        } else {
+          ps.conditions.push_back({"Accepted", false, "NoMatchingParent", "parent service: \"" + ref.name + "\" not found"});
+        }
+        mesh_status.insert(st.parents.size());
+        st.parents.push_back(std::move(ps));
+        continue;
+      }
+      if (ref.group != kGroup || ref.kind != "Gateway") {
+        st.ignored_parents.push_back(
+            {ref.location, "parentRef " + ref.kind + " " + shown +
+                               " (a ServiceEntry or waypoint parent) is not simulated by meshsim: the route applies to nothing here"});
+        continue;
+      }
+      auto it = parents_.find(key);
+      if (it == parents_.end()) {
+        bool exists = false;
+        for (const K8sGateway& g : rs_.k8s_gateways)
+          if (g.meta.namespace_ == ns && g.meta.name == ref.name) exists = true;
+        st.ignored_parents.push_back(
+            {ref.location, exists ? "parentRef Gateway " + shown + " is not of a class Istio handles: Istio writes no status for it"
+                                  : "parentRef Gateway " + shown + " does not exist: Istio writes no status for it and the route attaches nowhere"});
+        continue;
+      }
+      std::optional<Denied> best;
+      int success = 0;
+      bool have = false;
+      for (const ParentInfo& p : it->second) {
+        std::optional<Denied> d = reference_allowed(p, ref, r);
+        if (!d) {
+          ++success;
+          if (p.ok) attached.push_back({&p, &it->second});
+          if (p.status) ++p.status->attached_routes;
+        }
+        int rank = d ? d->rank : 0;
+        if (!have) {
+          best = d;
+          have = true;
+        } else {
+          int best_rank = best ? best->rank : 0;
+          if (rank < best_rank) best = d;
+          else if (rank == best_rank && best && d) best->message += "; " + d->message;
+        }
+      }
+      GatewayApiStatus::Parent ps;
+      ps.ref = shown;
+      ps.location = ref.location;
+      if (best) {
+        ps.conditions.push_back({"Accepted", false, best->reason, best->message});
+      } else {
+        ps.conditions.push_back({"Accepted", true, "Accepted",
+                                 success > 1 ? "Route was valid, bound to " + std::to_string(success) + " parents" : "Route was valid"});
+      }
+      st.parents.push_back(std::move(ps));
+    }
+    // Translate the rules (buildMeshAndGatewayRoutes): once with gateway
+    // semantics (ReferenceGrants enforced) for Gateway parents, once with mesh
+    // semantics (no grants needed) for Service parents.
+    // (parentTypes counts every parent with a status, accepted or not.)
+    bool gateway_parents = st.parents.size() > mesh_status.size();
+    Translated gw = gateway_parents || mesh_status.empty() ? translate_rules(r, true) : Translated{};
+    Translated mesh = mesh_status.empty() ? Translated{} : translate_rules(r, false);
+    std::optional<ConfigError> route_err = gw.error;
+    std::vector<HttpRoute>& http = gw.http;
+    std::vector<TlsRoute>& tls = gw.tls;
+    std::vector<TcpRoute>& tcp = gw.tcp;
+    for (size_t i = 0; i < st.parents.size(); ++i) {
+      GatewayApiStatus::Parent& ps = st.parents[i];
+      const std::optional<ConfigError>& e = mesh_status.count(i) ? mesh.error : route_err;
+      if (e) ps.conditions.push_back({"ResolvedRefs", false, e->reason, e->message});
       else ps.conditions.push_back({"ResolvedRefs", true, "ResolvedRefs", "All references resolved"});
     }
+    convert_mesh_parents(r, mesh_parents, mesh);
     // One VirtualService per (listener, hostname) (filteredReferences dedups by listener).
     // filteredReferences: sorted by the internal (listener) Gateway name.
     std::stable_sort(attached.begin(), attached.end(),

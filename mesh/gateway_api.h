@@ -57,7 +57,9 @@ struct GatewayApiStatus {
   };
   std::vector<Listener> listeners;  // Gateway
   struct Parent {
-    std::string ref;  // "ns/name", "ns/name/section", ":port" appended when set
+    // "ns/name", "ns/name/section", ":port" appended when set; a mesh (GAMMA)
+    // parent is "Service ns/name[:port]".
+    std::string ref;
     Location location;
     std::vector<GatewayApiCondition> conditions;
   };

@@ -124,7 +124,8 @@ TEST(GatewayApi, ProxyConfigOnTheGatewayPodShowsTheTranslatedRoutes) {
 
 std::string ref_string(const YAML::Node& p, const std::string& route_ns) {
   std::string ns = p["namespace"] ? p["namespace"].as<std::string>() : route_ns;
-  std::string s = ns + "/" + p["name"].as<std::string>();
+  std::string kind = p["kind"] ? p["kind"].as<std::string>() : "Gateway";
+  std::string s = (kind == "Gateway" ? "" : kind + " ") + ns + "/" + p["name"].as<std::string>();
   if (p["sectionName"]) s += "/" + p["sectionName"].as<std::string>();
   if (p["port"]) s += ":" + p["port"].as<std::string>();
   return s;
@@ -188,7 +189,8 @@ CliRun gateway_status(const std::string& testcase, const std::string& extra = ""
 // controllers' status entries).
 const std::vector<const char*> kIstioCases = {"route-binding", "tcp", "tls", "weighted", "reference-policy-service",
                                               "zero", "redirect-only", "isolation", "grpc", "delegated", "tls-terminate",
-                                              "http-grpc-same-host", "empty-backend-refs", "reference-policy-tls"};
+                                              "http-grpc-same-host", "empty-backend-refs", "reference-policy-tls",
+                                              "mesh"};  // mesh: GAMMA, routes whose parent is a Service
 
 class StatusIsIstios : public ::testing::TestWithParam<const char*> {};
 
@@ -336,7 +338,7 @@ TEST_P(TranslationIsIstios, VirtualServicesMatchTheGolden) {
   ASSERT_FALSE(want.empty());
   auto got = meshsim_virtual_services(r.j);
   std::map<std::string, std::string> want_local;
-  for (const auto& [k, v] : want) want_local[k] = with_domain(v);
+  for (const auto& [k, v] : want) want_local[with_domain(k)] = with_domain(v);  // mesh VirtualServices are named by host
   EXPECT_EQ(got, want_local);
 }
 
@@ -495,6 +497,97 @@ TEST(GatewayApiVia, NamedGatewayServiceNextToIstiosIngressGateway) {
   CliRun clusterip = run("probe " + both + " --from external --to bookinfo.example.com:80 --via default/productpage -o json");
   EXPECT_NE(clusterip.code, 0);
   EXPECT_NE(clusterip.err.find("is of type ClusterIP"), std::string::npos) << clusterip.err;
+}
+
+}  // namespace
+
+namespace {
+
+// GAMMA: an HTTPRoute whose parent is a Service binds to the mesh — every
+// sidecar calling that Service applies it (Istio's samples/bookinfo/gateway-api
+// route-reviews-*.yaml over bookinfo-versions.yaml's reviews-v1/v2/v3 Services).
+const std::string kVersions = "--mesh " + data("istio-samples/bookinfo/platform/kube/bookinfo.yaml") + " --mesh " +
+                              data("istio-samples/bookinfo/platform/kube/bookinfo-versions.yaml") +
+                              " --inject-namespace default";
+std::string sample_route(const std::string& f) { return " --mesh " + data("istio-samples/bookinfo/gateway-api/" + f); }
+
+// endpoint label "ip:port (ns/pod)" → the pod's app version ("v1"…), counted.
+std::map<std::string, int> versions(const nlohmann::json& endpoints) {
+  std::map<std::string, int> m;
+  for (const auto& [ep, n] : endpoints.items()) {
+    size_t p = ep.find("reviews-v");
+    m[p == std::string::npos ? ep : ep.substr(p + 8, 2)] += n.get<int>();
+  }
+  return m;
+}
+
+TEST(Gamma, RouteReviewsV3SendsEveryCallFromProductpageToV3) {
+  CliRun one = run("probe " + kVersions + sample_route("route-reviews-v3.yaml") +
+                   " --from default/productpage-v1 --to reviews:9080 --path /reviews/0 -o json");
+  ASSERT_EQ(one.code, 0) << one.err << one.out;
+  EXPECT_EQ(one.j["http_status"], 200) << one.out;
+  EXPECT_EQ(one.j["client_sidecar"]["route"], "default.reviews.0") << one.out;
+  EXPECT_EQ(one.j["client_sidecar"]["cluster"], "outbound|9080||reviews-v3.default.svc.cluster.local") << one.out;
+  CliRun many = run("probe " + kVersions + sample_route("route-reviews-v3.yaml") +
+                    " --from default/productpage-v1 --to reviews:9080 --path /reviews/0 --count 30 -o json");
+  ASSERT_EQ(many.code, 0) << many.err;
+  EXPECT_EQ(versions(many.j["endpoints"]), (std::map<std::string, int>{{"v3", 30}})) << many.j["endpoints"].dump();
+  // Without the route: the reviews Service spreads over all three versions.
+  CliRun plain = run("probe " + kVersions + " --from default/productpage-v1 --to reviews:9080 --path /reviews/0 --count 30 -o json");
+  ASSERT_EQ(plain.code, 0) << plain.err;
+  EXPECT_EQ(versions(plain.j["endpoints"]).size(), 3u) << plain.j["endpoints"].dump();
+}
+
+TEST(Gamma, NinetyTenSplitsTheCallsByBackendWeight) {
+  CliRun r = run("probe " + kVersions + sample_route("route-reviews-90-10.yaml") +
+                 " --from default/productpage-v1 --to reviews:9080 --path /reviews/0 --count 200 -o json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto v = versions(r.j["endpoints"]);
+  EXPECT_EQ(v["v1"] + v["v2"], 200) << r.j["endpoints"].dump();
+  EXPECT_GE(v["v1"], 165) << r.j["endpoints"].dump();  // 180 expected; binomial sd ≈ 4.2
+  EXPECT_GE(v["v2"], 5) << r.j["endpoints"].dump();
+}
+
+TEST(Gamma, ProxyConfigShowsTheMeshRouteAndGatewayStatusAcceptsTheServiceParent) {
+  CliRun rc = run("proxy-config route default/productpage-v1 " + kVersions + sample_route("route-reviews-v3.yaml") + " -o json");
+  ASSERT_EQ(rc.code, 0) << rc.err;
+  std::string routes = rc.j.dump();
+  EXPECT_NE(routes.find("default.reviews.0"), std::string::npos) << routes;
+  EXPECT_NE(routes.find("outbound|9080||reviews-v3.default.svc.cluster.local"), std::string::npos);
+  CliRun st = run("gateway-status " + kVersions + sample_route("route-reviews-v3.yaml") + " -o json");
+  ASSERT_EQ(st.code, 0) << st.err;
+  std::string conditions;
+  for (const auto& o : st.j["objects"])
+    if (o["kind"] == "HTTPRoute" && o["name"] == "reviews")
+      for (const auto& p : o["status"]["parents"]) conditions += p.dump();
+  EXPECT_NE(conditions.find("Service default/reviews:9080"), std::string::npos) << st.out;
+  EXPECT_NE(conditions.find("Route was valid"), std::string::npos) << conditions;
+  // A Service parent is simulated now: the coverage report does not name it.
+  CliRun an = run("analyze " + data("istio-samples/bookinfo/platform/kube/bookinfo-versions.yaml") + " " +
+                  data("istio-samples/bookinfo/gateway-api/route-reviews-v3.yaml") + " -o json");
+  EXPECT_EQ(an.out.find("parentRefs[0]"), std::string::npos) << an.out;
+}
+
+// A route in the caller's namespace for another namespace's Service (a
+// consumer route) applies to callers in its namespace only.
+TEST(Gamma, AConsumerRouteAppliesOnlyInItsOwnNamespace) {
+  std::string f = temp_file("consumer.yaml");
+  std::ofstream(f) << "apiVersion: v1\nkind: Namespace\nmetadata: {name: other, labels: {istio-injection: enabled}}\n---\n"
+                      "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: curl, namespace: other}\n"
+                      "spec:\n  selector: {matchLabels: {app: curl}}\n  template:\n    metadata: {labels: {app: curl}}\n"
+                      "    spec:\n      containers: [{name: curl, image: curlimages/curl}]\n---\n"
+                      "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: reviews-v2-for-other, namespace: other}\n"
+                      "spec:\n  parentRefs: [{group: \"\", kind: Service, name: reviews, namespace: default, port: 9080}]\n"
+                      "  rules:\n  - backendRefs: [{name: reviews-v2, namespace: default, port: 9080}]\n";
+  CliRun other = run("probe " + kVersions + " --mesh " + f +
+                     " --from other/curl --to reviews.default:9080 --path /reviews/0 --count 20 -o json");
+  CliRun own = run("probe " + kVersions + " --mesh " + f +
+                   " --from default/productpage-v1 --to reviews:9080 --path /reviews/0 --count 20 -o json");
+  std::filesystem::remove(f);
+  ASSERT_EQ(other.code, 0) << other.err;
+  ASSERT_EQ(own.code, 0) << own.err;
+  EXPECT_EQ(versions(other.j["endpoints"]), (std::map<std::string, int>{{"v2", 20}})) << other.j["endpoints"].dump();
+  EXPECT_EQ(versions(own.j["endpoints"]).size(), 3u) << own.j["endpoints"].dump();
 }
 
 }  // namespace

@@ -108,6 +108,7 @@ spec:
   parentRefs:
   - {name: gw}
   - {group: "", kind: Service, name: reviews}
+  - {group: networking.istio.io, kind: ServiceEntry, name: external}
 ---
 apiVersion: v1
 kind: Secret
@@ -138,7 +139,7 @@ TEST(Coverage, NamesExactlyWhatIsNotSimulated) {
       "Service default/reviews spec.ports[1]",
       "EnvoyFilter default/lua",
       "WasmPlugin default/wasm",
-      "HTTPRoute default/route spec.parentRefs[1]",
+      "HTTPRoute default/route spec.parentRefs[2]",  // a ServiceEntry parent; a Service parent (GAMMA) is simulated
   };
   EXPECT_EQ(got, want);
 }
