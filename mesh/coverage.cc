@@ -176,8 +176,8 @@ std::vector<NotModelled> not_modelled(const ResourceSet& rs, const MeshConfig* m
             "Istio's sidecars send HBONE to ambient pods (PILOT_ENABLE_SENDING_HBONE); meshsim's send plaintext, "
             "which the pod's ztunnel takes on 15006 — rejected under PeerAuthentication STRICT, where Istio succeeds");
   }
-  // Gateway API: routes attached to the mesh through a ServiceEntry parent
-  // (a Service parent is simulated: the sidecars apply it, GAMMA) and Gateways
+  // Gateway API: routes attached to a parent other than a Gateway, a Service
+  // or a ServiceEntry (those the sidecars apply: GAMMA), e.g. a ListenerSet, and Gateways
   // of classes other than Istio's gateway controller (istio-waypoint,
   // istio-east-west, istio-remote, another implementation) are not simulated.
   // (Filters are: CORS is translated as istiod does, ExtensionRef is rejected
@@ -186,9 +186,10 @@ std::vector<NotModelled> not_modelled(const ResourceSet& rs, const MeshConfig* m
     for (size_t i = 0; i < r.parent_refs.size(); ++i) {
       const auto& ref = r.parent_refs[i];
       bool service = (ref.group.empty() || ref.group == "core") && ref.kind == "Service";
-      if (ref.kind != "Gateway" && !service)
+      bool service_entry = ref.group == "networking.istio.io" && ref.kind == "ServiceEntry";
+      if (ref.kind != "Gateway" && !service && !service_entry)
         field(out, r, "spec.parentRefs[" + std::to_string(i) + "]",
-              "a " + ref.kind + " parent (mesh routing) is not simulated: sidecars do not use this route");
+              "a " + ref.kind + " parent is not simulated: nothing applies this route for it");
     }
   }
   for (const auto& g : rs.k8s_gateways) {

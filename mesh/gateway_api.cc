@@ -146,6 +146,12 @@ class Converter {
     return false;
   }
 
+  const ServiceEntry* service_entry_named(const std::string& ns, const std::string& name) const {
+    for (const ServiceEntry& se : rs_.service_entries)
+      if (se.meta.namespace_ == ns && se.meta.name == name) return &se;
+    return nullptr;
+  }
+
   const WorldService* k8s_service(const std::string& ns, const std::string& name) const {
     for (const WorldService& s : w_.services())
       if (s.origin == WorldService::Origin::kKubernetes && s.namespace_ == ns && s.name == name) return &s;
@@ -680,8 +686,8 @@ class Converter {
     return out;
   }
 
-  // Service parents (GAMMA, HTTPRouteCollection's mesh branch): one
-  // VirtualService per (route namespace, parent port, Service host) bound to
+  // Service and ServiceEntry parents (GAMMA, HTTPRouteCollection's mesh
+  // branch): one VirtualService per (route namespace, parent port, host) bound to
   // the mesh gateway, merged with the other routes of the same key; a parent
   // port becomes a port match on every rule. TCP and TLS routes: one
   // VirtualService per parent, not merged.
@@ -691,48 +697,63 @@ class Converter {
     int count = 0;
     for (const GwParentRef* ref : parents) {
       std::string ns = ref->namespace_.empty() ? r.meta.namespace_ : ref->namespace_;
-      std::string host = ref->name + "." + ns + ".svc." + domain_;
-      VirtualService vs;
-      vs.kind = Kind::kVirtualService;
-      vs.api_version = "networking.istio.io/v1";
-      vs.meta.namespace_ = r.meta.namespace_;
-      vs.meta.creation_timestamp = r.meta.creation_timestamp;
-      vs.meta.annotations["internal.istio.io/route-semantics"] = "gateway";
-      vs.meta.annotations["internal.istio.io/parents"] = parent_name;
-      vs.source = r.source;
-      vs.hosts = {host};
-      vs.gateways = {"mesh"};
-      if (r.kind == Kind::kTcpRoute || r.kind == Kind::kTlsRoute) {
-        vs.meta.name = r.meta.name + (r.kind == Kind::kTcpRoute ? "~tcp~" : "~tls~") + std::to_string(count++) + "~" +
-                       std::string(kSuffix);
-        if (r.kind == Kind::kTcpRoute) {
-          vs.tcp = t.tcp;
-          if (ref->port)  // augmentTCPPortMatch
-            for (TcpRoute& tr : vs.tcp) {
-              if (tr.match.empty()) tr.match.emplace_back();
-              for (auto& m : tr.match) m.port = *ref->port;
+      // The parent's hosts: the Service's name, or the ServiceEntry's hosts.
+      std::vector<std::string> hosts = {ref->name + "." + ns + ".svc." + domain_};
+      if (ref->kind == "ServiceEntry") hosts = service_entry_named(ns, ref->name)->hosts;
+      std::vector<TlsRoute> tls = t.tls;
+      for (TlsRoute& tr : tls) {  // augmentTLSPortMatch: no route hostnames ⇒ SNI of the parent's hosts
+        if (tr.match.size() == 1 && tr.match[0].sni_hosts == std::vector<std::string>{"*"}) tr.match[0].sni_hosts = hosts;
+        if (ref->port)
+          for (auto& m : tr.match) m.port = *ref->port;
+      }
+      for (const std::string& host : hosts) {
+        VirtualService vs;
+        vs.kind = Kind::kVirtualService;
+        vs.api_version = "networking.istio.io/v1";
+        vs.meta.namespace_ = r.meta.namespace_;
+        vs.meta.creation_timestamp = r.meta.creation_timestamp;
+        vs.meta.annotations["internal.istio.io/route-semantics"] = "gateway";
+        vs.meta.annotations["internal.istio.io/parents"] = parent_name;
+        vs.source = r.source;
+        vs.hosts = {host};
+        vs.gateways = {"mesh"};
+        if (r.kind == Kind::kTcpRoute || r.kind == Kind::kTlsRoute) {
+          vs.meta.name = r.meta.name + (r.kind == Kind::kTcpRoute ? "~tcp~" : "~tls~") + std::to_string(count++) + "~" +
+                         std::string(kSuffix);
+          if (r.kind == Kind::kTcpRoute) {
+            vs.tcp = t.tcp;
+            if (ref->port)  // augmentTCPPortMatch
+              for (TcpRoute& tr : vs.tcp) {
+                if (tr.match.empty()) tr.match.emplace_back();
+                for (auto& m : tr.match) m.port = *ref->port;
+              }
+          } else {
+            // compatibleRoutesForHost: of several SNI names, those the host matches.
+            vs.tls = tls;
+            for (TlsRoute& tr : vs.tls) {
+              if (tr.match.size() != 1 || tr.match[0].sni_hosts.size() < 2) continue;
+              std::vector<std::string> kept;
+              for (const std::string& h : tr.match[0].sni_hosts)
+                if (hosts_match(host, h)) kept.push_back(h);
+              tr.match[0].sni_hosts = std::move(kept);
             }
-        } else {
-          vs.tls = t.tls;
-          if (ref->port)  // augmentTLSPortMatch
-            for (TlsRoute& tr : vs.tls)
-              for (auto& m : tr.match) m.port = *ref->port;
+          }
+          if (vs.tcp.empty() && vs.tls.empty()) continue;
+          l4_.push_back(std::move(vs));
+          continue;
         }
-        if (vs.tcp.empty() && vs.tls.empty()) continue;
-        l4_.push_back(std::move(vs));
-        continue;
-      }
-      if (t.http.empty()) continue;
-      std::string key = r.meta.namespace_ + (ref->port ? "/" + std::to_string(*ref->port) : "");
-      vs.meta.name = r.meta.name + "~" + std::to_string(count++) + "~" + std::string(kSuffix);
-      vs.http = t.http;
-      if (ref->port) {  // augmentPortMatch
-        for (HttpRoute& h : vs.http) {
-          if (h.match.empty()) h.match.emplace_back();
-          for (HttpMatchRequest& m : h.match) m.port = *ref->port;
+        if (t.http.empty()) continue;
+        std::string key = r.meta.namespace_ + (ref->port ? "/" + std::to_string(*ref->port) : "");
+        vs.meta.name = r.meta.name + "~" + std::to_string(count++) + "~" + std::string(kSuffix);
+        vs.http = t.http;
+        if (ref->port) {  // augmentPortMatch
+          for (HttpRoute& h : vs.http) {
+            if (h.match.empty()) h.match.emplace_back();
+            for (HttpMatchRequest& m : h.match) m.port = *ref->port;
+          }
         }
+        pending_.push_back({key + "/" + host, std::move(vs), parent_name});
       }
-      pending_.push_back({key + "/" + host, std::move(vs), parent_name});
     }
   }
 
@@ -751,17 +772,21 @@ class Converter {
       std::string key = ns + "/" + ref.name;
       std::string shown = key + (ref.section_name.empty() ? "" : "/" + ref.section_name) +
                           (ref.port ? ":" + std::to_string(*ref.port) : "");
-      if ((ref.group.empty() || ref.group == "core") && ref.kind == "Service") {
-        // A Service parent binds the route to the mesh: every sidecar calling
-        // that Service (referenceAllowed: the Service must exist).
+      bool service = (ref.group.empty() || ref.group == "core") && ref.kind == "Service";
+      bool service_entry = ref.group == "networking.istio.io" && ref.kind == "ServiceEntry";
+      if (service || service_entry) {
+        // A Service or ServiceEntry parent binds the route to the mesh: every
+        // sidecar calling it (referenceAllowed: it must exist).
         GatewayApiStatus::Parent ps;
-        ps.ref = "Service " + shown;
+        ps.ref = ref.kind + " " + shown;
         ps.location = ref.location;
-        if (k8s_service(ns, ref.name)) {
+        if (service ? k8s_service(ns, ref.name) != nullptr : service_entry_named(ns, ref.name) != nullptr) {
           mesh_parents.push_back(&ref);
           ps.conditions.push_back({"Accepted", true, "Accepted", "Route was valid"});
         } else {
-          ps.conditions.push_back({"Accepted", false, "NoMatchingParent", "parent service: \"" + ref.name + "\" not found"});
+          ps.conditions.push_back({"Accepted", false, "NoMatchingParent",
+                                   std::string(service ? "parent service" : "parent service entry") + ": \"" + ref.name +
+                                       "\" not found"});
         }
         mesh_status.insert(st.parents.size());
         st.parents.push_back(std::move(ps));
@@ -770,7 +795,7 @@ class Converter {
       if (ref.group != kGroup || ref.kind != "Gateway") {
         st.ignored_parents.push_back(
             {ref.location, "parentRef " + ref.kind + " " + shown +
-                               " (a ServiceEntry or waypoint parent) is not simulated by meshsim: the route applies to nothing here"});
+                               " is not a Gateway, Service or ServiceEntry: meshsim does not simulate it and the route applies to nothing here"});
         continue;
       }
       auto it = parents_.find(key);

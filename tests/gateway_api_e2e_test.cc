@@ -591,3 +591,39 @@ TEST(Gamma, AConsumerRouteAppliesOnlyInItsOwnNamespace) {
 }
 
 }  // namespace
+
+namespace {
+
+// A ServiceEntry parent binds the route to the mesh for the entry's hosts; one
+// that does not exist is NoMatchingParent with Istio's message.
+TEST(Gamma, AServiceEntryParentRoutesItsHostsAndAMissingOneIsNoMatchingParent) {
+  std::string f = temp_file("se-parent.yaml");
+  std::ofstream(f) << "apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {name: ext, namespace: default}\n"
+                      "spec:\n  hosts: [api.example.com]\n  ports: [{number: 80, name: http, protocol: HTTP}]\n"
+                      "  resolution: DNS\n  location: MESH_EXTERNAL\n---\n"
+                      "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: ext-route, namespace: default}\n"
+                      "spec:\n  parentRefs:\n  - {group: networking.istio.io, kind: ServiceEntry, name: ext}\n"
+                      "  - {group: networking.istio.io, kind: ServiceEntry, name: missing}\n"
+                      "  rules:\n  - filters:\n    - type: RequestHeaderModifier\n"
+                      "      requestHeaderModifier: {add: [{name: x-via-gamma, value: \"yes\"}]}\n"
+                      "    backendRefs: [{group: networking.istio.io, kind: Hostname, name: api.example.com, port: 80}]\n";
+  CliRun st = run("gateway-status " + kVersions + " --mesh " + f + " -o json");
+  CliRun rc = run("proxy-config route default/productpage-v1 " + kVersions + " --mesh " + f + " -o json");
+  std::filesystem::remove(f);
+  std::map<std::string, std::string> accepted;
+  for (const auto& o : st.j["objects"])
+    if (o["kind"] == "HTTPRoute" && o["name"] == "ext-route")
+      for (const auto& p : o["status"]["parents"])
+        for (const auto& c : p["conditions"])
+          if (c["type"] == "Accepted") accepted[p["parentRef"]] = c.dump();
+  EXPECT_NE(accepted["ServiceEntry default/ext"].find("Route was valid"), std::string::npos) << st.out;
+  EXPECT_NE(accepted["ServiceEntry default/missing"].find("parent service entry: \\\"missing\\\" not found"), std::string::npos)
+      << st.out;
+  ASSERT_EQ(rc.code, 0) << rc.err;
+  // The sidecar's route for api.example.com is the translated one, with its header edit.
+  std::string routes = rc.j.dump();
+  EXPECT_NE(routes.find("default.ext-route.0"), std::string::npos) << routes;
+  EXPECT_NE(routes.find("x-via-gamma"), std::string::npos) << routes;
+}
+
+}  // namespace

@@ -109,6 +109,7 @@ spec:
   - {name: gw}
   - {group: "", kind: Service, name: reviews}
   - {group: networking.istio.io, kind: ServiceEntry, name: external}
+  - {group: gateway.networking.x-k8s.io, kind: XListenerSet, name: extra}
 ---
 apiVersion: v1
 kind: Secret
@@ -139,7 +140,7 @@ TEST(Coverage, NamesExactlyWhatIsNotSimulated) {
       "Service default/reviews spec.ports[1]",
       "EnvoyFilter default/lua",
       "WasmPlugin default/wasm",
-      "HTTPRoute default/route spec.parentRefs[2]",  // a ServiceEntry parent; a Service parent (GAMMA) is simulated
+      "HTTPRoute default/route spec.parentRefs[3]",  // a ListenerSet; Service and ServiceEntry parents (GAMMA) are simulated
   };
   EXPECT_EQ(got, want);
 }
