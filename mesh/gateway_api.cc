@@ -607,6 +607,24 @@ class Converter {
     return h;
   }
 
+  // A VirtualService translated from route r for one host, bound to one
+  // gateway ("mesh" or a listener's internal Gateway name), with routeMeta's
+  // annotations. The caller names it and fills its routes.
+  static VirtualService route_vs(const GatewayApiRoute& r, const std::string& host, const std::string& gateway,
+                                 const std::string& parent_name) {
+    VirtualService vs;
+    vs.kind = Kind::kVirtualService;
+    vs.api_version = "networking.istio.io/v1";
+    vs.meta.namespace_ = r.meta.namespace_;
+    vs.meta.creation_timestamp = r.meta.creation_timestamp;
+    vs.meta.annotations["internal.istio.io/route-semantics"] = "gateway";
+    vs.meta.annotations["internal.istio.io/parents"] = parent_name;
+    vs.source = r.source;
+    vs.hosts = {host};
+    vs.gateways = {gateway};
+    return vs;
+  }
+
   struct Translated {
     std::vector<HttpRoute> http;
     std::vector<TlsRoute> tls;
@@ -707,16 +725,7 @@ class Converter {
           for (auto& m : tr.match) m.port = *ref->port;
       }
       for (const std::string& host : hosts) {
-        VirtualService vs;
-        vs.kind = Kind::kVirtualService;
-        vs.api_version = "networking.istio.io/v1";
-        vs.meta.namespace_ = r.meta.namespace_;
-        vs.meta.creation_timestamp = r.meta.creation_timestamp;
-        vs.meta.annotations["internal.istio.io/route-semantics"] = "gateway";
-        vs.meta.annotations["internal.istio.io/parents"] = parent_name;
-        vs.source = r.source;
-        vs.hosts = {host};
-        vs.gateways = {"mesh"};
+        VirtualService vs = route_vs(r, host, "mesh", parent_name);
         if (r.kind == Kind::kTcpRoute || r.kind == Kind::kTlsRoute) {
           vs.meta.name = r.meta.name + (r.kind == Kind::kTcpRoute ? "~tcp~" : "~tls~") + std::to_string(count++) + "~" +
                          std::string(kSuffix);
@@ -889,18 +898,9 @@ class Converter {
           tls_here = std::move(kept);
         }
         for (const std::string& h : hosts) {
-          VirtualService vs;
-          vs.kind = Kind::kVirtualService;
-          vs.api_version = "networking.istio.io/v1";
+          VirtualService vs = route_vs(r, h, a.parent->internal_name, parent_name);
           vs.meta.name = r.meta.name + (r.kind == Kind::kTcpRoute ? "~tcp~" : "~tls~") + std::to_string(count++) + "~" +
                          std::string(kSuffix);
-          vs.meta.namespace_ = r.meta.namespace_;
-          vs.meta.creation_timestamp = r.meta.creation_timestamp;
-          vs.meta.annotations["internal.istio.io/route-semantics"] = "gateway";
-          vs.meta.annotations["internal.istio.io/parents"] = parent_name;
-          vs.source = r.source;
-          vs.hosts = {h};
-          vs.gateways = {a.parent->internal_name};
           if (r.kind == Kind::kTcpRoute) vs.tcp = tcp;
           else vs.tls = tls_here;
           l4_.push_back(std::move(vs));
@@ -909,17 +909,8 @@ class Converter {
       }
       for (const std::string& h : hosts) {
         if (!allowed_by_isolation(a, h)) continue;
-        VirtualService vs;
-        vs.kind = Kind::kVirtualService;
-        vs.api_version = "networking.istio.io/v1";
+        VirtualService vs = route_vs(r, h, a.parent->internal_name, parent_name);
         vs.meta.name = r.meta.name + "~" + std::to_string(count++) + "~" + std::string(kSuffix);
-        vs.meta.namespace_ = r.meta.namespace_;
-        vs.meta.creation_timestamp = r.meta.creation_timestamp;
-        vs.meta.annotations["internal.istio.io/route-semantics"] = "gateway";
-        vs.meta.annotations["internal.istio.io/parents"] = parent_name;
-        vs.source = r.source;
-        vs.hosts = {h};
-        vs.gateways = {a.parent->internal_name};
         vs.http = http;
         vs.tls = tls;
         vs.tcp = tcp;
