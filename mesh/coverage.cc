@@ -168,6 +168,24 @@ std::vector<NotModelled> not_modelled(const ResourceSet& rs, const MeshConfig* m
   }
   for (const auto& svc : rs.services) use_waypoint(svc);
   for (const auto& p : rs.pods) use_waypoint(p);
+  // Probes (docs/model/failover.md): httpGet and tcpSocket readiness and
+  // liveness probes drive the pod; exec and grpc probes are not run (the
+  // container counts as passing them).
+  auto probes = [&](const Object& o, const PodSpec& spec, const std::string& prefix) {
+    for (size_t i = 0; i < spec.containers.size(); ++i) {
+      const Container& c = spec.containers[i];
+      const std::pair<const char*, const std::optional<Probe>*> kinds[] = {
+          {"readinessProbe", &c.readiness}, {"livenessProbe", &c.liveness}, {"startupProbe", &c.startup}};
+      for (const auto& [name, pr] : kinds) {
+        if (!*pr || ((*pr)->handler != Probe::Handler::kExec && (*pr)->handler != Probe::Handler::kGrpc)) continue;
+        field(out, o, prefix + "containers[" + std::to_string(i) + "]." + name,
+              std::string((*pr)->handler == Probe::Handler::kExec ? "an exec" : "a grpc") +
+                  " probe is not run: the container counts as passing it");
+      }
+    }
+  };
+  for (const auto& p : rs.pods) probes(p, p.spec, "spec.");
+  for (const auto& w : rs.workloads) probes(w, w.tmpl.spec, "spec.template.spec.");
   for (const auto& ns : rs.namespaces) {
     auto m = ns.meta.labels.find("istio.io/dataplane-mode");
     bool injects = ns.meta.labels.count("istio-injection") || ns.meta.labels.count("istio.io/rev");

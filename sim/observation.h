@@ -35,7 +35,7 @@ using ObservationPayload =
                  // mesh runtime (sim/observations/runtime.h)
                  AccessLogObservation, AppOutcomeObservation, ConfigPushObservation, CertificateObservation,
                  SpanObservation, AppCallObservation, TraceFindingObservation, OutlierObservation,
-                 PriorityLoadObservation, ZtunnelObservation,
+                 PriorityLoadObservation, ZtunnelObservation, PodHealthObservation,
                  // scenario runner (sim/scenario/runner.h), view kinds
                  RequestVerdictObservation, ScenarioActionObservation>;
 

@@ -182,4 +182,67 @@ TEST(Failover, BadFaultsAreLocatedAndExitTwo) {
   std::filesystem::remove(f);
 }
 
+// Readiness drives the endpoints (the kubelet's prober): two failed probes,
+// 1 s apart, make backend-1 not ready at 6 s; two passing ones after the fault
+// ends make it ready again at 16 s. Each decision is on the event stream and
+// in the failover timeline with the probe's own failure text.
+TEST(Readiness, AFailingReadinessProbeTakesThePodOutAndAPassingOneBringsItBack) {
+  nlohmann::json j = run_json(src("conformance/suites/resilience/readiness-removes-endpoints.yaml"));
+  ASSERT_TRUE(j.contains("failover")) << j.dump();
+  std::vector<nlohmann::json> health;
+  for (const auto& e : j["failover"]["events"])
+    if (e["action"] == "not-ready" || e["action"] == "ready" || e["action"] == "restart") health.push_back(e);
+  ASSERT_EQ(health.size(), 2u) << j["failover"].dump(2);
+  EXPECT_EQ(health[0]["action"], "not-ready");
+  EXPECT_EQ(health[0]["pod"].get<std::string>().rfind("default/backend-1-", 0), 0u) << health[0].dump();
+  EXPECT_EQ(health[0]["probe"], "readiness");
+  EXPECT_EQ(health[0]["consecutive"], 2);
+  EXPECT_EQ(health[0]["last_error"], "HTTP probe failed with statuscode: 500");  // the agent's answer for the app's 503
+  EXPECT_NEAR(health[0]["t"].get<double>(), 6.0, 0.01);
+  EXPECT_EQ(health[1]["action"], "ready");
+  EXPECT_EQ(health[1]["consecutive"], 2);  // successThreshold 2
+  EXPECT_NEAR(health[1]["t"].get<double>(), 16.0, 0.01);
+  // The scenario's own expectations (requests during and after) hold.
+  CliRun r = sh(exe() + " run " + src("conformance/suites/resilience/readiness-removes-endpoints.yaml"));
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("kubelet: pod default/backend-1-"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("1 pods not ready, 0 container restarts"), std::string::npos) << r.out;
+}
+
+// A liveness probe that always fails (go-httpbin's /status/500) restarts the
+// container every failureThreshold periods; without a liveness probe nothing
+// restarts. The pod stays ready (no readiness probe), so it keeps serving.
+TEST(Liveness, AFailingLivenessProbeRestartsTheContainerEveryThresholdPeriods) {
+  std::string f = tmp("liveness.yaml");
+  std::ofstream(f) << "kind: Scenario\nname: liveness\nduration: 20s\nmesh:\n  objects:\n"
+                      "  - {apiVersion: v1, kind: Namespace, metadata: {name: default, labels: {istio-injection: enabled}}}\n"
+                      "  - apiVersion: v1\n    kind: Service\n    metadata: {name: web, namespace: default}\n"
+                      "    spec: {selector: {app: web}, ports: [{name: http, port: 8080}]}\n"
+                      "  - apiVersion: apps/v1\n    kind: Deployment\n    metadata: {name: web, namespace: default}\n"
+                      "    spec:\n      selector: {matchLabels: {app: web}}\n      template:\n        metadata: {labels: {app: web}}\n"
+                      "        spec:\n          containers:\n          - name: httpbin\n            image: docker.io/mccutchen/go-httpbin:v2.15.0\n"
+                      "            ports: [{containerPort: 8080}]\n"
+                      "            livenessProbe: {httpGet: {path: /status/500, port: 8080}, periodSeconds: 1, failureThreshold: 3}\n"
+                      "  - apiVersion: apps/v1\n    kind: Deployment\n    metadata: {name: sleep, namespace: default}\n"
+                      "    spec:\n      selector: {matchLabels: {app: sleep}}\n      template:\n        metadata: {labels: {app: sleep}}\n"
+                      "        spec: {containers: [{name: sleep, image: curlimages/curl}]}\n"
+                      "apps:\n- client: sleep→web\n  from: default/sleep\n  http: {url: \"http://web:8080/get\", keepAlive: false}\n"
+                      "  rate: 2/s\n";
+  nlohmann::json j = run_json(f);
+  std::filesystem::remove(f);
+  ASSERT_TRUE(j.contains("failover")) << j.dump();
+  std::vector<double> restarts;
+  for (const auto& e : j["failover"]["events"])
+    if (e["action"] == "restart") {
+      restarts.push_back(e["t"].get<double>());
+      EXPECT_EQ(e["probe"], "liveness");
+      EXPECT_EQ(e["container"], "httpbin");
+      EXPECT_EQ(e["last_error"], "HTTP probe failed with statuscode: 500");
+    }
+  // Probes at 0.001 s, 1.001 s, …: the third failure at 2.001 s, then every 3 s.
+  ASSERT_GE(restarts.size(), 6u) << j["failover"].dump(2);
+  EXPECT_NEAR(restarts[0], 2.001, 0.01);
+  EXPECT_NEAR(restarts[1] - restarts[0], 3.0, 0.01);
+}
+
 }  // namespace

@@ -114,6 +114,20 @@ spec:
 apiVersion: v1
 kind: Secret
 metadata: {name: creds, namespace: default}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: probed, namespace: default}
+spec:
+  selector: {matchLabels: {app: probed}}
+  template:
+    metadata: {labels: {app: probed}}
+    spec:
+      containers:
+      - name: app
+        image: example/app
+        readinessProbe: {httpGet: {path: /ready, port: 8080}}
+        livenessProbe: {exec: {command: [cat, /tmp/healthy]}}
 )";
 
 TEST(Coverage, NamesExactlyWhatIsNotSimulated) {
@@ -141,6 +155,7 @@ TEST(Coverage, NamesExactlyWhatIsNotSimulated) {
       "EnvoyFilter default/lua",
       "WasmPlugin default/wasm",
       "HTTPRoute default/route spec.parentRefs[3]",  // a ListenerSet; Service and ServiceEntry parents (GAMMA) are simulated
+      "Deployment default/probed spec.template.spec.containers[0].livenessProbe",  // exec; the httpGet readiness probe runs
   };
   EXPECT_EQ(got, want);
 }

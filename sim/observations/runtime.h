@@ -212,6 +212,22 @@ struct ScenarioActionObservation {
   std::span<const std::string> details;
 };
 
+// The kubelet changed a pod's state from its probes (Kubernetes' prober):
+// readiness failed failureThreshold times in a row — the pod is not ready and
+// its endpoints leave every cluster with the next push — or succeeded
+// successThreshold times — ready again; liveness failed failureThreshold
+// times — the container is restarted.
+struct PodHealthObservation {
+  enum class Event : uint8_t { kNotReady, kReady, kRestarted };
+  std::string_view pod;        // "ns/name"
+  std::string_view container;
+  std::string_view probe;      // "readiness" | "liveness"
+  Event event = Event::kNotReady;
+  uint32_t consecutive = 0;    // results in a row that made the decision
+  std::string_view last_error; // the last failing probe's error ("" on success)
+};
+const char* to_string(PodHealthObservation::Event e);
+
 // The agent installed a workload certificate.
 struct CertificateObservation {
   std::string_view pod;

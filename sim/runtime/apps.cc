@@ -1325,6 +1325,7 @@ void ClientApp::finish(Worker& w, AppOutcomeObservation::Outcome o, int status, 
   uint64_t digest = hash_combine(static_cast<uint64_t>(o), static_cast<uint64_t>(status));
   if (w.grpc_status >= 0) digest = hash_combine(digest, static_cast<uint64_t>(w.grpc_status));
   sim_.publish(actor_, k_outcome_, hash_combine(digest, fnv1a64(error)), obs);
+  if (on_complete_) on_complete_(last_);
   // Next request of this worker.
   if (stopped_) return;
   int wi = w.index;

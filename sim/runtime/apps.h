@@ -252,6 +252,9 @@ class ClientApp {
     std::optional<std::string> tls_alpn;
   };
   const Last& last() const { return last_; }
+  // Called after each completed request with its outcome (the kubelet's probe
+  // bookkeeping); after the outcome is published and before the next request.
+  void set_on_complete(std::function<void(const Last&)> f) { on_complete_ = std::move(f); }
 
  private:
   struct Worker;
@@ -273,6 +276,7 @@ class ClientApp {
   uint64_t launched_ = 0, completed_ = 0, succeeded_ = 0;
   bool stopped_ = false;
   Last last_;
+  std::function<void(const Last&)> on_complete_;
 };
 
 }  // namespace meshsim::sim

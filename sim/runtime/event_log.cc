@@ -240,6 +240,13 @@ void EventLog::write(const Observation& o) {
           for (uint8_t x : p.panic) panic.push_back(x != 0);
           j["panic"] = panic;
           j["total_panic"] = p.total_panic;
+        } else if constexpr (std::is_same_v<T, PodHealthObservation>) {
+          j["pod"] = std::string(p.pod);
+          j["container"] = std::string(p.container);
+          j["probe"] = std::string(p.probe);
+          j["event"] = to_string(p.event);
+          j["consecutive"] = p.consecutive;
+          if (!p.last_error.empty()) j["last_error"] = std::string(p.last_error);
         } else if constexpr (std::is_same_v<T, ZtunnelObservation>) {
           j["ztunnel"] = std::string(p.ztunnel);
           j["node"] = std::string(p.node);

@@ -26,6 +26,8 @@ MeshSimulation::MeshSimulation(std::shared_ptr<const mesh::World> world, MeshSim
   env_.clock = [this] { return sim_->now() + clock_offset_; };
   actor_ = sim_->actor("istiod");
   k_push_ = sim_->kind("istiod.push");
+  kubelet_actor_ = sim_->actor("kubelet");
+  k_pod_health_ = sim_->kind("kubelet.probe");
 }
 
 void MeshSimulation::enable_keylog() {
@@ -172,8 +174,77 @@ RunStats MeshSimulation::run_until(Time t) {
 }
 
 std::shared_ptr<const mesh::World> MeshSimulation::effective_world() const {
-  if (unready_.empty()) return world_;
-  return std::make_shared<const mesh::World>(world_->with_unready_pods(unready_));
+  std::vector<std::string> unready = unready_;
+  for (const auto& [k, failing] : probe_unready_)
+    if (failing > 0 && std::find(unready.begin(), unready.end(), k) == unready.end()) unready.push_back(k);
+  if (unready.empty()) return world_;
+  return std::make_shared<const mesh::World>(world_->with_unready_pods(unready));
+}
+
+struct MeshSimulation::ProbeTrack {
+  std::string pod_key, container, kind;  // kind: readiness | liveness | startup
+  int success_threshold = 1, failure_threshold = 3;
+  int oks = 0, fails = 0;
+  bool failing = false;  // readiness: this probe holds the pod not ready
+};
+
+// Kubernetes' prober (pkg/kubelet/prober/worker.go): a result changes the
+// container's state only after failureThreshold failures or successThreshold
+// successes in a row. The pods start ready (the run begins with the mesh
+// rolled out); a readiness failure takes the pod's endpoints out with the
+// next push and brings them back once it passes again; a liveness failure
+// restarts the application container (its connections reset, the sidecar
+// stays) and counts afresh.
+void MeshSimulation::on_probe_result(ProbeTrack& t, bool ok, const std::string& error) {
+  // A killed pod, or one on a node that is down, is not probed (its endpoints
+  // are already not ready); it counts afresh when it comes back.
+  if (std::find(unready_.begin(), unready_.end(), t.pod_key) != unready_.end()) {
+    t.oks = t.fails = 0;
+    return;
+  }
+  if (ok) {
+    ++t.oks;
+    t.fails = 0;
+  } else {
+    ++t.fails;
+    t.oks = 0;
+  }
+  PodHealthObservation obs;
+  obs.pod = t.pod_key;
+  obs.container = t.container;
+  obs.probe = t.kind;
+  obs.last_error = ok ? std::string_view() : std::string_view(error);
+  auto publish = [&](PodHealthObservation::Event e, int consecutive) {
+    obs.event = e;
+    obs.consecutive = static_cast<uint32_t>(consecutive);
+    uint64_t digest = hash_combine(fnv1a64(t.pod_key), hash_combine(fnv1a64(t.kind), static_cast<uint64_t>(e)));
+    sim_->publish(kubelet_actor_, k_pod_health_, digest, obs);
+  };
+  tls::EnvironmentScope scope(&env_);
+  if (t.kind == "readiness") {
+    if (!t.failing && t.fails >= t.failure_threshold) {
+      t.failing = true;
+      ++probe_unready_[t.pod_key];
+      publish(PodHealthObservation::Event::kNotReady, t.fails);
+      push_configs(false);
+    } else if (t.failing && t.oks >= t.success_threshold) {
+      t.failing = false;
+      --probe_unready_[t.pod_key];
+      publish(PodHealthObservation::Event::kReady, t.oks);
+      push_configs(false);
+    }
+  } else if (t.kind == "liveness" && t.fails >= t.failure_threshold) {
+    publish(PodHealthObservation::Event::kRestarted, t.fails);
+    t.fails = 0;
+    // The container restarts after the callback that decided it has returned.
+    std::string key = t.pod_key;
+    sim_->schedule_after(Duration::zero(), kubelet_actor_, k_pod_health_, [this, key] {
+      for (size_t i : pod_servers_[key]) {
+        servers_[i]->stop();
+        (void)servers_[i]->start();
+      }
+    });
+  }
 }
 
 void MeshSimulation::resync_kube_proxy(const mesh::World& w) {
@@ -441,6 +512,10 @@ bool MeshSimulation::restart_pod(std::string_view ns, std::string_view pod) {
   if (!hosts_.count(k)) return false;
   start_pod_processes(k, false);
   unready_.erase(std::remove(unready_.begin(), unready_.end(), k), unready_.end());
+  // A new pod process: its probes count afresh.
+  for (auto& t : probe_tracks_)
+    if (t->pod_key == k) t->oks = t->fails = 0, t->failing = false;
+  probe_unready_.erase(k);
   tls::EnvironmentScope scope(&env_);
   push_configs(false);
   return true;
@@ -529,7 +604,21 @@ void MeshSimulation::start_probes() {
         sched.interval = Duration::seconds(std::max(1, pr.period_seconds));
         sched.start = Duration::seconds(pr.initial_delay_seconds) + Duration::millis(1);
         std::string kind_name = std::string(kind) == "readyz" ? "readiness" : std::string(kind) == "livez" ? "liveness" : "startup";
-        add_client(kubelet, "kubelet/" + k + "/" + c.name + "/" + kind_name, spec, sched);
+        ClientApp* prober = add_client(kubelet, "kubelet/" + k + "/" + c.name + "/" + kind_name, spec, sched);
+        auto track = std::make_unique<ProbeTrack>();
+        track->pod_key = k;
+        track->container = c.name;
+        track->kind = kind_name;
+        track->success_threshold = std::max(1, pr.success_threshold);
+        track->failure_threshold = std::max(1, pr.failure_threshold);
+        ProbeTrack* t = track.get();
+        probe_tracks_.push_back(std::move(track));
+        bool http = spec.protocol == "http";
+        prober->set_on_complete([this, t, http](const ClientApp::Last& l) {
+          // Kubernetes: an HTTP probe passes with 200 ≤ status < 400; a TCP probe when it connects.
+          bool ok = http ? l.http_status >= 200 && l.http_status < 400 : l.outcome == AppOutcomeObservation::Outcome::kOk;
+          on_probe_result(*t, ok, l.error.empty() && http ? "HTTP probe failed with statuscode: " + std::to_string(l.http_status) : l.error);
+        });
       }
     }
   }

@@ -136,6 +136,10 @@ class MeshSimulation {
   void push_configs(bool initial);
   void start_server_apps();
   void start_probes();
+  // The kubelet's prober: one probe result of container `container` of pod
+  // `key`; readiness and liveness thresholds as Kubernetes applies them.
+  struct ProbeTrack;
+  void on_probe_result(ProbeTrack& t, bool ok, const std::string& error);
   void start_pod_processes(const std::string& key, bool first_start);
   void stop_pod_processes(const std::string& key);
   Ztunnel* ztunnel_of_pod(const std::string& key);  // the ztunnel serving an ambient pod, else nullptr
@@ -164,7 +168,11 @@ class MeshSimulation {
   std::vector<std::shared_ptr<const mesh::World>> retired_worlds_;  // keep pods alive for agents
   uint64_t push_version_ = 0;
   Duration clock_offset_;
-  std::vector<std::string> unready_;                 // pods whose endpoints are not ready
+  std::vector<std::string> unready_;                 // pods whose endpoints are not ready (killed, node down)
+  std::map<std::string, int> probe_unready_;         // pod → readiness probes failing now (> 0: not ready)
+  std::vector<std::unique_ptr<ProbeTrack>> probe_tracks_;
+  ActorId kubelet_actor_ = 0;
+  EventKindId k_pod_health_ = 0;
   std::map<std::string, std::vector<size_t>> pod_servers_;  // "ns/pod" → indices into servers_
   ActorId actor_;
   EventKindId k_push_;

@@ -214,6 +214,15 @@ void SidecarHost::on_priority_load(const proxy::upstream::PriorityLoadEvent& e) 
   sim_.publish(actor_, k_priority_, digest, o);
 }
 
+const char* to_string(PodHealthObservation::Event e) {
+  switch (e) {
+    case PodHealthObservation::Event::kNotReady: return "not-ready";
+    case PodHealthObservation::Event::kReady: return "ready";
+    case PodHealthObservation::Event::kRestarted: return "restart";
+  }
+  return "?";
+}
+
 const char* to_string(OutlierObservation::Action a) {
   switch (a) {
     case OutlierObservation::Action::kEject: return "eject";

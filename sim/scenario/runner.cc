@@ -648,6 +648,16 @@ void Runner::subscribe() {
             f.ejection_time = Duration::nanos(p.ejection_time_ns);
             f.ejected_for = Duration::nanos(p.ejected_for_ns);
             failover_.push_back(std::move(f));
+          } else if constexpr (std::is_same_v<T, PodHealthObservation>) {
+            FailoverRecord f;
+            f.at = o.time;
+            f.pod = p.pod;
+            f.action = to_string(p.event);
+            f.container = p.container;
+            f.probe = p.probe;
+            f.last_error = p.last_error;
+            f.consecutive = p.consecutive;
+            failover_.push_back(std::move(f));
           } else if constexpr (std::is_same_v<T, PriorityLoadObservation>) {
             FailoverRecord f;
             f.at = o.time;
@@ -926,6 +936,17 @@ void Runner::build_failover() {
                            " of " + std::to_string(f.hosts) + " hosts ejected");
     } else if (f.action == "not-enforced") {
       ev.text = "sidecar " + f.pod + " detects " + f.type + " on " + who + " (not enforced)";
+    } else if (f.action == "not-ready") {
+      ev.text = "kubelet: pod " + f.pod + " is not ready: its endpoints leave the clusters with the next push";
+      ev.details.push_back("readiness probe of container " + f.container + " failed " + std::to_string(f.consecutive) +
+                           " times in a row: " + f.last_error);
+    } else if (f.action == "ready") {
+      ev.text = "kubelet: pod " + f.pod + " is ready again: its endpoints return with the next push";
+      ev.details.push_back("readiness probe of container " + f.container + " passed " + std::to_string(f.consecutive) +
+                           " times in a row");
+    } else if (f.action == "restart") {
+      ev.text = "kubelet: restarts container " + f.container + " of pod " + f.pod;
+      ev.details.push_back("liveness probe failed " + std::to_string(f.consecutive) + " times in a row: " + f.last_error);
     } else {
       std::string loads;
       for (size_t i = 0; i < f.load.size(); ++i) {
@@ -1528,8 +1549,15 @@ std::string format_run_text(const ScenarioRunResult& r) {
       else if (e.action == "overflow") ++ov;
       else if (e.action == "priority") ++pr;
     }
+    size_t nr = 0, rs = 0;
+    for (const auto& e : f.events) {
+      if (e.action == "not-ready") ++nr;
+      else if (e.action == "restart") ++rs;
+    }
     t += "\nFAILOVER  " + std::to_string(ej) + " ejections, " + std::to_string(un) + " returns, " + std::to_string(ov) +
-         " refused by maxEjectionPercent, " + std::to_string(pr) + " priority-load changes\n";
+         " refused by maxEjectionPercent, " + std::to_string(pr) + " priority-load changes";
+    if (nr || rs) t += ", " + std::to_string(nr) + " pods not ready, " + std::to_string(rs) + " container restarts";
+    t += "\n";
     t += "  client-visible errors per second (seconds with a failed request):\n";
     size_t shown = 0, with_errors = 0;
     uint64_t failed = 0, total = 0;
@@ -1668,7 +1696,12 @@ std::string format_run_json(const ScenarioRunResult& r) {
       x["pod"] = e.pod;
       x["cluster"] = e.cluster;
       x["action"] = e.action;
-      if (e.action == "priority") {
+      if (e.action == "not-ready" || e.action == "ready" || e.action == "restart") {
+        x["container"] = e.container;
+        x["probe"] = e.probe;
+        x["consecutive"] = e.consecutive;
+        if (!e.last_error.empty()) x["last_error"] = e.last_error;
+      } else if (e.action == "priority") {
         x["load"] = e.load;
         x["hosts"] = e.priority_hosts;
         x["healthy"] = e.priority_healthy;

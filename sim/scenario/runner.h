@@ -92,12 +92,16 @@ struct FailoverRecord {
   Duration at;
   std::string pod;      // the sidecar that decided
   std::string cluster;
-  std::string action;   // eject | uneject | overflow | not-enforced | priority
+  std::string action;   // eject | uneject | overflow | not-enforced | priority; the kubelet's not-ready | ready | restart
   std::string host, hostname, type;
   uint32_t num_ejections = 0, ejections_active = 0, hosts = 0;
   Duration ejection_time, ejected_for;
   std::vector<uint32_t> load, priority_hosts, priority_healthy;  // action "priority"
   std::vector<uint8_t> panic;
+  // not-ready | ready | restart: the container, the probe kind, how many
+  // results in a row decided it and the last failure's text.
+  std::string container, probe, last_error;
+  uint32_t consecutive = 0;
 };
 
 // What the clients saw in one second of virtual time (by request end).
