@@ -923,8 +923,13 @@ class Builder {
     const VirtualService* vs = virtual_service_for(s);
     if (vs && !vs->http.empty()) {
       std::vector<Route> routes = vs_http_routes(*vs, port, "");
-      apply_route_semantics(*vs, routes);
-      return routes;
+      // route.go BuildSidecarVirtualHostWrapper: a VirtualService none of whose
+      // routes can match this port builds no virtual host for it ("len(routes)
+      // == 0 → return nil"); the service keeps its default route on this port.
+      if (!routes.empty()) {
+        apply_route_semantics(*vs, routes);
+        return routes;
+      }
     }
     std::vector<Route> out;
     Route r;

@@ -626,4 +626,31 @@ TEST(Gamma, AServiceEntryParentRoutesItsHostsAndAMissingOneIsNoMatchingParent) {
   EXPECT_NE(routes.find("x-via-gamma"), std::string::npos) << routes;
 }
 
+// A parent port limits the route to that port (augmentPortMatch); on the
+// Service's other ports no route can match, so istiod builds no virtual host
+// from it there and the default route serves (route.go: len(routes) == 0).
+TEST(Gamma, AParentPortLimitsTheRouteAndTheOtherPortKeepsItsDefaultRoute) {
+  std::string f = temp_file("multi-port.yaml");
+  std::ofstream(f) << "apiVersion: v1\nkind: Service\nmetadata: {name: multi, namespace: default}\n"
+                      "spec:\n  selector: {app: httpbin}\n"
+                      "  ports: [{name: http, port: 80, targetPort: 8080}, {name: http-alt, port: 8000, targetPort: 8080}]\n---\n"
+                      "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: multi, namespace: default}\n"
+                      "spec:\n  parentRefs: [{group: \"\", kind: Service, name: multi, port: 80}]\n  rules:\n"
+                      "  - filters: [{type: RequestHeaderModifier, requestHeaderModifier: {add: [{name: x-gamma, value: \"1\"}]}}]\n"
+                      "    backendRefs: [{name: multi, port: 80}]\n";
+  std::string mesh = "--mesh " + data("istio-samples/httpbin/httpbin.yaml") + " --mesh " + data("istio-samples/curl/curl.yaml") +
+                     " --mesh " + f + " --inject-namespace default";
+  CliRun routed = run("probe " + mesh + " --from default/curl --to multi:80 --path /headers -o json");
+  CliRun other = run("probe " + mesh + " --from default/curl --to multi:8000 --path /headers -o json");
+  std::filesystem::remove(f);
+  ASSERT_EQ(routed.code, 0) << routed.err;
+  ASSERT_EQ(other.code, 0) << other.err;
+  EXPECT_EQ(routed.j["http_status"], 200);
+  EXPECT_EQ(routed.j["client_sidecar"]["route"], "default.multi.0");
+  EXPECT_NE(routed.j["response_body"].get<std::string>().find("X-Gamma"), std::string::npos) << routed.out;
+  EXPECT_EQ(other.j["http_status"], 200) << other.out;
+  EXPECT_EQ(other.j["client_sidecar"]["route"], "default") << other.out;
+  EXPECT_EQ(other.j["response_body"].get<std::string>().find("X-Gamma"), std::string::npos) << other.out;
+}
+
 }  // namespace
