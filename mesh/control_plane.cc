@@ -279,7 +279,7 @@ class Builder {
     cfg_->version = o_.version;
     // Gateway API routes whose parent is a Service (GAMMA) bind to the mesh:
     // their VirtualServices (gateways: [mesh]) are this sidecar's too.
-    if (!w_.resources().gateway_routes.empty()) gwapi_ = convert_gateway_api(w_);
+    if (!w_.resources().gateway_routes.empty()) gwapi_ = &gateway_api(w_);
     build_outbound();
     build_virtual_outbound();
     build_inbound();
@@ -782,14 +782,18 @@ class Builder {
       }
     };
     for (const VirtualService& vs : w_.virtual_services()) consider(vs);
-    for (const VirtualService& vs : gwapi_.virtual_services) consider(vs);
+    if (gwapi_)
+      for (const VirtualService& vs : gwapi_->virtual_services) consider(vs);
     return best;
   }
 
-  static bool gateway_semantics(const VirtualService& vs) {
+  // A translated VirtualService's internal.istio.io/route-semantics: "gateway"
+  // (Gateway API), "ingress" (Kubernetes Ingress), "" (written by the user).
+  static std::string_view route_semantics(const VirtualService& vs) {
     auto sem = vs.meta.annotations.find("internal.istio.io/route-semantics");
-    return sem != vs.meta.annotations.end() && sem->second == "gateway";
+    return sem == vs.meta.annotations.end() ? std::string_view() : std::string_view(sem->second);
   }
+  static bool gateway_semantics(const VirtualService& vs) { return route_semantics(vs) == "gateway"; }
 
   // Ingress and Gateway API semantics of a translated VirtualService's routes
   // (route.go TranslateRouteMatch, applyHTTPRouteDestination), at gateways and,
@@ -797,9 +801,9 @@ class Builder {
   // prefix with its trailing "/" trimmed; Gateway API routes answer 500 for an
   // invalid backend (no cluster) and a prefix rewrite to "/" removes the prefix.
   static void apply_route_semantics(const VirtualService& vs, std::vector<Route>& routes) {
-    auto sem = vs.meta.annotations.find("internal.istio.io/route-semantics");
-    if (sem == vs.meta.annotations.end()) return;
-    bool gateway_api = sem->second == "gateway";
+    std::string_view sem = route_semantics(vs);
+    if (sem.empty()) return;
+    bool gateway_api = sem == "gateway";
     for (Route& r : routes) {
       if (r.match.kind == proxy::RouteMatch::Kind::kPrefix && r.match.value != "/") {
         r.match.kind = proxy::RouteMatch::Kind::kPathSeparatedPrefix;
@@ -1585,7 +1589,7 @@ class Builder {
     tracing_out_ = sidecar_tracing(w_, pod_, true).config;
     cfg_->version = o_.version;
     ingress_ = convert_ingresses(w_);
-    gwapi_ = convert_gateway_api(w_);  // mesh/gateway_api.h
+    gwapi_ = &gateway_api(w_);  // mesh/gateway_api.h, translated once per World
     // A gateway gets the clusters of every service visible to its namespace.
     for (const WorldService& s : w_.services()) {
       if (!export_visible(s.export_to, mc_.default_service_export_to, s.namespace_, pod_.namespace_)) continue;
@@ -1607,7 +1611,9 @@ class Builder {
     std::string route_name;  // RDS name; "" for TCP / TLS passthrough servers
   };
   IngressConversion ingress_;  // Kubernetes Ingresses as Gateways + VirtualServices (mesh/gateway.h)
-  GatewayApiConversion gwapi_;  // Gateway API resources as Gateways + VirtualServices (mesh/gateway_api.h)
+  // Gateway API resources as Gateways + VirtualServices (mesh/gateway_api.h),
+  // the World's one translation; null when this build does not need it.
+  const GatewayApiConversion* gwapi_ = nullptr;
 
   // A Gateway bound through Services (Gateway API): this pod is an endpoint
   // of one of them, in the Gateway's namespace (push_context.go, gateway-service).
@@ -1632,7 +1638,7 @@ class Builder {
     std::vector<const Gateway*> out;
     for (const Gateway& g : w_.resources().gateways)
       if (labels_subset_of(g.selector, pod_.labels)) out.push_back(&g);
-    for (const Gateway& g : gwapi_.gateways)
+    for (const Gateway& g : gwapi_->gateways)
       if (selects_pod(g)) out.push_back(&g);
     std::stable_sort(out.begin(), out.end(), [](const Gateway* a, const Gateway* b) { return created_before(*a, *b); });
     for (const Gateway& g : ingress_.gateways)
@@ -1683,7 +1689,7 @@ class Builder {
     for (const VirtualService& vs : w_.virtual_services()) consider(vs);
     std::stable_sort(out.begin(), out.end(),
                      [](const VirtualService* a, const VirtualService* b) { return created_before(*a, *b); });
-    for (const VirtualService& vs : gwapi_.virtual_services) consider(vs);
+    for (const VirtualService& vs : gwapi_->virtual_services) consider(vs);
     for (const VirtualService& vs : ingress_.virtual_services) consider(vs);
     return out;
   }

@@ -203,9 +203,7 @@ std::vector<NotModelled> not_modelled(const ResourceSet& rs, const MeshConfig* m
   for (const auto& r : rs.gateway_routes) {
     for (size_t i = 0; i < r.parent_refs.size(); ++i) {
       const auto& ref = r.parent_refs[i];
-      bool service = (ref.group.empty() || ref.group == "core") && ref.kind == "Service";
-      bool service_entry = ref.group == "networking.istio.io" && ref.kind == "ServiceEntry";
-      if (ref.kind != "Gateway" && !service && !service_entry)
+      if (ref.kind != "Gateway" && !ref.is_service() && !ref.is_service_entry())
         field(out, r, "spec.parentRefs[" + std::to_string(i) + "]",
               "a " + ref.kind + " parent is not simulated: nothing applies this route for it");
     }

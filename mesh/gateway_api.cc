@@ -717,7 +717,7 @@ class Converter {
       std::string ns = ref->namespace_.empty() ? r.meta.namespace_ : ref->namespace_;
       // The parent's hosts: the Service's name, or the ServiceEntry's hosts.
       std::vector<std::string> hosts = {ref->name + "." + ns + ".svc." + domain_};
-      if (ref->kind == "ServiceEntry") hosts = service_entry_named(ns, ref->name)->hosts;
+      if (ref->is_service_entry()) hosts = service_entry_named(ns, ref->name)->hosts;
       std::vector<TlsRoute> tls = t.tls;
       for (TlsRoute& tr : tls) {  // augmentTLSPortMatch: no route hostnames ⇒ SNI of the parent's hosts
         if (tr.match.size() == 1 && tr.match[0].sni_hosts == std::vector<std::string>{"*"}) tr.match[0].sni_hosts = hosts;
@@ -781,9 +781,8 @@ class Converter {
       std::string key = ns + "/" + ref.name;
       std::string shown = key + (ref.section_name.empty() ? "" : "/" + ref.section_name) +
                           (ref.port ? ":" + std::to_string(*ref.port) : "");
-      bool service = (ref.group.empty() || ref.group == "core") && ref.kind == "Service";
-      bool service_entry = ref.group == "networking.istio.io" && ref.kind == "ServiceEntry";
-      if (service || service_entry) {
+      bool service = ref.is_service();
+      if (service || ref.is_service_entry()) {
         // A Service or ServiceEntry parent binds the route to the mesh: every
         // sidecar calling it (referenceAllowed: it must exist).
         GatewayApiStatus::Parent ps;
@@ -1073,5 +1072,12 @@ int add_gateway_api_deployments(ResourceSet& rs, std::vector<Diagnostic>& diags)
 }
 
 GatewayApiConversion convert_gateway_api(const World& w) { return Converter(w).run(); }
+
+const GatewayApiConversion& gateway_api(const World& w) {
+  World::Derived& d = w.derived();
+  std::call_once(d.gateway_api_once,
+                 [&] { d.gateway_api = std::make_shared<const GatewayApiConversion>(convert_gateway_api(w)); });
+  return *d.gateway_api;
+}
 
 }  // namespace meshsim::mesh

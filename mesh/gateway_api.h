@@ -74,5 +74,8 @@ struct GatewayApiConversion {
   std::vector<GatewayApiStatus> statuses;  // GatewayClasses, Gateways, then routes, in load order
 };
 GatewayApiConversion convert_gateway_api(const World& w);
+// The same translation, computed once per World (and the readiness copies of
+// it) — what the proxy configuration builders read, sidecars and gateways alike.
+const GatewayApiConversion& gateway_api(const World& w);
 
 }  // namespace meshsim::mesh

@@ -642,6 +642,9 @@ struct GwParentRef {
   std::string group = "gateway.networking.k8s.io", kind = "Gateway", namespace_, name, section_name;
   std::optional<uint32_t> port;
   Location location;
+  // A core Service or an Istio ServiceEntry: the route binds to the mesh (GAMMA).
+  bool is_service() const { return (group.empty() || group == "core") && kind == "Service"; }
+  bool is_service_entry() const { return group == "networking.istio.io" && kind == "ServiceEntry"; }
 };
 struct GwHttpFilter;
 struct GwBackendRef {

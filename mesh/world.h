@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -32,6 +33,8 @@
 #include "proxy/base/ip.h"
 
 namespace meshsim::mesh {
+
+struct GatewayApiConversion;  // mesh/gateway_api.h
 
 // ---- protocol selection (ISTIO_BEHAVIOR.md §3.4) ----------------------------------------
 
@@ -270,6 +273,16 @@ class World {
   // names with a dot, "*" and IPs are returned unchanged.
   std::string config_host_to_fqdn(std::string_view host, std::string_view namespace_) const;
 
+  // Data derived from this world on first use, shared with the copies
+  // with_unready_pods makes (none of it reads endpoint readiness): Istio's
+  // Gateway API translation, read through mesh::gateway_api (mesh/gateway_api.h),
+  // so every sidecar and gateway of one push uses one translation.
+  struct Derived {
+    std::once_flag gateway_api_once;
+    std::shared_ptr<const GatewayApiConversion> gateway_api;
+  };
+  Derived& derived() const { return *derived_; }
+
  private:
   friend World build_world_impl(std::shared_ptr<const ResourceSet>, MeshConfig, std::vector<Diagnostic>&,
                                 const World*);
@@ -288,6 +301,7 @@ class World {
   std::unordered_map<uint32_t, int32_t> service_by_vip_;
   std::unordered_map<std::string, std::vector<int32_t>> pods_by_namespace_;
   std::vector<std::vector<int32_t>> services_of_pod_;
+  std::shared_ptr<Derived> derived_ = std::make_shared<Derived>();
 };
 
 // Default node set when the manifests contain no Node objects: node-1..node-N
